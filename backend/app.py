@@ -1,0 +1,126 @@
+"""create_app(): the API process, its blueprints, error envelope, and startup/shutdown."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse
+from sanic_ext import Extend, openapi
+
+from backend.config import Settings
+from backend.deps import Deps
+from backend.identity.access import RevocationCache
+from backend.identity.routes import bp as identity_bp
+from backend.infra import db
+from backend.infra.http import dumps, error_envelope, install_http_edge, ok
+from backend.infra.logging import get_logger, logging_config
+from backend.infra.redis import create_redis
+from backend.integrations.wechat.client import MiniProgramClient
+from backend.integrations.wechat.sandbox import SandboxState, create_sandbox_blueprint
+from backend.kernel.clock import SystemClock
+from backend.org.routes import bp as org_bp
+
+log = get_logger("app")
+_app_numbers = itertools.count(1)
+
+
+def _wechat_token_storage(settings: Settings) -> Any:
+    """Share WeChat's access token between processes: a new one retires the old one."""
+    if settings.embedded_redis:
+        return None
+    import redis as sync_redis
+    from wechatpy.session.redisstorage import RedisStorage
+
+    return RedisStorage(sync_redis.Redis.from_url(settings.redis_url), prefix="b2bc:wechat")
+
+
+def build_deps(settings: Settings) -> Deps:
+    return Deps(
+        settings=settings,
+        clock=SystemClock(),
+        redis=create_redis(settings.redis_url),
+        wechat=MiniProgramClient(settings.wechat, token_storage=_wechat_token_storage(settings)),
+    )
+
+
+def embedded_sandbox_state(settings: Settings) -> SandboxState:
+    state = SandboxState()
+    state.apps[settings.wechat.appid] = settings.wechat.secret
+    return state
+
+
+def create_app(
+    settings: Settings,
+    *,
+    deps: Deps | None = None,
+    manage_db: bool = True,
+    name: str | None = None,
+) -> Sanic:
+    """The API. Tests pass their own `deps` and manage the database themselves."""
+    app = Sanic(
+        name or f"b2bc_api_{next(_app_numbers)}",
+        dumps=dumps,
+        log_config=logging_config(settings.log_level),
+    )
+    app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
+    app.config.ACCESS_LOG = settings.access_log
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.OAS_UI_DEFAULT = "swagger"
+    app.config.OAS_URL_PREFIX = "/docs"
+    app.config.API_TITLE = "b2bc 品牌直连门店订货平台 API"
+    app.config.API_VERSION = "v1"
+    Extend(app)
+    app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
+    install_http_edge(app)
+    app.ctx.settings = settings
+    app.ctx.revocations = RevocationCache(settings.revocation_cache_seconds)
+    if deps is not None:
+        app.ctx.deps = deps
+
+    @app.before_server_start
+    async def start(app: Sanic) -> None:
+        if not hasattr(app.ctx, "deps"):
+            app.ctx.deps = build_deps(settings)
+        if manage_db:
+            await db.init_db(settings.database_url)
+
+    @app.after_server_stop
+    async def stop(app: Sanic) -> None:
+        if manage_db:
+            await db.close_db()
+        if deps is None:
+            await app.ctx.deps.redis.aclose()
+
+    @app.get("/healthz")
+    @openapi.summary("进程存活")
+    async def healthz(request: Request) -> HTTPResponse:
+        return ok({"status": "ok"})
+
+    @app.get("/readyz")
+    @openapi.summary("依赖就绪：数据库与 Redis 均可达")
+    async def readyz(request: Request) -> HTTPResponse:
+        checks: dict[str, str] = {}
+        try:
+            await db.ping_db()
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            log.warning("database not ready", extra={"error": repr(exc)})
+            checks["database"] = "unreachable"
+        try:
+            await request.app.ctx.deps.redis.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            log.warning("redis not ready", extra={"error": repr(exc)})
+            checks["redis"] = "unreachable"
+        if all(value == "ok" for value in checks.values()):
+            return ok({"status": "ready", "checks": checks})
+        body = error_envelope("service.not_ready", "依赖服务不可用", checks)
+        return ok(body, status=503)
+
+    app.blueprint(identity_bp)
+    app.blueprint(org_bp)
+    if settings.mode == "embedded" and settings.wechat.api_base_url.endswith("/wx-sandbox"):
+        app.blueprint(create_sandbox_blueprint(embedded_sandbox_state(settings), "/wx-sandbox"))
+    return app

@@ -1,0 +1,146 @@
+"""b2bc: run | serve | realtime | migrate | demo | makemigrations."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from functools import partial
+
+from backend.config import ConfigError, Settings, load_settings
+from backend.infra import db
+
+SANDBOX_PERSONAS = "店主可用沙箱身份登录：POST {base}/wx-sandbox/sandbox/login-code"
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print(f"配置错误 / configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
+async def _migrate_and_seed(settings: Settings, seed: bool) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await db.migrate(settings.database_url)
+    if not seed:
+        return
+    from backend.demo.seed import DEMO_PASSWORD, seed_demo
+
+    await db.init_db(settings.database_url)
+    try:
+        accounts = await seed_demo()
+    finally:
+        await db.close_db()
+    if accounts is None:
+        print("演示数据已存在 (demo data already present)")
+        print(f"  后台账号: brand_admin / brand_ops / dist1_admin … 密码 {DEMO_PASSWORD}")
+        return
+    print(f"演示数据已创建: 1 个品牌, {len(accounts.staff) - 2} 个经销商, "
+          f"{len(accounts.salespeople)} 个业务员, {accounts.stores} 家门店")
+    print(f"  后台账号 (密码均为 {DEMO_PASSWORD}):")
+    for username, role, scope in accounts.staff:
+        print(f"    {username:<14} {role:<8} {scope}")
+    print("  业务员 (在小程序中绑定以下手机号即获得业务员身份):")
+    for name, phone in accounts.salespeople:
+        print(f"    {name} {phone}")
+
+
+def _print_urls(settings: Settings) -> None:
+    base = settings.public_base_url
+    print()
+    print("b2bc 已启动 (embedded: SQLite + 进程内 Redis + 微信沙箱)")
+    print(f"  API 文档   {base}/docs")
+    print(f"  健康检查   {base}/healthz   就绪检查 {base}/readyz")
+    print(f"  后台登录   POST {base}/api/v1/auth/staff/login")
+    print(f"  实时服务   {base}/socket.io/  (namespace /live)")
+    print(f"  微信沙箱   {base}/wx-sandbox  (小程序登录码: POST {base}/wx-sandbox/sandbox/login-code)")
+    print("  数据目录   " + str(settings.data_dir))
+    print()
+
+
+def run_embedded(settings: Settings) -> None:
+    """One process: API, realtime and the WeChat sandbox, on SQLite and in-process Redis."""
+    import uvicorn
+
+    from backend.app import create_app
+    from realtime.app import create_realtime_asgi
+
+    asyncio.run(_migrate_and_seed(settings, seed=True))
+    api = create_app(settings, name="b2bc_embedded")
+    asgi = create_realtime_asgi(settings, other_asgi_app=api)
+    _print_urls(settings)
+    uvicorn.run(asgi, host=settings.host, port=settings.port, log_config=None, lifespan="on")
+
+
+def serve_api(settings: Settings, workers: int) -> None:
+    """Production API: Sanic's own server with N worker processes."""
+    from sanic import Sanic
+    from sanic.worker.loader import AppLoader
+
+    from backend.app import create_app
+
+    loader = AppLoader(factory=partial(create_app, settings, name="b2bc_api"))
+    app = loader.load()
+    app.prepare(host=settings.host, port=settings.port, workers=workers, single_process=workers == 1)
+    Sanic.serve(primary=app, app_loader=loader)
+
+
+def serve_realtime(settings: Settings, port: int) -> None:
+    import uvicorn
+
+    from realtime.app import create_realtime_asgi
+
+    uvicorn.run(create_realtime_asgi(settings), host=settings.host, port=port, log_config=None)
+
+
+def makemigrations() -> None:
+    """Write a migration for model changes (a developer's command)."""
+    from tortoise.cli.cli import main as tortoise_main
+
+    os.environ.setdefault("B2BC_DATA_DIR", "data")
+    sys.argv = ["tortoise", "-c", "backend.cli.TORTOISE_ORM", "makemigrations"]
+    tortoise_main()
+
+
+def __getattr__(name: str) -> object:
+    # `tortoise -c backend.cli.TORTOISE_ORM` reads the config lazily from here.
+    if name == "TORTOISE_ORM":
+        return db.tortoise_config(load_settings().database_url)
+    raise AttributeError(name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="b2bc", description="品牌直连门店订货平台")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="embedded default: migrate, demo data, serve everything")
+    serve = commands.add_parser("serve", help="production API server")
+    serve.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    realtime = commands.add_parser("realtime", help="production realtime (Socket.IO) server")
+    realtime.add_argument("--port", type=int, default=8001)
+    commands.add_parser("migrate", help="apply migrations")
+    commands.add_parser("demo", help="migrate and create demo data")
+    commands.add_parser("makemigrations", help="write a migration for model changes")
+    args = parser.parse_args(argv)
+
+    if args.command == "makemigrations":
+        makemigrations()
+        return
+    settings = _settings()
+    if args.command == "run":
+        run_embedded(settings)
+    elif args.command == "serve":
+        serve_api(settings, args.workers)
+    elif args.command == "realtime":
+        serve_realtime(settings, args.port)
+    elif args.command == "migrate":
+        asyncio.run(_migrate_and_seed(settings, seed=False))
+        print("migrations applied")
+    elif args.command == "demo":
+        asyncio.run(_migrate_and_seed(settings, seed=True))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Settings from the environment, with embedded defaults for a newcomer's machine.
+
+Embedded mode (the default) needs nothing: SQLite in the data folder, an in-process Redis,
+the built-in WeChat sandbox and secrets generated once into the data folder. Production
+mode (B2BC_MODE=production) refuses to start unless every real backing service and secret
+is given.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+EMBEDDED_REDIS_URL = "memory://"
+SANDBOX_APPID = "wx_sandbox_appid"
+SANDBOX_APP_SECRET = "sandbox-app-secret"  # noqa: S105 - only the local sandbox accepts it
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(Exception):
+    """The environment does not describe a runnable platform."""
+
+
+@dataclass(frozen=True)
+class WechatSettings:
+    appid: str
+    secret: str
+    # Base URL that stands for https://api.weixin.qq.com in every call we make.
+    api_base_url: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Literal["embedded", "production"]
+    data_dir: Path
+    database_url: str
+    redis_url: str
+    jwt_secret: str
+    code_signing_secret: str
+    wechat: WechatSettings
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    # How long a process trusts its cached "this session is not revoked" answer.
+    revocation_cache_seconds: float = 5.0
+    max_body_bytes: int = 1024 * 1024
+    login_failures_before_lockout: int = 5
+    lockout_seconds: int = 15 * 60
+    login_attempts_per_minute_per_ip: int = 20
+    access_log: bool = True
+    log_level: str = "INFO"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def embedded_redis(self) -> bool:
+        return self.redis_url == EMBEDDED_REDIS_URL
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _load_or_create_secrets(data_dir: Path) -> dict[str, str]:
+    """Generate the embedded default's secrets once, so tokens survive a restart."""
+    path = data_dir / "secrets.json"
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        return stored
+    data_dir.mkdir(parents=True, exist_ok=True)
+    generated = {
+        "jwt_secret": secrets.token_urlsafe(48),
+        "code_signing_secret": secrets.token_urlsafe(48),
+    }
+    path.write_text(json.dumps(generated), encoding="utf-8")
+    path.chmod(0o600)
+    return generated
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    mode = env.get("B2BC_MODE", "embedded")
+    if mode not in ("embedded", "production"):
+        raise ConfigError(f"B2BC_MODE must be embedded or production, not {mode!r}")
+    data_dir = Path(env.get("B2BC_DATA_DIR", "data")).resolve()
+    host = env.get("B2BC_HOST", "127.0.0.1")
+    port = int(env.get("B2BC_PORT", "8000"))
+    public_base_url = env.get("B2BC_PUBLIC_BASE_URL", f"http://{host}:{port}")
+
+    if mode == "production":
+        problems = [
+            f"{name} is required in production"
+            for name in (
+                "DATABASE_URL",
+                "REDIS_URL",
+                "B2BC_JWT_SECRET",
+                "B2BC_CODE_SECRET",
+                "WECHAT_APPID",
+                "WECHAT_SECRET",
+                "B2BC_PUBLIC_BASE_URL",
+            )
+            if not env.get(name)
+        ]
+        for name in ("B2BC_JWT_SECRET", "B2BC_CODE_SECRET"):
+            if env.get(name) and len(env[name]) < MIN_SECRET_LENGTH:
+                problems.append(f"{name} must be at least {MIN_SECRET_LENGTH} characters")
+        if env.get("DATABASE_URL", "").startswith("sqlite"):
+            problems.append("DATABASE_URL must be PostgreSQL in production")
+        if env.get("REDIS_URL") == EMBEDDED_REDIS_URL:
+            problems.append("REDIS_URL must be a real Redis in production")
+        if problems:
+            raise ConfigError("; ".join(problems))
+        stored = {
+            "jwt_secret": env["B2BC_JWT_SECRET"],
+            "code_signing_secret": env["B2BC_CODE_SECRET"],
+        }
+    else:
+        stored = _load_or_create_secrets(data_dir)
+
+    wechat = WechatSettings(
+        appid=env.get("WECHAT_APPID", SANDBOX_APPID),
+        secret=env.get("WECHAT_SECRET", SANDBOX_APP_SECRET),
+        api_base_url=env.get("WECHAT_API_BASE_URL", f"{public_base_url}/wx-sandbox").rstrip("/"),
+    )
+    return Settings(
+        mode=mode,  # type: ignore[arg-type]
+        data_dir=data_dir,
+        database_url=env.get("DATABASE_URL", f"sqlite://{data_dir / 'b2bc.sqlite3'}"),
+        redis_url=env.get("REDIS_URL", EMBEDDED_REDIS_URL),
+        jwt_secret=env.get("B2BC_JWT_SECRET", stored["jwt_secret"]),
+        code_signing_secret=env.get("B2BC_CODE_SECRET", stored["code_signing_secret"]),
+        wechat=wechat,
+        host=host,
+        port=port,
+        public_base_url=public_base_url.rstrip("/"),
+        access_token_ttl_seconds=int(env.get("B2BC_ACCESS_TOKEN_TTL", 15 * 60)),
+        refresh_token_ttl_seconds=int(env.get("B2BC_REFRESH_TOKEN_TTL", 30 * 24 * 3600)),
+        max_body_bytes=int(env.get("B2BC_MAX_BODY_BYTES", 1024 * 1024)),
+        access_log=env.get("B2BC_ACCESS_LOG", "1") not in ("0", "false", "no"),
+        log_level=env.get("B2BC_LOG_LEVEL", "INFO"),
+    )

@@ -1,0 +1,20 @@
+"""What a running process shares with every service call: settings, clock, Redis, WeChat."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from backend.config import Settings
+from backend.kernel.clock import Clock
+
+if TYPE_CHECKING:
+    from backend.integrations.wechat.client import MiniProgramClient
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    clock: Clock
+    redis: Any
+    wechat: MiniProgramClient

@@ -1,0 +1,169 @@
+"""Authentication of requests and the one helper that keeps every query inside its tenant."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
+
+from redis.exceptions import RedisError
+from sanic import Request
+from sanic.response import HTTPResponse
+from sanic_ext import openapi
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+from backend.deps import Deps
+from backend.identity.models import Role
+from backend.identity.tokens import Principal, TokenExpired, TokenInvalid, read_access_token
+from backend.kernel.errors import Forbidden, Unauthorized, UpstreamUnavailable
+
+BRAND_ROLES = frozenset({Role.BRAND_ADMIN, Role.BRAND_OPS})
+DISTRIBUTOR_ROLES = frozenset({Role.DISTRIBUTOR_ADMIN, Role.DISTRIBUTOR_STAFF})
+STORE_ROLES = frozenset({Role.STORE_OWNER, Role.STORE_CLERK})
+STAFF_ROLES = BRAND_ROLES | DISTRIBUTOR_ROLES
+
+
+class TokenMissing(Unauthorized):
+    code = "auth.token_missing"
+    message = "请先登录"
+
+
+class AccessTokenInvalid(Unauthorized):
+    code = "auth.token_invalid"
+    message = "登录凭证无效，请重新登录"
+
+
+class AccessTokenExpired(Unauthorized):
+    code = "auth.token_expired"
+    message = "登录已过期，请重新登录"
+
+
+class SessionRevoked(Unauthorized):
+    code = "auth.session_revoked"
+    message = "登录已失效，请重新登录"
+
+
+class RoleRequired(Forbidden):
+    code = "auth.role_required"
+    message = "当前身份无权执行此操作"
+
+
+def revoked_key(session_id: str) -> str:
+    return f"auth:revoked:{session_id}"
+
+
+class RevocationCache:
+    """Remembers per process, for a few seconds, whether a session was revoked.
+
+    Revocation is written to the database and to Redis; every process asks Redis at most once
+    per session per `ttl` seconds, so an authenticated request usually costs no IO at all.
+    The revoking process learns at once; others within `ttl`.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._seen: dict[str, tuple[bool, float]] = {}
+
+    async def is_revoked(self, redis: Any, session_id: str) -> bool:
+        cached = self._seen.get(session_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[1] < self.ttl:
+            return cached[0]
+        try:
+            revoked = bool(await redis.exists(revoked_key(session_id)))
+        except RedisError as exc:
+            raise UpstreamUnavailable("缓存服务暂时不可用，请稍后再试") from exc
+        if len(self._seen) > 100_000:  # bound memory on a long-running process
+            self._seen.clear()
+        self._seen[session_id] = (revoked, now)
+        return revoked
+
+    def mark_revoked(self, session_id: str) -> None:
+        self._seen[session_id] = (True, time.monotonic())
+
+
+async def authenticate(request: Request) -> Principal:
+    deps: Deps = request.app.ctx.deps
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise TokenMissing()
+    try:
+        principal = read_access_token(
+            token.strip(), secret=deps.settings.jwt_secret, now=deps.clock.now()
+        )
+    except TokenExpired as exc:
+        raise AccessTokenExpired() from exc
+    except TokenInvalid as exc:
+        raise AccessTokenInvalid() from exc
+    if await request.app.ctx.revocations.is_revoked(deps.redis, principal.session_id):
+        raise SessionRevoked()
+    return principal
+
+
+H = Callable[..., Awaitable[HTTPResponse]]
+
+
+def authenticated(*roles: Role) -> Callable[[H], H]:
+    """Require a valid access token (and one of `roles`, if given); pass it as `principal`."""
+    allowed = frozenset(roles)
+
+    def decorator(handler: H) -> H:
+        @wraps(handler)
+        async def wrapper(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
+            principal = await authenticate(request)
+            if allowed:
+                require_role(principal, allowed)
+            request.ctx.principal = principal
+            return await handler(request, *args, principal=principal, **kwargs)
+
+        secured: H = openapi.secured("bearer")(wrapper)
+        return secured
+
+    return decorator
+
+
+def require_role(principal: Principal, roles: Iterable[Role]) -> None:
+    if principal.role not in set(roles):
+        raise RoleRequired()
+
+
+@dataclass(frozen=True)
+class Tenancy:
+    """Which columns of a model tie its rows to a brand, distributor, salesperson or store.
+
+    A role whose column is None sees no rows of that model.
+    """
+
+    brand: str = "brand_id"
+    distributor: str | None = None
+    salesperson: str | None = None
+    store: str | None = None
+
+
+M = TypeVar("M", bound=Model)
+
+# A filter no row satisfies (ids start at 1): what a role outside a model's tenancy sees.
+_NOTHING = {"id__lt": 0}
+
+
+def scoped(principal: Principal, queryset: QuerySet[M], tenancy: Tenancy) -> QuerySet[M]:
+    """Narrow `queryset` to what `principal` may see: every read goes through here."""
+    if principal.role is None or principal.brand_id is None:
+        return queryset.filter(**_NOTHING)
+    narrowed = queryset.filter(**{tenancy.brand: principal.brand_id})
+    role = Role(principal.role)
+    if role in BRAND_ROLES:
+        return narrowed
+    if role in DISTRIBUTOR_ROLES:
+        column, value = tenancy.distributor, principal.distributor_id
+    elif role == Role.SALESPERSON:
+        column, value = tenancy.salesperson, principal.salesperson_id
+    else:
+        column, value = tenancy.store, principal.store_id
+    if column is None or value is None:
+        return narrowed.filter(**_NOTHING)
+    return narrowed.filter(**{column: value})

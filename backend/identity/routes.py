@@ -1,0 +1,113 @@
+"""Sign-in, token refresh, identity switching and the caller's profile."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+from sanic_ext import openapi
+
+from backend.deps import Deps
+from backend.identity import service
+from backend.identity.access import authenticated
+from backend.identity.tokens import Principal
+from backend.infra.http import RequestModel, json_body, ok
+from backend.org import service as org_service
+
+bp = Blueprint("identity", url_prefix="/api/v1")
+
+
+class WechatLoginBody(RequestModel):
+    code: str = Field(min_length=1, max_length=128, description="wx.login() 返回的 code")
+
+
+class PhoneBody(RequestModel):
+    code: str = Field(min_length=1, max_length=128, description="getPhoneNumber 返回的 code")
+
+
+class StaffLoginBody(RequestModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=128)
+
+
+class RefreshBody(RequestModel):
+    refresh_token: str = Field(min_length=1, max_length=128)
+
+
+class SwitchBody(RequestModel):
+    membership_id: int = Field(gt=0)
+
+
+def _deps(request: Request) -> Deps:
+    deps: Deps = request.app.ctx.deps
+    return deps
+
+
+@bp.post("/auth/wechat/login")
+@openapi.summary("小程序登录：用 wx.login 的 code 换取令牌")
+@json_body(WechatLoginBody)
+async def wechat_login(request: Request, body: WechatLoginBody) -> HTTPResponse:
+    pair = await service.login_with_wechat(_deps(request), body.code)
+    return ok(pair.as_dict())
+
+
+@bp.post("/auth/wechat/phone")
+@openapi.summary("绑定手机号（getPhoneNumber 的 code）")
+@authenticated()
+@json_body(PhoneBody)
+async def bind_phone(request: Request, principal: Principal, body: PhoneBody) -> HTTPResponse:
+    phone = await service.bind_phone(_deps(request), principal, body.code)
+    # A salesperson registered by the brand under this phone becomes this user.
+    await org_service.claim_salesperson_profiles(principal.user_id, phone)
+    return ok({"phone": phone})
+
+
+@bp.post("/auth/staff/login")
+@openapi.summary("后台员工登录（用户名和密码）")
+@json_body(StaffLoginBody)
+async def staff_login(request: Request, body: StaffLoginBody) -> HTTPResponse:
+    pair = await service.login_staff(
+        _deps(request), body.username, body.password, request.remote_addr or request.ip
+    )
+    return ok(pair.as_dict())
+
+
+@bp.post("/auth/refresh")
+@openapi.summary("用刷新令牌换一对新令牌（旧刷新令牌随即作废）")
+@json_body(RefreshBody)
+async def refresh(request: Request, body: RefreshBody) -> HTTPResponse:
+    pair = await service.refresh(_deps(request), body.refresh_token)
+    return ok(pair.as_dict())
+
+
+@bp.post("/auth/logout")
+@openapi.summary("退出登录：本次登录的所有令牌立即失效")
+@authenticated()
+async def logout(request: Request, principal: Principal) -> HTTPResponse:
+    await service.revoke_session(
+        _deps(request), principal.session_id, reason="logout", cache=request.app.ctx.revocations
+    )
+    return ok({"ok": True})
+
+
+@bp.post("/auth/switch")
+@openapi.summary("切换身份（例如在多个门店之间切换）")
+@authenticated()
+@json_body(SwitchBody)
+async def switch(request: Request, principal: Principal, body: SwitchBody) -> HTTPResponse:
+    pair = await service.switch_membership(_deps(request), principal, body.membership_id)
+    return ok(pair.as_dict())
+
+
+@bp.get("/auth/session")
+@openapi.summary("当前令牌代表的身份（不查数据库）")
+@authenticated()
+async def current_session(request: Request, principal: Principal) -> HTTPResponse:
+    return ok(service.principal_view(principal))
+
+
+@bp.get("/me")
+@openapi.summary("当前用户资料与全部身份")
+@authenticated()
+async def me(request: Request, principal: Principal) -> HTTPResponse:
+    return ok(await service.describe_user(principal))

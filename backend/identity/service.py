@@ -1,0 +1,374 @@
+"""Sign-in (mini-program and console), token rotation and revocation, roles.
+
+The only identity module other domains import, besides the request guard in `access`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from backend.deps import Deps
+from backend.identity.access import RevocationCache, revoked_key
+from backend.identity.models import AuthSession, Membership, RefreshToken, Role, User, WechatAccount
+from backend.identity.passwords import hash_password, verify_password
+from backend.identity.tokens import Principal, hash_refresh_token, issue_access_token, new_refresh_token
+from backend.integrations.wechat.client import WechatApiError
+from backend.kernel.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    UpstreamUnavailable,
+)
+
+CLIENT_MINIPROGRAM = "miniprogram"
+CLIENT_CONSOLE = "console"
+
+
+class WechatCodeInvalid(Unauthorized):
+    code = "auth.wechat_code_invalid"
+    message = "微信登录凭证无效或已过期，请重新登录"
+
+
+class WechatCodeUsed(Unauthorized):
+    code = "auth.wechat_code_used"
+    message = "微信登录凭证已被使用，请重新登录"
+
+
+class WechatRateLimited(RateLimited):
+    code = "auth.wechat_rate_limited"
+    message = "微信接口调用过于频繁，请稍后再试"
+
+
+class WechatUnavailable(UpstreamUnavailable):
+    code = "auth.wechat_unavailable"
+    message = "微信服务暂时不可用，请稍后再试"
+
+
+class InvalidCredentials(Unauthorized):
+    code = "auth.invalid_credentials"
+    message = "用户名或密码错误"
+
+
+class AccountLocked(DomainError):
+    status = 423
+    code = "auth.account_locked"
+    message = "登录失败次数过多，账号已临时锁定，请稍后再试"
+
+
+class AccountDisabled(Unauthorized):
+    code = "auth.account_disabled"
+    message = "账号已停用"
+
+
+class TooManyAttempts(RateLimited):
+    code = "auth.too_many_attempts"
+    message = "登录尝试过于频繁，请一分钟后再试"
+
+
+class RefreshTokenInvalid(Unauthorized):
+    code = "auth.refresh_token_invalid"
+    message = "登录已失效，请重新登录"
+
+
+class RefreshTokenReused(Unauthorized):
+    code = "auth.refresh_token_reused"
+    message = "登录凭证已被使用，为安全起见请重新登录"
+
+
+class MembershipNotFound(NotFound):
+    code = "auth.membership_not_found"
+    message = "找不到该身份"
+
+
+class UsernameTaken(Conflict):
+    code = "auth.username_taken"
+    message = "用户名已被占用"
+
+
+# WeChat's errcodes for a code that cannot be exchanged, mapped to ours.
+_WECHAT_CODE_ERRORS: dict[int, type[DomainError]] = {
+    40029: WechatCodeInvalid,
+    40163: WechatCodeUsed,
+    41008: WechatCodeInvalid,
+    45011: WechatRateLimited,
+}
+
+
+def _wechat_error(exc: WechatApiError) -> DomainError:
+    error_type = _WECHAT_CODE_ERRORS.get(exc.errcode or 0, WechatUnavailable)
+    return error_type(details={"wechat_errcode": exc.errcode})
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    principal: Principal
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "identity": principal_view(self.principal),
+        }
+
+
+def principal_view(principal: Principal) -> dict[str, Any]:
+    return {
+        "user_id": principal.user_id,
+        "role": principal.role,
+        "membership_id": principal.membership_id,
+        "brand_id": principal.brand_id,
+        "distributor_id": principal.distributor_id,
+        "store_id": principal.store_id,
+        "salesperson_id": principal.salesperson_id,
+    }
+
+
+def _principal(user_id: int, session_id: uuid.UUID, membership: Membership | None) -> Principal:
+    if membership is None:
+        return Principal(user_id=user_id, session_id=str(session_id))
+    return Principal(
+        user_id=user_id,
+        session_id=str(session_id),
+        role=membership.role,
+        membership_id=membership.id,
+        brand_id=membership.brand_id,  # type: ignore[attr-defined]
+        distributor_id=membership.distributor_id,  # type: ignore[attr-defined]
+        store_id=membership.store_id,  # type: ignore[attr-defined]
+        salesperson_id=membership.salesperson_id,  # type: ignore[attr-defined]
+    )
+
+
+async def _issue_pair(deps: Deps, session: AuthSession, membership: Membership | None) -> TokenPair:
+    now = deps.clock.now()
+    refresh = new_refresh_token()
+    await RefreshToken.create(session=session, token_hash=hash_refresh_token(refresh), issued_at=now)
+    principal = _principal(session.user_id, session.id, membership)  # type: ignore[attr-defined]
+    ttl = deps.settings.access_token_ttl_seconds
+    access = issue_access_token(principal, secret=deps.settings.jwt_secret, now=now, ttl_seconds=ttl)
+    return TokenPair(access, refresh, ttl, principal)
+
+
+async def _default_membership(user_id: int) -> Membership | None:
+    """The identity a sign-in starts in: the oldest active one; the client can switch."""
+    return await Membership.filter(user_id=user_id, is_active=True).order_by("id").first()
+
+
+async def _start_session(deps: Deps, user: User, client: str) -> TokenPair:
+    membership = await _default_membership(user.id)
+    expires_at = deps.clock.now() + timedelta(seconds=deps.settings.refresh_token_ttl_seconds)
+    async with in_transaction():
+        session = await AuthSession.create(
+            id=uuid.uuid4(), user=user, membership=membership, client=client, expires_at=expires_at
+        )
+        return await _issue_pair(deps, session, membership)
+
+
+async def login_with_wechat(deps: Deps, code: str) -> TokenPair:
+    try:
+        login = await deps.wechat.code_to_session(code)
+    except WechatApiError as exc:
+        raise _wechat_error(exc) from exc
+    appid = deps.settings.wechat.appid
+    account = await WechatAccount.get_or_none(appid=appid, openid=login.openid)
+    if account is None:
+        try:
+            async with in_transaction():
+                user = await User.create()
+                account = await WechatAccount.create(
+                    appid=appid, openid=login.openid, unionid=login.unionid, user=user
+                )
+        except IntegrityError:
+            # Two first logins of one person raced; the other one created the account.
+            account = await WechatAccount.get(appid=appid, openid=login.openid)
+    user = await User.get(id=account.user_id)  # type: ignore[attr-defined]
+    if not user.is_active:
+        raise AccountDisabled()
+    await WechatAccount.filter(id=account.id).update(
+        last_login_at=deps.clock.now(), unionid=login.unionid or account.unionid
+    )
+    return await _start_session(deps, user, CLIENT_MINIPROGRAM)
+
+
+async def bind_phone(deps: Deps, principal: Principal, code: str) -> str:
+    try:
+        phone = await deps.wechat.phone_number(code)
+    except WechatApiError as exc:
+        raise _wechat_error(exc) from exc
+    await User.filter(id=principal.user_id).update(phone=phone)
+    return phone
+
+
+async def _check_login_rate(deps: Deps, client_ip: str) -> None:
+    window = int(deps.clock.now().timestamp() // 60)
+    key = f"auth:login-rate:{client_ip}:{window}"
+    async with deps.redis.pipeline(transaction=True) as pipe:
+        pipe.incr(key)
+        pipe.expire(key, 120)
+        attempts, _ = await pipe.execute()
+    if int(attempts) > deps.settings.login_attempts_per_minute_per_ip:
+        raise TooManyAttempts()
+
+
+async def _record_failed_login(deps: Deps, user: User, now: datetime) -> None:
+    await User.filter(id=user.id).update(failed_login_count=F("failed_login_count") + 1)
+    failures = await User.filter(id=user.id).values_list("failed_login_count", flat=True)
+    if failures and int(failures[0]) >= deps.settings.login_failures_before_lockout:  # type: ignore[call-overload]
+        locked_until = now + timedelta(seconds=deps.settings.lockout_seconds)
+        await User.filter(id=user.id).update(locked_until=locked_until, failed_login_count=0)
+
+
+async def login_staff(deps: Deps, username: str, password: str, client_ip: str) -> TokenPair:
+    await _check_login_rate(deps, client_ip)
+    now = deps.clock.now()
+    user = await User.get_or_none(username=username)
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        raise AccountLocked(details={"locked_until": user.locked_until.isoformat()})
+    if not await verify_password(user.password_hash if user else None, password):
+        if user is not None:
+            await _record_failed_login(deps, user, now)
+        raise InvalidCredentials()
+    assert user is not None  # verify_password never accepts a missing hash
+    if not user.is_active:
+        raise AccountDisabled()
+    await User.filter(id=user.id).update(failed_login_count=0, locked_until=None)
+    return await _start_session(deps, user, CLIENT_CONSOLE)
+
+
+async def refresh(deps: Deps, refresh_token: str) -> TokenPair:
+    now = deps.clock.now()
+    token = await RefreshToken.get_or_none(token_hash=hash_refresh_token(refresh_token))
+    if token is None:
+        raise RefreshTokenInvalid()
+    session = await AuthSession.get(id=token.session_id)  # type: ignore[attr-defined]
+    if session.revoked_at is not None or session.expires_at <= now:
+        raise RefreshTokenInvalid()
+    async with in_transaction():
+        consumed = await RefreshToken.filter(id=token.id, used_at=None).update(used_at=now)
+        membership_id = session.membership_id  # type: ignore[attr-defined]
+        membership = None
+        if consumed and membership_id is not None:
+            membership = await Membership.get_or_none(id=membership_id, is_active=True)
+        if consumed and (membership_id is None or membership is not None):
+            return await _issue_pair(deps, session, membership)
+    if consumed:
+        # The role this session was signed in as has been withdrawn: the session ends with it.
+        await revoke_session(deps, session.id, reason="membership_withdrawn")
+        raise RefreshTokenInvalid()
+    # A refresh token presented twice means a copy exists: end the whole session.
+    await revoke_session(deps, session.id, reason="refresh_reuse")
+    raise RefreshTokenReused()
+
+
+async def revoke_session(
+    deps: Deps, session_id: uuid.UUID | str, *, reason: str, cache: RevocationCache | None = None
+) -> None:
+    await AuthSession.filter(id=session_id, revoked_at=None).update(
+        revoked_at=deps.clock.now(), revoked_reason=reason
+    )
+    # Access tokens are stateless; Redis tells every process the session is gone until
+    # the last of its access tokens would have expired anyway.
+    await deps.redis.set(revoked_key(str(session_id)), "1", ex=deps.settings.access_token_ttl_seconds)
+    if cache is not None:
+        cache.mark_revoked(str(session_id))
+
+
+async def switch_membership(deps: Deps, principal: Principal, membership_id: int) -> TokenPair:
+    membership = await Membership.get_or_none(
+        id=membership_id, user_id=principal.user_id, is_active=True
+    )
+    if membership is None:
+        raise MembershipNotFound()
+    session = await AuthSession.get(id=principal.session_id)
+    async with in_transaction():
+        await AuthSession.filter(id=session.id).update(membership_id=membership.id)
+        # Older refresh tokens would restore the previous identity: retire them.
+        await RefreshToken.filter(session_id=session.id, used_at=None).update(
+            used_at=deps.clock.now()
+        )
+        return await _issue_pair(deps, session, membership)
+
+
+async def describe_user(principal: Principal) -> dict[str, Any]:
+    user = await User.get(id=principal.user_id)
+    memberships = (
+        await Membership.filter(user_id=user.id, is_active=True)
+        .order_by("id")
+        .select_related("brand", "distributor", "store", "salesperson")
+    )
+    return {
+        "id": user.id,
+        "display_name": user.display_name,
+        "phone": user.phone,
+        "username": user.username,
+        "current": principal_view(principal),
+        "memberships": [
+            {
+                "id": m.id,
+                "role": m.role,
+                "brand": {"id": m.brand.id, "name": m.brand.name},
+                "distributor": {"id": m.distributor.id, "name": m.distributor.name}
+                if m.distributor
+                else None,
+                "store": {"id": m.store.id, "name": m.store.name} if m.store else None,
+                "salesperson": {"id": m.salesperson.id, "name": m.salesperson.name}
+                if m.salesperson
+                else None,
+            }
+            for m in memberships
+        ],
+    }
+
+
+async def create_staff_user(username: str, password: str, display_name: str) -> User:
+    try:
+        return await User.create(
+            username=username, password_hash=await hash_password(password), display_name=display_name
+        )
+    except IntegrityError as exc:
+        raise UsernameTaken() from exc
+
+
+async def grant_membership(
+    user_id: int,
+    role: Role,
+    brand_id: int,
+    *,
+    distributor_id: int | None = None,
+    store_id: int | None = None,
+    salesperson_id: int | None = None,
+) -> Membership:
+    existing = await Membership.get_or_none(
+        user_id=user_id,
+        role=role.value,
+        brand_id=brand_id,
+        distributor_id=distributor_id,
+        store_id=store_id,
+        salesperson_id=salesperson_id,
+    )
+    if existing is not None:
+        if not existing.is_active:
+            await Membership.filter(id=existing.id).update(is_active=True)
+        return existing
+    return await Membership.create(
+        user_id=user_id,
+        role=role.value,
+        brand_id=brand_id,
+        distributor_id=distributor_id,
+        store_id=store_id,
+        salesperson_id=salesperson_id,
+    )
+

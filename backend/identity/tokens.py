@@ -1,0 +1,95 @@
+"""Access tokens (signed JWTs) and opaque refresh tokens. No IO: time is passed in."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+
+ALGORITHM = "HS256"
+ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling, and inside which tenant boundary every query must stay."""
+
+    user_id: int
+    session_id: str
+    role: str | None = None
+    membership_id: int | None = None
+    brand_id: int | None = None
+    distributor_id: int | None = None
+    store_id: int | None = None
+    salesperson_id: int | None = None
+
+
+class TokenInvalid(Exception):
+    pass
+
+
+class TokenExpired(TokenInvalid):
+    pass
+
+
+_CLAIMS = {
+    "mid": "membership_id",
+    "bid": "brand_id",
+    "did": "distributor_id",
+    "stid": "store_id",
+    "spid": "salesperson_id",
+}
+
+
+def issue_access_token(principal: Principal, *, secret: str, now: datetime, ttl_seconds: int) -> str:
+    claims: dict[str, Any] = {
+        "typ": ACCESS_TOKEN_TYPE,
+        "sub": str(principal.user_id),
+        "sid": principal.session_id,
+        "role": principal.role,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=ttl_seconds)).timestamp()),
+    }
+    for claim, attribute in _CLAIMS.items():
+        value = getattr(principal, attribute)
+        if value is not None:
+            claims[claim] = value
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def read_access_token(token: str, *, secret: str, now: datetime) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "sub", "sid", "typ"], "verify_exp": False},
+        )
+    except jwt.PyJWTError as exc:
+        raise TokenInvalid(str(exc)) from exc
+    if claims["typ"] != ACCESS_TOKEN_TYPE:
+        raise TokenInvalid("not an access token")
+    # Expiry is checked against the injected clock, not the machine's, so tests can move time.
+    if int(claims["exp"]) <= int(now.timestamp()):
+        raise TokenExpired("expired")
+    try:
+        return Principal(
+            user_id=int(claims["sub"]),
+            session_id=str(claims["sid"]),
+            role=claims.get("role"),
+            **{attribute: claims.get(claim) for claim, attribute in _CLAIMS.items()},
+        )
+    except (TypeError, ValueError) as exc:
+        raise TokenInvalid("malformed claims") from exc
+
+
+def new_refresh_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_refresh_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,48 @@
+"""Tortoise ORM configuration and lifecycle; one schema for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.connection import get_connection
+from tortoise.migrations.api import migrate as run_migrations
+
+# Every module that declares models; the migrations package tracks them all.
+MODEL_MODULES = ["backend.identity.models", "backend.org.models"]
+APP_LABEL = "models"
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            APP_LABEL: {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": "migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(database_url: str) -> None:
+    # Global fallback: the server's startup runs in another task than the requests do
+    # (as under ASGI lifespan), and each task would otherwise see no Tortoise context.
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+async def migrate(database_url: str) -> None:
+    """Bring the schema up to the latest migration (the only way schemas are built)."""
+    await run_migrations(config=tortoise_config(database_url))
+    await Tortoise.close_connections()
+
+
+async def ping_db() -> None:
+    await get_connection("default").execute_query("SELECT 1")

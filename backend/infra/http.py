@@ -1,0 +1,221 @@
+"""The HTTP edge shared by every blueprint: one error envelope, request ids, body limits,
+payload validation and keyset paging."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from functools import partial, wraps
+from typing import Any, TypeVar
+
+import ujson
+from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
+from sanic import Request, Sanic
+from sanic.exceptions import BadRequest, PayloadTooLarge, SanicException
+from sanic.handlers import ErrorHandler
+from sanic.response import HTTPResponse
+from sanic.response import json as json_response
+from sanic_ext import openapi
+
+from backend.infra.logging import get_logger, request_id_var
+from backend.kernel.errors import DomainError, InvalidInput
+
+log = get_logger("http")
+
+dumps = partial(ujson.dumps, ensure_ascii=False, escape_forward_slashes=False)
+
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+# Sanic's own exceptions, rendered with our stable codes and Chinese messages.
+HTTP_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("request.bad", "请求格式不正确"),
+    401: ("auth.unauthenticated", "请先登录"),
+    403: ("auth.forbidden", "没有权限执行此操作"),
+    404: ("http.not_found", "请求的地址不存在"),
+    405: ("http.method_not_allowed", "不支持该请求方法"),
+    408: ("http.request_timeout", "请求超时"),
+    413: ("http.payload_too_large", "请求体过大"),
+    416: ("http.range_not_satisfiable", "请求范围无效"),
+    503: ("service.unavailable", "服务暂时不可用"),
+}
+
+# Field-level messages for the pydantic error types people actually hit.
+FIELD_MESSAGES = {
+    "missing": "必填",
+    "extra_forbidden": "不允许的字段",
+    "string_too_short": "太短",
+    "string_too_long": "太长",
+    "string_type": "应为文本",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "bool_type": "应为布尔值",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "greater_than": "数值太小",
+    "greater_than_equal": "数值太小",
+    "less_than": "数值太大",
+    "less_than_equal": "数值太大",
+    "string_pattern_mismatch": "格式不正确",
+    "literal_error": "取值不在允许范围内",
+    "enum": "取值不在允许范围内",
+    "list_type": "应为列表",
+    "too_long": "项目过多",
+    "too_short": "项目过少",
+    "model_type": "应为对象",
+    "dict_type": "应为对象",
+}
+
+
+class MalformedJson(InvalidInput):
+    code = "request.malformed_json"
+    message = "请求体不是合法的 JSON"
+
+
+class EmptyBody(InvalidInput):
+    code = "request.empty_body"
+    message = "请求体不能为空"
+
+
+def error_envelope(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def _request_id(request: Request | None) -> str:
+    if request is not None and hasattr(request.ctx, "request_id"):
+        return str(request.ctx.request_id)
+    return uuid.uuid4().hex
+
+
+class EnvelopeErrorHandler(ErrorHandler):
+    """Renders every error, including Sanic's own and unexpected ones, in one envelope."""
+
+    def default(self, request: Request, exception: Exception) -> HTTPResponse:
+        details: Any = None
+        if isinstance(exception, DomainError):
+            status, code, message, details = (
+                exception.status,
+                exception.code,
+                exception.text,
+                exception.details,
+            )
+        elif isinstance(exception, BadRequest) and "json" in str(exception).lower():
+            status, code, message = 422, MalformedJson.code, MalformedJson.message
+        elif isinstance(exception, SanicException) and exception.status_code in HTTP_ERRORS:
+            status = exception.status_code
+            code, message = HTTP_ERRORS[status]
+        elif isinstance(exception, SanicException) and exception.status_code < 500:
+            status = exception.status_code
+            code, message = f"http.{status}", "请求无法处理"
+        else:
+            status, code, message = 500, "internal.error", "服务器内部错误，请稍后再试"
+            log.exception("unhandled error", exc_info=exception)
+        rid = _request_id(request)
+        response = json_response(error_envelope(code, message, details), status=status, dumps=dumps)
+        response.headers["X-Request-ID"] = rid
+        if status == 405 and isinstance(exception, SanicException) and exception.headers:
+            response.headers.update(exception.headers)
+        return response
+
+
+async def assign_request_id(request: Request) -> None:
+    incoming = request.headers.get("x-request-id", "")
+    request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
+    request.ctx.request_id = request_id
+    request_id_var.set(request_id)
+    # Sanic's own server enforces REQUEST_MAX_SIZE while reading; under ASGI it does not.
+    limit = request.app.config.REQUEST_MAX_SIZE
+    declared = request.headers.get("content-length", "")
+    if (declared.isdigit() and int(declared) > limit) or len(request.body or b"") > limit:
+        raise PayloadTooLarge("payload too large")
+
+
+async def echo_request_id(request: Request, response: HTTPResponse) -> None:
+    response.headers["X-Request-ID"] = _request_id(request)
+
+
+def install_http_edge(app: Sanic) -> None:
+    app.error_handler = EnvelopeErrorHandler()
+    app.on_request(assign_request_id, priority=100)
+    app.on_response(echo_request_id)
+
+
+class RequestModel(BaseModel):
+    """Base for request payloads: unknown fields are an error, text is trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[..., Awaitable[HTTPResponse]]
+
+
+def _field_errors(exc: PydanticValidationError) -> list[dict[str, str]]:
+    return [
+        {
+            "field": ".".join(str(part) for part in err["loc"]) or "body",
+            "type": err["type"],
+            "message": FIELD_MESSAGES.get(err["type"], "格式不正确"),
+        }
+        for err in exc.errors(include_url=False)
+    ]
+
+
+def parse_body(request: Request, model: type[M]) -> M:
+    if not request.body:
+        raise EmptyBody()
+    try:
+        data = request.json
+    except BadRequest as exc:
+        raise MalformedJson() from exc
+    try:
+        return model.model_validate(data)
+    except PydanticValidationError as exc:
+        raise InvalidInput(details=_field_errors(exc)) from exc
+
+
+def parse_query(request: Request, model: type[M]) -> M:
+    raw = {key: values[-1] for key, values in request.args.items()}
+    try:
+        return model.model_validate(raw)
+    except PydanticValidationError as exc:
+        raise InvalidInput(details=_field_errors(exc)) from exc
+
+
+def json_body(model: type[BaseModel]) -> Callable[[Handler], Handler]:
+    """Validate the JSON body into `model`, pass it as `body`, and document it in OpenAPI."""
+
+    def decorator(handler: Handler) -> Handler:
+        @wraps(handler)
+        async def wrapper(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
+            kwargs["body"] = parse_body(request, model)
+            return await handler(request, *args, **kwargs)
+
+        documented: Handler = openapi.body({"application/json": model}, required=True)(wrapper)
+        return documented
+
+    return decorator
+
+
+def ok(data: Any, status: int = 200) -> HTTPResponse:
+    return json_response(data, status=status, dumps=dumps)
+
+
+class PageQuery(RequestModel):
+    model_config = ConfigDict(extra="ignore")
+
+    after: int | None = None
+    limit: int = DEFAULT_PAGE_SIZE
+
+    def bounded_limit(self) -> int:
+        return max(1, min(self.limit, MAX_PAGE_SIZE))
+
+
+def page(items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    """Keyset page: the caller asked for limit + 1 rows ordered by id to learn if more exist."""
+    has_more = len(items) > limit
+    shown = items[:limit]
+    return {"items": shown, "next_after": shown[-1]["id"] if has_more and shown else None}

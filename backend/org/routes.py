@@ -1,0 +1,310 @@
+"""Organisation and onboarding endpoints: thin wrappers that parse, authorise and serialise."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, raw
+from sanic_ext import openapi
+
+from backend.deps import Deps
+from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, authenticated
+from backend.identity.models import Role
+from backend.identity.tokens import Principal
+from backend.infra.http import PageQuery, RequestModel, json_body, ok, page, parse_query
+from backend.org import service
+from backend.org.models import ApplicationStatus, StoreStatus, StoreTier
+
+bp = Blueprint("org", url_prefix="/api/v1")
+
+PHONE = r"^1\d{10}$"
+LICENCE = r"^[0-9A-Z]{15,18}$"
+TierName = Literal["A", "B", "C", "D"]
+assert set(TierName.__args__) == {t.value for t in StoreTier}  # type: ignore[attr-defined]
+StatusName = Literal["active", "suspended", "closed"]
+assert set(StatusName.__args__) == {s.value for s in StoreStatus}  # type: ignore[attr-defined]
+
+
+def _deps(request: Request) -> Deps:
+    deps: Deps = request.app.ctx.deps
+    return deps
+
+
+class RegionBody(RequestModel):
+    name: str = Field(min_length=1, max_length=64)
+
+
+class DistributorBody(RequestModel):
+    name: str = Field(min_length=1, max_length=64)
+    contact_phone: str = Field(default="", max_length=20)
+    wechat_sub_mchid: str | None = Field(default=None, pattern=r"^\d{8,12}$")
+    region_ids: list[int] = Field(default_factory=list, max_length=200)
+
+
+class DistributorPatch(RequestModel):
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    contact_phone: str | None = Field(default=None, max_length=20)
+    wechat_sub_mchid: str | None = Field(default=None, pattern=r"^\d{8,12}$")
+    is_active: bool | None = None
+    region_ids: list[int] | None = Field(default=None, max_length=200)
+
+
+class SalespersonBody(RequestModel):
+    name: str = Field(min_length=1, max_length=32)
+    phone: str = Field(pattern=PHONE)
+    distributor_id: int | None = Field(default=None, gt=0)
+
+
+class StoreQuery(PageQuery):
+    distributor_id: int | None = None
+    salesperson_id: int | None = None
+    tier: TierName | None = None
+    status: StatusName | None = None
+    tag: str | None = Field(default=None, max_length=32)
+    name: str | None = Field(default=None, max_length=64)
+
+
+class StorePatch(RequestModel):
+    tier: TierName | None = None
+    status: StatusName | None = None
+    tags: list[str] | None = Field(default=None, max_length=20)
+    distributor_id: int | None = Field(default=None, gt=0)
+    salesperson_id: int | None = Field(default=None, gt=0)
+
+
+class StaffBody(RequestModel):
+    username: str = Field(pattern=r"^[a-zA-Z0-9_.\-]{3,64}$")
+    password: str = Field(min_length=8, max_length=128)
+    display_name: str = Field(min_length=1, max_length=64)
+    role: Literal["brand_admin", "brand_ops", "distributor_admin", "distributor_staff"]
+    distributor_id: int | None = Field(default=None, gt=0)
+
+
+class BoxCodesBody(RequestModel):
+    count: int = Field(ge=1, le=1000)
+    distributor_id: int | None = Field(default=None, gt=0)
+    batch: str | None = Field(default=None, max_length=32)
+
+
+class ApplicationBody(RequestModel):
+    code: str = Field(min_length=1, max_length=128, description="扫码得到的入驻码")
+    store_name: str = Field(min_length=1, max_length=64)
+    contact_name: str = Field(min_length=1, max_length=32)
+    phone: str = Field(pattern=PHONE)
+    business_licence_no: str | None = Field(default=None, pattern=LICENCE)
+    address: str = Field(min_length=1, max_length=200)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    region_id: int | None = Field(default=None, gt=0)
+
+
+class ApplicationQuery(PageQuery):
+    status: Literal["pending", "approved", "rejected"] | None = None
+
+
+assert {"pending", "approved", "rejected"} == {s.value for s in ApplicationStatus}
+
+
+class ApproveBody(RequestModel):
+    distributor_id: int = Field(gt=0)
+    salesperson_id: int | None = Field(default=None, gt=0)
+    tier: TierName = "C"
+
+
+class RejectBody(RequestModel):
+    reason: str = Field(min_length=1, max_length=200)
+
+
+# ---- regions, distributors, salespeople, staff ------------------------------------------------
+
+
+@bp.get("/regions")
+@openapi.summary("区域列表")
+@authenticated(*BRAND_ROLES)
+async def list_regions(request: Request, principal: Principal) -> HTTPResponse:
+    return ok({"items": await service.list_regions(principal)})
+
+
+@bp.post("/regions")
+@openapi.summary("新建区域")
+@authenticated(Role.BRAND_ADMIN)
+@json_body(RegionBody)
+async def create_region(request: Request, principal: Principal, body: RegionBody) -> HTTPResponse:
+    return ok(await service.create_region(principal, body.name), status=201)
+
+
+@bp.get("/distributors")
+@openapi.summary("经销商列表（经销商员工只看到自己）")
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
+async def list_distributors(request: Request, principal: Principal) -> HTTPResponse:
+    return ok({"items": await service.list_distributors(principal)})
+
+
+@bp.post("/distributors")
+@openapi.summary("新建经销商（含微信支付子商户号与服务区域）")
+@authenticated(Role.BRAND_ADMIN)
+@json_body(DistributorBody)
+async def create_distributor(request: Request, principal: Principal, body: DistributorBody) -> HTTPResponse:
+    created = await service.create_distributor(principal, **body.model_dump())
+    return ok(created, status=201)
+
+
+@bp.get("/distributors/<distributor_id:int>")
+@openapi.summary("经销商详情")
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
+async def get_distributor(request: Request, principal: Principal, distributor_id: int) -> HTTPResponse:
+    return ok(await service.get_distributor(principal, distributor_id))
+
+
+@bp.patch("/distributors/<distributor_id:int>")
+@openapi.summary("修改经销商")
+@authenticated(Role.BRAND_ADMIN)
+@json_body(DistributorPatch)
+async def update_distributor(
+    request: Request, principal: Principal, distributor_id: int, body: DistributorPatch
+) -> HTTPResponse:
+    changes = body.model_dump(exclude_unset=True)
+    return ok(await service.update_distributor(principal, distributor_id, changes))
+
+
+@bp.get("/salespeople")
+@openapi.summary("业务员列表")
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
+async def list_salespeople(request: Request, principal: Principal) -> HTTPResponse:
+    return ok({"items": await service.list_salespeople(principal)})
+
+
+@bp.post("/salespeople")
+@openapi.summary("登记业务员（业务员用该手机号绑定小程序后即获得业务员身份）")
+@authenticated(Role.BRAND_ADMIN, Role.DISTRIBUTOR_ADMIN)
+@json_body(SalespersonBody)
+async def create_salesperson(request: Request, principal: Principal, body: SalespersonBody) -> HTTPResponse:
+    return ok(await service.create_salesperson(principal, **body.model_dump()), status=201)
+
+
+@bp.post("/staff")
+@openapi.summary("开通后台员工账号")
+@authenticated(Role.BRAND_ADMIN)
+@json_body(StaffBody)
+async def create_staff(request: Request, principal: Principal, body: StaffBody) -> HTTPResponse:
+    fields = body.model_dump()
+    fields["role"] = Role(fields["role"])
+    return ok(await service.create_staff_account(principal, **fields), status=201)
+
+
+# ---- stores ---------------------------------------------------------------------------------
+
+
+@bp.get("/stores")
+@openapi.summary("门店列表（按身份自动限定范围，按 id 翻页）")
+@authenticated()
+async def list_stores(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, StoreQuery)
+    limit = query.bounded_limit()
+    filters = query.model_dump(exclude={"after", "limit"})
+    items = await service.list_stores(principal, after=query.after, limit=limit, **filters)
+    return ok(page(items, limit))
+
+
+@bp.get("/stores/<store_id:int>")
+@openapi.summary("门店详情")
+@authenticated()
+async def get_store(request: Request, principal: Principal, store_id: int) -> HTTPResponse:
+    return ok(await service.get_store(principal, store_id))
+
+
+@bp.patch("/stores/<store_id:int>")
+@openapi.summary("修改门店分层、标签、状态、归属")
+@authenticated(*BRAND_ROLES)
+@json_body(StorePatch)
+async def update_store(request: Request, principal: Principal, store_id: int, body: StorePatch) -> HTTPResponse:
+    return ok(await service.update_store(principal, store_id, body.model_dump(exclude_unset=True)))
+
+
+# ---- onboarding -----------------------------------------------------------------------------
+
+
+@bp.post("/onboarding/box-codes")
+@openapi.summary("批量生成开箱码")
+@authenticated(*BRAND_ROLES)
+@json_body(BoxCodesBody)
+async def create_box_codes(request: Request, principal: Principal, body: BoxCodesBody) -> HTTPResponse:
+    created = await service.create_box_codes(_deps(request), principal, **body.model_dump())
+    return ok({"items": created}, status=201)
+
+
+@bp.post("/onboarding/invitation")
+@openapi.summary("我的邀请码（业务员或门店）")
+@authenticated(Role.SALESPERSON, Role.STORE_OWNER, Role.STORE_CLERK)
+async def invitation(request: Request, principal: Principal) -> HTTPResponse:
+    return ok(await service.invitation_code(_deps(request), principal))
+
+
+@bp.get("/onboarding/codes/<token:str>")
+@openapi.summary("扫码后查看入驻码信息")
+@authenticated()
+async def describe_code(request: Request, principal: Principal, token: str) -> HTTPResponse:
+    return ok(await service.describe_code(_deps(request), token))
+
+
+@bp.get("/onboarding/codes/<token:str>/qr.png")
+@openapi.summary("入驻码二维码图片")
+async def code_qr(request: Request, token: str) -> HTTPResponse:
+    png = service.qr_for_token(_deps(request), token)
+    return raw(png, content_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
+
+
+@bp.post("/onboarding/applications")
+@openapi.summary("提交门店入驻申请")
+@authenticated()
+@json_body(ApplicationBody)
+async def submit_application(request: Request, principal: Principal, body: ApplicationBody) -> HTTPResponse:
+    details = body.model_dump(exclude={"code"})
+    created = await service.submit_application(_deps(request), principal, body.code, details)
+    return ok(created, status=201)
+
+
+@bp.get("/onboarding/applications/mine")
+@openapi.summary("我的入驻申请及状态")
+@authenticated()
+async def my_applications(request: Request, principal: Principal) -> HTTPResponse:
+    return ok({"items": await service.my_applications(principal)})
+
+
+@bp.get("/onboarding/applications")
+@openapi.summary("入驻审核队列")
+@authenticated(*BRAND_ROLES)
+async def list_applications(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, ApplicationQuery)
+    limit = query.bounded_limit()
+    items = await service.list_applications(
+        principal, status=query.status, after=query.after, limit=limit
+    )
+    return ok(page(items, limit))
+
+
+@bp.get("/onboarding/applications/<application_id:int>")
+@openapi.summary("入驻申请详情")
+@authenticated(*BRAND_ROLES)
+async def get_application(request: Request, principal: Principal, application_id: int) -> HTTPResponse:
+    return ok(await service.get_application(principal, application_id))
+
+
+@bp.post("/onboarding/applications/<application_id:int>/approve")
+@openapi.summary("通过入驻申请：指定经销商与业务员，建立门店")
+@authenticated(*BRAND_ROLES)
+@json_body(ApproveBody)
+async def approve(request: Request, principal: Principal, application_id: int, body: ApproveBody) -> HTTPResponse:
+    return ok(
+        await service.approve_application(_deps(request), principal, application_id, **body.model_dump())
+    )
+
+
+@bp.post("/onboarding/applications/<application_id:int>/reject")
+@openapi.summary("驳回入驻申请（须填写原因）")
+@authenticated(*BRAND_ROLES)
+@json_body(RejectBody)
+async def reject(request: Request, principal: Principal, application_id: int, body: RejectBody) -> HTTPResponse:
+    return ok(await service.reject_application(_deps(request), principal, application_id, reason=body.reason))

@@ -1,0 +1,711 @@
+"""Brands' organisation (regions, distributors, salespeople, stores) and store onboarding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
+from backend.deps import Deps
+from backend.identity import service as identity_service
+from backend.identity.access import BRAND_ROLES, STORE_ROLES, Tenancy, scoped
+from backend.identity.models import Role
+from backend.identity.tokens import Principal
+from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.org import codes
+from backend.org.models import (
+    ApplicationStatus,
+    Brand,
+    CodeKind,
+    Distributor,
+    DistributorServiceArea,
+    OnboardingCode,
+    Region,
+    Salesperson,
+    Store,
+    StoreApplication,
+    StoreTag,
+)
+
+STORE_TENANCY = Tenancy(distributor="distributor_id", salesperson="salesperson_id", store="id")
+DISTRIBUTOR_TENANCY = Tenancy(distributor="id")
+SALESPERSON_TENANCY = Tenancy(distributor="distributor_id", salesperson="id")
+REGION_TENANCY = Tenancy(distributor=None)
+APPLICATION_TENANCY = Tenancy()
+
+
+class RegionNotFound(NotFound):
+    code = "org.region_not_found"
+    message = "找不到该区域"
+
+
+class DistributorNotFound(NotFound):
+    code = "org.distributor_not_found"
+    message = "找不到该经销商"
+
+
+class SalespersonNotFound(NotFound):
+    code = "org.salesperson_not_found"
+    message = "找不到该业务员"
+
+
+class StoreNotFound(NotFound):
+    code = "org.store_not_found"
+    message = "找不到该门店"
+
+
+class NameTaken(Conflict):
+    code = "org.name_taken"
+    message = "名称已存在"
+
+
+class PhoneTaken(Conflict):
+    code = "org.phone_taken"
+    message = "该手机号已登记"
+
+
+class SalespersonOutsideDistributor(InvalidInput):
+    code = "org.salesperson_not_in_distributor"
+    message = "该业务员不属于所选经销商"
+
+
+class CodeInvalid(NotFound):
+    code = "onboarding.code_invalid"
+    message = "二维码无效，请确认后重新扫码"
+
+
+class CodeExhausted(Conflict):
+    code = "onboarding.code_used"
+    message = "该二维码已被使用"
+
+
+class ApplicationPending(Conflict):
+    code = "onboarding.application_pending"
+    message = "您已提交过入驻申请，请等待审核"
+
+
+class ApplicationNotFound(NotFound):
+    code = "onboarding.application_not_found"
+    message = "找不到该入驻申请"
+
+
+class ApplicationReviewed(Conflict):
+    code = "onboarding.application_reviewed"
+    message = "该申请已审核，不能重复处理"
+
+
+class InviterRequired(Forbidden):
+    code = "onboarding.inviter_required"
+    message = "只有业务员或门店可以生成邀请码"
+
+
+# ---- views ---------------------------------------------------------------------------------
+
+
+def region_view(region: Region) -> dict[str, Any]:
+    return {"id": region.id, "name": region.name}
+
+
+def distributor_view(distributor: Distributor, region_ids: list[int]) -> dict[str, Any]:
+    return {
+        "id": distributor.id,
+        "name": distributor.name,
+        "contact_phone": distributor.contact_phone,
+        "wechat_sub_mchid": distributor.wechat_sub_mchid,
+        "is_active": distributor.is_active,
+        "region_ids": region_ids,
+    }
+
+
+def salesperson_view(person: Salesperson) -> dict[str, Any]:
+    return {
+        "id": person.id,
+        "name": person.name,
+        "phone": person.phone,
+        "distributor_id": person.distributor_id,  # type: ignore[attr-defined]
+        "has_account": person.user_id is not None,  # type: ignore[attr-defined]
+        "is_active": person.is_active,
+    }
+
+
+def store_view(store: Store, tags: list[str]) -> dict[str, Any]:
+    return {
+        "id": store.id,
+        "name": store.name,
+        "contact_name": store.contact_name,
+        "phone": store.phone,
+        "business_licence_no": store.business_licence_no,
+        "address": store.address,
+        "location": {"latitude": store.latitude, "longitude": store.longitude}
+        if store.latitude is not None and store.longitude is not None
+        else None,
+        "region_id": store.region_id,  # type: ignore[attr-defined]
+        "distributor_id": store.distributor_id,  # type: ignore[attr-defined]
+        "salesperson_id": store.salesperson_id,  # type: ignore[attr-defined]
+        "owner_user_id": store.owner_id,  # type: ignore[attr-defined]
+        "tier": store.tier,
+        "tags": tags,
+        "status": store.status,
+        "invited_by_store_id": store.invited_by_store_id,  # type: ignore[attr-defined]
+        "invited_by_salesperson_id": store.invited_by_salesperson_id,  # type: ignore[attr-defined]
+        "created_at": store.created_at.isoformat(),
+    }
+
+
+def application_view(application: StoreApplication) -> dict[str, Any]:
+    return {
+        "id": application.id,
+        "status": application.status,
+        "store_name": application.store_name,
+        "contact_name": application.contact_name,
+        "phone": application.phone,
+        "business_licence_no": application.business_licence_no,
+        "address": application.address,
+        "location": {"latitude": application.latitude, "longitude": application.longitude}
+        if application.latitude is not None and application.longitude is not None
+        else None,
+        "region_id": application.region_id,  # type: ignore[attr-defined]
+        "inviter_salesperson_id": application.inviter_salesperson_id,  # type: ignore[attr-defined]
+        "inviter_store_id": application.inviter_store_id,  # type: ignore[attr-defined]
+        "suggested_distributor_id": application.suggested_distributor_id,  # type: ignore[attr-defined]
+        "duplicate_flags": application.duplicate_flags,
+        "reject_reason": application.reject_reason,
+        "store_id": application.store_id,  # type: ignore[attr-defined]
+        "created_at": application.created_at.isoformat(),
+        "reviewed_at": application.reviewed_at.isoformat() if application.reviewed_at else None,
+    }
+
+
+async def _tags_by_store(store_ids: list[int]) -> dict[int, list[str]]:
+    tags: dict[int, list[str]] = {store_id: [] for store_id in store_ids}
+    rows = await StoreTag.filter(store_id__in=store_ids).order_by("tag").values_list("store_id", "tag")
+    for store_id, tag in rows:
+        tags[store_id].append(tag)
+    return tags
+
+
+async def _regions_by_distributor(distributor_ids: list[int]) -> dict[int, list[int]]:
+    regions: dict[int, list[int]] = {distributor_id: [] for distributor_id in distributor_ids}
+    rows = await DistributorServiceArea.filter(distributor_id__in=distributor_ids).values_list(
+        "distributor_id", "region_id"
+    )
+    for distributor_id, region_id in rows:
+        regions[distributor_id].append(region_id)
+    return regions
+
+
+# ---- brands and regions ---------------------------------------------------------------------
+
+
+async def create_brand(name: str) -> Brand:
+    try:
+        return await Brand.create(name=name)
+    except IntegrityError as exc:
+        raise NameTaken() from exc
+
+
+async def list_regions(principal: Principal) -> list[dict[str, Any]]:
+    regions = await scoped(principal, Region.all(), REGION_TENANCY).order_by("id")
+    return [region_view(region) for region in regions]
+
+
+async def create_region(principal: Principal, name: str) -> dict[str, Any]:
+    try:
+        region = await Region.create(brand_id=principal.brand_id, name=name)
+    except IntegrityError as exc:
+        raise NameTaken() from exc
+    return region_view(region)
+
+
+async def _brand_regions(brand_id: int | None, region_ids: list[int]) -> list[int]:
+    unique = sorted(set(region_ids))
+    found = await Region.filter(brand_id=brand_id, id__in=unique).count()
+    if found != len(unique):
+        raise RegionNotFound()
+    return unique
+
+
+# ---- distributors ---------------------------------------------------------------------------
+
+
+async def list_distributors(principal: Principal) -> list[dict[str, Any]]:
+    distributors = await scoped(principal, Distributor.all(), DISTRIBUTOR_TENANCY).order_by("id")
+    regions = await _regions_by_distributor([d.id for d in distributors])
+    return [distributor_view(d, regions[d.id]) for d in distributors]
+
+
+async def get_distributor(principal: Principal, distributor_id: int) -> dict[str, Any]:
+    distributor = await scoped(principal, Distributor.filter(id=distributor_id), DISTRIBUTOR_TENANCY).first()
+    if distributor is None:
+        raise DistributorNotFound()
+    regions = await _regions_by_distributor([distributor.id])
+    return distributor_view(distributor, regions[distributor.id])
+
+
+async def create_distributor(
+    principal: Principal,
+    *,
+    name: str,
+    contact_phone: str,
+    wechat_sub_mchid: str | None,
+    region_ids: list[int],
+) -> dict[str, Any]:
+    regions = await _brand_regions(principal.brand_id, region_ids)
+    try:
+        async with in_transaction():
+            distributor = await Distributor.create(
+                brand_id=principal.brand_id,
+                name=name,
+                contact_phone=contact_phone,
+                wechat_sub_mchid=wechat_sub_mchid,
+            )
+            await DistributorServiceArea.bulk_create(
+                [DistributorServiceArea(distributor=distributor, region_id=r) for r in regions]
+            )
+    except IntegrityError as exc:
+        raise NameTaken() from exc
+    return distributor_view(distributor, regions)
+
+
+async def update_distributor(
+    principal: Principal, distributor_id: int, changes: dict[str, Any]
+) -> dict[str, Any]:
+    distributor = await Distributor.get_or_none(id=distributor_id, brand_id=principal.brand_id)
+    if distributor is None:
+        raise DistributorNotFound()
+    region_ids = changes.pop("region_ids", None)
+    regions = await _brand_regions(principal.brand_id, region_ids) if region_ids is not None else None
+    try:
+        async with in_transaction():
+            if changes:
+                await Distributor.filter(id=distributor.id).update(**changes)
+            if regions is not None:
+                await DistributorServiceArea.filter(distributor_id=distributor.id).delete()
+                await DistributorServiceArea.bulk_create(
+                    [DistributorServiceArea(distributor_id=distributor.id, region_id=r) for r in regions]
+                )
+    except IntegrityError as exc:
+        raise NameTaken() from exc
+    return await get_distributor(principal, distributor.id)
+
+
+async def _brand_distributor(brand_id: int | None, distributor_id: int) -> Distributor:
+    distributor = await Distributor.get_or_none(id=distributor_id, brand_id=brand_id, is_active=True)
+    if distributor is None:
+        raise DistributorNotFound()
+    return distributor
+
+
+# ---- salespeople ----------------------------------------------------------------------------
+
+
+async def list_salespeople(principal: Principal) -> list[dict[str, Any]]:
+    people = await scoped(principal, Salesperson.all(), SALESPERSON_TENANCY).order_by("id")
+    return [salesperson_view(p) for p in people]
+
+
+async def create_salesperson(
+    principal: Principal, *, name: str, phone: str, distributor_id: int | None
+) -> dict[str, Any]:
+    if principal.role not in BRAND_ROLES:
+        # Distributor staff may only add salespeople to their own distributor.
+        distributor_id = principal.distributor_id
+    if distributor_id is not None:
+        await _brand_distributor(principal.brand_id, distributor_id)
+    try:
+        person = await Salesperson.create(
+            brand_id=principal.brand_id, distributor_id=distributor_id, name=name, phone=phone
+        )
+    except IntegrityError as exc:
+        raise PhoneTaken() from exc
+    return salesperson_view(person)
+
+
+async def claim_salesperson_profiles(user_id: int, phone: str) -> None:
+    """Link salespeople registered under `phone` to the user who just proved that phone."""
+    for person in await Salesperson.filter(phone=phone, user_id=None, is_active=True):
+        claimed = await Salesperson.filter(id=person.id, user_id=None).update(user_id=user_id)
+        if claimed:
+            await identity_service.grant_membership(
+                user_id,
+                Role.SALESPERSON,
+                person.brand_id,  # type: ignore[attr-defined]
+                distributor_id=person.distributor_id,  # type: ignore[attr-defined]
+                salesperson_id=person.id,
+            )
+
+
+async def _brand_salesperson(
+    brand_id: int | None, salesperson_id: int, distributor_id: int
+) -> Salesperson:
+    person = await Salesperson.get_or_none(id=salesperson_id, brand_id=brand_id, is_active=True)
+    if person is None:
+        raise SalespersonNotFound()
+    if person.distributor_id not in (None, distributor_id):  # type: ignore[attr-defined]
+        raise SalespersonOutsideDistributor()
+    return person
+
+
+# ---- stores ---------------------------------------------------------------------------------
+
+
+async def list_stores(
+    principal: Principal,
+    *,
+    after: int | None,
+    limit: int,
+    distributor_id: int | None = None,
+    salesperson_id: int | None = None,
+    tier: str | None = None,
+    status: str | None = None,
+    tag: str | None = None,
+    name: str | None = None,
+) -> list[dict[str, Any]]:
+    query = scoped(principal, Store.all(), STORE_TENANCY)
+    filters: dict[str, Any] = {
+        "distributor_id": distributor_id,
+        "salesperson_id": salesperson_id,
+        "tier": tier,
+        "status": status,
+        "id__gt": after,
+        "name__icontains": name,
+    }
+    query = query.filter(**{key: value for key, value in filters.items() if value is not None})
+    if tag:
+        query = query.filter(id__in=StoreTag.filter(tag=tag).values("store_id"))
+    stores = await query.order_by("id").limit(limit + 1)
+    tags = await _tags_by_store([s.id for s in stores])
+    return [store_view(s, tags[s.id]) for s in stores]
+
+
+async def _visible_store(principal: Principal, store_id: int) -> Store:
+    store = await scoped(principal, Store.filter(id=store_id), STORE_TENANCY).first()
+    if store is None:
+        raise StoreNotFound()
+    return store
+
+
+async def get_store(principal: Principal, store_id: int) -> dict[str, Any]:
+    store = await _visible_store(principal, store_id)
+    tags = await _tags_by_store([store.id])
+    return store_view(store, tags[store.id])
+
+
+async def update_store(principal: Principal, store_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    store = await _visible_store(principal, store_id)
+    tags = changes.pop("tags", None)
+    distributor_id = changes.get("distributor_id", store.distributor_id)  # type: ignore[attr-defined]
+    if "distributor_id" in changes:
+        await _brand_distributor(principal.brand_id, distributor_id)
+    if changes.get("salesperson_id") is not None:
+        await _brand_salesperson(principal.brand_id, changes["salesperson_id"], distributor_id)
+    async with in_transaction():
+        if changes:
+            await Store.filter(id=store.id).update(**changes)
+        if tags is not None:
+            await StoreTag.filter(store_id=store.id).delete()
+            await StoreTag.bulk_create([StoreTag(store_id=store.id, tag=t) for t in sorted(set(tags))])
+    return await get_store(principal, store.id)
+
+
+# ---- onboarding codes -----------------------------------------------------------------------
+
+
+def code_view(deps: Deps, code: OnboardingCode) -> dict[str, Any]:
+    token = codes.sign(code.public_id, deps.settings.code_signing_secret)
+    return {
+        "id": code.id,
+        "kind": code.kind,
+        "token": token,
+        "url": codes.join_url(deps.settings.public_base_url, token),
+        "qr_png_url": f"{deps.settings.public_base_url}/api/v1/onboarding/codes/{token}/qr.png",
+        "batch": code.batch,
+        "max_uses": code.max_uses,
+        "uses": code.uses,
+    }
+
+
+async def create_box_codes(
+    deps: Deps, principal: Principal, *, count: int, distributor_id: int | None, batch: str | None
+) -> list[dict[str, Any]]:
+    if distributor_id is not None:
+        await _brand_distributor(principal.brand_id, distributor_id)
+    created = [
+        OnboardingCode(
+            brand_id=principal.brand_id,
+            kind=CodeKind.BOX.value,
+            public_id=codes.new_public_id(),
+            distributor_id=distributor_id,
+            batch=batch,
+            max_uses=1,
+        )
+        for _ in range(count)
+    ]
+    async with in_transaction():
+        await OnboardingCode.bulk_create(created)
+    stored = await OnboardingCode.filter(public_id__in=[c.public_id for c in created]).order_by("id")
+    return [code_view(deps, code) for code in stored]
+
+
+async def invitation_code(deps: Deps, principal: Principal) -> dict[str, Any]:
+    """The caller's own invitation: one per salesperson or store, made on first request."""
+    if principal.role == Role.SALESPERSON and principal.salesperson_id is not None:
+        kind, owner = CodeKind.SALESPERSON_INVITE, {"inviter_salesperson_id": principal.salesperson_id}
+    elif principal.role in STORE_ROLES and principal.store_id is not None:
+        kind, owner = CodeKind.STORE_INVITE, {"inviter_store_id": principal.store_id}
+    else:
+        raise InviterRequired()
+    existing = await OnboardingCode.filter(
+        brand_id=principal.brand_id, kind=kind.value, revoked_at=None, **owner
+    ).first()
+    if existing is None:
+        existing = await OnboardingCode.create(
+            brand_id=principal.brand_id, kind=kind.value, public_id=codes.new_public_id(), **owner
+        )
+    return code_view(deps, existing)
+
+
+async def _code_from_token(deps: Deps, token: str) -> OnboardingCode:
+    public_id = codes.unsign(token, deps.settings.code_signing_secret)
+    code = await OnboardingCode.get_or_none(public_id=public_id) if public_id else None
+    if code is None or code.revoked_at is not None:
+        raise CodeInvalid()
+    return code
+
+
+async def describe_code(deps: Deps, token: str) -> dict[str, Any]:
+    """What a person sees after scanning: whose code it is, prefilled into the application."""
+    code = await _code_from_token(deps, token)
+    await code.fetch_related("brand", "distributor", "inviter_salesperson", "inviter_store")
+    inviter: dict[str, Any] | None = None
+    if code.inviter_salesperson is not None:
+        inviter = {"kind": "salesperson", "id": code.inviter_salesperson.id, "name": code.inviter_salesperson.name}
+    elif code.inviter_store is not None:
+        inviter = {"kind": "store", "id": code.inviter_store.id, "name": code.inviter_store.name}
+    return {
+        "kind": code.kind,
+        "brand": {"id": code.brand.id, "name": code.brand.name},
+        "distributor": {"id": code.distributor.id, "name": code.distributor.name}
+        if code.distributor
+        else None,
+        "inviter": inviter,
+        "usable": code.max_uses is None or code.uses < code.max_uses,
+    }
+
+
+def qr_for_token(deps: Deps, token: str) -> bytes:
+    if codes.unsign(token, deps.settings.code_signing_secret) is None:
+        raise CodeInvalid()
+    return codes.qr_png(codes.join_url(deps.settings.public_base_url, token))
+
+
+# ---- store applications ---------------------------------------------------------------------
+
+
+async def _duplicate_flags(
+    brand_id: int, phone: str, licence: str | None, exclude_applicant: int
+) -> list[dict[str, Any]]:
+    match = Q(phone=phone)
+    if licence:
+        match |= Q(business_licence_no=licence)
+    flags: list[dict[str, Any]] = []
+    for store in await Store.filter(match, brand_id=brand_id).order_by("id"):
+        flags.extend(
+            {"field": field, "store_id": store.id}
+            for field, value in (("phone", store.phone), ("business_licence_no", store.business_licence_no))
+            if value and value in (phone, licence)
+        )
+    others = StoreApplication.filter(match, brand_id=brand_id, status=ApplicationStatus.PENDING.value)
+    for other in await others.exclude(applicant_id=exclude_applicant).order_by("id"):
+        flags.extend(
+            {"field": field, "application_id": other.id}
+            for field, value in (("phone", other.phone), ("business_licence_no", other.business_licence_no))
+            if value and value in (phone, licence)
+        )
+    return flags
+
+
+async def submit_application(
+    deps: Deps, principal: Principal, token: str, details: dict[str, Any]
+) -> dict[str, Any]:
+    code = await _code_from_token(deps, token)
+    brand_id: int = code.brand_id  # type: ignore[attr-defined]
+    if details.get("region_id") is not None and not await Region.exists(
+        id=details["region_id"], brand_id=brand_id
+    ):
+        raise RegionNotFound()
+    flags = await _duplicate_flags(
+        brand_id, details["phone"], details.get("business_licence_no"), principal.user_id
+    )
+    try:
+        async with in_transaction():
+            if code.max_uses is not None:
+                taken = await OnboardingCode.filter(id=code.id, uses__lt=code.max_uses).update(
+                    uses=F("uses") + 1
+                )
+                if not taken:
+                    raise CodeExhausted()
+            application = await StoreApplication.create(
+                brand_id=brand_id,
+                applicant_id=principal.user_id,
+                code=code,
+                open_key=f"{brand_id}:{principal.user_id}",
+                inviter_salesperson_id=code.inviter_salesperson_id,  # type: ignore[attr-defined]
+                inviter_store_id=code.inviter_store_id,  # type: ignore[attr-defined]
+                suggested_distributor_id=code.distributor_id,  # type: ignore[attr-defined]
+                duplicate_flags=flags,
+                **details,
+            )
+    except IntegrityError as exc:
+        raise ApplicationPending() from exc
+    return application_view(application)
+
+
+async def my_applications(principal: Principal) -> list[dict[str, Any]]:
+    applications = await StoreApplication.filter(applicant_id=principal.user_id).order_by("-id")
+    return [application_view(a) for a in applications]
+
+
+async def list_applications(
+    principal: Principal, *, status: str | None, after: int | None, limit: int
+) -> list[dict[str, Any]]:
+    query = scoped(principal, StoreApplication.all(), APPLICATION_TENANCY)
+    if status:
+        query = query.filter(status=status)
+    if after:
+        query = query.filter(id__gt=after)
+    return [application_view(a) for a in await query.order_by("id").limit(limit + 1)]
+
+
+async def _brand_application(principal: Principal, application_id: int) -> StoreApplication:
+    application = await scoped(
+        principal, StoreApplication.filter(id=application_id), APPLICATION_TENANCY
+    ).first()
+    if application is None:
+        raise ApplicationNotFound()
+    return application
+
+
+async def get_application(principal: Principal, application_id: int) -> dict[str, Any]:
+    return application_view(await _brand_application(principal, application_id))
+
+
+async def approve_application(
+    deps: Deps,
+    principal: Principal,
+    application_id: int,
+    *,
+    distributor_id: int,
+    salesperson_id: int | None,
+    tier: str,
+) -> dict[str, Any]:
+    application = await _brand_application(principal, application_id)
+    await _brand_distributor(principal.brand_id, distributor_id)
+    if salesperson_id is not None:
+        await _brand_salesperson(principal.brand_id, salesperson_id, distributor_id)
+    async with in_transaction():
+        decided = await StoreApplication.filter(
+            id=application.id, status=ApplicationStatus.PENDING.value
+        ).update(
+            status=ApplicationStatus.APPROVED.value,
+            open_key=None,
+            reviewed_by_id=principal.user_id,
+            reviewed_at=deps.clock.now(),
+        )
+        if not decided:
+            raise ApplicationReviewed()
+        store = await Store.create(
+            brand_id=application.brand_id,  # type: ignore[attr-defined]
+            name=application.store_name,
+            contact_name=application.contact_name,
+            phone=application.phone,
+            business_licence_no=application.business_licence_no,
+            address=application.address,
+            latitude=application.latitude,
+            longitude=application.longitude,
+            region_id=application.region_id,  # type: ignore[attr-defined]
+            owner_id=application.applicant_id,  # type: ignore[attr-defined]
+            distributor_id=distributor_id,
+            salesperson_id=salesperson_id,
+            tier=tier,
+            invited_by_store_id=application.inviter_store_id,  # type: ignore[attr-defined]
+            invited_by_salesperson_id=application.inviter_salesperson_id,  # type: ignore[attr-defined]
+        )
+        await StoreApplication.filter(id=application.id).update(store_id=store.id)
+        await identity_service.grant_membership(
+            application.applicant_id,  # type: ignore[attr-defined]
+            Role.STORE_OWNER,
+            store.brand_id,  # type: ignore[attr-defined]
+            distributor_id=distributor_id,
+            store_id=store.id,
+        )
+    return await get_application(principal, application.id)
+
+
+async def reject_application(
+    deps: Deps, principal: Principal, application_id: int, *, reason: str
+) -> dict[str, Any]:
+    application = await _brand_application(principal, application_id)
+    async with in_transaction():
+        decided = await StoreApplication.filter(
+            id=application.id, status=ApplicationStatus.PENDING.value
+        ).update(
+            status=ApplicationStatus.REJECTED.value,
+            open_key=None,
+            reject_reason=reason,
+            reviewed_by_id=principal.user_id,
+            reviewed_at=deps.clock.now(),
+        )
+        if not decided:
+            raise ApplicationReviewed()
+        # A rejected applicant may fix the details and apply again with the same box code.
+        await OnboardingCode.filter(id=application.code_id, max_uses__not_isnull=True).update(  # type: ignore[attr-defined]
+            uses=F("uses") - 1
+        )
+    return await get_application(principal, application.id)
+
+
+# ---- staff accounts -------------------------------------------------------------------------
+
+STAFF_ROLES_GRANTABLE = {
+    Role.BRAND_ADMIN,
+    Role.BRAND_OPS,
+    Role.DISTRIBUTOR_ADMIN,
+    Role.DISTRIBUTOR_STAFF,
+}
+
+
+async def create_staff_account(
+    principal: Principal,
+    *,
+    username: str,
+    password: str,
+    display_name: str,
+    role: Role,
+    distributor_id: int | None,
+) -> dict[str, Any]:
+    """A brand admin opens a console account for brand or distributor staff."""
+    needs_distributor = role in (Role.DISTRIBUTOR_ADMIN, Role.DISTRIBUTOR_STAFF)
+    if needs_distributor != (distributor_id is not None):
+        raise InvalidInput(
+            "经销商角色必须指定经销商，品牌角色不能指定经销商",
+            details=[{"field": "distributor_id", "type": "role_mismatch", "message": "与角色不符"}],
+        )
+    if distributor_id is not None:
+        await _brand_distributor(principal.brand_id, distributor_id)
+    assert principal.brand_id is not None
+    async with in_transaction():
+        user = await identity_service.create_staff_user(username, password, display_name)
+        membership = await identity_service.grant_membership(
+            user.id, role, principal.brand_id, distributor_id=distributor_id
+        )
+    return {
+        "user_id": user.id,
+        "username": username,
+        "display_name": display_name,
+        "membership_id": membership.id,
+        "role": role.value,
+        "distributor_id": distributor_id,
+    }
