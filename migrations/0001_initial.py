@@ -109,7 +109,7 @@ class Migration(migrations.Migration):
                 ('invited_by_salesperson', fields.ForeignKeyField('models.Salesperson', source_field='invited_by_salesperson_id', null=True, db_constraint=True, to_field='id', related_name='invited_stores', on_delete=OnDelete.SET_NULL)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'stores', 'app': 'models', 'indexes': [Index(fields=['brand', 'distributor']), Index(fields=['brand', 'phone']), Index(fields=['brand', 'business_licence_no'])], 'pk_attr': 'id'},
+            options={'table': 'stores', 'app': 'models', 'indexes': [Index(fields=['brand_id', 'distributor_id']), Index(fields=['brand_id', 'phone']), Index(fields=['brand_id', 'business_licence_no'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -201,7 +201,7 @@ class Migration(migrations.Migration):
                 ('store', fields.ForeignKeyField('models.Store', source_field='store_id', null=True, db_constraint=True, to_field='id', related_name='application', on_delete=OnDelete.SET_NULL)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'store_applications', 'app': 'models', 'indexes': [Index(fields=['brand', 'status']), Index(fields=['brand', 'phone']), Index(fields=['brand', 'business_licence_no'])], 'pk_attr': 'id'},
+            options={'table': 'store_applications', 'app': 'models', 'indexes': [Index(fields=['brand_id', 'status']), Index(fields=['brand_id', 'phone']), Index(fields=['brand_id', 'business_licence_no'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -213,12 +213,13 @@ async def bind_phone(deps: Deps, principal: Principal, code: str) -> str:
 
 
 async def _check_login_rate(deps: Deps, client_ip: str) -> None:
-    window = int(deps.clock.now().timestamp() // 60)
-    key = f"auth:login-rate:{client_ip}:{window}"
+    # The window opens at an IP's first attempt and lasts a minute (no calendar-minute edge
+    # that would let 2x the limit through around a boundary).
+    key = f"auth:login-rate:{client_ip}"
     async with deps.redis.pipeline(transaction=True) as pipe:
+        pipe.set(key, 0, ex=60, nx=True)
         pipe.incr(key)
-        pipe.expire(key, 120)
-        attempts, _ = await pipe.execute()
+        _, attempts = await pipe.execute()
     if int(attempts) > deps.settings.login_attempts_per_minute_per_ip:
         raise TooManyAttempts()
 

@@ -194,7 +194,9 @@ def json_body(model: type[BaseModel]) -> Callable[[Handler], Handler]:
             kwargs["body"] = parse_body(request, model)
             return await handler(request, *args, **kwargs)
 
-        documented: Handler = openapi.body({"application/json": model}, required=True)(wrapper)
+        # Pydantic's own schema: sanic-ext's reading of a model class lists model_config too.
+        schema = model.model_json_schema()
+        documented: Handler = openapi.body({"application/json": schema}, required=True)(wrapper)
         return documented
 
     return decorator

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import sys
 from typing import Any
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -15,18 +16,28 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stdout is at the time of each record (test runners swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdout)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def logging_config(level: str = "INFO") -> dict[str, Any]:
     formatter = {
         "()": "pythonjsonlogger.json.JsonFormatter",
         "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
         "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
     }
-    handler = {
-        "class": "logging.StreamHandler",
-        "formatter": "json",
-        "filters": ["request_id"],
-        "stream": "ext://sys.stdout",
-    }
+    handler = {"()": StdoutHandler, "formatter": "json", "filters": ["request_id"]}
     loggers = ("sanic.root", "sanic.error", "sanic.access", "sanic.server", "b2bc", "uvicorn")
     return {
         "version": 1,

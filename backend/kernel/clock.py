@@ -26,3 +26,16 @@ class FrozenClock:
 
     def advance(self, **delta: float) -> None:
         self._at += timedelta(**delta)
+
+
+class OffsetClock:
+    """Real time shifted by an offset that tests move forward to make time pass."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)

@@ -147,7 +147,7 @@ class Store(Model):
 
     class Meta:
         table = "stores"
-        indexes = (("brand", "distributor"), ("brand", "phone"), ("brand", "business_licence_no"))
+        indexes = (("brand_id", "distributor_id"), ("brand_id", "phone"), ("brand_id", "business_licence_no"))
 
 
 class StoreTag(Model):
@@ -245,4 +245,4 @@ class StoreApplication(Model):
 
     class Meta:
         table = "store_applications"
-        indexes = (("brand", "status"), ("brand", "phone"), ("brand", "business_licence_no"))
+        indexes = (("brand_id", "status"), ("brand_id", "phone"), ("brand_id", "business_licence_no"))

@@ -172,5 +172,8 @@ def create_sandbox_blueprint(state: SandboxState, url_prefix: str = "") -> Bluep
 def create_sandbox_app(state: SandboxState, name: str = "wechat_sandbox") -> Sanic:
     """The sandbox as a server of its own (tests run it on a loopback port)."""
     app = Sanic(name)
+    # TouchUp rewrites Sanic's HTTP module once per process: leave that to the API app that
+    # shares the process in tests.
+    app.config.TOUCHUP = False
     app.blueprint(create_sandbox_blueprint(state))
     return app

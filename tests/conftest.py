@@ -1,0 +1,195 @@
+"""Test harness: a fresh schema built by the migrations, real services when configured.
+
+B2BC_TEST_DATABASE_URL / B2BC_TEST_REDIS_URL choose the backing services (the Makefile runs
+the suite once on PostgreSQL + Redis and once on the embedded default). The WeChat sandbox
+runs as a real HTTP server on a loopback port, and the real wechatpy client talks to it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from asgi_lifespan import LifespanManager
+from tortoise import Tortoise
+from tortoise.connection import get_connection
+
+from backend.app import create_app
+from backend.config import Settings, load_settings
+from backend.deps import Deps
+from backend.infra import db
+from backend.infra.redis import create_redis
+from backend.integrations.wechat.client import MiniProgramClient
+from backend.integrations.wechat.sandbox import SandboxState, create_sandbox_app
+from backend.kernel.clock import OffsetClock
+
+DATABASE_URL = os.environ.get("B2BC_TEST_DATABASE_URL", "sqlite://:memory:")
+REDIS_URL = os.environ.get("B2BC_TEST_REDIS_URL", "memory://")
+ON_POSTGRES = DATABASE_URL.startswith(("postgres://", "postgresql://"))
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ThreadedServer:
+    """An ASGI app served by uvicorn on a loopback port, in a thread with its own loop."""
+
+    def __init__(self, app: Any, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ThreadedServer:
+        self.thread.start()
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError("server failed to start")
+            threading.Event().wait(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+async def _fresh_database() -> str:
+    """A new, empty database for this run: PostgreSQL gets its own, SQLite a temp file."""
+    if not ON_POSTGRES:
+        directory = tempfile.mkdtemp(prefix="b2bc-test-")
+        return f"sqlite://{directory}/test.sqlite3"
+    base, _, _ = DATABASE_URL.rpartition("/")
+    name = f"b2bc_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = await asyncpg.connect(f"{base}/postgres".replace("postgres://", "postgresql://", 1))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return f"{base}/{name}?maxsize=40"
+
+
+async def _drop_database(url: str) -> None:
+    if not ON_POSTGRES:
+        return
+    base, _, rest = url.rpartition("/")
+    name = rest.split("?")[0]
+    admin = await asyncpg.connect(f"{base}/postgres".replace("postgres://", "postgresql://", 1))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox_state() -> SandboxState:
+    return SandboxState()
+
+
+@pytest.fixture(scope="session")
+def sandbox(sandbox_state: SandboxState) -> Iterator[ThreadedServer]:
+    with ThreadedServer(create_sandbox_app(sandbox_state, name="test_wechat_sandbox")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    url = await _fresh_database()
+    await db.migrate(url)
+    await db.init_db(url)
+    yield url
+    await db.close_db()
+    await _drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, sandbox: ThreadedServer, sandbox_state: SandboxState) -> Settings:
+    data_dir = tempfile.mkdtemp(prefix="b2bc-data-")
+    loaded = load_settings(
+        {
+            "B2BC_DATA_DIR": data_dir,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": REDIS_URL,
+            "WECHAT_API_BASE_URL": sandbox.url,
+            "B2BC_ACCESS_LOG": "0",
+            "B2BC_LOG_LEVEL": "WARNING",
+        }
+    )
+    sandbox_state.apps[loaded.wechat.appid] = loaded.wechat.secret
+    return loaded
+
+
+@pytest.fixture(scope="session")
+async def deps(settings: Settings) -> AsyncIterator[Deps]:
+    built = Deps(
+        settings=settings,
+        clock=OffsetClock(),
+        redis=create_redis(settings.redis_url),
+        wechat=MiniProgramClient(settings.wechat),
+    )
+    yield built
+    await built.redis.aclose()
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings, deps: Deps) -> AsyncIterator[Any]:
+    application = create_app(settings, deps=deps, manage_db=False, name="b2bc_test")
+    async with LifespanManager(application, startup_timeout=30):
+        yield application
+
+
+def _tables() -> list[str]:
+    return [model._meta.db_table for model in Tortoise.apps["models"].values()]
+
+
+@pytest.fixture(autouse=True)
+async def fresh_state(database_url: str, deps: Deps, sandbox_state: SandboxState, app: Any) -> None:
+    """Every test starts with empty tables, an empty Redis and a clock at the real time."""
+    connection = get_connection("default")
+    if ON_POSTGRES:
+        await connection.execute_script(
+            "TRUNCATE " + ", ".join(f'"{t}"' for t in _tables()) + " RESTART IDENTITY CASCADE"
+        )
+    else:
+        await connection.execute_script("PRAGMA foreign_keys = OFF")
+        for table in _tables():
+            await connection.execute_script(f'DELETE FROM "{table}"')
+        await connection.execute_script("PRAGMA foreign_keys = ON")
+    await deps.redis.flushdb()
+    assert isinstance(deps.clock, OffsetClock)
+    deps.clock.offset = type(deps.clock.offset)()
+    sandbox_state.login_codes.clear()
+    sandbox_state.phone_codes.clear()
+    app.ctx.revocations._seen.clear()
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def sandbox_client(sandbox: ThreadedServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=sandbox.url) as http:
+        yield http
+
+
+def pytest_report_header() -> list[str]:
+    return [f"b2bc backing services: database={DATABASE_URL.split('@')[-1]} redis={REDIS_URL}"]
+

@@ -1,0 +1,279 @@
+"""Sign-in through the WeChat sandbox and the console, token rotation, revocation, roles."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import jwt
+
+from backend.identity.models import AuthSession, Membership, RefreshToken, Role, User, WechatAccount
+from backend.integrations.wechat.sandbox import openid_for
+from tests.factories import (
+    PASSWORD,
+    SANDBOX_APPID,
+    bearer,
+    login_code,
+    make_staff,
+    make_tenant,
+    phone_code,
+    staff_headers,
+    wechat_login,
+)
+
+
+async def test_wechat_login_creates_user_once_and_issues_tokens(client, sandbox_client) -> None:
+    first = await wechat_login(client, sandbox_client, "alice")
+    second = await wechat_login(client, sandbox_client, "alice")
+    assert first["identity"]["user_id"] == second["identity"]["user_id"]
+    assert first["identity"]["role"] is None  # no store yet: only onboarding is open
+    assert first["token_type"] == "Bearer" and first["expires_in"] == 900
+    account = await WechatAccount.get(openid=openid_for(SANDBOX_APPID, "alice"))
+    assert account.unionid and account.last_login_at is not None
+    assert await User.all().count() == 1
+    assert await AuthSession.all().count() == 2
+    me = await client.get("/api/v1/me", headers=bearer(first))
+    assert me.status_code == 200 and me.json()["memberships"] == []
+
+
+async def test_concurrent_first_logins_create_one_user(client, sandbox_client) -> None:
+    codes = [await login_code(sandbox_client, "bob") for _ in range(8)]
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/auth/wechat/login", json={"code": code}) for code in codes)
+    )
+    assert [r.status_code for r in responses] == [200] * 8
+    assert len({r.json()["identity"]["user_id"] for r in responses}) == 1
+    assert await User.all().count() == 1
+    assert await WechatAccount.all().count() == 1
+
+
+async def test_reused_wechat_code_maps_to_our_code(client, sandbox_client) -> None:
+    code = await login_code(sandbox_client, "carol")
+    assert (await client.post("/api/v1/auth/wechat/login", json={"code": code})).status_code == 200
+    again = await client.post("/api/v1/auth/wechat/login", json={"code": code})
+    assert again.status_code == 401
+    assert again.json()["error"]["code"] == "auth.wechat_code_used"
+    assert again.json()["error"]["details"] == {"wechat_errcode": 40163}
+    assert await AuthSession.all().count() == 1
+
+
+async def test_invalid_wechat_code_maps_to_our_code(client) -> None:
+    response = await client.post("/api/v1/auth/wechat/login", json={"code": "made-up"})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "auth.wechat_code_invalid"
+    assert await User.all().count() == 0
+
+
+async def test_wechat_unreachable_is_502_and_writes_nothing(client, deps, sandbox_client) -> None:
+    from backend.config import WechatSettings
+    from backend.integrations.wechat.client import MiniProgramClient
+
+    working = deps.wechat
+    deps.wechat = MiniProgramClient(
+        WechatSettings(appid=SANDBOX_APPID, secret="x", api_base_url="http://127.0.0.1:1")
+    )
+    try:
+        response = await client.post("/api/v1/auth/wechat/login", json={"code": "any"})
+    finally:
+        deps.wechat = working
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "auth.wechat_unavailable"
+    assert await User.all().count() == 0
+
+
+async def test_phone_binding(client, sandbox_client) -> None:
+    tokens = await wechat_login(client, sandbox_client, "dave")
+    code = await phone_code(sandbox_client, "13812345678")
+    bound = await client.post("/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(tokens))
+    assert bound.status_code == 200 and bound.json() == {"phone": "13812345678"}
+    assert (await User.get(id=tokens["identity"]["user_id"])).phone == "13812345678"
+    reused = await client.post("/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(tokens))
+    assert reused.json()["error"]["code"] == "auth.wechat_code_used"
+
+
+async def test_phone_binding_turns_a_registered_salesperson_into_one(client, sandbox_client) -> None:
+    tenant = await make_tenant()
+    tokens = await wechat_login(client, sandbox_client, "salesperson-wang")
+    code = await phone_code(sandbox_client, tenant.salesperson.phone)
+    await client.post("/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(tokens))
+    me = (await client.get("/api/v1/me", headers=bearer(tokens))).json()
+    [membership] = me["memberships"]
+    assert membership["role"] == "salesperson"
+    assert membership["salesperson"]["id"] == tenant.salesperson.id
+    switched = await client.post(
+        "/api/v1/auth/switch", json={"membership_id": membership["id"]}, headers=bearer(tokens)
+    )
+    assert switched.json()["identity"]["salesperson_id"] == tenant.salesperson.id
+
+
+async def test_staff_login_and_profile(client) -> None:
+    tenant = await make_tenant()
+    headers = await staff_headers(client, tenant.admin_username)
+    me = (await client.get("/api/v1/me", headers=headers)).json()
+    assert me["username"] == tenant.admin_username
+    assert me["current"]["role"] == "brand_admin"
+    assert me["current"]["brand_id"] == tenant.brand.id
+    session = (await client.get("/api/v1/auth/session", headers=headers)).json()
+    assert session["role"] == "brand_admin"
+
+
+async def test_wrong_password_then_lockout(client, settings) -> None:
+    tenant = await make_tenant()
+    for _ in range(settings.login_failures_before_lockout):
+        wrong = await client.post(
+            "/api/v1/auth/staff/login", json={"username": tenant.admin_username, "password": "nope"}
+        )
+        assert wrong.status_code == 401
+        assert wrong.json()["error"]["code"] == "auth.invalid_credentials"
+    locked = await client.post(
+        "/api/v1/auth/staff/login", json={"username": tenant.admin_username, "password": PASSWORD}
+    )
+    assert locked.status_code == 423
+    assert locked.json()["error"]["code"] == "auth.account_locked"
+    assert await AuthSession.all().count() == 0
+
+
+async def test_lockout_ends_after_its_time(client, deps, settings) -> None:
+    tenant = await make_tenant()
+    for _ in range(settings.login_failures_before_lockout):
+        await client.post("/api/v1/auth/staff/login", json={"username": tenant.admin_username, "password": "x"})
+    deps.clock.advance(seconds=settings.lockout_seconds + 1)
+    await staff_headers(client, tenant.admin_username)
+    assert (await User.get(username=tenant.admin_username)).failed_login_count == 0
+
+
+async def test_unknown_username_is_the_same_error(client) -> None:
+    response = await client.post("/api/v1/auth/staff/login", json={"username": "ghost", "password": "x"})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "auth.invalid_credentials"
+
+
+async def test_login_attempts_are_rate_limited_per_ip(client, settings) -> None:
+    statuses = [
+        (await client.post("/api/v1/auth/staff/login", json={"username": f"u{i}", "password": "x"})).status_code
+        for i in range(settings.login_attempts_per_minute_per_ip + 1)
+    ]
+    assert statuses[-1] == 429 and set(statuses[:-1]) == {401}
+
+
+async def test_refresh_rotates_and_old_token_is_dead(client, sandbox_client) -> None:
+    tokens = await wechat_login(client, sandbox_client, "erin")
+    rotated = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert rotated.status_code == 200
+    new = rotated.json()
+    assert new["refresh_token"] != tokens["refresh_token"]
+    assert (await client.get("/api/v1/me", headers=bearer(new))).status_code == 200
+    assert await RefreshToken.filter(used_at=None).count() == 1
+
+
+async def test_reused_refresh_token_revokes_the_session(client, sandbox_client) -> None:
+    tokens = await wechat_login(client, sandbox_client, "frank")
+    new = (await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})).json()
+    replay = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert replay.status_code == 401
+    assert replay.json()["error"]["code"] == "auth.refresh_token_reused"
+    # The thief's replay ended the session for the current tokens too.
+    assert (await client.get("/api/v1/me", headers=bearer(new))).json()["error"]["code"] == "auth.session_revoked"
+    later = await client.post("/api/v1/auth/refresh", json={"refresh_token": new["refresh_token"]})
+    assert later.json()["error"]["code"] == "auth.refresh_token_invalid"
+    session = await AuthSession.get()
+    assert session.revoked_reason == "refresh_reuse"
+
+
+async def test_concurrent_refreshes_with_one_token_yield_at_most_one_pair(client, sandbox_client) -> None:
+    tokens = await wechat_login(client, sandbox_client, "gina")
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}) for _ in range(10))
+    )
+    assert sum(r.status_code == 200 for r in responses) <= 1
+    assert await RefreshToken.all().count() <= 2
+
+
+async def test_logout_revokes_access_and_refresh_tokens(client, sandbox_client) -> None:
+    tokens = await wechat_login(client, sandbox_client, "hank")
+    assert (await client.post("/api/v1/auth/logout", headers=bearer(tokens))).status_code == 200
+    after = await client.get("/api/v1/auth/session", headers=bearer(tokens))
+    assert after.status_code == 401 and after.json()["error"]["code"] == "auth.session_revoked"
+    refresh = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert refresh.json()["error"]["code"] == "auth.refresh_token_invalid"
+
+
+async def test_revocation_reaches_other_processes_through_redis(client, sandbox_client, app, deps) -> None:
+    from backend.identity import service
+
+    tokens = await wechat_login(client, sandbox_client, "ivy")
+    assert (await client.get("/api/v1/auth/session", headers=bearer(tokens))).status_code == 200
+    # Another process revokes: this process's cache has not heard, Redis has.
+    await service.revoke_session(deps, tokens["identity"] and (await AuthSession.get()).id, reason="admin")
+    app.ctx.revocations._seen.clear()  # as after the cache's few seconds
+    after = await client.get("/api/v1/auth/session", headers=bearer(tokens))
+    assert after.json()["error"]["code"] == "auth.session_revoked"
+
+
+async def test_expired_access_token_is_401(client, sandbox_client, deps, settings) -> None:
+    tokens = await wechat_login(client, sandbox_client, "jack")
+    deps.clock.advance(seconds=settings.access_token_ttl_seconds + 1)
+    response = await client.get("/api/v1/me", headers=bearer(tokens))
+    assert response.status_code == 401 and response.json()["error"]["code"] == "auth.token_expired"
+    # The refresh token still works, which is what the mini-program does next.
+    assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})).status_code == 200
+
+
+async def test_forged_and_malformed_tokens_are_401(client, sandbox_client) -> None:
+    tokens = await wechat_login(client, sandbox_client, "kate")
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    claims["role"] = "brand_admin"
+    forged = jwt.encode(claims, "not-our-secret", algorithm="HS256")
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    for token in (forged, unsigned, "garbage", tokens["access_token"] + "x"):
+        response = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, token
+        assert response.json()["error"]["code"] == "auth.token_invalid"
+    missing = await client.get("/api/v1/me")
+    assert missing.status_code == 401 and missing.json()["error"]["code"] == "auth.token_missing"
+
+
+async def test_refresh_token_cannot_be_used_as_access_token(client, sandbox_client) -> None:
+    tokens = await wechat_login(client, sandbox_client, "leo")
+    response = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
+    assert response.json()["error"]["code"] == "auth.token_invalid"
+
+
+async def test_switching_to_someone_elses_membership_is_404(client, sandbox_client) -> None:
+    tenant = await make_tenant()
+    other = await make_staff(tenant.brand.id, Role.BRAND_OPS)
+    other_membership = await Membership.get(user__username=other)
+    tokens = await wechat_login(client, sandbox_client, "mia")
+    response = await client.post(
+        "/api/v1/auth/switch", json={"membership_id": other_membership.id}, headers=bearer(tokens)
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "auth.membership_not_found"
+
+
+async def test_withdrawn_role_ends_the_session_at_refresh(client) -> None:
+    tenant = await make_tenant()
+    login = await client.post(
+        "/api/v1/auth/staff/login", json={"username": tenant.admin_username, "password": PASSWORD}
+    )
+    tokens = login.json()
+    await Membership.filter(id=tokens["identity"]["membership_id"]).update(is_active=False)
+    refresh = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert refresh.status_code == 401
+    assert (await AuthSession.get()).revoked_reason == "membership_withdrawn"
+
+
+async def test_role_guard_is_403(client, sandbox_client) -> None:
+    tokens = await wechat_login(client, sandbox_client, "nora")
+    response = await client.post("/api/v1/regions", json={"name": "华北"}, headers=bearer(tokens))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "auth.role_required"
+
+
+async def test_sandbox_speaks_wechat_errors(sandbox_client: httpx.AsyncClient) -> None:
+    bad_secret = await sandbox_client.get(
+        "/sns/jscode2session", params={"appid": SANDBOX_APPID, "secret": "wrong", "js_code": "x"}
+    )
+    assert bad_secret.json()["errcode"] == 40125
+    bad_token = await sandbox_client.post("/wxa/business/getuserphonenumber", params={"access_token": "x"}, json={"code": "y"})
+    assert bad_token.json()["errcode"] == 40001
