@@ -57,6 +57,7 @@ PG_ADMIN_URL = f"postgres://postgres@{HOST}:5432/postgres"
 REDIS_URL = f"redis://{HOST}:6379/14"
 USERNAME, PASSWORD = "brand_admin", "demo-pass-2026"
 TARGET_RATIO = 0.6
+SESSION_PATH = "/api/v1/auth/session"
 
 # wrk reports through done() only, so no Lua runs per request and the client stays cheap.
 # summary.errors.status counts responses with status > 399.
@@ -96,20 +97,19 @@ class Measurement:
 # --- load generators ---------------------------------------------------------------------
 
 
-def run_wrk(wrk: str, target: Target, args: argparse.Namespace, seconds: float) -> Measurement:
+def run_wrk(wrk: str, target: Target, args: argparse.Namespace, seconds: int) -> Measurement:
     command = [wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s"]
     command += ["--timeout", "5s", "-s", args.wrk_script]
     for name, value in target.headers.items():
         command += ["-H", f"{name}: {value}"]
-    out = subprocess.run(
-        command + [target.url], capture_output=True, text=True, check=True, timeout=seconds + 60
-    ).stdout
-    line = next((line for line in out.splitlines() if line.startswith("BENCH_RESULT ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk printed no result:\n{out}")
-    requests, micros, connect, read, write, status, timeout, p50, p99 = map(
-        int, line.split()[1:]
+    done = subprocess.run(
+        [*command, target.url], capture_output=True, text=True, check=False, timeout=seconds + 60
     )
+    out = done.stdout
+    line = next((line for line in out.splitlines() if line.startswith("BENCH_RESULT ")), None)
+    if done.returncode or line is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}):\n{out}{done.stderr}")
+    requests, micros, connect, read, write, status, timeout, p50, p99 = map(int, line.split()[1:])
     return Measurement(
         rps=requests / (micros / 1e6),
         p50_ms=p50 / 1000,
@@ -160,7 +160,7 @@ def _python_worker(job: tuple[int, bytes, int, float]) -> tuple[list[float], int
     return asyncio.run(_python_load(*job))
 
 
-def run_python(target: Target, args: argparse.Namespace, seconds: float) -> Measurement:
+def run_python(target: Target, args: argparse.Namespace, seconds: int) -> Measurement:
     """Keep-alive HTTP/1.1 clients on raw sockets, in `threads` processes."""
     lines = [f"GET {target.path} HTTP/1.1", f"Host: {HOST}:{target.port}"]
     lines += [f"{name}: {value}" for name, value in target.headers.items()]
@@ -243,7 +243,7 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     request = urllib.request.Request(url, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -253,7 +253,8 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: f
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited ({process.returncode}); see {log}:\n{log.read_text()}")
+            code = process.returncode
+            raise RuntimeError(f"server exited ({code}); see {log}:\n{log.read_text()}")
         try:
             if get(url)[0] == 200:
                 return
@@ -271,7 +272,7 @@ def login(port: int) -> str:
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+    with urllib.request.urlopen(request, timeout=10) as response:
         token: str = json.loads(response.read())["access_token"]
         return token
 
@@ -306,14 +307,15 @@ def describe(m: Measurement) -> str:
     return text
 
 
-def report(targets: list[Target], results: dict[str, list[Measurement]], args: argparse.Namespace) -> bool:
+def report(
+    targets: list[Target], results: dict[str, list[Measurement]], args: argparse.Namespace
+) -> bool:
     print()
-    print(f"Median of {args.rounds} round(s) of {args.duration:g} s, {args.connections} connections,")
+    print(f"Median of {args.rounds} round(s) of {args.duration} s, ", end="")
+    print(f"{args.connections} connections,", end=" ")
     print(f"{args.threads} client {'threads (wrk)' if args.wrk else 'processes (Python)'}.")
     print(f"{'':9} {'endpoint':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}  {'vs bare':>7}")
-    median_rps = {
-        name: statistics.median(m.rps for m in runs) for name, runs in results.items()
-    }
+    median_rps = {name: statistics.median(m.rps for m in runs) for name, runs in results.items()}
     for target in targets:
         runs = results[target.name]
         ratio = median_rps[target.name] / median_rps["bare"]
@@ -330,11 +332,7 @@ def report(targets: list[Target], results: dict[str, list[Measurement]], args: a
         f"({verdict} the target of >= {TARGET_RATIO}x)"
     )
     cores = os.cpu_count()
-    placement = (
-        "servers pinned to CPU 0, load generator to CPU 1"
-        if args.pin
-        else "not pinned"
-    )
+    placement = "servers pinned to CPU 0, load generator to CPU 1" if args.pin else "not pinned"
     print(
         f"Note: {cores} cores shared by the server under test, the load generator, PostgreSQL "
         f"and Redis ({placement}); compare ratios, not absolute figures."
@@ -350,8 +348,8 @@ def report(targets: list[Target], results: dict[str, list[Measurement]], args: a
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=10, help="seconds per measurement")
-    parser.add_argument("--warmup", type=float, default=2, help="warm-up seconds per target")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per target")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (median)")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads / client processes")
@@ -417,19 +415,19 @@ def main() -> int:
         auth = {"Authorization": f"Bearer {login(api_port)}"}
         targets = [
             Target("bare", "bare Sanic GET /", bare_port, "/"),
-            Target("session", "ours GET /api/v1/auth/session", api_port, "/api/v1/auth/session", auth),
+            Target("session", "ours GET /api/v1/auth/session", api_port, SESSION_PATH, auth),
             Target("me", "ours GET /api/v1/me (+DB)", api_port, "/api/v1/me", auth),
             Target("healthz", "ours GET /healthz (no auth)", api_port, "/healthz"),
         ]
         for target in targets:
             precheck(target)
 
-        def measure(target: Target, seconds: float) -> Measurement:
+        def measure(target: Target, seconds: int) -> Measurement:
             if args.wrk:
                 return run_wrk(args.wrk, target, args, seconds)
             return run_python(target, args, seconds)
 
-        print(f"warm-up {args.warmup:g} s per endpoint ...", flush=True)
+        print(f"warm-up {args.warmup} s per endpoint ...", flush=True)
         for target in targets:
             measure(target, args.warmup)
         results: dict[str, list[Measurement]] = {target.name: [] for target in targets}

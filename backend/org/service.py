@@ -374,7 +374,7 @@ async def list_stores(
     }
     query = query.filter(**{key: value for key, value in filters.items() if value is not None})
     if tag:
-        query = query.filter(id__in=StoreTag.filter(tag=tag).values("store_id"))
+        query = query.filter(tags__tag=tag)  # (store, tag) is unique, so the join adds no rows
     stores = await query.order_by("id").limit(limit + 1)
     tags = await _tags_by_store([s.id for s in stores])
     return [store_view(s, tags[s.id]) for s in stores]
