@@ -285,8 +285,12 @@ def precheck(target: Target) -> None:
 
 
 def pin(process: subprocess.Popen[bytes], cpu: int) -> None:
-    for pid in [process.pid, *child_pids(process.pid)]:
+    """Pin a server and all its descendants (Sanic's manager, its worker) to one CPU."""
+    pending = [process.pid]
+    while pending:
+        pid = pending.pop()
         os.sched_setaffinity(pid, {cpu})
+        pending += child_pids(pid)
 
 
 def child_pids(pid: int) -> list[int]:

@@ -1,7 +1,8 @@
 """Baseline for bench/auth_get.py: a bare Sanic hello-world JSON server.
 
-Runs Sanic's own server in a single process (one worker, no access log), the same way
-`b2bc serve --workers 1` runs the API, so the two can be compared fairly.
+Started exactly the way `b2bc serve --workers 1` starts the API (backend/cli.py: an AppLoader,
+`prepare(workers=1, single_process=True)`, then `Sanic.serve`), with the access log off, so
+the two servers run the same process layout and the comparison is fair.
 
     .venv/bin/python bench/bare_sanic.py --port 8100
 """
@@ -12,14 +13,18 @@ import argparse
 
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
-
-app = Sanic("bare_hello")
-app.config.ACCESS_LOG = False
+from sanic.worker.loader import AppLoader
 
 
-@app.get("/")
-async def hello(request: Request) -> HTTPResponse:
-    return json({"hello": "world"})
+def create_app() -> Sanic:
+    app = Sanic("bare_hello")
+    app.config.ACCESS_LOG = False
+
+    @app.get("/")
+    async def hello(request: Request) -> HTTPResponse:
+        return json({"hello": "world"})
+
+    return app
 
 
 def main() -> None:
@@ -27,14 +32,10 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8100)
     args = parser.parse_args()
-    app.run(
-        host=args.host,
-        port=args.port,
-        workers=1,
-        single_process=True,
-        access_log=False,
-        motd=False,
-    )
+    loader = AppLoader(factory=create_app)
+    app = loader.load()
+    app.prepare(host=args.host, port=args.port, workers=1, single_process=True, motd=False)
+    Sanic.serve(primary=app, app_loader=loader)
 
 
 if __name__ == "__main__":

@@ -32,15 +32,14 @@ def create_sio(settings: Settings, clock: Clock | None = None) -> socketio.Async
     @sio.on("connect", namespace=NAMESPACE)
     async def connect(sid: str, environ: dict[str, Any], auth: Any) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
+        # The client receives {"message": <Chinese text>, "data": {"code": <stable code>}}.
         if not isinstance(token, str) or not token:
-            raise socketio.exceptions.ConnectionRefusedError(
-                {"code": "auth.token_missing", "message": "请先登录"}
-            )
+            raise socketio.exceptions.ConnectionRefusedError("请先登录", {"code": "auth.token_missing"})
         try:
             principal = read_access_token(token, secret=settings.jwt_secret, now=clock.now())
         except TokenInvalid as exc:
             raise socketio.exceptions.ConnectionRefusedError(
-                {"code": "auth.token_invalid", "message": "登录凭证无效，请重新登录"}
+                "登录凭证无效，请重新登录", {"code": "auth.token_invalid"}
             ) from exc
         await sio.save_session(
             sid,

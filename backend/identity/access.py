@@ -20,6 +20,21 @@ from backend.identity.models import Role
 from backend.identity.tokens import Principal, TokenExpired, TokenInvalid, read_access_token
 from backend.kernel.errors import Forbidden, Unauthorized, UpstreamUnavailable
 
+# The identity surface other domains use: the guard, the scoping helper, who is calling.
+__all__ = [
+    "BRAND_ROLES",
+    "DISTRIBUTOR_ROLES",
+    "STAFF_ROLES",
+    "STORE_ROLES",
+    "Principal",
+    "Role",
+    "Tenancy",
+    "authenticate",
+    "authenticated",
+    "require_role",
+    "scoped",
+]
+
 BRAND_ROLES = frozenset({Role.BRAND_ADMIN, Role.BRAND_OPS})
 DISTRIBUTOR_ROLES = frozenset({Role.DISTRIBUTOR_ADMIN, Role.DISTRIBUTOR_STAFF})
 STORE_ROLES = frozenset({Role.STORE_OWNER, Role.STORE_CLERK})

@@ -10,9 +10,7 @@ from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
 
 from backend.deps import Deps
-from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, authenticated
-from backend.identity.models import Role
-from backend.identity.tokens import Principal
+from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal, Role, authenticated
 from backend.infra.http import PageQuery, RequestModel, json_body, ok, page, parse_query
 from backend.org import service
 from backend.org.models import ApplicationStatus, StoreStatus, StoreTier

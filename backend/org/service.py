@@ -10,9 +10,7 @@ from tortoise.transactions import in_transaction
 
 from backend.deps import Deps
 from backend.identity import service as identity_service
-from backend.identity.access import BRAND_ROLES, STORE_ROLES, Tenancy, scoped
-from backend.identity.models import Role
-from backend.identity.tokens import Principal
+from backend.identity.access import BRAND_ROLES, STORE_ROLES, Principal, Role, Tenancy, scoped
 from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.org import codes
 from backend.org.models import (

@@ -1,0 +1,74 @@
+"""Settings: embedded defaults need nothing; production refuses to start without real ones."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from backend.config import ConfigError, load_settings
+
+PRODUCTION = {
+    "B2BC_MODE": "production",
+    "DATABASE_URL": "postgres://app@db:5432/b2bc",
+    "REDIS_URL": "redis://cache:6379/0",
+    "B2BC_JWT_SECRET": "j" * 40,
+    "B2BC_CODE_SECRET": "c" * 40,
+    "WECHAT_APPID": "wx1234567890",
+    "WECHAT_SECRET": "s" * 32,
+    "WECHAT_API_BASE_URL": "https://api.weixin.qq.com",
+    "B2BC_PUBLIC_BASE_URL": "https://b2bc.example.com",
+}
+
+
+def test_embedded_defaults_generate_secrets_once(tmp_path: Path) -> None:
+    first = load_settings({"B2BC_DATA_DIR": str(tmp_path)})
+    second = load_settings({"B2BC_DATA_DIR": str(tmp_path)})
+    assert first.mode == "embedded"
+    assert first.database_url == f"sqlite://{tmp_path / 'b2bc.sqlite3'}"
+    assert first.embedded_redis
+    assert first.wechat.api_base_url == "http://127.0.0.1:8000/wx-sandbox"
+    assert first.jwt_secret == second.jwt_secret and len(first.jwt_secret) >= 32
+    assert first.jwt_secret != first.code_signing_secret
+    secrets_file = tmp_path / "secrets.json"
+    assert set(json.loads(secrets_file.read_text())) == {"jwt_secret", "code_signing_secret"}
+    assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
+
+
+def test_production_with_everything_given_loads(tmp_path: Path) -> None:
+    settings = load_settings({**PRODUCTION, "B2BC_DATA_DIR": str(tmp_path)})
+    assert settings.mode == "production"
+    assert settings.wechat.api_base_url == "https://api.weixin.qq.com"
+    assert not (tmp_path / "secrets.json").exists()  # production never invents secrets
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"B2BC_JWT_SECRET": None}, "B2BC_JWT_SECRET is required"),
+        ({"B2BC_JWT_SECRET": "short"}, "at least 32"),
+        ({"DATABASE_URL": "sqlite:///tmp/x.db"}, "must be PostgreSQL"),
+        ({"REDIS_URL": "memory://"}, "real Redis"),
+        ({"WECHAT_SECRET": None}, "WECHAT_SECRET is required"),
+        ({"B2BC_MODE": "prod"}, "embedded or production"),
+    ],
+)
+def test_production_refuses_to_start_without_real_settings(change: dict, complaint: str) -> None:
+    env = {**PRODUCTION, **change}
+    env = {key: value for key, value in env.items() if value is not None}
+    with pytest.raises(ConfigError, match=complaint):
+        load_settings(env)
+
+
+def test_cli_exits_with_the_reason(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from backend import cli
+
+    monkeypatch.setenv("B2BC_MODE", "production")
+    for name in ("DATABASE_URL", "REDIS_URL", "B2BC_JWT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["migrate"])
+    assert exited.value.code == 2
+    assert "DATABASE_URL is required" in capsys.readouterr().err
