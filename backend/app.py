@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import redis as sync_redis
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 from sanic_ext import Extend, openapi
+from wechatpy.session.redisstorage import RedisStorage
 
 from backend.config import Settings
 from backend.deps import Deps
@@ -30,9 +32,6 @@ def _wechat_token_storage(settings: Settings) -> Any:
     """Share WeChat's access token between processes: a new one retires the old one."""
     if settings.embedded_redis:
         return None
-    import redis as sync_redis
-    from wechatpy.session.redisstorage import RedisStorage
-
     return RedisStorage(sync_redis.Redis.from_url(settings.redis_url), prefix="b2bc:wechat")
 
 
@@ -105,13 +104,13 @@ def create_app(
         try:
             await db.ping_db()
             checks["database"] = "ok"
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        except Exception as exc:
             log.warning("database not ready", extra={"error": repr(exc)})
             checks["database"] = "unreachable"
         try:
             await request.app.ctx.deps.redis.ping()
             checks["redis"] = "ok"
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.warning("redis not ready", extra={"error": repr(exc)})
             checks["redis"] = "unreachable"
         if all(value == "ok" for value in checks.values()):

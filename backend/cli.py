@@ -38,8 +38,10 @@ async def _migrate_and_seed(settings: Settings, seed: bool) -> None:
         print("演示数据已存在 (demo data already present)")
         print(f"  后台账号: brand_admin / brand_ops / dist1_admin … 密码 {DEMO_PASSWORD}")
         return
-    print(f"演示数据已创建: 1 个品牌, {len(accounts.staff) - 2} 个经销商, "
-          f"{len(accounts.salespeople)} 个业务员, {accounts.stores} 家门店")
+    print(
+        f"演示数据已创建: 1 个品牌, {len(accounts.staff) - 2} 个经销商, "
+        f"{len(accounts.salespeople)} 个业务员, {accounts.stores} 家门店"
+    )
     print(f"  后台账号 (密码均为 {DEMO_PASSWORD}):")
     for username, role, scope in accounts.staff:
         print(f"    {username:<14} {role:<8} {scope}")
@@ -56,7 +58,9 @@ def _print_urls(settings: Settings) -> None:
     print(f"  健康检查   {base}/healthz   就绪检查 {base}/readyz")
     print(f"  后台登录   POST {base}/api/v1/auth/staff/login")
     print(f"  实时服务   {base}/socket.io/  (namespace /live)")
-    print(f"  微信沙箱   {base}/wx-sandbox  (小程序登录码: POST {base}/wx-sandbox/sandbox/login-code)")
+    print(
+        f"  微信沙箱   {base}/wx-sandbox  (小程序登录码: POST {base}/wx-sandbox/sandbox/login-code)"
+    )
     print("  数据目录   " + str(settings.data_dir))
     print()
 
@@ -84,7 +88,9 @@ def serve_api(settings: Settings, workers: int) -> None:
 
     loader = AppLoader(factory=partial(create_app, settings, name="b2bc_api"))
     app = loader.load()
-    app.prepare(host=settings.host, port=settings.port, workers=workers, single_process=workers == 1)
+    app.prepare(
+        host=settings.host, port=settings.port, workers=workers, single_process=workers == 1
+    )
     Sanic.serve(primary=app, app_loader=loader)
 
 

@@ -395,10 +395,10 @@ def main() -> int:
         "B2BC_PORT": str(api_port),
         "B2BC_ACCESS_TOKEN_TTL": "7200",  # outlives a long run
     }
-    load_settings(env)  # fails early on a bad environment; writes the shared secrets
     servers: list[subprocess.Popen[bytes]] = []
-    asyncio.run(create_database(database))
     try:
+        load_settings(env)  # fails early on a bad environment; writes the shared secrets
+        asyncio.run(create_database(database))
         print(f"database {database}: migrating and seeding demo data ...", flush=True)
         subprocess.run(
             b2bc_command("demo"), cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL

@@ -153,6 +153,7 @@ class Migration(migrations.Migration):
                 ('distributor', fields.ForeignKeyField('models.Distributor', source_field='distributor_id', null=True, db_constraint=True, to_field='id', related_name='box_codes', on_delete=OnDelete.SET_NULL)),
                 ('inviter_salesperson', fields.ForeignKeyField('models.Salesperson', source_field='inviter_salesperson_id', null=True, db_constraint=True, to_field='id', related_name='invite_codes', on_delete=OnDelete.SET_NULL)),
                 ('inviter_store', fields.ForeignKeyField('models.Store', source_field='inviter_store_id', null=True, db_constraint=True, to_field='id', related_name='invite_codes', on_delete=OnDelete.SET_NULL)),
+                ('inviter_key', fields.CharField(null=True, unique=True, max_length=48)),
                 ('batch', fields.CharField(null=True, max_length=32)),
                 ('max_uses', fields.IntField(null=True)),
                 ('uses', fields.IntField(default=0)),

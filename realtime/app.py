@@ -34,7 +34,9 @@ def create_sio(settings: Settings, clock: Clock | None = None) -> socketio.Async
         token = auth.get("token") if isinstance(auth, dict) else None
         # The client receives {"message": <Chinese text>, "data": {"code": <stable code>}}.
         if not isinstance(token, str) or not token:
-            raise socketio.exceptions.ConnectionRefusedError("请先登录", {"code": "auth.token_missing"})
+            raise socketio.exceptions.ConnectionRefusedError(
+                "请先登录", {"code": "auth.token_missing"}
+            )
         try:
             principal = read_access_token(token, secret=settings.jwt_secret, now=clock.now())
         except TokenInvalid as exc:

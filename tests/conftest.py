@@ -51,7 +51,9 @@ class ThreadedServer:
     def __init__(self, app: Any, port: int | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -192,4 +194,3 @@ async def sandbox_client(sandbox: ThreadedServer) -> AsyncIterator[httpx.AsyncCl
 
 def pytest_report_header() -> list[str]:
     return [f"b2bc backing services: database={DATABASE_URL.split('@')[-1]} redis={REDIS_URL}"]
-

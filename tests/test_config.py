@@ -62,7 +62,9 @@ def test_production_refuses_to_start_without_real_settings(change: dict, complai
         load_settings(env)
 
 
-def test_cli_exits_with_the_reason(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_exits_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from backend import cli
 
     monkeypatch.setenv("B2BC_MODE", "production")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 
 import httpx
 import pytest
@@ -52,7 +51,9 @@ async def test_wrong_method_is_405_envelope(client: httpx.AsyncClient) -> None:
 
 async def test_malformed_json_is_422(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/api/v1/auth/staff/login", content=b"{not json", headers={"content-type": "application/json"}
+        "/api/v1/auth/staff/login",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
     )
     assert_envelope(response, 422, "request.malformed_json")
 
@@ -74,7 +75,9 @@ async def test_empty_body_is_422(client: httpx.AsyncClient) -> None:
 async def test_invalid_payload_is_422_with_field_details(
     client: httpx.AsyncClient, payload: object, field: str, error_type: str
 ) -> None:
-    error = assert_envelope(await client.post("/api/v1/auth/staff/login", json=payload), 422, "request.invalid")
+    error = assert_envelope(
+        await client.post("/api/v1/auth/staff/login", json=payload), 422, "request.invalid"
+    )
     assert {"field": field, "type": error_type} in [
         {"field": d["field"], "type": d["type"]} for d in error["details"]
     ]
@@ -139,7 +142,9 @@ def test_log_lines_are_json_with_request_id(capsys: pytest.CaptureFixture[str]) 
     assert record["request_id"] == "req-42"
     assert record["order_id"] == 7
     assert record["level"] == "INFO"
-    assert isinstance(RequestIdFilter().filter(logging.LogRecord("x", 20, "", 0, "", None, None)), bool)
+    assert isinstance(
+        RequestIdFilter().filter(logging.LogRecord("x", 20, "", 0, "", None, None)), bool
+    )
 
 
 async def test_openapi_documents_request_bodies(client: httpx.AsyncClient) -> None:

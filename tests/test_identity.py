@@ -84,14 +84,20 @@ async def test_wechat_unreachable_is_502_and_writes_nothing(client, deps, sandbo
 async def test_phone_binding(client, sandbox_client) -> None:
     tokens = await wechat_login(client, sandbox_client, "dave")
     code = await phone_code(sandbox_client, "13812345678")
-    bound = await client.post("/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(tokens))
+    bound = await client.post(
+        "/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(tokens)
+    )
     assert bound.status_code == 200 and bound.json() == {"phone": "13812345678"}
     assert (await User.get(id=tokens["identity"]["user_id"])).phone == "13812345678"
-    reused = await client.post("/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(tokens))
+    reused = await client.post(
+        "/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(tokens)
+    )
     assert reused.json()["error"]["code"] == "auth.wechat_code_used"
 
 
-async def test_phone_binding_turns_a_registered_salesperson_into_one(client, sandbox_client) -> None:
+async def test_phone_binding_turns_a_registered_salesperson_into_one(
+    client, sandbox_client
+) -> None:
     tenant = await make_tenant()
     tokens = await wechat_login(client, sandbox_client, "salesperson-wang")
     code = await phone_code(sandbox_client, tenant.salesperson.phone)
@@ -136,21 +142,29 @@ async def test_wrong_password_then_lockout(client, settings) -> None:
 async def test_lockout_ends_after_its_time(client, deps, settings) -> None:
     tenant = await make_tenant()
     for _ in range(settings.login_failures_before_lockout):
-        await client.post("/api/v1/auth/staff/login", json={"username": tenant.admin_username, "password": "x"})
+        await client.post(
+            "/api/v1/auth/staff/login", json={"username": tenant.admin_username, "password": "x"}
+        )
     deps.clock.advance(seconds=settings.lockout_seconds + 1)
     await staff_headers(client, tenant.admin_username)
     assert (await User.get(username=tenant.admin_username)).failed_login_count == 0
 
 
 async def test_unknown_username_is_the_same_error(client) -> None:
-    response = await client.post("/api/v1/auth/staff/login", json={"username": "ghost", "password": "x"})
+    response = await client.post(
+        "/api/v1/auth/staff/login", json={"username": "ghost", "password": "x"}
+    )
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "auth.invalid_credentials"
 
 
 async def test_login_attempts_are_rate_limited_per_ip(client, settings) -> None:
     statuses = [
-        (await client.post("/api/v1/auth/staff/login", json={"username": f"u{i}", "password": "x"})).status_code
+        (
+            await client.post(
+                "/api/v1/auth/staff/login", json={"username": f"u{i}", "password": "x"}
+            )
+        ).status_code
         for i in range(settings.login_attempts_per_minute_per_ip + 1)
     ]
     assert statuses[-1] == 429 and set(statuses[:-1]) == {401}
@@ -158,7 +172,9 @@ async def test_login_attempts_are_rate_limited_per_ip(client, settings) -> None:
 
 async def test_refresh_rotates_and_old_token_is_dead(client, sandbox_client) -> None:
     tokens = await wechat_login(client, sandbox_client, "erin")
-    rotated = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    rotated = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
     assert rotated.status_code == 200
     new = rotated.json()
     assert new["refresh_token"] != tokens["refresh_token"]
@@ -168,22 +184,33 @@ async def test_refresh_rotates_and_old_token_is_dead(client, sandbox_client) -> 
 
 async def test_reused_refresh_token_revokes_the_session(client, sandbox_client) -> None:
     tokens = await wechat_login(client, sandbox_client, "frank")
-    new = (await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})).json()
-    replay = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    new = (
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    ).json()
+    replay = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
     assert replay.status_code == 401
     assert replay.json()["error"]["code"] == "auth.refresh_token_reused"
     # The thief's replay ended the session for the current tokens too.
-    assert (await client.get("/api/v1/me", headers=bearer(new))).json()["error"]["code"] == "auth.session_revoked"
+    assert (await client.get("/api/v1/me", headers=bearer(new))).json()["error"][
+        "code"
+    ] == "auth.session_revoked"
     later = await client.post("/api/v1/auth/refresh", json={"refresh_token": new["refresh_token"]})
     assert later.json()["error"]["code"] == "auth.refresh_token_invalid"
     session = await AuthSession.get()
     assert session.revoked_reason == "refresh_reuse"
 
 
-async def test_concurrent_refreshes_with_one_token_yield_at_most_one_pair(client, sandbox_client) -> None:
+async def test_concurrent_refreshes_with_one_token_yield_at_most_one_pair(
+    client, sandbox_client
+) -> None:
     tokens = await wechat_login(client, sandbox_client, "gina")
     responses = await asyncio.gather(
-        *(client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}) for _ in range(10))
+        *(
+            client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+            for _ in range(10)
+        )
     )
     assert sum(r.status_code == 200 for r in responses) <= 1
     assert await RefreshToken.all().count() <= 2
@@ -194,17 +221,23 @@ async def test_logout_revokes_access_and_refresh_tokens(client, sandbox_client) 
     assert (await client.post("/api/v1/auth/logout", headers=bearer(tokens))).status_code == 200
     after = await client.get("/api/v1/auth/session", headers=bearer(tokens))
     assert after.status_code == 401 and after.json()["error"]["code"] == "auth.session_revoked"
-    refresh = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    refresh = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
     assert refresh.json()["error"]["code"] == "auth.refresh_token_invalid"
 
 
-async def test_revocation_reaches_other_processes_through_redis(client, sandbox_client, app, deps) -> None:
+async def test_revocation_reaches_other_processes_through_redis(
+    client, sandbox_client, app, deps
+) -> None:
     from backend.identity import service
 
     tokens = await wechat_login(client, sandbox_client, "ivy")
     assert (await client.get("/api/v1/auth/session", headers=bearer(tokens))).status_code == 200
     # Another process revokes: this process's cache has not heard, Redis has.
-    await service.revoke_session(deps, tokens["identity"] and (await AuthSession.get()).id, reason="admin")
+    await service.revoke_session(
+        deps, tokens["identity"] and (await AuthSession.get()).id, reason="admin"
+    )
     app.ctx.revocations._seen.clear()  # as after the cache's few seconds
     after = await client.get("/api/v1/auth/session", headers=bearer(tokens))
     assert after.json()["error"]["code"] == "auth.session_revoked"
@@ -216,7 +249,9 @@ async def test_expired_access_token_is_401(client, sandbox_client, deps, setting
     response = await client.get("/api/v1/me", headers=bearer(tokens))
     assert response.status_code == 401 and response.json()["error"]["code"] == "auth.token_expired"
     # The refresh token still works, which is what the mini-program does next.
-    assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})).status_code == 200
+    assert (
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    ).status_code == 200
 
 
 async def test_forged_and_malformed_tokens_are_401(client, sandbox_client) -> None:
@@ -235,7 +270,9 @@ async def test_forged_and_malformed_tokens_are_401(client, sandbox_client) -> No
 
 async def test_refresh_token_cannot_be_used_as_access_token(client, sandbox_client) -> None:
     tokens = await wechat_login(client, sandbox_client, "leo")
-    response = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
+    response = await client.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {tokens['refresh_token']}"}
+    )
     assert response.json()["error"]["code"] == "auth.token_invalid"
 
 
@@ -258,7 +295,9 @@ async def test_withdrawn_role_ends_the_session_at_refresh(client) -> None:
     )
     tokens = login.json()
     await Membership.filter(id=tokens["identity"]["membership_id"]).update(is_active=False)
-    refresh = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    refresh = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
     assert refresh.status_code == 401
     assert (await AuthSession.get()).revoked_reason == "membership_withdrawn"
 
@@ -275,5 +314,7 @@ async def test_sandbox_speaks_wechat_errors(sandbox_client: httpx.AsyncClient) -
         "/sns/jscode2session", params={"appid": SANDBOX_APPID, "secret": "wrong", "js_code": "x"}
     )
     assert bad_secret.json()["errcode"] == 40125
-    bad_token = await sandbox_client.post("/wxa/business/getuserphonenumber", params={"access_token": "x"}, json={"code": "y"})
+    bad_token = await sandbox_client.post(
+        "/wxa/business/getuserphonenumber", params={"access_token": "x"}, json={"code": "y"}
+    )
     assert bad_token.json()["errcode"] == 40001

@@ -26,7 +26,9 @@ def application(code: str, **overrides: Any) -> dict[str, Any]:
 
 
 async def box_code(client, headers, **extra: Any) -> dict[str, Any]:
-    response = await client.post("/api/v1/onboarding/box-codes", json={"count": 1, **extra}, headers=headers)
+    response = await client.post(
+        "/api/v1/onboarding/box-codes", json={"count": 1, **extra}, headers=headers
+    )
     assert response.status_code == 201, response.text
     return response.json()["items"][0]
 
@@ -43,27 +45,40 @@ async def test_box_code_to_approved_store(client, sandbox_client) -> None:
     assert scanned.json()["distributor"]["id"] == tenant.distributor.id
     assert scanned.json()["usable"] is True
 
-    submitted = await client.post("/api/v1/onboarding/applications", json=application(code["token"]), headers=bearer(owner))
+    submitted = await client.post(
+        "/api/v1/onboarding/applications", json=application(code["token"]), headers=bearer(owner)
+    )
     assert submitted.status_code == 201, submitted.text
     created = submitted.json()
     assert created["status"] == "pending"
     assert created["suggested_distributor_id"] == tenant.distributor.id
     assert created["duplicate_flags"] == []
-    mine = (await client.get("/api/v1/onboarding/applications/mine", headers=bearer(owner))).json()["items"]
+    mine = (await client.get("/api/v1/onboarding/applications/mine", headers=bearer(owner))).json()[
+        "items"
+    ]
     assert [a["id"] for a in mine] == [created["id"]]
 
-    queue = (await client.get("/api/v1/onboarding/applications?status=pending", headers=brand)).json()["items"]
+    queue = (
+        await client.get("/api/v1/onboarding/applications?status=pending", headers=brand)
+    ).json()["items"]
     assert [a["id"] for a in queue] == [created["id"]]
     approved = await client.post(
         f"/api/v1/onboarding/applications/{created['id']}/approve",
-        json={"distributor_id": tenant.distributor.id, "salesperson_id": tenant.salesperson.id, "tier": "B"},
+        json={
+            "distributor_id": tenant.distributor.id,
+            "salesperson_id": tenant.salesperson.id,
+            "tier": "B",
+        },
         headers=brand,
     )
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "approved"
     store = await Store.get(id=approved.json()["store_id"])
     assert (store.name, store.tier, store.distributor_id, store.salesperson_id) == (
-        "鑫旺五金店", "B", tenant.distributor.id, tenant.salesperson.id,
+        "鑫旺五金店",
+        "B",
+        tenant.distributor.id,
+        tenant.salesperson.id,
     )
     assert store.owner_id == owner["identity"]["user_id"]
 
@@ -72,7 +87,9 @@ async def test_box_code_to_approved_store(client, sandbox_client) -> None:
     assert again["identity"]["role"] == "store_owner" and again["identity"]["store_id"] == store.id
     stores = (await client.get("/api/v1/stores", headers=bearer(again))).json()["items"]
     assert [s["id"] for s in stores] == [store.id]
-    mine = (await client.get("/api/v1/onboarding/applications/mine", headers=bearer(again))).json()["items"]
+    mine = (await client.get("/api/v1/onboarding/applications/mine", headers=bearer(again))).json()[
+        "items"
+    ]
     assert mine[0]["status"] == "approved" and mine[0]["store_id"] == store.id
 
 
@@ -91,38 +108,59 @@ async def test_forged_or_unknown_code_cannot_start_an_application(client, sandbo
     await make_tenant()
     owner = await wechat_login(client, sandbox_client, "qian")
     for token in ("nonsense", "abc.def", "x" * 200):
-        response = await client.post("/api/v1/onboarding/applications", json=application(token), headers=bearer(owner))
+        response = await client.post(
+            "/api/v1/onboarding/applications", json=application(token), headers=bearer(owner)
+        )
         assert response.status_code in (404, 422), token
     assert await StoreApplication.all().count() == 0
 
 
-async def test_second_application_while_pending_is_409_and_nothing_changes(client, sandbox_client) -> None:
+async def test_second_application_while_pending_is_409_and_nothing_changes(
+    client, sandbox_client
+) -> None:
     tenant = await make_tenant()
     brand = await staff_headers(client, tenant.admin_username)
     first_code, second_code = await box_code(client, brand), await box_code(client, brand)
     owner = await wechat_login(client, sandbox_client, "sun")
-    ok = await client.post("/api/v1/onboarding/applications", json=application(first_code["token"]), headers=bearer(owner))
+    ok = await client.post(
+        "/api/v1/onboarding/applications",
+        json=application(first_code["token"]),
+        headers=bearer(owner),
+    )
     assert ok.status_code == 201
     again = await client.post(
-        "/api/v1/onboarding/applications", json=application(second_code["token"]), headers=bearer(owner)
+        "/api/v1/onboarding/applications",
+        json=application(second_code["token"]),
+        headers=bearer(owner),
     )
-    assert again.status_code == 409 and again.json()["error"]["code"] == "onboarding.application_pending"
+    assert (
+        again.status_code == 409
+        and again.json()["error"]["code"] == "onboarding.application_pending"
+    )
     assert await StoreApplication.all().count() == 1
     # The failed attempt did not spend the second box code.
     assert (await OnboardingCode.get(id=second_code["id"])).uses == 0
 
 
-async def test_concurrent_duplicate_submissions_create_one_application(client, sandbox_client) -> None:
+async def test_concurrent_duplicate_submissions_create_one_application(
+    client, sandbox_client
+) -> None:
     tenant = await make_tenant()
     salesperson = await wechat_login(client, sandbox_client, "sales-li")
     code = await phone_code(sandbox_client, tenant.salesperson.phone)
     await client.post("/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(salesperson))
     salesperson = await wechat_login(client, sandbox_client, "sales-li")
-    invite = (await client.post("/api/v1/onboarding/invitation", headers=bearer(salesperson))).json()
+    invite = (
+        await client.post("/api/v1/onboarding/invitation", headers=bearer(salesperson))
+    ).json()
     owner = await wechat_login(client, sandbox_client, "zhou")
     responses = await asyncio.gather(
         *(
-            client.post("/api/v1/onboarding/applications", json=application(invite["token"]), headers=bearer(owner))
+            client.post(
+                "/api/v1/onboarding/applications",
+                json=application(invite["token"]),
+                headers=bearer(owner),
+            )
             for _ in range(12)
         )
     )
@@ -136,9 +174,17 @@ async def test_box_code_is_single_use_across_people(client, sandbox_client) -> N
     code = await box_code(client, await staff_headers(client, tenant.admin_username))
     first = await wechat_login(client, sandbox_client, "wu")
     second = await wechat_login(client, sandbox_client, "zheng")
-    assert (await client.post("/api/v1/onboarding/applications", json=application(code["token"]), headers=bearer(first))).status_code == 201
+    assert (
+        await client.post(
+            "/api/v1/onboarding/applications",
+            json=application(code["token"]),
+            headers=bearer(first),
+        )
+    ).status_code == 201
     taken = await client.post(
-        "/api/v1/onboarding/applications", json=application(code["token"], phone="13611113333"), headers=bearer(second)
+        "/api/v1/onboarding/applications",
+        json=application(code["token"], phone="13611113333"),
+        headers=bearer(second),
     )
     assert taken.status_code == 409 and taken.json()["error"]["code"] == "onboarding.code_used"
     assert await StoreApplication.all().count() == 1
@@ -163,7 +209,9 @@ async def test_concurrent_use_of_one_box_code_admits_one(client, sandbox_client)
     assert (await OnboardingCode.get(id=code["id"])).uses == 1
 
 
-async def test_duplicates_by_phone_or_licence_are_flagged_for_review(client, sandbox_client) -> None:
+async def test_duplicates_by_phone_or_licence_are_flagged_for_review(
+    client, sandbox_client
+) -> None:
     tenant = await make_tenant()
     brand = await staff_headers(client, tenant.admin_username)
     first = await wechat_login(client, sandbox_client, "feng")
@@ -180,7 +228,9 @@ async def test_duplicates_by_phone_or_licence_are_flagged_for_review(client, san
         headers=bearer(second),
     )
     assert two.status_code == 201
-    assert two.json()["duplicate_flags"] == [{"field": "business_licence_no", "application_id": one.json()["id"]}]
+    assert two.json()["duplicate_flags"] == [
+        {"field": "business_licence_no", "application_id": one.json()["id"]}
+    ]
 
 
 async def test_reject_with_reason_frees_the_box_code(client, sandbox_client) -> None:
@@ -188,17 +238,36 @@ async def test_reject_with_reason_frees_the_box_code(client, sandbox_client) -> 
     brand = await staff_headers(client, tenant.admin_username)
     code = await box_code(client, brand)
     owner = await wechat_login(client, sandbox_client, "chu")
-    created = (await client.post("/api/v1/onboarding/applications", json=application(code["token"]), headers=bearer(owner))).json()
-    no_reason = await client.post(f"/api/v1/onboarding/applications/{created['id']}/reject", json={"reason": ""}, headers=brand)
+    created = (
+        await client.post(
+            "/api/v1/onboarding/applications",
+            json=application(code["token"]),
+            headers=bearer(owner),
+        )
+    ).json()
+    no_reason = await client.post(
+        f"/api/v1/onboarding/applications/{created['id']}/reject",
+        json={"reason": ""},
+        headers=brand,
+    )
     assert no_reason.status_code == 422
     rejected = await client.post(
-        f"/api/v1/onboarding/applications/{created['id']}/reject", json={"reason": "营业执照照片不清晰"}, headers=brand
+        f"/api/v1/onboarding/applications/{created['id']}/reject",
+        json={"reason": "营业执照照片不清晰"},
+        headers=brand,
     )
-    assert rejected.json()["status"] == "rejected" and rejected.json()["reject_reason"] == "营业执照照片不清晰"
+    assert (
+        rejected.json()["status"] == "rejected"
+        and rejected.json()["reject_reason"] == "营业执照照片不清晰"
+    )
     assert (await OnboardingCode.get(id=code["id"])).uses == 0
-    mine = (await client.get("/api/v1/onboarding/applications/mine", headers=bearer(owner))).json()["items"]
+    mine = (await client.get("/api/v1/onboarding/applications/mine", headers=bearer(owner))).json()[
+        "items"
+    ]
     assert mine[0]["reject_reason"] == "营业执照照片不清晰"
-    retry = await client.post("/api/v1/onboarding/applications", json=application(code["token"]), headers=bearer(owner))
+    retry = await client.post(
+        "/api/v1/onboarding/applications", json=application(code["token"]), headers=bearer(owner)
+    )
     assert retry.status_code == 201
     approve_rejected = await client.post(
         f"/api/v1/onboarding/applications/{created['id']}/approve",
@@ -215,7 +284,9 @@ async def test_concurrent_approvals_create_one_store(client, sandbox_client) -> 
     owner = await wechat_login(client, sandbox_client, "wei")
     created = (
         await client.post(
-            "/api/v1/onboarding/applications", json=application((await box_code(client, brand))["token"]), headers=bearer(owner)
+            "/api/v1/onboarding/applications",
+            json=application((await box_code(client, brand))["token"]),
+            headers=bearer(owner),
         )
     ).json()
     responses = await asyncio.gather(
@@ -233,14 +304,18 @@ async def test_concurrent_approvals_create_one_store(client, sandbox_client) -> 
     assert await Membership.filter(role="store_owner").count() == 1
 
 
-async def test_approving_with_another_brands_distributor_is_404_and_stays_pending(client, sandbox_client) -> None:
+async def test_approving_with_another_brands_distributor_is_404_and_stays_pending(
+    client, sandbox_client
+) -> None:
     ours = await make_tenant("品牌甲")
     theirs = await make_tenant("品牌乙")
     brand = await staff_headers(client, ours.admin_username)
     owner = await wechat_login(client, sandbox_client, "jiang")
     created = (
         await client.post(
-            "/api/v1/onboarding/applications", json=application((await box_code(client, brand))["token"]), headers=bearer(owner)
+            "/api/v1/onboarding/applications",
+            json=application((await box_code(client, brand))["token"]),
+            headers=bearer(owner),
         )
     ).json()
     response = await client.post(
@@ -252,9 +327,13 @@ async def test_approving_with_another_brands_distributor_is_404_and_stays_pendin
     assert (await StoreApplication.get(id=created["id"])).status == "pending"
     # And the other brand cannot see or decide our applications.
     other_brand = await staff_headers(client, theirs.admin_username)
-    assert (await client.get(f"/api/v1/onboarding/applications/{created['id']}", headers=other_brand)).status_code == 404
+    assert (
+        await client.get(f"/api/v1/onboarding/applications/{created['id']}", headers=other_brand)
+    ).status_code == 404
     decided = await client.post(
-        f"/api/v1/onboarding/applications/{created['id']}/reject", json={"reason": "x"}, headers=other_brand
+        f"/api/v1/onboarding/applications/{created['id']}/reject",
+        json={"reason": "x"},
+        headers=other_brand,
     )
     assert decided.status_code == 404
     assert (await StoreApplication.get(id=created["id"])).status == "pending"
@@ -266,7 +345,9 @@ async def test_store_invitation_records_the_inviter(client, sandbox_client) -> N
     inviter = await wechat_login(client, sandbox_client, "inviter")
     first = (
         await client.post(
-            "/api/v1/onboarding/applications", json=application((await box_code(client, brand))["token"]), headers=bearer(inviter)
+            "/api/v1/onboarding/applications",
+            json=application((await box_code(client, brand))["token"]),
+            headers=bearer(inviter),
         )
     ).json()
     first = (
@@ -282,7 +363,11 @@ async def test_store_invitation_records_the_inviter(client, sandbox_client) -> N
     same = await client.post("/api/v1/onboarding/invitation", headers=bearer(inviter))
     assert same.json()["token"] == invite.json()["token"]  # one invitation per store
     invitee = await wechat_login(client, sandbox_client, "invitee")
-    described = (await client.get(f"/api/v1/onboarding/codes/{invite.json()['token']}", headers=bearer(invitee))).json()
+    described = (
+        await client.get(
+            f"/api/v1/onboarding/codes/{invite.json()['token']}", headers=bearer(invitee)
+        )
+    ).json()
     assert described["inviter"]["kind"] == "store"
     second = (
         await client.post(
@@ -293,13 +378,17 @@ async def test_store_invitation_records_the_inviter(client, sandbox_client) -> N
     ).json()
     assert second["inviter_store_id"] == first["store_id"]
     approved = await client.post(
-        f"/api/v1/onboarding/applications/{second['id']}/approve", json={"distributor_id": tenant.distributor.id}, headers=brand
+        f"/api/v1/onboarding/applications/{second['id']}/approve",
+        json={"distributor_id": tenant.distributor.id},
+        headers=brand,
     )
     store = await Store.get(id=approved.json()["store_id"])
     assert store.invited_by_store_id == first["store_id"]
 
 
-async def test_user_without_store_or_salesperson_role_gets_no_invitation(client, sandbox_client) -> None:
+async def test_user_without_store_or_salesperson_role_gets_no_invitation(
+    client, sandbox_client
+) -> None:
     nobody = await wechat_login(client, sandbox_client, "plain")
     response = await client.post("/api/v1/onboarding/invitation", headers=bearer(nobody))
     assert response.status_code == 403
@@ -319,8 +408,27 @@ async def test_invalid_application_is_422_and_writes_nothing(client, sandbox_cli
         {"region_id": "abc"},
     ):
         response = await client.post(
-            "/api/v1/onboarding/applications", json=application(code["token"], **overrides), headers=bearer(owner)
+            "/api/v1/onboarding/applications",
+            json=application(code["token"], **overrides),
+            headers=bearer(owner),
         )
         assert response.status_code == 422, overrides
     assert await StoreApplication.all().count() == 0
     assert (await OnboardingCode.get(id=code["id"])).uses == 0
+
+
+async def test_concurrent_invitation_requests_make_one_code(client, sandbox_client) -> None:
+    tenant = await make_tenant()
+    salesperson = await wechat_login(client, sandbox_client, "sales-zhang")
+    code = await phone_code(sandbox_client, tenant.salesperson.phone)
+    await client.post("/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(salesperson))
+    salesperson = await wechat_login(client, sandbox_client, "sales-zhang")
+    responses = await asyncio.gather(
+        *(
+            client.post("/api/v1/onboarding/invitation", headers=bearer(salesperson))
+            for _ in range(10)
+        )
+    )
+    assert {r.status_code for r in responses} == {200}
+    assert len({r.json()["token"] for r in responses}) == 1
+    assert await OnboardingCode.filter(kind="salesperson_invite").count() == 1

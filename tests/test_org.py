@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 from backend.identity.models import Role
-from backend.org.models import Distributor, DistributorServiceArea, Region, Salesperson, Store, StoreTag
+from backend.org.models import (
+    Distributor,
+    DistributorServiceArea,
+    Region,
+    Salesperson,
+    Store,
+    StoreTag,
+)
 from tests.factories import bearer, make_staff, make_tenant, staff_headers, wechat_login
 
 
 async def test_brand_admin_builds_the_organisation(client) -> None:
     tenant = await make_tenant()
     headers = await staff_headers(client, tenant.admin_username)
-    region = (await client.post("/api/v1/regions", json={"name": "华东大区"}, headers=headers)).json()
+    region = (
+        await client.post("/api/v1/regions", json={"name": "华东大区"}, headers=headers)
+    ).json()
     created = await client.post(
         "/api/v1/distributors",
-        json={"name": "杭州澜泉商贸", "wechat_sub_mchid": "1900000109", "region_ids": [region["id"]]},
+        json={
+            "name": "杭州澜泉商贸",
+            "wechat_sub_mchid": "1900000109",
+            "region_ids": [region["id"]],
+        },
         headers=headers,
     )
     assert created.status_code == 201
@@ -38,7 +51,9 @@ async def test_brand_admin_builds_the_organisation(client) -> None:
     )
     assert staff.status_code == 201
     distributor_headers = await staff_headers(client, "hz_admin", "long-enough-pw")
-    visible = (await client.get("/api/v1/distributors", headers=distributor_headers)).json()["items"]
+    visible = (await client.get("/api/v1/distributors", headers=distributor_headers)).json()[
+        "items"
+    ]
     assert [d["id"] for d in visible] == [distributor["id"]]
 
 
@@ -49,7 +64,9 @@ async def test_duplicate_names_and_phones_are_409(client) -> None:
     again = await client.post("/api/v1/regions", json={"name": "华南"}, headers=headers)
     assert again.status_code == 409 and again.json()["error"]["code"] == "org.name_taken"
     same_phone = await client.post(
-        "/api/v1/salespeople", json={"name": "重复", "phone": tenant.salesperson.phone}, headers=headers
+        "/api/v1/salespeople",
+        json={"name": "重复", "phone": tenant.salesperson.phone},
+        headers=headers,
     )
     assert same_phone.status_code == 409 and same_phone.json()["error"]["code"] == "org.phone_taken"
     assert await Region.filter(brand_id=tenant.brand.id).count() == 1
@@ -61,7 +78,12 @@ async def test_staff_account_role_must_match_distributor(client) -> None:
     headers = await staff_headers(client, tenant.admin_username)
     response = await client.post(
         "/api/v1/staff",
-        json={"username": "x_admin", "password": "long-enough-pw", "display_name": "x", "role": "distributor_admin"},
+        json={
+            "username": "x_admin",
+            "password": "long-enough-pw",
+            "display_name": "x",
+            "role": "distributor_admin",
+        },
         headers=headers,
     )
     assert response.status_code == 422
@@ -70,14 +92,26 @@ async def test_staff_account_role_must_match_distributor(client) -> None:
 async def test_store_listing_is_scoped_by_role(client, sandbox_client) -> None:
     tenant = await make_tenant()
     other_store = await Store.create(
-        brand=tenant.brand, name="别家店", phone="13700009999", address="x", distributor=tenant.other_distributor
+        brand=tenant.brand,
+        name="别家店",
+        phone="13700009999",
+        address="x",
+        distributor=tenant.other_distributor,
     )
-    brand_view = await client.get("/api/v1/stores", headers=await staff_headers(client, tenant.admin_username))
+    brand_view = await client.get(
+        "/api/v1/stores", headers=await staff_headers(client, tenant.admin_username)
+    )
     assert {s["id"] for s in brand_view.json()["items"]} == {tenant.store.id, other_store.id}
-    distributor_user = await make_staff(tenant.brand.id, Role.DISTRIBUTOR_STAFF, tenant.distributor.id)
-    distributor_view = await client.get("/api/v1/stores", headers=await staff_headers(client, distributor_user))
+    distributor_user = await make_staff(
+        tenant.brand.id, Role.DISTRIBUTOR_STAFF, tenant.distributor.id
+    )
+    distributor_view = await client.get(
+        "/api/v1/stores", headers=await staff_headers(client, distributor_user)
+    )
     assert [s["id"] for s in distributor_view.json()["items"]] == [tenant.store.id]
-    hidden = await client.get(f"/api/v1/stores/{other_store.id}", headers=await staff_headers(client, distributor_user))
+    hidden = await client.get(
+        f"/api/v1/stores/{other_store.id}", headers=await staff_headers(client, distributor_user)
+    )
     assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "org.store_not_found"
     # A WeChat user with no role sees no stores at all.
     nobody = await wechat_login(client, sandbox_client, "nobody")
@@ -88,9 +122,15 @@ async def test_another_brands_objects_answer_404_and_stay_unchanged(client) -> N
     ours = await make_tenant("我们的品牌")
     theirs = await make_tenant("别人的品牌")
     headers = await staff_headers(client, ours.admin_username)
-    assert (await client.get(f"/api/v1/stores/{theirs.store.id}", headers=headers)).status_code == 404
-    assert (await client.get(f"/api/v1/distributors/{theirs.distributor.id}", headers=headers)).status_code == 404
-    patch = await client.patch(f"/api/v1/stores/{theirs.store.id}", json={"tier": "A"}, headers=headers)
+    assert (
+        await client.get(f"/api/v1/stores/{theirs.store.id}", headers=headers)
+    ).status_code == 404
+    assert (
+        await client.get(f"/api/v1/distributors/{theirs.distributor.id}", headers=headers)
+    ).status_code == 404
+    patch = await client.patch(
+        f"/api/v1/stores/{theirs.store.id}", json={"tier": "A"}, headers=headers
+    )
     assert patch.status_code == 404
     patch = await client.patch(
         f"/api/v1/distributors/{theirs.distributor.id}", json={"name": "被改了"}, headers=headers
@@ -98,12 +138,16 @@ async def test_another_brands_objects_answer_404_and_stay_unchanged(client) -> N
     assert patch.status_code == 404
     # Their ids inside our own requests are just as unknown.
     move = await client.patch(
-        f"/api/v1/stores/{ours.store.id}", json={"distributor_id": theirs.distributor.id}, headers=headers
+        f"/api/v1/stores/{ours.store.id}",
+        json={"distributor_id": theirs.distributor.id},
+        headers=headers,
     )
     assert move.status_code == 404 and move.json()["error"]["code"] == "org.distributor_not_found"
     theirs_region = await Region.create(brand=theirs.brand, name="他们的区域")
     borrowed = await client.post(
-        "/api/v1/distributors", json={"name": "新经销商", "region_ids": [theirs_region.id]}, headers=headers
+        "/api/v1/distributors",
+        json={"name": "新经销商", "region_ids": [theirs_region.id]},
+        headers=headers,
     )
     assert borrowed.status_code == 404
     assert (await Store.get(id=theirs.store.id)).tier == "C"
@@ -121,9 +165,14 @@ async def test_store_update_tags_tier_and_salesperson(client) -> None:
         brand=tenant.brand, distributor=tenant.other_distributor, name="外人", phone="13900002222"
     )
     wrong = await client.patch(
-        f"/api/v1/stores/{tenant.store.id}", json={"salesperson_id": other_person.id}, headers=headers
+        f"/api/v1/stores/{tenant.store.id}",
+        json={"salesperson_id": other_person.id},
+        headers=headers,
     )
-    assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "org.salesperson_not_in_distributor"
+    assert (
+        wrong.status_code == 422
+        and wrong.json()["error"]["code"] == "org.salesperson_not_in_distributor"
+    )
     updated = await client.patch(
         f"/api/v1/stores/{tenant.store.id}",
         json={"tier": "A", "tags": ["旗舰店", "重点客户", "旗舰店"], "status": "suspended"},
@@ -131,7 +180,11 @@ async def test_store_update_tags_tier_and_salesperson(client) -> None:
     )
     assert updated.status_code == 200
     body = updated.json()
-    assert (body["tier"], body["status"], body["tags"]) == ("A", "suspended", ["旗舰店", "重点客户"])
+    assert (body["tier"], body["status"], body["tags"]) == (
+        "A",
+        "suspended",
+        ["旗舰店", "重点客户"],
+    )
     tagged = await client.get("/api/v1/stores?tag=旗舰店", headers=headers)
     assert [s["id"] for s in tagged.json()["items"]] == [tenant.store.id]
     assert await StoreTag.filter(store_id=tenant.store.id).count() == 2
@@ -141,7 +194,10 @@ async def test_stores_page_by_keyset(client) -> None:
     tenant = await make_tenant()
     for number in range(5):
         await Store.create(
-            brand=tenant.brand, name=f"翻页店{number}", phone=f"1360000000{number}", address="x",
+            brand=tenant.brand,
+            name=f"翻页店{number}",
+            phone=f"1360000000{number}",
+            address="x",
             distributor=tenant.distributor,
         )
     headers = await staff_headers(client, tenant.admin_username)
@@ -173,7 +229,35 @@ async def test_distributor_update_replaces_service_area(client) -> None:
     assert sorted(response.json()["region_ids"]) == sorted([east.id, west.id])
     assert await DistributorServiceArea.filter(distributor_id=tenant.distributor.id).count() == 2
     invalid = await client.patch(
-        f"/api/v1/distributors/{tenant.distributor.id}", json={"wechat_sub_mchid": "abc"}, headers=headers
+        f"/api/v1/distributors/{tenant.distributor.id}",
+        json={"wechat_sub_mchid": "abc"},
+        headers=headers,
     )
     assert invalid.status_code == 422
     assert (await Distributor.get(id=tenant.distributor.id)).wechat_sub_mchid == "1900000222"
+
+
+async def test_patch_with_null_for_a_required_field_is_422_and_changes_nothing(client) -> None:
+    tenant = await make_tenant()
+    headers = await staff_headers(client, tenant.admin_username)
+    for body in ({"tier": None}, {"distributor_id": None, "tier": "A"}, {"status": None}):
+        response = await client.patch(
+            f"/api/v1/stores/{tenant.store.id}", json=body, headers=headers
+        )
+        assert response.status_code == 422, body
+        assert response.json()["error"]["details"][0]["type"] == "null_not_allowed"
+    store = await Store.get(id=tenant.store.id)
+    assert (store.tier, store.distributor_id, store.status) == (
+        "C",
+        tenant.distributor.id,
+        "active",
+    )
+    unassigned = await client.patch(
+        f"/api/v1/stores/{tenant.store.id}", json={"salesperson_id": None}, headers=headers
+    )
+    assert unassigned.status_code == 200 and unassigned.json()["salesperson_id"] is None
+    renamed = await client.patch(
+        f"/api/v1/distributors/{tenant.distributor.id}", json={"name": None}, headers=headers
+    )
+    assert renamed.status_code == 422
+    assert (await Distributor.get(id=tenant.distributor.id)).name == tenant.distributor.name

@@ -21,7 +21,10 @@ def realtime_server(settings) -> Iterator[ThreadedServer]:
 async def connect(url: str, token: str | None) -> socketio.AsyncClient:
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(
-        url, namespaces=[NAMESPACE], transports=["websocket"], auth={"token": token} if token else None,
+        url,
+        namespaces=[NAMESPACE],
+        transports=["websocket"],
+        auth={"token": token} if token else None,
         wait_timeout=5,
     )
     return sio
@@ -34,7 +37,10 @@ async def test_connect_with_token_and_ack(realtime_server, client, sandbox_clien
         reply = await sio.call("whoami", {}, namespace=NAMESPACE, timeout=5)
     finally:
         await sio.disconnect()
-    assert reply == {"ok": True, "data": {"user_id": tokens["identity"]["user_id"], "role": None, "store_id": None}}
+    assert reply == {
+        "ok": True,
+        "data": {"user_id": tokens["identity"]["user_id"], "role": None, "store_id": None},
+    }
 
 
 @pytest.mark.parametrize(

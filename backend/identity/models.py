@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from backend.org.models import Brand, Distributor, Salesperson, Store
 
 
 class Role(StrEnum):
@@ -60,16 +64,16 @@ class Membership(Model):
         "models.User", related_name="memberships", on_delete=fields.CASCADE
     )
     role = fields.CharField(max_length=32)
-    brand = fields.ForeignKeyField(
+    brand: fields.ForeignKeyRelation[Brand] = fields.ForeignKeyField(
         "models.Brand", related_name="memberships", on_delete=fields.RESTRICT
     )
-    distributor = fields.ForeignKeyField(
+    distributor: fields.ForeignKeyNullableRelation[Distributor] = fields.ForeignKeyField(
         "models.Distributor", null=True, related_name="memberships", on_delete=fields.SET_NULL
     )
-    store = fields.ForeignKeyField(
+    store: fields.ForeignKeyNullableRelation[Store] = fields.ForeignKeyField(
         "models.Store", null=True, related_name="memberships", on_delete=fields.SET_NULL
     )
-    salesperson = fields.ForeignKeyField(
+    salesperson: fields.ForeignKeyNullableRelation[Salesperson] = fields.ForeignKeyField(
         "models.Salesperson", null=True, related_name="memberships", on_delete=fields.SET_NULL
     )
     is_active = fields.BooleanField(default=True)
@@ -86,7 +90,7 @@ class AuthSession(Model):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="auth_sessions", on_delete=fields.CASCADE
     )
-    membership = fields.ForeignKeyField(
+    membership: fields.ForeignKeyNullableRelation[Membership] = fields.ForeignKeyField(
         "models.Membership", null=True, related_name="sessions", on_delete=fields.SET_NULL
     )
     client = fields.CharField(max_length=16)

@@ -18,7 +18,12 @@ from backend.deps import Deps
 from backend.identity.access import RevocationCache, revoked_key
 from backend.identity.models import AuthSession, Membership, RefreshToken, Role, User, WechatAccount
 from backend.identity.passwords import hash_password, verify_password
-from backend.identity.tokens import Principal, hash_refresh_token, issue_access_token, new_refresh_token
+from backend.identity.tokens import (
+    Principal,
+    hash_refresh_token,
+    issue_access_token,
+    new_refresh_token,
+)
 from backend.integrations.wechat.client import WechatApiError
 from backend.kernel.errors import (
     Conflict,
@@ -155,10 +160,14 @@ def _principal(user_id: int, session_id: uuid.UUID, membership: Membership | Non
 async def _issue_pair(deps: Deps, session: AuthSession, membership: Membership | None) -> TokenPair:
     now = deps.clock.now()
     refresh = new_refresh_token()
-    await RefreshToken.create(session=session, token_hash=hash_refresh_token(refresh), issued_at=now)
+    await RefreshToken.create(
+        session=session, token_hash=hash_refresh_token(refresh), issued_at=now
+    )
     principal = _principal(session.user_id, session.id, membership)  # type: ignore[attr-defined]
     ttl = deps.settings.access_token_ttl_seconds
-    access = issue_access_token(principal, secret=deps.settings.jwt_secret, now=now, ttl_seconds=ttl)
+    access = issue_access_token(
+        principal, secret=deps.settings.jwt_secret, now=now, ttl_seconds=ttl
+    )
     return TokenPair(access, refresh, ttl, principal)
 
 
@@ -282,7 +291,9 @@ async def revoke_session(
     )
     # Access tokens are stateless; Redis tells every process the session is gone until
     # the last of its access tokens would have expired anyway.
-    await deps.redis.set(revoked_key(str(session_id)), "1", ex=deps.settings.access_token_ttl_seconds)
+    await deps.redis.set(
+        revoked_key(str(session_id)), "1", ex=deps.settings.access_token_ttl_seconds
+    )
     if cache is not None:
         cache.mark_revoked(str(session_id))
 
@@ -337,7 +348,9 @@ async def describe_user(principal: Principal) -> dict[str, Any]:
 async def create_staff_user(username: str, password: str, display_name: str) -> User:
     try:
         return await User.create(
-            username=username, password_hash=await hash_password(password), display_name=display_name
+            username=username,
+            password_hash=await hash_password(password),
+            display_name=display_name,
         )
     except IntegrityError as exc:
         raise UsernameTaken() from exc
@@ -372,4 +385,3 @@ async def grant_membership(
         store_id=store_id,
         salesperson_id=salesperson_id,
     )
-

@@ -45,7 +45,9 @@ _CLAIMS = {
 }
 
 
-def issue_access_token(principal: Principal, *, secret: str, now: datetime, ttl_seconds: int) -> str:
+def issue_access_token(
+    principal: Principal, *, secret: str, now: datetime, ttl_seconds: int
+) -> str:
     claims: dict[str, Any] = {
         "typ": ACCESS_TOKEN_TYPE,
         "sub": str(principal.user_id),

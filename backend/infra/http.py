@@ -202,6 +202,19 @@ def json_body(model: type[BaseModel]) -> Callable[[Handler], Handler]:
     return decorator
 
 
+def patch_changes(body: BaseModel, nullable: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The fields a PATCH set. An explicit null is allowed only where the value may be empty."""
+    changes = body.model_dump(exclude_unset=True)
+    nulls = sorted(key for key, value in changes.items() if value is None and key not in nullable)
+    if nulls:
+        raise InvalidInput(
+            details=[
+                {"field": key, "type": "null_not_allowed", "message": "不能为空"} for key in nulls
+            ]
+        )
+    return changes
+
+
 def ok(data: Any, status: int = 200) -> HTTPResponse:
     return json_response(data, status=status, dumps=dumps)
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from backend.identity.models import User
 
 
 class StoreStatus(StrEnum):
@@ -93,12 +97,12 @@ class Salesperson(Model):
     brand: fields.ForeignKeyRelation[Brand] = fields.ForeignKeyField(
         "models.Brand", related_name="salespeople", on_delete=fields.RESTRICT
     )
-    distributor = fields.ForeignKeyField(
+    distributor: fields.ForeignKeyNullableRelation[Distributor] = fields.ForeignKeyField(
         "models.Distributor", null=True, related_name="salespeople", on_delete=fields.SET_NULL
     )
     name = fields.CharField(max_length=32)
     phone = fields.CharField(max_length=20)
-    user = fields.ForeignKeyField(
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", null=True, related_name="salesperson_profiles", on_delete=fields.SET_NULL
     )
     is_active = fields.BooleanField(default=True)
@@ -122,32 +126,36 @@ class Store(Model):
     # WGS-84 degrees; None when the owner did not share a location.
     latitude = fields.FloatField(null=True)
     longitude = fields.FloatField(null=True)
-    region = fields.ForeignKeyField(
+    region: fields.ForeignKeyNullableRelation[Region] = fields.ForeignKeyField(
         "models.Region", null=True, related_name="stores", on_delete=fields.SET_NULL
     )
-    owner = fields.ForeignKeyField(
+    owner: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", null=True, related_name="owned_stores", on_delete=fields.SET_NULL
     )
     distributor: fields.ForeignKeyRelation[Distributor] = fields.ForeignKeyField(
         "models.Distributor", related_name="stores", on_delete=fields.RESTRICT
     )
-    salesperson = fields.ForeignKeyField(
+    salesperson: fields.ForeignKeyNullableRelation[Salesperson] = fields.ForeignKeyField(
         "models.Salesperson", null=True, related_name="stores", on_delete=fields.SET_NULL
     )
     tier = fields.CharField(max_length=1, default=StoreTier.C.value)
     status = fields.CharField(max_length=16, default=StoreStatus.ACTIVE.value)
     # Who brought the store on, kept so that invitation rewards can be paid later.
-    invited_by_store = fields.ForeignKeyField(
+    invited_by_store: fields.ForeignKeyNullableRelation[Store] = fields.ForeignKeyField(
         "models.Store", null=True, related_name="invitees", on_delete=fields.SET_NULL
     )
-    invited_by_salesperson = fields.ForeignKeyField(
+    invited_by_salesperson: fields.ForeignKeyNullableRelation[Salesperson] = fields.ForeignKeyField(
         "models.Salesperson", null=True, related_name="invited_stores", on_delete=fields.SET_NULL
     )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "stores"
-        indexes = (("brand_id", "distributor_id"), ("brand_id", "phone"), ("brand_id", "business_licence_no"))
+        indexes = (
+            ("brand_id", "distributor_id"),
+            ("brand_id", "phone"),
+            ("brand_id", "business_licence_no"),
+        )
 
 
 class StoreTag(Model):
@@ -171,15 +179,17 @@ class OnboardingCode(Model):
     )
     kind = fields.CharField(max_length=24)
     public_id = fields.CharField(max_length=32, unique=True)
-    distributor = fields.ForeignKeyField(
+    distributor: fields.ForeignKeyNullableRelation[Distributor] = fields.ForeignKeyField(
         "models.Distributor", null=True, related_name="box_codes", on_delete=fields.SET_NULL
     )
-    inviter_salesperson = fields.ForeignKeyField(
+    inviter_salesperson: fields.ForeignKeyNullableRelation[Salesperson] = fields.ForeignKeyField(
         "models.Salesperson", null=True, related_name="invite_codes", on_delete=fields.SET_NULL
     )
-    inviter_store = fields.ForeignKeyField(
+    inviter_store: fields.ForeignKeyNullableRelation[Store] = fields.ForeignKeyField(
         "models.Store", null=True, related_name="invite_codes", on_delete=fields.SET_NULL
     )
+    # "<kind>:<inviter id>" on invitations: the unique constraint keeps one per inviter.
+    inviter_key = fields.CharField(max_length=48, null=True, unique=True)
     batch = fields.CharField(max_length=32, null=True)
     # None means unlimited (invitations); a box code is scanned into one application.
     max_uses = fields.IntField(null=True)
@@ -196,10 +206,10 @@ class StoreApplication(Model):
     brand: fields.ForeignKeyRelation[Brand] = fields.ForeignKeyField(
         "models.Brand", related_name="store_applications", on_delete=fields.RESTRICT
     )
-    applicant = fields.ForeignKeyField(
+    applicant: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="store_applications", on_delete=fields.RESTRICT
     )
-    code = fields.ForeignKeyField(
+    code: fields.ForeignKeyRelation[OnboardingCode] = fields.ForeignKeyField(
         "models.OnboardingCode", related_name="applications", on_delete=fields.RESTRICT
     )
     # Set to "<brand>:<user>" while pending and cleared on review: the unique constraint
@@ -213,36 +223,40 @@ class StoreApplication(Model):
     address = fields.CharField(max_length=200)
     latitude = fields.FloatField(null=True)
     longitude = fields.FloatField(null=True)
-    region = fields.ForeignKeyField(
+    region: fields.ForeignKeyNullableRelation[Region] = fields.ForeignKeyField(
         "models.Region", null=True, related_name="applications", on_delete=fields.SET_NULL
     )
-    inviter_salesperson = fields.ForeignKeyField(
+    inviter_salesperson: fields.ForeignKeyNullableRelation[Salesperson] = fields.ForeignKeyField(
         "models.Salesperson",
         null=True,
         related_name="invited_applications",
         on_delete=fields.SET_NULL,
     )
-    inviter_store = fields.ForeignKeyField(
+    inviter_store: fields.ForeignKeyNullableRelation[Store] = fields.ForeignKeyField(
         "models.Store", null=True, related_name="invited_applications", on_delete=fields.SET_NULL
     )
-    suggested_distributor = fields.ForeignKeyField(
+    suggested_distributor: fields.ForeignKeyNullableRelation[Distributor] = fields.ForeignKeyField(
         "models.Distributor",
         null=True,
         related_name="suggested_applications",
         on_delete=fields.SET_NULL,
     )
     # What a reviewer must look at: [{"field": "phone", "store_id": 3}, ...]
-    duplicate_flags = fields.JSONField(default=list)
+    duplicate_flags: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
     reject_reason = fields.CharField(max_length=200, null=True)
-    reviewed_by = fields.ForeignKeyField(
+    reviewed_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", null=True, related_name="reviewed_applications", on_delete=fields.SET_NULL
     )
     reviewed_at = fields.DatetimeField(null=True)
-    store = fields.ForeignKeyField(
+    store: fields.ForeignKeyNullableRelation[Store] = fields.ForeignKeyField(
         "models.Store", null=True, related_name="application", on_delete=fields.SET_NULL
     )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "store_applications"
-        indexes = (("brand_id", "status"), ("brand_id", "phone"), ("brand_id", "business_licence_no"))
+        indexes = (
+            ("brand_id", "status"),
+            ("brand_id", "phone"),
+            ("brand_id", "business_licence_no"),
+        )

@@ -11,7 +11,15 @@ from sanic_ext import openapi
 
 from backend.deps import Deps
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal, Role, authenticated
-from backend.infra.http import PageQuery, RequestModel, json_body, ok, page, parse_query
+from backend.infra.http import (
+    PageQuery,
+    RequestModel,
+    json_body,
+    ok,
+    page,
+    parse_query,
+    patch_changes,
+)
 from backend.org import service
 from backend.org.models import ApplicationStatus, StoreStatus, StoreTier
 
@@ -144,7 +152,9 @@ async def list_distributors(request: Request, principal: Principal) -> HTTPRespo
 @openapi.summary("新建经销商（含微信支付子商户号与服务区域）")
 @authenticated(Role.BRAND_ADMIN)
 @json_body(DistributorBody)
-async def create_distributor(request: Request, principal: Principal, body: DistributorBody) -> HTTPResponse:
+async def create_distributor(
+    request: Request, principal: Principal, body: DistributorBody
+) -> HTTPResponse:
     created = await service.create_distributor(principal, **body.model_dump())
     return ok(created, status=201)
 
@@ -152,7 +162,9 @@ async def create_distributor(request: Request, principal: Principal, body: Distr
 @bp.get("/distributors/<distributor_id:int>")
 @openapi.summary("经销商详情")
 @authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
-async def get_distributor(request: Request, principal: Principal, distributor_id: int) -> HTTPResponse:
+async def get_distributor(
+    request: Request, principal: Principal, distributor_id: int
+) -> HTTPResponse:
     return ok(await service.get_distributor(principal, distributor_id))
 
 
@@ -163,7 +175,7 @@ async def get_distributor(request: Request, principal: Principal, distributor_id
 async def update_distributor(
     request: Request, principal: Principal, distributor_id: int, body: DistributorPatch
 ) -> HTTPResponse:
-    changes = body.model_dump(exclude_unset=True)
+    changes = patch_changes(body, nullable=frozenset({"wechat_sub_mchid"}))
     return ok(await service.update_distributor(principal, distributor_id, changes))
 
 
@@ -178,7 +190,9 @@ async def list_salespeople(request: Request, principal: Principal) -> HTTPRespon
 @openapi.summary("登记业务员（业务员用该手机号绑定小程序后即获得业务员身份）")
 @authenticated(Role.BRAND_ADMIN, Role.DISTRIBUTOR_ADMIN)
 @json_body(SalespersonBody)
-async def create_salesperson(request: Request, principal: Principal, body: SalespersonBody) -> HTTPResponse:
+async def create_salesperson(
+    request: Request, principal: Principal, body: SalespersonBody
+) -> HTTPResponse:
     return ok(await service.create_salesperson(principal, **body.model_dump()), status=201)
 
 
@@ -217,8 +231,11 @@ async def get_store(request: Request, principal: Principal, store_id: int) -> HT
 @openapi.summary("修改门店分层、标签、状态、归属")
 @authenticated(*BRAND_ROLES)
 @json_body(StorePatch)
-async def update_store(request: Request, principal: Principal, store_id: int, body: StorePatch) -> HTTPResponse:
-    return ok(await service.update_store(principal, store_id, body.model_dump(exclude_unset=True)))
+async def update_store(
+    request: Request, principal: Principal, store_id: int, body: StorePatch
+) -> HTTPResponse:
+    changes = patch_changes(body, nullable=frozenset({"salesperson_id"}))
+    return ok(await service.update_store(principal, store_id, changes))
 
 
 # ---- onboarding -----------------------------------------------------------------------------
@@ -228,7 +245,9 @@ async def update_store(request: Request, principal: Principal, store_id: int, bo
 @openapi.summary("批量生成开箱码")
 @authenticated(*BRAND_ROLES)
 @json_body(BoxCodesBody)
-async def create_box_codes(request: Request, principal: Principal, body: BoxCodesBody) -> HTTPResponse:
+async def create_box_codes(
+    request: Request, principal: Principal, body: BoxCodesBody
+) -> HTTPResponse:
     created = await service.create_box_codes(_deps(request), principal, **body.model_dump())
     return ok({"items": created}, status=201)
 
@@ -258,7 +277,9 @@ async def code_qr(request: Request, token: str) -> HTTPResponse:
 @openapi.summary("提交门店入驻申请")
 @authenticated()
 @json_body(ApplicationBody)
-async def submit_application(request: Request, principal: Principal, body: ApplicationBody) -> HTTPResponse:
+async def submit_application(
+    request: Request, principal: Principal, body: ApplicationBody
+) -> HTTPResponse:
     details = body.model_dump(exclude={"code"})
     created = await service.submit_application(_deps(request), principal, body.code, details)
     return ok(created, status=201)
@@ -286,7 +307,9 @@ async def list_applications(request: Request, principal: Principal) -> HTTPRespo
 @bp.get("/onboarding/applications/<application_id:int>")
 @openapi.summary("入驻申请详情")
 @authenticated(*BRAND_ROLES)
-async def get_application(request: Request, principal: Principal, application_id: int) -> HTTPResponse:
+async def get_application(
+    request: Request, principal: Principal, application_id: int
+) -> HTTPResponse:
     return ok(await service.get_application(principal, application_id))
 
 
@@ -294,9 +317,13 @@ async def get_application(request: Request, principal: Principal, application_id
 @openapi.summary("通过入驻申请：指定经销商与业务员，建立门店")
 @authenticated(*BRAND_ROLES)
 @json_body(ApproveBody)
-async def approve(request: Request, principal: Principal, application_id: int, body: ApproveBody) -> HTTPResponse:
+async def approve(
+    request: Request, principal: Principal, application_id: int, body: ApproveBody
+) -> HTTPResponse:
     return ok(
-        await service.approve_application(_deps(request), principal, application_id, **body.model_dump())
+        await service.approve_application(
+            _deps(request), principal, application_id, **body.model_dump()
+        )
     )
 
 
@@ -304,5 +331,11 @@ async def approve(request: Request, principal: Principal, application_id: int, b
 @openapi.summary("驳回入驻申请（须填写原因）")
 @authenticated(*BRAND_ROLES)
 @json_body(RejectBody)
-async def reject(request: Request, principal: Principal, application_id: int, body: RejectBody) -> HTTPResponse:
-    return ok(await service.reject_application(_deps(request), principal, application_id, reason=body.reason))
+async def reject(
+    request: Request, principal: Principal, application_id: int, body: RejectBody
+) -> HTTPResponse:
+    return ok(
+        await service.reject_application(
+            _deps(request), principal, application_id, reason=body.reason
+        )
+    )

@@ -178,7 +178,9 @@ def application_view(application: StoreApplication) -> dict[str, Any]:
 
 async def _tags_by_store(store_ids: list[int]) -> dict[int, list[str]]:
     tags: dict[int, list[str]] = {store_id: [] for store_id in store_ids}
-    rows = await StoreTag.filter(store_id__in=store_ids).order_by("tag").values_list("store_id", "tag")
+    rows = (
+        await StoreTag.filter(store_id__in=store_ids).order_by("tag").values_list("store_id", "tag")
+    )
     for store_id, tag in rows:
         tags[store_id].append(tag)
     return tags
@@ -235,7 +237,9 @@ async def list_distributors(principal: Principal) -> list[dict[str, Any]]:
 
 
 async def get_distributor(principal: Principal, distributor_id: int) -> dict[str, Any]:
-    distributor = await scoped(principal, Distributor.filter(id=distributor_id), DISTRIBUTOR_TENANCY).first()
+    distributor = await scoped(
+        principal, Distributor.filter(id=distributor_id), DISTRIBUTOR_TENANCY
+    ).first()
     if distributor is None:
         raise DistributorNotFound()
     regions = await _regions_by_distributor([distributor.id])
@@ -274,7 +278,9 @@ async def update_distributor(
     if distributor is None:
         raise DistributorNotFound()
     region_ids = changes.pop("region_ids", None)
-    regions = await _brand_regions(principal.brand_id, region_ids) if region_ids is not None else None
+    regions = (
+        await _brand_regions(principal.brand_id, region_ids) if region_ids is not None else None
+    )
     try:
         async with in_transaction():
             if changes:
@@ -282,7 +288,10 @@ async def update_distributor(
             if regions is not None:
                 await DistributorServiceArea.filter(distributor_id=distributor.id).delete()
                 await DistributorServiceArea.bulk_create(
-                    [DistributorServiceArea(distributor_id=distributor.id, region_id=r) for r in regions]
+                    [
+                        DistributorServiceArea(distributor_id=distributor.id, region_id=r)
+                        for r in regions
+                    ]
                 )
     except IntegrityError as exc:
         raise NameTaken() from exc
@@ -290,7 +299,9 @@ async def update_distributor(
 
 
 async def _brand_distributor(brand_id: int | None, distributor_id: int) -> Distributor:
-    distributor = await Distributor.get_or_none(id=distributor_id, brand_id=brand_id, is_active=True)
+    distributor = await Distributor.get_or_none(
+        id=distributor_id, brand_id=brand_id, is_active=True
+    )
     if distributor is None:
         raise DistributorNotFound()
     return distributor
@@ -391,10 +402,12 @@ async def get_store(principal: Principal, store_id: int) -> dict[str, Any]:
     return store_view(store, tags[store.id])
 
 
-async def update_store(principal: Principal, store_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+async def update_store(
+    principal: Principal, store_id: int, changes: dict[str, Any]
+) -> dict[str, Any]:
     store = await _visible_store(principal, store_id)
     tags = changes.pop("tags", None)
-    distributor_id = changes.get("distributor_id", store.distributor_id)  # type: ignore[attr-defined]
+    distributor_id: int = changes.get("distributor_id") or store.distributor_id  # type: ignore[attr-defined]
     if "distributor_id" in changes:
         await _brand_distributor(principal.brand_id, distributor_id)
     if changes.get("salesperson_id") is not None:
@@ -404,7 +417,9 @@ async def update_store(principal: Principal, store_id: int, changes: dict[str, A
             await Store.filter(id=store.id).update(**changes)
         if tags is not None:
             await StoreTag.filter(store_id=store.id).delete()
-            await StoreTag.bulk_create([StoreTag(store_id=store.id, tag=t) for t in sorted(set(tags))])
+            await StoreTag.bulk_create(
+                [StoreTag(store_id=store.id, tag=t) for t in sorted(set(tags))]
+            )
     return await get_store(principal, store.id)
 
 
@@ -443,25 +458,35 @@ async def create_box_codes(
     ]
     async with in_transaction():
         await OnboardingCode.bulk_create(created)
-    stored = await OnboardingCode.filter(public_id__in=[c.public_id for c in created]).order_by("id")
+    stored = await OnboardingCode.filter(public_id__in=[c.public_id for c in created]).order_by(
+        "id"
+    )
     return [code_view(deps, code) for code in stored]
 
 
 async def invitation_code(deps: Deps, principal: Principal) -> dict[str, Any]:
     """The caller's own invitation: one per salesperson or store, made on first request."""
     if principal.role == Role.SALESPERSON and principal.salesperson_id is not None:
-        kind, owner = CodeKind.SALESPERSON_INVITE, {"inviter_salesperson_id": principal.salesperson_id}
+        kind, salesperson_id, store_id = CodeKind.SALESPERSON_INVITE, principal.salesperson_id, None
     elif principal.role in STORE_ROLES and principal.store_id is not None:
-        kind, owner = CodeKind.STORE_INVITE, {"inviter_store_id": principal.store_id}
+        kind, salesperson_id, store_id = CodeKind.STORE_INVITE, None, principal.store_id
     else:
         raise InviterRequired()
-    existing = await OnboardingCode.filter(
-        brand_id=principal.brand_id, kind=kind.value, revoked_at=None, **owner
-    ).first()
+    inviter_key = f"{kind.value}:{salesperson_id or store_id}"
+    existing = await OnboardingCode.get_or_none(inviter_key=inviter_key)
     if existing is None:
-        existing = await OnboardingCode.create(
-            brand_id=principal.brand_id, kind=kind.value, public_id=codes.new_public_id(), **owner
-        )
+        try:
+            existing = await OnboardingCode.create(
+                brand_id=principal.brand_id,
+                kind=kind.value,
+                public_id=codes.new_public_id(),
+                inviter_salesperson_id=salesperson_id,
+                inviter_store_id=store_id,
+                inviter_key=inviter_key,
+            )
+        except IntegrityError:
+            # A concurrent request made it first; there is exactly one.
+            existing = await OnboardingCode.get(inviter_key=inviter_key)
     return code_view(deps, existing)
 
 
@@ -479,7 +504,11 @@ async def describe_code(deps: Deps, token: str) -> dict[str, Any]:
     await code.fetch_related("brand", "distributor", "inviter_salesperson", "inviter_store")
     inviter: dict[str, Any] | None = None
     if code.inviter_salesperson is not None:
-        inviter = {"kind": "salesperson", "id": code.inviter_salesperson.id, "name": code.inviter_salesperson.name}
+        inviter = {
+            "kind": "salesperson",
+            "id": code.inviter_salesperson.id,
+            "name": code.inviter_salesperson.name,
+        }
     elif code.inviter_store is not None:
         inviter = {"kind": "store", "id": code.inviter_store.id, "name": code.inviter_store.name}
     return {
@@ -512,14 +541,22 @@ async def _duplicate_flags(
     for store in await Store.filter(match, brand_id=brand_id).order_by("id"):
         flags.extend(
             {"field": field, "store_id": store.id}
-            for field, value in (("phone", store.phone), ("business_licence_no", store.business_licence_no))
+            for field, value in (
+                ("phone", store.phone),
+                ("business_licence_no", store.business_licence_no),
+            )
             if value and value in (phone, licence)
         )
-    others = StoreApplication.filter(match, brand_id=brand_id, status=ApplicationStatus.PENDING.value)
+    others = StoreApplication.filter(
+        match, brand_id=brand_id, status=ApplicationStatus.PENDING.value
+    )
     for other in await others.exclude(applicant_id=exclude_applicant).order_by("id"):
         flags.extend(
             {"field": field, "application_id": other.id}
-            for field, value in (("phone", other.phone), ("business_licence_no", other.business_licence_no))
+            for field, value in (
+                ("phone", other.phone),
+                ("business_licence_no", other.business_licence_no),
+            )
             if value and value in (phone, licence)
         )
     return flags

@@ -33,11 +33,13 @@ class WechatLogin:
     unionid: str | None
 
 
-class _ConfigurableClient(WeChatClient):  # type: ignore[misc]
+class _ConfigurableClient(WeChatClient):
     """wechatpy's client with every base URL, including the token URL, under one root."""
 
     def __init__(self, settings: WechatSettings, session: Any = None) -> None:
-        super().__init__(settings.appid, settings.secret, session=session, timeout=HTTP_TIMEOUT_SECONDS)
+        super().__init__(
+            settings.appid, settings.secret, session=session, timeout=HTTP_TIMEOUT_SECONDS
+        )
         self.root = settings.api_base_url
         self.API_BASE_URL = f"{self.root}/cgi-bin/"
         self.wxa.API_BASE_URL = f"{self.root}/"

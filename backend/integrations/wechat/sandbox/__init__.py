@@ -64,7 +64,9 @@ def _error(pair: tuple[int, str]) -> HTTPResponse:
     return json({"errcode": pair[0], "errmsg": pair[1]})
 
 
-def _redeem(codes: dict[str, _IssuedCode], code: str, appid: str, now: float) -> _IssuedCode | tuple[int, str]:
+def _redeem(
+    codes: dict[str, _IssuedCode], code: str, appid: str, now: float
+) -> _IssuedCode | tuple[int, str]:
     issued = codes.get(code)
     if issued is None or issued.appid != appid or now - issued.issued_at > CODE_TTL_SECONDS:
         return INVALID_CODE

@@ -1,0 +1,53 @@
+# One obvious command each: run, test, lint, migrate, bench.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# The suite runs against these real services first, then on the embedded default.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run test test-services test-embedded lint format migrate makemigrations bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/b2bc run
+
+test: test-services test-embedded
+
+test-services: $(STAMP)
+	B2BC_TEST_DATABASE_URL=$(TEST_DATABASE_URL) B2BC_TEST_REDIS_URL=$(TEST_REDIS_URL) \
+		$(BIN)/pytest -p no:cacheprovider
+
+test-embedded: $(STAMP)
+	B2BC_TEST_DATABASE_URL=sqlite://:memory: B2BC_TEST_REDIS_URL=memory:// \
+		$(BIN)/pytest -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check backend realtime tests bench
+	$(BIN)/ruff format --check backend realtime tests bench
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix backend realtime tests bench
+	$(BIN)/ruff format backend realtime tests bench
+
+migrate: $(STAMP)
+	$(BIN)/b2bc migrate
+
+makemigrations: $(STAMP)
+	$(BIN)/b2bc makemigrations
+
+bench: $(STAMP)
+	$(BIN)/python bench/auth_get.py
+
+clean:
+	rm -rf $(VENV) data test-artifacts
