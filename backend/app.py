@@ -13,7 +13,7 @@ from wechatpy.session.redisstorage import RedisStorage
 
 from backend.config import Settings
 from backend.deps import Deps
-from backend.identity.access import RevocationCache
+from backend.identity.access import RevocationCache, TokenVerifier
 from backend.identity.routes import bp as identity_bp
 from backend.infra import db
 from backend.infra.http import dumps, error_envelope, install_http_edge, ok
@@ -70,11 +70,14 @@ def create_app(
     app.config.OAS_URL_PREFIX = "/docs"
     app.config.API_TITLE = "b2bc 品牌直连门店订货平台 API"
     app.config.API_VERSION = "v1"
+    # No CORS: the mini-program is not a browser origin and the console is served same-origin.
+    app.config.CORS = False
     Extend(app)
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
     install_http_edge(app)
     app.ctx.settings = settings
     app.ctx.revocations = RevocationCache(settings.revocation_cache_seconds)
+    app.ctx.tokens = TokenVerifier(settings.jwt_secret)
     if deps is not None:
         app.ctx.deps = deps
 

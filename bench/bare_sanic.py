@@ -1,8 +1,8 @@
 """Baseline for bench/auth_get.py: a bare Sanic hello-world JSON server.
 
-Started exactly the way `b2bc serve --workers 1` starts the API (backend/cli.py: an AppLoader,
-`prepare(workers=1, single_process=True)`, then `Sanic.serve`), with the access log off, so
-the two servers run the same process layout and the comparison is fair.
+Started exactly the way `b2bc serve --workers 1` starts the API (backend/cli.py: one process,
+`prepare(single_process=True)`, then `Sanic.serve_single`), with the access log off, so the
+two servers run the same process layout and the comparison is fair.
 
     .venv/bin/python bench/bare_sanic.py --port 8100
 """
@@ -13,7 +13,6 @@ import argparse
 
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
-from sanic.worker.loader import AppLoader
 
 
 def create_app() -> Sanic:
@@ -32,10 +31,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8100)
     args = parser.parse_args()
-    loader = AppLoader(factory=create_app)
-    app = loader.load()
-    app.prepare(host=args.host, port=args.port, workers=1, single_process=True, motd=False)
-    Sanic.serve(primary=app, app_loader=loader)
+    app = create_app()
+    app.prepare(host=args.host, port=args.port, single_process=True, motd=False)
+    Sanic.serve_single(primary=app)
 
 
 if __name__ == "__main__":

@@ -245,6 +245,8 @@ async def test_revocation_reaches_other_processes_through_redis(
 
 async def test_expired_access_token_is_401(client, sandbox_client, deps, settings) -> None:
     tokens = await wechat_login(client, sandbox_client, "jack")
+    # Used once, so the verified token sits in the per-process cache: it must still expire.
+    assert (await client.get("/api/v1/me", headers=bearer(tokens))).status_code == 200
     deps.clock.advance(seconds=settings.access_token_ttl_seconds + 1)
     response = await client.get("/api/v1/me", headers=bearer(tokens))
     assert response.status_code == 401 and response.json()["error"]["code"] == "auth.token_expired"

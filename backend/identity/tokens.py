@@ -63,7 +63,16 @@ def issue_access_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def read_access_token(token: str, *, secret: str, now: datetime) -> Principal:
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    """A token whose signature and claims were checked; its expiry is checked per use."""
+
+    principal: Principal
+    expires_at: int  # unix seconds
+
+
+def verify_access_token(token: str, *, secret: str) -> VerifiedToken:
+    """Check signature and claims, not expiry: the result may be cached by the token string."""
     try:
         claims = jwt.decode(
             token,
@@ -75,18 +84,27 @@ def read_access_token(token: str, *, secret: str, now: datetime) -> Principal:
         raise TokenInvalid(str(exc)) from exc
     if claims["typ"] != ACCESS_TOKEN_TYPE:
         raise TokenInvalid("not an access token")
-    # Expiry is checked against the injected clock, not the machine's, so tests can move time.
-    if int(claims["exp"]) <= int(now.timestamp()):
-        raise TokenExpired("expired")
     try:
-        return Principal(
+        principal = Principal(
             user_id=int(claims["sub"]),
             session_id=str(claims["sid"]),
             role=claims.get("role"),
             **{attribute: claims.get(claim) for claim, attribute in _CLAIMS.items()},
         )
+        return VerifiedToken(principal, int(claims["exp"]))
     except (TypeError, ValueError) as exc:
         raise TokenInvalid("malformed claims") from exc
+
+
+def check_expiry(verified: VerifiedToken, now: datetime) -> Principal:
+    # Against the injected clock, not the machine's, so tests can move time.
+    if verified.expires_at <= int(now.timestamp()):
+        raise TokenExpired("expired")
+    return verified.principal
+
+
+def read_access_token(token: str, *, secret: str, now: datetime) -> Principal:
+    return check_expiry(verify_access_token(token, secret=secret), now)
 
 
 def new_refresh_token() -> str:

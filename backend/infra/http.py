@@ -3,8 +3,8 @@ payload validation and keyset paging."""
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial, wraps
 from typing import Any, TypeVar
@@ -87,7 +87,11 @@ def error_envelope(code: str, message: str, details: Any = None) -> dict[str, An
 def _request_id(request: Request | None) -> str:
     if request is not None and hasattr(request.ctx, "request_id"):
         return str(request.ctx.request_id)
-    return uuid.uuid4().hex
+    return new_request_id()
+
+
+def new_request_id() -> str:
+    return os.urandom(16).hex()
 
 
 class EnvelopeErrorHandler(ErrorHandler):
@@ -123,7 +127,7 @@ class EnvelopeErrorHandler(ErrorHandler):
 
 async def assign_request_id(request: Request) -> None:
     incoming = request.headers.get("x-request-id", "")
-    request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
+    request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else new_request_id()
     request.ctx.request_id = request_id
     request_id_var.set(request_id)
     # Sanic's own server enforces REQUEST_MAX_SIZE while reading; under ASGI it does not.
