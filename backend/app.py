@@ -6,9 +6,8 @@ import itertools
 from typing import Any
 
 import redis as sync_redis
-from sanic import Request, Sanic
-from sanic.response import HTTPResponse
-from sanic_ext import Extend, openapi
+from sanic import Sanic
+from sanic_ext import Extend
 from wechatpy.session.redisstorage import RedisStorage
 
 from backend.config import Settings
@@ -16,15 +15,15 @@ from backend.deps import Deps
 from backend.identity.access import RevocationCache, TokenVerifier
 from backend.identity.routes import bp as identity_bp
 from backend.infra import db
-from backend.infra.http import dumps, error_envelope, install_http_edge, ok
-from backend.infra.logging import get_logger, logging_config
+from backend.infra.http import dumps, install_http_edge
+from backend.infra.logging import logging_config
+from backend.infra.ops import bp as ops_bp
 from backend.infra.redis import create_redis
 from backend.integrations.wechat.client import MiniProgramClient
 from backend.integrations.wechat.sandbox import SandboxState, create_sandbox_blueprint
 from backend.kernel.clock import SystemClock
 from backend.org.routes import bp as org_bp
 
-log = get_logger("app")
 _app_numbers = itertools.count(1)
 
 
@@ -63,18 +62,7 @@ def create_app(
         dumps=dumps,
         log_config=logging_config(settings.log_level),
     )
-    app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
-    app.config.ACCESS_LOG = settings.access_log
-    app.config.FALLBACK_ERROR_FORMAT = "json"
-    app.config.OAS_UI_DEFAULT = "swagger"
-    app.config.OAS_URL_PREFIX = "/docs"
-    app.config.API_TITLE = "b2bc 品牌直连门店订货平台 API"
-    app.config.API_VERSION = "v1"
-    # No CORS: the mini-program is not a browser origin and the console is served same-origin.
-    app.config.CORS = False
-    Extend(app)
-    app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
-    install_http_edge(app)
+    _configure(app, settings)
     app.ctx.settings = settings
     app.ctx.revocations = RevocationCache(settings.revocation_cache_seconds)
     app.ctx.tokens = TokenVerifier(settings.jwt_secret)
@@ -95,34 +83,28 @@ def create_app(
         if deps is None:
             await app.ctx.deps.redis.aclose()
 
-    @app.get("/healthz")
-    @openapi.summary("进程存活")
-    async def healthz(request: Request) -> HTTPResponse:
-        return ok({"status": "ok"})
-
-    @app.get("/readyz")
-    @openapi.summary("依赖就绪：数据库与 Redis 均可达")
-    async def readyz(request: Request) -> HTTPResponse:
-        checks: dict[str, str] = {}
-        try:
-            await db.ping_db()
-            checks["database"] = "ok"
-        except Exception as exc:
-            log.warning("database not ready", extra={"error": repr(exc)})
-            checks["database"] = "unreachable"
-        try:
-            await request.app.ctx.deps.redis.ping()
-            checks["redis"] = "ok"
-        except Exception as exc:
-            log.warning("redis not ready", extra={"error": repr(exc)})
-            checks["redis"] = "unreachable"
-        if all(value == "ok" for value in checks.values()):
-            return ok({"status": "ready", "checks": checks})
-        body = error_envelope("service.not_ready", "依赖服务不可用", checks)
-        return ok(body, status=503)
-
+    app.blueprint(ops_bp)
     app.blueprint(identity_bp)
     app.blueprint(org_bp)
     if settings.mode == "embedded" and settings.wechat.api_base_url.endswith("/wx-sandbox"):
         app.blueprint(create_sandbox_blueprint(embedded_sandbox_state(settings), "/wx-sandbox"))
     return app
+
+
+def _configure(app: Sanic, settings: Settings) -> None:
+    app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
+    app.config.ACCESS_LOG = settings.access_log
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.OAS_UI_DEFAULT = "swagger"
+    app.config.OAS_URL_PREFIX = "/docs"
+    # The docs page loads Swagger UI from us, not from a CDN that may be slow or unreachable.
+    app.config.OAS_UI_SWAGGER_CDN_URL = "/docs-assets"
+    app.config.OAS_UI_SWAGGER_VERSION = "swagger-ui"
+    app.config.OAS_UI_REDOC = False
+    app.config.API_TITLE = "b2bc 品牌直连门店订货平台 API"
+    app.config.API_VERSION = "v1"
+    # No CORS: the mini-program is not a browser origin and the console is served same-origin.
+    app.config.CORS = False
+    Extend(app)
+    app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
+    install_http_edge(app)

@@ -260,7 +260,7 @@ async def test_forged_and_malformed_tokens_are_401(client, sandbox_client) -> No
     tokens = await wechat_login(client, sandbox_client, "kate")
     claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
     claims["role"] = "brand_admin"
-    forged = jwt.encode(claims, "not-our-secret", algorithm="HS256")
+    forged = jwt.encode(claims, "not-our-secret-but-long-enough-for-hs256", algorithm="HS256")
     unsigned = jwt.encode(claims, None, algorithm="none")
     for token in (forged, unsigned, "garbage", tokens["access_token"] + "x"):
         response = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
