@@ -33,6 +33,17 @@ async def box_code(client, headers, **extra: Any) -> dict[str, Any]:
     return response.json()["items"][0]
 
 
+async def apply_with_box_code(client, brand_headers, owner, **overrides: Any) -> dict[str, Any]:
+    token = (await box_code(client, brand_headers))["token"]
+    response = await client.post(
+        "/api/v1/onboarding/applications",
+        json=application(token, **overrides),
+        headers=bearer(owner),
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
 async def test_box_code_to_approved_store(client, sandbox_client) -> None:
     tenant = await make_tenant()
     brand = await staff_headers(client, tenant.admin_username)
@@ -282,13 +293,7 @@ async def test_concurrent_approvals_create_one_store(client, sandbox_client) -> 
     tenant = await make_tenant()
     brand = await staff_headers(client, tenant.admin_username)
     owner = await wechat_login(client, sandbox_client, "wei")
-    created = (
-        await client.post(
-            "/api/v1/onboarding/applications",
-            json=application((await box_code(client, brand))["token"]),
-            headers=bearer(owner),
-        )
-    ).json()
+    created = await apply_with_box_code(client, brand, owner)
     responses = await asyncio.gather(
         *(
             client.post(
@@ -311,13 +316,7 @@ async def test_approving_with_another_brands_distributor_is_404_and_stays_pendin
     theirs = await make_tenant("品牌乙")
     brand = await staff_headers(client, ours.admin_username)
     owner = await wechat_login(client, sandbox_client, "jiang")
-    created = (
-        await client.post(
-            "/api/v1/onboarding/applications",
-            json=application((await box_code(client, brand))["token"]),
-            headers=bearer(owner),
-        )
-    ).json()
+    created = await apply_with_box_code(client, brand, owner)
     response = await client.post(
         f"/api/v1/onboarding/applications/{created['id']}/approve",
         json={"distributor_id": theirs.distributor.id},
@@ -343,13 +342,7 @@ async def test_store_invitation_records_the_inviter(client, sandbox_client) -> N
     tenant = await make_tenant()
     brand = await staff_headers(client, tenant.admin_username)
     inviter = await wechat_login(client, sandbox_client, "inviter")
-    first = (
-        await client.post(
-            "/api/v1/onboarding/applications",
-            json=application((await box_code(client, brand))["token"]),
-            headers=bearer(inviter),
-        )
-    ).json()
+    first = await apply_with_box_code(client, brand, inviter)
     first = (
         await client.post(
             f"/api/v1/onboarding/applications/{first['id']}/approve",

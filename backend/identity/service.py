@@ -365,23 +365,17 @@ async def grant_membership(
     store_id: int | None = None,
     salesperson_id: int | None = None,
 ) -> Membership:
-    existing = await Membership.get_or_none(
-        user_id=user_id,
-        role=role.value,
-        brand_id=brand_id,
-        distributor_id=distributor_id,
-        store_id=store_id,
-        salesperson_id=salesperson_id,
-    )
+    identity: dict[str, Any] = {
+        "user_id": user_id,
+        "role": role.value,
+        "brand_id": brand_id,
+        "distributor_id": distributor_id,
+        "store_id": store_id,
+        "salesperson_id": salesperson_id,
+    }
+    existing = await Membership.get_or_none(**identity)
     if existing is not None:
         if not existing.is_active:
             await Membership.filter(id=existing.id).update(is_active=True)
         return existing
-    return await Membership.create(
-        user_id=user_id,
-        role=role.value,
-        brand_id=brand_id,
-        distributor_id=distributor_id,
-        store_id=store_id,
-        salesperson_id=salesperson_id,
-    )
+    return await Membership.create(**identity)

@@ -128,6 +128,12 @@ def salesperson_view(person: Salesperson) -> dict[str, Any]:
     }
 
 
+def _location(latitude: float | None, longitude: float | None) -> dict[str, float] | None:
+    if latitude is None or longitude is None:
+        return None
+    return {"latitude": latitude, "longitude": longitude}
+
+
 def store_view(store: Store, tags: list[str]) -> dict[str, Any]:
     return {
         "id": store.id,
@@ -136,9 +142,7 @@ def store_view(store: Store, tags: list[str]) -> dict[str, Any]:
         "phone": store.phone,
         "business_licence_no": store.business_licence_no,
         "address": store.address,
-        "location": {"latitude": store.latitude, "longitude": store.longitude}
-        if store.latitude is not None and store.longitude is not None
-        else None,
+        "location": _location(store.latitude, store.longitude),
         "region_id": store.region_id,  # type: ignore[attr-defined]
         "distributor_id": store.distributor_id,  # type: ignore[attr-defined]
         "salesperson_id": store.salesperson_id,  # type: ignore[attr-defined]
@@ -161,9 +165,7 @@ def application_view(application: StoreApplication) -> dict[str, Any]:
         "phone": application.phone,
         "business_licence_no": application.business_licence_no,
         "address": application.address,
-        "location": {"latitude": application.latitude, "longitude": application.longitude}
-        if application.latitude is not None and application.longitude is not None
-        else None,
+        "location": _location(application.latitude, application.longitude),
         "region_id": application.region_id,  # type: ignore[attr-defined]
         "inviter_salesperson_id": application.inviter_salesperson_id,  # type: ignore[attr-defined]
         "inviter_store_id": application.inviter_store_id,  # type: ignore[attr-defined]
