@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json
 
+from backend.infra.logging import logging_config
+
 # WeChat's own error codes and messages.
 INVALID_CREDENTIAL = (40001, "invalid credential, access_token is invalid or not latest")
 INVALID_APPID = (40013, "invalid appid")
@@ -173,7 +175,7 @@ def create_sandbox_blueprint(state: SandboxState, url_prefix: str = "") -> Bluep
 
 def create_sandbox_app(state: SandboxState, name: str = "wechat_sandbox") -> Sanic:
     """The sandbox as a server of its own (tests run it on a loopback port)."""
-    app = Sanic(name)
+    app = Sanic(name, log_config=logging_config())
     # TouchUp rewrites Sanic's HTTP module once per process: leave that to the API app that
     # shares the process in tests.
     app.config.TOUCHUP = False
