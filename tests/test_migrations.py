@@ -21,3 +21,14 @@ async def test_models_and_migrations_do_not_drift(database_url: str) -> None:
         + "; ".join(described)
     )
     assert APP_LABEL in apps_config
+
+
+def test_model_docstrings_have_no_semicolons() -> None:
+    """Tortoise turns a model's docstring into a table comment, and its SQLite schema editor
+    splits statements at semicolons: one in a docstring breaks the migration on SQLite."""
+    offenders = [
+        f"{model.__module__}.{model.__name__}"
+        for model in Tortoise.apps[APP_LABEL].values()
+        if ";" in (model.__doc__ or "") or ";" in (model._meta.table_description or "")
+    ]
+    assert offenders == []

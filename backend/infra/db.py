@@ -9,7 +9,13 @@ from tortoise.connection import get_connection
 from tortoise.migrations.api import migrate as run_migrations
 
 # Every module that declares models; the migrations package tracks them all.
-MODEL_MODULES = ["backend.identity.models", "backend.org.models"]
+MODEL_MODULES = [
+    "backend.infra.models",
+    "backend.identity.models",
+    "backend.org.models",
+    "backend.catalog.models",
+    "backend.ordering.models",
+]
 APP_LABEL = "models"
 
 
