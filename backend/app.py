@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from typing import Any
 
@@ -10,21 +11,26 @@ from sanic import Sanic
 from sanic_ext import Extend
 from wechatpy.session.redisstorage import RedisStorage
 
+from backend.catalog.routes import bp as catalog_bp
 from backend.config import Settings
 from backend.deps import Deps
 from backend.identity.access import RevocationCache, TokenVerifier
 from backend.identity.routes import bp as identity_bp
 from backend.infra import db
 from backend.infra.http import dumps, install_http_edge
-from backend.infra.logging import logging_config
+from backend.infra.logging import get_logger, logging_config
 from backend.infra.ops import bp as ops_bp
 from backend.infra.redis import create_redis
 from backend.integrations.wechat.client import MiniProgramClient
 from backend.integrations.wechat.sandbox import SandboxState, create_sandbox_blueprint
 from backend.kernel.clock import SystemClock
+from backend.ordering import service as ordering_service
+from backend.ordering.routes import bp as ordering_bp
 from backend.org.routes import bp as org_bp
 
 _app_numbers = itertools.count(1)
+log = get_logger("app")
+EXPIRY_INTERVAL_SECONDS = 30
 
 
 def _wechat_token_storage(settings: Settings) -> Any:
@@ -54,6 +60,7 @@ def create_app(
     *,
     deps: Deps | None = None,
     manage_db: bool = True,
+    background_jobs: bool = True,
     name: str | None = None,
 ) -> Sanic:
     """The API. Tests pass their own `deps` and manage the database themselves."""
@@ -75,6 +82,8 @@ def create_app(
             app.ctx.deps = build_deps(settings)
         if manage_db:
             await db.init_db(settings.database_url)
+        if background_jobs:
+            app.add_task(_expire_unpaid_orders(app), name="expire_unpaid_orders")
 
     @app.after_server_stop
     async def stop(app: Sanic) -> None:
@@ -86,9 +95,21 @@ def create_app(
     app.blueprint(ops_bp)
     app.blueprint(identity_bp)
     app.blueprint(org_bp)
+    app.blueprint(catalog_bp)
+    app.blueprint(ordering_bp)
     if settings.mode == "embedded" and settings.wechat.api_base_url.endswith("/wx-sandbox"):
         app.blueprint(create_sandbox_blueprint(embedded_sandbox_state(settings), "/wx-sandbox"))
     return app
+
+
+async def _expire_unpaid_orders(app: Sanic) -> None:
+    """Every process runs it: guarded transitions make concurrent runs harmless."""
+    while True:
+        try:
+            await ordering_service.expire_unpaid(app.ctx.deps)
+        except Exception:
+            log.exception("expiring unpaid orders failed; will retry")
+        await asyncio.sleep(EXPIRY_INTERVAL_SECONDS)
 
 
 def _configure(app: Sanic, settings: Settings) -> None:

@@ -54,6 +54,8 @@ class Settings:
     login_failures_before_lockout: int = 5
     lockout_seconds: int = 15 * 60
     login_attempts_per_minute_per_ip: int = 20
+    # Unpaid orders are cancelled, and their stock released, after this long.
+    order_payment_timeout_seconds: int = 30 * 60
     access_log: bool = True
     log_level: str = "INFO"
     extra: dict[str, str] = field(default_factory=dict)
@@ -141,6 +143,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         access_token_ttl_seconds=int(env.get("B2BC_ACCESS_TOKEN_TTL", 15 * 60)),
         refresh_token_ttl_seconds=int(env.get("B2BC_REFRESH_TOKEN_TTL", 30 * 24 * 3600)),
         max_body_bytes=int(env.get("B2BC_MAX_BODY_BYTES", 1024 * 1024)),
+        order_payment_timeout_seconds=int(env.get("B2BC_ORDER_PAYMENT_TIMEOUT", 30 * 60)),
         access_log=env.get("B2BC_ACCESS_LOG", "1") not in ("0", "false", "no"),
         log_level=env.get("B2BC_LOG_LEVEL", "INFO"),
     )

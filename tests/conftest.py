@@ -149,7 +149,9 @@ async def deps(settings: Settings) -> AsyncIterator[Deps]:
 
 @pytest.fixture(scope="session")
 async def app(settings: Settings, deps: Deps) -> AsyncIterator[Any]:
-    application = create_app(settings, deps=deps, manage_db=False, name="b2bc_test")
+    application = create_app(
+        settings, deps=deps, manage_db=False, background_jobs=False, name="b2bc_test"
+    )
     async with LifespanManager(application, startup_timeout=30):
         yield application
 

@@ -118,4 +118,3 @@ class PriceEntry(Model):
     class Meta:
         table = "price_entries"
         indexes = (("brand_id", "sku_id"),)
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -92,6 +93,11 @@ class ApplicationNotFound(NotFound):
 class ApplicationReviewed(Conflict):
     code = "onboarding.application_reviewed"
     message = "该申请已审核，不能重复处理"
+
+
+class StoreNotActive(Conflict):
+    code = "org.store_not_active"
+    message = "门店已停用，暂不能下单"
 
 
 class InviterRequired(Forbidden):
@@ -423,6 +429,37 @@ async def update_store(
                 [StoreTag(store_id=store.id, tag=t) for t in sorted(set(tags))]
             )
     return await get_store(principal, store.id)
+
+
+@dataclass(frozen=True)
+class StoreContext:
+    """What ordering needs to know about the store an order is for."""
+
+    id: int
+    brand_id: int
+    distributor_id: int
+    salesperson_id: int | None
+    tier: str
+    name: str
+
+
+async def store_for_ordering(principal: Principal, store_id: int | None) -> StoreContext:
+    """The store the caller orders for: their own, or (a salesperson) one they serve."""
+    if principal.role in STORE_ROLES:
+        store_id = principal.store_id
+    if store_id is None:
+        raise StoreNotFound()
+    store = await _visible_store(principal, store_id)
+    if store.status != "active":
+        raise StoreNotActive()
+    return StoreContext(
+        id=store.id,
+        brand_id=store.brand_id,  # type: ignore[attr-defined]
+        distributor_id=store.distributor_id,  # type: ignore[attr-defined]
+        salesperson_id=store.salesperson_id,  # type: ignore[attr-defined]
+        tier=store.tier,
+        name=store.name,
+    )
 
 
 # ---- onboarding codes -----------------------------------------------------------------------

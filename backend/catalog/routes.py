@@ -1,0 +1,215 @@
+"""Catalog endpoints: brand staff manage it, distributors their stock, stores browse it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+from sanic_ext import openapi
+
+from backend.catalog import service
+from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal, authenticated
+from backend.infra.http import (
+    PageQuery,
+    RequestModel,
+    json_body,
+    ok,
+    page,
+    parse_query,
+    patch_changes,
+)
+from backend.kernel.errors import InvalidInput
+from backend.org import service as org_service
+
+bp = Blueprint("catalog", url_prefix="/api/v1/catalog")
+MAX_PRICE_FEN = 10**10  # 一亿元: far above any unit price, far below integer limits
+
+
+class CategoryBody(RequestModel):
+    name: str = Field(min_length=1, max_length=32)
+    parent_id: int | None = Field(default=None, gt=0)
+    sort: int = Field(default=0, ge=0, le=10_000)
+
+
+class SkuBody(RequestModel):
+    name: str = Field(min_length=1, max_length=64)
+    spec: str = Field(default="", max_length=64)
+    unit: str = Field(default="件", min_length=1, max_length=8)
+    barcode: str | None = Field(default=None, pattern=r"^[0-9A-Za-z\-]{4,32}$")
+    list_price_fen: int = Field(ge=0, le=MAX_PRICE_FEN)
+    case_size: int = Field(default=1, ge=1, le=10_000)
+    min_order_qty: int = Field(default=1, ge=1, le=99_999)
+
+
+class SkuPatch(RequestModel):
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    spec: str | None = Field(default=None, max_length=64)
+    barcode: str | None = Field(default=None, pattern=r"^[0-9A-Za-z\-]{4,32}$")
+    list_price_fen: int | None = Field(default=None, ge=0, le=MAX_PRICE_FEN)
+    case_size: int | None = Field(default=None, ge=1, le=10_000)
+    min_order_qty: int | None = Field(default=None, ge=1, le=99_999)
+    is_active: bool | None = None
+
+
+class ProductBody(RequestModel):
+    name: str = Field(min_length=1, max_length=64)
+    category_id: int = Field(gt=0)
+    description: str = Field(default="", max_length=5000)
+    images: list[str] = Field(default_factory=list, max_length=9)
+    skus: list[SkuBody] = Field(min_length=1, max_length=50)
+
+
+class PriceEntryBody(RequestModel):
+    sku_id: int = Field(gt=0)
+    distributor_id: int | None = Field(default=None, gt=0)
+    store_tier: Literal["A", "B", "C", "D"] | None = None
+    min_qty: int = Field(default=1, ge=1, le=99_999)
+    unit_price_fen: int = Field(ge=0, le=MAX_PRICE_FEN)
+
+
+class AvailabilityBody(RequestModel):
+    is_available: bool
+    distributor_id: int | None = Field(default=None, gt=0)
+
+
+class StockBody(RequestModel):
+    delta: int = Field(ge=-1_000_000, le=1_000_000)
+    distributor_id: int | None = Field(default=None, gt=0)
+
+
+class SkuQuery(PageQuery):
+    q: str | None = Field(default=None, max_length=64)
+    barcode: str | None = Field(default=None, max_length=32)
+    category_id: int | None = None
+    store_id: int | None = None
+
+
+@bp.get("/categories")
+@openapi.summary("商品分类（平铺，含父分类）")
+@authenticated()
+async def list_categories(request: Request, principal: Principal) -> HTTPResponse:
+    return ok({"items": await service.list_categories(principal.brand_id)})
+
+
+@bp.post("/categories")
+@openapi.summary("新建分类")
+@authenticated(*BRAND_ROLES)
+@json_body(CategoryBody)
+async def create_category(
+    request: Request, principal: Principal, body: CategoryBody
+) -> HTTPResponse:
+    return ok(await service.create_category(principal, **body.model_dump()), status=201)
+
+
+@bp.post("/products")
+@openapi.summary("新建商品及其规格")
+@authenticated(*BRAND_ROLES)
+@json_body(ProductBody)
+async def create_product(request: Request, principal: Principal, body: ProductBody) -> HTTPResponse:
+    fields = body.model_dump()
+    return ok(await service.create_product(principal, **fields), status=201)
+
+
+@bp.get("/products/<product_id:int>")
+@openapi.summary("商品详情")
+@authenticated()
+async def get_product(request: Request, principal: Principal, product_id: int) -> HTTPResponse:
+    return ok(await service.get_product(principal.brand_id, product_id))
+
+
+@bp.post("/products/<product_id:int>/skus")
+@openapi.summary("为商品新增规格")
+@authenticated(*BRAND_ROLES)
+@json_body(SkuBody)
+async def add_sku(
+    request: Request, principal: Principal, product_id: int, body: SkuBody
+) -> HTTPResponse:
+    return ok(await service.add_sku(principal, product_id, body.model_dump()), status=201)
+
+
+@bp.patch("/skus/<sku_id:int>")
+@openapi.summary("修改规格（价格、箱规、起订量、上下架）")
+@authenticated(*BRAND_ROLES)
+@json_body(SkuPatch)
+async def update_sku(
+    request: Request, principal: Principal, sku_id: int, body: SkuPatch
+) -> HTTPResponse:
+    changes = patch_changes(body, nullable=frozenset({"barcode"}))
+    return ok(await service.update_sku(principal, sku_id, changes))
+
+
+@bp.post("/price-entries")
+@openapi.summary("新增价格（按经销商、门店等级、阶梯数量）")
+@authenticated(*BRAND_ROLES)
+@json_body(PriceEntryBody)
+async def add_price_entry(
+    request: Request, principal: Principal, body: PriceEntryBody
+) -> HTTPResponse:
+    if body.distributor_id is not None:
+        await org_service.get_distributor(principal, body.distributor_id)
+    return ok(await service.add_price_entry(principal, **body.model_dump()), status=201)
+
+
+@bp.get("/skus/<sku_id:int>/price-entries")
+@openapi.summary("规格的全部价格")
+@authenticated(*BRAND_ROLES)
+async def list_price_entries(request: Request, principal: Principal, sku_id: int) -> HTTPResponse:
+    return ok({"items": await service.list_price_entries(principal.brand_id, sku_id)})
+
+
+async def _acting_distributor(principal: Principal, requested: int | None) -> int:
+    distributor_id = service.acting_distributor(principal, requested)
+    if distributor_id is None:
+        raise InvalidInput(
+            details=[{"field": "distributor_id", "type": "missing", "message": "必填"}]
+        )
+    await org_service.get_distributor(principal, distributor_id)  # 404 outside the caller's scope
+    return distributor_id
+
+
+@bp.put("/skus/<sku_id:int>/availability")
+@openapi.summary("经销商是否供应该规格")
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
+@json_body(AvailabilityBody)
+async def set_availability(
+    request: Request, principal: Principal, sku_id: int, body: AvailabilityBody
+) -> HTTPResponse:
+    distributor_id = await _acting_distributor(principal, body.distributor_id)
+    return ok(
+        await service.set_availability(
+            principal, distributor_id, sku_id, is_available=body.is_available
+        )
+    )
+
+
+@bp.post("/skus/<sku_id:int>/stock")
+@openapi.summary("调整经销商库存（入库为正，出库为负）")
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
+@json_body(StockBody)
+async def adjust_stock(
+    request: Request, principal: Principal, sku_id: int, body: StockBody
+) -> HTTPResponse:
+    distributor_id = await _acting_distributor(principal, body.distributor_id)
+    return ok(await service.adjust_stock(principal, distributor_id, sku_id, delta=body.delta))
+
+
+@bp.get("/skus")
+@openapi.summary("门店看到的商品：按名称、条码、分类搜索，含该门店的价格与库存")
+@authenticated()
+async def search(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, SkuQuery)
+    store = await org_service.store_for_ordering(principal, query.store_id)
+    limit = query.bounded_limit()
+    items = await service.search_for_store(
+        store.brand_id,
+        store.distributor_id,
+        store.tier,
+        text=query.q,
+        barcode=query.barcode,
+        category_id=query.category_id,
+        after=query.after,
+        limit=limit,
+    )
+    return ok(page(items, limit))

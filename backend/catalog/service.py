@@ -1,0 +1,422 @@
+"""The catalog: categories, products and SKUs, distributors' stock, price entries, quotes.
+
+Stock changes only through guarded relative updates (`stock >= n`), so concurrent orders
+can never take more than there is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
+from backend.catalog.models import Category, DistributorSku, PriceEntry, Product, Sku
+from backend.catalog.pricing import (
+    PriceTier,
+    Quote,
+    QuotedLine,
+    RequestedLine,
+    SkuOffer,
+    quote_lines,
+)
+from backend.identity.access import DISTRIBUTOR_ROLES, Principal
+from backend.kernel.errors import Conflict, InvalidInput, NotFound
+
+__all__ = ["Quote", "QuotedLine", "RequestedLine"]
+
+
+class CategoryNotFound(NotFound):
+    code = "catalog.category_not_found"
+    message = "找不到该分类"
+
+
+class ProductNotFound(NotFound):
+    code = "catalog.product_not_found"
+    message = "找不到该商品"
+
+
+class SkuNotFound(NotFound):
+    code = "catalog.sku_not_found"
+    message = "找不到该规格"
+
+
+class BarcodeTaken(Conflict):
+    code = "catalog.barcode_taken"
+    message = "该条码已被其他商品使用"
+
+
+class StockWouldGoNegative(Conflict):
+    code = "catalog.stock_negative"
+    message = "库存不足，无法扣减"
+
+
+class CaseSizeMismatch(InvalidInput):
+    code = "catalog.moq_not_case_multiple"
+    message = "起订量必须是箱规的整数倍"
+
+
+# ---- views ---------------------------------------------------------------------------------
+
+
+def category_view(category: Category) -> dict[str, Any]:
+    return {
+        "id": category.id,
+        "name": category.name,
+        "parent_id": category.parent_id,  # type: ignore[attr-defined]
+        "sort": category.sort,
+    }
+
+
+def sku_view(sku: Sku) -> dict[str, Any]:
+    return {
+        "id": sku.id,
+        "product_id": sku.product_id,  # type: ignore[attr-defined]
+        "name": sku.name,
+        "spec": sku.spec,
+        "unit": sku.unit,
+        "barcode": sku.barcode,
+        "list_price_fen": sku.list_price_fen,
+        "case_size": sku.case_size,
+        "min_order_qty": sku.min_order_qty,
+        "is_active": sku.is_active,
+    }
+
+
+def product_view(product: Product, skus: Sequence[Sku]) -> dict[str, Any]:
+    return {
+        "id": product.id,
+        "name": product.name,
+        "category_id": product.category_id,  # type: ignore[attr-defined]
+        "description": product.description,
+        "images": product.images,
+        "is_active": product.is_active,
+        "skus": [sku_view(sku) for sku in skus],
+    }
+
+
+def quoted_line_view(line: QuotedLine) -> dict[str, Any]:
+    return {
+        "sku_id": line.sku_id,
+        "product_name": line.product_name,
+        "sku_name": line.sku_name,
+        "unit": line.unit,
+        "quantity": line.quantity,
+        "list_unit_price_fen": line.list_unit_price_fen,
+        "unit_price_fen": line.unit_price_fen,
+        "price_source": line.price_source,
+        "list_amount_fen": line.list_amount_fen,
+        "discount_fen": line.discount_fen,
+        "payable_fen": line.payable_fen,
+        "available_stock": line.available_stock,
+        "orderable": line.orderable,
+        "problems": [{"code": p.code, "message": p.message} for p in line.problems],
+    }
+
+
+def quote_view(quote: Quote) -> dict[str, Any]:
+    return {
+        "lines": [quoted_line_view(line) for line in quote.lines],
+        "list_amount_fen": quote.list_amount_fen,
+        "discount_fen": quote.discount_fen,
+        "payable_fen": quote.payable_fen,
+        "orderable": quote.orderable,
+        "rounding": quote.rounding,
+        "problems": [{"code": p.code, "message": p.message} for p in quote.problems],
+    }
+
+
+# ---- administration (brand) -----------------------------------------------------------------
+
+
+async def _brand_category(brand_id: int | None, category_id: int) -> Category:
+    category = await Category.get_or_none(id=category_id, brand_id=brand_id)
+    if category is None:
+        raise CategoryNotFound()
+    return category
+
+
+async def create_category(
+    principal: Principal, *, name: str, parent_id: int | None, sort: int
+) -> dict[str, Any]:
+    if parent_id is not None:
+        await _brand_category(principal.brand_id, parent_id)
+    category = await Category.create(
+        brand_id=principal.brand_id, name=name, parent_id=parent_id, sort=sort
+    )
+    return category_view(category)
+
+
+async def list_categories(brand_id: int | None) -> list[dict[str, Any]]:
+    """The whole tree, flat and ordered; each item names its parent."""
+    categories = await Category.filter(brand_id=brand_id).order_by("sort", "id")
+    return [category_view(c) for c in categories]
+
+
+def _check_case(case_size: int, min_order_qty: int) -> None:
+    if min_order_qty % case_size:
+        raise CaseSizeMismatch()
+
+
+async def create_product(
+    principal: Principal, *, skus: list[dict[str, Any]], **fields: Any
+) -> dict[str, Any]:
+    await _brand_category(principal.brand_id, fields["category_id"])
+    for sku in skus:
+        _check_case(sku["case_size"], sku["min_order_qty"])
+    try:
+        async with in_transaction():
+            product = await Product.create(brand_id=principal.brand_id, **fields)
+            created = [
+                await Sku.create(brand_id=principal.brand_id, product=product, **sku)
+                for sku in skus
+            ]
+    except IntegrityError as exc:
+        raise BarcodeTaken() from exc
+    return product_view(product, created)
+
+
+async def add_sku(principal: Principal, product_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+    product = await Product.get_or_none(id=product_id, brand_id=principal.brand_id)
+    if product is None:
+        raise ProductNotFound()
+    _check_case(fields["case_size"], fields["min_order_qty"])
+    try:
+        sku = await Sku.create(brand_id=principal.brand_id, product=product, **fields)
+    except IntegrityError as exc:
+        raise BarcodeTaken() from exc
+    return sku_view(sku)
+
+
+async def update_sku(principal: Principal, sku_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    sku = await _brand_sku(principal.brand_id, sku_id)
+    _check_case(
+        changes.get("case_size", sku.case_size), changes.get("min_order_qty", sku.min_order_qty)
+    )
+    try:
+        await Sku.filter(id=sku.id).update(**changes)
+    except IntegrityError as exc:
+        raise BarcodeTaken() from exc
+    return sku_view(await Sku.get(id=sku.id))
+
+
+async def _brand_sku(brand_id: int | None, sku_id: int) -> Sku:
+    sku = await Sku.get_or_none(id=sku_id, brand_id=brand_id)
+    if sku is None:
+        raise SkuNotFound()
+    return sku
+
+
+async def add_price_entry(
+    principal: Principal,
+    *,
+    sku_id: int,
+    distributor_id: int | None,
+    store_tier: str | None,
+    min_qty: int,
+    unit_price_fen: int,
+) -> dict[str, Any]:
+    await _brand_sku(principal.brand_id, sku_id)
+    entry = await PriceEntry.create(
+        brand_id=principal.brand_id,
+        sku_id=sku_id,
+        distributor_id=distributor_id,
+        store_tier=store_tier,
+        min_qty=min_qty,
+        unit_price_fen=unit_price_fen,
+    )
+    return {
+        "id": entry.id,
+        "sku_id": sku_id,
+        "distributor_id": distributor_id,
+        "store_tier": store_tier,
+        "min_qty": min_qty,
+        "unit_price_fen": unit_price_fen,
+    }
+
+
+async def list_price_entries(brand_id: int | None, sku_id: int) -> list[dict[str, Any]]:
+    rows = (
+        await PriceEntry.filter(brand_id=brand_id, sku_id=sku_id)
+        .order_by("id")
+        .values("id", "sku_id", "distributor_id", "store_tier", "min_qty", "unit_price_fen")
+    )
+    return list(rows)
+
+
+# ---- distributors' stock ------------------------------------------------------------------
+
+
+async def set_availability(
+    principal: Principal, distributor_id: int, sku_id: int, *, is_available: bool
+) -> dict[str, Any]:
+    await _brand_sku(principal.brand_id, sku_id)
+    row, _ = await DistributorSku.get_or_create(
+        distributor_id=distributor_id, sku_id=sku_id, defaults={"brand_id": principal.brand_id}
+    )
+    await DistributorSku.filter(id=row.id).update(is_available=is_available)
+    return await stock_view(distributor_id, sku_id)
+
+
+async def adjust_stock(
+    principal: Principal, distributor_id: int, sku_id: int, *, delta: int
+) -> dict[str, Any]:
+    """Receive goods (+) or write off (-): a relative change, never a blind overwrite."""
+    await _brand_sku(principal.brand_id, sku_id)
+    row, _ = await DistributorSku.get_or_create(
+        distributor_id=distributor_id, sku_id=sku_id, defaults={"brand_id": principal.brand_id}
+    )
+    changed = await DistributorSku.filter(id=row.id, stock__gte=-delta).update(
+        stock=F("stock") + delta
+    )
+    if not changed:
+        raise StockWouldGoNegative()
+    return await stock_view(distributor_id, sku_id)
+
+
+async def stock_view(distributor_id: int, sku_id: int) -> dict[str, Any]:
+    row = await DistributorSku.get(distributor_id=distributor_id, sku_id=sku_id)
+    return {
+        "distributor_id": distributor_id,
+        "sku_id": sku_id,
+        "is_available": row.is_available,
+        "stock": row.stock,
+    }
+
+
+def acting_distributor(principal: Principal, requested: int | None) -> int | None:
+    """Distributor staff act on their own distributor; brand staff name one."""
+    if principal.role in DISTRIBUTOR_ROLES:
+        return principal.distributor_id
+    return requested
+
+
+async def reserve_stock(distributor_id: int, lines: Iterable[tuple[int, int]]) -> list[int]:
+    """Take `quantity` of each SKU; returns the SKU ids that could not be taken.
+
+    Call inside the order's transaction and roll back when anything failed, so that nothing
+    stays reserved. SKUs are taken in id order so concurrent orders never deadlock.
+    """
+    failed = []
+    for sku_id, quantity in sorted(lines):
+        taken = await DistributorSku.filter(
+            distributor_id=distributor_id, sku_id=sku_id, is_available=True, stock__gte=quantity
+        ).update(stock=F("stock") - quantity)
+        if not taken:
+            failed.append(sku_id)
+    return failed
+
+
+async def release_stock(distributor_id: int, lines: Iterable[tuple[int, int]]) -> None:
+    for sku_id, quantity in sorted(lines):
+        await DistributorSku.filter(distributor_id=distributor_id, sku_id=sku_id).update(
+            stock=F("stock") + quantity
+        )
+
+
+# ---- what a store sees ------------------------------------------------------------------------
+
+
+async def offers_for(
+    brand_id: int, distributor_id: int, store_tier: str, sku_ids: Iterable[int]
+) -> dict[int, SkuOffer]:
+    ids = sorted(set(sku_ids))
+    skus = await Sku.filter(id__in=ids, brand_id=brand_id).select_related("product")
+    stock = {
+        row.sku_id: row  # type: ignore[attr-defined]
+        for row in await DistributorSku.filter(distributor_id=distributor_id, sku_id__in=ids)
+    }
+    tiers: dict[int, list[PriceTier]] = {sku_id: [] for sku_id in ids}
+    entries = (
+        PriceEntry.filter(brand_id=brand_id, sku_id__in=ids)
+        .filter(Q(distributor_id=None) | Q(distributor_id=distributor_id))
+        .filter(Q(store_tier=None) | Q(store_tier=store_tier))
+    )
+    for entry in await entries:
+        tiers[entry.sku_id].append(  # type: ignore[attr-defined]
+            PriceTier(
+                entry.min_qty,
+                entry.unit_price_fen,
+                for_distributor=entry.distributor_id is not None,  # type: ignore[attr-defined]
+                for_tier=entry.store_tier is not None,
+            )
+        )
+    offers = {}
+    for sku in skus:
+        row = stock.get(sku.id)
+        offers[sku.id] = SkuOffer(
+            sku_id=sku.id,
+            product_name=sku.product.name,
+            sku_name=sku.name,
+            unit=sku.unit,
+            list_price_fen=sku.list_price_fen,
+            case_size=sku.case_size,
+            min_order_qty=sku.min_order_qty,
+            is_active=sku.is_active and sku.product.is_active,
+            sold_here=row is not None and row.is_available,
+            stock=row.stock if row is not None else 0,
+            tiers=tuple(tiers[sku.id]),
+        )
+    return offers
+
+
+async def quote(
+    brand_id: int, distributor_id: int, store_tier: str, lines: Sequence[RequestedLine]
+) -> Quote:
+    offers = await offers_for(brand_id, distributor_id, store_tier, (line.sku_id for line in lines))
+    return quote_lines(offers, lines)
+
+
+async def search_for_store(
+    brand_id: int,
+    distributor_id: int,
+    store_tier: str,
+    *,
+    text: str | None,
+    barcode: str | None,
+    category_id: int | None,
+    after: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """SKUs a store can browse, with the unit price it would pay for one case."""
+    query = Sku.filter(brand_id=brand_id, is_active=True, product__is_active=True)
+    if barcode:
+        query = query.filter(barcode=barcode)
+    if text:
+        query = query.filter(Q(product__name__icontains=text) | Q(name__icontains=text))
+    if category_id is not None:
+        child_ids = await Category.filter(brand_id=brand_id, parent_id=category_id).values_list(
+            "id", flat=True
+        )
+        query = query.filter(product__category_id__in=[category_id, *child_ids])
+    if after:
+        query = query.filter(id__gt=after)
+    skus = await query.order_by("id").limit(limit + 1)
+    offers = await offers_for(brand_id, distributor_id, store_tier, (sku.id for sku in skus))
+    items = []
+    for sku in skus:
+        offer = offers[sku.id]
+        lines = quote_lines(offers, [RequestedLine(sku.id, max(sku.min_order_qty, sku.case_size))])
+        items.append(
+            {
+                **sku_view(sku),
+                "product_name": offer.product_name,
+                "sold_here": offer.sold_here,
+                "stock": offer.stock,
+                "unit_price_fen": lines.lines[0].unit_price_fen,
+                "price_tiers": [
+                    {"min_qty": t.min_qty, "unit_price_fen": t.unit_price_fen}
+                    for t in sorted(offer.tiers, key=lambda t: (t.min_qty, -t.specificity))
+                ],
+            }
+        )
+    return items
+
+
+async def get_product(brand_id: int | None, product_id: int) -> dict[str, Any]:
+    product = await Product.get_or_none(id=product_id, brand_id=brand_id)
+    if product is None:
+        raise ProductNotFound()
+    return product_view(product, await Sku.filter(product_id=product.id).order_by("id"))

@@ -1,0 +1,124 @@
+"""Idempotent creates: the first result for a key is stored and replayed.
+
+The claim row is committed before the work starts, so a concurrent request with the same key
+finds it and waits for the first one's result instead of doing the work again. The same key
+with a different body is a conflict. Business refusals (4xx) are stored and replayed like
+successes; a failure that may be transient (5xx, 429, a crash) frees the key for a retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+
+from backend.infra.http import error_envelope
+from backend.infra.models import IdempotencyRecord
+from backend.kernel.errors import Conflict, DomainError, InvalidInput
+
+KEY_MAX_LENGTH = 64
+WAIT_SECONDS = 15.0
+POLL_SECONDS = 0.02
+# A claim this old without a result belongs to a process that died mid-request.
+ABANDONED_AFTER = timedelta(minutes=2)
+
+
+class KeyRequired(InvalidInput):
+    code = "idempotency.key_required"
+    message = "缺少 Idempotency-Key 请求头"
+
+
+class KeyReused(Conflict):
+    code = "idempotency.key_reused"
+    message = "该幂等键已用于内容不同的请求"
+
+
+class StillProcessing(Conflict):
+    code = "idempotency.in_progress"
+    message = "相同的请求正在处理中，请稍后查看结果"
+
+
+def checked_key(raw: str | None) -> str:
+    key = (raw or "").strip()
+    if not key or len(key) > KEY_MAX_LENGTH or not key.isprintable():
+        raise KeyRequired()
+    return key
+
+
+async def run_once(
+    *,
+    scope: str,
+    owner: str,
+    key: str,
+    body: bytes,
+    now: datetime,
+    work: Callable[[], Awaitable[tuple[int, Any]]],
+) -> tuple[int, Any]:
+    """Run `work` once per (scope, owner, key); return its (status, body) every time."""
+    request = _Request(scope, owner, key, hashlib.sha256(body).hexdigest(), now)
+    return await _claim_and_run(request, work)
+
+
+Work = Callable[[], Awaitable[tuple[int, Any]]]
+
+
+@dataclass(frozen=True)
+class _Request:
+    scope: str
+    owner: str
+    key: str
+    request_hash: str
+    now: datetime
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        return {"scope": self.scope, "owner": self.owner, "key": self.key}
+
+
+async def _claim_and_run(request: _Request, work: Work) -> tuple[int, Any]:
+    try:
+        claim = await IdempotencyRecord.create(
+            **request.identity, request_hash=request.request_hash, created_at=request.now
+        )
+    except IntegrityError:
+        return await _replay(request, work)
+    try:
+        status, result = await work()
+    except DomainError as exc:
+        if exc.status >= 500 or exc.status == 429:
+            await IdempotencyRecord.filter(id=claim.id).delete()
+        else:
+            envelope = error_envelope(exc.code, exc.text, exc.details)
+            await IdempotencyRecord.filter(id=claim.id).update(
+                response_status=exc.status, response_body=envelope
+            )
+        raise
+    except BaseException:
+        await IdempotencyRecord.filter(id=claim.id).delete()
+        raise
+    await IdempotencyRecord.filter(id=claim.id).update(response_status=status, response_body=result)
+    return status, result
+
+
+async def _replay(request: _Request, work: Work) -> tuple[int, Any]:
+    waited = 0.0
+    while True:
+        record = await IdempotencyRecord.get_or_none(**request.identity)
+        if record is None:  # the first attempt failed in a way worth retrying, and freed it
+            return await _claim_and_run(request, work)
+        if record.request_hash != request.request_hash:
+            raise KeyReused()
+        if record.response_status is not None:
+            return record.response_status, record.response_body
+        if request.now - record.created_at > ABANDONED_AFTER:
+            await IdempotencyRecord.filter(id=record.id, response_status=None).delete()
+            continue
+        if waited >= WAIT_SECONDS:
+            raise StillProcessing()
+        await asyncio.sleep(POLL_SECONDS)
+        waited += POLL_SECONDS

@@ -1,0 +1,260 @@
+"""Cart, quote and order endpoints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+
+from pydantic import Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+from sanic_ext import openapi
+
+from backend.catalog.service import RequestedLine, quote_view
+from backend.deps import Deps
+from backend.identity.access import (
+    BRAND_ROLES,
+    DISTRIBUTOR_ROLES,
+    STORE_ROLES,
+    Principal,
+    Role,
+    authenticated,
+)
+from backend.infra.http import PageQuery, RequestModel, json_body, ok, page, parse_query
+from backend.infra.idempotency import checked_key, run_once
+from backend.ordering import service
+from backend.ordering.states import Action
+
+bp = Blueprint("ordering", url_prefix="/api/v1")
+BUYERS = (*STORE_ROLES, Role.SALESPERSON)
+MAX_QUANTITY = 99_999
+
+
+def _deps(request: Request) -> Deps:
+    deps: Deps = request.app.ctx.deps
+    return deps
+
+
+class LineBody(RequestModel):
+    sku_id: int = Field(gt=0)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+
+
+class QuoteBody(RequestModel):
+    store_id: int | None = Field(default=None, gt=0, description="业务员代下单时指定门店")
+    lines: list[LineBody] = Field(min_length=1, max_length=200)
+
+
+class OrderBody(RequestModel):
+    store_id: int | None = Field(default=None, gt=0, description="业务员代下单时指定门店")
+    lines: list[LineBody] | None = Field(
+        default=None, min_length=1, max_length=200, description="不传则按购物车下单"
+    )
+
+
+class CartItemBody(RequestModel):
+    quantity: int = Field(ge=0, le=MAX_QUANTITY, description="0 表示移出购物车")
+
+
+class CancelBody(RequestModel):
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class ShipBody(RequestModel):
+    logistics_note: str = Field(min_length=1, max_length=200, description="物流公司、单号或送货人")
+
+
+class SignBody(RequestModel):
+    photo_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
+
+
+class OrderQuery(PageQuery):
+    before: int | None = None
+    status: (
+        Literal[
+            "pending_payment", "paid", "accepted", "shipped", "delivered", "completed", "cancelled"
+        ]
+        | None
+    ) = None
+    channel: Literal["self", "proxy", "live"] | None = None
+    store_id: int | None = None
+    salesperson_id: int | None = None
+    distributor_id: int | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+
+    def filters(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "channel": self.channel,
+            "store_id": self.store_id,
+            "salesperson_id": self.salesperson_id,
+            "distributor_id": self.distributor_id,
+            # Whole days in China Standard Time, the time our users live in.
+            "created_at__gte": _day_start(self.created_from),
+            "created_at__lt": _day_start(self.created_to + timedelta(days=1))
+            if self.created_to
+            else None,
+        }
+
+
+def _day_start(day: date | None) -> datetime | None:
+    if day is None:
+        return None
+    from zoneinfo import ZoneInfo  # noqa: PLC0415 - only needed when filtering by date
+
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def _lines(body: list[LineBody]) -> list[RequestedLine]:
+    return [RequestedLine(line.sku_id, line.quantity) for line in body]
+
+
+@bp.get("/cart")
+@openapi.summary("购物车及实时报价（含不可下单的原因）")
+@authenticated(*STORE_ROLES)
+async def get_cart(request: Request, principal: Principal) -> HTTPResponse:
+    return ok(quote_view(await service.cart(principal)))
+
+
+@bp.put("/cart/items/<sku_id:int>")
+@openapi.summary("设置购物车中某规格的数量（0 为移除）")
+@authenticated(*STORE_ROLES)
+@json_body(CartItemBody)
+async def set_cart_item(
+    request: Request, principal: Principal, sku_id: int, body: CartItemBody
+) -> HTTPResponse:
+    return ok(quote_view(await service.set_cart_item(principal, sku_id, body.quantity)))
+
+
+@bp.delete("/cart")
+@openapi.summary("清空购物车")
+@authenticated(*STORE_ROLES)
+async def clear_cart(request: Request, principal: Principal) -> HTTPResponse:
+    await service.clear_cart(principal)
+    return ok({"ok": True})
+
+
+@bp.post("/quote")
+@openapi.summary("报价：按门店价格计算，并说明哪些商品不可下单及原因")
+@authenticated(*BUYERS)
+@json_body(QuoteBody)
+async def quote(request: Request, principal: Principal, body: QuoteBody) -> HTTPResponse:
+    return ok(quote_view(await service.quote_for(principal, body.store_id, _lines(body.lines))))
+
+
+@bp.post("/orders")
+@openapi.summary("下单（需 Idempotency-Key；门店自己下单或业务员代下单）")
+@openapi.parameter("Idempotency-Key", str, location="header", required=True)
+@authenticated(*BUYERS)
+@json_body(OrderBody)
+async def place_order(request: Request, principal: Principal, body: OrderBody) -> HTTPResponse:
+    key = checked_key(request.headers.get("idempotency-key"))
+    deps = _deps(request)
+
+    async def place() -> tuple[int, Any]:
+        lines = _lines(body.lines) if body.lines is not None else None
+        return 201, await service.place_order(deps, principal, store_id=body.store_id, lines=lines)
+
+    status, result = await run_once(
+        scope="order.place",
+        owner=f"user:{principal.user_id}",
+        key=key,
+        body=request.body,
+        now=deps.clock.now(),
+        work=place,
+    )
+    return ok(result, status=status)
+
+
+@bp.get("/orders")
+@openapi.summary("订单列表（按身份限定范围；按状态、日期、门店、业务员、渠道筛选；按 id 倒序翻页）")
+@authenticated(*BUYERS, *DISTRIBUTOR_ROLES, *BRAND_ROLES)
+async def list_orders(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, OrderQuery)
+    limit = query.bounded_limit()
+    items = await service.list_orders(
+        principal, before=query.before, limit=limit, filters=query.filters()
+    )
+    listed = page(items, limit)
+    return ok({"items": listed["items"], "next_before": listed["next_after"]})
+
+
+@bp.get("/orders/<order_id:int>")
+@openapi.summary("订单详情，含明细与状态时间线")
+@authenticated(*BUYERS, *DISTRIBUTOR_ROLES, *BRAND_ROLES)
+async def get_order(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
+    return ok(await service.get_order(principal, order_id))
+
+
+@bp.post("/orders/<order_id:int>/cancel")
+@openapi.summary("取消订单（经销商接单前）")
+@authenticated(*BUYERS)
+@json_body(CancelBody)
+async def cancel(
+    request: Request, principal: Principal, order_id: int, body: CancelBody
+) -> HTTPResponse:
+    return ok(
+        await service.act(
+            _deps(request),
+            principal,
+            order_id,
+            Action.CANCEL,
+            note=body.reason,
+            cancel_reason=body.reason,
+        )
+    )
+
+
+@bp.post("/orders/<order_id:int>/accept")
+@openapi.summary("经销商接单")
+@authenticated(*DISTRIBUTOR_ROLES)
+async def accept(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
+    return ok(await service.act(_deps(request), principal, order_id, Action.ACCEPT))
+
+
+@bp.post("/orders/<order_id:int>/ship")
+@openapi.summary("经销商发货（附物流信息）")
+@authenticated(*DISTRIBUTOR_ROLES)
+@json_body(ShipBody)
+async def ship(
+    request: Request, principal: Principal, order_id: int, body: ShipBody
+) -> HTTPResponse:
+    return ok(
+        await service.act(
+            _deps(request),
+            principal,
+            order_id,
+            Action.SHIP,
+            note=body.logistics_note,
+            logistics_note=body.logistics_note,
+        )
+    )
+
+
+@bp.post("/orders/<order_id:int>/deliver")
+@openapi.summary("经销商标记已送达")
+@authenticated(*DISTRIBUTOR_ROLES)
+async def deliver(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
+    return ok(await service.act(_deps(request), principal, order_id, Action.DELIVER))
+
+
+@bp.post("/orders/<order_id:int>/sign")
+@openapi.summary("门店签收（可附照片）")
+@authenticated(*STORE_ROLES)
+@json_body(SignBody)
+async def sign(
+    request: Request, principal: Principal, order_id: int, body: SignBody
+) -> HTTPResponse:
+    return ok(
+        await service.act(
+            _deps(request), principal, order_id, Action.SIGN, sign_photo_url=body.photo_url
+        )
+    )
+
+
+@bp.post("/orders/<order_id:int>/reorder")
+@openapi.summary("再来一单：把该订单的商品放回购物车并报价")
+@authenticated(*STORE_ROLES)
+async def reorder(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
+    return ok(quote_view(await service.reorder(principal, order_id)))

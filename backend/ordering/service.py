@@ -1,0 +1,419 @@
+"""Carts, quotes and orders: placement with atomic stock, the status flow, and order views."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from backend.catalog import service as catalog_service
+from backend.catalog.service import Quote, RequestedLine
+from backend.deps import Deps
+from backend.identity.access import DISTRIBUTOR_ROLES, STORE_ROLES, Principal, Role, Tenancy, scoped
+from backend.kernel.errors import Conflict, InvalidInput, NotFound
+from backend.ordering.models import CartItem, Channel, Order, OrderEvent, OrderLine, OrderStatus
+from backend.ordering.states import RELEASES_STOCK, STATUS_NAMES, Action, Actor, next_status
+from backend.org import service as org_service
+
+ORDER_TENANCY = Tenancy(
+    distributor="distributor_id", salesperson="salesperson_id", store="store_id"
+)
+EXPIRY_BATCH = 200
+
+
+class OrderNotFound(NotFound):
+    code = "order.not_found"
+    message = "找不到该订单"
+
+
+class InvalidQuantities(InvalidInput):
+    code = "order.invalid_quantity"
+    message = "部分商品的数量不符合要求"
+
+
+class LinesUnavailable(Conflict):
+    code = "order.lines_unavailable"
+    message = "部分商品暂时无法订购"
+
+
+class EmptyOrder(InvalidInput):
+    code = "order.empty"
+    message = "请至少选择一件商品"
+
+
+class StatusChanged(Conflict):
+    code = "order.status_changed"
+    message = "订单状态已变化，请刷新后重试"
+
+
+# ---- views ----------------------------------------------------------------------------------
+
+
+def order_view(order: Order) -> dict[str, Any]:
+    status = OrderStatus(order.status)
+    return {
+        "id": order.id,
+        "order_no": order.order_no,
+        "store_id": order.store_id,  # type: ignore[attr-defined]
+        "distributor_id": order.distributor_id,  # type: ignore[attr-defined]
+        "salesperson_id": order.salesperson_id,  # type: ignore[attr-defined]
+        "placed_by_user_id": order.placed_by_id,  # type: ignore[attr-defined]
+        "channel": order.channel,
+        "status": status.value,
+        "status_name": STATUS_NAMES[status],
+        "list_amount_fen": order.list_amount_fen,
+        "discount_fen": order.discount_fen,
+        "payable_fen": order.payable_fen,
+        "pay_deadline": order.pay_deadline.isoformat(),
+        "logistics_note": order.logistics_note,
+        "sign_photo_url": order.sign_photo_url,
+        "cancel_reason": order.cancel_reason,
+        "reordered_from_id": order.reordered_from_id,  # type: ignore[attr-defined]
+        "created_at": order.created_at.isoformat(),
+        "updated_at": order.updated_at.isoformat(),
+    }
+
+
+def line_view(line: OrderLine) -> dict[str, Any]:
+    return {
+        "sku_id": line.sku_id,  # type: ignore[attr-defined]
+        "product_name": line.product_name,
+        "sku_name": line.sku_name,
+        "unit": line.unit,
+        "quantity": line.quantity,
+        "list_unit_price_fen": line.list_unit_price_fen,
+        "unit_price_fen": line.unit_price_fen,
+        "list_amount_fen": line.list_amount_fen,
+        "discount_fen": line.discount_fen,
+        "payable_fen": line.payable_fen,
+    }
+
+
+def event_view(event: OrderEvent) -> dict[str, Any]:
+    return {
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "actor_user_id": event.actor_id,  # type: ignore[attr-defined]
+        "actor_role": event.actor_role,
+        "note": event.note,
+        "at": event.created_at.isoformat(),
+    }
+
+
+async def order_detail(order: Order) -> dict[str, Any]:
+    lines = await OrderLine.filter(order_id=order.id).order_by("id")
+    events = await OrderEvent.filter(order_id=order.id).order_by("id")
+    return {
+        **order_view(order),
+        "lines": [line_view(x) for x in lines],
+        "timeline": [event_view(e) for e in events],
+    }
+
+
+# ---- quotes and the cart --------------------------------------------------------------------
+
+
+async def quote_for(
+    principal: Principal, store_id: int | None, lines: Sequence[RequestedLine]
+) -> Quote:
+    store = await org_service.store_for_ordering(principal, store_id)
+    return await catalog_service.quote(store.brand_id, store.distributor_id, store.tier, lines)
+
+
+async def _cart_lines(store_id: int) -> list[RequestedLine]:
+    items = await CartItem.filter(store_id=store_id).order_by("id")
+    return [RequestedLine(item.sku_id, item.quantity) for item in items]  # type: ignore[attr-defined]
+
+
+async def cart(principal: Principal) -> Quote:
+    store = await org_service.store_for_ordering(principal, None)
+    return await catalog_service.quote(
+        store.brand_id, store.distributor_id, store.tier, await _cart_lines(store.id)
+    )
+
+
+async def set_cart_item(principal: Principal, sku_id: int, quantity: int) -> Quote:
+    """Set a line's quantity (0 removes it). The quote then says if the quantity works."""
+    store = await org_service.store_for_ordering(principal, None)
+    if quantity == 0:
+        await CartItem.filter(store_id=store.id, sku_id=sku_id).delete()
+    else:
+        offers = await catalog_service.offers_for(
+            store.brand_id, store.distributor_id, store.tier, [sku_id]
+        )
+        if sku_id not in offers:
+            raise catalog_service.SkuNotFound()
+        await CartItem.update_or_create(
+            store_id=store.id, sku_id=sku_id, defaults={"quantity": quantity}
+        )
+    return await cart(principal)
+
+
+async def clear_cart(principal: Principal) -> None:
+    store = await org_service.store_for_ordering(principal, None)
+    await CartItem.filter(store_id=store.id).delete()
+
+
+# ---- placing orders -------------------------------------------------------------------------
+
+
+def _order_no(now: datetime) -> str:
+    return f"{now:%y%m%d%H%M%S}{secrets.randbelow(10**8):08d}"
+
+
+def _refuse_problems(quote: Quote) -> None:
+    if not quote.lines:
+        raise EmptyOrder()
+    quantity = [
+        {
+            "sku_id": line.sku_id,
+            "problems": [{"code": p.code, "message": p.message} for p in line.problems],
+        }
+        for line in quote.lines
+        if any(p.quantity_problem for p in line.problems)
+    ]
+    if quantity or any(p.quantity_problem for p in quote.problems):
+        raise InvalidQuantities(
+            details=quantity or [{"code": p.code, "message": p.message} for p in quote.problems]
+        )
+    unavailable = [
+        {
+            "sku_id": line.sku_id,
+            "problems": [{"code": p.code, "message": p.message} for p in line.problems],
+        }
+        for line in quote.lines
+        if line.problems
+    ]
+    if unavailable:
+        raise LinesUnavailable(details=unavailable)
+
+
+async def place_order(
+    deps: Deps,
+    principal: Principal,
+    *,
+    store_id: int | None,
+    lines: Sequence[RequestedLine] | None,
+    reordered_from: int | None = None,
+) -> dict[str, Any]:
+    """Quote, reserve stock and create the order in one transaction; the cart if no lines."""
+    store = await org_service.store_for_ordering(principal, store_id)
+    from_cart = lines is None
+    requested = await _cart_lines(store.id) if lines is None else list(lines)
+    quote = await catalog_service.quote(store.brand_id, store.distributor_id, store.tier, requested)
+    _refuse_problems(quote)
+    channel = Channel.PROXY if principal.role == Role.SALESPERSON else Channel.SELF
+    now = deps.clock.now()
+    async with in_transaction():
+        failed = await catalog_service.reserve_stock(
+            store.distributor_id, [(line.sku_id, line.quantity) for line in quote.lines]
+        )
+        if failed:
+            # Raising rolls back every reservation this order made.
+            raise LinesUnavailable(
+                details=[
+                    {
+                        "sku_id": sku_id,
+                        "problems": [{"code": "sku.insufficient_stock", "message": "库存不足"}],
+                    }
+                    for sku_id in failed
+                ]
+            )
+        order = await Order.create(
+            order_no=_order_no(now),
+            brand_id=store.brand_id,
+            distributor_id=store.distributor_id,
+            store_id=store.id,
+            salesperson_id=store.salesperson_id,
+            placed_by_id=principal.user_id,
+            channel=channel.value,
+            list_amount_fen=quote.list_amount_fen,
+            discount_fen=quote.discount_fen,
+            payable_fen=quote.payable_fen,
+            pay_deadline=now + timedelta(seconds=deps.settings.order_payment_timeout_seconds),
+            reordered_from_id=reordered_from,
+        )
+        await OrderLine.bulk_create(
+            [
+                OrderLine(
+                    order=order,
+                    sku_id=line.sku_id,
+                    product_name=line.product_name,
+                    sku_name=line.sku_name,
+                    unit=line.unit,
+                    quantity=line.quantity,
+                    list_unit_price_fen=line.list_unit_price_fen,
+                    unit_price_fen=line.unit_price_fen,
+                    list_amount_fen=line.list_amount_fen,
+                    discount_fen=line.discount_fen,
+                    payable_fen=line.payable_fen,
+                )
+                for line in quote.lines
+            ]
+        )
+        await OrderEvent.create(
+            order=order,
+            actor_id=principal.user_id,
+            actor_role=principal.role or "",
+            from_status=None,
+            to_status=OrderStatus.PENDING_PAYMENT.value,
+            note="业务员代下单" if channel == Channel.PROXY else "",
+            created_at=now,
+        )
+        if from_cart:
+            await CartItem.filter(
+                store_id=store.id, sku_id__in=[line.sku_id for line in quote.lines]
+            ).delete()
+    return await order_detail(order)
+
+
+async def reorder(principal: Principal, order_id: int) -> Quote:
+    """Put a past order's lines back in the cart; the quote shows what is still orderable."""
+    order = await _visible_order(principal, order_id)
+    store = await org_service.store_for_ordering(principal, order.store_id)  # type: ignore[attr-defined]
+    for line in await OrderLine.filter(order_id=order.id):
+        await CartItem.update_or_create(
+            store_id=store.id,
+            sku_id=line.sku_id,  # type: ignore[attr-defined]
+            defaults={"quantity": line.quantity},
+        )
+    return await catalog_service.quote(
+        store.brand_id, store.distributor_id, store.tier, await _cart_lines(store.id)
+    )
+
+
+# ---- the status flow ------------------------------------------------------------------------
+
+
+def actor_of(principal: Principal) -> Actor:
+    if principal.role in STORE_ROLES:
+        return Actor.STORE
+    if principal.role in DISTRIBUTOR_ROLES:
+        return Actor.DISTRIBUTOR
+    if principal.role == Role.SALESPERSON:
+        return Actor.SALESPERSON
+    return Actor.BRAND  # brand staff watch orders; they do not move them
+
+
+async def _visible_order(principal: Principal, order_id: int) -> Order:
+    order = await scoped(principal, Order.filter(id=order_id), ORDER_TENANCY).first()
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+async def _apply(
+    deps: Deps,
+    order: Order,
+    action: Action,
+    *,
+    actor: Actor,
+    actor_user_id: int | None,
+    actor_role: str,
+    note: str = "",
+    changes: dict[str, Any] | None = None,
+) -> Order:
+    current = OrderStatus(order.status)
+    target = next_status(current, action, actor)
+    now = deps.clock.now()
+    async with in_transaction():
+        moved = await Order.filter(id=order.id, status=current.value).update(
+            status=target.value, updated_at=now, **(changes or {})
+        )
+        if not moved:
+            raise StatusChanged()
+        if (action, current) in RELEASES_STOCK:
+            lines = await OrderLine.filter(order_id=order.id).values_list("sku_id", "quantity")
+            await catalog_service.release_stock(order.distributor_id, lines)  # type: ignore[attr-defined]
+        await OrderEvent.create(
+            order_id=order.id,
+            actor_id=actor_user_id,
+            actor_role=actor_role,
+            from_status=current.value,
+            to_status=target.value,
+            note=note,
+            created_at=now,
+        )
+    return await Order.get(id=order.id)
+
+
+async def act(
+    deps: Deps,
+    principal: Principal,
+    order_id: int,
+    action: Action,
+    *,
+    note: str = "",
+    **changes: Any,
+) -> dict[str, Any]:
+    """A person moves an order along: cancel, accept, ship, deliver, sign."""
+    order = await _visible_order(principal, order_id)
+    if (
+        action == Action.CANCEL
+        and actor_of(principal) == Actor.SALESPERSON
+        and order.channel != Channel.PROXY
+    ):
+        raise OrderNotFound()  # a salesperson may only withdraw the orders they placed for a store
+    updated = await _apply(
+        deps,
+        order,
+        action,
+        actor=actor_of(principal),
+        actor_user_id=principal.user_id,
+        actor_role=principal.role or "",
+        note=note,
+        changes=changes,
+    )
+    return await order_detail(updated)
+
+
+async def expire_unpaid(deps: Deps) -> int:
+    """Cancel orders whose payment window has passed and give their stock back."""
+    now = deps.clock.now()
+    expired = 0
+    overdue = (
+        await Order.filter(status=OrderStatus.PENDING_PAYMENT.value, pay_deadline__lte=now)
+        .order_by("pay_deadline")
+        .limit(EXPIRY_BATCH)
+    )
+    for order in overdue:
+        try:
+            await _apply(
+                deps,
+                order,
+                Action.EXPIRE,
+                actor=Actor.SYSTEM,
+                actor_user_id=None,
+                actor_role="system",
+                note="超时未支付，系统自动取消",
+                changes={"cancel_reason": "超时未支付"},
+            )
+            expired += 1
+        except StatusChanged:
+            continue  # paid or cancelled meanwhile: nothing to do
+    return expired
+
+
+# ---- reading orders -------------------------------------------------------------------------
+
+
+async def get_order(principal: Principal, order_id: int) -> dict[str, Any]:
+    return await order_detail(await _visible_order(principal, order_id))
+
+
+async def list_orders(
+    principal: Principal,
+    *,
+    before: int | None,
+    limit: int,
+    filters: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """Newest first, paged by id (keyset): `before` is the last id of the previous page."""
+    query = scoped(principal, Order.all(), ORDER_TENANCY)
+    query = query.filter(**{key: value for key, value in filters.items() if value is not None})
+    if before:
+        query = query.filter(id__lt=before)
+    return [order_view(order) for order in await query.order_by("-id").limit(limit + 1)]
