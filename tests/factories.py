@@ -107,3 +107,83 @@ async def wechat_login(
 
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+@dataclass
+class Shop:
+    """A tenant with a catalog: two SKUs stocked at the tenant's distributor, one not sold there."""
+
+    tenant: Tenant
+    water: int  # sku: 净水器 RO-500, list 1999.00, sold by the unit
+    filters: int  # sku: 滤芯, list 100.00, cases of 10
+    unsold: int  # sku the distributor does not carry
+
+
+async def make_shop(
+    tenant: Tenant | None = None, *, water_stock: int = 50, filter_stock: int = 500
+) -> Shop:
+    from backend.catalog import service as catalog_service
+
+    tenant = tenant or await make_tenant()
+    acting = tenant.acting_admin
+    category = await catalog_service.create_category(acting, name="净水器", parent_id=None, sort=0)
+    sku = {"spec": "", "unit": "台", "barcode": None, "case_size": 1, "min_order_qty": 1}
+    product = await catalog_service.create_product(
+        acting,
+        name="澜泉 RO 净水器",
+        category_id=category["id"],
+        description="",
+        images=[],
+        skus=[
+            {**sku, "name": "RO-500", "barcode": f"69{_n():011d}", "list_price_fen": 199_900},
+            {
+                **sku,
+                "name": "滤芯",
+                "unit": "支",
+                "list_price_fen": 10_000,
+                "case_size": 10,
+                "min_order_qty": 10,
+            },
+            {**sku, "name": "旧款", "list_price_fen": 99_900},
+        ],
+    )
+    water, filters, unsold = (s["id"] for s in product["skus"])
+    await catalog_service.adjust_stock(acting, tenant.distributor.id, water, delta=water_stock)
+    await catalog_service.adjust_stock(acting, tenant.distributor.id, filters, delta=filter_stock)
+    return Shop(tenant, water, filters, unsold)
+
+
+async def store_owner(
+    client: httpx.AsyncClient,
+    sandbox_client: httpx.AsyncClient,
+    store: Store,
+    persona: str | None = None,
+) -> dict[str, Any]:
+    """Sign a WeChat user in as the owner of `store`."""
+    persona = persona or f"owner-of-{store.id}"
+    first = await wechat_login(client, sandbox_client, persona)
+    await identity_service.grant_membership(
+        first["identity"]["user_id"],
+        Role.STORE_OWNER,
+        store.brand_id,  # type: ignore[attr-defined]
+        distributor_id=store.distributor_id,  # type: ignore[attr-defined]
+        store_id=store.id,
+    )
+    return await wechat_login(client, sandbox_client, persona)
+
+
+async def make_store(tenant: Tenant, **overrides: Any) -> Store:
+    fields = {
+        "brand": tenant.brand,
+        "name": f"门店{_n()}",
+        "phone": f"137{_n():08d}",
+        "address": "文一西路1号",
+        "distributor": tenant.distributor,
+        "salesperson": tenant.salesperson,
+    }
+    fields.update(overrides)
+    return await Store.create(**fields)
+
+
+def idempotent(tokens: dict[str, Any], key: str | None = None) -> dict[str, str]:
+    return {**bearer(tokens), "Idempotency-Key": key or f"key-{_n()}"}

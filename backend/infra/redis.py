@@ -13,9 +13,18 @@ from backend.config import EMBEDDED_REDIS_URL
 _embedded_server = fakeredis.FakeServer()
 
 Redis = aioredis.Redis
+# Connections per process. A burst beyond it waits for a free connection (up to the timeout)
+# instead of failing, which is what redis-py's default pool does.
+POOL_SIZE = 64
+POOL_WAIT_SECONDS = 5
 
 
 def create_redis(url: str) -> Any:
     if url == EMBEDDED_REDIS_URL:
-        return fakeredis.FakeAsyncRedis(server=_embedded_server, decode_responses=True)
-    return aioredis.from_url(url, decode_responses=True)
+        return fakeredis.FakeAsyncRedis(
+            server=_embedded_server, decode_responses=True, max_connections=100_000
+        )
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=POOL_SIZE, timeout=POOL_WAIT_SECONDS, decode_responses=True
+    )
+    return aioredis.Redis(connection_pool=pool)

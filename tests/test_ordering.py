@@ -1,0 +1,422 @@
+"""Ordering: cart and quote, placement with atomic stock, idempotency, the status flow."""
+
+from __future__ import annotations
+
+import asyncio
+
+from backend.catalog import service as catalog_service
+from backend.catalog.models import DistributorSku, PriceEntry, Sku
+from backend.identity.models import Role
+from backend.ordering import service as ordering_service
+from backend.ordering.models import Order, OrderEvent
+from tests.factories import (
+    bearer,
+    idempotent,
+    make_shop,
+    make_staff,
+    make_store,
+    make_tenant,
+    phone_code,
+    staff_headers,
+    store_owner,
+    wechat_login,
+)
+
+
+async def stock(shop, sku_id: int) -> int:
+    row = await DistributorSku.get(distributor_id=shop.tenant.distributor.id, sku_id=sku_id)
+    return row.stock
+
+
+async def test_cart_quote_and_order_from_cart(client, sandbox_client) -> None:
+    shop = await make_shop()
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    await client.put(
+        f"/api/v1/cart/items/{shop.water}", json={"quantity": 2}, headers=bearer(owner)
+    )
+    cart = (
+        await client.put(
+            f"/api/v1/cart/items/{shop.filters}", json={"quantity": 20}, headers=bearer(owner)
+        )
+    ).json()
+    assert cart["orderable"] is True
+    assert cart["payable_fen"] == 2 * 199_900 + 20 * 10_000
+    placed = await client.post("/api/v1/orders", json={}, headers=idempotent(owner))
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    assert order["channel"] == "self" and order["status"] == "pending_payment"
+    assert order["payable_fen"] == 599_800 and order["list_amount_fen"] == 599_800
+    assert [(line["sku_id"], line["quantity"]) for line in order["lines"]] == [
+        (shop.water, 2),
+        (shop.filters, 20),
+    ]
+    assert order["timeline"][0]["to_status"] == "pending_payment"
+    assert order["distributor_id"] == shop.tenant.distributor.id
+    assert await stock(shop, shop.water) == 48 and await stock(shop, shop.filters) == 480
+    assert (await client.get("/api/v1/cart", headers=bearer(owner))).json()["lines"] == []
+
+
+async def test_tier_and_quantity_prices(client, sandbox_client) -> None:
+    shop = await make_shop()
+    tenant = shop.tenant
+    await PriceEntry.create(
+        brand=tenant.brand, sku_id=shop.water, min_qty=1, unit_price_fen=189_900
+    )
+    await PriceEntry.create(
+        brand=tenant.brand, sku_id=shop.water, min_qty=5, unit_price_fen=179_900
+    )
+    await PriceEntry.create(
+        brand=tenant.brand, sku_id=shop.water, store_tier="A", min_qty=1, unit_price_fen=185_000
+    )
+    await PriceEntry.create(
+        brand=tenant.brand,
+        sku_id=shop.water,
+        distributor=tenant.other_distributor,
+        min_qty=1,
+        unit_price_fen=1,
+    )
+    owner = await store_owner(client, sandbox_client, tenant.store)
+
+    async def price(quantity: int) -> tuple[int, str]:
+        body = {"lines": [{"sku_id": shop.water, "quantity": quantity}]}
+        line = (await client.post("/api/v1/quote", json=body, headers=bearer(owner))).json()[
+            "lines"
+        ][0]
+        return line["unit_price_fen"], line["price_source"]
+
+    assert await price(1) == (189_900, "brand:1")
+    assert await price(5) == (179_900, "brand:5")
+    tenant.store.tier = "A"
+    await tenant.store.save()
+    assert await price(1) == (185_000, "tier:1")
+    assert await price(6) == (
+        185_000,
+        "tier:1",
+    )  # a tier's own price outranks the brand's volume price
+
+
+async def test_quote_explains_what_cannot_be_ordered(client, sandbox_client) -> None:
+    shop = await make_shop(water_stock=3)
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    body = {
+        "lines": [
+            {"sku_id": shop.water, "quantity": 5},
+            {"sku_id": shop.filters, "quantity": 15},
+            {"sku_id": shop.unsold, "quantity": 1},
+            {"sku_id": 999_999, "quantity": 1},
+        ]
+    }
+    quote = (await client.post("/api/v1/quote", json=body, headers=bearer(owner))).json()
+    codes = {line["sku_id"]: [p["code"] for p in line["problems"]] for line in quote["lines"]}
+    assert codes == {
+        shop.water: ["sku.insufficient_stock"],
+        shop.filters: ["quantity.not_case_multiple"],
+        shop.unsold: ["sku.not_sold_here"],
+        999_999: ["sku.not_found"],
+    }
+    assert quote["orderable"] is False and quote["payable_fen"] == 0
+
+
+async def test_not_enough_stock_is_409_naming_lines_and_nothing_is_reserved(
+    client, sandbox_client
+) -> None:
+    shop = await make_shop(water_stock=1)
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    body = {
+        "lines": [{"sku_id": shop.filters, "quantity": 10}, {"sku_id": shop.water, "quantity": 2}]
+    }
+    response = await client.post("/api/v1/orders", json=body, headers=idempotent(owner))
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "order.lines_unavailable"
+    assert [d["sku_id"] for d in error["details"]] == [shop.water]
+    assert await stock(shop, shop.filters) == 500 and await stock(shop, shop.water) == 1
+    assert await Order.all().count() == 0
+
+
+async def test_bad_quantities_are_422(client, sandbox_client) -> None:
+    shop = await make_shop()
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    for quantity, sku in (
+        (0, shop.water),
+        (-3, shop.water),
+        (10**9, shop.water),
+        (15, shop.filters),
+        (1.5, shop.water),
+    ):
+        body = {"lines": [{"sku_id": sku, "quantity": quantity}]}
+        response = await client.post("/api/v1/orders", json=body, headers=idempotent(owner))
+        assert response.status_code == 422, (quantity, response.text)
+    below_minimum = {"lines": [{"sku_id": shop.filters, "quantity": 10}]}
+    await Sku.filter(id=shop.filters).update(min_order_qty=20)
+    response = await client.post("/api/v1/orders", json=below_minimum, headers=idempotent(owner))
+    assert response.json()["error"]["code"] == "order.invalid_quantity"
+    assert await Order.all().count() == 0 and await stock(shop, shop.filters) == 500
+
+
+async def test_last_ten_units_go_to_exactly_ten_of_two_hundred_buyers(
+    client, sandbox_client
+) -> None:
+    shop = await make_shop(water_stock=10)
+    owners = []
+    for _ in range(20):
+        store = await make_store(shop.tenant)
+        owners.append(await store_owner(client, sandbox_client, store))
+    body = {"lines": [{"sku_id": shop.water, "quantity": 1}]}
+    responses = await asyncio.gather(
+        *(
+            client.post("/api/v1/orders", json=body, headers=idempotent(owner))
+            for owner in owners
+            for _ in range(10)
+        )
+    )
+    statuses = [r.status_code for r in responses]
+    assert not [r.text for r in responses if r.status_code not in (201, 409)][:3]
+    assert statuses.count(201) == 10 and statuses.count(409) == 190
+    assert await Order.all().count() == 10
+    assert await stock(shop, shop.water) == 0
+
+
+async def test_one_idempotency_key_fifty_times_gives_one_order(client, sandbox_client) -> None:
+    shop = await make_shop()
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    body = {"lines": [{"sku_id": shop.water, "quantity": 1}]}
+    headers = idempotent(owner, "checkout-7f3a")
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/orders", json=body, headers=headers) for _ in range(50))
+    )
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert await Order.all().count() == 1 and await stock(shop, shop.water) == 49
+    different = await client.post(
+        "/api/v1/orders", json={"lines": [{"sku_id": shop.water, "quantity": 2}]}, headers=headers
+    )
+    assert (
+        different.status_code == 409
+        and different.json()["error"]["code"] == "idempotency.key_reused"
+    )
+    missing = await client.post("/api/v1/orders", json=body, headers=bearer(owner))
+    assert (
+        missing.status_code == 422 and missing.json()["error"]["code"] == "idempotency.key_required"
+    )
+    assert await Order.all().count() == 1
+
+
+async def test_a_refused_order_is_replayed_with_the_same_refusal(client, sandbox_client) -> None:
+    shop = await make_shop(water_stock=0)
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    body = {"lines": [{"sku_id": shop.water, "quantity": 1}]}
+    headers = idempotent(owner)
+    first = await client.post("/api/v1/orders", json=body, headers=headers)
+    await catalog_service.adjust_stock(
+        shop.tenant.acting_admin, shop.tenant.distributor.id, shop.water, delta=5
+    )
+    again = await client.post("/api/v1/orders", json=body, headers=headers)
+    assert first.status_code == again.status_code == 409
+    assert first.json() == again.json()
+    # A new key is a new attempt, and now there is stock.
+    fresh = await client.post("/api/v1/orders", json=body, headers=idempotent(owner))
+    assert fresh.status_code == 201
+    assert await Order.all().count() == 1
+
+
+async def test_store_cancels_before_acceptance_and_stock_returns(client, sandbox_client) -> None:
+    shop = await make_shop()
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    order = (
+        await client.post(
+            "/api/v1/orders",
+            json={"lines": [{"sku_id": shop.water, "quantity": 3}]},
+            headers=idempotent(owner),
+        )
+    ).json()
+    cancelled = await client.post(
+        f"/api/v1/orders/{order['id']}/cancel", json={"reason": "买错了"}, headers=bearer(owner)
+    )
+    assert cancelled.status_code == 200
+    assert (
+        cancelled.json()["status"] == "cancelled" and cancelled.json()["cancel_reason"] == "买错了"
+    )
+    assert await stock(shop, shop.water) == 50
+    again = await client.post(
+        f"/api/v1/orders/{order['id']}/cancel", json={"reason": "x"}, headers=bearer(owner)
+    )
+    assert again.status_code == 409 and again.json()["error"]["code"] == "order.illegal_transition"
+    assert await stock(shop, shop.water) == 50
+    assert await OrderEvent.filter(order_id=order["id"]).count() == 2
+
+
+async def test_illegal_transitions_are_refused_and_change_nothing(client, sandbox_client) -> None:
+    shop = await make_shop()
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    distributor = await staff_headers(
+        client,
+        await make_staff(shop.tenant.brand.id, Role.DISTRIBUTOR_STAFF, shop.tenant.distributor.id),
+    )
+    order = (
+        await client.post(
+            "/api/v1/orders",
+            json={"lines": [{"sku_id": shop.water, "quantity": 1}]},
+            headers=idempotent(owner),
+        )
+    ).json()
+    attempts = [
+        ("accept", distributor, None),
+        ("ship", distributor, {"logistics_note": "顺丰 SF123"}),
+        ("deliver", distributor, None),
+        ("sign", bearer(owner), {}),
+    ]
+    for action, headers, body in attempts:
+        response = await client.post(
+            f"/api/v1/orders/{order['id']}/{action}", json=body, headers=headers
+        )
+        assert response.status_code == 409, action
+        assert response.json()["error"]["code"] == "order.illegal_transition"
+    # Distributor staff may not cancel a store's order, nor a store accept its own.
+    assert (
+        await client.post(
+            f"/api/v1/orders/{order['id']}/cancel", json={"reason": "x"}, headers=distributor
+        )
+    ).status_code == 403
+    assert (
+        await client.post(f"/api/v1/orders/{order['id']}/accept", headers=bearer(owner))
+    ).status_code == 403
+    fresh = await Order.get(id=order["id"])
+    assert fresh.status == "pending_payment" and fresh.logistics_note is None
+    assert await OrderEvent.filter(order_id=order["id"]).count() == 1
+    assert await stock(shop, shop.water) == 49
+
+
+async def test_unpaid_orders_expire_and_release_stock(
+    client, sandbox_client, deps, settings
+) -> None:
+    shop = await make_shop()
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    order = (
+        await client.post(
+            "/api/v1/orders",
+            json={"lines": [{"sku_id": shop.water, "quantity": 4}]},
+            headers=idempotent(owner),
+        )
+    ).json()
+    assert await ordering_service.expire_unpaid(deps) == 0
+    deps.clock.advance(seconds=settings.order_payment_timeout_seconds + 1)
+    assert await ordering_service.expire_unpaid(deps) == 1
+    assert await ordering_service.expire_unpaid(deps) == 0
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)  # half an hour later
+    expired = (await client.get(f"/api/v1/orders/{order['id']}", headers=bearer(owner))).json()
+    assert expired["status"] == "cancelled"
+    assert expired["timeline"][-1]["actor_role"] == "system"
+    assert await stock(shop, shop.water) == 50
+
+
+async def test_salesperson_orders_for_their_store_only(client, sandbox_client) -> None:
+    shop = await make_shop()
+    tenant = shop.tenant
+    seller = await wechat_login(client, sandbox_client, "seller")
+    code = await phone_code(sandbox_client, tenant.salesperson.phone)
+    await client.post("/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(seller))
+    seller = await wechat_login(client, sandbox_client, "seller")
+    assert seller["identity"]["role"] == "salesperson"
+    body = {"store_id": tenant.store.id, "lines": [{"sku_id": shop.water, "quantity": 1}]}
+    placed = await client.post("/api/v1/orders", json=body, headers=idempotent(seller))
+    assert placed.status_code == 201 and placed.json()["channel"] == "proxy"
+    others = await make_store(tenant, salesperson=None)
+    refused = await client.post(
+        "/api/v1/orders", json={**body, "store_id": others.id}, headers=idempotent(seller)
+    )
+    assert refused.status_code == 404
+    owner = await store_owner(client, sandbox_client, tenant.store)
+    mine = (await client.get("/api/v1/orders?channel=proxy", headers=bearer(owner))).json()["items"]
+    assert [o["id"] for o in mine] == [placed.json()["id"]]
+    assert await Order.all().count() == 1
+
+
+async def test_order_views_are_scoped_filtered_and_paged(client, sandbox_client) -> None:
+    shop = await make_shop()
+    tenant = shop.tenant
+    other_store = await make_store(tenant, distributor=tenant.other_distributor)
+    await DistributorSku.create(
+        brand=tenant.brand, distributor=tenant.other_distributor, sku_id=shop.water, stock=10
+    )
+    owner = await store_owner(client, sandbox_client, tenant.store)
+    other_owner = await store_owner(client, sandbox_client, other_store)
+    body = {"lines": [{"sku_id": shop.water, "quantity": 1}]}
+    ours = [
+        (await client.post("/api/v1/orders", json=body, headers=idempotent(owner))).json()["id"]
+        for _ in range(3)
+    ]
+    theirs = (
+        await client.post("/api/v1/orders", json=body, headers=idempotent(other_owner))
+    ).json()["id"]
+    distributor = await staff_headers(
+        client, await make_staff(tenant.brand.id, Role.DISTRIBUTOR_ADMIN, tenant.distributor.id)
+    )
+    brand = await staff_headers(client, tenant.admin_username)
+    listed = (await client.get("/api/v1/orders", headers=distributor)).json()["items"]
+    assert [o["id"] for o in listed] == sorted(ours, reverse=True)
+    assert (await client.get(f"/api/v1/orders/{theirs}", headers=distributor)).status_code == 404
+    assert (await client.get(f"/api/v1/orders/{theirs}", headers=bearer(owner))).status_code == 404
+    everything = (await client.get("/api/v1/orders?limit=2", headers=brand)).json()
+    assert len(everything["items"]) == 2 and everything["next_before"] is not None
+    rest = (
+        await client.get(
+            f"/api/v1/orders?limit=2&before={everything['next_before']}", headers=brand
+        )
+    ).json()
+    assert len(rest["items"]) == 2 and rest["next_before"] is None
+    by_store = (
+        await client.get(f"/api/v1/orders?store_id={other_store.id}", headers=brand)
+    ).json()["items"]
+    assert [o["id"] for o in by_store] == [theirs]
+    today = (
+        await client.get(
+            "/api/v1/orders?created_from=2020-01-01&status=pending_payment", headers=brand
+        )
+    ).json()
+    assert len(today["items"]) == 4
+    assert (await client.get("/api/v1/orders?status=nonsense", headers=brand)).status_code == 422
+
+
+async def test_another_brands_order_is_404_and_untouched(client, sandbox_client) -> None:
+    ours = await make_shop(await make_tenant("甲品牌"))
+    theirs = await make_shop(await make_tenant("乙品牌"))
+    their_owner = await store_owner(client, sandbox_client, theirs.tenant.store)
+    order = (
+        await client.post(
+            "/api/v1/orders",
+            json={"lines": [{"sku_id": theirs.water, "quantity": 1}]},
+            headers=idempotent(their_owner),
+        )
+    ).json()
+    our_owner = await store_owner(client, sandbox_client, ours.tenant.store)
+    our_brand = await staff_headers(client, ours.tenant.admin_username)
+    assert (await client.get(f"/api/v1/orders/{order['id']}", headers=our_brand)).status_code == 404
+    cancel = await client.post(
+        f"/api/v1/orders/{order['id']}/cancel", json={"reason": "x"}, headers=bearer(our_owner)
+    )
+    assert cancel.status_code == 404
+    # Their SKU in our cart is unknown to us.
+    assert (
+        await client.put(
+            f"/api/v1/cart/items/{theirs.water}", json={"quantity": 1}, headers=bearer(our_owner)
+        )
+    ).status_code == 404
+    assert (await Order.get(id=order["id"])).status == "pending_payment"
+
+
+async def test_reorder_puts_lines_back_in_the_cart(client, sandbox_client) -> None:
+    shop = await make_shop()
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    body = {
+        "lines": [{"sku_id": shop.water, "quantity": 2}, {"sku_id": shop.filters, "quantity": 10}]
+    }
+    order = (await client.post("/api/v1/orders", json=body, headers=idempotent(owner))).json()
+    cart = (
+        await client.post(f"/api/v1/orders/{order['id']}/reorder", headers=bearer(owner))
+    ).json()
+    assert [(line["sku_id"], line["quantity"]) for line in cart["lines"]] == [
+        (shop.water, 2),
+        (shop.filters, 10),
+    ]
+    assert cart["orderable"] is True
