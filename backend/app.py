@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis as sync_redis
@@ -12,7 +13,7 @@ from sanic_ext import Extend
 from wechatpy.session.redisstorage import RedisStorage
 
 from backend.catalog.routes import bp as catalog_bp
-from backend.config import Settings
+from backend.config import SANDBOX_SP_MCHID, Settings
 from backend.deps import Deps
 from backend.identity.access import RevocationCache, TokenVerifier
 from backend.identity.routes import bp as identity_bp
@@ -22,15 +23,20 @@ from backend.infra.logging import get_logger, logging_config
 from backend.infra.ops import bp as ops_bp
 from backend.infra.redis import create_redis
 from backend.integrations.wechat.client import MiniProgramClient
+from backend.integrations.wechat.pay import WechatPayClient
 from backend.integrations.wechat.sandbox import SandboxState, create_sandbox_blueprint
+from backend.integrations.wechat.sandbox.pay import PaySandboxState, create_pay_sandbox_blueprint
 from backend.kernel.clock import SystemClock
 from backend.ordering import service as ordering_service
 from backend.ordering.routes import bp as ordering_bp
 from backend.org.routes import bp as org_bp
+from backend.payments import service as payments_service
+from backend.payments.routes import bp as payments_bp
 
 _app_numbers = itertools.count(1)
 log = get_logger("app")
 EXPIRY_INTERVAL_SECONDS = 30
+RECONCILE_INTERVAL_SECONDS = 60
 
 
 def _wechat_token_storage(settings: Settings) -> Any:
@@ -46,6 +52,7 @@ def build_deps(settings: Settings) -> Deps:
         clock=SystemClock(),
         redis=create_redis(settings.redis_url),
         wechat=MiniProgramClient(settings.wechat, token_storage=_wechat_token_storage(settings)),
+        pay=WechatPayClient(settings.wechat_pay),
     )
 
 
@@ -83,7 +90,13 @@ def create_app(
         if manage_db:
             await db.init_db(settings.database_url)
         if background_jobs:
-            app.add_task(_expire_unpaid_orders(app), name="expire_unpaid_orders")
+            app.add_task(
+                _every(EXPIRY_INTERVAL_SECONDS, ordering_service.expire_unpaid, app), name="expire"
+            )
+            app.add_task(
+                _every(RECONCILE_INTERVAL_SECONDS, payments_service.reconcile, app),
+                name="reconcile",
+            )
 
     @app.after_server_stop
     async def stop(app: Sanic) -> None:
@@ -97,19 +110,25 @@ def create_app(
     app.blueprint(org_bp)
     app.blueprint(catalog_bp)
     app.blueprint(ordering_bp)
+    app.blueprint(payments_bp)
     if settings.mode == "embedded" and settings.wechat.api_base_url.endswith("/wx-sandbox"):
         app.blueprint(create_sandbox_blueprint(embedded_sandbox_state(settings), "/wx-sandbox"))
+    if settings.pay_sandbox_keys is not None:
+        pay_state = PaySandboxState(
+            settings.pay_sandbox_keys, SANDBOX_SP_MCHID, settings.wechat.appid
+        )
+        app.blueprint(create_pay_sandbox_blueprint(pay_state, "/wx-sandbox"))
     return app
 
 
-async def _expire_unpaid_orders(app: Sanic) -> None:
-    """Every process runs it: guarded transitions make concurrent runs harmless."""
+async def _every(seconds: float, job: Callable[[Deps], Awaitable[object]], app: Sanic) -> None:
+    """Run a periodic job in every process: its guarded updates make concurrent runs harmless."""
     while True:
         try:
-            await ordering_service.expire_unpaid(app.ctx.deps)
+            await job(app.ctx.deps)
         except Exception:
-            log.exception("expiring unpaid orders failed; will retry")
-        await asyncio.sleep(EXPIRY_INTERVAL_SECONDS)
+            log.exception("periodic job failed; will retry", extra={"job": job.__name__})
+        await asyncio.sleep(seconds)
 
 
 def _configure(app: Sanic, settings: Settings) -> None:

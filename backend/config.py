@@ -16,10 +16,27 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from backend.integrations.wechat.pay import (
+    SandboxKeys,
+    WechatPaySettings,
+    generate_sandbox_keys,
+    sandbox_settings,
+)
+
 EMBEDDED_REDIS_URL = "memory://"
 SANDBOX_APPID = "wx_sandbox_appid"
 SANDBOX_APP_SECRET = "sandbox-app-secret"  # noqa: S105 - only the local sandbox accepts it
 MIN_SECRET_LENGTH = 32
+SANDBOX_SP_MCHID = "1900000000"
+WECHAT_PAY_API = "https://api.mch.weixin.qq.com"
+PAY_ENV = (
+    "WECHAT_PAY_SP_MCHID",
+    "WECHAT_PAY_MERCHANT_SERIAL_NO",
+    "WECHAT_PAY_MERCHANT_PRIVATE_KEY",
+    "WECHAT_PAY_PLATFORM_PUBLIC_KEY",
+    "WECHAT_PAY_PLATFORM_PUBLIC_KEY_ID",
+    "WECHAT_PAY_API_V3_KEY",
+)
 
 
 class ConfigError(Exception):
@@ -43,6 +60,9 @@ class Settings:
     jwt_secret: str
     code_signing_secret: str
     wechat: WechatSettings
+    wechat_pay: WechatPaySettings
+    # Only in the embedded default: the sandbox's side of the WeChat Pay keys.
+    pay_sandbox_keys: SandboxKeys | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
@@ -84,6 +104,59 @@ def _load_or_create_secrets(data_dir: Path) -> dict[str, str]:
     return generated
 
 
+def _load_or_create_pay_keys(data_dir: Path) -> SandboxKeys:
+    """The sandbox's key pairs, made once, so a restart still verifies earlier notifications."""
+    path = data_dir / "wechat_pay_sandbox.json"
+    if path.exists():
+        return SandboxKeys(**json.loads(path.read_text(encoding="utf-8")))
+    keys = generate_sandbox_keys()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(keys.__dict__), encoding="utf-8")
+    path.chmod(0o600)
+    return keys
+
+
+def _pem(value: str) -> str:
+    """A PEM given inline, or the path of a file holding it."""
+    if value.lstrip().startswith("-----BEGIN"):
+        return value
+    return Path(value).read_text(encoding="utf-8")
+
+
+def _wechat_pay(
+    env: Mapping[str, str], mode: str, data_dir: Path, appid: str, public_base_url: str
+) -> tuple[WechatPaySettings, SandboxKeys | None]:
+    notify = f"{public_base_url}/api/v1/payments/wechat/notify"
+    refund_notify = f"{public_base_url}/api/v1/payments/wechat/refund-notify"
+    if mode == "embedded" and not env.get("WECHAT_PAY_SP_MCHID"):
+        keys = _load_or_create_pay_keys(data_dir)
+        base = env.get("WECHAT_PAY_API_BASE_URL", f"{public_base_url}/wx-sandbox").rstrip("/")
+        settings = sandbox_settings(
+            keys,
+            sp_appid=appid,
+            sp_mchid=SANDBOX_SP_MCHID,
+            api_base_url=base,
+            notify_url=notify,
+            refund_notify_url=refund_notify,
+        )
+        return settings, keys
+    return (
+        WechatPaySettings(
+            sp_appid=appid,
+            sp_mchid=env["WECHAT_PAY_SP_MCHID"],
+            merchant_serial_no=env["WECHAT_PAY_MERCHANT_SERIAL_NO"],
+            merchant_private_key=_pem(env["WECHAT_PAY_MERCHANT_PRIVATE_KEY"]),
+            platform_public_key=_pem(env["WECHAT_PAY_PLATFORM_PUBLIC_KEY"]),
+            platform_public_key_id=env["WECHAT_PAY_PLATFORM_PUBLIC_KEY_ID"],
+            api_v3_key=env["WECHAT_PAY_API_V3_KEY"],
+            api_base_url=env.get("WECHAT_PAY_API_BASE_URL", WECHAT_PAY_API).rstrip("/"),
+            notify_url=notify,
+            refund_notify_url=refund_notify,
+        ),
+        None,
+    )
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     mode = env.get("B2BC_MODE", "embedded")
@@ -105,6 +178,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                 "WECHAT_APPID",
                 "WECHAT_SECRET",
                 "B2BC_PUBLIC_BASE_URL",
+                *PAY_ENV,
             )
             if not env.get(name)
         ]
@@ -129,6 +203,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         secret=env.get("WECHAT_SECRET", SANDBOX_APP_SECRET),
         api_base_url=env.get("WECHAT_API_BASE_URL", f"{public_base_url}/wx-sandbox").rstrip("/"),
     )
+    wechat_pay, pay_keys = _wechat_pay(
+        env, mode, data_dir, wechat.appid, public_base_url.rstrip("/")
+    )
     return Settings(
         mode=mode,  # type: ignore[arg-type]
         data_dir=data_dir,
@@ -137,6 +214,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         jwt_secret=env.get("B2BC_JWT_SECRET", stored["jwt_secret"]),
         code_signing_secret=env.get("B2BC_CODE_SECRET", stored["code_signing_secret"]),
         wechat=wechat,
+        wechat_pay=wechat_pay,
+        pay_sandbox_keys=pay_keys,
         host=host,
         port=port,
         public_base_url=public_base_url.rstrip("/"),

@@ -1,4 +1,5 @@
-"""What a running process shares with every service call: settings, clock, Redis, WeChat."""
+"""What a running process shares with every service call: settings, clock, Redis, WeChat
+(mini-program and Pay)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from backend.kernel.clock import Clock
 
 if TYPE_CHECKING:
     from backend.integrations.wechat.client import MiniProgramClient
+    from backend.integrations.wechat.pay import WechatPayClient
 
 
 @dataclass
@@ -18,3 +20,4 @@ class Deps:
     clock: Clock
     redis: Any
     wechat: MiniProgramClient
+    pay: WechatPayClient

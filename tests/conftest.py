@@ -7,6 +7,8 @@ runs as a real HTTP server on a loopback port, and the real wechatpy client talk
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import socket
 import tempfile
@@ -25,12 +27,14 @@ from tortoise import Tortoise
 from tortoise.connection import get_connection
 
 from backend.app import create_app
-from backend.config import Settings, load_settings
+from backend.config import SANDBOX_SP_MCHID, Settings, load_settings
 from backend.deps import Deps
 from backend.infra import db
 from backend.infra.redis import create_redis
 from backend.integrations.wechat.client import MiniProgramClient
+from backend.integrations.wechat.pay import SandboxKeys, WechatPayClient, generate_sandbox_keys
 from backend.integrations.wechat.sandbox import SandboxState, create_sandbox_app
+from backend.integrations.wechat.sandbox.pay import PaySandboxState, create_pay_sandbox_blueprint
 from backend.kernel.clock import OffsetClock
 
 DATABASE_URL = os.environ.get("B2BC_TEST_DATABASE_URL", "sqlite://:memory:")
@@ -103,8 +107,24 @@ def sandbox_state() -> SandboxState:
 
 
 @pytest.fixture(scope="session")
-def sandbox(sandbox_state: SandboxState) -> Iterator[ThreadedServer]:
-    with ThreadedServer(create_sandbox_app(sandbox_state, name="test_wechat_sandbox")) as server:
+def pay_keys() -> SandboxKeys:
+    return generate_sandbox_keys()
+
+
+@pytest.fixture(scope="session")
+def pay_sandbox_state(pay_keys: SandboxKeys) -> PaySandboxState:
+    # Retries follow WeChat's schedule, a thousand times faster.
+    return PaySandboxState(pay_keys, SANDBOX_SP_MCHID, "wx_sandbox_appid", retry_scale=0.001)
+
+
+@pytest.fixture(scope="session")
+def sandbox(
+    sandbox_state: SandboxState, pay_sandbox_state: PaySandboxState
+) -> Iterator[ThreadedServer]:
+    """WeChat's login and Pay APIs, played by one local server."""
+    app = create_sandbox_app(sandbox_state, name="test_wechat_sandbox")
+    app.blueprint(create_pay_sandbox_blueprint(pay_sandbox_state))
+    with ThreadedServer(app) as server:
         yield server
 
 
@@ -119,14 +139,29 @@ async def database_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, sandbox: ThreadedServer, sandbox_state: SandboxState) -> Settings:
+def api_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def settings(
+    database_url: str,
+    sandbox: ThreadedServer,
+    sandbox_state: SandboxState,
+    pay_keys: SandboxKeys,
+    api_port: int,
+) -> Settings:
     data_dir = tempfile.mkdtemp(prefix="b2bc-data-")
+    # The embedded default reads the sandbox's Pay keys from the data folder: hand it ours.
+    (Path(data_dir) / "wechat_pay_sandbox.json").write_text(json.dumps(pay_keys.__dict__))
     loaded = load_settings(
         {
             "B2BC_DATA_DIR": data_dir,
             "DATABASE_URL": database_url,
             "REDIS_URL": REDIS_URL,
+            "B2BC_PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
             "WECHAT_API_BASE_URL": sandbox.url,
+            "WECHAT_PAY_API_BASE_URL": sandbox.url,
             "B2BC_ACCESS_LOG": "0",
             "B2BC_LOG_LEVEL": "WARNING",
         }
@@ -142,6 +177,7 @@ async def deps(settings: Settings) -> AsyncIterator[Deps]:
         clock=OffsetClock(),
         redis=create_redis(settings.redis_url),
         wechat=MiniProgramClient(settings.wechat),
+        pay=WechatPayClient(settings.wechat_pay),
     )
     yield built
     await built.redis.aclose()
@@ -156,12 +192,34 @@ async def app(settings: Settings, deps: Deps) -> AsyncIterator[Any]:
         yield application
 
 
+@pytest.fixture(scope="session")
+async def live_api(app: Any, api_port: int) -> AsyncIterator[str]:
+    """The same app on a real loopback port, in the tests' own event loop (so it shares the
+    database pool): the WeChat Pay sandbox delivers its notifications here over HTTP."""
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=api_port, lifespan="off", log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
+        await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{api_port}"
+    server.should_exit = True
+    await task
+
+
 def _tables() -> list[str]:
     return [model._meta.db_table for model in Tortoise.apps["models"].values()]
 
 
 @pytest.fixture(autouse=True)
-async def fresh_state(database_url: str, deps: Deps, sandbox_state: SandboxState, app: Any) -> None:
+async def fresh_state(
+    database_url: str,
+    deps: Deps,
+    sandbox_state: SandboxState,
+    pay_sandbox_state: PaySandboxState,
+    app: Any,
+) -> None:
     """Every test starts with empty tables, an empty Redis and a clock at the real time."""
     connection = get_connection("default")
     if ON_POSTGRES:
@@ -178,6 +236,9 @@ async def fresh_state(database_url: str, deps: Deps, sandbox_state: SandboxState
     deps.clock.offset = type(deps.clock.offset)()
     sandbox_state.login_codes.clear()
     sandbox_state.phone_codes.clear()
+    pay_sandbox_state.transactions.clear()
+    pay_sandbox_state.refunds.clear()
+    pay_sandbox_state.notifications.clear()
     app.ctx.revocations._seen.clear()
 
 

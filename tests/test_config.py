@@ -20,6 +20,12 @@ PRODUCTION = {
     "WECHAT_SECRET": "s" * 32,
     "WECHAT_API_BASE_URL": "https://api.weixin.qq.com",
     "B2BC_PUBLIC_BASE_URL": "https://b2bc.example.com",
+    "WECHAT_PAY_SP_MCHID": "1600000001",
+    "WECHAT_PAY_MERCHANT_SERIAL_NO": "5157F09EFDC096DE15EBE81A47057A7232F1B8E1",
+    "WECHAT_PAY_MERCHANT_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----",
+    "WECHAT_PAY_PLATFORM_PUBLIC_KEY": "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----",
+    "WECHAT_PAY_PLATFORM_PUBLIC_KEY_ID": "PUB_KEY_ID_0114232134912410000000000000",
+    "WECHAT_PAY_API_V3_KEY": "a" * 32,
 }
 
 
@@ -32,6 +38,10 @@ def test_embedded_defaults_generate_secrets_once(tmp_path: Path) -> None:
     assert first.wechat.api_base_url == "http://127.0.0.1:8000/wx-sandbox"
     assert first.jwt_secret == second.jwt_secret and len(first.jwt_secret) >= 32
     assert first.jwt_secret != first.code_signing_secret
+    # WeChat Pay points at the embedded sandbox, with keys made once and kept.
+    assert first.wechat_pay.api_base_url == "http://127.0.0.1:8000/wx-sandbox"
+    assert first.wechat_pay.notify_url == "http://127.0.0.1:8000/api/v1/payments/wechat/notify"
+    assert first.pay_sandbox_keys == second.pay_sandbox_keys is not None
     secrets_file = tmp_path / "secrets.json"
     assert set(json.loads(secrets_file.read_text())) == {"jwt_secret", "code_signing_secret"}
     assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
@@ -41,6 +51,8 @@ def test_production_with_everything_given_loads(tmp_path: Path) -> None:
     settings = load_settings({**PRODUCTION, "B2BC_DATA_DIR": str(tmp_path)})
     assert settings.mode == "production"
     assert settings.wechat.api_base_url == "https://api.weixin.qq.com"
+    assert settings.wechat_pay.api_base_url == "https://api.mch.weixin.qq.com"
+    assert settings.pay_sandbox_keys is None
     assert not (tmp_path / "secrets.json").exists()  # production never invents secrets
 
 
@@ -52,6 +64,7 @@ def test_production_with_everything_given_loads(tmp_path: Path) -> None:
         ({"DATABASE_URL": "sqlite:///tmp/x.db"}, "must be PostgreSQL"),
         ({"REDIS_URL": "memory://"}, "real Redis"),
         ({"WECHAT_SECRET": None}, "WECHAT_SECRET is required"),
+        ({"WECHAT_PAY_API_V3_KEY": None}, "WECHAT_PAY_API_V3_KEY is required"),
         ({"B2BC_MODE": "prod"}, "embedded or production"),
     ],
 )

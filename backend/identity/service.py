@@ -379,3 +379,9 @@ async def grant_membership(
             await Membership.filter(id=existing.id).update(is_active=True)
         return existing
     return await Membership.create(**identity)
+
+
+async def openid_for(user_id: int, appid: str) -> str | None:
+    """The user's openid in our mini-program, which WeChat Pay needs to know the payer."""
+    account = await WechatAccount.filter(user_id=user_id, appid=appid).order_by("-id").first()
+    return account.openid if account else None

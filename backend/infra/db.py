@@ -15,6 +15,7 @@ MODEL_MODULES = [
     "backend.org.models",
     "backend.catalog.models",
     "backend.ordering.models",
+    "backend.payments.models",
 ]
 APP_LABEL = "models"
 

@@ -24,6 +24,7 @@ from backend.infra.http import PageQuery, RequestModel, json_body, ok, page, par
 from backend.infra.idempotency import checked_key, run_once
 from backend.ordering import service
 from backend.ordering.states import Action
+from backend.payments import service as payments_service
 
 bp = Blueprint("ordering", url_prefix="/api/v1")
 BUYERS = (*STORE_ROLES, Role.SALESPERSON)
@@ -184,26 +185,19 @@ async def list_orders(request: Request, principal: Principal) -> HTTPResponse:
 @openapi.summary("订单详情，含明细与状态时间线")
 @authenticated(*BUYERS, *DISTRIBUTOR_ROLES, *BRAND_ROLES)
 async def get_order(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
-    return ok(await service.get_order(principal, order_id))
+    order = await service.get_order(principal, order_id)
+    money = await payments_service.order_money(order_id)
+    return ok({**order, "paid_fen": money["paid_fen"], "refunded_fen": money["refunded_fen"]})
 
 
 @bp.post("/orders/<order_id:int>/cancel")
-@openapi.summary("取消订单（经销商接单前）")
+@openapi.summary("取消订单（经销商接单前；已付款的全额退款）")
 @authenticated(*BUYERS)
 @json_body(CancelBody)
 async def cancel(
     request: Request, principal: Principal, order_id: int, body: CancelBody
 ) -> HTTPResponse:
-    return ok(
-        await service.act(
-            _deps(request),
-            principal,
-            order_id,
-            Action.CANCEL,
-            note=body.reason,
-            cancel_reason=body.reason,
-        )
-    )
+    return ok(await payments_service.cancel_order(_deps(request), principal, order_id, body.reason))
 
 
 @bp.post("/orders/<order_id:int>/accept")

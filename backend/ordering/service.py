@@ -15,7 +15,14 @@ from backend.deps import Deps
 from backend.identity.access import DISTRIBUTOR_ROLES, STORE_ROLES, Principal, Role, Tenancy, scoped
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
 from backend.ordering.models import CartItem, Channel, Order, OrderEvent, OrderLine, OrderStatus
-from backend.ordering.states import RELEASES_STOCK, STATUS_NAMES, Action, Actor, next_status
+from backend.ordering.states import (
+    RELEASES_STOCK,
+    STATUS_NAMES,
+    Action,
+    Actor,
+    IllegalTransition,
+    next_status,
+)
 from backend.org import service as org_service
 
 ORDER_TENANCY = Tenancy(
@@ -368,6 +375,35 @@ async def act(
         changes=changes,
     )
     return await order_detail(updated)
+
+
+async def visible_order(principal: Principal, order_id: int) -> Order:
+    """The order if the caller may see it (for other domains acting on orders), else 404."""
+    return await _visible_order(principal, order_id)
+
+
+async def record_payment(
+    deps: Deps, order_id: int, *, actor: Actor, actor_user_id: int | None
+) -> bool:
+    """Mark an order paid; False when it can no longer be (cancelled or expired meanwhile).
+
+    Call inside the transaction that records the payment, so both commit together.
+    """
+    action = Action.PAY if actor == Actor.SYSTEM else Action.RECORD_OFFLINE_PAYMENT
+    order = await Order.get(id=order_id)
+    try:
+        await _apply(
+            deps,
+            order,
+            action,
+            actor=actor,
+            actor_user_id=actor_user_id,
+            actor_role="system" if actor == Actor.SYSTEM else "distributor",
+            note="微信支付成功" if actor == Actor.SYSTEM else "经销商登记线下收款",
+        )
+    except (IllegalTransition, StatusChanged):
+        return False
+    return True
 
 
 async def expire_unpaid(deps: Deps) -> int:

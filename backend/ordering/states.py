@@ -37,6 +37,8 @@ TRANSITIONS: dict[tuple[Action, S], tuple[S, frozenset[Actor]]] = {
     (Action.RECORD_OFFLINE_PAYMENT, S.PENDING_PAYMENT): (S.PAID, frozenset({Actor.DISTRIBUTOR})),
     (Action.CANCEL, S.PENDING_PAYMENT): (S.CANCELLED, frozenset({Actor.STORE, Actor.SALESPERSON})),
     (Action.EXPIRE, S.PENDING_PAYMENT): (S.CANCELLED, frozenset({Actor.SYSTEM})),
+    # Paid but not yet accepted: the store may still withdraw; payments refunds it in full.
+    (Action.CANCEL, S.PAID): (S.CANCELLED, frozenset({Actor.STORE})),
     (Action.ACCEPT, S.PAID): (S.ACCEPTED, frozenset({Actor.DISTRIBUTOR})),
     (Action.SHIP, S.ACCEPTED): (S.SHIPPED, frozenset({Actor.DISTRIBUTOR})),
     (Action.DELIVER, S.SHIPPED): (S.DELIVERED, frozenset({Actor.DISTRIBUTOR})),
@@ -45,7 +47,13 @@ TRANSITIONS: dict[tuple[Action, S], tuple[S, frozenset[Actor]]] = {
 }
 
 # Leaving these statuses gives the reserved stock back.
-RELEASES_STOCK = frozenset({(Action.CANCEL, S.PENDING_PAYMENT), (Action.EXPIRE, S.PENDING_PAYMENT)})
+RELEASES_STOCK = frozenset(
+    {
+        (Action.CANCEL, S.PENDING_PAYMENT),
+        (Action.CANCEL, S.PAID),
+        (Action.EXPIRE, S.PENDING_PAYMENT),
+    }
+)
 
 STATUS_NAMES = {
     S.PENDING_PAYMENT: "待付款",

@@ -783,3 +783,9 @@ async def create_staff_account(
         "role": role.value,
         "distributor_id": distributor_id,
     }
+
+
+async def distributor_sub_mchid(distributor_id: int) -> str | None:
+    """The WeChat Pay sub-merchant that a distributor's stores pay into, if it has one."""
+    distributor = await Distributor.get(id=distributor_id)
+    return distributor.wechat_sub_mchid

@@ -1,0 +1,108 @@
+"""Paying for orders (WeChat Pay and offline), refunds, and WeChat Pay's notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, empty
+from sanic_ext import openapi
+
+from backend.deps import Deps
+from backend.identity.access import (
+    BRAND_ROLES,
+    DISTRIBUTOR_ROLES,
+    STORE_ROLES,
+    Principal,
+    Role,
+    authenticated,
+)
+from backend.infra.http import RequestModel, json_body, ok
+from backend.infra.idempotency import checked_key, run_once
+from backend.payments import service
+
+bp = Blueprint("payments", url_prefix="/api/v1")
+MAX_REFUND_FEN = 10**12
+
+
+def _deps(request: Request) -> Deps:
+    deps: Deps = request.app.ctx.deps
+    return deps
+
+
+class OfflinePaymentBody(RequestModel):
+    note: str = Field(default="", max_length=200, description="例如：货到付款，现金已收")
+
+
+class RefundBody(RequestModel):
+    amount_fen: int = Field(gt=0, le=MAX_REFUND_FEN)
+    reason: str = Field(min_length=1, max_length=80)
+
+
+@bp.post("/orders/<order_id:int>/pay")
+@openapi.summary("微信支付：返回 wx.requestPayment 所需参数（款项直接进入经销商子商户）")
+@authenticated(*STORE_ROLES)
+async def pay(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
+    return ok(await service.start_wechat_payment(_deps(request), principal, order_id))
+
+
+@bp.post("/orders/<order_id:int>/offline-payment")
+@openapi.summary("经销商登记线下收款（货到付款等）")
+@authenticated(*DISTRIBUTOR_ROLES)
+@json_body(OfflinePaymentBody)
+async def offline_payment(
+    request: Request, principal: Principal, order_id: int, body: OfflinePaymentBody
+) -> HTTPResponse:
+    payment = await service.record_offline_payment(_deps(request), principal, order_id, body.note)
+    return ok(payment, status=201)
+
+
+@bp.post("/orders/<order_id:int>/refunds")
+@openapi.summary("经销商退款（部分或全额，需 Idempotency-Key）")
+@openapi.parameter("Idempotency-Key", str, location="header", required=True)
+@authenticated(Role.DISTRIBUTOR_ADMIN)
+@json_body(RefundBody)
+async def refund(
+    request: Request, principal: Principal, order_id: int, body: RefundBody
+) -> HTTPResponse:
+    key = checked_key(request.headers.get("idempotency-key"))
+    deps = _deps(request)
+
+    async def work() -> tuple[int, Any]:
+        created = await service.refund_order(
+            deps, principal, order_id, amount_fen=body.amount_fen, reason=body.reason
+        )
+        return 201, created
+
+    status, result = await run_once(
+        scope="order.refund",
+        owner=f"user:{principal.user_id}",
+        key=key,
+        body=request.body,
+        now=deps.clock.now(),
+        work=work,
+    )
+    return ok(result, status=status)
+
+
+@bp.get("/orders/<order_id:int>/payments")
+@openapi.summary("订单的支付与退款记录，及已付、已退金额")
+@authenticated(*STORE_ROLES, Role.SALESPERSON, *DISTRIBUTOR_ROLES, *BRAND_ROLES)
+async def order_payments(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
+    return ok(await service.order_payments(principal, order_id))
+
+
+@bp.post("/payments/wechat/notify")
+@openapi.exclude()
+async def payment_notification(request: Request) -> HTTPResponse:
+    # WeChat retries anything but 2xx; we answer only after the result is committed.
+    await service.handle_payment_notification(_deps(request), request.headers, request.body)
+    return empty(status=204)
+
+
+@bp.post("/payments/wechat/refund-notify")
+@openapi.exclude()
+async def refund_notification(request: Request) -> HTTPResponse:
+    await service.handle_refund_notification(_deps(request), request.headers, request.body)
+    return empty(status=204)

@@ -1,0 +1,564 @@
+"""Paying the distributor: WeChat Pay (service-provider mode) and offline, refunds, and the
+reconciliation that completes or closes what a lost notification left open.
+
+Every payment and refund is a row with an event history; a notification is applied once
+(a guarded status change keyed by our out_trade_no, and WeChat's transaction id is unique);
+amounts and merchant ids are checked against our records before anything is marked paid.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from backend.deps import Deps
+from backend.identity import service as identity_service
+from backend.identity.access import Principal
+from backend.infra.logging import get_logger
+from backend.integrations.wechat.pay import (
+    NotificationRejected,
+    RefundState,
+    TransactionState,
+    WechatPayError,
+)
+from backend.kernel.errors import Conflict, Unauthorized, UpstreamUnavailable
+from backend.ordering import service as ordering_service
+from backend.ordering.service import Action, Actor, Order
+from backend.org import service as org_service
+from backend.payments.models import (
+    Payment,
+    PaymentEvent,
+    PaymentMethod,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+)
+
+log = get_logger("payments")
+PREPAY_VALID_FOR = timedelta(hours=2)  # WeChat keeps a prepay_id usable this long
+RECONCILE_AFTER = timedelta(minutes=1)
+RECONCILE_BATCH = 100
+
+
+class NotPayable(Conflict):
+    code = "payments.order_not_payable"
+    message = "订单当前不能支付"
+
+
+class DistributorCannotCollect(Conflict):
+    code = "payments.distributor_not_onboarded"
+    message = "该经销商尚未开通微信支付，请联系经销商线下付款"
+
+
+class NoWechatAccount(Conflict):
+    code = "payments.no_wechat_account"
+    message = "请在微信小程序中登录后再支付"
+
+
+class WechatPayUnavailable(UpstreamUnavailable):
+    code = "payments.wechat_unavailable"
+    message = "微信支付暂时不可用，请稍后再试"
+
+
+class NotificationInvalid(Unauthorized):
+    code = "payments.notification_invalid"
+    message = "通知验签失败"
+
+
+class RefundExceedsPaid(Conflict):
+    code = "payments.refund_exceeds_paid"
+    message = "退款金额超过可退金额"
+
+
+class NothingToRefund(Conflict):
+    code = "payments.nothing_to_refund"
+    message = "该订单没有可退款的微信支付"
+
+
+def _new_number(prefix: str, now: datetime) -> str:
+    return f"{prefix}{now:%y%m%d%H%M%S}{secrets.randbelow(10**10):010d}"
+
+
+async def _event(
+    payment_id: int, kind: str, now: datetime, refund_id: int | None = None, **data: Any
+) -> None:
+    await PaymentEvent.create(
+        payment_id=payment_id, refund_id=refund_id, kind=kind, data=data, created_at=now
+    )
+
+
+# ---- views ----------------------------------------------------------------------------------
+
+
+def payment_view(payment: Payment) -> dict[str, Any]:
+    return {
+        "id": payment.id,
+        "method": payment.method,
+        "status": payment.status,
+        "amount_fen": payment.amount_fen,
+        "out_trade_no": payment.out_trade_no,
+        "transaction_id": payment.transaction_id,
+        "flagged_reason": payment.flagged_reason,
+        "note": payment.note,
+        "succeeded_at": payment.succeeded_at.isoformat() if payment.succeeded_at else None,
+        "created_at": payment.created_at.isoformat(),
+    }
+
+
+def refund_view(refund: Refund) -> dict[str, Any]:
+    return {
+        "id": refund.id,
+        "payment_id": refund.payment_id,  # type: ignore[attr-defined]
+        "out_refund_no": refund.out_refund_no,
+        "amount_fen": refund.amount_fen,
+        "reason": refund.reason,
+        "status": refund.status,
+        "succeeded_at": refund.succeeded_at.isoformat() if refund.succeeded_at else None,
+        "created_at": refund.created_at.isoformat(),
+    }
+
+
+async def order_money(order_id: int) -> dict[str, Any]:
+    """What was paid and refunded, derived from the payment and refund rows."""
+    payments = await Payment.filter(order_id=order_id).order_by("id")
+    refunds = await Refund.filter(order_id=order_id).order_by("id")
+    paid = sum(p.amount_fen for p in payments if p.status == PaymentStatus.SUCCEEDED)
+    refunded = sum(r.amount_fen for r in refunds if r.status == RefundStatus.SUCCEEDED)
+    return {
+        "paid_fen": paid,
+        "refunded_fen": refunded,
+        "net_paid_fen": paid - refunded,
+        "payments": [payment_view(p) for p in payments],
+        "refunds": [refund_view(r) for r in refunds],
+    }
+
+
+async def order_payments(principal: Principal, order_id: int) -> dict[str, Any]:
+    order = await ordering_service.visible_order(principal, order_id)
+    return await order_money(order.id)
+
+
+# ---- paying with WeChat ---------------------------------------------------------------------
+
+
+async def start_wechat_payment(deps: Deps, principal: Principal, order_id: int) -> dict[str, Any]:
+    """Prepay at WeChat and return what the mini-program passes to wx.requestPayment."""
+    order = await ordering_service.visible_order(principal, order_id)
+    if order.status != "pending_payment":
+        raise NotPayable()
+    sub_mchid = await org_service.distributor_sub_mchid(order.distributor_id)  # type: ignore[attr-defined]
+    if not sub_mchid:
+        raise DistributorCannotCollect()
+    openid = await identity_service.openid_for(principal.user_id, deps.settings.wechat_pay.sp_appid)
+    if openid is None:
+        raise NoWechatAccount()
+    now = deps.clock.now()
+    reusable = await Payment.filter(
+        order_id=order.id,
+        method=PaymentMethod.WECHAT.value,
+        status=PaymentStatus.OPEN.value,
+        amount_fen=order.payable_fen,
+        prepay_id__not_isnull=True,
+        created_at__gt=now - PREPAY_VALID_FOR,
+    ).first()
+    if reusable is not None and reusable.prepay_id:
+        params = deps.pay.payment_params(reusable.prepay_id)
+        return {
+            "payment_id": reusable.id,
+            "out_trade_no": reusable.out_trade_no,
+            "request_payment": params,
+        }
+    payment = await Payment.create(
+        order_id=order.id,
+        method=PaymentMethod.WECHAT.value,
+        status=PaymentStatus.OPEN.value,
+        amount_fen=order.payable_fen,
+        out_trade_no=_new_number("P", now),
+        sp_mchid=deps.settings.wechat_pay.sp_mchid,
+        sub_mchid=sub_mchid,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        params = await deps.pay.prepay_jsapi(
+            sub_mchid=sub_mchid,
+            out_trade_no=payment.out_trade_no,
+            description=f"订货单 {order.order_no}",
+            amount_fen=order.payable_fen,
+            payer_openid=openid,
+            expire_at=order.pay_deadline,
+        )
+    except WechatPayError as exc:
+        await Payment.filter(id=payment.id).update(
+            status=PaymentStatus.CLOSED.value, updated_at=now
+        )
+        await _event(
+            payment.id, "prepay_failed", now, status=exc.status, code=exc.code, message=exc.message
+        )
+        raise WechatPayUnavailable(details={"wechat_code": exc.code}) from exc
+    await Payment.filter(id=payment.id).update(prepay_id=params["prepay_id"], updated_at=now)
+    await _event(payment.id, "prepaid", now, prepay_id=params["prepay_id"])
+    return {
+        "payment_id": payment.id,
+        "out_trade_no": payment.out_trade_no,
+        "request_payment": params,
+    }
+
+
+def _mismatch(deps: Deps, payment: Payment, state: TransactionState) -> str | None:
+    if state.sp_mchid != deps.settings.wechat_pay.sp_mchid:
+        return f"服务商号不符: {state.sp_mchid}"
+    if state.sub_mchid != payment.sub_mchid:
+        return f"子商户号不符: {state.sub_mchid}"
+    if state.amount_total_fen != payment.amount_fen:
+        return f"金额不符: 通知 {state.amount_total_fen} 分, 应付 {payment.amount_fen} 分"
+    return None
+
+
+async def apply_transaction(deps: Deps, state: TransactionState, *, source: str) -> str:
+    """Apply what WeChat says of a transaction, once. Returns what happened, for the log."""
+    now = deps.clock.now()
+    payment = await Payment.get_or_none(
+        out_trade_no=state.out_trade_no, method=PaymentMethod.WECHAT.value
+    )
+    if payment is None:
+        log.error("payment for unknown out_trade_no", extra={"out_trade_no": state.out_trade_no})
+        return "unknown"
+    if state.trade_state != "SUCCESS":
+        return "not_paid"
+    problem = _mismatch(deps, payment, state)
+    if problem is not None:
+        flagged = await Payment.filter(
+            id=payment.id, status__in=[PaymentStatus.OPEN.value, PaymentStatus.CLOSED.value]
+        ).update(status=PaymentStatus.FLAGGED.value, flagged_reason=problem, updated_at=now)
+        if flagged:
+            await _event(
+                payment.id,
+                "flagged",
+                now,
+                source=source,
+                reason=problem,
+                transaction_id=state.transaction_id,
+            )
+            log.error("payment flagged", extra={"payment_id": payment.id, "reason": problem})
+        return "flagged"
+    refund: Refund | None = None
+    async with in_transaction():
+        # A payment we had closed still counts if the money arrived: it is refunded below.
+        succeeded = await Payment.filter(
+            id=payment.id, status__in=[PaymentStatus.OPEN.value, PaymentStatus.CLOSED.value]
+        ).update(
+            status=PaymentStatus.SUCCEEDED.value,
+            transaction_id=state.transaction_id,
+            payer_total_fen=state.payer_total_fen,
+            succeeded_at=state.success_time or now,
+            updated_at=now,
+        )
+        if not succeeded:
+            return "duplicate"
+        await _event(
+            payment.id, "succeeded", now, source=source, transaction_id=state.transaction_id
+        )
+        order_id: int = payment.order_id  # type: ignore[attr-defined]
+        paid = await ordering_service.record_payment(
+            deps, order_id, actor=Actor.SYSTEM, actor_user_id=None
+        )
+        if not paid:
+            # The order was cancelled or expired before the money came: give it back, never keep it.
+            refund = await _reserve_refund(
+                payment, payment.amount_fen, "订单已取消，自动全额退款", None, now
+            )
+    if refund is not None:
+        await submit_refund(deps, refund)
+        return "refunding"
+    return "paid"
+
+
+async def handle_payment_notification(deps: Deps, headers: Mapping[str, str], body: bytes) -> str:
+    try:
+        notification = deps.pay.parse_notification(headers, body)
+    except NotificationRejected as exc:
+        log.warning("payment notification rejected", extra={"reason": exc.reason})
+        raise NotificationInvalid(details={"reason": exc.reason}) from exc
+    if notification.event_type != "TRANSACTION.SUCCESS":
+        return "ignored"
+    return await apply_transaction(
+        deps, notification.transaction(), source=f"notification:{notification.id}"
+    )
+
+
+# ---- offline payment ------------------------------------------------------------------------
+
+
+async def record_offline_payment(
+    deps: Deps, principal: Principal, order_id: int, note: str
+) -> dict[str, Any]:
+    order = await ordering_service.visible_order(principal, order_id)
+    now = deps.clock.now()
+    async with in_transaction():
+        payment = await Payment.create(
+            order_id=order.id,
+            method=PaymentMethod.OFFLINE.value,
+            status=PaymentStatus.SUCCEEDED.value,
+            amount_fen=order.payable_fen,
+            out_trade_no=_new_number("F", now),
+            recorded_by_id=principal.user_id,
+            note=note,
+            succeeded_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        await _event(payment.id, "offline_recorded", now, by_user_id=principal.user_id, note=note)
+        if not await ordering_service.record_payment(
+            deps, order.id, actor=Actor.DISTRIBUTOR, actor_user_id=principal.user_id
+        ):
+            raise NotPayable()  # rolls the payment back with it
+    return payment_view(payment)
+
+
+# ---- refunds --------------------------------------------------------------------------------
+
+
+async def _reserve_refund(
+    payment: Payment, amount_fen: int, reason: str, requested_by: int | None, now: datetime
+) -> Refund:
+    reserved = await Payment.filter(
+        id=payment.id,
+        status=PaymentStatus.SUCCEEDED.value,
+        refund_reserved_fen__lte=payment.amount_fen - amount_fen,
+    ).update(refund_reserved_fen=F("refund_reserved_fen") + amount_fen, updated_at=now)
+    if not reserved:
+        raise RefundExceedsPaid()
+    refund = await Refund.create(
+        payment_id=payment.id,
+        order_id=payment.order_id,  # type: ignore[attr-defined]
+        out_refund_no=_new_number("R", now),
+        amount_fen=amount_fen,
+        reason=reason[:80],
+        status=RefundStatus.PENDING.value,
+        requested_by_id=requested_by,
+        created_at=now,
+        updated_at=now,
+    )
+    await _event(
+        payment.id,
+        "refund_requested",
+        now,
+        refund_id=refund.id,
+        amount_fen=amount_fen,
+        reason=reason,
+    )
+    return refund
+
+
+async def submit_refund(deps: Deps, refund: Refund) -> None:
+    """Ask WeChat to refund. Unreachable: stays pending for reconciliation. Refused: failed."""
+    payment = await Payment.get(id=refund.payment_id)  # type: ignore[attr-defined]
+    now = deps.clock.now()
+    try:
+        state = await deps.pay.refund(
+            sub_mchid=payment.sub_mchid or "",
+            out_trade_no=payment.out_trade_no,
+            out_refund_no=refund.out_refund_no,
+            refund_fen=refund.amount_fen,
+            total_fen=payment.amount_fen,
+            reason=refund.reason,
+        )
+    except WechatPayError as exc:
+        if exc.status is None or exc.status >= 500:
+            log.warning(
+                "refund request not delivered; reconciliation retries",
+                extra={"refund_id": refund.id},
+            )
+            return
+        await _refund_failed(refund, now, code=exc.code, message=exc.message)
+        return
+    await apply_refund(deps, state, source="request")
+
+
+async def _refund_failed(refund: Refund, now: datetime, **data: Any) -> None:
+    failed = await Refund.filter(
+        id=refund.id, status__in=[RefundStatus.PENDING.value, RefundStatus.PROCESSING.value]
+    ).update(status=RefundStatus.FAILED.value, updated_at=now)
+    if failed:
+        await Payment.filter(id=refund.payment_id).update(  # type: ignore[attr-defined]
+            refund_reserved_fen=F("refund_reserved_fen") - refund.amount_fen, updated_at=now
+        )
+        await _event(refund.payment_id, "refund_failed", now, refund_id=refund.id, **data)  # type: ignore[attr-defined]
+
+
+async def apply_refund(deps: Deps, state: RefundState, *, source: str) -> str:
+    now = deps.clock.now()
+    refund = await Refund.get_or_none(out_refund_no=state.out_refund_no)
+    if refund is None:
+        log.error("unknown refund", extra={"out_refund_no": state.out_refund_no})
+        return "unknown"
+    payment_id: int = refund.payment_id  # type: ignore[attr-defined]
+    if state.status == "SUCCESS":
+        done = await Refund.filter(
+            id=refund.id, status__in=[RefundStatus.PENDING.value, RefundStatus.PROCESSING.value]
+        ).update(
+            status=RefundStatus.SUCCEEDED.value,
+            refund_id=state.refund_id,
+            succeeded_at=now,
+            updated_at=now,
+        )
+        if done:
+            await _event(payment_id, "refund_succeeded", now, refund_id=refund.id, source=source)
+        return "refunded" if done else "duplicate"
+    if state.status == "PROCESSING":
+        await Refund.filter(id=refund.id, status=RefundStatus.PENDING.value).update(
+            status=RefundStatus.PROCESSING.value, refund_id=state.refund_id, updated_at=now
+        )
+        return "processing"
+    await _refund_failed(refund, now, source=source, wechat_status=state.status)
+    return "failed"
+
+
+async def handle_refund_notification(deps: Deps, headers: Mapping[str, str], body: bytes) -> str:
+    try:
+        notification = deps.pay.parse_notification(headers, body)
+    except NotificationRejected as exc:
+        raise NotificationInvalid(details={"reason": exc.reason}) from exc
+    if not notification.event_type.startswith("REFUND."):
+        return "ignored"
+    return await apply_refund(deps, notification.refund(), source=f"notification:{notification.id}")
+
+
+async def refund_order(
+    deps: Deps, principal: Principal, order_id: int, *, amount_fen: int, reason: str
+) -> dict[str, Any]:
+    """A distributor refunds part or all of what a store paid by WeChat."""
+    order = await ordering_service.visible_order(principal, order_id)
+    payment = await Payment.filter(
+        order_id=order.id, method=PaymentMethod.WECHAT.value, status=PaymentStatus.SUCCEEDED.value
+    ).first()
+    if payment is None:
+        raise NothingToRefund()
+    async with in_transaction():
+        refund = await _reserve_refund(
+            payment, amount_fen, reason, principal.user_id, deps.clock.now()
+        )
+    await submit_refund(deps, refund)
+    return refund_view(await Refund.get(id=refund.id))
+
+
+async def cancel_order(
+    deps: Deps, principal: Principal, order_id: int, reason: str
+) -> dict[str, Any]:
+    """Cancel before acceptance; if it was paid by WeChat, refund it in full."""
+    order = await ordering_service.visible_order(principal, order_id)
+    was_paid = order.status == "paid"
+    refunds: list[Refund] = []
+    async with in_transaction():
+        cancelled = await ordering_service.act(
+            deps,
+            principal,
+            order_id,
+            Action.CANCEL,
+            note=reason,
+            cancel_reason=reason,
+        )
+        if was_paid:
+            now = deps.clock.now()
+            for payment in await Payment.filter(
+                order_id=order.id, status=PaymentStatus.SUCCEEDED.value
+            ):
+                remaining = payment.amount_fen - payment.refund_reserved_fen
+                if payment.method == PaymentMethod.WECHAT and remaining > 0:
+                    refunds.append(
+                        await _reserve_refund(
+                            payment, remaining, "门店取消订单，全额退款", principal.user_id, now
+                        )
+                    )
+    for refund in refunds:
+        await submit_refund(deps, refund)
+    return cancelled
+
+
+# ---- reconciliation ---------------------------------------------------------------------------
+
+
+async def reconcile(deps: Deps) -> dict[str, int]:
+    """Ask WeChat about what is still open: completes payments whose notification was lost,
+    closes the ones whose order is gone, and pushes refunds along."""
+    now = deps.clock.now()
+    counts = {"paid": 0, "closed": 0, "refunds": 0}
+    open_payments = (
+        await Payment.filter(
+            method=PaymentMethod.WECHAT.value,
+            status=PaymentStatus.OPEN.value,
+            created_at__lte=now - RECONCILE_AFTER,
+        )
+        .order_by("id")
+        .limit(RECONCILE_BATCH)
+    )
+    for payment in open_payments:
+        try:
+            state = await deps.pay.query(
+                sub_mchid=payment.sub_mchid or "", out_trade_no=payment.out_trade_no
+            )
+        except WechatPayError as exc:
+            log.warning("payment query failed", extra={"payment_id": payment.id, "code": exc.code})
+            continue
+        if state.trade_state == "SUCCESS":
+            counts["paid"] += await apply_transaction(deps, state, source="query") in (
+                "paid",
+                "refunding",
+            )
+            continue
+        order = await Order.get(id=payment.order_id)  # type: ignore[attr-defined]
+        if (
+            state.trade_state in ("CLOSED", "REVOKED", "PAYERROR")
+            or order.status != "pending_payment"
+        ):
+            await _close(deps, payment, already_closed=state.trade_state != "NOTPAY", now=now)
+            counts["closed"] += 1
+    for refund in (
+        await Refund.filter(status=RefundStatus.PENDING.value).order_by("id").limit(RECONCILE_BATCH)
+    ):
+        await submit_refund(deps, refund)
+        counts["refunds"] += 1
+    processing = (
+        await Refund.filter(
+            status=RefundStatus.PROCESSING.value, updated_at__lte=now - RECONCILE_AFTER
+        )
+        .order_by("id")
+        .limit(RECONCILE_BATCH)
+    )
+    for refund in processing:
+        payment = await Payment.get(id=refund.payment_id)  # type: ignore[attr-defined]
+        try:
+            refund_state = await deps.pay.query_refund(
+                sub_mchid=payment.sub_mchid or "", out_refund_no=refund.out_refund_no
+            )
+        except WechatPayError:
+            continue
+        await apply_refund(deps, refund_state, source="query")
+        counts["refunds"] += 1
+    return counts
+
+
+async def _close(deps: Deps, payment: Payment, *, already_closed: bool, now: datetime) -> None:
+    if not already_closed:
+        try:
+            await deps.pay.close(
+                sub_mchid=payment.sub_mchid or "", out_trade_no=payment.out_trade_no
+            )
+        except WechatPayError as exc:
+            if exc.code == "ORDERPAID":
+                return  # paid after all: the next query or the notification completes it
+            log.warning(
+                "closing payment failed", extra={"payment_id": payment.id, "code": exc.code}
+            )
+            return
+    closed = await Payment.filter(id=payment.id, status=PaymentStatus.OPEN.value).update(
+        status=PaymentStatus.CLOSED.value, updated_at=now
+    )
+    if closed:
+        await _event(payment.id, "closed", now)
