@@ -27,20 +27,22 @@ async def _migrate_and_seed(settings: Settings, seed: bool) -> None:
     await db.migrate(settings.database_url)
     if not seed:
         return
-    from backend.demo.seed import DEMO_PASSWORD, seed_demo
+    from backend.demo.seed import DEMO_OWNER_PERSONA, DEMO_PASSWORD, seed_demo
 
     await db.init_db(settings.database_url)
     try:
-        accounts = await seed_demo()
+        accounts = await seed_demo(settings.wechat.appid)
     finally:
         await db.close_db()
     if accounts is None:
         print("演示数据已存在 (demo data already present)")
         print(f"  后台账号: brand_admin / brand_ops / dist1_admin … 密码 {DEMO_PASSWORD}")
+        print(f"  门店老板: 沙箱身份 persona={DEMO_OWNER_PERSONA!r}")
         return
     print(
         f"演示数据已创建: 1 个品牌, {len(accounts.staff) - 2} 个经销商, "
-        f"{len(accounts.salespeople)} 个业务员, {accounts.stores} 家门店"
+        f"{len(accounts.salespeople)} 个业务员, {accounts.stores} 家门店, "
+        f"{accounts.skus} 个商品规格"
     )
     print(f"  后台账号 (密码均为 {DEMO_PASSWORD}):")
     for username, role, scope in accounts.staff:
@@ -48,6 +50,7 @@ async def _migrate_and_seed(settings: Settings, seed: bool) -> None:
     print("  业务员 (在小程序中绑定以下手机号即获得业务员身份):")
     for name, phone in accounts.salespeople:
         print(f"    {name} {phone}")
+    print(f"  门店老板: 沙箱身份 persona={DEMO_OWNER_PERSONA!r}，门店「{accounts.owner_store}」")
 
 
 def _print_urls(settings: Settings) -> None:

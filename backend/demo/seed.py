@@ -8,9 +8,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from backend.catalog import service as catalog_service
+from backend.catalog.models import PriceEntry
 from backend.identity import service as identity_service
-from backend.identity.models import Role
+from backend.identity.models import Role, User, WechatAccount
 from backend.identity.tokens import Principal
+from backend.integrations.wechat.sandbox import openid_for
 from backend.org import service as org_service
 from backend.org.models import Brand, Salesperson, Store, StoreTag, StoreTier
 
@@ -28,6 +31,19 @@ STORE_WORDS = ["家电", "五金", "建材", "水电", "厨卫", "净水"]
 STREETS = ["文一西路", "莫干山路", "南京东路", "淮海中路", "天河路", "中山大道"]
 TAGS = ["社区店", "旗舰店", "新开店", "重点客户"]
 STORE_COUNT = 40
+DEMO_OWNER_PERSONA = "demo-owner"
+# (category, product, [(sku name, unit, list price in fen, case size, minimum order)])
+CATALOG = [
+    (
+        "净水器",
+        "澜泉 RO 反渗透净水器",
+        [("RO-500G", "台", 199_900, 1, 1), ("RO-800G", "台", 299_900, 1, 1)],
+    ),
+    ("净水器", "澜泉 前置过滤器", [("40 微米", "台", 59_900, 1, 1)]),
+    ("滤芯", "PP 棉滤芯", [("10 英寸", "支", 3_500, 10, 10)]),
+    ("滤芯", "活性炭滤芯", [("10 英寸", "支", 5_800, 10, 20)]),
+    ("滤芯", "RO 膜滤芯", [("500G 通用", "支", 29_900, 4, 4)]),
+]
 
 
 @dataclass
@@ -36,9 +52,11 @@ class DemoAccounts:
     staff: list[tuple[str, str, str]] = field(default_factory=list)  # username, role, scope
     salespeople: list[tuple[str, str]] = field(default_factory=list)  # name, phone
     stores: int = 0
+    skus: int = 0
+    owner_store: str = ""
 
 
-async def seed_demo() -> DemoAccounts | None:
+async def seed_demo(appid: str) -> DemoAccounts | None:
     """Create the demo data once; returns None when it is already there."""
     if await Brand.exists(name=BRAND_NAME):
         return None
@@ -117,4 +135,65 @@ async def seed_demo() -> DemoAccounts | None:
         await StoreTag.bulk_create([StoreTag(store=store, tag=t) for t in rng.sample(TAGS, 2)])
         accounts.stores += 1
     assert await Salesperson.filter(brand_id=brand.id).count() == len(SALESPEOPLE)
+    accounts.skus = await _seed_catalog(acting, distributor_ids, rng)
+    accounts.owner_store = await _seed_demo_owner(brand.id, appid)
     return accounts
+
+
+async def _seed_catalog(acting: Principal, distributor_ids: list[int], rng: random.Random) -> int:
+    """Products with list prices, tier and volume prices, and stock at every distributor."""
+    categories: dict[str, int] = {}
+    sku_ids: list[int] = []
+    for category, name, variants in CATALOG:
+        if category not in categories:
+            created = await catalog_service.create_category(
+                acting, name=category, parent_id=None, sort=0
+            )
+            categories[category] = created["id"]
+        product = await catalog_service.create_product(
+            acting,
+            name=name,
+            category_id=categories[category],
+            description="",
+            images=[],
+            skus=[
+                {
+                    "name": sku,
+                    "spec": sku,
+                    "unit": unit,
+                    "barcode": f"6970{rng.randint(10**8, 10**9 - 1)}",
+                    "list_price_fen": price,
+                    "case_size": case,
+                    "min_order_qty": minimum,
+                }
+                for sku, unit, price, case, minimum in variants
+            ],
+        )
+        sku_ids.extend(sku["id"] for sku in product["skus"])
+    for distributor_id in distributor_ids:
+        for sku_id in sku_ids:
+            await catalog_service.adjust_stock(
+                acting, distributor_id, sku_id, delta=rng.randint(50, 500)
+            )
+    flagship = sku_ids[0]
+    await PriceEntry.create(
+        brand_id=acting.brand_id, sku_id=flagship, store_tier="A", unit_price_fen=189_900
+    )
+    await PriceEntry.create(
+        brand_id=acting.brand_id, sku_id=flagship, min_qty=10, unit_price_fen=179_900
+    )
+    return len(sku_ids)
+
+
+async def _seed_demo_owner(brand_id: int, appid: str) -> str:
+    """A store owner a newcomer can sign in as through the WeChat sandbox."""
+    store = await Store.filter(brand_id=brand_id).order_by("id").first()
+    assert store is not None
+    user = await User.create(display_name="演示店主")
+    await WechatAccount.create(appid=appid, openid=openid_for(appid, DEMO_OWNER_PERSONA), user=user)
+    distributor_id: int = store.distributor_id  # type: ignore[attr-defined]
+    await identity_service.grant_membership(
+        user.id, Role.STORE_OWNER, brand_id, distributor_id=distributor_id, store_id=store.id
+    )
+    await Store.filter(id=store.id).update(owner_id=user.id)
+    return store.name
