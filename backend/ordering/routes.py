@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from contextlib import aclosing
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from pydantic import Field
@@ -22,7 +23,7 @@ from backend.identity.access import (
 )
 from backend.infra.http import PageQuery, RequestModel, json_body, ok, page, parse_query
 from backend.infra.idempotency import checked_key, run_once
-from backend.ordering import service
+from backend.ordering import export, service
 from backend.ordering.states import Action
 from backend.payments import service as payments_service
 
@@ -104,7 +105,8 @@ def _day_start(day: date | None) -> datetime | None:
         return None
     from zoneinfo import ZoneInfo  # noqa: PLC0415 - only needed when filtering by date
 
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo("Asia/Shanghai"))
+    # In UTC, like the stored values: SQLite compares timestamps as text, offset and all.
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
 
 
 def _lines(body: list[LineBody]) -> list[RequestedLine]:
@@ -179,6 +181,42 @@ async def list_orders(request: Request, principal: Principal) -> HTTPResponse:
     )
     listed = page(items, limit)
     return ok({"items": listed["items"], "next_before": listed["next_after"]})
+
+
+class ExportQuery(OrderQuery):
+    format: Literal["csv", "xlsx"] = "csv"
+
+
+EXPORT_CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@bp.get("/orders/export")
+@openapi.summary("导出订单（CSV 或 XLSX，流式下载；筛选条件与订单列表相同）")
+# The body is streamed through request.respond(), after which Sanic wants the handler to
+# return None; the guard's type only knows handlers that return their response.
+@authenticated(*DISTRIBUTOR_ROLES, *BRAND_ROLES)  # type: ignore[arg-type]
+async def export_orders(request: Request, principal: Principal) -> None:
+    query = parse_query(request, ExportQuery)
+    rows = export.export_rows(principal, query.filters(), payments_service.net_paid_by_order)
+    encode = export.xlsx_chunks if query.format == "xlsx" else export.csv_chunks
+    today = export.china_time(_deps(request).clock.now())
+    headers = {
+        "Content-Disposition": f'attachment; filename="orders-{today:%Y%m%d}.{query.format}"',
+        "Cache-Control": "no-store",
+    }
+    async with aclosing(encode(rows)) as chunks:
+        # The first chunk comes before the status line: until then a failure is a normal error.
+        first = await anext(chunks)
+        response = await request.respond(
+            content_type=EXPORT_CONTENT_TYPES[query.format], headers=headers
+        )
+        await response.send(first)
+        async for chunk in chunks:
+            await response.send(chunk)
+        await response.eof()
 
 
 @bp.get("/orders/<order_id:int>")

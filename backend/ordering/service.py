@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,7 @@ ORDER_TENANCY = Tenancy(
     distributor="distributor_id", salesperson="salesperson_id", store="store_id"
 )
 EXPIRY_BATCH = 200
+EXPORT_BATCH = 500
 
 
 class OrderNotFound(NotFound):
@@ -453,3 +454,41 @@ async def list_orders(
     if before:
         query = query.filter(id__lt=before)
     return [order_view(order) for order in await query.order_by("-id").limit(limit + 1)]
+
+
+async def export_batches(
+    principal: Principal, *, filters: dict[str, Any], batch_size: int = EXPORT_BATCH
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The orders an export shows, oldest first, in keyset batches of plain rows.
+
+    Scoped and filtered exactly like the order list. Each batch is one query that joins the
+    store, distributor and salesperson names, so memory stays flat however many orders match
+    and no row costs a query of its own. The salesperson name is None when there is none.
+    """
+    query = scoped(principal, Order.all(), ORDER_TENANCY)
+    query = query.filter(**{key: value for key, value in filters.items() if value is not None})
+    after = 0
+    while True:
+        batch = (
+            await query.filter(id__gt=after)
+            .order_by("id")
+            .limit(batch_size)
+            .values(
+                "id",
+                "order_no",
+                "channel",
+                "status",
+                "list_amount_fen",
+                "discount_fen",
+                "created_at",
+                "updated_at",
+                store_name="store__name",
+                distributor_name="distributor__name",
+                salesperson_name="salesperson__name",
+            )
+        )
+        if batch:
+            yield batch
+        if len(batch) < batch_size:
+            return
+        after = batch[-1]["id"]
