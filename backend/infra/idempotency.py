@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sanic import Request
+from sanic.response import HTTPResponse
 from tortoise.exceptions import IntegrityError
 
-from backend.infra.http import error_envelope
+from backend.infra.http import error_envelope, ok
 from backend.infra.models import IdempotencyRecord
 from backend.kernel.errors import Conflict, DomainError, InvalidInput
 
@@ -65,6 +67,17 @@ async def run_once(
 
 
 Work = Callable[[], Awaitable[tuple[int, Any]]]
+
+
+async def respond_once(
+    request: Request, *, scope: str, owner: str, now: datetime, work: Work
+) -> HTTPResponse:
+    """A create endpoint's response, idempotent on the request's Idempotency-Key header."""
+    key = checked_key(request.headers.get("idempotency-key"))
+    status, result = await run_once(
+        scope=scope, owner=owner, key=key, body=request.body, now=now, work=work
+    )
+    return ok(result, status=status)
 
 
 @dataclass(frozen=True)

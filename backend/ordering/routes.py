@@ -22,7 +22,7 @@ from backend.identity.access import (
     authenticated,
 )
 from backend.infra.http import PageQuery, RequestModel, json_body, ok, page, parse_query
-from backend.infra.idempotency import checked_key, run_once
+from backend.infra.idempotency import respond_once
 from backend.ordering import export, service
 from backend.ordering.states import Action
 from backend.payments import service as payments_service
@@ -152,22 +152,16 @@ async def quote(request: Request, principal: Principal, body: QuoteBody) -> HTTP
 @authenticated(*BUYERS)
 @json_body(OrderBody)
 async def place_order(request: Request, principal: Principal, body: OrderBody) -> HTTPResponse:
-    key = checked_key(request.headers.get("idempotency-key"))
     deps = _deps(request)
 
     async def place() -> tuple[int, Any]:
         lines = _lines(body.lines) if body.lines is not None else None
         return 201, await service.place_order(deps, principal, store_id=body.store_id, lines=lines)
 
-    status, result = await run_once(
-        scope="order.place",
-        owner=f"user:{principal.user_id}",
-        key=key,
-        body=request.body,
-        now=deps.clock.now(),
-        work=place,
+    owner = f"user:{principal.user_id}"
+    return await respond_once(
+        request, scope="order.place", owner=owner, now=deps.clock.now(), work=place
     )
-    return ok(result, status=status)
 
 
 @bp.get("/orders")

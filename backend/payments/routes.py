@@ -19,7 +19,7 @@ from backend.identity.access import (
     authenticated,
 )
 from backend.infra.http import RequestModel, json_body, ok
-from backend.infra.idempotency import checked_key, run_once
+from backend.infra.idempotency import respond_once
 from backend.payments import service
 
 bp = Blueprint("payments", url_prefix="/api/v1")
@@ -66,7 +66,6 @@ async def offline_payment(
 async def refund(
     request: Request, principal: Principal, order_id: int, body: RefundBody
 ) -> HTTPResponse:
-    key = checked_key(request.headers.get("idempotency-key"))
     deps = _deps(request)
 
     async def work() -> tuple[int, Any]:
@@ -75,15 +74,10 @@ async def refund(
         )
         return 201, created
 
-    status, result = await run_once(
-        scope="order.refund",
-        owner=f"user:{principal.user_id}",
-        key=key,
-        body=request.body,
-        now=deps.clock.now(),
-        work=work,
+    owner = f"user:{principal.user_id}"
+    return await respond_once(
+        request, scope="order.refund", owner=owner, now=deps.clock.now(), work=work
     )
-    return ok(result, status=status)
 
 
 @bp.get("/orders/<order_id:int>/payments")
