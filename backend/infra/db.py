@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import get_connection
 from tortoise.migrations.api import migrate as run_migrations
 
@@ -20,9 +21,29 @@ MODEL_MODULES = [
 APP_LABEL = "models"
 
 
+async def _release_quickly(connection: Any) -> None:
+    """Reset a pooled PostgreSQL connection with no round trip unless one is needed.
+
+    asyncpg's default reset runs `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL` on every release, and Tortoise releases after every statement outside a
+    transaction: a round trip each time. We take no advisory locks, never LISTEN and never SET,
+    so only an unfinished transaction needs undoing.
+    """
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
+def _connection(database_url: str) -> str | dict[str, Any]:
+    if not database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        return database_url
+    expanded: dict[str, Any] = expand_db_url(database_url)
+    expanded["credentials"]["reset"] = _release_quickly
+    return expanded
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": _connection(database_url)},
         "apps": {
             APP_LABEL: {
                 "models": MODEL_MODULES,

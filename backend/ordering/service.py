@@ -244,25 +244,24 @@ async def place_order(
             pay_deadline=now + timedelta(seconds=deps.settings.order_payment_timeout_seconds),
             reordered_from_id=reordered_from,
         )
-        await OrderLine.bulk_create(
-            [
-                OrderLine(
-                    order=order,
-                    sku_id=line.sku_id,
-                    product_name=line.product_name,
-                    sku_name=line.sku_name,
-                    unit=line.unit,
-                    quantity=line.quantity,
-                    list_unit_price_fen=line.list_unit_price_fen,
-                    unit_price_fen=line.unit_price_fen,
-                    list_amount_fen=line.list_amount_fen,
-                    discount_fen=line.discount_fen,
-                    payable_fen=line.payable_fen,
-                )
-                for line in quote.lines
-            ]
-        )
-        await OrderEvent.create(
+        order_lines = [
+            OrderLine(
+                order=order,
+                sku_id=line.sku_id,
+                product_name=line.product_name,
+                sku_name=line.sku_name,
+                unit=line.unit,
+                quantity=line.quantity,
+                list_unit_price_fen=line.list_unit_price_fen,
+                unit_price_fen=line.unit_price_fen,
+                list_amount_fen=line.list_amount_fen,
+                discount_fen=line.discount_fen,
+                payable_fen=line.payable_fen,
+            )
+            for line in quote.lines
+        ]
+        await OrderLine.bulk_create(order_lines)
+        event = await OrderEvent.create(
             order=order,
             actor_id=principal.user_id,
             actor_role=principal.role or "",
@@ -275,7 +274,9 @@ async def place_order(
             await CartItem.filter(
                 store_id=store.id, sku_id__in=[line.sku_id for line in quote.lines]
             ).delete()
-    return await order_detail(order)
+    # Built from what was just written: reading it back would cost two more queries.
+    detail = order_view(order)
+    return {**detail, "lines": [line_view(x) for x in order_lines], "timeline": [event_view(event)]}
 
 
 async def reorder(principal: Principal, order_id: int) -> Quote:
@@ -323,7 +324,7 @@ async def _apply(
     actor_role: str,
     note: str = "",
     changes: dict[str, Any] | None = None,
-) -> Order:
+) -> None:
     current = OrderStatus(order.status)
     target = next_status(current, action, actor)
     now = deps.clock.now()
@@ -345,7 +346,6 @@ async def _apply(
             note=note,
             created_at=now,
         )
-    return await Order.get(id=order.id)
 
 
 async def act(
@@ -365,7 +365,7 @@ async def act(
         and order.channel != Channel.PROXY
     ):
         raise OrderNotFound()  # a salesperson may only withdraw the orders they placed for a store
-    updated = await _apply(
+    await _apply(
         deps,
         order,
         action,
@@ -375,7 +375,7 @@ async def act(
         note=note,
         changes=changes,
     )
-    return await order_detail(updated)
+    return await order_detail(await Order.get(id=order.id))
 
 
 async def visible_order(principal: Principal, order_id: int) -> Order:

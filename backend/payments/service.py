@@ -247,32 +247,47 @@ def _mismatch(deps: Deps, payment: Payment, state: TransactionState) -> str | No
     return None
 
 
+def _nothing_to_apply(payment: Payment | None, state: TransactionState) -> str | None:
+    if payment is None:
+        log.error("payment for unknown out_trade_no", extra={"out_trade_no": state.out_trade_no})
+        return "unknown"
+    if state.trade_state != "SUCCESS":
+        return "not_paid"
+    if payment.status == PaymentStatus.SUCCEEDED and payment.transaction_id == state.transaction_id:
+        return "duplicate"  # a replay: answer at once, without a transaction
+    return None
+
+
+async def _flag(
+    payment: Payment, problem: str, state: TransactionState, source: str, now: datetime
+) -> None:
+    flagged = await Payment.filter(
+        id=payment.id, status__in=[PaymentStatus.OPEN.value, PaymentStatus.CLOSED.value]
+    ).update(status=PaymentStatus.FLAGGED.value, flagged_reason=problem, updated_at=now)
+    if flagged:
+        await _event(
+            payment.id,
+            "flagged",
+            now,
+            source=source,
+            reason=problem,
+            transaction_id=state.transaction_id,
+        )
+        log.error("payment flagged", extra={"payment_id": payment.id, "reason": problem})
+
+
 async def apply_transaction(deps: Deps, state: TransactionState, *, source: str) -> str:
     """Apply what WeChat says of a transaction, once. Returns what happened, for the log."""
     now = deps.clock.now()
     payment = await Payment.get_or_none(
         out_trade_no=state.out_trade_no, method=PaymentMethod.WECHAT.value
     )
-    if payment is None:
-        log.error("payment for unknown out_trade_no", extra={"out_trade_no": state.out_trade_no})
-        return "unknown"
-    if state.trade_state != "SUCCESS":
-        return "not_paid"
+    skip = _nothing_to_apply(payment, state)
+    if skip is not None or payment is None:
+        return skip or "unknown"
     problem = _mismatch(deps, payment, state)
     if problem is not None:
-        flagged = await Payment.filter(
-            id=payment.id, status__in=[PaymentStatus.OPEN.value, PaymentStatus.CLOSED.value]
-        ).update(status=PaymentStatus.FLAGGED.value, flagged_reason=problem, updated_at=now)
-        if flagged:
-            await _event(
-                payment.id,
-                "flagged",
-                now,
-                source=source,
-                reason=problem,
-                transaction_id=state.transaction_id,
-            )
-            log.error("payment flagged", extra={"payment_id": payment.id, "reason": problem})
+        await _flag(payment, problem, state, source, now)
         return "flagged"
     refund: Refund | None = None
     async with in_transaction():
