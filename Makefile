@@ -48,6 +48,8 @@ makemigrations: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/auth_get.py
+	$(BIN)/python bench/order_placement.py
+	$(BIN)/python bench/notifications.py
 
 clean:
 	rm -rf $(VENV) data test-artifacts
