@@ -420,3 +420,44 @@ async def test_reorder_puts_lines_back_in_the_cart(client, sandbox_client) -> No
         (shop.filters, 10),
     ]
     assert cart["orderable"] is True
+
+
+async def test_proxy_orders_are_reported_apart(client, sandbox_client) -> None:
+    shop = await make_shop()
+    tenant = shop.tenant
+    seller = await wechat_login(client, sandbox_client, "reporting-seller")
+    code = await phone_code(sandbox_client, tenant.salesperson.phone)
+    await client.post("/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(seller))
+    seller = await wechat_login(client, sandbox_client, "reporting-seller")
+    owner = await store_owner(client, sandbox_client, tenant.store)
+    one = {"lines": [{"sku_id": shop.water, "quantity": 1}]}
+    for _ in range(2):
+        await client.post(
+            "/api/v1/orders", json={**one, "store_id": tenant.store.id}, headers=idempotent(seller)
+        )
+    own = (await client.post("/api/v1/orders", json=one, headers=idempotent(owner))).json()
+    cancelled = (await client.post("/api/v1/orders", json=one, headers=idempotent(owner))).json()
+    await client.post(
+        f"/api/v1/orders/{cancelled['id']}/cancel", json={"reason": "x"}, headers=bearer(owner)
+    )
+    brand = await staff_headers(client, tenant.admin_username)
+    report = (await client.get("/api/v1/orders/summary", headers=brand)).json()
+    assert report["by_channel"] == [
+        {"channel": "proxy", "orders": 2, "payable_fen": 2 * 199_900},
+        {"channel": "self", "orders": 1, "payable_fen": own["payable_fen"]},
+    ]
+    assert report["proxy_by_salesperson"] == [
+        {
+            "salesperson_id": tenant.salesperson.id,
+            "salesperson_name": tenant.salesperson.name,
+            "orders": 2,
+            "payable_fen": 2 * 199_900,
+        }
+    ]
+    other_brand = await make_tenant("别家品牌")
+    theirs = await staff_headers(client, other_brand.admin_username)
+    assert (await client.get("/api/v1/orders/summary", headers=theirs)).json() == {
+        "by_channel": [],
+        "proxy_by_salesperson": [],
+    }
+    assert (await client.get("/api/v1/orders/summary", headers=bearer(owner))).status_code == 403

@@ -213,6 +213,14 @@ async def export_orders(request: Request, principal: Principal) -> None:
         await response.eof()
 
 
+@bp.get("/orders/summary")
+@openapi.summary("订单汇总：按渠道（自主/代下单/直播）与按业务员的代下单，不含已取消订单")
+@authenticated(*DISTRIBUTOR_ROLES, *BRAND_ROLES)
+async def summary(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, OrderQuery)
+    return ok(await service.summary(principal, query.filters()))
+
+
 @bp.get("/orders/<order_id:int>")
 @openapi.summary("订单详情，含明细与状态时间线")
 @authenticated(*BUYERS, *DISTRIBUTOR_ROLES, *BRAND_ROLES)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
 
 from backend.catalog import service as catalog_service
@@ -492,3 +493,44 @@ async def export_batches(
         if len(batch) < batch_size:
             return
         after = batch[-1]["id"]
+
+
+async def summary(principal: Principal, filters: dict[str, Any]) -> dict[str, Any]:
+    """Orders and amounts by channel, and proxy orders (代下单) by salesperson: proxy ordering
+    is reported apart, so the brand sees what stores order by themselves."""
+    query = scoped(principal, Order.all(), ORDER_TENANCY).exclude(
+        status=OrderStatus.CANCELLED.value
+    )
+    query = query.filter(**{key: value for key, value in filters.items() if value is not None})
+    by_channel = (
+        await query.annotate(orders=Count("id"), payable_fen=Sum("payable_fen"))
+        .group_by("channel")
+        .order_by("channel")
+        .values("channel", "orders", "payable_fen")
+    )
+    by_salesperson = (
+        await query.filter(channel=Channel.PROXY.value)
+        .annotate(orders=Count("id"), payable_fen=Sum("payable_fen"))
+        .group_by("salesperson_id", "salesperson__name")
+        .order_by("salesperson_id")
+        .values("salesperson_id", "salesperson__name", "orders", "payable_fen")
+    )
+    return {
+        "by_channel": [
+            {
+                "channel": row["channel"],
+                "orders": row["orders"],
+                "payable_fen": int(row["payable_fen"] or 0),
+            }
+            for row in by_channel
+        ],
+        "proxy_by_salesperson": [
+            {
+                "salesperson_id": row["salesperson_id"],
+                "salesperson_name": row["salesperson__name"],
+                "orders": row["orders"],
+                "payable_fen": int(row["payable_fen"] or 0),
+            }
+            for row in by_salesperson
+        ],
+    }
