@@ -153,6 +153,8 @@ async def test_openapi_documents_request_bodies(client: httpx.AsyncClient) -> No
     login = spec["paths"]["/api/v1/auth/staff/login"]["post"]
     schema = login["requestBody"]["content"]["application/json"]["schema"]
     assert "username" in json.dumps(schema)
+    listed = {p["name"] for p in spec["paths"]["/api/v1/orders"]["get"]["parameters"]}
+    assert {"status", "channel", "created_from", "before", "limit"} <= listed
     page = await client.get("/docs/swagger")
     assert page.status_code == 200
     assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)

@@ -14,6 +14,7 @@ from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal, a
 from backend.infra.http import (
     PageQuery,
     RequestModel,
+    documented_query,
     json_body,
     ok,
     page,
@@ -197,6 +198,7 @@ async def adjust_stock(
 
 @bp.get("/skus")
 @openapi.summary("门店看到的商品：按名称、条码、分类搜索，含该门店的价格与库存")
+@documented_query(SkuQuery)
 @authenticated()
 async def search(request: Request, principal: Principal) -> HTTPResponse:
     query = parse_query(request, SkuQuery)

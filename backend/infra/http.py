@@ -219,6 +219,23 @@ def patch_changes(body: BaseModel, nullable: frozenset[str] = frozenset()) -> di
     return changes
 
 
+QUERY_TYPES: dict[Any, type] = {int: int, int | None: int, bool: bool, bool | None: bool}
+
+
+def documented_query(model: type[BaseModel]) -> Callable[[Handler], Handler]:
+    """List a query model's fields as the endpoint's query parameters in the OpenAPI document."""
+
+    def decorator(handler: Handler) -> Handler:
+        for name, field in reversed(model.model_fields.items()):
+            kind = QUERY_TYPES.get(field.annotation, str)  # dates, enums and text read as text
+            handler = openapi.parameter(
+                name, kind, location="query", description=field.description or ""
+            )(handler)
+        return handler
+
+    return decorator
+
+
 def ok(data: Any, status: int = 200) -> HTTPResponse:
     return json_response(data, status=status, dumps=dumps)
 

@@ -21,7 +21,15 @@ from backend.identity.access import (
     Role,
     authenticated,
 )
-from backend.infra.http import PageQuery, RequestModel, json_body, ok, page, parse_query
+from backend.infra.http import (
+    PageQuery,
+    RequestModel,
+    documented_query,
+    json_body,
+    ok,
+    page,
+    parse_query,
+)
 from backend.infra.idempotency import respond_once
 from backend.ordering import export, service
 from backend.ordering.states import Action
@@ -166,6 +174,7 @@ async def place_order(request: Request, principal: Principal, body: OrderBody) -
 
 @bp.get("/orders")
 @openapi.summary("订单列表（按身份限定范围；按状态、日期、门店、业务员、渠道筛选；按 id 倒序翻页）")
+@documented_query(OrderQuery)
 @authenticated(*BUYERS, *DISTRIBUTOR_ROLES, *BRAND_ROLES)
 async def list_orders(request: Request, principal: Principal) -> HTTPResponse:
     query = parse_query(request, OrderQuery)
@@ -189,6 +198,7 @@ EXPORT_CONTENT_TYPES = {
 
 @bp.get("/orders/export")
 @openapi.summary("导出订单（CSV 或 XLSX，流式下载；筛选条件与订单列表相同）")
+@documented_query(ExportQuery)
 # The body is streamed through request.respond(), after which Sanic wants the handler to
 # return None; the guard's type only knows handlers that return their response.
 @authenticated(*DISTRIBUTOR_ROLES, *BRAND_ROLES)  # type: ignore[arg-type]
@@ -215,6 +225,7 @@ async def export_orders(request: Request, principal: Principal) -> None:
 
 @bp.get("/orders/summary")
 @openapi.summary("订单汇总：按渠道（自主/代下单/直播）与按业务员的代下单，不含已取消订单")
+@documented_query(OrderQuery)
 @authenticated(*DISTRIBUTOR_ROLES, *BRAND_ROLES)
 async def summary(request: Request, principal: Principal) -> HTTPResponse:
     query = parse_query(request, OrderQuery)

@@ -14,6 +14,7 @@ from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal, R
 from backend.infra.http import (
     PageQuery,
     RequestModel,
+    documented_query,
     json_body,
     ok,
     page,
@@ -211,6 +212,7 @@ async def create_staff(request: Request, principal: Principal, body: StaffBody) 
 
 @bp.get("/stores")
 @openapi.summary("门店列表（按身份自动限定范围，按 id 翻页）")
+@documented_query(StoreQuery)
 @authenticated()
 async def list_stores(request: Request, principal: Principal) -> HTTPResponse:
     query = parse_query(request, StoreQuery)
@@ -294,6 +296,7 @@ async def my_applications(request: Request, principal: Principal) -> HTTPRespons
 
 @bp.get("/onboarding/applications")
 @openapi.summary("入驻审核队列")
+@documented_query(ApplicationQuery)
 @authenticated(*BRAND_ROLES)
 async def list_applications(request: Request, principal: Principal) -> HTTPResponse:
     query = parse_query(request, ApplicationQuery)
