@@ -26,6 +26,9 @@ PURE_MODULES = {
     "backend/identity/tokens.py",
     "backend/identity/passwords.py",
     "backend/org/codes.py",
+    "backend/catalog/pricing.py",
+    "backend/ordering/states.py",
+    "backend/promotions/engine.py",
 }
 IO_PACKAGES = {
     "tortoise",

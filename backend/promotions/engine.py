@@ -1,0 +1,744 @@
+"""Prices a store's cart under the brand's promotions: a pure function over frozen dataclasses.
+
+`price_cart` takes the lines as priced before promotions (catalog/pricing.py), the store, the
+channel, `now` and the promotions with their per-store usage and remaining budgets, and says
+line by line which promotion changed which amount by how much. No IO and no clock: the same
+input (in any order of promotions) gives the same output.
+
+Eligibility, checked first: starts_at <= now < ends_at; the audience (every non-empty
+dimension must match: distributor, region, tier, any tag; all empty = everyone); the channel
+(empty = every channel); usage < per_store_limit; and a budget that is not used up.
+
+Order and conditions: promotions apply by (step, priority, id). Step 1 changes line prices
+(special prices only), steps 2 and 3 are order-level (reductions, discounts; step 3 is "on
+top of" step 2). Gifts, rebates and points may sit at any step. Conditions (min_quantity,
+min_amount_fen, a reduction's threshold, gift multiples) are measured on the scope's amount
+before promotions for step 1, and after line prices (after step 1) for steps 2 and 3: so no
+order-level promotion can push another out of reach, and adding a shared reduction never
+raises the price (exactly so when order-level scopes are the whole cart; with overlapping
+partial scopes, re-allocating a later reduction or discount can shift one fen of rounding).
+Reductions and discounts are computed on the scope's *current* amount.
+Rebates and points are earned after payment, on the final amounts of the chosen plan.
+
+Stacking: the candidate plans are "every shared promotion together" and, for each exclusive
+promotion E that applies, "E alone" (exclusive means it combines with nothing, the safe
+reading for the brand's budget). The buyer gets the plan with the lowest payable amount;
+ties go to the higher rebate plus gift value, more points, more gift units, then the lower
+promotion ids.
+
+Budget: a promotion whose remaining budget is <= 0 does not apply. A money reward (special
+price savings, reduction, discount, rebate) above the remaining budget is capped to it, and
+the explanation says so; gifts and points are not capped (their cost is not in fen here).
+
+Rounding (ROUNDING_RULE): amounts are integer fen. A percentage special price is rounded
+half-up per unit; a discount's amount off is computed once on the scope total, half-up; a
+rebate once on its base, half-up; reductions, discounts and budget caps are allocated to
+lines by largest remainder, so lines always add up to the totals; points are floored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from backend.kernel.money import allocate, percent_of, yuan
+
+Channel = Literal["self", "proxy", "live"]
+Stacking = Literal["shared", "exclusive"]
+RewardKind = Literal["gift", "special_price", "reduction", "discount", "rebate", "points"]
+
+CHANNELS: frozenset[str] = frozenset({"self", "proxy", "live"})
+TIERS: frozenset[str] = frozenset({"A", "B", "C", "D"})
+
+ROUNDING_RULE = (
+    "金额均以分为单位：按比例的特价按单价四舍五入到分；折扣优惠按活动范围合计金额一次计算、"
+    "四舍五入到分；返利按基数一次四舍五入到分；满减、折扣及资金封顶按最大余额法分摊到各行，"
+    "各行之和恰好等于合计；积分按实付金额计算后向下取整。"
+)
+
+SKIP_MESSAGES: Mapping[str, str] = {
+    "promo.not_started": "活动尚未开始",
+    "promo.ended": "活动已结束",
+    "promo.channel": "该下单渠道不参与此活动",
+    "promo.audience": "您的门店不在活动范围内",
+    "promo.limit_reached": "已达到本活动的参与次数上限",
+    "promo.budget_exhausted": "活动资金已用完",
+    "promo.out_of_scope": "购物车中没有参与活动的商品",
+    "promo.bundle_incomplete": "组合商品未购齐",
+    "promo.condition_unmet": "未达到活动条件",
+    "promo.no_effect": "当前价格已低于活动价，活动无额外优惠",
+    "promo.lost_to_exclusive": "与更优惠的独享活动不能同时使用",
+    "promo.not_best_choice": "独享活动不可叠加，已为您选择更优惠的方案",
+}
+
+
+# ---------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True, slots=True)
+class StoreProfile:
+    store_id: int
+    distributor_id: int
+    region_id: int | None
+    tier: str
+    tags: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.tier not in TIERS:
+            raise ValueError(f"unknown store tier {self.tier!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class CartLine:
+    """One line as priced before promotions: `unit_price_fen` is the store's own price."""
+
+    sku_id: int
+    category_id: int
+    quantity: int
+    list_unit_price_fen: int
+    unit_price_fen: int
+
+    def __post_init__(self) -> None:
+        if self.quantity <= 0:
+            raise ValueError("quantity must be positive")
+        if self.list_unit_price_fen < 0 or self.unit_price_fen < 0:
+            raise ValueError("prices must not be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who may use a promotion: each non-empty dimension must match; all empty = everyone."""
+
+    distributor_ids: frozenset[int] = frozenset()
+    region_ids: frozenset[int] = frozenset()
+    tiers: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+
+    def admits(self, store: StoreProfile) -> bool:
+        return (
+            (not self.distributor_ids or store.distributor_id in self.distributor_ids)
+            and (not self.region_ids or store.region_id in self.region_ids)
+            and (not self.tiers or store.tier in self.tiers)
+            and (not self.tags or bool(self.tags & store.tags))
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which lines a promotion covers: listed SKUs or categories (both empty = every line),
+    or a bundle whose SKUs must all be in the cart (then the scope is those lines)."""
+
+    sku_ids: frozenset[int] = frozenset()
+    category_ids: frozenset[int] = frozenset()
+    bundle_sku_ids: frozenset[int] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.bundle_sku_ids and (self.sku_ids or self.category_ids):
+            raise ValueError("a bundle scope names its SKUs only")
+
+    def covers(self, line: CartLine) -> bool:
+        if self.bundle_sku_ids:
+            return line.sku_id in self.bundle_sku_ids
+        if not self.sku_ids and not self.category_ids:
+            return True
+        return line.sku_id in self.sku_ids or line.category_id in self.category_ids
+
+
+@dataclass(frozen=True, slots=True)
+class Conditions:
+    """Thresholds on the scope: total quantity and amount (see the module doc for which amount).
+    "More than 5" is min_quantity=6."""
+
+    min_quantity: int = 0
+    min_amount_fen: int = 0
+
+    def __post_init__(self) -> None:
+        if self.min_quantity < 0 or self.min_amount_fen < 0:
+            raise ValueError("conditions must not be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class Gift:
+    """Free lines: `quantity` of `sku_id`, times each full multiple of the conditions when
+    `per_multiple` (e.g. one faucet per full 2,000 yuan). `value_fen` is one unit's worth."""
+
+    sku_id: int
+    quantity: int
+    value_fen: int = 0
+    per_multiple: bool = False
+
+    def __post_init__(self) -> None:
+        if self.quantity <= 0 or self.value_fen < 0:
+            raise ValueError("a gift needs a positive quantity and a non-negative value")
+
+
+@dataclass(frozen=True, slots=True)
+class SpecialPrice:
+    """A fixed unit price, or `percent_of_list`% of the list price; never raises a line."""
+
+    unit_price_fen: int | None = None
+    percent_of_list: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if (self.unit_price_fen is None) == (self.percent_of_list is None):
+            raise ValueError("a special price is either a fixed price or a percentage")
+        if self.unit_price_fen is not None and self.unit_price_fen < 0:
+            raise ValueError("a special price must not be negative")
+        if self.percent_of_list is not None:
+            _check_percent(self.percent_of_list, upper=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Reduction:
+    """满{threshold}减{amount_off} once, or for every full threshold (每满) when `every`."""
+
+    threshold_fen: int
+    amount_off_fen: int
+    every: bool = False
+
+    def __post_init__(self) -> None:
+        if self.threshold_fen <= 0 or self.amount_off_fen <= 0:
+            raise ValueError("a reduction needs a positive threshold and amount")
+
+
+@dataclass(frozen=True, slots=True)
+class Discount:
+    """Pay `percent`% of the scope's current amount: 9折 is Decimal("90")."""
+
+    percent: Decimal
+
+    def __post_init__(self) -> None:
+        _check_percent(self.percent, upper=Decimal(100))
+
+
+@dataclass(frozen=True, slots=True)
+class Rebate:
+    """After payment, `percent`% of the scope's list or paid amount, to the rebate balance."""
+
+    percent: Decimal
+    base: Literal["list", "paid"] = "paid"
+
+    def __post_init__(self) -> None:
+        _check_percent(self.percent, upper=None)
+        if self.base not in ("list", "paid"):
+            raise ValueError("a rebate base is list or paid")
+
+
+@dataclass(frozen=True, slots=True)
+class Points:
+    """`per_yuan` points per yuan paid in scope, times `multiplier` on the part above
+    `threshold_fen` (None: no higher tier)."""
+
+    per_yuan: Decimal
+    threshold_fen: int | None = None
+    multiplier: Decimal = Decimal(1)
+
+    def __post_init__(self) -> None:
+        _check_percent(self.per_yuan, upper=None)
+        _check_percent(self.multiplier, upper=None)
+        if self.threshold_fen is not None and self.threshold_fen < 0:
+            raise ValueError("a points threshold must not be negative")
+
+
+Reward = Gift | SpecialPrice | Reduction | Discount | Rebate | Points
+
+_KINDS: dict[type, RewardKind] = {
+    Gift: "gift",
+    SpecialPrice: "special_price",
+    Reduction: "reduction",
+    Discount: "discount",
+    Rebate: "rebate",
+    Points: "points",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    id: int
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    reward: Reward
+    audience: Audience = Audience()
+    channels: frozenset[str] = frozenset()
+    scope: Scope = Scope()
+    conditions: Conditions = Conditions()
+    stacking: Stacking = "shared"
+    step: int = 2
+    priority: int = 0
+    per_store_limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
+            raise ValueError("promotion times must be timezone-aware")
+        if self.ends_at <= self.starts_at:
+            raise ValueError("a promotion must end after it starts")
+        if not self.channels <= CHANNELS:
+            raise ValueError(f"unknown channels {sorted(self.channels - CHANNELS)}")
+        if self.stacking not in ("shared", "exclusive"):
+            raise ValueError(f"unknown stacking {self.stacking!r}")
+        if self.step not in (1, 2, 3):
+            raise ValueError("step is 1 (line prices), 2 (reductions) or 3 (on top of)")
+        if isinstance(self.reward, SpecialPrice) and self.step != 1:
+            raise ValueError("a special price is a line price: step 1")
+        if isinstance(self.reward, Reduction | Discount) and self.step == 1:
+            raise ValueError("reductions and discounts are order-level: step 2 or 3")
+        if (
+            isinstance(self.reward, Gift)
+            and self.reward.per_multiple
+            and not (self.conditions.min_quantity or self.conditions.min_amount_fen)
+        ):
+            raise ValueError("a gift per multiple needs a quantity or amount condition")
+        if self.per_store_limit is not None and self.per_store_limit < 0:
+            raise ValueError("a per-store limit must not be negative")
+
+    @property
+    def kind(self) -> RewardKind:
+        return _KINDS[type(self.reward)]
+
+
+def _check_percent(value: Decimal, upper: Decimal | None) -> None:
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise TypeError("percentages and multipliers are finite Decimals")
+    if value < 0 or (upper is not None and value > upper):
+        raise ValueError(f"percentage out of range: {value}")
+
+
+# ---------------------------------------------------------------- outputs
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """`amount_fen` taken off one line by one promotion."""
+
+    promotion_id: int
+    kind: RewardKind
+    amount_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class PricedLine:
+    sku_id: int
+    category_id: int | None
+    quantity: int
+    list_unit_price_fen: int
+    unit_price_fen: int
+    list_amount_fen: int
+    before_promotions_fen: int
+    payable_fen: int
+    adjustments: tuple[Adjustment, ...] = ()
+    gift: bool = False
+    # For a gift line: the promotion that gave it.
+    gift_promotion_id: int | None = None
+
+    @property
+    def promotion_discount_fen(self) -> int:
+        return sum(adjustment.amount_fen for adjustment in self.adjustments)
+
+
+@dataclass(frozen=True, slots=True)
+class GrantedGift:
+    promotion_id: int
+    sku_id: int
+    quantity: int
+    value_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedPromotion:
+    promotion_id: int
+    name: str
+    kind: RewardKind
+    # Money off the order (special price, reduction, discount) or rebate earned; else 0.
+    amount_fen: int = 0
+    points: int = 0
+    budget_capped: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedPromotion:
+    promotion_id: int
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionResult:
+    lines: tuple[PricedLine, ...]
+    list_amount_fen: int
+    before_promotions_fen: int
+    promotion_discount_fen: int
+    payable_fen: int
+    gifts: tuple[GrantedGift, ...]
+    points_earned: int
+    rebate_fen: int
+    applied: tuple[AppliedPromotion, ...]
+    skipped: tuple[SkippedPromotion, ...]
+    rounding: str = ROUNDING_RULE
+
+    @property
+    def applied_ids(self) -> tuple[int, ...]:
+        return tuple(applied.promotion_id for applied in self.applied)
+
+    @property
+    def gift_value_fen(self) -> int:
+        return sum(gift.value_fen * gift.quantity for gift in self.gifts)
+
+
+# ---------------------------------------------------------------- the engine
+
+
+def price_cart(
+    *,
+    store: StoreProfile,
+    channel: Channel,
+    now: datetime,
+    lines: Sequence[CartLine],
+    promotions: Iterable[Promotion],
+    usage: Mapping[int, int] | None = None,
+    budget_left_fen: Mapping[int, int | None] | None = None,
+) -> PromotionResult:
+    """Apply the best valid combination of `promotions` to `lines` (see the module doc)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    ordered = sorted(promotions, key=lambda p: (p.step, p.priority, p.id))
+    ids = [promotion.id for promotion in ordered]
+    if len(set(ids)) != len(ids):
+        raise ValueError("promotion ids must be unique")
+    usage = usage or {}
+    budgets = budget_left_fen or {}
+
+    skipped: dict[int, str] = {}
+    eligible: list[Promotion] = []
+    for promotion in ordered:
+        reason = _ineligible(
+            promotion,
+            store=store,
+            channel=channel,
+            now=now,
+            used=usage.get(promotion.id, 0),
+            budget_left=budgets.get(promotion.id),
+        )
+        if reason:
+            skipped[promotion.id] = reason
+        else:
+            eligible.append(promotion)
+
+    shared = [p for p in eligible if p.stacking == "shared"]
+    shared_plan = _run(lines, shared, budgets)
+    plans = [shared_plan]
+    for promotion in eligible:
+        if promotion.stacking != "exclusive":
+            continue
+        alone = _run(lines, [promotion], budgets)
+        if alone.applied:
+            plans.append(alone)
+        else:
+            skipped[promotion.id] = alone.failures[promotion.id]
+    best = min(plans, key=_preference)
+    skipped.update(_left_out(eligible, best, shared_plan, skipped))
+
+    return PromotionResult(
+        lines=best.lines,
+        list_amount_fen=sum(line.list_amount_fen for line in best.lines),
+        before_promotions_fen=sum(line.before_promotions_fen for line in best.lines),
+        promotion_discount_fen=sum(line.promotion_discount_fen for line in best.lines),
+        payable_fen=best.payable_fen,
+        gifts=best.gifts,
+        points_earned=best.points,
+        rebate_fen=best.rebate_fen,
+        applied=best.applied,
+        skipped=tuple(
+            SkippedPromotion(promotion_id, code, SKIP_MESSAGES[code])
+            for promotion_id, code in sorted(skipped.items())
+        ),
+    )
+
+
+def _left_out(
+    eligible: Sequence[Promotion], best: _Plan, shared_plan: _Plan, known: Mapping[int, str]
+) -> dict[int, str]:
+    """Why each eligible promotion outside the chosen plan did not apply."""
+    chosen = {applied.promotion_id for applied in best.applied}
+    applied_shared = {applied.promotion_id for applied in shared_plan.applied}
+    reasons: dict[int, str] = {}
+    for promotion in eligible:
+        if promotion.id in chosen or promotion.id in known:
+            continue
+        if promotion.stacking == "exclusive":
+            reasons[promotion.id] = "promo.not_best_choice"
+        elif promotion.id in applied_shared:
+            reasons[promotion.id] = "promo.lost_to_exclusive"
+        else:
+            reasons[promotion.id] = shared_plan.failures[promotion.id]
+    return reasons
+
+
+def _ineligible(
+    promotion: Promotion,
+    *,
+    store: StoreProfile,
+    channel: str,
+    now: datetime,
+    used: int,
+    budget_left: int | None,
+) -> str | None:
+    limit = promotion.per_store_limit
+    checks = (
+        (now < promotion.starts_at, "promo.not_started"),
+        (now >= promotion.ends_at, "promo.ended"),
+        (bool(promotion.channels) and channel not in promotion.channels, "promo.channel"),
+        (not promotion.audience.admits(store), "promo.audience"),
+        (limit is not None and used >= limit, "promo.limit_reached"),
+        (budget_left is not None and budget_left <= 0, "promo.budget_exhausted"),
+    )
+    return next((code for failed, code in checks if failed), None)
+
+
+@dataclass(slots=True)
+class _Plan:
+    lines: tuple[PricedLine, ...] = ()
+    payable_fen: int = 0
+    gifts: tuple[GrantedGift, ...] = ()
+    points: int = 0
+    rebate_fen: int = 0
+    applied: tuple[AppliedPromotion, ...] = ()
+    failures: dict[int, str] = field(default_factory=dict)
+
+
+def _preference(plan: _Plan) -> tuple[int, int, int, int, tuple[int, ...]]:
+    """Lowest payable, then most rebate plus gift value, most points, most gift units (a gift
+    of unstated value still beats nothing), then the lowest promotion ids."""
+    gift_value = sum(gift.value_fen * gift.quantity for gift in plan.gifts)
+    gift_units = sum(gift.quantity for gift in plan.gifts)
+    ids = tuple(sorted(applied.promotion_id for applied in plan.applied))
+    return (plan.payable_fen, -(plan.rebate_fen + gift_value), -plan.points, -gift_units, ids)
+
+
+class _Cart:
+    """The working state of one plan: each line's current amount and its adjustments."""
+
+    def __init__(self, lines: Sequence[CartLine]) -> None:
+        self.lines = lines
+        self.amounts = [line.unit_price_fen * line.quantity for line in lines]
+        self.adjustments: list[list[Adjustment]] = [[] for _ in lines]
+        # Amounts that conditions are measured on: before promotions for step 1; replaced by
+        # the amounts after line prices once the first order-level step starts.
+        self.condition_amounts = list(self.amounts)
+        self.step = 1
+
+    def enter_step(self, step: int) -> None:
+        if step >= 2 > self.step:
+            self.condition_amounts = list(self.amounts)
+        self.step = step
+
+    def take(self, promotion: Promotion, indices: list[int], parts: list[int]) -> None:
+        for index, part in zip(indices, parts, strict=True):
+            if part:
+                self.amounts[index] -= part
+                self.adjustments[index].append(Adjustment(promotion.id, promotion.kind, part))
+
+
+def _run(
+    lines: Sequence[CartLine], promotions: Sequence[Promotion], budgets: Mapping[int, int | None]
+) -> _Plan:
+    cart = _Cart(lines)
+    plan = _Plan()
+    applied: list[AppliedPromotion] = []
+    gifts: list[GrantedGift] = []
+    after_payment: list[tuple[Promotion, list[int]]] = []
+    for promotion in promotions:
+        cart.enter_step(promotion.step)
+        indices = [i for i, line in enumerate(lines) if promotion.scope.covers(line)]
+        reason = _unmet(promotion, cart, indices)
+        if reason:
+            plan.failures[promotion.id] = reason
+            continue
+        reward = promotion.reward
+        if isinstance(reward, Gift):
+            granted = _gift(promotion, reward, cart, indices)
+            gifts.append(granted)
+            applied.append(
+                AppliedPromotion(
+                    promotion.id,
+                    promotion.name,
+                    "gift",
+                    note=f"赠送商品 {granted.sku_id} × {granted.quantity}",
+                )
+            )
+        elif isinstance(reward, Rebate | Points):
+            after_payment.append((promotion, indices))
+        else:
+            outcome = _price_change(promotion, cart, indices, budgets.get(promotion.id))
+            if outcome is None:
+                plan.failures[promotion.id] = "promo.no_effect"
+            else:
+                applied.append(outcome)
+    for promotion, indices in after_payment:
+        outcome = _earned(promotion, cart, indices, budgets.get(promotion.id))
+        if outcome is None:
+            plan.failures[promotion.id] = "promo.no_effect"
+        else:
+            applied.append(outcome)
+            plan.points += outcome.points
+            if promotion.kind == "rebate":
+                plan.rebate_fen += outcome.amount_fen
+
+    priced = [
+        PricedLine(
+            sku_id=line.sku_id,
+            category_id=line.category_id,
+            quantity=line.quantity,
+            list_unit_price_fen=line.list_unit_price_fen,
+            unit_price_fen=line.unit_price_fen,
+            list_amount_fen=line.list_unit_price_fen * line.quantity,
+            before_promotions_fen=line.unit_price_fen * line.quantity,
+            payable_fen=cart.amounts[index],
+            adjustments=tuple(cart.adjustments[index]),
+        )
+        for index, line in enumerate(lines)
+    ]
+    priced.extend(
+        PricedLine(
+            sku_id=gift.sku_id,
+            category_id=None,
+            quantity=gift.quantity,
+            list_unit_price_fen=0,
+            unit_price_fen=0,
+            list_amount_fen=0,
+            before_promotions_fen=0,
+            payable_fen=0,
+            gift=True,
+            gift_promotion_id=gift.promotion_id,
+        )
+        for gift in gifts
+    )
+    plan.lines = tuple(priced)
+    plan.payable_fen = sum(cart.amounts)
+    plan.gifts = tuple(gifts)
+    plan.applied = tuple(applied)
+    return plan
+
+
+def _unmet(promotion: Promotion, cart: _Cart, indices: list[int]) -> str | None:
+    bundle = promotion.scope.bundle_sku_ids
+    if bundle and not bundle <= {cart.lines[i].sku_id for i in indices}:
+        return "promo.bundle_incomplete"
+    if not indices:
+        return "promo.out_of_scope"
+    quantity = sum(cart.lines[i].quantity for i in indices)
+    amount = sum(cart.condition_amounts[i] for i in indices)
+    conditions = promotion.conditions
+    if quantity < conditions.min_quantity or amount < conditions.min_amount_fen:
+        return "promo.condition_unmet"
+    reward = promotion.reward
+    if isinstance(reward, Reduction) and amount < reward.threshold_fen:
+        return "promo.condition_unmet"
+    return None
+
+
+def _gift(promotion: Promotion, reward: Gift, cart: _Cart, indices: list[int]) -> GrantedGift:
+    multiples = 1
+    if reward.per_multiple:
+        conditions = promotion.conditions
+        counts = []
+        if conditions.min_quantity:
+            counts.append(sum(cart.lines[i].quantity for i in indices) // conditions.min_quantity)
+        if conditions.min_amount_fen:
+            amount = sum(cart.condition_amounts[i] for i in indices)
+            counts.append(amount // conditions.min_amount_fen)
+        multiples = min(counts)
+    return GrantedGift(promotion.id, reward.sku_id, reward.quantity * multiples, reward.value_fen)
+
+
+def _price_change(
+    promotion: Promotion, cart: _Cart, indices: list[int], budget_left: int | None
+) -> AppliedPromotion | None:
+    """Special price, reduction or discount: take money off the scope's lines, capped by the
+    budget, and say how; None when it changes nothing."""
+    reward = promotion.reward
+    current = [cart.amounts[i] for i in indices]
+    scope_amount = sum(current)
+    if isinstance(reward, SpecialPrice):
+        # Each line's saving, never negative: the special price never raises a line.
+        weights = []
+        for i in indices:
+            line = cart.lines[i]
+            unit = reward.unit_price_fen
+            if unit is None:
+                assert reward.percent_of_list is not None
+                unit = percent_of(line.list_unit_price_fen, reward.percent_of_list)
+            weights.append(max(0, cart.amounts[i] - unit * line.quantity))
+        wanted = sum(weights)
+        note = "特价"
+    elif isinstance(reward, Reduction):
+        threshold_amount = sum(cart.condition_amounts[i] for i in indices)
+        times = threshold_amount // reward.threshold_fen if reward.every else 1
+        wanted = min(times * reward.amount_off_fen, scope_amount)
+        weights = current
+        label = "每满" if reward.every else "满"
+        note = f"{label}{yuan(reward.threshold_fen)}元减{yuan(reward.amount_off_fen)}元"
+    else:
+        assert isinstance(reward, Discount)
+        wanted = percent_of(scope_amount, Decimal(100) - reward.percent)
+        weights = current
+        note = f"按{reward.percent}%计价"
+    capped = budget_left is not None and wanted > budget_left
+    total = min(wanted, budget_left) if budget_left is not None else wanted
+    if total <= 0:
+        return None
+    cart.take(promotion, indices, allocate(total, weights))
+    note = f"{note}，共优惠{yuan(total)}元"
+    if capped:
+        note += f"（活动资金余额不足，已按剩余资金{yuan(total)}元封顶）"
+    return AppliedPromotion(
+        promotion.id, promotion.name, promotion.kind, total, budget_capped=capped, note=note
+    )
+
+
+def _earned(
+    promotion: Promotion, cart: _Cart, indices: list[int], budget_left: int | None
+) -> AppliedPromotion | None:
+    """Rebate or points, earned after payment on the plan's final amounts."""
+    reward = promotion.reward
+    paid = sum(cart.amounts[i] for i in indices)
+    if isinstance(reward, Points):
+        earned = _points(paid, reward)
+        if earned <= 0:
+            return None
+        note = f"实付{yuan(paid)}元，获得{earned}积分"
+        return AppliedPromotion(promotion.id, promotion.name, "points", points=earned, note=note)
+    assert isinstance(reward, Rebate)
+    if reward.base == "list":
+        base = sum(cart.lines[i].list_unit_price_fen * cart.lines[i].quantity for i in indices)
+        base_label = "原价"
+    else:
+        base, base_label = paid, "实付"
+    wanted = percent_of(base, reward.percent)
+    capped = budget_left is not None and wanted > budget_left
+    amount = min(wanted, budget_left) if budget_left is not None else wanted
+    if amount <= 0:
+        return None
+    note = f"按{base_label}{yuan(base)}元的{reward.percent}%返利{yuan(amount)}元"
+    if capped:
+        note += f"（活动资金余额不足，已按剩余资金{yuan(amount)}元封顶）"
+    return AppliedPromotion(
+        promotion.id, promotion.name, "rebate", amount, budget_capped=capped, note=note
+    )
+
+
+def _points(paid_fen: int, reward: Points) -> int:
+    """Points on `paid_fen`: per_yuan a yuan, times multiplier above the threshold, floored
+    once on the total in exact arithmetic (fractions of a yuan count toward the next point)."""
+    below = paid_fen if reward.threshold_fen is None else min(paid_fen, reward.threshold_fen)
+    above = paid_fen - below
+    rate_num, rate_den = reward.per_yuan.as_integer_ratio()
+    mult_num, mult_den = reward.multiplier.as_integer_ratio()
+    numerator = rate_num * (below * mult_den + above * mult_num)
+    return numerator // (rate_den * mult_den * 100)
