@@ -162,3 +162,23 @@ async def test_openapi_documents_request_bodies(client: httpx.AsyncClient) -> No
     for url in assets:
         assert (await client.get(url)).status_code == 200, url
     assert (await client.get("/docs-assets/swagger-ui/../../secrets.json")).status_code == 404
+
+
+async def test_ids_beyond_bigint_are_refused_before_the_database(client) -> None:
+    from tests.factories import make_tenant, staff_headers
+
+    tenant = await make_tenant()
+    headers = await staff_headers(client, tenant.admin_username)
+    huge = 10**20
+    cases = [
+        ("get", f"/api/v1/stores/{huge}", None, 404),
+        ("get", f"/api/v1/orders/{huge}", None, 404),
+        ("get", f"/api/v1/orders?store_id={huge}", None, 422),
+        ("get", f"/api/v1/stores?after={huge}", None, 422),
+        ("patch", f"/api/v1/stores/{tenant.store.id}", {"salesperson_id": huge}, 422),
+        ("post", "/api/v1/distributors", {"name": "新", "region_ids": [huge]}, 422),
+    ]
+    for method, url, body, status in cases:
+        kwargs = {"json": body} if body is not None else {}
+        response = await getattr(client, method)(url, headers=headers, **kwargs)
+        assert response.status_code == status, (url, response.text)

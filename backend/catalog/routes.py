@@ -12,6 +12,7 @@ from sanic_ext import openapi
 from backend.catalog import service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal, authenticated
 from backend.infra.http import (
+    Id,
     PageQuery,
     RequestModel,
     documented_query,
@@ -30,7 +31,7 @@ MAX_PRICE_FEN = 10**10  # 一亿元: far above any unit price, far below integer
 
 class CategoryBody(RequestModel):
     name: str = Field(min_length=1, max_length=32)
-    parent_id: int | None = Field(default=None, gt=0)
+    parent_id: Id | None = None
     sort: int = Field(default=0, ge=0, le=10_000)
 
 
@@ -56,15 +57,15 @@ class SkuPatch(RequestModel):
 
 class ProductBody(RequestModel):
     name: str = Field(min_length=1, max_length=64)
-    category_id: int = Field(gt=0)
+    category_id: Id
     description: str = Field(default="", max_length=5000)
     images: list[str] = Field(default_factory=list, max_length=9)
     skus: list[SkuBody] = Field(min_length=1, max_length=50)
 
 
 class PriceEntryBody(RequestModel):
-    sku_id: int = Field(gt=0)
-    distributor_id: int | None = Field(default=None, gt=0)
+    sku_id: Id
+    distributor_id: Id | None = None
     store_tier: Literal["A", "B", "C", "D"] | None = None
     min_qty: int = Field(default=1, ge=1, le=99_999)
     unit_price_fen: int = Field(ge=0, le=MAX_PRICE_FEN)
@@ -72,19 +73,19 @@ class PriceEntryBody(RequestModel):
 
 class AvailabilityBody(RequestModel):
     is_available: bool
-    distributor_id: int | None = Field(default=None, gt=0)
+    distributor_id: Id | None = None
 
 
 class StockBody(RequestModel):
     delta: int = Field(ge=-1_000_000, le=1_000_000)
-    distributor_id: int | None = Field(default=None, gt=0)
+    distributor_id: Id | None = None
 
 
 class SkuQuery(PageQuery):
     q: str | None = Field(default=None, max_length=64)
     barcode: str | None = Field(default=None, max_length=32)
-    category_id: int | None = None
-    store_id: int | None = None
+    category_id: Id | None = None
+    store_id: Id | None = None
 
 
 @bp.get("/categories")

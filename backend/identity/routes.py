@@ -11,7 +11,7 @@ from backend.deps import Deps
 from backend.identity import service
 from backend.identity.access import authenticated
 from backend.identity.tokens import Principal
-from backend.infra.http import RequestModel, json_body, ok
+from backend.infra.http import Id, RequestModel, json_body, ok
 from backend.org import service as org_service
 
 bp = Blueprint("identity", url_prefix="/api/v1")
@@ -35,7 +35,7 @@ class RefreshBody(RequestModel):
 
 
 class SwitchBody(RequestModel):
-    membership_id: int = Field(gt=0)
+    membership_id: Id
 
 
 def _deps(request: Request) -> Deps:

@@ -7,13 +7,13 @@ import os
 import re
 from collections.abc import Awaitable, Callable
 from functools import partial, wraps
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import ujson
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 from sanic import Request, Sanic
-from sanic.exceptions import BadRequest, PayloadTooLarge, SanicException
+from sanic.exceptions import BadRequest, NotFound, PayloadTooLarge, SanicException
 from sanic.handlers import ErrorHandler
 from sanic.response import HTTPResponse
 from sanic.response import json as json_response
@@ -27,6 +27,9 @@ log = get_logger("http")
 dumps = partial(ujson.dumps, ensure_ascii=False, escape_forward_slashes=False)
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+# Ids are PostgreSQL bigints: a larger number can name nothing, and must not reach the database.
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 
@@ -130,6 +133,8 @@ async def assign_request_id(request: Request) -> None:
     request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else new_request_id()
     request.ctx.request_id = request_id
     request_id_var.set(request_id)
+    if any(isinstance(v, int) and not 0 < v <= MAX_ID for v in request.match_info.values()):
+        raise NotFound("no such object")
     # Sanic's own server enforces REQUEST_MAX_SIZE while reading; under ASGI it does not.
     limit = request.app.config.REQUEST_MAX_SIZE
     declared = request.headers.get("content-length", "")
@@ -219,7 +224,14 @@ def patch_changes(body: BaseModel, nullable: frozenset[str] = frozenset()) -> di
     return changes
 
 
-QUERY_TYPES: dict[Any, type] = {int: int, int | None: int, bool: bool, bool | None: bool}
+QUERY_TYPES: dict[Any, type] = {
+    int: int,
+    int | None: int,
+    Id: int,
+    Id | None: int,
+    bool: bool,
+    bool | None: bool,
+}
 
 
 def documented_query(model: type[BaseModel]) -> Callable[[Handler], Handler]:
@@ -243,7 +255,7 @@ def ok(data: Any, status: int = 200) -> HTTPResponse:
 class PageQuery(RequestModel):
     model_config = ConfigDict(extra="ignore")
 
-    after: int | None = None
+    after: Id | None = None
     limit: int = DEFAULT_PAGE_SIZE
 
     def bounded_limit(self) -> int:

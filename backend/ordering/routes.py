@@ -22,6 +22,7 @@ from backend.identity.access import (
     authenticated,
 )
 from backend.infra.http import (
+    Id,
     PageQuery,
     RequestModel,
     documented_query,
@@ -46,17 +47,17 @@ def _deps(request: Request) -> Deps:
 
 
 class LineBody(RequestModel):
-    sku_id: int = Field(gt=0)
+    sku_id: Id
     quantity: int = Field(ge=1, le=MAX_QUANTITY)
 
 
 class QuoteBody(RequestModel):
-    store_id: int | None = Field(default=None, gt=0, description="业务员代下单时指定门店")
+    store_id: Id | None = Field(default=None, description="业务员代下单时指定门店")
     lines: list[LineBody] = Field(min_length=1, max_length=200)
 
 
 class OrderBody(RequestModel):
-    store_id: int | None = Field(default=None, gt=0, description="业务员代下单时指定门店")
+    store_id: Id | None = Field(default=None, description="业务员代下单时指定门店")
     lines: list[LineBody] | None = Field(
         default=None, min_length=1, max_length=200, description="不传则按购物车下单"
     )
@@ -79,7 +80,7 @@ class SignBody(RequestModel):
 
 
 class OrderQuery(PageQuery):
-    before: int | None = None
+    before: Id | None = None
     status: (
         Literal[
             "pending_payment", "paid", "accepted", "shipped", "delivered", "completed", "cancelled"
@@ -87,9 +88,9 @@ class OrderQuery(PageQuery):
         | None
     ) = None
     channel: Literal["self", "proxy", "live"] | None = None
-    store_id: int | None = None
-    salesperson_id: int | None = None
-    distributor_id: int | None = None
+    store_id: Id | None = None
+    salesperson_id: Id | None = None
+    distributor_id: Id | None = None
     created_from: date | None = None
     created_to: date | None = None
 

@@ -12,6 +12,7 @@ from sanic_ext import openapi
 from backend.deps import Deps
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal, Role, authenticated
 from backend.infra.http import (
+    Id,
     PageQuery,
     RequestModel,
     documented_query,
@@ -47,7 +48,7 @@ class DistributorBody(RequestModel):
     name: str = Field(min_length=1, max_length=64)
     contact_phone: str = Field(default="", max_length=20)
     wechat_sub_mchid: str | None = Field(default=None, pattern=r"^\d{8,12}$")
-    region_ids: list[int] = Field(default_factory=list, max_length=200)
+    region_ids: list[Id] = Field(default_factory=list, max_length=200)
 
 
 class DistributorPatch(RequestModel):
@@ -55,18 +56,18 @@ class DistributorPatch(RequestModel):
     contact_phone: str | None = Field(default=None, max_length=20)
     wechat_sub_mchid: str | None = Field(default=None, pattern=r"^\d{8,12}$")
     is_active: bool | None = None
-    region_ids: list[int] | None = Field(default=None, max_length=200)
+    region_ids: list[Id] | None = Field(default=None, max_length=200)
 
 
 class SalespersonBody(RequestModel):
     name: str = Field(min_length=1, max_length=32)
     phone: str = Field(pattern=PHONE)
-    distributor_id: int | None = Field(default=None, gt=0)
+    distributor_id: Id | None = None
 
 
 class StoreQuery(PageQuery):
-    distributor_id: int | None = None
-    salesperson_id: int | None = None
+    distributor_id: Id | None = None
+    salesperson_id: Id | None = None
     tier: TierName | None = None
     status: StatusName | None = None
     tag: str | None = Field(default=None, max_length=32)
@@ -77,8 +78,8 @@ class StorePatch(RequestModel):
     tier: TierName | None = None
     status: StatusName | None = None
     tags: list[str] | None = Field(default=None, max_length=20)
-    distributor_id: int | None = Field(default=None, gt=0)
-    salesperson_id: int | None = Field(default=None, gt=0)
+    distributor_id: Id | None = None
+    salesperson_id: Id | None = None
 
 
 class StaffBody(RequestModel):
@@ -86,12 +87,12 @@ class StaffBody(RequestModel):
     password: str = Field(min_length=8, max_length=128)
     display_name: str = Field(min_length=1, max_length=64)
     role: Literal["brand_admin", "brand_ops", "distributor_admin", "distributor_staff"]
-    distributor_id: int | None = Field(default=None, gt=0)
+    distributor_id: Id | None = None
 
 
 class BoxCodesBody(RequestModel):
     count: int = Field(ge=1, le=1000)
-    distributor_id: int | None = Field(default=None, gt=0)
+    distributor_id: Id | None = None
     batch: str | None = Field(default=None, max_length=32)
 
 
@@ -104,7 +105,7 @@ class ApplicationBody(RequestModel):
     address: str = Field(min_length=1, max_length=200)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
-    region_id: int | None = Field(default=None, gt=0)
+    region_id: Id | None = None
 
 
 class ApplicationQuery(PageQuery):
@@ -115,8 +116,8 @@ assert {"pending", "approved", "rejected"} == {s.value for s in ApplicationStatu
 
 
 class ApproveBody(RequestModel):
-    distributor_id: int = Field(gt=0)
-    salesperson_id: int | None = Field(default=None, gt=0)
+    distributor_id: Id
+    salesperson_id: Id | None = None
     tier: TierName = "C"
 
 
