@@ -182,3 +182,17 @@ async def test_ids_beyond_bigint_are_refused_before_the_database(client) -> None
         kwargs = {"json": body} if body is not None else {}
         response = await getattr(client, method)(url, headers=headers, **kwargs)
         assert response.status_code == status, (url, response.text)
+
+
+async def test_nul_characters_are_422_not_500(client) -> None:
+    from tests.factories import make_tenant, staff_headers
+
+    tenant = await make_tenant()
+    headers = await staff_headers(client, tenant.admin_username)
+    region = await client.post("/api/v1/regions", json={"name": "华\u0000东"}, headers=headers)
+    query = await client.get("/api/v1/stores?name=a%00b", headers=headers)
+    login = await client.post(
+        "/api/v1/auth/staff/login", json={"username": "a\u0000", "password": "x"}
+    )
+    assert [r.status_code for r in (region, query, login)] == [422, 422, 422]
+    assert region.json()["error"]["details"][0]["message"] == "含有不允许的字符或取值"

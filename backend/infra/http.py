@@ -10,7 +10,7 @@ from functools import partial, wraps
 from typing import Annotated, Any, TypeVar
 
 import ujson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from sanic import Request, Sanic
 from sanic.exceptions import BadRequest, NotFound, PayloadTooLarge, SanicException
@@ -65,6 +65,7 @@ FIELD_MESSAGES = {
     "string_pattern_mismatch": "格式不正确",
     "literal_error": "取值不在允许范围内",
     "enum": "取值不在允许范围内",
+    "value_error": "含有不允许的字符或取值",
     "list_type": "应为列表",
     "too_long": "项目过多",
     "too_short": "项目过少",
@@ -152,10 +153,28 @@ def install_http_edge(app: Sanic) -> None:
     app.on_response(echo_request_id)
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 class RequestModel(BaseModel):
-    """Base for request payloads: unknown fields are an error, text is trimmed."""
+    """Base for request payloads: unknown fields are an error, text is trimmed, and text may
+    not contain NUL, which PostgreSQL refuses to store (it would surface as a 500)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        if _has_nul(data):
+            raise ValueError("text must not contain NUL")
+        return data
 
 
 M = TypeVar("M", bound=BaseModel)
