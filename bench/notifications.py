@@ -394,7 +394,8 @@ def report(bursts: dict[str, list[Burst]], args: argparse.Namespace, clean: bool
     print()
     print(
         f"Median of {args.rounds} round(s) of {args.count} notifications sent at once"
-        f" (each on its own connection), b2bc serve --workers 1, DB pool {args.pool}."
+        f" (each on its own connection), b2bc serve --workers {args.workers},"
+        f" DB pool {args.pool} per worker."
     )
     print(
         f"{'':12} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'per s':>7}"
@@ -442,6 +443,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=20, help="notifications in the warm-up")
     parser.add_argument("--pool", type=int, default=5, help="the API's DB connections")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="API worker processes (use with --no-pin)"
+    )
     parser.add_argument("--no-pin", dest="pin", action="store_false")
     parser.add_argument(
         "--profile",
@@ -498,7 +502,7 @@ def main() -> int:
             b2bc_command("demo"), cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
         )
         log = tmp / "api.log"
-        server = start_server(b2bc_command("serve", "--workers", "1"), env, log)
+        server = start_server(b2bc_command("serve", "--workers", str(args.workers)), env, log)
         wait_ready(f"http://{HOST}:{port}/healthz", server, log)
         if args.pin:
             pin(server, 0)
