@@ -493,9 +493,11 @@ async def refund_order(
 async def cancel_order(
     deps: Deps, principal: Principal, order_id: int, reason: str
 ) -> dict[str, Any]:
-    """Cancel before acceptance; if it was paid by WeChat, refund it in full."""
-    order = await ordering_service.visible_order(principal, order_id)
-    was_paid = order.status == "paid"
+    """Cancel before acceptance, and refund in full whatever was paid by WeChat.
+
+    What to refund is read after the cancel, in its transaction, not decided from the status
+    seen before it: a payment that lands in between must be returned too.
+    """
     refunds: list[Refund] = []
     async with in_transaction():
         cancelled = await ordering_service.act(
@@ -506,18 +508,20 @@ async def cancel_order(
             note=reason,
             cancel_reason=reason,
         )
-        if was_paid:
-            now = deps.clock.now()
-            for payment in await Payment.filter(
-                order_id=order.id, status=PaymentStatus.SUCCEEDED.value
-            ):
-                remaining = payment.amount_fen - payment.refund_reserved_fen
-                if payment.method == PaymentMethod.WECHAT and remaining > 0:
-                    refunds.append(
-                        await _reserve_refund(
-                            payment, remaining, "门店取消订单，全额退款", principal.user_id, now
-                        )
+        now = deps.clock.now()
+        paid = Payment.filter(
+            order_id=order_id,
+            method=PaymentMethod.WECHAT.value,
+            status=PaymentStatus.SUCCEEDED.value,
+        )
+        for payment in await paid:
+            remaining = payment.amount_fen - payment.refund_reserved_fen
+            if remaining > 0:
+                refunds.append(
+                    await _reserve_refund(
+                        payment, remaining, "门店取消订单，全额退款", principal.user_id, now
                     )
+                )
     for refund in refunds:
         await submit_refund(deps, refund)
     return cancelled
