@@ -27,7 +27,6 @@ from backend.integrations.wechat.pay import WechatPayClient
 from backend.integrations.wechat.sandbox import SandboxState, create_sandbox_blueprint
 from backend.integrations.wechat.sandbox.pay import PaySandboxState, create_pay_sandbox_blueprint
 from backend.kernel.clock import SystemClock
-from backend.ordering import service as ordering_service
 from backend.ordering.routes import bp as ordering_bp
 from backend.org.routes import bp as org_bp
 from backend.payments import service as payments_service
@@ -90,13 +89,10 @@ def create_app(
         if manage_db:
             await db.init_db(settings.database_url)
         if background_jobs:
-            app.add_task(
-                _every(EXPIRY_INTERVAL_SECONDS, ordering_service.expire_unpaid, app), name="expire"
-            )
-            app.add_task(
-                _every(RECONCILE_INTERVAL_SECONDS, payments_service.reconcile, app),
-                name="reconcile",
-            )
+            expire = _every(EXPIRY_INTERVAL_SECONDS, payments_service.expire_unpaid_orders, app)
+            reconcile = _every(RECONCILE_INTERVAL_SECONDS, payments_service.reconcile, app)
+            app.add_task(expire, name="expire_unpaid_orders")
+            app.add_task(reconcile, name="reconcile_payments")
 
     @app.after_server_stop
     async def stop(app: Sanic) -> None:

@@ -352,3 +352,37 @@ async def test_a_distributor_without_wechat_pay_cannot_collect_online(
         and response.json()["error"]["code"] == "payments.distributor_not_onboarded"
     )
     assert await Payment.all().count() == 0
+
+
+async def test_expiry_asks_wechat_first_and_keeps_an_order_paid_at_the_last_second(
+    client, sandbox_client, live_api, deps, settings
+) -> None:
+    _, owner, order = await placed_order(client, sandbox_client)
+    working = deps.pay
+    deps.pay = WechatPayClient(
+        dataclasses.replace(working.settings, notify_url="http://127.0.0.1:9/late")
+    )
+    try:
+        started = await prepay(client, owner, order)
+    finally:
+        deps.pay = working
+    await complete(sandbox_client, started["out_trade_no"])  # paid; the notification never comes
+    deps.clock.advance(seconds=settings.order_payment_timeout_seconds + 1)
+    assert await payments_service.expire_unpaid_orders(deps) == 0
+    assert await order_status(order["id"]) == "paid"
+    assert await Refund.all().count() == 0
+
+
+async def test_expiry_closes_the_open_payment_before_cancelling(
+    client, sandbox_client, live_api, deps, settings
+) -> None:
+    _, owner, order = await placed_order(client, sandbox_client)
+    started = await prepay(client, owner, order)
+    deps.clock.advance(seconds=settings.order_payment_timeout_seconds + 1)
+    assert await payments_service.expire_unpaid_orders(deps) == 1
+    assert await order_status(order["id"]) == "cancelled"
+    assert (await Payment.get(out_trade_no=started["out_trade_no"])).status == "closed"
+    late = await sandbox_client.post(
+        "/sandbox/pay/complete", json={"out_trade_no": started["out_trade_no"]}
+    )
+    assert late.status_code == 409

@@ -408,16 +408,24 @@ async def record_payment(
     return True
 
 
-async def expire_unpaid(deps: Deps) -> int:
-    """Cancel orders whose payment window has passed and give their stock back."""
-    now = deps.clock.now()
-    expired = 0
-    overdue = (
-        await Order.filter(status=OrderStatus.PENDING_PAYMENT.value, pay_deadline__lte=now)
-        .order_by("pay_deadline")
-        .limit(EXPIRY_BATCH)
+async def overdue_order_ids(deps: Deps) -> list[int]:
+    """Unpaid orders whose payment window has passed, oldest first."""
+    overdue = Order.filter(
+        status=OrderStatus.PENDING_PAYMENT.value, pay_deadline__lte=deps.clock.now()
     )
-    for order in overdue:
+    ids = await overdue.order_by("pay_deadline").limit(EXPIRY_BATCH).values_list("id", flat=True)
+    return [int(order_id) for order_id in ids]  # type: ignore[call-overload]
+
+
+async def expire_unpaid(deps: Deps, *, keep: frozenset[int] = frozenset()) -> int:
+    """Cancel orders whose payment window has passed and give their stock back.
+
+    `keep`: orders whose payment state could not be settled yet (payments decides), left
+    for the next run rather than cancelled while money may be on its way.
+    """
+    expired = 0
+    overdue_ids = [order_id for order_id in await overdue_order_ids(deps) if order_id not in keep]
+    for order in await Order.filter(id__in=overdue_ids).order_by("pay_deadline"):
         try:
             await _apply(
                 deps,

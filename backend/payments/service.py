@@ -563,8 +563,10 @@ async def reconcile(deps: Deps) -> dict[str, int]:
             state.trade_state in ("CLOSED", "REVOKED", "PAYERROR")
             or order.status != "pending_payment"
         ):
-            await _close(deps, payment, already_closed=state.trade_state != "NOTPAY", now=now)
-            counts["closed"] += 1
+            closed = await _close(
+                deps, payment, already_closed=state.trade_state != "NOTPAY", now=now
+            )
+            counts["closed"] += closed
     for refund in (
         await Refund.filter(status=RefundStatus.PENDING.value).order_by("id").limit(RECONCILE_BATCH)
     ):
@@ -590,21 +592,48 @@ async def reconcile(deps: Deps) -> dict[str, int]:
     return counts
 
 
-async def _close(deps: Deps, payment: Payment, *, already_closed: bool, now: datetime) -> None:
+async def _close(deps: Deps, payment: Payment, *, already_closed: bool, now: datetime) -> bool:
+    """Close a payment at WeChat and here; False when it may still be paid (try again later)."""
     if not already_closed:
         try:
             await deps.pay.close(
                 sub_mchid=payment.sub_mchid or "", out_trade_no=payment.out_trade_no
             )
         except WechatPayError as exc:
-            if exc.code == "ORDERPAID":
-                return  # paid after all: the next query or the notification completes it
+            # ORDERPAID: paid after all, and the next query or the notification completes it.
             log.warning(
                 "closing payment failed", extra={"payment_id": payment.id, "code": exc.code}
             )
-            return
+            return False
     closed = await Payment.filter(id=payment.id, status=PaymentStatus.OPEN.value).update(
         status=PaymentStatus.CLOSED.value, updated_at=now
     )
     if closed:
         await _event(payment.id, "closed", now)
+    return True
+
+
+async def expire_unpaid_orders(deps: Deps) -> int:
+    """Cancel orders past their payment window, but first settle their open WeChat payments:
+    one paid in the last seconds (its notification late) completes the order, the others are
+    closed at WeChat so that no payment can arrive after the order is gone."""
+    overdue = await ordering_service.overdue_order_ids(deps)
+    unsettled: set[int] = set()
+    now = deps.clock.now()
+    open_payments = Payment.filter(
+        order_id__in=overdue, method=PaymentMethod.WECHAT.value, status=PaymentStatus.OPEN.value
+    )
+    for payment in await open_payments:
+        order_id: int = payment.order_id  # type: ignore[attr-defined]
+        try:
+            state = await deps.pay.query(
+                sub_mchid=payment.sub_mchid or "", out_trade_no=payment.out_trade_no
+            )
+        except WechatPayError:
+            unsettled.add(order_id)
+            continue
+        if state.trade_state == "SUCCESS":
+            await apply_transaction(deps, state, source="expiry_check")
+        elif not await _close(deps, payment, already_closed=state.trade_state != "NOTPAY", now=now):
+            unsettled.add(order_id)
+    return await ordering_service.expire_unpaid(deps, keep=frozenset(unsettled))
