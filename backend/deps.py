@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sanic import Request
+
 from backend.config import Settings
 from backend.kernel.clock import Clock
 
@@ -21,3 +23,9 @@ class Deps:
     redis: Any
     wechat: MiniProgramClient
     pay: WechatPayClient
+
+
+def request_deps(request: Request) -> Deps:
+    """The process's dependencies, as a route handler sees them."""
+    deps: Deps = request.app.ctx.deps
+    return deps

@@ -187,3 +187,13 @@ async def make_store(tenant: Tenant, **overrides: Any) -> Store:
 
 def idempotent(tokens: dict[str, Any], key: str | None = None) -> dict[str, str]:
     return {**bearer(tokens), "Idempotency-Key": key or f"key-{_n()}"}
+
+
+async def stock_of(shop: Shop, sku_id: int | None = None) -> int:
+    """Units of a SKU (the water purifier by default) left at the shop's distributor."""
+    from backend.catalog.models import DistributorSku
+
+    row = await DistributorSku.get(
+        distributor_id=shop.tenant.distributor.id, sku_id=sku_id or shop.water
+    )
+    return row.stock

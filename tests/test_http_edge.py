@@ -95,9 +95,9 @@ async def test_oversized_body_is_413(client: httpx.AsyncClient, settings) -> Non
 async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> None:
     given = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
     assert given.headers["x-request-id"] == "abc-123"
-    hostile = await client.get("/healthz", headers={"X-Request-ID": "bad id\nwith newline"[:12]})
-    assert hostile.headers["x-request-id"] != "bad id\nwith"
-    assert len(hostile.headers["x-request-id"]) == 32
+    # Not echoed into our logs and headers: replaced by an id of our own.
+    hostile = await client.get("/healthz", headers={"X-Request-ID": "bad id; drop" + "x" * 80})
+    assert re.fullmatch(r"[0-9a-f]{32}", hostile.headers["x-request-id"])
 
 
 async def test_unexpected_error_is_500_envelope_without_internals() -> None:
@@ -143,9 +143,8 @@ def test_log_lines_are_json_with_request_id(capsys: pytest.CaptureFixture[str]) 
     assert record["request_id"] == "req-42"
     assert record["order_id"] == 7
     assert record["level"] == "INFO"
-    assert isinstance(
-        RequestIdFilter().filter(logging.LogRecord("x", 20, "", 0, "", None, None)), bool
-    )
+    outside = logging.LogRecord("x", logging.INFO, "", 0, "", None, None)
+    assert RequestIdFilter().filter(outside) and outside.request_id == "-"  # not in a request
 
 
 async def test_openapi_documents_request_bodies(client: httpx.AsyncClient) -> None:

@@ -18,14 +18,10 @@ from tests.factories import (
     make_tenant,
     phone_code,
     staff_headers,
+    stock_of,
     store_owner,
     wechat_login,
 )
-
-
-async def stock(shop, sku_id: int) -> int:
-    row = await DistributorSku.get(distributor_id=shop.tenant.distributor.id, sku_id=sku_id)
-    return row.stock
 
 
 async def test_cart_quote_and_order_from_cart(client, sandbox_client) -> None:
@@ -52,7 +48,7 @@ async def test_cart_quote_and_order_from_cart(client, sandbox_client) -> None:
     ]
     assert order["timeline"][0]["to_status"] == "pending_payment"
     assert order["distributor_id"] == shop.tenant.distributor.id
-    assert await stock(shop, shop.water) == 48 and await stock(shop, shop.filters) == 480
+    assert await stock_of(shop, shop.water) == 48 and await stock_of(shop, shop.filters) == 480
     assert (await client.get("/api/v1/cart", headers=bearer(owner))).json()["lines"] == []
 
 
@@ -130,7 +126,7 @@ async def test_not_enough_stock_is_409_naming_lines_and_nothing_is_reserved(
     error = response.json()["error"]
     assert error["code"] == "order.lines_unavailable"
     assert [d["sku_id"] for d in error["details"]] == [shop.water]
-    assert await stock(shop, shop.filters) == 500 and await stock(shop, shop.water) == 1
+    assert await stock_of(shop, shop.filters) == 500 and await stock_of(shop, shop.water) == 1
     assert await Order.all().count() == 0
 
 
@@ -151,7 +147,7 @@ async def test_bad_quantities_are_422(client, sandbox_client) -> None:
     await Sku.filter(id=shop.filters).update(min_order_qty=20)
     response = await client.post("/api/v1/orders", json=below_minimum, headers=idempotent(owner))
     assert response.json()["error"]["code"] == "order.invalid_quantity"
-    assert await Order.all().count() == 0 and await stock(shop, shop.filters) == 500
+    assert await Order.all().count() == 0 and await stock_of(shop, shop.filters) == 500
 
 
 async def test_last_ten_units_go_to_exactly_ten_of_two_hundred_buyers(
@@ -174,7 +170,7 @@ async def test_last_ten_units_go_to_exactly_ten_of_two_hundred_buyers(
     assert not [r.text for r in responses if r.status_code not in (201, 409)][:3]
     assert statuses.count(201) == 10 and statuses.count(409) == 190
     assert await Order.all().count() == 10
-    assert await stock(shop, shop.water) == 0
+    assert await stock_of(shop, shop.water) == 0
 
 
 async def test_one_idempotency_key_fifty_times_gives_one_order(client, sandbox_client) -> None:
@@ -187,7 +183,7 @@ async def test_one_idempotency_key_fifty_times_gives_one_order(client, sandbox_c
     )
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
-    assert await Order.all().count() == 1 and await stock(shop, shop.water) == 49
+    assert await Order.all().count() == 1 and await stock_of(shop, shop.water) == 49
     different = await client.post(
         "/api/v1/orders", json={"lines": [{"sku_id": shop.water, "quantity": 2}]}, headers=headers
     )
@@ -237,12 +233,12 @@ async def test_store_cancels_before_acceptance_and_stock_returns(client, sandbox
     assert (
         cancelled.json()["status"] == "cancelled" and cancelled.json()["cancel_reason"] == "买错了"
     )
-    assert await stock(shop, shop.water) == 50
+    assert await stock_of(shop, shop.water) == 50
     again = await client.post(
         f"/api/v1/orders/{order['id']}/cancel", json={"reason": "x"}, headers=bearer(owner)
     )
     assert again.status_code == 409 and again.json()["error"]["code"] == "order.illegal_transition"
-    assert await stock(shop, shop.water) == 50
+    assert await stock_of(shop, shop.water) == 50
     assert await OrderEvent.filter(order_id=order["id"]).count() == 2
 
 
@@ -284,7 +280,7 @@ async def test_illegal_transitions_are_refused_and_change_nothing(client, sandbo
     fresh = await Order.get(id=order["id"])
     assert fresh.status == "pending_payment" and fresh.logistics_note is None
     assert await OrderEvent.filter(order_id=order["id"]).count() == 1
-    assert await stock(shop, shop.water) == 49
+    assert await stock_of(shop, shop.water) == 49
 
 
 async def test_unpaid_orders_expire_and_release_stock(
@@ -307,7 +303,7 @@ async def test_unpaid_orders_expire_and_release_stock(
     expired = (await client.get(f"/api/v1/orders/{order['id']}", headers=bearer(owner))).json()
     assert expired["status"] == "cancelled"
     assert expired["timeline"][-1]["actor_role"] == "system"
-    assert await stock(shop, shop.water) == 50
+    assert await stock_of(shop, shop.water) == 50
 
 
 async def test_salesperson_orders_for_their_store_only(client, sandbox_client) -> None:

@@ -14,7 +14,15 @@ from backend.integrations.wechat.pay import WechatPayClient
 from backend.ordering.models import Order, OrderEvent
 from backend.payments import service as payments_service
 from backend.payments.models import Payment, PaymentEvent, Refund
-from tests.factories import bearer, idempotent, make_shop, make_staff, staff_headers, store_owner
+from tests.factories import (
+    bearer,
+    idempotent,
+    make_shop,
+    make_staff,
+    staff_headers,
+    stock_of,
+    store_owner,
+)
 
 
 async def eventually(check) -> Any:
@@ -284,15 +292,7 @@ async def test_store_cancels_a_paid_order_before_acceptance_and_is_refunded(
         "processing",
         "succeeded",
     )
-    assert (await shop_stock(shop)) == 50
-
-
-async def shop_stock(shop) -> int:
-    from backend.catalog.models import DistributorSku
-
-    return (
-        await DistributorSku.get(distributor_id=shop.tenant.distributor.id, sku_id=shop.water)
-    ).stock
+    assert (await stock_of(shop)) == 50
 
 
 async def test_paid_order_is_fulfilled_and_signed(client, sandbox_client, live_api) -> None:

@@ -7,7 +7,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
-from backend.deps import Deps
+from backend.deps import request_deps
 from backend.identity import service
 from backend.identity.access import authenticated
 from backend.identity.tokens import Principal
@@ -38,16 +38,11 @@ class SwitchBody(RequestModel):
     membership_id: Id
 
 
-def _deps(request: Request) -> Deps:
-    deps: Deps = request.app.ctx.deps
-    return deps
-
-
 @bp.post("/auth/wechat/login")
 @openapi.summary("小程序登录：用 wx.login 的 code 换取令牌")
 @json_body(WechatLoginBody)
 async def wechat_login(request: Request, body: WechatLoginBody) -> HTTPResponse:
-    pair = await service.login_with_wechat(_deps(request), body.code)
+    pair = await service.login_with_wechat(request_deps(request), body.code)
     return ok(pair.as_dict())
 
 
@@ -56,7 +51,7 @@ async def wechat_login(request: Request, body: WechatLoginBody) -> HTTPResponse:
 @authenticated()
 @json_body(PhoneBody)
 async def bind_phone(request: Request, principal: Principal, body: PhoneBody) -> HTTPResponse:
-    phone = await service.bind_phone(_deps(request), principal, body.code)
+    phone = await service.bind_phone(request_deps(request), principal, body.code)
     # A salesperson registered by the brand under this phone becomes this user.
     await org_service.claim_salesperson_profiles(principal.user_id, phone)
     return ok({"phone": phone})
@@ -67,7 +62,7 @@ async def bind_phone(request: Request, principal: Principal, body: PhoneBody) ->
 @json_body(StaffLoginBody)
 async def staff_login(request: Request, body: StaffLoginBody) -> HTTPResponse:
     pair = await service.login_staff(
-        _deps(request), body.username, body.password, request.remote_addr or request.ip
+        request_deps(request), body.username, body.password, request.remote_addr or request.ip
     )
     return ok(pair.as_dict())
 
@@ -76,7 +71,7 @@ async def staff_login(request: Request, body: StaffLoginBody) -> HTTPResponse:
 @openapi.summary("用刷新令牌换一对新令牌（旧刷新令牌随即作废）")
 @json_body(RefreshBody)
 async def refresh(request: Request, body: RefreshBody) -> HTTPResponse:
-    pair = await service.refresh(_deps(request), body.refresh_token)
+    pair = await service.refresh(request_deps(request), body.refresh_token)
     return ok(pair.as_dict())
 
 
@@ -85,7 +80,10 @@ async def refresh(request: Request, body: RefreshBody) -> HTTPResponse:
 @authenticated()
 async def logout(request: Request, principal: Principal) -> HTTPResponse:
     await service.revoke_session(
-        _deps(request), principal.session_id, reason="logout", cache=request.app.ctx.revocations
+        request_deps(request),
+        principal.session_id,
+        reason="logout",
+        cache=request.app.ctx.revocations,
     )
     return ok({"ok": True})
 
@@ -95,7 +93,7 @@ async def logout(request: Request, principal: Principal) -> HTTPResponse:
 @authenticated()
 @json_body(SwitchBody)
 async def switch(request: Request, principal: Principal, body: SwitchBody) -> HTTPResponse:
-    pair = await service.switch_membership(_deps(request), principal, body.membership_id)
+    pair = await service.switch_membership(request_deps(request), principal, body.membership_id)
     return ok(pair.as_dict())
 
 

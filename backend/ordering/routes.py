@@ -12,7 +12,7 @@ from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
 from backend.catalog.service import RequestedLine, quote_view
-from backend.deps import Deps
+from backend.deps import request_deps
 from backend.identity.access import (
     BRAND_ROLES,
     DISTRIBUTOR_ROLES,
@@ -39,11 +39,6 @@ from backend.payments import service as payments_service
 bp = Blueprint("ordering", url_prefix="/api/v1")
 BUYERS = (*STORE_ROLES, Role.SALESPERSON)
 MAX_QUANTITY = 99_999
-
-
-def _deps(request: Request) -> Deps:
-    deps: Deps = request.app.ctx.deps
-    return deps
 
 
 class LineBody(RequestModel):
@@ -161,7 +156,7 @@ async def quote(request: Request, principal: Principal, body: QuoteBody) -> HTTP
 @authenticated(*BUYERS)
 @json_body(OrderBody)
 async def place_order(request: Request, principal: Principal, body: OrderBody) -> HTTPResponse:
-    deps = _deps(request)
+    deps = request_deps(request)
 
     async def place() -> tuple[int, Any]:
         lines = _lines(body.lines) if body.lines is not None else None
@@ -207,7 +202,7 @@ async def export_orders(request: Request, principal: Principal) -> None:
     query = parse_query(request, ExportQuery)
     rows = export.export_rows(principal, query.filters(), payments_service.net_paid_by_order)
     encode = export.xlsx_chunks if query.format == "xlsx" else export.csv_chunks
-    today = export.china_time(_deps(request).clock.now())
+    today = export.china_time(request_deps(request).clock.now())
     headers = {
         "Content-Disposition": f'attachment; filename="orders-{today:%Y%m%d}.{query.format}"',
         "Cache-Control": "no-store",
@@ -249,14 +244,16 @@ async def get_order(request: Request, principal: Principal, order_id: int) -> HT
 async def cancel(
     request: Request, principal: Principal, order_id: int, body: CancelBody
 ) -> HTTPResponse:
-    return ok(await payments_service.cancel_order(_deps(request), principal, order_id, body.reason))
+    return ok(
+        await payments_service.cancel_order(request_deps(request), principal, order_id, body.reason)
+    )
 
 
 @bp.post("/orders/<order_id:int>/accept")
 @openapi.summary("经销商接单")
 @authenticated(*DISTRIBUTOR_ROLES)
 async def accept(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
-    return ok(await service.act(_deps(request), principal, order_id, Action.ACCEPT))
+    return ok(await service.act(request_deps(request), principal, order_id, Action.ACCEPT))
 
 
 @bp.post("/orders/<order_id:int>/ship")
@@ -268,7 +265,7 @@ async def ship(
 ) -> HTTPResponse:
     return ok(
         await service.act(
-            _deps(request),
+            request_deps(request),
             principal,
             order_id,
             Action.SHIP,
@@ -282,7 +279,7 @@ async def ship(
 @openapi.summary("经销商标记已送达")
 @authenticated(*DISTRIBUTOR_ROLES)
 async def deliver(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
-    return ok(await service.act(_deps(request), principal, order_id, Action.DELIVER))
+    return ok(await service.act(request_deps(request), principal, order_id, Action.DELIVER))
 
 
 @bp.post("/orders/<order_id:int>/sign")
@@ -294,7 +291,7 @@ async def sign(
 ) -> HTTPResponse:
     return ok(
         await service.act(
-            _deps(request), principal, order_id, Action.SIGN, sign_photo_url=body.photo_url
+            request_deps(request), principal, order_id, Action.SIGN, sign_photo_url=body.photo_url
         )
     )
 

@@ -9,7 +9,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
 
-from backend.deps import Deps
+from backend.deps import request_deps
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal, Role, authenticated
 from backend.infra.http import (
     Id,
@@ -33,11 +33,6 @@ TierName = Literal["A", "B", "C", "D"]
 assert set(TierName.__args__) == {t.value for t in StoreTier}  # type: ignore[attr-defined]
 StatusName = Literal["active", "suspended", "closed"]
 assert set(StatusName.__args__) == {s.value for s in StoreStatus}  # type: ignore[attr-defined]
-
-
-def _deps(request: Request) -> Deps:
-    deps: Deps = request.app.ctx.deps
-    return deps
 
 
 class RegionBody(RequestModel):
@@ -251,7 +246,7 @@ async def update_store(
 async def create_box_codes(
     request: Request, principal: Principal, body: BoxCodesBody
 ) -> HTTPResponse:
-    created = await service.create_box_codes(_deps(request), principal, **body.model_dump())
+    created = await service.create_box_codes(request_deps(request), principal, **body.model_dump())
     return ok({"items": created}, status=201)
 
 
@@ -259,20 +254,20 @@ async def create_box_codes(
 @openapi.summary("我的邀请码（业务员或门店）")
 @authenticated(Role.SALESPERSON, Role.STORE_OWNER, Role.STORE_CLERK)
 async def invitation(request: Request, principal: Principal) -> HTTPResponse:
-    return ok(await service.invitation_code(_deps(request), principal))
+    return ok(await service.invitation_code(request_deps(request), principal))
 
 
 @bp.get("/onboarding/codes/<token:str>")
 @openapi.summary("扫码后查看入驻码信息")
 @authenticated()
 async def describe_code(request: Request, principal: Principal, token: str) -> HTTPResponse:
-    return ok(await service.describe_code(_deps(request), token))
+    return ok(await service.describe_code(request_deps(request), token))
 
 
 @bp.get("/onboarding/codes/<token:str>/qr.png")
 @openapi.summary("入驻码二维码图片")
 async def code_qr(request: Request, token: str) -> HTTPResponse:
-    png = service.qr_for_token(_deps(request), token)
+    png = service.qr_for_token(request_deps(request), token)
     return raw(png, content_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
 
@@ -284,7 +279,7 @@ async def submit_application(
     request: Request, principal: Principal, body: ApplicationBody
 ) -> HTTPResponse:
     details = body.model_dump(exclude={"code"})
-    created = await service.submit_application(_deps(request), principal, body.code, details)
+    created = await service.submit_application(request_deps(request), principal, body.code, details)
     return ok(created, status=201)
 
 
@@ -326,7 +321,7 @@ async def approve(
 ) -> HTTPResponse:
     return ok(
         await service.approve_application(
-            _deps(request), principal, application_id, **body.model_dump()
+            request_deps(request), principal, application_id, **body.model_dump()
         )
     )
 
@@ -340,6 +335,6 @@ async def reject(
 ) -> HTTPResponse:
     return ok(
         await service.reject_application(
-            _deps(request), principal, application_id, reason=body.reason
+            request_deps(request), principal, application_id, reason=body.reason
         )
     )

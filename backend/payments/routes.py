@@ -9,7 +9,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty
 from sanic_ext import openapi
 
-from backend.deps import Deps
+from backend.deps import request_deps
 from backend.identity.access import (
     BRAND_ROLES,
     DISTRIBUTOR_ROLES,
@@ -26,11 +26,6 @@ bp = Blueprint("payments", url_prefix="/api/v1")
 MAX_REFUND_FEN = 10**12
 
 
-def _deps(request: Request) -> Deps:
-    deps: Deps = request.app.ctx.deps
-    return deps
-
-
 class OfflinePaymentBody(RequestModel):
     note: str = Field(default="", max_length=200, description="例如：货到付款，现金已收")
 
@@ -44,7 +39,7 @@ class RefundBody(RequestModel):
 @openapi.summary("微信支付：返回 wx.requestPayment 所需参数（款项直接进入经销商子商户）")
 @authenticated(*STORE_ROLES)
 async def pay(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
-    return ok(await service.start_wechat_payment(_deps(request), principal, order_id))
+    return ok(await service.start_wechat_payment(request_deps(request), principal, order_id))
 
 
 @bp.post("/orders/<order_id:int>/offline-payment")
@@ -54,7 +49,9 @@ async def pay(request: Request, principal: Principal, order_id: int) -> HTTPResp
 async def offline_payment(
     request: Request, principal: Principal, order_id: int, body: OfflinePaymentBody
 ) -> HTTPResponse:
-    payment = await service.record_offline_payment(_deps(request), principal, order_id, body.note)
+    payment = await service.record_offline_payment(
+        request_deps(request), principal, order_id, body.note
+    )
     return ok(payment, status=201)
 
 
@@ -66,7 +63,7 @@ async def offline_payment(
 async def refund(
     request: Request, principal: Principal, order_id: int, body: RefundBody
 ) -> HTTPResponse:
-    deps = _deps(request)
+    deps = request_deps(request)
 
     async def work() -> tuple[int, Any]:
         created = await service.refund_order(
@@ -91,12 +88,12 @@ async def order_payments(request: Request, principal: Principal, order_id: int) 
 @openapi.exclude()
 async def payment_notification(request: Request) -> HTTPResponse:
     # WeChat retries anything but 2xx; we answer only after the result is committed.
-    await service.handle_payment_notification(_deps(request), request.headers, request.body)
+    await service.handle_payment_notification(request_deps(request), request.headers, request.body)
     return empty(status=204)
 
 
 @bp.post("/payments/wechat/refund-notify")
 @openapi.exclude()
 async def refund_notification(request: Request) -> HTTPResponse:
-    await service.handle_refund_notification(_deps(request), request.headers, request.body)
+    await service.handle_refund_notification(request_deps(request), request.headers, request.body)
     return empty(status=204)
