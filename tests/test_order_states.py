@@ -39,3 +39,11 @@ def test_finished_orders_never_move() -> None:
 
 def test_only_the_system_marks_an_order_paid_by_wechat() -> None:
     assert TRANSITIONS[(Action.PAY, OrderStatus.PENDING_PAYMENT)][1] == {Actor.SYSTEM}
+
+
+def test_payment_is_taken_only_while_the_order_waits_for_it() -> None:
+    """record_payment updates from pending_payment without reading the status first: that is
+    right only while no other status accepts a payment."""
+    for action in (Action.PAY, Action.RECORD_OFFLINE_PAYMENT):
+        sources = {current for (act, current) in TRANSITIONS if act == action}
+        assert sources == {OrderStatus.PENDING_PAYMENT}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from backend.identity.access import may_see, scoped
 from backend.identity.models import Role
+from backend.identity.tokens import Principal
 from backend.org.models import (
     Distributor,
     DistributorServiceArea,
@@ -11,7 +13,15 @@ from backend.org.models import (
     Store,
     StoreTag,
 )
-from tests.factories import bearer, make_staff, make_tenant, staff_headers, wechat_login
+from backend.org.service import STORE_TENANCY
+from tests.factories import (
+    bearer,
+    make_staff,
+    make_store,
+    make_tenant,
+    staff_headers,
+    wechat_login,
+)
 
 
 async def test_brand_admin_builds_the_organisation(client) -> None:
@@ -261,3 +271,58 @@ async def test_patch_with_null_for_a_required_field_is_422_and_changes_nothing(c
     )
     assert renamed.status_code == 422
     assert (await Distributor.get(id=tenant.distributor.id)).name == tenant.distributor.name
+
+
+async def test_may_see_agrees_with_scoped_for_every_role() -> None:
+    """Hand-written SQL checks visibility after reading (may_see); the ORM narrows the query
+    (scoped). Both must let exactly the same stores through, for every role."""
+    tenant, stranger = await make_tenant(), await make_tenant()
+    served_elsewhere = await make_store(
+        tenant, distributor=tenant.other_distributor, salesperson=None
+    )
+    stores = [tenant.store, served_elsewhere, stranger.store]
+    ids = [store.id for store in stores]
+    brand = tenant.brand.id
+    principals = [
+        Principal(user_id=1, session_id="s", role=None, brand_id=brand),
+        Principal(user_id=1, session_id="s", role="brand_admin", brand_id=brand),
+        Principal(user_id=1, session_id="s", role="brand_ops", brand_id=None),
+        Principal(
+            user_id=1,
+            session_id="s",
+            role="distributor_staff",
+            brand_id=brand,
+            distributor_id=tenant.distributor.id,
+        ),
+        Principal(user_id=1, session_id="s", role="distributor_admin", brand_id=brand),
+        Principal(
+            user_id=1,
+            session_id="s",
+            role="salesperson",
+            brand_id=brand,
+            salesperson_id=tenant.salesperson.id,
+        ),
+        Principal(
+            user_id=1, session_id="s", role="store_owner", brand_id=brand, store_id=tenant.store.id
+        ),
+        Principal(
+            user_id=1,
+            session_id="s",
+            role="store_clerk",
+            brand_id=brand,
+            store_id=stranger.store.id,
+        ),
+    ]
+    rows = await Store.filter(id__in=ids).values()
+    seen_counts = []
+    for principal in principals:
+        through_orm = set(
+            await scoped(principal, Store.filter(id__in=ids), STORE_TENANCY).values_list(
+                "id", flat=True
+            )
+        )
+        after_reading = {row["id"] for row in rows if may_see(principal, row, STORE_TENANCY)}
+        assert after_reading == through_orm, principal
+        seen_counts.append(len(through_orm))
+    # The roles really differ: nothing, a whole brand, one distributor's, one store's.
+    assert seen_counts == [0, 2, 0, 1, 0, 1, 1, 0]

@@ -23,6 +23,7 @@ from backend.catalog.pricing import (
     quote_lines,
 )
 from backend.identity.access import DISTRIBUTOR_ROLES, Principal
+from backend.infra import sql
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
 
 __all__ = ["Quote", "QuotedLine", "RequestedLine"]
@@ -301,9 +302,13 @@ async def reserve_stock(distributor_id: int, lines: Iterable[tuple[int, int]]) -
     """
     failed = []
     for sku_id, quantity in sorted(lines):
-        taken = await DistributorSku.filter(
-            distributor_id=distributor_id, sku_id=sku_id, is_available=True, stock__gte=quantity
-        ).update(stock=F("stock") - quantity)
+        taken = await sql.execute(
+            "UPDATE distributor_skus SET stock = stock - $1"
+            " WHERE distributor_id = $2 AND sku_id = $3 AND is_available AND stock >= $1",
+            quantity,
+            distributor_id,
+            sku_id,
+        )
         if not taken:
             failed.append(sku_id)
     return failed
@@ -311,8 +316,12 @@ async def reserve_stock(distributor_id: int, lines: Iterable[tuple[int, int]]) -
 
 async def release_stock(distributor_id: int, lines: Iterable[tuple[int, int]]) -> None:
     for sku_id, quantity in sorted(lines):
-        await DistributorSku.filter(distributor_id=distributor_id, sku_id=sku_id).update(
-            stock=F("stock") + quantity
+        await sql.execute(
+            "UPDATE distributor_skus SET stock = stock + $1"
+            " WHERE distributor_id = $2 AND sku_id = $3",
+            quantity,
+            distributor_id,
+            sku_id,
         )
 
 
@@ -322,44 +331,59 @@ async def release_stock(distributor_id: int, lines: Iterable[tuple[int, int]]) -
 async def offers_for(
     brand_id: int, distributor_id: int, store_tier: str, sku_ids: Iterable[int]
 ) -> dict[int, SkuOffer]:
+    """What the distributor offers of these SKUs to a store of this tier.
+
+    Two statements of fixed SQL (see infra/sql.py): every quote, cart view and order runs
+    this, so it skips the ORM.
+    """
     ids = sorted(set(sku_ids))
-    skus = await Sku.filter(id__in=ids, brand_id=brand_id).select_related("product")
-    stock = {
-        row.sku_id: row  # type: ignore[attr-defined]
-        for row in await DistributorSku.filter(distributor_id=distributor_id, sku_id__in=ids)
-    }
-    tiers: dict[int, list[PriceTier]] = {sku_id: [] for sku_id in ids}
-    entries = (
-        PriceEntry.filter(brand_id=brand_id, sku_id__in=ids)
-        .filter(Q(distributor_id=None) | Q(distributor_id=distributor_id))
-        .filter(Q(store_tier=None) | Q(store_tier=store_tier))
+    if not ids:
+        return {}
+    skus = await sql.fetch(
+        "SELECT s.id, s.name, s.unit, s.list_price_fen, s.case_size, s.min_order_qty,"
+        " s.is_active AND p.is_active AS active, p.name AS product_name,"
+        " d.is_available, d.stock"
+        " FROM skus s JOIN products p ON p.id = s.product_id"
+        " LEFT JOIN distributor_skus d ON d.sku_id = s.id AND d.distributor_id = $2"
+        " WHERE s.brand_id = $1 AND s.id IN ($3)",
+        brand_id,
+        distributor_id,
+        ids,
     )
-    for entry in await entries:
-        tiers[entry.sku_id].append(  # type: ignore[attr-defined]
+    tiers: dict[int, list[PriceTier]] = {sku_id: [] for sku_id in ids}
+    for entry in await sql.fetch(
+        "SELECT sku_id, distributor_id, store_tier, min_qty, unit_price_fen FROM price_entries"
+        " WHERE brand_id = $1 AND (distributor_id IS NULL OR distributor_id = $2)"
+        " AND (store_tier IS NULL OR store_tier = $3) AND sku_id IN ($4)",
+        brand_id,
+        distributor_id,
+        store_tier,
+        ids,
+    ):
+        tiers[entry["sku_id"]].append(
             PriceTier(
-                entry.min_qty,
-                entry.unit_price_fen,
-                for_distributor=entry.distributor_id is not None,  # type: ignore[attr-defined]
-                for_tier=entry.store_tier is not None,
+                entry["min_qty"],
+                entry["unit_price_fen"],
+                for_distributor=entry["distributor_id"] is not None,
+                for_tier=entry["store_tier"] is not None,
             )
         )
-    offers = {}
-    for sku in skus:
-        row = stock.get(sku.id)
-        offers[sku.id] = SkuOffer(
-            sku_id=sku.id,
-            product_name=sku.product.name,
-            sku_name=sku.name,
-            unit=sku.unit,
-            list_price_fen=sku.list_price_fen,
-            case_size=sku.case_size,
-            min_order_qty=sku.min_order_qty,
-            is_active=sku.is_active and sku.product.is_active,
-            sold_here=row is not None and row.is_available,
-            stock=row.stock if row is not None else 0,
-            tiers=tuple(tiers[sku.id]),
+    return {
+        sku["id"]: SkuOffer(
+            sku_id=sku["id"],
+            product_name=sku["product_name"],
+            sku_name=sku["name"],
+            unit=sku["unit"],
+            list_price_fen=sku["list_price_fen"],
+            case_size=sku["case_size"],
+            min_order_qty=sku["min_order_qty"],
+            is_active=bool(sku["active"]),
+            sold_here=bool(sku["is_available"]),  # NULL when the distributor has no row
+            stock=sku["stock"] or 0,
+            tiers=tuple(tiers[sku["id"]]),
         )
-    return offers
+        for sku in skus
+    }
 
 
 async def quote(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache, partial, wraps
 from typing import Any, TypeVar
@@ -184,14 +184,13 @@ M = TypeVar("M", bound=Model)
 _NOTHING = {"id__lt": 0}
 
 
-def scoped(principal: Principal, queryset: QuerySet[M], tenancy: Tenancy) -> QuerySet[M]:
-    """Narrow `queryset` to what `principal` may see: every read goes through here."""
+def _narrowing(principal: Principal, tenancy: Tenancy) -> dict[str, Any] | None:
+    """The column values a row must have for `principal` to see it; None: no row at all."""
     if principal.role is None or principal.brand_id is None:
-        return queryset.filter(**_NOTHING)
-    narrowed = queryset.filter(**{tenancy.brand: principal.brand_id})
+        return None
     role = Role(principal.role)
     if role in BRAND_ROLES:
-        return narrowed
+        return {tenancy.brand: principal.brand_id}
     if role in DISTRIBUTOR_ROLES:
         column, value = tenancy.distributor, principal.distributor_id
     elif role == Role.SALESPERSON:
@@ -199,5 +198,18 @@ def scoped(principal: Principal, queryset: QuerySet[M], tenancy: Tenancy) -> Que
     else:
         column, value = tenancy.store, principal.store_id
     if column is None or value is None:
-        return narrowed.filter(**_NOTHING)
-    return narrowed.filter(**{column: value})
+        return None
+    return {tenancy.brand: principal.brand_id, column: value}
+
+
+def scoped(principal: Principal, queryset: QuerySet[M], tenancy: Tenancy) -> QuerySet[M]:
+    """Narrow `queryset` to what `principal` may see: every read goes through here..."""
+    narrowing = _narrowing(principal, tenancy)
+    return queryset.filter(**(_NOTHING if narrowing is None else narrowing))
+
+
+def may_see(principal: Principal, row: Mapping[str, Any], tenancy: Tenancy) -> bool:
+    """...or, for a row read by hand-written SQL (infra/sql.py), the same rule after reading:
+    `row` holds at least the tenancy's columns."""
+    narrowing = _narrowing(principal, tenancy)
+    return narrowing is not None and all(row[k] == v for k, v in narrowing.items())

@@ -17,8 +17,8 @@ from typing import Any
 
 from sanic import Request
 from sanic.response import HTTPResponse
-from tortoise.exceptions import IntegrityError
 
+from backend.infra import sql
 from backend.infra.http import error_envelope, ok
 from backend.infra.models import IdempotencyRecord
 from backend.kernel.errors import Conflict, DomainError, InvalidInput
@@ -28,6 +28,8 @@ WAIT_SECONDS = 15.0
 POLL_SECONDS = 0.02
 # A claim this old without a result belongs to a process that died mid-request.
 ABANDONED_AFTER = timedelta(minutes=2)
+# Encodes the stored answer exactly as the ORM would (the replay reads it through the ORM).
+_BODY_FIELD = IdempotencyRecord._meta.fields_map["response_body"]
 
 
 class KeyRequired(InvalidInput):
@@ -93,28 +95,51 @@ class _Request:
         return {"scope": self.scope, "owner": self.owner, "key": self.key}
 
 
+async def _claim(request: _Request) -> int | None:
+    """The claim's id, or None when the key is already claimed."""
+    row = await sql.fetch_one(
+        "INSERT INTO idempotency_records (scope, owner, key, request_hash, created_at)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, owner, key) DO NOTHING RETURNING id",
+        request.scope,
+        request.owner,
+        request.key,
+        request.request_hash,
+        request.now,
+    )
+    return None if row is None else int(row["id"])
+
+
+async def _answer(claim_id: int, status: int, body: Any) -> None:
+    await sql.execute(
+        "UPDATE idempotency_records SET response_status = $1, response_body = $2 WHERE id = $3",
+        status,
+        _BODY_FIELD.to_db_value(body, IdempotencyRecord),
+        claim_id,
+    )
+
+
+async def _free(claim_id: int) -> None:
+    await sql.execute("DELETE FROM idempotency_records WHERE id = $1", claim_id)
+
+
 async def _claim_and_run(request: _Request, work: Work) -> tuple[int, Any]:
-    try:
-        claim = await IdempotencyRecord.create(
-            **request.identity, request_hash=request.request_hash, created_at=request.now
-        )
-    except IntegrityError:
+    # Every create passes here, so the claim, the answer and the release are fixed SQL
+    # (infra/sql.py); the rare replay path below keeps the ORM.
+    claim_id = await _claim(request)
+    if claim_id is None:
         return await _replay(request, work)
     try:
         status, result = await work()
     except DomainError as exc:
         if exc.status >= 500 or exc.status == 429:
-            await IdempotencyRecord.filter(id=claim.id).delete()
+            await _free(claim_id)
         else:
-            envelope = error_envelope(exc.code, exc.text, exc.details)
-            await IdempotencyRecord.filter(id=claim.id).update(
-                response_status=exc.status, response_body=envelope
-            )
+            await _answer(claim_id, exc.status, error_envelope(exc.code, exc.text, exc.details))
         raise
     except BaseException:
-        await IdempotencyRecord.filter(id=claim.id).delete()
+        await _free(claim_id)
         raise
-    await IdempotencyRecord.filter(id=claim.id).update(response_status=status, response_body=result)
+    await _answer(claim_id, status, result)
     return status, result
 
 

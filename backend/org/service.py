@@ -11,7 +11,16 @@ from tortoise.transactions import in_transaction
 
 from backend.deps import Deps
 from backend.identity import service as identity_service
-from backend.identity.access import BRAND_ROLES, STORE_ROLES, Principal, Role, Tenancy, scoped
+from backend.identity.access import (
+    BRAND_ROLES,
+    STORE_ROLES,
+    Principal,
+    Role,
+    Tenancy,
+    may_see,
+    scoped,
+)
+from backend.infra import sql
 from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.org import codes
 from backend.org.models import (
@@ -449,16 +458,24 @@ async def store_for_ordering(principal: Principal, store_id: int | None) -> Stor
         store_id = principal.store_id
     if store_id is None:
         raise StoreNotFound()
-    store = await _visible_store(principal, store_id)
-    if store.status != "active":
+    # Every quote, cart view and order starts here: fixed SQL (infra/sql.py), then the same
+    # tenancy rule scoped() applies.
+    row = await sql.fetch_one(
+        "SELECT id, brand_id, distributor_id, salesperson_id, tier, name, status FROM stores"
+        " WHERE id = $1",
+        store_id,
+    )
+    if row is None or not may_see(principal, row, STORE_TENANCY):
+        raise StoreNotFound()
+    if row["status"] != "active":
         raise StoreNotActive()
     return StoreContext(
-        id=store.id,
-        brand_id=store.brand_id,  # type: ignore[attr-defined]
-        distributor_id=store.distributor_id,  # type: ignore[attr-defined]
-        salesperson_id=store.salesperson_id,  # type: ignore[attr-defined]
-        tier=store.tier,
-        name=store.name,
+        id=row["id"],
+        brand_id=row["brand_id"],
+        distributor_id=row["distributor_id"],
+        salesperson_id=row["salesperson_id"],
+        tier=row["tier"],
+        name=row["name"],
     )
 
 

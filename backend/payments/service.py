@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from tortoise.transactions import in_transaction
 from backend.deps import Deps
 from backend.identity import service as identity_service
 from backend.identity.access import Principal
+from backend.infra import sql
 from backend.infra.logging import get_logger
 from backend.integrations.wechat.pay import (
     NotificationRejected,
@@ -85,11 +87,22 @@ def _new_number(prefix: str, now: datetime) -> str:
     return f"{prefix}{now:%y%m%d%H%M%S}{secrets.randbelow(10**10):010d}"
 
 
+# Encodes an event's data exactly as the ORM would, for the hand-written INSERT below.
+_EVENT_DATA = PaymentEvent._meta.fields_map["data"]
+
+
 async def _event(
     payment_id: int, kind: str, now: datetime, refund_id: int | None = None, **data: Any
 ) -> None:
-    await PaymentEvent.create(
-        payment_id=payment_id, refund_id=refund_id, kind=kind, data=data, created_at=now
+    # Fixed SQL (infra/sql.py): every notification writes one.
+    await sql.execute(
+        "INSERT INTO payment_events (payment_id, refund_id, kind, data, created_at)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        payment_id,
+        refund_id,
+        kind,
+        _EVENT_DATA.to_db_value(data, PaymentEvent),
+        now,
     )
 
 
@@ -237,7 +250,7 @@ async def start_wechat_payment(deps: Deps, principal: Principal, order_id: int) 
     }
 
 
-def _mismatch(deps: Deps, payment: Payment, state: TransactionState) -> str | None:
+def _mismatch(deps: Deps, payment: PaymentFacts, state: TransactionState) -> str | None:
     if state.sp_mchid != deps.settings.wechat_pay.sp_mchid:
         return f"服务商号不符: {state.sp_mchid}"
     if state.sub_mchid != payment.sub_mchid:
@@ -247,7 +260,7 @@ def _mismatch(deps: Deps, payment: Payment, state: TransactionState) -> str | No
     return None
 
 
-def _nothing_to_apply(payment: Payment | None, state: TransactionState) -> str | None:
+def _nothing_to_apply(payment: PaymentFacts | None, state: TransactionState) -> str | None:
     if payment is None:
         log.error("payment for unknown out_trade_no", extra={"out_trade_no": state.out_trade_no})
         return "unknown"
@@ -259,7 +272,7 @@ def _nothing_to_apply(payment: Payment | None, state: TransactionState) -> str |
 
 
 async def _flag(
-    payment: Payment, problem: str, state: TransactionState, source: str, now: datetime
+    payment: PaymentFacts, problem: str, state: TransactionState, source: str, now: datetime
 ) -> None:
     flagged = await Payment.filter(
         id=payment.id, status__in=[PaymentStatus.OPEN.value, PaymentStatus.CLOSED.value]
@@ -276,12 +289,33 @@ async def _flag(
         log.error("payment flagged", extra={"payment_id": payment.id, "reason": problem})
 
 
+@dataclass(frozen=True, slots=True)
+class PaymentFacts:
+    """What apply_transaction decides on, read with fixed SQL (one read per notification,
+    see infra/sql.py): building a Payment model instance cost more than the query."""
+
+    id: int
+    order_id: int
+    status: str
+    amount_fen: int
+    sub_mchid: str | None
+    transaction_id: str | None
+
+
+async def _wechat_payment_facts(out_trade_no: str) -> PaymentFacts | None:
+    row = await sql.fetch_one(
+        "SELECT id, order_id, status, amount_fen, sub_mchid, transaction_id FROM payments"
+        " WHERE out_trade_no = $1 AND method = $2",
+        out_trade_no,
+        PaymentMethod.WECHAT.value,
+    )
+    return None if row is None else PaymentFacts(**row)
+
+
 async def apply_transaction(deps: Deps, state: TransactionState, *, source: str) -> str:
     """Apply what WeChat says of a transaction, once. Returns what happened, for the log."""
     now = deps.clock.now()
-    payment = await Payment.get_or_none(
-        out_trade_no=state.out_trade_no, method=PaymentMethod.WECHAT.value
-    )
+    payment = await _wechat_payment_facts(state.out_trade_no)
     skip = _nothing_to_apply(payment, state)
     if skip is not None or payment is None:
         return skip or "unknown"
@@ -292,23 +326,24 @@ async def apply_transaction(deps: Deps, state: TransactionState, *, source: str)
     refund: Refund | None = None
     async with in_transaction():
         # A payment we had closed still counts if the money arrived: it is refunded below.
-        succeeded = await Payment.filter(
-            id=payment.id, status__in=[PaymentStatus.OPEN.value, PaymentStatus.CLOSED.value]
-        ).update(
-            status=PaymentStatus.SUCCEEDED.value,
-            transaction_id=state.transaction_id,
-            payer_total_fen=state.payer_total_fen,
-            succeeded_at=state.success_time or now,
-            updated_at=now,
+        succeeded = await sql.execute(
+            "UPDATE payments SET status = $1, transaction_id = $2, payer_total_fen = $3,"
+            " succeeded_at = $4, updated_at = $5 WHERE id = $6 AND status IN ($7)",
+            PaymentStatus.SUCCEEDED.value,
+            state.transaction_id,
+            state.payer_total_fen,
+            state.success_time or now,
+            now,
+            payment.id,
+            [PaymentStatus.OPEN.value, PaymentStatus.CLOSED.value],
         )
         if not succeeded:
             return "duplicate"
         await _event(
             payment.id, "succeeded", now, source=source, transaction_id=state.transaction_id
         )
-        order_id: int = payment.order_id  # type: ignore[attr-defined]
         paid = await ordering_service.record_payment(
-            deps, order_id, actor=Actor.SYSTEM, actor_user_id=None
+            deps, payment.order_id, actor=Actor.SYSTEM, actor_user_id=None
         )
         if not paid:
             # The order was cancelled or expired before the money came: give it back, never keep it.
@@ -367,7 +402,11 @@ async def record_offline_payment(
 
 
 async def _reserve_refund(
-    payment: Payment, amount_fen: int, reason: str, requested_by: int | None, now: datetime
+    payment: Payment | PaymentFacts,
+    amount_fen: int,
+    reason: str,
+    requested_by: int | None,
+    now: datetime,
 ) -> Refund:
     reserved = await Payment.filter(
         id=payment.id,
@@ -378,7 +417,7 @@ async def _reserve_refund(
         raise RefundExceedsPaid()
     refund = await Refund.create(
         payment_id=payment.id,
-        order_id=payment.order_id,  # type: ignore[attr-defined]
+        order_id=payment.order_id,  # type: ignore[union-attr]
         out_refund_no=_new_number("R", now),
         amount_fen=amount_fen,
         reason=reason[:80],

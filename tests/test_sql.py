@@ -1,0 +1,57 @@
+"""infra/sql.py: one statement text runs on both databases, inside the ORM's transactions."""
+
+from __future__ import annotations
+
+import pytest
+from tortoise.transactions import in_transaction
+
+from backend.infra import sql
+from backend.org.models import Store
+from tests.factories import make_store, make_tenant
+
+
+async def test_list_arguments_spread_into_in_lists_and_numbers_may_repeat() -> None:
+    tenant = await make_tenant()
+    second = await make_store(tenant)
+    third = await make_store(tenant)
+    rows = await sql.fetch(
+        "SELECT id FROM stores WHERE brand_id = $1 AND id IN ($2) AND brand_id = $1"
+        " AND name <> $3 ORDER BY id",
+        tenant.brand.id,
+        [tenant.store.id, third.id],
+        "no such name",
+    )
+    assert [row["id"] for row in rows] == [tenant.store.id, third.id]
+    assert second.id not in {row["id"] for row in rows}
+    # A tuple is a list argument too, and a one-element list is still an IN list.
+    one = await sql.fetch_one("SELECT id, name FROM stores WHERE id IN ($1)", (second.id,))
+    assert one is not None and one["name"] == second.name
+    assert await sql.fetch_one("SELECT id FROM stores WHERE id = $1", 0) is None
+
+
+async def test_an_empty_list_is_refused_before_reaching_the_database() -> None:
+    with pytest.raises(ValueError, match="empty list"):
+        await sql.fetch("SELECT id FROM stores WHERE id IN ($1)", [])
+
+
+async def test_execute_counts_rows_and_joins_the_orm_transaction() -> None:
+    tenant = await make_tenant()
+    extra = await make_store(tenant)
+    touched = await sql.execute(
+        "UPDATE stores SET tier = $1 WHERE id IN ($2)", "A", [tenant.store.id, extra.id]
+    )
+    assert touched == 2
+    assert await sql.execute("UPDATE stores SET tier = $1 WHERE id = $2", "A", 0) == 0
+
+    with pytest.raises(RuntimeError):
+        async with in_transaction():
+            await sql.execute("UPDATE stores SET tier = $1 WHERE id = $2", "B", extra.id)
+            await sql.execute_many(
+                "UPDATE stores SET name = $1 WHERE id = $2",
+                [("改名一", tenant.store.id), ("改名二", extra.id)],
+            )
+            raise RuntimeError("roll back")
+    # Nothing the rolled-back transaction wrote is left.
+    after = {store.id: store for store in await Store.filter(id__in=[tenant.store.id, extra.id])}
+    assert after[extra.id].tier == "A" and after[extra.id].name == extra.name
+    assert after[tenant.store.id].name == tenant.store.name
