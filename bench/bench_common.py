@@ -195,7 +195,7 @@ def start_profile(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes
         print("py-spy not found (PY_SPY=/path/to/py-spy): no profile")
         return None
     command = [spy, "record", "--pid", str(pid), "--subprocesses", "--format", "raw"]
-    command += ["--rate", "200", "--duration", str(int(seconds)), "--output", str(out)]
+    command += ["--rate", "1000", "--duration", str(int(seconds)), "--output", str(out)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -6,7 +6,7 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from backend.infra import sql
-from backend.org.models import Store
+from backend.org.models import Store, StoreTag
 from tests.factories import make_store, make_tenant
 
 
@@ -55,3 +55,20 @@ async def test_execute_counts_rows_and_joins_the_orm_transaction() -> None:
     after = {store.id: store for store in await Store.filter(id__in=[tenant.store.id, extra.id])}
     assert after[extra.id].tier == "A" and after[extra.id].name == extra.name
     assert after[tenant.store.id].name == tenant.store.name
+
+
+async def test_change_and_record_writes_the_record_only_when_the_change_happened() -> None:
+    tenant = await make_tenant()
+    store = tenant.store
+    change = "UPDATE stores SET tier = $1 WHERE id = $2 AND tier = $3"
+    record = "INSERT INTO store_tags (store_id, tag) SELECT $2, CAST($4 AS VARCHAR)"
+
+    async with in_transaction():
+        first = await sql.change_and_record(change, record, "A", store.id, store.tier, "升级")
+    async with in_transaction():
+        # The guard no longer matches: nothing changes and nothing is recorded.
+        again = await sql.change_and_record(change, record, "A", store.id, store.tier, "重复")
+
+    assert (first, again) == (1, 0)
+    assert (await Store.get(id=store.id)).tier == "A"
+    assert await StoreTag.filter(store_id=store.id).values_list("tag", flat=True) == ["升级"]

@@ -107,3 +107,30 @@ def transaction() -> AbstractAsyncContextManager[Any]:
     if isinstance(connections.get(CONNECTION), TransactionalDBClient):
         return nullcontext()
     return in_transaction(CONNECTION)
+
+
+async def change_and_record(change: str, record: str, *args: Any) -> int:
+    """Run `change` (an UPDATE) and, only if it touched rows, `record` (an INSERT ... SELECT
+    without FROM, typically the audit row of the change); the rows changed.
+
+    Both take the same arguments. On PostgreSQL they go as one statement (`WITH changed AS
+    (change RETURNING 1) record FROM changed`), which saves a round trip on hot paths; on
+    SQLite, which has no writable CTEs, as two. Either way, run it inside a transaction.
+    Arguments used only in `record` need a CAST: PostgreSQL infers no type for them.
+    """
+    db, statement, values = _prepared(change, args)
+    if db.capabilities.dialect == "postgres":
+        combined = f"WITH changed AS ({statement} RETURNING 1) {record} FROM changed RETURNING 1"
+        _, joined, _ = _prepared(combined, args)
+        return len(await db.execute_query_dict(joined, values))
+    # SQLite wants exactly as many values as the highest placeholder number in a statement.
+    touched, _ = await db.execute_query(statement, values[: _highest_number(statement)])
+    if touched:
+        _, recording, _ = _prepared(record, args)
+        await db.execute_query(recording, values[: _highest_number(recording)])
+    return int(touched)
+
+
+@lru_cache(maxsize=256)
+def _highest_number(sqlite_statement: str) -> int:
+    return max((int(n) for n in re.findall(r"\?(\d+)", sqlite_statement)), default=0)

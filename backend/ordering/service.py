@@ -416,17 +416,23 @@ async def _apply(
     # Payments call this inside their own transaction; StatusChanged, the only refusal
     # raised in the block, comes before anything is written (see sql.transaction).
     async with sql.transaction():
-        moved = await sql.execute(
+        moved = await sql.change_and_record(
             "UPDATE orders SET status = $1, updated_at = $2,"
             " logistics_note = COALESCE($3, logistics_note),"
             " sign_photo_url = COALESCE($4, sign_photo_url),"
             " cancel_reason = COALESCE($5, cancel_reason)"
             " WHERE id = $6 AND status = $7",
+            "INSERT INTO order_events (order_id, actor_id, actor_role, from_status, to_status,"
+            " note, created_at)"
+            " SELECT $6, CAST($8 AS BIGINT), CAST($9 AS VARCHAR), $7, $1, CAST($10 AS VARCHAR), $2",
             target.value,
             now,
             *(changes.get(column) for column in _CHANGEABLE),
             order_id,
             current.value,
+            actor_user_id,
+            actor_role,
+            note,
         )
         if not moved:
             raise StatusChanged()
@@ -439,15 +445,6 @@ async def _apply(
             await catalog_service.release_stock(
                 lines[0]["distributor_id"], [(line["sku_id"], line["quantity"]) for line in lines]
             )
-        event = OrderEvent(
-            actor_id=actor_user_id,
-            actor_role=actor_role,
-            from_status=current.value,
-            to_status=target.value,
-            note=note,
-            created_at=now,
-        )
-        await _insert_event(order_id, event)
 
 
 def _moving(order: Order) -> tuple[int, OrderStatus]:

@@ -260,17 +260,6 @@ def _mismatch(deps: Deps, payment: PaymentFacts, state: TransactionState) -> str
     return None
 
 
-def _nothing_to_apply(payment: PaymentFacts | None, state: TransactionState) -> str | None:
-    if payment is None:
-        log.error("payment for unknown out_trade_no", extra={"out_trade_no": state.out_trade_no})
-        return "unknown"
-    if state.trade_state != "SUCCESS":
-        return "not_paid"
-    if payment.status == PaymentStatus.SUCCEEDED and payment.transaction_id == state.transaction_id:
-        return "duplicate"  # a replay: answer at once, without a transaction
-    return None
-
-
 async def _flag(
     payment: PaymentFacts, problem: str, state: TransactionState, source: str, now: datetime
 ) -> None:
@@ -291,8 +280,8 @@ async def _flag(
 
 @dataclass(frozen=True, slots=True)
 class PaymentFacts:
-    """What apply_transaction decides on, read with fixed SQL (one read per notification,
-    see infra/sql.py): building a Payment model instance cost more than the query."""
+    """What apply_transaction decides on, read with fixed SQL (infra/sql.py): it runs for
+    every notification, and building a Payment model instance cost more than the query."""
 
     id: int
     order_id: int
@@ -314,46 +303,74 @@ async def _wechat_payment_facts(out_trade_no: str) -> PaymentFacts | None:
 
 async def apply_transaction(deps: Deps, state: TransactionState, *, source: str) -> str:
     """Apply what WeChat says of a transaction, once. Returns what happened, for the log."""
+    if state.trade_state != "SUCCESS":
+        return "not_paid"
     now = deps.clock.now()
-    payment = await _wechat_payment_facts(state.out_trade_no)
-    skip = _nothing_to_apply(payment, state)
-    if skip is not None or payment is None:
-        return skip or "unknown"
-    problem = _mismatch(deps, payment, state)
-    if problem is not None:
-        await _flag(payment, problem, state, source, now)
-        return "flagged"
     refund: Refund | None = None
     async with in_transaction():
-        # A payment we had closed still counts if the money arrived: it is refunded below.
-        succeeded = await sql.execute(
-            "UPDATE payments SET status = $1, transaction_id = $2, payer_total_fen = $3,"
-            " succeeded_at = $4, updated_at = $5 WHERE id = $6 AND status IN ($7)",
-            PaymentStatus.SUCCEEDED.value,
-            state.transaction_id,
-            state.payer_total_fen,
-            state.success_time or now,
-            now,
-            payment.id,
-            [PaymentStatus.OPEN.value, PaymentStatus.CLOSED.value],
-        )
-        if not succeeded:
-            return "duplicate"
-        await _event(
-            payment.id, "succeeded", now, source=source, transaction_id=state.transaction_id
-        )
-        paid = await ordering_service.record_payment(
-            deps, payment.order_id, actor=Actor.SYSTEM, actor_user_id=None
-        )
-        if not paid:
-            # The order was cancelled or expired before the money came: give it back, never keep it.
-            refund = await _reserve_refund(
-                payment, payment.amount_fen, "订单已取消，自动全额退款", None, now
+        succeeded = await _mark_succeeded(deps, state, now)
+        if succeeded is not None:
+            await _event(
+                succeeded.id, "succeeded", now, source=source, transaction_id=state.transaction_id
             )
+            paid = await ordering_service.record_payment(
+                deps, succeeded.order_id, actor=Actor.SYSTEM, actor_user_id=None
+            )
+            if not paid:
+                # The order was cancelled or expired before the money came: give it back.
+                refund = await _reserve_refund(
+                    succeeded, succeeded.amount_fen, "订单已取消，自动全额退款", None, now
+                )
     if refund is not None:
         await submit_refund(deps, refund)
         return "refunding"
-    return "paid"
+    if succeeded is not None:
+        return "paid"
+    return await _not_applied(deps, state, source, now)
+
+
+async def _mark_succeeded(
+    deps: Deps, state: TransactionState, now: datetime
+) -> PaymentFacts | None:
+    """The payment, now succeeded, if it was ours, waiting, and matches in every field.
+
+    One guarded UPDATE decides and writes: the notification's hot path is this statement and
+    the events after it. A payment we had closed still counts if the money arrived (it is
+    refunded when its order is gone). None sends the caller to _not_applied to find out why.
+    """
+    if state.sp_mchid != deps.settings.wechat_pay.sp_mchid:
+        return None
+    row = await sql.fetch_one(
+        "UPDATE payments SET status = $1, transaction_id = $2, payer_total_fen = $3,"
+        " succeeded_at = $4, updated_at = $5"
+        " WHERE out_trade_no = $6 AND method = $7 AND status IN ($8)"
+        " AND sub_mchid = $9 AND amount_fen = $10"
+        " RETURNING id, order_id, status, amount_fen, sub_mchid, transaction_id",
+        PaymentStatus.SUCCEEDED.value,
+        state.transaction_id,
+        state.payer_total_fen,
+        state.success_time or now,
+        now,
+        state.out_trade_no,
+        PaymentMethod.WECHAT.value,
+        [PaymentStatus.OPEN.value, PaymentStatus.CLOSED.value],
+        state.sub_mchid,
+        state.amount_total_fen,
+    )
+    return None if row is None else PaymentFacts(**row)
+
+
+async def _not_applied(deps: Deps, state: TransactionState, source: str, now: datetime) -> str:
+    """Why a notification changed nothing: unknown, a replay, or a mismatch to flag."""
+    payment = await _wechat_payment_facts(state.out_trade_no)
+    if payment is None:
+        log.error("payment for unknown out_trade_no", extra={"out_trade_no": state.out_trade_no})
+        return "unknown"
+    problem = _mismatch(deps, payment, state)
+    if problem is not None and payment.status != PaymentStatus.SUCCEEDED:
+        await _flag(payment, problem, state, source, now)
+        return "flagged"
+    return "duplicate"  # already succeeded (a replay), or flagged or refunded meanwhile
 
 
 async def handle_payment_notification(deps: Deps, headers: Mapping[str, str], body: bytes) -> str:
