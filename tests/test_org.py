@@ -283,35 +283,19 @@ async def test_may_see_agrees_with_scoped_for_every_role() -> None:
     stores = [tenant.store, served_elsewhere, stranger.store]
     ids = [store.id for store in stores]
     brand = tenant.brand.id
+
+    def caller(role: str | None, **ids: int | None) -> Principal:
+        return Principal(user_id=1, session_id="s", role=role, **{"brand_id": brand, **ids})
+
     principals = [
-        Principal(user_id=1, session_id="s", role=None, brand_id=brand),
-        Principal(user_id=1, session_id="s", role="brand_admin", brand_id=brand),
-        Principal(user_id=1, session_id="s", role="brand_ops", brand_id=None),
-        Principal(
-            user_id=1,
-            session_id="s",
-            role="distributor_staff",
-            brand_id=brand,
-            distributor_id=tenant.distributor.id,
-        ),
-        Principal(user_id=1, session_id="s", role="distributor_admin", brand_id=brand),
-        Principal(
-            user_id=1,
-            session_id="s",
-            role="salesperson",
-            brand_id=brand,
-            salesperson_id=tenant.salesperson.id,
-        ),
-        Principal(
-            user_id=1, session_id="s", role="store_owner", brand_id=brand, store_id=tenant.store.id
-        ),
-        Principal(
-            user_id=1,
-            session_id="s",
-            role="store_clerk",
-            brand_id=brand,
-            store_id=stranger.store.id,
-        ),
+        caller(None),
+        caller("brand_admin"),
+        caller("brand_ops", brand_id=None),
+        caller("distributor_staff", distributor_id=tenant.distributor.id),
+        caller("distributor_admin"),
+        caller("salesperson", salesperson_id=tenant.salesperson.id),
+        caller("store_owner", store_id=tenant.store.id),
+        caller("store_clerk", store_id=stranger.store.id),
     ]
     rows = await Store.filter(id__in=ids).values()
     seen_counts = []
