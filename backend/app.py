@@ -33,6 +33,7 @@ from backend.ordering.routes import bp as ordering_bp
 from backend.org.routes import bp as org_bp
 from backend.payments import service as payments_service
 from backend.payments.routes import bp as payments_bp
+from backend.promotions.routes import bp as promotions_bp
 
 _app_numbers = itertools.count(1)
 log = get_logger("app")
@@ -109,6 +110,7 @@ def create_app(
     app.blueprint(catalog_bp)
     app.blueprint(ordering_bp)
     app.blueprint(payments_bp)
+    app.blueprint(promotions_bp)
     if settings.mode == "embedded" and settings.wechat.api_base_url.endswith("/wx-sandbox"):
         app.blueprint(create_sandbox_blueprint(embedded_sandbox_state(settings), "/wx-sandbox"))
     if settings.pay_sandbox_keys is not None:

@@ -42,6 +42,7 @@ class SkuOffer:
     sold_here: bool
     stock: int
     tiers: tuple[PriceTier, ...] = ()
+    category_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,7 @@ class QuotedLine:
     price_source: str = "list"
     available_stock: int = 0
     problems: tuple[LineProblem, ...] = ()
+    category_id: int | None = None  # what category-scoped promotions look at
 
     @property
     def orderable(self) -> bool:
@@ -162,6 +164,7 @@ def quote_line(offer: SkuOffer | None, requested: RequestedLine) -> QuotedLine:
         price_source=source,
         available_stock=max(offer.stock, 0),
         problems=problems,
+        category_id=offer.category_id,
     )
 
 

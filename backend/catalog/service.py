@@ -341,7 +341,7 @@ async def offers_for(
         return {}
     skus = await sql.fetch(
         "SELECT s.id, s.name, s.unit, s.list_price_fen, s.case_size, s.min_order_qty,"
-        " s.is_active AND p.is_active AS active, p.name AS product_name,"
+        " s.is_active AND p.is_active AS active, p.name AS product_name, p.category_id,"
         " d.is_available, d.stock"
         " FROM skus s JOIN products p ON p.id = s.product_id"
         " LEFT JOIN distributor_skus d ON d.sku_id = s.id AND d.distributor_id = $2"
@@ -381,6 +381,7 @@ async def offers_for(
             sold_here=bool(sku["is_available"]),  # NULL when the distributor has no row
             stock=sku["stock"] or 0,
             tiers=tuple(tiers[sku["id"]]),
+            category_id=sku["category_id"],
         )
         for sku in skus
     }
@@ -444,3 +445,22 @@ async def get_product(brand_id: int | None, product_id: int) -> dict[str, Any]:
     if product is None:
         raise ProductNotFound()
     return product_view(product, await Sku.filter(product_id=product.id).order_by("id"))
+
+
+# ---- for promotions ---------------------------------------------------------------------------
+
+
+async def known_ids(brand_id: int, kind: str, ids: Iterable[int]) -> set[int]:
+    """Which of `ids` are the brand's objects of `kind` (sku, category)."""
+    model = {"sku": Sku, "category": Category}[kind]
+    found = await model.filter(brand_id=brand_id, id__in=list(ids)).values_list("id", flat=True)
+    return {int(object_id) for object_id in found}  # type: ignore[call-overload]
+
+
+async def list_prices(brand_id: int, sku_ids: Iterable[int]) -> dict[int, int]:
+    """The list price of each of the brand's SKUs among `sku_ids` (what a gift is worth)."""
+    ids = sorted(set(sku_ids))
+    if not ids:
+        return {}
+    rows = await Sku.filter(brand_id=brand_id, id__in=ids).values_list("id", "list_price_fen")
+    return {int(sku_id): int(price) for sku_id, price in rows}

@@ -17,6 +17,7 @@ MODEL_MODULES = [
     "backend.catalog.models",
     "backend.ordering.models",
     "backend.payments.models",
+    "backend.promotions.models",
 ]
 APP_LABEL = "models"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -76,6 +76,15 @@ class Order(Model):
     logistics_note = fields.CharField(max_length=200, null=True)
     sign_photo_url = fields.CharField(max_length=500, null=True)
     cancel_reason = fields.CharField(max_length=200, null=True)
+    # Promotions (issue 4): the part of discount_fen they gave, what the order earns once
+    # paid, and the applied promotions as the buyer was shown them.
+    # Database defaults too, so the columns could be added to tables that already hold orders.
+    promotion_discount_fen = fields.BigIntField(default=0, db_default=0)
+    points_earned = fields.BigIntField(default=0, db_default=0)
+    rebate_fen = fields.BigIntField(default=0, db_default=0)
+    promotions: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(
+        default=list, db_default="[]"
+    )
     reordered_from: fields.ForeignKeyNullableRelation[Order] = fields.ForeignKeyField(
         "models.Order", null=True, related_name="reorders", on_delete=fields.SET_NULL
     )
@@ -111,6 +120,11 @@ class OrderLine(Model):
     list_amount_fen = fields.BigIntField()
     discount_fen = fields.BigIntField()
     payable_fen = fields.BigIntField()
+    # Which promotion took how much off this line; a gift line names the promotion giving it.
+    adjustments: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(
+        default=list, db_default="[]"
+    )
+    gift_promotion_id = fields.BigIntField(null=True)
 
     class Meta:
         table = "order_lines"

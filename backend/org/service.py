@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -806,3 +807,37 @@ async def distributor_sub_mchid(distributor_id: int) -> str | None:
     """The WeChat Pay sub-merchant that a distributor's stores pay into, if it has one."""
     distributor = await Distributor.get(id=distributor_id)
     return distributor.wechat_sub_mchid
+
+
+# ---- for promotions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoreProfile:
+    """What promotion audiences look at: distributor, region, tier and tags."""
+
+    id: int
+    distributor_id: int
+    region_id: int | None
+    tier: str
+    tags: tuple[str, ...]
+
+
+async def store_profile(principal: Principal, store_id: int) -> StoreProfile:
+    """A store the caller may see, as a promotion audience sees it (404 otherwise)."""
+    store = await _visible_store(principal, store_id)
+    tags = await _tags_by_store([store.id])
+    return StoreProfile(
+        id=store.id,
+        distributor_id=store.distributor_id,  # type: ignore[attr-defined]
+        region_id=store.region_id,  # type: ignore[attr-defined]
+        tier=store.tier,
+        tags=tuple(tags[store.id]),
+    )
+
+
+async def known_ids(brand_id: int, kind: str, ids: Iterable[int]) -> set[int]:
+    """Which of `ids` are the brand's objects of `kind` (distributor, region)."""
+    model = {"distributor": Distributor, "region": Region}[kind]
+    found = await model.filter(brand_id=brand_id, id__in=list(ids)).values_list("id", flat=True)
+    return {int(object_id) for object_id in found}  # type: ignore[call-overload]

@@ -1,0 +1,220 @@
+"""Promotion administration for brand staff, and the simulator."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+from sanic_ext import openapi
+
+from backend.catalog.service import RequestedLine
+from backend.deps import request_deps
+from backend.identity.access import BRAND_ROLES, Principal, authenticated
+from backend.infra.http import (
+    Id,
+    PageQuery,
+    RequestModel,
+    documented_query,
+    json_body,
+    ok,
+    page,
+    parse_query,
+)
+from backend.promotions import rules, service
+
+bp = Blueprint("promotions", url_prefix="/api/v1/promotions")
+MAX_FEN = 10**12  # 一百亿元: above any budget or threshold, far below integer limits
+MAX_IDS = 500
+MAX_QUANTITY = 99_999
+Percent = Annotated[Decimal, Field(gt=0, le=1000, max_digits=7, decimal_places=2)]
+
+
+class AudienceBody(RequestModel):
+    distributor_ids: list[Id] = Field(default_factory=list, max_length=MAX_IDS)
+    region_ids: list[Id] = Field(default_factory=list, max_length=MAX_IDS)
+    tiers: list[Literal["A", "B", "C", "D"]] = Field(default_factory=list, max_length=4)
+    tags: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
+        default_factory=list, max_length=50
+    )
+
+
+class ScopeBody(RequestModel):
+    sku_ids: list[Id] = Field(default_factory=list, max_length=MAX_IDS)
+    category_ids: list[Id] = Field(default_factory=list, max_length=MAX_IDS)
+    bundle_sku_ids: list[Id] = Field(default_factory=list, max_length=50)
+
+
+class ConditionsBody(RequestModel):
+    min_quantity: int = Field(default=0, ge=0, le=10_000_000)
+    min_amount_fen: int = Field(default=0, ge=0, le=MAX_FEN)
+
+
+class GiftReward(RequestModel):
+    kind: Literal["gift"]
+    sku_id: Id
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    per_multiple: bool = False
+
+
+class SpecialPriceReward(RequestModel):
+    kind: Literal["special_price"]
+    unit_price_fen: int | None = Field(default=None, ge=0, le=MAX_FEN)
+    percent_of_list: Percent | None = None
+
+
+class ReductionReward(RequestModel):
+    kind: Literal["reduction"]
+    threshold_fen: int = Field(ge=1, le=MAX_FEN)
+    amount_off_fen: int = Field(ge=1, le=MAX_FEN)
+    every: bool = False
+
+
+class DiscountReward(RequestModel):
+    kind: Literal["discount"]
+    percent: Annotated[Decimal, Field(gt=0, lt=100, max_digits=5, decimal_places=2)]
+
+
+class RebateReward(RequestModel):
+    kind: Literal["rebate"]
+    percent: Annotated[Decimal, Field(gt=0, le=100, max_digits=5, decimal_places=2)]
+    base: Literal["list", "paid"] = "paid"
+
+
+class PointsReward(RequestModel):
+    kind: Literal["points"]
+    per_yuan: Percent
+    threshold_fen: int | None = Field(default=None, ge=0, le=MAX_FEN)
+    multiplier: Annotated[Decimal, Field(ge=1, le=100, max_digits=5, decimal_places=2)] = Decimal(1)
+
+
+Reward = Annotated[
+    GiftReward
+    | SpecialPriceReward
+    | ReductionReward
+    | DiscountReward
+    | RebateReward
+    | PointsReward,
+    Field(discriminator="kind"),
+]
+
+
+class PromotionBody(RequestModel):
+    name: str = Field(min_length=1, max_length=64)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reward: Reward
+    stacking: Literal["shared", "exclusive"] = "shared"
+    step: Literal[1, 2, 3] | None = Field(
+        default=None, description="1 单价（特价）；2 整单（满减等）；3 在前两步之后（如叠加折扣）"
+    )
+    priority: int = Field(default=0, ge=0, le=10_000)
+    per_store_limit: int | None = Field(default=None, ge=0, le=1_000_000)
+    budget_fen: int | None = Field(default=None, ge=1, le=MAX_FEN)
+    audience: AudienceBody = Field(default_factory=AudienceBody)
+    channels: list[Literal["self", "proxy", "live"]] = Field(default_factory=list, max_length=3)
+    scope: ScopeBody = Field(default_factory=ScopeBody)
+    conditions: ConditionsBody = Field(default_factory=ConditionsBody)
+
+    def fields(self) -> dict[str, Any]:
+        """Plain JSON values (Decimals as text, ids sorted and unique) plus the resolved step."""
+        fields = self.model_dump(mode="json")
+        fields["starts_at"], fields["ends_at"] = self.starts_at, self.ends_at
+        fields["step"] = self.step or rules.DEFAULT_STEP[self.reward.kind]
+        for part in ("audience", "scope"):
+            fields[part] = {key: sorted(set(ids)) for key, ids in fields[part].items()}
+        fields["channels"] = sorted(set(fields["channels"]))
+        return fields
+
+
+class SimulationLine(RequestModel):
+    sku_id: Id
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+
+
+class SimulationBody(RequestModel):
+    store_id: Id
+    at: AwareDatetime | None = Field(default=None, description="模拟的时间点，默认现在")
+    channel: Literal["self", "proxy", "live"] = "self"
+    lines: list[SimulationLine] = Field(min_length=1, max_length=200)
+    also_promotion_ids: list[Id] = Field(
+        default_factory=list, max_length=50, description="一并试算的草稿或已暂停活动"
+    )
+
+
+class PromotionQuery(PageQuery):
+    before: Id | None = None
+    status: Literal["draft", "active", "paused", "ended"] | None = None
+
+
+@bp.post("")
+@openapi.summary("新建活动（草稿）；规则矛盾或引用不存在的商品时返回 422 并指明字段")
+@authenticated(*BRAND_ROLES)
+@json_body(PromotionBody)
+async def create_promotion(
+    request: Request, principal: Principal, body: PromotionBody
+) -> HTTPResponse:
+    created = await service.create_promotion(request_deps(request), principal, body.fields())
+    return ok(created, status=201)
+
+
+@bp.get("")
+@openapi.summary("活动列表（按状态筛选，按 id 倒序翻页）")
+@documented_query(PromotionQuery)
+@authenticated(*BRAND_ROLES)
+async def list_promotions(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, PromotionQuery)
+    limit = query.bounded_limit()
+    items = await service.list_promotions(
+        principal, status=query.status, before=query.before, limit=limit
+    )
+    listed = page(items, limit)
+    return ok({"items": listed["items"], "next_before": listed["next_after"]})
+
+
+@bp.get("/<promotion_id:int>")
+@openapi.summary("活动详情（含资金使用情况）")
+@authenticated(*BRAND_ROLES)
+async def get_promotion(request: Request, principal: Principal, promotion_id: int) -> HTTPResponse:
+    return ok(await service.get_promotion(principal, promotion_id))
+
+
+@bp.put("/<promotion_id:int>")
+@openapi.summary("修改活动（仅草稿或已暂停的活动；整体替换并重新校验）")
+@authenticated(*BRAND_ROLES)
+@json_body(PromotionBody)
+async def update_promotion(
+    request: Request, principal: Principal, promotion_id: int, body: PromotionBody
+) -> HTTPResponse:
+    deps = request_deps(request)
+    return ok(await service.update_promotion(deps, principal, promotion_id, body.fields()))
+
+
+@bp.post("/<promotion_id:int>/<action:activate|pause|end>")
+@openapi.summary("启用、暂停或结束活动")
+@authenticated(*BRAND_ROLES)
+async def move_promotion(
+    request: Request, principal: Principal, promotion_id: int, action: str
+) -> HTTPResponse:
+    deps = request_deps(request)
+    return ok(await service.move_promotion(deps, principal, promotion_id, action))
+
+
+@bp.post("/simulate")
+@openapi.summary("活动试算：以任一门店、任一时间点、任一渠道为购物车报价")
+@authenticated(*BRAND_ROLES)
+@json_body(SimulationBody)
+async def simulate(request: Request, principal: Principal, body: SimulationBody) -> HTTPResponse:
+    at: datetime = body.at or request_deps(request).clock.now()
+    result = await service.simulate(
+        principal,
+        store_id=body.store_id,
+        at=at,
+        channel=body.channel,
+        lines=[RequestedLine(line.sku_id, line.quantity) for line in body.lines],
+        also=body.also_promotion_ids,
+    )
+    return ok(result)

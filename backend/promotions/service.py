@@ -1,0 +1,412 @@
+"""Promotions: the brand creates, edits, activates, pauses and ends them, and simulates any
+cart as any store at any time. Pricing itself is the pure engine (engine.py); rules.py turns
+stored rules into the engine's promotions and names contradictory ones."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from backend.catalog import service as catalog_service
+from backend.catalog.service import RequestedLine
+from backend.deps import Deps
+from backend.identity.access import Principal, Tenancy, scoped
+from backend.kernel.errors import Conflict, InvalidInput, NotFound
+from backend.org import service as org_service
+from backend.promotions import engine, rules
+from backend.promotions.models import Promotion, PromotionStatus, PromotionUse, PromotionUseStatus
+
+PROMOTION_TENANCY = Tenancy()  # brand staff only: other roles see no promotion rows
+STATUS_NAMES = {
+    PromotionStatus.DRAFT: "草稿",
+    PromotionStatus.ACTIVE: "进行中",
+    PromotionStatus.PAUSED: "已暂停",
+    PromotionStatus.ENDED: "已结束",
+}
+EDITABLE = (PromotionStatus.DRAFT.value, PromotionStatus.PAUSED.value)
+# action -> (statuses it may start from, status it leads to)
+MOVES = {
+    "activate": ((PromotionStatus.DRAFT, PromotionStatus.PAUSED), PromotionStatus.ACTIVE),
+    "pause": ((PromotionStatus.ACTIVE,), PromotionStatus.PAUSED),
+    "end": (
+        (PromotionStatus.DRAFT, PromotionStatus.ACTIVE, PromotionStatus.PAUSED),
+        PromotionStatus.ENDED,
+    ),
+}
+ACTION_NAMES = {"activate": "启用", "pause": "暂停", "end": "结束"}
+# What a rule may name, and who knows whether the brand has it.
+REFERENCES = {
+    "sku": ("商品", catalog_service.known_ids),
+    "category": ("分类", catalog_service.known_ids),
+    "distributor": ("经销商", org_service.known_ids),
+    "region": ("区域", org_service.known_ids),
+}
+
+
+class PromotionNotFound(NotFound):
+    code = "promotion.not_found"
+    message = "找不到该活动"
+
+
+class InvalidRule(InvalidInput):
+    code = "promotion.invalid_rule"
+    message = "活动规则有误"
+
+
+class UnknownReference(InvalidInput):
+    code = "promotion.unknown_reference"
+    message = "活动规则引用了不存在的商品、分类、经销商或区域"
+
+
+class NotEditable(Conflict):
+    code = "promotion.not_editable"
+    message = "进行中或已结束的活动不能修改，请先暂停"
+
+
+class StatusMoveRefused(Conflict):
+    code = "promotion.status_conflict"
+    message = "活动当前状态不允许此操作"
+
+
+class WindowPassed(Conflict):
+    code = "promotion.window_passed"
+    message = "活动结束时间已过，不能启用"
+
+
+# ---- views ----------------------------------------------------------------------------------
+
+
+def promotion_view(promotion: Promotion) -> dict[str, Any]:
+    status = PromotionStatus(promotion.status)
+    budget = promotion.budget_fen
+    return {
+        "id": promotion.id,
+        "name": promotion.name,
+        "status": status.value,
+        "status_name": STATUS_NAMES[status],
+        "reward_kind": promotion.reward_kind,
+        "stacking": promotion.stacking,
+        "step": promotion.step,
+        "priority": promotion.priority,
+        "starts_at": promotion.starts_at.isoformat(),
+        "ends_at": promotion.ends_at.isoformat(),
+        "per_store_limit": promotion.per_store_limit,
+        "budget_fen": budget,
+        "committed_fen": promotion.committed_fen,
+        "budget_left_fen": None if budget is None else max(budget - promotion.committed_fen, 0),
+        **{key: promotion.rule[key] for key in rules.RULE_KEYS},
+        "created_at": promotion.created_at.isoformat(),
+        "updated_at": promotion.updated_at.isoformat(),
+    }
+
+
+def result_view(result: engine.PromotionResult) -> dict[str, Any]:
+    """What a quote shows of the promotions: line by line, totals, gifts, earnings, why not."""
+    return {
+        "list_amount_fen": result.list_amount_fen,
+        "before_promotions_fen": result.before_promotions_fen,
+        "promotion_discount_fen": result.promotion_discount_fen,
+        "payable_fen": result.payable_fen,
+        "points_earned": result.points_earned,
+        "rebate_fen": result.rebate_fen,
+        "lines": [
+            {
+                "sku_id": line.sku_id,
+                "quantity": line.quantity,
+                "gift": line.gift,
+                "gift_promotion_id": line.gift_promotion_id,
+                "list_unit_price_fen": line.list_unit_price_fen,
+                "unit_price_fen": line.unit_price_fen,
+                "before_promotions_fen": line.before_promotions_fen,
+                "payable_fen": line.payable_fen,
+                "adjustments": [
+                    {"promotion_id": a.promotion_id, "kind": a.kind, "amount_fen": a.amount_fen}
+                    for a in line.adjustments
+                ],
+            }
+            for line in result.lines
+        ],
+        "gifts": [
+            {
+                "promotion_id": gift.promotion_id,
+                "sku_id": gift.sku_id,
+                "quantity": gift.quantity,
+                "value_fen": gift.value_fen,
+            }
+            for gift in result.gifts
+        ],
+        "applied": [
+            {
+                "promotion_id": applied.promotion_id,
+                "name": applied.name,
+                "kind": applied.kind,
+                "amount_fen": applied.amount_fen,
+                "points": applied.points,
+                "budget_capped": applied.budget_capped,
+                "note": applied.note,
+            }
+            for applied in result.applied
+        ],
+        "skipped": [
+            {"promotion_id": s.promotion_id, "code": s.code, "message": s.message}
+            for s in result.skipped
+        ],
+        "rounding": result.rounding,
+    }
+
+
+# ---- administration -------------------------------------------------------------------------
+
+
+def _settings(promotion_id: int, fields: dict[str, Any]) -> rules.Settings:
+    return rules.Settings(
+        id=promotion_id,
+        name=fields["name"],
+        starts_at=fields["starts_at"],
+        ends_at=fields["ends_at"],
+        stacking=fields["stacking"],
+        step=fields["step"],
+        priority=fields["priority"],
+        per_store_limit=fields["per_store_limit"],
+    )
+
+
+async def _check(brand_id: int, fields: dict[str, Any]) -> None:
+    """Refuse a contradictory rule, or one naming objects the brand does not have (422)."""
+    rule = {key: fields[key] for key in rules.RULE_KEYS}
+    problems = rules.contradictions(_settings(0, fields), rule)
+    if problems:
+        first = problems[0]
+        raise InvalidRule(first.message, details=[p.as_detail() for p in problems])
+    missing: list[dict[str, Any]] = []
+    for kind, wanted in rules.referenced_ids(rule).items():
+        name, known_ids = REFERENCES[kind]
+        if wanted and (unknown := sorted(wanted - await known_ids(brand_id, kind, wanted))):
+            missing.append({"kind": kind, "ids": unknown, "message": f"{name}不存在: {unknown}"})
+    if missing:
+        raise UnknownReference(missing[0]["message"], details=missing)
+    try:
+        rules.to_engine(_settings(0, fields), rule)
+    except (ValueError, TypeError) as exc:  # a backstop: contradictions should name it first
+        raise InvalidRule(details=[{"field": "reward", "message": str(exc)}]) from exc
+
+
+def _columns(fields: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": fields["name"],
+        "reward_kind": fields["reward"]["kind"],
+        "stacking": fields["stacking"],
+        "step": fields["step"],
+        "priority": fields["priority"],
+        "starts_at": fields["starts_at"],
+        "ends_at": fields["ends_at"],
+        "per_store_limit": fields["per_store_limit"],
+        "budget_fen": fields["budget_fen"],
+        "rule": {key: fields[key] for key in rules.RULE_KEYS},
+    }
+
+
+async def create_promotion(
+    deps: Deps, principal: Principal, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """A new promotion, as a draft: nothing applies it until it is activated."""
+    brand_id = _brand_of(principal)
+    await _check(brand_id, fields)
+    now = deps.clock.now()
+    promotion = await Promotion.create(
+        brand_id=brand_id,
+        status=PromotionStatus.DRAFT.value,
+        created_by_id=principal.user_id,
+        created_at=now,
+        updated_at=now,
+        **_columns(fields),
+    )
+    return promotion_view(promotion)
+
+
+async def update_promotion(
+    deps: Deps, principal: Principal, promotion_id: int, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """Replace a draft's or paused promotion's definition (the whole of it, checked again)."""
+    promotion = await _visible(principal, promotion_id)
+    await _check(promotion.brand_id, fields)  # type: ignore[attr-defined]
+    changed = await Promotion.filter(id=promotion.id, status__in=EDITABLE).update(
+        updated_at=deps.clock.now(), **_columns(fields)
+    )
+    if not changed:
+        raise NotEditable()
+    return promotion_view(await Promotion.get(id=promotion.id))
+
+
+async def move_promotion(
+    deps: Deps, principal: Principal, promotion_id: int, action: str
+) -> dict[str, Any]:
+    """Activate, pause or end: a guarded status change, so concurrent moves cannot both win."""
+    promotion = await _visible(principal, promotion_id)
+    sources, target = MOVES[action]
+    now = deps.clock.now()
+    if action == "activate" and promotion.ends_at <= now:
+        raise WindowPassed()
+    moved = await Promotion.filter(
+        id=promotion.id, status__in=[status.value for status in sources]
+    ).update(status=target.value, updated_at=now)
+    if not moved:
+        current = STATUS_NAMES[PromotionStatus(promotion.status)]
+        raise StatusMoveRefused(
+            f"活动{current}，不能{ACTION_NAMES[action]}",
+            details={"status": promotion.status, "action": action},
+        )
+    return promotion_view(await Promotion.get(id=promotion.id))
+
+
+async def get_promotion(principal: Principal, promotion_id: int) -> dict[str, Any]:
+    return promotion_view(await _visible(principal, promotion_id))
+
+
+async def list_promotions(
+    principal: Principal, *, status: str | None, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """Newest first, paged by id (keyset)."""
+    query = scoped(principal, Promotion.all(), PROMOTION_TENANCY)
+    if status is not None:
+        query = query.filter(status=status)
+    if before:
+        query = query.filter(id__lt=before)
+    return [promotion_view(p) for p in await query.order_by("-id").limit(limit + 1)]
+
+
+def _brand_of(principal: Principal) -> int:
+    if principal.brand_id is None:  # the route admits brand roles only, which carry a brand
+        raise PromotionNotFound()
+    return principal.brand_id
+
+
+async def _visible(principal: Principal, promotion_id: int) -> Promotion:
+    promotion = await scoped(
+        principal, Promotion.filter(id=promotion_id), PROMOTION_TENANCY
+    ).first()
+    if promotion is None:
+        raise PromotionNotFound()
+    return promotion
+
+
+# ---- pricing with promotions ----------------------------------------------------------------
+
+
+async def engine_promotions(
+    brand_id: int, at: datetime, *, also: Sequence[int] = ()
+) -> list[engine.Promotion]:
+    """The brand's active promotions whose window contains `at`, plus `also` (drafts or paused
+    ones a simulation tries out), as the engine takes them."""
+    running = Promotion.filter(
+        brand_id=brand_id,
+        status=PromotionStatus.ACTIVE.value,
+        starts_at__lte=at,
+        ends_at__gt=at,
+    )
+    found = {p.id: p for p in await running}
+    if also:
+        found.update({p.id: p for p in await Promotion.filter(brand_id=brand_id, id__in=also)})
+    gift_skus = {p.rule["reward"]["sku_id"] for p in found.values() if p.reward_kind == "gift"}
+    gift_values = await catalog_service.list_prices(brand_id, gift_skus)
+    converted = []
+    for promotion in found.values():
+        settings = rules.Settings(
+            id=promotion.id,
+            name=promotion.name,
+            starts_at=promotion.starts_at,
+            ends_at=promotion.ends_at,
+            stacking=promotion.stacking,
+            step=promotion.step,
+            priority=promotion.priority,
+            per_store_limit=promotion.per_store_limit,
+        )
+        gift_value = gift_values.get(promotion.rule["reward"].get("sku_id"), 0)
+        converted.append(rules.to_engine(settings, promotion.rule, gift_value))
+    return converted
+
+
+async def budgets_and_usage(
+    store_id: int, promotion_ids: Sequence[int]
+) -> tuple[dict[int, int | None], dict[int, int]]:
+    """What is left of each promotion's budget, and how often this store has used each."""
+    if not promotion_ids:
+        return {}, {}
+    left: dict[int, int | None] = {}
+    for row in await Promotion.filter(id__in=promotion_ids).values(
+        "id", "budget_fen", "committed_fen"
+    ):
+        budget = row["budget_fen"]
+        left[row["id"]] = None if budget is None else budget - row["committed_fen"]
+    usage: dict[int, int] = {}
+    for promotion_id in await PromotionUse.filter(
+        store_id=store_id,
+        promotion_id__in=promotion_ids,
+        status=PromotionUseStatus.COMMITTED.value,
+    ).values_list("promotion_id", flat=True):
+        usage[int(promotion_id)] = usage.get(int(promotion_id), 0) + 1  # type: ignore[call-overload]
+    return left, usage
+
+
+async def simulate(
+    principal: Principal,
+    *,
+    store_id: int,
+    at: datetime,
+    channel: engine.Channel,
+    lines: Sequence[RequestedLine],
+    also: Sequence[int],
+) -> dict[str, Any]:
+    """Quote `lines` as `store_id` would be quoted at `at` on `channel`, with the promotions
+    active then plus `also`. Reads only: the store's usage and budgets as they are now."""
+    brand_id = _brand_of(principal)
+    store = await org_service.store_profile(principal, store_id)
+    quote = await catalog_service.quote(brand_id, store.distributor_id, store.tier, lines)
+    if also:
+        visible = await scoped(
+            principal, Promotion.filter(id__in=list(also)), PROMOTION_TENANCY
+        ).values_list("id", flat=True)
+        if missing := sorted(set(also) - {int(i) for i in visible}):  # type: ignore[call-overload]
+            raise PromotionNotFound(details={"promotion_ids": missing})
+    promotions = await engine_promotions(brand_id, at, also=also)
+    left, usage = await budgets_and_usage(store.id, [p.id for p in promotions])
+    orderable = [line for line in quote.lines if line.orderable]
+    result = engine.price_cart(
+        store=engine.StoreProfile(
+            store_id=store.id,
+            distributor_id=store.distributor_id,
+            region_id=store.region_id,
+            tier=store.tier,
+            tags=frozenset(store.tags),
+        ),
+        channel=channel,
+        now=at,
+        lines=[
+            engine.CartLine(
+                sku_id=line.sku_id,
+                category_id=line.category_id or 0,
+                quantity=line.quantity,
+                list_unit_price_fen=line.list_unit_price_fen,
+                unit_price_fen=line.unit_price_fen,
+            )
+            for line in orderable
+        ],
+        promotions=promotions,
+        usage=usage,
+        budget_left_fen=left,
+    )
+    return {
+        "store_id": store.id,
+        "at": at.isoformat(),
+        "channel": channel,
+        "unavailable": [
+            {
+                "sku_id": line.sku_id,
+                "problems": [{"code": p.code, "message": p.message} for p in line.problems],
+            }
+            for line in quote.lines
+            if not line.orderable
+        ],
+        "promotions": result_view(result),
+    }
