@@ -11,7 +11,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
-from backend.catalog.service import RequestedLine, quote_view
+from backend.catalog.service import RequestedLine
 from backend.deps import request_deps
 from backend.identity.access import (
     BRAND_ROLES,
@@ -121,7 +121,7 @@ def _lines(body: list[LineBody]) -> list[RequestedLine]:
 @openapi.summary("购物车及实时报价（含不可下单的原因）")
 @authenticated(*STORE_ROLES)
 async def get_cart(request: Request, principal: Principal) -> HTTPResponse:
-    return ok(quote_view(await service.cart(principal)))
+    return ok(service.priced_view(await service.cart(request_deps(request), principal)))
 
 
 @bp.put("/cart/items/<sku_id:int>")
@@ -131,7 +131,8 @@ async def get_cart(request: Request, principal: Principal) -> HTTPResponse:
 async def set_cart_item(
     request: Request, principal: Principal, sku_id: int, body: CartItemBody
 ) -> HTTPResponse:
-    return ok(quote_view(await service.set_cart_item(principal, sku_id, body.quantity)))
+    priced = await service.set_cart_item(request_deps(request), principal, sku_id, body.quantity)
+    return ok(service.priced_view(priced))
 
 
 @bp.delete("/cart")
@@ -147,7 +148,9 @@ async def clear_cart(request: Request, principal: Principal) -> HTTPResponse:
 @authenticated(*BUYERS)
 @json_body(QuoteBody)
 async def quote(request: Request, principal: Principal, body: QuoteBody) -> HTTPResponse:
-    return ok(quote_view(await service.quote_for(principal, body.store_id, _lines(body.lines))))
+    deps = request_deps(request)
+    priced = await service.quote_for(deps, principal, body.store_id, _lines(body.lines))
+    return ok(service.priced_view(priced))
 
 
 @bp.post("/orders")
@@ -300,4 +303,6 @@ async def sign(
 @openapi.summary("再来一单：把该订单的商品放回购物车并报价")
 @authenticated(*STORE_ROLES)
 async def reorder(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
-    return ok(quote_view(await service.reorder(principal, order_id)))
+    return ok(
+        service.priced_view(await service.reorder(request_deps(request), principal, order_id))
+    )

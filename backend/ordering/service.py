@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,11 +27,15 @@ from backend.ordering.states import (
     next_status,
 )
 from backend.org import service as org_service
+from backend.promotions import service as promotions_service
 
 ORDER_TENANCY = Tenancy(
     distributor="distributor_id", salesperson="salesperson_id", store="store_id"
 )
 EXPIRY_BATCH = 200
+# Encode JSON columns exactly as the ORM would, for the hand-written INSERTs.
+_ORDER_PROMOTIONS = Order._meta.fields_map["promotions"]
+_LINE_ADJUSTMENTS = OrderLine._meta.fields_map["adjustments"]
 EXPORT_BATCH = 500
 
 
@@ -77,6 +82,10 @@ def order_view(order: Order) -> dict[str, Any]:
         "list_amount_fen": order.list_amount_fen,
         "discount_fen": order.discount_fen,
         "payable_fen": order.payable_fen,
+        "promotion_discount_fen": order.promotion_discount_fen,
+        "points_earned": order.points_earned,
+        "rebate_fen": order.rebate_fen,
+        "promotions": order.promotions,
         "pay_deadline": order.pay_deadline.isoformat(),
         "logistics_note": order.logistics_note,
         "sign_photo_url": order.sign_photo_url,
@@ -87,7 +96,7 @@ def order_view(order: Order) -> dict[str, Any]:
     }
 
 
-def line_view(line: OrderLine | QuotedLine) -> dict[str, Any]:
+def line_view(line: OrderLine | LineToWrite) -> dict[str, Any]:
     """A line as ordered: read back from the database, or just priced and being written."""
     return {
         "sku_id": line.sku_id,  # type: ignore[union-attr]
@@ -100,6 +109,9 @@ def line_view(line: OrderLine | QuotedLine) -> dict[str, Any]:
         "list_amount_fen": line.list_amount_fen,
         "discount_fen": line.discount_fen,
         "payable_fen": line.payable_fen,
+        "adjustments": line.adjustments,
+        "gift": line.gift_promotion_id is not None,
+        "gift_promotion_id": line.gift_promotion_id,
     }
 
 
@@ -127,11 +139,54 @@ async def order_detail(order: Order) -> dict[str, Any]:
 # ---- quotes and the cart --------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PricedCart:
+    """A quote and what the running promotions do to it (None: no promotion is running)."""
+
+    quote: Quote
+    promotions: promotions_service.PromotionResult | None
+
+
+def priced_view(priced: PricedCart) -> dict[str, Any]:
+    """The quote as the buyer sees it: totals after promotions, and the promotions' detail."""
+    view = catalog_service.quote_view(priced.quote)
+    result = priced.promotions
+    view["promotion_discount_fen"] = 0 if result is None else result.promotion_discount_fen
+    view["promotions"] = None if result is None else promotions_service.result_view(result)
+    if result is not None:
+        view["payable_fen"] = result.payable_fen
+        view["discount_fen"] = priced.quote.discount_fen + result.promotion_discount_fen
+    return view
+
+
+def _channel_of(principal: Principal) -> Channel:
+    return Channel.PROXY if principal.role == Role.SALESPERSON else Channel.SELF
+
+
+def _buyer(store: org_service.StoreContext) -> promotions_service.Buyer:
+    return promotions_service.Buyer(
+        store.id, store.brand_id, store.distributor_id, store.region_id, store.tier
+    )
+
+
+async def _priced(
+    deps: Deps,
+    principal: Principal,
+    store: org_service.StoreContext,
+    lines: Sequence[RequestedLine],
+) -> PricedCart:
+    quote = await catalog_service.quote(store.brand_id, store.distributor_id, store.tier, lines)
+    result = await promotions_service.price(
+        _buyer(store), _channel_of(principal).value, deps.clock.now(), quote.lines
+    )
+    return PricedCart(quote, result)
+
+
 async def quote_for(
-    principal: Principal, store_id: int | None, lines: Sequence[RequestedLine]
-) -> Quote:
+    deps: Deps, principal: Principal, store_id: int | None, lines: Sequence[RequestedLine]
+) -> PricedCart:
     store = await org_service.store_for_ordering(principal, store_id)
-    return await catalog_service.quote(store.brand_id, store.distributor_id, store.tier, lines)
+    return await _priced(deps, principal, store, lines)
 
 
 async def _cart_lines(store_id: int) -> list[RequestedLine]:
@@ -139,14 +194,12 @@ async def _cart_lines(store_id: int) -> list[RequestedLine]:
     return [RequestedLine(item.sku_id, item.quantity) for item in items]  # type: ignore[attr-defined]
 
 
-async def cart(principal: Principal) -> Quote:
+async def cart(deps: Deps, principal: Principal) -> PricedCart:
     store = await org_service.store_for_ordering(principal, None)
-    return await catalog_service.quote(
-        store.brand_id, store.distributor_id, store.tier, await _cart_lines(store.id)
-    )
+    return await _priced(deps, principal, store, await _cart_lines(store.id))
 
 
-async def set_cart_item(principal: Principal, sku_id: int, quantity: int) -> Quote:
+async def set_cart_item(deps: Deps, principal: Principal, sku_id: int, quantity: int) -> PricedCart:
     """Set a line's quantity (0 removes it). The quote then says if the quantity works."""
     store = await org_service.store_for_ordering(principal, None)
     if quantity == 0:
@@ -160,7 +213,7 @@ async def set_cart_item(principal: Principal, sku_id: int, quantity: int) -> Quo
         await CartItem.update_or_create(
             store_id=store.id, sku_id=sku_id, defaults={"quantity": quantity}
         )
-    return await cart(principal)
+    return await cart(deps, principal)
 
 
 async def clear_cart(principal: Principal) -> None:
@@ -202,6 +255,89 @@ def _refuse_problems(quote: Quote) -> None:
         raise LinesUnavailable(details=unavailable)
 
 
+@dataclass(frozen=True)
+class LineToWrite:
+    """An order line about to be written: named and priced as the order will keep it."""
+
+    sku_id: int
+    product_name: str
+    sku_name: str
+    unit: str
+    quantity: int
+    list_unit_price_fen: int
+    unit_price_fen: int
+    list_amount_fen: int
+    discount_fen: int
+    payable_fen: int
+    adjustments: list[dict[str, Any]] = field(default_factory=list)
+    gift_promotion_id: int | None = None
+
+
+def _bought_line(line: QuotedLine, priced: promotions_service.PricedLine | None) -> LineToWrite:
+    payable = line.payable_fen if priced is None else priced.payable_fen
+    return LineToWrite(
+        sku_id=line.sku_id,
+        product_name=line.product_name,
+        sku_name=line.sku_name,
+        unit=line.unit,
+        quantity=line.quantity,
+        list_unit_price_fen=line.list_unit_price_fen,
+        unit_price_fen=line.unit_price_fen,
+        list_amount_fen=line.list_amount_fen,
+        discount_fen=line.list_amount_fen - payable,
+        payable_fen=payable,
+        adjustments=[]
+        if priced is None
+        else [
+            {"promotion_id": a.promotion_id, "kind": a.kind, "amount_fen": a.amount_fen}
+            for a in priced.adjustments
+        ],
+    )
+
+
+async def _lines_to_write(
+    store: org_service.StoreContext, quote: Quote, result: promotions_service.PromotionResult | None
+) -> list[LineToWrite]:
+    """The quote's lines priced by the promotions, then the gifts as zero-price lines."""
+    if result is None:
+        return [_bought_line(line, None) for line in quote.lines]
+    priced = {line.sku_id: line for line in result.lines if not line.gift}
+    lines = [_bought_line(line, priced.get(line.sku_id)) for line in quote.lines]
+    gifts = [line for line in result.lines if line.gift]
+    offers = await catalog_service.offers_for(
+        store.brand_id, store.distributor_id, store.tier, [gift.sku_id for gift in gifts]
+    )
+    unavailable = []
+    for gift in gifts:
+        offer = offers.get(gift.sku_id)
+        if offer is None or not (offer.is_active and offer.sold_here):
+            unavailable.append(gift.sku_id)
+            continue
+        lines.append(
+            LineToWrite(
+                sku_id=gift.sku_id,
+                product_name=offer.product_name,
+                sku_name=offer.sku_name,
+                unit=offer.unit,
+                quantity=gift.quantity,
+                list_unit_price_fen=0,
+                unit_price_fen=0,
+                list_amount_fen=0,
+                discount_fen=0,
+                payable_fen=0,
+                gift_promotion_id=gift.gift_promotion_id,
+            )
+        )
+    if unavailable:
+        raise LinesUnavailable(details=[_gift_problem(sku_id) for sku_id in unavailable])
+    return lines
+
+
+def _gift_problem(sku_id: int) -> dict[str, Any]:
+    message = "赠品暂时缺货，请稍后再下单或联系经销商"
+    return {"sku_id": sku_id, "problems": [{"code": "gift.unavailable", "message": message}]}
+
+
 async def place_order(
     deps: Deps,
     principal: Principal,
@@ -210,46 +346,80 @@ async def place_order(
     lines: Sequence[RequestedLine] | None,
     reordered_from: int | None = None,
 ) -> dict[str, Any]:
-    """Quote, reserve stock and create the order in one transaction; the cart if no lines."""
+    """Quote, apply the running promotions, reserve stock (gifts too), take the promotions'
+    budgets and create the order, all in one transaction; the cart if no lines.
+
+    A budget used up or a promotion stopped between pricing and writing rolls the attempt
+    back; the order is then priced again with what is left, a few times, before giving up.
+    """
     store = await org_service.store_for_ordering(principal, store_id)
     from_cart = lines is None
     requested = await _cart_lines(store.id) if lines is None else list(lines)
     quote = await catalog_service.quote(store.brand_id, store.distributor_id, store.tier, requested)
     _refuse_problems(quote)
-    channel = Channel.PROXY if principal.role == Role.SALESPERSON else Channel.SELF
-    now = deps.clock.now()
-    async with in_transaction():
-        failed = await catalog_service.reserve_stock(
-            store.distributor_id, [(line.sku_id, line.quantity) for line in quote.lines]
+    channel = _channel_of(principal)
+    for attempt in range(1, promotions_service.COMMIT_ATTEMPTS + 1):
+        now = deps.clock.now()
+        result = await promotions_service.price(_buyer(store), channel.value, now, quote.lines)
+        to_write = await _lines_to_write(store, quote, result)
+        try:
+            async with in_transaction():
+                await _reserve(store, to_write)
+                order = await _insert_order(
+                    deps,
+                    principal,
+                    store,
+                    to_write,
+                    result,
+                    channel=channel,
+                    now=now,
+                    reordered_from=reordered_from,
+                )
+                if result is not None:
+                    await promotions_service.commit_uses(order["id"], store.id, result, now)
+                if from_cart:
+                    await sql.execute(
+                        "DELETE FROM cart_items WHERE store_id = $1 AND sku_id IN ($2)",
+                        store.id,
+                        [line.sku_id for line in quote.lines],
+                    )
+        except promotions_service.PromotionsChanged:
+            if attempt == promotions_service.COMMIT_ATTEMPTS:
+                raise
+            continue
+        return order
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+async def _reserve(store: org_service.StoreContext, lines: Sequence[LineToWrite]) -> None:
+    """Take the lines' stock, gifts included, or raise naming every line that fell short
+    (raising inside the order's transaction rolls back what was taken)."""
+    failed = await catalog_service.reserve_stock(
+        store.distributor_id, [(line.sku_id, line.quantity) for line in lines]
+    )
+    if failed:
+        gifts = {line.sku_id for line in lines if line.gift_promotion_id is not None}
+        bought = {line.sku_id for line in lines if line.gift_promotion_id is None}
+        raise LinesUnavailable(
+            details=[
+                {
+                    "sku_id": sku_id,
+                    "problems": [{"code": "sku.insufficient_stock", "message": "库存不足"}],
+                }
+                if sku_id in bought
+                else _gift_problem(sku_id)
+                for sku_id in sorted(set(failed))
+                if sku_id in bought or sku_id in gifts
+            ]
         )
-        if failed:
-            # Raising rolls back every reservation this order made.
-            raise LinesUnavailable(
-                details=[
-                    {
-                        "sku_id": sku_id,
-                        "problems": [{"code": "sku.insufficient_stock", "message": "库存不足"}],
-                    }
-                    for sku_id in failed
-                ]
-            )
-        order = await _insert_order(
-            deps, principal, store, quote, channel=channel, now=now, reordered_from=reordered_from
-        )
-        if from_cart:
-            await sql.execute(
-                "DELETE FROM cart_items WHERE store_id = $1 AND sku_id IN ($2)",
-                store.id,
-                [line.sku_id for line in quote.lines],
-            )
-    return order
 
 
 async def _insert_order(
     deps: Deps,
     principal: Principal,
     store: org_service.StoreContext,
-    quote: Quote,
+    lines: Sequence[LineToWrite],
+    result: promotions_service.PromotionResult | None,
     *,
     channel: Channel,
     now: datetime,
@@ -259,8 +429,10 @@ async def _insert_order(
 
     Fixed SQL (infra/sql.py) rather than the ORM: this runs for every order placed, and the
     ORM's cost per statement was most of placement's (bench/order_placement.py). The view is
-    built from the unsaved models and the quote, as order_detail would read them back.
+    built from the unsaved models and the lines, as order_detail would read them back.
     """
+    list_amount = sum(line.list_amount_fen for line in lines)
+    payable = sum(line.payable_fen for line in lines)
     order = Order(
         order_no=_order_no(now),
         brand_id=store.brand_id,
@@ -270,9 +442,13 @@ async def _insert_order(
         placed_by_id=principal.user_id,
         channel=channel.value,
         status=OrderStatus.PENDING_PAYMENT.value,
-        list_amount_fen=quote.list_amount_fen,
-        discount_fen=quote.discount_fen,
-        payable_fen=quote.payable_fen,
+        list_amount_fen=list_amount,
+        discount_fen=list_amount - payable,
+        payable_fen=payable,
+        promotion_discount_fen=0 if result is None else result.promotion_discount_fen,
+        points_earned=0 if result is None else result.points_earned,
+        rebate_fen=0 if result is None else result.rebate_fen,
+        promotions=[] if result is None else promotions_service.applied_view(result),
         pay_deadline=now + timedelta(seconds=deps.settings.order_payment_timeout_seconds),
         reordered_from_id=reordered_from,
         created_at=now,
@@ -281,8 +457,10 @@ async def _insert_order(
     row = await sql.fetch_one(
         "INSERT INTO orders (order_no, brand_id, distributor_id, store_id, salesperson_id,"
         " placed_by_id, channel, status, list_amount_fen, discount_fen, payable_fen,"
-        " pay_deadline, reordered_from_id, created_at, updated_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)"
+        " pay_deadline, reordered_from_id, created_at, updated_at, promotion_discount_fen,"
+        " points_earned, rebate_fen, promotions)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16,"
+        " $17, $18)"
         " RETURNING id",
         order.order_no,
         store.brand_id,
@@ -298,13 +476,18 @@ async def _insert_order(
         order.pay_deadline,
         reordered_from,
         now,
+        order.promotion_discount_fen,
+        order.points_earned,
+        order.rebate_fen,
+        _ORDER_PROMOTIONS.to_db_value(order.promotions, Order),
     )
     assert row is not None  # INSERT ... RETURNING always gives its row
     order.id = int(row["id"])
     await sql.execute_many(
         "INSERT INTO order_lines (order_id, sku_id, product_name, sku_name, unit, quantity,"
-        " list_unit_price_fen, unit_price_fen, list_amount_fen, discount_fen, payable_fen)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        " list_unit_price_fen, unit_price_fen, list_amount_fen, discount_fen, payable_fen,"
+        " adjustments, gift_promotion_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         [
             (
                 order.id,
@@ -318,8 +501,10 @@ async def _insert_order(
                 line.list_amount_fen,
                 line.discount_fen,
                 line.payable_fen,
+                _LINE_ADJUSTMENTS.to_db_value(line.adjustments, OrderLine),
+                line.gift_promotion_id,
             )
-            for line in quote.lines
+            for line in lines
         ],
     )
     event = OrderEvent(
@@ -334,24 +519,22 @@ async def _insert_order(
     await _insert_event(order.id, event)
     return {
         **order_view(order),
-        "lines": [line_view(line) for line in quote.lines],
+        "lines": [line_view(line) for line in lines],
         "timeline": [event_view(event)],
     }
 
 
-async def reorder(principal: Principal, order_id: int) -> Quote:
+async def reorder(deps: Deps, principal: Principal, order_id: int) -> PricedCart:
     """Put a past order's lines back in the cart; the quote shows what is still orderable."""
     order = await _visible_order(principal, order_id)
     store = await org_service.store_for_ordering(principal, order.store_id)  # type: ignore[attr-defined]
-    for line in await OrderLine.filter(order_id=order.id):
+    for line in await OrderLine.filter(order_id=order.id, gift_promotion_id=None):
         await CartItem.update_or_create(
             store_id=store.id,
             sku_id=line.sku_id,  # type: ignore[attr-defined]
             defaults={"quantity": line.quantity},
         )
-    return await catalog_service.quote(
-        store.brand_id, store.distributor_id, store.tier, await _cart_lines(store.id)
-    )
+    return await _priced(deps, principal, store, await _cart_lines(store.id))
 
 
 # ---- the status flow ------------------------------------------------------------------------
@@ -445,6 +628,7 @@ async def _apply(
             await catalog_service.release_stock(
                 lines[0]["distributor_id"], [(line["sku_id"], line["quantity"]) for line in lines]
             )
+            await promotions_service.release_uses(order_id, now)
 
 
 def _moving(order: Order) -> tuple[int, OrderStatus]:

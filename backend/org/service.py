@@ -451,6 +451,7 @@ class StoreContext:
     salesperson_id: int | None
     tier: str
     name: str
+    region_id: int | None = None
 
 
 async def store_for_ordering(principal: Principal, store_id: int | None) -> StoreContext:
@@ -462,8 +463,8 @@ async def store_for_ordering(principal: Principal, store_id: int | None) -> Stor
     # Every quote, cart view and order starts here: fixed SQL (infra/sql.py), then the same
     # tenancy rule scoped() applies.
     row = await sql.fetch_one(
-        "SELECT id, brand_id, distributor_id, salesperson_id, tier, name, status FROM stores"
-        " WHERE id = $1",
+        "SELECT id, brand_id, distributor_id, salesperson_id, tier, name, status, region_id"
+        " FROM stores WHERE id = $1",
         store_id,
     )
     if row is None or not may_see(principal, row, STORE_TENANCY):
@@ -477,6 +478,7 @@ async def store_for_ordering(principal: Principal, store_id: int | None) -> Stor
         salesperson_id=row["salesperson_id"],
         tier=row["tier"],
         name=row["name"],
+        region_id=row["region_id"],
     )
 
 
@@ -821,6 +823,10 @@ class StoreProfile:
     region_id: int | None
     tier: str
     tags: tuple[str, ...]
+
+
+async def store_tags(store_id: int) -> tuple[str, ...]:
+    return tuple((await _tags_by_store([store_id]))[store_id])
 
 
 async def store_profile(principal: Principal, store_id: int) -> StoreProfile:

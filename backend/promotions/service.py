@@ -5,17 +5,23 @@ stored rules into the engine's promotions and names contradictory ones."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from backend.catalog import service as catalog_service
-from backend.catalog.service import RequestedLine
+from backend.catalog.service import QuotedLine, RequestedLine
 from backend.deps import Deps
 from backend.identity.access import Principal, Tenancy, scoped
+from backend.infra import sql
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
 from backend.org import service as org_service
 from backend.promotions import engine, rules
 from backend.promotions.models import Promotion, PromotionStatus, PromotionUse, PromotionUseStatus
+
+# What other domains (ordering) read of a priced cart.
+PromotionResult = engine.PromotionResult
+PricedLine = engine.PricedLine
 
 PROMOTION_TENANCY = Tenancy()  # brand staff only: other roles see no promotion rows
 STATUS_NAMES = {
@@ -136,18 +142,7 @@ def result_view(result: engine.PromotionResult) -> dict[str, Any]:
             }
             for gift in result.gifts
         ],
-        "applied": [
-            {
-                "promotion_id": applied.promotion_id,
-                "name": applied.name,
-                "kind": applied.kind,
-                "amount_fen": applied.amount_fen,
-                "points": applied.points,
-                "budget_capped": applied.budget_capped,
-                "note": applied.note,
-            }
-            for applied in result.applied
-        ],
+        "applied": applied_view(result),
         "skipped": [
             {"promotion_id": s.promotion_id, "code": s.code, "message": s.message}
             for s in result.skipped
@@ -293,12 +288,27 @@ async def _visible(principal: Principal, promotion_id: int) -> Promotion:
 
 # ---- pricing with promotions ----------------------------------------------------------------
 
+# Rewards whose money the brand pays, so they are charged to the promotion's budget.
+MONEY_KINDS = frozenset({"special_price", "reduction", "discount", "rebate"})
+COMMIT_ATTEMPTS = 3
 
-async def engine_promotions(
-    brand_id: int, at: datetime, *, also: Sequence[int] = ()
-) -> list[engine.Promotion]:
+
+class PromotionsChanged(Conflict):
+    code = "order.promotions_changed"
+    message = "活动优惠已变化（活动已暂停、结束或资金已用完），请刷新后重新下单"
+
+
+@dataclass(frozen=True)
+class Running:
+    """The promotions that apply at a moment, as the engine takes them, and their budgets."""
+
+    promotions: list[engine.Promotion]
+    budget_left_fen: dict[int, int | None]
+
+
+async def running_promotions(brand_id: int, at: datetime, *, also: Sequence[int] = ()) -> Running:
     """The brand's active promotions whose window contains `at`, plus `also` (drafts or paused
-    ones a simulation tries out), as the engine takes them."""
+    ones a simulation tries out)."""
     running = Promotion.filter(
         brand_id=brand_id,
         status=PromotionStatus.ACTIVE.value,
@@ -324,29 +334,155 @@ async def engine_promotions(
         )
         gift_value = gift_values.get(promotion.rule["reward"].get("sku_id"), 0)
         converted.append(rules.to_engine(settings, promotion.rule, gift_value))
-    return converted
+    budgets = {
+        p.id: None if p.budget_fen is None else p.budget_fen - p.committed_fen
+        for p in found.values()
+    }
+    return Running(converted, budgets)
 
 
-async def budgets_and_usage(
-    store_id: int, promotion_ids: Sequence[int]
-) -> tuple[dict[int, int | None], dict[int, int]]:
-    """What is left of each promotion's budget, and how often this store has used each."""
-    if not promotion_ids:
-        return {}, {}
-    left: dict[int, int | None] = {}
-    for row in await Promotion.filter(id__in=promotion_ids).values(
-        "id", "budget_fen", "committed_fen"
-    ):
-        budget = row["budget_fen"]
-        left[row["id"]] = None if budget is None else budget - row["committed_fen"]
+async def store_usage(store_id: int, promotion_ids: Sequence[int]) -> dict[int, int]:
+    """How many orders of this store (not cancelled) each promotion has applied to."""
     usage: dict[int, int] = {}
     for promotion_id in await PromotionUse.filter(
         store_id=store_id,
-        promotion_id__in=promotion_ids,
+        promotion_id__in=list(promotion_ids),
         status=PromotionUseStatus.COMMITTED.value,
     ).values_list("promotion_id", flat=True):
         usage[int(promotion_id)] = usage.get(int(promotion_id), 0) + 1  # type: ignore[call-overload]
-    return left, usage
+    return usage
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """The store a cart is priced for, as promotion audiences see it."""
+
+    id: int
+    brand_id: int
+    distributor_id: int
+    region_id: int | None
+    tier: str
+
+
+async def price(
+    buyer: Buyer,
+    channel: engine.Channel,
+    at: datetime,
+    lines: Sequence[QuotedLine],
+    *,
+    also: Sequence[int] = (),
+) -> engine.PromotionResult | None:
+    """The promotions' result for the orderable `lines`; None when no promotion is running
+    (then nothing changes the quote, and it costs one query)."""
+    running = await running_promotions(buyer.brand_id, at, also=also)
+    orderable = [line for line in lines if line.orderable]
+    if not running.promotions or not orderable:
+        return None
+    ids = [p.id for p in running.promotions]
+    return engine.price_cart(
+        store=engine.StoreProfile(
+            store_id=buyer.id,
+            distributor_id=buyer.distributor_id,
+            region_id=buyer.region_id,
+            tier=buyer.tier,
+            tags=frozenset(await org_service.store_tags(buyer.id)),
+        ),
+        channel=channel,
+        now=at,
+        lines=[
+            engine.CartLine(
+                sku_id=line.sku_id,
+                category_id=line.category_id or 0,
+                quantity=line.quantity,
+                list_unit_price_fen=line.list_unit_price_fen,
+                unit_price_fen=line.unit_price_fen,
+            )
+            for line in orderable
+        ],
+        promotions=running.promotions,
+        usage=await store_usage(buyer.id, ids),
+        budget_left_fen=running.budget_left_fen,
+    )
+
+
+def charged_fen(applied: engine.AppliedPromotion) -> int:
+    """What an applied promotion takes from its budget."""
+    return applied.amount_fen if applied.kind in MONEY_KINDS else 0
+
+
+async def commit_uses(
+    order_id: int, store_id: int, result: engine.PromotionResult, now: datetime
+) -> None:
+    """Take each applied promotion's money from its budget and count the store's use, inside
+    the order's transaction. A budget that no longer covers it, or a promotion paused or ended
+    since the quote, raises PromotionsChanged (rolling the order back): the guarded update
+    `committed_fen + n <= budget_fen` is what keeps concurrent orders from overspending."""
+    for applied in sorted(result.applied, key=lambda a: a.promotion_id):  # id order: no deadlock
+        charged = charged_fen(applied)
+        taken = await sql.execute(
+            "UPDATE promotions SET committed_fen = committed_fen + $1, updated_at = $2"
+            " WHERE id = $3 AND status = $4 AND starts_at <= $2 AND ends_at > $2"
+            " AND (budget_fen IS NULL OR committed_fen + $1 <= budget_fen)",
+            charged,
+            now,
+            applied.promotion_id,
+            PromotionStatus.ACTIVE.value,
+        )
+        if not taken:
+            raise PromotionsChanged(details={"promotion_id": applied.promotion_id})
+        await sql.execute(
+            "INSERT INTO promotion_uses (promotion_id, order_id, store_id, amount_fen, status,"
+            " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            applied.promotion_id,
+            order_id,
+            store_id,
+            charged,
+            PromotionUseStatus.COMMITTED.value,
+            now,
+        )
+
+
+async def release_uses(order_id: int, now: datetime) -> None:
+    """Give an order's budget back and free its uses (it was cancelled or expired). Call inside
+    the transaction that moves the order, which happens once."""
+    uses = await sql.fetch(
+        "SELECT promotion_id, amount_fen FROM promotion_uses WHERE order_id = $1 AND status = $2"
+        " ORDER BY promotion_id",
+        order_id,
+        PromotionUseStatus.COMMITTED.value,
+    )
+    for use in uses:
+        await sql.execute(
+            "UPDATE promotions SET committed_fen = committed_fen - $1, updated_at = $2"
+            " WHERE id = $3",
+            use["amount_fen"],
+            now,
+            use["promotion_id"],
+        )
+    if uses:
+        await sql.execute(
+            "UPDATE promotion_uses SET status = $1, updated_at = $2"
+            " WHERE order_id = $3 AND status = $4",
+            PromotionUseStatus.RELEASED.value,
+            now,
+            order_id,
+            PromotionUseStatus.COMMITTED.value,
+        )
+
+
+def applied_view(result: engine.PromotionResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "promotion_id": applied.promotion_id,
+            "name": applied.name,
+            "kind": applied.kind,
+            "amount_fen": applied.amount_fen,
+            "points": applied.points,
+            "budget_capped": applied.budget_capped,
+            "note": applied.note,
+        }
+        for applied in result.applied
+    ]
 
 
 async def simulate(
@@ -369,33 +505,8 @@ async def simulate(
         ).values_list("id", flat=True)
         if missing := sorted(set(also) - {int(i) for i in visible}):  # type: ignore[call-overload]
             raise PromotionNotFound(details={"promotion_ids": missing})
-    promotions = await engine_promotions(brand_id, at, also=also)
-    left, usage = await budgets_and_usage(store.id, [p.id for p in promotions])
-    orderable = [line for line in quote.lines if line.orderable]
-    result = engine.price_cart(
-        store=engine.StoreProfile(
-            store_id=store.id,
-            distributor_id=store.distributor_id,
-            region_id=store.region_id,
-            tier=store.tier,
-            tags=frozenset(store.tags),
-        ),
-        channel=channel,
-        now=at,
-        lines=[
-            engine.CartLine(
-                sku_id=line.sku_id,
-                category_id=line.category_id or 0,
-                quantity=line.quantity,
-                list_unit_price_fen=line.list_unit_price_fen,
-                unit_price_fen=line.unit_price_fen,
-            )
-            for line in orderable
-        ],
-        promotions=promotions,
-        usage=usage,
-        budget_left_fen=left,
-    )
+    buyer = Buyer(store.id, brand_id, store.distributor_id, store.region_id, store.tier)
+    result = await price(buyer, channel, at, quote.lines, also=also)
     return {
         "store_id": store.id,
         "at": at.isoformat(),
@@ -408,5 +519,5 @@ async def simulate(
             for line in quote.lines
             if not line.orderable
         ],
-        "promotions": result_view(result),
+        "promotions": None if result is None else result_view(result),
     }

@@ -1,0 +1,145 @@
+"""Running promotions in the store's quote and in the orders it places: amounts line by line,
+gifts as zero-price lines with their stock taken, budgets taken atomically and given back."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from backend.ordering.models import Order, OrderLine
+from backend.promotions.models import Promotion, PromotionUse
+from tests.factories import Shop, idempotent, make_shop, make_store, stock_of, store_owner
+from tests.test_promotions_admin import API, admin, created, reduction
+
+
+async def running(client: httpx.AsyncClient, shop: Shop, body: dict[str, Any]) -> Any:
+    headers = await admin(client, shop)
+    promotion = await created(client, headers, body)
+    activated = await client.post(f"{API}/{promotion['id']}/activate", headers=headers)
+    assert activated.status_code == 200, activated.text
+    return promotion
+
+
+def two_purifiers(shop: Shop) -> dict[str, Any]:
+    return {"lines": [{"sku_id": shop.water, "quantity": 2}]}  # 2 × 1999.00 = 3998.00
+
+
+async def test_the_quote_and_the_order_show_and_charge_the_promotion(
+    client, sandbox_client
+) -> None:
+    shop = await make_shop()
+    promotion = await running(client, shop, reduction(budget_fen=100_000))
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+
+    quote = (
+        await client.post("/api/v1/quote", json=two_purifiers(shop), headers=idempotent(owner))
+    ).json()
+    assert quote["payable_fen"] == 399_800 - 30_000
+    assert quote["promotion_discount_fen"] == 30_000
+    assert [a["promotion_id"] for a in quote["promotions"]["applied"]] == [promotion["id"]]
+
+    placed = await client.post(
+        "/api/v1/orders", json=two_purifiers(shop), headers=idempotent(owner)
+    )
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    assert (order["list_amount_fen"], order["payable_fen"]) == (399_800, 369_800)
+    assert order["discount_fen"] == 30_000 and order["promotion_discount_fen"] == 30_000
+    assert order["promotions"][0]["promotion_id"] == promotion["id"]
+    (line,) = order["lines"]
+    assert line["payable_fen"] == 369_800
+    assert line["adjustments"] == [
+        {"promotion_id": promotion["id"], "kind": "reduction", "amount_fen": 30_000}
+    ]
+    # The order as read back says the same as the answer to placing it.
+    read = (await client.get(f"/api/v1/orders/{order['id']}", headers=idempotent(owner))).json()
+    assert read["lines"] == order["lines"] and read["promotions"] == order["promotions"]
+    assert (await Promotion.get(id=promotion["id"])).committed_fen == 30_000
+    use = await PromotionUse.get(order_id=order["id"])
+    assert (use.amount_fen, use.status) == (30_000, "committed")
+
+    cancelled = await client.post(
+        f"/api/v1/orders/{order['id']}/cancel", json={"reason": "买错了"}, headers=idempotent(owner)
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    assert (await Promotion.get(id=promotion["id"])).committed_fen == 0
+    assert (await PromotionUse.get(order_id=order["id"])).status == "released"
+    assert await stock_of(shop) == 50
+
+
+async def test_a_gift_is_a_zero_price_line_and_takes_its_stock(client, sandbox_client) -> None:
+    shop = await make_shop(filter_stock=500)
+    gift = reduction(
+        name="买净水器送滤芯",
+        reward={"kind": "gift", "sku_id": shop.filters, "quantity": 2},
+        scope={"sku_ids": [shop.water]},
+    )
+    promotion = await running(client, shop, gift)
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+
+    placed = await client.post(
+        "/api/v1/orders", json=two_purifiers(shop), headers=idempotent(owner)
+    )
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    gift_line = next(line for line in order["lines"] if line["gift"])
+    assert gift_line["sku_id"] == shop.filters and gift_line["quantity"] == 2
+    assert gift_line["payable_fen"] == 0 and gift_line["gift_promotion_id"] == promotion["id"]
+    assert order["payable_fen"] == 399_800  # the gift costs the store nothing
+    assert await stock_of(shop, shop.filters) == 498 and await stock_of(shop) == 48
+    assert await OrderLine.filter(order_id=order["id"]).count() == 2
+
+
+async def test_a_gift_out_of_stock_refuses_the_order_naming_it_and_nothing_is_taken(
+    client, sandbox_client
+) -> None:
+    shop = await make_shop(filter_stock=1)
+    gift = reduction(reward={"kind": "gift", "sku_id": shop.filters, "quantity": 2})
+    promotion = await running(client, shop, gift)
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+
+    refused = await client.post(
+        "/api/v1/orders", json=two_purifiers(shop), headers=idempotent(owner)
+    )
+    assert refused.status_code == 409
+    error = refused.json()["error"]
+    assert error["code"] == "order.lines_unavailable"
+    assert error["details"][0]["sku_id"] == shop.filters
+    assert error["details"][0]["problems"][0]["code"] == "gift.unavailable"
+    assert await Order.all().count() == 0 and await PromotionUse.all().count() == 0
+    assert await stock_of(shop) == 50 and await stock_of(shop, shop.filters) == 1
+    assert (await Promotion.get(id=promotion["id"])).committed_fen == 0
+
+
+async def test_a_budget_is_never_spent_past_its_amount_by_concurrent_orders(
+    client, sandbox_client
+) -> None:
+    shop = await make_shop()
+    # Room for two full reductions of 300.00 and a third capped at what is left (100.00).
+    promotion = await running(client, shop, reduction(budget_fen=70_000))
+    owners = []
+    for _ in range(8):
+        store = await make_store(shop.tenant)
+        owners.append(await store_owner(client, sandbox_client, store))
+
+    responses = await asyncio.gather(
+        *(
+            client.post("/api/v1/orders", json=two_purifiers(shop), headers=idempotent(owner))
+            for owner in owners
+        )
+    )
+    assert [r.status_code for r in responses if r.status_code != 201] == [], [
+        r.text for r in responses if r.status_code != 201
+    ][:2]
+    discounts = sorted(r.json()["promotion_discount_fen"] for r in responses)
+    committed = (await Promotion.get(id=promotion["id"])).committed_fen
+    assert committed <= 70_000
+    assert sum(discounts) == committed  # every fen given away is charged to the budget
+    uses = await PromotionUse.filter(promotion_id=promotion["id"]).values_list(
+        "amount_fen", flat=True
+    )
+    assert sum(uses) == committed
+    assert discounts.count(30_000) <= 2
+    assert all(order.payable_fen + order.discount_fen == 399_800 for order in await Order.all())
