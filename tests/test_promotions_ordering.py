@@ -143,3 +143,29 @@ async def test_a_budget_is_never_spent_past_its_amount_by_concurrent_orders(
     assert sum(uses) == committed
     assert discounts.count(30_000) <= 2
     assert all(order.payable_fen + order.discount_fen == 399_800 for order in await Order.all())
+
+
+async def test_a_per_store_limit_holds_under_concurrent_orders_of_one_store(
+    client, sandbox_client
+) -> None:
+    shop = await make_shop()
+    promotion = await running(client, shop, reduction(per_store_limit=1))
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+
+    responses = await asyncio.gather(
+        *(
+            client.post("/api/v1/orders", json=two_purifiers(shop), headers=idempotent(owner))
+            for _ in range(6)
+        )
+    )
+    assert {r.status_code for r in responses} == {201}, [r.text for r in responses][:2]
+    discounts = sorted(r.json()["promotion_discount_fen"] for r in responses)
+    assert discounts == [0] * 5 + [30_000]  # one use, the others priced without it
+    assert await PromotionUse.filter(promotion_id=promotion["id"]).count() == 1
+    # Cancelling the order that used it gives the use back.
+    used = next(r.json() for r in responses if r.json()["promotion_discount_fen"])
+    await client.post(
+        f"/api/v1/orders/{used['id']}/cancel", json={"reason": "重下"}, headers=idempotent(owner)
+    )
+    again = await client.post("/api/v1/orders", json=two_purifiers(shop), headers=idempotent(owner))
+    assert again.json()["promotion_discount_fen"] == 30_000

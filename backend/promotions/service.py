@@ -431,7 +431,13 @@ async def commit_uses(
     """Take each applied promotion's money from its budget and count the store's use, inside
     the order's transaction. A budget that no longer covers it, or a promotion paused or ended
     since the quote, raises PromotionsChanged (rolling the order back): the guarded update
-    `committed_fen + n <= budget_fen` is what keeps concurrent orders from overspending."""
+    `committed_fen + n <= budget_fen` is what keeps concurrent orders from overspending.
+    Per-store limits are checked after counting this order's uses, with the store's row
+    locked first, so that two orders of one store cannot both take the last use."""
+    if not result.applied:
+        return
+    # A no-op UPDATE locks the row until commit on PostgreSQL (SQLite has one writer anyway).
+    await sql.execute("UPDATE stores SET id = id WHERE id = $1", store_id)
     for applied in sorted(result.applied, key=lambda a: a.promotion_id):  # id order: no deadlock
         charged = charged_fen(applied)
         taken = await sql.execute(
@@ -455,6 +461,17 @@ async def commit_uses(
             PromotionUseStatus.COMMITTED.value,
             now,
         )
+    over_limit = await sql.fetch(
+        "SELECT p.id FROM promotions p JOIN promotion_uses u ON u.promotion_id = p.id"
+        " WHERE p.id IN ($1) AND u.store_id = $2 AND u.status = $3"
+        " AND p.per_store_limit IS NOT NULL"
+        " GROUP BY p.id, p.per_store_limit HAVING COUNT(*) > p.per_store_limit",
+        [applied.promotion_id for applied in result.applied],
+        store_id,
+        PromotionUseStatus.COMMITTED.value,
+    )
+    if over_limit:
+        raise PromotionsChanged(details={"promotion_id": over_limit[0]["id"]})
 
 
 async def release_uses(order_id: int, now: datetime) -> None:
