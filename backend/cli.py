@@ -51,6 +51,7 @@ async def _migrate_and_seed(settings: Settings, seed: bool) -> None:
     for name, phone in accounts.salespeople:
         print(f"    {name} {phone}")
     print(f"  门店老板: 沙箱身份 persona={DEMO_OWNER_PERSONA!r}，门店「{accounts.owner_store}」")
+    print(f"  进行中的活动: {'、'.join(accounts.promotions)}")
 
 
 def _print_urls(settings: Settings) -> None:

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from backend.catalog import service as catalog_service
-from backend.catalog.models import PriceEntry
+from backend.catalog.models import Category, PriceEntry
 from backend.identity import service as identity_service
 from backend.identity.models import Role, User, WechatAccount
 from backend.identity.tokens import Principal
 from backend.integrations.wechat.sandbox import openid_for
 from backend.org import service as org_service
 from backend.org.models import Brand, Salesperson, Store, StoreTag, StoreTier
+from backend.promotions import service as promotions_service
 
 BRAND_NAME = "澜泉净水"
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed for the newcomer on purpose
@@ -53,6 +56,7 @@ class DemoAccounts:
     salespeople: list[tuple[str, str]] = field(default_factory=list)  # name, phone
     stores: int = 0
     skus: int = 0
+    promotions: list[str] = field(default_factory=list)
     owner_store: str = ""
 
 
@@ -136,6 +140,7 @@ async def seed_demo(appid: str) -> DemoAccounts | None:
         accounts.stores += 1
     assert await Salesperson.filter(brand_id=brand.id).count() == len(SALESPEOPLE)
     accounts.skus = await _seed_catalog(acting, distributor_ids, rng)
+    accounts.promotions = await _seed_promotions(acting)
     accounts.owner_store = await _seed_demo_owner(brand.id, appid)
     return accounts
 
@@ -183,6 +188,50 @@ async def _seed_catalog(acting: Principal, distributor_ids: list[int], rng: rand
         brand_id=acting.brand_id, sku_id=flagship, min_qty=10, unit_price_fen=179_900
     )
     return len(sku_ids)
+
+
+async def _seed_promotions(acting: Principal) -> list[str]:
+    """Two running promotions, so the demo's quotes and orders show them at work."""
+    now = datetime.now(UTC)
+    window = {"starts_at": now - timedelta(days=1), "ends_at": now + timedelta(days=90)}
+    everyone: dict[str, Any] = {
+        "audience": {"distributor_ids": [], "region_ids": [], "tiers": [], "tags": []},
+        "channels": [],
+        "scope": {"sku_ids": [], "category_ids": [], "bundle_sku_ids": []},
+        "conditions": {"min_quantity": 0, "min_amount_fen": 0},
+        "stacking": "shared",
+        "priority": 0,
+        "per_store_limit": None,
+    }
+    filters = await Category.get(brand_id=acting.brand_id, name="滤芯")
+    promotions = [
+        {
+            **everyone,
+            **window,
+            "name": "年终满 3000 减 300",
+            "step": 2,
+            "budget_fen": 5_000_000,
+            "reward": {
+                "kind": "reduction",
+                "threshold_fen": 300_000,
+                "amount_off_fen": 30_000,
+                "every": False,
+            },
+        },
+        {
+            **everyone,
+            **window,
+            "name": "滤芯九折",
+            "step": 1,
+            "budget_fen": None,
+            "scope": {"sku_ids": [], "category_ids": [filters.id], "bundle_sku_ids": []},
+            "reward": {"kind": "special_price", "unit_price_fen": None, "percent_of_list": "90"},
+        },
+    ]
+    for fields in promotions:
+        created = await promotions_service.create_promotion(acting, fields, now=now)
+        await promotions_service.move_promotion(acting, created["id"], "activate", now=now)
+    return [str(fields["name"]) for fields in promotions]
 
 
 async def _seed_demo_owner(brand_id: int, appid: str) -> str:

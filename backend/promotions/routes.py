@@ -157,7 +157,8 @@ class PromotionQuery(PageQuery):
 async def create_promotion(
     request: Request, principal: Principal, body: PromotionBody
 ) -> HTTPResponse:
-    created = await service.create_promotion(request_deps(request), principal, body.fields())
+    now = request_deps(request).clock.now()
+    created = await service.create_promotion(principal, body.fields(), now=now)
     return ok(created, status=201)
 
 
@@ -189,8 +190,8 @@ async def get_promotion(request: Request, principal: Principal, promotion_id: in
 async def update_promotion(
     request: Request, principal: Principal, promotion_id: int, body: PromotionBody
 ) -> HTTPResponse:
-    deps = request_deps(request)
-    return ok(await service.update_promotion(deps, principal, promotion_id, body.fields()))
+    now = request_deps(request).clock.now()
+    return ok(await service.update_promotion(principal, promotion_id, body.fields(), now=now))
 
 
 @bp.post("/<promotion_id:int>/<action:activate|pause|end>")
@@ -199,8 +200,8 @@ async def update_promotion(
 async def move_promotion(
     request: Request, principal: Principal, promotion_id: int, action: str
 ) -> HTTPResponse:
-    deps = request_deps(request)
-    return ok(await service.move_promotion(deps, principal, promotion_id, action))
+    now = request_deps(request).clock.now()
+    return ok(await service.move_promotion(principal, promotion_id, action, now=now))
 
 
 @bp.post("/simulate")

@@ -11,7 +11,6 @@ from typing import Any
 
 from backend.catalog import service as catalog_service
 from backend.catalog.service import QuotedLine, RequestedLine
-from backend.deps import Deps
 from backend.identity.access import Principal, Tenancy, scoped
 from backend.infra import sql
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
@@ -203,12 +202,11 @@ def _columns(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create_promotion(
-    deps: Deps, principal: Principal, fields: dict[str, Any]
+    principal: Principal, fields: dict[str, Any], *, now: datetime
 ) -> dict[str, Any]:
     """A new promotion, as a draft: nothing applies it until it is activated."""
     brand_id = _brand_of(principal)
     await _check(brand_id, fields)
-    now = deps.clock.now()
     promotion = await Promotion.create(
         brand_id=brand_id,
         status=PromotionStatus.DRAFT.value,
@@ -221,13 +219,13 @@ async def create_promotion(
 
 
 async def update_promotion(
-    deps: Deps, principal: Principal, promotion_id: int, fields: dict[str, Any]
+    principal: Principal, promotion_id: int, fields: dict[str, Any], *, now: datetime
 ) -> dict[str, Any]:
     """Replace a draft's or paused promotion's definition (the whole of it, checked again)."""
     promotion = await _visible(principal, promotion_id)
     await _check(promotion.brand_id, fields)  # type: ignore[attr-defined]
     changed = await Promotion.filter(id=promotion.id, status__in=EDITABLE).update(
-        updated_at=deps.clock.now(), **_columns(fields)
+        updated_at=now, **_columns(fields)
     )
     if not changed:
         raise NotEditable()
@@ -235,12 +233,11 @@ async def update_promotion(
 
 
 async def move_promotion(
-    deps: Deps, principal: Principal, promotion_id: int, action: str
+    principal: Principal, promotion_id: int, action: str, *, now: datetime
 ) -> dict[str, Any]:
     """Activate, pause or end: a guarded status change, so concurrent moves cannot both win."""
     promotion = await _visible(principal, promotion_id)
     sources, target = MOVES[action]
-    now = deps.clock.now()
     if action == "activate" and promotion.ends_at <= now:
         raise WindowPassed()
     moved = await Promotion.filter(
