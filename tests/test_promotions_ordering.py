@@ -8,9 +8,21 @@ from typing import Any
 
 import httpx
 
+from backend.identity.models import Role
 from backend.ordering.models import Order, OrderLine
+from backend.payments.models import Refund
 from backend.promotions.models import Promotion, PromotionUse
-from tests.factories import Shop, idempotent, make_shop, make_store, stock_of, store_owner
+from tests.factories import (
+    Shop,
+    idempotent,
+    make_shop,
+    make_staff,
+    make_store,
+    staff_headers,
+    stock_of,
+    store_owner,
+)
+from tests.test_payments import _is, complete, eventually, prepay
 from tests.test_promotions_admin import API, admin, created, reduction
 
 
@@ -169,3 +181,43 @@ async def test_a_per_store_limit_holds_under_concurrent_orders_of_one_store(
     )
     again = await client.post("/api/v1/orders", json=two_purifiers(shop), headers=idempotent(owner))
     assert again.json()["promotion_discount_fen"] == 30_000
+
+
+async def test_a_paid_order_refunded_in_full_gives_its_budget_back(
+    client, sandbox_client, live_api
+) -> None:
+    shop = await make_shop()
+    promotion = await running(client, shop, reduction(budget_fen=100_000))
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    order = (
+        await client.post("/api/v1/orders", json=two_purifiers(shop), headers=idempotent(owner))
+    ).json()
+    started = await prepay(client, owner, order)
+    await complete(sandbox_client, started["out_trade_no"])
+    await eventually(lambda: _is(order["id"], "paid"))
+    distributor = await staff_headers(
+        client,
+        await make_staff(shop.tenant.brand.id, Role.DISTRIBUTOR_ADMIN, shop.tenant.distributor.id),
+    )
+
+    async def refund(amount_fen: int, key: str) -> None:
+        response = await client.post(
+            f"/api/v1/orders/{order['id']}/refunds",
+            json={"amount_fen": amount_fen, "reason": "退货"},
+            headers={**distributor, "Idempotency-Key": key},
+        )
+        assert response.status_code == 201, response.text
+        await sandbox_client.post("/sandbox/pay/refunds/settle", json={})
+
+    await refund(100_000, "part")
+    await eventually(lambda: _refunds_succeeded(1))
+    # Part of the money back: the promotion still went to this order.
+    assert (await Promotion.get(id=promotion["id"])).committed_fen == 30_000
+    await refund(order["payable_fen"] - 100_000, "rest")
+    await eventually(lambda: _refunds_succeeded(2))
+    assert (await Promotion.get(id=promotion["id"])).committed_fen == 0
+    assert (await PromotionUse.get(order_id=order["id"])).status == "released"
+
+
+async def _refunds_succeeded(count: int) -> bool:
+    return await Refund.filter(status="succeeded").count() == count

@@ -41,6 +41,7 @@ from backend.payments.models import (
     Refund,
     RefundStatus,
 )
+from backend.promotions import service as promotions_service
 
 log = get_logger("payments")
 PREPAY_VALID_FOR = timedelta(hours=2)  # WeChat keeps a prepay_id usable this long
@@ -498,16 +499,25 @@ async def apply_refund(deps: Deps, state: RefundState, *, source: str) -> str:
         return "unknown"
     payment_id: int = refund.payment_id  # type: ignore[attr-defined]
     if state.status == "SUCCESS":
-        done = await Refund.filter(
-            id=refund.id, status__in=[RefundStatus.PENDING.value, RefundStatus.PROCESSING.value]
-        ).update(
-            status=RefundStatus.SUCCEEDED.value,
-            refund_id=state.refund_id,
-            succeeded_at=now,
-            updated_at=now,
-        )
-        if done:
-            await _event(payment_id, "refund_succeeded", now, refund_id=refund.id, source=source)
+        async with in_transaction():
+            done = await Refund.filter(
+                id=refund.id,
+                status__in=[RefundStatus.PENDING.value, RefundStatus.PROCESSING.value],
+            ).update(
+                status=RefundStatus.SUCCEEDED.value,
+                refund_id=state.refund_id,
+                succeeded_at=now,
+                updated_at=now,
+            )
+            if done:
+                await _event(
+                    payment_id, "refund_succeeded", now, refund_id=refund.id, source=source
+                )
+                order_id: int = refund.order_id  # type: ignore[attr-defined]
+                if (await net_paid_by_order([order_id]))[order_id] <= 0:
+                    # Refunded in full: the promotions' budgets get this order's share back
+                    # (a cancelled order has given it back already; this is then a no-op).
+                    await promotions_service.release_uses(order_id, now)
         return "refunded" if done else "duplicate"
     if state.status == "PROCESSING":
         await Refund.filter(id=refund.id, status=RefundStatus.PENDING.value).update(
