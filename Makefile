@@ -50,6 +50,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/auth_get.py
 	$(BIN)/python bench/order_placement.py
 	$(BIN)/python bench/notifications.py
+	$(BIN)/python bench/promotion_quote.py
+	$(BIN)/python bench/quote_promotions.py
 
 clean:
 	rm -rf $(VENV) data test-artifacts

@@ -6,7 +6,8 @@ In one run this script:
 
 1. creates a throw-away PostgreSQL database (127.0.0.1:5432, user postgres), migrates it and
    seeds the demo data (`b2bc demo`), with Redis at 127.0.0.1:6379 db 13;
-2. adds its own catalog through the catalog services, as the demo's brand admin: --skus SKUs
+2. ends the promotions the demo runs (the baseline prices without promotions) and adds its
+   own catalog through the catalog services, as the demo's brand admin: --skus SKUs
    (two per product), brand-wide, tier and distributor price entries (so quotes pick among
    tiers), and 10^7 units of every SKU at every distributor, so no order fails for stock;
    then --stores stores spread over the demo's distributors and tiers, each with a store
@@ -85,6 +86,7 @@ from backend.identity.models import AuthSession, Membership, Role, User
 from backend.identity.tokens import Principal, issue_access_token
 from backend.infra import db
 from backend.org.models import Distributor, Store
+from backend.promotions import service as promotions_service
 
 BASELINE_APP = Path(__file__).resolve().parent / "order_baseline.py"
 REDIS_URL = f"redis://{HOST}:6379/13"
@@ -140,6 +142,14 @@ async def seed(database_url: str, jwt_secret: str, args: argparse.Namespace) -> 
             role=Role.BRAND_ADMIN.value,
             brand_id=brand_id,
         )
+        # The demo runs promotions; the raw-asyncpg baseline knows none, so they are ended.
+        running = await promotions_service.list_promotions(
+            acting, status="active", before=None, limit=100
+        )
+        for promotion in running:
+            await promotions_service.move_promotion(
+                acting, promotion["id"], "end", now=datetime.now(UTC)
+            )
         distributors = list(
             await Distributor.filter(brand_id=brand_id).order_by("id").values_list("id", flat=True)
         )
