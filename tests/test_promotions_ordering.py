@@ -14,6 +14,7 @@ from backend.payments.models import Refund
 from backend.promotions.models import Promotion, PromotionUse
 from tests.factories import (
     Shop,
+    bearer,
     idempotent,
     make_shop,
     make_staff,
@@ -221,3 +222,27 @@ async def test_a_paid_order_refunded_in_full_gives_its_budget_back(
 
 async def _refunds_succeeded(count: int) -> bool:
     return await Refund.filter(status="succeeded").count() == count
+
+
+async def test_a_promotion_edited_while_paused_prices_the_next_quote_with_its_new_rule(
+    client, sandbox_client
+) -> None:
+    shop = await make_shop()
+    promotion = await running(client, shop, reduction())
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    headers = await admin(client, shop)
+
+    async def discount() -> int:
+        quote = await client.post("/api/v1/quote", json=two_purifiers(shop), headers=bearer(owner))
+        return int(quote.json()["promotion_discount_fen"])
+
+    assert await discount() == 30_000  # and the rule is now converted in this process
+    path = f"{API}/{promotion['id']}"
+    await client.post(f"{path}/pause", headers=headers)
+    assert await discount() == 0
+    bigger = reduction(
+        reward={"kind": "reduction", "threshold_fen": 300_000, "amount_off_fen": 50_000}
+    )
+    assert (await client.put(path, json=bigger, headers=headers)).status_code == 200
+    await client.post(f"{path}/activate", headers=headers)
+    assert await discount() == 50_000

@@ -303,22 +303,51 @@ class Running:
     budget_left_fen: dict[int, int | None]
 
 
+# Each promotion's engine form, per process, by id with the updated_at it was built from.
+# A definition changes only through update_promotion and move_promotion, which move
+# updated_at, so every quote sees the current rule while converting it only once.
+_CONVERTED: dict[int, tuple[str, engine.Promotion]] = {}
+_CONVERTED_MAX = 20_000
+
+
 async def running_promotions(brand_id: int, at: datetime, *, also: Sequence[int] = ()) -> Running:
     """The brand's active promotions whose window contains `at`, plus `also` (drafts or paused
-    ones a simulation tries out)."""
-    running = Promotion.filter(
-        brand_id=brand_id,
-        status=PromotionStatus.ACTIVE.value,
-        starts_at__lte=at,
-        ends_at__gt=at,
+    ones a simulation tries out), with what is left of their budgets.
+
+    One query of fixed SQL (infra/sql.py) finds them with their versions and budgets; only
+    promotions new to this process, or changed since, are read and converted again."""
+    rows = await sql.fetch(
+        "SELECT id, updated_at, budget_fen, committed_fen FROM promotions WHERE brand_id = $1"
+        " AND ((status = $2 AND starts_at <= $3 AND ends_at > $3) OR id IN ($4))",
+        brand_id,
+        PromotionStatus.ACTIVE.value,
+        at,
+        list(also) or [0],  # ids start at 1: [0] stands for "none"
     )
-    found = {p.id: p for p in await running}
-    if also:
-        found.update({p.id: p for p in await Promotion.filter(brand_id=brand_id, id__in=also)})
-    gift_skus = {p.rule["reward"]["sku_id"] for p in found.values() if p.reward_kind == "gift"}
+    versions = {int(row["id"]): str(row["updated_at"]) for row in rows}
+    stale = [pid for pid, version in versions.items() if _CONVERTED.get(pid, ("",))[0] != version]
+    if stale:
+        await _convert(brand_id, {pid: versions[pid] for pid in stale})
+    return Running(
+        promotions=[_CONVERTED[pid][1] for pid in versions if pid in _CONVERTED],
+        budget_left_fen={
+            int(row["id"]): None
+            if row["budget_fen"] is None
+            else row["budget_fen"] - row["committed_fen"]
+            for row in rows
+        },
+    )
+
+
+async def _convert(brand_id: int, versions: dict[int, str]) -> None:
+    """Read and convert these promotions, remembering each under the version just read (a
+    change after that read moves updated_at again, so it is caught on the next quote)."""
+    found = await Promotion.filter(brand_id=brand_id, id__in=list(versions))
+    gift_skus = {p.rule["reward"]["sku_id"] for p in found if p.reward_kind == "gift"}
     gift_values = await catalog_service.list_prices(brand_id, gift_skus)
-    converted = []
-    for promotion in found.values():
+    if len(_CONVERTED) > _CONVERTED_MAX:
+        _CONVERTED.clear()  # promotions long ended: simply start over
+    for promotion in found:
         settings = rules.Settings(
             id=promotion.id,
             name=promotion.name,
@@ -330,25 +359,8 @@ async def running_promotions(brand_id: int, at: datetime, *, also: Sequence[int]
             per_store_limit=promotion.per_store_limit,
         )
         gift_value = gift_values.get(promotion.rule["reward"].get("sku_id"), 0)
-        converted.append(rules.to_engine(settings, promotion.rule, gift_value))
-    budgets = {
-        p.id: None if p.budget_fen is None else p.budget_fen - p.committed_fen
-        for p in found.values()
-    }
-    return Running(converted, budgets)
-
-
-async def any_running(brand_id: int, at: datetime) -> bool:
-    """Whether any promotion of the brand is running at `at`: every quote and order asks,
-    and most brands run none most of the time, so this is fixed SQL (infra/sql.py)."""
-    row = await sql.fetch_one(
-        "SELECT id FROM promotions WHERE brand_id = $1 AND status = $2"
-        " AND starts_at <= $3 AND ends_at > $3 LIMIT 1",
-        brand_id,
-        PromotionStatus.ACTIVE.value,
-        at,
-    )
-    return row is not None
+        converted = rules.to_engine(settings, promotion.rule, gift_value)
+        _CONVERTED[promotion.id] = (versions[promotion.id], converted)
 
 
 async def store_usage(store_id: int, promotion_ids: Sequence[int]) -> dict[int, int]:
@@ -383,21 +395,21 @@ async def price(
     also: Sequence[int] = (),
 ) -> engine.PromotionResult | None:
     """The promotions' result for the orderable `lines`; None when no promotion is running
-    (then nothing changes the quote, and it costs one query of fixed SQL)."""
-    if not also and not await any_running(buyer.brand_id, at):
-        return None
+    (then nothing changes the quote, and it cost one query of fixed SQL)."""
     running = await running_promotions(buyer.brand_id, at, also=also)
     orderable = [line for line in lines if line.orderable]
     if not running.promotions or not orderable:
         return None
-    ids = [p.id for p in running.promotions]
+    # The store's tags and its use of limited promotions cost a query each: only when asked.
+    with_tags = any(p.audience.tags for p in running.promotions)
+    limited = [p.id for p in running.promotions if p.per_store_limit is not None]
     return engine.price_cart(
         store=engine.StoreProfile(
             store_id=buyer.id,
             distributor_id=buyer.distributor_id,
             region_id=buyer.region_id,
             tier=buyer.tier,
-            tags=frozenset(await org_service.store_tags(buyer.id)),
+            tags=frozenset(await org_service.store_tags(buyer.id) if with_tags else ()),
         ),
         channel=channel,
         now=at,
@@ -412,7 +424,7 @@ async def price(
             for line in orderable
         ],
         promotions=running.promotions,
-        usage=await store_usage(buyer.id, ids),
+        usage=await store_usage(buyer.id, limited) if limited else {},
         budget_left_fen=running.budget_left_fen,
     )
 
@@ -438,7 +450,8 @@ async def commit_uses(
     for applied in sorted(result.applied, key=lambda a: a.promotion_id):  # id order: no deadlock
         charged = charged_fen(applied)
         taken = await sql.execute(
-            "UPDATE promotions SET committed_fen = committed_fen + $1, updated_at = $2"
+            # updated_at versions the definition (see _CONVERTED): spending leaves it alone.
+            "UPDATE promotions SET committed_fen = committed_fen + $1"
             " WHERE id = $3 AND status = $4 AND starts_at <= $2 AND ends_at > $2"
             " AND (budget_fen IS NULL OR committed_fen + $1 <= budget_fen)",
             charged,
@@ -482,10 +495,8 @@ async def release_uses(order_id: int, now: datetime) -> None:
     )
     for use in uses:
         await sql.execute(
-            "UPDATE promotions SET committed_fen = committed_fen - $1, updated_at = $2"
-            " WHERE id = $3",
+            "UPDATE promotions SET committed_fen = committed_fen - $1 WHERE id = $2",
             use["amount_fen"],
-            now,
             use["promotion_id"],
         )
     if uses:
