@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -96,6 +97,10 @@ def create_app(
             reconcile = _every(RECONCILE_INTERVAL_SECONDS, payments_service.reconcile, app)
             app.add_task(expire, name="expire_unpaid_orders")
             app.add_task(reconcile, name="reconcile_payments")
+        # Everything alive now (modules, routes, models: over 100,000 objects) lives as long as
+        # the process. Frozen, the collector stops scanning it, so a full collection landing
+        # in a request costs ~1 ms instead of ~35 ms (bench/promotion_quote.py measured it).
+        gc.freeze()
 
     @app.after_server_stop
     async def stop(app: Sanic) -> None:
