@@ -4,13 +4,16 @@ gifts as zero-price lines with their stock taken, budgets taken atomically and g
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from tortoise.transactions import in_transaction
 
 from backend.identity.models import Role
 from backend.ordering.models import Order, OrderLine
 from backend.payments.models import Refund
+from backend.promotions import service as promotions_service
 from backend.promotions.models import Promotion, PromotionUse
 from tests.factories import (
     Shop,
@@ -246,3 +249,22 @@ async def test_a_promotion_edited_while_paused_prices_the_next_quote_with_its_ne
     assert (await client.put(path, json=bigger, headers=headers)).status_code == 200
     await client.post(f"{path}/activate", headers=headers)
     assert await discount() == 50_000
+
+
+async def test_two_releases_of_one_order_racing_give_its_budget_back_once(
+    client, sandbox_client
+) -> None:
+    shop = await make_shop()
+    promotion = await running(client, shop, reduction(budget_fen=100_000))
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    order = (
+        await client.post("/api/v1/orders", json=two_purifiers(shop), headers=idempotent(owner))
+    ).json()
+
+    async def release() -> None:  # as a cancel and a full refund would, each in its own txn
+        async with in_transaction():
+            await promotions_service.release_uses(order["id"], datetime.now(UTC))
+            await asyncio.sleep(0.05)  # hold the transaction open while the other one tries
+
+    await asyncio.gather(release(), release())
+    assert (await Promotion.get(id=promotion["id"])).committed_fen == 0

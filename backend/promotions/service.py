@@ -485,28 +485,23 @@ async def commit_uses(
 
 
 async def release_uses(order_id: int, now: datetime) -> None:
-    """Give an order's budget back and free its uses (it was cancelled or expired). Call inside
-    the transaction that moves the order, which happens once."""
-    uses = await sql.fetch(
-        "SELECT promotion_id, amount_fen FROM promotion_uses WHERE order_id = $1 AND status = $2"
-        " ORDER BY promotion_id",
+    """Give an order's budget back and free its uses (cancelled, expired or refunded in full),
+    inside the transaction that records why. The uses are flipped to released first, with
+    RETURNING: a second release racing this one (a cancel and a refund) waits on those rows,
+    then finds nothing left to give back, so a budget is never given back twice."""
+    released = await sql.fetch(
+        "UPDATE promotion_uses SET status = $1, updated_at = $2"
+        " WHERE order_id = $3 AND status = $4 RETURNING promotion_id, amount_fen",
+        PromotionUseStatus.RELEASED.value,
+        now,
         order_id,
         PromotionUseStatus.COMMITTED.value,
     )
-    for use in uses:
+    for use in sorted(released, key=lambda row: row["promotion_id"]):  # id order: no deadlock
         await sql.execute(
             "UPDATE promotions SET committed_fen = committed_fen - $1 WHERE id = $2",
             use["amount_fen"],
             use["promotion_id"],
-        )
-    if uses:
-        await sql.execute(
-            "UPDATE promotion_uses SET status = $1, updated_at = $2"
-            " WHERE order_id = $3 AND status = $4",
-            PromotionUseStatus.RELEASED.value,
-            now,
-            order_id,
-            PromotionUseStatus.COMMITTED.value,
         )
 
 
