@@ -442,7 +442,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=200, help="notifications per burst")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=20, help="notifications in the warm-up")
-    parser.add_argument("--pool", type=int, default=5, help="the API's DB connections")
+    parser.add_argument(
+        "--pool", type=int, default=10, help="the API's DB connections (the product's default)"
+    )
     parser.add_argument(
         "--workers", type=int, default=1, help="API worker processes (use with --no-pin)"
     )

@@ -15,7 +15,7 @@
   answer is stored on the idempotency record.
 
 Started exactly like bench/bare_sanic.py (one process, `Sanic.serve_single`, no access log),
-with an asyncpg pool of --pool connections (Tortoise's default is 5).
+with an asyncpg pool of --pool connections (the same as ours in the comparison).
 
     .venv/bin/python bench/order_baseline.py --port 8101 --dsn postgres://... --data-dir DIR
 """
