@@ -443,12 +443,14 @@ def price_cart(
             skipped[promotion.id] = alone.failures[promotion.id]
     best = min(plans, key=_preference)
     skipped.update(_left_out(eligible, best, shared_plan, skipped))
+    # Only the chosen plan's lines are built: there is one plan per exclusive promotion.
+    priced = _priced_lines(lines, best)
 
     return PromotionResult(
-        lines=best.lines,
-        list_amount_fen=sum(line.list_amount_fen for line in best.lines),
-        before_promotions_fen=sum(line.before_promotions_fen for line in best.lines),
-        promotion_discount_fen=sum(line.promotion_discount_fen for line in best.lines),
+        lines=priced,
+        list_amount_fen=sum(line.list_amount_fen for line in priced),
+        before_promotions_fen=sum(line.before_promotions_fen for line in priced),
+        promotion_discount_fen=sum(line.promotion_discount_fen for line in priced),
         payable_fen=best.payable_fen,
         gifts=best.gifts,
         points_earned=best.points,
@@ -503,7 +505,8 @@ def _ineligible(
 
 @dataclass(slots=True)
 class _Plan:
-    lines: tuple[PricedLine, ...] = ()
+    amounts: list[int] = field(default_factory=list)
+    adjustments: list[list[Adjustment]] = field(default_factory=list)
     payable_fen: int = 0
     gifts: tuple[GrantedGift, ...] = ()
     points: int = 0
@@ -555,7 +558,7 @@ def _run(
     after_payment: list[tuple[Promotion, list[int]]] = []
     for promotion in promotions:
         cart.enter_step(promotion.step)
-        indices = [i for i, line in enumerate(lines) if promotion.scope.covers(line)]
+        indices = _covered(promotion.scope, lines)
         reason = _unmet(promotion, cart, indices)
         if reason:
             plan.failures[promotion.id] = reason
@@ -590,7 +593,30 @@ def _run(
             if promotion.kind == "rebate":
                 plan.rebate_fen += outcome.amount_fen
 
-    priced = [
+    plan.amounts = cart.amounts
+    plan.adjustments = cart.adjustments
+    plan.payable_fen = sum(cart.amounts)
+    plan.gifts = tuple(gifts)
+    plan.applied = tuple(applied)
+    return plan
+
+
+def _covered(scope: Scope, lines: Sequence[CartLine]) -> list[int]:
+    """The indices of the lines `scope` covers: Scope.covers, unrolled, as this runs for every
+    promotion of every plan over every line (most of a large quote's time)."""
+    if scope.bundle_sku_ids:
+        bundle = scope.bundle_sku_ids
+        return [i for i, line in enumerate(lines) if line.sku_id in bundle]
+    skus, categories = scope.sku_ids, scope.category_ids
+    if not skus and not categories:
+        return list(range(len(lines)))
+    return [
+        i for i, line in enumerate(lines) if line.sku_id in skus or line.category_id in categories
+    ]
+
+
+def _priced_lines(lines: Sequence[CartLine], plan: _Plan) -> tuple[PricedLine, ...]:
+    bought = (
         PricedLine(
             sku_id=line.sku_id,
             category_id=line.category_id,
@@ -599,12 +625,12 @@ def _run(
             unit_price_fen=line.unit_price_fen,
             list_amount_fen=line.list_unit_price_fen * line.quantity,
             before_promotions_fen=line.unit_price_fen * line.quantity,
-            payable_fen=cart.amounts[index],
-            adjustments=tuple(cart.adjustments[index]),
+            payable_fen=plan.amounts[index],
+            adjustments=tuple(plan.adjustments[index]),
         )
         for index, line in enumerate(lines)
-    ]
-    priced.extend(
+    )
+    gifts = (
         PricedLine(
             sku_id=gift.sku_id,
             category_id=None,
@@ -617,13 +643,9 @@ def _run(
             gift=True,
             gift_promotion_id=gift.promotion_id,
         )
-        for gift in gifts
+        for gift in plan.gifts
     )
-    plan.lines = tuple(priced)
-    plan.payable_fen = sum(cart.amounts)
-    plan.gifts = tuple(gifts)
-    plan.applied = tuple(applied)
-    return plan
+    return (*bought, *gifts)
 
 
 def _unmet(promotion: Promotion, cart: _Cart, indices: list[int]) -> str | None:
