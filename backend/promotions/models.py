@@ -54,14 +54,16 @@ class Promotion(Model):
         indexes = (("brand_id", "status", "ends_at"),)
 
 
-class PromotionUseStatus(StrEnum):
-    COMMITTED = "committed"  # the order holds this part of the budget (placed or paid)
-    RELEASED = "released"  # given back: the order was cancelled or expired
+class PromotionUseKind(StrEnum):
+    TAKE = "take"  # the order was placed with the promotion: its money leaves the budget
+    GIVE_BACK = "give_back"  # the order was cancelled, expired or refunded in full
 
 
 class PromotionUse(Model):
-    """What one order took from one promotion: its money off (charged to the budget) and one
-    use of the store's per-store limit."""
+    """One movement of a promotion's budget for one order, never changed once written: a take
+    when the order is placed, a give-back when it is cancelled, expired or refunded in full.
+    The promotion's committed_fen is the sum of takes less give-backs, and a store's uses of
+    it are its takes not given back."""
 
     id = fields.BigIntField(primary_key=True)
     promotion: fields.ForeignKeyRelation[Promotion] = fields.ForeignKeyField(
@@ -73,12 +75,13 @@ class PromotionUse(Model):
     store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "models.Store", related_name="promotion_uses", on_delete=fields.RESTRICT
     )
-    amount_fen = fields.BigIntField()
-    status = fields.CharField(max_length=9, default=PromotionUseStatus.COMMITTED.value)
+    kind = fields.CharField(max_length=9)
+    amount_fen = fields.BigIntField()  # never negative: the kind says which way it went
     created_at = fields.DatetimeField()
-    updated_at = fields.DatetimeField()
 
     class Meta:
         table = "promotion_uses"
-        unique_together = (("promotion", "order"),)
-        indexes = (("store_id", "promotion_id", "status"),)
+        # One take and at most one give-back per order: a retried or racing release inserts
+        # nothing the second time, so a budget is never given back twice.
+        unique_together = (("promotion", "order", "kind"),)
+        indexes = (("store_id", "promotion_id"),)

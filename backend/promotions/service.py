@@ -16,7 +16,7 @@ from backend.infra import sql
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
 from backend.org import service as org_service
 from backend.promotions import engine, rules
-from backend.promotions.models import Promotion, PromotionStatus, PromotionUse, PromotionUseStatus
+from backend.promotions.models import Promotion, PromotionStatus, PromotionUseKind
 
 # What other domains (ordering) read of a priced cart.
 PromotionResult = engine.PromotionResult
@@ -365,14 +365,15 @@ async def _convert(brand_id: int, versions: dict[int, str]) -> None:
 
 async def store_usage(store_id: int, promotion_ids: Sequence[int]) -> dict[int, int]:
     """How many orders of this store (not cancelled) each promotion has applied to."""
-    usage: dict[int, int] = {}
-    for promotion_id in await PromotionUse.filter(
-        store_id=store_id,
-        promotion_id__in=list(promotion_ids),
-        status=PromotionUseStatus.COMMITTED.value,
-    ).values_list("promotion_id", flat=True):
-        usage[int(promotion_id)] = usage.get(int(promotion_id), 0) + 1  # type: ignore[call-overload]
-    return usage
+    rows = await sql.fetch(
+        # A store's uses of a promotion: its takes less its give-backs (see PromotionUse).
+        "SELECT u.promotion_id, SUM(CASE WHEN u.kind = 'take' THEN 1 ELSE -1 END) AS uses"
+        " FROM promotion_uses u WHERE u.store_id = $1 AND u.promotion_id IN ($2)"
+        " GROUP BY u.promotion_id",
+        store_id,
+        list(promotion_ids),
+    )
+    return {int(row["promotion_id"]): int(row["uses"]) for row in rows}
 
 
 @dataclass(frozen=True)
@@ -462,23 +463,22 @@ async def commit_uses(
         if not taken:
             raise PromotionsChanged(details={"promotion_id": applied.promotion_id})
         await sql.execute(
-            "INSERT INTO promotion_uses (promotion_id, order_id, store_id, amount_fen, status,"
-            " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            "INSERT INTO promotion_uses (promotion_id, order_id, store_id, kind, amount_fen,"
+            " created_at) VALUES ($1, $2, $3, $4, $5, $6)",
             applied.promotion_id,
             order_id,
             store_id,
+            PromotionUseKind.TAKE.value,
             charged,
-            PromotionUseStatus.COMMITTED.value,
             now,
         )
     over_limit = await sql.fetch(
         "SELECT p.id FROM promotions p JOIN promotion_uses u ON u.promotion_id = p.id"
-        " WHERE p.id IN ($1) AND u.store_id = $2 AND u.status = $3"
-        " AND p.per_store_limit IS NOT NULL"
-        " GROUP BY p.id, p.per_store_limit HAVING COUNT(*) > p.per_store_limit",
+        " WHERE p.id IN ($1) AND u.store_id = $2 AND p.per_store_limit IS NOT NULL"
+        " GROUP BY p.id, p.per_store_limit"
+        " HAVING SUM(CASE WHEN u.kind = 'take' THEN 1 ELSE -1 END) > p.per_store_limit",
         [applied.promotion_id for applied in result.applied],
         store_id,
-        PromotionUseStatus.COMMITTED.value,
     )
     if over_limit:
         raise PromotionsChanged(details={"promotion_id": over_limit[0]["id"]})
@@ -486,18 +486,21 @@ async def commit_uses(
 
 async def release_uses(order_id: int, now: datetime) -> None:
     """Give an order's budget back and free its uses (cancelled, expired or refunded in full),
-    inside the transaction that records why. The uses are flipped to released first, with
-    RETURNING: a second release racing this one (a cancel and a refund) waits on those rows,
-    then finds nothing left to give back, so a budget is never given back twice."""
-    released = await sql.fetch(
-        "UPDATE promotion_uses SET status = $1, updated_at = $2"
-        " WHERE order_id = $3 AND status = $4 RETURNING promotion_id, amount_fen",
-        PromotionUseStatus.RELEASED.value,
+    inside the transaction that records why: a give-back entry per take. A second release
+    racing this one (a cancel and a refund) conflicts on the give-back's unique key, waits,
+    then inserts nothing and so gives nothing back twice."""
+    given_back = await sql.fetch(
+        "INSERT INTO promotion_uses (promotion_id, order_id, store_id, kind, amount_fen,"
+        " created_at) SELECT promotion_id, order_id, store_id, $1, amount_fen, $2"
+        " FROM promotion_uses WHERE order_id = $3 AND kind = $4"
+        " ON CONFLICT (promotion_id, order_id, kind) DO NOTHING"
+        " RETURNING promotion_id, amount_fen",
+        PromotionUseKind.GIVE_BACK.value,
         now,
         order_id,
-        PromotionUseStatus.COMMITTED.value,
+        PromotionUseKind.TAKE.value,
     )
-    for use in sorted(released, key=lambda row: row["promotion_id"]):  # id order: no deadlock
+    for use in sorted(given_back, key=lambda row: row["promotion_id"]):  # id order: no deadlock
         await sql.execute(
             "UPDATE promotions SET committed_fen = committed_fen - $1 WHERE id = $2",
             use["amount_fen"],
