@@ -99,6 +99,24 @@ async def test_the_quote_and_the_order_show_and_charge_the_promotion(
     assert await stock_of(shop) == 50
     await assert_budgets_add_up()
 
+    # The brand reads the budget's statement; another brand's staff cannot.
+    statement = await client.get(
+        f"{API}/{promotion['id']}/budget", headers=await admin(client, shop)
+    )
+    assert [
+        (e["kind"], e["order_id"], e["amount_fen"], e["committed_after_fen"])
+        for e in statement.json()["items"]
+    ] == [("take", order["id"], 30_000, 30_000), ("give_back", order["id"], -30_000, 0)]
+    second_page = await client.get(
+        f"{API}/{promotion['id']}/budget",
+        params={"after": statement.json()["items"][0]["id"], "limit": 1},
+        headers=await admin(client, shop),
+    )
+    assert [e["committed_after_fen"] for e in second_page.json()["items"]] == [0]
+    stranger = await admin(client, await make_shop())
+    foreign = await client.get(f"{API}/{promotion['id']}/budget", headers=stranger)
+    assert foreign.status_code == 404
+
 
 async def test_a_gift_is_a_zero_price_line_and_takes_its_stock(client, sandbox_client) -> None:
     shop = await make_shop(filter_stock=500)

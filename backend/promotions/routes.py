@@ -183,6 +183,17 @@ async def get_promotion(request: Request, principal: Principal, promotion_id: in
     return ok(await service.get_promotion(principal, promotion_id))
 
 
+@bp.get("/<promotion_id:int>/budget")
+@openapi.summary("活动资金流水（每笔下单占用与取消/退款归还，含累计占用）")
+@documented_query(PageQuery)
+@authenticated(*BRAND_ROLES)
+async def budget_entries(request: Request, principal: Principal, promotion_id: int) -> HTTPResponse:
+    query = parse_query(request, PageQuery)
+    limit = query.bounded_limit()
+    entries = await service.budget_entries(principal, promotion_id, after=query.after, limit=limit)
+    return ok(page(entries, limit))
+
+
 @bp.put("/<promotion_id:int>")
 @openapi.summary("修改活动（仅草稿或已暂停的活动；整体替换并重新校验）")
 @authenticated(*BRAND_ROLES)

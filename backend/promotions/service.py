@@ -16,7 +16,7 @@ from backend.infra import sql
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
 from backend.org import service as org_service
 from backend.promotions import engine, rules
-from backend.promotions.models import Promotion, PromotionStatus, PromotionUseKind
+from backend.promotions.models import Promotion, PromotionStatus, PromotionUse, PromotionUseKind
 
 # What other domains (ordering) read of a priced cart.
 PromotionResult = engine.PromotionResult
@@ -559,3 +559,38 @@ async def simulate(
         ],
         "promotions": None if result is None else result_view(result),
     }
+
+
+async def budget_entries(
+    principal: Principal, promotion_id: int, *, after: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """A promotion's budget statement, oldest first (keyset by id): every take and give-back
+    with its order, store and amount, and what was committed after it."""
+    promotion = await _visible(principal, promotion_id)
+    query = PromotionUse.filter(promotion_id=promotion.id)
+    if after:
+        query = query.filter(id__gt=after)
+    entries = await query.order_by("id").limit(limit + 1)
+    earlier = (
+        PromotionUse.filter(promotion_id=promotion.id, id__lt=entries[0].id) if entries else None
+    )
+    committed = 0
+    if earlier is not None:
+        for kind, amount in await earlier.values_list("kind", "amount_fen"):
+            committed += amount if kind == PromotionUseKind.TAKE else -amount
+    statement = []
+    for entry in entries:
+        signed = entry.amount_fen if entry.kind == PromotionUseKind.TAKE else -entry.amount_fen
+        committed += signed
+        statement.append(
+            {
+                "id": entry.id,
+                "kind": entry.kind,
+                "order_id": entry.order_id,  # type: ignore[attr-defined]
+                "store_id": entry.store_id,  # type: ignore[attr-defined]
+                "amount_fen": signed,
+                "committed_after_fen": committed,
+                "at": entry.created_at.isoformat(),
+            }
+        )
+    return statement
