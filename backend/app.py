@@ -30,6 +30,7 @@ from backend.integrations.wechat.pay import WechatPayClient
 from backend.integrations.wechat.sandbox import SandboxState, create_sandbox_blueprint
 from backend.integrations.wechat.sandbox.pay import PaySandboxState, create_pay_sandbox_blueprint
 from backend.kernel.clock import SystemClock
+from backend.ledger.routes import bp as ledger_bp
 from backend.ordering.routes import bp as ordering_bp
 from backend.org.routes import bp as org_bp
 from backend.payments import service as payments_service
@@ -116,6 +117,7 @@ def create_app(
     app.blueprint(ordering_bp)
     app.blueprint(payments_bp)
     app.blueprint(promotions_bp)
+    app.blueprint(ledger_bp)
     if settings.mode == "embedded" and settings.wechat.api_base_url.endswith("/wx-sandbox"):
         app.blueprint(create_sandbox_blueprint(embedded_sandbox_state(settings), "/wx-sandbox"))
     if settings.pay_sandbox_keys is not None:

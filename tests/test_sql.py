@@ -69,6 +69,6 @@ async def test_change_and_record_writes_the_record_only_when_the_change_happened
         # The guard no longer matches: nothing changes and nothing is recorded.
         again = await sql.change_and_record(change, record, "A", store.id, store.tier, "重复")
 
-    assert (first, again) == (1, 0)
+    assert (len(first), again) == (1, [])
     assert (await Store.get(id=store.id)).tier == "A"
     assert await StoreTag.filter(store_id=store.id).values_list("tag", flat=True) == ["升级"]

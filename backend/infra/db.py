@@ -18,6 +18,7 @@ MODEL_MODULES = [
     "backend.ordering.models",
     "backend.payments.models",
     "backend.promotions.models",
+    "backend.ledger.models",
 ]
 APP_LABEL = "models"
 DEFAULT_POOL_SIZE = 10  # PostgreSQL connections per process when DATABASE_URL names none

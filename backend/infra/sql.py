@@ -109,26 +109,35 @@ def transaction() -> AbstractAsyncContextManager[Any]:
     return in_transaction(CONNECTION)
 
 
-async def change_and_record(change: str, record: str, *args: Any) -> int:
+async def change_and_record(
+    change: str, record: str, *args: Any, returning: str = "1"
+) -> list[Row]:
     """Run `change` (an UPDATE) and, only if it touched rows, `record` (an INSERT ... SELECT
-    without FROM, typically the audit row of the change); the rows changed.
+    without FROM, typically the audit row of the change); the changed rows' `returning`
+    columns (empty: nothing changed).
 
     Both take the same arguments. On PostgreSQL they go as one statement (`WITH changed AS
-    (change RETURNING 1) record FROM changed`), which saves a round trip on hot paths; on
-    SQLite, which has no writable CTEs, as two. Either way, run it inside a transaction.
-    Arguments used only in `record` need a CAST: PostgreSQL infers no type for them.
+    (change RETURNING ...), recorded AS (record FROM changed) SELECT * FROM changed`), which
+    saves a round trip on hot paths; on SQLite, which has no writable CTEs, as two. Either
+    way, run it inside a transaction. Arguments used only in `record` need a CAST:
+    PostgreSQL infers no type for them.
     """
     db, statement, values = _prepared(change, args)
     if db.capabilities.dialect == "postgres":
-        combined = f"WITH changed AS ({statement} RETURNING 1) {record} FROM changed RETURNING 1"
+        # Statement texts only, never values: those stay bound parameters.
+        combined = (
+            f"WITH changed AS ({statement} RETURNING {returning}),"  # noqa: S608
+            f" recorded AS ({record} FROM changed) SELECT * FROM changed"
+        )
         _, joined, _ = _prepared(combined, args)
-        return len(await db.execute_query_dict(joined, values))
+        return list(await db.execute_query_dict(joined, values))
     # SQLite wants exactly as many values as the highest placeholder number in a statement.
-    touched, _ = await db.execute_query(statement, values[: _highest_number(statement)])
-    if touched:
+    changed = f"{statement} RETURNING {returning}"
+    rows: list[Row] = list(await db.execute_query_dict(changed, values[: _highest_number(changed)]))
+    if rows:
         _, recording, _ = _prepared(record, args)
         await db.execute_query(recording, values[: _highest_number(recording)])
-    return int(touched)
+    return rows
 
 
 @lru_cache(maxsize=256)

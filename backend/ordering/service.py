@@ -586,8 +586,9 @@ async def _apply(
     actor_role: str,
     note: str = "",
     changes: dict[str, Any] | None = None,
-) -> None:
-    """Move the order from `current` by `action`, or raise StatusChanged if it has moved.
+) -> Earnings:
+    """Move the order from `current` by `action`, or raise StatusChanged if it has moved; what
+    the order earns once paid (read by the same statement, for payments to credit).
 
     Fixed SQL (infra/sql.py): payments mark orders paid through here at notification rate.
     """
@@ -616,6 +617,7 @@ async def _apply(
             actor_user_id,
             actor_role,
             note,
+            returning="id, brand_id, store_id, points_earned, rebate_fen",
         )
         if not moved:
             raise StatusChanged()
@@ -629,6 +631,13 @@ async def _apply(
                 lines[0]["distributor_id"], [(line["sku_id"], line["quantity"]) for line in lines]
             )
             await promotions_service.release_uses(order_id, now)
+    return Earnings(
+        order_id=order_id,
+        brand_id=moved[0]["brand_id"],
+        store_id=moved[0]["store_id"],
+        points=moved[0]["points_earned"],
+        rebate_fen=moved[0]["rebate_fen"],
+    )
 
 
 def _moving(order: Order) -> tuple[int, OrderStatus]:
@@ -671,10 +680,34 @@ async def visible_order(principal: Principal, order_id: int) -> Order:
     return await _visible_order(principal, order_id)
 
 
+@dataclass(frozen=True)
+class Earnings:
+    """What a paid order earns its store (points, rebate): the promotions' result, kept on
+    the order when it was placed."""
+
+    order_id: int
+    brand_id: int
+    store_id: int
+    points: int
+    rebate_fen: int
+
+
+async def earnings(order_id: int) -> Earnings:
+    order = await Order.get(id=order_id)
+    return Earnings(
+        order_id=order.id,
+        brand_id=order.brand_id,  # type: ignore[attr-defined]
+        store_id=order.store_id,  # type: ignore[attr-defined]
+        points=order.points_earned,
+        rebate_fen=order.rebate_fen,
+    )
+
+
 async def record_payment(
     deps: Deps, order_id: int, *, actor: Actor, actor_user_id: int | None
-) -> bool:
-    """Mark an order paid; False when it can no longer be (cancelled or expired meanwhile).
+) -> Earnings | None:
+    """Mark an order paid, and say what it earns; None when it can no longer be paid
+    (cancelled or expired meanwhile).
 
     Call inside the transaction that records the payment, so both commit together.
     """
@@ -682,7 +715,7 @@ async def record_payment(
     # Payment is taken only while the order waits for it, so there is no status to read
     # first: the guarded update from that one status succeeds or finds the order moved on.
     try:
-        await _apply(
+        return await _apply(
             deps,
             order_id,
             OrderStatus.PENDING_PAYMENT,
@@ -693,8 +726,7 @@ async def record_payment(
             note="微信支付成功" if actor == Actor.SYSTEM else "经销商登记线下收款",
         )
     except (IllegalTransition, StatusChanged):
-        return False
-    return True
+        return None
 
 
 async def overdue_order_ids(deps: Deps) -> list[int]:

@@ -30,6 +30,7 @@ from backend.integrations.wechat.pay import (
     WechatPayError,
 )
 from backend.kernel.errors import Conflict, Unauthorized, UpstreamUnavailable
+from backend.ledger import service as ledger_service
 from backend.ordering import service as ordering_service
 from backend.ordering.service import Action, Actor, Order
 from backend.org import service as org_service
@@ -302,6 +303,20 @@ async def _wechat_payment_facts(out_trade_no: str) -> PaymentFacts | None:
     return None if row is None else PaymentFacts(**row)
 
 
+async def _credit_earnings(paid: ordering_service.Earnings, now: datetime) -> None:
+    """Credit the store what its paid order earned, in the payment's transaction. Most orders
+    earn nothing: then this writes nothing and costs nothing."""
+    if paid.points or paid.rebate_fen:
+        await ledger_service.credit_paid_order(
+            brand_id=paid.brand_id,
+            store_id=paid.store_id,
+            order_id=paid.order_id,
+            points=paid.points,
+            rebate_fen=paid.rebate_fen,
+            now=now,
+        )
+
+
 async def apply_transaction(deps: Deps, state: TransactionState, *, source: str) -> str:
     """Apply what WeChat says of a transaction, once. Returns what happened, for the log."""
     if state.trade_state != "SUCCESS":
@@ -317,7 +332,9 @@ async def apply_transaction(deps: Deps, state: TransactionState, *, source: str)
             paid = await ordering_service.record_payment(
                 deps, succeeded.order_id, actor=Actor.SYSTEM, actor_user_id=None
             )
-            if not paid:
+            if paid is not None:
+                await _credit_earnings(paid, now)
+            else:
                 # The order was cancelled or expired before the money came: give it back.
                 refund = await _reserve_refund(
                     succeeded, succeeded.amount_fen, "订单已取消，自动全额退款", None, now
@@ -409,10 +426,12 @@ async def record_offline_payment(
             updated_at=now,
         )
         await _event(payment.id, "offline_recorded", now, by_user_id=principal.user_id, note=note)
-        if not await ordering_service.record_payment(
+        paid = await ordering_service.record_payment(
             deps, order.id, actor=Actor.DISTRIBUTOR, actor_user_id=principal.user_id
-        ):
+        )
+        if paid is None:
             raise NotPayable()  # rolls the payment back with it
+        await _credit_earnings(paid, now)
     return payment_view(payment)
 
 
@@ -514,10 +533,22 @@ async def apply_refund(deps: Deps, state: RefundState, *, source: str) -> str:
                     payment_id, "refund_succeeded", now, refund_id=refund.id, source=source
                 )
                 order_id: int = refund.order_id  # type: ignore[attr-defined]
-                if (await net_paid_by_order([order_id]))[order_id] <= 0:
+                money = await order_money(order_id)
+                if money["net_paid_fen"] <= 0:
                     # Refunded in full: the promotions' budgets get this order's share back
                     # (a cancelled order has given it back already; this is then a no-op).
                     await promotions_service.release_uses(order_id, now)
+                earned = await ordering_service.earnings(order_id)
+                if earned.points or earned.rebate_fen:
+                    await ledger_service.take_back_for_refund(
+                        brand_id=earned.brand_id,
+                        store_id=earned.store_id,
+                        order_id=order_id,
+                        refund_id=refund.id,
+                        refunded_fen=money["refunded_fen"],
+                        paid_fen=money["paid_fen"],
+                        now=now,
+                    )
         return "refunded" if done else "duplicate"
     if state.status == "PROCESSING":
         await Refund.filter(id=refund.id, status=RefundStatus.PENDING.value).update(
