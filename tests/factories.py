@@ -197,3 +197,11 @@ async def stock_of(shop: Shop, sku_id: int | None = None) -> int:
         distributor_id=shop.tenant.distributor.id, sku_id=sku_id or shop.water
     )
     return row.stock
+
+
+async def distributor_admin(client: httpx.AsyncClient, shop: Shop) -> dict[str, str]:
+    """Signed-in headers of a new admin of the shop's distributor."""
+    username = await make_staff(
+        shop.tenant.brand.id, Role.DISTRIBUTOR_ADMIN, shop.tenant.distributor.id
+    )
+    return await staff_headers(client, username)

@@ -7,21 +7,19 @@ from typing import Any
 
 import httpx
 
-from backend.identity.models import Role
 from backend.ledger.models import Account, LedgerEntry
 from tests.factories import (
     Shop,
     bearer,
-    idempotent,
+    distributor_admin,
     make_shop,
-    make_staff,
     make_store,
     staff_headers,
     store_owner,
 )
 from tests.test_payments import _is, complete, eventually, prepay
 from tests.test_promotions_admin import reduction
-from tests.test_promotions_ordering import running, two_purifiers
+from tests.test_promotions_ordering import ordered, running
 
 LEDGER = "/api/v1/ledger"
 
@@ -53,9 +51,7 @@ async def test_a_paid_order_credits_once_and_refunds_take_their_share_back(
 ) -> None:
     shop = await earning_shop(client)
     owner = await store_owner(client, sandbox_client, shop.tenant.store)
-    order = (
-        await client.post("/api/v1/orders", json=two_purifiers(shop), headers=idempotent(owner))
-    ).json()
+    order = await ordered(client, owner, shop)
     assert (order["points_earned"], order["rebate_fen"]) == (3_998, 7_996)
     assert await balances(client, owner) == {}  # nothing until it is paid
 
@@ -68,10 +64,7 @@ async def test_a_paid_order_credits_once_and_refunds_take_their_share_back(
         )
     assert await balances(client, owner) == {"points": 3_998, "rebate": 7_996}
 
-    distributor = await staff_headers(
-        client,
-        await make_staff(shop.tenant.brand.id, Role.DISTRIBUTOR_ADMIN, shop.tenant.distributor.id),
-    )
+    distributor = await distributor_admin(client, shop)
     for amount, key, expected in (
         (100_000, "part", {"points": 2_998, "rebate": 5_996}),  # a quarter of 3998.00 back
         (order["payable_fen"] - 100_000, "rest", {"points": 0, "rebate": 0}),
@@ -116,13 +109,8 @@ async def test_a_paid_order_credits_once_and_refunds_take_their_share_back(
 async def test_an_offline_payment_credits_the_earnings_too(client, sandbox_client) -> None:
     shop = await earning_shop(client)
     owner = await store_owner(client, sandbox_client, shop.tenant.store)
-    order = (
-        await client.post("/api/v1/orders", json=two_purifiers(shop), headers=idempotent(owner))
-    ).json()
-    distributor = await staff_headers(
-        client,
-        await make_staff(shop.tenant.brand.id, Role.DISTRIBUTOR_ADMIN, shop.tenant.distributor.id),
-    )
+    order = await ordered(client, owner, shop)
+    distributor = await distributor_admin(client, shop)
     recorded = await client.post(
         f"/api/v1/orders/{order['id']}/offline-payment",
         json={"note": "货到付款"},
@@ -136,12 +124,7 @@ async def test_an_offline_payment_credits_the_earnings_too(client, sandbox_clien
 async def test_an_order_that_earns_nothing_writes_no_account(client, sandbox_client) -> None:
     shop = await make_shop()
     owner = await store_owner(client, sandbox_client, shop.tenant.store)
-    order = (
-        await client.post("/api/v1/orders", json=two_purifiers(shop), headers=idempotent(owner))
-    ).json()
-    distributor = await staff_headers(
-        client,
-        await make_staff(shop.tenant.brand.id, Role.DISTRIBUTOR_ADMIN, shop.tenant.distributor.id),
-    )
+    order = await ordered(client, owner, shop)
+    distributor = await distributor_admin(client, shop)
     await client.post(f"/api/v1/orders/{order['id']}/offline-payment", json={}, headers=distributor)
     assert await Account.all().count() == 0 and await LedgerEntry.all().count() == 0

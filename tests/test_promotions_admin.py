@@ -9,9 +9,8 @@ from typing import Any
 
 import httpx
 
-from backend.identity.models import Role
 from backend.promotions.models import Promotion
-from tests.factories import Shop, make_shop, make_staff, make_tenant, staff_headers
+from tests.factories import Shop, distributor_admin, make_shop, make_tenant, staff_headers
 
 API = "/api/v1/promotions"
 
@@ -169,10 +168,7 @@ async def test_only_the_brands_staff_see_and_manage_its_promotions(client) -> No
     shop, other = await make_shop(), await make_shop()
     promotion = await created(client, await admin(client, shop), reduction())
     stranger = await admin(client, other)
-    distributor = await staff_headers(
-        client,
-        await make_staff(shop.tenant.brand.id, Role.DISTRIBUTOR_ADMIN, shop.tenant.distributor.id),
-    )
+    distributor = await distributor_admin(client, shop)
     for headers, status in ((stranger, 404), (distributor, 403)):
         for method, path in (
             ("GET", f"{API}/{promotion['id']}"),

@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 from tortoise.transactions import in_transaction
 
-from backend.identity.models import Role
 from backend.ordering.models import Order, OrderLine
 from backend.payments.models import Refund
 from backend.promotions import service as promotions_service
@@ -18,11 +17,10 @@ from backend.promotions.models import Promotion, PromotionUse
 from tests.factories import (
     Shop,
     bearer,
+    distributor_admin,
     idempotent,
     make_shop,
-    make_staff,
     make_store,
-    staff_headers,
     stock_of,
     store_owner,
 )
@@ -54,6 +52,15 @@ async def assert_budgets_add_up() -> None:
 
 def two_purifiers(shop: Shop) -> dict[str, Any]:
     return {"lines": [{"sku_id": shop.water, "quantity": 2}]}  # 2 × 1999.00 = 3998.00
+
+
+async def ordered(client: httpx.AsyncClient, owner: dict[str, Any], shop: Shop) -> Any:
+    """The owner's order of two purifiers, as placed."""
+    placed = await client.post(
+        "/api/v1/orders", json=two_purifiers(shop), headers=idempotent(owner)
+    )
+    assert placed.status_code == 201, placed.text
+    return placed.json()
 
 
 async def test_the_quote_and_the_order_show_and_charge_the_promotion(
@@ -223,16 +230,11 @@ async def test_a_paid_order_refunded_in_full_gives_its_budget_back(
     shop = await make_shop()
     promotion = await running(client, shop, reduction(budget_fen=100_000))
     owner = await store_owner(client, sandbox_client, shop.tenant.store)
-    order = (
-        await client.post("/api/v1/orders", json=two_purifiers(shop), headers=idempotent(owner))
-    ).json()
+    order = await ordered(client, owner, shop)
     started = await prepay(client, owner, order)
     await complete(sandbox_client, started["out_trade_no"])
     await eventually(lambda: _is(order["id"], "paid"))
-    distributor = await staff_headers(
-        client,
-        await make_staff(shop.tenant.brand.id, Role.DISTRIBUTOR_ADMIN, shop.tenant.distributor.id),
-    )
+    distributor = await distributor_admin(client, shop)
 
     async def refund(amount_fen: int, key: str) -> None:
         response = await client.post(
@@ -288,9 +290,7 @@ async def test_two_releases_of_one_order_racing_give_its_budget_back_once(
     shop = await make_shop()
     promotion = await running(client, shop, reduction(budget_fen=100_000))
     owner = await store_owner(client, sandbox_client, shop.tenant.store)
-    order = (
-        await client.post("/api/v1/orders", json=two_purifiers(shop), headers=idempotent(owner))
-    ).json()
+    order = await ordered(client, owner, shop)
 
     async def release() -> None:  # as a cancel and a full refund would, each in its own txn
         async with in_transaction():
