@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter, Retry
 from wechatpy.client import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
@@ -51,10 +52,19 @@ class _ConfigurableClient(WeChatClient):
         )
 
 
+# One retry when a kept-alive connection turns out closed by the server (it closed it while
+# idle, just as we reused it): the request never reached it, so sending it again is safe,
+# even for the one-time login and phone codes. Seen as a rare "微信服务暂时不可用" in tests.
+_RETRY_DROPPED_CONNECTION = Retry(total=1, connect=1, read=1, status=0, allowed_methods=None)
+
+
 class MiniProgramClient:
     def __init__(self, settings: WechatSettings, token_storage: Any = None) -> None:
         self.settings = settings
         self._client = _ConfigurableClient(settings, session=token_storage)
+        adapter = HTTPAdapter(max_retries=_RETRY_DROPPED_CONNECTION)
+        for scheme in ("http://", "https://"):
+            self._client._http.mount(scheme, adapter)
 
     async def _call(self, fn: Any, *args: Any) -> Any:
         def run() -> Any:
