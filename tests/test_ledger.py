@@ -126,5 +126,8 @@ async def test_an_order_that_earns_nothing_writes_no_account(client, sandbox_cli
     owner = await store_owner(client, sandbox_client, shop.tenant.store)
     order = await ordered(client, owner, shop)
     distributor = await distributor_admin(client, shop)
-    await client.post(f"/api/v1/orders/{order['id']}/offline-payment", json={}, headers=distributor)
+    paid = await client.post(
+        f"/api/v1/orders/{order['id']}/offline-payment", json={}, headers=distributor
+    )
+    assert paid.status_code == 201, paid.text  # paid, yet it earned nothing to credit
     assert await Account.all().count() == 0 and await LedgerEntry.all().count() == 0

@@ -153,17 +153,12 @@ def result_view(result: engine.PromotionResult) -> dict[str, Any]:
 # ---- administration -------------------------------------------------------------------------
 
 
+_SETTING_NAMES = ("name", "starts_at", "ends_at", "stacking", "step", "priority", "per_store_limit")
+
+
 def _settings(promotion_id: int, fields: dict[str, Any]) -> rules.Settings:
-    return rules.Settings(
-        id=promotion_id,
-        name=fields["name"],
-        starts_at=fields["starts_at"],
-        ends_at=fields["ends_at"],
-        stacking=fields["stacking"],
-        step=fields["step"],
-        priority=fields["priority"],
-        per_store_limit=fields["per_store_limit"],
-    )
+    """The columns besides the rule, from a submitted body or a stored promotion's fields."""
+    return rules.Settings(id=promotion_id, **{name: fields[name] for name in _SETTING_NAMES})
 
 
 async def _check(brand_id: int, fields: dict[str, Any]) -> None:
@@ -240,9 +235,10 @@ async def move_promotion(
     sources, target = MOVES[action]
     if action == "activate" and promotion.ends_at <= now:
         raise WindowPassed()
-    moved = await Promotion.filter(
-        id=promotion.id, status__in=[status.value for status in sources]
-    ).update(status=target.value, updated_at=now)
+    guard = Promotion.filter(id=promotion.id, status__in=[status.value for status in sources])
+    if action == "activate":  # the window is checked in the same statement as the move
+        guard = guard.filter(ends_at__gt=now)
+    moved = await guard.update(status=target.value, updated_at=now)
     if not moved:
         current = STATUS_NAMES[PromotionStatus(promotion.status)]
         raise StatusMoveRefused(
@@ -348,15 +344,8 @@ async def _convert(brand_id: int, versions: dict[int, str]) -> None:
     if len(_CONVERTED) > _CONVERTED_MAX:
         _CONVERTED.clear()  # promotions long ended: simply start over
     for promotion in found:
-        settings = rules.Settings(
-            id=promotion.id,
-            name=promotion.name,
-            starts_at=promotion.starts_at,
-            ends_at=promotion.ends_at,
-            stacking=promotion.stacking,
-            step=promotion.step,
-            priority=promotion.priority,
-            per_store_limit=promotion.per_store_limit,
+        settings = _settings(
+            promotion.id, {name: getattr(promotion, name) for name in _SETTING_NAMES}
         )
         gift_value = gift_values.get(promotion.rule["reward"].get("sku_id"), 0)
         converted = rules.to_engine(settings, promotion.rule, gift_value)
