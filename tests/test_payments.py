@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from backend.identity.models import Role
-from backend.integrations.wechat.pay import WechatPayClient
+from backend.integrations.wechat.pay import TransactionState, WechatPayClient
 from backend.ordering.models import Order, OrderEvent
 from backend.payments import service as payments_service
 from backend.payments.models import Payment, PaymentEvent, Refund
@@ -165,6 +165,55 @@ async def test_payment_for_a_cancelled_order_is_refunded(client, sandbox_client,
         0,
     )
     assert await order_status(order["id"]) == "cancelled"
+
+
+async def test_a_payment_racing_the_stores_cancel_is_refunded_in_full_or_kept(
+    client, sandbox_client, deps
+) -> None:
+    """The money arrives just as the store cancels: the payment succeeds once, and the order
+    ends either cancelled with one refund of all of it, or paid (the cancel told to retry)."""
+    raced = []
+    for _ in range(4):
+        _, owner, order = await placed_order(client, sandbox_client)
+        started = await prepay(client, owner, order)
+        payment = await Payment.get(out_trade_no=started["out_trade_no"])
+        arrived = TransactionState(
+            out_trade_no=payment.out_trade_no,
+            transaction_id=f"4200{payment.id:016d}",
+            trade_state="SUCCESS",
+            amount_total_fen=payment.amount_fen,
+            payer_total_fen=payment.amount_fen,
+            sp_mchid=deps.settings.wechat_pay.sp_mchid,
+            sub_mchid=payment.sub_mchid,
+            success_time=None,
+        )
+        raced.append((order, owner, arrived))
+    outcomes = await asyncio.gather(
+        *(
+            coroutine
+            for order, owner, arrived in raced
+            for coroutine in (
+                payments_service.apply_transaction(deps, arrived, source="query"),
+                client.post(
+                    f"/api/v1/orders/{order['id']}/cancel",
+                    json={"reason": "不要了"},
+                    headers=bearer(owner),
+                ),
+            )
+        )
+    )
+    for (order, _, _), cancelled in zip(raced, outcomes[1::2], strict=True):
+        payment = await Payment.get(order_id=order["id"])
+        assert payment.status == "succeeded"
+        assert await PaymentEvent.filter(payment_id=payment.id, kind="succeeded").count() == 1
+        refunds = await Refund.filter(order_id=order["id"])
+        if cancelled.status_code == 200:
+            assert await order_status(order["id"]) == "cancelled"
+            # (The sandbox then refuses the refund: it never saw this payment. Not the point.)
+            assert [refund.amount_fen for refund in refunds] == [order["payable_fen"]]
+        else:  # the order was paid between the store's read and its cancel: asked to retry
+            assert cancelled.json()["error"]["code"] == "order.status_changed"
+            assert await order_status(order["id"]) == "paid" and refunds == []
 
 
 async def _refund_is(refund_id: int, status: str) -> bool:

@@ -97,6 +97,11 @@ async def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> None:
     await db.execute_many(statement, [list(row) for row in rows])
 
 
+def is_postgres() -> bool:
+    """For the few statements written for PostgreSQL alone, each with a portable fallback."""
+    return bool(connections.get(CONNECTION).capabilities.dialect == "postgres")
+
+
 def transaction() -> AbstractAsyncContextManager[Any]:
     """Join the transaction the caller is already in, or start one.
 

@@ -33,6 +33,7 @@ ORDER_TENANCY = Tenancy(
     distributor="distributor_id", salesperson="salesperson_id", store="store_id"
 )
 EXPIRY_BATCH = 200
+PAID_BY_WECHAT_NOTE = "微信支付成功"
 # Encode JSON columns exactly as the ORM would, for the hand-written INSERTs.
 _ORDER_PROMOTIONS = Order._meta.fields_map["promotions"]
 _LINE_ADJUSTMENTS = OrderLine._meta.fields_map["adjustments"]
@@ -723,10 +724,45 @@ async def record_payment(
             actor=actor,
             actor_user_id=actor_user_id,
             actor_role="system" if actor == Actor.SYSTEM else "distributor",
-            note="微信支付成功" if actor == Actor.SYSTEM else "经销商登记线下收款",
+            note=PAID_BY_WECHAT_NOTE if actor == Actor.SYSTEM else "经销商登记线下收款",
         )
     except (IllegalTransition, StatusChanged):
         return None
+
+
+@dataclass(frozen=True)
+class PaidAtOnceSql:
+    """Fixed SQL for payments to settle a payment and its order in one PostgreSQL statement.
+
+    `lock` selects and locks (FOR UPDATE) the order `order_id` when a payment can settle it
+    with nothing else to do: it waits for payment and earns no points or rebate (those are
+    credited through the ledger, in the full path). `move` is two CTEs that move the orders
+    in a CTE named `settling` (column `order_id`) to paid, with their audit rows, exactly as
+    record_payment does; the moved ids are in the CTE `moved`.
+    """
+
+    lock: str
+    move: str
+
+
+def paid_at_once_sql(order_id: str, now: str) -> PaidAtOnceSql:
+    """`order_id`, `now`: SQL expressions (placeholders) for the order and the time."""
+    waiting = OrderStatus.PENDING_PAYMENT.value
+    paid = next_status(OrderStatus.PENDING_PAYMENT, Action.PAY, Actor.SYSTEM).value
+    # Only constants of this module and the caller's placeholders go into the text.
+    lock = (
+        f"SELECT id FROM orders WHERE id = {order_id} AND status = '{waiting}'"  # noqa: S608
+        " AND points_earned = 0 AND rebate_fen = 0 FOR UPDATE"
+    )
+    move = (
+        f"moved AS (UPDATE orders SET status = '{paid}', updated_at = {now}"  # noqa: S608
+        f" WHERE id IN (SELECT order_id FROM settling) AND status = '{waiting}' RETURNING id),"
+        " moved_recorded AS (INSERT INTO order_events (order_id, actor_id, actor_role,"
+        " from_status, to_status, note, created_at)"
+        f" SELECT id, NULL, 'system', '{waiting}', '{paid}', '{PAID_BY_WECHAT_NOTE}', {now}"
+        " FROM moved)"
+    )
+    return PaidAtOnceSql(lock=lock, move=move)
 
 
 async def overdue_order_ids(deps: Deps) -> list[int]:

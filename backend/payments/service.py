@@ -48,6 +48,8 @@ log = get_logger("payments")
 PREPAY_VALID_FOR = timedelta(hours=2)  # WeChat keeps a prepay_id usable this long
 RECONCILE_AFTER = timedelta(minutes=1)
 RECONCILE_BATCH = 100
+# A payment still takes money in these states (a closed one, if the money came anyway).
+_WAITING = [PaymentStatus.OPEN.value, PaymentStatus.CLOSED.value]
 
 
 class NotPayable(Conflict):
@@ -265,9 +267,9 @@ def _mismatch(deps: Deps, payment: PaymentFacts, state: TransactionState) -> str
 async def _flag(
     payment: PaymentFacts, problem: str, state: TransactionState, source: str, now: datetime
 ) -> None:
-    flagged = await Payment.filter(
-        id=payment.id, status__in=[PaymentStatus.OPEN.value, PaymentStatus.CLOSED.value]
-    ).update(status=PaymentStatus.FLAGGED.value, flagged_reason=problem, updated_at=now)
+    flagged = await Payment.filter(id=payment.id, status__in=_WAITING).update(
+        status=PaymentStatus.FLAGGED.value, flagged_reason=problem, updated_at=now
+    )
     if flagged:
         await _event(
             payment.id,
@@ -322,6 +324,10 @@ async def apply_transaction(deps: Deps, state: TransactionState, *, source: str)
     if state.trade_state != "SUCCESS":
         return "not_paid"
     now = deps.clock.now()
+    if sql.is_postgres() and state.sp_mchid == deps.settings.wechat_pay.sp_mchid:
+        settled = await _settle_at_once(state, now, source)
+        if settled is not None:
+            return "paid" if settled else await _not_applied(deps, state, source, now)
     refund: Refund | None = None
     async with in_transaction():
         succeeded = await _mark_succeeded(deps, state, now)
@@ -345,6 +351,63 @@ async def apply_transaction(deps: Deps, state: TransactionState, *, source: str)
     if succeeded is not None:
         return "paid"
     return await _not_applied(deps, state, source, now)
+
+
+def _settle_at_once_sql() -> str:
+    order = ordering_service.paid_at_once_sql(
+        order_id="(SELECT order_id FROM payments WHERE out_trade_no = $6 AND method = $7)",
+        now="$5",
+    )
+    # Module constants and placeholders only: values stay bound parameters.
+    return (
+        f"WITH payable AS ({order.lock}),"  # noqa: S608
+        " settling AS (UPDATE payments SET status = $1, transaction_id = $2,"
+        " payer_total_fen = $3, succeeded_at = $4, updated_at = $5"
+        " WHERE out_trade_no = $6 AND method = $7 AND status IN ($8)"
+        " AND sub_mchid = $9 AND amount_fen = $10 AND order_id IN (SELECT id FROM payable)"
+        " RETURNING id, order_id),"
+        " settled_recorded AS (INSERT INTO payment_events"
+        " (payment_id, refund_id, kind, data, created_at)"
+        " SELECT id, NULL, 'succeeded', CAST($11 AS JSONB), $5 FROM settling),"
+        f" {order.move}"
+        " SELECT (SELECT count(*) FROM moved) AS moved, EXISTS (SELECT 1 FROM payments"
+        " WHERE out_trade_no = $6 AND method = $7 AND status IN ($8)) AS waiting"
+    )
+
+
+_SETTLE_AT_ONCE = _settle_at_once_sql()
+
+
+async def _settle_at_once(state: TransactionState, now: datetime, source: str) -> bool | None:
+    """The common case on PostgreSQL, as one statement (so one round trip, and atomic without
+    BEGIN and COMMIT): the payment waits, matches, and its order waits and earns nothing.
+    The payment succeeds, its event is written, the order is locked, moved to paid and its
+    event written, exactly as the full path in apply_transaction would.
+
+    True: settled. False: no payment by that number waits (a replay, or unknown), so there
+    is nothing for the full path to do. None: the full path decides (a mismatch, an order
+    that earns points or rebate, or one cancelled before the money came).
+    """
+    row = await sql.fetch_one(
+        _SETTLE_AT_ONCE,
+        PaymentStatus.SUCCEEDED.value,
+        state.transaction_id,
+        state.payer_total_fen,
+        state.success_time or now,
+        now,
+        state.out_trade_no,
+        PaymentMethod.WECHAT.value,
+        _WAITING,
+        state.sub_mchid,
+        state.amount_total_fen,
+        _EVENT_DATA.to_db_value(
+            {"source": source, "transaction_id": state.transaction_id}, PaymentEvent
+        ),
+    )
+    assert row is not None  # the final SELECT always returns one row
+    if row["moved"]:
+        return True
+    return None if row["waiting"] else False
 
 
 async def _mark_succeeded(
@@ -371,7 +434,7 @@ async def _mark_succeeded(
         now,
         state.out_trade_no,
         PaymentMethod.WECHAT.value,
-        [PaymentStatus.OPEN.value, PaymentStatus.CLOSED.value],
+        _WAITING,
         state.sub_mchid,
         state.amount_total_fen,
     )
