@@ -17,6 +17,8 @@ from wechatpy.session.redisstorage import RedisStorage
 
 from backend.catalog.routes import bp as catalog_bp
 from backend.config import SANDBOX_SP_MCHID, Settings
+from backend.coupons import service as coupons_service
+from backend.coupons.routes import bp as coupons_bp
 from backend.deps import Deps
 from backend.identity.access import RevocationCache, TokenVerifier
 from backend.identity.routes import bp as identity_bp
@@ -31,6 +33,8 @@ from backend.integrations.wechat.sandbox import SandboxState, create_sandbox_blu
 from backend.integrations.wechat.sandbox.pay import PaySandboxState, create_pay_sandbox_blueprint
 from backend.kernel.clock import SystemClock
 from backend.ledger.routes import bp as ledger_bp
+from backend.lottery.routes import bp as lottery_bp
+from backend.mall.routes import bp as mall_bp
 from backend.ordering.routes import bp as ordering_bp
 from backend.org.routes import bp as org_bp
 from backend.payments import service as payments_service
@@ -41,6 +45,7 @@ _app_numbers = itertools.count(1)
 log = get_logger("app")
 EXPIRY_INTERVAL_SECONDS = 30
 RECONCILE_INTERVAL_SECONDS = 60
+COUPON_ISSUING_INTERVAL_SECONDS = 300  # monthly batches: within minutes of their day starting
 
 
 def _wechat_token_storage(settings: Settings) -> Any:
@@ -98,6 +103,8 @@ def create_app(
             reconcile = _every(RECONCILE_INTERVAL_SECONDS, payments_service.reconcile, app)
             app.add_task(expire, name="expire_unpaid_orders")
             app.add_task(reconcile, name="reconcile_payments")
+            coupons = _every(COUPON_ISSUING_INTERVAL_SECONDS, coupons_service.issue_due_job, app)
+            app.add_task(coupons, name="issue_monthly_coupons")
         # Everything alive now (modules, routes, models: over 100,000 objects) lives as long as
         # the process. Frozen, the collector stops scanning it, so a full collection landing
         # in a request costs ~1 ms instead of ~35 ms (bench/promotion_quote.py measured it).
@@ -117,6 +124,9 @@ def create_app(
     app.blueprint(ordering_bp)
     app.blueprint(payments_bp)
     app.blueprint(promotions_bp)
+    app.blueprint(coupons_bp)
+    app.blueprint(mall_bp)
+    app.blueprint(lottery_bp)
     app.blueprint(ledger_bp)
     if settings.mode == "embedded" and settings.wechat.api_base_url.endswith("/wx-sandbox"):
         app.blueprint(create_sandbox_blueprint(embedded_sandbox_state(settings), "/wx-sandbox"))

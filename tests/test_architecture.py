@@ -29,6 +29,8 @@ PURE_MODULES = {
     "backend/catalog/pricing.py",
     "backend/ordering/states.py",
     "backend/promotions/engine.py",
+    "backend/coupons/terms.py",
+    "backend/lottery/wheel.py",
 }
 IO_PACKAGES = {
     "tortoise",

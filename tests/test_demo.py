@@ -39,3 +39,14 @@ async def test_the_demo_seeds_once_with_running_promotions_that_price_a_cart() -
     assert result is not None  # 2 × 2999.00 reaches 满 3000 减 300
     assert result.promotion_discount_fen == 30_000
     assert result.payable_fen == quote.payable_fen - 30_000
+
+
+async def test_the_demo_puts_a_coupon_in_every_wallet_and_one_to_claim() -> None:
+    from backend.coupons.models import Coupon, CouponTemplate
+
+    accounts = await seed_demo(SANDBOX_APPID)
+    assert accounts is not None and len(accounts.coupons) == 2
+    stores = await Store.filter(brand_id=accounts.brand_id).count()
+    assert await Coupon.filter(brand_id=accounts.brand_id).count() == stores
+    claimable = await CouponTemplate.get(brand_id=accounts.brand_id, claimable=True)
+    assert (claimable.total_quantity, claimable.issued_count) == (500, 0)

@@ -12,6 +12,7 @@ from typing import Any
 
 from backend.catalog import service as catalog_service
 from backend.catalog.models import Category, PriceEntry
+from backend.coupons import service as coupons_service
 from backend.identity import service as identity_service
 from backend.identity.models import Role, User, WechatAccount
 from backend.identity.tokens import Principal
@@ -57,6 +58,7 @@ class DemoAccounts:
     stores: int = 0
     skus: int = 0
     promotions: list[str] = field(default_factory=list)
+    coupons: list[str] = field(default_factory=list)
     owner_store: str = ""
 
 
@@ -141,6 +143,7 @@ async def seed_demo(appid: str) -> DemoAccounts | None:
     assert await Salesperson.filter(brand_id=brand.id).count() == len(SALESPEOPLE)
     accounts.skus = await _seed_catalog(acting, distributor_ids, rng)
     accounts.promotions = await _seed_promotions(acting)
+    accounts.coupons = await _seed_coupons(acting)
     accounts.owner_store = await _seed_demo_owner(brand.id, appid)
     return accounts
 
@@ -232,6 +235,57 @@ async def _seed_promotions(acting: Principal) -> list[str]:
         created = await promotions_service.create_promotion(acting, fields, now=now)
         await promotions_service.move_promotion(acting, created["id"], "activate", now=now)
     return [str(fields["name"]) for fields in promotions]
+
+
+async def _seed_coupons(acting: Principal) -> list[str]:
+    """A coupon in every store's wallet, and one in the 领券中心 for stores to claim."""
+    now = datetime.now(UTC)
+    no_one_in_particular: dict[str, list[Any]] = {
+        "distributor_ids": [],
+        "region_ids": [],
+        "tiers": [],
+        "tags": [],
+    }
+    scope: dict[str, list[Any]] = {"sku_ids": [], "category_ids": [], "exchange": []}
+    common = {
+        "audience": no_one_in_particular,
+        "valid_from": None,
+        "valid_until": None,
+        "valid_days": 30,
+        "total_quantity": None,
+    }
+    issued = await coupons_service.create_template(
+        acting,
+        {
+            **common,
+            "name": "新客满 2000 减 100",
+            "kind": "reduction",
+            "terms": {**scope, "threshold_fen": 200_000, "amount_off_fen": 10_000},
+            "per_store_limit": 1,
+            "claimable": False,
+        },
+        now=now,
+    )
+    await coupons_service.create_issuance(
+        acting,
+        issued["id"],
+        {"audience": no_one_in_particular, "schedule": "once", "day_of_month": None},
+        now=now,
+    )
+    claimable = await coupons_service.create_template(
+        acting,
+        {
+            **common,
+            "name": "95 折券（最多减 50 元）",
+            "kind": "discount",
+            "terms": {**scope, "percent": "95", "max_off_fen": 5_000, "threshold_fen": 0},
+            "total_quantity": 500,
+            "per_store_limit": 2,
+            "claimable": True,
+        },
+        now=now,
+    )
+    return [str(issued["name"]), str(claimable["name"])]
 
 
 async def _seed_demo_owner(brand_id: int, appid: str) -> str:

@@ -19,6 +19,9 @@ MODEL_MODULES = [
     "backend.payments.models",
     "backend.promotions.models",
     "backend.ledger.models",
+    "backend.coupons.models",
+    "backend.mall.models",
+    "backend.lottery.models",
 ]
 APP_LABEL = "models"
 DEFAULT_POOL_SIZE = 10  # PostgreSQL connections per process when DATABASE_URL names none

@@ -281,6 +281,14 @@ class PageQuery(RequestModel):
         return max(1, min(self.limit, MAX_PAGE_SIZE))
 
 
+def newest_first(items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    """Keyset page, newest first: the caller asked for limit + 1 rows ordered by id descending
+    (`before` the last one shown) to learn if more exist."""
+    shown = items[:limit]
+    more = len(items) > limit and shown
+    return {"items": shown, "next_before": shown[-1]["id"] if more else None}
+
+
 def page(items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
     """Keyset page: the caller asked for limit + 1 rows ordered by id to learn if more exist."""
     has_more = len(items) > limit

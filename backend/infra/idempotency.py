@@ -82,6 +82,22 @@ async def respond_once(
     return ok(result, status=status)
 
 
+async def create_once(
+    request: Request,
+    *,
+    scope: str,
+    user_id: int,
+    now: datetime,
+    create: Callable[[], Awaitable[Any]],
+) -> HTTPResponse:
+    """respond_once for the usual case: the signed-in user creates something, answered 201."""
+
+    async def work() -> tuple[int, Any]:
+        return 201, await create()
+
+    return await respond_once(request, scope=scope, owner=f"user:{user_id}", now=now, work=work)
+
+
 @dataclass(frozen=True)
 class _Request:
     scope: str

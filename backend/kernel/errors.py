@@ -19,6 +19,10 @@ class DomainError(Exception):
         self.details = details
         super().__init__(f"{self.code}: {self.text}")
 
+    def as_error(self) -> dict[str, Any]:
+        """The error as the envelope's `error` object, for showing a refusal inside a reply."""
+        return {"code": self.code, "message": self.text, "details": self.details}
+
 
 class InvalidInput(DomainError):
     status = 422

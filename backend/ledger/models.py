@@ -20,6 +20,8 @@ class AccountKind(StrEnum):
 class EntryCause(StrEnum):
     ORDER_PAID = "order_paid"  # what a paid order earned (cause_id: the order)
     REFUND = "refund"  # the share of it a refund takes back (cause_id: the refund)
+    MALL_REDEMPTION = "mall_redeem"  # points spent in the points mall (cause_id: redemption)
+    LOTTERY_PRIZE = "lottery"  # points won on the lottery wheel (cause_id: the spin)
 
 
 class Account(Model):
@@ -54,7 +56,9 @@ class LedgerEntry(Model):
     balance_after = fields.BigIntField()
     cause = fields.CharField(max_length=12)
     cause_id = fields.BigIntField()
-    order_id = fields.BigIntField()  # the order it is about (the refund's order for a refund)
+    # The order it is about (the refund's order for a refund); 0 when it is about no order
+    # (a mall redemption): kept NOT NULL, as SQLite can only relax it by rebuilding the table.
+    order_id = fields.BigIntField()
     created_at = fields.DatetimeField()
 
     class Meta:

@@ -13,12 +13,23 @@ from typing import Any
 
 from backend.identity.access import Principal, Tenancy, scoped
 from backend.infra import sql
-from backend.kernel.errors import NotFound
+from backend.kernel.errors import Conflict, NotFound
 from backend.ledger.models import Account, AccountKind, EntryCause, LedgerEntry
 
+NO_ORDER = 0  # an entry's order_id when it is about no order (a mall redemption)
 ACCOUNT_TENANCY = Tenancy(store="store_id")  # brand staff see all; a store its own
 KIND_NAMES = {AccountKind.POINTS: "积分", AccountKind.REBATE: "返利余额"}
-CAUSE_NAMES = {EntryCause.ORDER_PAID: "订单支付获得", EntryCause.REFUND: "退款扣回"}
+CAUSE_NAMES = {
+    EntryCause.ORDER_PAID: "订单支付获得",
+    EntryCause.REFUND: "退款扣回",
+    EntryCause.MALL_REDEMPTION: "积分商城兑换",
+    EntryCause.LOTTERY_PRIZE: "抽奖中奖",
+}
+
+
+class InsufficientBalance(Conflict):
+    code = "ledger.insufficient_balance"
+    message = "余额不足"
 
 
 class AccountNotFound(NotFound):
@@ -36,9 +47,14 @@ async def post(
     cause_id: int,
     order_id: int,
     now: datetime,
+    spend: bool = False,
 ) -> bool:
     """Move `amount` (signed) on the store's account, once per cause; False when this cause
-    was posted already (a replay) or there is nothing to move."""
+    was posted already (a replay) or there is nothing to move.
+
+    `spend`: the store spends from its balance, which may not go below zero; if it would,
+    InsufficientBalance is raised before anything is written (a refund taking back what was
+    earned may still take the balance below zero: the money went back)."""
     if amount == 0:
         return False
     await sql.execute(
@@ -58,6 +74,12 @@ async def post(
     )
     assert account is not None  # created just above if it was missing
     balance_after = int(account["balance"]) + amount
+    if spend and balance_after < 0:
+        name = KIND_NAMES[kind]
+        raise InsufficientBalance(
+            f"{name}不足：需要 {-amount}，当前 {account['balance']}",
+            details={"kind": kind.value, "needed": -amount, "balance": int(account["balance"])},
+        )
     inserted = await sql.fetch_one(
         "INSERT INTO ledger_entries (account_id, amount, balance_after, cause, cause_id,"
         " order_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
@@ -134,6 +156,39 @@ async def take_back_for_refund(
         )
 
 
+async def spend_points_in_mall(
+    *, brand_id: int, store_id: int, points: int, redemption_id: int, now: datetime
+) -> None:
+    """Take a mall redemption's points from the store, never below zero (409 otherwise)."""
+    await post(
+        brand_id=brand_id,
+        store_id=store_id,
+        kind=AccountKind.POINTS,
+        amount=-points,
+        cause=EntryCause.MALL_REDEMPTION,
+        cause_id=redemption_id,
+        order_id=NO_ORDER,
+        now=now,
+        spend=True,
+    )
+
+
+async def credit_lottery_points(
+    *, brand_id: int, store_id: int, points: int, spin_id: int, order_id: int, now: datetime
+) -> None:
+    """Credit points won on the lottery wheel, once per spin."""
+    await post(
+        brand_id=brand_id,
+        store_id=store_id,
+        kind=AccountKind.POINTS,
+        amount=points,
+        cause=EntryCause.LOTTERY_PRIZE,
+        cause_id=spin_id,
+        order_id=order_id,
+        now=now,
+    )
+
+
 # ---- views ----------------------------------------------------------------------------------
 
 
@@ -176,7 +231,7 @@ async def statement(
                 "cause": entry.cause,
                 "cause_name": CAUSE_NAMES[EntryCause(entry.cause)],
                 "cause_id": entry.cause_id,
-                "order_id": entry.order_id,
+                "order_id": entry.order_id or None,  # NO_ORDER shows as none
                 "at": entry.created_at.isoformat(),
             }
             for entry in entries

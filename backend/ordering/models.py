@@ -82,6 +82,9 @@ class Order(Model):
     promotion_discount_fen = fields.BigIntField(default=0, db_default=0)
     points_earned = fields.BigIntField(default=0, db_default=0)
     rebate_fen = fields.BigIntField(default=0, db_default=0)
+    # The coupon the order used (its allocation is in the lines' adjustments), if any.
+    coupon_id = fields.BigIntField(null=True)
+    coupon_discount_fen = fields.BigIntField(default=0, db_default=0)
     promotions: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(
         default=list, db_default="[]"
     )

@@ -6,7 +6,7 @@ from contextlib import aclosing
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
@@ -46,9 +46,19 @@ class LineBody(RequestModel):
     quantity: int = Field(ge=1, le=MAX_QUANTITY)
 
 
+COUPON_FIELD = Field(default=None, description="使用的优惠券（门店券包中的 id）")
+
+
 class QuoteBody(RequestModel):
     store_id: Id | None = Field(default=None, description="业务员代下单时指定门店")
     lines: list[LineBody] = Field(min_length=1, max_length=200)
+    coupon_id: Id | None = COUPON_FIELD
+
+
+class CartQuery(RequestModel):
+    model_config = ConfigDict(extra="ignore")
+
+    coupon_id: Id | None = COUPON_FIELD
 
 
 class OrderBody(RequestModel):
@@ -56,6 +66,7 @@ class OrderBody(RequestModel):
     lines: list[LineBody] | None = Field(
         default=None, min_length=1, max_length=200, description="不传则按购物车下单"
     )
+    coupon_id: Id | None = COUPON_FIELD
 
 
 class CartItemBody(RequestModel):
@@ -118,10 +129,13 @@ def _lines(body: list[LineBody]) -> list[RequestedLine]:
 
 
 @bp.get("/cart")
-@openapi.summary("购物车及实时报价（含不可下单的原因）")
+@openapi.summary("购物车及实时报价（含不可下单的原因、可用优惠券及所选券的优惠）")
+@documented_query(CartQuery)
 @authenticated(*STORE_ROLES)
 async def get_cart(request: Request, principal: Principal) -> HTTPResponse:
-    return ok(service.priced_view(await service.cart(request_deps(request), principal)))
+    query = parse_query(request, CartQuery)
+    priced = await service.cart(request_deps(request), principal, coupon_id=query.coupon_id)
+    return ok(service.priced_view(priced))
 
 
 @bp.put("/cart/items/<sku_id:int>")
@@ -149,7 +163,9 @@ async def clear_cart(request: Request, principal: Principal) -> HTTPResponse:
 @json_body(QuoteBody)
 async def quote(request: Request, principal: Principal, body: QuoteBody) -> HTTPResponse:
     deps = request_deps(request)
-    priced = await service.quote_for(deps, principal, body.store_id, _lines(body.lines))
+    priced = await service.quote_for(
+        deps, principal, body.store_id, _lines(body.lines), coupon_id=body.coupon_id
+    )
     return ok(service.priced_view(priced))
 
 
@@ -163,7 +179,10 @@ async def place_order(request: Request, principal: Principal, body: OrderBody) -
 
     async def place() -> tuple[int, Any]:
         lines = _lines(body.lines) if body.lines is not None else None
-        return 201, await service.place_order(deps, principal, store_id=body.store_id, lines=lines)
+        placed = await service.place_order(
+            deps, principal, store_id=body.store_id, lines=lines, coupon_id=body.coupon_id
+        )
+        return 201, placed
 
     owner = f"user:{principal.user_id}"
     return await respond_once(

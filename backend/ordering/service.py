@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,10 +13,11 @@ from tortoise.transactions import in_transaction
 
 from backend.catalog import service as catalog_service
 from backend.catalog.service import Quote, QuotedLine, RequestedLine
+from backend.coupons import service as coupons_service
 from backend.deps import Deps
 from backend.identity.access import DISTRIBUTOR_ROLES, STORE_ROLES, Principal, Role, Tenancy, scoped
 from backend.infra import sql
-from backend.kernel.errors import Conflict, InvalidInput, NotFound
+from backend.kernel.errors import Conflict, DomainError, InvalidInput, NotFound
 from backend.ordering.models import CartItem, Channel, Order, OrderEvent, OrderLine, OrderStatus
 from backend.ordering.states import (
     RELEASES_STOCK,
@@ -87,6 +88,8 @@ def order_view(order: Order) -> dict[str, Any]:
         "points_earned": order.points_earned,
         "rebate_fen": order.rebate_fen,
         "promotions": order.promotions,
+        "coupon_id": order.coupon_id,
+        "coupon_discount_fen": order.coupon_discount_fen,
         "pay_deadline": order.pay_deadline.isoformat(),
         "logistics_note": order.logistics_note,
         "sign_photo_url": order.sign_photo_url,
@@ -142,10 +145,14 @@ async def order_detail(order: Order) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class PricedCart:
-    """A quote and what the running promotions do to it (None: no promotion is running)."""
+    """A quote, what the running promotions do to it (None: no promotion is running), and
+    the coupon chosen: applied, or why it can't be (only one of the two is set)."""
 
     quote: Quote
     promotions: promotions_service.PromotionResult | None
+    coupon: coupons_service.Applied | None = None
+    coupon_problem: DomainError | None = None
+    coupon_options: list[dict[str, Any]] | None = None  # the store's coupons, for a picker
 
 
 def priced_view(priced: PricedCart) -> dict[str, Any]:
@@ -157,6 +164,14 @@ def priced_view(priced: PricedCart) -> dict[str, Any]:
     if result is not None:
         view["payable_fen"] = result.payable_fen
         view["discount_fen"] = priced.quote.discount_fen + result.promotion_discount_fen
+    coupon_fen = 0 if priced.coupon is None else priced.coupon.effect.amount_fen
+    view["payable_fen"] -= coupon_fen
+    view["discount_fen"] += coupon_fen
+    view["coupon_discount_fen"] = coupon_fen
+    view["coupon"] = None if priced.coupon is None else priced.coupon.view()
+    problem = priced.coupon_problem
+    view["coupon_problem"] = None if problem is None else problem.as_error()
+    view["coupon_options"] = priced.coupon_options
     return view
 
 
@@ -170,24 +185,61 @@ def _buyer(store: org_service.StoreContext) -> promotions_service.Buyer:
     )
 
 
+def _payable_lines(
+    quote: Quote, result: promotions_service.PromotionResult | None
+) -> list[coupons_service.PayableLine]:
+    """The orderable bought lines, in the quote's order, as the promotions left them: what a
+    coupon applies to."""
+    priced = {} if result is None else {line.sku_id: line for line in result.lines if not line.gift}
+    return [
+        coupons_service.PayableLine(
+            sku_id=line.sku_id,
+            category_id=line.category_id or 0,
+            quantity=line.quantity,
+            payable_fen=line.payable_fen if result is None else priced[line.sku_id].payable_fen,
+        )
+        for line in quote.lines
+        if line.orderable
+    ]
+
+
 async def _priced(
     deps: Deps,
     principal: Principal,
     store: org_service.StoreContext,
     lines: Sequence[RequestedLine],
+    *,
+    coupon_id: int | None = None,
 ) -> PricedCart:
+    """The quote with promotions, the chosen coupon, and the store's coupon options (a quote
+    shows a coupon that can't be used, with why, rather than refusing the quote)."""
+    now = deps.clock.now()
+    channel = _channel_of(principal)
     quote = await catalog_service.quote(store.brand_id, store.distributor_id, store.tier, lines)
-    result = await promotions_service.price(
-        _buyer(store), _channel_of(principal).value, deps.clock.now(), quote.lines
-    )
-    return PricedCart(quote, result)
+    result = await promotions_service.price(_buyer(store), channel.value, now, quote.lines)
+    payable = _payable_lines(quote, result)
+    applied, problem = None, None
+    if coupon_id is not None:
+        try:
+            applied = await coupons_service.price_with(
+                store.id, coupon_id, payable, channel.value, now
+            )
+        except DomainError as refused:
+            problem = refused
+    options = await coupons_service.options(store.id, payable, channel.value, now)
+    return PricedCart(quote, result, applied, problem, options)
 
 
 async def quote_for(
-    deps: Deps, principal: Principal, store_id: int | None, lines: Sequence[RequestedLine]
+    deps: Deps,
+    principal: Principal,
+    store_id: int | None,
+    lines: Sequence[RequestedLine],
+    *,
+    coupon_id: int | None = None,
 ) -> PricedCart:
     store = await org_service.store_for_ordering(principal, store_id)
-    return await _priced(deps, principal, store, lines)
+    return await _priced(deps, principal, store, lines, coupon_id=coupon_id)
 
 
 async def _cart_lines(store_id: int) -> list[RequestedLine]:
@@ -195,9 +247,9 @@ async def _cart_lines(store_id: int) -> list[RequestedLine]:
     return [RequestedLine(item.sku_id, item.quantity) for item in items]  # type: ignore[attr-defined]
 
 
-async def cart(deps: Deps, principal: Principal) -> PricedCart:
+async def cart(deps: Deps, principal: Principal, *, coupon_id: int | None = None) -> PricedCart:
     store = await org_service.store_for_ordering(principal, None)
-    return await _priced(deps, principal, store, await _cart_lines(store.id))
+    return await _priced(deps, principal, store, await _cart_lines(store.id), coupon_id=coupon_id)
 
 
 async def set_cart_item(deps: Deps, principal: Principal, sku_id: int, quantity: int) -> PricedCart:
@@ -296,14 +348,38 @@ def _bought_line(line: QuotedLine, priced: promotions_service.PricedLine | None)
     )
 
 
+def _with_coupon(lines: list[LineToWrite], coupon: coupons_service.Applied) -> list[LineToWrite]:
+    """The bought lines less what the coupon takes off each (aligned: both in quote order)."""
+    return [
+        line
+        if not off
+        else replace(
+            line,
+            discount_fen=line.discount_fen + off,
+            payable_fen=line.payable_fen - off,
+            adjustments=[
+                *line.adjustments,
+                {"coupon_id": coupon.coupon_id, "kind": "coupon", "amount_fen": off},
+            ],
+        )
+        for line, off in zip(lines, coupon.effect.per_line, strict=True)
+    ]
+
+
 async def _lines_to_write(
-    store: org_service.StoreContext, quote: Quote, result: promotions_service.PromotionResult | None
+    store: org_service.StoreContext,
+    quote: Quote,
+    result: promotions_service.PromotionResult | None,
+    coupon: coupons_service.Applied | None,
 ) -> list[LineToWrite]:
-    """The quote's lines priced by the promotions, then the gifts as zero-price lines."""
-    if result is None:
-        return [_bought_line(line, None) for line in quote.lines]
-    priced = {line.sku_id: line for line in result.lines if not line.gift}
+    """The quote's lines priced by the promotions and the coupon, then the gifts as
+    zero-price lines."""
+    priced = {} if result is None else {line.sku_id: line for line in result.lines if not line.gift}
     lines = [_bought_line(line, priced.get(line.sku_id)) for line in quote.lines]
+    if coupon is not None:
+        lines = _with_coupon(lines, coupon)
+    if result is None:
+        return lines
     gifts = [line for line in result.lines if line.gift]
     offers = await catalog_service.offers_for(
         store.brand_id, store.distributor_id, store.tier, [gift.sku_id for gift in gifts]
@@ -346,9 +422,11 @@ async def place_order(
     store_id: int | None,
     lines: Sequence[RequestedLine] | None,
     reordered_from: int | None = None,
+    coupon_id: int | None = None,
 ) -> dict[str, Any]:
-    """Quote, apply the running promotions, reserve stock (gifts too), take the promotions'
-    budgets and create the order, all in one transaction; the cart if no lines.
+    """Quote, apply the running promotions and the coupon, reserve stock (gifts too), take
+    the promotions' budgets, use the coupon and create the order, all in one transaction; the
+    cart if no lines.
 
     A budget used up or a promotion stopped between pricing and writing rolls the attempt
     back; the order is then priced again with what is left, a few times, before giving up.
@@ -362,7 +440,13 @@ async def place_order(
     for attempt in range(1, promotions_service.COMMIT_ATTEMPTS + 1):
         now = deps.clock.now()
         result = await promotions_service.price(_buyer(store), channel.value, now, quote.lines)
-        to_write = await _lines_to_write(store, quote, result)
+        coupon = None
+        if coupon_id is not None:
+            payable = _payable_lines(quote, result)
+            coupon = await coupons_service.price_with(
+                store.id, coupon_id, payable, channel.value, now
+            )
+        to_write = await _lines_to_write(store, quote, result, coupon)
         try:
             async with in_transaction():
                 await _reserve(store, to_write)
@@ -372,12 +456,15 @@ async def place_order(
                     store,
                     to_write,
                     result,
+                    coupon=coupon,
                     channel=channel,
                     now=now,
                     reordered_from=reordered_from,
                 )
                 if result is not None:
                     await promotions_service.commit_uses(order["id"], store.id, result, now)
+                if coupon is not None:
+                    await coupons_service.use(store.id, coupon.coupon_id, order["id"], now)
                 if from_cart:
                     await sql.execute(
                         "DELETE FROM cart_items WHERE store_id = $1 AND sku_id IN ($2)",
@@ -422,6 +509,7 @@ async def _insert_order(
     lines: Sequence[LineToWrite],
     result: promotions_service.PromotionResult | None,
     *,
+    coupon: coupons_service.Applied | None,
     channel: Channel,
     now: datetime,
     reordered_from: int | None,
@@ -450,6 +538,8 @@ async def _insert_order(
         points_earned=0 if result is None else result.points_earned,
         rebate_fen=0 if result is None else result.rebate_fen,
         promotions=[] if result is None else promotions_service.applied_view(result),
+        coupon_id=None if coupon is None else coupon.coupon_id,
+        coupon_discount_fen=0 if coupon is None else coupon.effect.amount_fen,
         pay_deadline=now + timedelta(seconds=deps.settings.order_payment_timeout_seconds),
         reordered_from_id=reordered_from,
         created_at=now,
@@ -459,9 +549,9 @@ async def _insert_order(
         "INSERT INTO orders (order_no, brand_id, distributor_id, store_id, salesperson_id,"
         " placed_by_id, channel, status, list_amount_fen, discount_fen, payable_fen,"
         " pay_deadline, reordered_from_id, created_at, updated_at, promotion_discount_fen,"
-        " points_earned, rebate_fen, promotions)"
+        " points_earned, rebate_fen, promotions, coupon_id, coupon_discount_fen)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16,"
-        " $17, $18)"
+        " $17, $18, $19, $20)"
         " RETURNING id",
         order.order_no,
         store.brand_id,
@@ -481,6 +571,8 @@ async def _insert_order(
         order.points_earned,
         order.rebate_fen,
         _ORDER_PROMOTIONS.to_db_value(order.promotions, Order),
+        order.coupon_id,
+        order.coupon_discount_fen,
     )
     assert row is not None  # INSERT ... RETURNING always gives its row
     order.id = int(row["id"])
@@ -632,6 +724,7 @@ async def _apply(
                 lines[0]["distributor_id"], [(line["sku_id"], line["quantity"]) for line in lines]
             )
             await promotions_service.release_uses(order_id, now)
+            await coupons_service.give_back(order_id, now)
     return Earnings(
         order_id=order_id,
         brand_id=moved[0]["brand_id"],
@@ -899,3 +992,29 @@ async def summary(principal: Principal, filters: dict[str, Any]) -> dict[str, An
             for row in by_salesperson
         ],
     }
+
+
+PAID_STATUSES = (
+    OrderStatus.PAID,
+    OrderStatus.ACCEPTED,
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+    OrderStatus.COMPLETED,
+)
+
+
+async def paid_order_ids(
+    store_id: int, *, min_payable_fen: int, placed_from: datetime, placed_until: datetime
+) -> list[int]:
+    """The store's orders placed in the window, paying at least `min_payable_fen`, that were
+    paid and not cancelled since, oldest first: what an incentive (the lottery wheel) counts."""
+    rows = await sql.fetch(
+        "SELECT id FROM orders WHERE store_id = $1 AND status IN ($2) AND payable_fen >= $3"
+        " AND created_at >= $4 AND created_at < $5 ORDER BY id",
+        store_id,
+        [status.value for status in PAID_STATUSES],
+        min_payable_fen,
+        placed_from,
+        placed_until,
+    )
+    return [int(row["id"]) for row in rows]

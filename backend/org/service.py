@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
+from tortoise.expressions import F, Q, Subquery
 from tortoise.transactions import in_transaction
 
 from backend.deps import Deps
@@ -24,6 +24,9 @@ from backend.identity.access import (
 from backend.infra import sql
 from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.org import codes
+from backend.org.schemas import MAX_AUDIENCE_IDS, AudienceBody
+
+__all__ = ["MAX_AUDIENCE_IDS", "AudienceBody"]  # shared request shapes, for other domains
 from backend.org.models import (
     ApplicationStatus,
     Brand,
@@ -35,6 +38,7 @@ from backend.org.models import (
     Salesperson,
     Store,
     StoreApplication,
+    StoreStatus,
     StoreTag,
 )
 
@@ -847,3 +851,27 @@ async def known_ids(brand_id: int, kind: str, ids: Iterable[int]) -> set[int]:
     model = {"distributor": Distributor, "region": Region}[kind]
     found = await model.filter(brand_id=brand_id, id__in=list(ids)).values_list("id", flat=True)
     return {int(object_id) for object_id in found}  # type: ignore[call-overload]
+
+
+async def active_store_ids(
+    brand_id: int,
+    *,
+    distributor_ids: Sequence[int] = (),
+    region_ids: Sequence[int] = (),
+    tiers: Sequence[str] = (),
+    tags: Sequence[str] = (),
+) -> list[int]:
+    """The brand's active stores in an audience (each non-empty dimension must match, as a
+    promotion's audience does), by id: whom a coupon batch goes to."""
+    stores = Store.filter(brand_id=brand_id, status=StoreStatus.ACTIVE.value)
+    if distributor_ids:
+        stores = stores.filter(distributor_id__in=list(distributor_ids))
+    if region_ids:
+        stores = stores.filter(region_id__in=list(region_ids))
+    if tiers:
+        stores = stores.filter(tier__in=list(tiers))
+    if tags:
+        tagged = StoreTag.filter(tag__in=list(tags)).values_list("store_id", flat=True)
+        stores = stores.filter(id__in=Subquery(tagged))
+    ids = await stores.order_by("id").values_list("id", flat=True)
+    return [int(store_id) for store_id in ids]  # type: ignore[call-overload]

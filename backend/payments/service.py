@@ -18,6 +18,7 @@ from tortoise.expressions import F
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
+from backend.coupons import service as coupons_service
 from backend.deps import Deps
 from backend.identity import service as identity_service
 from backend.identity.access import Principal
@@ -599,8 +600,10 @@ async def apply_refund(deps: Deps, state: RefundState, *, source: str) -> str:
                 money = await order_money(order_id)
                 if money["net_paid_fen"] <= 0:
                     # Refunded in full: the promotions' budgets get this order's share back
-                    # (a cancelled order has given it back already; this is then a no-op).
+                    # and the store its coupon (a cancelled order has given both back
+                    # already; these are then no-ops).
                     await promotions_service.release_uses(order_id, now)
+                    await coupons_service.give_back(order_id, now)
                 earned = await ordering_service.earnings(order_id)
                 if earned.points or earned.rebate_fen:
                     await ledger_service.take_back_for_refund(

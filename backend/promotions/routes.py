@@ -24,22 +24,15 @@ from backend.infra.http import (
     page,
     parse_query,
 )
+from backend.org import service as org_service
 from backend.promotions import rules, service
 
 bp = Blueprint("promotions", url_prefix="/api/v1/promotions")
 MAX_FEN = 10**12  # 一百亿元: above any budget or threshold, far below integer limits
-MAX_IDS = 500
+MAX_IDS = org_service.MAX_AUDIENCE_IDS
+AudienceBody = org_service.AudienceBody
 MAX_QUANTITY = 99_999
 Percent = Annotated[Decimal, Field(gt=0, le=1000, max_digits=7, decimal_places=2)]
-
-
-class AudienceBody(RequestModel):
-    distributor_ids: list[Id] = Field(default_factory=list, max_length=MAX_IDS)
-    region_ids: list[Id] = Field(default_factory=list, max_length=MAX_IDS)
-    tiers: list[Literal["A", "B", "C", "D"]] = Field(default_factory=list, max_length=4)
-    tags: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
-        default_factory=list, max_length=50
-    )
 
 
 class ScopeBody(RequestModel):

@@ -168,17 +168,25 @@ async def _check(brand_id: int, fields: dict[str, Any]) -> None:
     if problems:
         first = problems[0]
         raise InvalidRule(first.message, details=[p.as_detail() for p in problems])
-    missing: list[dict[str, Any]] = []
-    for kind, wanted in rules.referenced_ids(rule).items():
-        name, known_ids = REFERENCES[kind]
-        if wanted and (unknown := sorted(wanted - await known_ids(brand_id, kind, wanted))):
-            missing.append({"kind": kind, "ids": unknown, "message": f"{name}不存在: {unknown}"})
-    if missing:
-        raise UnknownReference(missing[0]["message"], details=missing)
+    await refuse_unknown_references(brand_id, rules.referenced_ids(rule))
     try:
         rules.to_engine(_settings(0, fields), rule)
     except (ValueError, TypeError) as exc:  # a backstop: contradictions should name it first
         raise InvalidRule(details=[{"field": "reward", "message": str(exc)}]) from exc
+
+
+async def refuse_unknown_references(
+    brand_id: int, referenced: dict[str, set[int]], error: type[InvalidInput] = UnknownReference
+) -> None:
+    """`error` (422) naming every id (by kind: sku, category, distributor, region) the brand
+    does not have."""
+    missing: list[dict[str, Any]] = []
+    for kind, wanted in referenced.items():
+        name, known_ids = REFERENCES[kind]
+        if wanted and (unknown := sorted(wanted - await known_ids(brand_id, kind, wanted))):
+            missing.append({"kind": kind, "ids": unknown, "message": f"{name}不存在: {unknown}"})
+    if missing:
+        raise error(missing[0]["message"], details=missing)
 
 
 def _columns(fields: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,707 @@
+"""Coupons: templates (brand), issuance in batches and every month, claims by stores, the
+wallet, and use at checkout, once, given back when the order is cancelled or refunded.
+
+Every count that must not be exceeded moves by a guarded update: a template's issued_count
+(its stock), a coupon's status (one order holds it), an issuance's last_period (one process
+issues each month). A store's own claims are counted under a lock on the store's row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from backend.coupons.models import (
+    Coupon,
+    CouponEvent,
+    CouponEventKind,
+    CouponIssuance,
+    CouponKind,
+    CouponSource,
+    CouponStatus,
+    CouponTemplate,
+    IssuanceSchedule,
+    TemplateStatus,
+)
+from backend.coupons.terms import Effect, PayableLine, Refusal, Terms, apply
+from backend.identity.access import STORE_ROLES, Principal
+from backend.infra import sql
+from backend.infra.logging import get_logger
+from backend.kernel.errors import Conflict, InvalidInput, NotFound
+from backend.org import service as org_service
+from backend.promotions import service as promotions_service
+
+log = get_logger("coupons")
+AUDIENCE_KEYS = ("distributor_ids", "region_ids", "tiers", "tags")
+
+
+class TemplateNotFound(NotFound):
+    code = "coupon.template_not_found"
+    message = "找不到该优惠券"
+
+
+class CouponNotFound(NotFound):
+    code = "coupon.not_found"
+    message = "找不到该优惠券"
+
+
+class InvalidTerms(InvalidInput):
+    code = "coupon.invalid_terms"
+    message = "优惠券规则有误"
+
+
+class UnknownReference(InvalidInput):
+    code = "coupon.unknown_reference"
+    message = "优惠券引用了不存在的商品、分类、经销商或区域"
+
+
+class TemplateEnded(Conflict):
+    code = "coupon.template_ended"
+    message = "该优惠券已停止发放"
+
+
+class OutOfStock(Conflict):
+    code = "coupon.out_of_stock"
+    message = "优惠券已发完"
+
+
+class ClaimLimitReached(Conflict):
+    code = "coupon.claim_limit_reached"
+    message = "已达到该券的领取上限"
+
+
+class NotClaimable(Conflict):
+    code = "coupon.not_claimable"
+    message = "该优惠券不可领取"
+
+
+class NotYours(Conflict):
+    code = "coupon.not_yours"
+    message = "这张优惠券不属于该门店"
+
+
+class AlreadyUsed(Conflict):
+    code = "coupon.already_used"
+    message = "这张优惠券已被使用"
+
+
+class Expired(Conflict):
+    code = "coupon.expired"
+    message = "这张优惠券已过期"
+
+
+class NotStarted(Conflict):
+    code = "coupon.not_started"
+    message = "这张优惠券还未到可用时间"
+
+
+class NotApplicable(Conflict):
+    code = "coupon.not_applicable"
+    message = "这张优惠券不适用于当前订单"
+
+
+# ---- views ----------------------------------------------------------------------------------
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def _terms(template: CouponTemplate) -> Terms:
+    return Terms.from_stored(template.kind, template.terms)
+
+
+def template_view(template: CouponTemplate) -> dict[str, Any]:
+    left = (
+        None if template.total_quantity is None else template.total_quantity - template.issued_count
+    )
+    return {
+        "id": template.id,
+        "name": template.name,
+        "kind": template.kind,
+        "status": template.status,
+        "description": _terms(template).describe(),
+        "terms": template.terms,
+        "audience": template.audience,
+        "valid_from": _iso(template.valid_from),
+        "valid_until": _iso(template.valid_until),
+        "valid_days": template.valid_days,
+        "total_quantity": template.total_quantity,
+        "issued_count": template.issued_count,
+        "left": left,
+        "per_store_limit": template.per_store_limit,
+        "claimable": template.claimable,
+        "created_at": _iso(template.created_at),
+    }
+
+
+def coupon_state(coupon: Coupon, now: datetime) -> str:
+    """available, used, expired or not_started, as the wallet shows it."""
+    if coupon.status == CouponStatus.USED:
+        return "used"
+    if coupon.valid_until <= now:
+        return "expired"
+    if coupon.valid_from > now:
+        return "not_started"
+    return "available"
+
+
+STATE_LABELS = {
+    "available": "可使用",
+    "used": "已使用",
+    "expired": "已过期",
+    "not_started": "未生效",
+}
+
+
+def coupon_view(coupon: Coupon, template: CouponTemplate, now: datetime) -> dict[str, Any]:
+    state = coupon_state(coupon, now)
+    return {
+        "id": coupon.id,
+        "template_id": template.id,
+        "name": template.name,
+        "kind": template.kind,
+        "description": _terms(template).describe(),
+        "state": state,
+        "state_label": STATE_LABELS[state],
+        "valid_from": _iso(coupon.valid_from),
+        "valid_until": _iso(coupon.valid_until),
+        "order_id": coupon.order_id,  # type: ignore[attr-defined]
+        "source": coupon.source,
+        "issued_at": _iso(coupon.issued_at),
+    }
+
+
+def issuance_view(issuance: CouponIssuance) -> dict[str, Any]:
+    return {
+        "id": issuance.id,
+        "template_id": issuance.template_id,  # type: ignore[attr-defined]
+        "audience": issuance.audience,
+        "schedule": issuance.schedule,
+        "day_of_month": issuance.day_of_month,
+        "last_period": issuance.last_period,
+        "active": issuance.active,
+        "issued_total": issuance.issued_total,
+        "created_at": _iso(issuance.created_at),
+    }
+
+
+# ---- templates (brand) ----------------------------------------------------------------------
+
+
+def _brand_of(principal: Principal) -> int:
+    if principal.brand_id is None:  # the routes admit brand roles only, which carry a brand
+        raise TemplateNotFound()
+    return principal.brand_id
+
+
+def _problems(fields: dict[str, Any]) -> list[dict[str, str]]:
+    """What makes a template contradictory, each naming its field."""
+    problems = []
+    terms, kind = fields["terms"], fields["kind"]
+
+    def problem(field: str, code: str, message: str) -> None:
+        problems.append({"field": field, "code": code, "message": message})
+
+    if kind == CouponKind.REDUCTION and terms["amount_off_fen"] >= terms["threshold_fen"]:
+        problem("terms.amount_off_fen", "reduction_not_below_threshold", "减免金额须小于使用门槛")
+    if kind == CouponKind.EXCHANGE and (terms["sku_ids"] or terms["category_ids"]):
+        problem("terms", "exchange_with_scope", "兑换券用兑换商品指定范围，不另设适用商品或分类")
+    fixed = fields["valid_from"] is not None or fields["valid_until"] is not None
+    if fixed == (fields["valid_days"] is not None):
+        problem("valid_days", "validity_ambiguous", "有效期请二选一：固定起止时间，或领取后若干天")
+    elif fixed and (fields["valid_from"] is None or fields["valid_until"] is None):
+        problem("valid_until", "validity_incomplete", "固定有效期须同时设置开始和结束时间")
+    elif fixed and fields["valid_until"] <= fields["valid_from"]:
+        problem("valid_until", "validity_reversed", "结束时间须晚于开始时间")
+    return problems
+
+
+async def create_template(
+    principal: Principal, fields: dict[str, Any], *, now: datetime
+) -> dict[str, Any]:
+    brand_id = _brand_of(principal)
+    if problems := _problems(fields):
+        raise InvalidTerms(problems[0]["message"], details=problems)
+    terms, audience = fields["terms"], fields["audience"]
+    exchange_skus = {item["sku_id"] for item in terms["exchange"]}
+    await promotions_service.refuse_unknown_references(
+        brand_id,
+        {
+            "sku": set(terms["sku_ids"]) | exchange_skus,
+            "category": set(terms["category_ids"]),
+            "distributor": set(audience["distributor_ids"]),
+            "region": set(audience["region_ids"]),
+        },
+        UnknownReference,
+    )
+    template = await CouponTemplate.create(
+        brand_id=brand_id, created_by_id=principal.user_id, created_at=now, updated_at=now, **fields
+    )
+    return template_view(template)
+
+
+async def _template(principal: Principal, template_id: int) -> CouponTemplate:
+    template = await CouponTemplate.get_or_none(id=template_id, brand_id=_brand_of(principal))
+    if template is None:
+        raise TemplateNotFound()
+    return template
+
+
+async def get_template(principal: Principal, template_id: int) -> dict[str, Any]:
+    return template_view(await _template(principal, template_id))
+
+
+async def list_templates(
+    principal: Principal, *, status: str | None, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    templates = CouponTemplate.filter(brand_id=_brand_of(principal))
+    if status is not None:
+        templates = templates.filter(status=status)
+    if before is not None:
+        templates = templates.filter(id__lt=before)
+    return [template_view(t) for t in await templates.order_by("-id").limit(limit)]
+
+
+async def end_template(principal: Principal, template_id: int, *, now: datetime) -> dict[str, Any]:
+    """Stop issuing and claiming; coupons already in wallets stay usable until they expire."""
+    template = await _template(principal, template_id)
+    await CouponTemplate.filter(id=template.id).update(
+        status=TemplateStatus.ENDED.value, updated_at=now
+    )
+    await CouponIssuance.filter(template_id=template.id).update(active=False)
+    return template_view(await CouponTemplate.get(id=template.id))
+
+
+# ---- issuing --------------------------------------------------------------------------------
+
+
+def _validity(template: CouponTemplate, now: datetime) -> tuple[datetime, datetime]:
+    if template.valid_days is not None:
+        return now, now + timedelta(days=template.valid_days)
+    assert template.valid_from is not None and template.valid_until is not None  # validated
+    return template.valid_from, template.valid_until
+
+
+def _refuse_unissuable(template: CouponTemplate, now: datetime) -> None:
+    if template.status != TemplateStatus.ACTIVE:
+        raise TemplateEnded()
+    if template.valid_until is not None and template.valid_until <= now:
+        raise TemplateEnded("该优惠券的有效期已过，不能再发放")
+
+
+async def _take_stock(template_id: int, count: int) -> None:
+    """Count `count` more coupons as issued, within the template's total, or raise."""
+    taken = await sql.execute(
+        "UPDATE coupon_templates SET issued_count = issued_count + $1"
+        " WHERE id = $2 AND (total_quantity IS NULL OR issued_count + $1 <= total_quantity)",
+        count,
+        template_id,
+    )
+    if not taken:
+        raise OutOfStock()
+
+
+async def _issue(
+    template: CouponTemplate,
+    store_ids: Sequence[int],
+    *,
+    source: CouponSource,
+    issuance_id: int | None,
+    period: str,
+    now: datetime,
+) -> list[int]:
+    """Put a coupon in each store's wallet (none twice for one issuance and period), take the
+    stock for those written, and record their events. Run inside a transaction: running out
+    of stock raises after writing, and the rollback takes it all back."""
+    valid_from, valid_until = _validity(template, now)
+    issued: list[int] = []
+    for store_id in store_ids:  # one statement each: RETURNING tells which were new
+        row = await sql.fetch_one(
+            "INSERT INTO coupons (brand_id, template_id, store_id, source, issuance_id, period,"
+            " status, valid_from, valid_until, issued_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            " ON CONFLICT (issuance_id, period, store_id) DO NOTHING RETURNING id",
+            template.brand_id,  # type: ignore[attr-defined]
+            template.id,
+            store_id,
+            source.value,
+            issuance_id,
+            period,
+            CouponStatus.AVAILABLE.value,
+            valid_from,
+            valid_until,
+            now,
+        )
+        if row is not None:
+            issued.append(int(row["id"]))
+    if issued:
+        await _take_stock(template.id, len(issued))
+        kind = CouponEventKind.CLAIMED if source == CouponSource.CLAIM else CouponEventKind.ISSUED
+        await sql.execute_many(
+            "INSERT INTO coupon_events (coupon_id, kind, order_id, created_at)"
+            " VALUES ($1, $2, NULL, $3)",
+            [(coupon_id, kind.value, now) for coupon_id in issued],
+        )
+    return issued
+
+
+def period_of(at: datetime) -> str:
+    return f"{at.year:04d}-{at.month:02d}"
+
+
+async def create_issuance(
+    principal: Principal, template_id: int, fields: dict[str, Any], *, now: datetime
+) -> dict[str, Any]:
+    """A batch to an audience: issued now when once; every month on its day when monthly (this
+    month's too, at once, if its day has come)."""
+    template = await _template(principal, template_id)
+    _refuse_unissuable(template, now)
+    audience = fields["audience"]
+    await promotions_service.refuse_unknown_references(
+        template.brand_id,  # type: ignore[attr-defined]
+        {"distributor": set(audience["distributor_ids"]), "region": set(audience["region_ids"])},
+        UnknownReference,
+    )
+    async with in_transaction():
+        issuance = await CouponIssuance.create(
+            brand_id=template.brand_id,  # type: ignore[attr-defined]
+            template_id=template.id,
+            audience=audience,
+            schedule=fields["schedule"],
+            day_of_month=fields["day_of_month"],
+            created_by_id=principal.user_id,
+            created_at=now,
+        )
+        if issuance.schedule == IssuanceSchedule.ONCE:
+            await _run_issuance(issuance, template, "", now)
+    if issuance.schedule == IssuanceSchedule.MONTHLY:
+        await issue_due(now, issuance_ids=[issuance.id])
+    return issuance_view(await CouponIssuance.get(id=issuance.id))
+
+
+async def _run_issuance(
+    issuance: CouponIssuance, template: CouponTemplate, period: str, now: datetime
+) -> int:
+    audience = issuance.audience
+    store_ids = await org_service.active_store_ids(
+        issuance.brand_id,  # type: ignore[attr-defined]
+        **{key: audience[key] for key in AUDIENCE_KEYS},
+    )
+    issued = await _issue(
+        template,
+        store_ids,
+        source=CouponSource.ISSUANCE,
+        issuance_id=issuance.id,
+        period=period,
+        now=now,
+    )
+    await CouponIssuance.filter(id=issuance.id).update(
+        issued_total=issuance.issued_total + len(issued)
+    )
+    return len(issued)
+
+
+async def issue_due(now: datetime, *, issuance_ids: Sequence[int] | None = None) -> int:
+    """Issue every monthly batch whose day has come this month and that has not been issued
+    for this month. Safe to run in every process: the month is claimed by a guarded update
+    in the same transaction as the coupons, and a batch short of stock issues nothing (it is
+    logged, and the month is not retried)."""
+    period = period_of(now)
+    due = CouponIssuance.filter(
+        schedule=IssuanceSchedule.MONTHLY.value, active=True, day_of_month__lte=now.day
+    )
+    if issuance_ids is not None:
+        due = due.filter(id__in=list(issuance_ids))
+    issued = 0
+    not_yet = Q(last_period__isnull=True) | Q(last_period__lt=period)
+    for issuance in await due.filter(not_yet).order_by("id"):
+        try:
+            async with in_transaction():
+                claimed = await sql.execute(
+                    "UPDATE coupon_issuances SET last_period = $1 WHERE id = $2"
+                    " AND (last_period IS NULL OR last_period < $1)",
+                    period,
+                    issuance.id,
+                )
+                if not claimed:
+                    continue  # another process issued this month
+                template = await CouponTemplate.get(id=issuance.template_id)  # type: ignore[attr-defined]
+                _refuse_unissuable(template, now)
+                issued += await _run_issuance(issuance, template, period, now)
+        except (OutOfStock, TemplateEnded) as refused:
+            log.error(
+                "monthly coupon issuance refused",
+                extra={"issuance_id": issuance.id, "period": period, "reason": refused.code},
+            )
+            await CouponIssuance.filter(id=issuance.id).update(last_period=period)
+    return issued
+
+
+async def issue_due_job(deps: Any) -> int:
+    """The background scheduler's entry (it passes the process's Deps)."""
+    return await issue_due(deps.clock.now())
+
+
+async def list_issuances(principal: Principal, template_id: int) -> list[dict[str, Any]]:
+    template = await _template(principal, template_id)
+    issuances = await CouponIssuance.filter(template_id=template.id).order_by("-id")
+    return [issuance_view(issuance) for issuance in issuances]
+
+
+# ---- stores: claiming and the wallet ----------------------------------------------------------
+
+
+def _store_of(principal: Principal) -> int:
+    if principal.role not in STORE_ROLES or principal.store_id is None:
+        raise CouponNotFound()
+    return principal.store_id
+
+
+def _admits(audience: dict[str, Any], store: org_service.StoreContext, tags: Sequence[str]) -> bool:
+    return (
+        (not audience["distributor_ids"] or store.distributor_id in audience["distributor_ids"])
+        and (not audience["region_ids"] or store.region_id in audience["region_ids"])
+        and (not audience["tiers"] or store.tier in audience["tiers"])
+        and (not audience["tags"] or bool(set(audience["tags"]) & set(tags)))
+    )
+
+
+async def claimable(principal: Principal, *, now: datetime) -> list[dict[str, Any]]:
+    """The 领券中心: templates this store may claim now, with how many it has claimed."""
+    store = await org_service.store_for_ordering(principal, None)
+    tags = await org_service.store_tags(store.id)
+    templates = await CouponTemplate.filter(
+        brand_id=store.brand_id, status=TemplateStatus.ACTIVE.value, claimable=True
+    ).order_by("-id")
+    held = await _claimed_counts(store.id, [t.id for t in templates])
+    return [
+        {
+            **template_view(template),
+            "claimed": held.get(template.id, 0),
+            "can_claim": held.get(template.id, 0) < template.per_store_limit
+            and (
+                template.total_quantity is None or template.issued_count < template.total_quantity
+            ),
+        }
+        for template in templates
+        if _admits(template.audience, store, tags)
+        and (template.valid_until is None or template.valid_until > now)
+    ]
+
+
+async def _claimed_counts(store_id: int, template_ids: Sequence[int]) -> dict[int, int]:
+    if not template_ids:
+        return {}
+    rows = await sql.fetch(
+        "SELECT template_id, COUNT(*) AS claimed FROM coupons"
+        " WHERE store_id = $1 AND source = $2 AND template_id IN ($3) GROUP BY template_id",
+        store_id,
+        CouponSource.CLAIM.value,
+        list(template_ids),
+    )
+    return {int(row["template_id"]): int(row["claimed"]) for row in rows}
+
+
+async def claim(principal: Principal, template_id: int, *, now: datetime) -> dict[str, Any]:
+    """The store takes one coupon: within its own limit (counted under a lock on the store)
+    and the template's stock (a guarded update), or 409 with nothing written."""
+    store = await org_service.store_for_ordering(principal, None)
+    template = await CouponTemplate.get_or_none(id=template_id, brand_id=store.brand_id)
+    if template is None or not template.claimable:
+        raise NotClaimable() if template is not None else TemplateNotFound()
+    _refuse_unissuable(template, now)
+    if not _admits(template.audience, store, await org_service.store_tags(store.id)):
+        raise NotClaimable("该优惠券不面向您的门店")
+    async with in_transaction():
+        # A no-op UPDATE locks the store's row until commit (SQLite has one writer anyway).
+        await sql.execute("UPDATE stores SET id = id WHERE id = $1", store.id)
+        held = (await _claimed_counts(store.id, [template.id])).get(template.id, 0)
+        if held >= template.per_store_limit:
+            raise ClaimLimitReached(f"每店限领 {template.per_store_limit} 张，您已领取 {held} 张")
+        [coupon_id] = await _issue(
+            template, [store.id], source=CouponSource.CLAIM, issuance_id=None, period="", now=now
+        )
+    return coupon_view(await Coupon.get(id=coupon_id), template, now)
+
+
+async def wallet(
+    principal: Principal, *, state: str | None, now: datetime, limit: int, before: int | None
+) -> list[dict[str, Any]]:
+    """The store's coupons, newest first; `state` filters as the wallet's tabs do."""
+    store_id = _store_of(principal)
+    coupons = Coupon.filter(store_id=store_id)
+    if state == "used":
+        coupons = coupons.filter(status=CouponStatus.USED.value)
+    elif state == "expired":
+        coupons = coupons.filter(status=CouponStatus.AVAILABLE.value, valid_until__lte=now)
+    elif state == "available":
+        coupons = coupons.filter(status=CouponStatus.AVAILABLE.value, valid_until__gt=now)
+    if before is not None:
+        coupons = coupons.filter(id__lt=before)
+    found = await coupons.order_by("-id").limit(limit).prefetch_related("template")
+    return [coupon_view(coupon, coupon.template, now) for coupon in found]
+
+
+# ---- checkout ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A coupon as it prices a cart: what it takes off each bought line."""
+
+    coupon_id: int
+    name: str
+    description: str
+    kind: str
+    effect: Effect
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "coupon_id": self.coupon_id,
+            "name": self.name,
+            "description": self.description,
+            "kind": self.kind,
+            "amount_fen": self.effect.amount_fen,
+        }
+
+
+async def _usable_rows(store_id: int, now: datetime, coupon_id: int | None = None) -> list[Any]:
+    return await sql.fetch(
+        "SELECT c.id, c.valid_until, t.name, t.kind, t.terms"
+        " FROM coupons c JOIN coupon_templates t ON t.id = c.template_id"
+        " WHERE c.store_id = $1 AND c.status = $2 AND c.valid_from <= $3 AND c.valid_until > $3"
+        " AND ($4 = 0 OR c.id = $4) ORDER BY c.valid_until, c.id",
+        store_id,
+        CouponStatus.AVAILABLE.value,
+        now,
+        coupon_id or 0,
+    )
+
+
+# Decode columns read with fixed SQL as the ORM would (SQLite gives text for both).
+_TERMS_JSON = CouponTemplate._meta.fields_map["terms"]
+_VALID_UNTIL = Coupon._meta.fields_map["valid_until"]
+
+
+def _valid_until(row: Any) -> str | None:
+    return _iso(_VALID_UNTIL.to_python_value(row["valid_until"]))
+
+
+def _applied(row: Any, lines: Sequence[PayableLine], channel: str) -> Applied | Refusal:
+    stored = _TERMS_JSON.to_python_value(row["terms"])
+    terms = Terms.from_stored(row["kind"], stored)
+    outcome = apply(terms, lines, channel)
+    if isinstance(outcome, Refusal):
+        return outcome
+    return Applied(row["id"], row["name"], terms.describe(), row["kind"], outcome)
+
+
+async def options(
+    store_id: int, lines: Sequence[PayableLine], channel: str, now: datetime
+) -> list[dict[str, Any]]:
+    """The store's coupons usable now, each with what it would take off this cart or why it
+    does not apply, best first: for the cart's coupon picker."""
+    listed = []
+    for row in await _usable_rows(store_id, now):
+        outcome = _applied(row, lines, channel)
+        if isinstance(outcome, Refusal):
+            listed.append(
+                {
+                    "coupon_id": row["id"],
+                    "name": row["name"],
+                    "kind": row["kind"],
+                    "usable": False,
+                    "reason": {"code": outcome.code, "message": outcome.message},
+                    "valid_until": _valid_until(row),
+                }
+            )
+        else:
+            listed.append({**outcome.view(), "usable": True, "valid_until": _valid_until(row)})
+    return sorted(listed, key=lambda option: (not option["usable"], -option.get("amount_fen", 0)))
+
+
+async def price_with(
+    store_id: int, coupon_id: int, lines: Sequence[PayableLine], channel: str, now: datetime
+) -> Applied:
+    """The coupon chosen for an order, applied to its lines; 409 naming why it can't be."""
+    rows = await _usable_rows(store_id, now, coupon_id)
+    if not rows:
+        await _refuse_unusable(store_id, coupon_id, now)
+    outcome = _applied(rows[0], lines, channel)
+    if isinstance(outcome, Refusal):
+        raise NotApplicable(outcome.message, details={"code": outcome.code})
+    return outcome
+
+
+async def _refuse_unusable(store_id: int, coupon_id: int, now: datetime) -> NoReturn:
+    """Say why a coupon is not among the store's usable ones."""
+    coupon = await Coupon.get_or_none(id=coupon_id)
+    if coupon is None:
+        raise CouponNotFound()
+    if coupon.store_id != store_id:  # type: ignore[attr-defined]
+        raise NotYours()
+    if coupon.status == CouponStatus.USED:
+        raise AlreadyUsed()
+    if coupon.valid_from > now:
+        raise NotStarted()
+    raise Expired()
+
+
+async def use(store_id: int, coupon_id: int, order_id: int, now: datetime) -> None:
+    """Mark the coupon used by the order, inside the order's transaction: a guarded update, so
+    of concurrent checkouts with one coupon exactly one gets it (the others roll back)."""
+    used = await sql.execute(
+        "UPDATE coupons SET status = $1, order_id = $2, used_at = $3"
+        " WHERE id = $4 AND store_id = $5 AND status = $6"
+        " AND valid_from <= $3 AND valid_until > $3",
+        CouponStatus.USED.value,
+        order_id,
+        now,
+        coupon_id,
+        store_id,
+        CouponStatus.AVAILABLE.value,
+    )
+    if not used:
+        await _refuse_unusable(store_id, coupon_id, now)
+    await sql.execute(
+        "INSERT INTO coupon_events (coupon_id, kind, order_id, created_at) VALUES ($1, $2, $3, $4)",
+        coupon_id,
+        CouponEventKind.USED.value,
+        order_id,
+        now,
+    )
+
+
+async def give_back(order_id: int, now: datetime) -> None:
+    """Return the order's coupon to its store's wallet (the order was cancelled, expired or
+    refunded in full), in that move's transaction. Returning twice changes nothing."""
+    returned = await sql.fetch(
+        "UPDATE coupons SET status = $1, order_id = NULL, used_at = NULL"
+        " WHERE order_id = $2 AND status = $3 RETURNING id",
+        CouponStatus.AVAILABLE.value,
+        order_id,
+        CouponStatus.USED.value,
+    )
+    if returned:
+        await sql.execute_many(
+            "INSERT INTO coupon_events (coupon_id, kind, order_id, created_at)"
+            " VALUES ($1, $2, $3, $4)",
+            [(row["id"], CouponEventKind.RETURNED.value, order_id, now) for row in returned],
+        )
+
+
+async def history(principal: Principal, coupon_id: int) -> list[dict[str, Any]]:
+    coupon = await Coupon.get_or_none(id=coupon_id, store_id=_store_of(principal))
+    if coupon is None:
+        raise CouponNotFound()
+    events = await CouponEvent.filter(coupon_id=coupon.id).order_by("id")
+    return [
+        {"kind": event.kind, "order_id": event.order_id, "at": _iso(event.created_at)}
+        for event in events
+    ]

@@ -1,0 +1,121 @@
+"""The points mall: listing gifts (brand), redeeming them (stores), sending them (brand)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+from sanic_ext import openapi
+
+from backend.deps import request_deps
+from backend.identity.access import BRAND_ROLES, STORE_ROLES, Principal, authenticated
+from backend.infra.http import (
+    Id,
+    PageQuery,
+    RequestModel,
+    documented_query,
+    json_body,
+    newest_first,
+    ok,
+    parse_query,
+)
+from backend.infra.idempotency import create_once
+from backend.mall import service
+
+bp = Blueprint("mall", url_prefix="/api/v1/mall")
+MAX_POINTS = 100_000_000
+
+
+class ItemBody(RequestModel):
+    name: str = Field(min_length=1, max_length=40)
+    description: str = Field(default="", max_length=200)
+    image_url: str = Field(default="", max_length=500)
+    points_price: int = Field(ge=1, le=MAX_POINTS)
+    stock: int = Field(ge=0, le=10_000_000)
+
+
+class ItemChanges(RequestModel):
+    name: str | None = Field(default=None, min_length=1, max_length=40)
+    description: str | None = Field(default=None, max_length=200)
+    image_url: str | None = Field(default=None, max_length=500)
+    points_price: int | None = Field(default=None, ge=1, le=MAX_POINTS)
+    stock: int | None = Field(default=None, ge=0, le=10_000_000)
+    status: Literal["on_sale", "off_sale"] | None = None
+
+
+class RedeemBody(RequestModel):
+    quantity: int = Field(default=1, ge=1, le=100)
+
+
+class RedemptionQuery(PageQuery):
+    before: Id | None = None
+    status: Literal["pending", "delivered"] | None = None
+
+
+@bp.post("/items")
+@openapi.summary("上架积分商城商品（积分价、库存）")
+@authenticated(*BRAND_ROLES)
+@json_body(ItemBody)
+async def create_item(request: Request, principal: Principal, body: ItemBody) -> HTTPResponse:
+    now = request_deps(request).clock.now()
+    return ok(await service.create_item(principal, body.model_dump(), now=now), status=201)
+
+
+@bp.patch("/items/<item_id:int>")
+@openapi.summary("修改商品：积分价、库存、上下架")
+@authenticated(*BRAND_ROLES)
+@json_body(ItemChanges)
+async def update_item(
+    request: Request, principal: Principal, item_id: int, body: ItemChanges
+) -> HTTPResponse:
+    now = request_deps(request).clock.now()
+    changes = body.model_dump(exclude_none=True)
+    return ok(await service.update_item(principal, item_id, changes, now=now))
+
+
+@bp.get("/items")
+@openapi.summary("积分商城商品（门店只见在售商品）")
+@authenticated(*BRAND_ROLES, *STORE_ROLES)
+async def list_items(request: Request, principal: Principal) -> HTTPResponse:
+    return ok({"items": await service.list_items(principal)})
+
+
+@bp.post("/items/<item_id:int>/redeem")
+@openapi.summary("用积分兑换（积分或库存不足时 409，且不做任何改动）")
+@openapi.parameter("Idempotency-Key", str, location="header", required=True)
+@authenticated(*STORE_ROLES)
+@json_body(RedeemBody)
+async def redeem(
+    request: Request, principal: Principal, item_id: int, body: RedeemBody
+) -> HTTPResponse:
+    now = request_deps(request).clock.now()
+    return await create_once(
+        request,
+        scope="mall.redeem",
+        user_id=principal.user_id,
+        now=now,
+        create=lambda: service.redeem(principal, item_id, body.quantity, now=now),
+    )
+
+
+@bp.get("/redemptions")
+@openapi.summary("兑换记录（品牌看全部，门店看自己的）")
+@documented_query(RedemptionQuery)
+@authenticated(*BRAND_ROLES, *STORE_ROLES)
+async def list_redemptions(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, RedemptionQuery)
+    limit = query.bounded_limit()
+    items = await service.list_redemptions(
+        principal, status=query.status, before=query.before, limit=limit + 1
+    )
+    return ok(newest_first(items, limit))
+
+
+@bp.post("/redemptions/<redemption_id:int>/deliver")
+@openapi.summary("标记兑换已发货")
+@authenticated(*BRAND_ROLES)
+async def deliver(request: Request, principal: Principal, redemption_id: int) -> HTTPResponse:
+    now = request_deps(request).clock.now()
+    return ok(await service.mark_delivered(principal, redemption_id, now=now))

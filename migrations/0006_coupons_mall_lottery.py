@@ -1,0 +1,181 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+import functools
+from json import dumps, loads
+from tortoise.fields.base import OnDelete
+from tortoise import fields
+from tortoise.indexes import Index
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0005_ledger')]
+
+    initial = False
+
+    operations = [
+        ops.CreateModel(
+            name='CouponTemplate',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('brand', fields.ForeignKeyField('models.Brand', source_field='brand_id', db_constraint=True, to_field='id', related_name='coupon_templates', on_delete=OnDelete.RESTRICT)),
+                ('name', fields.CharField(max_length=40)),
+                ('kind', fields.CharField(max_length=9)),
+                ('status', fields.CharField(default='active', max_length=6)),
+                ('terms', fields.JSONField(encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('audience', fields.JSONField(encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('valid_from', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('valid_until', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('valid_days', fields.IntField(null=True)),
+                ('total_quantity', fields.IntField(null=True)),
+                ('issued_count', fields.IntField(default=0)),
+                ('per_store_limit', fields.IntField(default=1)),
+                ('claimable', fields.BooleanField(default=False)),
+                ('created_by', fields.ForeignKeyField('models.User', source_field='created_by_id', null=True, db_constraint=True, to_field='id', related_name='coupon_templates', on_delete=OnDelete.SET_NULL)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('updated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'coupon_templates', 'app': 'models', 'indexes': [Index(fields=['brand_id', 'status'])], 'pk_attr': 'id', 'table_description': 'What a coupon is worth and to whom it may go. The terms (scope, amounts, exchange'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='CouponIssuance',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('brand', fields.ForeignKeyField('models.Brand', source_field='brand_id', db_constraint=True, to_field='id', related_name='coupon_issuances', on_delete=OnDelete.RESTRICT)),
+                ('template', fields.ForeignKeyField('models.CouponTemplate', source_field='template_id', db_constraint=True, to_field='id', related_name='issuances', on_delete=OnDelete.RESTRICT)),
+                ('audience', fields.JSONField(encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('schedule', fields.CharField(max_length=7)),
+                ('day_of_month', fields.SmallIntField(null=True)),
+                ('last_period', fields.CharField(null=True, max_length=7)),
+                ('active', fields.BooleanField(default=True)),
+                ('issued_total', fields.IntField(default=0)),
+                ('created_by', fields.ForeignKeyField('models.User', source_field='created_by_id', null=True, db_constraint=True, to_field='id', related_name='coupon_issuances', on_delete=OnDelete.SET_NULL)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'coupon_issuances', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A batch of one template to an audience, once or every month. last_period is the last'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Coupon',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('brand', fields.ForeignKeyField('models.Brand', source_field='brand_id', db_constraint=True, to_field='id', related_name='coupons', on_delete=OnDelete.RESTRICT)),
+                ('template', fields.ForeignKeyField('models.CouponTemplate', source_field='template_id', db_constraint=True, to_field='id', related_name='coupons', on_delete=OnDelete.RESTRICT)),
+                ('store', fields.ForeignKeyField('models.Store', source_field='store_id', db_constraint=True, to_field='id', related_name='coupons', on_delete=OnDelete.RESTRICT)),
+                ('source', fields.CharField(max_length=8)),
+                ('issuance', fields.ForeignKeyField('models.CouponIssuance', source_field='issuance_id', null=True, db_constraint=True, to_field='id', related_name='coupons', on_delete=OnDelete.RESTRICT)),
+                ('period', fields.CharField(default='', max_length=7)),
+                ('status', fields.CharField(default='available', max_length=9)),
+                ('valid_from', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('valid_until', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('order', fields.ForeignKeyField('models.Order', source_field='order_id', null=True, db_constraint=True, to_field='id', related_name='coupons', on_delete=OnDelete.RESTRICT)),
+                ('issued_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('used_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'coupons', 'app': 'models', 'unique_together': (('issuance', 'period', 'store'),), 'indexes': [Index(fields=['store_id', 'status', 'valid_until']), Index(fields=['template_id', 'store_id'])], 'pk_attr': 'id', 'table_description': "One coupon in one store's wallet. Used by a guarded update from available, so only"},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='CouponEvent',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('coupon', fields.ForeignKeyField('models.Coupon', source_field='coupon_id', db_constraint=True, to_field='id', related_name='events', on_delete=OnDelete.RESTRICT)),
+                ('kind', fields.CharField(max_length=8)),
+                ('order_id', fields.BigIntField(null=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'coupon_events', 'app': 'models', 'pk_attr': 'id', 'table_description': "A coupon's history, never changed once written."},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='LotteryWheel',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('brand', fields.ForeignKeyField('models.Brand', source_field='brand_id', db_constraint=True, to_field='id', related_name='lottery_wheels', on_delete=OnDelete.RESTRICT)),
+                ('name', fields.CharField(max_length=40)),
+                ('status', fields.CharField(default='active', max_length=6)),
+                ('threshold_fen', fields.BigIntField()),
+                ('starts_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('ends_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'lottery_wheels', 'app': 'models', 'indexes': [Index(fields=['brand_id', 'status'])], 'pk_attr': 'id', 'table_description': 'A wheel: which paid orders unlock a spin (threshold and window) and its prizes.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='LotteryPrize',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('wheel', fields.ForeignKeyField('models.LotteryWheel', source_field='wheel_id', db_constraint=True, to_field='id', related_name='prizes', on_delete=OnDelete.RESTRICT)),
+                ('name', fields.CharField(max_length=40)),
+                ('kind', fields.CharField(max_length=7)),
+                ('points', fields.IntField(default=0)),
+                ('weight', fields.IntField()),
+                ('stock', fields.IntField(null=True)),
+                ('position', fields.SmallIntField()),
+            ],
+            options={'table': 'lottery_prizes', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One slot of the wheel. Its chance is its weight over the sum of the weights in stock.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='LotterySpin',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('wheel', fields.ForeignKeyField('models.LotteryWheel', source_field='wheel_id', db_constraint=True, to_field='id', related_name='spins', on_delete=OnDelete.RESTRICT)),
+                ('store', fields.ForeignKeyField('models.Store', source_field='store_id', db_constraint=True, to_field='id', related_name='lottery_spins', on_delete=OnDelete.RESTRICT)),
+                ('order', fields.ForeignKeyField('models.Order', source_field='order_id', db_constraint=True, to_field='id', related_name='lottery_spins', on_delete=OnDelete.RESTRICT)),
+                ('prize', fields.ForeignKeyField('models.LotteryPrize', source_field='prize_id', db_constraint=True, to_field='id', related_name='spins', on_delete=OnDelete.RESTRICT)),
+                ('roll', fields.BigIntField()),
+                ('table', fields.JSONField(encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('status', fields.CharField(max_length=10)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('delivered_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'lottery_spins', 'app': 'models', 'unique_together': (('wheel', 'order'),), 'pk_attr': 'id', 'table_description': 'One spin, unlocked by one order (unique: an order spins once). `roll` is the random'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='MallItem',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('brand', fields.ForeignKeyField('models.Brand', source_field='brand_id', db_constraint=True, to_field='id', related_name='mall_items', on_delete=OnDelete.RESTRICT)),
+                ('name', fields.CharField(max_length=40)),
+                ('description', fields.CharField(default='', max_length=200)),
+                ('image_url', fields.CharField(default='', max_length=500)),
+                ('points_price', fields.IntField()),
+                ('stock', fields.IntField()),
+                ('status', fields.CharField(default='on_sale', max_length=8)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('updated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'mall_items', 'app': 'models', 'indexes': [Index(fields=['brand_id', 'status'])], 'pk_attr': 'id', 'table_description': 'A gift with a points price. stock is lowered only by a guarded update that keeps it'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Redemption',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('brand', fields.ForeignKeyField('models.Brand', source_field='brand_id', db_constraint=True, to_field='id', related_name='redemptions', on_delete=OnDelete.RESTRICT)),
+                ('store', fields.ForeignKeyField('models.Store', source_field='store_id', db_constraint=True, to_field='id', related_name='redemptions', on_delete=OnDelete.RESTRICT)),
+                ('item', fields.ForeignKeyField('models.MallItem', source_field='item_id', db_constraint=True, to_field='id', related_name='redemptions', on_delete=OnDelete.RESTRICT)),
+                ('item_name', fields.CharField(max_length=40)),
+                ('quantity', fields.IntField()),
+                ('points', fields.BigIntField()),
+                ('status', fields.CharField(default='pending', max_length=9)),
+                ('redeemed_by', fields.ForeignKeyField('models.User', source_field='redeemed_by_id', null=True, db_constraint=True, to_field='id', related_name='redemptions', on_delete=OnDelete.SET_NULL)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('delivered_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'mall_redemptions', 'app': 'models', 'indexes': [Index(fields=['brand_id', 'status']), Index(fields=['store_id', 'id'])], 'pk_attr': 'id', 'table_description': 'One redemption: the item and quantity, the points spent (its ledger entry names this'},
+            bases=['Model'],
+        ),
+        ops.AddField(
+            model_name='Order',
+            name='coupon_discount_fen',
+            field=fields.BigIntField(default=0, db_default=0),
+        ),
+        ops.AddField(
+            model_name='Order',
+            name='coupon_id',
+            field=fields.BigIntField(null=True),
+        ),
+    ]
