@@ -22,6 +22,8 @@ class EntryCause(StrEnum):
     REFUND = "refund"  # the share of it a refund takes back (cause_id: the refund)
     MALL_REDEMPTION = "mall_redeem"  # points spent in the points mall (cause_id: redemption)
     LOTTERY_PRIZE = "lottery"  # points won on the lottery wheel (cause_id: the spin)
+    REBATE_SPENT = "rebate_spent"  # rebate balance paying part of an order (cause_id: order)
+    REBATE_RETURNED = "rebate_back"  # that order cancelled or refunded in full (cause_id: order)
 
 
 class Account(Model):

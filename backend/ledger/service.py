@@ -24,6 +24,8 @@ CAUSE_NAMES = {
     EntryCause.REFUND: "退款扣回",
     EntryCause.MALL_REDEMPTION: "积分商城兑换",
     EntryCause.LOTTERY_PRIZE: "抽奖中奖",
+    EntryCause.REBATE_SPENT: "下单抵扣",
+    EntryCause.REBATE_RETURNED: "订单取消/退款退回抵扣",
 }
 
 
@@ -184,6 +186,72 @@ async def credit_lottery_points(
         amount=points,
         cause=EntryCause.LOTTERY_PRIZE,
         cause_id=spin_id,
+        order_id=order_id,
+        now=now,
+    )
+
+
+async def rebate_balance(store_id: int) -> int:
+    """The store's rebate balance now (for a quote: checkout reads it again under lock)."""
+    row = await sql.fetch_one(
+        "SELECT balance FROM ledger_accounts WHERE store_id = $1 AND kind = $2",
+        store_id,
+        AccountKind.REBATE.value,
+    )
+    return 0 if row is None else int(row["balance"])
+
+
+async def locked_rebate_balance(store_id: int) -> int:
+    """The store's rebate balance, its account row locked until the caller's transaction ends,
+    so the amount checkout decides to use is still there when it spends it."""
+    row = await sql.fetch_one(
+        "UPDATE ledger_accounts SET balance = balance WHERE store_id = $1 AND kind = $2"
+        " RETURNING balance",
+        store_id,
+        AccountKind.REBATE.value,
+    )
+    return 0 if row is None else int(row["balance"])
+
+
+async def spend_rebate(
+    *, brand_id: int, store_id: int, order_id: int, amount_fen: int, now: datetime
+) -> None:
+    """Pay `amount_fen` of an order from the store's rebate balance (never below zero)."""
+    await post(
+        brand_id=brand_id,
+        store_id=store_id,
+        kind=AccountKind.REBATE,
+        amount=-amount_fen,
+        cause=EntryCause.REBATE_SPENT,
+        cause_id=order_id,
+        order_id=order_id,
+        now=now,
+        spend=True,
+    )
+
+
+async def return_rebate(order_id: int, now: datetime) -> None:
+    """Give back what an order took from the rebate balance (it was cancelled, expired or
+    refunded in full), once: the return is unique per order like the spend."""
+    spent = await sql.fetch_one(
+        # Through the order's store: the entries' unique key (account, cause, cause id).
+        "SELECT a.brand_id, a.store_id, e.amount FROM orders o"
+        " JOIN ledger_accounts a ON a.store_id = o.store_id AND a.kind = $1"
+        " JOIN ledger_entries e ON e.account_id = a.id AND e.cause = $2 AND e.cause_id = o.id"
+        " WHERE o.id = $3",
+        AccountKind.REBATE.value,
+        EntryCause.REBATE_SPENT.value,
+        order_id,
+    )
+    if spent is None:
+        return
+    await post(
+        brand_id=spent["brand_id"],
+        store_id=spent["store_id"],
+        kind=AccountKind.REBATE,
+        amount=-int(spent["amount"]),
+        cause=EntryCause.REBATE_RETURNED,
+        cause_id=order_id,
         order_id=order_id,
         now=now,
     )

@@ -85,6 +85,8 @@ class Order(Model):
     # The coupon the order used (its allocation is in the lines' adjustments), if any.
     coupon_id = fields.BigIntField(null=True)
     coupon_discount_fen = fields.BigIntField(default=0, db_default=0)
+    # Paid from the store's rebate balance (返利抵扣), on lines no promotion priced.
+    rebate_used_fen = fields.BigIntField(default=0, db_default=0)
     promotions: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(
         default=list, db_default="[]"
     )

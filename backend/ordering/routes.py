@@ -67,6 +67,7 @@ class OrderBody(RequestModel):
         default=None, min_length=1, max_length=200, description="不传则按购物车下单"
     )
     coupon_id: Id | None = COUPON_FIELD
+    use_rebate: bool = Field(default=False, description="用返利余额抵扣未参加活动的商品")
 
 
 class CartItemBody(RequestModel):
@@ -180,7 +181,12 @@ async def place_order(request: Request, principal: Principal, body: OrderBody) -
     async def place() -> tuple[int, Any]:
         lines = _lines(body.lines) if body.lines is not None else None
         placed = await service.place_order(
-            deps, principal, store_id=body.store_id, lines=lines, coupon_id=body.coupon_id
+            deps,
+            principal,
+            store_id=body.store_id,
+            lines=lines,
+            coupon_id=body.coupon_id,
+            use_rebate=body.use_rebate,
         )
         return 201, placed
 

@@ -18,6 +18,8 @@ from backend.deps import Deps
 from backend.identity.access import DISTRIBUTOR_ROLES, STORE_ROLES, Principal, Role, Tenancy, scoped
 from backend.infra import sql
 from backend.kernel.errors import Conflict, DomainError, InvalidInput, NotFound
+from backend.kernel.money import allocate
+from backend.ledger import service as ledger_service
 from backend.ordering.models import CartItem, Channel, Order, OrderEvent, OrderLine, OrderStatus
 from backend.ordering.states import (
     RELEASES_STOCK,
@@ -90,6 +92,7 @@ def order_view(order: Order) -> dict[str, Any]:
         "promotions": order.promotions,
         "coupon_id": order.coupon_id,
         "coupon_discount_fen": order.coupon_discount_fen,
+        "rebate_used_fen": order.rebate_used_fen,
         "pay_deadline": order.pay_deadline.isoformat(),
         "logistics_note": order.logistics_note,
         "sign_photo_url": order.sign_photo_url,
@@ -153,6 +156,8 @@ class PricedCart:
     coupon: coupons_service.Applied | None = None
     coupon_problem: DomainError | None = None
     coupon_options: list[dict[str, Any]] | None = None  # the store's coupons, for a picker
+    rebate_balance_fen: int = 0
+    rebate_usable_fen: int = 0  # of it, what could pay this cart (lines no promotion priced)
 
 
 def priced_view(priced: PricedCart) -> dict[str, Any]:
@@ -172,6 +177,11 @@ def priced_view(priced: PricedCart) -> dict[str, Any]:
     problem = priced.coupon_problem
     view["coupon_problem"] = None if problem is None else problem.as_error()
     view["coupon_options"] = priced.coupon_options
+    view["rebate"] = {
+        "balance_fen": priced.rebate_balance_fen,
+        "usable_fen": priced.rebate_usable_fen,
+        "rule": "返利余额可抵扣未参加活动的商品",
+    }
     return view
 
 
@@ -227,7 +237,22 @@ async def _priced(
         except DomainError as refused:
             problem = refused
     options = await coupons_service.options(store.id, payable, channel.value, now)
-    return PricedCart(quote, result, applied, problem, options)
+    balance = await ledger_service.rebate_balance(store.id)
+    coupon_off = (0,) * len(payable) if applied is None else applied.effect.per_line
+    promoted = _promoted_skus(result)
+    rebate_base = sum(
+        line.payable_fen - off
+        for line, off in zip(payable, coupon_off, strict=True)
+        if line.sku_id not in promoted
+    )
+    return PricedCart(quote, result, applied, problem, options, balance, min(balance, rebate_base))
+
+
+def _promoted_skus(result: promotions_service.PromotionResult | None) -> set[int]:
+    """The SKUs whose price a promotion changed: the rebate balance may not pay for them."""
+    if result is None:
+        return set()
+    return {line.sku_id for line in result.lines if line.adjustments or line.gift}
 
 
 async def quote_for(
@@ -366,6 +391,39 @@ def _with_coupon(lines: list[LineToWrite], coupon: coupons_service.Applied) -> l
     ]
 
 
+def _pays_with_rebate(line: LineToWrite) -> bool:
+    """A bought line no promotion priced (a coupon may have): what rebate balance may pay."""
+    return line.gift_promotion_id is None and not any(
+        "promotion_id" in adjustment for adjustment in line.adjustments
+    )
+
+
+def _with_rebate(lines: list[LineToWrite], amount_fen: int) -> list[LineToWrite]:
+    """The lines less `amount_fen` of rebate balance, spread over the lines it may pay by
+    largest remainder (never more than a line pays, as amount <= their sum)."""
+    weights = [line.payable_fen if _pays_with_rebate(line) else 0 for line in lines]
+    shares = allocate(amount_fen, weights)
+    return [
+        line
+        if not share
+        else replace(
+            line,
+            discount_fen=line.discount_fen + share,
+            payable_fen=line.payable_fen - share,
+            adjustments=[*line.adjustments, {"kind": "rebate", "amount_fen": share}],
+        )
+        for line, share in zip(lines, shares, strict=True)
+    ]
+
+
+async def _use_rebate(lines: list[LineToWrite], store_id: int) -> tuple[list[LineToWrite], int]:
+    """Inside the order's transaction: as much of the store's rebate balance (locked until
+    commit) as the lines it may pay allow."""
+    balance = await ledger_service.locked_rebate_balance(store_id)
+    usable = min(balance, sum(line.payable_fen for line in lines if _pays_with_rebate(line)))
+    return (_with_rebate(lines, usable), usable) if usable > 0 else (lines, 0)
+
+
 async def _lines_to_write(
     store: org_service.StoreContext,
     quote: Quote,
@@ -423,6 +481,7 @@ async def place_order(
     lines: Sequence[RequestedLine] | None,
     reordered_from: int | None = None,
     coupon_id: int | None = None,
+    use_rebate: bool = False,
 ) -> dict[str, Any]:
     """Quote, apply the running promotions and the coupon, reserve stock (gifts too), take
     the promotions' budgets, use the coupon and create the order, all in one transaction; the
@@ -450,6 +509,9 @@ async def place_order(
         try:
             async with in_transaction():
                 await _reserve(store, to_write)
+                rebate_fen = 0
+                if use_rebate:
+                    to_write, rebate_fen = await _use_rebate(to_write, store.id)
                 order = await _insert_order(
                     deps,
                     principal,
@@ -465,6 +527,14 @@ async def place_order(
                     await promotions_service.commit_uses(order["id"], store.id, result, now)
                 if coupon is not None:
                     await coupons_service.use(store.id, coupon.coupon_id, order["id"], now)
+                if rebate_fen:
+                    await ledger_service.spend_rebate(
+                        brand_id=store.brand_id,
+                        store_id=store.id,
+                        order_id=order["id"],
+                        amount_fen=rebate_fen,
+                        now=now,
+                    )
                 if from_cart:
                     await sql.execute(
                         "DELETE FROM cart_items WHERE store_id = $1 AND sku_id IN ($2)",
@@ -540,6 +610,9 @@ async def _insert_order(
         promotions=[] if result is None else promotions_service.applied_view(result),
         coupon_id=None if coupon is None else coupon.coupon_id,
         coupon_discount_fen=0 if coupon is None else coupon.effect.amount_fen,
+        rebate_used_fen=sum(
+            a["amount_fen"] for line in lines for a in line.adjustments if a["kind"] == "rebate"
+        ),
         pay_deadline=now + timedelta(seconds=deps.settings.order_payment_timeout_seconds),
         reordered_from_id=reordered_from,
         created_at=now,
@@ -549,9 +622,10 @@ async def _insert_order(
         "INSERT INTO orders (order_no, brand_id, distributor_id, store_id, salesperson_id,"
         " placed_by_id, channel, status, list_amount_fen, discount_fen, payable_fen,"
         " pay_deadline, reordered_from_id, created_at, updated_at, promotion_discount_fen,"
-        " points_earned, rebate_fen, promotions, coupon_id, coupon_discount_fen)"
+        " points_earned, rebate_fen, promotions, coupon_id, coupon_discount_fen,"
+        " rebate_used_fen)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16,"
-        " $17, $18, $19, $20)"
+        " $17, $18, $19, $20, $21)"
         " RETURNING id",
         order.order_no,
         store.brand_id,
@@ -573,6 +647,7 @@ async def _insert_order(
         _ORDER_PROMOTIONS.to_db_value(order.promotions, Order),
         order.coupon_id,
         order.coupon_discount_fen,
+        order.rebate_used_fen,
     )
     assert row is not None  # INSERT ... RETURNING always gives its row
     order.id = int(row["id"])
@@ -725,6 +800,7 @@ async def _apply(
             )
             await promotions_service.release_uses(order_id, now)
             await coupons_service.give_back(order_id, now)
+            await ledger_service.return_rebate(order_id, now)
     return Earnings(
         order_id=order_id,
         brand_id=moved[0]["brand_id"],

@@ -600,10 +600,11 @@ async def apply_refund(deps: Deps, state: RefundState, *, source: str) -> str:
                 money = await order_money(order_id)
                 if money["net_paid_fen"] <= 0:
                     # Refunded in full: the promotions' budgets get this order's share back
-                    # and the store its coupon (a cancelled order has given both back
-                    # already; these are then no-ops).
+                    # and the store its coupon and rebate (a cancelled order has given them
+                    # back already; these are then no-ops).
                     await promotions_service.release_uses(order_id, now)
                     await coupons_service.give_back(order_id, now)
+                    await ledger_service.return_rebate(order_id, now)
                 earned = await ordering_service.earnings(order_id)
                 if earned.points or earned.rebate_fen:
                     await ledger_service.take_back_for_refund(
