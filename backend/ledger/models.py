@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 class AccountKind(StrEnum):
     POINTS = "points"  # 积分, whole points
     REBATE = "rebate"  # 返利余额, fen
+    CASH = "cash"  # 红包现金, fen: first-order cashback, invitation rewards, red-packet wins
 
 
 class EntryCause(StrEnum):
@@ -24,6 +25,9 @@ class EntryCause(StrEnum):
     LOTTERY_PRIZE = "lottery"  # points won on the lottery wheel (cause_id: the spin)
     REBATE_SPENT = "rebate_spent"  # rebate balance paying part of an order (cause_id: order)
     REBATE_RETURNED = "rebate_back"  # that order cancelled or refunded in full (cause_id: order)
+    FIRST_ORDER_CASHBACK = "first_cash"  # 首单返现 to the store (cause_id: the store)
+    INVITATION_REWARD = "invite"  # 邀请有礼 to the inviting store (cause_id: the invited store)
+    SALESPERSON_FIRST_ORDER = "sp_first"  # to the salesperson who onboarded it (cause_id: store)
 
 
 class Account(Model):
@@ -67,3 +71,66 @@ class LedgerEntry(Model):
         table = "ledger_entries"
         unique_together = (("account", "cause", "cause_id"),)
         indexes = (("account_id", "order_id"),)
+
+
+class PartyKind(StrEnum):
+    SALESPERSON = "salesperson"  # points
+    DISTRIBUTOR = "distributor"
+
+
+class PartyAccount(Model):
+    """One balance of a salesperson or a distributor: the same rules as a store's Account,
+    kept apart because its owner is not a store."""
+
+    id = fields.BigIntField(primary_key=True)
+    brand: fields.ForeignKeyRelation[Brand] = fields.ForeignKeyField(
+        "models.Brand", related_name="party_accounts", on_delete=fields.RESTRICT
+    )
+    party = fields.CharField(max_length=11)
+    party_id = fields.BigIntField()
+    kind = fields.CharField(max_length=8)
+    balance = fields.BigIntField(default=0)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "ledger_party_accounts"
+        unique_together = (("party", "party_id", "kind"),)
+
+
+class PartyEntry(Model):
+    """One movement of a PartyAccount, never changed, one per account and cause."""
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[PartyAccount] = fields.ForeignKeyField(
+        "models.PartyAccount", related_name="entries", on_delete=fields.RESTRICT
+    )
+    amount = fields.BigIntField()
+    balance_after = fields.BigIntField()
+    cause = fields.CharField(max_length=12)
+    cause_id = fields.BigIntField()
+    order_id = fields.BigIntField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "ledger_party_entries"
+        unique_together = (("account", "cause", "cause_id"),)
+
+
+class Incentives(Model):
+    """A brand's standing rewards, all optional (0: none). A store's first paid order earns
+    it first_order_cashback_fen of cash when it pays at least first_order_min_fen, earns the
+    store that invited it invitation_reward_fen of cash, and, when it is a self order, earns
+    the salesperson who onboarded it salesperson_first_order_points."""
+
+    id = fields.BigIntField(primary_key=True)
+    brand: fields.OneToOneRelation[Brand] = fields.OneToOneField(
+        "models.Brand", related_name="incentives", on_delete=fields.RESTRICT
+    )
+    first_order_cashback_fen = fields.BigIntField(default=0)
+    first_order_min_fen = fields.BigIntField(default=0)
+    invitation_reward_fen = fields.BigIntField(default=0)
+    salesperson_first_order_points = fields.BigIntField(default=0)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "ledger_incentives"

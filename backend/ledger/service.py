@@ -8,17 +8,33 @@ written, so concurrent posts to one account line up and each records the balance
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
-from backend.identity.access import Principal, Tenancy, scoped
+from backend.identity.access import BRAND_ROLES, Principal, Tenancy, scoped
 from backend.infra import sql
 from backend.kernel.errors import Conflict, NotFound
-from backend.ledger.models import Account, AccountKind, EntryCause, LedgerEntry
+from backend.ledger.models import (
+    Account,
+    AccountKind,
+    EntryCause,
+    Incentives,
+    LedgerEntry,
+    PartyAccount,
+    PartyEntry,
+    PartyKind,
+)
+from backend.org import service as org_service
 
 NO_ORDER = 0  # an entry's order_id when it is about no order (a mall redemption)
 ACCOUNT_TENANCY = Tenancy(store="store_id")  # brand staff see all; a store its own
-KIND_NAMES = {AccountKind.POINTS: "积分", AccountKind.REBATE: "返利余额"}
+KIND_NAMES = {
+    AccountKind.POINTS: "积分",
+    AccountKind.REBATE: "返利余额",
+    AccountKind.CASH: "红包现金",
+}
 CAUSE_NAMES = {
     EntryCause.ORDER_PAID: "订单支付获得",
     EntryCause.REFUND: "退款扣回",
@@ -26,6 +42,9 @@ CAUSE_NAMES = {
     EntryCause.LOTTERY_PRIZE: "抽奖中奖",
     EntryCause.REBATE_SPENT: "下单抵扣",
     EntryCause.REBATE_RETURNED: "订单取消/退款退回抵扣",
+    EntryCause.FIRST_ORDER_CASHBACK: "首单返现",
+    EntryCause.INVITATION_REWARD: "邀请有礼",
+    EntryCause.SALESPERSON_FIRST_ORDER: "拓店首单奖励",
 }
 
 
@@ -37,6 +56,41 @@ class InsufficientBalance(Conflict):
 class AccountNotFound(NotFound):
     code = "ledger.account_not_found"
     message = "找不到该账户"
+
+
+@dataclass(frozen=True)
+class _Book:
+    """Where one sort of owner's accounts and entries live, and the columns naming the owner.
+    Stores' and parties' (salespeople, distributors) books follow the same rules."""
+
+    accounts: str
+    entries: str
+    owner: tuple[str, ...]
+
+    @cached_property
+    def statements(self) -> tuple[str, str, str, str]:
+        """The four statements of a post: create the account, lock it, write the entry, move
+        the balance. Only these constant names go into the text, never values."""
+        owner = ", ".join(self.owner)
+        n = len(self.owner)
+        mine = " AND ".join(f"{column} = ${i}" for i, column in enumerate(self.owner, start=1))
+        values = ", ".join(f"${i}" for i in range(1, n + 1))
+        return (
+            f"INSERT INTO {self.accounts} (brand_id, {owner}, kind, balance, created_at)"  # noqa: S608
+            f" VALUES (${n + 1}, {values}, ${n + 2}, 0, ${n + 3})"
+            f" ON CONFLICT ({owner}, kind) DO NOTHING",
+            # A no-op UPDATE takes the account's row lock: posts to one account line up here.
+            f"UPDATE {self.accounts} SET balance = balance WHERE {mine} AND kind = ${n + 1}"  # noqa: S608
+            " RETURNING id, balance",
+            f"INSERT INTO {self.entries} (account_id, amount, balance_after, cause, cause_id,"  # noqa: S608
+            " order_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " ON CONFLICT (account_id, cause, cause_id) DO NOTHING RETURNING id",
+            f"UPDATE {self.accounts} SET balance = $1 WHERE id = $2",  # noqa: S608
+        )
+
+
+STORES = _Book("ledger_accounts", "ledger_entries", ("store_id",))
+PARTIES = _Book("ledger_party_accounts", "ledger_party_entries", ("party", "party_id"))
 
 
 async def post(
@@ -57,23 +111,64 @@ async def post(
     `spend`: the store spends from its balance, which may not go below zero; if it would,
     InsufficientBalance is raised before anything is written (a refund taking back what was
     earned may still take the balance below zero: the money went back)."""
+    return await _post(
+        STORES,
+        (store_id,),
+        brand_id=brand_id,
+        kind=kind,
+        amount=amount,
+        cause=cause,
+        cause_id=cause_id,
+        order_id=order_id,
+        now=now,
+        spend=spend,
+    )
+
+
+async def post_to_party(
+    party: PartyKind,
+    party_id: int,
+    *,
+    brand_id: int,
+    kind: AccountKind,
+    amount: int,
+    cause: EntryCause,
+    cause_id: int,
+    order_id: int,
+    now: datetime,
+) -> bool:
+    """post() for a salesperson's or a distributor's account."""
+    return await _post(
+        PARTIES,
+        (party.value, party_id),
+        brand_id=brand_id,
+        kind=kind,
+        amount=amount,
+        cause=cause,
+        cause_id=cause_id,
+        order_id=order_id,
+        now=now,
+    )
+
+
+async def _post(
+    book: _Book,
+    owner: tuple[Any, ...],
+    *,
+    brand_id: int,
+    kind: AccountKind,
+    amount: int,
+    cause: EntryCause,
+    cause_id: int,
+    order_id: int,
+    now: datetime,
+    spend: bool = False,
+) -> bool:
     if amount == 0:
         return False
-    await sql.execute(
-        "INSERT INTO ledger_accounts (brand_id, store_id, kind, balance, created_at)"
-        " VALUES ($1, $2, $3, 0, $4) ON CONFLICT (store_id, kind) DO NOTHING",
-        brand_id,
-        store_id,
-        kind.value,
-        now,
-    )
-    # A no-op UPDATE takes the account's row lock: posts to one account line up here.
-    account = await sql.fetch_one(
-        "UPDATE ledger_accounts SET balance = balance WHERE store_id = $1 AND kind = $2"
-        " RETURNING id, balance",
-        store_id,
-        kind.value,
-    )
+    create, lock, write, move = book.statements
+    await sql.execute(create, *owner, brand_id, kind.value, now)
+    account = await sql.fetch_one(lock, *owner, kind.value)
     assert account is not None  # created just above if it was missing
     balance_after = int(account["balance"]) + amount
     if spend and balance_after < 0:
@@ -83,22 +178,11 @@ async def post(
             details={"kind": kind.value, "needed": -amount, "balance": int(account["balance"])},
         )
     inserted = await sql.fetch_one(
-        "INSERT INTO ledger_entries (account_id, amount, balance_after, cause, cause_id,"
-        " order_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        " ON CONFLICT (account_id, cause, cause_id) DO NOTHING RETURNING id",
-        account["id"],
-        amount,
-        balance_after,
-        cause.value,
-        cause_id,
-        order_id,
-        now,
+        write, account["id"], amount, balance_after, cause.value, cause_id, order_id, now
     )
     if inserted is None:
         return False
-    await sql.execute(
-        "UPDATE ledger_accounts SET balance = $1 WHERE id = $2", balance_after, account["id"]
-    )
+    await sql.execute(move, balance_after, account["id"])
     return True
 
 
@@ -255,6 +339,114 @@ async def return_rebate(order_id: int, now: datetime) -> None:
         order_id=order_id,
         now=now,
     )
+
+
+async def reward_first_order(
+    *,
+    brand_id: int,
+    store_id: int,
+    order_id: int,
+    paid_fen: int,
+    first: org_service.FirstPaid,
+    now: datetime,
+) -> None:
+    """Pay the brand's first-order rewards (Incentives) for a store's first paid order: the
+    cashback to the store, the invitation reward to the store that invited it, and, for its
+    first self order, points to the salesperson who onboarded it. Each is unique per store
+    (the cause id), so it is paid once however often this runs."""
+    incentives = await Incentives.get_or_none(brand_id=brand_id)
+    if incentives is None:
+        return
+    if first.first and paid_fen >= incentives.first_order_min_fen:
+        await post(
+            brand_id=brand_id,
+            store_id=store_id,
+            kind=AccountKind.CASH,
+            amount=incentives.first_order_cashback_fen,
+            cause=EntryCause.FIRST_ORDER_CASHBACK,
+            cause_id=store_id,
+            order_id=order_id,
+            now=now,
+        )
+    if first.first and first.invited_by_store_id is not None:
+        await post(
+            brand_id=brand_id,
+            store_id=first.invited_by_store_id,
+            kind=AccountKind.CASH,
+            amount=incentives.invitation_reward_fen,
+            cause=EntryCause.INVITATION_REWARD,
+            cause_id=store_id,
+            order_id=order_id,
+            now=now,
+        )
+    if first.first_self and first.onboarded_by_salesperson_id is not None:
+        await post_to_party(
+            PartyKind.SALESPERSON,
+            first.onboarded_by_salesperson_id,
+            brand_id=brand_id,
+            kind=AccountKind.POINTS,
+            amount=incentives.salesperson_first_order_points,
+            cause=EntryCause.SALESPERSON_FIRST_ORDER,
+            cause_id=store_id,
+            order_id=order_id,
+            now=now,
+        )
+
+
+def incentives_view(incentives: Incentives | None) -> dict[str, Any]:
+    names = (
+        "first_order_cashback_fen",
+        "first_order_min_fen",
+        "invitation_reward_fen",
+        "salesperson_first_order_points",
+    )
+    return {name: 0 if incentives is None else getattr(incentives, name) for name in names}
+
+
+async def get_incentives(principal: Principal) -> dict[str, Any]:
+    return incentives_view(await Incentives.get_or_none(brand_id=principal.brand_id))
+
+
+async def set_incentives(
+    principal: Principal, values: dict[str, int], *, now: datetime
+) -> dict[str, Any]:
+    """Replace the brand's standing rewards (they apply to first orders paid from now on)."""
+    await Incentives.update_or_create(
+        defaults={**values, "updated_at": now}, brand_id=principal.brand_id
+    )
+    return incentives_view(await Incentives.get(brand_id=principal.brand_id))
+
+
+async def party_accounts(principal: Principal, party: PartyKind) -> list[dict[str, Any]]:
+    """Brand staff: every salesperson's (or distributor's) balances. A salesperson: their own."""
+    accounts = PartyAccount.filter(brand_id=principal.brand_id, party=party.value)
+    if principal.role not in BRAND_ROLES:
+        accounts = accounts.filter(party_id=principal.salesperson_id or 0)
+    found = await accounts.order_by("party_id", "kind")
+    return [
+        {
+            "id": account.id,
+            "party": account.party,
+            "party_id": account.party_id,
+            "kind": account.kind,
+            "kind_name": KIND_NAMES[AccountKind(account.kind)],
+            "balance": account.balance,
+            "entries": [
+                {
+                    "amount": entry.amount,
+                    "balance_after": entry.balance_after,
+                    "cause": entry.cause,
+                    "cause_name": CAUSE_NAMES[EntryCause(entry.cause)],
+                    "order_id": entry.order_id,
+                    "at": entry.created_at.isoformat(),
+                }
+                for entry in await PartyEntry.filter(account_id=account.id)
+                .order_by("-id")
+                .limit(50)
+            ],
+        }
+        for account in found
+    ]
 
 
 # ---- views ----------------------------------------------------------------------------------

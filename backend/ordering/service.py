@@ -785,7 +785,7 @@ async def _apply(
             actor_user_id,
             actor_role,
             note,
-            returning="id, brand_id, store_id, points_earned, rebate_fen",
+            returning="id, brand_id, store_id, points_earned, rebate_fen, channel, payable_fen",
         )
         if not moved:
             raise StatusChanged()
@@ -807,6 +807,8 @@ async def _apply(
         store_id=moved[0]["store_id"],
         points=moved[0]["points_earned"],
         rebate_fen=moved[0]["rebate_fen"],
+        self_order=moved[0]["channel"] == Channel.SELF.value,
+        payable_fen=moved[0]["payable_fen"],
     )
 
 
@@ -853,13 +855,15 @@ async def visible_order(principal: Principal, order_id: int) -> Order:
 @dataclass(frozen=True)
 class Earnings:
     """What a paid order earns its store (points, rebate): the promotions' result, kept on
-    the order when it was placed."""
+    the order when it was placed. With what first-order rewards look at."""
 
     order_id: int
     brand_id: int
     store_id: int
     points: int
     rebate_fen: int
+    self_order: bool = False
+    payable_fen: int = 0
 
 
 async def earnings(order_id: int) -> Earnings:
@@ -904,8 +908,9 @@ class PaidAtOnceSql:
     """Fixed SQL for payments to settle a payment and its order in one PostgreSQL statement.
 
     `lock` selects and locks (FOR UPDATE) the order `order_id` when a payment can settle it
-    with nothing else to do: it waits for payment and earns no points or rebate (those are
-    credited through the ledger, in the full path). `move` is two CTEs that move the orders
+    with nothing else to do: it waits for payment, earns no points or rebate, and its store
+    has had its first paid order (points, rebate and first-order rewards are credited
+    through the ledger, in the full path). `move` is two CTEs that move the orders
     in a CTE named `settling` (column `order_id`) to paid, with their audit rows, exactly as
     record_payment does; the moved ids are in the CTE `moved`.
     """
@@ -921,7 +926,12 @@ def paid_at_once_sql(order_id: str, now: str) -> PaidAtOnceSql:
     # Only constants of this module and the caller's placeholders go into the text.
     lock = (
         f"SELECT id FROM orders WHERE id = {order_id} AND status = '{waiting}'"  # noqa: S608
-        " AND points_earned = 0 AND rebate_fen = 0 FOR UPDATE"
+        " AND points_earned = 0 AND rebate_fen = 0"
+        # and the store has had its first paid (self) order: no first-order reward is due
+        " AND EXISTS (SELECT 1 FROM stores s WHERE s.id = orders.store_id"
+        " AND s.first_paid_order_id IS NOT NULL"
+        f" AND (orders.channel <> '{Channel.SELF.value}'"
+        " OR s.first_self_paid_order_id IS NOT NULL)) FOR UPDATE"
     )
     move = (
         f"moved AS (UPDATE orders SET status = '{paid}', updated_at = {now}"  # noqa: S608

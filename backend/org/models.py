@@ -147,6 +147,10 @@ class Store(Model):
     invited_by_salesperson: fields.ForeignKeyNullableRelation[Salesperson] = fields.ForeignKeyField(
         "models.Salesperson", null=True, related_name="invited_stores", on_delete=fields.SET_NULL
     )
+    # The store's first paid order, and its first paid self order: set once each (a guarded
+    # update in the payment's transaction), so first-order rewards are paid once.
+    first_paid_order_id = fields.BigIntField(null=True)
+    first_self_paid_order_id = fields.BigIntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -875,3 +875,43 @@ async def active_store_ids(
         stores = stores.filter(id__in=Subquery(tagged))
     ids = await stores.order_by("id").values_list("id", flat=True)
     return [int(store_id) for store_id in ids]  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class FirstPaid:
+    """Whether a paid order was its store's first (and first self) paid order, and who is owed
+    a first-order reward: the store that invited it, the salesperson who onboarded it."""
+
+    first: bool
+    first_self: bool
+    invited_by_store_id: int | None
+    onboarded_by_salesperson_id: int | None
+
+
+async def mark_first_paid(store_id: int, order_id: int, *, self_order: bool) -> FirstPaid:
+    """In the payment's transaction: record the order as the store's first paid (and first
+    paid self) order if there was none. Guarded updates, so of two orders paid at once only
+    one is first."""
+    first = await sql.fetch_one(
+        "UPDATE stores SET first_paid_order_id = $1 WHERE id = $2"
+        " AND first_paid_order_id IS NULL"
+        " RETURNING invited_by_store_id, invited_by_salesperson_id",
+        order_id,
+        store_id,
+    )
+    first_self = None
+    if self_order:
+        first_self = await sql.fetch_one(
+            "UPDATE stores SET first_self_paid_order_id = $1 WHERE id = $2"
+            " AND first_self_paid_order_id IS NULL RETURNING invited_by_salesperson_id",
+            order_id,
+            store_id,
+        )
+    return FirstPaid(
+        first=first is not None,
+        first_self=first_self is not None,
+        invited_by_store_id=None if first is None else first["invited_by_store_id"],
+        onboarded_by_salesperson_id=None
+        if first_self is None
+        else first_self["invited_by_salesperson_id"],
+    )

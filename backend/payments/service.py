@@ -307,8 +307,9 @@ async def _wechat_payment_facts(out_trade_no: str) -> PaymentFacts | None:
 
 
 async def _credit_earnings(paid: ordering_service.Earnings, now: datetime) -> None:
-    """Credit the store what its paid order earned, in the payment's transaction. Most orders
-    earn nothing: then this writes nothing and costs nothing."""
+    """Credit what the paid order earned, and the first-order rewards it may bring, in the
+    payment's transaction. An order that earns nothing, of a store past its first paid
+    order, writes nothing more than the store's first-paid markers check."""
     if paid.points or paid.rebate_fen:
         await ledger_service.credit_paid_order(
             brand_id=paid.brand_id,
@@ -316,6 +317,18 @@ async def _credit_earnings(paid: ordering_service.Earnings, now: datetime) -> No
             order_id=paid.order_id,
             points=paid.points,
             rebate_fen=paid.rebate_fen,
+            now=now,
+        )
+    first = await org_service.mark_first_paid(
+        paid.store_id, paid.order_id, self_order=paid.self_order
+    )
+    if first.first or first.first_self:
+        await ledger_service.reward_first_order(
+            brand_id=paid.brand_id,
+            store_id=paid.store_id,
+            order_id=paid.order_id,
+            paid_fen=paid.payable_fen,
+            first=first,
             now=now,
         )
 
