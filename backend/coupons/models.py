@@ -155,3 +155,58 @@ class CouponEvent(Model):
 
     class Meta:
         table = "coupon_events"
+
+
+class ClaimStatus(StrEnum):
+    SUBMITTED = "submitted"  # the distributor asks for the value of vouchers it honoured
+    APPROVED = "approved"  # the brand agrees it owes the amount
+    SETTLED = "settled"  # the brand paid it
+    REJECTED = "rejected"  # the brand refused it (its vouchers can not be claimed again)
+
+
+class VoucherClaim(Model):
+    """A distributor's claim (核销) on the brand for the exchange vouchers used in orders it
+    fulfilled. Its status moves by guarded updates: submitted → approved → settled, or
+    submitted → rejected."""
+
+    id = fields.BigIntField(primary_key=True)
+    brand: fields.ForeignKeyRelation[Brand] = fields.ForeignKeyField(
+        "models.Brand", related_name="voucher_claims", on_delete=fields.RESTRICT
+    )
+    distributor_id = fields.BigIntField()
+    status = fields.CharField(max_length=9, default=ClaimStatus.SUBMITTED.value)
+    amount_fen = fields.BigIntField()
+    vouchers = fields.IntField()
+    note = fields.CharField(max_length=200, default="")
+    reject_reason = fields.CharField(max_length=200, default="")
+    submitted_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", null=True, related_name="voucher_claims", on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField()
+    decided_at = fields.DatetimeField(null=True)
+    settled_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "voucher_claims"
+        indexes = (("brand_id", "status"), ("distributor_id", "id"))
+
+
+class VoucherClaimItem(Model):
+    """One voucher in a claim, with the order it was used in and its value there. A voucher
+    is in one claim at most (unique), so it is never paid twice."""
+
+    id = fields.BigIntField(primary_key=True)
+    claim: fields.ForeignKeyRelation[VoucherClaim] = fields.ForeignKeyField(
+        "models.VoucherClaim", related_name="items", on_delete=fields.RESTRICT
+    )
+    coupon: fields.ForeignKeyRelation[Coupon] = fields.ForeignKeyField(
+        "models.Coupon", related_name="claim_items", on_delete=fields.RESTRICT
+    )
+    order_id = fields.BigIntField()
+    amount_fen = fields.BigIntField()
+
+    class Meta:
+        table = "voucher_claim_items"
+        # A unique_together rather than unique=True on the key: Tortoise's SQLite migration
+        # leaves the latter out.
+        unique_together = (("coupon",),)

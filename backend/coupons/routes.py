@@ -14,7 +14,13 @@ from sanic_ext import openapi
 from backend.coupons import service
 from backend.coupons.models import CouponKind, IssuanceSchedule
 from backend.deps import request_deps
-from backend.identity.access import BRAND_ROLES, STORE_ROLES, Principal, authenticated
+from backend.identity.access import (
+    BRAND_ROLES,
+    DISTRIBUTOR_ROLES,
+    STORE_ROLES,
+    Principal,
+    authenticated,
+)
 from backend.infra.http import (
     Id,
     PageQuery,
@@ -23,9 +29,11 @@ from backend.infra.http import (
     json_body,
     newest_first,
     ok,
+    parse_body,
     parse_query,
 )
 from backend.infra.idempotency import create_once
+from backend.ordering import service as ordering_service
 from backend.org import service as org_service
 
 bp = Blueprint("coupons", url_prefix="/api/v1/coupons")
@@ -230,3 +238,83 @@ async def wallet(request: Request, principal: Principal) -> HTTPResponse:
 @authenticated(*STORE_ROLES)
 async def history(request: Request, principal: Principal, coupon_id: int) -> HTTPResponse:
     return ok({"items": await service.history(principal, coupon_id)})
+
+
+# ---- voucher claims (核销) ---------------------------------------------------------------------
+
+
+class ClaimBody(RequestModel):
+    note: str = Field(default="", max_length=200)
+
+
+class DecisionBody(RequestModel):
+    reason: str = Field(default="", max_length=200, description="驳回原因")
+
+
+class ClaimQuery(PageQuery):
+    before: Id | None = None
+    status: Literal["submitted", "approved", "settled", "rejected"] | None = None
+
+
+async def _fulfilled(principal: Principal) -> list[Any]:
+    """The distributor's fulfilled orders that used a coupon (none for other roles)."""
+    if principal.distributor_id is None:
+        return []
+    return await ordering_service.fulfilled_with_coupons(principal.distributor_id)
+
+
+@bp.get("/claims/claimable")
+@openapi.summary("可核销的兑换券：本经销商已送达订单中使用、尚未核销的兑换券")
+@authenticated(*DISTRIBUTOR_ROLES)
+async def claimable_vouchers(request: Request, principal: Principal) -> HTTPResponse:
+    items = await service.claimable_vouchers(principal, await _fulfilled(principal))
+    return ok({"items": items, "amount_fen": sum(item["amount_fen"] for item in items)})
+
+
+@bp.post("/claims")
+@openapi.summary("提交核销单：向品牌申请已兑付兑换券的货值")
+@openapi.parameter("Idempotency-Key", str, location="header", required=True)
+@authenticated(*DISTRIBUTOR_ROLES)
+@json_body(ClaimBody)
+async def submit_claim(request: Request, principal: Principal, body: ClaimBody) -> HTTPResponse:
+    now = request_deps(request).clock.now()
+    used = await _fulfilled(principal)
+    return await create_once(
+        request,
+        scope="coupon.claim_vouchers",
+        user_id=principal.user_id,
+        now=now,
+        create=lambda: service.submit_claim(principal, used, body.note, now=now),
+    )
+
+
+@bp.get("/claims")
+@openapi.summary("核销单列表（品牌看全部，经销商看自己的）")
+@documented_query(ClaimQuery)
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
+async def list_claims(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, ClaimQuery)
+    limit = query.bounded_limit()
+    items = await service.list_claims(
+        principal, status=query.status, before=query.before, limit=limit + 1
+    )
+    return ok(newest_first(items, limit))
+
+
+@bp.get("/claims/<claim_id:int>")
+@openapi.summary("核销单详情（含每张兑换券及其订单）")
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
+async def get_claim(request: Request, principal: Principal, claim_id: int) -> HTTPResponse:
+    return ok(await service.get_claim(principal, claim_id))
+
+
+@bp.post("/claims/<claim_id:int>/<action:approve|reject|settle>")
+@openapi.summary("品牌确认、驳回（可附 {reason}）或结算核销单")
+@authenticated(*BRAND_ROLES)
+async def decide_claim(
+    request: Request, principal: Principal, claim_id: int, action: str
+) -> HTTPResponse:
+    now = request_deps(request).clock.now()
+    # The body is optional: only a rejection has something to say.
+    reason = parse_body(request, DecisionBody).reason if request.body else ""
+    return ok(await service.decide_claim(principal, claim_id, action, reason=reason, now=now))

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from backend.coupons.models import (
+    ClaimStatus,
     Coupon,
     CouponEvent,
     CouponEventKind,
@@ -27,12 +29,15 @@ from backend.coupons.models import (
     CouponTemplate,
     IssuanceSchedule,
     TemplateStatus,
+    VoucherClaim,
+    VoucherClaimItem,
 )
 from backend.coupons.terms import Effect, PayableLine, Refusal, Terms, apply
-from backend.identity.access import STORE_ROLES, Principal
+from backend.identity.access import DISTRIBUTOR_ROLES, STORE_ROLES, Principal
 from backend.infra import sql
 from backend.infra.logging import get_logger
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
+from backend.ledger import service as ledger_service
 from backend.org import service as org_service
 from backend.promotions import service as promotions_service
 
@@ -705,3 +710,196 @@ async def history(principal: Principal, coupon_id: int) -> list[dict[str, Any]]:
         {"kind": event.kind, "order_id": event.order_id, "at": _iso(event.created_at)}
         for event in events
     ]
+
+
+# ---- voucher claims (核销) ---------------------------------------------------------------------
+
+
+def claim_view(claim: VoucherClaim) -> dict[str, Any]:
+    status = ClaimStatus(claim.status)
+    return {
+        "id": claim.id,
+        "distributor_id": claim.distributor_id,
+        "status": status.value,
+        "status_name": CLAIM_STATUS_NAMES[status],
+        "amount_fen": claim.amount_fen,
+        "vouchers": claim.vouchers,
+        "note": claim.note,
+        "reject_reason": claim.reject_reason,
+        "created_at": _iso(claim.created_at),
+        "decided_at": _iso(claim.decided_at),
+        "settled_at": _iso(claim.settled_at),
+    }
+
+
+CLAIM_STATUS_NAMES = {
+    ClaimStatus.SUBMITTED: "待审核",
+    ClaimStatus.APPROVED: "已确认，待结算",
+    ClaimStatus.SETTLED: "已结算",
+    ClaimStatus.REJECTED: "已驳回",
+}
+
+
+def _distributor_of(principal: Principal) -> int:
+    if principal.role not in DISTRIBUTOR_ROLES or principal.distributor_id is None:
+        raise ClaimNotFound()
+    return principal.distributor_id
+
+
+async def claimable_vouchers(principal: Principal, used: Sequence[sql.Row]) -> list[dict[str, Any]]:
+    """Of the coupons `used` in orders this distributor fulfilled (ordering's
+    fulfilled_with_coupons: the route passes them, as ordering depends on coupons), the
+    exchange vouchers no claim holds yet, with their value in each order."""
+    _distributor_of(principal)
+    if not used:
+        return []
+    coupon_ids = [row["coupon_id"] for row in used]
+    vouchers = await sql.fetch(
+        "SELECT c.id, t.name FROM coupons c JOIN coupon_templates t ON t.id = c.template_id"
+        " WHERE c.id IN ($1) AND t.kind = $2"
+        " AND NOT EXISTS (SELECT 1 FROM voucher_claim_items i WHERE i.coupon_id = c.id)",
+        coupon_ids,
+        CouponKind.EXCHANGE.value,
+    )
+    names = {row["id"]: row["name"] for row in vouchers}
+    return [
+        {
+            "coupon_id": row["coupon_id"],
+            "name": names[row["coupon_id"]],
+            "order_id": row["order_id"],
+            "amount_fen": row["coupon_discount_fen"],
+        }
+        for row in used
+        if row["coupon_id"] in names
+    ]
+
+
+async def submit_claim(
+    principal: Principal, used: Sequence[sql.Row], note: str, *, now: datetime
+) -> dict[str, Any]:
+    """Claim every voucher claimable now (of `used`, as in claimable_vouchers). A voucher
+    already in another claim (a concurrent submission) makes this one 409, nothing written."""
+    distributor_id = _distributor_of(principal)
+    vouchers = await claimable_vouchers(principal, used)
+    if not vouchers:
+        raise NothingToClaim()
+    try:
+        async with in_transaction():
+            claim = await VoucherClaim.create(
+                brand_id=principal.brand_id,
+                distributor_id=distributor_id,
+                amount_fen=sum(v["amount_fen"] for v in vouchers),
+                vouchers=len(vouchers),
+                note=note,
+                submitted_by_id=principal.user_id,
+                created_at=now,
+            )
+            await VoucherClaimItem.bulk_create(
+                [
+                    VoucherClaimItem(
+                        claim_id=claim.id,
+                        coupon_id=v["coupon_id"],
+                        order_id=v["order_id"],
+                        amount_fen=v["amount_fen"],
+                    )
+                    for v in vouchers
+                ]
+            )
+    except IntegrityError as exc:
+        raise ClaimConflict() from exc
+    return {**claim_view(claim), "items": vouchers}
+
+
+async def _visible_claim(principal: Principal, claim_id: int) -> VoucherClaim:
+    claims = VoucherClaim.filter(id=claim_id, brand_id=principal.brand_id)
+    if principal.role in DISTRIBUTOR_ROLES:
+        claims = claims.filter(distributor_id=principal.distributor_id)
+    claim = await claims.first()
+    if claim is None:
+        raise ClaimNotFound()
+    return claim
+
+
+async def get_claim(principal: Principal, claim_id: int) -> dict[str, Any]:
+    claim = await _visible_claim(principal, claim_id)
+    items = await VoucherClaimItem.filter(claim_id=claim.id).order_by("id")
+    return {
+        **claim_view(claim),
+        "items": [
+            {"coupon_id": i.coupon_id, "order_id": i.order_id, "amount_fen": i.amount_fen}  # type: ignore[attr-defined]
+            for i in items
+        ],
+    }
+
+
+async def list_claims(
+    principal: Principal, *, status: str | None, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """Brand staff see every claim of the brand; distributor staff their distributor's."""
+    claims = VoucherClaim.filter(brand_id=principal.brand_id)
+    if principal.role in DISTRIBUTOR_ROLES:
+        claims = claims.filter(distributor_id=principal.distributor_id)
+    if status is not None:
+        claims = claims.filter(status=status)
+    if before is not None:
+        claims = claims.filter(id__lt=before)
+    return [claim_view(c) for c in await claims.order_by("-id").limit(limit)]
+
+
+CLAIM_MOVES = {
+    "approve": (ClaimStatus.SUBMITTED, ClaimStatus.APPROVED),
+    "reject": (ClaimStatus.SUBMITTED, ClaimStatus.REJECTED),
+    "settle": (ClaimStatus.APPROVED, ClaimStatus.SETTLED),
+}
+
+
+async def decide_claim(
+    principal: Principal, claim_id: int, action: str, *, reason: str, now: datetime
+) -> dict[str, Any]:
+    """The brand approves, rejects or settles a claim: a guarded status move, and for approve
+    and settle the distributor's voucher account moves in the same transaction."""
+    claim = await _visible_claim(principal, claim_id)
+    source, target = CLAIM_MOVES[action]
+    stamp = "settled_at" if target == ClaimStatus.SETTLED else "decided_at"
+    changes: dict[str, Any] = {"status": target.value, stamp: now}
+    if target == ClaimStatus.REJECTED:
+        changes["reject_reason"] = reason or "未说明原因"
+    async with in_transaction():
+        moved = await VoucherClaim.filter(id=claim.id, status=source.value).update(**changes)
+        if not moved:
+            raise ClaimStatusChanged(
+                f"该核销单当前为「{CLAIM_STATUS_NAMES[ClaimStatus(claim.status)]}」，不能{ACTION_NAMES[action]}"
+            )
+        if target != ClaimStatus.REJECTED:
+            await ledger_service.voucher_claim_moved(
+                brand_id=claim.brand_id,  # type: ignore[attr-defined]
+                distributor_id=claim.distributor_id,
+                claim_id=claim.id,
+                amount_fen=claim.amount_fen,
+                settled=target == ClaimStatus.SETTLED,
+                now=now,
+            )
+    return await get_claim(principal, claim.id)
+
+
+ACTION_NAMES = {"approve": "确认", "reject": "驳回", "settle": "结算"}
+
+
+class ClaimNotFound(NotFound):
+    code = "coupon.claim_not_found"
+    message = "找不到该核销单"
+
+
+class NothingToClaim(Conflict):
+    code = "coupon.nothing_to_claim"
+    message = "暂无可核销的兑换券（订单送达后可核销）"
+
+
+class ClaimConflict(Conflict):
+    code = "coupon.claim_conflict"
+    message = "部分兑换券已在其他核销单中，请刷新后重试"
+
+
+class ClaimStatusChanged(Conflict):
+    code = "coupon.claim_status_changed"
+    message = "核销单状态已变化"

@@ -16,6 +16,7 @@ class AccountKind(StrEnum):
     POINTS = "points"  # 积分, whole points
     REBATE = "rebate"  # 返利余额, fen
     CASH = "cash"  # 红包现金, fen: first-order cashback, invitation rewards, red-packet wins
+    VOUCHERS = "vouchers"  # a distributor's approved voucher claims the brand has yet to pay
 
 
 class EntryCause(StrEnum):
@@ -28,6 +29,8 @@ class EntryCause(StrEnum):
     FIRST_ORDER_CASHBACK = "first_cash"  # 首单返现 to the store (cause_id: the store)
     INVITATION_REWARD = "invite"  # 邀请有礼 to the inviting store (cause_id: the invited store)
     SALESPERSON_FIRST_ORDER = "sp_first"  # to the salesperson who onboarded it (cause_id: store)
+    CLAIM_APPROVED = "claim_ok"  # a voucher claim the brand owes (cause_id: the claim)
+    CLAIM_SETTLED = "claim_paid"  # the brand paid it (cause_id: the claim)
 
 
 class Account(Model):

@@ -10,7 +10,14 @@ from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
 from backend.deps import request_deps
-from backend.identity.access import BRAND_ROLES, STORE_ROLES, Principal, Role, authenticated
+from backend.identity.access import (
+    BRAND_ROLES,
+    DISTRIBUTOR_ROLES,
+    STORE_ROLES,
+    Principal,
+    Role,
+    authenticated,
+)
 from backend.infra.http import (
     Id,
     PageQuery,
@@ -83,9 +90,9 @@ async def set_incentives(
 
 
 @bp.get("/party-accounts")
-@openapi.summary("业务员（或经销商）账户与最近流水：品牌看全部，业务员看自己的")
+@openapi.summary("业务员或经销商账户与最近流水：品牌看全部，业务员、经销商看自己的")
 @documented_query(PartyQuery)
-@authenticated(*BRAND_ROLES, Role.SALESPERSON)
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES, Role.SALESPERSON)
 async def party_accounts(request: Request, principal: Principal) -> HTTPResponse:
     query = parse_query(request, PartyQuery)
     return ok({"items": await service.party_accounts(principal, PartyKind(query.party))})

@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from backend.identity.access import BRAND_ROLES, Principal, Tenancy, scoped
+from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal, Role, Tenancy, scoped
 from backend.infra import sql
 from backend.kernel.errors import Conflict, NotFound
 from backend.ledger.models import (
@@ -34,6 +34,7 @@ KIND_NAMES = {
     AccountKind.POINTS: "积分",
     AccountKind.REBATE: "返利余额",
     AccountKind.CASH: "红包现金",
+    AccountKind.VOUCHERS: "待结算核销款",
 }
 CAUSE_NAMES = {
     EntryCause.ORDER_PAID: "订单支付获得",
@@ -45,6 +46,8 @@ CAUSE_NAMES = {
     EntryCause.FIRST_ORDER_CASHBACK: "首单返现",
     EntryCause.INVITATION_REWARD: "邀请有礼",
     EntryCause.SALESPERSON_FIRST_ORDER: "拓店首单奖励",
+    EntryCause.CLAIM_APPROVED: "兑换券核销确认",
+    EntryCause.CLAIM_SETTLED: "兑换券核销结算",
 }
 
 
@@ -393,6 +396,30 @@ async def reward_first_order(
         )
 
 
+async def voucher_claim_moved(
+    *,
+    brand_id: int,
+    distributor_id: int,
+    claim_id: int,
+    amount_fen: int,
+    settled: bool,
+    now: datetime,
+) -> None:
+    """The distributor's voucher account: an approved claim is owed to it (+), a settled one
+    paid (−). Its balance is what the brand still owes; once per claim and step."""
+    await post_to_party(
+        PartyKind.DISTRIBUTOR,
+        distributor_id,
+        brand_id=brand_id,
+        kind=AccountKind.VOUCHERS,
+        amount=-amount_fen if settled else amount_fen,
+        cause=EntryCause.CLAIM_SETTLED if settled else EntryCause.CLAIM_APPROVED,
+        cause_id=claim_id,
+        order_id=NO_ORDER,
+        now=now,
+    )
+
+
 def incentives_view(incentives: Incentives | None) -> dict[str, Any]:
     names = (
         "first_order_cashback_fen",
@@ -417,11 +444,20 @@ async def set_incentives(
     return incentives_view(await Incentives.get(brand_id=principal.brand_id))
 
 
+def _own_party_id(principal: Principal, party: PartyKind) -> int | None:
+    """The party a salesperson or distributor staff member is, if it is of that kind."""
+    if party == PartyKind.SALESPERSON and principal.role == Role.SALESPERSON:
+        return principal.salesperson_id
+    if party == PartyKind.DISTRIBUTOR and principal.role in DISTRIBUTOR_ROLES:
+        return principal.distributor_id
+    return None
+
+
 async def party_accounts(principal: Principal, party: PartyKind) -> list[dict[str, Any]]:
     """Brand staff: every salesperson's (or distributor's) balances. A salesperson: their own."""
     accounts = PartyAccount.filter(brand_id=principal.brand_id, party=party.value)
     if principal.role not in BRAND_ROLES:
-        accounts = accounts.filter(party_id=principal.salesperson_id or 0)
+        accounts = accounts.filter(party_id=_own_party_id(principal, party) or 0)
     found = await accounts.order_by("party_id", "kind")
     return [
         {

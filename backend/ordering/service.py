@@ -1104,3 +1104,17 @@ async def paid_order_ids(
         placed_until,
     )
     return [int(row["id"]) for row in rows]
+
+
+FULFILLED_STATUSES = (OrderStatus.DELIVERED, OrderStatus.COMPLETED)
+
+
+async def fulfilled_with_coupons(distributor_id: int) -> list[sql.Row]:
+    """The distributor's delivered or completed orders that used a coupon: order id, coupon
+    id and what the coupon took off (for voucher claims, 核销)."""
+    return await sql.fetch(
+        "SELECT id AS order_id, coupon_id, coupon_discount_fen FROM orders"
+        " WHERE distributor_id = $1 AND status IN ($2) AND coupon_id IS NOT NULL ORDER BY id",
+        distributor_id,
+        [status.value for status in FULFILLED_STATUSES],
+    )
