@@ -107,6 +107,21 @@ def serve_realtime(settings: Settings, port: int) -> None:
     uvicorn.run(create_realtime_asgi(settings), host=settings.host, port=port, log_config=None)
 
 
+async def _ledger_check(settings: Settings) -> int:
+    """Print accounts that do not add up; the exit status says whether there were any."""
+    from backend.ledger import service as ledger_service
+
+    await db.init_db(settings.database_url)
+    try:
+        wrong = await ledger_service.unbalanced_accounts()
+    finally:
+        await db.close_db()
+    for account in wrong:
+        print(f"不平: {account}")
+    print("账户全部平衡" if not wrong else f"{len(wrong)} 个账户不平")
+    return 1 if wrong else 0
+
+
 def makemigrations() -> None:
     """Write a migration for model changes (a developer's command)."""
     from tortoise.cli.cli import main as tortoise_main
@@ -134,6 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("migrate", help="apply migrations")
     commands.add_parser("demo", help="migrate and create demo data")
     commands.add_parser("makemigrations", help="write a migration for model changes")
+    commands.add_parser("ledger-check", help="check every ledger balance is the sum of its entries")
     args = parser.parse_args(argv)
 
     if args.command == "makemigrations":
@@ -151,6 +167,8 @@ def main(argv: list[str] | None = None) -> None:
         print("migrations applied")
     elif args.command == "demo":
         asyncio.run(_migrate_and_seed(settings, seed=True))
+    elif args.command == "ledger-check":
+        sys.exit(asyncio.run(_ledger_check(settings)))
 
 
 if __name__ == "__main__":

@@ -294,6 +294,27 @@ async def test_claims_respect_the_store_limit_and_the_stock(client, sandbox_clie
     assert await Coupon.all().count() == 3
 
 
+async def test_concurrent_claims_by_many_stores_never_exceed_the_stock(
+    client, sandbox_client
+) -> None:
+    shop = await make_shop()
+    created = await template(client, shop, reduction_coupon(claimable=True, total_quantity=3))
+    owners = [
+        await store_owner(client, sandbox_client, store)
+        for store in [shop.tenant.store, *[await make_store(shop.tenant) for _ in range(5)]]
+    ]
+    url = f"{API}/templates/{created['id']}/claim"
+    responses = await asyncio.gather(
+        *(client.post(url, headers=idempotent(owner)) for owner in owners)
+    )
+    assert sorted(r.status_code for r in responses) == [201] * 3 + [409] * 3
+    assert {r.json()["error"]["code"] for r in responses if r.status_code == 409} == {
+        "coupon.out_of_stock"
+    }
+    assert (await CouponTemplate.get(id=created["id"])).issued_count == 3
+    assert await Coupon.all().count() == 3
+
+
 async def test_a_template_not_claimable_or_ended_cannot_be_claimed(client, sandbox_client) -> None:
     shop = await make_shop()
     hidden = await template(client, shop, reduction_coupon())

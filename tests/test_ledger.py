@@ -131,3 +131,48 @@ async def test_an_order_that_earns_nothing_writes_no_account(client, sandbox_cli
     )
     assert paid.status_code == 201, paid.text  # paid, yet it earned nothing to credit
     assert await Account.all().count() == 0 and await LedgerEntry.all().count() == 0
+
+
+async def test_a_statement_exports_as_csv_for_its_store_only(
+    client, sandbox_client, live_api
+) -> None:
+    from backend.ledger import service as ledger_service
+
+    shop = await earning_shop(client)
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    order = await ordered(client, owner, shop)
+    started = await prepay(client, owner, order)
+    await complete(sandbox_client, started["out_trade_no"])
+    await eventually(lambda: _is(order["id"], "paid"))
+    rebate = await Account.get(store_id=shop.tenant.store.id, kind="rebate")
+    response = await client.get(f"{LEDGER}/accounts/{rebate.id}/entries.csv", headers=bearer(owner))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.content.startswith("\ufeff".encode())
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == "时间,事项,变动,变动后余额,订单"
+    assert lines[1].split(",")[1:] == ["订单支付获得", "79.96", "79.96", str(order["id"])]
+    other = await store_owner(client, sandbox_client, await make_store(shop.tenant))
+    hidden = await client.get(f"{LEDGER}/accounts/{rebate.id}/entries.csv", headers=bearer(other))
+    assert hidden.status_code == 404
+    assert await ledger_service.unbalanced_accounts() == []
+
+
+async def test_the_ledger_check_finds_a_balance_that_does_not_add_up(
+    client, sandbox_client
+) -> None:
+    from backend.infra import sql
+    from backend.ledger import service as ledger_service
+
+    shop = await earning_shop(client)
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    order = await ordered(client, owner, shop)
+    await client.post(
+        f"/api/v1/orders/{order['id']}/offline-payment",
+        json={},
+        headers=await distributor_admin(client, shop),
+    )
+    assert await ledger_service.unbalanced_accounts() == []
+    await sql.execute("UPDATE ledger_accounts SET balance = balance + 1 WHERE kind = 'points'")
+    [wrong] = await ledger_service.unbalanced_accounts()
+    assert wrong["balance"] == wrong["sum"] + 1

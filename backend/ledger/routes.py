@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse
+from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
 
 from backend.deps import request_deps
@@ -58,6 +58,21 @@ async def statement(request: Request, principal: Principal, account_id: int) -> 
     found = await service.statement(principal, account_id, after=query.after, limit=limit)
     listed = page(found["entries"], limit)
     return ok({"account": found["account"], **listed})
+
+
+@bp.get("/accounts/<account_id:int>/entries.csv")
+@openapi.summary("导出账户流水（CSV，含每笔变动后余额）")
+@authenticated(*STORE_ROLES, *BRAND_ROLES)
+async def export_statement(request: Request, principal: Principal, account_id: int) -> HTTPResponse:
+    name, content = await service.statement_csv(principal, account_id)
+    return raw(
+        content,
+        content_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 class IncentivesBody(RequestModel):

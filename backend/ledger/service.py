@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal, Role, Tenancy, scoped
 from backend.infra import sql
 from backend.kernel.errors import Conflict, NotFound
+from backend.kernel.money import yuan
+from backend.kernel.spreadsheet import BOM, csv_lines
 from backend.ledger.models import (
     Account,
     AccountKind,
@@ -533,3 +536,57 @@ async def statement(
             for entry in entries
         ],
     }
+
+
+EXPORT_LIMIT = 100_000  # entries in one statement file: years of a busy store
+STATEMENT_HEADERS = ("时间", "事项", "变动", "变动后余额", "订单")
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def _amount_text(kind: AccountKind, amount: int) -> str:
+    """Points are whole numbers; the other accounts hold fen, shown as exact yuan."""
+    return str(amount) if kind == AccountKind.POINTS else yuan(amount)
+
+
+async def statement_csv(principal: Principal, account_id: int) -> tuple[str, bytes]:
+    """The account's whole statement as a CSV file (UTF-8 with BOM, China time): its file
+    name and content."""
+    account = await scoped(principal, Account.filter(id=account_id), ACCOUNT_TENANCY).first()
+    if account is None:
+        raise AccountNotFound()
+    kind = AccountKind(account.kind)
+    entries = await LedgerEntry.filter(account_id=account.id).order_by("id").limit(EXPORT_LIMIT)
+    rows = [
+        (
+            entry.created_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
+            CAUSE_NAMES[EntryCause(entry.cause)],
+            _amount_text(kind, entry.amount),
+            _amount_text(kind, entry.balance_after),
+            str(entry.order_id or ""),
+        )
+        for entry in entries
+    ]
+    name = f"statement-{account.store_id}-{kind.value}.csv"  # type: ignore[attr-defined]
+    return name, BOM + csv_lines([STATEMENT_HEADERS, *rows])
+
+
+async def unbalanced_accounts() -> list[dict[str, Any]]:
+    """Every account, of either book, whose balance is not the sum of its entries: the
+    nightly check of ARCHITECTURE rule 5 (`b2bc ledger-check`). Empty when all add up."""
+    found: list[dict[str, Any]] = []
+    for book in (STORES, PARTIES):
+        rows = await sql.fetch(
+            f"SELECT a.id, a.balance, COALESCE(SUM(e.amount), 0) AS total"  # noqa: S608
+            f" FROM {book.accounts} a LEFT JOIN {book.entries} e ON e.account_id = a.id"
+            " GROUP BY a.id, a.balance HAVING a.balance <> COALESCE(SUM(e.amount), 0)"
+        )
+        found.extend(
+            {
+                "book": book.accounts,
+                "account_id": r["id"],
+                "balance": r["balance"],
+                "sum": r["total"],
+            }
+            for r in rows
+        )
+    return found

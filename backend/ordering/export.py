@@ -12,8 +12,6 @@ The paid amount belongs to payments, which imports ordering; so the caller hands
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import tempfile
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from backend.identity.access import Principal
+from backend.kernel.spreadsheet import BOM, csv_lines, safe_text
 from backend.ordering import service
 from backend.ordering.models import Channel, OrderStatus
 from backend.ordering.states import STATUS_NAMES
@@ -50,11 +49,6 @@ HEADERS = (
     "下单时间",
     "更新时间",
 )
-# Excel opens a UTF-8 CSV as the local code page (GBK in China) unless it starts with a BOM.
-BOM = "\ufeff".encode()
-# Spreadsheets run a cell that starts with one of these as a formula ("CSV injection");
-# names come from store owners, so such text gets a leading apostrophe, as OWASP advises.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FILE_CHUNK = 64 * 1024
 
 
@@ -117,22 +111,12 @@ async def export_rows(
 # ---- CSV ------------------------------------------------------------------------------------
 
 
-def _text(value: str) -> str:
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
-
-
-def _csv_lines(rows: list[tuple[str, ...]]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    return buffer.getvalue().encode()
-
-
 def _csv_cells(row: ExportRow) -> tuple[str, ...]:
     return (
         row.order_no,
-        _text(row.store),
-        _text(row.distributor),
-        _text(row.salesperson),
+        safe_text(row.store),
+        safe_text(row.distributor),
+        safe_text(row.salesperson),
         row.channel,
         yuan(row.list_amount_fen),
         yuan(row.discount_fen),
@@ -149,9 +133,9 @@ async def csv_chunks(batches: AsyncIterator[list[ExportRow]]) -> AsyncGenerator[
     The header travels with the first batch, so the first query has run (and could still fail
     with a proper error response) before the caller commits to a 200 and starts streaming.
     """
-    pending = BOM + _csv_lines([HEADERS])
+    pending = BOM + csv_lines([HEADERS])
     async for rows in batches:
-        yield pending + _csv_lines([_csv_cells(row) for row in rows])
+        yield pending + csv_lines([_csv_cells(row) for row in rows])
         pending = b""
     if pending:
         yield pending
