@@ -16,6 +16,7 @@ from sanic_ext.extensions.openapi.extension import OpenAPIExtension
 from wechatpy.session.redisstorage import RedisStorage
 
 from backend.catalog.routes import bp as catalog_bp
+from backend.complaints.routes import bp as complaints_bp
 from backend.config import SANDBOX_SP_MCHID, Settings
 from backend.coupons import service as coupons_service
 from backend.coupons.routes import bp as coupons_bp
@@ -127,6 +128,7 @@ def create_app(
     app.blueprint(coupons_bp)
     app.blueprint(mall_bp)
     app.blueprint(lottery_bp)
+    app.blueprint(complaints_bp)
     app.blueprint(ledger_bp)
     if settings.mode == "embedded" and settings.wechat.api_base_url.endswith("/wx-sandbox"):
         app.blueprint(create_sandbox_blueprint(embedded_sandbox_state(settings), "/wx-sandbox"))

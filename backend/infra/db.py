@@ -22,6 +22,7 @@ MODEL_MODULES = [
     "backend.coupons.models",
     "backend.mall.models",
     "backend.lottery.models",
+    "backend.complaints.models",
 ]
 APP_LABEL = "models"
 DEFAULT_POOL_SIZE = 10  # PostgreSQL connections per process when DATABASE_URL names none

@@ -1118,3 +1118,11 @@ async def fulfilled_with_coupons(distributor_id: int) -> list[sql.Row]:
         distributor_id,
         [status.value for status in FULFILLED_STATUSES],
     )
+
+
+async def store_owns_order(store_id: int, order_id: int) -> bool:
+    """Whether the order is the store's own (for other domains naming an order)."""
+    row = await sql.fetch_one(
+        "SELECT 1 AS found FROM orders WHERE id = $1 AND store_id = $2", order_id, store_id
+    )
+    return row is not None

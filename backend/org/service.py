@@ -915,3 +915,9 @@ async def mark_first_paid(store_id: int, order_id: int, *, self_order: bool) -> 
         if first_self is None
         else first_self["invited_by_salesperson_id"],
     )
+
+
+async def store_distributor_id(store_id: int) -> int:
+    """The distributor serving a store (for other domains routing work to it)."""
+    store = await Store.get(id=store_id)
+    return int(store.distributor_id)  # type: ignore[attr-defined]

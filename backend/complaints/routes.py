@@ -1,0 +1,164 @@
+"""Complaints: filing (stores), the queue and the workflow (brand and distributor staff)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+from sanic_ext import openapi
+
+from backend.complaints import service
+from backend.complaints.states import Action
+from backend.deps import request_deps
+from backend.identity.access import (
+    BRAND_ROLES,
+    DISTRIBUTOR_ROLES,
+    STORE_ROLES,
+    Principal,
+    authenticated,
+)
+from backend.infra.http import (
+    Id,
+    PageQuery,
+    RequestModel,
+    documented_query,
+    json_body,
+    newest_first,
+    ok,
+    parse_body,
+    parse_query,
+)
+from backend.infra.idempotency import create_once
+
+bp = Blueprint("complaints", url_prefix="/api/v1/complaints")
+EVERYONE = (*BRAND_ROLES, *DISTRIBUTOR_ROLES, *STORE_ROLES)
+Category = Literal["quality", "damaged", "delivery", "wrong_goods", "service", "promotion", "other"]
+
+
+class ComplaintBody(RequestModel):
+    category: Category = Field(
+        description="质量问题、货损、配送延迟或未送达、发错货、经销商服务、活动未兑现、其他"
+    )
+    order_id: Id | None = Field(default=None, description="相关订单（须为本店订单）")
+    text: str = Field(min_length=1, max_length=2000, description="去掉首尾空白后不能为空")
+    contact_preference: Literal["phone", "wechat", "none"] = "phone"
+
+
+class ActionBody(RequestModel):
+    message: str = Field(default="", max_length=2000, description="给门店的说明（可选）")
+    distributor_id: Id | None = Field(default=None, description="转交的经销商，默认门店所属经销商")
+
+
+class NoteBody(RequestModel):
+    message: str = Field(min_length=1, max_length=2000)
+    internal: bool = Field(default=False, description="内部备注：仅品牌与经销商可见")
+
+
+class RatingBody(RequestModel):
+    rating: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=200)
+
+
+class ComplaintQuery(PageQuery):
+    before: Id | None = None
+    status: (
+        Literal["new", "acknowledged", "assigned", "responded", "resolved", "reopened", "closed"]
+        | None
+    ) = None
+    category: Category | None = None
+    distributor_id: Id | None = None
+
+
+@bp.post("")
+@openapi.summary("门店提交投诉（分类、可选订单、文字、联系方式偏好）")
+@openapi.parameter("Idempotency-Key", str, location="header", required=True)
+@authenticated(*STORE_ROLES)
+@json_body(ComplaintBody)
+async def file_complaint(
+    request: Request, principal: Principal, body: ComplaintBody
+) -> HTTPResponse:
+    fields = body.model_dump()
+    now = request_deps(request).clock.now()
+    return await create_once(
+        request,
+        scope="complaint.file",
+        user_id=principal.user_id,
+        now=now,
+        create=lambda: service.file(principal, fields, now=now),
+    )
+
+
+@bp.get("")
+@openapi.summary(
+    "投诉列表（品牌看全部，经销商看转给自己的，门店看自己的；按状态、分类、经销商筛选）"
+)
+@documented_query(ComplaintQuery)
+@authenticated(*EVERYONE)
+async def list_complaints(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, ComplaintQuery)
+    limit = query.bounded_limit()
+    filters = {
+        "status": query.status,
+        "category": query.category,
+        "distributor_id": query.distributor_id,
+    }
+    items = await service.list_complaints(principal, filters, before=query.before, limit=limit + 1)
+    return ok(newest_first(items, limit))
+
+
+@bp.get("/<complaint_id:int>")
+@openapi.summary("投诉详情与时间线（门店看不到内部备注）")
+@authenticated(*EVERYONE)
+async def get_complaint(request: Request, principal: Principal, complaint_id: int) -> HTTPResponse:
+    return ok(await service.detail(principal, complaint_id))
+
+
+@bp.post("/<complaint_id:int>/<action:acknowledge|assign|respond|resolve|confirm|reopen|close>")
+@openapi.summary(
+    "推进投诉：受理、转经销商、答复、解决（品牌/经销商）；确认、重新打开（门店）；关闭"
+)
+@authenticated(*EVERYONE)
+async def act(
+    request: Request, principal: Principal, complaint_id: int, action: str
+) -> HTTPResponse:
+    # The body is optional: a message to the store, and for assign the distributor.
+    body = parse_body(request, ActionBody) if request.body else ActionBody()
+    now = request_deps(request).clock.now()
+    return ok(
+        await service.act(
+            principal,
+            complaint_id,
+            Action(action),
+            message=body.message,
+            distributor_id=body.distributor_id,
+            now=now,
+        )
+    )
+
+
+@bp.post("/<complaint_id:int>/notes")
+@openapi.summary("留言或内部备注（内部备注门店不可见）")
+@authenticated(*EVERYONE)
+@json_body(NoteBody)
+async def add_note(
+    request: Request, principal: Principal, complaint_id: int, body: NoteBody
+) -> HTTPResponse:
+    now = request_deps(request).clock.now()
+    return ok(
+        await service.add_note(
+            principal, complaint_id, body.message, internal=body.internal, now=now
+        )
+    )
+
+
+@bp.post("/<complaint_id:int>/rating")
+@openapi.summary("门店评价处理结果（1–5 星，仅一次）")
+@authenticated(*STORE_ROLES)
+@json_body(RatingBody)
+async def rate(
+    request: Request, principal: Principal, complaint_id: int, body: RatingBody
+) -> HTTPResponse:
+    now = request_deps(request).clock.now()
+    return ok(await service.rate(principal, complaint_id, body.rating, body.comment, now=now))
