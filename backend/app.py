@@ -16,6 +16,7 @@ from sanic_ext.extensions.openapi.extension import OpenAPIExtension
 from wechatpy.session.redisstorage import RedisStorage
 
 from backend.catalog.routes import bp as catalog_bp
+from backend.complaints import service as complaints_service
 from backend.complaints.routes import bp as complaints_bp
 from backend.config import SANDBOX_SP_MCHID, Settings
 from backend.coupons import service as coupons_service
@@ -36,6 +37,7 @@ from backend.kernel.clock import SystemClock
 from backend.ledger.routes import bp as ledger_bp
 from backend.lottery.routes import bp as lottery_bp
 from backend.mall.routes import bp as mall_bp
+from backend.notifications.routes import bp as notifications_bp
 from backend.ordering.routes import bp as ordering_bp
 from backend.org.routes import bp as org_bp
 from backend.payments import service as payments_service
@@ -47,6 +49,7 @@ log = get_logger("app")
 EXPIRY_INTERVAL_SECONDS = 30
 RECONCILE_INTERVAL_SECONDS = 60
 COUPON_ISSUING_INTERVAL_SECONDS = 300  # monthly batches: within minutes of their day starting
+ESCALATION_INTERVAL_SECONDS = 60  # complaints past a service level: flagged within a minute
 
 
 def _wechat_token_storage(settings: Settings) -> Any:
@@ -106,6 +109,8 @@ def create_app(
             app.add_task(reconcile, name="reconcile_payments")
             coupons = _every(COUPON_ISSUING_INTERVAL_SECONDS, coupons_service.issue_due_job, app)
             app.add_task(coupons, name="issue_monthly_coupons")
+            breaches = _every(ESCALATION_INTERVAL_SECONDS, complaints_service.escalate_job, app)
+            app.add_task(breaches, name="escalate_complaint_breaches")
         # Everything alive now (modules, routes, models: over 100,000 objects) lives as long as
         # the process. Frozen, the collector stops scanning it, so a full collection landing
         # in a request costs ~1 ms instead of ~35 ms (bench/promotion_quote.py measured it).
@@ -129,6 +134,7 @@ def create_app(
     app.blueprint(mall_bp)
     app.blueprint(lottery_bp)
     app.blueprint(complaints_bp)
+    app.blueprint(notifications_bp)
     app.blueprint(ledger_bp)
     if settings.mode == "embedded" and settings.wechat.api_base_url.endswith("/wx-sandbox"):
         app.blueprint(create_sandbox_blueprint(embedded_sandbox_state(settings), "/wx-sandbox"))

@@ -56,10 +56,26 @@ class Complaint(Model):
     updated_at = fields.DatetimeField()
     resolved_at = fields.DatetimeField(null=True)
     closed_at = fields.DatetimeField(null=True)
+    # Service levels: the first response (the brand acknowledging it) and the resolution are
+    # due by these times. due_at is the next of them still open (the queue's order), None
+    # once resolved. While resolved the complaint waits on the store: the clock stops at
+    # paused_since, and a reopening moves the resolution deadline on by the time waited.
+    acknowledged_at = fields.DatetimeField(null=True)
+    first_response_due_at = fields.DatetimeField(null=True)
+    resolution_due_at = fields.DatetimeField(null=True)
+    due_at = fields.DatetimeField(null=True)
+    paused_since = fields.DatetimeField(null=True)
+    breached_first_response = fields.BooleanField(default=False, db_default=False)
+    breached_resolution = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "complaints"
-        indexes = (("brand_id", "status", "id"), ("distributor_id", "status"), ("store_id", "id"))
+        indexes = (
+            ("brand_id", "status", "id"),
+            ("distributor_id", "status"),
+            ("store_id", "id"),
+            ("brand_id", "due_at", "id"),
+        )
 
 
 class ComplaintEvent(Model):
@@ -80,3 +96,19 @@ class ComplaintEvent(Model):
 
     class Meta:
         table = "complaint_events"
+
+
+class ComplaintSla(Model):
+    """A brand's service levels for one category, in minutes (defaults apply without one)."""
+
+    id = fields.BigIntField(primary_key=True)
+    brand: fields.ForeignKeyRelation[Brand] = fields.ForeignKeyField(
+        "models.Brand", related_name="complaint_slas", on_delete=fields.RESTRICT
+    )
+    category = fields.CharField(max_length=12)
+    first_response_minutes = fields.IntField()
+    resolution_minutes = fields.IntField()
+
+    class Meta:
+        table = "complaint_slas"
+        unique_together = (("brand", "category"),)

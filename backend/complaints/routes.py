@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
@@ -33,6 +34,7 @@ from backend.infra.http import (
 from backend.infra.idempotency import create_once
 
 bp = Blueprint("complaints", url_prefix="/api/v1/complaints")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EVERYONE = (*BRAND_ROLES, *DISTRIBUTOR_ROLES, *STORE_ROLES)
 Category = Literal["quality", "damaged", "delivery", "wrong_goods", "service", "promotion", "other"]
 
@@ -69,6 +71,17 @@ class ComplaintQuery(PageQuery):
     ) = None
     category: Category | None = None
     distributor_id: Id | None = None
+    breached: bool | None = Field(default=None, description="只看（或排除）已超时的投诉")
+    sort: Literal["newest", "due"] = Field(
+        default="newest", description="due：未结投诉按服务时限到期先后排列（队列视图）"
+    )
+    due_after: AwareDatetime | None = Field(default=None, description="sort=due 的翻页游标")
+    id_after: Id | None = None
+
+
+class SlaBody(RequestModel):
+    first_response_minutes: int = Field(ge=1, le=60 * 24 * 30)
+    resolution_minutes: int = Field(ge=1, le=60 * 24 * 90)
 
 
 @bp.post("")
@@ -103,7 +116,17 @@ async def list_complaints(request: Request, principal: Principal) -> HTTPRespons
         "status": query.status,
         "category": query.category,
         "distributor_id": query.distributor_id,
+        "breached": query.breached,
     }
+    if query.sort == "due":
+        cursor = (query.due_after or EPOCH, query.id_after or 0)
+        items = await service.list_complaints(
+            principal, filters, before=None, limit=limit + 1, by_due=cursor
+        )
+        shown = items[:limit]
+        more = len(items) > limit and shown
+        following = {"due_after": shown[-1]["sla"]["due_at"], "id_after": shown[-1]["id"]}
+        return ok({"items": shown, "next": following if more else None})
     items = await service.list_complaints(principal, filters, before=query.before, limit=limit + 1)
     return ok(newest_first(items, limit))
 
@@ -162,3 +185,23 @@ async def rate(
 ) -> HTTPResponse:
     now = request_deps(request).clock.now()
     return ok(await service.rate(principal, complaint_id, body.rating, body.comment, now=now))
+
+
+@bp.get("/sla")
+@openapi.summary("各分类的服务时限（首次响应、解决，分钟）")
+@authenticated(*BRAND_ROLES)
+async def service_levels(request: Request, principal: Principal) -> HTTPResponse:
+    return ok({"items": await service.service_levels(principal)})
+
+
+@bp.put("/sla/<category:quality|damaged|delivery|wrong_goods|service|promotion|other>")
+@openapi.summary("设置某分类的服务时限（对此后提交的投诉生效）")
+@authenticated(*BRAND_ROLES)
+@json_body(SlaBody)
+async def set_service_level(
+    request: Request, principal: Principal, category: str, body: SlaBody
+) -> HTTPResponse:
+    levels = await service.set_service_level(
+        principal, category, body.first_response_minutes, body.resolution_minutes
+    )
+    return ok({"items": levels})

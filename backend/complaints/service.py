@@ -8,16 +8,38 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from backend.complaints.models import Complaint, ComplaintEvent, ComplaintStatus
+from backend.complaints.models import Complaint, ComplaintEvent, ComplaintSla, ComplaintStatus
 from backend.complaints.states import STATUS_NAMES, Action, Actor, next_status
+from backend.identity import service as identity_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
+from backend.infra import sql
 from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.notifications import service as notifications_service
 from backend.ordering import service as ordering_service
 from backend.org import service as org_service
 
 REOPEN_WINDOW = timedelta(days=7)  # the store may reopen a resolved complaint this long
+# Minutes to the first response and to the resolution, by category, unless the brand set its
+# own (ComplaintSla): the urgent ones (goods missing, damaged, wrong) are answered soonest.
+DEFAULT_SLA = {
+    "delivery": (120, 1440),
+    "damaged": (240, 2880),
+    "wrong_goods": (240, 2880),
+    "quality": (240, 4320),
+    "service": (480, 4320),
+    "promotion": (480, 4320),
+    "other": (1440, 7200),
+}
+OPEN_STATUSES = (
+    ComplaintStatus.NEW,
+    ComplaintStatus.ACKNOWLEDGED,
+    ComplaintStatus.ASSIGNED,
+    ComplaintStatus.RESPONDED,
+    ComplaintStatus.REOPENED,
+)
 
 
 class ComplaintNotFound(NotFound):
@@ -96,6 +118,14 @@ def complaint_view(complaint: Complaint) -> dict[str, Any]:
         "updated_at": _iso(complaint.updated_at),
         "resolved_at": _iso(complaint.resolved_at),
         "closed_at": _iso(complaint.closed_at),
+        "sla": {
+            "first_response_due_at": _iso(complaint.first_response_due_at),
+            "resolution_due_at": _iso(complaint.resolution_due_at),
+            "due_at": _iso(complaint.due_at),
+            "paused": complaint.paused_since is not None,
+            "breached_first_response": complaint.breached_first_response,
+            "breached_resolution": complaint.breached_resolution,
+        },
     }
 
 
@@ -140,6 +170,8 @@ async def file(principal: Principal, fields: dict[str, Any], *, now: datetime) -
     order_id = fields["order_id"]
     if order_id is not None and not await ordering_service.store_owns_order(store.id, order_id):
         raise OrderNotYours()
+    first_minutes, resolution_minutes = await sla_minutes(store.brand_id, fields["category"])
+    first_due = now + timedelta(minutes=first_minutes)
     async with in_transaction():
         complaint = await Complaint.create(
             brand_id=store.brand_id,
@@ -150,6 +182,9 @@ async def file(principal: Principal, fields: dict[str, Any], *, now: datetime) -
             contact_preference=fields["contact_preference"],
             created_at=now,
             updated_at=now,
+            first_response_due_at=first_due,
+            resolution_due_at=now + timedelta(minutes=resolution_minutes),
+            due_at=first_due,
         )
         await _record(complaint.id, principal, now, moved=(None, ComplaintStatus.NEW.value))
     return await detail(principal, complaint.id)
@@ -184,16 +219,33 @@ async def detail(principal: Principal, complaint_id: int) -> dict[str, Any]:
 
 
 async def list_complaints(
-    principal: Principal, filters: dict[str, Any], *, before: int | None, limit: int
+    principal: Principal,
+    filters: dict[str, Any],
+    *,
+    before: int | None,
+    limit: int,
+    by_due: tuple[datetime, int] | None = None,
 ) -> list[dict[str, Any]]:
+    """Newest first by default. `by_due` (a cursor: the last due time and id shown, or the
+    epoch and 0 to start) lists the open complaints by the time their service level falls
+    due, soonest first: the brand's queue."""
     complaints = Complaint.filter(brand_id=principal.brand_id)
     if principal.role in DISTRIBUTOR_ROLES:
         complaints = complaints.filter(distributor_id=principal.distributor_id)
     elif principal.role in STORE_ROLES:
         complaints = complaints.filter(store_id=principal.store_id)
+    breached = filters.pop("breached", None)
+    if breached is not None:
+        either = Q(breached_first_response=True) | Q(breached_resolution=True)
+        complaints = complaints.filter(either if breached else ~either)
     wanted = {key: value for key, value in filters.items() if value is not None}
     if wanted:
         complaints = complaints.filter(**wanted)
+    if by_due is not None:
+        due_after, id_after = by_due
+        later = Q(due_at__gt=due_after) | Q(due_at=due_after, id__gt=id_after)
+        queue = complaints.filter(later, due_at__isnull=False).order_by("due_at", "id")
+        return [complaint_view(c) for c in await queue.limit(limit)]
     if before is not None:
         complaints = complaints.filter(id__lt=before)
     return [complaint_view(c) for c in await complaints.order_by("-id").limit(limit)]
@@ -216,6 +268,7 @@ async def act(
     current = ComplaintStatus(complaint.status)
     target = next_status(current, action, actor_of(principal))
     changes: dict[str, Any] = {"status": target.value, "updated_at": now}
+    changes.update(_clock_changes(complaint, action, now))
     if action == Action.ASSIGN:
         changes["distributor_id"] = await _assignee(complaint, distributor_id)
     elif action == Action.RESOLVE:
@@ -240,6 +293,22 @@ async def act(
             complaint.id, principal, now, moved=(current.value, target.value), message=message
         )
     return await detail(principal, complaint.id)
+
+
+def _clock_changes(complaint: Complaint, action: Action, now: datetime) -> dict[str, Any]:
+    """How a step moves the service-level clock."""
+    if action == Action.ACKNOWLEDGE:
+        first = {"acknowledged_at": now} if complaint.acknowledged_at is None else {}
+        return {**first, "due_at": complaint.resolution_due_at}
+    if action == Action.RESOLVE:  # now waiting on the store: the clock stops
+        return {"paused_since": now, "due_at": None}
+    if action == Action.REOPEN:  # back to the brand: resume, less the time waited
+        assert complaint.paused_since is not None and complaint.resolution_due_at is not None
+        due = complaint.resolution_due_at + (now - complaint.paused_since)
+        return {"paused_since": None, "resolution_due_at": due, "due_at": due}
+    if action in (Action.CONFIRM, Action.CLOSE):
+        return {"paused_since": None, "due_at": None}
+    return {}
 
 
 async def _assignee(complaint: Complaint, distributor_id: int | None) -> int:
@@ -279,3 +348,101 @@ async def rate(
         raise AlreadyRated()
     await _record(complaint.id, principal, now, message=f"评价 {rating} 星 {comment}".strip())
     return await detail(principal, complaint.id)
+
+
+# ---- service levels -----------------------------------------------------------------------------
+
+
+async def sla_minutes(brand_id: int, category: str) -> tuple[int, int]:
+    """Minutes to the first response and to the resolution for a category."""
+    own = await ComplaintSla.get_or_none(brand_id=brand_id, category=category)
+    if own is None:
+        return DEFAULT_SLA[category]
+    return own.first_response_minutes, own.resolution_minutes
+
+
+async def service_levels(principal: Principal) -> list[dict[str, Any]]:
+    own = {s.category: s for s in await ComplaintSla.filter(brand_id=principal.brand_id)}
+    return [
+        {
+            "category": category,
+            "first_response_minutes": own[category].first_response_minutes
+            if category in own
+            else first,
+            "resolution_minutes": own[category].resolution_minutes if category in own else total,
+        }
+        for category, (first, total) in DEFAULT_SLA.items()
+    ]
+
+
+async def set_service_level(
+    principal: Principal, category: str, first_response_minutes: int, resolution_minutes: int
+) -> list[dict[str, Any]]:
+    """Applies to complaints filed from now on."""
+    if resolution_minutes < first_response_minutes:
+        raise InvalidInput(
+            "解决时限不能短于首次响应时限",
+            details=[{"field": "resolution_minutes", "message": "解决时限不能短于首次响应时限"}],
+        )
+    await ComplaintSla.update_or_create(
+        defaults={
+            "first_response_minutes": first_response_minutes,
+            "resolution_minutes": resolution_minutes,
+        },
+        brand_id=principal.brand_id,
+        category=category,
+    )
+    return await service_levels(principal)
+
+
+BREACHES = (
+    # (flag, deadline column, statuses in which it can be missed, what brand ops are told)
+    (
+        "breached_first_response",
+        "first_response_due_at",
+        (ComplaintStatus.NEW,),
+        "超过首次响应时限",
+    ),
+    ("breached_resolution", "resolution_due_at", OPEN_STATUSES, "超过解决时限"),
+)
+
+
+async def escalate_breaches(now: datetime) -> int:
+    """Mark every open complaint past a deadline it has not yet been marked for, record it on
+    the timeline (internal) and tell the brand's staff; the marking is a guarded update, so
+    running this in every process escalates each breach once."""
+    escalated = 0
+    for flag, deadline, statuses, what in BREACHES:
+        async with in_transaction():
+            rows = await sql.fetch(
+                f"UPDATE complaints SET {flag} = TRUE WHERE {flag} = FALSE"  # noqa: S608
+                f" AND {deadline} <= $1 AND status IN ($2) AND paused_since IS NULL"
+                " RETURNING id, brand_id",
+                now,
+                [status.value for status in statuses],
+            )
+            for row in rows:
+                await ComplaintEvent.create(
+                    complaint_id=row["id"],
+                    actor_id=None,
+                    actor_role="system",
+                    message=f"{what}，已提醒品牌运营",
+                    internal=True,
+                    created_at=now,
+                )
+                await notifications_service.notify(
+                    row["brand_id"],
+                    await identity_service.brand_staff_user_ids(row["brand_id"]),
+                    kind="complaint.breached",
+                    title=f"投诉 #{row['id']} {what}",
+                    body="请尽快处理",
+                    link=f"complaint:{row['id']}",
+                    now=now,
+                )
+        escalated += len(rows)
+    return escalated
+
+
+async def escalate_job(deps: Any) -> int:
+    """The background scheduler's entry (it passes the process's Deps and its clock)."""
+    return await escalate_breaches(deps.clock.now())

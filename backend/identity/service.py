@@ -385,3 +385,12 @@ async def openid_for(user_id: int, appid: str) -> str | None:
     """The user's openid in our mini-program, which WeChat Pay needs to know the payer."""
     account = await WechatAccount.filter(user_id=user_id, appid=appid).order_by("-id").first()
     return account.openid if account else None
+
+
+async def brand_staff_user_ids(brand_id: int) -> list[int]:
+    """The users holding a brand role (admin or ops) in the brand: whom brand-wide alerts
+    go to."""
+    ids = await Membership.filter(
+        brand_id=brand_id, role__in=[Role.BRAND_ADMIN.value, Role.BRAND_OPS.value]
+    ).values_list("user_id", flat=True)
+    return sorted({int(user_id) for user_id in ids})  # type: ignore[call-overload]

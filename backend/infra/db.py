@@ -23,6 +23,7 @@ MODEL_MODULES = [
     "backend.mall.models",
     "backend.lottery.models",
     "backend.complaints.models",
+    "backend.notifications.models",
 ]
 APP_LABEL = "models"
 DEFAULT_POOL_SIZE = 10  # PostgreSQL connections per process when DATABASE_URL names none
