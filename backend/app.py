@@ -123,6 +123,10 @@ def create_app(
         if deps is None:
             await app.ctx.deps.redis.aclose()
 
+    if settings.storage.backend == "local" and settings.storage.local_dir is not None:
+        # Uploaded files in the embedded default; production serves them from the bucket.
+        settings.storage.local_dir.mkdir(parents=True, exist_ok=True)
+        app.static("/media", settings.storage.local_dir, name="media")
     app.blueprint(ops_bp)
     app.blueprint(identity_bp)
     app.blueprint(org_bp)

@@ -52,6 +52,48 @@ class WechatSettings:
 
 
 @dataclass(frozen=True)
+class StorageSettings:
+    """Where uploaded files (complaint photos) go: a directory served under /media in the
+    embedded default, an S3-compatible bucket in production."""
+
+    backend: Literal["local", "s3"]
+    public_url: str  # a file's URL is this, a slash, and its key
+    local_dir: Path | None = None
+    bucket: str = ""
+    endpoint_url: str | None = None  # None: AWS itself
+    region: str = "us-east-1"
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+
+
+def _storage(
+    env: Mapping[str, str], mode: str, data_dir: Path, public_base_url: str
+) -> StorageSettings:
+    backend = env.get("B2BC_STORAGE", "s3" if mode == "production" else "local")
+    if backend == "local":
+        return StorageSettings(
+            backend="local", public_url=f"{public_base_url}/media", local_dir=data_dir / "media"
+        )
+    if backend != "s3":
+        raise ConfigError(f"B2BC_STORAGE must be local or s3, not {backend!r}")
+    if not env.get("S3_BUCKET"):
+        raise ConfigError("S3_BUCKET is required for S3 storage (or set B2BC_STORAGE=local)")
+    bucket, endpoint = env["S3_BUCKET"], env.get("S3_ENDPOINT_URL")
+    default_public = (
+        f"{endpoint.rstrip('/')}/{bucket}" if endpoint else f"https://{bucket}.s3.amazonaws.com"
+    )
+    return StorageSettings(
+        backend="s3",
+        public_url=env.get("S3_PUBLIC_URL", default_public).rstrip("/"),
+        bucket=bucket,
+        endpoint_url=endpoint,
+        region=env.get("S3_REGION", "us-east-1"),
+        access_key_id=env.get("S3_ACCESS_KEY_ID"),
+        secret_access_key=env.get("S3_SECRET_ACCESS_KEY"),
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     mode: Literal["embedded", "production"]
     data_dir: Path
@@ -63,6 +105,9 @@ class Settings:
     wechat_pay: WechatPaySettings
     # Only in the embedded default: the sandbox's side of the WeChat Pay keys.
     pay_sandbox_keys: SandboxKeys | None = None
+    storage: StorageSettings = field(
+        default_factory=lambda: StorageSettings(backend="local", public_url="/media")
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
@@ -216,6 +261,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         wechat=wechat,
         wechat_pay=wechat_pay,
         pay_sandbox_keys=pay_keys,
+        storage=_storage(env, mode, data_dir, public_base_url.rstrip("/")),
         host=host,
         port=port,
         public_base_url=public_base_url.rstrip("/"),

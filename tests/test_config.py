@@ -26,6 +26,7 @@ PRODUCTION = {
     "WECHAT_PAY_PLATFORM_PUBLIC_KEY": "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----",
     "WECHAT_PAY_PLATFORM_PUBLIC_KEY_ID": "PUB_KEY_ID_0114232134912410000000000000",
     "WECHAT_PAY_API_V3_KEY": "a" * 32,
+    "S3_BUCKET": "b2bc-media",
 }
 
 
@@ -87,3 +88,14 @@ def test_cli_exits_with_the_reason(
         cli.main(["migrate"])
     assert exited.value.code == 2
     assert "DATABASE_URL is required" in capsys.readouterr().err
+
+
+def test_production_keeps_uploads_in_a_bucket() -> None:
+    settings = load_settings(PRODUCTION)
+    assert settings.storage.backend == "s3" and settings.storage.bucket == "b2bc-media"
+    assert settings.storage.public_url == "https://b2bc-media.s3.amazonaws.com"
+    without = {key: value for key, value in PRODUCTION.items() if key != "S3_BUCKET"}
+    with pytest.raises(ConfigError, match="S3_BUCKET"):
+        load_settings(without)
+    local = load_settings({**without, "B2BC_STORAGE": "local"})
+    assert local.storage.backend == "local"

@@ -75,6 +75,9 @@ class Complaint(Model):
             ("distributor_id", "status"),
             ("store_id", "id"),
             ("brand_id", "due_at", "id"),
+            # the queue filtered by status, and a distributor's queue, in due order
+            ("brand_id", "status", "due_at", "id"),
+            ("distributor_id", "due_at", "id"),
         )
 
 
@@ -112,3 +115,29 @@ class ComplaintSla(Model):
     class Meta:
         table = "complaint_slas"
         unique_together = (("brand", "category"),)
+
+
+class ComplaintPhoto(Model):
+    """A photo a store uploaded for a complaint, cleaned of its metadata and stored under
+    `key`. It belongs to no complaint until one is filed with it (at most 9 per complaint)."""
+
+    id = fields.BigIntField(primary_key=True)
+    brand: fields.ForeignKeyRelation[Brand] = fields.ForeignKeyField(
+        "models.Brand", related_name="complaint_photos", on_delete=fields.RESTRICT
+    )
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "models.Store", related_name="complaint_photos", on_delete=fields.RESTRICT
+    )
+    complaint: fields.ForeignKeyNullableRelation[Complaint] = fields.ForeignKeyField(
+        "models.Complaint", null=True, related_name="photos", on_delete=fields.RESTRICT
+    )
+    key = fields.CharField(max_length=128)
+    content_type = fields.CharField(max_length=16)
+    size_bytes = fields.IntField()
+    width = fields.IntField()
+    height = fields.IntField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "complaint_photos"
+        indexes = (("store_id", "complaint_id"),)

@@ -44,6 +44,9 @@ class ComplaintBody(RequestModel):
         description="质量问题、货损、配送延迟或未送达、发错货、经销商服务、活动未兑现、其他"
     )
     order_id: Id | None = Field(default=None, description="相关订单（须为本店订单）")
+    photo_ids: list[Id] = Field(
+        default_factory=list, max_length=9, description="先上传的图片 id，最多 9 张"
+    )
     text: str = Field(min_length=1, max_length=2000, description="去掉首尾空白后不能为空")
     contact_preference: Literal["phone", "wechat", "none"] = "phone"
 
@@ -93,14 +96,27 @@ async def file_complaint(
     request: Request, principal: Principal, body: ComplaintBody
 ) -> HTTPResponse:
     fields = body.model_dump()
-    now = request_deps(request).clock.now()
+    deps = request_deps(request)
+    now = deps.clock.now()
     return await create_once(
         request,
         scope="complaint.file",
         user_id=principal.user_id,
         now=now,
-        create=lambda: service.file(principal, fields, now=now),
+        create=lambda: service.file(deps, principal, fields, now=now),
     )
+
+
+@bp.post("/photos")
+@openapi.summary("上传一张投诉图片（multipart 字段 file；JPEG/PNG/WebP，去除位置等元数据）")
+@authenticated(*STORE_ROLES)
+async def upload_photo(request: Request, principal: Principal) -> HTTPResponse:
+    upload = request.files.get("file") if request.files else None
+    if upload is None:
+        raise service.NotAPhoto("请以 multipart 字段 file 上传图片")
+    deps = request_deps(request)
+    photo = await service.upload_photo(deps, principal, upload.body, now=deps.clock.now())
+    return ok(photo, status=201)
 
 
 @bp.get("")
@@ -135,7 +151,7 @@ async def list_complaints(request: Request, principal: Principal) -> HTTPRespons
 @openapi.summary("投诉详情与时间线（门店看不到内部备注）")
 @authenticated(*EVERYONE)
 async def get_complaint(request: Request, principal: Principal, complaint_id: int) -> HTTPResponse:
-    return ok(await service.detail(principal, complaint_id))
+    return ok(await service.detail(request_deps(request), principal, complaint_id))
 
 
 @bp.post("/<complaint_id:int>/<action:acknowledge|assign|respond|resolve|confirm|reopen|close>")
@@ -148,9 +164,11 @@ async def act(
 ) -> HTTPResponse:
     # The body is optional: a message to the store, and for assign the distributor.
     body = parse_body(request, ActionBody) if request.body else ActionBody()
-    now = request_deps(request).clock.now()
+    deps = request_deps(request)
+    now = deps.clock.now()
     return ok(
         await service.act(
+            deps,
             principal,
             complaint_id,
             Action(action),
@@ -168,12 +186,11 @@ async def act(
 async def add_note(
     request: Request, principal: Principal, complaint_id: int, body: NoteBody
 ) -> HTTPResponse:
-    now = request_deps(request).clock.now()
-    return ok(
-        await service.add_note(
-            principal, complaint_id, body.message, internal=body.internal, now=now
-        )
+    deps = request_deps(request)
+    note = await service.add_note(
+        deps, principal, complaint_id, body.message, internal=body.internal, now=deps.clock.now()
     )
+    return ok(note)
 
 
 @bp.post("/<complaint_id:int>/rating")
@@ -183,8 +200,11 @@ async def add_note(
 async def rate(
     request: Request, principal: Principal, complaint_id: int, body: RatingBody
 ) -> HTTPResponse:
-    now = request_deps(request).clock.now()
-    return ok(await service.rate(principal, complaint_id, body.rating, body.comment, now=now))
+    deps = request_deps(request)
+    rated = await service.rate(
+        deps, principal, complaint_id, body.rating, body.comment, now=deps.clock.now()
+    )
+    return ok(rated)
 
 
 @bp.get("/sla")

@@ -5,18 +5,27 @@ marked internal are never shown to the store."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from backend.complaints.models import Complaint, ComplaintEvent, ComplaintSla, ComplaintStatus
+from backend.complaints import photos
+from backend.complaints.models import (
+    Complaint,
+    ComplaintEvent,
+    ComplaintPhoto,
+    ComplaintSla,
+    ComplaintStatus,
+)
 from backend.complaints.states import STATUS_NAMES, Action, Actor, next_status
 from backend.identity import service as identity_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
 from backend.infra import sql
-from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.infra.storage import storage_for
+from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from backend.notifications import service as notifications_service
 from backend.ordering import service as ordering_service
 from backend.org import service as org_service
@@ -45,6 +54,21 @@ OPEN_STATUSES = (
 class ComplaintNotFound(NotFound):
     code = "complaint.not_found"
     message = "找不到该投诉"
+
+
+class NotAPhoto(InvalidInput):
+    code = "complaint.not_a_photo"
+    message = "只支持 JPEG、PNG、WebP 图片"
+
+
+class PhotoTooLarge(TooLarge):
+    code = "complaint.photo_too_large"
+    message = f"图片不能超过 {photos.MAX_PHOTO_BYTES // (1024 * 1024)} MB"
+
+
+class PhotosUnavailable(InvalidInput):
+    code = "complaint.photos_unavailable"
+    message = "部分图片不存在或已用于其他投诉，请重新上传"
 
 
 class OrderNotYours(InvalidInput):
@@ -165,7 +189,37 @@ async def _record(
 # ---- filing (store) ---------------------------------------------------------------------------
 
 
-async def file(principal: Principal, fields: dict[str, Any], *, now: datetime) -> dict[str, Any]:
+async def upload_photo(
+    deps: Any, principal: Principal, data: bytes, *, now: datetime
+) -> dict[str, Any]:
+    """Check, clean (no metadata, no location) and store one photo for a complaint to come;
+    its id is then named when filing."""
+    store = await org_service.store_for_ordering(principal, None)
+    if len(data) > photos.MAX_PHOTO_BYTES:
+        raise PhotoTooLarge()
+    try:
+        photo = photos.cleaned(data)
+    except photos.NotAPhoto as refused:
+        raise NotAPhoto(str(refused)) from refused
+    key = f"complaints/{store.brand_id}/{store.id}/{uuid.uuid4().hex}.{photo.extension}"
+    storage = storage_for(deps.settings.storage)
+    await storage.put(key, photo.data, photo.content_type)
+    row = await ComplaintPhoto.create(
+        brand_id=store.brand_id,
+        store_id=store.id,
+        key=key,
+        content_type=photo.content_type,
+        size_bytes=len(photo.data),
+        width=photo.width,
+        height=photo.height,
+        created_at=now,
+    )
+    return {"id": row.id, "url": storage.url(key), "width": photo.width, "height": photo.height}
+
+
+async def file(
+    deps: Any, principal: Principal, fields: dict[str, Any], *, now: datetime
+) -> dict[str, Any]:
     store = await org_service.store_for_ordering(principal, None)
     order_id = fields["order_id"]
     if order_id is not None and not await ordering_service.store_owns_order(store.id, order_id):
@@ -187,7 +241,17 @@ async def file(principal: Principal, fields: dict[str, Any], *, now: datetime) -
             due_at=first_due,
         )
         await _record(complaint.id, principal, now, moved=(None, ComplaintStatus.NEW.value))
-    return await detail(principal, complaint.id)
+        if photo_ids := sorted(set(fields["photo_ids"])):
+            attached = await sql.execute(
+                "UPDATE complaint_photos SET complaint_id = $1"
+                " WHERE id IN ($2) AND store_id = $3 AND complaint_id IS NULL",
+                complaint.id,
+                photo_ids,
+                store.id,
+            )
+            if attached != len(photo_ids):
+                raise PhotosUnavailable()  # rolls the complaint back with it
+    return await detail(deps, principal, complaint.id)
 
 
 # ---- reading ----------------------------------------------------------------------------------
@@ -209,13 +273,24 @@ async def _visible(principal: Principal, complaint_id: int) -> Complaint:
     return complaint
 
 
-async def detail(principal: Principal, complaint_id: int) -> dict[str, Any]:
+async def detail(deps: Any, principal: Principal, complaint_id: int) -> dict[str, Any]:
     complaint = await _visible(principal, complaint_id)
     events = ComplaintEvent.filter(complaint_id=complaint.id)
     if principal.role in STORE_ROLES:
         events = events.filter(internal=False)
     timeline = [event_view(event) for event in await events.order_by("id")]
-    return {**complaint_view(complaint), "timeline": timeline}
+    attached = await ComplaintPhoto.filter(complaint_id=complaint.id).order_by("id")
+    storage = storage_for(deps.settings.storage)
+    shown = [
+        {
+            "id": photo.id,
+            "url": storage.url(photo.key),
+            "width": photo.width,
+            "height": photo.height,
+        }
+        for photo in attached
+    ]
+    return {**complaint_view(complaint), "photos": shown, "timeline": timeline}
 
 
 async def list_complaints(
@@ -255,6 +330,7 @@ async def list_complaints(
 
 
 async def act(
+    deps: Any,
     principal: Principal,
     complaint_id: int,
     action: Action,
@@ -292,7 +368,7 @@ async def act(
         await _record(
             complaint.id, principal, now, moved=(current.value, target.value), message=message
         )
-    return await detail(principal, complaint.id)
+    return await detail(deps, principal, complaint.id)
 
 
 def _clock_changes(complaint: Complaint, action: Action, now: datetime) -> dict[str, Any]:
@@ -322,7 +398,13 @@ async def _assignee(complaint: Complaint, distributor_id: int | None) -> int:
 
 
 async def add_note(
-    principal: Principal, complaint_id: int, message: str, *, internal: bool, now: datetime
+    deps: Any,
+    principal: Principal,
+    complaint_id: int,
+    message: str,
+    *,
+    internal: bool,
+    now: datetime,
 ) -> dict[str, Any]:
     """A message on the timeline; internal ones (brand and distributor only) are not shown to
     the store."""
@@ -331,11 +413,11 @@ async def add_note(
     complaint = await _visible(principal, complaint_id)
     await _record(complaint.id, principal, now, message=message, internal=internal)
     await Complaint.filter(id=complaint.id).update(updated_at=now)
-    return await detail(principal, complaint.id)
+    return await detail(deps, principal, complaint.id)
 
 
 async def rate(
-    principal: Principal, complaint_id: int, rating: int, comment: str, *, now: datetime
+    deps: Any, principal: Principal, complaint_id: int, rating: int, comment: str, *, now: datetime
 ) -> dict[str, Any]:
     """The store rates the outcome, once, after the brand resolved it."""
     complaint = await _visible(principal, complaint_id)
@@ -347,7 +429,7 @@ async def rate(
     if not rated:
         raise AlreadyRated()
     await _record(complaint.id, principal, now, message=f"评价 {rating} 星 {comment}".strip())
-    return await detail(principal, complaint.id)
+    return await detail(deps, principal, complaint.id)
 
 
 # ---- service levels -----------------------------------------------------------------------------

@@ -54,6 +54,12 @@ class Conflict(DomainError):
     message = "与当前状态冲突"
 
 
+class TooLarge(DomainError):
+    status = 413
+    code = "request.too_large"
+    message = "内容过大"
+
+
 class RateLimited(DomainError):
     status = 429
     code = "request.rate_limited"

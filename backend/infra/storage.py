@@ -1,0 +1,75 @@
+"""Object storage behind one interface: files under a directory (the embedded default, served
+at /media) or an S3-compatible bucket (production). Keys are chosen by the caller and never
+come from user input."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from backend.config import StorageSettings
+
+
+class ObjectStorage(Protocol):
+    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def url(self, key: str) -> str: ...
+
+
+class LocalStorage:
+    def __init__(self, root: Path, public_url: str) -> None:
+        self.root, self.public_url = root, public_url
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        path = self.root / key
+        await asyncio.to_thread(self._write, path, data)
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(path.suffix + ".part")
+        temporary.write_bytes(data)
+        temporary.replace(path)  # readers never see half a file
+
+    def url(self, key: str) -> str:
+        return f"{self.public_url}/{key}"
+
+
+class S3Storage:
+    """boto3's client, in a worker thread (it is synchronous)."""
+
+    def __init__(self, settings: StorageSettings) -> None:
+        import boto3  # noqa: PLC0415 - only production deployments load it
+
+        self.bucket, self.public_url = settings.bucket, settings.public_url
+        self.client: Any = boto3.client(
+            "s3",
+            endpoint_url=settings.endpoint_url,
+            region_name=settings.region,
+            aws_access_key_id=settings.access_key_id,
+            aws_secret_access_key=settings.secret_access_key,
+        )
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        await asyncio.to_thread(
+            self.client.put_object,
+            Bucket=self.bucket,
+            Key=key,
+            Body=data,
+            ContentType=content_type,
+            CacheControl="public, max-age=31536000, immutable",
+        )
+
+    def url(self, key: str) -> str:
+        return f"{self.public_url}/{key}"
+
+
+@lru_cache(maxsize=4)
+def storage_for(settings: StorageSettings) -> ObjectStorage:
+    """The process's storage for these settings (one client, made on first use)."""
+    if settings.backend == "s3":
+        return S3Storage(settings)
+    assert settings.local_dir is not None  # config sets it for local storage
+    return LocalStorage(settings.local_dir, settings.public_url)
