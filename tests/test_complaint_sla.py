@@ -123,3 +123,24 @@ async def test_brands_set_their_own_service_levels(client, sandbox_client, deps)
     assert {"category": "delivery", "first_response_minutes": 30, "resolution_minutes": 600} in (
         (await client.get(f"{API}/sla", headers=brand)).json()["items"]
     )
+
+
+async def test_concurrent_saves_of_a_service_level_keep_one_row(client) -> None:
+    import asyncio
+
+    from backend.complaints.models import ComplaintSla
+
+    shop = await make_shop()
+    brand = await admin(client, shop)
+    responses = await asyncio.gather(
+        *(
+            client.put(
+                f"{API}/sla/quality",
+                json={"first_response_minutes": 10 + n, "resolution_minutes": 100},
+                headers=brand,
+            )
+            for n in range(6)
+        )
+    )
+    assert all(r.status_code == 200 for r in responses)
+    assert await ComplaintSla.filter(category="quality").count() == 1

@@ -177,3 +177,24 @@ async def test_incentives_are_the_brands_to_set(client, sandbox_client) -> None:
         headers=await admin(client, shop),
     )
     assert bad.status_code == 422
+
+
+async def test_concurrent_saves_of_the_incentives_keep_one_row(client) -> None:
+    import asyncio
+
+    from backend.ledger.models import Incentives
+
+    shop = await make_shop()
+    headers = await admin(client, shop)
+    responses = await asyncio.gather(
+        *(
+            client.put(
+                f"{LEDGER}/incentives",
+                json={**INCENTIVES, "first_order_cashback_fen": n},
+                headers=headers,
+            )
+            for n in range(6)
+        )
+    )
+    assert all(r.status_code == 200 for r in responses)
+    assert await Incentives.all().count() == 1

@@ -466,13 +466,16 @@ async def set_service_level(
             "解决时限不能短于首次响应时限",
             details=[{"field": "resolution_minutes", "message": "解决时限不能短于首次响应时限"}],
         )
-    await ComplaintSla.update_or_create(
-        defaults={
-            "first_response_minutes": first_response_minutes,
-            "resolution_minutes": resolution_minutes,
-        },
-        brand_id=principal.brand_id,
-        category=category,
+    # One upsert: two staff saving at once must not meet on the unique (brand, category).
+    await sql.execute(
+        "INSERT INTO complaint_slas (brand_id, category, first_response_minutes,"
+        " resolution_minutes) VALUES ($1, $2, $3, $4) ON CONFLICT (brand_id, category)"
+        " DO UPDATE SET first_response_minutes = excluded.first_response_minutes,"
+        " resolution_minutes = excluded.resolution_minutes",
+        principal.brand_id,
+        category,
+        first_response_minutes,
+        resolution_minutes,
     )
     return await service_levels(principal)
 

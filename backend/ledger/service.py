@@ -441,8 +441,22 @@ async def set_incentives(
     principal: Principal, values: dict[str, int], *, now: datetime
 ) -> dict[str, Any]:
     """Replace the brand's standing rewards (they apply to first orders paid from now on)."""
-    await Incentives.update_or_create(
-        defaults={**values, "updated_at": now}, brand_id=principal.brand_id
+    # One upsert: two brand staff saving at once must not meet on the unique brand key.
+    await sql.execute(
+        "INSERT INTO ledger_incentives (brand_id, first_order_cashback_fen, first_order_min_fen,"
+        " invitation_reward_fen, salesperson_first_order_points, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (brand_id) DO UPDATE SET"
+        " first_order_cashback_fen = excluded.first_order_cashback_fen,"
+        " first_order_min_fen = excluded.first_order_min_fen,"
+        " invitation_reward_fen = excluded.invitation_reward_fen,"
+        " salesperson_first_order_points = excluded.salesperson_first_order_points,"
+        " updated_at = excluded.updated_at",
+        principal.brand_id,
+        values["first_order_cashback_fen"],
+        values["first_order_min_fen"],
+        values["invitation_reward_fen"],
+        values["salesperson_first_order_points"],
+        now,
     )
     return incentives_view(await Incentives.get(brand_id=principal.brand_id))
 
