@@ -67,6 +67,11 @@ class Complaint(Model):
     paused_since = fields.DatetimeField(null=True)
     breached_first_response = fields.BooleanField(default=False, db_default=False)
     breached_resolution = fields.BooleanField(default=False, db_default=False)
+    # WeChat's content-security verdict on the text (pass, review, risky, or unchecked when
+    # WeChat could not be asked), and the brand's decision on a flagged one (approved, or
+    # rejected: then hidden from the distributor). Flagged text is never dropped.
+    content_check = fields.CharField(max_length=10, default="pass", db_default="pass")
+    content_review = fields.CharField(max_length=10, default="", db_default="")
 
     class Meta:
         table = "complaints"

@@ -61,6 +61,12 @@ class NoteBody(RequestModel):
     internal: bool = Field(default=False, description="内部备注：仅品牌与经销商可见")
 
 
+class ContentReviewBody(RequestModel):
+    decision: Literal["approved", "rejected"] = Field(
+        description="approved 通过；rejected 不通过（对经销商隐藏原文）"
+    )
+
+
 class RatingBody(RequestModel):
     rating: int = Field(ge=1, le=5)
     comment: str = Field(default="", max_length=200)
@@ -75,6 +81,7 @@ class ComplaintQuery(PageQuery):
     category: Category | None = None
     distributor_id: Id | None = None
     breached: bool | None = Field(default=None, description="只看（或排除）已超时的投诉")
+    needs_review: bool = Field(default=False, description="只看内容安全检测待人工审核的投诉")
     sort: Literal["newest", "due"] = Field(
         default="newest", description="due：未结投诉按服务时限到期先后排列（队列视图）"
     )
@@ -133,6 +140,7 @@ async def list_complaints(request: Request, principal: Principal) -> HTTPRespons
         "category": query.category,
         "distributor_id": query.distributor_id,
         "breached": query.breached,
+        "needs_review": query.needs_review,
     }
     if query.sort == "due":
         cursor = (query.due_after or EPOCH, query.id_after or 0)
@@ -205,6 +213,20 @@ async def rate(
         deps, principal, complaint_id, body.rating, body.comment, now=deps.clock.now()
     )
     return ok(rated)
+
+
+@bp.post("/<complaint_id:int>/content-review")
+@openapi.summary("人工审核被内容安全检测标记的投诉文字（仅一次）")
+@authenticated(*BRAND_ROLES)
+@json_body(ContentReviewBody)
+async def review_content(
+    request: Request, principal: Principal, complaint_id: int, body: ContentReviewBody
+) -> HTTPResponse:
+    deps = request_deps(request)
+    reviewed = await service.review_content(
+        deps, principal, complaint_id, body.decision, now=deps.clock.now()
+    )
+    return ok(reviewed)
 
 
 @bp.get("/sla")

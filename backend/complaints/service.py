@@ -24,12 +24,15 @@ from backend.complaints.states import STATUS_NAMES, Action, Actor, next_status
 from backend.identity import service as identity_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
 from backend.infra import sql
+from backend.infra.logging import get_logger
 from backend.infra.storage import storage_for
+from backend.integrations.wechat.client import WechatApiError
 from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from backend.notifications import service as notifications_service
 from backend.ordering import service as ordering_service
 from backend.org import service as org_service
 
+log = get_logger("complaints")
 REOPEN_WINDOW = timedelta(days=7)  # the store may reopen a resolved complaint this long
 # Minutes to the first response and to the resolution, by category, unless the brand set its
 # own (ComplaintSla): the urgent ones (goods missing, damaged, wrong) are answered soonest.
@@ -69,6 +72,11 @@ class PhotoTooLarge(TooLarge):
 class PhotosUnavailable(InvalidInput):
     code = "complaint.photos_unavailable"
     message = "部分图片不存在或已用于其他投诉，请重新上传"
+
+
+class NoReviewPending(Conflict):
+    code = "complaint.no_review_pending"
+    message = "该投诉没有待审核的内容"
 
 
 class OrderNotYours(InvalidInput):
@@ -123,15 +131,24 @@ def _iso(at: datetime | None) -> str | None:
     return None if at is None else at.isoformat()
 
 
-def complaint_view(complaint: Complaint) -> dict[str, Any]:
+HIDDEN_TEXT = "（内容未通过审核，已隐藏）"
+
+
+def complaint_view(complaint: Complaint, *, for_distributor: bool = False) -> dict[str, Any]:
     status = ComplaintStatus(complaint.status)
+    hidden = for_distributor and complaint.content_review == "rejected"
     return {
         "id": complaint.id,
         "store_id": complaint.store_id,  # type: ignore[attr-defined]
         "distributor_id": complaint.distributor_id,
         "order_id": complaint.order_id,
         "category": complaint.category,
-        "text": complaint.text,
+        "text": HIDDEN_TEXT if hidden else complaint.text,
+        "content_check": {
+            "verdict": complaint.content_check,
+            "review": complaint.content_review,
+            "needs_review": complaint.content_check != "pass" and not complaint.content_review,
+        },
         "contact_preference": complaint.contact_preference,
         "status": status.value,
         "status_name": STATUS_NAMES[status],
@@ -224,6 +241,7 @@ async def file(
     order_id = fields["order_id"]
     if order_id is not None and not await ordering_service.store_owns_order(store.id, order_id):
         raise OrderNotYours()
+    verdict = await _text_verdict(deps, principal, fields["text"])
     first_minutes, resolution_minutes = await sla_minutes(store.brand_id, fields["category"])
     first_due = now + timedelta(minutes=first_minutes)
     async with in_transaction():
@@ -239,8 +257,11 @@ async def file(
             first_response_due_at=first_due,
             resolution_due_at=now + timedelta(minutes=resolution_minutes),
             due_at=first_due,
+            content_check=verdict,
         )
         await _record(complaint.id, principal, now, moved=(None, ComplaintStatus.NEW.value))
+        if verdict != "pass":
+            await _send_to_review(complaint, verdict, now)
         if photo_ids := sorted(set(fields["photo_ids"])):
             attached = await sql.execute(
                 "UPDATE complaint_photos SET complaint_id = $1"
@@ -251,6 +272,68 @@ async def file(
             )
             if attached != len(photo_ids):
                 raise PhotosUnavailable()  # rolls the complaint back with it
+    return await detail(deps, principal, complaint.id)
+
+
+VERDICT_NOTES = {
+    "review": "微信内容安全检测建议人工审核",
+    "risky": "微信内容安全检测认为有风险",
+    "unchecked": "微信内容安全检测暂不可用，未能检测",
+}
+
+
+async def _text_verdict(deps: Any, principal: Principal, text: str) -> str:
+    """WeChat's verdict on the author's text; unchecked (so reviewed by a person) when the
+    author has no WeChat account here or WeChat can't be reached. Filing never fails on it."""
+    openid = await identity_service.openid_for(principal.user_id, deps.settings.wechat.appid)
+    if openid is None:
+        return "unchecked"
+    try:
+        return await deps.wechat.text_check(text, openid, scene=2)
+    except WechatApiError as exc:
+        log.warning("content check unavailable", extra={"errcode": exc.errcode})
+        return "unchecked"
+
+
+async def _send_to_review(complaint: Complaint, verdict: str, now: datetime) -> None:
+    """Flagged text goes to a person: an internal note on the timeline and a notification to
+    the brand's staff. The complaint itself goes on as usual."""
+    note = VERDICT_NOTES.get(verdict, "内容需人工审核")
+    await ComplaintEvent.create(
+        complaint_id=complaint.id,
+        actor_id=None,
+        actor_role="system",
+        message=f"{note}，请人工审核",
+        internal=True,
+        created_at=now,
+    )
+    brand_id: int = complaint.brand_id  # type: ignore[attr-defined]
+    await notifications_service.notify(
+        brand_id,
+        await identity_service.brand_staff_user_ids(brand_id),
+        kind="complaint.review",
+        title=f"投诉 #{complaint.id} 内容待审核",
+        body=note,
+        link=f"complaint:{complaint.id}",
+        now=now,
+    )
+
+
+async def review_content(
+    deps: Any, principal: Principal, complaint_id: int, decision: str, *, now: datetime
+) -> dict[str, Any]:
+    """The brand's decision on flagged text: approved, or rejected (hidden from the
+    distributor; the store and the brand still see it). Once."""
+    complaint = await _visible(principal, complaint_id)
+    decided = (
+        await Complaint.filter(id=complaint.id, content_review="")
+        .exclude(content_check="pass")
+        .update(content_review=decision, updated_at=now)
+    )
+    if not decided:
+        raise NoReviewPending()
+    outcome = "内容审核通过" if decision == "approved" else "内容审核未通过，已对经销商隐藏"
+    await _record(complaint.id, principal, now, message=outcome, internal=True)
     return await detail(deps, principal, complaint.id)
 
 
@@ -290,7 +373,8 @@ async def detail(deps: Any, principal: Principal, complaint_id: int) -> dict[str
         }
         for photo in attached
     ]
-    return {**complaint_view(complaint), "photos": shown, "timeline": timeline}
+    view = complaint_view(complaint, for_distributor=principal.role in DISTRIBUTOR_ROLES)
+    return {**view, "photos": shown, "timeline": timeline}
 
 
 async def list_complaints(
@@ -309,6 +393,9 @@ async def list_complaints(
         complaints = complaints.filter(distributor_id=principal.distributor_id)
     elif principal.role in STORE_ROLES:
         complaints = complaints.filter(store_id=principal.store_id)
+    if filters.pop("needs_review", None):
+        complaints = complaints.filter(content_review="").exclude(content_check="pass")
+    as_distributor = principal.role in DISTRIBUTOR_ROLES
     breached = filters.pop("breached", None)
     if breached is not None:
         either = Q(breached_first_response=True) | Q(breached_resolution=True)
@@ -320,10 +407,11 @@ async def list_complaints(
         due_after, id_after = by_due
         later = Q(due_at__gt=due_after) | Q(due_at=due_after, id__gt=id_after)
         queue = complaints.filter(later, due_at__isnull=False).order_by("due_at", "id")
-        return [complaint_view(c) for c in await queue.limit(limit)]
+        return [complaint_view(c, for_distributor=as_distributor) for c in await queue.limit(limit)]
     if before is not None:
         complaints = complaints.filter(id__lt=before)
-    return [complaint_view(c) for c in await complaints.order_by("-id").limit(limit)]
+    found = await complaints.order_by("-id").limit(limit)
+    return [complaint_view(c, for_distributor=as_distributor) for c in found]
 
 
 # ---- moving it along ----------------------------------------------------------------------------

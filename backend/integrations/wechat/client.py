@@ -91,3 +91,16 @@ class MiniProgramClient:
             )
         )
         return str(result["phone_info"]["purePhoneNumber"])
+
+    async def text_check(self, content: str, openid: str, scene: int) -> str:
+        """WeChat's content-security verdict on user text (msgSecCheck, version 2): pass,
+        review or risky. `openid` is the author's; `scene` 1 profile, 2 comment, 3 forum,
+        4 social log."""
+        result = await self._call(
+            lambda: self._client.post(
+                "wxa/msg_sec_check",
+                api_base_url=f"{self.settings.api_base_url}/",
+                data={"content": content, "version": 2, "scene": scene, "openid": openid},
+            )
+        )
+        return str(result["result"]["suggest"])

@@ -27,6 +27,7 @@ INVALID_CODE = (40029, "invalid code")
 INVALID_APPSECRET = (40125, "invalid appsecret")
 CODE_BEEN_USED = (40163, "code been used")
 MISSING_CODE = (41008, "missing code")
+INVALID_ARGS = (47001, "data format error")
 
 CODE_TTL_SECONDS = 300  # wx.login codes are valid for five minutes
 ACCESS_TOKEN_TTL_SECONDS = 7200
@@ -46,6 +47,9 @@ class SandboxState:
     login_codes: dict[str, _IssuedCode] = field(default_factory=dict)
     phone_codes: dict[str, _IssuedCode] = field(default_factory=dict)
     access_tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # token -> appid
+    # Text that msg_sec_check flags: words judged risky, and words sent to review.
+    risky_words: tuple[str, ...] = ("赌博", "毒品", "枪支")
+    review_words: tuple[str, ...] = ("加微信", "返现群")
     clock: object = time.time
 
     def now(self) -> float:
@@ -76,6 +80,15 @@ def _redeem(
         return CODE_BEEN_USED
     issued.used = True
     return issued
+
+
+def _verdict(state: SandboxState, content: str) -> tuple[str, int]:
+    """msg_sec_check's suggestion and label for a text, by the sandbox's word lists."""
+    if any(word in content for word in state.risky_words):
+        return "risky", 20006  # 违法犯罪
+    if any(word in content for word in state.review_words):
+        return "review", 21000  # 其他
+    return "pass", 100
 
 
 def create_sandbox_blueprint(state: SandboxState, url_prefix: str = "") -> Blueprint:
@@ -146,6 +159,26 @@ def create_sandbox_blueprint(state: SandboxState, url_prefix: str = "") -> Bluep
                     "countryCode": "86",
                     "watermark": {"timestamp": int(state.now()), "appid": appid},
                 },
+            }
+        )
+
+    @bp.post("/wxa/msg_sec_check")
+    async def text_check(request: Request) -> HTTPResponse:
+        appid = token_app(request)
+        if appid is None:
+            return _error(INVALID_CREDENTIAL)
+        body = request.json or {} if request.body else {}
+        content, openid = body.get("content"), body.get("openid")
+        if body.get("version") != 2 or not isinstance(content, str) or not openid:
+            return _error(INVALID_ARGS)
+        suggest, label = _verdict(state, content)
+        return json(
+            {
+                "errcode": 0,
+                "errmsg": "ok",
+                "result": {"suggest": suggest, "label": label},
+                "detail": [{"strategy": "content_model", "errcode": 0, "suggest": suggest}],
+                "trace_id": secrets.token_hex(12),
             }
         )
 
