@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from backend.complaints import photos
@@ -134,12 +134,14 @@ def _iso(at: datetime | None) -> str | None:
 HIDDEN_TEXT = "（内容未通过审核，已隐藏）"
 
 
-def complaint_view(complaint: Complaint, *, for_distributor: bool = False) -> dict[str, Any]:
+def complaint_view(
+    complaint: Complaint | SimpleNamespace, *, for_distributor: bool = False
+) -> dict[str, Any]:
     status = ComplaintStatus(complaint.status)
     hidden = for_distributor and complaint.content_review == "rejected"
     return {
         "id": complaint.id,
-        "store_id": complaint.store_id,  # type: ignore[attr-defined]
+        "store_id": complaint.store_id,  # type: ignore[union-attr]
         "distributor_id": complaint.distributor_id,
         "order_id": complaint.order_id,
         "category": complaint.category,
@@ -377,6 +379,43 @@ async def detail(deps: Any, principal: Principal, complaint_id: int) -> dict[str
     return {**view, "photos": shown, "timeline": timeline}
 
 
+# Read with fixed SQL (infra/sql.py): the queue is the console's busiest read, and building
+# ORM objects for its rows was most of its cost (bench/complaint_queue.py).
+_LIST_COLUMNS = (
+    "id, store_id, distributor_id, order_id, category, text, content_check, content_review,"
+    " contact_preference, status, rating, rating_comment, reopen_count, created_at, updated_at,"
+    " resolved_at, closed_at, first_response_due_at, resolution_due_at, due_at, paused_since,"
+    " breached_first_response, breached_resolution"
+)
+_TIMES = {
+    name: Complaint._meta.fields_map[name]
+    for name in (
+        "created_at",
+        "updated_at",
+        "resolved_at",
+        "closed_at",
+        "first_response_due_at",
+        "resolution_due_at",
+        "due_at",
+        "paused_since",
+    )
+}
+_FLAGS = ("breached_first_response", "breached_resolution")
+_EQUAL_FILTERS = ("status", "category", "distributor_id")
+_BREACHED = "(breached_first_response OR breached_resolution)"
+
+
+def _listed(row: Any) -> SimpleNamespace:
+    """A row as complaint_view reads a complaint: times and flags as the ORM would give
+    them (SQLite returns text and integers for both)."""
+    values = dict(row)
+    for name, field in _TIMES.items():
+        values[name] = field.to_python_value(values[name])
+    for name in _FLAGS:
+        values[name] = bool(values[name])
+    return SimpleNamespace(**values)
+
+
 async def list_complaints(
     principal: Principal,
     filters: dict[str, Any],
@@ -388,30 +427,44 @@ async def list_complaints(
     """Newest first by default. `by_due` (a cursor: the last due time and id shown, or the
     epoch and 0 to start) lists the open complaints by the time their service level falls
     due, soonest first: the brand's queue."""
-    complaints = Complaint.filter(brand_id=principal.brand_id)
+    args: list[Any] = []
+
+    def bound(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    where = [f"brand_id = {bound(principal.brand_id)}"]
     if principal.role in DISTRIBUTOR_ROLES:
-        complaints = complaints.filter(distributor_id=principal.distributor_id)
+        where.append(f"distributor_id = {bound(principal.distributor_id)}")
     elif principal.role in STORE_ROLES:
-        complaints = complaints.filter(store_id=principal.store_id)
-    if filters.pop("needs_review", None):
-        complaints = complaints.filter(content_review="").exclude(content_check="pass")
-    as_distributor = principal.role in DISTRIBUTOR_ROLES
-    breached = filters.pop("breached", None)
-    if breached is not None:
-        either = Q(breached_first_response=True) | Q(breached_resolution=True)
-        complaints = complaints.filter(either if breached else ~either)
-    wanted = {key: value for key, value in filters.items() if value is not None}
-    if wanted:
-        complaints = complaints.filter(**wanted)
+        where.append(f"store_id = {bound(principal.store_id)}")
+    if filters.get("needs_review"):
+        where.append("content_review = '' AND content_check <> 'pass'")
+    if filters.get("breached") is not None:
+        where.append(_BREACHED if filters["breached"] else f"NOT {_BREACHED}")
+    where.extend(
+        f"{name} = {bound(filters[name])}"
+        for name in _EQUAL_FILTERS
+        if filters.get(name) is not None
+    )
     if by_due is not None:
+        # A row comparison, so that the (brand_id, due_at, id) index finds where to start.
         due_after, id_after = by_due
-        later = Q(due_at__gt=due_after) | Q(due_at=due_after, id__gt=id_after)
-        queue = complaints.filter(later, due_at__isnull=False).order_by("due_at", "id")
-        return [complaint_view(c, for_distributor=as_distributor) for c in await queue.limit(limit)]
-    if before is not None:
-        complaints = complaints.filter(id__lt=before)
-    found = await complaints.order_by("-id").limit(limit)
-    return [complaint_view(c, for_distributor=as_distributor) for c in found]
+        where.append(
+            f"due_at IS NOT NULL AND (due_at, id) > ({bound(due_after)}, {bound(id_after)})"
+        )
+        order = "due_at, id"
+    else:
+        if before is not None:
+            where.append(f"id < {bound(before)}")
+        order = "id DESC"
+    rows = await sql.fetch(
+        f"SELECT {_LIST_COLUMNS} FROM complaints WHERE {' AND '.join(where)}"  # noqa: S608
+        f" ORDER BY {order} LIMIT {bound(limit)}",
+        *args,
+    )
+    as_distributor = principal.role in DISTRIBUTOR_ROLES
+    return [complaint_view(_listed(row), for_distributor=as_distributor) for row in rows]
 
 
 # ---- moving it along ----------------------------------------------------------------------------
