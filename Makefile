@@ -3,12 +3,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The console's libraries, from npm (console/package-lock.json), copied where the platform
+# serves them; no CDN.
+CONSOLE_STAMP := console/public/vendor/.installed
 
 # The suite runs against these real services first, then on the embedded default.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test test-services test-embedded lint format migrate makemigrations bench clean
+.PHONY: install console run test test-services test-embedded lint format migrate makemigrations bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,18 +19,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(CONSOLE_STAMP): console/package.json console/package-lock.json console/vendor.mjs
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	node console/vendor.mjs
+	touch $(CONSOLE_STAMP)
 
-run: $(STAMP)
+install: $(STAMP) $(CONSOLE_STAMP)
+
+console: $(CONSOLE_STAMP)
+
+run: install
 	$(BIN)/b2bc run
 
 test: test-services test-embedded
 
-test-services: $(STAMP)
+test-services: install
 	B2BC_TEST_DATABASE_URL=$(TEST_DATABASE_URL) B2BC_TEST_REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/pytest -p no:cacheprovider
 
-test-embedded: $(STAMP)
+test-embedded: install
 	B2BC_TEST_DATABASE_URL=sqlite://:memory: B2BC_TEST_REDIS_URL=memory:// \
 		$(BIN)/pytest -p no:cacheprovider
 
@@ -54,4 +64,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/quote_promotions.py
 
 clean:
-	rm -rf $(VENV) data test-artifacts
+	rm -rf $(VENV) data test-artifacts console/node_modules console/public/vendor

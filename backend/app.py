@@ -25,6 +25,8 @@ from backend.deps import Deps
 from backend.identity.access import RevocationCache, TokenVerifier
 from backend.identity.routes import bp as identity_bp
 from backend.infra import db
+from backend.infra.broadcast import Broadcaster, write_only_redis_broadcaster
+from backend.infra.console import create_console_blueprint
 from backend.infra.http import dumps, install_http_edge
 from backend.infra.logging import get_logger, logging_config
 from backend.infra.ops import bp as ops_bp
@@ -59,13 +61,21 @@ def _wechat_token_storage(settings: Settings) -> Any:
     return RedisStorage(sync_redis.Redis.from_url(settings.redis_url), prefix="b2bc:wechat")
 
 
-def build_deps(settings: Settings) -> Deps:
+def build_deps(settings: Settings, realtime: Any = None) -> Deps:
+    """`realtime`: the Socket.IO server when it runs in this process (embedded)."""
+    if realtime is not None:
+        broadcast = Broadcaster(realtime)
+    elif settings.embedded_redis:
+        broadcast = Broadcaster()  # no realtime process to reach
+    else:
+        broadcast = write_only_redis_broadcaster(settings.redis_url)
     return Deps(
         settings=settings,
         clock=SystemClock(),
         redis=create_redis(settings.redis_url),
         wechat=MiniProgramClient(settings.wechat, token_storage=_wechat_token_storage(settings)),
         pay=WechatPayClient(settings.wechat_pay),
+        broadcast=broadcast,
     )
 
 
@@ -82,6 +92,7 @@ def create_app(
     manage_db: bool = True,
     background_jobs: bool = True,
     name: str | None = None,
+    realtime: Any = None,
 ) -> Sanic:
     """The API. Tests pass their own `deps` and manage the database themselves."""
     app = Sanic(
@@ -99,7 +110,7 @@ def create_app(
     @app.before_server_start
     async def start(app: Sanic) -> None:
         if not hasattr(app.ctx, "deps"):
-            app.ctx.deps = build_deps(settings)
+            app.ctx.deps = build_deps(settings, realtime)
         if manage_db:
             await db.init_db(settings.database_url)
         if background_jobs:
@@ -128,6 +139,7 @@ def create_app(
         settings.storage.local_dir.mkdir(parents=True, exist_ok=True)
         app.static("/media", settings.storage.local_dir, name="media")
     app.blueprint(ops_bp)
+    app.blueprint(create_console_blueprint())
     app.blueprint(identity_bp)
     app.blueprint(org_bp)
     app.blueprint(catalog_bp)

@@ -27,13 +27,16 @@ async def _migrate_and_seed(settings: Settings, seed: bool) -> None:
     await db.migrate(settings.database_url)
     if not seed:
         return
+    from backend.app import build_deps
     from backend.demo.seed import DEMO_OWNER_PERSONA, DEMO_PASSWORD, seed_demo
 
     await db.init_db(settings.database_url)
+    deps = build_deps(settings)
     try:
-        accounts = await seed_demo(settings.wechat.appid)
+        accounts = await seed_demo(settings.wechat.appid, deps)
     finally:
         await db.close_db()
+        await deps.redis.aclose()
     if accounts is None:
         print("演示数据已存在 (demo data already present)")
         print(f"  后台账号: brand_admin / brand_ops / dist1_admin … 密码 {DEMO_PASSWORD}")
@@ -53,6 +56,7 @@ async def _migrate_and_seed(settings: Settings, seed: bool) -> None:
     print(f"  门店老板: 沙箱身份 persona={DEMO_OWNER_PERSONA!r}，门店「{accounts.owner_store}」")
     print(f"  进行中的活动: {'、'.join(accounts.promotions)}")
     print(f"  优惠券: {'、'.join(accounts.coupons)}（前者已发到每家门店的券包，后者在领券中心）")
+    print(f"  投诉: {accounts.complaints} 条，处于不同处理阶段，可在管理后台 /console 处理")
 
 
 def _print_urls(settings: Settings) -> None:
@@ -61,7 +65,7 @@ def _print_urls(settings: Settings) -> None:
     print("b2bc 已启动 (embedded: SQLite + 进程内 Redis + 微信沙箱)")
     print(f"  API 文档   {base}/docs")
     print(f"  健康检查   {base}/healthz   就绪检查 {base}/readyz")
-    print(f"  后台登录   POST {base}/api/v1/auth/staff/login")
+    print(f"  管理后台   {base}/console   (品牌、经销商员工登录)")
     print(f"  实时服务   {base}/socket.io/  (namespace /live)")
     print(
         f"  微信沙箱   {base}/wx-sandbox  (小程序登录码: POST {base}/wx-sandbox/sandbox/login-code)"
@@ -75,11 +79,12 @@ def run_embedded(settings: Settings) -> None:
     import uvicorn
 
     from backend.app import create_app
-    from realtime.app import create_realtime_asgi
+    from realtime.app import create_realtime_asgi, create_sio
 
     asyncio.run(_migrate_and_seed(settings, seed=True))
-    api = create_app(settings, name="b2bc_embedded")
-    asgi = create_realtime_asgi(settings, other_asgi_app=api)
+    sio = create_sio(settings)
+    api = create_app(settings, name="b2bc_embedded", realtime=sio)  # pushes go straight to it
+    asgi = create_realtime_asgi(settings, other_asgi_app=api, sio=sio)
     _print_urls(settings)
     uvicorn.run(asgi, host=settings.host, port=settings.port, log_config=None, lifespan="on")
 

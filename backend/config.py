@@ -22,6 +22,7 @@ from backend.integrations.wechat.pay import (
     generate_sandbox_keys,
     sandbox_settings,
 )
+from backend.integrations.wechat.sandbox import COMPLAINT_UPDATE_TEMPLATE_ID
 
 EMBEDDED_REDIS_URL = "memory://"
 SANDBOX_APPID = "wx_sandbox_appid"
@@ -49,6 +50,10 @@ class WechatSettings:
     secret: str
     # Base URL that stands for https://api.weixin.qq.com in every call we make.
     api_base_url: str
+    # The subscribe-message template (订阅消息) for complaint progress, as added to the
+    # mini-program's account: keywords character_string1 (编号), phrase2 (状态), thing3
+    # (说明), time4 (时间). The default is the one the built-in sandbox registers.
+    complaint_update_template_id: str = COMPLAINT_UPDATE_TEMPLATE_ID
 
 
 @dataclass(frozen=True)
@@ -247,6 +252,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         appid=env.get("WECHAT_APPID", SANDBOX_APPID),
         secret=env.get("WECHAT_SECRET", SANDBOX_APP_SECRET),
         api_base_url=env.get("WECHAT_API_BASE_URL", f"{public_base_url}/wx-sandbox").rstrip("/"),
+        complaint_update_template_id=env.get(
+            "B2BC_WECHAT_TEMPLATE_COMPLAINT_UPDATE", COMPLAINT_UPDATE_TEMPLATE_ID
+        ),
     )
     wechat_pay, pay_keys = _wechat_pay(
         env, mode, data_dir, wechat.appid, public_base_url.rstrip("/")

@@ -1,14 +1,15 @@
 """What a running process shares with every service call: settings, clock, Redis, WeChat
-(mini-program and Pay)."""
+(mini-program and Pay), and the realtime push."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sanic import Request
 
 from backend.config import Settings
+from backend.infra.broadcast import Broadcaster
 from backend.kernel.clock import Clock
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ class Deps:
     redis: Any
     wechat: MiniProgramClient
     pay: WechatPayClient
+    broadcast: Broadcaster = field(default_factory=Broadcaster)
 
 
 def request_deps(request: Request) -> Deps:

@@ -1,4 +1,7 @@
-"""The Socket.IO server (namespace /live): authenticates on connect with our access tokens.
+"""The Socket.IO server: authenticates on connect with our access tokens.
+
+Namespaces: /live (livestream rooms) and /console (brand and distributor staff: pushes about
+their complaints, each in the room of their brand or distributor).
 
 Embedded: mounted beside the API in one ASGI process. Production: its own processes,
 linked through Redis (AsyncRedisManager) so rooms span them.
@@ -11,7 +14,9 @@ from typing import Any
 import socketio
 
 from backend.config import Settings
-from backend.identity.tokens import TokenInvalid, read_access_token
+from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES
+from backend.identity.tokens import Principal, TokenInvalid, read_access_token
+from backend.infra.broadcast import CONSOLE_NAMESPACE, brand_room, distributor_room
 from backend.infra.logging import get_logger
 from backend.kernel.clock import Clock, SystemClock
 
@@ -29,8 +34,7 @@ def create_sio(settings: Settings, clock: Clock | None = None) -> socketio.Async
         max_http_buffer_size=64 * 1024,
     )
 
-    @sio.on("connect", namespace=NAMESPACE)
-    async def connect(sid: str, environ: dict[str, Any], auth: Any) -> None:
+    def authenticate(auth: Any) -> Principal:
         token = auth.get("token") if isinstance(auth, dict) else None
         # The client receives {"message": <Chinese text>, "data": {"code": <stable code>}}.
         if not isinstance(token, str) or not token:
@@ -38,16 +42,33 @@ def create_sio(settings: Settings, clock: Clock | None = None) -> socketio.Async
                 "请先登录", {"code": "auth.token_missing"}
             )
         try:
-            principal = read_access_token(token, secret=settings.jwt_secret, now=clock.now())
+            return read_access_token(token, secret=settings.jwt_secret, now=clock.now())
         except TokenInvalid as exc:
             raise socketio.exceptions.ConnectionRefusedError(
                 "登录凭证无效，请重新登录", {"code": "auth.token_invalid"}
             ) from exc
+
+    @sio.on("connect", namespace=NAMESPACE)
+    async def connect(sid: str, environ: dict[str, Any], auth: Any) -> None:
+        principal = authenticate(auth)
         await sio.save_session(
             sid,
             {"user_id": principal.user_id, "role": principal.role, "store_id": principal.store_id},
             namespace=NAMESPACE,
         )
+
+    @sio.on("connect", namespace=CONSOLE_NAMESPACE)
+    async def connect_console(sid: str, environ: dict[str, Any], auth: Any) -> None:
+        principal = authenticate(auth)
+        if principal.role in BRAND_ROLES and principal.brand_id is not None:
+            room = brand_room(principal.brand_id)
+        elif principal.role in DISTRIBUTOR_ROLES and principal.distributor_id is not None:
+            room = distributor_room(principal.distributor_id)
+        else:
+            raise socketio.exceptions.ConnectionRefusedError(
+                "仅品牌和经销商员工可使用管理后台", {"code": "auth.role_not_allowed"}
+            )
+        await sio.enter_room(sid, room, namespace=CONSOLE_NAMESPACE)
 
     @sio.on("whoami", namespace=NAMESPACE)
     async def whoami(sid: str, data: Any = None) -> dict[str, Any]:
@@ -57,5 +78,8 @@ def create_sio(settings: Settings, clock: Clock | None = None) -> socketio.Async
     return sio
 
 
-def create_realtime_asgi(settings: Settings, other_asgi_app: Any = None) -> socketio.ASGIApp:
-    return socketio.ASGIApp(create_sio(settings), other_asgi_app=other_asgi_app)
+def create_realtime_asgi(
+    settings: Settings, other_asgi_app: Any = None, sio: socketio.AsyncServer | None = None
+) -> socketio.ASGIApp:
+    """`sio`: a server made beforehand, when the API in this process pushes through it."""
+    return socketio.ASGIApp(sio or create_sio(settings), other_asgi_app=other_asgi_app)

@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import socketio
 import uvicorn
 from asgi_lifespan import LifespanManager
 from tortoise import Tortoise
@@ -36,6 +37,7 @@ from backend.integrations.wechat.pay import SandboxKeys, WechatPayClient, genera
 from backend.integrations.wechat.sandbox import SandboxState, create_sandbox_app
 from backend.integrations.wechat.sandbox.pay import PaySandboxState, create_pay_sandbox_blueprint
 from backend.kernel.clock import OffsetClock
+from realtime.app import create_sio
 
 DATABASE_URL = os.environ.get("B2BC_TEST_DATABASE_URL", "sqlite://:memory:")
 REDIS_URL = os.environ.get("B2BC_TEST_REDIS_URL", "memory://")
@@ -206,6 +208,34 @@ async def live_api(app: Any, api_port: int) -> AsyncIterator[str]:
     yield f"http://127.0.0.1:{api_port}"
     server.should_exit = True
     await task
+
+
+@pytest.fixture
+async def console_url(settings, deps, app) -> AsyncIterator[str]:
+    """The API and the realtime server in one ASGI app on a loopback port, in the tests' own
+    loop, as `make run` serves them; the API's pushes go to that realtime server."""
+    sio = create_sio(settings)
+    deps.broadcast.attach(sio)
+    port = free_port()
+    config = uvicorn.Config(
+        socketio.ASGIApp(sio, other_asgi_app=app),
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        deps.broadcast.attach(None)
+        server.should_exit = True
+        await task
+        if sio.manager is not None and hasattr(sio.manager, "redis"):
+            await sio.shutdown()
 
 
 def _tables() -> list[str]:

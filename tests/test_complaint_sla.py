@@ -10,7 +10,7 @@ from backend.complaints import service as complaints_service
 from backend.complaints.models import Complaint, ComplaintEvent
 from backend.notifications.models import Notification
 from tests.factories import bearer, distributor_admin, make_shop, store_owner
-from tests.test_complaints import API, filed, step
+from tests.test_complaints import API, filed, step, walk
 from tests.test_promotions_admin import admin
 
 
@@ -68,13 +68,7 @@ async def test_the_clock_stops_while_the_store_decides(client, sandbox_client, d
     owner = await store_owner(client, sandbox_client, shop.tenant.store)
     number = (await filed(client, owner, category="damaged"))["id"]  # resolution in 48 h
     brand, distributor = await admin(client, shop), await distributor_admin(client, shop)
-    for headers, action in [
-        (brand, "acknowledge"),
-        (brand, "assign"),
-        (distributor, "respond"),
-        (brand, "resolve"),
-    ]:
-        assert (await step(client, headers, number, action)).status_code == 200
+    await walk(client, number, brand, distributor, until="resolve")
     before = await Complaint.get(id=number)
     assert before.due_at is None and before.paused_since is not None
     deps.clock.advance(days=3)  # the store takes three days: not the brand's time

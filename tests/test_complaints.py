@@ -51,6 +51,27 @@ async def step(
     return await client.post(f"{API}/{complaint_id}/{action}", json=body or None, headers=headers)
 
 
+USUAL_WAY = [("brand", "acknowledge"), ("brand", "assign"), ("distributor", "respond")]
+USUAL_WAY += [("brand", "resolve"), ("owner", "confirm")]
+
+
+async def walk(
+    client: httpx.AsyncClient,
+    complaint_id: int,
+    brand: dict[str, str],
+    distributor: dict[str, str],
+    *,
+    until: str,
+    owner: dict[str, str] | None = None,
+) -> None:
+    """Take a complaint the usual way, step by step up to `until`; each step must succeed."""
+    parties = {"brand": brand, "distributor": distributor, "owner": owner or {}}
+    for party, action in USUAL_WAY:
+        assert (await step(client, parties[party], complaint_id, action)).status_code == 200
+        if action == until:
+            return
+
+
 async def test_the_whole_way_from_filing_to_a_rating(client, sandbox_client, deps) -> None:
     shop, brand, distributor, owner = await parties(client, sandbox_client)
     order = (
@@ -113,24 +134,12 @@ async def test_the_store_reopens_within_the_window_and_the_brand_closes_after_it
 ) -> None:
     shop, brand, distributor, owner = await parties(client, sandbox_client)
     number = (await filed(client, owner))["id"]
-    for headers, action in [
-        (brand, "acknowledge"),
-        (brand, "assign"),
-        (distributor, "respond"),
-        (brand, "resolve"),
-    ]:
-        assert (await step(client, headers, number, action)).status_code == 200
+    await walk(client, number, brand, distributor, until="resolve")
     early_close = await step(client, brand, number, "close")
     assert early_close.json()["error"]["code"] == "complaint.reopen_window_open"
     reopened = await step(client, bearer(owner), number, "reopen", message="还是漏水")
     assert (reopened.json()["status"], reopened.json()["reopen_count"]) == ("reopened", 1)
-    for headers, action in [
-        (brand, "acknowledge"),
-        (brand, "assign"),
-        (distributor, "respond"),
-        (brand, "resolve"),
-    ]:
-        assert (await step(client, headers, number, action)).status_code == 200
+    await walk(client, number, brand, distributor, until="resolve")
     deps.clock.advance(days=8)  # past the reopening window (and the tokens' life: sign in again)
     owner = await store_owner(client, sandbox_client, shop.tenant.store)
     late = await step(client, bearer(owner), number, "reopen")

@@ -50,3 +50,20 @@ async def test_the_demo_puts_a_coupon_in_every_wallet_and_one_to_claim() -> None
     assert await Coupon.filter(brand_id=accounts.brand_id).count() == stores
     claimable = await CouponTemplate.get(brand_id=accounts.brand_id, claimable=True)
     assert (claimable.total_quantity, claimable.issued_count) == (500, 0)
+
+
+async def test_the_demo_complaints_stand_at_every_step_of_the_workflow(deps) -> None:
+    from backend.complaints.models import Complaint
+
+    accounts = await seed_demo(SANDBOX_APPID, deps)
+    assert accounts is not None and accounts.complaints == 6
+    statuses = (
+        await Complaint.filter(brand_id=accounts.brand_id)
+        .order_by("id")
+        .values_list("status", flat=True)
+    )
+    assert statuses == ["new", "new", "acknowledged", "assigned", "responded", "resolved"]
+    # Their text went unchecked (no WeChat account) and was approved by the brand.
+    assert set(
+        await Complaint.filter(brand_id=accounts.brand_id).values_list("content_review", flat=True)
+    ) == {"approved"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import AwareDatetime, Field
@@ -89,6 +89,10 @@ class ComplaintQuery(PageQuery):
     id_after: Id | None = None
 
 
+class MetricsQuery(RequestModel):
+    days: int = Field(default=30, ge=1, le=366, description="统计最近多少天内提交的投诉")
+
+
 class SlaBody(RequestModel):
     first_response_minutes: int = Field(ge=1, le=60 * 24 * 30)
     resolution_minutes: int = Field(ge=1, le=60 * 24 * 90)
@@ -148,11 +152,23 @@ async def list_complaints(request: Request, principal: Principal) -> HTTPRespons
             principal, filters, before=None, limit=limit + 1, by_due=cursor
         )
         shown = items[:limit]
-        more = len(items) > limit and shown
-        following = {"due_after": shown[-1]["sla"]["due_at"], "id_after": shown[-1]["id"]}
-        return ok({"items": shown, "next": following if more else None})
+        following = None
+        if len(items) > limit:
+            following = {"due_after": shown[-1]["sla"]["due_at"], "id_after": shown[-1]["id"]}
+        return ok({"items": shown, "next": following})
     items = await service.list_complaints(principal, filters, before=query.before, limit=limit + 1)
     return ok(newest_first(items, limit))
+
+
+@bp.get("/metrics")
+@openapi.summary("投诉处理指标：各经销商首次响应与解决时长（中位数、P90）、超时次数、门店评分")
+@documented_query(MetricsQuery)
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
+async def metrics(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, MetricsQuery)
+    until = request_deps(request).clock.now()
+    since = until - timedelta(days=query.days)
+    return ok(await service.metrics(principal, since=since, until=until))
 
 
 @bp.get("/<complaint_id:int>")

@@ -9,9 +9,11 @@ import uuid
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
+from backend.complaints import metrics as complaint_metrics
 from backend.complaints import photos
 from backend.complaints.models import (
     Complaint,
@@ -20,10 +22,11 @@ from backend.complaints.models import (
     ComplaintSla,
     ComplaintStatus,
 )
-from backend.complaints.states import STATUS_NAMES, Action, Actor, next_status
+from backend.complaints.states import STATUS_NAMES, TRANSITIONS, Action, Actor, next_status
 from backend.identity import service as identity_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
 from backend.infra import sql
+from backend.infra.broadcast import CONSOLE_NAMESPACE, brand_room, distributor_room
 from backend.infra.logging import get_logger
 from backend.infra.storage import storage_for
 from backend.integrations.wechat.client import WechatApiError
@@ -274,6 +277,7 @@ async def file(
             )
             if attached != len(photo_ids):
                 raise PhotosUnavailable()  # rolls the complaint back with it
+    await _announce(deps, complaint, "filed")
     return await detail(deps, principal, complaint.id)
 
 
@@ -336,6 +340,7 @@ async def review_content(
         raise NoReviewPending()
     outcome = "内容审核通过" if decision == "approved" else "内容审核未通过，已对经销商隐藏"
     await _record(complaint.id, principal, now, message=outcome, internal=True)
+    await _announce(deps, complaint, "reviewed")
     return await detail(deps, principal, complaint.id)
 
 
@@ -376,7 +381,40 @@ async def detail(deps: Any, principal: Principal, complaint_id: int) -> dict[str
         for photo in attached
     ]
     view = complaint_view(complaint, for_distributor=principal.role in DISTRIBUTOR_ROLES)
-    return {**view, "photos": shown, "timeline": timeline}
+    await _add_names(complaint.brand_id, [view])  # type: ignore[attr-defined]
+    return {
+        **view,
+        "photos": shown,
+        "timeline": timeline,
+        "actions": _actions_for(complaint, actor_of(principal), deps.clock.now()),
+    }
+
+
+def _actions_for(complaint: Complaint, actor: Actor, now: datetime) -> list[str]:
+    """The steps the caller could take now, for a console or the mini-program to offer (the
+    step itself is checked again when taken)."""
+    status = ComplaintStatus(complaint.status)
+    window_open = complaint.resolved_at is not None and now < complaint.resolved_at + REOPEN_WINDOW
+    offered = []
+    for (action, from_status), (_, who) in TRANSITIONS.items():
+        if from_status != status or who != actor:
+            continue
+        waiting_on_store = action in (Action.CLOSE, Action.REOPEN)
+        if waiting_on_store and window_open != (action == Action.REOPEN):
+            continue
+        offered.append(action.value)
+    return offered
+
+
+async def _add_names(brand_id: int, views: list[dict[str, Any]]) -> None:
+    """Store and distributor names beside their ids, in one query each for a whole page."""
+    stores = await org_service.names(brand_id, "store", (v["store_id"] for v in views))
+    distributors = await org_service.names(
+        brand_id, "distributor", (v["distributor_id"] for v in views if v["distributor_id"])
+    )
+    for view in views:
+        view["store_name"] = stores.get(view["store_id"], "")
+        view["distributor_name"] = distributors.get(view["distributor_id"] or 0, "")
 
 
 # Read with fixed SQL (infra/sql.py): the queue is the console's busiest read, and building
@@ -464,7 +502,27 @@ async def list_complaints(
         *args,
     )
     as_distributor = principal.role in DISTRIBUTOR_ROLES
-    return [complaint_view(_listed(row), for_distributor=as_distributor) for row in rows]
+    views = [complaint_view(_listed(row), for_distributor=as_distributor) for row in rows]
+    if views:
+        await _add_names(principal.brand_id, views)  # type: ignore[arg-type]
+    return views
+
+
+async def _announce(
+    deps: Any, complaint: Any, change: str, *, also_distributor: int | None = None
+) -> None:
+    """Tell the consoles watching this complaint that it changed (after commit). Only its id
+    and what happened travel: each console reads the complaint again with its own rights."""
+    rooms = [brand_room(complaint.brand_id)]
+    for distributor_id in (complaint.distributor_id, also_distributor):
+        if distributor_id is not None and distributor_room(distributor_id) not in rooms:
+            rooms.append(distributor_room(distributor_id))
+    await deps.broadcast.emit(
+        "complaint.changed",
+        {"id": complaint.id, "change": change},
+        rooms=rooms,
+        namespace=CONSOLE_NAMESPACE,
+    )
 
 
 # ---- moving it along ----------------------------------------------------------------------------
@@ -509,6 +567,8 @@ async def act(
         await _record(
             complaint.id, principal, now, moved=(current.value, target.value), message=message
         )
+    await _announce(deps, complaint, action.value, also_distributor=changes.get("distributor_id"))
+    await _tell_store(deps, complaint, principal, target, message=message, now=now)
     return await detail(deps, principal, complaint.id)
 
 
@@ -554,6 +614,7 @@ async def add_note(
     complaint = await _visible(principal, complaint_id)
     await _record(complaint.id, principal, now, message=message, internal=internal)
     await Complaint.filter(id=complaint.id).update(updated_at=now)
+    await _announce(deps, complaint, "noted")
     return await detail(deps, principal, complaint.id)
 
 
@@ -570,7 +631,60 @@ async def rate(
     if not rated:
         raise AlreadyRated()
     await _record(complaint.id, principal, now, message=f"评价 {rating} 星 {comment}".strip())
+    await _announce(deps, complaint, "rated")
     return await detail(deps, principal, complaint.id)
+
+
+# ---- how well they are handled -----------------------------------------------------------------
+
+
+async def metrics(principal: Principal, *, since: datetime, until: datetime) -> dict[str, Any]:
+    """Figures per distributor for complaints filed in [since, until): brand staff see every
+    distributor, distributor staff only themselves."""
+    args: list[Any] = [principal.brand_id, since, until]
+    where = "brand_id = $1 AND created_at >= $2 AND created_at < $3"
+    if principal.role in DISTRIBUTOR_ROLES:
+        args.append(principal.distributor_id)
+        where += " AND distributor_id = $4"
+    rows = await sql.fetch(
+        "SELECT distributor_id, created_at, acknowledged_at, resolved_at,"  # noqa: S608
+        " breached_first_response, breached_resolution, rating"
+        f" FROM complaints WHERE {where}",
+        *args,
+    )
+    fields = Complaint._meta.fields_map
+    handled = [
+        complaint_metrics.HandledComplaint(
+            distributor_id=row["distributor_id"],
+            created_at=fields["created_at"].to_python_value(row["created_at"]),
+            acknowledged_at=fields["acknowledged_at"].to_python_value(row["acknowledged_at"]),
+            resolved_at=fields["resolved_at"].to_python_value(row["resolved_at"]),
+            breached_first_response=bool(row["breached_first_response"]),
+            breached_resolution=bool(row["breached_resolution"]),
+            rating=row["rating"],
+        )
+        for row in rows
+    ]
+    groups, overall = complaint_metrics.by_distributor(handled)
+    names = await org_service.names(
+        principal.brand_id,  # type: ignore[arg-type]
+        "distributor",
+        (key for key in groups if key is not None),
+    )
+    distributors = [
+        {
+            "distributor_id": key,
+            "distributor_name": "未转经销商" if key is None else names.get(key, f"#{key}"),
+            **figures,
+        }
+        for key, figures in sorted(groups.items(), key=lambda item: (item[0] is None, item[0]))
+    ]
+    return {
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "overall": overall,
+        "distributors": distributors,
+    }
 
 
 # ---- service levels -----------------------------------------------------------------------------
@@ -633,7 +747,7 @@ BREACHES = (
 )
 
 
-async def escalate_breaches(now: datetime) -> int:
+async def escalate_breaches(now: datetime, deps: Any = None) -> int:
     """Mark every open complaint past a deadline it has not yet been marked for, record it on
     the timeline (internal) and tell the brand's staff; the marking is a guarded update, so
     running this in every process escalates each breach once."""
@@ -643,7 +757,7 @@ async def escalate_breaches(now: datetime) -> int:
             rows = await sql.fetch(
                 f"UPDATE complaints SET {flag} = TRUE WHERE {flag} = FALSE"  # noqa: S608
                 f" AND {deadline} <= $1 AND status IN ($2) AND paused_since IS NULL"
-                " RETURNING id, brand_id",
+                " RETURNING id, brand_id, distributor_id",
                 now,
                 [status.value for status in statuses],
             )
@@ -666,9 +780,77 @@ async def escalate_breaches(now: datetime) -> int:
                     now=now,
                 )
         escalated += len(rows)
+        if deps is not None:
+            for row in rows:
+                await _announce(deps, SimpleNamespace(**dict(row)), "breached")
     return escalated
 
 
 async def escalate_job(deps: Any) -> int:
     """The background scheduler's entry (it passes the process's Deps and its clock)."""
-    return await escalate_breaches(deps.clock.now())
+    return await escalate_breaches(deps.clock.now(), deps)
+
+
+# ---- telling the store on WeChat ------------------------------------------------------------
+
+CHINA = ZoneInfo("Asia/Shanghai")
+# The subscribe message's 状态 is a WeChat "phrase": at most five Chinese characters.
+SHORT_STATUS = {
+    ComplaintStatus.NEW: "待受理",
+    ComplaintStatus.ACKNOWLEDGED: "已受理",
+    ComplaintStatus.ASSIGNED: "处理中",
+    ComplaintStatus.RESPONDED: "已答复",
+    ComplaintStatus.RESOLVED: "待确认",
+    ComplaintStatus.REOPENED: "已重开",
+    ComplaintStatus.CLOSED: "已关闭",
+}
+# 说明 when the step came without a message for the store.
+STEP_NOTES = {
+    ComplaintStatus.ACKNOWLEDGED: "品牌已受理您的投诉",
+    ComplaintStatus.ASSIGNED: "已转经销商处理",
+    ComplaintStatus.RESPONDED: "经销商已答复，请查看",
+    ComplaintStatus.RESOLVED: "已解决，请确认或重新打开",
+    ComplaintStatus.REOPENED: "投诉已重新打开",
+    ComplaintStatus.CLOSED: "投诉已关闭",
+}
+THING_LENGTH = 20  # a WeChat "thing" keyword holds at most 20 characters
+
+
+async def _tell_store(
+    deps: Any,
+    complaint: Complaint,
+    principal: Principal,
+    status: ComplaintStatus,
+    *,
+    message: str,
+    now: datetime,
+) -> None:
+    """A WeChat subscribe message to the store owner who filed the complaint, if they allow
+    one, after the step committed. The store is not told of its own steps. The step is done
+    whatever happens here, so nothing here may fail it."""
+    if principal.role in STORE_ROLES:
+        return
+    try:
+        filing = await ComplaintEvent.filter(
+            complaint_id=complaint.id, to_status=ComplaintStatus.NEW.value
+        ).first()  # its actor is the store's user who filed it
+        if filing is None or filing.actor_id is None:
+            return
+        note = " ".join(message.split()) or STEP_NOTES.get(status, STATUS_NAMES[status])
+        if len(note) > THING_LENGTH:
+            note = note[: THING_LENGTH - 1] + "…"
+        await notifications_service.send_subscribe(
+            deps,
+            filing.actor_id,
+            notifications_service.COMPLAINT_UPDATE,
+            {
+                "character_string1": str(complaint.id),
+                "phrase2": SHORT_STATUS[status],
+                "thing3": note,
+                "time4": now.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"),
+            },
+            page=f"pages/complaints/detail?id={complaint.id}",
+            now=now,
+        )
+    except Exception:  # a lost reminder must not turn a step already done into an error
+        log.exception("complaint subscribe message failed", extra={"complaint": complaint.id})

@@ -13,6 +13,7 @@ from typing import Any
 from backend.catalog import service as catalog_service
 from backend.catalog.models import Category, PriceEntry
 from backend.coupons import service as coupons_service
+from backend.demo.complaints import seed_complaints
 from backend.identity import service as identity_service
 from backend.identity.models import Role, User, WechatAccount
 from backend.identity.tokens import Principal
@@ -60,10 +61,12 @@ class DemoAccounts:
     promotions: list[str] = field(default_factory=list)
     coupons: list[str] = field(default_factory=list)
     owner_store: str = ""
+    complaints: int = 0
 
 
-async def seed_demo(appid: str) -> DemoAccounts | None:
-    """Create the demo data once; returns None when it is already there."""
+async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
+    """Create the demo data once; returns None when it is already there. With the process's
+    `deps`, complaints too (they go through WeChat's content check and the realtime push)."""
     if await Brand.exists(name=BRAND_NAME):
         return None
     rng = random.Random(2026)  # noqa: S311 - demo data, reproducible on purpose
@@ -145,6 +148,8 @@ async def seed_demo(appid: str) -> DemoAccounts | None:
     accounts.promotions = await _seed_promotions(acting)
     accounts.coupons = await _seed_coupons(acting)
     accounts.owner_store = await _seed_demo_owner(brand.id, appid)
+    if deps is not None:
+        accounts.complaints = await seed_complaints(deps, acting, deps.clock.now())
     return accounts
 
 

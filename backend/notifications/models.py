@@ -33,3 +33,21 @@ class Notification(Model):
     class Meta:
         table = "notifications"
         indexes = (("user_id", "id"),)
+
+
+class SubscribeGrant(Model):
+    """How many WeChat subscribe messages (订阅消息) of one template a user still allows us
+    to send: each accept in wx.requestSubscribeMessage allows one. Taken by a guarded
+    decrement (remaining > 0) before sending, given back when the message could not go."""
+
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="subscribe_grants", on_delete=fields.CASCADE
+    )
+    template_id = fields.CharField(max_length=64)
+    remaining = fields.IntField(default=0)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "subscribe_grants"
+        unique_together = (("user", "template_id"),)

@@ -846,6 +846,16 @@ async def store_profile(principal: Principal, store_id: int) -> StoreProfile:
     )
 
 
+async def names(brand_id: int, kind: str, ids: Iterable[int]) -> dict[int, str]:
+    """The names of the brand's stores or distributors among `ids`, for lists that show them."""
+    model = {"distributor": Distributor, "store": Store}[kind]
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = await model.filter(brand_id=brand_id, id__in=wanted).values_list("id", "name")
+    return {int(object_id): str(name) for object_id, name in rows}
+
+
 async def known_ids(brand_id: int, kind: str, ids: Iterable[int]) -> set[int]:
     """Which of `ids` are the brand's objects of `kind` (distributor, region)."""
     model = {"distributor": Distributor, "region": Region}[kind]

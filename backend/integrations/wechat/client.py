@@ -104,3 +104,17 @@ class MiniProgramClient:
             )
         )
         return str(result["result"]["suggest"])
+
+    async def send_subscribe_message(
+        self, openid: str, template_id: str, data: dict[str, str], page: str
+    ) -> None:
+        """A subscribe message (订阅消息) to one user, spending one of the messages they
+        allowed for that template in the mini-program. `data` maps the template's keywords
+        (thing3, time4, ...) to their text; `page` is where tapping it opens."""
+        await self._call(
+            self._client.wxa.send_subscribe_message,
+            openid,
+            template_id,
+            {key: {"value": value} for key, value in data.items()},
+            page,
+        )

@@ -2,17 +2,22 @@
 
 The real wechatpy client talks to it over HTTP, so our request, error and retry code runs in
 tests and in the demo exactly as in production. Part 1: access token, code2session and the
-phone-number API, with WeChat's error codes for invalid, used and expired codes.
+phone-number API, with WeChat's error codes for invalid, used and expired codes; the
+content-security check; subscribe messages (订阅消息), checked against registered templates
+and the user's one-time grants, and kept in `SandboxState.sent_messages`.
 
 Besides WeChat's own endpoints it has `/sandbox/...` endpoints that play the phone's part:
-they hand out the one-time codes that `wx.login` and the getPhoneNumber button would.
+they hand out the one-time codes that `wx.login` and the getPhoneNumber button would, and
+the grants a user gives by accepting `wx.requestSubscribeMessage`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sanic import Blueprint, Request, Sanic
@@ -22,15 +27,55 @@ from backend.infra.logging import logging_config
 
 # WeChat's own error codes and messages.
 INVALID_CREDENTIAL = (40001, "invalid credential, access_token is invalid or not latest")
+INVALID_OPENID = (40003, "invalid openid")
 INVALID_APPID = (40013, "invalid appid")
 INVALID_CODE = (40029, "invalid code")
+INVALID_TEMPLATE_ID = (40037, "invalid template_id")
 INVALID_APPSECRET = (40125, "invalid appsecret")
 CODE_BEEN_USED = (40163, "code been used")
 MISSING_CODE = (41008, "missing code")
+USER_REFUSED = (43101, "user refuse to accept the msg")
 INVALID_ARGS = (47001, "data format error")
+INVALID_TEMPLATE_DATA = (47003, "argument invalid!")
 
 CODE_TTL_SECONDS = 300  # wx.login codes are valid for five minutes
 ACCESS_TOKEN_TTL_SECONDS = 7200
+
+# The subscribe-message templates the platform uses, as a mini-program's account would have
+# them added (template id -> its keywords in order). The platform's settings default to
+# these ids, so the embedded default and the tests send to templates the sandbox knows.
+COMPLAINT_UPDATE_TEMPLATE_ID = "b2bcSandboxComplaintProgress01"
+DEFAULT_SUBSCRIBE_TEMPLATES: dict[str, tuple[str, ...]] = {
+    # 投诉编号, 处理状态, 说明, 时间
+    COMPLAINT_UPDATE_TEMPLATE_ID: ("character_string1", "phrase2", "thing3", "time4"),
+}
+_TIME = re.compile(
+    r"\d{4}-\d{1,2}-\d{1,2}( \d{1,2}:\d{2}(:\d{2})?)?"
+    r"|\d{4}年\d{1,2}月\d{1,2}日( \d{1,2}:\d{2}(:\d{2})?)?"
+    r"|\d{1,2}:\d{2}(:\d{2})?"
+)
+
+
+def _chinese(value: str) -> bool:
+    return all("\u4e00" <= char <= "\u9fff" for char in value)
+
+
+# What WeChat accepts in a keyword's value, by the keyword's kind (its name without the
+# number): the length and character rules of the subscribe-message documentation.
+KEYWORD_RULES: dict[str, Callable[[str], bool]] = {
+    "thing": lambda v: len(v) <= 20,
+    "phrase": lambda v: len(v) <= 5 and _chinese(v),
+    "character_string": lambda v: len(v) <= 32 and v.isascii() and v.isprintable(),
+    "number": lambda v: len(v) <= 32 and re.fullmatch(r"-?\d+(\.\d+)?", v) is not None,
+    "letter": lambda v: len(v) <= 32 and v.isascii() and v.isalpha(),
+    "symbol": lambda v: len(v) <= 5,
+    "time": lambda v: _TIME.fullmatch(v) is not None,
+    "date": lambda v: _TIME.fullmatch(v) is not None,
+    "amount": lambda v: len(v) <= 11 and re.fullmatch(r"[¥$]?\d+(\.\d{1,2})?元?", v) is not None,
+    "phone_number": lambda v: len(v) <= 17 and re.fullmatch(r"[\d+\- ]+", v) is not None,
+    "car_number": lambda v: len(v) <= 8,
+    "name": lambda v: len(v) <= (20 if v.isascii() else 10),
+}
 
 
 @dataclass
@@ -50,10 +95,29 @@ class SandboxState:
     # Text that msg_sec_check flags: words judged risky, and words sent to review.
     risky_words: tuple[str, ...] = ("赌博", "毒品", "枪支")
     review_words: tuple[str, ...] = ("加微信", "返现群")
+    # The openids code2session has handed each app (openid -> appid): only these can be sent
+    # subscribe messages.
+    openids: dict[str, str] = field(default_factory=dict)
+    # Subscribe-message templates the apps may send (template id -> keyword names).
+    subscribe_templates: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_SUBSCRIBE_TEMPLATES)
+    )
+    # Messages each user allowed by accepting wx.requestSubscribeMessage, one per accept:
+    # (appid, openid, template id) -> how many are left. Sending one spends one.
+    subscribe_grants: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    # Every subscribe message sent, as WeChat received it (appid, touser, template_id, page,
+    # data as keyword -> value, miniprogram_state, lang, sent_at), for tests to read.
+    sent_messages: list[dict[str, object]] = field(default_factory=list)
     clock: object = time.time
 
     def now(self) -> float:
         return float(self.clock())  # type: ignore[operator]
+
+    def issue_openid(self, appid: str, persona: str) -> str:
+        """The person's openid in the app, remembered as handed to it."""
+        openid = openid_for(appid, persona)
+        self.openids[openid] = appid
+        return openid
 
 
 def openid_for(appid: str, persona: str) -> str:
@@ -89,6 +153,100 @@ def _verdict(state: SandboxState, content: str) -> tuple[str, int]:
     if any(word in content for word in state.review_words):
         return "review", 21000  # 其他
     return "pass", 100
+
+
+def _template_problem(keywords: tuple[str, ...], data: object) -> str | None:
+    """Why `data` does not fill the template (WeChat's 47003), or None: exactly the
+    template's keywords, each {"value": text} within its kind's rules."""
+    if not isinstance(data, dict) or set(data) != set(keywords):
+        return "data keywords do not match the template"
+    for keyword in keywords:
+        entry = data[keyword]
+        value = entry.get("value") if isinstance(entry, dict) else None
+        if not isinstance(value, str) or not value:
+            return f"data.{keyword}.value is empty"
+        rule = KEYWORD_RULES.get(keyword.rstrip("0123456789"))
+        if rule is None or not rule(value):
+            return f"data.{keyword}.value invalid"
+    return None
+
+
+def _send_refusal(state: SandboxState, appid: str, body: object) -> tuple[int, str] | None:
+    """WeChat's refusal of a subscribe message, in the order it checks, or None."""
+    if not isinstance(body, dict):
+        return INVALID_ARGS
+    openid, template_id = body.get("touser"), body.get("template_id")
+    if not isinstance(openid, str) or state.openids.get(openid) != appid:
+        return INVALID_OPENID
+    if not isinstance(template_id, str) or template_id not in state.subscribe_templates:
+        return INVALID_TEMPLATE_ID
+    problem = _template_problem(state.subscribe_templates[template_id], body.get("data"))
+    if problem:
+        return (INVALID_TEMPLATE_DATA[0], f"{INVALID_TEMPLATE_DATA[1]} {problem}")
+    if state.subscribe_grants.get((appid, openid, template_id), 0) <= 0:
+        return USER_REFUSED
+    return None
+
+
+def _add_subscribe_messages(
+    bp: Blueprint, state: SandboxState, token_app: Callable[[Request], str | None]
+) -> None:
+    """subscribeMessage.send, and the phone's side of it: the user accepting
+    wx.requestSubscribeMessage."""
+
+    @bp.post("/cgi-bin/message/subscribe/send")
+    async def send_subscribe_message(request: Request) -> HTTPResponse:
+        appid = token_app(request)
+        if appid is None:
+            return _error(INVALID_CREDENTIAL)
+        body = request.json or {} if request.body else {}
+        refusal = _send_refusal(state, appid, body)
+        if refusal:
+            return _error(refusal)
+        openid, template_id = body["touser"], body["template_id"]
+        state.subscribe_grants[(appid, openid, template_id)] -= 1  # one accept, one message
+        state.sent_messages.append(
+            {
+                "appid": appid,
+                "touser": openid,
+                "template_id": template_id,
+                "page": body.get("page"),
+                "data": {key: entry["value"] for key, entry in body["data"].items()},
+                "miniprogram_state": body.get("miniprogram_state", "formal"),
+                "lang": body.get("lang", "zh_CN"),
+                "sent_at": state.now(),
+            }
+        )
+        return json({"errcode": 0, "errmsg": "ok", "msgid": secrets.randbits(63)})
+
+    @bp.post("/sandbox/subscribe-grant")
+    async def grant_subscriptions(request: Request) -> HTTPResponse:
+        """The user accepting wx.requestSubscribeMessage for these templates: one message of
+        each allowed. Answers as the mini-program's success callback would."""
+        body = request.json or {}
+        appid = str(body.get("appid", ""))
+        persona, openid = body.get("persona"), body.get("openid")
+        template_ids = body.get("template_ids")
+        if persona:
+            openid = openid_for(appid, str(persona))
+        if appid not in state.apps or not isinstance(openid, str) or not openid:
+            return json({"error": "appid and a persona or openid are required"}, status=400)
+        if not isinstance(template_ids, list) or not 1 <= len(template_ids) <= 3:
+            return json({"error": "template_ids: one to three template ids"}, status=400)
+        unknown = [t for t in template_ids if t not in state.subscribe_templates]
+        if unknown:
+            # requestSubscribeMessage fails whole on an id the account has not added (20001).
+            return json({"error": f"unknown template ids: {unknown}", "errCode": 20001}, status=400)
+        for template_id in template_ids:
+            grant = (appid, openid, template_id)
+            state.subscribe_grants[grant] = state.subscribe_grants.get(grant, 0) + 1
+        return json(
+            {
+                "openid": openid,
+                "errMsg": "requestSubscribeMessage:ok",
+                **{template_id: "accept" for template_id in template_ids},
+            }
+        )
 
 
 def create_sandbox_blueprint(state: SandboxState, url_prefix: str = "") -> Blueprint:
@@ -132,7 +290,7 @@ def create_sandbox_blueprint(state: SandboxState, url_prefix: str = "") -> Bluep
             return _error(issued)
         return json(
             {
-                "openid": openid_for(appid, issued.value),
+                "openid": state.issue_openid(appid, issued.value),
                 "session_key": secrets.token_urlsafe(16),
                 "unionid": unionid_for(issued.value),
             }
@@ -203,6 +361,7 @@ def create_sandbox_blueprint(state: SandboxState, url_prefix: str = "") -> Bluep
         state.phone_codes[code] = _IssuedCode(appid, phone, state.now())
         return json({"code": code})
 
+    _add_subscribe_messages(bp, state, token_app)
     return bp
 
 
