@@ -52,6 +52,18 @@ EXPIRY_INTERVAL_SECONDS = 30
 RECONCILE_INTERVAL_SECONDS = 60
 COUPON_ISSUING_INTERVAL_SECONDS = 300  # monthly batches: within minutes of their day starting
 ESCALATION_INTERVAL_SECONDS = 60  # complaints past a service level: flagged within a minute
+PHOTO_PURGE_INTERVAL_SECONDS = 3600  # photos uploaded for a complaint never filed
+
+
+# (every how many seconds, the job): each runs in every process; their guarded updates make
+# concurrent runs harmless.
+BACKGROUND_JOBS: list[tuple[float, Callable[[Deps], Awaitable[object]]]] = [
+    (EXPIRY_INTERVAL_SECONDS, payments_service.expire_unpaid_orders),
+    (RECONCILE_INTERVAL_SECONDS, payments_service.reconcile),
+    (COUPON_ISSUING_INTERVAL_SECONDS, coupons_service.issue_due_job),
+    (ESCALATION_INTERVAL_SECONDS, complaints_service.escalate_job),
+    (PHOTO_PURGE_INTERVAL_SECONDS, complaints_service.purge_photos_job),
+]
 
 
 def _wechat_token_storage(settings: Settings) -> Any:
@@ -114,14 +126,8 @@ def create_app(
         if manage_db:
             await db.init_db(settings.database_url)
         if background_jobs:
-            expire = _every(EXPIRY_INTERVAL_SECONDS, payments_service.expire_unpaid_orders, app)
-            reconcile = _every(RECONCILE_INTERVAL_SECONDS, payments_service.reconcile, app)
-            app.add_task(expire, name="expire_unpaid_orders")
-            app.add_task(reconcile, name="reconcile_payments")
-            coupons = _every(COUPON_ISSUING_INTERVAL_SECONDS, coupons_service.issue_due_job, app)
-            app.add_task(coupons, name="issue_monthly_coupons")
-            breaches = _every(ESCALATION_INTERVAL_SECONDS, complaints_service.escalate_job, app)
-            app.add_task(breaches, name="escalate_complaint_breaches")
+            for seconds, job in BACKGROUND_JOBS:
+                app.add_task(_every(seconds, job, app), name=job.__name__)
         # Everything alive now (modules, routes, models: over 100,000 objects) lives as long as
         # the process. Frozen, the collector stops scanning it, so a full collection landing
         # in a request costs ~1 ms instead of ~35 ms (bench/promotion_quote.py measured it).

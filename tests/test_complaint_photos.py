@@ -14,6 +14,7 @@ import httpx
 import pytest
 from PIL import ExifTags, Image
 
+from backend.complaints import service as complaints_service
 from backend.complaints.models import Complaint, ComplaintPhoto
 from backend.config import StorageSettings
 from backend.infra.storage import S3Storage
@@ -98,6 +99,34 @@ async def test_too_many_or_anothers_photos_save_no_complaint(client, sandbox_cli
     assert await ComplaintPhoto.filter(complaint_id__isnull=False).count() == 0
 
 
+async def test_photos_no_complaint_took_are_purged_after_a_day(
+    client, sandbox_client, settings, deps
+) -> None:
+    shop = await make_shop()
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    kept, dropped = [(await upload(client, owner, phone_photo())).json() for _ in range(2)]
+    body = {"category": "damaged", "text": "外壳破裂", "photo_ids": [kept["id"]]}
+    assert (await client.post(API, json=body, headers=idempotent(owner))).status_code == 201
+    assert await complaints_service.purge_unattached_photos(deps, deps.clock.now()) == 0
+    deps.clock.advance(hours=23)
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)  # tokens expired
+    late = (await upload(client, owner, phone_photo())).json()  # a day old only tomorrow
+    deps.clock.advance(hours=2)
+
+    assert await complaints_service.purge_unattached_photos(deps, deps.clock.now()) == 1
+    assert sorted(await ComplaintPhoto.all().values_list("id", flat=True)) == sorted(
+        [kept["id"], late["id"]]
+    )
+
+    def on_disk(photo: dict[str, Any]) -> bool:
+        assert settings.storage.local_dir is not None
+        key = photo["url"].removeprefix(settings.storage.public_url + "/")
+        return (settings.storage.local_dir / key).exists()
+
+    assert (on_disk(kept), on_disk(dropped), on_disk(late)) == (True, False, True)
+    assert await complaints_service.purge_unattached_photos(deps, deps.clock.now()) == 0
+
+
 @pytest.fixture
 def s3_endpoint() -> Any:
     from moto.server import ThreadedMotoServer
@@ -128,6 +157,11 @@ async def test_s3_storage_puts_the_file_in_the_bucket(s3_endpoint) -> None:
         region_name="us-east-1",
     ).create_bucket(Bucket="complaints-media")
     storage = S3Storage(settings)
+    await storage.put("complaints/1/2/gone.jpg", b"jpeg bytes", "image/jpeg")
+    await storage.delete("complaints/1/2/gone.jpg")
+    await storage.delete("complaints/1/2/gone.jpg")  # already gone: no error
+    with pytest.raises(storage.client.exceptions.NoSuchKey):
+        storage.client.get_object(Bucket="complaints-media", Key="complaints/1/2/gone.jpg")
     await storage.put("complaints/1/2/x.jpg", b"jpeg bytes", "image/jpeg")
     stored = storage.client.get_object(Bucket="complaints-media", Key="complaints/1/2/x.jpg")
     assert stored["Body"].read() == b"jpeg bytes"

@@ -15,7 +15,9 @@ from backend.complaints import service as complaints_service
 from backend.complaints.states import Action
 from backend.identity.models import Role
 from backend.identity.tokens import Principal, read_access_token
-from backend.infra.broadcast import CONSOLE_NAMESPACE
+from backend.infra.broadcast import CONSOLE_NAMESPACE, write_only_redis_broadcaster
+from realtime.app import create_realtime_asgi
+from tests.conftest import REDIS_URL, ThreadedServer
 from tests.factories import make_shop, make_staff, staff_headers
 from tests.test_complaints import API, filed, parties, step
 
@@ -226,3 +228,24 @@ def by_stars(*given: int) -> dict[str, int]:
     for stars in given:
         counts[str(stars)] += 1
     return counts
+
+
+@pytest.mark.skipif(not REDIS_URL.startswith("redis://"), reason="needs a real Redis")
+async def test_an_api_process_pushes_through_redis_to_a_separate_realtime_server(
+    settings, deps, client, sandbox_client
+) -> None:
+    """Production's path: the API publishes with a write-only Redis manager, and a realtime
+    server (its own thread and event loop here, as it would be its own process) delivers."""
+    _, brand, _, owner = await parties(client, sandbox_client)
+    serving_alone = deps.broadcast
+    deps.broadcast = write_only_redis_broadcaster(settings.redis_url)
+    try:
+        with ThreadedServer(create_realtime_asgi(settings)) as realtime:
+            watcher = await Watcher().connect(realtime.url, brand)
+            try:
+                complaint = await filed(client, owner)
+                assert await watcher.next_change() == {"id": complaint["id"], "change": "filed"}
+            finally:
+                await watcher.client.disconnect()
+    finally:
+        deps.broadcast = serving_alone

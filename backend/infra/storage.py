@@ -15,6 +15,10 @@ from backend.config import StorageSettings
 class ObjectStorage(Protocol):
     async def put(self, key: str, data: bytes, content_type: str) -> None: ...
 
+    async def delete(self, key: str) -> None:
+        """Remove the object; no error when it is already gone."""
+        ...
+
     def url(self, key: str) -> str: ...
 
 
@@ -32,6 +36,9 @@ class LocalStorage:
         temporary = path.with_suffix(path.suffix + ".part")
         temporary.write_bytes(data)
         temporary.replace(path)  # readers never see half a file
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread((self.root / key).unlink, missing_ok=True)
 
     def url(self, key: str) -> str:
         return f"{self.public_url}/{key}"
@@ -61,6 +68,10 @@ class S3Storage:
             ContentType=content_type,
             CacheControl="public, max-age=31536000, immutable",
         )
+
+    async def delete(self, key: str) -> None:
+        # S3 answers a delete of a missing key with success, as the interface wants.
+        await asyncio.to_thread(self.client.delete_object, Bucket=self.bucket, Key=key)
 
     def url(self, key: str) -> str:
         return f"{self.public_url}/{key}"
