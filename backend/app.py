@@ -37,6 +37,7 @@ from backend.integrations.wechat.sandbox import SandboxState, create_sandbox_blu
 from backend.integrations.wechat.sandbox.pay import PaySandboxState, create_pay_sandbox_blueprint
 from backend.kernel.clock import SystemClock
 from backend.ledger.routes import bp as ledger_bp
+from backend.livestream.routes import bp as livestream_bp
 from backend.lottery.routes import bp as lottery_bp
 from backend.mall.routes import bp as mall_bp
 from backend.notifications.routes import bp as notifications_bp
@@ -158,6 +159,7 @@ def create_app(
     app.blueprint(complaints_bp)
     app.blueprint(notifications_bp)
     app.blueprint(ledger_bp)
+    app.blueprint(livestream_bp)
     if settings.mode == "embedded" and settings.wechat.api_base_url.endswith("/wx-sandbox"):
         app.blueprint(create_sandbox_blueprint(embedded_sandbox_state(settings), "/wx-sandbox"))
     if settings.pay_sandbox_keys is not None:

@@ -457,6 +457,14 @@ async def known_ids(brand_id: int, kind: str, ids: Iterable[int]) -> set[int]:
     return {int(object_id) for object_id in found}  # type: ignore[call-overload]
 
 
+async def skus_by_id(brand_id: int, sku_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The brand's SKUs among `sku_ids`, as sku_view shows them (for a live product card)."""
+    ids = sorted(set(sku_ids))
+    if not ids:
+        return {}
+    return {sku.id: sku_view(sku) for sku in await Sku.filter(brand_id=brand_id, id__in=ids)}
+
+
 async def list_prices(brand_id: int, sku_ids: Iterable[int]) -> dict[int, int]:
     """The list price of each of the brand's SKUs among `sku_ids` (what a gift is worth)."""
     ids = sorted(set(sku_ids))

@@ -24,6 +24,7 @@ MODEL_MODULES = [
     "backend.lottery.models",
     "backend.complaints.models",
     "backend.notifications.models",
+    "backend.livestream.models",
 ]
 APP_LABEL = "models"
 DEFAULT_POOL_SIZE = 10  # PostgreSQL connections per process when DATABASE_URL names none

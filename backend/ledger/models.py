@@ -31,6 +31,9 @@ class EntryCause(StrEnum):
     SALESPERSON_FIRST_ORDER = "sp_first"  # to the salesperson who onboarded it (cause_id: store)
     CLAIM_APPROVED = "claim_ok"  # a voucher claim the brand owes (cause_id: the claim)
     CLAIM_SETTLED = "claim_paid"  # the brand paid it (cause_id: the claim)
+    RED_PACKET = "red_packet"  # a packet won in a livestream rain (cause_id: the grant)
+    RAIN_FUNDED = "rain_funded"  # the distributor pays a rain's total (cause_id: the rain)
+    RAIN_RETURNED = "rain_back"  # what no store grabbed, back to it (cause_id: the rain)
 
 
 class Account(Model):

@@ -51,6 +51,9 @@ CAUSE_NAMES = {
     EntryCause.SALESPERSON_FIRST_ORDER: "拓店首单奖励",
     EntryCause.CLAIM_APPROVED: "兑换券核销确认",
     EntryCause.CLAIM_SETTLED: "兑换券核销结算",
+    EntryCause.RED_PACKET: "直播红包",
+    EntryCause.RAIN_FUNDED: "直播红包雨出资",
+    EntryCause.RAIN_RETURNED: "红包雨未领取退回",
 }
 
 

@@ -1,0 +1,126 @@
+"""Livestream sessions over HTTP: scheduling (distributor or brand staff), the lists and the
+session itself (staff, and the stores invited), and the host starting and ending it. What
+happens during a session (viewers, chat, rains) goes over the realtime server."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+from sanic_ext import openapi
+
+from backend.deps import request_deps
+from backend.identity.access import (
+    BRAND_ROLES,
+    DISTRIBUTOR_ROLES,
+    STORE_ROLES,
+    Principal,
+    authenticated,
+)
+from backend.infra.http import (
+    Id,
+    PageQuery,
+    RequestModel,
+    documented_query,
+    json_body,
+    newest_first,
+    ok,
+    parse_query,
+)
+from backend.infra.idempotency import create_once
+from backend.livestream import service
+
+bp = Blueprint("livestream", url_prefix="/api/v1/live")
+HOSTS = (*BRAND_ROLES, *DISTRIBUTOR_ROLES)
+MAX_FEN = 100_000_000  # ¥1,000,000: far above any live price or rain, far below overflow
+
+
+class AudienceBody(RequestModel):
+    mode: Literal["all", "tags", "stores"] = Field(
+        description="all 该经销商全部门店；tags 带任一标签的门店；stores 指定门店"
+    )
+    tags: list[str] = Field(default_factory=list, max_length=10)
+    store_ids: list[Id] = Field(default_factory=list, max_length=5000)
+
+
+class LiveProductBody(RequestModel):
+    sku_id: Id
+    live_price_fen: int = Field(ge=1, le=MAX_FEN, description="直播价（分）")
+    live_stock: int = Field(ge=1, le=1_000_000, description="直播专享库存")
+
+
+class RainBody(RequestModel):
+    total_fen: int = Field(ge=1, le=MAX_FEN, description="红包总额（分）")
+    count: int = Field(ge=1, le=10_000, description="红包个数")
+    duration_seconds: int = Field(default=30, ge=5, le=600)
+
+
+class SessionBody(RequestModel):
+    title: str = Field(min_length=1, max_length=64)
+    cover_url: str = Field(default="", max_length=512)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    distributor_id: Id | None = Field(default=None, description="品牌创建时指定经销商")
+    audience: AudienceBody
+    products: list[LiveProductBody] = Field(min_length=1, max_length=50)
+    rains: list[RainBody] = Field(default_factory=list, max_length=20)
+
+
+class SessionQuery(PageQuery):
+    before: Id | None = None
+    include_ended: bool = Field(default=False, description="包含已结束的直播")
+
+
+@bp.post("/sessions")
+@openapi.summary("创建直播订货会（受邀门店、直播商品与价格库存、计划的红包雨）")
+@openapi.parameter("Idempotency-Key", str, location="header", required=True)
+@authenticated(*HOSTS)
+@json_body(SessionBody)
+async def schedule(request: Request, principal: Principal, body: SessionBody) -> HTTPResponse:
+    fields = body.model_dump()
+    now = request_deps(request).clock.now()
+    return await create_once(
+        request,
+        scope="live.schedule",
+        user_id=principal.user_id,
+        now=now,
+        create=lambda: service.schedule(principal, fields, now=now),
+    )
+
+
+@bp.get("/sessions")
+@openapi.summary("直播列表（员工看自己的；门店看受邀的，默认不含已结束）")
+@documented_query(SessionQuery)
+@authenticated(*HOSTS, *STORE_ROLES)
+async def list_sessions(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, SessionQuery)
+    limit = query.bounded_limit()
+    items = await service.list_sessions(
+        principal, include_ended=query.include_ended, before=query.before, limit=limit + 1
+    )
+    return ok(newest_first(items, limit))
+
+
+@bp.get("/sessions/<session_id:int>")
+@openapi.summary("直播详情：商品、直播价、库存与红包雨")
+@authenticated(*HOSTS, *STORE_ROLES)
+async def get_session(request: Request, principal: Principal, session_id: int) -> HTTPResponse:
+    return ok(await service.detail(principal, session_id))
+
+
+@bp.post("/sessions/<session_id:int>/start")
+@openapi.summary("开始直播（主播）")
+@authenticated(*HOSTS)
+async def start(request: Request, principal: Principal, session_id: int) -> HTTPResponse:
+    deps = request_deps(request)
+    return ok(await service.start(principal, session_id, now=deps.clock.now()))
+
+
+@bp.post("/sessions/<session_id:int>/end")
+@openapi.summary("结束直播（主播）")
+@authenticated(*HOSTS)
+async def end(request: Request, principal: Principal, session_id: int) -> HTTPResponse:
+    deps = request_deps(request)
+    return ok(await service.end(principal, session_id, now=deps.clock.now()))

@@ -1,0 +1,297 @@
+"""Livestream order meetings: scheduling a session (who is invited, what is on sale at which
+live price and stock, which red-packet rains are planned), the sessions a store is invited
+to, and the host starting and ending it. The rains themselves are in rains.py; other domains
+and the realtime server reach both through this module."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from backend.catalog import service as catalog_service
+from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
+from backend.kernel.errors import Conflict, InvalidInput, NotFound
+from backend.livestream.models import (
+    Audience,
+    LiveInvitation,
+    LiveProduct,
+    LiveSession,
+    RedPacketRain,
+    SessionStatus,
+)
+from backend.org import service as org_service
+
+LONGEST_SESSION = timedelta(hours=12)
+EARLIEST_START = timedelta(minutes=5)  # a session may be scheduled to start a little ago
+
+
+class SessionNotFound(NotFound):
+    code = "live.session_not_found"
+    message = "找不到该直播"
+
+
+class InvalidSchedule(InvalidInput):
+    code = "live.invalid_schedule"
+    message = "直播时间不正确"
+
+
+class UnknownReference(InvalidInput):
+    code = "live.unknown_reference"
+    message = "直播引用了不存在的商品、门店或经销商"
+
+
+class InvalidLineup(InvalidInput):
+    code = "live.invalid_lineup"
+    message = "直播商品、受邀门店或红包雨设置不正确"
+
+
+class NobodyInvited(InvalidInput):
+    code = "live.nobody_invited"
+    message = "没有符合条件的受邀门店"
+
+
+class SessionStatusChanged(Conflict):
+    code = "live.status_changed"
+    message = "直播状态已变化，请刷新后重试"
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def session_view(session: LiveSession) -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "distributor_id": session.distributor_id,  # type: ignore[attr-defined]
+        "title": session.title,
+        "cover_url": session.cover_url,
+        "starts_at": _iso(session.starts_at),
+        "ends_at": _iso(session.ends_at),
+        "status": session.status,
+        "audience": {"mode": session.audience, "tags": session.audience_tags},
+        "invited_count": session.invited_count,
+        "started_at": _iso(session.started_at),
+        "ended_at": _iso(session.ended_at),
+        "peak_viewers": session.peak_viewers,
+    }
+
+
+def _refuse(field: str, message: str, error: type[InvalidInput] = InvalidSchedule) -> None:
+    raise error(message, details=[{"field": field, "message": message}])
+
+
+def _host_distributor(principal: Principal, requested: int | None) -> int:
+    """The distributor a session is for: a distributor's staff host their own; brand staff
+    name one."""
+    if principal.role in DISTRIBUTOR_ROLES:
+        assert principal.distributor_id is not None
+        return principal.distributor_id
+    if requested is None:
+        _refuse("distributor_id", "品牌创建直播须指定经销商", InvalidLineup)
+    assert requested is not None
+    return requested
+
+
+async def _invited_stores(
+    brand_id: int, distributor_id: int, audience: dict[str, Any]
+) -> list[int]:
+    everyone = await org_service.active_store_ids(brand_id, distributor_ids=[distributor_id])
+    mode = Audience(audience["mode"])
+    if mode == Audience.ALL:
+        invited = everyone
+    elif mode == Audience.TAGS:
+        if not audience["tags"]:
+            _refuse("audience.tags", "按标签邀请须至少选择一个标签", InvalidLineup)
+        invited = await org_service.active_store_ids(
+            brand_id, distributor_ids=[distributor_id], tags=audience["tags"]
+        )
+    else:
+        listed = set(audience["store_ids"])
+        if not listed:
+            _refuse("audience.store_ids", "请选择受邀门店", InvalidLineup)
+        if unknown := sorted(listed - set(everyone)):
+            raise UnknownReference(
+                "受邀门店须为该经销商的正常营业门店",
+                details=[{"field": "audience.store_ids", "message": f"无效门店 {unknown[:10]}"}],
+            )
+        invited = sorted(listed)
+    if not invited:
+        raise NobodyInvited()
+    return invited
+
+
+async def schedule(
+    principal: Principal, fields: dict[str, Any], *, now: datetime
+) -> dict[str, Any]:
+    """A new session with its invitations, products and planned rains, all or nothing."""
+    brand_id = principal.brand_id
+    assert brand_id is not None
+    distributor_id = _host_distributor(principal, fields.get("distributor_id"))
+    if not await org_service.known_ids(brand_id, "distributor", [distributor_id]):
+        _refuse("distributor_id", "经销商不存在", UnknownReference)
+    starts_at, ends_at = fields["starts_at"], fields["ends_at"]
+    if starts_at < now - EARLIEST_START:
+        _refuse("starts_at", "开始时间不能早于现在")
+    if not starts_at < ends_at <= starts_at + LONGEST_SESSION:
+        _refuse("ends_at", "结束时间须晚于开始时间，且直播不超过 12 小时")
+    products = fields["products"]
+    sku_ids = [product["sku_id"] for product in products]
+    if len(set(sku_ids)) != len(sku_ids):
+        _refuse("products", "同一商品只能上架一次", InvalidLineup)
+    if unknown := set(sku_ids) - await catalog_service.known_ids(brand_id, "sku", sku_ids):
+        _refuse("products", f"商品不存在 {sorted(unknown)}", UnknownReference)
+    for number, rain in enumerate(fields["rains"]):
+        if rain["total_fen"] < rain["count"]:
+            _refuse(f"rains.{number}.total_fen", "红包总额须不少于每个红包 1 分", InvalidLineup)
+    invited = await _invited_stores(brand_id, distributor_id, fields["audience"])
+    async with in_transaction():
+        session = await LiveSession.create(
+            brand_id=brand_id,
+            distributor_id=distributor_id,
+            title=fields["title"],
+            cover_url=fields["cover_url"],
+            starts_at=starts_at,
+            ends_at=ends_at,
+            audience=fields["audience"]["mode"],
+            audience_tags=fields["audience"].get("tags") or [],
+            invited_count=len(invited),
+            created_by_id=principal.user_id,
+            created_at=now,
+        )
+        await LiveInvitation.bulk_create(
+            [LiveInvitation(session_id=session.id, store_id=store_id) for store_id in invited],
+            batch_size=1000,
+        )
+        await LiveProduct.bulk_create(
+            [
+                LiveProduct(
+                    session_id=session.id,
+                    sku_id=product["sku_id"],
+                    live_price_fen=product["live_price_fen"],
+                    live_stock=product["live_stock"],
+                    sort=number,
+                )
+                for number, product in enumerate(products)
+            ]
+        )
+        await RedPacketRain.bulk_create(
+            [
+                RedPacketRain(
+                    session_id=session.id,
+                    total_fen=rain["total_fen"],
+                    count=rain["count"],
+                    duration_seconds=rain["duration_seconds"],
+                )
+                for rain in fields["rains"]
+            ]
+        )
+    return await detail(principal, session.id)
+
+
+async def _visible(principal: Principal, session_id: int) -> LiveSession:
+    """The session if the caller may see it: the brand's staff any of the brand's, a
+    distributor's staff its own, a store one it is invited to. Otherwise 404."""
+    sessions = LiveSession.filter(id=session_id, brand_id=principal.brand_id)
+    if principal.role in DISTRIBUTOR_ROLES:
+        sessions = sessions.filter(distributor_id=principal.distributor_id)
+    elif principal.role in STORE_ROLES:
+        sessions = sessions.filter(invitations__store_id=principal.store_id)
+    elif principal.role not in BRAND_ROLES:
+        raise SessionNotFound()
+    session = await sessions.first()
+    if session is None:
+        raise SessionNotFound()
+    return session
+
+
+def _rain_view(rain: RedPacketRain) -> dict[str, Any]:
+    return {
+        "id": rain.id,
+        "total_fen": rain.total_fen,
+        "count": rain.count,
+        "duration_seconds": rain.duration_seconds,
+        "status": rain.status,
+        "started_at": _iso(rain.started_at),
+        "ends_at": _iso(rain.ends_at),
+        "granted_fen": rain.granted_fen,
+        "granted_count": rain.granted_count,
+        "returned_fen": rain.returned_fen,
+    }
+
+
+async def detail(principal: Principal, session_id: int) -> dict[str, Any]:
+    session = await _visible(principal, session_id)
+    products = await LiveProduct.filter(session_id=session.id).order_by("sort", "id")
+    skus = await catalog_service.skus_by_id(
+        session.brand_id,  # type: ignore[attr-defined]
+        [product.sku_id for product in products],  # type: ignore[attr-defined]
+    )
+    rains = await RedPacketRain.filter(session_id=session.id).order_by("id")
+    return {
+        **session_view(session),
+        "products": [
+            {
+                "id": product.id,
+                "sku": skus[product.sku_id],  # type: ignore[attr-defined]
+                "live_price_fen": product.live_price_fen,
+                "live_stock": product.live_stock,
+                "sold": product.sold,
+            }
+            for product in products
+        ],
+        "rains": [_rain_view(rain) for rain in rains],
+    }
+
+
+async def list_sessions(
+    principal: Principal, *, include_ended: bool, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """Staff: their sessions, newest first. A store: the sessions it is invited to."""
+    sessions = LiveSession.filter(brand_id=principal.brand_id)
+    if principal.role in DISTRIBUTOR_ROLES:
+        sessions = sessions.filter(distributor_id=principal.distributor_id)
+    elif principal.role in STORE_ROLES:
+        sessions = sessions.filter(invitations__store_id=principal.store_id)
+    if not include_ended:
+        sessions = sessions.exclude(status=SessionStatus.ENDED.value)
+    if before is not None:
+        sessions = sessions.filter(id__lt=before)
+    return [session_view(s) for s in await sessions.order_by("-id").limit(limit)]
+
+
+async def is_invited(session_id: int, store_id: int) -> bool:
+    return await LiveInvitation.exists(session_id=session_id, store_id=store_id)
+
+
+async def hosted(principal: Principal, session_id: int) -> LiveSession:
+    """The session if the caller may host it (its distributor's staff, or the brand's)."""
+    if principal.role not in (*DISTRIBUTOR_ROLES, *BRAND_ROLES):
+        raise SessionNotFound()
+    return await _visible(principal, session_id)
+
+
+async def start(principal: Principal, session_id: int, *, now: datetime) -> dict[str, Any]:
+    session = await hosted(principal, session_id)
+    moved = await LiveSession.filter(id=session.id, status=SessionStatus.SCHEDULED.value).update(
+        status=SessionStatus.LIVE.value, started_at=now
+    )
+    if not moved:
+        raise SessionStatusChanged("直播已开始或已结束")
+    return await detail(principal, session.id)
+
+
+async def end(principal: Principal, session_id: int, *, now: datetime) -> dict[str, Any]:
+    session = await hosted(principal, session_id)
+    moved = await LiveSession.filter(id=session.id, status=SessionStatus.LIVE.value).update(
+        status=SessionStatus.ENDED.value, ended_at=now
+    )
+    if not moved:
+        raise SessionStatusChanged("直播未在进行中")
+    return await detail(principal, session.id)
+
+
+async def note_viewers(session_id: int, viewers: int) -> None:
+    """Keep the peak: a guarded update, so concurrent reports never lower it."""
+    await LiveSession.filter(id=session_id, peak_viewers__lt=viewers).update(peak_viewers=viewers)
