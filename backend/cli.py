@@ -78,12 +78,16 @@ def run_embedded(settings: Settings) -> None:
     """One process: API, realtime and the WeChat sandbox, on SQLite and in-process Redis."""
     import uvicorn
 
-    from backend.app import create_app
+    from backend.app import build_deps, create_app
     from realtime.app import create_realtime_asgi, create_sio
 
     asyncio.run(_migrate_and_seed(settings, seed=True))
-    sio = create_sio(settings)
-    api = create_app(settings, name="b2bc_embedded", realtime=sio)  # pushes go straight to it
+    # One process: the API and the realtime server share their Deps (the in-process Redis
+    # above all), and the API's pushes go straight to the Socket.IO server.
+    deps = build_deps(settings)
+    sio = create_sio(settings, deps=deps)
+    deps.broadcast.attach(sio)
+    api = create_app(settings, deps=deps, name="b2bc_embedded")
     asgi = create_realtime_asgi(settings, other_asgi_app=api, sio=sio)
     _print_urls(settings)
     uvicorn.run(asgi, host=settings.host, port=settings.port, log_config=None, lifespan="on")
@@ -109,7 +113,8 @@ def serve_realtime(settings: Settings, port: int) -> None:
 
     from realtime.app import create_realtime_asgi
 
-    uvicorn.run(create_realtime_asgi(settings), host=settings.host, port=port, log_config=None)
+    asgi = create_realtime_asgi(settings, manage_db=True)
+    uvicorn.run(asgi, host=settings.host, port=port, log_config=None)
 
 
 async def _ledger_check(settings: Settings) -> int:

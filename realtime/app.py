@@ -13,19 +13,26 @@ from typing import Any
 
 import socketio
 
+from backend.app import build_deps
 from backend.config import Settings
+from backend.deps import Deps
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES
 from backend.identity.tokens import Principal, TokenInvalid, read_access_token
+from backend.infra import db
 from backend.infra.broadcast import CONSOLE_NAMESPACE, brand_room, distributor_room
 from backend.infra.logging import get_logger
 from backend.kernel.clock import Clock, SystemClock
+from realtime import live
+from realtime.live import NAMESPACE
 
-NAMESPACE = "/live"
 log = get_logger("realtime")
 
 
-def create_sio(settings: Settings, clock: Clock | None = None) -> socketio.AsyncServer:
-    clock = clock or SystemClock()
+def create_sio(
+    settings: Settings, clock: Clock | None = None, deps: Deps | None = None
+) -> socketio.AsyncServer:
+    """`deps`: the process's, when the API runs in the same process (embedded, tests)."""
+    clock = clock or (deps.clock if deps is not None else SystemClock())
     manager = None if settings.embedded_redis else socketio.AsyncRedisManager(settings.redis_url)
     sio = socketio.AsyncServer(
         async_mode="asgi",
@@ -51,11 +58,7 @@ def create_sio(settings: Settings, clock: Clock | None = None) -> socketio.Async
     @sio.on("connect", namespace=NAMESPACE)
     async def connect(sid: str, environ: dict[str, Any], auth: Any) -> None:
         principal = authenticate(auth)
-        await sio.save_session(
-            sid,
-            {"user_id": principal.user_id, "role": principal.role, "store_id": principal.store_id},
-            namespace=NAMESPACE,
-        )
+        await sio.save_session(sid, {"principal": principal}, namespace=NAMESPACE)
 
     @sio.on("connect", namespace=CONSOLE_NAMESPACE)
     async def connect_console(sid: str, environ: dict[str, Any], auth: Any) -> None:
@@ -72,14 +75,31 @@ def create_sio(settings: Settings, clock: Clock | None = None) -> socketio.Async
 
     @sio.on("whoami", namespace=NAMESPACE)
     async def whoami(sid: str, data: Any = None) -> dict[str, Any]:
-        session = await sio.get_session(sid, namespace=NAMESPACE)
-        return {"ok": True, "data": session}
+        principal: Principal = (await sio.get_session(sid, namespace=NAMESPACE))["principal"]
+        who = {"user_id": principal.user_id, "role": principal.role, "store_id": principal.store_id}
+        return {"ok": True, "data": who}
+
+    live.register(sio, deps or build_deps(settings))
 
     return sio
 
 
 def create_realtime_asgi(
-    settings: Settings, other_asgi_app: Any = None, sio: socketio.AsyncServer | None = None
+    settings: Settings,
+    other_asgi_app: Any = None,
+    sio: socketio.AsyncServer | None = None,
+    *,
+    manage_db: bool = False,
 ) -> socketio.ASGIApp:
-    """`sio`: a server made beforehand, when the API in this process pushes through it."""
-    return socketio.ASGIApp(sio or create_sio(settings), other_asgi_app=other_asgi_app)
+    """`sio`: a server made beforehand, when the API in this process pushes through it.
+    `manage_db`: a realtime process of its own opens (and closes) the database itself."""
+
+    async def open_db() -> None:
+        await db.init_db(settings.database_url)
+
+    return socketio.ASGIApp(
+        sio or create_sio(settings),
+        other_asgi_app=other_asgi_app,
+        on_startup=open_db if manage_db else None,
+        on_shutdown=db.close_db if manage_db else None,
+    )

@@ -211,10 +211,10 @@ async def live_api(app: Any, api_port: int) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def console_url(settings, deps, app) -> AsyncIterator[str]:
+async def platform_url(settings, deps, app) -> AsyncIterator[str]:
     """The API and the realtime server in one ASGI app on a loopback port, in the tests' own
     loop, as `make run` serves them; the API's pushes go to that realtime server."""
-    sio = create_sio(settings)
+    sio = create_sio(settings, deps=deps)
     deps.broadcast.attach(sio)
     port = free_port()
     config = uvicorn.Config(

@@ -66,7 +66,7 @@ async def test_the_console_page_and_its_libraries_are_served(client) -> None:
 
 
 async def test_pushes_reach_the_brand_and_the_assigned_distributor_only(
-    console_url, client, sandbox_client
+    platform_url, client, sandbox_client
 ) -> None:
     shop, brand, distributor, owner = await parties(client, sandbox_client)
     rival = await staff_headers(
@@ -77,7 +77,7 @@ async def test_pushes_reach_the_brand_and_the_assigned_distributor_only(
     )
     other_brand = await staff_headers(client, (await make_shop()).tenant.admin_username)
     watching = {
-        name: await Watcher().connect(console_url, headers)
+        name: await Watcher().connect(platform_url, headers)
         for name, headers in [
             ("brand", brand),
             ("distributor", distributor),
@@ -110,7 +110,7 @@ async def test_pushes_reach_the_brand_and_the_assigned_distributor_only(
 
 
 async def test_store_owners_and_strangers_are_refused_by_the_console_namespace(
-    console_url, client, sandbox_client
+    platform_url, client, sandbox_client
 ) -> None:
     _, _, _, owner = await parties(client, sandbox_client)
     for auth, code in [
@@ -123,7 +123,7 @@ async def test_store_owners_and_strangers_are_refused_by_the_console_namespace(
         sio.on("connect_error", refusals.append, namespace=CONSOLE_NAMESPACE)
         with pytest.raises(socketio.exceptions.ConnectionError):
             await sio.connect(
-                console_url,
+                platform_url,
                 namespaces=[CONSOLE_NAMESPACE],
                 transports=["websocket"],
                 auth=auth,

@@ -73,7 +73,7 @@ def row(page: Page, complaint_id: int) -> Any:
 
 
 async def test_brand_hands_a_complaint_to_the_distributor_who_answers_and_it_is_resolved(
-    browser, console_url, client, sandbox_client
+    browser, platform_url, client, sandbox_client
 ) -> None:
     shop, _, _, owner = await parties(client, sandbox_client)
     tenant = shop.tenant
@@ -81,7 +81,7 @@ async def test_brand_hands_a_complaint_to_the_distributor_who_answers_and_it_is_
     dealer = await make_staff(tenant.brand.id, Role.DISTRIBUTOR_ADMIN, tenant.distributor.id)
 
     # 1. The brand signs in; 2. the queue shows the complaint, and a new one arrives live.
-    brand_context, brand = await signed_in(browser, console_url, tenant.admin_username)
+    brand_context, brand = await signed_in(browser, platform_url, tenant.admin_username)
     await expect(row(brand, first["id"])).to_contain_text(tenant.store.name)
     await expect(row(brand, first["id"])).to_contain_text("配送延迟")
     await expect(row(brand, first["id"])).to_contain_text("待受理")
@@ -104,7 +104,7 @@ async def test_brand_hands_a_complaint_to_the_distributor_who_answers_and_it_is_
     await shot(brand, "2-brand-assigned")
 
     # 5. The distributor, in a second browser context, sees only this one and answers.
-    dealer_context, dealer_page = await signed_in(browser, console_url, dealer)
+    dealer_context, dealer_page = await signed_in(browser, platform_url, dealer)
     await expect(row(dealer_page, first["id"])).to_be_visible()
     await expect(row(dealer_page, second["id"])).to_have_count(0)  # not handed to them
     await row(dealer_page, first["id"]).click()
@@ -136,13 +136,13 @@ async def test_brand_hands_a_complaint_to_the_distributor_who_answers_and_it_is_
 
 
 async def test_a_wrong_password_is_told_in_chinese_and_metrics_draw_a_chart(
-    browser, console_url, client, sandbox_client
+    browser, platform_url, client, sandbox_client
 ) -> None:
     shop, _, _, owner = await parties(client, sandbox_client)
     await filed(client, owner)
     context = await browser.new_context(locale="zh-CN")
     page = await context.new_page()
-    await page.goto(f"{console_url}/console")
+    await page.goto(f"{platform_url}/console")
     await page.get_by_label("账号").fill(shop.tenant.admin_username)
     await page.get_by_label("密码").fill("wrong-password")
     await page.get_by_role("button", name="登录").click()

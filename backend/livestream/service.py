@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from backend.catalog import service as catalog_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
+from backend.livestream import room
 from backend.livestream.models import (
     Audience,
     LiveInvitation,
@@ -295,3 +296,84 @@ async def end(principal: Principal, session_id: int, *, now: datetime) -> dict[s
 async def note_viewers(session_id: int, viewers: int) -> None:
     """Keep the peak: a guarded update, so concurrent reports never lower it."""
     await LiveSession.filter(id=session_id, peak_viewers__lt=viewers).update(peak_viewers=viewers)
+
+
+# ---- in the room: the realtime server calls these ------------------------------------------
+
+
+ROOM = room.room_name
+
+
+async def join(deps: Any, principal: Principal, session_id: int, sid: str) -> dict[str, Any]:
+    """A connection enters the room: an invited store, or the session's hosts. Returns the
+    room's whole state, the viewers counted with this one."""
+    session = await _visible(principal, session_id)
+    count = await room.enter(deps, session.id, sid)
+    await note_viewers(session.id, count)
+    return await room.state(deps, session)
+
+
+async def leave(deps: Any, session_id: int, sid: str) -> int:
+    return await room.leave(deps, session_id, sid)
+
+
+async def room_state(deps: Any, principal: Principal, session_id: int) -> dict[str, Any]:
+    return await room.state(deps, await _visible(principal, session_id))
+
+
+async def chat(
+    deps: Any, principal: Principal, session_id: int, text: Any, *, now: datetime
+) -> dict[str, Any]:
+    session = await _visible(principal, session_id)
+    room.must_be_live(session)
+    if principal.role in STORE_ROLES and principal.store_id is not None:
+        brand_id: int = session.brand_id  # type: ignore[attr-defined]
+        names = await org_service.names(brand_id, "store", [principal.store_id])
+        name = names.get(principal.store_id, "门店")
+    else:
+        name = "主播"
+    return await room.chat(deps, principal, session.id, text, name=name, now=now)
+
+
+async def like(deps: Any, principal: Principal, session_id: int, count: Any) -> int:
+    session = await _visible(principal, session_id)
+    room.must_be_live(session)
+    return await room.like(deps, session.id, count)
+
+
+async def _hosting(principal: Principal, session_id: int) -> LiveSession:
+    """The session, if the caller hosts it and it is live; NotHost for anyone else."""
+    if principal.role not in (*DISTRIBUTOR_ROLES, *BRAND_ROLES):
+        raise room.NotHost()
+    session = await _visible(principal, session_id)
+    room.must_be_live(session)
+    return session
+
+
+async def push_product(
+    deps: Any, principal: Principal, session_id: int, product_id: Any
+) -> dict[str, Any]:
+    session = await _hosting(principal, session_id)
+    if not isinstance(product_id, int):
+        raise room.ProductNotInSession()
+    return await room.push_product(deps, session, product_id)
+
+
+async def pin(
+    deps: Any, principal: Principal, session_id: int, text: Any, *, now: datetime
+) -> dict[str, Any]:
+    session = await _hosting(principal, session_id)
+    return await room.pin(deps, session.id, text, now)
+
+
+async def mute(deps: Any, principal: Principal, session_id: int, user_id: Any) -> None:
+    session = await _hosting(principal, session_id)
+    if not isinstance(user_id, int):
+        raise InvalidInput("请指定要禁言的用户")
+    await room.mute(deps, session.id, user_id)
+
+
+def must_host(principal: Principal) -> None:
+    """Refuse a host-only event from anyone but staff, before anything is looked up."""
+    if principal.role not in (*DISTRIBUTOR_ROLES, *BRAND_ROLES):
+        raise room.NotHost()

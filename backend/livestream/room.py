@@ -1,0 +1,222 @@
+"""What happens in a session's room while it is live, kept in Redis so that every realtime
+process sees the same room: who is watching, the product card on screen, the pinned message,
+likes, the order ticker, chat (rate-limited, length-limited, content-checked) and who is
+muted. The realtime server calls these through the livestream service."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from backend.catalog import service as catalog_service
+from backend.identity import service as identity_service
+from backend.identity.access import STORE_ROLES, Principal
+from backend.infra.logging import get_logger
+from backend.integrations.wechat.client import WechatApiError
+from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from backend.livestream.models import LiveProduct, LiveSession, SessionStatus
+
+log = get_logger("livestream")
+CHAT_MAX_CHARS = 200
+CHAT_GAP_SECONDS = 2  # one message per person per this many seconds
+LIKES_PER_EVENT = 50  # a client batches taps; more in one event is not a person tapping
+ROOM_TTL_SECONDS = 24 * 3600  # room keys outlive any session, then go
+
+
+def room_name(session_id: int) -> str:
+    return f"live:{session_id}"
+
+
+def _key(session_id: int, what: str) -> str:
+    return f"live:s:{session_id}:{what}"
+
+
+class NotInvited(Forbidden):
+    code = "live.not_invited"
+    message = "您未受邀参加这场直播"
+
+
+class NotHost(Forbidden):
+    code = "live.not_host"
+    message = "只有主播可以这样做"
+
+
+class NotJoined(Conflict):
+    code = "live.not_joined"
+    message = "请先进入直播间"
+
+
+class SessionNotLive(Conflict):
+    code = "live.session_not_live"
+    message = "直播未在进行中"
+
+
+class ChatTooLong(InvalidInput):
+    code = "live.chat_too_long"
+    message = f"消息不能超过 {CHAT_MAX_CHARS} 个字"
+
+
+class ChatEmpty(InvalidInput):
+    code = "live.chat_empty"
+    message = "消息不能为空"
+
+
+class ChatTooFast(RateLimited):
+    code = "live.chat_rate_limited"
+    message = "发言太快了，请稍后再试"
+
+
+class ChatMuted(Forbidden):
+    code = "live.chat_muted"
+    message = "您已被主播禁言"
+
+
+class ChatRejected(InvalidInput):
+    code = "live.chat_rejected"
+    message = "消息含有不适宜的内容，未能发送"
+
+
+class ProductNotInSession(NotFound):
+    code = "live.product_not_found"
+    message = "该商品不在本场直播中"
+
+
+async def viewers(deps: Any, session_id: int) -> int:
+    return int(await deps.redis.scard(_key(session_id, "viewers")))
+
+
+async def enter(deps: Any, session_id: int, sid: str) -> int:
+    """Count a connection in; returns the viewers now."""
+    key = _key(session_id, "viewers")
+    async with deps.redis.pipeline(transaction=True) as pipe:
+        pipe.sadd(key, sid)
+        pipe.expire(key, ROOM_TTL_SECONDS)
+        pipe.scard(key)
+        *_, count = await pipe.execute()
+    return int(count)
+
+
+async def leave(deps: Any, session_id: int, sid: str) -> int:
+    key = _key(session_id, "viewers")
+    async with deps.redis.pipeline(transaction=True) as pipe:
+        pipe.srem(key, sid)
+        pipe.scard(key)
+        _, count = await pipe.execute()
+    return int(count)
+
+
+async def state(deps: Any, session: LiveSession) -> dict[str, Any]:
+    """Everything a client needs on (re)connecting: the status, the card on screen, the
+    pinned message and the counters."""
+    stored = await deps.redis.hgetall(_key(session.id, "state"))
+    text = {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in stored.items()
+    }
+    return {
+        "session_id": session.id,
+        "status": session.status,
+        "card": json.loads(text["card"]) if "card" in text else None,
+        "pinned": json.loads(text["pinned"]) if "pinned" in text else None,
+        "viewers": await viewers(deps, session.id),
+        "likes": int(text.get("likes", 0)),
+        "orders": int(text.get("orders", 0)),
+        "gmv_fen": int(text.get("gmv_fen", 0)),
+    }
+
+
+async def _remember(deps: Any, session_id: int, field: str, value: Any) -> None:
+    key = _key(session_id, "state")
+    async with deps.redis.pipeline(transaction=True) as pipe:
+        pipe.hset(key, field, json.dumps(value, ensure_ascii=False))
+        pipe.expire(key, ROOM_TTL_SECONDS)
+        await pipe.execute()
+
+
+def must_be_live(session: LiveSession) -> None:
+    if session.status != SessionStatus.LIVE.value:
+        raise SessionNotLive()
+
+
+async def push_product(deps: Any, session: LiveSession, product_id: int) -> dict[str, Any]:
+    """The product card everyone sees now (kept for those who join later)."""
+    product = await LiveProduct.get_or_none(id=product_id, session_id=session.id)
+    if product is None:
+        raise ProductNotInSession()
+    skus = await catalog_service.skus_by_id(
+        session.brand_id,  # type: ignore[attr-defined]
+        [product.sku_id],  # type: ignore[attr-defined]
+    )
+    card = {
+        "product_id": product.id,
+        "sku": skus[product.sku_id],  # type: ignore[attr-defined]
+        "live_price_fen": product.live_price_fen,
+        "left": product.live_stock - product.sold,
+    }
+    await _remember(deps, session.id, "card", card)
+    return card
+
+
+async def pin(deps: Any, session_id: int, text: str, now: datetime) -> dict[str, Any]:
+    cleaned = _clean(text)
+    pinned = {"text": cleaned, "at": now.isoformat()}
+    await _remember(deps, session_id, "pinned", pinned)
+    return pinned
+
+
+async def like(deps: Any, session_id: int, count: Any) -> int:
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= LIKES_PER_EVENT:
+        raise InvalidInput(f"点赞数须为 1 到 {LIKES_PER_EVENT} 的整数")
+    return int(await deps.redis.hincrby(_key(session_id, "state"), "likes", count))
+
+
+async def count_order(deps: Any, session_id: int, amount_fen: int) -> tuple[int, int]:
+    """The ticker: one more order and its amount; returns both totals."""
+    key = _key(session_id, "state")
+    async with deps.redis.pipeline(transaction=True) as pipe:
+        pipe.hincrby(key, "orders", 1)
+        pipe.hincrby(key, "gmv_fen", amount_fen)
+        orders, gmv = await pipe.execute()
+    return int(orders), int(gmv)
+
+
+def _clean(text: Any) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise ChatEmpty()
+    cleaned = " ".join(text.split())
+    if len(cleaned) > CHAT_MAX_CHARS:
+        raise ChatTooLong()
+    return cleaned
+
+
+async def mute(deps: Any, session_id: int, user_id: int) -> None:
+    key = _key(session_id, "muted")
+    async with deps.redis.pipeline(transaction=True) as pipe:
+        pipe.sadd(key, user_id)
+        pipe.expire(key, ROOM_TTL_SECONDS)
+        await pipe.execute()
+
+
+async def chat(
+    deps: Any, principal: Principal, session_id: int, text: Any, *, name: str, now: datetime
+) -> dict[str, Any]:
+    """A chat message to the room, or a refusal with a code: empty, too long, too fast,
+    muted, or flagged by WeChat's content check (store owners' text; hosts are staff)."""
+    cleaned = _clean(text)
+    if await deps.redis.sismember(_key(session_id, "muted"), principal.user_id):
+        raise ChatMuted()
+    gap = f"live:chat:{session_id}:{principal.user_id}"
+    if not await deps.redis.set(gap, 1, nx=True, ex=CHAT_GAP_SECONDS):
+        raise ChatTooFast()
+    if principal.role in STORE_ROLES:
+        openid = await identity_service.openid_for(principal.user_id, deps.settings.wechat.appid)
+        if openid is not None:
+            try:
+                verdict = await deps.wechat.text_check(cleaned, openid, scene=2)
+            except WechatApiError as exc:  # WeChat unreachable: the host can still mute
+                log.warning("chat content check unavailable", extra={"errcode": exc.errcode})
+                verdict = "pass"
+            if verdict != "pass":
+                raise ChatRejected()
+    return {"user_id": principal.user_id, "name": name, "text": cleaned, "at": now.isoformat()}

@@ -1,0 +1,144 @@
+"""The /live namespace: store owners and hosts in a session's room. Every client-to-server
+event is acknowledged with {ok: true, data} or {ok: false, error: {code, message}}; the
+handlers are thin and call the livestream service, which keeps the room in Redis so that
+several realtime processes share it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+
+from backend.identity.tokens import Principal
+from backend.infra.logging import get_logger
+from backend.kernel.errors import DomainError
+from backend.livestream import service as live
+
+NAMESPACE = "/live"
+log = get_logger("realtime.live")
+FAILED = {"code": "live.failed", "message": "操作失败，请稍后重试"}
+Handler = Callable[[str, Principal, dict[str, Any]], Awaitable[Any]]
+
+
+class LiveEvents:
+    def __init__(self, sio: socketio.AsyncServer, deps: Any) -> None:
+        self.sio, self.deps = sio, deps
+
+    def on(self, name: str, handler: Handler, *, needs_room: bool = True) -> None:
+        """Answer every `name` event with an acknowledgement: domain refusals by their code,
+        anything else as a generic failure (logged)."""
+
+        async def acknowledged(sid: str, data: Any = None) -> dict[str, Any]:
+            saved = await self.sio.get_session(sid, namespace=NAMESPACE)
+            if needs_room and saved.get("session_id") is None:
+                return {"ok": False, "error": live.room.NotJoined().as_error()}
+            try:
+                payload = data if isinstance(data, dict) else {}
+                return {"ok": True, "data": await handler(sid, saved["principal"], payload)}
+            except DomainError as refused:
+                return {"ok": False, "error": refused.as_error()}
+            except Exception:
+                log.exception("live event failed", extra={"event": name})
+                return {
+                    "ok": False,
+                    "error": {"code": "live.failed", "message": "操作失败，请稍后重试"},
+                }
+
+        self.sio.on(name, acknowledged, namespace=NAMESPACE)
+
+    async def joined(self, sid: str) -> int:
+        return int((await self.sio.get_session(sid, namespace=NAMESPACE))["session_id"])
+
+    async def broadcast(self, sid: str, name: str, data: Any) -> None:
+        room = live.ROOM(await self.joined(sid))
+        await self.sio.emit(name, data, room=room, namespace=NAMESPACE)
+
+    async def join(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
+        session_id = data.get("session_id")
+        if not isinstance(session_id, int) or isinstance(session_id, bool):
+            raise live.SessionNotFound()
+        async with self.sio.session(sid, namespace=NAMESPACE) as saved:
+            if saved.get("session_id") not in (None, session_id):
+                raise live.room.NotJoined("请先离开当前直播间")
+            state = await live.join(self.deps, principal, session_id, sid)
+            saved["session_id"] = session_id
+        await self.sio.enter_room(sid, live.ROOM(session_id), namespace=NAMESPACE)
+        await self.broadcast(sid, "viewers", {"count": state["viewers"]})
+        return state
+
+    async def state(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
+        return await live.room_state(self.deps, principal, await self.joined(sid))
+
+    async def chat(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
+        now = self.deps.clock.now()
+        message = await live.chat(
+            self.deps, principal, await self.joined(sid), data.get("text"), now=now
+        )
+        await self.broadcast(sid, "chat", message)
+        return message
+
+    async def like(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
+        total = await live.like(self.deps, principal, await self.joined(sid), data.get("count", 1))
+        await self.broadcast(sid, "likes", {"total": total})
+        return {"total": total}
+
+    # ---- the host's events: refused from anyone else, before anything is looked up ----
+
+    async def start(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
+        live.must_host(principal)
+        session = await live.start(principal, await self.joined(sid), now=self.deps.clock.now())
+        await self.broadcast(sid, "session", {"status": session["status"]})
+        return session
+
+    async def end(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
+        live.must_host(principal)
+        session = await live.end(principal, await self.joined(sid), now=self.deps.clock.now())
+        await self.broadcast(sid, "session", {"status": session["status"]})
+        return session
+
+    async def push_product(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
+        live.must_host(principal)
+        product_id = data.get("product_id")
+        card = await live.push_product(self.deps, principal, await self.joined(sid), product_id)
+        await self.broadcast(sid, "product", card)
+        return card
+
+    async def pin(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
+        live.must_host(principal)
+        now = self.deps.clock.now()
+        pinned = await live.pin(
+            self.deps, principal, await self.joined(sid), data.get("text"), now=now
+        )
+        await self.broadcast(sid, "pinned", pinned)
+        return pinned
+
+    async def mute(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
+        live.must_host(principal)
+        await live.mute(self.deps, principal, await self.joined(sid), data.get("user_id"))
+        return {"muted": data.get("user_id")}
+
+    async def disconnect(self, sid: str, *args: Any) -> None:
+        saved = await self.sio.get_session(sid, namespace=NAMESPACE)
+        session_id = saved.get("session_id")
+        if session_id is not None:
+            count = await live.leave(self.deps, session_id, sid)
+            room = live.ROOM(session_id)
+            await self.sio.emit("viewers", {"count": count}, room=room, namespace=NAMESPACE)
+
+
+def register(sio: socketio.AsyncServer, deps: Any) -> None:
+    events = LiveEvents(sio, deps)
+    events.on("join", events.join, needs_room=False)
+    for name, handler in [
+        ("state", events.state),
+        ("chat", events.chat),
+        ("like", events.like),
+        ("host:start", events.start),
+        ("host:end", events.end),
+        ("host:push_product", events.push_product),
+        ("host:pin", events.pin),
+        ("host:mute", events.mute),
+    ]:
+        events.on(name, handler)
+    sio.on("disconnect", events.disconnect, namespace=NAMESPACE)

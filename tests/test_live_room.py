@@ -1,0 +1,160 @@
+"""The /live namespace against the real server (the API and realtime in one ASGI app on a
+loopback port, websocket transport): invited stores join and see the room's whole state,
+hosts alone run it, chat is limited and checked, and every event is acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import socketio
+
+from realtime.live import NAMESPACE
+from tests.factories import distributor_admin, make_shop, make_store, store_owner
+from tests.test_live_sessions import scheduled, session_body
+
+
+class Viewer:
+    """A python-socketio client in the room, keeping every event it is sent."""
+
+    def __init__(self) -> None:
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.seen: dict[str, list[Any]] = {}
+        self.client.on("*", self._keep, namespace=NAMESPACE)
+
+    async def _keep(self, event: str, data: Any) -> None:
+        self.seen.setdefault(event, []).append(data)
+
+    async def connect(self, url: str, token: str) -> Viewer:
+        await self.client.connect(
+            url,
+            namespaces=[NAMESPACE],
+            transports=["websocket"],
+            auth={"token": token},
+            wait_timeout=5,
+        )
+        return self
+
+    async def call(self, event: str, data: Any = None) -> dict[str, Any]:
+        reply: dict[str, Any] = await self.client.call(
+            event, data or {}, namespace=NAMESPACE, timeout=5
+        )
+        return reply
+
+    async def told(self, event: str, count: int = 1) -> list[Any]:
+        """Wait (briefly) until this client has been sent `count` of `event`."""
+        for _ in range(100):
+            if len(self.seen.get(event, [])) >= count:
+                break
+            await asyncio.sleep(0.02)
+        return self.seen.get(event, [])
+
+
+def token(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+async def live_session(client: Any, sandbox_client: Any, deps: Any) -> Any:
+    shop = await make_shop()
+    host = await distributor_admin(client, shop)
+    session = await scheduled(client, host, session_body(shop, deps))
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    return shop, host, session, owner
+
+
+async def test_an_invited_store_joins_and_the_host_runs_the_room(
+    platform_url, client, sandbox_client, deps
+) -> None:
+    _, host, session, owner = await live_session(client, sandbox_client, deps)
+    hosting = await Viewer().connect(platform_url, token(host))
+    watching = await Viewer().connect(platform_url, owner["access_token"])
+    try:
+        early = await watching.call("chat", {"text": "你好"})
+        assert early["error"]["code"] == "live.not_joined"
+        assert (await hosting.call("join", {"session_id": session["id"]}))["ok"]
+        joined = await watching.call("join", {"session_id": session["id"]})
+        assert joined["ok"] and joined["data"]["status"] == "scheduled"
+        assert joined["data"]["viewers"] == 2
+        assert (await hosting.told("viewers", 2))[-1] == {"count": 2}
+
+        refused = await watching.call("host:start")
+        assert refused == {
+            "ok": False,
+            "error": {"code": "live.not_host", "message": "只有主播可以这样做", "details": None},
+        }
+        not_live = await watching.call("chat", {"text": "开始了吗"})
+        assert not_live["error"]["code"] == "live.session_not_live"
+        assert (await hosting.call("host:start"))["data"]["status"] == "live"
+        assert (await watching.told("session"))[-1] == {"status": "live"}
+
+        product_id = session["products"][0]["id"]
+        card = await hosting.call("host:push_product", {"product_id": product_id})
+        assert card["ok"] and card["data"]["live_price_fen"] == 159_900
+        assert (await watching.told("product"))[-1]["sku"]["name"] == "RO-500"
+        missing = await hosting.call("host:push_product", {"product_id": 999_999})
+        assert missing["error"]["code"] == "live.product_not_found"
+        assert (await hosting.call("host:pin", {"text": "下单满 3 台送滤芯"}))["ok"]
+        assert (await watching.call("like", {"count": 5}))["data"] == {"total": 5}
+        assert (await watching.call("like", {"count": 500}))["ok"] is False
+
+        # Reconnecting, the store gets the whole state back at once.
+        await watching.client.disconnect()
+        assert (await hosting.told("viewers", 3))[-1] == {"count": 1}
+        again = await Viewer().connect(platform_url, owner["access_token"])
+        state = (await again.call("join", {"session_id": session["id"]}))["data"]
+        assert state["card"]["product_id"] == product_id
+        assert state["pinned"]["text"] == "下单满 3 台送滤芯"
+        assert (state["likes"], state["viewers"], state["status"]) == (5, 2, "live")
+        await again.client.disconnect()
+    finally:
+        await hosting.client.disconnect()
+        if watching.client.connected:
+            await watching.client.disconnect()
+
+
+async def test_only_invited_stores_may_join(platform_url, client, sandbox_client, deps) -> None:
+    shop, _, session, _ = await live_session(client, sandbox_client, deps)
+    elsewhere = await make_store(shop.tenant, distributor=shop.tenant.other_distributor)
+    outsider = await store_owner(client, sandbox_client, elsewhere)
+    viewer = await Viewer().connect(platform_url, outsider["access_token"])
+    try:
+        refused = await viewer.call("join", {"session_id": session["id"]})
+        assert refused["error"]["code"] == "live.session_not_found"
+        assert (await viewer.call("join", {"session_id": "1"}))["ok"] is False
+        assert (await viewer.call("state"))["error"]["code"] == "live.not_joined"
+    finally:
+        await viewer.client.disconnect()
+
+
+async def test_chat_is_limited_checked_and_muted_by_the_host(
+    platform_url, client, sandbox_client, deps
+) -> None:
+    _, host, session, owner = await live_session(client, sandbox_client, deps)
+    hosting = await Viewer().connect(platform_url, token(host))
+    watching = await Viewer().connect(platform_url, owner["access_token"])
+    try:
+        for viewer in (hosting, watching):
+            assert (await viewer.call("join", {"session_id": session["id"]}))["ok"]
+        await hosting.call("host:start")
+        sent = await watching.call("chat", {"text": "  这款滤芯   多久换一次？ "})
+        assert sent["ok"] and sent["data"]["text"] == "这款滤芯 多久换一次？"
+        assert (await hosting.told("chat"))[-1]["text"] == "这款滤芯 多久换一次？"
+        flood = await watching.call("chat", {"text": "再问一次"})
+        assert flood["error"]["code"] == "live.chat_rate_limited"
+        await deps.redis.delete(f"live:chat:{session['id']}:{owner['identity']['user_id']}")
+        assert (await watching.call("chat", {"text": "长" * 201}))["error"]["code"] == (
+            "live.chat_too_long"
+        )
+        assert (await watching.call("chat", {"text": "   "}))["error"]["code"] == "live.chat_empty"
+        risky = await watching.call("chat", {"text": "来赌博吗"})
+        assert risky["error"]["code"] == "live.chat_rejected"
+        muted = await hosting.call("host:mute", {"user_id": owner["identity"]["user_id"]})
+        assert muted["ok"]
+        await deps.redis.delete(f"live:chat:{session['id']}:{owner['identity']['user_id']}")
+        assert (await watching.call("chat", {"text": "我还能说话吗"}))["error"]["code"] == (
+            "live.chat_muted"
+        )
+        assert len(await hosting.told("chat")) == 1  # only the one that passed went out
+    finally:
+        await hosting.client.disconnect()
+        await watching.client.disconnect()
