@@ -15,7 +15,7 @@ from backend.infra.logging import get_logger
 from backend.kernel.errors import DomainError
 from backend.livestream import service as live
 
-NAMESPACE = "/live"
+NAMESPACE = live.LIVE_NAMESPACE
 log = get_logger("realtime.live")
 FAILED = {"code": "live.failed", "message": "操作失败，请稍后重试"}
 Handler = Callable[[str, Principal, dict[str, Any]], Awaitable[Any]]

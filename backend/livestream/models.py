@@ -139,3 +139,27 @@ class RedPacketGrant(Model):
     class Meta:
         table = "red_packet_grants"
         unique_together = (("rain", "store"),)
+
+
+class LiveOrder(Model):
+    """An order a store placed in the room: which session and product it came from (the
+    order itself is ordering's, on the live channel)."""
+
+    id = fields.BigIntField(primary_key=True)
+    session: fields.ForeignKeyRelation[LiveSession] = fields.ForeignKeyField(
+        "models.LiveSession", related_name="orders", on_delete=fields.RESTRICT
+    )
+    product: fields.ForeignKeyRelation[LiveProduct] = fields.ForeignKeyField(
+        "models.LiveProduct", related_name="orders", on_delete=fields.RESTRICT
+    )
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "models.Store", related_name="live_orders", on_delete=fields.RESTRICT
+    )
+    order_id = fields.BigIntField(unique=True)
+    quantity = fields.IntField()
+    amount_fen = fields.BigIntField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "live_orders"
+        indexes = (("session_id", "id"),)

@@ -68,6 +68,11 @@ class SessionBody(RequestModel):
     rains: list[RainBody] = Field(default_factory=list, max_length=20)
 
 
+class LiveOrderBody(RequestModel):
+    product_id: Id
+    quantity: int = Field(ge=1, le=10_000)
+
+
 class SessionQuery(PageQuery):
     before: Id | None = None
     include_ended: bool = Field(default=False, description="包含已结束的直播")
@@ -124,3 +129,21 @@ async def start(request: Request, principal: Principal, session_id: int) -> HTTP
 async def end(request: Request, principal: Principal, session_id: int) -> HTTPResponse:
     deps = request_deps(request)
     return ok(await service.end(principal, session_id, now=deps.clock.now()))
+
+
+@bp.post("/sessions/<session_id:int>/orders")
+@openapi.summary("直播间下单：按直播价购买本场商品（占用直播库存，不叠加促销与优惠券）")
+@openapi.parameter("Idempotency-Key", str, location="header", required=True)
+@authenticated(*STORE_ROLES)
+@json_body(LiveOrderBody)
+async def order(
+    request: Request, principal: Principal, session_id: int, body: LiveOrderBody
+) -> HTTPResponse:
+    deps = request_deps(request)
+    return await create_once(
+        request,
+        scope=f"live.order.{session_id}",
+        user_id=principal.user_id,
+        now=deps.clock.now(),
+        create=lambda: service.order(deps, principal, session_id, body.product_id, body.quantity),
+    )

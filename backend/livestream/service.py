@@ -12,16 +12,20 @@ from tortoise.transactions import in_transaction
 
 from backend.catalog import service as catalog_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
+from backend.infra import sql
+from backend.infra.broadcast import Broadcaster
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
 from backend.livestream import room
 from backend.livestream.models import (
     Audience,
     LiveInvitation,
+    LiveOrder,
     LiveProduct,
     LiveSession,
     RedPacketRain,
     SessionStatus,
 )
+from backend.ordering import service as ordering_service
 from backend.org import service as org_service
 
 LONGEST_SESSION = timedelta(hours=12)
@@ -51,6 +55,11 @@ class InvalidLineup(InvalidInput):
 class NobodyInvited(InvalidInput):
     code = "live.nobody_invited"
     message = "没有符合条件的受邀门店"
+
+
+class SoldOut(Conflict):
+    code = "live.sold_out"
+    message = "直播库存不足"
 
 
 class SessionStatusChanged(Conflict):
@@ -141,8 +150,12 @@ async def schedule(
     sku_ids = [product["sku_id"] for product in products]
     if len(set(sku_ids)) != len(sku_ids):
         _refuse("products", "同一商品只能上架一次", InvalidLineup)
-    if unknown := set(sku_ids) - await catalog_service.known_ids(brand_id, "sku", sku_ids):
+    list_prices = await catalog_service.list_prices(brand_id, sku_ids)
+    if unknown := set(sku_ids) - set(list_prices):
         _refuse("products", f"商品不存在 {sorted(unknown)}", UnknownReference)
+    for number, product in enumerate(products):
+        if product["live_price_fen"] > list_prices[product["sku_id"]]:
+            _refuse(f"products.{number}.live_price_fen", "直播价不能高于商品标价", InvalidLineup)
     for number, rain in enumerate(fields["rains"]):
         if rain["total_fen"] < rain["count"]:
             _refuse(f"rains.{number}.total_fen", "红包总额须不少于每个红包 1 分", InvalidLineup)
@@ -302,6 +315,7 @@ async def note_viewers(session_id: int, viewers: int) -> None:
 
 
 ROOM = room.room_name
+LIVE_NAMESPACE = "/live"  # the realtime server's namespace for session rooms
 
 
 async def join(deps: Any, principal: Principal, session_id: int, sid: str) -> dict[str, Any]:
@@ -377,3 +391,57 @@ def must_host(principal: Principal) -> None:
     """Refuse a host-only event from anyone but staff, before anything is looked up."""
     if principal.role not in (*DISTRIBUTOR_ROLES, *BRAND_ROLES):
         raise room.NotHost()
+
+
+# ---- ordering in the room ---------------------------------------------------------------
+
+
+async def order(
+    deps: Any, principal: Principal, session_id: int, product_id: int, quantity: int
+) -> dict[str, Any]:
+    """A store orders a product of a live session at its live price: the order goes through
+    ordering on the live channel, and the live stock is taken in the same transaction (a
+    guarded update: never oversold). After commit the room's ticker moves for everyone."""
+    session = await _visible(principal, session_id)
+    room.must_be_live(session)
+    product = await LiveProduct.get_or_none(id=product_id, session_id=session.id)
+    if product is None:
+        raise room.ProductNotInSession()
+    now = deps.clock.now()
+
+    async def take_live_stock(placed: dict[str, Any]) -> None:
+        taken = await sql.execute(
+            "UPDATE live_products SET sold = sold + $1 WHERE id = $2 AND sold + $1 <= live_stock",
+            quantity,
+            product.id,
+        )
+        if not taken:
+            raise SoldOut()
+        await LiveOrder.create(
+            session_id=session.id,
+            product_id=product.id,
+            store_id=principal.store_id,
+            order_id=placed["id"],
+            quantity=quantity,
+            amount_fen=placed["payable_fen"],
+            created_at=now,
+        )
+
+    placed = await ordering_service.place_live_order(
+        deps,
+        principal,
+        sku_id=product.sku_id,  # type: ignore[attr-defined]
+        quantity=quantity,
+        unit_price_fen=product.live_price_fen,
+        within=take_live_stock,
+    )
+    orders, gmv = await room.count_order(deps, session.id, placed["payable_fen"])
+    left = product.live_stock - (await LiveProduct.get(id=product.id)).sold
+    broadcast: Broadcaster = deps.broadcast
+    await broadcast.emit(
+        "ticker",
+        {"orders": orders, "gmv_fen": gmv, "product_id": product.id, "left": left},
+        rooms=[ROOM(session.id)],
+        namespace=LIVE_NAMESPACE,
+    )
+    return placed

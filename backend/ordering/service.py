@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -547,6 +547,55 @@ async def place_order(
             continue
         return order
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+async def place_live_order(
+    deps: Deps,
+    principal: Principal,
+    *,
+    sku_id: int,
+    quantity: int,
+    unit_price_fen: int,
+    within: Callable[[dict[str, Any]], Awaitable[None]],
+) -> dict[str, Any]:
+    """An order on the live channel for one product at its live price, from the store's own
+    distributor's stock. The live price is the whole deal: no promotions or coupons apply.
+    `within(order)` runs in the order's transaction (the livestream takes its live stock
+    there): if it raises, nothing is written."""
+    store = await org_service.store_for_ordering(principal, None)
+    requested = [RequestedLine(sku_id=sku_id, quantity=quantity)]
+    quote = await catalog_service.quote(store.brand_id, store.distributor_id, store.tier, requested)
+    _refuse_problems(quote)
+    quoted = quote.lines[0]
+    payable = unit_price_fen * quantity
+    line = LineToWrite(
+        sku_id=quoted.sku_id,
+        product_name=quoted.product_name,
+        sku_name=quoted.sku_name,
+        unit=quoted.unit,
+        quantity=quantity,
+        list_unit_price_fen=quoted.list_unit_price_fen,
+        unit_price_fen=unit_price_fen,
+        list_amount_fen=quoted.list_amount_fen,
+        discount_fen=quoted.list_amount_fen - payable,
+        payable_fen=payable,
+    )
+    now = deps.clock.now()
+    async with in_transaction():
+        await _reserve(store, [line])
+        order = await _insert_order(
+            deps,
+            principal,
+            store,
+            [line],
+            None,
+            coupon=None,
+            channel=Channel.LIVE,
+            now=now,
+            reordered_from=None,
+        )
+        await within(order)
+    return order
 
 
 async def _reserve(store: org_service.StoreContext, lines: Sequence[LineToWrite]) -> None:

@@ -1,0 +1,135 @@
+"""Ordering in the room: a store buys a pushed product at its live price through ordering, on
+the live channel; the live stock is taken in the order's transaction and never oversold, and
+everyone in the room sees the ticker move."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+from backend.livestream.models import LiveOrder, LiveProduct
+from backend.ordering.models import Order
+from tests.factories import bearer, distributor_admin, make_shop, make_store, stock_of, store_owner
+from tests.test_live_room import Viewer
+from tests.test_live_sessions import API, scheduled, session_body
+
+_keys = itertools.count(1)
+
+
+def keyed(owner: dict[str, Any]) -> dict[str, str]:
+    return {**bearer(owner), "Idempotency-Key": f"live-order-{next(_keys)}"}
+
+
+async def live_now(client: Any, sandbox_client: Any, deps: Any, **changes: Any) -> Any:
+    shop = await make_shop()
+    host = await distributor_admin(client, shop)
+    session = await scheduled(client, host, session_body(shop, deps, **changes))
+    assert (await client.post(f"{API}/{session['id']}/start", headers=host)).status_code == 200
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    return shop, session, owner
+
+
+async def test_a_store_orders_at_the_live_price_and_the_room_sees_the_ticker(
+    platform_url, client, sandbox_client, deps
+) -> None:
+    shop, session, owner = await live_now(client, sandbox_client, deps)
+    product = session["products"][0]  # RO-500: list 1999.00, live 1599.00, 30 set aside
+    viewer = await Viewer().connect(platform_url, owner["access_token"])
+    try:
+        assert (await viewer.call("join", {"session_id": session["id"]}))["ok"]
+        headers = keyed(owner)
+        body = {"product_id": product["id"], "quantity": 2}
+        placed = await client.post(f"{API}/{session['id']}/orders", json=body, headers=headers)
+        assert placed.status_code == 201, placed.text
+        order = placed.json()
+        assert (order["channel"], order["payable_fen"], order["list_amount_fen"]) == (
+            "live",
+            319_800,
+            399_800,
+        )
+        assert order["lines"][0]["unit_price_fen"] == 159_900
+        ticker = (await viewer.told("ticker"))[-1]
+        assert ticker == {
+            "orders": 1,
+            "gmv_fen": 319_800,
+            "product_id": product["id"],
+            "left": 28,
+        }
+        again = await client.post(f"{API}/{session['id']}/orders", json=body, headers=headers)
+        assert again.json()["id"] == order["id"]  # a replay is the same order
+        assert await Order.all().count() == 1
+        state = (await viewer.call("state"))["data"]
+        assert (state["orders"], state["gmv_fen"]) == (1, 319_800)
+        assert await stock_of(shop) == 48  # the distributor's stock too
+    finally:
+        await viewer.client.disconnect()
+
+
+async def test_concurrent_orders_never_take_more_than_the_live_stock(
+    client, sandbox_client, deps
+) -> None:
+    shop = await make_shop()
+    host = await distributor_admin(client, shop)
+    stores = [shop.tenant.store] + [await make_store(shop.tenant) for _ in range(5)]
+    products = [{"sku_id": shop.water, "live_price_fen": 150_000, "live_stock": 10}]
+    session = await scheduled(client, host, session_body(shop, deps, products=products))
+    assert (await client.post(f"{API}/{session['id']}/start", headers=host)).status_code == 200
+    product_id = session["products"][0]["id"]
+    buyers = [await store_owner(client, sandbox_client, store) for store in stores]
+
+    async def buy(buyer: dict[str, Any]) -> int:
+        response = await client.post(
+            f"{API}/{session['id']}/orders",
+            json={"product_id": product_id, "quantity": 1},
+            headers=keyed(buyer),
+        )
+        assert response.status_code in (201, 409), response.text
+        if response.status_code == 409:
+            assert response.json()["error"]["code"] == "live.sold_out"
+        return response.status_code
+
+    answers = await asyncio.gather(*(buy(buyers[n % len(buyers)]) for n in range(30)))
+    assert answers.count(201) == 10
+    assert (await LiveProduct.get(id=product_id)).sold == 10
+    assert await LiveOrder.all().count() == await Order.filter(channel="live").count() == 10
+    assert await stock_of(shop) == 40  # the 20 refused took nothing from the warehouse either
+
+
+async def test_orders_outside_a_live_session_are_refused(client, sandbox_client, deps) -> None:
+    shop = await make_shop()
+    host = await distributor_admin(client, shop)
+    session = await scheduled(client, host, session_body(shop, deps))
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    url = f"{API}/{session['id']}/orders"
+    body = {"product_id": session["products"][0]["id"], "quantity": 1}
+    not_live = await client.post(url, json=body, headers=keyed(owner))
+    assert (not_live.status_code, not_live.json()["error"]["code"]) == (
+        409,
+        "live.session_not_live",
+    )
+    await client.post(f"{API}/{session['id']}/start", headers=host)
+    other = await client.post(url, json={**body, "product_id": 999_999}, headers=keyed(owner))
+    assert other.json()["error"]["code"] == "live.product_not_found"
+    assert (
+        await client.post(url, json={**body, "quantity": 0}, headers=keyed(owner))
+    ).status_code == 422
+    elsewhere = await make_store(shop.tenant, distributor=shop.tenant.other_distributor)
+    outsider = await store_owner(client, sandbox_client, elsewhere)
+    assert (await client.post(url, json=body, headers=keyed(outsider))).status_code == 404
+    assert (await client.post(url, json=body, headers=host)).status_code == 403
+    assert await Order.all().count() == 0
+    assert (await LiveProduct.get(id=body["product_id"])).sold == 0
+
+
+async def test_a_live_price_above_the_list_price_is_refused(client, deps) -> None:
+    shop = await make_shop()
+    host = await distributor_admin(client, shop)
+    dearer = [{"sku_id": shop.water, "live_price_fen": 199_901, "live_stock": 1}]
+    response = await client.post(
+        API,
+        json=session_body(shop, deps, products=dearer),
+        headers={**host, "Idempotency-Key": "dearer"},
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "products.0.live_price_fen"
