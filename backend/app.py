@@ -37,6 +37,7 @@ from backend.integrations.wechat.sandbox import SandboxState, create_sandbox_blu
 from backend.integrations.wechat.sandbox.pay import PaySandboxState, create_pay_sandbox_blueprint
 from backend.kernel.clock import SystemClock
 from backend.ledger.routes import bp as ledger_bp
+from backend.livestream import service as livestream_service
 from backend.livestream.routes import bp as livestream_bp
 from backend.lottery.routes import bp as lottery_bp
 from backend.mall.routes import bp as mall_bp
@@ -54,6 +55,7 @@ RECONCILE_INTERVAL_SECONDS = 60
 COUPON_ISSUING_INTERVAL_SECONDS = 300  # monthly batches: within minutes of their day starting
 ESCALATION_INTERVAL_SECONDS = 60  # complaints past a service level: flagged within a minute
 PHOTO_PURGE_INTERVAL_SECONDS = 3600  # photos uploaded for a complaint never filed
+RAIN_END_INTERVAL_SECONDS = 5  # red-packet rains whose realtime timer died with its process
 
 
 # (every how many seconds, the job): each runs in every process; their guarded updates make
@@ -64,6 +66,7 @@ BACKGROUND_JOBS: list[tuple[float, Callable[[Deps], Awaitable[object]]]] = [
     (COUPON_ISSUING_INTERVAL_SECONDS, coupons_service.issue_due_job),
     (ESCALATION_INTERVAL_SECONDS, complaints_service.escalate_job),
     (PHOTO_PURGE_INTERVAL_SECONDS, complaints_service.purge_photos_job),
+    (RAIN_END_INTERVAL_SECONDS, livestream_service.end_due_rains_job),
 ]
 
 

@@ -5,7 +5,9 @@ several realtime processes share it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import socketio
@@ -93,9 +95,41 @@ class LiveEvents:
 
     async def end(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
         live.must_host(principal)
-        session = await live.end(principal, await self.joined(sid), now=self.deps.clock.now())
+        now = self.deps.clock.now()
+        session, rain_results = await live.end_with_rains(
+            self.deps, principal, await self.joined(sid), now=now
+        )
+        for ended in rain_results:
+            await self.broadcast(sid, "rain_result", ended)
         await self.broadcast(sid, "session", {"status": session["status"]})
         return session
+
+    async def start_rain(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
+        live.must_host(principal)
+        session_id = await self.joined(sid)
+        now = self.deps.clock.now()
+        rain = await live.start_rain(self.deps, principal, session_id, data.get("rain_id"), now=now)
+        await self.broadcast(sid, "rain", rain)
+        # This process ends it on time; if it dies first, the API's periodic job does.
+        self.sio.start_background_task(self._end_rain_later, session_id, rain)
+        return rain
+
+    async def _end_rain_later(self, session_id: int, rain: dict[str, Any]) -> None:
+        ends_at = datetime.fromisoformat(rain["ends_at"])
+        await asyncio.sleep(max(0.0, (ends_at - self.deps.clock.now()).total_seconds()))
+        try:
+            ended = await live.finish_rain(self.deps, rain["id"], now=self.deps.clock.now())
+        except Exception:
+            log.exception("red-packet rain not ended on time", extra={"rain_id": rain["id"]})
+            return
+        room = live.ROOM(session_id)
+        await self.sio.emit("rain_result", ended, room=room, namespace=NAMESPACE)
+
+    async def grab(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
+        now = self.deps.clock.now()
+        return await live.grab(
+            self.deps, principal, await self.joined(sid), data.get("rain_id"), now=now
+        )
 
     async def push_product(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
         live.must_host(principal)
@@ -139,6 +173,8 @@ def register(sio: socketio.AsyncServer, deps: Any) -> None:
         ("host:push_product", events.push_product),
         ("host:pin", events.pin),
         ("host:mute", events.mute),
+        ("host:rain", events.start_rain),
+        ("grab", events.grab),
     ]:
         events.on(name, handler)
     sio.on("disconnect", events.disconnect, namespace=NAMESPACE)

@@ -31,6 +31,7 @@ PURE_MODULES = {
     "backend/promotions/engine.py",
     "backend/coupons/terms.py",
     "backend/lottery/wheel.py",
+    "backend/livestream/red_packet.py",
     "backend/complaints/states.py",
     "backend/complaints/metrics.py",
 }

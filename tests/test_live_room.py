@@ -35,9 +35,9 @@ class Viewer:
         )
         return self
 
-    async def call(self, event: str, data: Any = None) -> dict[str, Any]:
+    async def call(self, event: str, data: Any = None, wait_seconds: float = 5) -> dict[str, Any]:
         reply: dict[str, Any] = await self.client.call(
-            event, data or {}, namespace=NAMESPACE, timeout=5
+            event, data or {}, namespace=NAMESPACE, timeout=wait_seconds
         )
         return reply
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse
+from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
 
 from backend.deps import request_deps
@@ -146,4 +146,26 @@ async def order(
         user_id=principal.user_id,
         now=deps.clock.now(),
         create=lambda: service.order(deps, principal, session_id, body.product_id, body.quantity),
+    )
+
+
+@bp.get("/sessions/<session_id:int>/report")
+@openapi.summary("直播数据：峰值在线、订单与成交额、各商品销量、红包")
+@authenticated(*HOSTS)
+async def report(request: Request, principal: Principal, session_id: int) -> HTTPResponse:
+    return ok(await service.report(principal, session_id))
+
+
+@bp.get("/sessions/<session_id:int>/report.csv")
+@openapi.summary("导出直播数据（CSV）")
+@authenticated(*HOSTS)
+async def report_csv(request: Request, principal: Principal, session_id: int) -> HTTPResponse:
+    name, content = await service.report_csv(principal, session_id)
+    return raw(
+        content,
+        content_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
     )

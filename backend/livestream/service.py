@@ -15,13 +15,16 @@ from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES,
 from backend.infra import sql
 from backend.infra.broadcast import Broadcaster
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
-from backend.livestream import room
+from backend.kernel.money import yuan
+from backend.kernel.spreadsheet import BOM, csv_lines, safe_text
+from backend.livestream import rains, room
 from backend.livestream.models import (
     Audience,
     LiveInvitation,
     LiveOrder,
     LiveProduct,
     LiveSession,
+    RainStatus,
     RedPacketRain,
     SessionStatus,
 )
@@ -306,6 +309,18 @@ async def end(principal: Principal, session_id: int, *, now: datetime) -> dict[s
     return await detail(principal, session.id)
 
 
+async def end_with_rains(
+    deps: Any, principal: Principal, session_id: int, *, now: datetime
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """End the session and any rain still running in it (what no store grabbed goes back to
+    the distributor); the session and each rain's results."""
+    ended = await end(principal, session_id, now=now)
+    running = await RedPacketRain.filter(
+        session_id=session_id, status=RainStatus.RUNNING.value
+    ).order_by("id")
+    return ended, [await rains.end_rain(deps, rain.id, now=now) for rain in running]
+
+
 async def note_viewers(session_id: int, viewers: int) -> None:
     """Keep the peak: a guarded update, so concurrent reports never lower it."""
     await LiveSession.filter(id=session_id, peak_viewers__lt=viewers).update(peak_viewers=viewers)
@@ -324,7 +339,21 @@ async def join(deps: Any, principal: Principal, session_id: int, sid: str) -> di
     session = await _visible(principal, session_id)
     count = await room.enter(deps, session.id, sid)
     await note_viewers(session.id, count)
-    return await room.state(deps, session)
+    return await _full_state(deps, principal, session)
+
+
+async def _full_state(deps: Any, principal: Principal, session: LiveSession) -> dict[str, Any]:
+    """The room's state with the rain running in it, if any (and the caller's packet)."""
+    state = await room.state(deps, session)
+    running = await RedPacketRain.filter(
+        session_id=session.id, status=RainStatus.RUNNING.value
+    ).first()
+    state["rain"] = None
+    if running is not None:
+        state["rain"] = await rains.rain_state(deps, running.id)
+        if principal.store_id is not None:
+            state["rain"]["mine"] = await rains.my_grant(running.id, principal.store_id)
+    return state
 
 
 async def leave(deps: Any, session_id: int, sid: str) -> int:
@@ -332,7 +361,7 @@ async def leave(deps: Any, session_id: int, sid: str) -> int:
 
 
 async def room_state(deps: Any, principal: Principal, session_id: int) -> dict[str, Any]:
-    return await room.state(deps, await _visible(principal, session_id))
+    return await _full_state(deps, principal, await _visible(principal, session_id))
 
 
 async def chat(
@@ -445,3 +474,132 @@ async def order(
         namespace=LIVE_NAMESPACE,
     )
     return placed
+
+
+# ---- after the session: its figures -------------------------------------------------------
+
+
+async def report(principal: Principal, session_id: int) -> dict[str, Any]:
+    """The session's figures for its distributor and brand: peak viewers, orders and GMV
+    (placed in the room), each product's sales, and the red packets (paid out, won, back)."""
+    if principal.role not in (*DISTRIBUTOR_ROLES, *BRAND_ROLES):
+        raise SessionNotFound()
+    session = await _visible(principal, session_id)
+    orders = await LiveOrder.filter(session_id=session.id).values_list(
+        "product_id", "quantity", "amount_fen"
+    )
+    products = await LiveProduct.filter(session_id=session.id).order_by("sort", "id")
+    skus = await catalog_service.skus_by_id(
+        session.brand_id,  # type: ignore[attr-defined]
+        [product.sku_id for product in products],  # type: ignore[attr-defined]
+    )
+    rains = await RedPacketRain.filter(session_id=session.id).order_by("id")
+    by_product: dict[int, list[int]] = {}
+    for product_id, quantity, amount in orders:
+        totals = by_product.setdefault(int(product_id), [0, 0, 0])
+        totals[0] += 1
+        totals[1] += int(quantity)
+        totals[2] += int(amount)
+    return {
+        "session": session_view(session),
+        "peak_viewers": session.peak_viewers,
+        "orders": len(orders),
+        "gmv_fen": sum(int(amount) for _, _, amount in orders),
+        "products": [
+            {
+                "product_id": product.id,
+                "name": skus[product.sku_id]["name"],  # type: ignore[attr-defined]
+                "live_price_fen": product.live_price_fen,
+                "orders": by_product.get(product.id, [0, 0, 0])[0],
+                "quantity": by_product.get(product.id, [0, 0, 0])[1],
+                "amount_fen": by_product.get(product.id, [0, 0, 0])[2],
+                "left": product.live_stock - product.sold,
+            }
+            for product in products
+        ],
+        "red_packets": {
+            "rains": len(rains),
+            "paid_in_fen": sum(r.total_fen for r in rains if r.status != "planned"),
+            "won_fen": sum(r.granted_fen for r in rains),
+            "won_count": sum(r.granted_count for r in rains),
+            "returned_fen": sum(r.returned_fen for r in rains),
+        },
+    }
+
+
+REPORT_HEADERS = ("项目", "数值")
+
+
+async def report_csv(principal: Principal, session_id: int) -> tuple[str, bytes]:
+    """The report as a CSV file (UTF-8 with BOM, amounts in yuan): its name and content."""
+    figures = await report(principal, session_id)
+    packets = figures["red_packets"]
+    rows: list[tuple[str, str]] = [
+        ("直播", safe_text(figures["session"]["title"])),
+        ("峰值在线", str(figures["peak_viewers"])),
+        ("订单数", str(figures["orders"])),
+        ("成交额（元）", yuan(figures["gmv_fen"])),
+        ("红包雨场次", str(packets["rains"])),
+        ("红包出资（元）", yuan(packets["paid_in_fen"])),
+        ("门店领取（元）", yuan(packets["won_fen"])),
+        ("领取个数", str(packets["won_count"])),
+        ("未领取退回（元）", yuan(packets["returned_fen"])),
+    ]
+    for product in figures["products"]:
+        name = safe_text(product["name"])
+        rows.append((f"{name} 订单数", str(product["orders"])))
+        rows.append((f"{name} 件数", str(product["quantity"])))
+        rows.append((f"{name} 成交额（元）", yuan(product["amount_fen"])))
+    return f"live-session-{session_id}.csv", BOM + csv_lines([REPORT_HEADERS, *rows])
+
+
+# ---- red-packet rains in the room -----------------------------------------------------------
+
+
+async def _rain_of(session_id: int, rain_id: Any) -> int:
+    if not isinstance(rain_id, int) or not await RedPacketRain.exists(
+        id=rain_id, session_id=session_id
+    ):
+        raise rains.RainNotFound()
+    return rain_id
+
+
+async def start_rain(
+    deps: Any, principal: Principal, session_id: int, rain_id: Any, *, now: datetime
+) -> dict[str, Any]:
+    """The host starts one of the session's planned rains: the distributor pays its total in,
+    and the packets are ready to grab until it ends."""
+    session = await _hosting(principal, session_id)
+    return await rains.start_rain(deps, await _rain_of(session.id, rain_id), now=now)
+
+
+async def grab(
+    deps: Any, principal: Principal, session_id: int, rain_id: Any, *, now: datetime
+) -> dict[str, Any]:
+    """An invited store grabs a packet: persisted (grant and ledger) before it is answered;
+    the same answer again for a repeat."""
+    if principal.role not in STORE_ROLES or principal.store_id is None:
+        raise rains.NotInvited("只有受邀门店可以抢红包")
+    session = await _visible(principal, session_id)
+    rain = await _rain_of(session.id, rain_id)
+    return await rains.grab(deps, rain, principal.store_id, now=now)
+
+
+async def finish_rain(deps: Any, rain_id: int, *, now: datetime) -> dict[str, Any]:
+    """End a rain (its timer ran out): idempotent, from any process."""
+    return await rains.end_rain(deps, rain_id, now=now)
+
+
+async def end_due_rains_job(deps: Any) -> int:
+    """The periodic job behind the realtime timers: end every rain past its end (a realtime
+    process may have died with its timer) and tell its room the results."""
+    now = deps.clock.now()
+    due = await RedPacketRain.filter(status=RainStatus.RUNNING.value, ends_at__lte=now).values_list(
+        "id", "session_id"
+    )
+    for rain_id, session_id in due:
+        ended = await rains.end_rain(deps, int(rain_id), now=now)
+        await deps.broadcast.emit(
+            "rain_result", ended, rooms=[ROOM(int(session_id))], namespace=LIVE_NAMESPACE
+        )
+    return len(due)

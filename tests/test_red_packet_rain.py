@@ -1,0 +1,367 @@
+"""Red-packet rains at the service level, on whichever database and Redis the run uses:
+grabs race in one Lua script, every win reaches the ledger exactly once, the end returns
+the rest to the distributor, and a process dying half-way loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from backend.kernel.errors import DomainError
+from backend.ledger import service as ledger_service
+from backend.ledger.models import LedgerEntry, PartyAccount, PartyEntry
+from backend.livestream import rains
+from backend.livestream.models import (
+    Audience,
+    LiveInvitation,
+    LiveSession,
+    RedPacketGrant,
+    RedPacketRain,
+    SessionStatus,
+)
+from backend.org.models import Store
+from tests.factories import Tenant, make_store, make_tenant
+
+
+@dataclass
+class Rain:
+    tenant: Tenant
+    session: LiveSession
+    rain: RedPacketRain
+    invited: list[Store]
+
+    @property
+    def id(self) -> int:
+        return self.rain.id
+
+
+async def planned_rain(
+    deps: Any,
+    *,
+    stores: int = 3,
+    total_fen: int = 10_000,
+    count: int = 5,
+    duration_seconds: int = 30,
+    session_status: SessionStatus = SessionStatus.LIVE,
+) -> Rain:
+    now = deps.clock.now()
+    tenant = await make_tenant()
+    invited = [tenant.store] + [await make_store(tenant) for _ in range(stores - 1)]
+    session = await LiveSession.create(
+        brand=tenant.brand,
+        distributor=tenant.distributor,
+        title="年货订货会",
+        starts_at=now - timedelta(minutes=5),
+        ends_at=now + timedelta(hours=2),
+        status=session_status.value,
+        audience=Audience.STORES.value,
+        invited_count=len(invited),
+        created_by_id=0,
+        created_at=now - timedelta(days=1),
+    )
+    await LiveInvitation.bulk_create(
+        [LiveInvitation(session_id=session.id, store_id=store.id) for store in invited]
+    )
+    rain = await RedPacketRain.create(
+        session=session, total_fen=total_fen, count=count, duration_seconds=duration_seconds
+    )
+    return Rain(tenant, session, rain, invited)
+
+
+async def running_rain(deps: Any, **options: Any) -> Rain:
+    rain = await planned_rain(deps, **options)
+    await rains.start_rain(deps, rain.id, now=deps.clock.now())
+    return rain
+
+
+async def grab(deps: Any, rain: Rain, store: Store) -> dict[str, Any]:
+    return await rains.grab(deps, rain.id, store.id, now=deps.clock.now())
+
+
+async def distributor_cash(rain: Rain) -> int:
+    account = await PartyAccount.get_or_none(
+        party="distributor", party_id=rain.tenant.distributor.id, kind="cash"
+    )
+    return 0 if account is None else account.balance
+
+
+async def written(rain: Rain) -> tuple[int, int, int, int]:
+    """Everything a grab could write: grants, store entries, party entries, granted fen."""
+    fresh = await RedPacketRain.get(id=rain.id)
+    return (
+        await RedPacketGrant.filter(rain_id=rain.id).count(),
+        await LedgerEntry.all().count(),
+        await PartyEntry.all().count(),
+        fresh.granted_fen,
+    )
+
+
+async def assert_books_hold(rain: Rain) -> None:
+    """Grants, the rain's counters, the store credits and the distributor's account agree."""
+    fresh = await RedPacketRain.get(id=rain.id)
+    grants = await RedPacketGrant.filter(rain_id=rain.id)
+    assert len(grants) == fresh.granted_count <= fresh.count
+    assert sum(g.amount_fen for g in grants) == fresh.granted_fen <= fresh.total_fen
+    assert len({g.store_id for g in grants}) == len(grants)  # type: ignore[attr-defined]
+    credits = await LedgerEntry.filter(cause="red_packet").prefetch_related("account")
+    assert sorted((e.cause_id, e.account.store_id, e.amount) for e in credits) == sorted(  # type: ignore[attr-defined]
+        (g.id, g.store_id, g.amount_fen)  # type: ignore[attr-defined]
+        for g in grants
+    )
+    if fresh.status == "ended":
+        assert fresh.returned_fen == fresh.total_fen - fresh.granted_fen
+        assert await distributor_cash(rain) == -fresh.granted_fen
+    assert await ledger_service.unbalanced_accounts() == []
+
+
+async def test_two_hundred_stores_race_for_a_hundred_packets(deps) -> None:
+    rain = await running_rain(deps, stores=200, total_fen=88_888, count=100)
+    outcomes = await asyncio.gather(
+        *(grab(deps, rain, store) for store in rain.invited), return_exceptions=True
+    )
+    won = [o for o in outcomes if isinstance(o, dict)]
+    refused = [o for o in outcomes if not isinstance(o, dict)]
+    assert len(won) == 100
+    assert all(isinstance(o, rains.RainEmpty) for o in refused), refused
+    assert not any(o["again"] for o in won)
+    assert sum(o["amount_fen"] for o in won) == 88_888
+    await assert_books_hold(rain)
+
+    ended = await rains.end_rain(deps, rain.id, now=deps.clock.now())
+    assert ended["status"] == "ended"
+    assert (ended["granted_fen"], ended["granted_count"], ended["returned_fen"]) == (88_888, 100, 0)
+    amounts = [r["amount_fen"] for r in ended["results"]]
+    assert amounts == sorted(amounts, reverse=True)
+    assert sorted(amounts) == sorted(o["amount_fen"] for o in won)
+    await assert_books_hold(rain)
+
+
+async def test_what_nobody_grabs_goes_back_to_the_distributor(deps) -> None:
+    rain = await running_rain(deps, stores=6, total_fen=5_000, count=20)
+    assert await distributor_cash(rain) == -5_000  # funded at the start
+    won = await asyncio.gather(*(grab(deps, rain, store) for store in rain.invited))
+    granted = sum(w["amount_fen"] for w in won)
+    state = await rains.rain_state(deps, rain.id)
+    assert (state["status"], state["remaining"], state["granted_fen"]) == ("running", 14, granted)
+
+    ended = await rains.end_rain(deps, rain.id, now=deps.clock.now())
+    assert ended["returned_fen"] == 5_000 - granted > 0
+    assert await distributor_cash(rain) == -granted
+    await assert_books_hold(rain)
+    state = await rains.rain_state(deps, rain.id)
+    assert (state["status"], state["remaining"], len(state["results"])) == ("ended", 0, 6)
+
+
+async def test_a_second_grab_returns_the_first_packet_and_writes_nothing(deps) -> None:
+    rain = await running_rain(deps)
+    store = rain.invited[0]
+    first = await grab(deps, rain, store)
+    before = await written(rain)
+    again = await grab(deps, rain, store)
+    assert again == {**first, "again": True}
+    assert await written(rain) == before
+    assert (await rains.my_grant(rain.id, store.id) or {})["amount_fen"] == first["amount_fen"]
+    assert await rains.my_grant(rain.id, rain.invited[1].id) is None
+
+    await rains.end_rain(deps, rain.id, now=deps.clock.now())
+    after_end = await written(rain)
+    assert await grab(deps, rain, store) == {**first, "again": True}
+    for key in rains.rain_keys(rain.id):  # long after: Redis forgot, the database answers
+        await deps.redis.delete(key)
+    assert await grab(deps, rain, store) == {**first, "again": True}
+    assert await written(rain) == after_end
+    await assert_books_hold(rain)
+
+
+def assert_refused(caught: pytest.ExceptionInfo[DomainError], code: str, status: int) -> None:
+    assert (caught.value.code, caught.value.status) == (code, status)
+    assert caught.value.text  # a message for people
+
+
+async def test_no_grab_before_the_start_or_after_the_end(deps) -> None:
+    rain = await planned_rain(deps)
+    store = rain.invited[0]
+    nothing = await written(rain)
+    with pytest.raises(rains.RainNotRunning) as caught:
+        await grab(deps, rain, store)
+    assert_refused(caught, "live.rain_not_running", 409)
+    assert await written(rain) == nothing
+    assert await deps.redis.exists(*rains.rain_keys(rain.id)) == 0
+
+    await rains.start_rain(deps, rain.id, now=deps.clock.now())
+    await rains.end_rain(deps, rain.id, now=deps.clock.now())
+    ended = await written(rain)
+    with pytest.raises(rains.RainNotRunning):
+        await grab(deps, rain, store)
+    assert await written(rain) == ended
+    with pytest.raises(rains.RainNotFound) as missing:
+        await rains.grab(deps, rain.id + 1000, store.id, now=deps.clock.now())
+    assert_refused(missing, "live.rain_not_found", 404)
+
+
+async def test_the_time_runs_out_and_the_job_ends_the_rain(deps) -> None:
+    rain = await running_rain(deps, duration_seconds=30)
+    won = await grab(deps, rain, rain.invited[0])
+    assert await rains.end_due_rains(deps) == 0  # not due yet
+    deps.clock.advance(seconds=31)
+    with pytest.raises(rains.RainNotRunning):  # past ends_at, before any job ran
+        await grab(deps, rain, rain.invited[1])
+    assert await rains.end_due_rains(deps) == 1
+    assert await rains.end_due_rains(deps) == 0
+    fresh = await RedPacketRain.get(id=rain.id)
+    assert (fresh.status, fresh.granted_fen) == ("ended", won["amount_fen"])
+    await assert_books_hold(rain)
+
+
+async def test_a_store_not_invited_is_refused_and_nothing_changes(deps) -> None:
+    rain = await running_rain(deps)
+    stranger = await make_store(rain.tenant)  # same distributor, not on the list
+    other_brand = (await make_tenant()).store
+    nothing = await written(rain)
+    for store in (stranger, other_brand):
+        with pytest.raises(rains.NotInvited) as caught:
+            await grab(deps, rain, store)
+        assert_refused(caught, "live.not_invited", 403)
+    assert await written(rain) == nothing
+    assert (await rains.rain_state(deps, rain.id))["remaining"] == 5
+
+
+async def test_a_rain_starts_once_and_only_in_a_live_session(deps) -> None:
+    rain = await planned_rain(deps, total_fen=3_000)
+    started = await rains.start_rain(deps, rain.id, now=deps.clock.now())
+    assert started["status"] == "running"
+    assert started["ends_at"] is not None
+    with pytest.raises(rains.RainNotPlanned) as caught:
+        await rains.start_rain(deps, rain.id, now=deps.clock.now())
+    assert_refused(caught, "live.rain_not_planned", 409)
+    assert await PartyEntry.filter(cause="rain_funded").count() == 1
+    assert await distributor_cash(rain) == -3_000
+
+    scheduled = await planned_rain(deps, session_status=SessionStatus.SCHEDULED)
+    with pytest.raises(rains.SessionNotLive) as not_live:
+        await rains.start_rain(deps, scheduled.id, now=deps.clock.now())
+    assert_refused(not_live, "live.session_not_live", 409)
+    assert (await RedPacketRain.get(id=scheduled.id)).status == "planned"
+    assert await distributor_cash(scheduled) == 0
+
+
+async def test_concurrent_starts_fund_the_rain_once(deps) -> None:
+    rain = await planned_rain(deps, total_fen=3_000)
+    outcomes = await asyncio.gather(
+        *(rains.start_rain(deps, rain.id, now=deps.clock.now()) for _ in range(5)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(o, dict) for o in outcomes) == 1
+    assert all(isinstance(o, dict | rains.RainNotPlanned) for o in outcomes), outcomes
+    assert await distributor_cash(rain) == -3_000
+    assert await ledger_service.unbalanced_accounts() == []
+
+
+async def test_ending_twice_changes_nothing_the_second_time(deps) -> None:
+    rain = await running_rain(deps, total_fen=6_000, count=3)
+    await grab(deps, rain, rain.invited[0])
+    first = await rains.end_rain(deps, rain.id, now=deps.clock.now())
+    books = (await written(rain), await distributor_cash(rain))
+    second = await rains.end_rain(deps, rain.id, now=deps.clock.now() + timedelta(seconds=5))
+    assert second == first
+    assert (await written(rain), await distributor_cash(rain)) == books
+    assert await PartyEntry.filter(cause="rain_back").count() == 1
+    await assert_books_hold(rain)
+
+    planned = await planned_rain(deps)
+    with pytest.raises(rains.RainNotRunning):
+        await rains.end_rain(deps, planned.id, now=deps.clock.now())
+
+
+async def test_concurrent_ends_return_the_rest_once(deps) -> None:
+    rain = await running_rain(deps, total_fen=6_000, count=3)
+    await grab(deps, rain, rain.invited[0])
+    ends = await asyncio.gather(
+        *(rains.end_rain(deps, rain.id, now=deps.clock.now()) for _ in range(4))
+    )
+    assert len({e["returned_fen"] for e in ends}) == 1
+    assert await PartyEntry.filter(cause="rain_back").count() == 1
+    await assert_books_hold(rain)
+
+
+async def test_a_win_recorded_in_redis_but_never_persisted_lands_at_the_end(deps) -> None:
+    """The process died between the grab script and the persist: the end reconciles."""
+    rain = await running_rain(deps, total_fen=9_000, count=4)
+    crashed, persisted = rain.invited[0], rain.invited[1]
+    claim = await rains.claim_packet(deps, rain.id, crashed.id, now=deps.clock.now())
+    assert claim.outcome == "won"
+    assert claim.amount_fen >= 1
+    other = await grab(deps, rain, persisted)
+    assert await rains.my_grant(rain.id, crashed.id) is None
+
+    ended = await rains.end_rain(deps, rain.id, now=deps.clock.now())
+    assert ended["granted_fen"] == claim.amount_fen + other["amount_fen"]
+    assert ended["returned_fen"] == 9_000 - ended["granted_fen"]
+    assert {r["store_id"]: r["amount_fen"] for r in ended["results"]} == {
+        crashed.id: claim.amount_fen,
+        persisted.id: other["amount_fen"],
+    }
+    await assert_books_hold(rain)
+    # The store comes back: told its packet, nothing paid twice.
+    before = await written(rain)
+    again = await grab(deps, rain, crashed)
+    assert (again["amount_fen"], again["again"]) == (claim.amount_fen, True)
+    assert await written(rain) == before
+
+
+async def test_a_repeat_grab_persists_a_win_its_first_grab_lost(deps) -> None:
+    rain = await running_rain(deps)
+    store = rain.invited[0]
+    claim = await rains.claim_packet(deps, rain.id, store.id, now=deps.clock.now())
+    again = await grab(deps, rain, store)
+    assert (again["amount_fen"], again["again"]) == (claim.amount_fen, True)
+    assert (await rains.my_grant(rain.id, store.id) or {})["amount_fen"] == claim.amount_fen
+    await asyncio.gather(*(grab(deps, rain, store) for _ in range(5)))
+    await assert_books_hold(rain)
+    assert await RedPacketGrant.filter(rain_id=rain.id).count() == 1
+
+
+async def test_a_rain_started_without_its_redis_state_loads_it_on_the_first_grab(deps) -> None:
+    """The process died between the start's commit and the Redis load."""
+    rain = await running_rain(deps, stores=8, total_fen=1_000, count=6)
+    for key in rains.rain_keys(rain.id):
+        await deps.redis.delete(key)
+    outcomes = await asyncio.gather(
+        *(grab(deps, rain, store) for store in rain.invited), return_exceptions=True
+    )
+    won = [o for o in outcomes if isinstance(o, dict)]
+    assert len(won) == 6
+    assert sum(o["amount_fen"] for o in won) == 1_000
+    assert all(isinstance(o, rains.RainEmpty) for o in outcomes if not isinstance(o, dict))
+    await rains.end_rain(deps, rain.id, now=deps.clock.now())
+    await assert_books_hold(rain)
+
+
+async def test_redis_losing_a_running_rain_shares_only_what_is_left(deps) -> None:
+    rain = await running_rain(deps, stores=5, total_fen=2_000, count=5)
+    first = await grab(deps, rain, rain.invited[0])
+    for key in rains.rain_keys(rain.id):
+        await deps.redis.delete(key)
+    state = await rains.rain_state(deps, rain.id)  # a reconnecting client reloads it
+    assert state["remaining"] == 4
+    assert (await grab(deps, rain, rain.invited[0]))["amount_fen"] == first["amount_fen"]
+    rest = await asyncio.gather(*(grab(deps, rain, s) for s in rain.invited[1:]))
+    assert first["amount_fen"] + sum(r["amount_fen"] for r in rest) == 2_000
+    await rains.end_rain(deps, rain.id, now=deps.clock.now())
+    await assert_books_hold(rain)
+
+
+async def test_a_rain_ended_before_its_state_was_loaded_returns_everything(deps) -> None:
+    rain = await running_rain(deps, total_fen=4_000)
+    for key in rains.rain_keys(rain.id):
+        await deps.redis.delete(key)
+    ended = await rains.end_rain(deps, rain.id, now=deps.clock.now())
+    assert (ended["returned_fen"], ended["results"]) == (4_000, [])
+    with pytest.raises(rains.RainNotRunning):  # closed: nobody loads it again
+        await grab(deps, rain, rain.invited[0])
+    assert await distributor_cash(rain) == 0
+    await assert_books_hold(rain)
