@@ -356,6 +356,14 @@ async def _issue(
     return issued
 
 
+async def known_template_ids(brand_id: int, template_ids: Sequence[int]) -> set[int]:
+    """Which of `template_ids` are the brand's coupon templates (a live session's drops)."""
+    found = await CouponTemplate.filter(brand_id=brand_id, id__in=list(template_ids)).values_list(
+        "id", flat=True
+    )
+    return {int(template_id) for template_id in found}  # type: ignore[call-overload]
+
+
 def period_of(at: datetime) -> str:
     return f"{at.year:04d}-{at.month:02d}"
 

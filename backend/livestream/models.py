@@ -5,7 +5,7 @@ with every packet won."""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -31,6 +31,24 @@ class RainStatus(StrEnum):
     PLANNED = "planned"
     RUNNING = "running"
     ENDED = "ended"
+
+
+class DropStatus(StrEnum):
+    PLANNED = "planned"
+    RUNNING = "running"
+    ENDED = "ended"
+
+
+class DrawStatus(StrEnum):
+    PLANNED = "planned"
+    ANNOUNCED = "announced"  # the seed's hash is published
+    DRAWN = "drawn"  # winners written, the seed revealed
+
+
+class Eligibility(StrEnum):
+    PRESENT = "present"  # in the room when the draw is run
+    ORDERED = "ordered"  # ordered in the room during the session
+    INVITED = "invited"  # every invited store
 
 
 class LiveSession(Model):
@@ -163,3 +181,80 @@ class LiveOrder(Model):
     class Meta:
         table = "live_orders"
         indexes = (("session_id", "id"),)
+
+
+class LiveCouponDrop(Model):
+    """A coupon drop: `quantity` coupons of a template, first come first served, one per
+    store, while the host keeps it open."""
+
+    id = fields.BigIntField(primary_key=True)
+    session: fields.ForeignKeyRelation[LiveSession] = fields.ForeignKeyField(
+        "models.LiveSession", related_name="coupon_drops", on_delete=fields.CASCADE
+    )
+    template_id = fields.BigIntField()
+    quantity = fields.IntField()
+    claimed = fields.IntField(default=0)
+    status = fields.CharField(max_length=8, default=DropStatus.PLANNED.value)
+    started_at = fields.DatetimeField(null=True)
+    ended_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "live_coupon_drops"
+
+
+class LiveCouponClaim(Model):
+    """A coupon a store took from a drop (the coupon is in its wallet)."""
+
+    id = fields.BigIntField(primary_key=True)
+    drop: fields.ForeignKeyRelation[LiveCouponDrop] = fields.ForeignKeyField(
+        "models.LiveCouponDrop", related_name="claims", on_delete=fields.RESTRICT
+    )
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "models.Store", related_name="live_coupon_claims", on_delete=fields.RESTRICT
+    )
+    coupon_id = fields.BigIntField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "live_coupon_claims"
+        unique_together = (("drop", "store"),)
+
+
+class LiveDraw(Model):
+    """A lottery draw anyone can audit: the hash of a secret seed is published when it is
+    announced, the winners are a function of the seed and the sorted eligible stores, and
+    the seed is revealed with them."""
+
+    id = fields.BigIntField(primary_key=True)
+    session: fields.ForeignKeyRelation[LiveSession] = fields.ForeignKeyField(
+        "models.LiveSession", related_name="draws", on_delete=fields.CASCADE
+    )
+    title = fields.CharField(max_length=32)
+    prizes: fields.JSONField[list[dict[str, Any]]] = fields.JSONField()
+    eligibility = fields.CharField(max_length=8)
+    status = fields.CharField(max_length=10, default=DrawStatus.PLANNED.value)
+    seed_hash = fields.CharField(max_length=64, default="")
+    seed = fields.CharField(max_length=64, default="")
+    eligible: fields.JSONField[list[int]] = fields.JSONField(default=list)
+    announced_at = fields.DatetimeField(null=True)
+    drawn_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "live_draws"
+
+
+class LiveDrawWinner(Model):
+    id = fields.BigIntField(primary_key=True)
+    draw: fields.ForeignKeyRelation[LiveDraw] = fields.ForeignKeyField(
+        "models.LiveDraw", related_name="winners", on_delete=fields.RESTRICT
+    )
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "models.Store", related_name="live_draw_wins", on_delete=fields.RESTRICT
+    )
+    prize = fields.CharField(max_length=32)
+    rank = fields.IntField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "live_draw_winners"
+        unique_together = (("draw", "store"),)

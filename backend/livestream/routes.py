@@ -57,6 +57,24 @@ class RainBody(RequestModel):
     duration_seconds: int = Field(default=30, ge=5, le=600)
 
 
+class CouponDropBody(RequestModel):
+    template_id: Id = Field(description="优惠券模板")
+    quantity: int = Field(ge=1, le=100_000, description="本次发放张数，先到先得，每店一张")
+
+
+class PrizeBody(RequestModel):
+    name: str = Field(min_length=1, max_length=32)
+    count: int = Field(ge=1, le=100)
+
+
+class DrawBody(RequestModel):
+    title: str = Field(min_length=1, max_length=32)
+    prizes: list[PrizeBody] = Field(min_length=1, max_length=10)
+    eligibility: Literal["present", "ordered", "invited"] = Field(
+        description="present 开奖时在直播间；ordered 本场下过单；invited 全部受邀门店"
+    )
+
+
 class SessionBody(RequestModel):
     title: str = Field(min_length=1, max_length=64)
     cover_url: str = Field(default="", max_length=512)
@@ -66,6 +84,8 @@ class SessionBody(RequestModel):
     audience: AudienceBody
     products: list[LiveProductBody] = Field(min_length=1, max_length=50)
     rains: list[RainBody] = Field(default_factory=list, max_length=20)
+    coupon_drops: list[CouponDropBody] = Field(default_factory=list, max_length=20)
+    draws: list[DrawBody] = Field(default_factory=list, max_length=20)
 
 
 class LiveOrderBody(RequestModel):

@@ -11,6 +11,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from backend.catalog import service as catalog_service
+from backend.coupons import service as coupons_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
 from backend.infra import sql
 from backend.infra.broadcast import Broadcaster
@@ -20,6 +21,8 @@ from backend.kernel.spreadsheet import BOM, csv_lines, safe_text
 from backend.livestream import rains, room
 from backend.livestream.models import (
     Audience,
+    LiveCouponDrop,
+    LiveDraw,
     LiveInvitation,
     LiveOrder,
     LiveProduct,
@@ -162,6 +165,12 @@ async def schedule(
     for number, rain in enumerate(fields["rains"]):
         if rain["total_fen"] < rain["count"]:
             _refuse(f"rains.{number}.total_fen", "红包总额须不少于每个红包 1 分", InvalidLineup)
+    drops = fields.get("coupon_drops", [])
+    templates = {drop["template_id"] for drop in drops}
+    if unknown_templates := templates - await coupons_service.known_template_ids(
+        brand_id, sorted(templates)
+    ):
+        _refuse("coupon_drops", f"优惠券不存在 {sorted(unknown_templates)}", UnknownReference)
     invited = await _invited_stores(brand_id, distributor_id, fields["audience"])
     async with in_transaction():
         session = await LiveSession.create(
@@ -202,6 +211,27 @@ async def schedule(
                     duration_seconds=rain["duration_seconds"],
                 )
                 for rain in fields["rains"]
+            ]
+        )
+        await LiveCouponDrop.bulk_create(
+            [
+                LiveCouponDrop(
+                    session_id=session.id,
+                    template_id=drop["template_id"],
+                    quantity=drop["quantity"],
+                )
+                for drop in drops
+            ]
+        )
+        await LiveDraw.bulk_create(
+            [
+                LiveDraw(
+                    session_id=session.id,
+                    title=draw["title"],
+                    prizes=draw["prizes"],
+                    eligibility=draw["eligibility"],
+                )
+                for draw in fields.get("draws", [])
             ]
         )
     return await detail(principal, session.id)
@@ -259,6 +289,28 @@ async def detail(principal: Principal, session_id: int) -> dict[str, Any]:
             for product in products
         ],
         "rains": [_rain_view(rain) for rain in rains],
+        "coupon_drops": [
+            {
+                "id": drop.id,
+                "template_id": drop.template_id,
+                "quantity": drop.quantity,
+                "claimed": drop.claimed,
+                "status": drop.status,
+            }
+            for drop in await LiveCouponDrop.filter(session_id=session.id).order_by("id")
+        ],
+        "draws": [
+            {
+                "id": draw.id,
+                "title": draw.title,
+                "prizes": draw.prizes,
+                "eligibility": draw.eligibility,
+                "status": draw.status,
+                "seed_hash": draw.seed_hash or None,
+                "seed": draw.seed or None,
+            }
+            for draw in await LiveDraw.filter(session_id=session.id).order_by("id")
+        ],
     }
 
 
