@@ -83,16 +83,16 @@ class ProductNotInSession(NotFound):
 
 
 async def viewers(deps: Any, session_id: int) -> int:
-    return int(await deps.redis.scard(_key(session_id, "viewers")))
+    return int(await deps.redis.hlen(_key(session_id, "viewers")))
 
 
-async def enter(deps: Any, session_id: int, sid: str) -> int:
-    """Count a connection in; returns the viewers now."""
+async def enter(deps: Any, session_id: int, sid: str, store_id: int | None) -> int:
+    """Count a connection in (socket id → its store, 0 for a host); returns the viewers now."""
     key = _key(session_id, "viewers")
     async with deps.redis.pipeline(transaction=True) as pipe:
-        pipe.sadd(key, sid)
+        pipe.hset(key, sid, store_id or 0)
         pipe.expire(key, ROOM_TTL_SECONDS)
-        pipe.scard(key)
+        pipe.hlen(key)
         *_, count = await pipe.execute()
     return int(count)
 
@@ -100,10 +100,16 @@ async def enter(deps: Any, session_id: int, sid: str) -> int:
 async def leave(deps: Any, session_id: int, sid: str) -> int:
     key = _key(session_id, "viewers")
     async with deps.redis.pipeline(transaction=True) as pipe:
-        pipe.srem(key, sid)
-        pipe.scard(key)
+        pipe.hdel(key, sid)
+        pipe.hlen(key)
         _, count = await pipe.execute()
     return int(count)
+
+
+async def present_store_ids(deps: Any, session_id: int) -> list[int]:
+    """The stores with at least one connection in the room now, sorted."""
+    stores = await deps.redis.hvals(_key(session_id, "viewers"))
+    return sorted({int(store) for store in stores} - {0})
 
 
 async def state(deps: Any, session: LiveSession) -> dict[str, Any]:

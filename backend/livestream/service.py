@@ -389,7 +389,7 @@ async def join(deps: Any, principal: Principal, session_id: int, sid: str) -> di
     """A connection enters the room: an invited store, or the session's hosts. Returns the
     room's whole state, the viewers counted with this one."""
     session = await _visible(principal, session_id)
-    count = await room.enter(deps, session.id, sid)
+    count = await room.enter(deps, session.id, sid, principal.store_id)
     await note_viewers(session.id, count)
     return await _full_state(deps, principal, session)
 
