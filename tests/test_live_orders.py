@@ -133,3 +133,41 @@ async def test_a_live_price_above_the_list_price_is_refused(client, deps) -> Non
     )
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["field"] == "products.0.live_price_fen"
+
+
+async def test_the_session_report_adds_up_its_orders_and_packets(
+    client, sandbox_client, deps
+) -> None:
+    shop, session, owner = await live_now(client, sandbox_client, deps)
+    product = session["products"][0]
+    for quantity in (1, 3):
+        placed = await client.post(
+            f"{API}/{session['id']}/orders",
+            json={"product_id": product["id"], "quantity": quantity},
+            headers=keyed(owner),
+        )
+        assert placed.status_code == 201
+    host = await distributor_admin(client, shop)
+    figures = (await client.get(f"{API}/{session['id']}/report", headers=host)).json()
+    assert (figures["orders"], figures["gmv_fen"]) == (2, 4 * 159_900)
+    sold = figures["products"][0]
+    assert (sold["orders"], sold["quantity"], sold["amount_fen"], sold["left"]) == (
+        2,
+        4,
+        4 * 159_900,
+        26,
+    )
+    assert figures["red_packets"] == {
+        "rains": 1,
+        "paid_in_fen": 0,  # planned, never started
+        "won_fen": 0,
+        "won_count": 0,
+        "returned_fen": 0,
+    }
+    exported = await client.get(f"{API}/{session['id']}/report.csv", headers=host)
+    assert exported.status_code == 200
+    text = exported.content.decode("utf-8-sig")
+    assert "成交额（元）,6396.00" in text and "订单数,2" in text
+    assert (
+        await client.get(f"{API}/{session['id']}/report", headers=bearer(owner))
+    ).status_code == 403
