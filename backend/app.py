@@ -56,6 +56,7 @@ COUPON_ISSUING_INTERVAL_SECONDS = 300  # monthly batches: within minutes of thei
 ESCALATION_INTERVAL_SECONDS = 60  # complaints past a service level: flagged within a minute
 PHOTO_PURGE_INTERVAL_SECONDS = 3600  # photos uploaded for a complaint never filed
 RAIN_END_INTERVAL_SECONDS = 5  # red-packet rains whose realtime timer died with its process
+LIVE_REMINDER_INTERVAL_SECONDS = 60  # stores reminded of sessions starting within 15 minutes
 
 
 # (every how many seconds, the job): each runs in every process; their guarded updates make
@@ -67,6 +68,7 @@ BACKGROUND_JOBS: list[tuple[float, Callable[[Deps], Awaitable[object]]]] = [
     (ESCALATION_INTERVAL_SECONDS, complaints_service.escalate_job),
     (PHOTO_PURGE_INTERVAL_SECONDS, complaints_service.purge_photos_job),
     (RAIN_END_INTERVAL_SECONDS, livestream_service.end_due_rains_job),
+    (LIVE_REMINDER_INTERVAL_SECONDS, livestream_service.remind_job),
 ]
 
 

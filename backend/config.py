@@ -22,7 +22,10 @@ from backend.integrations.wechat.pay import (
     generate_sandbox_keys,
     sandbox_settings,
 )
-from backend.integrations.wechat.sandbox import COMPLAINT_UPDATE_TEMPLATE_ID
+from backend.integrations.wechat.sandbox import (
+    COMPLAINT_UPDATE_TEMPLATE_ID,
+    LIVE_REMINDER_TEMPLATE_ID,
+)
 
 EMBEDDED_REDIS_URL = "memory://"
 SANDBOX_APPID = "wx_sandbox_appid"
@@ -54,6 +57,9 @@ class WechatSettings:
     # mini-program's account: keywords character_string1 (编号), phrase2 (状态), thing3
     # (说明), time4 (时间). The default is the one the built-in sandbox registers.
     complaint_update_template_id: str = COMPLAINT_UPDATE_TEMPLATE_ID
+    # The reminder before a live session the store is invited to starts: thing1 (直播主题),
+    # time2 (开播时间), thing3 (主办方).
+    live_reminder_template_id: str = LIVE_REMINDER_TEMPLATE_ID
 
 
 @dataclass(frozen=True)
@@ -254,6 +260,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         api_base_url=env.get("WECHAT_API_BASE_URL", f"{public_base_url}/wx-sandbox").rstrip("/"),
         complaint_update_template_id=env.get(
             "B2BC_WECHAT_TEMPLATE_COMPLAINT_UPDATE", COMPLAINT_UPDATE_TEMPLATE_ID
+        ),
+        live_reminder_template_id=env.get(
+            "B2BC_WECHAT_TEMPLATE_LIVE_REMINDER", LIVE_REMINDER_TEMPLATE_ID
         ),
     )
     wechat_pay, pay_keys = _wechat_pay(

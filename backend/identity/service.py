@@ -6,6 +6,7 @@ The only identity module other domains import, besides the request guard in `acc
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -394,3 +395,15 @@ async def brand_staff_user_ids(brand_id: int) -> list[int]:
         brand_id=brand_id, role__in=[Role.BRAND_ADMIN.value, Role.BRAND_OPS.value]
     ).values_list("user_id", flat=True)
     return sorted({int(user_id) for user_id in ids})  # type: ignore[call-overload]
+
+
+async def store_owner_user_ids(store_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The owners of each store (active store_owner memberships): whom a store's reminders
+    go to."""
+    rows = await Membership.filter(
+        store_id__in=list(store_ids), role=Role.STORE_OWNER.value, is_active=True
+    ).values_list("store_id", "user_id")
+    owners: dict[int, list[int]] = {}
+    for store_id, user_id in rows:
+        owners.setdefault(int(store_id), []).append(int(user_id))
+    return owners

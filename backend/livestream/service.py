@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
 from backend.catalog import service as catalog_service
 from backend.coupons import service as coupons_service
+from backend.identity import service as identity_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
 from backend.infra import sql
 from backend.infra.broadcast import Broadcaster
@@ -31,6 +33,7 @@ from backend.livestream.models import (
     RedPacketRain,
     SessionStatus,
 )
+from backend.notifications import service as notifications_service
 from backend.ordering import service as ordering_service
 from backend.org import service as org_service
 
@@ -655,3 +658,55 @@ async def end_due_rains_job(deps: Any) -> int:
             "rain_result", ended, rooms=[ROOM(int(session_id))], namespace=LIVE_NAMESPACE
         )
     return len(due)
+
+
+# ---- reminders before a session starts ------------------------------------------------------
+
+REMIND_BEFORE = timedelta(minutes=15)
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+async def remind_upcoming(deps: Any, now: datetime) -> int:
+    """Remind the owners of invited stores of sessions starting within 15 minutes: a WeChat
+    subscribe message where they allowed one, and an in-app notification. Each invitation is
+    claimed by a guarded update first, so every process may run this and each store is
+    reminded once."""
+    due = await LiveSession.filter(
+        status=SessionStatus.SCHEDULED.value, starts_at__gt=now, starts_at__lte=now + REMIND_BEFORE
+    )
+    reminded = 0
+    for session in due:
+        rows = await sql.fetch(
+            "UPDATE live_invitations SET reminded_at = $1"
+            " WHERE session_id = $2 AND reminded_at IS NULL RETURNING store_id",
+            now,
+            session.id,
+        )
+        owners = await identity_service.store_owner_user_ids([row["store_id"] for row in rows])
+        users = sorted({user for ids in owners.values() for user in ids})
+        starts = session.starts_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+        brand_id: int = session.brand_id  # type: ignore[attr-defined]
+        await notifications_service.notify(
+            brand_id,
+            users,
+            kind="live.reminder",
+            title=f"直播即将开始：{session.title}",
+            body=f"{starts} 开播，记得进入直播间",
+            link=f"live:{session.id}",
+            now=now,
+        )
+        for user_id in users:
+            await notifications_service.send_subscribe(
+                deps,
+                user_id,
+                notifications_service.LIVE_REMINDER,
+                {"thing1": session.title[:20], "time2": starts, "thing3": "直播订货会即将开始"},
+                page=f"pages/live/room?id={session.id}",
+                now=now,
+            )
+        reminded += len(rows)
+    return reminded
+
+
+async def remind_job(deps: Any) -> int:
+    return await remind_upcoming(deps, deps.clock.now())

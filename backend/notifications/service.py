@@ -104,6 +104,7 @@ async def mark_read(principal: Principal, notification_id: int, *, now: datetime
 # ---- WeChat subscribe messages (订阅消息) ----------------------------------------------------
 
 COMPLAINT_UPDATE = "complaint.update"
+LIVE_REMINDER = "live.reminder"
 # wx.requestSubscribeMessage takes at most three templates per call, so one report of its
 # result names at most three.
 MAX_TEMPLATES_PER_REPORT = 3
@@ -123,6 +124,9 @@ def subscribe_templates(deps: Any) -> dict[str, SubscribeTemplate]:
     return {
         COMPLAINT_UPDATE: SubscribeTemplate(
             COMPLAINT_UPDATE, "投诉处理进度提醒", wechat.complaint_update_template_id
+        ),
+        LIVE_REMINDER: SubscribeTemplate(
+            LIVE_REMINDER, "直播开播提醒", wechat.live_reminder_template_id
         ),
     }
 
