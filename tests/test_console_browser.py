@@ -17,8 +17,10 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from backend.identity.models import Role
 from tests.conftest import ARTIFACTS
-from tests.factories import PASSWORD, make_staff
+from tests.factories import PASSWORD, distributor_admin, make_shop, make_staff, store_owner
 from tests.test_complaints import filed, parties
+from tests.test_live_sessions import API as LIVE
+from tests.test_live_sessions import scheduled, session_body
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = ARTIFACTS / "console"
@@ -156,4 +158,44 @@ async def test_a_wrong_password_is_told_in_chinese_and_metrics_draw_a_chart(
     await shot(page, "5-metrics")
     await page.get_by_role("button", name="退出登录").click()
     await expect(page.get_by_role("button", name="登录")).to_be_visible()
+    await context.close()
+
+
+async def test_a_distributor_hosts_a_session_from_the_console(
+    browser, platform_url, client, sandbox_client, deps
+) -> None:
+
+    shop = await make_shop()
+    host_headers = await distributor_admin(client, shop)
+    rains = [{"total_fen": 2_000, "count": 5, "duration_seconds": 60}]
+    session = await scheduled(client, host_headers, session_body(shop, deps, rains=rains))
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    dealer = await make_staff(
+        shop.tenant.brand.id, Role.DISTRIBUTOR_ADMIN, shop.tenant.distributor.id
+    )
+
+    context, page = await signed_in(browser, platform_url, dealer)
+    await page.get_by_role("link", name="直播订货会").click()
+    await page.locator(f"tr[data-session='{session['id']}']").get_by_role("link").click()
+    await expect(page.get_by_test_id("session-status")).to_have_text("未开始")
+    await page.get_by_role("button", name="开始直播").click()
+    await expect(page.get_by_test_id("session-status")).to_have_text("直播中")
+    await page.get_by_role("button", name="推送讲解").first.click()
+    await expect(page.get_by_role("status")).to_contain_text("已推送 RO-500")
+
+    # A store orders in the room: the panel's counter moves without a reload.
+    placed = await client.post(
+        f"{LIVE}/{session['id']}/orders",
+        json={"product_id": session["products"][0]["id"], "quantity": 1},
+        headers={"Authorization": f"Bearer {owner['access_token']}", "Idempotency-Key": "panel-1"},
+    )
+    assert placed.status_code == 201, placed.text
+    await expect(page.get_by_test_id("orders")).to_have_text("1")
+    await page.get_by_role("button", name="开始红包雨").click()
+    await expect(page.get_by_role("status")).to_contain_text("红包雨开始了")
+    await shot(page, "6-live-panel")
+    page.on("dialog", lambda dialog: dialog.accept())
+    await page.get_by_role("button", name="结束直播").click()
+    await expect(page.get_by_test_id("session-status")).to_have_text("已结束")
+    await expect(page.get_by_text("未领退回")).to_be_visible()
     await context.close()

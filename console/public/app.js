@@ -8,6 +8,7 @@ import { ROLE, isBrandRole } from "./format.js";
 import { QueuePage } from "./pages/queue.js";
 import { ComplaintPage } from "./pages/complaint.js";
 import { MetricsPage } from "./pages/metrics.js";
+import { LiveListPage, LivePanelPage } from "./pages/live.js";
 
 const html = htm.bind(h);
 
@@ -16,10 +17,13 @@ const PAGES = [
   [/^\/complaints$/, QueuePage],
   [/^\/complaints\/(\d+)$/, ComplaintPage],
   [/^\/metrics$/, MetricsPage],
+  [/^\/live$/, LiveListPage],
+  [/^\/live\/(\d+)$/, LivePanelPage],
 ];
 const NAV = [
   ["/complaints", "投诉队列"],
   ["/metrics", "处理指标"],
+  ["/live", "直播订货会"],
 ];
 const HOME = "/complaints";
 
