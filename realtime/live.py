@@ -125,6 +125,33 @@ class LiveEvents:
         room = live.ROOM(session_id)
         await self.sio.emit("rain_result", ended, room=room, namespace=NAMESPACE)
 
+    async def start_drop(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
+        live.must_host(principal)
+        now = self.deps.clock.now()
+        drop = await live.start_drop(
+            self.deps, principal, await self.joined(sid), data.get("drop_id"), now=now
+        )
+        await self.broadcast(sid, "drop", drop)
+        return drop
+
+    async def end_drop(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
+        live.must_host(principal)
+        now = self.deps.clock.now()
+        drop = await live.end_drop(
+            self.deps, principal, await self.joined(sid), data.get("drop_id"), now=now
+        )
+        await self.broadcast(sid, "drop", drop)
+        return drop
+
+    async def grab_coupon(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
+        now = self.deps.clock.now()
+        taken = await live.grab_coupon(
+            self.deps, principal, await self.joined(sid), data.get("drop_id"), now=now
+        )
+        if not taken["again"]:  # everyone sees how many are left
+            await self.broadcast(sid, "drop_left", {"id": taken["drop_id"], "left": taken["left"]})
+        return taken
+
     async def grab(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
         now = self.deps.clock.now()
         return await live.grab(
@@ -175,6 +202,9 @@ def register(sio: socketio.AsyncServer, deps: Any) -> None:
         ("host:mute", events.mute),
         ("host:rain", events.start_rain),
         ("grab", events.grab),
+        ("host:drop", events.start_drop),
+        ("host:drop_end", events.end_drop),
+        ("grab_coupon", events.grab_coupon),
     ]:
         events.on(name, handler)
     sio.on("disconnect", events.disconnect, namespace=NAMESPACE)

@@ -93,6 +93,7 @@ class CouponIssuance(Model):
 class CouponSource(StrEnum):
     ISSUANCE = "issuance"  # a batch, once or scheduled
     CLAIM = "claim"  # the store claimed it itself
+    LIVE = "live"  # grabbed from a coupon drop in a live session (one per store per drop)
 
 
 class CouponStatus(StrEnum):

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
+from tortoise import connections
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -354,6 +356,30 @@ async def _issue(
             [(coupon_id, kind.value, now) for coupon_id in issued],
         )
     return issued
+
+
+async def issue_one_for_live(
+    template_id: int, store_id: int, *, brand_id: int, now: datetime
+) -> int:
+    """Put one coupon of the brand's template into the store's wallet for a live session's
+    coupon drop; the new coupon's id. The template's status, validity and stock apply
+    (TemplateNotFound, TemplateEnded, OutOfStock).
+
+    Run inside the caller's transaction (the drop's counter and claim are written there):
+    running out of stock raises after the coupon row is written, and only that rollback
+    takes it back, so outside a transaction this refuses to run at all."""
+    if not isinstance(connections.get(sql.CONNECTION), TransactionalDBClient):
+        raise RuntimeError("issue_one_for_live must run inside the caller's transaction")
+    template = await CouponTemplate.get_or_none(id=template_id, brand_id=brand_id)
+    if template is None:
+        raise TemplateNotFound()
+    _refuse_unissuable(template, now)
+    # No issuance: the NULL issuance_id never conflicts, so every call writes one coupon;
+    # the drop's unique (drop, store) claim is what keeps it to one per store.
+    [coupon_id] = await _issue(
+        template, [store_id], source=CouponSource.LIVE, issuance_id=None, period="", now=now
+    )
+    return coupon_id
 
 
 async def known_template_ids(brand_id: int, template_ids: Sequence[int]) -> set[int]:

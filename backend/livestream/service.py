@@ -20,7 +20,7 @@ from backend.infra.broadcast import Broadcaster
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
 from backend.kernel.money import yuan
 from backend.kernel.spreadsheet import BOM, csv_lines, safe_text
-from backend.livestream import rains, room
+from backend.livestream import drops, rains, room
 from backend.livestream.models import (
     Audience,
     LiveCouponDrop,
@@ -370,6 +370,7 @@ async def end_with_rains(
     """End the session and any rain still running in it (what no store grabbed goes back to
     the distributor); the session and each rain's results."""
     ended = await end(principal, session_id, now=now)
+    await drops.end_session_drops(session_id, now=now)
     running = await RedPacketRain.filter(
         session_id=session_id, status=RainStatus.RUNNING.value
     ).order_by("id")
@@ -710,3 +711,38 @@ async def remind_upcoming(deps: Any, now: datetime) -> int:
 
 async def remind_job(deps: Any) -> int:
     return await remind_upcoming(deps, deps.clock.now())
+
+
+# ---- coupon drops in the room ---------------------------------------------------------------
+
+
+def _drop_id(drop_id: Any) -> int:
+    if not isinstance(drop_id, int) or isinstance(drop_id, bool):
+        raise drops.DropNotFound()
+    return drop_id
+
+
+async def start_drop(
+    deps: Any, principal: Principal, session_id: int, drop_id: Any, *, now: datetime
+) -> dict[str, Any]:
+    """The host opens one of the session's coupon drops: first come first served."""
+    session = await _hosting(principal, session_id)
+    return await drops.start_drop(deps, session.id, _drop_id(drop_id), now=now)
+
+
+async def end_drop(
+    deps: Any, principal: Principal, session_id: int, drop_id: Any, *, now: datetime
+) -> dict[str, Any]:
+    session = await _hosting(principal, session_id)
+    return await drops.end_drop(deps, session.id, _drop_id(drop_id), now=now)
+
+
+async def grab_coupon(
+    deps: Any, principal: Principal, session_id: int, drop_id: Any, *, now: datetime
+) -> dict[str, Any]:
+    """An invited store takes a coupon from a running drop: in its wallet before it is
+    answered; the same coupon again for a repeat."""
+    if principal.role not in STORE_ROLES or principal.store_id is None:
+        raise drops.NotInvited("只有受邀门店可以领券")
+    session = await _visible(principal, session_id)
+    return await drops.grab(deps, session.id, _drop_id(drop_id), principal.store_id, now=now)
