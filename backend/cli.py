@@ -57,6 +57,7 @@ async def _migrate_and_seed(settings: Settings, seed: bool) -> None:
     print(f"  进行中的活动: {'、'.join(accounts.promotions)}")
     print(f"  优惠券: {'、'.join(accounts.coupons)}（前者已发到每家门店的券包，后者在领券中心）")
     print(f"  投诉: {accounts.complaints} 条，处于不同处理阶段，可在管理后台 /console 处理")
+    print(f"  直播: 「{accounts.live_session}」半小时后开始，dist1_admin 可在管理后台开播控场")
 
 
 def _print_urls(settings: Settings) -> None:

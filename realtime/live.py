@@ -152,6 +152,24 @@ class LiveEvents:
             await self.broadcast(sid, "drop_left", {"id": taken["drop_id"], "left": taken["left"]})
         return taken
 
+    async def announce_draw(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
+        live.must_host(principal)
+        now = self.deps.clock.now()
+        announced = await live.announce_draw(
+            self.deps, principal, await self.joined(sid), data.get("draw_id"), now=now
+        )
+        await self.broadcast(sid, "draw", announced)
+        return announced
+
+    async def run_draw(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
+        live.must_host(principal)
+        now = self.deps.clock.now()
+        drawn = await live.run_draw(
+            self.deps, principal, await self.joined(sid), data.get("draw_id"), now=now
+        )
+        await self.broadcast(sid, "draw", drawn)  # written before anyone is told
+        return drawn
+
     async def grab(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
         now = self.deps.clock.now()
         return await live.grab(
@@ -205,6 +223,8 @@ def register(sio: socketio.AsyncServer, deps: Any) -> None:
         ("host:drop", events.start_drop),
         ("host:drop_end", events.end_drop),
         ("grab_coupon", events.grab_coupon),
+        ("host:draw_announce", events.announce_draw),
+        ("host:draw", events.run_draw),
     ]:
         events.on(name, handler)
     sio.on("disconnect", events.disconnect, namespace=NAMESPACE)

@@ -32,6 +32,7 @@ PURE_MODULES = {
     "backend/coupons/terms.py",
     "backend/lottery/wheel.py",
     "backend/livestream/red_packet.py",
+    "backend/livestream/lottery_draw.py",
     "backend/complaints/states.py",
     "backend/complaints/metrics.py",
 }

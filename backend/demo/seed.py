@@ -14,6 +14,7 @@ from backend.catalog import service as catalog_service
 from backend.catalog.models import Category, PriceEntry
 from backend.coupons import service as coupons_service
 from backend.demo.complaints import seed_complaints
+from backend.demo.live import seed_live_session
 from backend.identity import service as identity_service
 from backend.identity.models import Role, User, WechatAccount
 from backend.identity.tokens import Principal
@@ -62,6 +63,7 @@ class DemoAccounts:
     coupons: list[str] = field(default_factory=list)
     owner_store: str = ""
     complaints: int = 0
+    live_session: str = ""
 
 
 async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
@@ -150,6 +152,9 @@ async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
     accounts.owner_store = await _seed_demo_owner(brand.id, appid)
     if deps is not None:
         accounts.complaints = await seed_complaints(deps, acting, deps.clock.now())
+    accounts.live_session = await seed_live_session(
+        acting, distributor_ids[0], datetime.now(UTC).replace(microsecond=0)
+    )
     return accounts
 
 

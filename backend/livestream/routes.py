@@ -189,3 +189,12 @@ async def report_csv(request: Request, principal: Principal, session_id: int) ->
             "Cache-Control": "no-store",
         },
     )
+
+
+@bp.get("/sessions/<session_id:int>/draws/<draw_id:int>")
+@openapi.summary("抽奖公示记录：种子哈希、开奖后公开的种子、参与门店与中奖名单，可自行验算")
+@authenticated(*HOSTS, *STORE_ROLES)
+async def draw_record(
+    request: Request, principal: Principal, session_id: int, draw_id: int
+) -> HTTPResponse:
+    return ok(await service.draw_record(principal, session_id, draw_id))

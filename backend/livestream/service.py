@@ -20,9 +20,10 @@ from backend.infra.broadcast import Broadcaster
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
 from backend.kernel.money import yuan
 from backend.kernel.spreadsheet import BOM, csv_lines, safe_text
-from backend.livestream import drops, rains, room
+from backend.livestream import draws, drops, rains, room
 from backend.livestream.models import (
     Audience,
+    DrawStatus,
     LiveCouponDrop,
     LiveDraw,
     LiveInvitation,
@@ -310,7 +311,8 @@ async def detail(principal: Principal, session_id: int) -> dict[str, Any]:
                 "eligibility": draw.eligibility,
                 "status": draw.status,
                 "seed_hash": draw.seed_hash or None,
-                "seed": draw.seed or None,
+                # The seed stays secret until the winners are written: it decides them.
+                "seed": draw.seed if draw.status == DrawStatus.DRAWN.value else None,
             }
             for draw in await LiveDraw.filter(session_id=session.id).order_by("id")
         ],
@@ -746,3 +748,39 @@ async def grab_coupon(
         raise drops.NotInvited("只有受邀门店可以领券")
     session = await _visible(principal, session_id)
     return await drops.grab(deps, session.id, _drop_id(drop_id), principal.store_id, now=now)
+
+
+# ---- lottery draws in the room --------------------------------------------------------------
+
+
+def _draw_id(draw_id: Any) -> int:
+    if not isinstance(draw_id, int) or isinstance(draw_id, bool):
+        raise draws.DrawNotFound()
+    return draw_id
+
+
+async def announce_draw(
+    deps: Any, principal: Principal, session_id: int, draw_id: Any, *, now: datetime
+) -> dict[str, Any]:
+    """The host announces a draw: the hash of its secret seed is published now."""
+    session = await _hosting(principal, session_id)
+    return await draws.announce(deps, session.id, _draw_id(draw_id), now=now)
+
+
+async def run_draw(
+    deps: Any, principal: Principal, session_id: int, draw_id: Any, *, now: datetime
+) -> dict[str, Any]:
+    """The host runs an announced draw: the winners are written, then the record (with the
+    seed) is returned for everyone to see and check."""
+    if principal.role not in (*DISTRIBUTOR_ROLES, *BRAND_ROLES):
+        raise room.NotHost()
+    session = await _visible(principal, session_id)
+    return await draws.run(deps, session.id, _draw_id(draw_id), now=now)
+
+
+async def draw_record(principal: Principal, session_id: int, draw_id: int) -> dict[str, Any]:
+    """A draw's published record, for anyone who can see the session to recompute."""
+    session = await _visible(principal, session_id)
+    if not await LiveDraw.exists(id=draw_id, session_id=session.id):
+        raise draws.DrawNotFound()
+    return await draws.record(draw_id)

@@ -99,6 +99,7 @@ export function LivePanelPage({ params }) {
       setStatus(data.status);
       reload();
     } else if (name === "product") setCard(data);
+    else if (name === "drop_left") setDetail((d) => d && { ...d, coupon_drops: d.coupon_drops.map((x) => (x.id === data.id ? { ...x, claimed: x.quantity - data.left } : x)) });
     else if (name === "rain_result" || name === "rain" || name === "drop" || name === "draw") {
       if (data?.results || data?.winners) setResults((r) => [data, ...r]);
       reload();
@@ -175,6 +176,29 @@ export function LivePanelPage({ params }) {
                   <tr><td>${yuan(r.total_fen)}</td><td>${r.count}</td><td>${r.status === "planned" ? "未开始" : r.status === "running" ? "进行中" : "已结束"}</td>
                     <td>${r.granted_count} 个 / ${yuan(r.granted_fen)}</td>
                     <td>${r.status === "planned" && html`<button disabled=${!live} onClick=${() => act("host:rain", { rain_id: r.id }, "红包雨开始了")}>开始红包雨</button>`}</td></tr>`)}
+                </tbody></table>`}
+          </section>
+          <section class="card">
+            <h3>直播发券</h3>
+            ${detail.coupon_drops.length === 0 ? html`<p class="muted">本场没有计划发券。</p>` : html`
+              <table><thead><tr><th>券模板</th><th>数量</th><th>已领</th><th>状态</th><th></th></tr></thead>
+                <tbody>${detail.coupon_drops.map((d) => html`
+                  <tr><td>#${d.template_id}</td><td>${d.quantity}</td><td>${d.claimed}</td>
+                    <td>${d.status === "planned" ? "未开始" : d.status === "running" ? "抢券中" : "已结束"}</td>
+                    <td>${d.status === "planned" && html`<button disabled=${!live} onClick=${() => act("host:drop", { drop_id: d.id }, "已开始发券")}>开始发券</button>`}
+                      ${d.status === "running" && html`<button onClick=${() => act("host:drop_end", { drop_id: d.id }, "发券已结束")}>结束发券</button>`}</td></tr>`)}
+                </tbody></table>`}
+          </section>
+          <section class="card">
+            <h3>抽奖</h3>
+            ${detail.draws.length === 0 ? html`<p class="muted">本场没有计划抽奖。</p>` : html`
+              <table><thead><tr><th>抽奖</th><th>奖品</th><th>资格</th><th>状态</th><th></th></tr></thead>
+                <tbody>${detail.draws.map((d) => html`
+                  <tr><td>${d.title}</td><td>${d.prizes.map((p) => `${p.name}×${p.count}`).join("、")}</td>
+                    <td>${{ present: "开奖时在线", ordered: "本场下单", invited: "全部受邀" }[d.eligibility]}</td>
+                    <td title=${d.seed_hash || ""}>${d.status === "planned" ? "未公布" : d.status === "announced" ? "已公布种子哈希" : "已开奖"}</td>
+                    <td>${d.status === "planned" && html`<button disabled=${!live} onClick=${() => act("host:draw_announce", { draw_id: d.id }, "已公布抽奖，种子哈希已发布")}>公布抽奖</button>`}
+                      ${d.status === "announced" && html`<button onClick=${() => act("host:draw", { draw_id: d.id }, "已开奖")}>开奖</button>`}</td></tr>`)}
                 </tbody></table>`}
           </section>
         </div>
