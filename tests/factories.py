@@ -205,3 +205,34 @@ async def distributor_admin(client: httpx.AsyncClient, shop: Shop) -> dict[str, 
         shop.tenant.brand.id, Role.DISTRIBUTOR_ADMIN, shop.tenant.distributor.id
     )
     return await staff_headers(client, username)
+
+
+async def live_session_with_stores(
+    deps: Any, *, stores: int = 3, status: str = "live", tenant: Tenant | None = None
+) -> tuple[Tenant, Any, list[Store]]:
+    """A live session (written directly, not scheduled through the API) of a tenant's
+    distributor, inviting the tenant's store and `stores - 1` more: its tenant, the session and
+    the stores invited."""
+    from datetime import timedelta
+
+    from backend.livestream.models import Audience, LiveInvitation, LiveSession
+
+    now = deps.clock.now()
+    tenant = tenant or await make_tenant()
+    invited = [tenant.store] + [await make_store(tenant) for _ in range(stores - 1)]
+    session = await LiveSession.create(
+        brand=tenant.brand,
+        distributor=tenant.distributor,
+        title="订货会",
+        starts_at=now - timedelta(minutes=5),
+        ends_at=now + timedelta(hours=2),
+        status=status,
+        audience=Audience.STORES.value,
+        invited_count=len(invited),
+        created_by_id=0,
+        created_at=now - timedelta(days=1),
+    )
+    await LiveInvitation.bulk_create(
+        [LiveInvitation(session_id=session.id, store_id=store.id) for store in invited]
+    )
+    return tenant, session, invited

@@ -18,15 +18,13 @@ from backend.identity.tokens import Principal
 from backend.kernel.errors import DomainError
 from backend.livestream import drops
 from backend.livestream.models import (
-    Audience,
     LiveCouponClaim,
     LiveCouponDrop,
-    LiveInvitation,
     LiveSession,
     SessionStatus,
 )
 from backend.org.models import Store
-from tests.factories import Tenant, make_store, make_tenant
+from tests.factories import Tenant, live_session_with_stores, make_store, make_tenant
 
 
 @dataclass
@@ -81,22 +79,8 @@ async def planned_drop(
     session_status: SessionStatus = SessionStatus.LIVE,
 ) -> Drop:
     now = deps.clock.now()
-    tenant = await make_tenant()
-    invited = [tenant.store] + [await make_store(tenant) for _ in range(stores - 1)]
-    session = await LiveSession.create(
-        brand=tenant.brand,
-        distributor=tenant.distributor,
-        title="开春订货会",
-        starts_at=now - timedelta(minutes=5),
-        ends_at=now + timedelta(hours=2),
-        status=session_status.value,
-        audience=Audience.STORES.value,
-        invited_count=len(invited),
-        created_by_id=0,
-        created_at=now - timedelta(days=1),
-    )
-    await LiveInvitation.bulk_create(
-        [LiveInvitation(session_id=session.id, store_id=store.id) for store in invited]
+    tenant, session, invited = await live_session_with_stores(
+        deps, stores=stores, status=session_status.value
     )
     template_id = await coupon_template(tenant, now, template_stock)
     drop = await LiveCouponDrop.create(session=session, template_id=template_id, quantity=quantity)

@@ -10,7 +10,6 @@ import asyncio
 import hashlib
 import random
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,19 +19,17 @@ from hypothesis import strategies as st
 from backend.kernel.errors import DomainError
 from backend.livestream import draws, lottery_draw, room
 from backend.livestream.models import (
-    Audience,
     DrawStatus,
     Eligibility,
     LiveDraw,
     LiveDrawWinner,
-    LiveInvitation,
     LiveOrder,
     LiveProduct,
     LiveSession,
     SessionStatus,
 )
 from backend.org.models import Store
-from tests.factories import Tenant, make_shop, make_store, make_tenant
+from tests.factories import Tenant, live_session_with_stores, make_shop, make_store
 
 PRIZES = [
     {"name": "一等奖", "count": 1},
@@ -59,23 +56,8 @@ async def live_session(
     tenant: Tenant | None = None,
     status: SessionStatus = SessionStatus.LIVE,
 ) -> Live:
-    now = deps.clock.now()
-    tenant = tenant or await make_tenant()
-    invited = [tenant.store] + [await make_store(tenant) for _ in range(stores - 1)]
-    session = await LiveSession.create(
-        brand=tenant.brand,
-        distributor=tenant.distributor,
-        title="春季订货会",
-        starts_at=now - timedelta(minutes=5),
-        ends_at=now + timedelta(hours=2),
-        status=status.value,
-        audience=Audience.STORES.value,
-        invited_count=len(invited),
-        created_by_id=0,
-        created_at=now - timedelta(days=1),
-    )
-    await LiveInvitation.bulk_create(
-        [LiveInvitation(session_id=session.id, store_id=store.id) for store in invited]
+    tenant, session, invited = await live_session_with_stores(
+        deps, stores=stores, status=status.value, tenant=tenant
     )
     return Live(tenant, session, invited)
 

@@ -158,3 +158,20 @@ async def test_chat_is_limited_checked_and_muted_by_the_host(
     finally:
         await hosting.client.disconnect()
         await watching.client.disconnect()
+
+
+async def test_starting_and_ending_over_http_tells_the_room(
+    platform_url, client, sandbox_client, deps
+) -> None:
+    from tests.test_live_sessions import API
+
+    _, host, session, owner = await live_session(client, sandbox_client, deps)
+    watching = await Viewer().connect(platform_url, owner["access_token"])
+    try:
+        assert (await watching.call("join", {"session_id": session["id"]}))["ok"]
+        assert (await client.post(f"{API}/{session['id']}/start", headers=host)).status_code == 200
+        assert (await watching.told("session"))[-1] == {"status": "live"}
+        assert (await client.post(f"{API}/{session['id']}/end", headers=host)).status_code == 200
+        assert (await watching.told("session", 2))[-1] == {"status": "ended"}
+    finally:
+        await watching.client.disconnect()

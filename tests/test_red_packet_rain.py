@@ -16,15 +16,13 @@ from backend.ledger import service as ledger_service
 from backend.ledger.models import LedgerEntry, PartyAccount, PartyEntry
 from backend.livestream import rains
 from backend.livestream.models import (
-    Audience,
-    LiveInvitation,
     LiveSession,
     RedPacketGrant,
     RedPacketRain,
     SessionStatus,
 )
 from backend.org.models import Store
-from tests.factories import Tenant, make_store, make_tenant
+from tests.factories import Tenant, live_session_with_stores, make_store, make_tenant
 
 
 @dataclass
@@ -48,23 +46,8 @@ async def planned_rain(
     duration_seconds: int = 30,
     session_status: SessionStatus = SessionStatus.LIVE,
 ) -> Rain:
-    now = deps.clock.now()
-    tenant = await make_tenant()
-    invited = [tenant.store] + [await make_store(tenant) for _ in range(stores - 1)]
-    session = await LiveSession.create(
-        brand=tenant.brand,
-        distributor=tenant.distributor,
-        title="年货订货会",
-        starts_at=now - timedelta(minutes=5),
-        ends_at=now + timedelta(hours=2),
-        status=session_status.value,
-        audience=Audience.STORES.value,
-        invited_count=len(invited),
-        created_by_id=0,
-        created_at=now - timedelta(days=1),
-    )
-    await LiveInvitation.bulk_create(
-        [LiveInvitation(session_id=session.id, store_id=store.id) for store in invited]
+    tenant, session, invited = await live_session_with_stores(
+        deps, stores=stores, status=session_status.value
     )
     rain = await RedPacketRain.create(
         session=session, total_fen=total_fen, count=count, duration_seconds=duration_seconds

@@ -140,15 +140,23 @@ async def get_session(request: Request, principal: Principal, session_id: int) -
 @authenticated(*HOSTS)
 async def start(request: Request, principal: Principal, session_id: int) -> HTTPResponse:
     deps = request_deps(request)
-    return ok(await service.start(principal, session_id, now=deps.clock.now()))
+    session = await service.start(principal, session_id, now=deps.clock.now())
+    await service.tell_room(deps, session_id, "session", {"status": session["status"]})
+    return ok(session)
 
 
 @bp.post("/sessions/<session_id:int>/end")
-@openapi.summary("结束直播（主播）")
+@openapi.summary("结束直播（主播）：进行中的红包雨与发券一并结束")
 @authenticated(*HOSTS)
 async def end(request: Request, principal: Principal, session_id: int) -> HTTPResponse:
     deps = request_deps(request)
-    return ok(await service.end(principal, session_id, now=deps.clock.now()))
+    session, rain_results = await service.end_with_rains(
+        deps, principal, session_id, now=deps.clock.now()
+    )
+    for ended in rain_results:
+        await service.tell_room(deps, session_id, "rain_result", ended)
+    await service.tell_room(deps, session_id, "session", {"status": session["status"]})
+    return ok(session)
 
 
 @bp.post("/sessions/<session_id:int>/orders")

@@ -16,7 +16,6 @@ from backend.coupons import service as coupons_service
 from backend.identity import service as identity_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
 from backend.infra import sql
-from backend.infra.broadcast import Broadcaster
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
 from backend.kernel.money import yuan
 from backend.kernel.spreadsheet import BOM, csv_lines, safe_text
@@ -391,6 +390,11 @@ ROOM = room.room_name
 LIVE_NAMESPACE = "/live"  # the realtime server's namespace for session rooms
 
 
+async def tell_room(deps: Any, session_id: int, event: str, data: Any) -> None:
+    """A push to everyone in the session's room, from an API process (after commit)."""
+    await deps.broadcast.emit(event, data, rooms=[ROOM(session_id)], namespace=LIVE_NAMESPACE)
+
+
 async def join(deps: Any, principal: Principal, session_id: int, sid: str) -> dict[str, Any]:
     """A connection enters the room: an invited store, or the session's hosts. Returns the
     room's whole state, the viewers counted with this one."""
@@ -524,13 +528,8 @@ async def order(
     )
     orders, gmv = await room.count_order(deps, session.id, placed["payable_fen"])
     left = product.live_stock - (await LiveProduct.get(id=product.id)).sold
-    broadcast: Broadcaster = deps.broadcast
-    await broadcast.emit(
-        "ticker",
-        {"orders": orders, "gmv_fen": gmv, "product_id": product.id, "left": left},
-        rooms=[ROOM(session.id)],
-        namespace=LIVE_NAMESPACE,
-    )
+    ticker = {"orders": orders, "gmv_fen": gmv, "product_id": product.id, "left": left}
+    await tell_room(deps, session.id, "ticker", ticker)
     return placed
 
 
@@ -657,9 +656,7 @@ async def end_due_rains_job(deps: Any) -> int:
     )
     for rain_id, session_id in due:
         ended = await rains.end_rain(deps, int(rain_id), now=now)
-        await deps.broadcast.emit(
-            "rain_result", ended, rooms=[ROOM(int(session_id))], namespace=LIVE_NAMESPACE
-        )
+        await tell_room(deps, int(session_id), "rain_result", ended)
     return len(due)
 
 
