@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import statistics
@@ -214,7 +215,10 @@ async def raw_baseline(
     try:
         await redis.delete(*keys)
         stores = [store for share in stores_by_worker for store in share]
-        cut = split(total_fen, packets, random.SystemRandom())
+        # Packets as the platform loads them: "index:fen".
+        cut = [
+            f"{i}:{fen}" for i, fen in enumerate(split(total_fen, packets, random.SystemRandom()))
+        ]
         ttl_ms = 120_000
         ends_ms = int(time.time() * 1000) + ttl_ms
         load = [platform.brand_id, ends_ms, ttl_ms, len(cut), *cut, len(stores), *stores, 0]
@@ -311,7 +315,8 @@ async def check_rain(
     try:
         rain = await conn.fetchrow("SELECT * FROM red_packet_rains WHERE id = $1", rain_id)
         grants = await conn.fetch(
-            "SELECT id, store_id, amount_fen FROM red_packet_grants WHERE rain_id = $1", rain_id
+            "SELECT id, store_id, slot, amount_fen FROM red_packet_grants WHERE rain_id = $1",
+            rain_id,
         )
         credits = await conn.fetchrow(
             "SELECT count(*) AS n, count(DISTINCT e.cause_id) AS grants,"
@@ -345,6 +350,8 @@ async def check_rain(
     back = [int(p["amount"]) for p in party if p["cause"] == EntryCause.RAIN_RETURNED.value]
     returned = int(rain["returned_fen"])
     by_store = {int(g["store_id"]): int(g["amount_fen"]) for g in grants}
+    split_fen = json.loads(rain["packets"]) if isinstance(rain["packets"], str) else rain["packets"]
+    slots = [int(g["slot"]) for g in grants]
     checks = [
         ("every grab acknowledged", acked == len(results), f"{acked} of {len(results)}"),
         (
@@ -370,6 +377,12 @@ async def check_rain(
             and not int(credits["wrong"]),
             f"{credits['n']} credits for {credits['grants']} grants, {int(credits['fen'])} fen,"
             f" {credits['wrong']} wrong",
+        ),
+        (
+            "each grant a packet of the split, once",
+            len(set(slots)) == n
+            and all(int(g["amount_fen"]) == split_fen[int(g["slot"])] for g in grants),
+            f"{len(set(slots))} packets for {n} grants",
         ),
         (
             "rain counters == the grants",

@@ -23,9 +23,35 @@ FAILED = {"code": "live.failed", "message": "操作失败，请稍后重试"}
 Handler = Callable[[str, Principal, dict[str, Any]], Awaitable[Any]]
 
 
+# How often at most a room is told its viewer count. Telling it on every join and leave
+# sends N messages per join: a room filling with N viewers costs N^2/2 messages, which kept
+# rooms of thousands from ever filling. A joiner gets the count in its state at once.
+VIEWER_PUSH_SECONDS = 1.0
+
+
 class LiveEvents:
     def __init__(self, sio: socketio.AsyncServer, deps: Any) -> None:
         self.sio, self.deps = sio, deps
+        self._viewer_pushes: dict[int, asyncio.Task[None]] = {}  # session id → pending push
+
+    def viewers_changed(self, session_id: int) -> None:
+        """Tell the room its viewer count within VIEWER_PUSH_SECONDS: one push for every
+        join and leave until then (this process's; each process pushes its own)."""
+        if session_id not in self._viewer_pushes:
+            self._viewer_pushes[session_id] = asyncio.create_task(self._push_viewers(session_id))
+
+    async def _push_viewers(self, session_id: int) -> None:
+        try:
+            await asyncio.sleep(VIEWER_PUSH_SECONDS)
+            # Forget the push before reading: a join from here on schedules the next one.
+            del self._viewer_pushes[session_id]
+            count = await live.viewer_count(self.deps, session_id)
+            await self.sio.emit(
+                "viewers", {"count": count}, room=live.ROOM(session_id), namespace=NAMESPACE
+            )
+        except Exception:
+            self._viewer_pushes.pop(session_id, None)
+            log.exception("viewer count not pushed", extra={"session_id": session_id})
 
     def on(self, name: str, handler: Handler, *, needs_room: bool = True) -> None:
         """Answer every `name` event with an acknowledgement: domain refusals by their code,
@@ -66,7 +92,7 @@ class LiveEvents:
             state = await live.join(self.deps, principal, session_id, sid)
             saved["session_id"] = session_id
         await self.sio.enter_room(sid, live.ROOM(session_id), namespace=NAMESPACE)
-        await self.broadcast(sid, "viewers", {"count": state["viewers"]})
+        self.viewers_changed(session_id)
         return state
 
     async def state(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
@@ -201,9 +227,8 @@ class LiveEvents:
         saved = await self.sio.get_session(sid, namespace=NAMESPACE)
         session_id = saved.get("session_id")
         if session_id is not None:
-            count = await live.leave(self.deps, session_id, sid)
-            room = live.ROOM(session_id)
-            await self.sio.emit("viewers", {"count": count}, room=room, namespace=NAMESPACE)
+            await live.leave(self.deps, session_id, sid)
+            self.viewers_changed(session_id)
 
 
 def register(sio: socketio.AsyncServer, deps: Any) -> None:

@@ -75,7 +75,8 @@ async def test_an_invited_store_joins_and_the_host_runs_the_room(
         joined = await watching.call("join", {"session_id": session["id"]})
         assert joined["ok"] and joined["data"]["status"] == "scheduled"
         assert joined["data"]["viewers"] == 2
-        assert (await hosting.told("viewers", 2))[-1] == {"count": 2}
+        # The two joins are told to the room in one push (at most one a second per room).
+        assert await hosting.told("viewers") == [{"count": 2}]
 
         refused = await watching.call("host:start")
         assert refused == {
@@ -99,7 +100,7 @@ async def test_an_invited_store_joins_and_the_host_runs_the_room(
 
         # Reconnecting, the store gets the whole state back at once.
         await watching.client.disconnect()
-        assert (await hosting.told("viewers", 3))[-1] == {"count": 1}
+        assert (await hosting.told("viewers", 2))[-1] == {"count": 1}
         again = await Viewer().connect(platform_url, owner["access_token"])
         state = (await again.call("join", {"session_id": session["id"]}))["data"]
         assert state["card"]["product_id"] == product_id

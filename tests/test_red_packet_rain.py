@@ -79,17 +79,24 @@ async def written(rain: Rain) -> tuple[int, int, int, int]:
         await RedPacketGrant.filter(rain_id=rain.id).count(),
         await LedgerEntry.all().count(),
         await PartyEntry.all().count(),
-        fresh.granted_fen,
+        fresh.granted_fen + fresh.returned_fen,
     )
 
 
 async def assert_books_hold(rain: Rain) -> None:
-    """Grants, the rain's counters, the store credits and the distributor's account agree."""
+    """Grants, the rain's split and counters, the store credits and the distributor's account
+    agree: every grant is a packet of the split, each packet and each store at most once."""
     fresh = await RedPacketRain.get(id=rain.id)
     grants = await RedPacketGrant.filter(rain_id=rain.id)
-    assert len(grants) == fresh.granted_count <= fresh.count
-    assert sum(g.amount_fen for g in grants) == fresh.granted_fen <= fresh.total_fen
+    assert fresh.packets is not None and sum(fresh.packets) == fresh.total_fen
+    assert len(fresh.packets) == fresh.count
+    assert all(g.amount_fen == fresh.packets[g.slot or 0] for g in grants)
+    assert len({g.slot for g in grants}) == len(grants) <= fresh.count
+    assert sum(g.amount_fen for g in grants) <= fresh.total_fen
     assert len({g.store_id for g in grants}) == len(grants)  # type: ignore[attr-defined]
+    if fresh.status == "ended":
+        assert len(grants) == fresh.granted_count
+        assert sum(g.amount_fen for g in grants) == fresh.granted_fen
     credits = await LedgerEntry.filter(cause="red_packet").prefetch_related("account")
     assert sorted((e.cause_id, e.account.store_id, e.amount) for e in credits) == sorted(  # type: ignore[attr-defined]
         (g.id, g.store_id, g.amount_fen)  # type: ignore[attr-defined]
@@ -347,4 +354,46 @@ async def test_a_rain_ended_before_its_state_was_loaded_returns_everything(deps)
     with pytest.raises(rains.RainNotRunning):  # closed: nobody loads it again
         await grab(deps, rain, rain.invited[0])
     assert await distributor_cash(rain) == 0
+    await assert_books_hold(rain)
+
+
+async def test_a_win_in_flight_when_redis_lost_the_rain_is_never_paid_twice(deps) -> None:
+    """Redis lost the rain between a win's script and its persist, and the reload gave that
+    packet to another store: whichever persists second is refused, and the grants never add
+    up to more than the total."""
+    rain = await running_rain(deps, stores=3, total_fen=3_000, count=2)
+    in_flight = await rains.claim_packet(deps, rain.id, rain.invited[0].id, now=deps.clock.now())
+    for key in rains.rain_keys(rain.id):
+        await deps.redis.delete(key)
+    others = await asyncio.gather(
+        *(grab(deps, rain, store) for store in rain.invited[1:]), return_exceptions=True
+    )
+    assert all(isinstance(o, dict) for o in others), others  # both packets, shared again
+    before = await written(rain)
+    with pytest.raises(rains.RainEmpty):  # its packet went to another store meanwhile
+        await rains.grab(deps, rain.id, rain.invited[0].id, now=deps.clock.now())
+    assert in_flight.outcome == "won"
+    assert await written(rain) == before
+    ended = await rains.end_rain(deps, rain.id, now=deps.clock.now())
+    assert (ended["granted_fen"], ended["returned_fen"]) == (3_000, 0)
+    await assert_books_hold(rain)
+
+
+async def test_no_grant_lands_after_the_end_has_counted(deps) -> None:
+    """A grab persisting while the rain ends: the end waits for it (PostgreSQL: the grant holds
+    a share lock on the rain's row), so the return to the distributor counts it."""
+    rain = await running_rain(deps, stores=40, total_fen=40_000, count=40)
+    claims = [
+        await rains.claim_packet(deps, rain.id, store.id, now=deps.clock.now())
+        for store in rain.invited
+    ]
+    persists = [rains.grab(deps, rain.id, store.id, now=deps.clock.now()) for store in rain.invited]
+    outcomes = await asyncio.gather(
+        *persists, rains.end_rain(deps, rain.id, now=deps.clock.now()), return_exceptions=True
+    )
+    assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
+    ended = outcomes[-1]
+    assert isinstance(ended, dict)
+    assert (ended["granted_fen"], ended["granted_count"]) == (40_000, 40)
+    assert sorted(r["amount_fen"] for r in ended["results"]) == sorted(c.amount_fen for c in claims)
     await assert_books_hold(rain)

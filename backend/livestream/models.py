@@ -120,7 +120,12 @@ class LiveProduct(Model):
 
 class RedPacketRain(Model):
     """A rain: `total_fen` split into `count` packets when the host starts it. What no store
-    grabs before it ends goes back to the distributor."""
+    grabs before it ends goes back to the distributor.
+
+    `packets` is the split, fixed at the start (packet k is worth packets[k] fen): a grant
+    names its packet, so a packet is paid once and the grants never add up to more than the
+    total, even if Redis loses the rain and loads it again. The granted counters are summed
+    from the grants when the rain ends (grabs do not touch this row)."""
 
     id = fields.BigIntField(primary_key=True)
     session: fields.ForeignKeyRelation[LiveSession] = fields.ForeignKeyField(
@@ -136,13 +141,15 @@ class RedPacketRain(Model):
     granted_fen = fields.BigIntField(default=0)
     granted_count = fields.IntField(default=0)
     returned_fen = fields.BigIntField(default=0)
+    packets: fields.JSONField[list[int] | None] = fields.JSONField(null=True)
 
     class Meta:
         table = "red_packet_rains"
 
 
 class RedPacketGrant(Model):
-    """One packet won: one per store per rain (the unique key makes a replay harmless)."""
+    """One packet won: one per store per rain, and each packet (`slot`, its index in the rain's
+    `packets`) once. The unique keys make a replay harmless."""
 
     id = fields.BigIntField(primary_key=True)
     rain: fields.ForeignKeyRelation[RedPacketRain] = fields.ForeignKeyField(
@@ -151,12 +158,13 @@ class RedPacketGrant(Model):
     store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "models.Store", related_name="red_packets", on_delete=fields.RESTRICT
     )
+    slot = fields.IntField(null=True)
     amount_fen = fields.BigIntField()
     created_at = fields.DatetimeField()
 
     class Meta:
         table = "red_packet_grants"
-        unique_together = (("rain", "store"),)
+        unique_together = (("rain", "store"), ("rain", "slot"))
 
 
 class LiveOrder(Model):

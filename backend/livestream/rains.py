@@ -3,30 +3,35 @@
 A rain moves planned → running → ended, each move one guarded UPDATE, so it happens once
 however many hosts, processes and jobs try it.
 
-- **Start** funds the rain from the distributor (−total, RAIN_FUNDED) in the transaction
-  that moves it to running, then loads its Redis state: the packets (`red_packet.split`
-  with an unpredictable random source), the invited stores, a "running" key that lapses at
-  `ends_at`. The load is one Lua script guarded by SET NX, so it happens once per rain; if
-  the process dies between the commit and the load, the next grab (or `rain_state`) finds a
-  running rain with no state and loads it then.
+- **Start** splits the total (`red_packet.split` with an unpredictable random source) and
+  keeps the split on the rain's row (`packets`, packet k worth packets[k] fen), funds the rain
+  from the distributor (−total, RAIN_FUNDED) in the transaction that moves it to running, then
+  loads its Redis state: the packets not granted yet, the invited stores, a "running" key that
+  lapses at `ends_at`. The load is one Lua script guarded by SET NX, so it happens once per
+  rain; if the process dies between the commit and the load, the next grab (or `rain_state`)
+  finds a running rain with no state and loads it then.
 - **Grab** is one Lua script that decides atomically (a repeat returns the first packet; not
-  running; not invited; none left; else pop a packet and record store → amount), then the win
-  is persisted before anyone is told: the grant row, the store's ledger credit (RED_PACKET)
-  and the rain's counters in one transaction, each at most once.
-- **End** stops grabs in Redis first, then in one transaction persists every win Redis holds
-  that the database lacks (a process killed between the script and the persist loses
-  nothing), moves the rain to ended and returns what no store won to the distributor
-  (RAIN_RETURNED).
+  running; not invited; none left; else pop a packet and record store → packet), then the
+  win is persisted before anyone is told: the grant row (naming its packet) and the store's
+  ledger credit (RED_PACKET) in one transaction, each at most once.
+- **End** stops grabs in Redis first, then persists every win Redis holds that the database
+  lacks (a process killed between the script and the persist loses nothing), then, on the
+  rain's row lock, sums the grants into the rain's counters, moves it to ended and returns
+  what no store won to the distributor (RAIN_RETURNED).
 
-Every transaction that touches a rain updates the rain's row first, so the grabs, the
-reconciliation and the end line up on that row lock: the counters' guard (never more than
-the total, never more packets than the count, only while running) is exact, and no two of
-them wait on each other's locks in opposite orders.
+Why the grabs never write the rain's row: a counter there would make every win wait for the
+one before it (the row lock held through the grant and the ledger writes), which held a
+rain to about 200 wins a second. Instead the grants' unique keys keep the money exact: one
+grant per store, and one per packet, whose amounts were fixed at the start, so the grants
+can never add up to more than the total, even if Redis loses a running rain and loads it
+again from the database. A grant is written only while the rain is running, under a share
+lock of the rain's row on PostgreSQL (grants do not wait for each other), and the end takes
+that row's lock before it sums: no grant can land after the end has counted.
 
 Redis keys (the `{id}` braces are literal: a Redis Cluster hash tag, so the scripts' keys
 share a slot): `live:rain:{id}:loaded` (the brand id once loaded, "0" once closed unloaded),
-`:running` (ends_at in ms; expires then), `:packets` (list of fen), `:invited` (set of store
-ids), `:won` (hash store id → fen).
+`:running` (ends_at in ms; expires then), `:packets` (list of "packet:fen"), `:invited` (set
+of store ids), `:won` (hash store id → "packet:fen").
 """
 
 from __future__ import annotations
@@ -165,34 +170,42 @@ async def _run(deps: Deps, script: str, keys: list[str], args: list[Any]) -> Any
 @dataclass(frozen=True)
 class Claim:
     """What the grab script decided: `won`, `again`, `unloaded`, `not_running`,
-    `not_invited` or `empty`; the packet and the rain's brand for the first two."""
+    `not_invited` or `empty`; for the first two the packet (its index and amount) and the
+    rain's brand."""
 
     outcome: str
+    packet: int = -1
     amount_fen: int = 0
     brand_id: int = 0
 
 
+def _packet(entry: Any) -> tuple[int, int]:
+    """A Redis packet entry, "index:fen", as (index, fen)."""
+    index, fen = _text(entry).split(":")
+    return int(index), int(fen)
+
+
 async def claim_packet(deps: Deps, rain_id: int, store_id: int, *, now: datetime) -> Claim:
     """The Redis half of a grab (the grab script), without persisting the win."""
-    reply = [
-        _text(part) for part in await _run(deps, _GRAB, rain_keys(rain_id), [store_id, _ms(now)])
-    ]
-    if reply[0] in ("won", "again"):
-        return Claim(reply[0], int(reply[1]), int(reply[2]))
-    return Claim(reply[0])
+    reply = await _run(deps, _GRAB, rain_keys(rain_id), [store_id, _ms(now)])
+    outcome = _text(reply[0])
+    if outcome in ("won", "again"):
+        packet, amount = _packet(reply[1])
+        return Claim(outcome, packet, amount, int(_text(reply[2])))
+    return Claim(outcome)
 
 
 async def _load(deps: Deps, rain: RedPacketRain, *, now: datetime) -> None:
-    """Load a running rain's state into Redis, once (the script's SET NX).
-
-    The packets are what the database has not granted yet, split afresh: on the first load
-    that is the whole rain; on a reload (Redis lost the state) the wins already persisted
-    are recorded as won and only the rest is shared, so the total stays exact."""
-    grants = await RedPacketGrant.filter(rain_id=rain.id).values_list("store_id", "amount_fen")
-    left_fen = rain.total_fen - sum(int(amount) for _, amount in grants)
-    # At most a fen a packet: only a reload after a pathological loss could leave less.
-    left_count = min(rain.count - len(grants), left_fen)
-    packets = split(left_fen, left_count, random.SystemRandom()) if left_count > 0 else []
+    """Load a running rain's state into Redis, once (the script's SET NX): the packets of
+    its split that no grant took yet, and the wins already persisted (so that a reload after
+    Redis lost the state answers those stores with their packets)."""
+    grants = await RedPacketGrant.filter(rain_id=rain.id).values_list(
+        "store_id", "slot", "amount_fen"
+    )
+    taken = {slot for _, slot, _ in grants}
+    packets = [
+        f"{index}:{fen}" for index, fen in enumerate(rain.packets or []) if index not in taken
+    ]
     stores = await LiveInvitation.filter(session_id=rain.session.id).values_list(
         "store_id", flat=True
     )
@@ -200,16 +213,12 @@ async def _load(deps: Deps, rain: RedPacketRain, *, now: datetime) -> None:
     assert rain.ends_at is not None  # set with the move to running
     args: list[Any] = [brand_id, _ms(rain.ends_at), _ms(rain.ends_at) - _ms(now)]
     args += [len(packets), *packets, len(stores), *stores, len(grants)]
-    for store_id, amount in grants:
-        args += [store_id, amount]
+    for store_id, slot, amount in grants:
+        args += [store_id, f"{slot}:{amount}"]
     await _run(deps, _LOAD, rain_keys(rain.id), args)
 
 
 # ---- the database ---------------------------------------------------------------------------
-
-
-class _AlreadyPersisted(Exception):
-    """Rolls back a persist whose grant row was already there (nothing to do twice)."""
 
 
 def _owners(rain: RedPacketRain) -> tuple[int, int]:
@@ -225,6 +234,24 @@ async def _rain_with_session(rain_id: int) -> RedPacketRain:
     return rain
 
 
+# Each rain's session, by rain id: a fact that never changes, asked on every grab.
+_SESSION_OF_RAIN: dict[int, int] = {}
+_SESSION_OF_RAIN_SIZE = 4096
+
+
+async def session_of(rain_id: int) -> int | None:
+    """The live session a rain belongs to (None if there is no such rain); cached."""
+    if (session_id := _SESSION_OF_RAIN.get(rain_id)) is not None:
+        return session_id
+    row = await sql.fetch_one("SELECT session_id FROM red_packet_rains WHERE id = $1", rain_id)
+    if row is None:
+        return None
+    if len(_SESSION_OF_RAIN) >= _SESSION_OF_RAIN_SIZE:
+        _SESSION_OF_RAIN.clear()  # rains are short-lived: forgetting them all is fine
+    session_id = _SESSION_OF_RAIN[rain_id] = int(row["session_id"])
+    return session_id
+
+
 async def _grant_of(rain_id: int, store_id: int) -> int | None:
     row = await sql.fetch_one(
         "SELECT amount_fen FROM red_packet_grants WHERE rain_id = $1 AND store_id = $2",
@@ -234,57 +261,64 @@ async def _grant_of(rain_id: int, store_id: int) -> int | None:
     return None if row is None else int(row["amount_fen"])
 
 
-async def _persist_win(
-    rain_id: int, store_id: int, amount_fen: int, *, brand_id: int, now: datetime
-) -> bool:
-    """Write a win Redis recorded: the rain's counters, the grant, the store's credit, in one
-    transaction (a savepoint inside end_rain's). True if written now, False if it was
-    already; raises the refusal if the rain can no longer pay it.
+_INSERT_GRANT = (
+    "INSERT INTO red_packet_grants (rain_id, store_id, slot, amount_fen, created_at)"
+    " SELECT id, $2, $3, $4, $5 FROM red_packet_rains WHERE id = $1 AND status = $6{lock}"
+    " ON CONFLICT DO NOTHING RETURNING id"
+)
 
-    The counters move first and guarded: that takes the rain's row lock (see the module's
-    docstring) and refuses a win that would pass the total or the count, or come after the
-    end, before anything else is written."""
-    try:
-        async with in_transaction():
-            counted = await sql.execute(
-                "UPDATE red_packet_rains SET granted_fen = granted_fen + $2,"
-                " granted_count = granted_count + 1"
-                " WHERE id = $1 AND status = $3 AND granted_fen + $2 <= total_fen"
-                ' AND granted_count < "count"',
-                rain_id,
-                amount_fen,
-                RainStatus.RUNNING.value,
-            )
-            if not counted:
-                if await _grant_of(rain_id, store_id) is not None:
-                    return False  # persisted by the first grab or by the end's reconciliation
-                status = await RedPacketRain.filter(id=rain_id).values_list("status", flat=True)
-                if status == [RainStatus.RUNNING.value]:
-                    raise RainEmpty()
-                raise RainNotRunning()
-            grant = await sql.fetch_one(
-                "INSERT INTO red_packet_grants (rain_id, store_id, amount_fen, created_at)"
-                " VALUES ($1, $2, $3, $4) ON CONFLICT (rain_id, store_id) DO NOTHING RETURNING id",
-                rain_id,
-                store_id,
-                amount_fen,
-                now,
-            )
-            if grant is None:
-                raise _AlreadyPersisted()  # undo the counters: this win counts once
-            await ledger_service.post(
-                brand_id=brand_id,
-                store_id=store_id,
-                kind=AccountKind.CASH,
-                amount=amount_fen,
-                cause=EntryCause.RED_PACKET,
-                cause_id=int(grant["id"]),
-                order_id=ledger_service.NO_ORDER,
-                now=now,
-            )
-    except _AlreadyPersisted:
-        return False
+
+async def _persist_win(
+    rain_id: int, store_id: int, claim: Claim, *, brand_id: int, now: datetime
+) -> bool:
+    """Write a win Redis recorded: the grant and the store's credit, in one transaction.
+    True if written now, False if it was already; raises the refusal if it cannot be paid.
+
+    The grant goes in only while the rain is running, with a share lock on the rain's row
+    (PostgreSQL; SQLite runs one transaction at a time): grants do not wait for each other,
+    and the end, which locks that row before it sums the grants, waits for them."""
+    lock = " FOR SHARE" if sql.is_postgres() else ""
+    async with in_transaction():
+        grant = await sql.fetch_one(
+            _INSERT_GRANT.format(lock=lock),
+            rain_id,
+            store_id,
+            claim.packet,
+            claim.amount_fen,
+            now,
+            RainStatus.RUNNING.value,
+        )
+        if grant is None:
+            if await _grant_of(rain_id, store_id) is not None:
+                return False  # persisted by the first grab or by the end's reconciliation
+            status = await RedPacketRain.filter(id=rain_id).values_list("status", flat=True)
+            if status == [RainStatus.RUNNING.value]:
+                # The packet went to another store: only after Redis lost the rain and
+                # loaded it again while this win was in flight. Nobody was told of it.
+                raise RainEmpty()
+            raise RainNotRunning()
+        await ledger_service.post(
+            brand_id=brand_id,
+            store_id=store_id,
+            kind=AccountKind.CASH,
+            amount=claim.amount_fen,
+            cause=EntryCause.RED_PACKET,
+            cause_id=int(grant["id"]),
+            order_id=ledger_service.NO_ORDER,
+            now=now,
+        )
     return True
+
+
+async def _granted(rain_id: int) -> tuple[int, int]:
+    """The packets granted so far: (how many, fen)."""
+    row = await sql.fetch_one(
+        "SELECT COUNT(*) AS n, COALESCE(SUM(amount_fen), 0) AS fen"
+        " FROM red_packet_grants WHERE rain_id = $1",
+        rain_id,
+    )
+    assert row is not None  # an aggregate always has its row
+    return int(row["n"]), int(row["fen"])
 
 
 async def results(rain_id: int) -> list[dict[str, int]]:
@@ -357,6 +391,8 @@ async def start_rain(deps: Deps, rain_id: int, *, now: datetime) -> dict[str, An
             if now_rain.session.status != SessionStatus.LIVE.value:
                 raise SessionNotLive()
             raise RainNotPlanned("红包雨设置已变化，请刷新后重试")
+        packets = split(rain.total_fen, rain.count, random.SystemRandom())
+        await RedPacketRain.filter(id=rain.id).update(packets=packets)
         await ledger_service.post_to_party(
             PartyKind.DISTRIBUTOR,
             distributor_id,
@@ -403,8 +439,63 @@ async def grab(deps: Deps, rain_id: int, store_id: int, *, now: datetime) -> dic
     if not brand_id:
         brand_id, _ = _owners(await _rain_with_session(rain_id))
     # A repeat whose first grab died before persisting persists here (at most once).
-    await _persist_win(rain_id, store_id, claim.amount_fen, brand_id=brand_id, now=now)
+    await _persist_win(rain_id, store_id, claim, brand_id=brand_id, now=now)
     return {"ok": True, "rain_id": rain_id, "amount_fen": claim.amount_fen, "again": again}
+
+
+async def _close(deps: Deps, rain: RedPacketRain, *, now: datetime) -> bool:
+    """Stop a running rain's grabs, persist every win Redis holds, then end it: the counters
+    summed from the grants, the rest back to the distributor. True if this call ended it."""
+    rain_id = rain.id
+    # Grabs stop first, so the wins read here are all there will ever be.
+    reply = await _run(deps, _CLOSE, rain_keys(rain_id), [])
+    won = {int(_text(k)): _packet(v) for k, v in zip(reply[::2], reply[1::2], strict=True)}
+    persisted = set(await RedPacketGrant.filter(rain_id=rain_id).values_list("store_id", flat=True))
+    brand_id, distributor_id = _owners(rain)
+    for store_id in sorted(won.keys() - persisted):
+        packet, amount = won[store_id]
+        claim = Claim("won", packet, amount, brand_id)
+        try:
+            await _persist_win(rain_id, store_id, claim, brand_id=brand_id, now=now)
+        except (RainEmpty, RainNotRunning):
+            # Only after Redis lost a running rain and loaded it again (the packet went to
+            # another store), or another process ended it meanwhile. Say so; the rest ends.
+            log.error(
+                "red-packet win not paid",
+                extra={"rain_id": rain_id, "store_id": store_id, "fen": amount},
+            )
+    async with in_transaction():
+        # The row's lock waits for grants in flight (they hold its share lock) and keeps
+        # new ones out until the rain is ended; the sum below then counts every grant.
+        locked = await sql.execute(
+            "UPDATE red_packet_rains SET status = status WHERE id = $1 AND status = $2",
+            rain_id,
+            RainStatus.RUNNING.value,
+        )
+        if not locked:
+            return False  # another process ended it meanwhile: once only
+        count, fen = await _granted(rain_id)
+        await sql.execute(
+            "UPDATE red_packet_rains SET status = $2, ended_at = $3, granted_count = $4,"
+            " granted_fen = $5, returned_fen = total_fen - $5 WHERE id = $1",
+            rain_id,
+            RainStatus.ENDED.value,
+            now,
+            count,
+            fen,
+        )
+        await ledger_service.post_to_party(
+            PartyKind.DISTRIBUTOR,
+            distributor_id,
+            brand_id=brand_id,
+            kind=AccountKind.CASH,
+            amount=rain.total_fen - fen,
+            cause=EntryCause.RAIN_RETURNED,
+            cause_id=rain_id,
+            order_id=ledger_service.NO_ORDER,
+            now=now,
+        )
+    return True
 
 
 async def _end(deps: Deps, rain_id: int, *, now: datetime) -> tuple[dict[str, Any], bool]:
@@ -414,46 +505,7 @@ async def _end(deps: Deps, rain_id: int, *, now: datetime) -> tuple[dict[str, An
         raise RainNotRunning("红包雨尚未开始")
     ended_now = False
     if rain.status == RainStatus.RUNNING.value:
-        # Grabs stop first, so the wins read here are all there will ever be.
-        reply = await _run(deps, _CLOSE, rain_keys(rain_id), [])
-        won = {int(_text(k)): int(_text(v)) for k, v in zip(reply[::2], reply[1::2], strict=True)}
-        persisted = set(
-            await RedPacketGrant.filter(rain_id=rain_id).values_list("store_id", flat=True)
-        )
-        brand_id, distributor_id = _owners(rain)
-        async with in_transaction():
-            for store_id in sorted(won.keys() - persisted):
-                try:
-                    await _persist_win(rain_id, store_id, won[store_id], brand_id=brand_id, now=now)
-                except (RainEmpty, RainNotRunning):
-                    # Only after Redis lost a running rain's state and it was shared again:
-                    # the money is not there to pay this win twice. Say so; the rest ends.
-                    log.error(
-                        "red-packet win cannot be paid",
-                        extra={"rain_id": rain_id, "store_id": store_id, "fen": won[store_id]},
-                    )
-            ended = await sql.fetch_one(
-                "UPDATE red_packet_rains SET status = $2, ended_at = $3,"
-                " returned_fen = total_fen - granted_fen"
-                " WHERE id = $1 AND status = $4 RETURNING returned_fen",
-                rain_id,
-                RainStatus.ENDED.value,
-                now,
-                RainStatus.RUNNING.value,
-            )
-            if ended is not None:  # another process may have ended it meanwhile: once only
-                ended_now = True
-                await ledger_service.post_to_party(
-                    PartyKind.DISTRIBUTOR,
-                    distributor_id,
-                    brand_id=brand_id,
-                    kind=AccountKind.CASH,
-                    amount=int(ended["returned_fen"]),
-                    cause=EntryCause.RAIN_RETURNED,
-                    cause_id=rain_id,
-                    order_id=ledger_service.NO_ORDER,
-                    now=now,
-                )
+        ended_now = await _close(deps, rain, now=now)
         try:
             for key in rain_keys(rain_id):
                 await deps.redis.expire(key, ENDED_STATE_SECONDS)
@@ -497,6 +549,8 @@ async def rain_state(deps: Deps, rain_id: int) -> dict[str, Any]:
         if not await deps.redis.exists(keys[0]):
             await _load(deps, rain, now=deps.clock.now())
         remaining = int(await deps.redis.llen(keys[2]))
+        # The row's counters are summed at the end; while it runs, count the grants.
+        view["granted_count"], view["granted_fen"] = await _granted(rain_id)
     elif rain.status == RainStatus.ENDED.value:
         remaining = 0
         view["results"] = await results(rain_id)

@@ -16,6 +16,7 @@ from backend.coupons import service as coupons_service
 from backend.identity import service as identity_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
 from backend.infra import sql
+from backend.infra.http import MAX_ID
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
 from backend.kernel.money import yuan
 from backend.kernel.spreadsheet import BOM, csv_lines, safe_text
@@ -422,6 +423,11 @@ async def leave(deps: Any, session_id: int, sid: str) -> int:
     return await room.leave(deps, session_id, sid)
 
 
+async def viewer_count(deps: Any, session_id: int) -> int:
+    """The connections in the session's room now, across every realtime process."""
+    return await room.viewers(deps, session_id)
+
+
 async def room_state(deps: Any, principal: Principal, session_id: int) -> dict[str, Any]:
     return await _full_state(deps, principal, await _visible(principal, session_id))
 
@@ -613,10 +619,14 @@ async def report_csv(principal: Principal, session_id: int) -> tuple[str, bytes]
 # ---- red-packet rains in the room -----------------------------------------------------------
 
 
+def _is_id(value: Any) -> bool:
+    """Whether a socket event's id is one the database could hold (anything else is not
+    found, rather than a database error)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
 async def _rain_of(session_id: int, rain_id: Any) -> int:
-    if not isinstance(rain_id, int) or not await RedPacketRain.exists(
-        id=rain_id, session_id=session_id
-    ):
+    if not _is_id(rain_id) or not await RedPacketRain.exists(id=rain_id, session_id=session_id):
         raise rains.RainNotFound()
     return rain_id
 
@@ -637,9 +647,11 @@ async def grab(
     the same answer again for a repeat."""
     if principal.role not in STORE_ROLES or principal.store_id is None:
         raise rains.NotInvited("只有受邀门店可以抢红包")
-    session = await _visible(principal, session_id)
-    rain = await _rain_of(session.id, rain_id)
-    return await rains.grab(deps, rain, principal.store_id, now=now)
+    # The hot path of a rain, so no session query: the room let this store in, the rain's
+    # session is cached, and the grab script refuses a store not invited.
+    if not _is_id(rain_id) or await rains.session_of(rain_id) != session_id:
+        raise rains.RainNotFound()
+    return await rains.grab(deps, rain_id, principal.store_id, now=now)
 
 
 async def finish_rain(deps: Any, rain_id: int, *, now: datetime) -> dict[str, Any]:
@@ -716,7 +728,7 @@ async def remind_job(deps: Any) -> int:
 
 
 def _drop_id(drop_id: Any) -> int:
-    if not isinstance(drop_id, int) or isinstance(drop_id, bool):
+    if not _is_id(drop_id):
         raise drops.DropNotFound()
     return drop_id
 
