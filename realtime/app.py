@@ -9,6 +9,7 @@ linked through Redis (AsyncRedisManager) so rooms span them.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import socketio
@@ -96,6 +97,9 @@ def create_realtime_asgi(
 
     async def open_db() -> None:
         await db.init_db(settings.database_url)
+        # What was made at start-up lives as long as the process: out of the collector's
+        # reach, full collections walk only the connections' objects.
+        gc.freeze()
 
     return socketio.ASGIApp(
         sio or create_sio(settings),

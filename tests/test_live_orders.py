@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from datetime import timedelta
 from typing import Any
 
 from backend.livestream.models import LiveOrder, LiveProduct
+from backend.ordering import service as ordering_service
 from backend.ordering.models import Order
 from tests.factories import bearer, distributor_admin, make_shop, make_store, stock_of, store_owner
 from tests.test_live_room import Viewer
@@ -94,6 +96,41 @@ async def test_concurrent_orders_never_take_more_than_the_live_stock(
     assert (await LiveProduct.get(id=product_id)).sold == 10
     assert await LiveOrder.all().count() == await Order.filter(channel="live").count() == 10
     assert await stock_of(shop) == 40  # the 20 refused took nothing from the warehouse either
+
+
+async def test_a_cancelled_or_expired_live_order_puts_its_quantity_back_on_sale(
+    client, sandbox_client, deps
+) -> None:
+    shop, session, owner = await live_now(client, sandbox_client, deps)
+    product = session["products"][0]  # 30 set aside for the session
+
+    async def buy(quantity: int) -> dict[str, Any]:
+        body = {"product_id": product["id"], "quantity": quantity}
+        placed = await client.post(f"{API}/{session['id']}/orders", json=body, headers=keyed(owner))
+        assert placed.status_code == 201, placed.text
+        return dict(placed.json())
+
+    cancelled, expiring, kept = await buy(3), await buy(5), await buy(2)
+    assert (await LiveProduct.get(id=product["id"])).sold == 10
+    answer = await client.post(
+        f"/api/v1/orders/{cancelled['id']}/cancel", json={"reason": "买错了"}, headers=bearer(owner)
+    )
+    assert answer.status_code == 200, answer.text
+    assert (await LiveProduct.get(id=product["id"])).sold == 7
+    # A second cancel is refused and gives nothing back twice.
+    again = await client.post(
+        f"/api/v1/orders/{cancelled['id']}/cancel", json={"reason": "买错了"}, headers=bearer(owner)
+    )
+    assert again.status_code == 409
+    assert (await LiveProduct.get(id=product["id"])).sold == 7
+
+    await Order.filter(id__in=[expiring["id"], kept["id"]]).update(
+        pay_deadline=deps.clock.now() - timedelta(minutes=1)
+    )
+    await Order.filter(id=kept["id"]).update(status="paid")  # paid in time: stays sold
+    assert await ordering_service.expire_unpaid(deps) == 1
+    assert (await LiveProduct.get(id=product["id"])).sold == 2
+    assert await stock_of(shop) == 48  # the warehouse got the 8 back too
 
 
 async def test_orders_outside_a_live_session_are_refused(client, sandbox_client, deps) -> None:

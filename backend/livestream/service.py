@@ -539,6 +539,20 @@ async def order(
     return placed
 
 
+async def give_back_live_stock(order_id: int, now: datetime) -> None:
+    """A live order cancelled or expired unpaid: its quantity goes back on sale in the room
+    (ordering calls this once per order, in the cancelling transaction)."""
+    await sql.execute(
+        "UPDATE live_products SET sold = sold -"
+        " (SELECT quantity FROM live_orders WHERE order_id = $1)"
+        " WHERE id = (SELECT product_id FROM live_orders WHERE order_id = $1)",
+        order_id,
+    )
+
+
+ordering_service.on_release(give_back_live_stock)
+
+
 # ---- after the session: its figures -------------------------------------------------------
 
 

@@ -850,6 +850,8 @@ async def _apply(
             await promotions_service.release_uses(order_id, now)
             await coupons_service.give_back(order_id, now)
             await ledger_service.return_rebate(order_id, now)
+            for release in _RELEASE_HOOKS:
+                await release(order_id, now)
     return Earnings(
         order_id=order_id,
         brand_id=moved[0]["brand_id"],
@@ -859,6 +861,19 @@ async def _apply(
         self_order=moved[0]["channel"] == Channel.SELF.value,
         payable_fen=moved[0]["payable_fen"],
     )
+
+
+# What domains that depend on ordering hold for an order and give back when it is cancelled
+# or expires (the livestream's live stock): called in the cancelling transaction.
+ReleaseHook = Callable[[int, datetime], Awaitable[None]]
+_RELEASE_HOOKS: list[ReleaseHook] = []
+
+
+def on_release(hook: ReleaseHook) -> None:
+    """Call `hook(order_id, now)` whenever an order's stock is released (once per order,
+    inside the transaction that cancels it). Registering a hook twice changes nothing."""
+    if hook not in _RELEASE_HOOKS:
+        _RELEASE_HOOKS.append(hook)
 
 
 def _moving(order: Order) -> tuple[int, OrderStatus]:
