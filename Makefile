@@ -6,12 +6,14 @@ STAMP := $(VENV)/.installed
 # The console's libraries, from npm (console/package-lock.json), copied where the platform
 # serves them; no CDN.
 CONSOLE_STAMP := console/public/vendor/.installed
+# The mini-program's test tools (jest, miniprogram-simulate, ws), from miniprogram/package-lock.json.
+MINIPROGRAM_STAMP := miniprogram/node_modules/.installed
 
 # The suite runs against these real services first, then on the embedded default.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install console run test test-services test-embedded lint format migrate makemigrations bench clean
+.PHONY: install console run test test-services test-embedded test-miniprogram lint format migrate makemigrations bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,14 +26,18 @@ $(CONSOLE_STAMP): console/package.json console/package-lock.json console/vendor.
 	node console/vendor.mjs
 	touch $(CONSOLE_STAMP)
 
-install: $(STAMP) $(CONSOLE_STAMP)
+$(MINIPROGRAM_STAMP): miniprogram/package.json miniprogram/package-lock.json
+	cd miniprogram && npm ci --no-audit --no-fund --loglevel=error
+	touch $(MINIPROGRAM_STAMP)
+
+install: $(STAMP) $(CONSOLE_STAMP) $(MINIPROGRAM_STAMP)
 
 console: $(CONSOLE_STAMP)
 
-run: install
+run: $(STAMP) $(CONSOLE_STAMP)
 	$(BIN)/b2bc run
 
-test: test-services test-embedded
+test: test-services test-embedded test-miniprogram
 
 test-services: install
 	B2BC_TEST_DATABASE_URL=$(TEST_DATABASE_URL) B2BC_TEST_REDIS_URL=$(TEST_REDIS_URL) \
@@ -40,6 +46,10 @@ test-services: install
 test-embedded: install
 	B2BC_TEST_DATABASE_URL=sqlite://:memory: B2BC_TEST_REDIS_URL=memory:// \
 		$(BIN)/pytest -p no:cacheprovider
+
+# The mini-program's jest suite: utils, pages and components (no server needed).
+test-miniprogram: $(MINIPROGRAM_STAMP)
+	cd miniprogram && npm test --silent
 
 lint: $(STAMP)
 	$(BIN)/ruff check backend realtime tests bench

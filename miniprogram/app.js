@@ -1,0 +1,31 @@
+/**
+ * 澜泉订货: the store owners' mini-program.
+ *
+ * Pages decide for themselves whether a sign-in is needed (utils/api sends the user to
+ * /pages/login/index when the session has ended), so the app itself only keeps the
+ * installed version current.
+ */
+
+App({
+  onLaunch() {
+    this.applyUpdates();
+  },
+
+  /** A store ordering on an old version may miss a rule the server now requires: when
+   * WeChat has downloaded a new version, offer to restart into it. */
+  applyUpdates() {
+    if (typeof wx.getUpdateManager !== 'function') return;
+    const manager = wx.getUpdateManager();
+    manager.onUpdateReady(() => {
+      wx.showModal({
+        title: '发现新版本',
+        content: '新版本已准备好，重启后即可使用。',
+        confirmText: '立即重启',
+        cancelText: '稍后',
+        success: (res) => {
+          if (res.confirm) manager.applyUpdate();
+        },
+      });
+    });
+  },
+});

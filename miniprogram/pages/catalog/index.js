@@ -1,0 +1,226 @@
+/**
+ * 订货 (catalog): categories, search by name, scan a barcode, pages of SKUs with this
+ * store's price, and "add to cart" from the list (one orderable step at a time).
+ */
+const api = require('../../utils/api');
+const { formatFen } = require('../../utils/money');
+const { errorMessage, redirectIfSignedOut, toastError } = require('../../components/lib/errors');
+const { nextQuantity, orderableMin } = require('../../components/lib/quantity');
+const { requireStore } = require('../../components/lib/identity');
+const { takeIntent } = require('../../components/lib/intent');
+
+const PAGE_SIZE = 20;
+
+function tiersOf(sku) {
+  return (sku.price_tiers || [])
+    .filter((t) => t.min_qty > 1)
+    .map((t) => ({ key: `${t.min_qty}-${t.unit_price_fen}`, text: `满${t.min_qty}${sku.unit} ${formatFen(t.unit_price_fen)}/${sku.unit}` }));
+}
+
+function blockedReason(sku) {
+  if (!sku.sold_here) return '经销商暂不供应';
+  if (sku.stock < orderableMin(sku.min_order_qty, sku.case_size)) return sku.stock > 0 ? `库存不足，仅剩${sku.stock}${sku.unit}` : '暂时缺货';
+  return '';
+}
+
+function present(sku) {
+  return {
+    id: sku.id,
+    productId: sku.product_id,
+    title: sku.product_name,
+    skuName: sku.name,
+    spec: sku.spec,
+    unit: sku.unit,
+    image: '',
+    unitPriceFen: sku.unit_price_fen,
+    listPriceFen: sku.list_price_fen,
+    caseSize: sku.case_size,
+    minOrderQty: sku.min_order_qty,
+    rules: [
+      sku.case_size > 1 ? `${sku.case_size}${sku.unit}/箱` : '',
+      sku.min_order_qty > 1 ? `${sku.min_order_qty}${sku.unit}起订` : '',
+    ].filter(Boolean).join(' · '),
+    tiers: tiersOf(sku),
+    blocked: blockedReason(sku),
+  };
+}
+
+function quantitiesOf(cart) {
+  const found = {};
+  ((cart && cart.lines) || []).forEach((line) => {
+    found[line.sku_id] = line.quantity;
+  });
+  return found;
+}
+
+Component({
+  data: {
+    categories: [{ id: 0, name: '全部' }],
+    activeCategory: 0,
+    keyword: '',
+    input: '',
+    barcode: '',
+    status: 'loading',
+    errorMessage: '',
+    items: [],
+    nextAfter: null,
+    loadingMore: false,
+    moreError: '',
+    inCart: {},
+    adding: {},
+  },
+  methods: {
+    onLoad(options) {
+      if (!requireStore()) return Promise.resolve();
+      const query = options || {};
+      if (query.q) this.setData({ keyword: query.q, input: query.q });
+      return Promise.all([this.loadCategories(), this.reload(), this.loadCart()]);
+    },
+    onShow() {
+      // The cart may have changed on another page: keep the "已加 N" marks true.
+      if (this.shownOnce) this.loadCart();
+      this.shownOnce = true;
+      // 扫码订货 on the home page: scan at once.
+      if (takeIntent('/pages/catalog/index') === 'scan') return this.onScan();
+      return Promise.resolve();
+    },
+    onPullDownRefresh() {
+      return Promise.all([this.loadCategories(), this.reload(), this.loadCart()]).then(() => wx.stopPullDownRefresh());
+    },
+    onReachBottom() {
+      return this.loadMore();
+    },
+
+    async loadCategories() {
+      try {
+        const answer = await api.get('/catalog/categories');
+        const top = (answer.items || [])
+          .filter((c) => !c.parent_id)
+          .sort((a, b) => a.sort - b.sort || a.id - b.id)
+          .map((c) => ({ id: c.id, name: c.name }));
+        this.setData({ categories: [{ id: 0, name: '全部' }].concat(top) });
+      } catch (err) {
+        // The list still works without the tabs (search and 全部).
+        redirectIfSignedOut(err);
+      }
+    },
+    async loadCart() {
+      try {
+        const cart = await api.get('/cart');
+        this.cartKnown = true;
+        this.setData({ inCart: quantitiesOf(cart) });
+      } catch (err) {
+        this.cartKnown = false;
+      }
+    },
+
+    query(after) {
+      const q = { limit: PAGE_SIZE };
+      if (this.data.barcode) q.barcode = this.data.barcode;
+      else if (this.data.keyword) q.q = this.data.keyword;
+      if (this.data.activeCategory) q.category_id = this.data.activeCategory;
+      if (after) q.after = after;
+      return q;
+    },
+    async reload() {
+      this.seq = (this.seq || 0) + 1;
+      const seq = this.seq;
+      this.setData({ status: 'loading', errorMessage: '', items: [], nextAfter: null, moreError: '' });
+      try {
+        const answer = await api.get('/catalog/skus', this.query());
+        if (seq !== this.seq) return; // a newer search has started
+        const items = (answer.items || []).map(present);
+        this.setData({ items, nextAfter: answer.next_after || null, status: items.length ? 'ready' : 'empty' });
+      } catch (err) {
+        if (seq !== this.seq || redirectIfSignedOut(err)) return;
+        this.setData({ status: 'error', errorMessage: errorMessage(err) });
+      }
+    },
+    async loadMore() {
+      const { nextAfter, loadingMore, status } = this.data;
+      if (!nextAfter || loadingMore || status !== 'ready') return;
+      const seq = this.seq;
+      this.setData({ loadingMore: true, moreError: '' });
+      try {
+        const answer = await api.get('/catalog/skus', this.query(nextAfter));
+        if (seq !== this.seq) return;
+        const items = this.data.items.concat((answer.items || []).map(present));
+        this.setData({ items, nextAfter: answer.next_after || null });
+      } catch (err) {
+        if (seq === this.seq && !redirectIfSignedOut(err)) this.setData({ moreError: errorMessage(err) });
+      } finally {
+        if (seq === this.seq) this.setData({ loadingMore: false });
+      }
+    },
+
+    onRetry() {
+      return this.reload();
+    },
+    onPickCategory(e) {
+      const id = Number(e.currentTarget.dataset.id) || 0;
+      if (id === this.data.activeCategory) return Promise.resolve();
+      this.setData({ activeCategory: id });
+      return this.reload();
+    },
+    onInput(e) {
+      this.setData({ input: e.detail.value });
+    },
+    onSearch() {
+      this.setData({ keyword: this.data.input.trim(), barcode: '' });
+      return this.reload();
+    },
+    onClearSearch() {
+      this.setData({ keyword: '', input: '', barcode: '' });
+      return this.reload();
+    },
+    onScan() {
+      return new Promise((resolve) => {
+        wx.scanCode({
+          scanType: ['barCode', 'qrCode'],
+          success: (res) => {
+            const code = String(res.result || '').trim();
+            if (!code) {
+              resolve();
+              return;
+            }
+            this.setData({ barcode: code, keyword: '', input: '', activeCategory: 0 });
+            resolve(this.reload());
+          },
+          fail: (res) => {
+            if (!/cancel/.test((res && res.errMsg) || '')) {
+              wx.showToast({ title: '扫码失败，请重试', icon: 'none' });
+            }
+            resolve();
+          },
+        });
+      });
+    },
+
+    onOpen(e) {
+      const { id, product } = e.currentTarget.dataset;
+      wx.navigateTo({ url: `/pages/product/index?product_id=${product}&sku_id=${id}` });
+    },
+    onAdd(e) {
+      const id = Number(e.currentTarget.dataset.id);
+      const item = this.data.items.find((i) => i.id === id);
+      if (!item || item.blocked) return Promise.resolve();
+      return api.withButtonLock(this, `adding.${id}`, async () => {
+        try {
+          // Never set a quantity from a guess: PUT replaces what the cart holds.
+          if (!this.cartKnown) {
+            const cart = await api.get('/cart');
+            this.cartKnown = true;
+            this.setData({ inCart: quantitiesOf(cart) });
+          }
+          const current = this.data.inCart[id] || 0;
+          const quantity = nextQuantity(current, item.minOrderQty, item.caseSize);
+          const cart = await api.put(`/cart/items/${id}`, { quantity });
+          this.setData({ inCart: quantitiesOf(cart) });
+          wx.showToast({ title: `已加入购物车（共${quantity}${item.unit}）`, icon: 'none' });
+        } catch (err) {
+          if (!redirectIfSignedOut(err)) toastError(err);
+        }
+      });
+    },
+  },
+});

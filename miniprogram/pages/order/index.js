@@ -1,0 +1,190 @@
+/**
+ * 订单详情: lines, amounts, status and timeline of one order, and what the store may do
+ * now: pay (待付款), cancel (before the distributor accepts; a paid order is refunded in
+ * full), sign for the delivery (签收) and order the same again (再来一单).
+ */
+const api = require('../../utils/api');
+const { errorMessage, redirectIfSignedOut, toastError } = require('../../components/lib/errors');
+const { actionsFor, statusName, CHANNEL_NAMES } = require('../../components/lib/orders');
+const { formatTime } = require('../../components/lib/format');
+const { payOrder, confirmPaid } = require('../../components/lib/pay');
+const { requireStore } = require('../../components/lib/identity');
+
+const CANCEL_REASONS = ['不想要了', '商品或数量选错了', '重复下单', '其他原因'];
+
+function present(order) {
+  return {
+    id: order.id,
+    orderNo: order.order_no,
+    status: order.status,
+    statusName: order.status_name || statusName(order.status),
+    channel: CHANNEL_NAMES[order.channel] || '',
+    createdAt: formatTime(order.created_at),
+    payDeadline: order.status === 'pending_payment' ? formatTime(order.pay_deadline) : '',
+    lines: (order.lines || []).map((l, i) => ({
+      key: `${l.sku_id}-${i}`,
+      title: l.product_name,
+      skuName: l.sku_name,
+      unit: l.unit,
+      quantity: l.quantity,
+      unitPriceFen: l.unit_price_fen,
+      payableFen: l.payable_fen,
+      listAmountFen: l.list_amount_fen,
+      gift: Boolean(l.gift),
+    })),
+    listFen: order.list_amount_fen,
+    priceFen: order.discount_fen - (order.promotion_discount_fen || 0) - (order.coupon_discount_fen || 0),
+    promotionFen: order.promotion_discount_fen || 0,
+    couponFen: order.coupon_discount_fen || 0,
+    rebateUsedFen: order.rebate_used_fen || 0,
+    payableFen: order.payable_fen,
+    paidFen: order.paid_fen || 0,
+    refundedFen: order.refunded_fen || 0,
+    points: order.points_earned || 0,
+    rebateEarnedFen: order.rebate_fen || 0,
+    logistics: order.logistics_note || '',
+    cancelReason: order.cancel_reason || '',
+    timeline: order.timeline || [],
+    actions: actionsFor(order.status),
+  };
+}
+
+function ask(options) {
+  return new Promise((resolve) => {
+    wx.showModal(Object.assign({}, options, {
+      success: (res) => resolve(Boolean(res.confirm)),
+      fail: () => resolve(false),
+    }));
+  });
+}
+
+function pick(itemList) {
+  return new Promise((resolve) => {
+    wx.showActionSheet({
+      itemList,
+      success: (res) => resolve(itemList[res.tapIndex] || null),
+      fail: () => resolve(null),
+    });
+  });
+}
+
+Component({
+  data: {
+    status: 'loading',
+    errorMessage: '',
+    order: null,
+    paying: false,
+    cancelling: false,
+    signing: false,
+    reordering: false,
+  },
+  methods: {
+    onLoad(options) {
+      if (!requireStore()) return Promise.resolve();
+      this.orderId = Number((options || {}).id);
+      return this.load();
+    },
+    onPullDownRefresh() {
+      return this.load({ quiet: true }).then(() => wx.stopPullDownRefresh());
+    },
+
+    async load(options) {
+      if (!this.orderId) {
+        this.setData({ status: 'error', errorMessage: '找不到该订单' });
+        return;
+      }
+      const quiet = options && options.quiet && this.data.order;
+      if (!quiet) this.setData({ status: 'loading', errorMessage: '' });
+      try {
+        const order = await api.get(`/orders/${this.orderId}`);
+        this.setData({ order: present(order), status: 'ready' });
+      } catch (err) {
+        if (redirectIfSignedOut(err)) return;
+        if (quiet) toastError(err);
+        else this.setData({ status: 'error', errorMessage: errorMessage(err) });
+      }
+    },
+    onRetry() {
+      return this.load();
+    },
+
+    onPay() {
+      return api.withButtonLock(this, 'paying', async () => {
+        const result = await payOrder(this.orderId);
+        if (result.error && redirectIfSignedOut(result.error)) return;
+        if (result.state !== 'paid') {
+          wx.showToast({ title: result.message, icon: 'none', duration: 3000 });
+          await this.load({ quiet: true });
+          return;
+        }
+        wx.showToast({ title: '支付成功', icon: 'success' });
+        const order = await confirmPaid(this.orderId);
+        if (!order) {
+          await this.load({ quiet: true });
+          return;
+        }
+        this.setData({ order: present(order) });
+        if (order.status === 'pending_payment') {
+          // Paid in WeChat, not yet confirmed to us: say so rather than offer to pay again.
+          this.setData({ 'order.actions.canPay': false, 'order.payDeadline': '', 'order.statusName': '支付确认中' });
+        }
+      });
+    },
+
+    onCancel() {
+      return api.withButtonLock(this, 'cancelling', async () => {
+        const reason = await pick(CANCEL_REASONS);
+        if (!reason) return;
+        const paid = this.data.order.status === 'paid';
+        const confirmed = await ask({
+          title: '取消订单',
+          content: paid ? '订单已付款，取消后货款将原路全额退回。确定取消吗？' : '确定取消该订单吗？',
+          confirmText: '取消订单',
+          cancelText: '再想想',
+          confirmColor: '#e4393c',
+        });
+        if (!confirmed) return;
+        try {
+          await api.post(`/orders/${this.orderId}/cancel`, { reason });
+          wx.showToast({ title: paid ? '已取消，货款将原路退回' : '订单已取消', icon: 'none' });
+        } catch (err) {
+          if (redirectIfSignedOut(err)) return;
+          toastError(err);
+        }
+        await this.load({ quiet: true });
+      });
+    },
+
+    onSign() {
+      return api.withButtonLock(this, 'signing', async () => {
+        const confirmed = await ask({
+          title: '确认签收',
+          content: '请确认已收到全部商品且数量无误。签收后订单完成。',
+          confirmText: '确认签收',
+        });
+        if (!confirmed) return;
+        try {
+          await api.post(`/orders/${this.orderId}/sign`, {});
+          wx.showToast({ title: '已签收', icon: 'success' });
+        } catch (err) {
+          if (redirectIfSignedOut(err)) return;
+          toastError(err);
+        }
+        await this.load({ quiet: true });
+      });
+    },
+
+    onReorder() {
+      return api.withButtonLock(this, 'reordering', async () => {
+        try {
+          const cart = await api.post(`/orders/${this.orderId}/reorder`);
+          const blocked = (cart.lines || []).filter((l) => !l.orderable).length;
+          wx.showToast({ title: blocked ? '已加入购物车，部分商品暂不能下单' : '已加入购物车', icon: 'none' });
+          wx.switchTab({ url: '/pages/cart/index' });
+        } catch (err) {
+          if (!redirectIfSignedOut(err)) toastError(err);
+        }
+      });
+    },
+  },
+});

@@ -1,0 +1,131 @@
+/**
+ * 我的订单: the store's orders, newest first, by status tab, paged by keyset (`before` =
+ * the last id shown) with "加载更多" and on reaching the bottom.
+ */
+const api = require('../../utils/api');
+const { errorMessage, redirectIfSignedOut, toastError } = require('../../components/lib/errors');
+const { STATUS_TABS, CHANNEL_NAMES, statusName } = require('../../components/lib/orders');
+const { formatTime } = require('../../components/lib/format');
+const { requireStore } = require('../../components/lib/identity');
+const { takeIntent } = require('../../components/lib/intent');
+
+const THIS_PAGE = '/pages/orders/index';
+
+const PAGE_SIZE = 20;
+
+function present(order) {
+  return {
+    id: order.id,
+    orderNo: order.order_no,
+    status: order.status,
+    statusName: order.status_name || statusName(order.status),
+    channel: CHANNEL_NAMES[order.channel] || '',
+    createdAt: formatTime(order.created_at),
+    payableFen: order.payable_fen,
+    discountFen: order.discount_fen,
+    points: order.points_earned,
+  };
+}
+
+Component({
+  data: {
+    tabs: STATUS_TABS,
+    active: '',
+    status: 'loading',
+    errorMessage: '',
+    items: [],
+    nextBefore: null,
+    loadingMore: false,
+    moreError: '',
+  },
+  methods: {
+    onLoad(options) {
+      if (!requireStore()) return Promise.resolve();
+      const wanted = (options || {}).status || this.intendedTab() || '';
+      if (STATUS_TABS.some((t) => t.status === wanted)) this.setData({ active: wanted });
+      this.loadedOnce = true;
+      return this.reload();
+    },
+    /** The tab the home page asked for ('all' is 全部), if any. */
+    intendedTab() {
+      const intent = takeIntent(THIS_PAGE);
+      if (intent === null) return null;
+      return intent === 'all' ? '' : intent;
+    },
+    onShow() {
+      const first = !this.shownOnce;
+      this.shownOnce = true;
+      const wanted = this.intendedTab();
+      if (wanted !== null && wanted !== this.data.active && STATUS_TABS.some((t) => t.status === wanted)) {
+        this.setData({ active: wanted });
+        return this.reload();
+      }
+      if (first && this.loadedOnce) return Promise.resolve(); // onLoad has just loaded
+      // Back from an order that was paid or cancelled: show its new status.
+      return this.reload({ quiet: true });
+    },
+    onPullDownRefresh() {
+      return this.reload({ quiet: true }).then(() => wx.stopPullDownRefresh());
+    },
+    onReachBottom() {
+      return this.loadMore();
+    },
+
+    query(before) {
+      const q = { limit: PAGE_SIZE };
+      if (this.data.active) q.status = this.data.active;
+      if (before) q.before = before;
+      return q;
+    },
+    async reload(options) {
+      const quiet = options && options.quiet && this.data.status === 'ready';
+      this.seq = (this.seq || 0) + 1;
+      const seq = this.seq;
+      if (!quiet) this.setData({ status: 'loading', errorMessage: '', items: [], nextBefore: null });
+      this.setData({ moreError: '' });
+      try {
+        const answer = await api.get('/orders', this.query());
+        if (seq !== this.seq) return;
+        const items = (answer.items || []).map(present);
+        this.setData({ items, nextBefore: answer.next_before || null, status: items.length ? 'ready' : 'empty' });
+      } catch (err) {
+        if (seq !== this.seq || redirectIfSignedOut(err)) return;
+        if (quiet) toastError(err);
+        else this.setData({ status: 'error', errorMessage: errorMessage(err) });
+      }
+    },
+    async loadMore() {
+      const { nextBefore, loadingMore, status } = this.data;
+      if (!nextBefore || loadingMore || status !== 'ready') return;
+      const seq = this.seq;
+      this.setData({ loadingMore: true, moreError: '' });
+      try {
+        const answer = await api.get('/orders', this.query(nextBefore));
+        if (seq !== this.seq) return;
+        const seen = new Set(this.data.items.map((o) => o.id));
+        const more = (answer.items || []).map(present).filter((o) => !seen.has(o.id));
+        this.setData({ items: this.data.items.concat(more), nextBefore: answer.next_before || null });
+      } catch (err) {
+        if (seq === this.seq && !redirectIfSignedOut(err)) this.setData({ moreError: errorMessage(err) });
+      } finally {
+        if (seq === this.seq) this.setData({ loadingMore: false });
+      }
+    },
+
+    onRetry() {
+      return this.reload();
+    },
+    onTab(e) {
+      const status = e.currentTarget.dataset.status || '';
+      if (status === this.data.active) return Promise.resolve();
+      this.setData({ active: status });
+      return this.reload();
+    },
+    onOpen(e) {
+      wx.navigateTo({ url: `/pages/order/index?id=${e.currentTarget.dataset.id}` });
+    },
+    onGoShopping() {
+      wx.switchTab({ url: '/pages/catalog/index' });
+    },
+  },
+});

@@ -1,0 +1,160 @@
+jest.mock('../../utils/api', () => require('./support/api-mock').createApiMock());
+
+const { fresh, flush, textOf, texts, tap, tapRetry, deferred } = require('./support/harness');
+const { route, apiError } = require('./support/api-mock');
+const { signInAsStore } = require('./support/fixtures');
+
+let h;
+let api;
+beforeEach(() => {
+  h = fresh();
+  api = require('../../utils/api');
+  signInAsStore();
+});
+
+const me = {
+  id: 7,
+  display_name: '',
+  phone: '13800000000',
+  username: null,
+  current: { membership_id: 11, role: 'store_owner' },
+  memberships: [{ id: 11, role: 'store_owner', brand: { id: 1, name: '澜泉净水' }, distributor: { id: 2, name: '一号经销商' }, store: { id: 3, name: '赵记水站' }, salesperson: null }],
+};
+const claimable = {
+  items: [
+    { id: 8, name: '95折券', description: '全场95折，最高减200元', valid_until: '2026-02-28T16:00:00+00:00', valid_days: null, left: 10, claimed: 0, can_claim: true },
+    { id: 9, name: '满5000减300', description: '满5000元减300元', valid_until: null, valid_days: 30, left: 0, claimed: 0, can_claim: false },
+  ],
+};
+const sessions = {
+  items: [{ id: 3, title: '年终直播订货会', cover_url: null, starts_at: '2026-01-10T12:00:00+00:00', status: 'scheduled' }],
+  next_before: null,
+};
+const notices = {
+  items: [{ id: 21, kind: 'live.reminder', title: '直播即将开始', body: '年终直播订货会 15 分钟后开始', link: 'live:3', created_at: '2026-01-10T11:45:00+00:00', read: false }],
+  next_before: null,
+};
+
+function standard(overrides) {
+  route(api, Object.assign({
+    'GET /me': me,
+    'GET /coupons/claimable': claimable,
+    'GET /live/sessions': sessions,
+    'GET /notifications': notices,
+  }, overrides || {}));
+}
+
+test('the store, claimable coupons, invited live sessions and notices', async () => {
+  standard();
+  const page = h.page('home');
+  await page.instance.onLoad();
+  await flush();
+
+  expect(texts(page, '.hero-store')).toEqual(['赵记水站']);
+  expect(texts(page, '.coupon-name')).toEqual(['95折券', '满5000减300']);
+  expect(texts(page, '.coupon-note')).toEqual(['已领完']);
+  expect(texts(page, '.live-title')).toEqual(['年终直播订货会']);
+  expect(texts(page, '.live-time')).toEqual(['01-10 20:00 开始']);
+  expect(texts(page, '.notice-title')).toEqual(['直播即将开始']);
+  expect(textOf(page)).toContain('2026-03-01 前有效');
+  expect(textOf(page)).toContain('领取后 30 天内有效');
+  expect(api.get).toHaveBeenCalledWith('/live/sessions', { limit: 5 });
+  expect(api.get).toHaveBeenCalledWith('/notifications', { limit: 5 });
+});
+
+test('one failing block shows its own error and 重试 reloads only it', async () => {
+  let fail = true;
+  standard({ 'GET /live/sessions': () => (fail ? apiError(api.ApiError, 'network.failed', '网络不给力，请稍后重试', 0) : sessions) });
+  const page = h.page('home');
+  await page.instance.onLoad();
+  await flush();
+  expect(texts(page, '.coupon-name')).toEqual(['95折券', '满5000减300']);
+  expect(textOf(page)).toContain('网络不给力，请稍后重试');
+
+  fail = false;
+  const before = api.get.mock.calls.length;
+  await tapRetry(page, '.live-state');
+  expect(api.get.mock.calls.slice(before).map((c) => c[0])).toEqual(['/live/sessions']);
+  expect(texts(page, '.live-title')).toEqual(['年终直播订货会']);
+});
+
+test('empty blocks say so', async () => {
+  standard({ 'GET /coupons/claimable': { items: [] }, 'GET /live/sessions': { items: [], next_before: null }, 'GET /notifications': { items: [], next_before: null } });
+  const page = h.page('home');
+  await page.instance.onLoad();
+  await flush();
+  const text = textOf(page);
+  expect(text).toContain('暂时没有可领的优惠券');
+  expect(text).toContain('近期没有直播订货会');
+  expect(text).toContain('暂无新消息');
+});
+
+test('claiming a coupon sends one idempotent claim and refreshes the list', async () => {
+  const claim = deferred();
+  let claimed = false;
+  standard({
+    'GET /coupons/claimable': () => (claimed ? { items: [Object.assign({}, claimable.items[0], { can_claim: false, claimed: 1 })] } : claimable),
+    'POST /coupons/templates/8/claim': () => claim.promise,
+  });
+  const page = h.page('home');
+  await page.instance.onLoad();
+  await flush();
+
+  await tap(page, '.claim-btn');
+  await tap(page, '.claim-btn');
+  claimed = true;
+  claim.resolve({ id: 100 });
+  await flush();
+  expect(api.post).toHaveBeenCalledTimes(1);
+  expect(api.post).toHaveBeenCalledWith('/coupons/templates/8/claim', {}, { idempotencyKey: 'key-1' });
+  expect(h.wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '领取成功，已放入券包' }));
+  expect(texts(page, '.coupon-note')).toEqual(['已领取']);
+});
+
+test('a refused claim shows the server message', async () => {
+  standard({ 'POST /coupons/templates/8/claim': apiError(api.ApiError, 'coupon.sold_out', '优惠券已领完', 409) });
+  const page = h.page('home');
+  await page.instance.onLoad();
+  await flush();
+  await tap(page, '.claim-btn');
+  expect(h.wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '优惠券已领完' }));
+});
+
+test('opening a notice marks it read and follows its link; pull-down refreshes everything', async () => {
+  standard({ 'POST /notifications/21/read': { ok: true } });
+  const page = h.page('home');
+  await page.instance.onLoad();
+  await flush();
+  await tap(page, '.notice');
+  expect(api.post).toHaveBeenCalledWith('/notifications/21/read');
+  expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/live/index?id=3' }));
+  expect(page.querySelector('.notice--unread')).toBeFalsy();
+
+  const before = api.get.mock.calls.length;
+  await page.instance.onPullDownRefresh();
+  expect(api.get.mock.calls.length - before).toBe(4);
+  expect(h.wx.stopPullDownRefresh).toHaveBeenCalled();
+});
+
+test('someone who is not a store is sent to sign in', async () => {
+  signInAsStore({ identity: { user_id: 7, role: null } });
+  standard();
+  const page = h.page('home');
+  await page.instance.onLoad();
+  expect(h.wx.reLaunch).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/login/index' }));
+  expect(api.get).not.toHaveBeenCalled();
+});
+
+test('the entries open tab pages, 待付款 and 扫码订货 with what they should show', async () => {
+  standard();
+  const page = h.page('home');
+  await page.instance.onLoad();
+  await flush();
+  await tap(page, '.entry-unpaid');
+  expect(h.wx.switchTab).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/pages/orders/index' }));
+  const { takeIntent } = require('../../components/lib/intent');
+  expect(takeIntent('/pages/orders/index')).toBe('pending_payment');
+  expect(takeIntent('/pages/orders/index')).toBe(null);
+  await tap(page, '.entry-scan');
+  expect(takeIntent('/pages/catalog/index')).toBe('scan');
+});

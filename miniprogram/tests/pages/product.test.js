@@ -1,0 +1,143 @@
+jest.mock('../../utils/api', () => require('./support/api-mock').createApiMock());
+
+const { fresh, flush, textOf, texts, tap, tapRetry, deferred } = require('./support/harness');
+const { route, apiError } = require('./support/api-mock');
+const { signInAsStore, sku, priced, quoteLine } = require('./support/fixtures');
+
+let h;
+let api;
+beforeEach(() => {
+  h = fresh();
+  api = require('../../utils/api');
+  signInAsStore();
+});
+
+const product = {
+  id: 10,
+  name: 'RO 净水器',
+  category_id: 1,
+  description: '五级过滤，厨下式',
+  images: [],
+  is_active: true,
+  skus: [
+    { id: 1, product_id: 10, name: '标准款', spec: '5级过滤', unit: '台', barcode: null, list_price_fen: 180000, case_size: 1, min_order_qty: 1, is_active: true },
+    { id: 4, product_id: 10, name: '滤芯套装', spec: '', unit: '套', barcode: null, list_price_fen: 20000, case_size: 6, min_order_qty: 12, is_active: true },
+  ],
+};
+const offers = {
+  items: [
+    sku(),
+    sku({ id: 4, name: '滤芯套装', unit: '套', case_size: 6, min_order_qty: 12, list_price_fen: 20000, unit_price_fen: 18000, price_tiers: [{ min_qty: 1, unit_price_fen: 18000 }, { min_qty: 60, unit_price_fen: 16500 }] }),
+    sku({ id: 99, product_id: 11, product_name: 'RO 净水器 Pro' }),
+  ],
+  next_after: null,
+};
+
+function quoteFor(quantity) {
+  return priced({
+    lines: [quoteLine({ quantity, payable_fen: 150000 * quantity })],
+    payable_fen: 150000 * quantity - 30000,
+  });
+}
+
+test('shows the store price, tiers, rules and the live quote with its promotions', async () => {
+  route(api, {
+    'GET /catalog/products/10': product,
+    'GET /catalog/skus': offers,
+    'GET /cart': priced({ lines: [] }),
+    'POST /quote': (path, body) => quoteFor(body.lines[0].quantity),
+  });
+  const page = h.page('product');
+  await page.instance.onLoad({ product_id: '10', sku_id: '1' });
+  await flush();
+
+  expect(api.get).toHaveBeenCalledWith('/catalog/skus', { q: 'RO 净水器', limit: 100 });
+  expect(api.post).toHaveBeenCalledWith('/quote', { lines: [{ sku_id: 1, quantity: 1 }] });
+  const text = textOf(page);
+  expect(text).toContain('¥1,500.00');
+  expect(text).toContain('10台起');
+  expect(text).toContain('¥1,400.00/台');
+  expect(text).toContain('年终满3000减300');
+  expect(text).toContain('-¥300.00');
+  expect(text).toContain('+2700积分');
+  expect(text).toContain('预计应付¥1,200.00');
+});
+
+test('the stepper re-quotes; a SKU change starts at its orderable minimum', async () => {
+  route(api, {
+    'GET /catalog/products/10': product,
+    'GET /catalog/skus': offers,
+    'GET /cart': priced({ lines: [] }),
+    'POST /quote': (path, body) => quoteFor(body.lines[0].quantity),
+  });
+  const page = h.page('product');
+  await page.instance.onLoad({ product_id: '10', sku_id: '1' });
+  await flush();
+
+  await page.instance.onQuantity({ detail: { value: 3 } });
+  expect(api.post).toHaveBeenLastCalledWith('/quote', { lines: [{ sku_id: 1, quantity: 3 }] });
+  expect(textOf(page)).toContain('预计应付¥4,200.00');
+
+  await tap(page, '.sku-chip', 1);
+  expect(api.post).toHaveBeenLastCalledWith('/quote', { lines: [{ sku_id: 4, quantity: 12 }] });
+  expect(textOf(page)).toContain('箱规 6套/箱');
+  expect(textOf(page)).toContain('起订 12套');
+});
+
+test("a line that cannot be ordered says why", async () => {
+  route(api, {
+    'GET /catalog/products/10': product,
+    'GET /catalog/skus': offers,
+    'GET /cart': priced({ lines: [] }),
+    'POST /quote': priced({
+      lines: [quoteLine({ quantity: 1, orderable: false, problems: [{ code: 'sku.insufficient_stock', message: '库存不足，仅剩 0台' }] })],
+      orderable: false,
+      promotions: null,
+    }),
+  });
+  const page = h.page('product');
+  await page.instance.onLoad({ product_id: '10', sku_id: '1' });
+  await flush();
+  expect(texts(page, '.problem')).toEqual(['库存不足，仅剩 0台']);
+});
+
+test('add to cart adds the chosen quantity to what the cart holds, once per tap burst', async () => {
+  const put = deferred();
+  route(api, {
+    'GET /catalog/products/10': product,
+    'GET /catalog/skus': offers,
+    'GET /cart': priced({ lines: [quoteLine({ sku_id: 1, quantity: 2 })] }),
+    'POST /quote': (path, body) => quoteFor(body.lines[0].quantity),
+    'PUT /cart/items/1': () => put.promise,
+  });
+  const page = h.page('product');
+  await page.instance.onLoad({ product_id: '10', sku_id: '1' });
+  await flush();
+  expect(textOf(page)).toContain('购物车已有 2台');
+
+  await tap(page, '.bar-add');
+  await tap(page, '.bar-add');
+  put.resolve(priced({ lines: [quoteLine({ sku_id: 1, quantity: 3 })] }));
+  await flush();
+  expect(api.put).toHaveBeenCalledTimes(1);
+  expect(api.put).toHaveBeenCalledWith('/cart/items/1', { quantity: 3 });
+  expect(textOf(page)).toContain('购物车已有 3台');
+});
+
+test('a failed load shows the message and 重试 loads again', async () => {
+  let fail = true;
+  route(api, {
+    'GET /catalog/products/10': () => (fail ? apiError(api.ApiError, 'catalog.product_not_found', '找不到该商品', 404) : product),
+    'GET /catalog/skus': offers,
+    'GET /cart': priced({ lines: [] }),
+    'POST /quote': (path, body) => quoteFor(body.lines[0].quantity),
+  });
+  const page = h.page('product');
+  await page.instance.onLoad({ product_id: '10' });
+  await flush();
+  expect(textOf(page)).toContain('找不到该商品');
+  fail = false;
+  await tapRetry(page);
+  expect(textOf(page)).toContain('标准款');
+  expect(textOf(page)).toContain('预计应付');
+});

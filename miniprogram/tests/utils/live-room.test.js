@@ -1,0 +1,195 @@
+/**
+ * @jest-environment node
+ *
+ * The room controller over the real RealtimeClient, against a scripted /live server.
+ */
+const { RealtimeClient } = require('../../utils/realtime');
+const { joinRoom } = require('../../utils/live-room');
+const { FakeLiveServer } = require('./support/fake-socket');
+
+async function tick(ms = 0) {
+  await jest.advanceTimersByTimeAsync(ms);
+  for (let i = 0; i < 5; i += 1) await jest.advanceTimersByTimeAsync(0);
+}
+
+const CARD = { product_id: 11, sku: { name: 'RO-500' }, live_price_fen: 159900, left: 30 };
+
+let server;
+let joins;
+
+function stateOf(sessionId) {
+  return {
+    session_id: sessionId,
+    status: 'live',
+    card: null,
+    pinned: null,
+    viewers: joins,
+    likes: 0,
+    orders: 0,
+    gmv_fen: 0,
+    rain: null,
+  };
+}
+
+function room(sessionId = 7) {
+  const client = new RealtimeClient({
+    url: 'ws://127.0.0.1:8000',
+    getToken: () => 'T1',
+    connectSocket: server.connectSocket,
+    random: () => 1,
+  });
+  return joinRoom(sessionId, { client });
+}
+
+beforeEach(() => {
+  jest.useFakeTimers();
+  joins = 0;
+  server = new FakeLiveServer({
+    tokens: ['T1'],
+    events: {
+      join: (data) => {
+        if (data.session_id !== 7) {
+          return { ok: false, error: { code: 'live.session_not_found', message: '直播不存在' } };
+        }
+        joins += 1;
+        return { ok: true, data: stateOf(data.session_id) };
+      },
+      grab: (data) => ({
+        ok: true,
+        data: { ok: true, rain_id: data.rain_id, amount_fen: 188, again: false },
+      }),
+      grab_coupon: (data) => ({ ok: true, data: { drop_id: data.drop_id, left: 9, again: false } }),
+      chat: (data) => ({ ok: true, data: { text: data.text } }),
+      like: (data) => ({ ok: true, data: { total: data.count } }),
+      state: () => ({ ok: true, data: Object.assign(stateOf(7), { likes: 99 }) }),
+    },
+  });
+});
+
+afterEach(() => {
+  jest.useRealTimers();
+});
+
+test('joins the session and hands the page its whole state', async () => {
+  const r = room();
+  const connection = [];
+  const joined = jest.fn();
+  r.on('connection', (status) => connection.push(status));
+  r.on('joined', joined);
+  await tick();
+  expect(await r.ready).toMatchObject({ session_id: 7, status: 'live' });
+  expect(server.received[0]).toEqual(['join', { session_id: 7 }]);
+  expect(joined).toHaveBeenCalledTimes(1);
+  expect(connection).toEqual(['live']); // 'connecting' was told before anyone listened
+  expect(r.state.viewers).toBe(1);
+});
+
+test('pushes reach the page and keep room.state whole', async () => {
+  const r = room();
+  const cards = [];
+  r.on('product', (card) => cards.push(card));
+  await tick();
+  server.push('product', CARD);
+  server.push('viewers', { count: 3 });
+  server.push('likes', { total: 12 });
+  server.push('pinned', { text: '满 3 台送滤芯', at: '2026-11-01T12:00:00+00:00' });
+  server.push('ticker', { orders: 2, gmv_fen: 319800, product_id: 11, left: 28 });
+  server.push('rain', { id: 4, total_fen: 10000, count: 50, status: 'running' });
+  server.push('session', { status: 'ended' });
+  expect(cards).toEqual([CARD]);
+  expect(r.state).toMatchObject({
+    card: Object.assign({}, CARD, { left: 28 }),
+    viewers: 3,
+    likes: 12,
+    pinned: { text: '满 3 台送滤芯' },
+    orders: 2,
+    gmv_fen: 319800,
+    rain: { id: 4, status: 'running', mine: null },
+    status: 'ended',
+  });
+  server.push('rain_result', {
+    id: 4,
+    status: 'ended',
+    results: [{ store_id: 1, amount_fen: 10000 }],
+  });
+  expect(r.state.rain).toMatchObject({ id: 4, status: 'ended', results: [{ store_id: 1 }] });
+});
+
+test('after a reconnection it joins again and the page gets the whole state again', async () => {
+  const r = room();
+  const joined = [];
+  const connection = [];
+  r.on('joined', (state) => joined.push(state.viewers));
+  r.on('connection', (status) => connection.push(status));
+  await tick();
+  server.last.drop();
+  expect(connection).toEqual(['live', 'reconnecting']);
+  await tick(1000);
+  expect(server.tasks).toHaveLength(2);
+  expect(server.received.map(([name]) => name)).toEqual(['join', 'join']);
+  expect(joined).toEqual([1, 2]);
+  expect(connection).toEqual(['live', 'reconnecting', 'live']);
+});
+
+test('grab, grabCoupon, chat and like send what the server reads', async () => {
+  const r = room();
+  await tick();
+  server.push('rain', { id: 4, status: 'running' });
+  const answers = await Promise.all([
+    r.grab(4),
+    r.grabCoupon(6),
+    r.chat('这款多少钱？'),
+    r.like(3),
+    r.like(),
+    tick(),
+  ]);
+  expect(server.received.slice(1)).toEqual([
+    ['grab', { rain_id: 4 }],
+    ['grab_coupon', { drop_id: 6 }],
+    ['chat', { text: '这款多少钱？' }],
+    ['like', { count: 3 }],
+    ['like', { count: 1 }],
+  ]);
+  expect(answers[0]).toEqual({
+    ok: true,
+    data: { ok: true, rain_id: 4, amount_fen: 188, again: false },
+  });
+  expect(answers[3]).toEqual({ ok: true, data: { total: 3 } });
+  expect(r.state.rain.mine).toEqual({ rain_id: 4, amount_fen: 188 });
+});
+
+test('refresh asks for the state again', async () => {
+  const r = room();
+  await tick();
+  const [answer] = await Promise.all([r.refresh(), tick()]);
+  expect(answer.ok).toBe(true);
+  expect(r.state.likes).toBe(99);
+});
+
+test('a session the store may not join ends the room: no reconnecting', async () => {
+  const r = room(999);
+  const errors = [];
+  const connection = [];
+  r.on('connection', (status) => connection.push(status));
+  r.on('error', (e) => errors.push(e.code));
+  await tick();
+  await expect(r.ready).rejects.toEqual({ code: 'live.session_not_found', message: '直播不存在' });
+  expect(errors).toEqual(['live.session_not_found']);
+  expect(connection).toEqual(['closed']);
+  expect(r.client.status).toBe('closed');
+  await tick(60000);
+  expect(server.tasks).toHaveLength(1);
+});
+
+test('leave closes the connection for good', async () => {
+  const r = room();
+  const connection = [];
+  r.on('connection', (status) => connection.push(status));
+  await tick();
+  r.leave();
+  r.leave(); // twice, from onHide and onUnload: harmless
+  expect(connection).toEqual(['live', 'closed']);
+  expect(server.last.closed).toBe(true);
+  await tick(60000);
+  expect(server.tasks).toHaveLength(1);
+});
