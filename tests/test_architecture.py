@@ -29,6 +29,7 @@ PURE_MODULES = {
     "backend/catalog/pricing.py",
     "backend/ordering/states.py",
     "backend/promotions/engine.py",
+    "backend/promotions/wording.py",
     "backend/coupons/terms.py",
     "backend/lottery/wheel.py",
     "backend/livestream/red_packet.py",

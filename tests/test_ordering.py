@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import pytest
 
 from backend.catalog import service as catalog_service
 from backend.catalog.models import DistributorSku, PriceEntry, Sku
@@ -457,3 +460,138 @@ async def test_proxy_orders_are_reported_apart(client, sandbox_client) -> None:
         "proxy_by_salesperson": [],
     }
     assert (await client.get("/api/v1/orders/summary", headers=bearer(owner))).status_code == 403
+
+
+async def test_store_prices_for_one_product_by_its_id(client, sandbox_client) -> None:
+    shop = await make_shop()
+    tenant = shop.tenant
+    await PriceEntry.create(
+        brand=tenant.brand, sku_id=shop.water, min_qty=5, unit_price_fen=179_900
+    )
+    category_id = (await catalog_service.list_categories(tenant.brand.id))[0]["id"]
+    other_product = await catalog_service.create_product(
+        tenant.acting_admin,
+        name="龙头",
+        category_id=category_id,
+        description="",
+        images=[],
+        skus=[
+            {
+                "name": "标准款",
+                "spec": "",
+                "unit": "个",
+                "barcode": None,
+                "list_price_fen": 500,
+                "case_size": 1,
+                "min_order_qty": 1,
+            }
+        ],
+    )
+    product_id = (await Sku.get(id=shop.water)).product_id  # type: ignore[attr-defined]
+    owner = await store_owner(client, sandbox_client, tenant.store)
+
+    async def skus(**params: object) -> list[dict[str, object]]:
+        response = await client.get("/api/v1/catalog/skus", params=params, headers=bearer(owner))
+        assert response.status_code == 200, response.text
+        items: list[dict[str, object]] = response.json()["items"]
+        return items
+
+    found = await skus(product_id=product_id, limit=100)
+    assert [s["id"] for s in found] == [shop.water, shop.filters, shop.unsold]
+    water = found[0]
+    assert water["product_id"] == product_id and water["category_id"] == category_id
+    assert water["unit_price_fen"] == 199_900  # one unit: below the volume price
+    assert water["price_tiers"] == [{"min_qty": 5, "unit_price_fen": 179_900}]
+    assert (found[1]["case_size"], found[1]["min_order_qty"]) == (10, 10)
+    assert found[2]["sold_here"] is False
+    assert [s["id"] for s in await skus(product_id=other_product["id"])] == [
+        other_product["skus"][0]["id"]
+    ]
+    assert await skus(product_id=product_id, q="龙头") == []  # filters combine
+    stranger = await make_shop()
+    foreign_product = (await Sku.get(id=stranger.water)).product_id  # type: ignore[attr-defined]
+    assert await skus(product_id=foreign_product) == []  # another brand's product: nothing
+    for value in ("abc", "0", "-1"):
+        response = await client.get(
+            "/api/v1/catalog/skus", params={"product_id": value}, headers=bearer(owner)
+        )
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == "request.invalid" and error["details"][0]["field"] == "product_id"
+
+
+async def test_cart_and_quote_lines_carry_case_size_minimum_and_product(
+    client, sandbox_client
+) -> None:
+    shop = await make_shop()
+    product_id = (await Sku.get(id=shop.water)).product_id  # type: ignore[attr-defined]
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    await client.put(
+        f"/api/v1/cart/items/{shop.water}", json={"quantity": 2}, headers=bearer(owner)
+    )
+    put = await client.put(
+        f"/api/v1/cart/items/{shop.filters}", json={"quantity": 15}, headers=bearer(owner)
+    )
+    rules = {"product_id": product_id, "case_size": 10, "min_order_qty": 10}
+    for cart in (put.json(), (await client.get("/api/v1/cart", headers=bearer(owner))).json()):
+        water, filters = cart["lines"]
+        assert {key: water[key] for key in rules} == {**rules, "case_size": 1, "min_order_qty": 1}
+        assert {key: filters[key] for key in rules} == rules
+        assert filters["problems"][0]["code"] == "quantity.not_case_multiple"
+    body = {"lines": [{"sku_id": shop.filters, "quantity": 20}, {"sku_id": 999_999, "quantity": 1}]}
+    quote = (await client.post("/api/v1/quote", json=body, headers=bearer(owner))).json()
+    filters, unknown = quote["lines"]
+    assert {key: filters[key] for key in rules} == rules
+    assert (unknown["product_id"], unknown["case_size"], unknown["min_order_qty"]) == (None, 1, 1)
+
+
+async def test_the_order_list_summarises_each_order_with_one_query_per_page(
+    client, sandbox_client, caplog: pytest.LogCaptureFixture
+) -> None:
+    shop = await make_shop()
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    bodies = [
+        {"lines": [{"sku_id": shop.water, "quantity": 2}]},
+        {
+            "lines": [
+                {"sku_id": shop.filters, "quantity": 20},
+                {"sku_id": shop.water, "quantity": 1},
+            ]
+        },
+        {"lines": [{"sku_id": shop.water, "quantity": 1}]},
+    ]
+    ids = [
+        (await client.post("/api/v1/orders", json=body, headers=idempotent(owner))).json()["id"]
+        for body in bodies
+    ]
+
+    async def listed(limit: int) -> tuple[list[dict[str, object]], int]:
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+            response = await client.get(
+                "/api/v1/orders", params={"limit": limit}, headers=bearer(owner)
+            )
+        assert response.status_code == 200, response.text
+        queries = [r for r in caplog.records if r.name == "tortoise.db_client"]
+        return response.json()["items"], len(queries)
+
+    one, queries_for_one = await listed(1)
+    three, queries_for_three = await listed(3)
+    # The page of orders, then all their summaries at once: never a query per order.
+    assert (queries_for_one, queries_for_three) == (2, 2)
+    assert [o["id"] for o in three] == ids[::-1] and one[0]["id"] == ids[2]
+    summaries = {o["id"]: o["summary"] for o in three}
+    assert summaries[ids[0]] == {
+        "first_sku_id": shop.water,
+        "first_product_name": "澜泉 RO 净水器",
+        "first_sku_name": "RO-500",
+        "first_unit": "台",
+        "line_count": 1,
+        "total_quantity": 2,
+        "gift_quantity": 0,
+        "text": "澜泉 RO 净水器 RO-500 × 2台",
+    }
+    two_lines = summaries[ids[1]]
+    assert (two_lines["first_sku_id"], two_lines["first_sku_name"]) == (shop.filters, "滤芯")
+    assert (two_lines["line_count"], two_lines["total_quantity"]) == (2, 21)
+    assert two_lines["text"] == "澜泉 RO 净水器 滤芯 等 2 种商品，共 21 件"

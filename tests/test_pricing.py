@@ -90,6 +90,15 @@ def test_unknown_sku_and_merged_duplicates() -> None:
     assert quote.payable_fen == 5 * 199_900  # only orderable lines count
 
 
+def test_a_quoted_line_carries_what_a_quantity_stepper_and_a_link_need() -> None:
+    known = offer(product_id=10, case_size=6, min_order_qty=12)
+    quote = quote_lines({1: known}, [RequestedLine(1, 7), RequestedLine(2, 1)])
+    line, unknown = quote.lines
+    assert (line.product_id, line.case_size, line.min_order_qty) == (10, 6, 12)
+    assert line.problems  # 7 is neither the minimum nor whole cases, and still says its rules
+    assert (unknown.product_id, unknown.case_size, unknown.min_order_qty) == (None, 1, 1)
+
+
 lines = st.lists(st.tuples(st.integers(1, 5), st.integers(-2, 300)), min_size=1, max_size=12).map(
     lambda pairs: [RequestedLine(sku, qty) for sku, qty in pairs]
 )

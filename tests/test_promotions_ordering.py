@@ -148,6 +148,66 @@ async def test_a_gift_is_a_zero_price_line_and_takes_its_stock(client, sandbox_c
     assert await OrderLine.filter(order_id=order["id"]).count() == 2
 
 
+async def test_gifts_are_named_in_the_quote_the_cart_and_the_order(client, sandbox_client) -> None:
+    shop = await make_shop()
+    gift = reduction(
+        name="买净水器送滤芯",
+        reward={"kind": "gift", "sku_id": shop.filters, "quantity": 2},
+        scope={"sku_ids": [shop.water]},
+    )
+    promotion = await running(client, shop, gift)
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    product_id = (await client.get("/api/v1/catalog/skus", headers=bearer(owner))).json()["items"][
+        0
+    ]["product_id"]
+    named = {
+        "product_id": product_id,
+        "product_name": "澜泉 RO 净水器",
+        "sku_name": "滤芯",
+        "unit": "支",
+    }
+    note = "赠送澜泉 RO 净水器 滤芯 × 2支"
+
+    quote = (
+        await client.post("/api/v1/quote", json=two_purifiers(shop), headers=bearer(owner))
+    ).json()["promotions"]
+    assert quote["gifts"] == [
+        {
+            "promotion_id": promotion["id"],
+            "sku_id": shop.filters,
+            **named,
+            "quantity": 2,
+            "value_fen": 10_000,
+        }
+    ]
+    gift_line = next(line for line in quote["lines"] if line["gift"])
+    assert {key: gift_line[key] for key in named} == named
+    bought = next(line for line in quote["lines"] if not line["gift"])
+    assert "product_name" not in bought  # bought lines are named in the quote's own lines
+    assert [(a["kind"], a["note"]) for a in quote["applied"]] == [("gift", note)]
+
+    await client.put(
+        f"/api/v1/cart/items/{shop.water}", json={"quantity": 2}, headers=bearer(owner)
+    )
+    cart = (await client.get("/api/v1/cart", headers=bearer(owner))).json()["promotions"]
+    assert cart["gifts"][0]["sku_name"] == "滤芯" and cart["applied"][0]["note"] == note
+
+    headers = await admin(client, shop)
+    simulated = await client.post(
+        f"{API}/simulate",
+        json={"store_id": shop.tenant.store.id, **two_purifiers(shop)},
+        headers=headers,
+    )
+    assert simulated.json()["promotions"]["gifts"][0]["product_name"] == "澜泉 RO 净水器"
+
+    placed = (
+        await client.post("/api/v1/orders", json=two_purifiers(shop), headers=idempotent(owner))
+    ).json()
+    assert placed["promotions"][0]["note"] == note
+    kept = await client.get(f"/api/v1/orders/{placed['id']}", headers=bearer(owner))
+    assert kept.json()["promotions"][0]["note"] == note
+
+
 async def test_a_gift_out_of_stock_refuses_the_order_naming_it_and_nothing_is_taken(
     client, sandbox_client
 ) -> None:

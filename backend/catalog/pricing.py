@@ -43,6 +43,7 @@ class SkuOffer:
     stock: int
     tiers: tuple[PriceTier, ...] = ()
     category_id: int | None = None
+    product_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,11 @@ class QuotedLine:
     available_stock: int = 0
     problems: tuple[LineProblem, ...] = ()
     category_id: int | None = None  # what category-scoped promotions look at
+    # What a buyer's quantity stepper needs (whole cases, the minimum) and the product to link
+    # to; an unknown SKU has no product and accepts any quantity rule-wise.
+    product_id: int | None = None
+    case_size: int = 1
+    min_order_qty: int = 1
 
     @property
     def orderable(self) -> bool:
@@ -165,6 +171,9 @@ def quote_line(offer: SkuOffer | None, requested: RequestedLine) -> QuotedLine:
         available_stock=max(offer.stock, 0),
         problems=problems,
         category_id=offer.category_id,
+        product_id=offer.product_id,
+        case_size=offer.case_size,
+        min_order_qty=offer.min_order_qty,
     )
 
 

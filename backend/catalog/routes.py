@@ -85,6 +85,7 @@ class SkuQuery(PageQuery):
     q: str | None = Field(default=None, max_length=64)
     barcode: str | None = Field(default=None, max_length=32)
     category_id: Id | None = None
+    product_id: Id | None = Field(default=None, description="只看该商品的规格（商品详情页）")
     store_id: Id | None = None
 
 
@@ -198,7 +199,7 @@ async def adjust_stock(
 
 
 @bp.get("/skus")
-@openapi.summary("门店看到的商品：按名称、条码、分类搜索，含该门店的价格与库存")
+@openapi.summary("门店看到的商品：按名称、条码、分类或商品搜索，含该门店的价格、阶梯价与库存")
 @documented_query(SkuQuery)
 @authenticated()
 async def search(request: Request, principal: Principal) -> HTTPResponse:
@@ -214,5 +215,6 @@ async def search(request: Request, principal: Principal) -> HTTPResponse:
         category_id=query.category_id,
         after=query.after,
         limit=limit,
+        product_id=query.product_id,
     )
     return ok(page(items, limit))

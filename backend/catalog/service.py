@@ -7,6 +7,7 @@ can never take more than there is.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -103,7 +104,10 @@ def quoted_line_view(line: QuotedLine) -> dict[str, Any]:
         "sku_id": line.sku_id,
         "product_name": line.product_name,
         "sku_name": line.sku_name,
+        "product_id": line.product_id,
         "unit": line.unit,
+        "case_size": line.case_size,
+        "min_order_qty": line.min_order_qty,
         "quantity": line.quantity,
         "list_unit_price_fen": line.list_unit_price_fen,
         "unit_price_fen": line.unit_price_fen,
@@ -340,8 +344,9 @@ async def offers_for(
     if not ids:
         return {}
     skus = await sql.fetch(
-        "SELECT s.id, s.name, s.unit, s.list_price_fen, s.case_size, s.min_order_qty,"
-        " s.is_active AND p.is_active AS active, p.name AS product_name, p.category_id,"
+        "SELECT s.id, s.product_id, s.name, s.unit, s.list_price_fen, s.case_size,"
+        " s.min_order_qty, s.is_active AND p.is_active AS active, p.name AS product_name,"
+        " p.category_id,"
         " d.is_available, d.stock"
         " FROM skus s JOIN products p ON p.id = s.product_id"
         " LEFT JOIN distributor_skus d ON d.sku_id = s.id AND d.distributor_id = $2"
@@ -382,6 +387,7 @@ async def offers_for(
             stock=sku["stock"] or 0,
             tiers=tuple(tiers[sku["id"]]),
             category_id=sku["category_id"],
+            product_id=sku["product_id"],
         )
         for sku in skus
     }
@@ -404,9 +410,13 @@ async def search_for_store(
     category_id: int | None,
     after: int | None,
     limit: int,
+    product_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """SKUs a store can browse, with the unit price it would pay for one case."""
+    """SKUs a store can browse, with the unit price it would pay for one case and its
+    quantity tiers; `product_id` narrows them to one product's (the product page)."""
     query = Sku.filter(brand_id=brand_id, is_active=True, product__is_active=True)
+    if product_id is not None:
+        query = query.filter(product_id=product_id)
     if barcode:
         query = query.filter(barcode=barcode)
     if text:
@@ -428,6 +438,7 @@ async def search_for_store(
             {
                 **sku_view(sku),
                 "product_name": offer.product_name,
+                "category_id": offer.category_id,
                 "sold_here": offer.sold_here,
                 "stock": offer.stock,
                 "unit_price_fen": lines.lines[0].unit_price_fen,
@@ -463,6 +474,78 @@ async def skus_by_id(brand_id: int, sku_ids: Iterable[int]) -> dict[int, dict[st
     if not ids:
         return {}
     return {sku.id: sku_view(sku) for sku in await Sku.filter(brand_id=brand_id, id__in=ids)}
+
+
+@dataclass(frozen=True, slots=True)
+class SkuSummary:
+    """How a SKU is named to a buyer (a gift, a promotion's scope) and what it belongs to."""
+
+    id: int
+    product_id: int | None
+    product_name: str
+    sku_name: str
+    unit: str
+    category_id: int | None = None
+
+    @classmethod
+    def of(cls, offer: SkuOffer) -> SkuSummary:
+        """The names an offer already carries (offers_for), without asking again."""
+        return cls(
+            id=offer.sku_id,
+            product_id=offer.product_id,
+            product_name=offer.product_name,
+            sku_name=offer.sku_name,
+            unit=offer.unit,
+            category_id=offer.category_id,
+        )
+
+    @property
+    def title(self) -> str:
+        return f"{self.product_name} {self.sku_name}".strip()
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "sku_id": self.id,
+            "product_id": self.product_id,
+            "product_name": self.product_name,
+            "sku_name": self.sku_name,
+            "unit": self.unit,
+        }
+
+
+async def sku_summaries(brand_id: int, sku_ids: Iterable[int]) -> dict[int, SkuSummary]:
+    """The brand's SKUs among `sku_ids` (active or not), named: one statement of fixed SQL,
+    as quotes with gifts run it."""
+    ids = sorted(set(sku_ids))
+    if not ids:
+        return {}
+    rows = await sql.fetch(
+        "SELECT s.id, s.product_id, s.name, s.unit, p.name AS product_name, p.category_id"
+        " FROM skus s JOIN products p ON p.id = s.product_id"
+        " WHERE s.brand_id = $1 AND s.id IN ($2)",
+        brand_id,
+        ids,
+    )
+    return {
+        int(row["id"]): SkuSummary(
+            id=int(row["id"]),
+            product_id=int(row["product_id"]),
+            product_name=row["product_name"],
+            sku_name=row["name"],
+            unit=row["unit"],
+            category_id=int(row["category_id"]),
+        )
+        for row in rows
+    }
+
+
+async def category_names(brand_id: int, category_ids: Iterable[int]) -> dict[int, str]:
+    """The names of the brand's categories among `category_ids`."""
+    ids = sorted(set(category_ids))
+    if not ids:
+        return {}
+    rows = await Category.filter(brand_id=brand_id, id__in=ids).values_list("id", "name")
+    return {int(category_id): str(name) for category_id, name in rows}
 
 
 async def list_prices(brand_id: int, sku_ids: Iterable[int]) -> dict[int, int]:

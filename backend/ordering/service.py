@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -158,6 +158,7 @@ class PricedCart:
     coupon_options: list[dict[str, Any]] | None = None  # the store's coupons, for a picker
     rebate_balance_fen: int = 0
     rebate_usable_fen: int = 0  # of it, what could pay this cart (lines no promotion priced)
+    gift_skus: Mapping[int, catalog_service.SkuSummary] = field(default_factory=dict)
 
 
 def priced_view(priced: PricedCart) -> dict[str, Any]:
@@ -165,7 +166,9 @@ def priced_view(priced: PricedCart) -> dict[str, Any]:
     view = catalog_service.quote_view(priced.quote)
     result = priced.promotions
     view["promotion_discount_fen"] = 0 if result is None else result.promotion_discount_fen
-    view["promotions"] = None if result is None else promotions_service.result_view(result)
+    view["promotions"] = (
+        None if result is None else promotions_service.result_view(result, priced.gift_skus)
+    )
     if result is not None:
         view["payable_fen"] = result.payable_fen
         view["discount_fen"] = priced.quote.discount_fen + result.promotion_discount_fen
@@ -245,7 +248,13 @@ async def _priced(
         for line, off in zip(payable, coupon_off, strict=True)
         if line.sku_id not in promoted
     )
-    return PricedCart(quote, result, applied, problem, options, balance, min(balance, rebate_base))
+    # Gifts are not among the quote's lines: name them (a query only when there are some).
+    gift_skus = await catalog_service.sku_summaries(
+        store.brand_id, promotions_service.gift_skus(result)
+    )
+    return PricedCart(
+        quote, result, applied, problem, options, balance, min(balance, rebate_base), gift_skus
+    )
 
 
 def _promoted_skus(result: promotions_service.PromotionResult | None) -> set[int]:
@@ -429,15 +438,15 @@ async def _lines_to_write(
     quote: Quote,
     result: promotions_service.PromotionResult | None,
     coupon: coupons_service.Applied | None,
-) -> list[LineToWrite]:
+) -> tuple[list[LineToWrite], dict[int, catalog_service.SkuSummary]]:
     """The quote's lines priced by the promotions and the coupon, then the gifts as
-    zero-price lines."""
+    zero-price lines; and the gifts' SKUs, named."""
     priced = {} if result is None else {line.sku_id: line for line in result.lines if not line.gift}
     lines = [_bought_line(line, priced.get(line.sku_id)) for line in quote.lines]
     if coupon is not None:
         lines = _with_coupon(lines, coupon)
     if result is None:
-        return lines
+        return lines, {}
     gifts = [line for line in result.lines if line.gift]
     offers = await catalog_service.offers_for(
         store.brand_id, store.distributor_id, store.tier, [gift.sku_id for gift in gifts]
@@ -465,7 +474,7 @@ async def _lines_to_write(
         )
     if unavailable:
         raise LinesUnavailable(details=[_gift_problem(sku_id) for sku_id in unavailable])
-    return lines
+    return lines, {sku_id: catalog_service.SkuSummary.of(offer) for sku_id, offer in offers.items()}
 
 
 def _gift_problem(sku_id: int) -> dict[str, Any]:
@@ -505,7 +514,7 @@ async def place_order(
             coupon = await coupons_service.price_with(
                 store.id, coupon_id, payable, channel.value, now
             )
-        to_write = await _lines_to_write(store, quote, result, coupon)
+        to_write, gift_skus = await _lines_to_write(store, quote, result, coupon)
         try:
             async with in_transaction():
                 await _reserve(store, to_write)
@@ -522,6 +531,7 @@ async def place_order(
                     channel=channel,
                     now=now,
                     reordered_from=reordered_from,
+                    gift_skus=gift_skus,
                 )
                 if result is not None:
                     await promotions_service.commit_uses(order["id"], store.id, result, now)
@@ -632,6 +642,7 @@ async def _insert_order(
     channel: Channel,
     now: datetime,
     reordered_from: int | None,
+    gift_skus: Mapping[int, catalog_service.SkuSummary] | None = None,
 ) -> dict[str, Any]:
     """Write the order, its lines and its first event; the order's detail view.
 
@@ -656,7 +667,7 @@ async def _insert_order(
         promotion_discount_fen=0 if result is None else result.promotion_discount_fen,
         points_earned=0 if result is None else result.points_earned,
         rebate_fen=0 if result is None else result.rebate_fen,
-        promotions=[] if result is None else promotions_service.applied_view(result),
+        promotions=[] if result is None else promotions_service.applied_view(result, gift_skus),
         coupon_id=None if coupon is None else coupon.coupon_id,
         coupon_discount_fen=0 if coupon is None else coupon.effect.amount_fen,
         rebate_used_fen=sum(
@@ -1062,7 +1073,48 @@ async def list_orders(
     query = query.filter(**{key: value for key, value in filters.items() if value is not None})
     if before:
         query = query.filter(id__lt=before)
-    return [order_view(order) for order in await query.order_by("-id").limit(limit + 1)]
+    orders = await query.order_by("-id").limit(limit + 1)
+    summaries = await _line_summaries([order.id for order in orders])
+    return [{**order_view(order), "summary": summaries.get(order.id)} for order in orders]
+
+
+def _summary_text(first: str, unit: str, lines: int, quantity: int) -> str:
+    if lines == 1:
+        return f"{first} × {quantity}{unit}"
+    return f"{first} 等 {lines} 种商品，共 {quantity} 件"
+
+
+async def _line_summaries(order_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """For a page of orders, what each bought, in one statement whatever the page size: its
+    first bought line's names, how many lines and units were bought, and the gift units."""
+    if not order_ids:
+        return {}
+    rows = await sql.fetch(
+        "SELECT a.order_id, l.sku_id, l.product_name, l.sku_name, l.unit, a.lines, a.quantity,"
+        " a.gift_quantity FROM (SELECT order_id,"
+        " MIN(CASE WHEN gift_promotion_id IS NULL THEN id END) AS first_id,"
+        " SUM(CASE WHEN gift_promotion_id IS NULL THEN 1 ELSE 0 END) AS lines,"
+        " SUM(CASE WHEN gift_promotion_id IS NULL THEN quantity ELSE 0 END) AS quantity,"
+        " SUM(CASE WHEN gift_promotion_id IS NULL THEN 0 ELSE quantity END) AS gift_quantity"
+        " FROM order_lines WHERE order_id IN ($1) GROUP BY order_id) a"
+        " JOIN order_lines l ON l.id = a.first_id",
+        list(order_ids),
+    )
+    summaries = {}
+    for row in rows:
+        first = f"{row['product_name']} {row['sku_name']}".strip()
+        lines, quantity = int(row["lines"]), int(row["quantity"])
+        summaries[int(row["order_id"])] = {
+            "first_sku_id": int(row["sku_id"]),
+            "first_product_name": row["product_name"],
+            "first_sku_name": row["sku_name"],
+            "first_unit": row["unit"],
+            "line_count": lines,
+            "total_quantity": quantity,
+            "gift_quantity": int(row["gift_quantity"]),
+            "text": _summary_text(first, row["unit"], lines, quantity),
+        }
+    return summaries
 
 
 async def export_batches(

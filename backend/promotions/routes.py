@@ -1,4 +1,4 @@
-"""Promotion administration for brand staff, and the simulator."""
+"""Promotion administration for brand staff, the simulator, and what a store sees running."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
 from backend.catalog.service import RequestedLine
 from backend.deps import request_deps
-from backend.identity.access import BRAND_ROLES, Principal, authenticated
+from backend.identity.access import BRAND_ROLES, STORE_ROLES, Principal, Role, authenticated
 from backend.infra.http import (
     Id,
     PageQuery,
@@ -143,6 +143,13 @@ class PromotionQuery(PageQuery):
     status: Literal["draft", "active", "paused", "ended"] | None = None
 
 
+class CurrentQuery(RequestModel):
+    model_config = ConfigDict(extra="ignore")
+
+    sku_id: Id | None = Field(default=None, description="只看可用于该规格的活动")
+    store_id: Id | None = Field(default=None, description="业务员查看所服务门店的活动时指定")
+
+
 @bp.post("")
 @openapi.summary("新建活动（草稿）；规则矛盾或引用不存在的商品时返回 422 并指明字段")
 @authenticated(*BRAND_ROLES)
@@ -167,6 +174,23 @@ async def list_promotions(request: Request, principal: Principal) -> HTTPRespons
     )
     listed = page(items, limit)
     return ok({"items": listed["items"], "next_before": listed["next_after"]})
+
+
+@bp.get("/current")
+@openapi.summary(
+    "门店可参加的进行中活动：名称、奖励说明、时间、适用商品与分类（可按规格筛选）；不含活动资金"
+)
+@documented_query(CurrentQuery)
+@authenticated(*STORE_ROLES, Role.SALESPERSON)
+async def current_promotions(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, CurrentQuery)
+    items = await service.current_for_store(
+        principal,
+        store_id=query.store_id,
+        sku_id=query.sku_id,
+        now=request_deps(request).clock.now(),
+    )
+    return ok({"items": items})
 
 
 @bp.get("/<promotion_id:int>")

@@ -4,18 +4,18 @@ stored rules into the engine's promotions and names contradictory ones."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from backend.catalog import service as catalog_service
-from backend.catalog.service import QuotedLine, RequestedLine
-from backend.identity.access import Principal, Tenancy, scoped
+from backend.catalog.service import QuotedLine, RequestedLine, SkuSummary
+from backend.identity.access import Principal, Role, Tenancy, scoped
 from backend.infra import sql
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
 from backend.org import service as org_service
-from backend.promotions import engine, rules
+from backend.promotions import engine, rules, wording
 from backend.promotions.models import Promotion, PromotionStatus, PromotionUse, PromotionUseKind
 
 # What other domains (ordering) read of a priced cart.
@@ -106,8 +106,22 @@ def promotion_view(promotion: Promotion) -> dict[str, Any]:
     }
 
 
-def result_view(result: engine.PromotionResult) -> dict[str, Any]:
-    """What a quote shows of the promotions: line by line, totals, gifts, earnings, why not."""
+def _gift_names(skus: Mapping[int, SkuSummary] | None, sku_id: int) -> dict[str, Any]:
+    """A gift's product and SKU names (and the product to link to); empty when unknown."""
+    named = (skus or {}).get(sku_id)
+    return {
+        "product_id": None if named is None else named.product_id,
+        "product_name": "" if named is None else named.product_name,
+        "sku_name": "" if named is None else named.sku_name,
+        "unit": "" if named is None else named.unit,
+    }
+
+
+def result_view(
+    result: engine.PromotionResult, skus: Mapping[int, SkuSummary] | None = None
+) -> dict[str, Any]:
+    """What a quote shows of the promotions: line by line, totals, gifts, earnings, why not.
+    `skus` names the gifts' SKUs (see gift_skus); without them gifts go unnamed."""
     return {
         "list_amount_fen": result.list_amount_fen,
         "before_promotions_fen": result.before_promotions_fen,
@@ -121,6 +135,7 @@ def result_view(result: engine.PromotionResult) -> dict[str, Any]:
                 "quantity": line.quantity,
                 "gift": line.gift,
                 "gift_promotion_id": line.gift_promotion_id,
+                **(_gift_names(skus, line.sku_id) if line.gift else {}),
                 "list_unit_price_fen": line.list_unit_price_fen,
                 "unit_price_fen": line.unit_price_fen,
                 "before_promotions_fen": line.before_promotions_fen,
@@ -136,18 +151,24 @@ def result_view(result: engine.PromotionResult) -> dict[str, Any]:
             {
                 "promotion_id": gift.promotion_id,
                 "sku_id": gift.sku_id,
+                **_gift_names(skus, gift.sku_id),
                 "quantity": gift.quantity,
                 "value_fen": gift.value_fen,
             }
             for gift in result.gifts
         ],
-        "applied": applied_view(result),
+        "applied": applied_view(result, skus),
         "skipped": [
             {"promotion_id": s.promotion_id, "code": s.code, "message": s.message}
             for s in result.skipped
         ],
         "rounding": result.rounding,
     }
+
+
+def gift_skus(result: engine.PromotionResult | None) -> set[int]:
+    """The SKUs a result gives away: what result_view and applied_view want named."""
+    return set() if result is None else {gift.sku_id for gift in result.gifts}
 
 
 # ---- administration -------------------------------------------------------------------------
@@ -505,7 +526,11 @@ async def release_uses(order_id: int, now: datetime) -> None:
         )
 
 
-def applied_view(result: engine.PromotionResult) -> list[dict[str, Any]]:
+def applied_view(
+    result: engine.PromotionResult, skus: Mapping[int, SkuSummary] | None = None
+) -> list[dict[str, Any]]:
+    """The promotions applied, each with its note; a gift's note names what it gives when
+    `skus` names the gift SKUs (the engine, knowing no names, counts SKU ids)."""
     return [
         {
             "promotion_id": applied.promotion_id,
@@ -514,10 +539,26 @@ def applied_view(result: engine.PromotionResult) -> list[dict[str, Any]]:
             "amount_fen": applied.amount_fen,
             "points": applied.points,
             "budget_capped": applied.budget_capped,
-            "note": applied.note,
+            "note": _gift_note(result, applied, skus) if applied.kind == "gift" else applied.note,
         }
         for applied in result.applied
     ]
+
+
+def _gift_note(
+    result: engine.PromotionResult,
+    applied: engine.AppliedPromotion,
+    skus: Mapping[int, SkuSummary] | None,
+) -> str:
+    given = [gift for gift in result.gifts if gift.promotion_id == applied.promotion_id]
+    named = [(skus or {}).get(gift.sku_id) for gift in given]
+    if not given or any(sku is None for sku in named):
+        return applied.note
+    return "赠送" + "，".join(
+        wording.gift_text(sku.title, gift.quantity, sku.unit)
+        for gift, sku in zip(given, named, strict=True)
+        if sku is not None
+    )
 
 
 async def simulate(
@@ -542,6 +583,7 @@ async def simulate(
             raise PromotionNotFound(details={"promotion_ids": missing})
     buyer = Buyer(store.id, brand_id, store.distributor_id, store.region_id, store.tier)
     result = await price(buyer, channel, at, quote.lines, also=also)
+    named = await catalog_service.sku_summaries(brand_id, gift_skus(result))
     return {
         "store_id": store.id,
         "at": at.isoformat(),
@@ -554,8 +596,119 @@ async def simulate(
             for line in quote.lines
             if not line.orderable
         ],
-        "promotions": None if result is None else result_view(result),
+        "promotions": None if result is None else result_view(result, named),
     }
+
+
+# ---- what a store sees -------------------------------------------------------------------------
+
+
+def _covers_sku(scope: engine.Scope, sku: SkuSummary) -> bool:
+    """Whether a line of this SKU would be in the scope (as engine.Scope.covers decides)."""
+    if scope.bundle_sku_ids:
+        return sku.id in scope.bundle_sku_ids
+    if not scope.sku_ids and not scope.category_ids:
+        return True
+    return sku.id in scope.sku_ids or sku.category_id in scope.category_ids
+
+
+def _store_view(
+    promotion: engine.Promotion,
+    skus: Mapping[int, SkuSummary],
+    categories: Mapping[int, str],
+    uses: Mapping[int, int],
+) -> dict[str, Any]:
+    """A running promotion as a store reads it: no budget, audience, priority or status."""
+    scope, reward, limit = promotion.scope, promotion.reward, promotion.per_store_limit
+    gift = skus.get(reward.sku_id) if isinstance(reward, engine.Gift) else None
+    listed = sorted(scope.bundle_sku_ids or scope.sku_ids)
+    return {
+        "id": promotion.id,
+        "name": promotion.name,
+        "kind": promotion.kind,
+        "kind_name": wording.KIND_NAMES[promotion.kind],
+        "description": wording.describe(
+            promotion,
+            gift_name="" if gift is None else gift.title,
+            gift_unit="" if gift is None else gift.unit,
+        ),
+        "starts_at": promotion.starts_at.isoformat(),
+        "ends_at": promotion.ends_at.isoformat(),
+        "exclusive": promotion.stacking == "exclusive",
+        "conditions": {
+            "min_quantity": promotion.conditions.min_quantity,
+            "min_amount_fen": promotion.conditions.min_amount_fen,
+        },
+        "scope": {
+            "all_products": not (scope.bundle_sku_ids or scope.sku_ids or scope.category_ids),
+            "bundle": bool(scope.bundle_sku_ids),
+            "skus": [skus[sku_id].view() for sku_id in listed if sku_id in skus],
+            "categories": [
+                {"id": category_id, "name": categories[category_id]}
+                for category_id in sorted(scope.category_ids)
+                if category_id in categories
+            ],
+        },
+        "gift": None
+        if not isinstance(reward, engine.Gift)
+        else {
+            **_gift_names(skus, reward.sku_id),
+            "sku_id": reward.sku_id,
+            "quantity": reward.quantity,
+            "per_multiple": reward.per_multiple,
+        },
+        "per_store_limit": limit,
+        "uses_left": None if limit is None else max(limit - uses.get(promotion.id, 0), 0),
+    }
+
+
+async def current_for_store(
+    principal: Principal, *, store_id: int | None, sku_id: int | None, now: datetime
+) -> list[dict[str, Any]]:
+    """The promotions running now that the store's orders on the caller's channel can use
+    (a store owner's own orders, a salesperson's proxy orders): active, inside their window,
+    its audience, budget not used up; with `sku_id`, only those whose scope takes that SKU.
+    Ending soonest first."""
+    store = await org_service.store_for_ordering(principal, store_id)
+    brand_id = store.brand_id
+    wanted = None
+    if sku_id is not None:
+        wanted = (await catalog_service.sku_summaries(brand_id, [sku_id])).get(sku_id)
+        if wanted is None:
+            raise catalog_service.SkuNotFound()
+    channel = "proxy" if principal.role == Role.SALESPERSON else "self"
+    running = await running_promotions(brand_id, now)
+    with_tags = any(p.audience.tags for p in running.promotions)
+    profile = engine.StoreProfile(
+        store_id=store.id,
+        distributor_id=store.distributor_id,
+        region_id=store.region_id,
+        tier=store.tier,
+        tags=frozenset(await org_service.store_tags(store.id) if with_tags else ()),
+    )
+    shown = []
+    for promotion in running.promotions:
+        budget_left = running.budget_left_fen.get(promotion.id)
+        if (
+            (not promotion.channels or channel in promotion.channels)
+            and promotion.audience.admits(profile)
+            and (budget_left is None or budget_left > 0)
+            and (wanted is None or _covers_sku(promotion.scope, wanted))
+        ):
+            shown.append(promotion)
+    shown.sort(key=lambda p: (p.ends_at, p.id))
+    named_skus: set[int] = set()
+    named_categories: set[int] = set()
+    for promotion in shown:
+        named_skus |= promotion.scope.sku_ids | promotion.scope.bundle_sku_ids
+        named_categories |= promotion.scope.category_ids
+        if isinstance(promotion.reward, engine.Gift):
+            named_skus.add(promotion.reward.sku_id)
+    skus = await catalog_service.sku_summaries(brand_id, named_skus)
+    categories = await catalog_service.category_names(brand_id, named_categories)
+    limited = [p.id for p in shown if p.per_store_limit is not None]
+    uses = await store_usage(store.id, limited) if limited else {}
+    return [_store_view(p, skus, categories, uses) for p in shown]
 
 
 async def budget_entries(

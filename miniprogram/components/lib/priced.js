@@ -15,9 +15,13 @@ function presentLines(answer) {
   });
   return (answer.lines || []).map((line) => ({
     skuId: line.sku_id,
+    productId: line.product_id || null,
     title: line.product_name,
     skuName: line.sku_name,
     unit: line.unit,
+    // The stepper keeps to whole cases and the minimum order, as the quote checks them.
+    caseSize: line.case_size || 1,
+    minOrderQty: line.min_order_qty || 1,
     quantity: line.quantity,
     unitPriceFen: line.unit_price_fen,
     listUnitPriceFen: line.list_unit_price_fen,

@@ -52,18 +52,22 @@ Component({
       // Show the parent's value until it accepts the change (and sets `value` again).
       this.refresh();
     },
+    // A quantity that is not whole cases (a cart line from before the case size changed)
+    // moves to the neighbouring whole case, so one tap always lands on an orderable quantity.
     onMinus() {
       if (this.data.disabled || !this.data.canMinus) return;
       const { value, step, min, allowZero } = this.data;
-      const low = orderableMin(min, step);
-      const next = value - Math.max(1, step);
+      const s = Math.max(1, step);
+      const low = orderableMin(min, s);
+      const next = Math.ceil(value / s) * s - s;
       this.emit(next < low ? (allowZero ? 0 : low) : next);
     },
     onPlus() {
       if (this.data.disabled || !this.data.canPlus) return;
       const { value, step, min } = this.data;
-      const low = orderableMin(min, step);
-      this.emit(value < low ? low : value + Math.max(1, step));
+      const s = Math.max(1, step);
+      const low = orderableMin(min, s);
+      this.emit(value < low ? low : Math.floor(value / s) * s + s);
     },
     onInput(e) {
       this.setData({ text: e.detail.value });

@@ -1,8 +1,9 @@
 /**
  * 购物车: the store's server-side cart, priced live (GET /cart): each line at the store's
- * price with the promotions that changed it, lines that cannot be ordered and why, the
- * coupon picker (every wallet coupon with what it would take off or why not), the rebate
- * balance, points to be earned, and the way to checkout.
+ * price with the promotions that changed it, a stepper by whole cases (箱规) from the
+ * minimum order, its name opening the product; the gifts by name; lines that cannot be
+ * ordered and why, the coupon picker (every wallet coupon with what it would take off or
+ * why not), the rebate balance, points to be earned, and the way to checkout.
  */
 const api = require('../../utils/api');
 const { errorMessage, redirectIfSignedOut, toastError } = require('../../components/lib/errors');
@@ -149,6 +150,11 @@ Component({
       if (couponId) query.push(`coupon_id=${couponId}`);
       if (useRebate) query.push('use_rebate=1');
       wx.navigateTo({ url: `/pages/checkout/index${query.length ? `?${query.join('&')}` : ''}` });
+    },
+    onOpenProduct(e) {
+      const { product, sku } = e.currentTarget.dataset;
+      if (!product) return; // a line whose SKU the catalog no longer knows
+      wx.navigateTo({ url: `/pages/product/index?product_id=${product}&sku_id=${sku}` });
     },
     onGoShopping() {
       wx.switchTab({ url: '/pages/catalog/index' });

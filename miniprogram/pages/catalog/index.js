@@ -1,6 +1,7 @@
 /**
  * 订货 (catalog): categories, search by name, scan a barcode, pages of SKUs with this
- * store's price, and "add to cart" from the list (one orderable step at a time).
+ * store's price and the kinds of running promotions (GET /promotions/current) that can apply
+ * to each, and "add to cart" from the list (one orderable step at a time).
  */
 const api = require('../../utils/api');
 const { formatFen } = require('../../utils/money');
@@ -8,6 +9,7 @@ const { errorMessage, redirectIfSignedOut, toastError } = require('../../compone
 const { nextQuantity, orderableMin } = require('../../components/lib/quantity');
 const { requireStore } = require('../../components/lib/identity');
 const { takeIntent } = require('../../components/lib/intent');
+const { covers } = require('../../components/lib/promotions');
 
 const PAGE_SIZE = 20;
 
@@ -27,6 +29,7 @@ function present(sku) {
   return {
     id: sku.id,
     productId: sku.product_id,
+    categoryId: sku.category_id,
     title: sku.product_name,
     skuName: sku.name,
     spec: sku.spec,
@@ -43,6 +46,20 @@ function present(sku) {
     tiers: tiersOf(sku),
     blocked: blockedReason(sku),
   };
+}
+
+const MAX_TAGS = 2;
+
+/** {skuId: [{key, text}]}: the running promotions each listed SKU is in scope of. */
+function promotionTags(items, promotions) {
+  const tags = {};
+  items.forEach((item) => {
+    const found = promotions.filter((p) => covers(p, { id: item.id, category_id: item.categoryId }));
+    if (found.length) {
+      tags[item.id] = found.slice(0, MAX_TAGS).map((p) => ({ key: `p${p.id}`, text: p.kind_name || '活动', name: p.name }));
+    }
+  });
+  return tags;
 }
 
 function quantitiesOf(cart) {
@@ -68,13 +85,14 @@ Component({
     moreError: '',
     inCart: {},
     adding: {},
+    promoTags: {},
   },
   methods: {
     onLoad(options) {
       if (!requireStore()) return Promise.resolve();
       const query = options || {};
       if (query.q) this.setData({ keyword: query.q, input: query.q });
-      return Promise.all([this.loadCategories(), this.reload(), this.loadCart()]);
+      return Promise.all([this.loadCategories(), this.reload(), this.loadCart(), this.loadPromotions()]);
     },
     onShow() {
       // The cart may have changed on another page: keep the "已加 N" marks true.
@@ -85,7 +103,7 @@ Component({
       return Promise.resolve();
     },
     onPullDownRefresh() {
-      return Promise.all([this.loadCategories(), this.reload(), this.loadCart()]).then(() => wx.stopPullDownRefresh());
+      return Promise.all([this.loadCategories(), this.reload(), this.loadCart(), this.loadPromotions()]).then(() => wx.stopPullDownRefresh());
     },
     onReachBottom() {
       return this.loadMore();
@@ -103,6 +121,19 @@ Component({
         // The list still works without the tabs (search and 全部).
         redirectIfSignedOut(err);
       }
+    },
+    async loadPromotions() {
+      try {
+        const answer = await api.get('/promotions/current');
+        this.promotions = answer.items || [];
+        this.tagItems();
+      } catch (err) {
+        // The list works without the tags; the home page lists the promotions too.
+        redirectIfSignedOut(err);
+      }
+    },
+    tagItems() {
+      this.setData({ promoTags: promotionTags(this.data.items, this.promotions || []) });
     },
     async loadCart() {
       try {
@@ -131,6 +162,7 @@ Component({
         if (seq !== this.seq) return; // a newer search has started
         const items = (answer.items || []).map(present);
         this.setData({ items, nextAfter: answer.next_after || null, status: items.length ? 'ready' : 'empty' });
+        this.tagItems();
       } catch (err) {
         if (seq !== this.seq || redirectIfSignedOut(err)) return;
         this.setData({ status: 'error', errorMessage: errorMessage(err) });
@@ -146,6 +178,7 @@ Component({
         if (seq !== this.seq) return;
         const items = this.data.items.concat((answer.items || []).map(present));
         this.setData({ items, nextAfter: answer.next_after || null });
+        this.tagItems();
       } catch (err) {
         if (seq === this.seq && !redirectIfSignedOut(err)) this.setData({ moreError: errorMessage(err) });
       } finally {

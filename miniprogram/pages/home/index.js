@@ -1,7 +1,8 @@
 /**
- * 首页: the store's name, quick entries, the coupons it can claim now (领券中心), the live
- * order meetings it is invited to, and its latest notices. Each block loads (and fails, and
- * retries) on its own, so one slow service never blanks the page. Pull down to refresh.
+ * 首页: the store's name, quick entries, the promotions running for it now (GET
+ * /promotions/current), the coupons it can claim now (领券中心), the live order meetings it
+ * is invited to, and its latest notices. Each block loads (and fails, and retries) on its
+ * own, so one slow service never blanks the page. Pull down to refresh.
  */
 const api = require('../../utils/api');
 const { errorMessage, redirectIfSignedOut, toastError } = require('../../components/lib/errors');
@@ -9,6 +10,7 @@ const { formatShortTime, formatDate } = require('../../components/lib/format');
 const { pageFor } = require('../../components/lib/links');
 const { requireStore } = require('../../components/lib/identity');
 const { setIntent } = require('../../components/lib/intent');
+const { presentCurrent } = require('../../components/lib/promotions');
 
 const LIVE_STATUS = { scheduled: '即将开始', live: '直播中', ended: '已结束' };
 
@@ -56,6 +58,7 @@ Component({
   data: {
     storeName: '',
     brandName: '',
+    promotions: section(),
     coupons: section(),
     live: section(),
     notices: section(),
@@ -71,7 +74,7 @@ Component({
     },
 
     loadAll() {
-      return Promise.all([this.loadMe(), this.loadCoupons(), this.loadLive(), this.loadNotices()]);
+      return Promise.all([this.loadMe(), this.loadPromotions(), this.loadCoupons(), this.loadLive(), this.loadNotices()]);
     },
     async loadMe() {
       try {
@@ -96,6 +99,9 @@ Component({
         this.setData({ [key]: { status: 'error', message: errorMessage(err), items: [] } });
       }
     },
+    loadPromotions() {
+      return this.loadSection('promotions', () => api.get('/promotions/current'), presentCurrent);
+    },
     loadCoupons() {
       return this.loadSection('coupons', () => api.get('/coupons/claimable'), presentCoupon);
     },
@@ -104,6 +110,9 @@ Component({
     },
     loadNotices() {
       return this.loadSection('notices', () => api.get('/notifications', { limit: 5 }), presentNotice);
+    },
+    onRetryPromotions() {
+      return this.loadPromotions();
     },
     onRetryCoupons() {
       return this.loadCoupons();
@@ -129,6 +138,14 @@ Component({
         }
         await this.loadCoupons();
       });
+    },
+    onOpenPromotion(e) {
+      const id = Number(e.currentTarget.dataset.id);
+      const promotion = this.data.promotions.items.find((p) => p.id === id);
+      if (!promotion) return;
+      // A promotion on one product opens it; any other is shopped for in the catalog.
+      if (promotion.productId) wx.navigateTo({ url: `/pages/product/index?product_id=${promotion.productId}` });
+      else wx.switchTab({ url: '/pages/catalog/index' });
     },
     onOpenLive(e) {
       wx.navigateTo({ url: `/pages/live/index?id=${e.currentTarget.dataset.id}` });

@@ -1,6 +1,7 @@
 /**
- * 我的订单: the store's orders, newest first, by status tab, paged by keyset (`before` =
- * the last id shown) with "加载更多" and on reaching the bottom.
+ * 我的订单: the store's orders, newest first, by status tab, each with what it bought in a
+ * line, paged by keyset (`before` = the last id shown) with "加载更多" and on reaching the
+ * bottom.
  */
 const api = require('../../utils/api');
 const { errorMessage, redirectIfSignedOut, toastError } = require('../../components/lib/errors');
@@ -24,6 +25,9 @@ function present(order) {
     payableFen: order.payable_fen,
     discountFen: order.discount_fen,
     points: order.points_earned,
+    // What was bought, in a line (GET /orders gives each order's summary).
+    summary: (order.summary && order.summary.text) || '',
+    gifts: order.summary && order.summary.gift_quantity ? `含赠品 ${order.summary.gift_quantity} 件` : '',
   };
 }
 

@@ -1,14 +1,15 @@
 /**
- * 商品详情: a product's SKUs at this store's price, the quantity tiers (阶梯价), case size
- * and minimum order, and, for the quantity chosen, a live one-line quote (POST /quote) that
- * shows the tier price reached, the running promotions that apply and why it could not be
- * ordered; then add to the cart.
+ * 商品详情: a product's SKUs at this store's price (GET /catalog/skus?product_id=), the
+ * quantity tiers (阶梯价), case size and minimum order, the promotions running now that can
+ * apply to the SKU chosen (GET /promotions/current?sku_id=), and, for the quantity chosen, a
+ * live one-line quote (POST /quote) that shows the tier price reached, the promotions it
+ * gets, the gifts by name and why it could not be ordered; then add to the cart.
  */
 const api = require('../../utils/api');
 const { formatFen } = require('../../utils/money');
 const { errorMessage, redirectIfSignedOut, toastError } = require('../../components/lib/errors');
 const { orderableMin } = require('../../components/lib/quantity');
-const { appliedOf, giftsOf } = require('../../components/lib/promotions');
+const { appliedOf, giftsOf, presentCurrent } = require('../../components/lib/promotions');
 const { requireStore } = require('../../components/lib/identity');
 
 function presentSku(sku, offer) {
@@ -68,6 +69,8 @@ Component({
     quote: null,
     quoteStatus: '',
     quoteError: '',
+    promotions: [],
+    promotionsStatus: '',
     adding: false,
   },
   methods: {
@@ -86,13 +89,13 @@ Component({
       this.setData({ status: 'loading', errorMessage: '' });
       this.loadCart();
       try {
-        const product = await api.get(`/catalog/products/${this.productId}`);
-        // The store's prices come with the catalog search; this product's SKUs are among the
-        // matches for its name.
-        const offers = await api.get('/catalog/skus', { q: product.name, limit: 100 });
+        const [product, offers] = await Promise.all([
+          api.get(`/catalog/products/${this.productId}`),
+          api.get('/catalog/skus', { product_id: this.productId, limit: 100 }),
+        ]);
         const byId = {};
         (offers.items || []).forEach((o) => {
-          if (o.product_id === product.id) byId[o.id] = o;
+          byId[o.id] = o;
         });
         const skus = (product.skus || []).filter((s) => s.is_active).map((s) => presentSku(s, byId[s.id]));
         if (!skus.length) {
@@ -108,7 +111,7 @@ Component({
           selected: chosen,
           quantity: chosen.minQty,
         });
-        await this.requote();
+        await Promise.all([this.requote(), this.loadPromotions()]);
       } catch (err) {
         if (redirectIfSignedOut(err)) return;
         this.setData({ status: 'error', errorMessage: errorMessage(err) });
@@ -125,6 +128,23 @@ Component({
         this.setData({ inCart });
       } catch (err) {
         this.cartKnown = false;
+      }
+    },
+
+    /** The running promotions whose scope takes the chosen SKU; the page works without them. */
+    async loadPromotions() {
+      const { selected } = this.data;
+      if (!selected) return;
+      this.promotionsSeq = (this.promotionsSeq || 0) + 1;
+      const seq = this.promotionsSeq;
+      this.setData({ promotionsStatus: 'loading' });
+      try {
+        const answer = await api.get('/promotions/current', { sku_id: selected.id });
+        if (seq !== this.promotionsSeq) return; // another SKU was picked meanwhile
+        this.setData({ promotions: (answer.items || []).map(presentCurrent), promotionsStatus: 'ready' });
+      } catch (err) {
+        if (seq !== this.promotionsSeq || redirectIfSignedOut(err)) return;
+        this.setData({ promotions: [], promotionsStatus: 'error' });
       }
     },
 
@@ -150,12 +170,15 @@ Component({
     onRetryQuote() {
       return this.requote();
     },
+    onRetryPromotions() {
+      return this.loadPromotions();
+    },
     onPickSku(e) {
       const id = Number(e.currentTarget.dataset.id);
       const sku = this.data.skus.find((s) => s.id === id);
       if (!sku || (this.data.selected && sku.id === this.data.selected.id)) return Promise.resolve();
       this.setData({ selected: sku, quantity: sku.minQty, quote: null });
-      return this.requote();
+      return Promise.all([this.requote(), this.loadPromotions()]);
     },
     onQuantity(e) {
       this.setData({ quantity: e.detail.value });

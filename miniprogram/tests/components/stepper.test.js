@@ -46,6 +46,17 @@ test('− stops at the minimum without allow-zero, and a typed quantity is round
   expect(seen).toEqual([24]);
 });
 
+test('a quantity off whole cases steps to the neighbouring case', async () => {
+  const stepper = h.component('stepper', { value: 15, min: 10, step: 10, allowZero: true });
+  const seen = changes(stepper);
+  await flush();
+  stepper.querySelector('.stepper-plus').dispatchEvent('tap');
+  await flush();
+  stepper.querySelector('.stepper-minus').dispatchEvent('tap');
+  await flush();
+  expect(seen).toEqual([20, 10]);
+});
+
 test('disabled does nothing', async () => {
   const stepper = h.component('stepper', { value: 6, min: 6, step: 6, disabled: true });
   const seen = changes(stepper);

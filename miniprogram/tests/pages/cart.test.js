@@ -161,3 +161,53 @@ test('an error shows the message and 重试 loads again', async () => {
   await tapRetry(page);
   expect(texts(page, '.line-title')).toEqual(['RO 净水器']);
 });
+
+test('the stepper moves by whole cases from the minimum, and − at the minimum removes the line', async () => {
+  const filters = quoteLine({ sku_id: 4, product_name: 'RO 净水器', sku_name: '滤芯套装', unit: '套', case_size: 6, min_order_qty: 12, quantity: 12, payable_fen: 216000 });
+  route(api, {
+    'GET /cart': priced({ lines: [filters] }),
+    'PUT /cart/items/4': (path, body) => priced({ lines: body.quantity ? [Object.assign({}, filters, { quantity: body.quantity })] : [], promotions: null }),
+  });
+  const page = h.page('cart');
+  await page.instance.onLoad();
+  await flush();
+  expect(textOf(page)).toContain('6套/箱');
+
+  const stepper = () => page.querySelector('.line-stepper');
+  stepper().querySelector('.stepper-plus').dispatchEvent('tap');
+  await flush();
+  expect(api.put).toHaveBeenLastCalledWith('/cart/items/4', { quantity: 18 });
+  stepper().querySelector('.stepper-minus').dispatchEvent('tap');
+  await flush();
+  expect(api.put).toHaveBeenLastCalledWith('/cart/items/4', { quantity: 12 });
+  stepper().querySelector('.stepper-minus').dispatchEvent('tap');
+  await flush();
+  expect(api.put).toHaveBeenLastCalledWith('/cart/items/4', { quantity: 0 });
+  expect(textOf(page)).toContain('购物车还是空的');
+});
+
+test('a line opens its product; the gifts are named and open theirs', async () => {
+  const answer = priced();
+  answer.promotions = Object.assign({}, answer.promotions, {
+    gifts: [{ promotion_id: 6, sku_id: 4, product_id: 12, product_name: '龙头', sku_name: '标准款', unit: '个', quantity: 1, value_fen: 50000 }],
+  });
+  route(api, { 'GET /cart': answer });
+  const page = h.page('cart');
+  await page.instance.onLoad();
+  await flush();
+
+  expect(texts(page, '.gift')).toEqual(['龙头 标准款 × 1个（价值¥500.00）']);
+  await tap(page, '.line-name');
+  expect(h.wx.navigateTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/pages/product/index?product_id=10&sku_id=1' }));
+  await tap(page, '.gift');
+  expect(h.wx.navigateTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/pages/product/index?product_id=12&sku_id=4' }));
+});
+
+test('a line whose SKU the catalog no longer knows opens nothing', async () => {
+  route(api, { 'GET /cart': priced({ lines: [quoteLine({ product_id: null, orderable: false, problems: [{ code: 'sku.not_found', message: '商品不存在' }] })], orderable: false }) });
+  const page = h.page('cart');
+  await page.instance.onLoad();
+  await flush();
+  await tap(page, '.line-name');
+  expect(h.wx.navigateTo).not.toHaveBeenCalled();
+});

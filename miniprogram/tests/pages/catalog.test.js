@@ -2,7 +2,7 @@ jest.mock('../../utils/api', () => require('./support/api-mock').createApiMock()
 
 const { fresh, flush, textOf, texts, tap, tapRetry, deferred } = require('./support/harness');
 const { route, apiError } = require('./support/api-mock');
-const { signInAsStore, sku, priced, quoteLine } = require('./support/fixtures');
+const { signInAsStore, sku, priced, quoteLine, currentPromotion } = require('./support/fixtures');
 
 let h;
 let api;
@@ -167,4 +167,57 @@ test('扫码订货 from the home page scans as soon as the catalog shows', async
   await flush();
   expect(h.wx.scanCode).toHaveBeenCalledTimes(1);
   expect(api.get).toHaveBeenLastCalledWith('/catalog/skus', { limit: 20, barcode: '6901234567890' });
+});
+
+test('each SKU shows the kinds of running promotions whose scope takes it', async () => {
+  const scoped = (overrides) => currentPromotion(Object.assign({ scope: { all_products: false, bundle: false, skus: [], categories: [] } }, overrides));
+  route(api, {
+    'GET /catalog/categories': categories,
+    'GET /catalog/skus': (path, q) =>
+      q.after
+        ? { items: [sku({ id: 5, category_id: 3, product_name: '第二页滤芯' })], next_after: null }
+        : { items: [sku({ id: 1 }), sku({ id: 2, category_id: 2, product_name: '滤芯' })], next_after: 2 },
+    'GET /cart': emptyCart,
+    'GET /promotions/current': {
+      items: [
+        scoped({ id: 6, kind: 'gift', kind_name: '赠品', scope: { all_products: false, bundle: false, skus: [{ sku_id: 1, product_id: 10, product_name: 'RO 净水器', sku_name: '标准款', unit: '台' }], categories: [] } }),
+        scoped({ id: 7, kind: 'discount', kind_name: '折扣', scope: { all_products: false, bundle: false, skus: [], categories: [{ id: 2, name: '滤芯' }] } }),
+        scoped({ id: 8, kind: 'discount', kind_name: '折扣', scope: { all_products: false, bundle: true, skus: [{ sku_id: 9, product_id: 11, product_name: '龙头', sku_name: '标准款', unit: '个' }], categories: [{ id: 3, name: '不该算' }] } }),
+      ],
+    },
+  });
+  const page = h.page('catalog');
+  await page.instance.onLoad({});
+  await flush();
+  expect(api.get).toHaveBeenCalledWith('/promotions/current');
+  const tagsOf = () => {
+    const { items, promoTags } = page.instance.data;
+    return items.map((item) => (promoTags[item.id] || []).map((t) => t.text));
+  };
+  expect(tagsOf()).toEqual([['赠品'], ['折扣']]);
+  expect(texts(page, '.sku-promo')).toEqual(['赠品', '折扣']);
+
+  await page.instance.onReachBottom();
+  await flush();
+  expect(tagsOf()).toEqual([['赠品'], ['折扣'], []]); // a bundle takes only its own SKUs
+  expect(texts(page, '.sku-promo')).toEqual(['赠品', '折扣']);
+});
+
+test('store-wide promotions tag every SKU; without promotions the list still works', async () => {
+  let answer = { items: [currentPromotion()] };
+  route(api, {
+    'GET /catalog/categories': categories,
+    'GET /catalog/skus': { items: [sku({ id: 1 }), sku({ id: 2 })], next_after: null },
+    'GET /cart': emptyCart,
+    'GET /promotions/current': () => answer,
+  });
+  const page = h.page('catalog');
+  await page.instance.onLoad({});
+  await flush();
+  expect(texts(page, '.sku-promo')).toEqual(['满减', '满减']);
+
+  answer = apiError(api.ApiError, 'network.failed', '网络不给力，请稍后重试', 0);
+  await page.instance.onPullDownRefresh();
+  await flush();
+  expect(texts(page, '.sku-title')).toEqual(['RO 净水器', 'RO 净水器']);
 });

@@ -2,7 +2,7 @@ jest.mock('../../utils/api', () => require('./support/api-mock').createApiMock()
 
 const { fresh, flush, textOf, texts, tap, tapRetry, deferred } = require('./support/harness');
 const { route, apiError } = require('./support/api-mock');
-const { signInAsStore } = require('./support/fixtures');
+const { signInAsStore, currentPromotion } = require('./support/fixtures');
 
 let h;
 let api;
@@ -26,6 +26,22 @@ const claimable = {
     { id: 9, name: '满5000减300', description: '满5000元减300元', valid_until: null, valid_days: 30, left: 0, claimed: 0, can_claim: false },
   ],
 };
+const promotions = {
+  items: [
+    currentPromotion(),
+    currentPromotion({
+      id: 6,
+      name: '滤芯买赠',
+      kind: 'gift',
+      kind_name: '赠品',
+      description: '满10件送RO 净水器 滤芯 × 1支',
+      exclusive: true,
+      scope: { all_products: false, bundle: false, skus: [{ sku_id: 4, product_id: 10, product_name: 'RO 净水器', sku_name: '滤芯套装', unit: '套' }], categories: [] },
+      per_store_limit: 1,
+      uses_left: 1,
+    }),
+  ],
+};
 const sessions = {
   items: [{ id: 3, title: '年终直播订货会', cover_url: null, starts_at: '2026-01-10T12:00:00+00:00', status: 'scheduled' }],
   next_before: null,
@@ -38,6 +54,7 @@ const notices = {
 function standard(overrides) {
   route(api, Object.assign({
     'GET /me': me,
+    'GET /promotions/current': promotions,
     'GET /coupons/claimable': claimable,
     'GET /live/sessions': sessions,
     'GET /notifications': notices,
@@ -79,11 +96,12 @@ test('one failing block shows its own error and 重试 reloads only it', async (
 });
 
 test('empty blocks say so', async () => {
-  standard({ 'GET /coupons/claimable': { items: [] }, 'GET /live/sessions': { items: [], next_before: null }, 'GET /notifications': { items: [], next_before: null } });
+  standard({ 'GET /promotions/current': { items: [] }, 'GET /coupons/claimable': { items: [] }, 'GET /live/sessions': { items: [], next_before: null }, 'GET /notifications': { items: [], next_before: null } });
   const page = h.page('home');
   await page.instance.onLoad();
   await flush();
   const text = textOf(page);
+  expect(text).toContain('暂时没有进行中的活动');
   expect(text).toContain('暂时没有可领的优惠券');
   expect(text).toContain('近期没有直播订货会');
   expect(text).toContain('暂无新消息');
@@ -132,7 +150,7 @@ test('opening a notice marks it read and follows its link; pull-down refreshes e
 
   const before = api.get.mock.calls.length;
   await page.instance.onPullDownRefresh();
-  expect(api.get.mock.calls.length - before).toBe(4);
+  expect(api.get.mock.calls.length - before).toBe(5);
   expect(h.wx.stopPullDownRefresh).toHaveBeenCalled();
 });
 
@@ -157,4 +175,43 @@ test('the entries open tab pages, 待付款 and 扫码订货 with what they shou
   expect(takeIntent('/pages/orders/index')).toBe(null);
   await tap(page, '.entry-scan');
   expect(takeIntent('/pages/catalog/index')).toBe('scan');
+});
+
+test('the promotions running for the store: what they give, what they cover, until when', async () => {
+  standard();
+  const page = h.page('home');
+  await page.instance.onLoad();
+  await flush();
+
+  expect(api.get).toHaveBeenCalledWith('/promotions/current');
+  expect(texts(page, '.promo-name')).toEqual(['年终满3000减300', '滤芯买赠']);
+  expect(texts(page, '.promo-tag')).toEqual(['满减', '赠品']);
+  expect(texts(page, '.promo-desc')).toEqual(['满3000元减300元', '满10件送RO 净水器 滤芯 × 1支']);
+  const text = textOf(page);
+  expect(text).toContain('全部商品');
+  expect(text).toContain('适用：RO 净水器 滤芯套装');
+  expect(text).toContain('01-01 00:00 至 02-01 00:00');
+  expect(text).toContain('不与其他活动同享；每店限 1 次，还可参加 1 次');
+
+  // One product's promotion opens it; a store-wide one opens the catalog.
+  await tap(page, '.promo', 1);
+  expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/product/index?product_id=10' }));
+  await tap(page, '.promo', 0);
+  expect(h.wx.switchTab).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/pages/catalog/index' }));
+});
+
+test('promotions that fail to load say so and 重试 reloads only them', async () => {
+  let fail = true;
+  standard({ 'GET /promotions/current': () => (fail ? apiError(api.ApiError, 'network.failed', '网络不给力，请稍后重试', 0) : promotions) });
+  const page = h.page('home');
+  await page.instance.onLoad();
+  await flush();
+  expect(textOf(page)).toContain('网络不给力，请稍后重试');
+  expect(texts(page, '.coupon-name')).toEqual(['95折券', '满5000减300']);
+
+  fail = false;
+  const before = api.get.mock.calls.length;
+  await tapRetry(page, '.promotions-state');
+  expect(api.get.mock.calls.slice(before).map((c) => c[0])).toEqual(['/promotions/current']);
+  expect(texts(page, '.promo-name')).toEqual(['年终满3000减300', '滤芯买赠']);
 });

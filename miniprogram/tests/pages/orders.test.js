@@ -2,7 +2,7 @@ jest.mock('../../utils/api', () => require('./support/api-mock').createApiMock()
 
 const { fresh, flush, textOf, texts, tap, tapRetry } = require('./support/harness');
 const { route, apiError } = require('./support/api-mock');
-const { signInAsStore, order } = require('./support/fixtures');
+const { signInAsStore, order, listedOrder } = require('./support/fixtures');
 
 let h;
 let api;
@@ -92,4 +92,29 @@ test('待付款 from the home page opens the tab it asked for, once', async () =
   await page.instance.onShow(); // shown again later: refreshed quietly, same tab
   expect(api.get.mock.calls.length).toBe(calls + 1);
   expect(api.get).toHaveBeenLastCalledWith('/orders', { limit: 20, status: 'pending_payment' });
+});
+
+test('each order says what it bought: one line, or the first and how many more, and its gifts', async () => {
+  route(api, {
+    'GET /orders': {
+      items: [
+        listedOrder(),
+        listedOrder({
+          id: 41,
+          order_no: 'O41',
+          summary: { first_sku_id: 4, first_product_name: 'RO 净水器', first_sku_name: '滤芯套装', first_unit: '套', line_count: 3, total_quantity: 26, gift_quantity: 2, text: 'RO 净水器 滤芯套装 等 3 种商品，共 26 件' },
+        }),
+        order({ id: 40, order_no: 'O40' }), // an older server without summaries
+      ],
+      next_before: null,
+    },
+  });
+  const page = h.page('orders');
+  await page.instance.onLoad({});
+  await flush();
+  expect(texts(page, '.order-summary')).toEqual([
+    'RO 净水器 标准款 × 2台',
+    'RO 净水器 滤芯套装 等 3 种商品，共 26 件（含赠品 2 件）',
+  ]);
+  expect(texts(page, '.order-no')).toEqual(['O20260105000042', 'O41', 'O40']);
 });

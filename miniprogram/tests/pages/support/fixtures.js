@@ -40,6 +40,7 @@ function sku(overrides) {
       min_order_qty: 1,
       is_active: true,
       product_name: 'RO 净水器',
+      category_id: 1,
       sold_here: true,
       stock: 50,
       unit_price_fen: 150000,
@@ -58,7 +59,10 @@ function quoteLine(overrides) {
       sku_id: 1,
       product_name: 'RO 净水器',
       sku_name: '标准款',
+      product_id: 10,
       unit: '台',
+      case_size: 1,
+      min_order_qty: 1,
       quantity: 2,
       list_unit_price_fen: 180000,
       unit_price_fen: 150000,
@@ -158,6 +162,48 @@ function order(overrides) {
   );
 }
 
+/** An order as GET /orders lists it: with what it bought in a line (ordering.service). */
+function listedOrder(overrides) {
+  return Object.assign(
+    order(),
+    {
+      summary: {
+        first_sku_id: 1,
+        first_product_name: 'RO 净水器',
+        first_sku_name: '标准款',
+        first_unit: '台',
+        line_count: 1,
+        total_quantity: 2,
+        gift_quantity: 0,
+        text: 'RO 净水器 标准款 × 2台',
+      },
+    },
+    overrides || {},
+  );
+}
+
+/** A promotion running for the store (GET /promotions/current: promotions.service._store_view). */
+function currentPromotion(overrides) {
+  return Object.assign(
+    {
+      id: 5,
+      name: '年终满3000减300',
+      kind: 'reduction',
+      kind_name: '满减',
+      description: '满3000元减300元',
+      starts_at: '2025-12-31T16:00:00+00:00',
+      ends_at: '2026-01-31T16:00:00+00:00',
+      exclusive: false,
+      conditions: { min_quantity: 0, min_amount_fen: 0 },
+      scope: { all_products: true, bundle: false, skus: [], categories: [] },
+      gift: null,
+      per_store_limit: null,
+      uses_left: null,
+    },
+    overrides || {},
+  );
+}
+
 function orderDetail(overrides) {
   return Object.assign(
     order(),
@@ -189,4 +235,14 @@ function orderDetail(overrides) {
   );
 }
 
-module.exports = { storeSession, signInAsStore, sku, quoteLine, priced, order, orderDetail };
+module.exports = {
+  storeSession,
+  signInAsStore,
+  sku,
+  quoteLine,
+  priced,
+  order,
+  listedOrder,
+  orderDetail,
+  currentPromotion,
+};
