@@ -36,6 +36,7 @@ of store ids), `:won` (hash store id → "packet:fen").
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -234,21 +235,31 @@ async def _rain_with_session(rain_id: int) -> RedPacketRain:
     return rain
 
 
-# Each rain's session, by rain id: a fact that never changes, asked on every grab.
+# Each rain's session, by rain id: a fact that never changes, asked on every grab. The first
+# grabs of a rain come all at once, so they share one lookup rather than each sending its own.
 _SESSION_OF_RAIN: dict[int, int] = {}
+_SESSION_LOOKUPS: dict[int, asyncio.Future[int | None]] = {}
 _SESSION_OF_RAIN_SIZE = 4096
+
+
+async def _read_session_of(rain_id: int) -> int | None:
+    row = await sql.fetch_one("SELECT session_id FROM red_packet_rains WHERE id = $1", rain_id)
+    return None if row is None else int(row["session_id"])
 
 
 async def session_of(rain_id: int) -> int | None:
     """The live session a rain belongs to (None if there is no such rain); cached."""
     if (session_id := _SESSION_OF_RAIN.get(rain_id)) is not None:
         return session_id
-    row = await sql.fetch_one("SELECT session_id FROM red_packet_rains WHERE id = $1", rain_id)
-    if row is None:
-        return None
-    if len(_SESSION_OF_RAIN) >= _SESSION_OF_RAIN_SIZE:
-        _SESSION_OF_RAIN.clear()  # rains are short-lived: forgetting them all is fine
-    session_id = _SESSION_OF_RAIN[rain_id] = int(row["session_id"])
+    lookup = _SESSION_LOOKUPS.get(rain_id)
+    if lookup is None:
+        lookup = _SESSION_LOOKUPS[rain_id] = asyncio.ensure_future(_read_session_of(rain_id))
+        lookup.add_done_callback(lambda _: _SESSION_LOOKUPS.pop(rain_id, None))
+    session_id = await asyncio.shield(lookup)
+    if session_id is not None:  # an id not found now may be a rain created later
+        if len(_SESSION_OF_RAIN) >= _SESSION_OF_RAIN_SIZE:
+            _SESSION_OF_RAIN.clear()  # rains are short-lived: forgetting them all is fine
+        _SESSION_OF_RAIN[rain_id] = session_id
     return session_id
 
 
