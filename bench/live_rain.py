@@ -13,8 +13,8 @@ In one run this script:
    AsyncRedisManager, Redis room state and the Lua grab of production; pinned to CPU 0) and
    --workers client processes (CPU 1, with this process) running the light Socket.IO clients
    of bench/live_fanout.py; the clients connect and `join` by steps until --clients are in
-   the room, or until the ramp would pass --ramp-budget seconds (every join tells the whole
-   room the viewer count: N joins send ~N^2/2 messages), then the rain runs with those;
+   the room, or until the ramp would pass --ramp-budget seconds, then the rain runs with
+   those;
 3. per round: the host emits `host:rain`; once every client got the `rain` event, all
    clients emit `grab` at the same instant (each client once, acknowledged); it times each
    acknowledgement (send to ack), and samples pg_stat_activity every 10 ms (what the
