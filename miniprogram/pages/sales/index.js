@@ -1,0 +1,136 @@
+/**
+ * 业务员工作台: the salesperson's stores (GET /stores: the server keeps a salesperson to
+ * the stores they serve), searched by name and paged by id (`after`); their points from
+ * onboarding stores (GET /ledger/party-accounts); 拓展新门店 (their invitation QR and the
+ * applications). A store opens its page, where 代下单 starts.
+ */
+const api = require('../../utils/api');
+const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
+const { requireSalesperson, STORE_STATUS, tierName } = require('../../components/lib/sales');
+
+const PAGE_SIZE = 20;
+
+function present(s) {
+  return {
+    id: s.id,
+    name: s.name,
+    contact: [s.contact_name, s.phone].filter(Boolean).join(' '),
+    address: s.address || '',
+    tier: tierName(s.tier),
+    status: s.status,
+    statusName: s.status === 'active' ? '' : STORE_STATUS[s.status] || s.status,
+    tags: s.tags || [],
+  };
+}
+
+Component({
+  data: {
+    name: '',
+    brandName: '',
+    points: null,
+    input: '',
+    keyword: '',
+    status: 'loading',
+    errorMessage: '',
+    items: [],
+    nextAfter: null,
+    loadingMore: false,
+    moreError: '',
+  },
+  methods: {
+    onLoad() {
+      if (!requireSalesperson()) return Promise.resolve();
+      return Promise.all([this.loadMe(), this.loadPoints(), this.reload()]);
+    },
+    onPullDownRefresh() {
+      return Promise.all([this.loadPoints(), this.reload()]).then(() => wx.stopPullDownRefresh());
+    },
+    onReachBottom() {
+      return this.loadMore();
+    },
+
+    async loadMe() {
+      try {
+        const me = await api.get('/me');
+        const current = (me.memberships || []).find((m) => m.id === (me.current && me.current.membership_id));
+        this.setData({
+          name: (current && current.salesperson && current.salesperson.name) || me.display_name || '',
+          brandName: (current && current.brand && current.brand.name) || '',
+        });
+      } catch (err) {
+        redirectIfSignedOut(err); // the header is a nicety
+      }
+    },
+    async loadPoints() {
+      try {
+        const answer = await api.get('/ledger/party-accounts');
+        const account = (answer.items || []).find((a) => a.kind === 'points');
+        this.setData({ points: account ? account.balance : 0 });
+      } catch (err) {
+        this.setData({ points: null });
+      }
+    },
+
+    query(after) {
+      const q = { limit: PAGE_SIZE };
+      if (this.data.keyword) q.name = this.data.keyword;
+      if (after) q.after = after;
+      return q;
+    },
+    async reload() {
+      this.seq = (this.seq || 0) + 1;
+      const seq = this.seq;
+      this.setData({ status: 'loading', errorMessage: '', items: [], nextAfter: null, moreError: '' });
+      try {
+        const answer = await api.get('/stores', this.query());
+        if (seq !== this.seq) return;
+        const items = (answer.items || []).map(present);
+        this.setData({ items, nextAfter: answer.next_after || null, status: items.length ? 'ready' : 'empty' });
+      } catch (err) {
+        if (seq !== this.seq || redirectIfSignedOut(err)) return;
+        this.setData({ status: 'error', errorMessage: errorMessage(err) });
+      }
+    },
+    async loadMore() {
+      const { nextAfter, loadingMore, status } = this.data;
+      if (!nextAfter || loadingMore || status !== 'ready') return;
+      const seq = this.seq;
+      this.setData({ loadingMore: true, moreError: '' });
+      try {
+        const answer = await api.get('/stores', this.query(nextAfter));
+        if (seq !== this.seq) return;
+        const seen = new Set(this.data.items.map((s) => s.id));
+        const more = (answer.items || []).map(present).filter((s) => !seen.has(s.id));
+        this.setData({ items: this.data.items.concat(more), nextAfter: answer.next_after || null });
+      } catch (err) {
+        if (seq === this.seq && !redirectIfSignedOut(err)) this.setData({ moreError: errorMessage(err) });
+      } finally {
+        if (seq === this.seq) this.setData({ loadingMore: false });
+      }
+    },
+    onRetry() {
+      return this.reload();
+    },
+    onInput(e) {
+      this.setData({ input: e.detail.value });
+    },
+    onSearch() {
+      this.setData({ keyword: this.data.input.trim() });
+      return this.reload();
+    },
+    onClear() {
+      this.setData({ keyword: '', input: '' });
+      return this.reload();
+    },
+
+    onOpen(e) {
+      wx.navigateTo({ url: `/pages/sales-store/index?id=${e.currentTarget.dataset.id}` });
+    },
+    onOnboard() {
+      wx.navigateTo({ url: '/pages/sales-onboard/index' });
+    },
+    onSignOut() {
+      return api.logout().then(() => wx.reLaunch({ url: '/pages/login/index' }));
+    },
+  },
+});

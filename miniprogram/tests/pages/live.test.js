@@ -1,0 +1,364 @@
+jest.mock('../../utils/api', () => require('./support/api-mock').createApiMock());
+// The room controller replaced by a fake the test drives: what the server pushes, what the
+// page emits, and the link going down and coming back.
+jest.mock('../../utils/live-room', () => {
+  class MockRoom {
+    constructor(sessionId) {
+      this.sessionId = sessionId;
+      this.handlers = {};
+      this.client = { reconnectNow: jest.fn() };
+      this.grab = jest.fn(() => Promise.resolve({ ok: true, data: { ok: true, rain_id: 5, amount_fen: 188, again: false } }));
+      this.grabCoupon = jest.fn(() => Promise.resolve({ ok: true, data: { ok: true, drop_id: 4, coupon_id: 99, again: false, left: 9 } }));
+      this.chat = jest.fn(() => Promise.resolve({ ok: true, data: {} }));
+      this.like = jest.fn(() => Promise.resolve({ ok: true, data: { total: 1 } }));
+      this.leave = jest.fn();
+    }
+
+    on(event, handler) {
+      (this.handlers[event] = this.handlers[event] || []).push(handler);
+      return () => {
+        this.handlers[event] = this.handlers[event].filter((h) => h !== handler);
+      };
+    }
+
+    push(event, data) {
+      (this.handlers[event] || []).slice().forEach((h) => h(data));
+    }
+  }
+  const rooms = [];
+  return {
+    rooms,
+    joinRoom: jest.fn((sessionId) => {
+      const room = new MockRoom(sessionId);
+      rooms.push(room);
+      return room;
+    }),
+  };
+});
+
+const { fresh, flush, textOf, texts, tap, tapRetry, deferred } = require('./support/harness');
+const { route, apiError } = require('./support/api-mock');
+const { signInAsStore, order } = require('./support/fixtures');
+
+let h;
+let api;
+let liveRoom;
+let liveLib;
+beforeEach(() => {
+  h = fresh();
+  api = require('../../utils/api');
+  liveRoom = require('../../utils/live-room');
+  liveLib = require('../../components/lib/live');
+  signInAsStore();
+  h.wx.setClipboardData = h.wxAsync(() => ({}));
+});
+
+const SKU = { id: 1, product_id: 10, name: 'RO-500 标准款', spec: '5级过滤', unit: '台', barcode: '', list_price_fen: 180000, case_size: 1, min_order_qty: 1, is_active: true };
+const CARD = { product_id: 11, sku: SKU, live_price_fen: 159900, left: 30 };
+
+function detail(overrides) {
+  return Object.assign(
+    {
+      id: 7,
+      distributor_id: 2,
+      title: '年终直播订货会',
+      cover_url: '',
+      starts_at: '2026-01-05T06:00:00+00:00',
+      ends_at: '2026-01-05T08:00:00+00:00',
+      status: 'live',
+      products: [{ id: 11, sku: SKU, live_price_fen: 159900, live_stock: 30, sold: 0 }],
+      rains: [],
+      coupon_drops: [],
+      draws: [],
+    },
+    overrides || {},
+  );
+}
+
+function state(overrides) {
+  return Object.assign(
+    { session_id: 7, status: 'live', card: null, pinned: null, viewers: 12, likes: 40, orders: 3, gmv_fen: 479700, rain: null },
+    overrides || {},
+  );
+}
+
+async function openRoom(routes) {
+  route(api, Object.assign({ 'GET /live/sessions/7': detail() }, routes || {}));
+  const page = h.page('live');
+  await page.instance.onLoad({ id: '7' });
+  await flush();
+  const room = liveRoom.rooms[liveRoom.rooms.length - 1];
+  return { page, room };
+}
+
+/** Two taps before anything answers. */
+async function doubleTap(page, selector) {
+  const node = page.querySelector(selector);
+  node.dispatchEvent('tap');
+  node.dispatchEvent('tap');
+  await flush(4);
+}
+
+async function joined(room, overrides) {
+  room.push('connection', 'live');
+  room.push('joined', state(overrides));
+  await flush();
+}
+
+test('joins the session on load and shows its whole state: status, viewers, ticker, pinned', async () => {
+  const { page, room } = await openRoom();
+  expect(liveRoom.joinRoom).toHaveBeenCalledWith(7);
+  expect(api.get).toHaveBeenCalledWith('/live/sessions/7');
+  expect(textOf(page)).toContain('正在进入直播间…');
+  await joined(room, { pinned: { text: '今晚满10台送滤芯', at: '2026-01-05T06:10:00+00:00' } });
+  const text = textOf(page);
+  expect(texts(page, '.top-title')).toEqual(['年终直播订货会']);
+  expect(text).toContain('直播中');
+  expect(text).toContain('12 人在看');
+  expect(text).toContain('已下单 3 笔');
+  expect(texts(page, '.ticker-gmv')).toEqual(['¥4,797.00']);
+  expect(text).toContain('今晚满10台送滤芯');
+  expect(texts(page, '.like-count')).toEqual(['40']);
+  expect(page.querySelectorAll('.connection')).toHaveLength(0);
+});
+
+test('a pushed product card shows the live price against the list price, and the ticker moves it', async () => {
+  const { page, room } = await openRoom();
+  await joined(room);
+  expect(page.querySelectorAll('.card-live')).toHaveLength(0);
+  room.push('product', CARD);
+  await flush();
+  expect(texts(page, '.card-live-title')).toEqual(['RO-500 标准款']);
+  expect(texts(page, '.live-price')).toEqual(['直播价 ¥1,599.00']);
+  expect(texts(page, '.list-price')).toEqual(['¥1,800.00']);
+  expect(texts(page, '.card-live-left')).toEqual(['剩余 30台']);
+  room.push('ticker', { orders: 4, gmv_fen: 639600, product_id: 11, left: 0 });
+  await flush();
+  expect(texts(page, '.ticker-gmv')).toEqual(['¥6,396.00']);
+  expect(texts(page, '.card-live-left')).toEqual(['直播库存已抢光']);
+  expect(page.instance.data.card.soldOut).toBe(true);
+  await tap(page, '.order-btn');
+  expect(api.post).not.toHaveBeenCalled();
+});
+
+test('ordering from the card: one order for a double tap, with one key, then WeChat Pay', async () => {
+  const placed = deferred();
+  const { page, room } = await openRoom({
+    'POST /live/sessions/7/orders': () => placed.promise,
+    'POST /orders/42/pay': { payment_id: 5, out_trade_no: 'P1', request_payment: { timeStamp: '1', nonceStr: 'n', package: 'prepay_id=x', signType: 'RSA', paySign: 's' } },
+  });
+  h.wx.requestPayment = jest.fn((o) => Promise.resolve().then(() => o.success({ errMsg: 'requestPayment:ok' })));
+  await joined(room, { card: CARD });
+  page.instance.onQuantity({ detail: { value: 2 } });
+  await tap(page, '.order-btn');
+  await tap(page, '.order-btn');
+  placed.resolve(order({ channel: 'live', payable_fen: 319800 }));
+  await flush(8);
+  expect(api.post.mock.calls.filter((c) => c[0] === '/live/sessions/7/orders')).toEqual([
+    ['/live/sessions/7/orders', { product_id: 11, quantity: 2 }, { idempotencyKey: 'key-1' }],
+  ]);
+  expect(api.post).toHaveBeenCalledWith('/orders/42/pay');
+  expect(texts(page, '.placed-title')).toEqual(['下单并支付成功']);
+  expect(textOf(page)).toContain('应付 ¥3,198.00');
+  await tap(page, '.view-order');
+  expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/order/index?id=42' }));
+});
+
+test('an order the server refuses says why in Chinese', async () => {
+  const { page, room } = await openRoom({
+    'POST /live/sessions/7/orders': apiError(api.ApiError, 'live.sold_out', '直播库存不足', 409),
+  });
+  await joined(room, { card: CARD });
+  await tap(page, '.order-btn');
+  expect(texts(page, '.order-error')).toEqual(['直播库存不足']);
+});
+
+test('chat: sent through the room, shown when the room says it, a rate limit shown in Chinese', async () => {
+  const { page, room } = await openRoom();
+  await joined(room);
+  page.instance.onChatInput({ detail: { value: ' 有现货吗 ' } });
+  await tap(page, '.send-btn');
+  expect(room.chat).toHaveBeenCalledWith('有现货吗');
+  room.push('chat', { user_id: 7, name: '赵记水站', text: '有现货吗', at: '2026-01-05T06:10:00+00:00' });
+  room.push('chat', { user_id: 1, name: '主播', text: '有的，今晚直发', at: '2026-01-05T06:10:05+00:00' });
+  await flush();
+  expect(texts(page, '.chat-name')).toEqual(['我：', '主播：']);
+  expect(texts(page, '.chat-text')).toEqual(['有现货吗', '有的，今晚直发']);
+
+  room.chat.mockResolvedValueOnce({ ok: false, error: { code: 'live.chat_rate_limited', message: '发言太快了，请稍后再试' } });
+  page.instance.onChatInput({ detail: { value: '再问一句' } });
+  await tap(page, '.send-btn');
+  expect(texts(page, '.chat-error')).toEqual(['发言太快了，请稍后再试']);
+  expect(page.instance.data.chatInput).toBe('再问一句');
+});
+
+test('likes: taps are added up and sent once a second', async () => {
+  liveLib.settings.likeFlushMs = 20;
+  const { page, room } = await openRoom();
+  await joined(room);
+  await tap(page, '.like');
+  await tap(page, '.like');
+  await tap(page, '.like');
+  expect(texts(page, '.like-count')).toEqual(['43']);
+  expect(room.like).not.toHaveBeenCalled();
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  await flush();
+  expect(room.like.mock.calls).toEqual([[3]]);
+  room.push('likes', { total: 50 });
+  await flush();
+  expect(texts(page, '.like-count')).toEqual(['50']);
+  page.instance.onUnload();
+});
+
+test('a red-packet rain shows the overlay; a grab shows the amount won', async () => {
+  const { page, room } = await openRoom();
+  await joined(room);
+  room.push('rain', { id: 5, total_fen: 100000, count: 50, status: 'running', ends_at: '2026-01-05T06:20:30+00:00' });
+  await flush();
+  expect(page.querySelectorAll('.rain-mask')).toHaveLength(1);
+  expect(textOf(page)).toContain('共 ¥1,000.00，50 个红包');
+  await doubleTap(page, '.rain-grab');
+  expect(room.grab.mock.calls).toEqual([[5]]);
+  expect(texts(page, '.rain-amount')).toEqual(['¥1.88']);
+  room.push('rain_result', { id: 5, status: 'ended', results: [{ store_id: 3, amount_fen: 188 }] });
+  await flush();
+  expect(texts(page, '.rain-amount')).toEqual(['¥1.88']);
+  await tap(page, '.rain-close');
+  expect(page.querySelectorAll('.rain-mask')).toHaveLength(0);
+});
+
+test('a rain already grabbed empty says 已抢完; one never grabbed says 未抢到 when it ends', async () => {
+  const { page, room } = await openRoom();
+  await joined(room);
+  room.grab.mockResolvedValueOnce({ ok: false, error: { code: 'live.rain_empty', message: '红包已被抢完' } });
+  room.push('rain', { id: 5, total_fen: 100, count: 1, status: 'running' });
+  await flush();
+  await tap(page, '.rain-grab');
+  expect(texts(page, '.rain-title')).toEqual(['红包已被抢完']);
+  await tap(page, '.rain-close');
+
+  room.push('rain', { id: 6, total_fen: 100, count: 1, status: 'running' });
+  await flush();
+  room.push('rain_result', { id: 6, status: 'ended', results: [] });
+  await flush();
+  expect(texts(page, '.rain-title')).toEqual(['很遗憾，本轮未抢到红包']);
+});
+
+test('a rejoin during a rain the store already won shows its packet from the state', async () => {
+  const { page, room } = await openRoom();
+  await joined(room, { rain: { id: 5, total_fen: 1000, count: 5, status: 'running', remaining: 2, mine: { rain_id: 5, store_id: 3, amount_fen: 321 } } });
+  expect(texts(page, '.rain-amount')).toEqual(['¥3.21']);
+});
+
+test('the link drops: 重新连接中… shows, and the rejoin brings the whole state back', async () => {
+  const { page, room } = await openRoom({
+    'GET /live/sessions/7': () => detail({ coupon_drops: [{ id: 4, template_id: 2, quantity: 10, claimed: 1, status: 'running' }] }),
+  });
+  await joined(room, { card: null, viewers: 12 });
+  room.push('connection', 'reconnecting');
+  await flush();
+  expect(texts(page, '.connection')).toEqual(['重新连接中…']);
+  // Meanwhile the host pushed a card and orders came in; the rejoin's state has them.
+  room.push('connection', 'live');
+  room.push('joined', state({ card: CARD, viewers: 15, orders: 9, gmv_fen: 1439100 }));
+  await flush();
+  expect(page.querySelectorAll('.connection')).toHaveLength(0);
+  expect(texts(page, '.card-live-title')).toEqual(['RO-500 标准款']);
+  expect(textOf(page)).toContain('15 人在看');
+  expect(texts(page, '.ticker-gmv')).toEqual(['¥14,391.00']);
+  // …and what the state does not carry is read again.
+  expect(api.get.mock.calls.filter((c) => c[0] === '/live/sessions/7')).toHaveLength(2);
+  expect(textOf(page)).toContain('剩余 9 张');
+  expect(liveRoom.joinRoom).toHaveBeenCalledTimes(1);
+});
+
+test('coupon drops: grab one, left counts down, 已抢完 refused in Chinese', async () => {
+  const { page, room } = await openRoom();
+  await joined(room);
+  room.push('drop', { id: 4, session_id: 7, template_id: 2, status: 'running', quantity: 10, claimed: 0, left: 10 });
+  await flush();
+  expect(texts(page, '.drop-left')).toEqual(['限量 10 张，剩余 10 张']);
+  await doubleTap(page, '.grab-coupon-btn');
+  expect(room.grabCoupon.mock.calls).toEqual([[4]]);
+  expect(textOf(page)).toContain('抢到了！已放入券包');
+  expect(texts(page, '.drop-left')).toEqual(['限量 10 张，剩余 9 张']);
+  room.push('drop_left', { id: 4, left: 3 });
+  await flush();
+  expect(texts(page, '.drop-left')).toEqual(['限量 10 张，剩余 3 张']);
+
+  room.push('drop', { id: 8, status: 'running', quantity: 1, claimed: 0, left: 1 });
+  await flush();
+  room.grabCoupon.mockResolvedValueOnce({ ok: false, error: { code: 'live.drop_empty', message: '优惠券已被抢完' } });
+  await tap(page, '.grab-coupon-btn');
+  expect(texts(page, '.drop-error')).toEqual(['优惠券已被抢完']);
+  expect(texts(page, '.drop-left')).toEqual(['已抢完']);
+});
+
+test('a draw: the seed hash before, the winners and the seed after, and the record checked on the phone', async () => {
+  const seed = '9f'.repeat(32);
+  const seedHash = '182854d3f745f5d7d30f64ef6a903514c59dd270b7ac6d25e3f7990ef899d27d';
+  const prizes = [{ name: '一等奖', count: 1 }, { name: '二等奖', count: 2 }];
+  const winners = [{ store_id: 3, prize: '一等奖', rank: 1 }, { store_id: 25, prize: '二等奖', rank: 2 }, { store_id: 7, prize: '二等奖', rank: 3 }];
+  const { page, room } = await openRoom({
+    'GET /live/sessions/7/draws/2': { draw_id: 2, session_id: 7, title: '幸运大抽奖', prizes, eligibility: 'present', status: 'drawn', seed_hash: seedHash, algorithm: 'sha256-mod-v1', seed, eligible: [11, 3, 7, 9, 25], winners, drawn_at: '2026-01-05T07:00:00+00:00' },
+  });
+  await joined(room);
+  room.push('draw', { draw_id: 2, session_id: 7, title: '幸运大抽奖', prizes, eligibility: 'present', status: 'announced', seed_hash: seedHash });
+  await flush();
+  expect(textOf(page)).toContain('即将开奖');
+  expect(textOf(page)).toContain(`开奖前公布的种子哈希：${seedHash}`);
+  expect(textOf(page)).toContain('参与：开奖时在直播间的门店');
+
+  room.push('draw', { draw_id: 2, session_id: 7, title: '幸运大抽奖', prizes, eligibility: 'present', status: 'drawn', seed_hash: seedHash, algorithm: 'sha256-mod-v1', seed, eligible: [3, 7, 9, 11, 25], winners });
+  await flush();
+  expect(texts(page, '.draw-mine')).toEqual(['恭喜！您的门店抽中「一等奖」']);
+  expect(texts(page, '.draw-winner')).toEqual(['第 1 名 · 一等奖 · 您的门店', '第 2 名 · 二等奖 · 门店 25', '第 3 名 · 二等奖 · 门店 7']);
+
+  await tap(page, '.copy-btn');
+  expect(h.wx.setClipboardData).toHaveBeenCalledWith(expect.objectContaining({ data: 'http://127.0.0.1:8000/api/v1/live/sessions/7/draws/2' }));
+  await tap(page, '.record-btn');
+  expect(api.get).toHaveBeenCalledWith('/live/sessions/7/draws/2');
+  expect(texts(page, '.record-check')).toEqual(['种子哈希校验：一致 ✓', '中奖名单复算：一致 ✓']);
+});
+
+test('a tampered record does not check out', () => {
+  const { verifyRecord } = require('../../components/lib/draw-verify');
+  const seed = '9f'.repeat(32);
+  const record = {
+    seed,
+    seed_hash: '182854d3f745f5d7d30f64ef6a903514c59dd270b7ac6d25e3f7990ef899d27d',
+    eligible: [3, 7, 9, 11, 25],
+    prizes: [{ name: '一等奖', count: 1 }],
+    winners: [{ store_id: 7, prize: '一等奖', rank: 1 }],
+  };
+  expect(verifyRecord(record)).toEqual({ hashOk: true, winnersOk: false });
+  expect(verifyRecord(Object.assign({}, record, { seed_hash: 'ab' })).hashOk).toBe(false);
+});
+
+test('a room that refuses the store for good shows why, and 重试 joins again', async () => {
+  const { page, room } = await openRoom();
+  room.push('error', { code: 'live.not_invited', message: '您未受邀参加这场直播' });
+  room.push('connection', 'closed');
+  await flush();
+  expect(textOf(page)).toContain('您未受邀参加这场直播');
+  await tapRetry(page);
+  expect(liveRoom.joinRoom).toHaveBeenCalledTimes(2);
+  await joined(liveRoom.rooms[1]);
+  expect(texts(page, '.top-title')).toEqual(['年终直播订货会']);
+});
+
+test('a session that cannot be read shows the error; leaving the page leaves the room', async () => {
+  let answer = apiError(api.ApiError, 'live.session_not_found', '找不到该直播', 404);
+  route(api, { 'GET /live/sessions/7': () => answer });
+  const page = h.page('live');
+  await page.instance.onLoad({ id: '7' });
+  await flush();
+  expect(textOf(page)).toContain('找不到该直播');
+  expect(liveRoom.joinRoom).not.toHaveBeenCalled();
+  answer = detail();
+  await tapRetry(page);
+  const room = liveRoom.rooms[0];
+  await joined(room);
+  page.instance.onUnload();
+  expect(room.leave).toHaveBeenCalled();
+});
