@@ -2,7 +2,7 @@ jest.mock('../../utils/api', () => require('./support/api-mock').createApiMock()
 
 const { fresh, flush, textOf, texts, tap, deferred } = require('./support/harness');
 const { route, apiError } = require('./support/api-mock');
-const { signInAsStore, order } = require('./support/fixtures');
+const { signInAsStore, order, complaint, SUBSCRIPTION_TEMPLATES } = require('./support/fixtures');
 
 let h;
 let api;
@@ -11,36 +11,6 @@ beforeEach(() => {
   api = require('../../utils/api');
   signInAsStore();
 });
-
-function complaint(overrides) {
-  return Object.assign(
-    {
-      id: 12,
-      store_id: 3,
-      distributor_id: 2,
-      order_id: 42,
-      category: 'damaged',
-      text: '收到的净水器外壳破损',
-      content_check: { verdict: 'pass', review: null, needs_review: false },
-      contact_preference: 'phone',
-      status: 'assigned',
-      status_name: '已转经销商处理',
-      rating: null,
-      rating_comment: '',
-      reopen_count: 0,
-      created_at: '2026-01-05T06:30:00+00:00',
-      updated_at: '2026-01-05T06:30:00+00:00',
-      resolved_at: null,
-      closed_at: null,
-      sla: {},
-      store_name: '赵记水站',
-      distributor_name: '东城经销',
-    },
-    overrides || {},
-  );
-}
-
-const TEMPLATES = { items: [{ kind: 'complaint.update', template_id: 'TPL-C', title: '投诉处理进度提醒', remaining: 0 }, { kind: 'live.reminder', template_id: 'TPL-L', title: '直播开播提醒', remaining: 0 }] };
 
 // ---- filing -------------------------------------------------------------------------------
 
@@ -73,7 +43,7 @@ describe('我要投诉', () => {
     const filed = deferred();
     route(api, {
       'GET /orders': { items: [order(), order({ id: 41, order_no: 'O41' })], next_before: null },
-      'GET /notifications/subscriptions': TEMPLATES,
+      'GET /notifications/subscriptions': SUBSCRIPTION_TEMPLATES,
       'POST /notifications/subscriptions': { items: [] },
       'POST /complaints': () => filed.promise,
     });
@@ -110,7 +80,7 @@ describe('我要投诉', () => {
   });
 
   test('asks for a category and a text before sending anything', async () => {
-    route(api, { 'GET /orders': { items: [], next_before: null }, 'GET /notifications/subscriptions': TEMPLATES });
+    route(api, { 'GET /orders': { items: [], next_before: null }, 'GET /notifications/subscriptions': SUBSCRIPTION_TEMPLATES });
     const page = await openNew();
     await tap(page, '.submit-btn');
     expect(texts(page, '.field-error')).toEqual(['请选择投诉类型', '请描述遇到的问题']);
@@ -124,7 +94,7 @@ describe('我要投诉', () => {
         ? { statusCode: 422, data: JSON.stringify({ error: { code: 'complaint.not_a_photo', message: '只支持 JPEG、PNG、WebP 图片' } }) }
         : { statusCode: 201, data: JSON.stringify({ id: Number(o.filePath.replace(/\D/g, '')) + 200, url: 'u' }) },
     );
-    route(api, { 'GET /orders': { items: [], next_before: null }, 'GET /notifications/subscriptions': TEMPLATES });
+    route(api, { 'GET /orders': { items: [], next_before: null }, 'GET /notifications/subscriptions': SUBSCRIPTION_TEMPLATES });
     const page = await openNew();
     await tap(page, '.photo-add');
     await flush(20);

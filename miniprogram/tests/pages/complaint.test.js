@@ -2,7 +2,7 @@ jest.mock('../../utils/api', () => require('./support/api-mock').createApiMock()
 
 const { fresh, flush, textOf, texts, tap, tapRetry, deferred } = require('./support/harness');
 const { route, apiError } = require('./support/api-mock');
-const { signInAsStore } = require('./support/fixtures');
+const { signInAsStore, complaint, SUBSCRIPTION_TEMPLATES } = require('./support/fixtures');
 
 let h;
 let api;
@@ -11,36 +11,6 @@ beforeEach(() => {
   api = require('../../utils/api');
   signInAsStore();
 });
-
-function complaint(overrides) {
-  return Object.assign(
-    {
-      id: 12,
-      store_id: 3,
-      distributor_id: 2,
-      order_id: 42,
-      category: 'damaged',
-      text: '收到的净水器外壳破损',
-      content_check: { verdict: 'pass', review: null, needs_review: false },
-      contact_preference: 'phone',
-      status: 'assigned',
-      status_name: '已转经销商处理',
-      rating: null,
-      rating_comment: '',
-      reopen_count: 0,
-      created_at: '2026-01-05T06:30:00+00:00',
-      updated_at: '2026-01-05T06:30:00+00:00',
-      resolved_at: null,
-      closed_at: null,
-      sla: {},
-      store_name: '赵记水站',
-      distributor_name: '东城经销',
-    },
-    overrides || {},
-  );
-}
-
-const TEMPLATES = { items: [{ kind: 'complaint.update', template_id: 'TPL-C', title: '投诉处理进度提醒', remaining: 0 }, { kind: 'live.reminder', template_id: 'TPL-L', title: '直播开播提醒', remaining: 0 }] };
 
 // ---- the complaint ------------------------------------------------------------------------
 
@@ -71,7 +41,7 @@ describe('投诉详情', () => {
   }
 
   test('shows the complaint, its photos and the timeline newest first with who took each step', async () => {
-    route(api, { 'GET /complaints/12': resolved(), 'GET /notifications/subscriptions': TEMPLATES });
+    route(api, { 'GET /complaints/12': resolved(), 'GET /notifications/subscriptions': SUBSCRIPTION_TEMPLATES });
     const page = await openDetail();
     expect(texts(page, '.status-name')).toEqual(['已解决，待您确认']);
     expect(textOf(page)).toContain('请在 2026-01-14 10:00 前确认结果');
@@ -88,7 +58,7 @@ describe('投诉详情', () => {
     const confirmed = deferred();
     route(api, {
       'GET /complaints/12': resolved(),
-      'GET /notifications/subscriptions': TEMPLATES,
+      'GET /notifications/subscriptions': SUBSCRIPTION_TEMPLATES,
       'POST /complaints/12/confirm': () => confirmed.promise,
     });
     const page = await openDetail();
@@ -108,7 +78,7 @@ describe('投诉详情', () => {
     let reopen = apiError(api.ApiError, 'complaint.reopen_window_passed', '已超过可重新打开的期限', 409);
     route(api, {
       'GET /complaints/12': resolved(),
-      'GET /notifications/subscriptions': TEMPLATES,
+      'GET /notifications/subscriptions': SUBSCRIPTION_TEMPLATES,
       'POST /notifications/subscriptions': { items: [] },
       'POST /complaints/12/reopen': () => reopen,
     });
@@ -131,7 +101,7 @@ describe('投诉详情', () => {
   test('rates the outcome once, 1–5 stars with a comment', async () => {
     route(api, {
       'GET /complaints/12': resolved({ status: 'closed', status_name: '已关闭', actions: [] }),
-      'GET /notifications/subscriptions': TEMPLATES,
+      'GET /notifications/subscriptions': SUBSCRIPTION_TEMPLATES,
       'POST /complaints/12/rating': resolved({ status: 'closed', status_name: '已关闭', actions: [], rating: 4, rating_comment: '处理及时' }),
     });
     const page = await openDetail();
@@ -149,7 +119,7 @@ describe('投诉详情', () => {
 
   test('a complaint that cannot be read shows the error and 重试', async () => {
     let answer = apiError(api.ApiError, 'complaint.not_found', '找不到该投诉', 404);
-    route(api, { 'GET /complaints/12': () => answer, 'GET /notifications/subscriptions': TEMPLATES });
+    route(api, { 'GET /complaints/12': () => answer, 'GET /notifications/subscriptions': SUBSCRIPTION_TEMPLATES });
     const page = await openDetail();
     expect(textOf(page)).toContain('找不到该投诉');
     answer = complaint({ timeline: [], actions: [], photos: [] });

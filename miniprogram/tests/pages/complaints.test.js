@@ -2,7 +2,7 @@ jest.mock('../../utils/api', () => require('./support/api-mock').createApiMock()
 
 const { fresh, flush, textOf, texts, tap, tapRetry } = require('./support/harness');
 const { route, apiError } = require('./support/api-mock');
-const { signInAsStore } = require('./support/fixtures');
+const { signInAsStore, complaint } = require('./support/fixtures');
 
 let h;
 let api;
@@ -11,35 +11,6 @@ beforeEach(() => {
   api = require('../../utils/api');
   signInAsStore();
 });
-
-function complaint(overrides) {
-  return Object.assign(
-    {
-      id: 12,
-      store_id: 3,
-      distributor_id: 2,
-      order_id: 42,
-      category: 'damaged',
-      text: '收到的净水器外壳破损',
-      content_check: { verdict: 'pass', review: null, needs_review: false },
-      contact_preference: 'phone',
-      status: 'assigned',
-      status_name: '已转经销商处理',
-      rating: null,
-      rating_comment: '',
-      reopen_count: 0,
-      created_at: '2026-01-05T06:30:00+00:00',
-      updated_at: '2026-01-05T06:30:00+00:00',
-      resolved_at: null,
-      closed_at: null,
-      sla: {},
-      store_name: '赵记水站',
-      distributor_name: '东城经销',
-    },
-    overrides || {},
-  );
-}
-
 
 // ---- the list ---------------------------------------------------------------------------
 

@@ -235,7 +235,46 @@ function orderDetail(overrides) {
   );
 }
 
+/** A complaint as GET /complaints/<id> shows it to its store. */
+function complaint(overrides) {
+  return Object.assign(
+    {
+      id: 12,
+      store_id: 3,
+      distributor_id: 2,
+      order_id: 42,
+      category: 'damaged',
+      text: '收到的净水器外壳破损',
+      content_check: { verdict: 'pass', review: null, needs_review: false },
+      contact_preference: 'phone',
+      status: 'assigned',
+      status_name: '已转经销商处理',
+      rating: null,
+      rating_comment: '',
+      reopen_count: 0,
+      created_at: '2026-01-05T06:30:00+00:00',
+      updated_at: '2026-01-05T06:30:00+00:00',
+      resolved_at: null,
+      closed_at: null,
+      sla: {},
+      store_name: '赵记水站',
+      distributor_name: '东城经销',
+    },
+    overrides || {},
+  );
+}
+
+/** The subscribe-message templates, none granted yet (GET /notifications/subscriptions). */
+const SUBSCRIPTION_TEMPLATES = {
+  items: [
+    { kind: 'complaint.update', template_id: 'TPL-C', title: '投诉处理进度提醒', remaining: 0 },
+    { kind: 'live.reminder', template_id: 'TPL-L', title: '直播开播提醒', remaining: 0 },
+  ],
+};
+
 module.exports = {
+  complaint,
+  SUBSCRIPTION_TEMPLATES,
   storeSession,
   signInAsStore,
   sku,
