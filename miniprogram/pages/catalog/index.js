@@ -4,8 +4,9 @@
  * to each, and "add to cart" from the list (one orderable step at a time).
  */
 const api = require('../../utils/api');
+const pagedList = require('../../components/lib/paged-list');
 const { formatFen } = require('../../utils/money');
-const { errorMessage, redirectIfSignedOut, toastError } = require('../../components/lib/errors');
+const { redirectIfSignedOut, toastError } = require('../../components/lib/errors');
 const { nextQuantity, orderableMin } = require('../../components/lib/quantity');
 const { requireStore } = require('../../components/lib/identity');
 const { takeIntent } = require('../../components/lib/intent');
@@ -71,18 +72,13 @@ function quantitiesOf(cart) {
 }
 
 Component({
+  behaviors: [pagedList],
   data: {
     categories: [{ id: 0, name: '全部' }],
     activeCategory: 0,
     keyword: '',
     input: '',
     barcode: '',
-    status: 'loading',
-    errorMessage: '',
-    items: [],
-    nextAfter: null,
-    loadingMore: false,
-    moreError: '',
     inCart: {},
     adding: {},
     promoTags: {},
@@ -105,10 +101,6 @@ Component({
     onPullDownRefresh() {
       return Promise.all([this.loadCategories(), this.reload(), this.loadCart(), this.loadPromotions()]).then(() => wx.stopPullDownRefresh());
     },
-    onReachBottom() {
-      return this.loadMore();
-    },
-
     async loadCategories() {
       try {
         const answer = await api.get('/catalog/categories');
@@ -145,50 +137,19 @@ Component({
       }
     },
 
-    query(after) {
-      const q = { limit: PAGE_SIZE };
-      if (this.data.barcode) q.barcode = this.data.barcode;
-      else if (this.data.keyword) q.q = this.data.keyword;
-      if (this.data.activeCategory) q.category_id = this.data.activeCategory;
-      if (after) q.after = after;
-      return q;
+    async fetchPage(after) {
+      const query = { limit: PAGE_SIZE };
+      if (this.data.barcode) query.barcode = this.data.barcode;
+      else if (this.data.keyword) query.q = this.data.keyword;
+      if (this.data.activeCategory) query.category_id = this.data.activeCategory;
+      if (after) query.after = after;
+      const answer = await api.get('/catalog/skus', query);
+      return { items: (answer.items || []).map(present), next: answer.next_after };
     },
-    async reload() {
-      this.seq = (this.seq || 0) + 1;
-      const seq = this.seq;
-      this.setData({ status: 'loading', errorMessage: '', items: [], nextAfter: null, moreError: '' });
-      try {
-        const answer = await api.get('/catalog/skus', this.query());
-        if (seq !== this.seq) return; // a newer search has started
-        const items = (answer.items || []).map(present);
-        this.setData({ items, nextAfter: answer.next_after || null, status: items.length ? 'ready' : 'empty' });
-        this.tagItems();
-      } catch (err) {
-        if (seq !== this.seq || redirectIfSignedOut(err)) return;
-        this.setData({ status: 'error', errorMessage: errorMessage(err) });
-      }
-    },
-    async loadMore() {
-      const { nextAfter, loadingMore, status } = this.data;
-      if (!nextAfter || loadingMore || status !== 'ready') return;
-      const seq = this.seq;
-      this.setData({ loadingMore: true, moreError: '' });
-      try {
-        const answer = await api.get('/catalog/skus', this.query(nextAfter));
-        if (seq !== this.seq) return;
-        const items = this.data.items.concat((answer.items || []).map(present));
-        this.setData({ items, nextAfter: answer.next_after || null });
-        this.tagItems();
-      } catch (err) {
-        if (seq === this.seq && !redirectIfSignedOut(err)) this.setData({ moreError: errorMessage(err) });
-      } finally {
-        if (seq === this.seq) this.setData({ loadingMore: false });
-      }
+    afterPage() {
+      this.tagItems();
     },
 
-    onRetry() {
-      return this.reload();
-    },
     onPickCategory(e) {
       const id = Number(e.currentTarget.dataset.id) || 0;
       if (id === this.data.activeCategory) return Promise.resolve();

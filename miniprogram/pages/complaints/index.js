@@ -3,7 +3,7 @@
  * status and the start of its text; 我要投诉 files a new one.
  */
 const api = require('../../utils/api');
-const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
+const pagedList = require('../../components/lib/paged-list');
 const { formatTime } = require('../../components/lib/format');
 const { requireStore } = require('../../components/lib/identity');
 const { categoryName, statusName } = require('../../components/lib/complaints');
@@ -24,14 +24,7 @@ function present(c) {
 }
 
 Component({
-  data: {
-    status: 'loading',
-    errorMessage: '',
-    items: [],
-    nextBefore: null,
-    loadingMore: false,
-    moreError: '',
-  },
+  behaviors: [pagedList],
   methods: {
     onLoad() {
       if (!requireStore()) return Promise.resolve();
@@ -49,46 +42,11 @@ Component({
     onPullDownRefresh() {
       return this.reload({ quiet: true }).then(() => wx.stopPullDownRefresh());
     },
-    onReachBottom() {
-      return this.loadMore();
-    },
-
-    async reload(options) {
-      const quiet = options && options.quiet && this.data.status === 'ready';
-      this.seq = (this.seq || 0) + 1;
-      const seq = this.seq;
-      if (!quiet) this.setData({ status: 'loading', errorMessage: '', items: [], nextBefore: null });
-      this.setData({ moreError: '' });
-      try {
-        const answer = await api.get('/complaints', { limit: PAGE_SIZE });
-        if (seq !== this.seq) return;
-        const items = (answer.items || []).map(present);
-        this.setData({ items, nextBefore: answer.next_before || null, status: items.length ? 'ready' : 'empty' });
-      } catch (err) {
-        if (seq !== this.seq || redirectIfSignedOut(err)) return;
-        if (quiet) wx.showToast({ title: errorMessage(err), icon: 'none' });
-        else this.setData({ status: 'error', errorMessage: errorMessage(err) });
-      }
-    },
-    async loadMore() {
-      const { nextBefore, loadingMore, status } = this.data;
-      if (!nextBefore || loadingMore || status !== 'ready') return;
-      const seq = this.seq;
-      this.setData({ loadingMore: true, moreError: '' });
-      try {
-        const answer = await api.get('/complaints', { limit: PAGE_SIZE, before: nextBefore });
-        if (seq !== this.seq) return;
-        const seen = new Set(this.data.items.map((c) => c.id));
-        const more = (answer.items || []).map(present).filter((c) => !seen.has(c.id));
-        this.setData({ items: this.data.items.concat(more), nextBefore: answer.next_before || null });
-      } catch (err) {
-        if (seq === this.seq && !redirectIfSignedOut(err)) this.setData({ moreError: errorMessage(err) });
-      } finally {
-        if (seq === this.seq) this.setData({ loadingMore: false });
-      }
-    },
-    onRetry() {
-      return this.reload();
+    async fetchPage(before) {
+      const query = { limit: PAGE_SIZE };
+      if (before) query.before = before;
+      const answer = await api.get('/complaints', query);
+      return { items: (answer.items || []).map(present), next: answer.next_before };
     },
     onOpen(e) {
       wx.navigateTo({ url: `/pages/complaint/index?id=${e.currentTarget.dataset.id}` });

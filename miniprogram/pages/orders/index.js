@@ -4,7 +4,7 @@
  * bottom.
  */
 const api = require('../../utils/api');
-const { errorMessage, redirectIfSignedOut, toastError } = require('../../components/lib/errors');
+const pagedList = require('../../components/lib/paged-list');
 const { STATUS_TABS, CHANNEL_NAMES, statusName } = require('../../components/lib/orders');
 const { formatTime } = require('../../components/lib/format');
 const { requireStore } = require('../../components/lib/identity');
@@ -32,15 +32,10 @@ function present(order) {
 }
 
 Component({
+  behaviors: [pagedList],
   data: {
     tabs: STATUS_TABS,
     active: '',
-    status: 'loading',
-    errorMessage: '',
-    items: [],
-    nextBefore: null,
-    loadingMore: false,
-    moreError: '',
   },
   methods: {
     onLoad(options) {
@@ -71,53 +66,12 @@ Component({
     onPullDownRefresh() {
       return this.reload({ quiet: true }).then(() => wx.stopPullDownRefresh());
     },
-    onReachBottom() {
-      return this.loadMore();
-    },
-
-    query(before) {
-      const q = { limit: PAGE_SIZE };
-      if (this.data.active) q.status = this.data.active;
-      if (before) q.before = before;
-      return q;
-    },
-    async reload(options) {
-      const quiet = options && options.quiet && this.data.status === 'ready';
-      this.seq = (this.seq || 0) + 1;
-      const seq = this.seq;
-      if (!quiet) this.setData({ status: 'loading', errorMessage: '', items: [], nextBefore: null });
-      this.setData({ moreError: '' });
-      try {
-        const answer = await api.get('/orders', this.query());
-        if (seq !== this.seq) return;
-        const items = (answer.items || []).map(present);
-        this.setData({ items, nextBefore: answer.next_before || null, status: items.length ? 'ready' : 'empty' });
-      } catch (err) {
-        if (seq !== this.seq || redirectIfSignedOut(err)) return;
-        if (quiet) toastError(err);
-        else this.setData({ status: 'error', errorMessage: errorMessage(err) });
-      }
-    },
-    async loadMore() {
-      const { nextBefore, loadingMore, status } = this.data;
-      if (!nextBefore || loadingMore || status !== 'ready') return;
-      const seq = this.seq;
-      this.setData({ loadingMore: true, moreError: '' });
-      try {
-        const answer = await api.get('/orders', this.query(nextBefore));
-        if (seq !== this.seq) return;
-        const seen = new Set(this.data.items.map((o) => o.id));
-        const more = (answer.items || []).map(present).filter((o) => !seen.has(o.id));
-        this.setData({ items: this.data.items.concat(more), nextBefore: answer.next_before || null });
-      } catch (err) {
-        if (seq === this.seq && !redirectIfSignedOut(err)) this.setData({ moreError: errorMessage(err) });
-      } finally {
-        if (seq === this.seq) this.setData({ loadingMore: false });
-      }
-    },
-
-    onRetry() {
-      return this.reload();
+    async fetchPage(before) {
+      const query = { limit: PAGE_SIZE };
+      if (this.data.active) query.status = this.data.active;
+      if (before) query.before = before;
+      const answer = await api.get('/orders', query);
+      return { items: (answer.items || []).map(present), next: answer.next_before };
     },
     onTab(e) {
       const status = e.currentTarget.dataset.status || '';
