@@ -193,7 +193,9 @@ class LiveEvents:
         drawn = await live.run_draw(
             self.deps, principal, await self.joined(sid), data.get("draw_id"), now=now
         )
-        await self.broadcast(sid, "draw", drawn)  # written before anyone is told
+        # Written before anyone is told; the room is told the winners' names masked, the
+        # host (staff) gets them in full.
+        await self.broadcast(sid, "draw", live.draw_for_room(drawn))
         return drawn
 
     async def grab(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:

@@ -251,7 +251,28 @@ async def drop_state(drop_id: int, store_id: int | None) -> dict[str, Any]:
         raise DropNotFound()
     mine = None
     if store_id is not None:
-        claim = await LiveCouponClaim.get_or_none(drop_id=drop_id, store_id=store_id)
-        if claim is not None:
-            mine = {"coupon_id": claim.coupon_id, "created_at": _iso(claim.created_at)}
+        mine = _mine(await LiveCouponClaim.get_or_none(drop_id=drop_id, store_id=store_id))
     return {**drop_view(drop), "mine": mine}
+
+
+async def running_drops(session_id: int, store_id: int | None) -> list[dict[str, Any]]:
+    """The session's drops open now (usually one), each with what is left and the store's
+    coupon from it (`mine`), for a client (re)joining the room: two reads however many."""
+    running = await LiveCouponDrop.filter(
+        session_id=session_id, status=DropStatus.RUNNING.value
+    ).order_by("id")
+    mine: dict[int, LiveCouponClaim] = {}
+    if running and store_id is not None:
+        claims = await LiveCouponClaim.filter(
+            drop_id__in=[drop.id for drop in running], store_id=store_id
+        )
+        mine = {claim.drop_id: claim for claim in claims}  # type: ignore[attr-defined]
+    return [{**drop_view(drop), "mine": _mine(mine.get(drop.id))} for drop in running]
+
+
+def _mine(claim: LiveCouponClaim | None) -> dict[str, Any] | None:
+    return (
+        None
+        if claim is None
+        else {"coupon_id": claim.coupon_id, "created_at": _iso(claim.created_at)}
+    )

@@ -63,6 +63,8 @@ class LiveSession(Model):
     )
     title = fields.CharField(max_length=64)
     cover_url = fields.CharField(max_length=512, default="")
+    # The pull URL the mini-program's <live-player> plays (https or rtmp), if any.
+    stream_url = fields.CharField(max_length=500, null=True)
     starts_at = fields.DatetimeField()
     ends_at = fields.DatetimeField()
     status = fields.CharField(max_length=10, default=SessionStatus.SCHEDULED.value)

@@ -150,18 +150,33 @@ async def push_product(deps: Any, session: LiveSession, product_id: int) -> dict
     product = await LiveProduct.get_or_none(id=product_id, session_id=session.id)
     if product is None:
         raise ProductNotInSession()
-    skus = await catalog_service.skus_by_id(
-        session.brand_id,  # type: ignore[attr-defined]
-        [product.sku_id],  # type: ignore[attr-defined]
-    )
-    card = {
-        "product_id": product.id,
-        "sku": skus[product.sku_id],  # type: ignore[attr-defined]
-        "live_price_fen": product.live_price_fen,
-        "left": product.live_stock - product.sold,
-    }
+    card = await product_card(session.brand_id, product)  # type: ignore[attr-defined]
     await _remember(deps, session.id, "card", card)
     return card
+
+
+async def product_card(brand_id: int, product: LiveProduct) -> dict[str, Any]:
+    """A live product as its card shows it: the product's name and first picture, the SKU,
+    its unit, list and live prices, and what is left of the live stock. `sku` is the SKU as
+    the catalog shows it (clients written before the card had the rest read it)."""
+    sku_id: int = product.sku_id  # type: ignore[attr-defined]
+    sku = (await catalog_service.skus_by_id(brand_id, [sku_id]))[sku_id]
+    shown = await catalog_service.get_product(brand_id, sku["product_id"])
+    images = shown["images"] or []
+    return {
+        "product_id": product.id,
+        "sku_id": sku_id,
+        "name": shown["name"],
+        "sku_name": sku["name"],
+        "spec": sku["spec"],
+        "image": images[0] if images else None,
+        "unit": sku["unit"],
+        "list_price_fen": sku["list_price_fen"],
+        "live_price_fen": product.live_price_fen,
+        "live_stock": product.live_stock,
+        "left": max(product.live_stock - product.sold, 0),
+        "sku": sku,
+    }
 
 
 async def pin(deps: Any, session_id: int, text: str, now: datetime) -> dict[str, Any]:

@@ -78,6 +78,11 @@ class DrawBody(RequestModel):
 class SessionBody(RequestModel):
     title: str = Field(min_length=1, max_length=64)
     cover_url: str = Field(default="", max_length=512)
+    stream_url: str | None = Field(
+        default=None,
+        max_length=500,
+        description="直播流拉流地址（https 或 rtmp），小程序用 live-player 播放；不填则无视频",
+    )
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     distributor_id: Id | None = Field(default=None, description="品牌创建时指定经销商")
@@ -86,6 +91,12 @@ class SessionBody(RequestModel):
     rains: list[RainBody] = Field(default_factory=list, max_length=20)
     coupon_drops: list[CouponDropBody] = Field(default_factory=list, max_length=20)
     draws: list[DrawBody] = Field(default_factory=list, max_length=20)
+
+
+class StreamBody(RequestModel):
+    stream_url: str | None = Field(
+        max_length=500, description="直播流拉流地址（https 或 rtmp）；null 或空字符串为取消"
+    )
 
 
 class LiveOrderBody(RequestModel):
@@ -133,6 +144,19 @@ async def list_sessions(request: Request, principal: Principal) -> HTTPResponse:
 @authenticated(*HOSTS, *STORE_ROLES)
 async def get_session(request: Request, principal: Principal, session_id: int) -> HTTPResponse:
     return ok(await service.detail(principal, session_id))
+
+
+@bp.patch("/sessions/<session_id:int>")
+@openapi.summary("设置直播流地址（主播；开播前或直播中），并通知直播间")
+@authenticated(*HOSTS)
+@json_body(StreamBody)
+async def set_stream(
+    request: Request, principal: Principal, session_id: int, body: StreamBody
+) -> HTTPResponse:
+    deps = request_deps(request)
+    session = await service.set_stream(principal, session_id, body.stream_url)
+    await service.tell_room(deps, session_id, "stream", {"stream_url": session["stream_url"]})
+    return ok(session)
 
 
 @bp.post("/sessions/<session_id:int>/start")
@@ -205,4 +229,5 @@ async def report_csv(request: Request, principal: Principal, session_id: int) ->
 async def draw_record(
     request: Request, principal: Principal, session_id: int, draw_id: int
 ) -> HTTPResponse:
-    return ok(await service.draw_record(principal, session_id, draw_id))
+    deps = request_deps(request)
+    return ok(await service.draw_record(deps, principal, session_id, draw_id))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
@@ -40,6 +41,8 @@ from backend.org import service as org_service
 
 LONGEST_SESSION = timedelta(hours=12)
 EARLIEST_START = timedelta(minutes=5)  # a session may be scheduled to start a little ago
+STREAM_SCHEMES = ("https", "rtmp")  # what WeChat's <live-player> plays, over the network
+STREAM_URL_MAX = 500
 
 
 class SessionNotFound(NotFound):
@@ -87,6 +90,7 @@ def session_view(session: LiveSession) -> dict[str, Any]:
         "distributor_id": session.distributor_id,  # type: ignore[attr-defined]
         "title": session.title,
         "cover_url": session.cover_url,
+        "stream_url": session.stream_url,
         "starts_at": _iso(session.starts_at),
         "ends_at": _iso(session.ends_at),
         "status": session.status,
@@ -112,6 +116,32 @@ def _host_distributor(principal: Principal, requested: int | None) -> int:
         _refuse("distributor_id", "品牌创建直播须指定经销商", InvalidLineup)
     assert requested is not None
     return requested
+
+
+def stream_url(value: str | None) -> str | None:
+    """A session's video pull URL as given (None or blank: no video), or InvalidSchedule: an
+    https or rtmp URL naming a host, at most 500 characters, with no spaces and no user name
+    or password (every invited store is given it)."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    problem = ""
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # raises ValueError for a port that is not a number
+    except ValueError:
+        parts = None
+    if len(text) > STREAM_URL_MAX:
+        problem = f"直播流地址不能超过 {STREAM_URL_MAX} 个字符"
+    elif parts is None or parts.scheme.lower() not in STREAM_SCHEMES or not parts.hostname:
+        problem = "直播流地址须为 https:// 或 rtmp:// 开头的完整地址"
+    elif any(char.isspace() or ord(char) < 32 for char in text):
+        problem = "直播流地址不能包含空格或控制字符"
+    elif parts.username is not None or parts.password is not None:
+        problem = "直播流地址不能包含用户名或密码"
+    if problem:
+        _refuse("stream_url", problem)
+    return text
 
 
 async def _invited_stores(
@@ -149,6 +179,7 @@ async def schedule(
     brand_id = principal.brand_id
     assert brand_id is not None
     distributor_id = _host_distributor(principal, fields.get("distributor_id"))
+    stream = stream_url(fields.get("stream_url"))
     if not await org_service.known_ids(brand_id, "distributor", [distributor_id]):
         _refuse("distributor_id", "经销商不存在", UnknownReference)
     starts_at, ends_at = fields["starts_at"], fields["ends_at"]
@@ -182,6 +213,7 @@ async def schedule(
             distributor_id=distributor_id,
             title=fields["title"],
             cover_url=fields["cover_url"],
+            stream_url=stream,
             starts_at=starts_at,
             ends_at=ends_at,
             audience=fields["audience"]["mode"],
@@ -272,6 +304,39 @@ def _rain_view(rain: RedPacketRain) -> dict[str, Any]:
     }
 
 
+def _coupon_view(template: dict[str, Any]) -> dict[str, Any]:
+    """What a drop's coupon is, as a store reads it before grabbing: its name, what it is
+    worth (the wording, e.g. 满3000.00元减200.00元, and the amounts) and how long it lasts. Not the
+    template's audience or stock, which are the brand's business."""
+    terms = template["terms"] or {}
+    return {
+        "template_id": template["id"],
+        "name": template["name"],
+        "kind": template["kind"],
+        "description": template["description"],
+        "threshold_fen": terms.get("threshold_fen") or 0,
+        "amount_off_fen": terms.get("amount_off_fen") or None,
+        "percent": terms.get("percent"),
+        "max_off_fen": terms.get("max_off_fen"),
+        "valid_days": template["valid_days"],
+        "valid_until": template["valid_until"],
+    }
+
+
+async def _with_coupons(principal: Principal, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The drops with their coupons (`coupon`, None for a template that is gone), read
+    through coupons' service: once per template, and a session plans at most 20 drops."""
+    coupons: dict[int, dict[str, Any] | None] = {}
+    for template_id in sorted({view["template_id"] for view in views}):
+        try:
+            coupons[template_id] = _coupon_view(
+                await coupons_service.get_template(principal, template_id)
+            )
+        except coupons_service.TemplateNotFound:
+            coupons[template_id] = None
+    return [{**view, "coupon": coupons[view["template_id"]]} for view in views]
+
+
 async def detail(principal: Principal, session_id: int) -> dict[str, Any]:
     session = await _visible(principal, session_id)
     products = await LiveProduct.filter(session_id=session.id).order_by("sort", "id")
@@ -293,16 +358,13 @@ async def detail(principal: Principal, session_id: int) -> dict[str, Any]:
             for product in products
         ],
         "rains": [_rain_view(rain) for rain in rains],
-        "coupon_drops": [
-            {
-                "id": drop.id,
-                "template_id": drop.template_id,
-                "quantity": drop.quantity,
-                "claimed": drop.claimed,
-                "status": drop.status,
-            }
-            for drop in await LiveCouponDrop.filter(session_id=session.id).order_by("id")
-        ],
+        "coupon_drops": await _with_coupons(
+            principal,
+            [
+                drops.drop_view(drop)
+                for drop in await LiveCouponDrop.filter(session_id=session.id).order_by("id")
+            ],
+        ),
         "draws": [
             {
                 "id": draw.id,
@@ -379,6 +441,19 @@ async def end_with_rains(
     return ended, [await rains.end_rain(deps, rain.id, now=now) for rain in running]
 
 
+async def set_stream(principal: Principal, session_id: int, value: str | None) -> dict[str, Any]:
+    """The host gives (or takes away, with None) the session's video pull URL, before or
+    during the session; not once it has ended. The caller tells the room after this returns."""
+    session = await hosted(principal, session_id)
+    url = stream_url(value)
+    moved = await LiveSession.filter(
+        id=session.id, status__in=[SessionStatus.SCHEDULED.value, SessionStatus.LIVE.value]
+    ).update(stream_url=url)
+    if not moved:
+        raise SessionStatusChanged("直播已结束，不能再修改直播流地址")
+    return await detail(principal, session.id)
+
+
 async def note_viewers(session_id: int, viewers: int) -> None:
     """Keep the peak: a guarded update, so concurrent reports never lower it."""
     await LiveSession.filter(id=session_id, peak_viewers__lt=viewers).update(peak_viewers=viewers)
@@ -406,8 +481,39 @@ async def join(deps: Any, principal: Principal, session_id: int, sid: str) -> di
 
 
 async def _full_state(deps: Any, principal: Principal, session: LiveSession) -> dict[str, Any]:
-    """The room's state with the rain running in it, if any (and the caller's packet)."""
+    """Everything a client needs on (re)joining, so that it reads nothing else: the room's
+    state (the card with what is left now), the title and video URL, the rain running in it
+    if any (and the caller's packet), the coupon drops open now (with their coupons and the
+    caller's), and the draws announced or drawn (winners named for the caller)."""
     state = await room.state(deps, session)
+    state["title"] = session.title
+    state["stream_url"] = session.stream_url
+    if state["card"] is not None:
+        # Kept when it was pushed: orders and cancellations have moved the stock since.
+        stock = await LiveProduct.filter(
+            id=state["card"]["product_id"], session_id=session.id
+        ).values_list("live_stock", "sold")
+        if stock:
+            state["card"]["left"] = max(int(stock[0][0]) - int(stock[0][1]), 0)
+    state["drops"] = await _with_coupons(
+        principal, await drops.running_drops(session.id, principal.store_id)
+    )
+    state["draws"] = [
+        # The eligible list is the record's (its URL is here): it may be thousands of ids.
+        {
+            **{key: value for key, value in record.items() if key != "eligible"},
+            "eligible_count": None if record["eligible"] is None else len(record["eligible"]),
+        }
+        for record in await _named_draws(
+            deps,
+            principal,
+            [
+                record
+                for record in await draws.session_draws(session.id)
+                if record["status"] != DrawStatus.PLANNED.value
+            ],
+        )
+    ]
     running = await RedPacketRain.filter(
         session_id=session.id, status=RainStatus.RUNNING.value
     ).first()
@@ -752,14 +858,16 @@ async def start_drop(
 ) -> dict[str, Any]:
     """The host opens one of the session's coupon drops: first come first served."""
     session = await _hosting(principal, session_id)
-    return await drops.start_drop(deps, session.id, _drop_id(drop_id), now=now)
+    started = await drops.start_drop(deps, session.id, _drop_id(drop_id), now=now)
+    return (await _with_coupons(principal, [started]))[0]
 
 
 async def end_drop(
     deps: Any, principal: Principal, session_id: int, drop_id: Any, *, now: datetime
 ) -> dict[str, Any]:
     session = await _hosting(principal, session_id)
-    return await drops.end_drop(deps, session.id, _drop_id(drop_id), now=now)
+    ended = await drops.end_drop(deps, session.id, _drop_id(drop_id), now=now)
+    return (await _with_coupons(principal, [ended]))[0]
 
 
 async def grab_coupon(
@@ -787,23 +895,79 @@ async def announce_draw(
 ) -> dict[str, Any]:
     """The host announces a draw: the hash of its secret seed is published now."""
     session = await _hosting(principal, session_id)
-    return await draws.announce(deps, session.id, _draw_id(draw_id), now=now)
+    announced = await draws.announce(deps, session.id, _draw_id(draw_id), now=now)
+    return {**announced, "record_url": record_url(deps, session.id, announced["draw_id"])}
 
 
 async def run_draw(
     deps: Any, principal: Principal, session_id: int, draw_id: Any, *, now: datetime
 ) -> dict[str, Any]:
     """The host runs an announced draw: the winners are written, then the record (with the
-    seed) is returned for everyone to see and check."""
+    seed) is returned for everyone to see and check, the winners named in full for the host
+    (the room is told `draw_for_room` of it)."""
     if principal.role not in (*DISTRIBUTOR_ROLES, *BRAND_ROLES):
         raise room.NotHost()
     session = await _visible(principal, session_id)
-    return await draws.run(deps, session.id, _draw_id(draw_id), now=now)
+    drawn = await draws.run(deps, session.id, _draw_id(draw_id), now=now)
+    return (await _named_draws(deps, principal, [drawn]))[0]
 
 
-async def draw_record(principal: Principal, session_id: int, draw_id: int) -> dict[str, Any]:
-    """A draw's published record, for anyone who can see the session to recompute."""
+def draw_for_room(record: dict[str, Any]) -> dict[str, Any]:
+    """A draw as everyone in the room is told it: every winner's name masked, since one
+    push goes to every store (draws.py says why). Each store knows its own id."""
+    return {
+        **record,
+        "winners": [
+            {**winner, "name": draws.mask_store_name(winner.get("name"))}
+            for winner in record["winners"]
+        ],
+    }
+
+
+RECORD_PATH = "/api/v1/live/sessions/{session_id}/draws/{draw_id}"
+
+
+def record_url(deps: Any, session_id: int, draw_id: int) -> str:
+    """Where anyone who can see the session reads a draw's record (GET, signed in)."""
+    path = RECORD_PATH.format(session_id=session_id, draw_id=draw_id)
+    return f"{deps.settings.public_base_url.rstrip('/')}{path}"
+
+
+async def _named_draws(
+    deps: Any, principal: Principal, records: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Draw records with their URL and each winner's display name for this caller: in full
+    for staff and for the winning store itself, masked for every other store (draws.py)."""
+    store_ids = {winner["store_id"] for record in records for winner in record["winners"]}
+    names: dict[int, str] = {}
+    if store_ids and principal.brand_id is not None:
+        names = await org_service.names(principal.brand_id, "store", store_ids)
+    staff = principal.role in (*DISTRIBUTOR_ROLES, *BRAND_ROLES)
+
+    def shown(store_id: int) -> str:
+        name = names.get(store_id)
+        if staff or store_id == principal.store_id:
+            return name or draws.ANONYMOUS_STORE
+        return draws.mask_store_name(name)
+
+    return [
+        {
+            **record,
+            "winners": [
+                {**winner, "name": shown(winner["store_id"])} for winner in record["winners"]
+            ],
+            "record_url": record_url(deps, record["session_id"], record["draw_id"]),
+        }
+        for record in records
+    ]
+
+
+async def draw_record(
+    deps: Any, principal: Principal, session_id: int, draw_id: int
+) -> dict[str, Any]:
+    """A draw's published record, for anyone who can see the session to recompute, the
+    winners named for the caller."""
     session = await _visible(principal, session_id)
     if not await LiveDraw.exists(id=draw_id, session_id=session.id):
         raise draws.DrawNotFound()
-    return await draws.record(draw_id)
+    return (await _named_draws(deps, principal, [await draws.record(draw_id)]))[0]

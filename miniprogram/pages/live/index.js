@@ -2,10 +2,17 @@
  * 直播间: one livestream order meeting (直播订货会), opened as /pages/live/index?id=<session>.
  *
  * The room is utils/live-room.js: it joins on load and joins again after every
- * reconnection, and each join answers the whole state (status, product card, pinned
- * message, viewers, likes, the order ticker, the running red-packet rain and this store's
- * packet), which the page takes as it is. Pushes keep it current between joins. While the
- * link is down the page says 重新连接中… and the room comes back by itself.
+ * reconnection, and each join answers the whole state (title, status, the video's pull URL,
+ * the product card with its name, picture and what is left, pinned message, viewers, likes,
+ * the order ticker, the running red-packet rain and this store's packet, the coupon drops
+ * open now with their coupons and this store's, and the draws announced or drawn with their
+ * winners), which the page takes as it is: nothing is read over HTTP after a rejoin. Pushes
+ * keep it current between joins. While the link is down the page says 重新连接中… and the
+ * room comes back by itself.
+ *
+ * The video plays in <live-player> when the session has a stream URL and is on air (the
+ * host may set it later: the `stream` push); otherwise the cover, or a placeholder, says
+ * why there is no picture.
  *
  * The owner can: order the product on the card at its live price (POST
  * /live/sessions/<id>/orders, one Idempotency-Key per attempt, then pay); chat (the
@@ -13,8 +20,8 @@
  * once a second); grab a red packet when a rain falls, and a coupon when one is dropped;
  * and follow the lottery draws, with the published record to check (the seed's hash before
  * the draw, the seed and winners after, recomputed on the phone).
- * GET /live/sessions/<id> gives the title and the drops and draws already under way (the
- * room's state does not carry them).
+ * GET /live/sessions/<id> is read once, on load: a session that cannot be read is shown as
+ * an error before the room is joined, and it gives the cover.
  */
 const api = require('../../utils/api');
 const config = require('../../config');
@@ -35,6 +42,11 @@ const CONNECTION_TEXT = {
   closed: '已离开直播间',
 };
 
+const PLAYER_TEXT = {
+  reconnecting: '视频信号不稳定，正在重新连接…',
+  failed: '视频暂时无法播放，商品与互动不受影响',
+};
+
 const RAIN_TEXT = {
   empty: '红包已被抢完',
   ended: '红包雨已结束',
@@ -53,6 +65,9 @@ Component({
     connection: 'connecting',
     connectionText: CONNECTION_TEXT.connecting,
     title: '',
+    cover: '',
+    streamUrl: '',
+    playerText: '',
     liveStatus: '',
     liveStatusText: '',
     viewers: '0',
@@ -126,31 +141,30 @@ Component({
       return this.start();
     },
 
-    /** The session's title and the drops and draws already under way. */
-    async loadDetail(options) {
-      const quiet = options && options.quiet;
+    /** The session itself, once: its title, cover and video (the room's state has the rest). */
+    async loadDetail() {
       try {
         const detail = await api.get(`/live/sessions/${this.sessionId}`);
-        const running = (detail.coupon_drops || []).find((d) => d.status === 'running');
-        const draws = detail.draws || [];
-        const latestDraw = draws.filter((d) => d.status === 'announced' || d.status === 'drawn').pop();
-        const changes = { title: detail.title || '' };
+        const changes = { cover: detail.cover_url || '' };
+        Object.assign(changes, this.titleChanges(detail.title));
+        if (detail.stream_url !== undefined) Object.assign(changes, this.streamChanges(detail.stream_url));
         if (!this.data.liveStatus) Object.assign(changes, this.statusChanges(detail.status));
-        if (running) changes.drop = live.presentDrop(running);
-        else if (this.data.drop) changes.drop = null; // it ended while we were away
-        const current = this.data.draw;
-        if (latestDraw && (!current || latestDraw.id > current.id || (latestDraw.id === current.id && latestDraw.status !== current.status))) {
-          // The detail names no winners: the published record has them (查看公示).
-          changes.draw = live.presentDraw(Object.assign({ draw_id: latestDraw.id }, latestDraw), this.me.storeId);
-        }
         this.setData(changes);
-        if (detail.title) wx.setNavigationBarTitle({ title: detail.title });
         return true;
       } catch (err) {
         if (redirectIfSignedOut(err)) return false;
-        if (!quiet) this.setData({ status: 'error', errorMessage: errorMessage(err) });
+        this.setData({ status: 'error', errorMessage: errorMessage(err) });
         return false;
       }
+    },
+    titleChanges(title) {
+      if (!title || title === this.data.title) return {};
+      wx.setNavigationBarTitle({ title });
+      return { title };
+    },
+    streamChanges(url) {
+      const streamUrl = url || '';
+      return streamUrl === this.data.streamUrl ? {} : { streamUrl, playerText: '' };
     },
 
     enterRoom() {
@@ -167,6 +181,7 @@ Component({
         room.on('likes', (d) => this.showLikes(d.total)),
         room.on('chat', (m) => this.addChat(m)),
         room.on('session', (d) => this.setData(this.statusChanges(d.status))),
+        room.on('stream', (d) => this.setData(this.streamChanges(d && d.stream_url))),
         room.on('product', (card) => this.showCard(card)),
         room.on('pinned', (p) => this.setData({ pinned: (p && p.text) || '' })),
         room.on('ticker', (t) => this.onTicker(t)),
@@ -199,7 +214,7 @@ Component({
       this.setData({ connection: status, connectionText: CONNECTION_TEXT[status] || '' });
     },
 
-    /** A (re)join: the whole state, as the server has it now. */
+    /** A (re)join: the whole state, as the server has it now; nothing else is read. */
     onJoined(state) {
       const changes = Object.assign(this.statusChanges(state.status), {
         status: 'ready',
@@ -208,16 +223,30 @@ Component({
         gmvText: formatFen(state.gmv_fen || 0),
         pinned: (state.pinned && state.pinned.text) || '',
       });
+      Object.assign(changes, this.titleChanges(state.title));
+      if (state.stream_url !== undefined) Object.assign(changes, this.streamChanges(state.stream_url));
       this.setData(changes);
       this.showLikes(state.likes || 0);
       this.showCard(state.card);
       this.showRain(state.rain);
-      // What the state does not carry (coupon drops, draws) may have moved meanwhile.
-      if (this.joinedOnce) this.loadDetail({ quiet: true });
-      this.joinedOnce = true;
+      if (state.drops) this.showDrop(live.runningDrop(state.drops));
+      if (state.draws) this.showDraw(live.latestDraw(state.draws));
     },
     statusChanges(status) {
       return { liveStatus: status || '', liveStatusText: live.SESSION_STATUS[status] || '' };
+    },
+
+    // ---- the video -----------------------------------------------------------------------------
+
+    /** <live-player> state codes: 2103 reconnecting, -2301 given up, 2004 playing. */
+    onPlayerState(e) {
+      const code = Number(e && e.detail && e.detail.code);
+      if (code === 2103) this.setData({ playerText: PLAYER_TEXT.reconnecting });
+      else if (code === -2301) this.setData({ playerText: PLAYER_TEXT.failed });
+      else if (code === 2004 && this.data.playerText) this.setData({ playerText: '' });
+    },
+    onPlayerError() {
+      this.setData({ playerText: PLAYER_TEXT.failed });
     },
 
     // ---- the product card and ordering -------------------------------------------------------
@@ -386,6 +415,18 @@ Component({
         this.setData({ drop: null });
       }
     },
+    /** The open drop of a (re)join, with this store's coupon from it; none: it ended. */
+    showDrop(drop) {
+      const shown = live.presentDrop(drop);
+      if (!shown) {
+        if (this.data.drop) this.setData({ drop: null, dropResult: '', dropError: '' });
+        return;
+      }
+      const same = this.data.drop && this.data.drop.id === shown.id;
+      let dropResult = same ? this.data.dropResult : '';
+      if (shown.mine && !dropResult) dropResult = '您已抢到过这张券';
+      this.setData({ drop: shown, dropResult, dropError: same ? this.data.dropError : '' });
+    },
     onDropLeft(d) {
       if (this.data.drop && this.data.drop.id === d.id) this.setData({ 'drop.left': d.left });
     },
@@ -423,12 +464,19 @@ Component({
         wx.showToast({ title: `恭喜中奖：${shown.myPrize}`, icon: 'none', duration: 3000 });
       }
     },
+    /** The newest draw of a (re)join, if it is newer or has moved on from the one shown. */
+    showDraw(draw) {
+      const shown = live.presentDraw(draw, this.me.storeId);
+      const current = this.data.draw;
+      if (!shown || (current && (shown.id < current.id || (shown.id === current.id && shown.status === current.status)))) return;
+      this.setData({ draw: shown, record: null, recordStatus: '' });
+    },
     recordPath() {
       return `/live/sessions/${this.sessionId}/draws/${this.data.draw.id}`;
     },
     onCopyRecord() {
       if (!this.data.draw) return;
-      wx.setClipboardData({ data: `${config.apiBase()}${config.API_PREFIX}${this.recordPath()}` });
+      wx.setClipboardData({ data: this.data.draw.recordUrl || `${config.apiBase()}${config.API_PREFIX}${this.recordPath()}` });
     },
     async onOpenRecord() {
       if (!this.data.draw) return;

@@ -54,7 +54,53 @@ beforeEach(() => {
 });
 
 const SKU = { id: 1, product_id: 10, name: 'RO-500 标准款', spec: '5级过滤', unit: '台', barcode: '', list_price_fen: 180000, case_size: 1, min_order_qty: 1, is_active: true };
-const CARD = { product_id: 11, sku: SKU, live_price_fen: 159900, left: 30 };
+const PICTURE = 'https://img.example.com/ro-500.jpg';
+// backend/livestream/room.py product_card
+const CARD = {
+  product_id: 11,
+  sku_id: 1,
+  name: '澜泉净水器',
+  sku_name: 'RO-500 标准款',
+  spec: '5级过滤',
+  image: PICTURE,
+  unit: '台',
+  list_price_fen: 180000,
+  live_price_fen: 159900,
+  live_stock: 30,
+  left: 30,
+  sku: SKU,
+};
+const STREAM = 'https://pull.example.com/live/7.flv';
+// backend/livestream/service.py _coupon_view
+const COUPON = {
+  template_id: 2,
+  name: '直播专享满3000减200',
+  kind: 'reduction',
+  description: '满3000.00元减200.00元',
+  threshold_fen: 300000,
+  amount_off_fen: 20000,
+  percent: null,
+  max_off_fen: null,
+  valid_days: 30,
+  valid_until: null,
+};
+const SEED = '9f'.repeat(32);
+const SEED_HASH = '182854d3f745f5d7d30f64ef6a903514c59dd270b7ac6d25e3f7990ef899d27d';
+const PRIZES = [{ name: '一等奖', count: 1 }, { name: '二等奖', count: 2 }];
+// Named as the server names them for store 3: its own name in full, the others masked.
+const WINNERS = [
+  { store_id: 3, prize: '一等奖', rank: 1, name: '赵记水站' },
+  { store_id: 25, prize: '二等奖', rank: 2, name: '张**店' },
+  { store_id: 7, prize: '二等奖', rank: 3, name: '中**站' },
+];
+const RECORD_URL = 'https://api.example.com/api/v1/live/sessions/7/draws/2';
+
+function drawn(overrides) {
+  return Object.assign(
+    { draw_id: 2, session_id: 7, title: '幸运大抽奖', prizes: PRIZES, eligibility: 'present', status: 'drawn', seed_hash: SEED_HASH, algorithm: 'sha256-mod-v1', seed: SEED, winners: WINNERS, drawn_at: '2026-01-05T07:00:00+00:00', record_url: RECORD_URL, eligible_count: 5 },
+    overrides || {},
+  );
+}
 
 function detail(overrides) {
   return Object.assign(
@@ -63,6 +109,7 @@ function detail(overrides) {
       distributor_id: 2,
       title: '年终直播订货会',
       cover_url: '',
+      stream_url: null,
       starts_at: '2026-01-05T06:00:00+00:00',
       ends_at: '2026-01-05T08:00:00+00:00',
       status: 'live',
@@ -77,7 +124,7 @@ function detail(overrides) {
 
 function state(overrides) {
   return Object.assign(
-    { session_id: 7, status: 'live', card: null, pinned: null, viewers: 12, likes: 40, orders: 3, gmv_fen: 479700, rain: null },
+    { session_id: 7, title: '年终直播订货会', status: 'live', stream_url: null, card: null, pinned: null, viewers: 12, likes: 40, orders: 3, gmv_fen: 479700, rain: null, drops: [], draws: [] },
     overrides || {},
   );
 }
@@ -122,13 +169,17 @@ test('joins the session on load and shows its whole state: status, viewers, tick
   expect(page.querySelectorAll('.connection')).toHaveLength(0);
 });
 
-test('a pushed product card shows the live price against the list price, and the ticker moves it', async () => {
+test('a pushed product card shows the product with its picture, the live price against the list price, and the ticker moves it', async () => {
   const { page, room } = await openRoom();
   await joined(room);
   expect(page.querySelectorAll('.card-live')).toHaveLength(0);
   room.push('product', CARD);
   await flush();
-  expect(texts(page, '.card-live-title')).toEqual(['RO-500 标准款']);
+  expect(texts(page, '.card-live-title')).toEqual(['澜泉净水器 RO-500 标准款']);
+  // miniprogram-simulate keeps no attributes of built-in tags: the bound value is checked.
+  expect(page.querySelector('.card-live-image').dom.tagName).toBe('WX-IMAGE');
+  expect(page.instance.data.card.image).toBe(PICTURE);
+  expect(texts(page, '.card-live-spec')).toEqual(['5级过滤']);
   expect(texts(page, '.live-price')).toEqual(['直播价 ¥1,599.00']);
   expect(texts(page, '.list-price')).toEqual(['¥1,800.00']);
   expect(texts(page, '.card-live-left')).toEqual(['剩余 30台']);
@@ -139,6 +190,19 @@ test('a pushed product card shows the live price against the list price, and the
   expect(page.instance.data.card.soldOut).toBe(true);
   await tap(page, '.order-btn');
   expect(api.post).not.toHaveBeenCalled();
+});
+
+test('a card without a picture shows a placeholder; an older card with only its sku still shows', async () => {
+  const { page, room } = await openRoom();
+  await joined(room, { card: Object.assign({}, CARD, { image: null, list_price_fen: 159900 }) });
+  expect(page.querySelectorAll('.card-live-image').map((n) => n.dom.tagName)).toEqual(['WX-VIEW']);
+  expect(texts(page, '.card-live-image--none')).toEqual(['直播']);
+  expect(page.querySelectorAll('.list-price')).toHaveLength(0); // no saving to show
+  room.push('product', { product_id: 12, sku: Object.assign({}, SKU, { product_name: '澜泉滤芯', name: 'PP棉', unit: '支' }), live_price_fen: 8000, left: 5 });
+  await flush();
+  expect(texts(page, '.card-live-title')).toEqual(['澜泉滤芯 PP棉']);
+  expect(texts(page, '.list-price')).toEqual(['¥1,800.00']);
+  expect(texts(page, '.card-live-left')).toEqual(['剩余 5支']);
 });
 
 test('ordering from the card: one order for a double tap, with one key, then WeChat Pay', async () => {
@@ -250,33 +314,116 @@ test('a rejoin during a rain the store already won shows its packet from the sta
   expect(texts(page, '.rain-amount')).toEqual(['¥3.21']);
 });
 
-test('the link drops: 重新连接中… shows, and the rejoin brings the whole state back', async () => {
-  const { page, room } = await openRoom({
-    'GET /live/sessions/7': () => detail({ coupon_drops: [{ id: 4, template_id: 2, quantity: 10, claimed: 1, status: 'running' }] }),
-  });
+test('the link drops: 重新连接中… shows, and the rejoin brings the whole state back without reading anything else', async () => {
+  const { page, room } = await openRoom();
   await joined(room, { card: null, viewers: 12 });
   room.push('connection', 'reconnecting');
   await flush();
   expect(texts(page, '.connection')).toEqual(['重新连接中…']);
-  // Meanwhile the host pushed a card and orders came in; the rejoin's state has them.
+  // Meanwhile the host pushed a card, opened a drop (which this store grabbed on another
+  // phone), ran a draw and orders came in: the rejoin's state has them all.
   room.push('connection', 'live');
-  room.push('joined', state({ card: CARD, viewers: 15, orders: 9, gmv_fen: 1439100 }));
+  room.push('joined', state({
+    card: Object.assign({}, CARD, { left: 21 }),
+    viewers: 15,
+    orders: 9,
+    gmv_fen: 1439100,
+    drops: [{ id: 4, session_id: 7, template_id: 2, status: 'running', quantity: 10, claimed: 1, left: 9, coupon: COUPON, mine: { coupon_id: 99, created_at: '2026-01-05T06:30:00+00:00' } }],
+    draws: [drawn({ draw_id: 1, title: '开场抽奖' }), drawn()],
+  }));
   await flush();
   expect(page.querySelectorAll('.connection')).toHaveLength(0);
-  expect(texts(page, '.card-live-title')).toEqual(['RO-500 标准款']);
+  expect(texts(page, '.card-live-title')).toEqual(['澜泉净水器 RO-500 标准款']);
+  expect(texts(page, '.card-live-left')).toEqual(['剩余 21台']);
   expect(textOf(page)).toContain('15 人在看');
   expect(texts(page, '.ticker-gmv')).toEqual(['¥14,391.00']);
-  // …and what the state does not carry is read again.
-  expect(api.get.mock.calls.filter((c) => c[0] === '/live/sessions/7')).toHaveLength(2);
+  expect(texts(page, '.drop-name')).toEqual(['直播专享满3000减200']);
   expect(textOf(page)).toContain('剩余 9 张');
+  expect(textOf(page)).toContain('您已抢到过这张券');
+  expect(page.querySelectorAll('.grab-coupon-btn')).toHaveLength(0);
+  expect(texts(page, '.draw-title')).toEqual(['幸运大抽奖']);
+  expect(texts(page, '.draw-winner')).toEqual(['第 1 名 · 一等奖 · 您的门店', '第 2 名 · 二等奖 · 张**店', '第 3 名 · 二等奖 · 中**站']);
+  // The session was read once, on load: the rejoin needed nothing else.
+  expect(api.get.mock.calls.filter((c) => c[0] === '/live/sessions/7')).toHaveLength(1);
   expect(liveRoom.joinRoom).toHaveBeenCalledTimes(1);
+
+  // A drop that ended while the link was down is gone after the next rejoin.
+  room.push('joined', state({ drops: [], draws: [drawn()] }));
+  await flush();
+  expect(page.querySelectorAll('.drop')).toHaveLength(0);
+  expect(texts(page, '.draw-title')).toEqual(['幸运大抽奖']);
+  expect(api.get).toHaveBeenCalledTimes(1);
 });
 
-test('coupon drops: grab one, left counts down, 已抢完 refused in Chinese', async () => {
+test('a draw announced before the store joined is shown from the join state, and its result from the push', async () => {
+  const { page, room } = await openRoom();
+  const announced = { draw_id: 2, session_id: 7, title: '幸运大抽奖', prizes: PRIZES, eligibility: 'present', status: 'announced', seed_hash: SEED_HASH, seed: null, winners: [], record_url: RECORD_URL, eligible_count: null, algorithm: 'sha256-mod-v1' };
+  await joined(room, { draws: [announced] });
+  expect(texts(page, '.draw-status')).toEqual(['即将开奖']);
+  expect(textOf(page)).toContain(`开奖前公布的种子哈希：${SEED_HASH}`);
+  room.push('draw', drawn({ eligible: [3, 7, 9, 11, 25], winners: WINNERS.map((w) => Object.assign({}, w, { name: w.store_id === 3 ? '赵**站' : w.name })) }));
+  await flush();
+  expect(texts(page, '.draw-mine')).toEqual(['恭喜！您的门店抽中「一等奖」']);
+  expect(texts(page, '.draw-winner')).toEqual(['第 1 名 · 一等奖 · 您的门店', '第 2 名 · 二等奖 · 张**店', '第 3 名 · 二等奖 · 中**站']);
+  // The same state again (another rejoin) leaves the shown result as it is.
+  room.push('joined', state({ draws: [drawn()] }));
+  await flush();
+  expect(texts(page, '.draw-status')).toEqual(['已开奖']);
+  await tap(page, '.copy-btn');
+  expect(h.wx.setClipboardData).toHaveBeenCalledWith(expect.objectContaining({ data: RECORD_URL }));
+});
+
+test('the video: <live-player> plays the stream while on air, a placeholder otherwise, and the host may set it later', async () => {
+  const { page, room } = await openRoom({ 'GET /live/sessions/7': detail({ status: 'scheduled', cover_url: 'https://img.example.com/cover.jpg', stream_url: STREAM }) });
+  await joined(room, { status: 'scheduled', stream_url: STREAM });
+  // Not on air yet: the cover, and why there is no picture.
+  expect(page.querySelectorAll('.player')).toHaveLength(0);
+  expect(page.querySelectorAll('.player-cover')).toHaveLength(1);
+  expect(page.instance.data.cover).toBe('https://img.example.com/cover.jpg');
+  expect(texts(page, '.player-note')).toEqual(['直播未开始']);
+  room.push('session', { status: 'live' });
+  await flush();
+  // (miniprogram-simulate keeps no attributes of built-in tags: the bound value is checked.)
+  expect(page.querySelector('.player').dom.tagName).toBe('WX-LIVE-PLAYER');
+  expect(page.instance.data.streamUrl).toBe(STREAM);
+  page.instance.onPlayerState({ detail: { code: 2103 } });
+  await flush();
+  expect(texts(page, '.player-text')).toEqual(['视频信号不稳定，正在重新连接…']);
+  page.instance.onPlayerState({ detail: { code: 2004 } });
+  await flush();
+  expect(page.querySelectorAll('.player-text')).toHaveLength(0);
+  page.instance.onPlayerState({ detail: { code: -2301 } });
+  await flush();
+  expect(texts(page, '.player-text')).toEqual(['视频暂时无法播放，商品与互动不受影响']);
+
+  // The host takes the video away, then gives another one.
+  room.push('stream', { stream_url: null });
+  await flush();
+  expect(page.querySelectorAll('.player')).toHaveLength(0);
+  expect(texts(page, '.player-note')).toEqual(['本场直播暂无视频，商品与互动照常进行']);
+  room.push('stream', { stream_url: 'rtmp://pull.example.com/live/7' });
+  await flush();
+  expect(page.querySelectorAll('.player')).toHaveLength(1);
+  expect(page.instance.data.streamUrl).toBe('rtmp://pull.example.com/live/7');
+  expect(page.querySelectorAll('.player-text')).toHaveLength(0);
+  // A rejoin's state has the URL too.
+  room.push('joined', state({ stream_url: STREAM }));
+  await flush();
+  expect(page.instance.data.streamUrl).toBe(STREAM);
+  room.push('session', { status: 'ended' });
+  await flush();
+  expect(page.querySelectorAll('.player')).toHaveLength(0);
+  expect(texts(page, '.player-note')).toEqual(['直播已结束']);
+});
+
+test('coupon drops: the coupon named with its worth, grab one, left counts down, 已抢完 refused in Chinese', async () => {
   const { page, room } = await openRoom();
   await joined(room);
-  room.push('drop', { id: 4, session_id: 7, template_id: 2, status: 'running', quantity: 10, claimed: 0, left: 10 });
+  room.push('drop', { id: 4, session_id: 7, template_id: 2, status: 'running', quantity: 10, claimed: 0, left: 10, coupon: COUPON });
   await flush();
+  expect(texts(page, '.drop-name')).toEqual(['直播专享满3000减200']);
+  expect(texts(page, '.drop-worth')).toEqual(['¥200.00']);
+  expect(texts(page, '.drop-terms')).toEqual(['满3000.00元减200.00元 · 领取后 30 天内有效']);
   expect(texts(page, '.drop-left')).toEqual(['限量 10 张，剩余 10 张']);
   await doubleTap(page, '.grab-coupon-btn');
   expect(room.grabCoupon.mock.calls).toEqual([[4]]);
@@ -286,8 +433,11 @@ test('coupon drops: grab one, left counts down, 已抢完 refused in Chinese', a
   await flush();
   expect(texts(page, '.drop-left')).toEqual(['限量 10 张，剩余 3 张']);
 
-  room.push('drop', { id: 8, status: 'running', quantity: 1, claimed: 0, left: 1 });
+  const discount = Object.assign({}, COUPON, { template_id: 5, name: '滤芯9折券', kind: 'discount', description: '9折，最多减50.00元', amount_off_fen: null, threshold_fen: 0, percent: '90', max_off_fen: 5000, valid_days: null, valid_until: '2026-02-01T00:00:00+08:00' });
+  room.push('drop', { id: 8, status: 'running', quantity: 1, claimed: 0, left: 1, coupon: discount });
   await flush();
+  expect(texts(page, '.drop-worth')).toEqual(['9折']);
+  expect(texts(page, '.drop-terms')).toEqual(['9折，最多减50.00元 · 有效期至 2026-02-01']);
   room.grabCoupon.mockResolvedValueOnce({ ok: false, error: { code: 'live.drop_empty', message: '优惠券已被抢完' } });
   await tap(page, '.grab-coupon-btn');
   expect(texts(page, '.drop-error')).toEqual(['优惠券已被抢完']);
@@ -298,7 +448,7 @@ test('a draw: the seed hash before, the winners and the seed after, and the reco
   const seed = '9f'.repeat(32);
   const seedHash = '182854d3f745f5d7d30f64ef6a903514c59dd270b7ac6d25e3f7990ef899d27d';
   const prizes = [{ name: '一等奖', count: 1 }, { name: '二等奖', count: 2 }];
-  const winners = [{ store_id: 3, prize: '一等奖', rank: 1 }, { store_id: 25, prize: '二等奖', rank: 2 }, { store_id: 7, prize: '二等奖', rank: 3 }];
+  const winners = WINNERS;
   const { page, room } = await openRoom({
     'GET /live/sessions/7/draws/2': { draw_id: 2, session_id: 7, title: '幸运大抽奖', prizes, eligibility: 'present', status: 'drawn', seed_hash: seedHash, algorithm: 'sha256-mod-v1', seed, eligible: [11, 3, 7, 9, 25], winners, drawn_at: '2026-01-05T07:00:00+00:00' },
   });
@@ -312,7 +462,7 @@ test('a draw: the seed hash before, the winners and the seed after, and the reco
   room.push('draw', { draw_id: 2, session_id: 7, title: '幸运大抽奖', prizes, eligibility: 'present', status: 'drawn', seed_hash: seedHash, algorithm: 'sha256-mod-v1', seed, eligible: [3, 7, 9, 11, 25], winners });
   await flush();
   expect(texts(page, '.draw-mine')).toEqual(['恭喜！您的门店抽中「一等奖」']);
-  expect(texts(page, '.draw-winner')).toEqual(['第 1 名 · 一等奖 · 您的门店', '第 2 名 · 二等奖 · 门店 25', '第 3 名 · 二等奖 · 门店 7']);
+  expect(texts(page, '.draw-winner')).toEqual(['第 1 名 · 一等奖 · 您的门店', '第 2 名 · 二等奖 · 张**店', '第 3 名 · 二等奖 · 中**站']);
 
   await tap(page, '.copy-btn');
   expect(h.wx.setClipboardData).toHaveBeenCalledWith(expect.objectContaining({ data: 'http://127.0.0.1:8000/api/v1/live/sessions/7/draws/2' }));
