@@ -4,6 +4,7 @@ use at checkout once (also under concurrency), and the coupon given back on canc
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -531,3 +532,116 @@ async def test_coupon_use_is_scoped_to_the_store(client, sandbox_client) -> None
     other = await store_owner(client, sandbox_client, await make_store(shop.tenant))
     theirs = await client.get(f"{API}/wallet/{coupon_id}/history", headers=bearer(other))
     assert theirs.status_code == 404
+
+
+# ---- the wallet names what exchange vouchers give ----------------------------------------------
+
+
+def exchange_voucher(shop: Shop, name: str, items: list[tuple[int, int]]) -> dict[str, Any]:
+    return reduction_coupon(
+        name=name,
+        kind="exchange",
+        terms={"exchange": [{"sku_id": sku, "quantity": qty} for sku, qty in items]},
+    )
+
+
+async def issued(client: httpx.AsyncClient, shop: Shop, body: dict[str, Any]) -> int:
+    created = await template(client, shop, body)
+    await issued_to_all(client, shop, created["id"])
+    return int(created["id"])
+
+
+async def test_the_wallet_names_the_skus_of_exchange_vouchers_with_one_query_per_page(
+    client, sandbox_client, caplog: pytest.LogCaptureFixture
+) -> None:
+    shop = await make_shop()
+    await issued(client, shop, exchange_voucher(shop, "净水器兑换券", [(shop.water, 1)]))
+    await issued(client, shop, reduction_coupon())
+    await issued(
+        client,
+        shop,
+        exchange_voucher(shop, "滤芯兑换券", [(shop.filters, 2), (shop.unsold, 1)]),
+    )
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+
+    async def page(limit: int) -> tuple[list[dict[str, Any]], int]:
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+            response = await client.get(
+                f"{API}/wallet", params={"limit": limit}, headers=bearer(owner)
+            )
+        assert response.status_code == 200, response.text
+        queries = [r for r in caplog.records if r.name == "tortoise.db_client"]
+        return response.json()["items"], len(queries)
+
+    one, queries_for_one = await page(1)
+    three, queries_for_three = await page(3)
+    # The coupons, their templates, and the SKUs of every voucher on the page at once.
+    assert queries_for_one == queries_for_three == 3
+    assert [c["name"] for c in three] == ["滤芯兑换券", "满3000减200", "净水器兑换券"]
+    assert (
+        one[0]["exchange"]
+        == three[0]["exchange"]
+        == [
+            {
+                "sku_id": shop.filters,
+                "quantity": 2,
+                "product_id": three[0]["exchange"][0]["product_id"],
+                "product_name": "澜泉 RO 净水器",
+                "sku_name": "滤芯",
+                "unit": "支",
+            },
+            {
+                "sku_id": shop.unsold,
+                "quantity": 1,
+                "product_id": three[0]["exchange"][0]["product_id"],
+                "product_name": "澜泉 RO 净水器",
+                "sku_name": "旧款",
+                "unit": "台",
+            },
+        ]
+    )
+    assert three[0]["exchange"][0]["product_id"] is not None
+    assert three[1]["exchange"] == []
+    assert [(i["sku_id"], i["quantity"], i["sku_name"]) for i in three[2]["exchange"]] == [
+        (shop.water, 1, "RO-500")
+    ]
+
+
+async def test_a_wallet_page_without_vouchers_asks_no_catalog(
+    client, sandbox_client, caplog: pytest.LogCaptureFixture
+) -> None:
+    shop = await make_shop()
+    await issued(client, shop, reduction_coupon())
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        [coupon] = await wallet(client, owner)
+    assert len([r for r in caplog.records if r.name == "tortoise.db_client"]) == 2
+    assert coupon["exchange"] == []
+
+
+async def test_one_coupon_of_the_wallet_is_the_stores_own(client, sandbox_client) -> None:
+    shop = await make_shop()
+    await issued(client, shop, exchange_voucher(shop, "滤芯兑换券", [(shop.filters, 2)]))
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    [listed] = await wallet(client, owner)
+    response = await client.get(f"{API}/wallet/{listed['id']}", headers=bearer(owner))
+    assert response.status_code == 200, response.text
+    assert response.json() == listed
+    assert [(i["sku_name"], i["quantity"], i["unit"]) for i in listed["exchange"]] == [
+        ("滤芯", 2, "支")
+    ]
+
+    neighbour = await store_owner(client, sandbox_client, await make_store(shop.tenant))
+    stranger = await store_owner(client, sandbox_client, (await make_shop()).tenant.store)
+    for caller in (neighbour, stranger):
+        hidden = await client.get(f"{API}/wallet/{listed['id']}", headers=bearer(caller))
+        assert hidden.status_code == 404
+        assert hidden.json()["error"]["code"] == "coupon.not_found"
+    missing = await client.get(f"{API}/wallet/987654", headers=bearer(owner))
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "coupon.not_found"
+    brand = await client.get(f"{API}/wallet/{listed['id']}", headers=await admin(client, shop))
+    assert brand.status_code == 403
+    bad = await client.get(f"{API}/wallet/0", headers=bearer(owner))
+    assert bad.status_code == 404

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from backend.ledger.models import Account, LedgerEntry
 from tests.factories import (
@@ -88,10 +89,11 @@ async def test_a_paid_order_credits_once_and_refunds_take_their_share_back(
     statement = (
         await client.get(f"{LEDGER}/accounts/{points['id']}/entries", headers=bearer(owner))
     ).json()
+    # Newest first, as a store reads its statement.
     assert [(e["cause"], e["amount"], e["balance_after"]) for e in statement["items"]] == [
-        ("order_paid", 3_998, 3_998),
-        ("refund", -1_000, 2_998),
         ("refund", -2_998, 0),
+        ("refund", -1_000, 2_998),
+        ("order_paid", 3_998, 3_998),
     ]
 
     # Another store's owner does not see these accounts; the brand's staff do.
@@ -176,3 +178,100 @@ async def test_the_ledger_check_finds_a_balance_that_does_not_add_up(
     await sql.execute("UPDATE ledger_accounts SET balance = balance + 1 WHERE kind = 'points'")
     [wrong] = await ledger_service.unbalanced_accounts()
     assert wrong["balance"] == wrong["sum"] + 1
+
+
+async def points_entries(store_id: int, brand_id: int, amounts: list[int]) -> int:
+    """Credit the store lottery points, one entry per amount (in order); its points account."""
+    from datetime import UTC, datetime, timedelta
+
+    from backend.ledger import service as ledger_service
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for n, points in enumerate(amounts, start=1):
+        await ledger_service.credit_lottery_points(
+            brand_id=brand_id,
+            store_id=store_id,
+            points=points,
+            spin_id=n,
+            order_id=0,
+            now=start + timedelta(minutes=n),
+        )
+    return (await Account.get(store_id=store_id, kind="points")).id
+
+
+async def test_a_statement_pages_newest_first_and_oldest_first_on_request(
+    client, sandbox_client
+) -> None:
+    shop = await make_shop()
+    store = shop.tenant.store
+    account_id = await points_entries(store.id, shop.tenant.brand.id, [10, 20, 30, 40, 50])
+    owner = await store_owner(client, sandbox_client, store)
+    url = f"{LEDGER}/accounts/{account_id}/entries"
+
+    async def statement(**params: Any) -> Any:
+        response = await client.get(url, params=params, headers=bearer(owner))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def amounts(found: Any) -> list[int]:
+        return [entry["amount"] for entry in found["items"]]
+
+    first = await statement(limit=2)
+    assert (first["order"], amounts(first)) == ("desc", [50, 40])
+    assert [e["balance_after"] for e in first["items"]] == [150, 100]
+    assert first["next_after"] is None and first["next_before"] == first["items"][-1]["id"]
+    second = await statement(limit=2, before=first["next_before"])
+    third = await statement(limit=2, before=second["next_before"])
+    assert (amounts(second), amounts(third)) == ([30, 20], [10])
+    assert third["next_before"] is None
+
+    # Oldest first, asked for or implied by the old `after` parameter, pages with `after`.
+    oldest = await statement(order="asc", limit=3)
+    assert (oldest["order"], amounts(oldest)) == ("asc", [10, 20, 30])
+    assert oldest["next_before"] is None
+    rest = await statement(after=oldest["next_after"])
+    assert (rest["order"], amounts(rest), rest["next_after"]) == ("asc", [40, 50], None)
+    explicit = await statement(order="desc", before=oldest["items"][1]["id"])
+    assert amounts(explicit) == [10]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"order": "desc", "after": 1},
+        {"order": "asc", "before": 9},
+        {"order": "sideways"},
+        {"before": 0},
+        {"before": "x"},
+    ],
+)
+async def test_a_statement_refuses_paging_that_does_not_fit_its_order(
+    client, sandbox_client, params: dict[str, Any]
+) -> None:
+    shop = await make_shop()
+    account_id = await points_entries(shop.tenant.store.id, shop.tenant.brand.id, [10])
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    response = await client.get(
+        f"{LEDGER}/accounts/{account_id}/entries", params=params, headers=bearer(owner)
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "request.invalid"
+
+
+async def test_a_statement_is_the_stores_own_in_either_order(client, sandbox_client) -> None:
+    shop = await make_shop()
+    account_id = await points_entries(shop.tenant.store.id, shop.tenant.brand.id, [10, 20])
+    url = f"{LEDGER}/accounts/{account_id}/entries"
+    other = await store_owner(client, sandbox_client, await make_store(shop.tenant))
+    stranger_shop = await make_shop()
+    stranger = await store_owner(client, sandbox_client, stranger_shop.tenant.store)
+    for caller in (other, stranger):
+        for params in ({}, {"order": "asc"}, {"before": 999}):
+            hidden = await client.get(url, params=params, headers=bearer(caller))
+            assert hidden.status_code == 404
+            assert hidden.json()["error"]["code"] == "ledger.account_not_found"
+    other_brand = await staff_headers(client, stranger_shop.tenant.admin_username)
+    assert (await client.get(url, headers=other_brand)).status_code == 404
+    own_brand = await staff_headers(client, shop.tenant.admin_username)
+    seen = await client.get(url, headers=own_brand)
+    assert [e["amount"] for e in seen.json()["items"]] == [20, 10]

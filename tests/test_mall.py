@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 
 from backend.ledger import service as ledger_service
 from backend.ledger.models import Account, AccountKind, EntryCause, LedgerEntry
@@ -49,7 +50,9 @@ async def test_a_store_redeems_and_the_brand_sends_it(client, sandbox_client) ->
     await with_points(shop, 1_000)
     owner = await store_owner(client, sandbox_client, shop.tenant.store)
     shown = (await client.get(f"{API}/items", headers=bearer(owner))).json()["items"]
-    assert [(i["name"], i["points_price"], i["stock"]) for i in shown] == [("定制水杯", 300, 5)]
+    assert [(i["name"], i["points_price"], i["stock"], i["physical"]) for i in shown] == [
+        ("定制水杯", 300, 5, True)
+    ]
 
     response = await client.post(
         f"{API}/items/{item['id']}/redeem", json={"quantity": 2}, headers=idempotent(owner)
@@ -57,6 +60,7 @@ async def test_a_store_redeems_and_the_brand_sends_it(client, sandbox_client) ->
     assert response.status_code == 201, response.text
     redemption = response.json()
     assert (redemption["points"], redemption["status_name"]) == (600, "待发货")
+    assert redemption["delivery"] is None  # none given: sent to the store's own address
     assert await points_of(shop.tenant.store.id) == 400
     assert (await MallItem.get(id=item["id"])).stock == 3
     entry = await LedgerEntry.get(cause="mall_redeem")
@@ -71,7 +75,7 @@ async def test_a_store_redeems_and_the_brand_sends_it(client, sandbox_client) ->
             f"/api/v1/ledger/accounts/{entry.account_id}/entries", headers=bearer(owner)
         )  # type: ignore[attr-defined]
     ).json()
-    last = statement["items"][-1]
+    last = statement["items"][0]  # newest first
     assert (last["cause_name"], last["order_id"], last["balance_after"]) == (
         "积分商城兑换",
         None,
@@ -161,3 +165,104 @@ async def test_items_are_the_brands_own_and_off_sale_items_are_hidden(
         headers=await admin(client, shop),
     )
     assert bad.status_code == 422 and await MallItem.all().count() == 1
+
+
+DELIVERY = {"name": "张三", "phone": "13800001111", "address": "杭州市西湖区文一西路 1 号"}
+
+
+async def test_a_physical_gift_goes_to_the_delivery_contact_the_brand_sees(
+    client, sandbox_client
+) -> None:
+    shop = await make_shop()
+    item = await listed(client, shop)
+    await with_points(shop, 1_000)
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    padded = {key: f"  {value} " for key, value in DELIVERY.items()}
+    response = await client.post(
+        f"{API}/items/{item['id']}/redeem",
+        json={"quantity": 1, "delivery": padded},
+        headers=idempotent(owner),
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["delivery"] == DELIVERY  # trimmed
+    stored = await Redemption.get(id=response.json()["id"])
+    assert (stored.delivery_name, stored.delivery_phone, stored.delivery_address) == (
+        DELIVERY["name"],
+        DELIVERY["phone"],
+        DELIVERY["address"],
+    )
+    brand = await admin(client, shop)
+    [seen] = (await client.get(f"{API}/redemptions", headers=brand)).json()["items"]
+    assert (seen["store_id"], seen["delivery"]) == (shop.tenant.store.id, DELIVERY)
+    [mine] = (await client.get(f"{API}/redemptions", headers=bearer(owner))).json()["items"]
+    assert mine["delivery"] == DELIVERY
+
+    # Another brand's staff and another store see none of it.
+    other = await make_shop()
+    assert (await client.get(f"{API}/redemptions", headers=await admin(client, other))).json()[
+        "items"
+    ] == []
+    neighbour = await store_owner(client, sandbox_client, await make_store(shop.tenant))
+    theirs = await client.get(f"{API}/redemptions", headers=bearer(neighbour))
+    assert theirs.json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("delivery", "field"),
+    [
+        ({**DELIVERY, "phone": "0571-8888888"}, "delivery.phone"),
+        ({**DELIVERY, "phone": "1380000111"}, "delivery.phone"),
+        ({**DELIVERY, "name": "   "}, "delivery.name"),
+        ({**DELIVERY, "name": "张" * 33}, "delivery.name"),
+        ({**DELIVERY, "address": "杭州"}, "delivery.address"),
+        ({**DELIVERY, "address": "路" * 201}, "delivery.address"),
+        ({"name": "张三", "phone": "13800001111"}, "delivery.address"),
+        ({**DELIVERY, "zip": "310000"}, "delivery.zip"),
+        ("文一西路 1 号", "delivery"),
+    ],
+)
+async def test_a_bad_delivery_contact_is_422_and_changes_nothing(
+    client, sandbox_client, delivery: Any, field: str
+) -> None:
+    shop = await make_shop()
+    item = await listed(client, shop)
+    await with_points(shop, 1_000)
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    response = await client.post(
+        f"{API}/items/{item['id']}/redeem",
+        json={"quantity": 1, "delivery": delivery},
+        headers=idempotent(owner),
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "request.invalid"
+    assert field in {detail["field"] for detail in error["details"]}
+    assert await Redemption.all().count() == 0
+    assert await points_of(shop.tenant.store.id) == 1_000
+    assert (await MallItem.get(id=item["id"])).stock == 5
+
+
+async def test_a_gift_that_is_not_posted_takes_no_delivery_contact(client, sandbox_client) -> None:
+    shop = await make_shop()
+    item = await listed(client, shop, name="话费充值", physical=False)
+    assert item["physical"] is False
+    await with_points(shop, 1_000)
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    url = f"{API}/items/{item['id']}/redeem"
+    refused = await client.post(
+        url, json={"quantity": 1, "delivery": DELIVERY}, headers=idempotent(owner)
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "mall.delivery_not_needed"
+    assert await Redemption.all().count() == 0 and await points_of(shop.tenant.store.id) == 1_000
+    redeemed = await client.post(url, json={"quantity": 1}, headers=idempotent(owner))
+    assert redeemed.status_code == 201 and redeemed.json()["delivery"] is None
+    # The brand may change its mind: a physical gift again takes a contact.
+    changed = await client.patch(
+        f"{API}/items/{item['id']}", json={"physical": True}, headers=await admin(client, shop)
+    )
+    assert changed.json()["physical"] is True
+    posted = await client.post(
+        url, json={"quantity": 1, "delivery": DELIVERY}, headers=idempotent(owner)
+    )
+    assert posted.status_code == 201 and posted.json()["delivery"] == DELIVERY

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from backend.identity.models import Membership
-from backend.org.models import OnboardingCode, Store, StoreApplication
+from backend.org.models import OnboardingCode, Salesperson, Store, StoreApplication
 from tests.factories import bearer, make_tenant, phone_code, staff_headers, wechat_login
 
 
@@ -425,3 +425,133 @@ async def test_concurrent_invitation_requests_make_one_code(client, sandbox_clie
     assert {r.status_code for r in responses} == {200}
     assert len({r.json()["token"] for r in responses}) == 1
     assert await OnboardingCode.filter(kind="salesperson_invite").count() == 1
+
+
+# ---- a salesperson's invited applications --------------------------------------------------------
+
+
+async def salesperson_session(client, sandbox_client, phone: str, persona: str) -> dict[str, Any]:
+    """Sign a WeChat user in as the salesperson registered with `phone`."""
+    first = await wechat_login(client, sandbox_client, persona)
+    code = await phone_code(sandbox_client, phone)
+    bound = await client.post(
+        "/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(first)
+    )
+    assert bound.status_code == 200, bound.text
+    tokens = await wechat_login(client, sandbox_client, persona)
+    assert tokens["identity"]["role"] == "salesperson"
+    return tokens
+
+
+async def invited_by(client, sandbox_client, inviter: dict[str, Any], persona: str, phone: str):
+    token = (await client.post("/api/v1/onboarding/invitation", headers=bearer(inviter))).json()[
+        "token"
+    ]
+    applicant = await wechat_login(client, sandbox_client, persona)
+    response = await client.post(
+        "/api/v1/onboarding/applications",
+        json=application(token, store_name=f"{persona}店", phone=phone, business_licence_no=None),
+        headers=bearer(applicant),
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+INVITED = "/api/v1/onboarding/applications/invited"
+
+
+async def test_a_salesperson_sees_the_applications_from_their_own_invitation(
+    client, sandbox_client
+) -> None:
+    tenant = await make_tenant()
+    brand = await staff_headers(client, tenant.admin_username)
+    colleague = await Salesperson.create(
+        brand=tenant.brand, distributor=tenant.distributor, name="李娜", phone="13900000077"
+    )
+    wang = await salesperson_session(client, sandbox_client, tenant.salesperson.phone, "sp-wang")
+    li = await salesperson_session(client, sandbox_client, colleague.phone, "sp-li")
+    first = await invited_by(client, sandbox_client, wang, "applicant-a", "13600000001")
+    second = await invited_by(client, sandbox_client, wang, "applicant-b", "13600000002")
+    third = await invited_by(client, sandbox_client, wang, "applicant-c", "13600000003")
+    theirs = await invited_by(client, sandbox_client, li, "applicant-d", "13600000004")
+    await apply_with_box_code(
+        client, brand, await wechat_login(client, sandbox_client, "by-box"), phone="13600000005"
+    )
+    for application_id, salesperson_id in (
+        (first["id"], tenant.salesperson.id),
+        (second["id"], colleague.id),
+    ):
+        approved = await client.post(
+            f"/api/v1/onboarding/applications/{application_id}/approve",
+            json={"distributor_id": tenant.distributor.id, "salesperson_id": salesperson_id},
+            headers=brand,
+        )
+        assert approved.status_code == 200, approved.text
+    rejected = await client.post(
+        f"/api/v1/onboarding/applications/{third['id']}/reject",
+        json={"reason": "门头照片不清晰"},
+        headers=brand,
+    )
+    assert rejected.status_code == 200
+
+    listed = await client.get(INVITED, headers=bearer(wang))
+    assert listed.status_code == 200, listed.text
+    items = listed.json()["items"]
+    assert [(a["id"], a["status"], a["status_name"]) for a in items] == [
+        (third["id"], "rejected", "已拒绝"),
+        (second["id"], "approved", "已通过"),
+        (first["id"], "approved", "已通过"),
+    ]
+    assert listed.json()["next_before"] is None
+    newest = items[0]
+    assert (newest["store_name"], newest["contact_name"], newest["phone"]) == (
+        "applicant-c店",
+        "赵老板",
+        "13600000003",
+    )
+    assert newest["reject_reason"] == "门头照片不清晰" and newest["reviewed_at"]
+    # The store is named only when it was given to this salesperson.
+    own_store = await Store.get(id=(await StoreApplication.get(id=first["id"])).store_id)  # type: ignore[attr-defined]
+    assert [a["store_id"] for a in items] == [None, None, own_store.id]
+    # Nothing meant for the reviewer: licence, duplicates, location.
+    assert not {"business_licence_no", "duplicate_flags", "location"} & set(newest)
+
+    paged = (await client.get(INVITED, params={"limit": 2}, headers=bearer(wang))).json()
+    assert [a["id"] for a in paged["items"]] == [third["id"], second["id"]]
+    rest = await client.get(
+        INVITED, params={"limit": 2, "before": paged["next_before"]}, headers=bearer(wang)
+    )
+    assert [a["id"] for a in rest.json()["items"]] == [first["id"]]
+    assert rest.json()["next_before"] is None
+    pending = await client.get(INVITED, params={"status": "rejected"}, headers=bearer(wang))
+    assert [a["id"] for a in pending.json()["items"]] == [third["id"]]
+
+    # The colleague sees their own one; another brand's salesperson nothing.
+    seen_by_li = (await client.get(INVITED, headers=bearer(li))).json()["items"]
+    assert [a["id"] for a in seen_by_li] == [theirs["id"]]
+    elsewhere = await make_tenant()
+    stranger = await salesperson_session(
+        client, sandbox_client, elsewhere.salesperson.phone, "sp-elsewhere"
+    )
+    assert (await client.get(INVITED, headers=bearer(stranger))).json()["items"] == []
+    # Another salesperson's application is not found through the brand's review routes either.
+    detail = await client.get(f"/api/v1/onboarding/applications/{first['id']}", headers=bearer(li))
+    assert detail.status_code == 403
+
+
+async def test_the_invited_list_is_for_salespeople_and_refuses_bad_queries(
+    client, sandbox_client
+) -> None:
+    tenant = await make_tenant()
+    brand = await staff_headers(client, tenant.admin_username)
+    assert (await client.get(INVITED, headers=brand)).status_code == 403
+    nobody = await wechat_login(client, sandbox_client, "plain-user")
+    refused = await client.get(INVITED, headers=bearer(nobody))
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "auth.role_required"
+    assert (await client.get(INVITED)).status_code == 401
+    wang = await salesperson_session(client, sandbox_client, tenant.salesperson.phone, "sp-q")
+    for params in ({"status": "lost"}, {"before": 0}, {"before": "x"}, {"limit": "many"}):
+        bad = await client.get(INVITED, params=params, headers=bearer(wang))
+        assert bad.status_code == 422, params
+        assert bad.json()["error"]["code"] == "request.invalid"

@@ -595,3 +595,83 @@ async def test_the_order_list_summarises_each_order_with_one_query_per_page(
     assert (two_lines["first_sku_id"], two_lines["first_sku_name"]) == (shop.filters, "滤芯")
     assert (two_lines["line_count"], two_lines["total_quantity"]) == (2, 21)
     assert two_lines["text"] == "澜泉 RO 净水器 滤芯 等 2 种商品，共 21 件"
+
+
+async def salesperson_session(client, sandbox_client, phone: str, persona: str) -> dict:
+    first = await wechat_login(client, sandbox_client, persona)
+    code = await phone_code(sandbox_client, phone)
+    await client.post("/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(first))
+    tokens = await wechat_login(client, sandbox_client, persona)
+    assert tokens["identity"]["role"] == "salesperson"
+    return tokens
+
+
+async def test_a_salesperson_sees_the_orders_of_their_own_stores_only(
+    client, sandbox_client
+) -> None:
+    from backend.org.models import Salesperson
+
+    shop = await make_shop()
+    tenant = shop.tenant
+    colleague = await Salesperson.create(
+        brand=tenant.brand, distributor=tenant.distributor, name="李娜", phone="13900000088"
+    )
+    colleagues_store = await make_store(tenant, salesperson=colleague)
+    wang = await salesperson_session(client, sandbox_client, tenant.salesperson.phone, "o-wang")
+    li = await salesperson_session(client, sandbox_client, colleague.phone, "o-li")
+    one = {"lines": [{"sku_id": shop.water, "quantity": 1}]}
+    proxy = await client.post(
+        "/api/v1/orders", json={**one, "store_id": tenant.store.id}, headers=idempotent(wang)
+    )
+    assert proxy.status_code == 201, proxy.text
+    owner = await store_owner(client, sandbox_client, tenant.store)
+    own = (await client.post("/api/v1/orders", json=one, headers=idempotent(owner))).json()
+    theirs = await client.post(
+        "/api/v1/orders", json={**one, "store_id": colleagues_store.id}, headers=idempotent(li)
+    )
+    assert theirs.status_code == 201, theirs.text
+
+    for order_id, channel in ((proxy.json()["id"], "proxy"), (own["id"], "self")):
+        seen = await client.get(f"/api/v1/orders/{order_id}", headers=bearer(wang))
+        assert seen.status_code == 200, seen.text
+        detail = seen.json()
+        assert (detail["channel"], detail["store_id"], detail["store_name"]) == (
+            channel,
+            tenant.store.id,
+            tenant.store.name,
+        )
+        assert detail["lines"][0]["sku_id"] == shop.water and detail["timeline"]
+        assert (detail["paid_fen"], detail["refunded_fen"]) == (0, 0)
+    by_owner = await client.get(f"/api/v1/orders/{proxy.json()['id']}", headers=bearer(owner))
+    assert by_owner.json()["store_name"] == tenant.store.name
+
+    # Another salesperson's store, and another brand's salesperson: not found.
+    hidden = await client.get(f"/api/v1/orders/{theirs.json()['id']}", headers=bearer(wang))
+    assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "order.not_found"
+    for order_id in (proxy.json()["id"], own["id"]):
+        assert (
+            await client.get(f"/api/v1/orders/{order_id}", headers=bearer(li))
+        ).status_code == 404
+    elsewhere = await make_tenant()
+    stranger = await salesperson_session(
+        client, sandbox_client, elsewhere.salesperson.phone, "o-elsewhere"
+    )
+    stranger_sees = await client.get(
+        f"/api/v1/orders/{proxy.json()['id']}", headers=bearer(stranger)
+    )
+    assert stranger_sees.status_code == 404
+
+    # A salesperson never pays, and withdraws only the proxy orders: nothing else changes.
+    paying = await client.post(f"/api/v1/orders/{proxy.json()['id']}/pay", headers=bearer(wang))
+    assert paying.status_code == 403
+    withdraw_own = await client.post(
+        f"/api/v1/orders/{own['id']}/cancel", json={"reason": "代取消"}, headers=bearer(wang)
+    )
+    assert withdraw_own.status_code == 404
+    assert (await Order.get(id=own["id"])).status == "pending_payment"
+    withdrawn = await client.post(
+        f"/api/v1/orders/{proxy.json()['id']}/cancel",
+        json={"reason": "门店改主意"},
+        headers=bearer(wang),
+    )
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "cancelled"

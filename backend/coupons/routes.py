@@ -220,7 +220,7 @@ async def claim(request: Request, principal: Principal, template_id: int) -> HTT
 
 
 @bp.get("/wallet")
-@openapi.summary("本店券包（可使用、已使用、已过期）")
+@openapi.summary("本店券包（可使用、已使用、已过期）；兑换券附可兑换的商品（exchange）")
 @documented_query(WalletQuery)
 @authenticated(*STORE_ROLES)
 async def wallet(request: Request, principal: Principal) -> HTTPResponse:
@@ -231,6 +231,14 @@ async def wallet(request: Request, principal: Principal) -> HTTPResponse:
         principal, state=query.state, now=now, limit=limit + 1, before=query.before
     )
     return ok(newest_first(items, limit))
+
+
+@bp.get("/wallet/<coupon_id:int>")
+@openapi.summary("券包中的一张券（兑换券列出可兑换的商品与数量）；其他门店的券为 404")
+@authenticated(*STORE_ROLES)
+async def wallet_coupon(request: Request, principal: Principal, coupon_id: int) -> HTTPResponse:
+    now = request_deps(request).clock.now()
+    return ok(await service.wallet_coupon(principal, coupon_id, now=now))
 
 
 @bp.get("/wallet/<coupon_id:int>/history")

@@ -8,7 +8,7 @@ issues each month). A store's own claims are counted under a lock on the store's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
@@ -19,6 +19,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from backend.catalog import service as catalog_service
 from backend.coupons.models import (
     ClaimStatus,
     Coupon,
@@ -166,7 +167,51 @@ STATE_LABELS = {
 }
 
 
-def coupon_view(coupon: Coupon, template: CouponTemplate, now: datetime) -> dict[str, Any]:
+def _exchange_sku_ids(templates: Iterable[CouponTemplate]) -> set[int]:
+    return {
+        int(item["sku_id"])
+        for template in templates
+        if template.kind == CouponKind.EXCHANGE
+        for item in template.terms.get("exchange", ())
+    }
+
+
+async def _exchange_skus(
+    brand_id: int, templates: Iterable[CouponTemplate]
+) -> dict[int, catalog_service.SkuSummary]:
+    """The SKUs the exchange vouchers among `templates` give, named: one query for them all."""
+    return await catalog_service.sku_summaries(brand_id, _exchange_sku_ids(templates))
+
+
+def exchange_view(
+    template: CouponTemplate, skus: Mapping[int, catalog_service.SkuSummary]
+) -> list[dict[str, Any]]:
+    """What an exchange voucher gives, SKU by SKU, named (empty for other kinds)."""
+    if template.kind != CouponKind.EXCHANGE:
+        return []
+    listed = []
+    for item in template.terms.get("exchange", ()):
+        sku = skus.get(int(item["sku_id"]))
+        listed.append(
+            {
+                "sku_id": item["sku_id"],
+                "quantity": item["quantity"],
+                "product_id": None if sku is None else sku.product_id,
+                "product_name": "" if sku is None else sku.product_name,
+                "sku_name": "" if sku is None else sku.sku_name,
+                "unit": "" if sku is None else sku.unit,
+            }
+        )
+    return listed
+
+
+def coupon_view(
+    coupon: Coupon,
+    template: CouponTemplate,
+    now: datetime,
+    skus: Mapping[int, catalog_service.SkuSummary] | None = None,
+) -> dict[str, Any]:
+    """A coupon as its store sees it; `skus` names what an exchange voucher gives."""
     state = coupon_state(coupon, now)
     return {
         "id": coupon.id,
@@ -174,6 +219,7 @@ def coupon_view(coupon: Coupon, template: CouponTemplate, now: datetime) -> dict
         "name": template.name,
         "kind": template.kind,
         "description": _terms(template).describe(),
+        "exchange": exchange_view(template, skus or {}),
         "state": state,
         "state_label": STATE_LABELS[state],
         "valid_from": _iso(coupon.valid_from),
@@ -502,6 +548,12 @@ def _store_of(principal: Principal) -> int:
     return principal.store_id
 
 
+def _brand_of_store(principal: Principal) -> int:
+    if principal.brand_id is None:  # a store's principal always carries its brand
+        raise CouponNotFound()
+    return principal.brand_id
+
+
 def _admits(audience: dict[str, Any], store: org_service.StoreContext, tags: Sequence[str]) -> bool:
     return (
         (not audience["distributor_ids"] or store.distributor_id in audience["distributor_ids"])
@@ -566,7 +618,8 @@ async def claim(principal: Principal, template_id: int, *, now: datetime) -> dic
         [coupon_id] = await _issue(
             template, [store.id], source=CouponSource.CLAIM, issuance_id=None, period="", now=now
         )
-    return coupon_view(await Coupon.get(id=coupon_id), template, now)
+    skus = await _exchange_skus(store.brand_id, [template])
+    return coupon_view(await Coupon.get(id=coupon_id), template, now, skus)
 
 
 async def wallet(
@@ -584,7 +637,19 @@ async def wallet(
     if before is not None:
         coupons = coupons.filter(id__lt=before)
     found = await coupons.order_by("-id").limit(limit).prefetch_related("template")
-    return [coupon_view(coupon, coupon.template, now) for coupon in found]
+    # The exchange vouchers' SKUs, named for the whole page at once: never a query per coupon.
+    skus = await _exchange_skus(_brand_of_store(principal), [c.template for c in found])
+    return [coupon_view(coupon, coupon.template, now, skus) for coupon in found]
+
+
+async def wallet_coupon(principal: Principal, coupon_id: int, *, now: datetime) -> dict[str, Any]:
+    """One coupon of the store's wallet; another store's is not found."""
+    coupon = await Coupon.get_or_none(id=coupon_id, store_id=_store_of(principal))
+    if coupon is None:
+        raise CouponNotFound()
+    template = await CouponTemplate.get(id=coupon.template_id)  # type: ignore[attr-defined]
+    skus = await _exchange_skus(_brand_of_store(principal), [template])
+    return coupon_view(coupon, template, now, skus)
 
 
 # ---- checkout ---------------------------------------------------------------------------------

@@ -76,7 +76,8 @@ class LedgerEntry(Model):
     class Meta:
         table = "ledger_entries"
         unique_together = (("account", "cause", "cause_id"),)
-        indexes = (("account_id", "order_id"),)
+        # (account_id, id): statements are keyset pages of one account, newest or oldest first.
+        indexes = (("account_id", "order_id"), ("account_id", "id"))
 
 
 class PartyKind(StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
@@ -24,6 +24,7 @@ from backend.infra.http import (
     RequestModel,
     documented_query,
     json_body,
+    newest_first,
     ok,
     page,
     parse_query,
@@ -48,16 +49,47 @@ async def list_accounts(request: Request, principal: Principal) -> HTTPResponse:
     return ok({"items": await service.list_accounts(principal, query.store_id)})
 
 
+class StatementQuery(PageQuery):
+    order: Literal["desc", "asc"] | None = Field(
+        default=None,
+        description="desc：最新在前（默认，用 before 翻页）；asc：最早在前（用 after 翻页）",
+    )
+    before: Id | None = None
+
+    @model_validator(mode="after")
+    def _paging_matches_the_order(self) -> StatementQuery:
+        # `after` alone keeps its old meaning: oldest first, from that entry on.
+        if self.order is None:
+            self.order = "asc" if self.after is not None else "desc"
+        if self.order == "desc" and self.after is not None:
+            raise ValueError("最新在前（order=desc）请用 before 翻页")
+        if self.order == "asc" and self.before is not None:
+            raise ValueError("最早在前（order=asc）请用 after 翻页")
+        return self
+
+
 @bp.get("/accounts/<account_id:int>/entries")
-@openapi.summary("账户流水（每笔的原因与变动后余额，按时间顺序翻页）")
-@documented_query(PageQuery)
+@openapi.summary("账户流水（每笔的原因与变动后余额；默认最新在前，用 before 翻页）")
+@documented_query(StatementQuery)
 @authenticated(*STORE_ROLES, *BRAND_ROLES)
 async def statement(request: Request, principal: Principal, account_id: int) -> HTTPResponse:
-    query = parse_query(request, PageQuery)
+    query = parse_query(request, StatementQuery)
     limit = query.bounded_limit()
-    found = await service.statement(principal, account_id, after=query.after, limit=limit)
-    listed = page(found["entries"], limit)
-    return ok({"account": found["account"], **listed})
+    newest = query.order == "desc"
+    found = await service.statement(
+        principal,
+        account_id,
+        newest_first=newest,
+        after=query.after,
+        before=query.before,
+        limit=limit,
+    )
+    entries = found["entries"]
+    if newest:
+        listed = {**newest_first(entries, limit), "next_after": None}
+    else:
+        listed = {**page(entries, limit), "next_before": None}
+    return ok({"account": found["account"], "order": query.order, **listed})
 
 
 @bp.get("/accounts/<account_id:int>/entries.csv")

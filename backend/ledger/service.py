@@ -527,16 +527,25 @@ async def list_accounts(principal: Principal, store_id: int | None) -> list[dict
 
 
 async def statement(
-    principal: Principal, account_id: int, *, after: int | None, limit: int
+    principal: Principal,
+    account_id: int,
+    *,
+    newest_first: bool = False,
+    after: int | None = None,
+    before: int | None = None,
+    limit: int,
 ) -> dict[str, Any]:
-    """The account and its entries, oldest first (keyset), each with the balance after it."""
+    """The account and a keyset page of its entries (limit + 1, to tell if more exist), each
+    with the balance after it: newest first below `before`, or oldest first above `after`."""
     account = await scoped(principal, Account.filter(id=account_id), ACCOUNT_TENANCY).first()
     if account is None:
         raise AccountNotFound()
     query = LedgerEntry.filter(account_id=account.id)
     if after:
         query = query.filter(id__gt=after)
-    entries = await query.order_by("id").limit(limit + 1)
+    if before:
+        query = query.filter(id__lt=before)
+    entries = await query.order_by("-id" if newest_first else "id").limit(limit + 1)
     return {
         "account": account_view(account),
         "entries": [

@@ -32,6 +32,8 @@ class MallItem(Model):
     points_price = fields.IntField()
     stock = fields.IntField()
     status = fields.CharField(max_length=8, default=MallItemStatus.ON_SALE.value)
+    # A physical gift is sent by post: the store may give a delivery contact when redeeming.
+    physical = fields.BooleanField(default=True, db_default=True)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
 
@@ -47,7 +49,8 @@ class RedemptionStatus(StrEnum):
 
 class Redemption(Model):
     """One redemption: the item and quantity, the points spent (its ledger entry names this
-    row), and whether the gift has been sent."""
+    row), where a physical gift goes (none given: the store's own address), and whether the
+    gift has been sent."""
 
     id = fields.BigIntField(primary_key=True)
     brand: fields.ForeignKeyRelation[Brand] = fields.ForeignKeyField(
@@ -66,6 +69,9 @@ class Redemption(Model):
     redeemed_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", null=True, related_name="redemptions", on_delete=fields.SET_NULL
     )
+    delivery_name = fields.CharField(max_length=32, null=True)
+    delivery_phone = fields.CharField(max_length=20, null=True)
+    delivery_address = fields.CharField(max_length=200, null=True)
     created_at = fields.DatetimeField()
     delivered_at = fields.DatetimeField(null=True)
 

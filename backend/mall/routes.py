@@ -34,6 +34,7 @@ class ItemBody(RequestModel):
     image_url: str = Field(default="", max_length=500)
     points_price: int = Field(ge=1, le=MAX_POINTS)
     stock: int = Field(ge=0, le=10_000_000)
+    physical: bool = Field(default=True, description="实物礼品（需邮寄，可填收货信息）")
 
 
 class ItemChanges(RequestModel):
@@ -43,10 +44,20 @@ class ItemChanges(RequestModel):
     points_price: int | None = Field(default=None, ge=1, le=MAX_POINTS)
     stock: int | None = Field(default=None, ge=0, le=10_000_000)
     status: Literal["on_sale", "off_sale"] | None = None
+    physical: bool | None = None
+
+
+class DeliveryBody(RequestModel):
+    name: str = Field(min_length=1, max_length=32, description="收货人")
+    phone: str = Field(pattern=r"^1\d{10}$", description="收货人手机号")
+    address: str = Field(min_length=5, max_length=200, description="收货地址")
 
 
 class RedeemBody(RequestModel):
     quantity: int = Field(default=1, ge=1, le=100)
+    delivery: DeliveryBody | None = Field(
+        default=None, description="实物礼品的收货信息；不填则寄往门店地址"
+    )
 
 
 class RedemptionQuery(PageQuery):
@@ -83,7 +94,7 @@ async def list_items(request: Request, principal: Principal) -> HTTPResponse:
 
 
 @bp.post("/items/<item_id:int>/redeem")
-@openapi.summary("用积分兑换（积分或库存不足时 409，且不做任何改动）")
+@openapi.summary("用积分兑换（实物礼品可附收货信息；积分或库存不足时 409，且不做任何改动）")
 @openapi.parameter("Idempotency-Key", str, location="header", required=True)
 @authenticated(*STORE_ROLES)
 @json_body(RedeemBody)
@@ -96,12 +107,18 @@ async def redeem(
         scope="mall.redeem",
         user_id=principal.user_id,
         now=now,
-        create=lambda: service.redeem(principal, item_id, body.quantity, now=now),
+        create=lambda: service.redeem(
+            principal,
+            item_id,
+            body.quantity,
+            delivery=None if body.delivery is None else body.delivery.model_dump(),
+            now=now,
+        ),
     )
 
 
 @bp.get("/redemptions")
-@openapi.summary("兑换记录（品牌看全部，门店看自己的）")
+@openapi.summary("兑换记录，含收货信息（品牌看全部，门店看自己的）")
 @documented_query(RedemptionQuery)
 @authenticated(*BRAND_ROLES, *STORE_ROLES)
 async def list_redemptions(request: Request, principal: Principal) -> HTTPResponse:

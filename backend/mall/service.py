@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from backend.identity.access import BRAND_ROLES, Principal
 from backend.infra import sql
-from backend.kernel.errors import Conflict, NotFound
+from backend.kernel.errors import Conflict, InvalidInput, NotFound
 from backend.ledger import service as ledger_service
 from backend.mall.models import MallItem, MallItemStatus, Redemption, RedemptionStatus
 from backend.org import service as org_service
@@ -34,6 +34,11 @@ class OutOfStock(Conflict):
     message = "该商品库存不足"
 
 
+class DeliveryNotNeeded(InvalidInput):
+    code = "mall.delivery_not_needed"
+    message = "该礼品无需邮寄，不用填写收货信息"
+
+
 class AlreadyDelivered(Conflict):
     code = "mall.already_delivered"
     message = "该兑换已发货"
@@ -48,6 +53,7 @@ def item_view(item: MallItem) -> dict[str, Any]:
         "points_price": item.points_price,
         "stock": item.stock,
         "status": item.status,
+        "physical": item.physical,
         "created_at": item.created_at.isoformat(),
     }
 
@@ -63,6 +69,13 @@ def redemption_view(redemption: Redemption) -> dict[str, Any]:
         "points": redemption.points,
         "status": status.value,
         "status_name": STATUS_NAMES[status],
+        "delivery": None
+        if redemption.delivery_address is None
+        else {
+            "name": redemption.delivery_name,
+            "phone": redemption.delivery_phone,
+            "address": redemption.delivery_address,
+        },
         "created_at": redemption.created_at.isoformat(),
         "delivered_at": None
         if redemption.delivered_at is None
@@ -142,16 +155,25 @@ async def mark_delivered(
 
 
 async def redeem(
-    principal: Principal, item_id: int, quantity: int, *, now: datetime
+    principal: Principal,
+    item_id: int,
+    quantity: int,
+    *,
+    delivery: dict[str, str] | None = None,
+    now: datetime,
 ) -> dict[str, Any]:
-    """Spend the store's points on `quantity` of an item. Not enough stock or points: 409,
-    and nothing changed (the stock taken first is rolled back with the rest)."""
+    """Spend the store's points on `quantity` of an item, sent to `delivery` (name, phone,
+    address; a physical gift only, none: the store's own address). Not enough stock or
+    points: 409, and nothing changed (the stock taken first is rolled back with the rest)."""
     store = await org_service.store_for_ordering(principal, None)
     item = await MallItem.get_or_none(
         id=item_id, brand_id=store.brand_id, status=MallItemStatus.ON_SALE.value
     )
     if item is None:
         raise ItemNotFound()
+    if delivery is not None and not item.physical:
+        raise DeliveryNotNeeded(details=[{"field": "delivery", "type": "not_needed"}])
+    contact = delivery or {}
     async with in_transaction():
         taken = await sql.execute(
             "UPDATE mall_items SET stock = stock - $1, updated_at = $2"
@@ -172,6 +194,9 @@ async def redeem(
             points=item.points_price * quantity,
             redeemed_by_id=principal.user_id,
             created_at=now,
+            delivery_name=contact.get("name"),
+            delivery_phone=contact.get("phone"),
+            delivery_address=contact.get("address"),
         )
         await ledger_service.spend_points_in_mall(
             brand_id=store.brand_id,

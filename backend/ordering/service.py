@@ -1058,7 +1058,13 @@ async def expire_unpaid(deps: Deps, *, keep: frozenset[int] = frozenset()) -> in
 
 
 async def get_order(principal: Principal, order_id: int) -> dict[str, Any]:
-    return await order_detail(await _visible_order(principal, order_id))
+    """One order the caller may see (a store its own, a salesperson those of the stores they
+    serve, staff their distributor's or brand's; anything else is not found), named by its
+    store for the viewers who are not that store."""
+    order = await _visible_order(principal, order_id)
+    store_id = order.store_id  # type: ignore[attr-defined]
+    stores = await org_service.names(order.brand_id, "store", [store_id])  # type: ignore[attr-defined]
+    return {**await order_detail(order), "store_name": stores.get(store_id, "")}
 
 
 async def list_orders(

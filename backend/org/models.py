@@ -263,4 +263,5 @@ class StoreApplication(Model):
             ("brand_id", "status"),
             ("brand_id", "phone"),
             ("brand_id", "business_licence_no"),
+            ("inviter_salesperson_id", "id"),  # a salesperson's invited applications
         )

@@ -17,6 +17,7 @@ from backend.infra.http import (
     RequestModel,
     documented_query,
     json_body,
+    newest_first,
     ok,
     page,
     parse_query,
@@ -288,6 +289,24 @@ async def submit_application(
 @authenticated()
 async def my_applications(request: Request, principal: Principal) -> HTTPResponse:
     return ok({"items": await service.my_applications(principal)})
+
+
+class InvitedQuery(PageQuery):
+    before: Id | None = None
+    status: Literal["pending", "approved", "rejected"] | None = None
+
+
+@bp.get("/onboarding/applications/invited")
+@openapi.summary("业务员：通过我的拓店二维码提交的入驻申请及审核状态（最新在前，用 before 翻页）")
+@documented_query(InvitedQuery)
+@authenticated(Role.SALESPERSON)
+async def invited_applications(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, InvitedQuery)
+    limit = query.bounded_limit()
+    items = await service.invited_applications(
+        principal, status=query.status, before=query.before, limit=limit
+    )
+    return ok(newest_first(items, limit))
 
 
 @bp.get("/onboarding/applications")

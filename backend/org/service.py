@@ -47,6 +47,8 @@ DISTRIBUTOR_TENANCY = Tenancy(distributor="id")
 SALESPERSON_TENANCY = Tenancy(distributor="distributor_id", salesperson="id")
 REGION_TENANCY = Tenancy(distributor=None)
 APPLICATION_TENANCY = Tenancy()
+# A salesperson sees the applications that came in through their own invitation.
+INVITED_APPLICATION_TENANCY = Tenancy(salesperson="inviter_salesperson_id")
 
 
 class RegionNotFound(NotFound):
@@ -664,6 +666,57 @@ async def submit_application(
 async def my_applications(principal: Principal) -> list[dict[str, Any]]:
     applications = await StoreApplication.filter(applicant_id=principal.user_id).order_by("-id")
     return [application_view(a) for a in applications]
+
+
+APPLICATION_STATUS_NAMES = {
+    ApplicationStatus.PENDING: "待审核",
+    ApplicationStatus.APPROVED: "已通过",
+    ApplicationStatus.REJECTED: "已拒绝",
+}
+
+
+def invited_application_view(
+    application: StoreApplication, own_store_ids: set[int]
+) -> dict[str, Any]:
+    """An application as the salesperson whose invitation it came through sees it: who
+    applied and how the review went, without the reviewer's material (licence, duplicates).
+    The store is named only when it was given to this salesperson."""
+    status = ApplicationStatus(application.status)
+    store_id = application.store_id  # type: ignore[attr-defined]
+    return {
+        "id": application.id,
+        "status": status.value,
+        "status_name": APPLICATION_STATUS_NAMES[status],
+        "store_name": application.store_name,
+        "contact_name": application.contact_name,
+        "phone": application.phone,
+        "address": application.address,
+        "reject_reason": application.reject_reason,
+        "store_id": store_id if store_id in own_store_ids else None,
+        "created_at": application.created_at.isoformat(),
+        "reviewed_at": application.reviewed_at.isoformat() if application.reviewed_at else None,
+    }
+
+
+async def invited_applications(
+    principal: Principal, *, status: str | None, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """The applications that came in through the calling salesperson's invitation, newest
+    first (limit + 1 rows, keyset `before`); nobody else's, and nothing for other roles."""
+    query = scoped(principal, StoreApplication.all(), INVITED_APPLICATION_TENANCY)
+    if status:
+        query = query.filter(status=status)
+    if before:
+        query = query.filter(id__lt=before)
+    applications = await query.order_by("-id").limit(limit + 1)
+    store_ids = [a.store_id for a in applications if a.store_id is not None]  # type: ignore[attr-defined]
+    own: set[int] = set()
+    if store_ids:
+        found = await scoped(principal, Store.filter(id__in=store_ids), STORE_TENANCY).values_list(
+            "id", flat=True
+        )
+        own = {int(store_id) for store_id in found}  # type: ignore[call-overload]
+    return [invited_application_view(a, own) for a in applications]
 
 
 async def list_applications(

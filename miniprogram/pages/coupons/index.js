@@ -1,9 +1,12 @@
 /**
  * 我的券包: the store's coupons and exchange vouchers (兑换券) by tab (可用 / 已用 / 已过期),
  * newest first, keyset-paged (`before`). Tapping one shows its history (发放、领取、使用、
- * 退回). Exchange vouchers name the goods they are for, when the API gives them.
+ * 退回). Exchange vouchers (兑换券) name the SKUs they exchange and how many (`exchange` in
+ * the wallet: product, SKU and unit); each links to its product, and 去兑换 opens the
+ * product of a voucher's first SKU.
  */
 const api = require('../../utils/api');
+const pagedList = require('../../components/lib/paged-list');
 const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
 const { formatDate, formatTime } = require('../../components/lib/format');
 const { requireStore } = require('../../components/lib/identity');
@@ -18,14 +21,20 @@ const KIND_NAMES = { reduction: '满减券', discount: '折扣券', exchange: '�
 const SOURCE_NAMES = { issuance: '品牌发放', claim: '领券中心领取', live: '直播间抢券' };
 const EVENT_NAMES = { issued: '发放到券包', claimed: '领取', used: '下单使用', returned: '订单取消，券已退回' };
 
-/** The goods an exchange voucher is for: [{sku_id, quantity, name?}] in `exchange` (or in
- * `terms.exchange`); the wallet view of today's API does not include them (see README). */
+/** The goods an exchange voucher gives: `exchange` [{sku_id, quantity, product_id,
+ * product_name, sku_name, unit}] of the wallet (coupons.service.exchange_view). */
 function exchangeOf(coupon) {
-  const list = coupon.exchange || (coupon.terms && coupon.terms.exchange) || [];
+  const list = coupon.exchange || [];
   return list.map((e, i) => ({
     key: `${e.sku_id}-${i}`,
-    text: `${[e.product_name, e.sku_name || e.name].filter(Boolean).join(' ') || `商品编号 ${e.sku_id}`} × ${e.quantity}`,
+    skuId: e.sku_id,
+    productId: e.product_id || null,
+    text: `${[e.product_name, e.sku_name].filter(Boolean).join(' ') || `商品编号 ${e.sku_id}`} × ${e.quantity}${e.unit || ''}`,
   }));
+}
+
+function productUrl(goods) {
+  return `/pages/product/index?product_id=${goods.productId}&sku_id=${goods.skuId}`;
 }
 
 function validity(coupon) {
@@ -62,15 +71,10 @@ function presentEvent(event, index) {
 }
 
 Component({
+  behaviors: [pagedList],
   data: {
     tabs: TABS,
     active: 'available',
-    status: 'loading',
-    errorMessage: '',
-    items: [],
-    nextBefore: null,
-    loadingMore: false,
-    moreError: '',
     openId: null,
     history: { status: '', message: '', items: [] },
   },
@@ -84,48 +88,13 @@ Component({
     onPullDownRefresh() {
       return this.reload().then(() => wx.stopPullDownRefresh());
     },
-    onReachBottom() {
-      return this.loadMore();
-    },
 
-    query(before) {
-      const q = { limit: PAGE_SIZE, state: this.data.active };
-      if (before) q.before = before;
-      return q;
-    },
-    async reload() {
-      this.seq = (this.seq || 0) + 1;
-      const seq = this.seq;
-      this.setData({ status: 'loading', errorMessage: '', items: [], nextBefore: null, moreError: '', openId: null });
-      try {
-        const answer = await api.get('/coupons/wallet', this.query());
-        if (seq !== this.seq) return;
-        const items = (answer.items || []).map(present);
-        this.setData({ items, nextBefore: answer.next_before || null, status: items.length ? 'ready' : 'empty' });
-      } catch (err) {
-        if (seq !== this.seq || redirectIfSignedOut(err)) return;
-        this.setData({ status: 'error', errorMessage: errorMessage(err) });
-      }
-    },
-    async loadMore() {
-      const { nextBefore, loadingMore, status } = this.data;
-      if (!nextBefore || loadingMore || status !== 'ready') return;
-      const seq = this.seq;
-      this.setData({ loadingMore: true, moreError: '' });
-      try {
-        const answer = await api.get('/coupons/wallet', this.query(nextBefore));
-        if (seq !== this.seq) return;
-        const seen = new Set(this.data.items.map((c) => c.id));
-        const more = (answer.items || []).map(present).filter((c) => !seen.has(c.id));
-        this.setData({ items: this.data.items.concat(more), nextBefore: answer.next_before || null });
-      } catch (err) {
-        if (seq === this.seq && !redirectIfSignedOut(err)) this.setData({ moreError: errorMessage(err) });
-      } finally {
-        if (seq === this.seq) this.setData({ loadingMore: false });
-      }
-    },
-    onRetry() {
-      return this.reload();
+    async fetchPage(before) {
+      if (!before) this.setData({ openId: null }); // a fresh list: nothing unfolded
+      const query = { limit: PAGE_SIZE, state: this.data.active };
+      if (before) query.before = before;
+      const answer = await api.get('/coupons/wallet', query);
+      return { items: (answer.items || []).map(present), next: answer.next_before };
     },
     onTab(e) {
       const state = e.currentTarget.dataset.state;
@@ -158,8 +127,18 @@ Component({
     onRetryHistory() {
       return this.data.openId ? this.loadHistory(this.data.openId) : Promise.resolve();
     },
-    onUse() {
-      wx.switchTab({ url: '/pages/catalog/index' });
+    onUse(e) {
+      const id = Number(e && e.currentTarget && e.currentTarget.dataset.id);
+      const coupon = this.data.items.find((c) => c.id === id);
+      const goods = coupon && coupon.exchange.find((g) => g.productId);
+      // A voucher is used by ordering what it exchanges: open that product.
+      if (goods) wx.navigateTo({ url: productUrl(goods) });
+      else wx.switchTab({ url: '/pages/catalog/index' });
+    },
+    onOpenGoods(e) {
+      const { product, sku } = e.currentTarget.dataset;
+      if (!product) return;
+      wx.navigateTo({ url: productUrl({ productId: product, skuId: sku }) });
     },
     onOpenOrder(e) {
       wx.navigateTo({ url: `/pages/order/index?id=${e.currentTarget.dataset.id}` });

@@ -1,8 +1,8 @@
 /**
  * 积分与返利: the store's accounts (积分, 返利余额, 红包现金) and the statement of the one
- * chosen: each entry's cause, the change and the balance after it, oldest first as the
- * ledger pages them (`after` = the last id shown). Points are whole numbers; the other
- * accounts hold fen, shown through formatFen.
+ * chosen: each entry's cause, the change and the balance after it, newest first
+ * (`order=desc`, keyset-paged by `before` = the last id shown). Points are whole numbers;
+ * the other accounts hold fen, shown through formatFen.
  */
 const api = require('../../utils/api');
 const { formatFen } = require('../../utils/money');
@@ -54,7 +54,7 @@ Component({
     accounts: [],
     activeId: null,
     activeKind: '',
-    entries: { status: '', message: '', items: [], nextAfter: null, loadingMore: false, moreError: '' },
+    entries: { status: '', message: '', items: [], nextBefore: null, loadingMore: false, moreError: '' },
   },
   methods: {
     onLoad(options) {
@@ -106,17 +106,17 @@ Component({
       const kind = this.data.activeKind;
       this.seq = (this.seq || 0) + 1;
       const seq = this.seq;
-      this.setData({ entries: { status: 'loading', message: '', items: [], nextAfter: null, loadingMore: false, moreError: '' } });
+      this.setData({ entries: { status: 'loading', message: '', items: [], nextBefore: null, loadingMore: false, moreError: '' } });
       try {
-        const answer = await api.get(`/ledger/accounts/${id}/entries`, { limit: PAGE_SIZE });
+        const answer = await api.get(`/ledger/accounts/${id}/entries`, { limit: PAGE_SIZE, order: 'desc' });
         if (seq !== this.seq) return;
         const items = (answer.items || []).map((e) => presentEntry(kind, e));
         this.setData({
-          entries: { status: items.length ? 'ready' : 'empty', message: '', items, nextAfter: answer.next_after || null, loadingMore: false, moreError: '' },
+          entries: { status: items.length ? 'ready' : 'empty', message: '', items, nextBefore: answer.next_before || null, loadingMore: false, moreError: '' },
         });
       } catch (err) {
         if (seq !== this.seq || redirectIfSignedOut(err)) return;
-        this.setData({ entries: { status: 'error', message: errorMessage(err), items: [], nextAfter: null, loadingMore: false, moreError: '' } });
+        this.setData({ entries: { status: 'error', message: errorMessage(err), items: [], nextBefore: null, loadingMore: false, moreError: '' } });
       }
     },
     onRetryEntries() {
@@ -124,15 +124,15 @@ Component({
     },
     async loadMore() {
       const { entries, activeId, activeKind } = this.data;
-      if (!entries.nextAfter || entries.loadingMore || entries.status !== 'ready') return;
+      if (!entries.nextBefore || entries.loadingMore || entries.status !== 'ready') return;
       const seq = this.seq;
       this.setData({ 'entries.loadingMore': true, 'entries.moreError': '' });
       try {
-        const answer = await api.get(`/ledger/accounts/${activeId}/entries`, { limit: PAGE_SIZE, after: entries.nextAfter });
+        const answer = await api.get(`/ledger/accounts/${activeId}/entries`, { limit: PAGE_SIZE, order: 'desc', before: entries.nextBefore });
         if (seq !== this.seq) return;
         const seen = new Set(this.data.entries.items.map((e) => e.id));
         const more = (answer.items || []).map((e) => presentEntry(activeKind, e)).filter((e) => !seen.has(e.id));
-        this.setData({ 'entries.items': this.data.entries.items.concat(more), 'entries.nextAfter': answer.next_after || null });
+        this.setData({ 'entries.items': this.data.entries.items.concat(more), 'entries.nextBefore': answer.next_before || null });
       } catch (err) {
         if (seq === this.seq && !redirectIfSignedOut(err)) this.setData({ 'entries.moreError': errorMessage(err) });
       } finally {

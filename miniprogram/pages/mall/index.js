@@ -1,7 +1,11 @@
 /**
  * 积分商城: the brand's gifts at a points price, the store's points, redeeming one gift
- * (a confirmation, then POST /mall/items/<id>/redeem under one Idempotency-Key, kept for a
- * retry after a lost answer), and the store's redemptions (兑换记录) with their status.
+ * (POST /mall/items/<id>/redeem under one Idempotency-Key, kept for a retry after a lost
+ * answer), and the store's redemptions (兑换记录) with their status and where they go.
+ *
+ * A physical gift (`physical`, posted by the brand) asks for a delivery contact (收货人,
+ * 手机号, 地址; the server's limits) in a sheet prefilled with the last one used, which is
+ * remembered in storage; any other gift asks for a confirmation only.
  */
 const api = require('../../utils/api');
 const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
@@ -10,6 +14,50 @@ const { requireStore } = require('../../components/lib/identity');
 const { createAttempts } = require('../../components/lib/attempt');
 
 const PAGE_SIZE = 20;
+const DELIVERY_KEY = 'b2bc.mallDelivery';
+const PHONE = /^1\d{10}$/;
+const LIMITS = { name: 32, phone: 11, address: 200 };
+const NO_SHEET = { open: false, itemId: null, title: '', form: { name: '', phone: '', address: '' }, errors: {} };
+
+/** The delivery contact used last (in storage), or an empty one. */
+function lastDelivery() {
+  let saved = null;
+  try {
+    saved = wx.getStorageSync(DELIVERY_KEY);
+  } catch (e) {
+    saved = null;
+  }
+  const ok = saved && typeof saved === 'object';
+  return {
+    name: (ok && saved.name) || '',
+    phone: (ok && saved.phone) || '',
+    address: (ok && saved.address) || '',
+  };
+}
+
+function rememberDelivery(delivery) {
+  try {
+    wx.setStorageSync(DELIVERY_KEY, delivery);
+  } catch (e) {
+    // asked for again next time
+  }
+}
+
+/** The contact trimmed, and what is wrong with each field (the server's rules). */
+function checkDelivery(form) {
+  const delivery = {
+    name: String(form.name || '').trim(),
+    phone: String(form.phone || '').trim(),
+    address: String(form.address || '').trim(),
+  };
+  const errors = {};
+  if (!delivery.name) errors.name = '请填写收货人';
+  else if (delivery.name.length > LIMITS.name) errors.name = `收货人最多 ${LIMITS.name} 个字`;
+  if (!PHONE.test(delivery.phone)) errors.phone = '请填写 11 位手机号';
+  if (delivery.address.length < 5) errors.address = '请填写详细地址（省市区街道门牌号）';
+  else if (delivery.address.length > LIMITS.address) errors.address = `地址最多 ${LIMITS.address} 个字`;
+  return { delivery, errors };
+}
 
 function presentItem(item, points) {
   let blocked = '';
@@ -22,6 +70,7 @@ function presentItem(item, points) {
     image: item.image_url || '',
     price: item.points_price,
     stock: item.stock,
+    physical: item.physical !== false,
     blocked,
   };
 }
@@ -36,6 +85,7 @@ function presentRedemption(r) {
     statusName: r.status_name || '',
     createdAt: formatTime(r.created_at),
     deliveredAt: formatTime(r.delivered_at),
+    delivery: r.delivery ? `${r.delivery.name} ${r.delivery.phone} ${r.delivery.address}` : '',
   };
 }
 
@@ -61,6 +111,7 @@ Component({
     items: [],
     redeeming: {},
     itemErrors: {},
+    sheet: NO_SHEET,
     records: { status: '', message: '', items: [], nextBefore: null, loadingMore: false, moreError: '' },
   },
   methods: {
@@ -120,24 +171,73 @@ Component({
       const id = Number(e.currentTarget.dataset.id);
       const item = this.data.items.find((i) => i.id === id);
       if (!item || item.blocked) return Promise.resolve();
+      this.setData({ [`itemErrors.${id}`]: '' });
+      if (item.physical) {
+        // Posted to the store: ask where to, starting from the contact used last time.
+        this.setData({
+          sheet: { open: true, itemId: id, title: `使用 ${item.price} 积分兑换「${item.name}」`, form: lastDelivery(), errors: {} },
+        });
+        return Promise.resolve();
+      }
       return api.withButtonLock(this, `redeeming.${id}`, async () => {
-        this.setData({ [`itemErrors.${id}`]: '' });
-        const sure = await confirm('确认兑换', `使用 ${item.price} 积分兑换「${item.name}」？兑换后积分立即扣除，礼品由品牌寄出。`);
+        const sure = await confirm('确认兑换', `使用 ${item.price} 积分兑换「${item.name}」？兑换后积分立即扣除。`);
         if (!sure) return;
-        const key = this.attempts.keyFor(`item:${id}`);
-        try {
-          await api.post(`/mall/items/${id}/redeem`, { quantity: 1 }, { idempotencyKey: key });
-          this.attempts.done();
-          wx.showToast({ title: '兑换成功', icon: 'success' });
-          await this.load({ quiet: true });
-          if (this.data.records.status) await this.loadRecords();
-        } catch (err) {
-          this.attempts.failed(err);
-          if (redirectIfSignedOut(err)) return;
-          this.setData({ [`itemErrors.${id}`]: errorMessage(err) });
-          if (err.code === 'mall.out_of_stock' || err.code === 'ledger.insufficient_balance') this.load({ quiet: true });
-        }
+        await this.redeem(id, { quantity: 1 });
       });
+    },
+    onSheetInput(e) {
+      const field = e.currentTarget.dataset.field;
+      if (!LIMITS[field]) return;
+      this.setData({ [`sheet.form.${field}`]: e.detail.value, [`sheet.errors.${field}`]: '' });
+    },
+    onSheetCancel() {
+      this.setData({ sheet: NO_SHEET });
+    },
+    onChooseAddress() {
+      if (typeof wx.chooseAddress !== 'function') return Promise.resolve();
+      return new Promise((resolve) => {
+        wx.chooseAddress({
+          success: (res) => {
+            const address = [res.provinceName, res.cityName, res.countyName, res.detailInfo].filter(Boolean).join('');
+            this.setData({
+              'sheet.form': { name: res.userName || '', phone: res.telNumber || '', address },
+              'sheet.errors': {},
+            });
+            resolve();
+          },
+          fail: () => resolve(), // cancelled or not allowed: the form stays as it is
+        });
+      });
+    },
+    onSheetConfirm() {
+      const { sheet } = this.data;
+      if (!sheet.open) return Promise.resolve();
+      const { delivery, errors } = checkDelivery(sheet.form);
+      if (Object.keys(errors).length) {
+        this.setData({ 'sheet.errors': errors });
+        return Promise.resolve();
+      }
+      const id = sheet.itemId;
+      rememberDelivery(delivery);
+      this.setData({ sheet: NO_SHEET });
+      return api.withButtonLock(this, `redeeming.${id}`, () => this.redeem(id, { quantity: 1, delivery }));
+    },
+    async redeem(id, body) {
+      // Another address is another redemption: it gets a key of its own.
+      const key = this.attempts.keyFor(JSON.stringify({ id, body }));
+      try {
+        await api.post(`/mall/items/${id}/redeem`, body, { idempotencyKey: key });
+        this.attempts.done();
+        wx.showToast({ title: '兑换成功', icon: 'success' });
+        await this.load({ quiet: true });
+        if (this.data.records.status) await this.loadRecords();
+      } catch (err) {
+        this.attempts.failed(err);
+        if (redirectIfSignedOut(err)) return;
+        this.setData({ [`itemErrors.${id}`]: errorMessage(err) });
+        const stale = ['mall.out_of_stock', 'ledger.insufficient_balance', 'mall.delivery_not_needed', 'mall.item_not_found'];
+        if (stale.indexOf(err.code) >= 0) this.load({ quiet: true });
+      }
     },
 
     async loadRecords() {

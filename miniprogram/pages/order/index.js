@@ -1,24 +1,43 @@
 /**
- * 订单详情: lines, amounts, status and timeline of one order, and what the store may do
- * now: pay (待付款), cancel (before the distributor accepts; a paid order is refunded in
- * full), sign for the delivery (签收) and order the same again (再来一单).
+ * 订单详情: lines, amounts, status and timeline of one order, and what the viewer may do
+ * now. A store: pay (待付款), cancel (before the distributor accepts; a paid order is
+ * refunded in full), sign for the delivery (签收) and order the same again (再来一单).
+ * A salesperson (业务员) sees the orders of the stores they serve, named by store, and may
+ * only withdraw an unpaid proxy order (代下单) they placed: paying, signing and ordering
+ * again are the store's (the same rules as backend/ordering/states.py).
  */
 const api = require('../../utils/api');
 const { errorMessage, redirectIfSignedOut, toastError } = require('../../components/lib/errors');
 const { actionsFor, statusName, CHANNEL_NAMES } = require('../../components/lib/orders');
 const { formatTime } = require('../../components/lib/format');
 const { payOrder, confirmPaid } = require('../../components/lib/pay');
-const { requireStore } = require('../../components/lib/identity');
+const { currentRole, isStoreRole } = require('../../components/lib/identity');
 
 const CANCEL_REASONS = ['不想要了', '商品或数量选错了', '重复下单', '其他原因'];
+const SALES_CANCEL_REASONS = ['门店不要了', '商品或数量选错了', '重复下单', '其他原因'];
+const SALESPERSON = 'salesperson';
 
-function present(order) {
+/** The buttons for a salesperson: withdraw an unpaid proxy order, nothing else. */
+function salespersonActions(order) {
+  return {
+    canPay: false,
+    canCancel: order.status === 'pending_payment' && order.channel === 'proxy',
+    canSign: false,
+    canReorder: false,
+  };
+}
+
+function present(order, viewer) {
+  const asSalesperson = viewer === SALESPERSON;
+  const actions = asSalesperson ? salespersonActions(order) : actionsFor(order.status);
   return {
     id: order.id,
     orderNo: order.order_no,
     status: order.status,
     statusName: order.status_name || statusName(order.status),
     channel: CHANNEL_NAMES[order.channel] || '',
+    storeName: asSalesperson ? order.store_name || '' : '',
+    storeId: order.store_id,
     createdAt: formatTime(order.created_at),
     payDeadline: order.status === 'pending_payment' ? formatTime(order.pay_deadline) : '',
     lines: (order.lines || []).map((l, i) => ({
@@ -45,7 +64,9 @@ function present(order) {
     logistics: order.logistics_note || '',
     cancelReason: order.cancel_reason || '',
     timeline: order.timeline || [],
-    actions: actionsFor(order.status),
+    actions,
+    hasActions: Object.keys(actions).some((name) => actions[name]),
+    asSalesperson,
   };
 }
 
@@ -80,7 +101,12 @@ Component({
   },
   methods: {
     onLoad(options) {
-      if (!requireStore()) return Promise.resolve();
+      const role = currentRole();
+      if (!isStoreRole(role) && role !== SALESPERSON) {
+        wx.reLaunch({ url: '/pages/login/index' });
+        return Promise.resolve();
+      }
+      this.viewer = role;
       this.orderId = Number((options || {}).id);
       return this.load();
     },
@@ -97,7 +123,7 @@ Component({
       if (!quiet) this.setData({ status: 'loading', errorMessage: '' });
       try {
         const order = await api.get(`/orders/${this.orderId}`);
-        this.setData({ order: present(order), status: 'ready' });
+        this.setData({ order: present(order, this.viewer), status: 'ready' });
       } catch (err) {
         if (redirectIfSignedOut(err)) return;
         if (quiet) toastError(err);
@@ -109,6 +135,7 @@ Component({
     },
 
     onPay() {
+      if (!this.data.order || !this.data.order.actions.canPay) return Promise.resolve();
       return api.withButtonLock(this, 'paying', async () => {
         const result = await payOrder(this.orderId);
         if (result.error && redirectIfSignedOut(result.error)) return;
@@ -123,7 +150,7 @@ Component({
           await this.load({ quiet: true });
           return;
         }
-        this.setData({ order: present(order) });
+        this.setData({ order: present(order, this.viewer) });
         if (order.status === 'pending_payment') {
           // Paid in WeChat, not yet confirmed to us: say so rather than offer to pay again.
           this.setData({ 'order.actions.canPay': false, 'order.payDeadline': '', 'order.statusName': '支付确认中' });
@@ -132,13 +159,17 @@ Component({
     },
 
     onCancel() {
+      if (!this.data.order || !this.data.order.actions.canCancel) return Promise.resolve();
+      const asSalesperson = this.data.order.asSalesperson;
       return api.withButtonLock(this, 'cancelling', async () => {
-        const reason = await pick(CANCEL_REASONS);
+        const reason = await pick(asSalesperson ? SALES_CANCEL_REASONS : CANCEL_REASONS);
         if (!reason) return;
         const paid = this.data.order.status === 'paid';
+        let content = paid ? '订单已付款，取消后货款将原路全额退回。确定取消吗？' : '确定取消该订单吗？';
+        if (asSalesperson) content = '撤回后门店将无法支付这笔代下单订单。确定撤回吗？';
         const confirmed = await ask({
-          title: '取消订单',
-          content: paid ? '订单已付款，取消后货款将原路全额退回。确定取消吗？' : '确定取消该订单吗？',
+          title: asSalesperson ? '撤回代下单' : '取消订单',
+          content,
           confirmText: '取消订单',
           cancelText: '再想想',
           confirmColor: '#e4393c',
@@ -156,6 +187,7 @@ Component({
     },
 
     onSign() {
+      if (!this.data.order || !this.data.order.actions.canSign) return Promise.resolve();
       return api.withButtonLock(this, 'signing', async () => {
         const confirmed = await ask({
           title: '确认签收',
@@ -175,6 +207,7 @@ Component({
     },
 
     onReorder() {
+      if (!this.data.order || !this.data.order.actions.canReorder) return Promise.resolve();
       return api.withButtonLock(this, 'reordering', async () => {
         try {
           const cart = await api.post(`/orders/${this.orderId}/reorder`);
@@ -185,6 +218,10 @@ Component({
           if (!redirectIfSignedOut(err)) toastError(err);
         }
       });
+    },
+    onOpenStore() {
+      const { order } = this.data;
+      if (order && order.asSalesperson && order.storeId) wx.navigateTo({ url: `/pages/sales-store/index?id=${order.storeId}` });
     },
   },
 });

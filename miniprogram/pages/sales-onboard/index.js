@@ -2,34 +2,39 @@
  * 拓展新门店 (salesperson): the salesperson's own invitation (POST /onboarding/invitation:
  * a signed token and its QR PNG) to show in the shop, save, or share as the join page; a
  * store that applies with it names the salesperson as its inviter, and its first paid
- * order earns the salesperson points. Below, the applications the salesperson submitted
- * themselves (GET /onboarding/applications/mine) with their review status.
+ * order earns the salesperson points. Below, the applications that came in through this
+ * salesperson's QR code (GET /onboarding/applications/invited: newest first, keyset-paged by
+ * `before`) with their review status; an approved one given to this salesperson opens its
+ * store.
  */
 const api = require('../../utils/api');
 const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
+const invitation = require('../../components/lib/invitation');
 const { formatTime } = require('../../components/lib/format');
 const { requireSalesperson, APPLICATION_STATUS } = require('../../components/lib/sales');
 
-const SHARE_TITLE = '邀请您入驻品牌订货平台：品牌直供，在线订货';
+const PAGE_SIZE = 20;
+const EMPTY = { status: '', message: '', items: [], nextBefore: null, loadingMore: false, moreError: '' };
 
 function presentApplication(a) {
   return {
     id: a.id,
     storeName: a.store_name,
     contact: [a.contact_name, a.phone].filter(Boolean).join(' '),
+    address: a.address || '',
     status: a.status,
-    statusName: APPLICATION_STATUS[a.status] || a.status,
+    statusName: a.status_name || APPLICATION_STATUS[a.status] || a.status,
     rejectReason: a.reject_reason || '',
     createdAt: formatTime(a.created_at),
+    reviewedAt: formatTime(a.reviewed_at),
+    storeId: a.store_id || null,
   };
 }
 
 Component({
+  behaviors: [invitation],
   data: {
-    status: 'loading',
-    errorMessage: '',
-    invite: null,
-    applications: { status: '', message: '', items: [] },
+    applications: EMPTY,
   },
   methods: {
     onLoad() {
@@ -39,41 +44,49 @@ Component({
     onPullDownRefresh() {
       return this.loadApplications().then(() => wx.stopPullDownRefresh());
     },
+    onReachBottom() {
+      return this.loadMoreApplications();
+    },
 
-    async load() {
-      this.setData({ status: 'loading', errorMessage: '' });
-      try {
-        const code = await api.post('/onboarding/invitation');
-        this.setData({ status: 'ready', invite: { token: code.token, url: code.url, qrUrl: code.qr_png_url, uses: code.uses || 0 } });
-      } catch (err) {
-        if (redirectIfSignedOut(err)) return;
-        this.setData({ status: 'error', errorMessage: errorMessage(err) });
-      }
-    },
-    onRetry() {
-      return this.load();
-    },
     async loadApplications() {
-      this.setData({ applications: { status: 'loading', message: '', items: [] } });
+      this.seq = (this.seq || 0) + 1;
+      const seq = this.seq;
+      this.setData({ applications: Object.assign({}, EMPTY, { status: 'loading' }) });
       try {
-        const answer = await api.get('/onboarding/applications/mine');
+        const answer = await api.get('/onboarding/applications/invited', { limit: PAGE_SIZE });
+        if (seq !== this.seq) return;
         const items = (answer.items || []).map(presentApplication);
-        this.setData({ applications: { status: items.length ? 'ready' : 'empty', message: '', items } });
+        this.setData({
+          applications: Object.assign({}, EMPTY, { status: items.length ? 'ready' : 'empty', items, nextBefore: answer.next_before || null }),
+        });
       } catch (err) {
-        if (redirectIfSignedOut(err)) return;
-        this.setData({ applications: { status: 'error', message: errorMessage(err), items: [] } });
+        if (seq !== this.seq || redirectIfSignedOut(err)) return;
+        this.setData({ applications: Object.assign({}, EMPTY, { status: 'error', message: errorMessage(err) }) });
       }
     },
     onRetryApplications() {
       return this.loadApplications();
     },
-    onCopyLink() {
-      if (this.data.invite) wx.setClipboardData({ data: this.data.invite.url });
+    async loadMoreApplications() {
+      const { applications } = this.data;
+      if (!applications.nextBefore || applications.loadingMore || applications.status !== 'ready') return;
+      const seq = this.seq;
+      this.setData({ 'applications.loadingMore': true, 'applications.moreError': '' });
+      try {
+        const answer = await api.get('/onboarding/applications/invited', { limit: PAGE_SIZE, before: applications.nextBefore });
+        if (seq !== this.seq) return;
+        const seen = new Set(this.data.applications.items.map((a) => a.id));
+        const more = (answer.items || []).map(presentApplication).filter((a) => !seen.has(a.id));
+        this.setData({ 'applications.items': this.data.applications.items.concat(more), 'applications.nextBefore': answer.next_before || null });
+      } catch (err) {
+        if (seq === this.seq && !redirectIfSignedOut(err)) this.setData({ 'applications.moreError': errorMessage(err) });
+      } finally {
+        if (seq === this.seq) this.setData({ 'applications.loadingMore': false });
+      }
     },
-    onShareAppMessage() {
-      const invite = this.data.invite;
-      if (!invite) return { title: SHARE_TITLE, path: '/pages/login/index' };
-      return { title: SHARE_TITLE, path: `/pages/join/index?token=${encodeURIComponent(invite.token)}` };
+    onOpenStore(e) {
+      const id = e.currentTarget.dataset.id;
+      if (id) wx.navigateTo({ url: `/pages/sales-store/index?id=${id}` });
     },
   },
 });

@@ -210,5 +210,8 @@ Component({
     onBack() {
       wx.navigateBack();
     },
+    onViewOrder() {
+      if (this.data.placed) wx.navigateTo({ url: `/pages/order/index?id=${this.data.placed.id}` });
+    },
   },
 });

@@ -1,7 +1,7 @@
 /**
  * 门店详情 (salesperson): one of the salesperson's stores (GET /stores/<id>) with its latest
- * orders (GET /orders?store_id=: every channel, the store's own and the proxy ones), a call
- * or a map to reach it, and 代下单 to order on its behalf.
+ * orders (GET /orders?store_id=: every channel, the store's own and the proxy ones; each
+ * opens its detail), a call or a map to reach it, and 代下单 to order on its behalf.
  */
 const api = require('../../utils/api');
 const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
@@ -98,6 +98,10 @@ Component({
       const { store } = this.data;
       if (!store || !store.location) return;
       wx.openLocation({ latitude: store.location.latitude, longitude: store.location.longitude, name: store.name, address: store.address });
+    },
+    onOpenOrder(e) {
+      const id = e.currentTarget.dataset.id;
+      if (id) wx.navigateTo({ url: `/pages/order/index?id=${id}` });
     },
     onProxyOrder() {
       if (!this.data.store || !this.data.store.active) return;

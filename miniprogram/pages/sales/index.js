@@ -5,6 +5,7 @@
  * applications). A store opens its page, where 代下单 starts.
  */
 const api = require('../../utils/api');
+const pagedList = require('../../components/lib/paged-list');
 const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
 const { requireSalesperson, STORE_STATUS, tierName } = require('../../components/lib/sales');
 
@@ -24,18 +25,13 @@ function present(s) {
 }
 
 Component({
+  behaviors: [pagedList],
   data: {
     name: '',
     brandName: '',
     points: null,
     input: '',
     keyword: '',
-    status: 'loading',
-    errorMessage: '',
-    items: [],
-    nextAfter: null,
-    loadingMore: false,
-    moreError: '',
   },
   methods: {
     onLoad() {
@@ -44,9 +40,6 @@ Component({
     },
     onPullDownRefresh() {
       return Promise.all([this.loadPoints(), this.reload()]).then(() => wx.stopPullDownRefresh());
-    },
-    onReachBottom() {
-      return this.loadMore();
     },
 
     async loadMe() {
@@ -71,45 +64,12 @@ Component({
       }
     },
 
-    query(after) {
-      const q = { limit: PAGE_SIZE };
-      if (this.data.keyword) q.name = this.data.keyword;
-      if (after) q.after = after;
-      return q;
-    },
-    async reload() {
-      this.seq = (this.seq || 0) + 1;
-      const seq = this.seq;
-      this.setData({ status: 'loading', errorMessage: '', items: [], nextAfter: null, moreError: '' });
-      try {
-        const answer = await api.get('/stores', this.query());
-        if (seq !== this.seq) return;
-        const items = (answer.items || []).map(present);
-        this.setData({ items, nextAfter: answer.next_after || null, status: items.length ? 'ready' : 'empty' });
-      } catch (err) {
-        if (seq !== this.seq || redirectIfSignedOut(err)) return;
-        this.setData({ status: 'error', errorMessage: errorMessage(err) });
-      }
-    },
-    async loadMore() {
-      const { nextAfter, loadingMore, status } = this.data;
-      if (!nextAfter || loadingMore || status !== 'ready') return;
-      const seq = this.seq;
-      this.setData({ loadingMore: true, moreError: '' });
-      try {
-        const answer = await api.get('/stores', this.query(nextAfter));
-        if (seq !== this.seq) return;
-        const seen = new Set(this.data.items.map((s) => s.id));
-        const more = (answer.items || []).map(present).filter((s) => !seen.has(s.id));
-        this.setData({ items: this.data.items.concat(more), nextAfter: answer.next_after || null });
-      } catch (err) {
-        if (seq === this.seq && !redirectIfSignedOut(err)) this.setData({ moreError: errorMessage(err) });
-      } finally {
-        if (seq === this.seq) this.setData({ loadingMore: false });
-      }
-    },
-    onRetry() {
-      return this.reload();
+    async fetchPage(after) {
+      const query = { limit: PAGE_SIZE };
+      if (this.data.keyword) query.name = this.data.keyword;
+      if (after) query.after = after;
+      const answer = await api.get('/stores', query);
+      return { items: (answer.items || []).map(present), next: answer.next_after };
     },
     onInput(e) {
       this.setData({ input: e.detail.value });

@@ -44,7 +44,7 @@ test('lists the usable coupons and vouchers with their terms, validity and goods
     'GET /coupons/wallet': {
       items: [
         coupon(),
-        coupon({ id: 30, name: '滤芯兑换券', kind: 'exchange', description: '兑换指定商品', source: 'live', exchange: [{ sku_id: 4, quantity: 2, product_name: 'PP 滤芯', sku_name: '10寸' }] }),
+        coupon({ id: 30, name: '滤芯兑换券', kind: 'exchange', description: '兑换指定商品', source: 'live', exchange: [{ sku_id: 4, quantity: 2, product_id: 12, product_name: 'PP 滤芯', sku_name: '10寸', unit: '支' }] }),
       ],
       next_before: null,
     },
@@ -56,7 +56,7 @@ test('lists the usable coupons and vouchers with their terms, validity and goods
   const text = textOf(page);
   expect(text).toContain('满2000元减100元');
   expect(text).toContain('2026-01-01 至 2026-01-31');
-  expect(text).toContain('可兑换：PP 滤芯 10寸 × 2');
+  expect(text).toContain('可兑换：PP 滤芯 10寸 × 2支');
   expect(text).toContain('直播间抢券');
   expect(text).toContain('兑换券仅限门店自己下单使用');
   expect(texts(page, '.use-btn')).toEqual(['去使用', '去兑换']);
@@ -112,4 +112,42 @@ test('an error shows the server message and 重试 loads again', async () => {
   answer = { items: [], next_before: null };
   await tapRetry(page);
   expect(textOf(page)).toContain('券包里还没有可用的券');
+});
+
+test('an exchange voucher names each SKU it exchanges, and 去兑换 opens the product', async () => {
+  route(api, {
+    'GET /coupons/wallet': {
+      items: [
+        coupon({
+          id: 30,
+          name: '净水套装兑换券',
+          kind: 'exchange',
+          description: '兑换指定商品',
+          exchange: [
+            { sku_id: 4, quantity: 2, product_id: 12, product_name: 'PP 滤芯', sku_name: '10寸', unit: '支' },
+            { sku_id: 1, quantity: 1, product_id: 10, product_name: 'RO 净水器', sku_name: '标准款', unit: '台' },
+          ],
+        }),
+      ],
+      next_before: null,
+    },
+  });
+  const page = await open();
+  expect(texts(page, '.coupon-goods-item')).toEqual(['可兑换：PP 滤芯 10寸 × 2支', '可兑换：RO 净水器 标准款 × 1台']);
+  await tap(page, '.use-btn');
+  expect(h.wx.navigateTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/pages/product/index?product_id=12&sku_id=4' }));
+  expect(h.wx.switchTab).not.toHaveBeenCalled();
+  await tap(page, '.coupon-goods-item', 1);
+  expect(h.wx.navigateTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/pages/product/index?product_id=10&sku_id=1' }));
+  expect(page.querySelectorAll('.history')).toHaveLength(0); // a tap on the goods does not open the history
+});
+
+test('a voucher whose SKUs are unknown still says what it is for', async () => {
+  route(api, {
+    'GET /coupons/wallet': { items: [coupon({ id: 30, name: '兑换券', kind: 'exchange', exchange: [{ sku_id: 9, quantity: 1, product_id: null, product_name: '', sku_name: '', unit: '' }] })], next_before: null },
+  });
+  const page = await open();
+  expect(texts(page, '.coupon-goods-item')).toEqual(['可兑换：商品编号 9 × 1']);
+  await tap(page, '.use-btn');
+  expect(h.wx.switchTab).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/catalog/index' }));
 });

@@ -163,3 +163,88 @@ test('a failed load shows the message and 重试', async () => {
   await tapRetry(page);
   expect(textOf(page)).toContain('O20260105000042');
 });
+
+// ---- a salesperson's view of the orders of their stores --------------------------------------------
+
+const SALESPERSON = { identity: { user_id: 9, role: 'salesperson', membership_id: 21, brand_id: 1, distributor_id: 2, store_id: null, salesperson_id: 4 } };
+
+function asSalesperson() {
+  h = fresh();
+  api = require('../../utils/api');
+  signInAsStore(SALESPERSON);
+  h.wx.showActionSheet = h.wxAsync(() => ({ errMsg: 'showActionSheet:ok', tapIndex: 0 }));
+}
+
+function proxyOrder(overrides) {
+  return orderDetail(Object.assign({ channel: 'proxy', salesperson_id: 4, placed_by_user_id: 9, store_name: '鑫旺五金店' }, overrides || {}));
+}
+
+test('a salesperson sees a proxy order of their store, named, and may only withdraw it while unpaid', async () => {
+  asSalesperson();
+  const { page, set } = await openOrder(proxyOrder(), {
+    'POST /orders/42/cancel': () => {
+      set(proxyOrder({ status: 'cancelled', status_name: '已取消', cancel_reason: '门店不要了' }));
+      return {};
+    },
+  });
+  expect(h.wx.reLaunch).not.toHaveBeenCalled();
+  const text = textOf(page);
+  expect(text).toContain('门店鑫旺五金店');
+  expect(text).toContain('业务员代下单');
+  expect(text).toContain('等待门店在 2026-01-05 15:00 前完成支付');
+  expect(text).not.toContain('请在 2026-01-05 15:00 前完成支付');
+  expect(buttons(page)).toEqual(['撤回代下单']);
+  expect(page.querySelectorAll('.act-pay')).toHaveLength(0);
+
+  await tap(page, '.act-cancel');
+  await flush();
+  expect(h.wx.showActionSheet).toHaveBeenCalledWith(expect.objectContaining({ itemList: expect.arrayContaining(['门店不要了']) }));
+  expect(h.wx.showModal).toHaveBeenLastCalledWith(expect.objectContaining({ title: '撤回代下单' }));
+  expect(api.post).toHaveBeenCalledWith('/orders/42/cancel', { reason: '门店不要了' });
+  expect(textOf(page)).toContain('取消原因：门店不要了');
+  expect(page.querySelectorAll('.action-bar')).toHaveLength(0); // nothing left to do
+
+  await tap(page, '.store-link');
+  expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/sales-store/index?id=3' }));
+});
+
+test.each([
+  ['a paid proxy order', { status: 'paid', status_name: '待接单' }],
+  ['a shipped proxy order', { status: 'shipped', status_name: '已发货' }],
+  ['the store\'s own unpaid order', { channel: 'self', salesperson_id: 4, placed_by_user_id: 7 }],
+  ['a completed order', { status: 'completed', status_name: '已完成' }],
+])('a salesperson gets no buttons on %s', async (name, overrides) => {
+  asSalesperson();
+  const { page } = await openOrder(proxyOrder(overrides));
+  expect(buttons(page)).toEqual([]);
+  expect(page.querySelectorAll('.action-bar')).toHaveLength(0);
+  // and the handlers refuse too, should one be called anyway
+  await page.instance.onPay();
+  await page.instance.onSign();
+  await page.instance.onReorder();
+  await page.instance.onCancel();
+  expect(api.post).not.toHaveBeenCalled();
+});
+
+test('another salesperson\'s order answers 404 with its message', async () => {
+  asSalesperson();
+  route(api, { 'GET /orders/42': apiError(api.ApiError, 'order.not_found', '找不到该订单', 404) });
+  const page = h.page('order');
+  await page.instance.onLoad({ id: '42' });
+  await flush();
+  expect(textOf(page)).toContain('找不到该订单');
+  expect(page.querySelectorAll('.act')).toHaveLength(0);
+});
+
+test('a store sees no store row, and someone who is neither store nor salesperson signs in again', async () => {
+  const { page } = await openOrder(orderDetail({ store_name: '鑫旺五金店' }));
+  expect(page.querySelectorAll('.store-link')).toHaveLength(0);
+
+  h = fresh();
+  api = require('../../utils/api');
+  signInAsStore({ identity: { user_id: 5, role: 'distributor_admin', membership_id: 30, brand_id: 1, distributor_id: 2, store_id: null, salesperson_id: null } });
+  const other = h.page('order');
+  await other.instance.onLoad({ id: '42' });
+  expect(h.wx.reLaunch).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/login/index' }));
+  expect(api.get).not.toHaveBeenCalled();
+});

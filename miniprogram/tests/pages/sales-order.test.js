@@ -63,6 +63,8 @@ test('chosen lines are quoted as the store, and a double tap places one proxy or
   expect(texts(page, '.result-title')).toEqual(['已为「赵记水站」下单']);
   expect(textOf(page)).toContain('应付 ¥2,700.00');
   expect(textOf(page)).toContain('门店需在 2026-01-05 15:00 前在小程序中完成支付');
+  await tap(page, '.view-btn');
+  expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/order/index?id=42' }));
   await tap(page, '.back-btn');
   expect(h.wx.navigateBack).toHaveBeenCalled();
 });

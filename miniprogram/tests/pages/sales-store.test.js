@@ -48,6 +48,8 @@ test('the store, its latest orders of every channel, a call, the map and 代下�
   expect(h.wx.openLocation).toHaveBeenCalledWith(expect.objectContaining({ latitude: 39.9, longitude: 116.4 }));
   await tap(page, '.proxy-btn');
   expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/sales-order/index?store_id=3' }));
+  await tap(page, '.order', 1);
+  expect(h.wx.navigateTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/pages/order/index?id=41' }));
 });
 
 test('a suspended store cannot be ordered for; no orders yet', async () => {
