@@ -9,10 +9,12 @@ import itertools
 from datetime import timedelta
 from typing import Any
 
+from backend.livestream import draws, drops
 from backend.livestream.models import LiveOrder, LiveProduct
 from backend.ordering import service as ordering_service
 from backend.ordering.models import Order
 from tests.factories import bearer, distributor_admin, make_shop, make_store, stock_of, store_owner
+from tests.test_live_coupon_drops import coupon_template
 from tests.test_live_room import Viewer
 from tests.test_live_sessions import API, scheduled, session_body
 
@@ -175,18 +177,76 @@ async def test_a_live_price_above_the_list_price_is_refused(client, deps) -> Non
 async def test_the_session_report_adds_up_its_orders_and_packets(
     client, sandbox_client, deps
 ) -> None:
-    shop, session, owner = await live_now(client, sandbox_client, deps)
+    shop = await make_shop()
+    host = await distributor_admin(client, shop)
+    template_id = await coupon_template(shop.tenant, deps.clock.now(), total_quantity=None)
+    body = session_body(
+        shop,
+        deps,
+        coupon_drops=[{"template_id": template_id, "quantity": 5}],
+        draws=[
+            {
+                "title": "幸运大奖",
+                "prizes": [{"name": "净水器", "count": 1}],
+                "eligibility": "invited",
+            }
+        ],
+    )
+    session = await scheduled(client, host, body)
+    assert (await client.post(f"{API}/{session['id']}/start", headers=host)).status_code == 200
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
     product = session["products"][0]
-    for quantity in (1, 3):
-        placed = await client.post(
+    placed = []
+    for quantity in (1, 3, 2):
+        answer = await client.post(
             f"{API}/{session['id']}/orders",
             json={"product_id": product["id"], "quantity": quantity},
             headers=keyed(owner),
         )
-        assert placed.status_code == 201
-    host = await distributor_admin(client, shop)
+        assert answer.status_code == 201
+        placed.append(answer.json())
+    cancel = f"/api/v1/orders/{placed[2]['id']}/cancel"
+    assert (await client.post(cancel, json={"reason": "买错了"}, headers=bearer(owner))).is_success
+    # A store takes the dropped coupon; the host draws among the invited.
+    drop_id, draw_id = session["coupon_drops"][0]["id"], session["draws"][0]["id"]
+    await drops.start_drop(deps, session["id"], drop_id, now=deps.clock.now())
+    taken = await drops.grab(
+        deps, session["id"], drop_id, shop.tenant.store.id, now=deps.clock.now()
+    )
+    # ... and uses it on an order of its own (满 3000 减 200 on two RO-500 at list price).
+    used = await client.post(
+        "/api/v1/orders",
+        json={"lines": [{"sku_id": shop.water, "quantity": 2}], "coupon_id": taken["coupon_id"]},
+        headers=keyed(owner),
+    )
+    assert used.status_code == 201, used.text
+    await draws.announce(deps, session["id"], draw_id, now=deps.clock.now())
+    await draws.run(deps, session["id"], draw_id, now=deps.clock.now())
+
     figures = (await client.get(f"{API}/{session['id']}/report", headers=host)).json()
-    assert (figures["orders"], figures["gmv_fen"]) == (2, 4 * 159_900)
+    # The cancelled order is counted apart, not in the orders or the GMV.
+    assert (figures["orders"], figures["gmv_fen"], figures["cancelled_orders"]) == (
+        2,
+        4 * 159_900,
+        1,
+    )
+    assert figures["coupons"] == [
+        {"drop_id": drop_id, "name": "直播专享满3000减200", "quantity": 5, "claimed": 1, "used": 1}
+    ]
+    assert figures["draws"] == [
+        {
+            "draw_id": draw_id,
+            "title": "幸运大奖",
+            "status": "drawn",
+            "winners": [
+                {
+                    "store_id": shop.tenant.store.id,
+                    "name": shop.tenant.store.name,
+                    "prize": "净水器",
+                }
+            ],
+        }
+    ]
     sold = figures["products"][0]
     assert (sold["orders"], sold["quantity"], sold["amount_fen"], sold["left"]) == (
         2,
@@ -204,7 +264,9 @@ async def test_the_session_report_adds_up_its_orders_and_packets(
     exported = await client.get(f"{API}/{session['id']}/report.csv", headers=host)
     assert exported.status_code == 200
     text = exported.content.decode("utf-8-sig")
-    assert "成交额（元）,6396.00" in text and "订单数,2" in text
+    assert "成交额（元）,6396.00" in text and "订单数,2" in text and "已取消订单数,1" in text
+    assert "直播专享满3000减200 发放/领取/已使用,5/1/1" in text
+    assert f"抽奖 幸运大奖 中奖,{shop.tenant.store.name}（净水器）" in text
     assert (
         await client.get(f"{API}/{session['id']}/report", headers=bearer(owner))
     ).status_code == 403

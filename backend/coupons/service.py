@@ -782,6 +782,14 @@ async def use(store_id: int, coupon_id: int, order_id: int, now: datetime) -> No
     )
 
 
+async def used_among(coupon_ids: Sequence[int]) -> int:
+    """How many of these coupons an order is using now (a live session's report: coupons
+    dropped, then used)."""
+    if not coupon_ids:
+        return 0
+    return await Coupon.filter(id__in=list(coupon_ids), status=CouponStatus.USED.value).count()
+
+
 async def give_back(order_id: int, now: datetime) -> None:
     """Return the order's coupon to its store's wallet (the order was cancelled, expired or
     refunded in full), in that move's transaction. Returning twice changes nothing."""

@@ -25,6 +25,7 @@ from backend.livestream import draws, drops, rains, room
 from backend.livestream.models import (
     Audience,
     DrawStatus,
+    LiveCouponClaim,
     LiveCouponDrop,
     LiveDraw,
     LiveInvitation,
@@ -664,13 +665,17 @@ ordering_service.on_release(give_back_live_stock)
 
 async def report(principal: Principal, session_id: int) -> dict[str, Any]:
     """The session's figures for its distributor and brand: peak viewers, orders and GMV
-    (placed in the room), each product's sales, and the red packets (paid out, won, back)."""
+    (placed in the room and not cancelled since; the cancelled counted apart), each
+    product's sales, the coupons dropped (claimed, and used by an order now), the red
+    packets (paid out, won, back) and the draws' winners."""
     if principal.role not in (*DISTRIBUTOR_ROLES, *BRAND_ROLES):
         raise SessionNotFound()
     session = await _visible(principal, session_id)
-    orders = await LiveOrder.filter(session_id=session.id).values_list(
-        "product_id", "quantity", "amount_fen"
+    placed = await LiveOrder.filter(session_id=session.id).values_list(
+        "order_id", "product_id", "quantity", "amount_fen"
     )
+    cancelled = await ordering_service.cancelled_among([int(row[0]) for row in placed])
+    orders = [row[1:] for row in placed if int(row[0]) not in cancelled]
     products = await LiveProduct.filter(session_id=session.id).order_by("sort", "id")
     skus = await catalog_service.skus_by_id(
         session.brand_id,  # type: ignore[attr-defined]
@@ -688,6 +693,7 @@ async def report(principal: Principal, session_id: int) -> dict[str, Any]:
         "peak_viewers": session.peak_viewers,
         "orders": len(orders),
         "gmv_fen": sum(int(amount) for _, _, amount in orders),
+        "cancelled_orders": len(cancelled),
         "products": [
             {
                 "product_id": product.id,
@@ -700,6 +706,7 @@ async def report(principal: Principal, session_id: int) -> dict[str, Any]:
             }
             for product in products
         ],
+        "coupons": await _dropped_coupons(principal, session.id),
         "red_packets": {
             "rains": len(rains),
             "paid_in_fen": sum(r.total_fen for r in rains if r.status != "planned"),
@@ -707,7 +714,46 @@ async def report(principal: Principal, session_id: int) -> dict[str, Any]:
             "won_count": sum(r.granted_count for r in rains),
             "returned_fen": sum(r.returned_fen for r in rains),
         },
+        "draws": [
+            {
+                "draw_id": record["draw_id"],
+                "title": record["title"],
+                "status": record["status"],
+                "winners": [
+                    {"store_id": w["store_id"], "name": w["name"], "prize": w["prize"]}
+                    for w in record["winners"]
+                ],
+            }
+            for record in await _winners_named(principal, await draws.session_draws(session.id))
+        ],
     }
+
+
+async def _dropped_coupons(principal: Principal, session_id: int) -> list[dict[str, Any]]:
+    """Each coupon drop of the session: its coupon's name, how many it offered, how many
+    stores took one, and how many of those an order is using now."""
+    views = await _with_coupons(
+        principal,
+        [
+            drops.drop_view(drop)
+            for drop in await LiveCouponDrop.filter(session_id=session_id).order_by("id")
+        ],
+    )
+    claimed: dict[int, list[int]] = {view["id"]: [] for view in views}
+    for drop_id, coupon_id in await LiveCouponClaim.filter(drop_id__in=list(claimed)).values_list(
+        "drop_id", "coupon_id"
+    ):
+        claimed[int(drop_id)].append(int(coupon_id))
+    return [
+        {
+            "drop_id": view["id"],
+            "name": view["coupon"]["name"] if view["coupon"] else "优惠券",
+            "quantity": view["quantity"],
+            "claimed": len(claimed[view["id"]]),
+            "used": await coupons_service.used_among(claimed[view["id"]]),
+        }
+        for view in views
+    ]
 
 
 REPORT_HEADERS = ("项目", "数值")
@@ -727,7 +773,19 @@ async def report_csv(principal: Principal, session_id: int) -> tuple[str, bytes]
         ("门店领取（元）", yuan(packets["won_fen"])),
         ("领取个数", str(packets["won_count"])),
         ("未领取退回（元）", yuan(packets["returned_fen"])),
+        ("已取消订单数", str(figures["cancelled_orders"])),
     ]
+    for coupon in figures["coupons"]:
+        name = safe_text(coupon["name"])
+        rows.append(
+            (
+                f"{name} 发放/领取/已使用",
+                f"{coupon['quantity']}/{coupon['claimed']}/{coupon['used']}",
+            )
+        )
+    for draw in figures["draws"]:
+        winners = "、".join(f"{w['name']}（{w['prize']}）" for w in draw["winners"]) or "未开奖"
+        rows.append((f"抽奖 {safe_text(draw['title'])} 中奖", safe_text(winners)))
     for product in figures["products"]:
         name = safe_text(product["name"])
         rows.append((f"{name} 订单数", str(product["orders"])))
@@ -936,8 +994,18 @@ def record_url(deps: Any, session_id: int, draw_id: int) -> str:
 async def _named_draws(
     deps: Any, principal: Principal, records: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Draw records with their URL and each winner's display name for this caller: in full
-    for staff and for the winning store itself, masked for every other store (draws.py)."""
+    """Draw records with their URL and each winner's display name for this caller."""
+    return [
+        {**record, "record_url": record_url(deps, record["session_id"], record["draw_id"])}
+        for record in await _winners_named(principal, records)
+    ]
+
+
+async def _winners_named(
+    principal: Principal, records: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Draw records with each winner's display name for this caller: in full for staff and
+    for the winning store itself, masked for every other store (draws.py)."""
     store_ids = {winner["store_id"] for record in records for winner in record["winners"]}
     names: dict[int, str] = {}
     if store_ids and principal.brand_id is not None:
@@ -956,7 +1024,6 @@ async def _named_draws(
             "winners": [
                 {**winner, "name": shown(winner["store_id"])} for winner in record["winners"]
             ],
-            "record_url": record_url(deps, record["session_id"], record["draw_id"]),
         }
         for record in records
     ]

@@ -887,6 +887,18 @@ def on_release(hook: ReleaseHook) -> None:
         _RELEASE_HOOKS.append(hook)
 
 
+async def cancelled_among(order_ids: Sequence[int]) -> set[int]:
+    """Which of these orders were cancelled (by the store or staff, or expired unpaid)."""
+    if not order_ids:
+        return set()
+    rows = await sql.fetch(
+        "SELECT id FROM orders WHERE id IN ($1) AND status = $2",
+        list(order_ids),
+        OrderStatus.CANCELLED.value,
+    )
+    return {int(row["id"]) for row in rows}
+
+
 def _moving(order: Order) -> tuple[int, OrderStatus]:
     """What _apply needs to know of an order read through the ORM."""
     return order.id, OrderStatus(order.status)

@@ -212,6 +212,12 @@ export function LivePanelPage({ params }) {
               <dt>红包出资</dt><dd>${yuan(report.red_packets.paid_in_fen)}</dd>
               <dt>门店领取</dt><dd>${yuan(report.red_packets.won_fen)}（${report.red_packets.won_count} 个）</dd>
               <dt>未领退回</dt><dd>${yuan(report.red_packets.returned_fen)}</dd>
+              <dt>已取消订单</dt><dd>${report.cancelled_orders}</dd>
+              ${report.coupons.map((c) => html`
+                <dt>${c.name}</dt><dd>发放 ${c.quantity} · 领取 ${c.claimed} · 已使用 ${c.used}</dd>`)}
+              ${report.draws.map((d) => html`
+                <dt>抽奖「${d.title}」</dt>
+                <dd>${d.winners.length ? d.winners.map((w) => `${w.name}（${w.prize}）`).join("、") : "未开奖"}</dd>`)}
             </dl>`}
           <button onClick=${downloadReport}>导出数据（CSV）</button>
           ${results.length > 0 && html`<h3>结果</h3>${results.map((r) => html`
