@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from functools import partial
+from typing import Any
 
 from backend.config import ConfigError, Settings, load_settings
 from backend.infra import db
@@ -75,6 +76,19 @@ def _print_urls(settings: Settings) -> None:
     print()
 
 
+# How the realtime server speaks websocket (bench/live_fanout.py measures the memory per
+# client). wsproto keeps no task of its own per connection, and Engine.IO pings its clients
+# itself: with websockets' keepalive task each connection cost about 8 KB more. No
+# permessage-deflate: a browser (or any client offering it) got two zlib streams, about
+# 100 KB per connection, to compress messages of a few hundred bytes.
+REALTIME_WEBSOCKETS: dict[str, Any] = {
+    "ws": "wsproto",
+    "ws_ping_interval": None,
+    "ws_ping_timeout": None,
+    "ws_per_message_deflate": False,
+}
+
+
 def run_embedded(settings: Settings) -> None:
     """One process: API, realtime and the WeChat sandbox, on SQLite and in-process Redis."""
     import uvicorn
@@ -91,7 +105,14 @@ def run_embedded(settings: Settings) -> None:
     api = create_app(settings, deps=deps, name="b2bc_embedded")
     asgi = create_realtime_asgi(settings, other_asgi_app=api, sio=sio)
     _print_urls(settings)
-    uvicorn.run(asgi, host=settings.host, port=settings.port, log_config=None, lifespan="on")
+    uvicorn.run(
+        asgi,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        lifespan="on",
+        **REALTIME_WEBSOCKETS,
+    )
 
 
 def serve_api(settings: Settings, workers: int) -> None:
@@ -115,18 +136,7 @@ def serve_realtime(settings: Settings, port: int) -> None:
     from realtime.app import create_realtime_asgi
 
     asgi = create_realtime_asgi(settings, manage_db=True)
-    # wsproto keeps no tasks of its own per connection, and Engine.IO pings its clients
-    # itself: with websockets' keepalive task each connection cost about 8 KB more
-    # (bench/live_fanout.py measures the memory per client).
-    uvicorn.run(
-        asgi,
-        host=settings.host,
-        port=port,
-        log_config=None,
-        ws="wsproto",
-        ws_ping_interval=None,
-        ws_ping_timeout=None,
-    )
+    uvicorn.run(asgi, host=settings.host, port=port, log_config=None, **REALTIME_WEBSOCKETS)
 
 
 async def _ledger_check(settings: Settings) -> int:
