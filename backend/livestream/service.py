@@ -547,7 +547,8 @@ async def chat(
     if principal.role in STORE_ROLES and principal.store_id is not None:
         brand_id: int = session.brand_id  # type: ignore[attr-defined]
         names = await org_service.names(brand_id, "store", [principal.store_id])
-        name = names.get(principal.store_id, "门店")
+        # Every store in the room reads the chat: masked as draws' winners are (draws.py).
+        name = draws.mask_store_name(names.get(principal.store_id))
     else:
         name = "主播"
     return await room.chat(deps, principal, session.id, text, name=name, now=now)
