@@ -182,6 +182,16 @@ async def test_a_distributor_hosts_a_session_from_the_console(
     await expect(page.get_by_test_id("session-status")).to_have_text("直播中")
     await page.get_by_role("button", name="推送讲解").first.click()
     await expect(page.get_by_role("status")).to_contain_text("已推送 RO-500")
+    # The host gives the stream's pull address; a bad one is refused in Chinese.
+    stream = page.get_by_label("直播流地址")
+    await stream.fill("ftp://example.com/live")
+    await page.get_by_role("button", name="保存").click()
+    await expect(page.get_by_role("alert")).to_be_visible()
+    await stream.fill("https://live.example.com/app/stream.flv")
+    await page.get_by_role("button", name="保存").click()
+    await expect(page.get_by_role("status")).to_contain_text("直播流地址已保存")
+    detail = await client.get(f"{LIVE}/{session['id']}", headers=host_headers)
+    assert detail.json()["stream_url"] == "https://live.example.com/app/stream.flv"
 
     # A store orders in the room: the panel's counter moves without a reload.
     placed = await client.post(

@@ -80,6 +80,7 @@ export function LivePanelPage({ params }) {
   const [report, setReport] = useState(null);
   const [error, setError] = useState("");
   const [notice, setNotice] = useState("");
+  const [streamInput, setStreamInput] = useState(null); // null: what the session has
 
   const reload = () => api(`/live/sessions/${id}`).then(setDetail, (f) => setError(f.message));
   const loadReport = () => api(`/live/sessions/${id}/report`).then(setReport, () => {});
@@ -124,6 +125,21 @@ export function LivePanelPage({ params }) {
     }
   }
 
+  async function saveStream(event) {
+    event.preventDefault();
+    setError("");
+    setNotice("");
+    const value = (streamInput ?? detail.stream_url ?? "").trim();
+    try {
+      await api(`/live/sessions/${id}`, { method: "PATCH", body: { stream_url: value || null } });
+      setNotice(value ? "直播流地址已保存，门店将看到画面" : "已清除直播流地址");
+      setStreamInput(null);
+      await reload();
+    } catch (failure) {
+      setError(failure.message);
+    }
+  }
+
   async function downloadReport() {
     const response = await fetch(`/api/v1/live/sessions/${id}/report.csv`, {
       headers: { Authorization: `Bearer ${stored.get()?.accessToken}` },
@@ -151,6 +167,13 @@ export function LivePanelPage({ params }) {
       </div>
       ${error && html`<div class="error-box" role="alert">${error}</div>`}
       ${notice && html`<p class="notice" role="status">${notice}</p>`}
+      ${(status || detail.status) !== "ended" && html`
+        <form class="stream-form" onSubmit=${saveStream}>
+          <label>直播流地址（https 或 rtmp，门店在小程序里观看）
+            <input name="stream_url" value=${streamInput ?? detail.stream_url ?? ""} placeholder="https://… 或 rtmp://…"
+              onInput=${(e) => setStreamInput(e.target.value)} maxlength="500" /></label>
+          <button type="submit">保存</button>
+        </form>`}
       <div class="buttons">
         ${(status || detail.status) === "scheduled" && html`<button class="primary" onClick=${() => act("host:start", {}, "直播已开始")}>开始直播</button>`}
         ${live && html`<button class="danger" onClick=${() => confirm("确定结束直播？") && act("host:end", {}, "直播已结束")}>结束直播</button>`}
