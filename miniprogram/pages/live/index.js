@@ -108,17 +108,31 @@ Component({
       this.attempts = createAttempts();
       this.pendingLikes = 0;
       this.closedRainId = null;
+      this.watchNetwork();
       return this.start();
     },
     onShow() {
       // Back from the background: a socket WeChat suspended is retried at once.
-      if (this.room && this.room.client && typeof this.room.client.reconnectNow === 'function') {
-        this.room.client.reconnectNow();
-      }
+      this.reconnectNow();
     },
     onUnload() {
       this.stopLikes();
       this.leaveRoom();
+      if (this.onNetwork && wx.offNetworkStatusChange) wx.offNetworkStatusChange(this.onNetwork);
+    },
+    reconnectNow() {
+      if (this.room && this.room.client && typeof this.room.client.reconnectNow === 'function') {
+        this.room.client.reconnectNow();
+      }
+    },
+    /** The network came back (out of a lift, off the metro): reconnect now, not after the
+     * backoff's wait. */
+    watchNetwork() {
+      if (this.onNetwork || !wx.onNetworkStatusChange) return;
+      this.onNetwork = (status) => {
+        if (status && status.isConnected) this.reconnectNow();
+      };
+      wx.onNetworkStatusChange(this.onNetwork);
     },
     onShareAppMessage() {
       return { title: this.data.title || '直播订货会', path: `/pages/live/index?id=${this.sessionId}` };

@@ -512,3 +512,22 @@ test('a session that cannot be read shows the error; leaving the page leaves the
   page.instance.onUnload();
   expect(room.leave).toHaveBeenCalled();
 });
+
+test('coming back to the app or the network returning reconnects at once; leaving stops listening', async () => {
+  let listener = null;
+  h.wx.onNetworkStatusChange = jest.fn((fn) => {
+    listener = fn;
+  });
+  h.wx.offNetworkStatusChange = jest.fn();
+  const { page, room } = await openRoom();
+  await joined(room);
+  page.instance.onShow();
+  expect(room.client.reconnectNow).toHaveBeenCalledTimes(1);
+  listener({ isConnected: false, networkType: 'none' });
+  expect(room.client.reconnectNow).toHaveBeenCalledTimes(1);
+  listener({ isConnected: true, networkType: '4g' });
+  expect(room.client.reconnectNow).toHaveBeenCalledTimes(2);
+  page.instance.onUnload();
+  expect(h.wx.offNetworkStatusChange).toHaveBeenCalledWith(listener);
+  expect(room.leave).toHaveBeenCalled();
+});
