@@ -37,6 +37,7 @@ from backend.integrations.wechat.pay import SandboxKeys, WechatPayClient, genera
 from backend.integrations.wechat.sandbox import SandboxState, create_sandbox_app
 from backend.integrations.wechat.sandbox.pay import PaySandboxState, create_pay_sandbox_blueprint
 from backend.kernel.clock import OffsetClock
+from backend.livestream import rains
 from realtime.app import create_sio
 
 DATABASE_URL = os.environ.get("B2BC_TEST_DATABASE_URL", "sqlite://:memory:")
@@ -270,6 +271,7 @@ async def fresh_state(
     pay_sandbox_state.refunds.clear()
     pay_sandbox_state.notifications.clear()
     app.ctx.revocations._seen.clear()
+    rains._SESSION_OF_RAIN.clear()  # ids restart with the tables
 
 
 @pytest.fixture

@@ -397,3 +397,33 @@ async def test_no_grant_lands_after_the_end_has_counted(deps) -> None:
     assert (ended["granted_fen"], ended["granted_count"]) == (40_000, 40)
     assert sorted(r["amount_fen"] for r in ended["results"]) == sorted(c.amount_fen for c in claims)
     await assert_books_hold(rain)
+
+
+async def test_the_room_checks_a_rain_belongs_to_its_session_and_a_stale_cache_never_refuses(
+    deps,
+) -> None:
+    """The grab's cached rain → session lookup: a rain of another session is not found (and
+    nothing is written); a cache entry that disagrees with the database is read again."""
+    from backend.identity.tokens import Principal
+    from backend.livestream import service as live
+
+    rain = await running_rain(deps)
+    store = rain.invited[0]
+    owner = Principal(
+        user_id=1,
+        session_id="t",
+        role="store_owner",
+        brand_id=rain.tenant.brand.id,
+        distributor_id=rain.tenant.distributor.id,
+        store_id=store.id,
+    )
+    before = await written(rain)
+    with pytest.raises(rains.RainNotFound):
+        await live.grab(deps, owner, rain.session.id + 1, rain.id, now=deps.clock.now())
+    with pytest.raises(rains.RainNotFound):
+        await live.grab(deps, owner, rain.session.id, 2**63, now=deps.clock.now())
+    assert await written(rain) == before
+    rains._SESSION_OF_RAIN[rain.id] = rain.session.id + 1  # stale
+    won = await live.grab(deps, owner, rain.session.id, rain.id, now=deps.clock.now())
+    assert won["amount_fen"] >= 1 and not won["again"]
+    await assert_books_hold(rain)

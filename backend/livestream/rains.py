@@ -247,9 +247,10 @@ async def _read_session_of(rain_id: int) -> int | None:
     return None if row is None else int(row["session_id"])
 
 
-async def session_of(rain_id: int) -> int | None:
-    """The live session a rain belongs to (None if there is no such rain); cached."""
-    if (session_id := _SESSION_OF_RAIN.get(rain_id)) is not None:
+async def session_of(rain_id: int, *, fresh: bool = False) -> int | None:
+    """The live session a rain belongs to (None if there is no such rain); cached, unless
+    `fresh` (read again, e.g. before refusing on what the cache said)."""
+    if not fresh and (session_id := _SESSION_OF_RAIN.get(rain_id)) is not None:
         return session_id
     lookup = _SESSION_LOOKUPS.get(rain_id)
     if lookup is None:

@@ -828,7 +828,10 @@ async def grab(
         raise rains.NotInvited("只有受邀门店可以抢红包")
     # The hot path of a rain, so no session query: the room let this store in, the rain's
     # session is cached, and the grab script refuses a store not invited.
-    if not _is_id(rain_id) or await rains.session_of(rain_id) != session_id:
+    if not _is_id(rain_id) or (
+        await rains.session_of(rain_id) != session_id
+        and await rains.session_of(rain_id, fresh=True) != session_id
+    ):
         raise rains.RainNotFound()
     return await rains.grab(deps, rain_id, principal.store_id, now=now)
 
