@@ -72,6 +72,7 @@ from bench_common import percentile
 
 from backend.promotions.engine import (
     Audience,
+    BundlePart,
     CartLine,
     Channel,
     Conditions,
@@ -168,7 +169,11 @@ def draw_scope(rng: random.Random, lines: Sequence[CartLine], kind: str) -> Scop
         bundle = set(rng.sample(sku_ids, rng.randint(2, 3)))
         if rng.random() < 0.3:
             bundle.add(FIRST_SKU_ID + len(lines) + rng.randint(0, 500))  # one part not ordered
-        return Scope(bundle_sku_ids=frozenset(bundle))
+        # Mostly counted in complete sets, some parts two to a set; a few of the first kind.
+        return Scope(
+            bundle=tuple(BundlePart(sku_id, rng.choice([1, 1, 2])) for sku_id in sorted(bundle)),
+            bundle_mode=rng.choice(["sets", "sets", "all_present"]),
+        )
     return Scope()
 
 
@@ -251,7 +256,8 @@ def draw_reward(
         )
     step = rng.choice([1, 2, 2, 3])
     if kind == "gift":
-        per_multiple = rng.random() < 0.4
+        # A bundle counted in sets gives its gift per set, never per multiple.
+        per_multiple = rng.random() < 0.4 and not scope.counts_sets
         conditions = draw_conditions(rng, quantity, amount, required=per_multiple)
         gift = Gift(
             sku_id=FIRST_GIFT_SKU_ID + rng.randint(0, 30),

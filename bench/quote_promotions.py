@@ -147,7 +147,7 @@ async def catalog_facts(dsn: str, sku_ids: list[int]) -> Catalog:
     return Catalog(sku_ids, row["category_id"], other, [r["id"] for r in distributors])
 
 
-def _scope(rng: random.Random, catalog: Catalog, *, bundles: bool) -> dict[str, list[int]]:
+def _scope(rng: random.Random, catalog: Catalog, *, bundles: bool) -> dict[str, Any]:
     """Mostly the whole cart or the bench category, which every cart is in."""
     roll = rng.random()
     if roll < 0.45:
@@ -158,7 +158,8 @@ def _scope(rng: random.Random, catalog: Catalog, *, bundles: bool) -> dict[str, 
         return {"sku_ids": rng.sample(catalog.sku_ids, min(len(catalog.sku_ids), 12))}
     if bundles and roll < 0.95:
         # Both SKUs are in a cart now and then; otherwise "bundle incomplete".
-        return {"bundle_sku_ids": rng.sample(catalog.sku_ids, 2)}
+        first, second = rng.sample(catalog.sku_ids, 2)
+        return {"bundle": [{"sku_id": first}, {"sku_id": second, "set_quantity": 2}]}
     return {"category_ids": [catalog.other_category_id]}  # out of every cart's scope
 
 
@@ -208,7 +209,10 @@ def _rule(rng: random.Random, kind: str, catalog: Catalog) -> dict[str, Any]:
                 "per_multiple": per_multiple,
             },
             "step": rng.choice([1, 2, 3]),
-            "scope": _scope(rng, catalog, bundles=True),
+            # "Every multiple" needs a bundle that counts all its units, not complete sets.
+            "scope": {**_scope(rng, catalog, bundles=True), "bundle_mode": "all_present"}
+            if per_multiple
+            else _scope(rng, catalog, bundles=True),
             "conditions": {"min_amount_fen": rng.choice([1_000_000, 3_000_000])},
         }
     conditions = {"min_amount_fen": 2_000_000} if rng.random() < 0.5 else {}

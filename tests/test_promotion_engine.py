@@ -17,6 +17,7 @@ from backend.promotions.engine import (
     ROUNDING_RULE,
     Adjustment,
     Audience,
+    BundlePart,
     CartLine,
     Conditions,
     Discount,
@@ -73,6 +74,11 @@ def quote(
     arguments: dict[str, Any] = {"store": STORE, "channel": "self", "now": NOW}
     arguments.update(kwargs)
     return price_cart(lines=lines, promotions=promotions, **arguments)
+
+
+def all_present(*sku_ids: int) -> Scope:
+    """A bundle as first defined: every unit of its lines once each SKU is there."""
+    return Scope(bundle=tuple(BundlePart(s) for s in sku_ids), bundle_mode="all_present")
 
 
 MAN_2000_JIAN_200 = Reduction(threshold_fen=200000, amount_off_fen=20000)
@@ -487,13 +493,13 @@ CASES = [
     # --- scope
     Case(
         "bundle incomplete",
-        (promo(1, NINE_TENTHS, scope=Scope(bundle_sku_ids=frozenset({1, 5}))),),
+        (promo(1, NINE_TENTHS, scope=all_present(1, 5)),),
         (100000, 120000, 30000),
         skipped={1: "promo.bundle_incomplete"},
     ),
     Case(
-        "bundle complete: 9折 on the bundle lines only",
-        (promo(1, NINE_TENTHS, scope=Scope(bundle_sku_ids=frozenset({1, 3}))),),
+        "bundle all present: 9折 on every unit of the bundle lines only",
+        (promo(1, NINE_TENTHS, scope=all_present(1, 3)),),
         (90000, 120000, 27000),
         applied=(1,),
     ),
@@ -608,7 +614,7 @@ def test_gift_line_comes_after_the_cart() -> None:
         (SpecialPrice, ValueError),
         (lambda: SpecialPrice(unit_price_fen=1, percent_of_list=Decimal(1)), ValueError),
         (lambda: Reduction(0, 100), ValueError),
-        (lambda: Scope(sku_ids=frozenset({1}), bundle_sku_ids=frozenset({2})), ValueError),
+        (lambda: Scope(sku_ids=frozenset({1}), bundle=(BundlePart(2),)), ValueError),
         (lambda: CartLine(1, 1, 0, 100, 100), ValueError),
         (lambda: CartLine(1, 1, 1, 100, -1), ValueError),
         (lambda: StoreProfile(1, 1, None, "E"), ValueError),
@@ -647,7 +653,14 @@ scope_strategy = st.one_of(
     st.just(Scope()),
     st.builds(Scope, sku_ids=st.frozensets(st.integers(1, 6), min_size=1, max_size=3)),
     st.builds(Scope, category_ids=st.frozensets(st.integers(1, 3), min_size=1, max_size=2)),
-    st.builds(Scope, bundle_sku_ids=st.frozensets(st.integers(1, 6), min_size=1, max_size=3)),
+    st.builds(
+        lambda parts, mode: Scope(
+            bundle=tuple(BundlePart(sku, quantity) for sku, quantity in sorted(parts.items())),
+            bundle_mode=mode,
+        ),
+        st.dictionaries(st.integers(1, 6), st.integers(1, 3), min_size=1, max_size=3),
+        st.sampled_from(["sets", "all_present"]),
+    ),
 )
 percent = st.decimals(min_value=0, max_value=100, places=2)
 reduction_strategy = st.builds(

@@ -125,15 +125,19 @@ async def test_contradictory_rules_are_422_naming_the_rule_and_nothing_is_writte
         (reduction(per_store_limit=0), "per_store_limit", "promotion.limit_zero"),
     ]
     for body, field, code in cases:
-        response = await client.post(API, json=body, headers=headers)
-        assert response.status_code == 422, (field, response.text)
-        error = response.json()["error"]
-        assert error["code"] == "promotion.invalid_rule"
-        assert {"field": field, "code": code} in [
-            {"field": d["field"], "code": d["code"]} for d in error["details"]
-        ], error
-        assert error["message"] == error["details"][0]["message"]  # said in Chinese, first one
+        assert_invalid_rule(await client.post(API, json=body, headers=headers), field, code)
     assert await Promotion.all().count() == 0
+
+
+def assert_invalid_rule(response: httpx.Response, field: str, code: str) -> None:
+    """A 422 `promotion.invalid_rule` whose details name `field` with `code`."""
+    assert response.status_code == 422, (field, response.text)
+    error = response.json()["error"]
+    assert error["code"] == "promotion.invalid_rule"
+    assert {"field": field, "code": code} in [
+        {"field": d["field"], "code": d["code"]} for d in error["details"]
+    ], error
+    assert error["message"] == error["details"][0]["message"]  # said in Chinese, first one
 
 
 async def test_unknown_or_foreign_products_and_bad_types_are_422_and_nothing_is_written(

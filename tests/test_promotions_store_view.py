@@ -112,7 +112,13 @@ async def test_a_store_sees_only_what_runs_now_for_its_audience_and_channel(
     assert first["name"] == "全场满减"
     assert first["kind"] == "reduction" and first["kind_name"] == "满减"
     assert first["description"] == "满3000元减300元"
-    assert first["scope"] == {"all_products": True, "bundle": False, "skus": [], "categories": []}
+    assert first["scope"] == {
+        "all_products": True,
+        "bundle": False,
+        "bundle_mode": None,
+        "skus": [],
+        "categories": [],
+    }
     assert first["starts_at"] == shown[0]["starts_at"] and first["ends_at"] == shown[0]["ends_at"]
     assert first["exclusive"] is False and first["gift"] is None
     assert first["per_store_limit"] is None and first["uses_left"] is None
@@ -196,7 +202,12 @@ async def test_scope_and_gift_are_named_and_sku_id_keeps_what_can_apply(
     assert [s["sku_id"] for s in everything[0]["scope"]["skus"]] == sorted(
         [shop.water, shop.filters]
     )
-    assert everything[0]["description"] == "享9折"
+    # The old payload (bundle_sku_ids) means sets of one of each, counted in complete sets.
+    assert everything[0]["scope"]["bundle_mode"] == "sets"
+    assert [s["set_quantity"] for s in everything[0]["scope"]["skus"]] == [1, 1]
+    assert everything[0]["description"] == (
+        "澜泉 RO 净水器 RO-500×1 + 澜泉 RO 净水器 滤芯×1 成套：每套享9折"
+    )
     gift = everything[1]
     assert gift["scope"]["categories"] == [{"id": category_id, "name": "净水器"}]
     assert gift["gift"] == {**filters_named, "quantity": 2, "per_multiple": False}

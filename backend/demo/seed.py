@@ -210,7 +210,7 @@ async def _seed_promotions(acting: Principal) -> list[str]:
     everyone: dict[str, Any] = {
         "audience": {"distributor_ids": [], "region_ids": [], "tiers": [], "tags": []},
         "channels": [],
-        "scope": {"sku_ids": [], "category_ids": [], "bundle_sku_ids": []},
+        "scope": {"sku_ids": [], "category_ids": [], "bundle": [], "bundle_mode": "sets"},
         "conditions": {"min_quantity": 0, "min_amount_fen": 0},
         "stacking": "shared",
         "priority": 0,
@@ -237,7 +237,12 @@ async def _seed_promotions(acting: Principal) -> list[str]:
             "name": "滤芯九折",
             "step": 1,
             "budget_fen": None,
-            "scope": {"sku_ids": [], "category_ids": [filters.id], "bundle_sku_ids": []},
+            "scope": {
+                "sku_ids": [],
+                "category_ids": [filters.id],
+                "bundle": [],
+                "bundle_mode": "sets",
+            },
             "reward": {"kind": "special_price", "unit_price_fen": None, "percent_of_list": "90"},
         },
     ]

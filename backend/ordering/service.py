@@ -375,10 +375,7 @@ def _bought_line(line: QuotedLine, priced: promotions_service.PricedLine | None)
         payable_fen=payable,
         adjustments=[]
         if priced is None
-        else [
-            {"promotion_id": a.promotion_id, "kind": a.kind, "amount_fen": a.amount_fen}
-            for a in priced.adjustments
-        ],
+        else [promotions_service.adjustment_view(a) for a in priced.adjustments],
     )
 
 

@@ -20,6 +20,16 @@ partial scopes, re-allocating a later reduction or discount can shift one fen of
 Reductions and discounts are computed on the scope's *current* amount.
 Rebates and points are earned after payment, on the final amounts of the chosen plan.
 
+Bundles: each SKU of a bundle has a set quantity (2 filters + 1 purifier make one set). In
+"sets" mode the scope is the units of the complete sets only (sets = the fewest of quantity //
+set quantity over the bundle's SKUs): conditions, thresholds, discounts, special prices,
+rebates and points are measured on those units, a gift is given once per set, and the rest of
+each line (its leftover units) keeps whatever the other promotions give it. A line split into
+set and leftover units splits its current amount by largest remainder, so the parts add up;
+its adjustments say how many units they were computed on, and the application how many sets
+it counted. In "all_present" mode (the first meaning of bundles, kept for the promotions made
+then) one complete set anywhere in the cart puts every unit of the bundle's lines in scope.
+
 Stacking: the candidate plans are "every shared promotion together" and, for each exclusive
 promotion E that applies, "E alone" (exclusive means it combines with nothing, the safe
 reading for the brand's budget). The buyer gets the plan with the lowest payable amount;
@@ -49,6 +59,7 @@ from backend.kernel.money import allocate, percent_of, yuan
 Channel = Literal["self", "proxy", "live"]
 Stacking = Literal["shared", "exclusive"]
 RewardKind = Literal["gift", "special_price", "reduction", "discount", "rebate", "points"]
+BundleMode = Literal["sets", "all_present"]
 
 CHANNELS: frozenset[str] = frozenset({"self", "proxy", "live"})
 TIERS: frozenset[str] = frozenset({"A", "B", "C", "D"})
@@ -127,17 +138,42 @@ class Audience:
 
 
 @dataclass(frozen=True, slots=True)
+class BundlePart:
+    """One SKU of a bundle and how many of its units make one set (2 filters + 1 purifier)."""
+
+    sku_id: int
+    set_quantity: int = 1
+
+    def __post_init__(self) -> None:
+        if self.set_quantity < 1:
+            raise ValueError("a set quantity is at least 1")
+
+
+@dataclass(frozen=True, slots=True)
 class Scope:
     """Which lines a promotion covers: listed SKUs or categories (both empty = every line),
-    or a bundle whose SKUs must all be in the cart (then the scope is those lines)."""
+    or a bundle. A bundle in "sets" mode covers only the units of its complete sets (the
+    fewest of quantity // set_quantity over its SKUs); in "all_present" mode (how bundles
+    were first defined) it covers every unit of its lines once each SKU has a set's worth."""
 
     sku_ids: frozenset[int] = frozenset()
     category_ids: frozenset[int] = frozenset()
-    bundle_sku_ids: frozenset[int] = frozenset()
+    bundle: tuple[BundlePart, ...] = ()
+    bundle_mode: BundleMode = "sets"
+    # Derived from `bundle`, kept because every scope test of every plan reads them.
+    bundle_sku_ids: frozenset[int] = field(init=False, repr=False, compare=False)
+    counts_sets: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.bundle_sku_ids and (self.sku_ids or self.category_ids):
+        if self.bundle and (self.sku_ids or self.category_ids):
             raise ValueError("a bundle scope names its SKUs only")
+        if self.bundle_mode not in ("sets", "all_present"):
+            raise ValueError(f"unknown bundle mode {self.bundle_mode!r}")
+        skus = frozenset(part.sku_id for part in self.bundle)
+        if len(skus) != len(self.bundle):
+            raise ValueError("a bundle names each SKU once")
+        object.__setattr__(self, "bundle_sku_ids", skus)
+        object.__setattr__(self, "counts_sets", bool(skus) and self.bundle_mode == "sets")
 
     def covers(self, line: CartLine) -> bool:
         if self.bundle_sku_ids:
@@ -292,6 +328,8 @@ class Promotion:
             and not (self.conditions.min_quantity or self.conditions.min_amount_fen)
         ):
             raise ValueError("a gift per multiple needs a quantity or amount condition")
+        if isinstance(self.reward, Gift) and self.reward.per_multiple and self.scope.counts_sets:
+            raise ValueError("a bundle counted in sets gives its gift per set, not per multiple")
         if self.per_store_limit is not None and self.per_store_limit < 0:
             raise ValueError("a per-store limit must not be negative")
 
@@ -312,11 +350,13 @@ def _check_percent(value: Decimal, upper: Decimal | None) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Adjustment:
-    """`amount_fen` taken off one line by one promotion."""
+    """`amount_fen` taken off one line by one promotion. `units`: for a bundle counted in sets,
+    how many of the line's units (those inside complete sets) it was computed on; else None."""
 
     promotion_id: int
     kind: RewardKind
     amount_fen: int
+    units: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +397,8 @@ class AppliedPromotion:
     points: int = 0
     budget_capped: bool = False
     note: str = ""
+    # The complete sets a bundle counted in sets applied to; None for any other scope.
+    sets: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,11 +583,48 @@ class _Cart:
             self.condition_amounts = list(self.amounts)
         self.step = step
 
-    def take(self, promotion: Promotion, indices: list[int], parts: list[int]) -> None:
-        for index, part in zip(indices, parts, strict=True):
+    def take(self, promotion: Promotion, portion: _Portion, parts: list[int]) -> None:
+        units: Sequence[int | None] = portion.units or [None] * len(parts)
+        for index, part, unit_count in zip(portion.indices, parts, units, strict=True):
             if part:
                 self.amounts[index] -= part
-                self.adjustments[index].append(Adjustment(promotion.id, promotion.kind, part))
+                self.adjustments[index].append(
+                    Adjustment(promotion.id, promotion.kind, part, unit_count)
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class _Portion:
+    """What a promotion's scope takes of the cart: line indices and, for a bundle counted in
+    sets, how many units of each line are inside complete sets (None: every unit).
+    `sets` is the number of complete sets of a bundle scope (either mode), else None."""
+
+    indices: list[int]
+    units: list[int] | None = None
+    sets: int | None = None
+
+    def quantities(self, lines: Sequence[CartLine]) -> list[int]:
+        if self.units is None:
+            return [lines[i].quantity for i in self.indices]
+        return self.units
+
+    def amounts(self, values: Sequence[int], lines: Sequence[CartLine]) -> list[int]:
+        """The portion's share of each of its lines' `values` (current or condition amounts):
+        a line split into set units and leftover units is split by largest remainder, so the
+        two parts always add up to the line's amount."""
+        if self.units is None:
+            return [values[i] for i in self.indices]
+        return [
+            _share(values[i], units, lines[i].quantity)
+            for i, units in zip(self.indices, self.units, strict=True)
+        ]
+
+
+def _share(amount_fen: int, units: int, quantity: int) -> int:
+    """The part of a line's `amount_fen` that `units` of its `quantity` units bear."""
+    if units == quantity:
+        return amount_fen
+    return allocate(amount_fen, [units, quantity - units])[0]
 
 
 def _run(
@@ -555,36 +634,38 @@ def _run(
     plan = _Plan()
     applied: list[AppliedPromotion] = []
     gifts: list[GrantedGift] = []
-    after_payment: list[tuple[Promotion, list[int]]] = []
+    after_payment: list[tuple[Promotion, _Portion]] = []
     for promotion in promotions:
         cart.enter_step(promotion.step)
-        indices = _covered(promotion.scope, lines)
-        reason = _unmet(promotion, cart, indices)
+        portion = _covered(promotion.scope, lines)
+        reason = _unmet(promotion, cart, portion)
         if reason:
             plan.failures[promotion.id] = reason
             continue
         reward = promotion.reward
         if isinstance(reward, Gift):
-            granted = _gift(promotion, reward, cart, indices)
+            granted = _gift(promotion, reward, cart, portion)
             gifts.append(granted)
+            sets = _counted_sets(promotion, portion)
             applied.append(
                 AppliedPromotion(
                     promotion.id,
                     promotion.name,
                     "gift",
-                    note=f"赠送商品 {granted.sku_id} × {granted.quantity}",
+                    note=_sets_note(sets) + f"赠送商品 {granted.sku_id} × {granted.quantity}",
+                    sets=sets,
                 )
             )
         elif isinstance(reward, Rebate | Points):
-            after_payment.append((promotion, indices))
+            after_payment.append((promotion, portion))
         else:
-            outcome = _price_change(promotion, cart, indices, budgets.get(promotion.id))
+            outcome = _price_change(promotion, cart, portion, budgets.get(promotion.id))
             if outcome is None:
                 plan.failures[promotion.id] = "promo.no_effect"
             else:
                 applied.append(outcome)
-    for promotion, indices in after_payment:
-        outcome = _earned(promotion, cart, indices, budgets.get(promotion.id))
+    for promotion, portion in after_payment:
+        outcome = _earned(promotion, cart, portion, budgets.get(promotion.id))
         if outcome is None:
             plan.failures[promotion.id] = "promo.no_effect"
         else:
@@ -601,18 +682,50 @@ def _run(
     return plan
 
 
-def _covered(scope: Scope, lines: Sequence[CartLine]) -> list[int]:
-    """The indices of the lines `scope` covers: Scope.covers, unrolled, as this runs for every
+def _covered(scope: Scope, lines: Sequence[CartLine]) -> _Portion:
+    """The part of the cart `scope` covers: Scope.covers, unrolled, as this runs for every
     promotion of every plan over every line (most of a large quote's time)."""
-    if scope.bundle_sku_ids:
-        bundle = scope.bundle_sku_ids
-        return [i for i, line in enumerate(lines) if line.sku_id in bundle]
+    if scope.bundle:
+        return _bundle_portion(scope, lines)
     skus, categories = scope.sku_ids, scope.category_ids
     if not skus and not categories:
-        return list(range(len(lines)))
-    return [
-        i for i, line in enumerate(lines) if line.sku_id in skus or line.category_id in categories
-    ]
+        return _Portion(list(range(len(lines))))
+    return _Portion(
+        [i for i, line in enumerate(lines) if line.sku_id in skus or line.category_id in categories]
+    )
+
+
+def _bundle_portion(scope: Scope, lines: Sequence[CartLine]) -> _Portion:
+    """A bundle's lines and complete sets; counted in sets, only the set units of each line
+    (a SKU on several lines fills its sets from the first line on)."""
+    bundle = scope.bundle_sku_ids
+    indices = [i for i, line in enumerate(lines) if line.sku_id in bundle]
+    held: dict[int, int] = {}
+    for i in indices:
+        held[lines[i].sku_id] = held.get(lines[i].sku_id, 0) + lines[i].quantity
+    sets = min(held.get(part.sku_id, 0) // part.set_quantity for part in scope.bundle)
+    if not scope.counts_sets or not sets:
+        return _Portion(indices, sets=sets)
+    left = {part.sku_id: sets * part.set_quantity for part in scope.bundle}
+    kept: list[int] = []
+    units: list[int] = []
+    for i in indices:
+        sku_id = lines[i].sku_id
+        taken = min(lines[i].quantity, left[sku_id])
+        if taken:
+            left[sku_id] -= taken
+            kept.append(i)
+            units.append(taken)
+    return _Portion(kept, units, sets)
+
+
+def _counted_sets(promotion: Promotion, portion: _Portion) -> int | None:
+    """The sets an application of `promotion` counted, for the result to say so."""
+    return portion.sets if promotion.scope.counts_sets else None
+
+
+def _sets_note(sets: int | None) -> str:
+    return "" if sets is None else f"凑齐{sets}套，"
 
 
 def _priced_lines(lines: Sequence[CartLine], plan: _Plan) -> tuple[PricedLine, ...]:
@@ -648,14 +761,13 @@ def _priced_lines(lines: Sequence[CartLine], plan: _Plan) -> tuple[PricedLine, .
     return (*bought, *gifts)
 
 
-def _unmet(promotion: Promotion, cart: _Cart, indices: list[int]) -> str | None:
-    bundle = promotion.scope.bundle_sku_ids
-    if bundle and not bundle <= {cart.lines[i].sku_id for i in indices}:
+def _unmet(promotion: Promotion, cart: _Cart, portion: _Portion) -> str | None:
+    if portion.sets == 0:
         return "promo.bundle_incomplete"
-    if not indices:
+    if not portion.indices:
         return "promo.out_of_scope"
-    quantity = sum(cart.lines[i].quantity for i in indices)
-    amount = sum(cart.condition_amounts[i] for i in indices)
+    quantity = sum(portion.quantities(cart.lines))
+    amount = sum(portion.amounts(cart.condition_amounts, cart.lines))
     conditions = promotion.conditions
     if quantity < conditions.min_quantity or amount < conditions.min_amount_fen:
         return "promo.condition_unmet"
@@ -665,42 +777,48 @@ def _unmet(promotion: Promotion, cart: _Cart, indices: list[int]) -> str | None:
     return None
 
 
-def _gift(promotion: Promotion, reward: Gift, cart: _Cart, indices: list[int]) -> GrantedGift:
+def _gift(promotion: Promotion, reward: Gift, cart: _Cart, portion: _Portion) -> GrantedGift:
+    """The gift's units: once, per full multiple of the conditions, or (a bundle counted in
+    sets) per complete set."""
     multiples = 1
-    if reward.per_multiple:
+    if promotion.scope.counts_sets:
+        assert portion.sets is not None
+        multiples = portion.sets
+    elif reward.per_multiple:
         conditions = promotion.conditions
         counts = []
         if conditions.min_quantity:
-            counts.append(sum(cart.lines[i].quantity for i in indices) // conditions.min_quantity)
+            counts.append(sum(portion.quantities(cart.lines)) // conditions.min_quantity)
         if conditions.min_amount_fen:
-            amount = sum(cart.condition_amounts[i] for i in indices)
+            amount = sum(portion.amounts(cart.condition_amounts, cart.lines))
             counts.append(amount // conditions.min_amount_fen)
         multiples = min(counts)
     return GrantedGift(promotion.id, reward.sku_id, reward.quantity * multiples, reward.value_fen)
 
 
 def _price_change(
-    promotion: Promotion, cart: _Cart, indices: list[int], budget_left: int | None
+    promotion: Promotion, cart: _Cart, portion: _Portion, budget_left: int | None
 ) -> AppliedPromotion | None:
-    """Special price, reduction or discount: take money off the scope's lines, capped by the
-    budget, and say how; None when it changes nothing."""
+    """Special price, reduction or discount: take money off the scope's lines (a bundle's set
+    units only, when counted in sets), capped by the budget, and say how; None when it changes
+    nothing."""
     reward = promotion.reward
-    current = [cart.amounts[i] for i in indices]
+    current = portion.amounts(cart.amounts, cart.lines)
     scope_amount = sum(current)
     if isinstance(reward, SpecialPrice):
         # Each line's saving, never negative: the special price never raises a line.
         weights = []
-        for i in indices:
-            line = cart.lines[i]
+        quantities = portion.quantities(cart.lines)
+        for i, amount, quantity in zip(portion.indices, current, quantities, strict=True):
             unit = reward.unit_price_fen
             if unit is None:
                 assert reward.percent_of_list is not None
-                unit = percent_of(line.list_unit_price_fen, reward.percent_of_list)
-            weights.append(max(0, cart.amounts[i] - unit * line.quantity))
+                unit = percent_of(cart.lines[i].list_unit_price_fen, reward.percent_of_list)
+            weights.append(max(0, amount - unit * quantity))
         wanted = sum(weights)
         note = "特价"
     elif isinstance(reward, Reduction):
-        threshold_amount = sum(cart.condition_amounts[i] for i in indices)
+        threshold_amount = sum(portion.amounts(cart.condition_amounts, cart.lines))
         times = threshold_amount // reward.threshold_fen if reward.every else 1
         wanted = min(times * reward.amount_off_fen, scope_amount)
         weights = current
@@ -715,30 +833,47 @@ def _price_change(
     total = min(wanted, budget_left) if budget_left is not None else wanted
     if total <= 0:
         return None
-    cart.take(promotion, indices, allocate(total, weights))
-    note = f"{note}，共优惠{yuan(total)}元"
+    # Each part is at most its weight (total <= sum of weights), so a line's set units never
+    # give up more than they cost and its leftover units keep their amount.
+    cart.take(promotion, portion, allocate(total, weights))
+    sets = _counted_sets(promotion, portion)
+    note = f"{_sets_note(sets)}{note}，共优惠{yuan(total)}元"
     if capped:
         note += f"（活动资金余额不足，已按剩余资金{yuan(total)}元封顶）"
     return AppliedPromotion(
-        promotion.id, promotion.name, promotion.kind, total, budget_capped=capped, note=note
+        promotion.id,
+        promotion.name,
+        promotion.kind,
+        total,
+        budget_capped=capped,
+        note=note,
+        sets=sets,
     )
 
 
 def _earned(
-    promotion: Promotion, cart: _Cart, indices: list[int], budget_left: int | None
+    promotion: Promotion, cart: _Cart, portion: _Portion, budget_left: int | None
 ) -> AppliedPromotion | None:
-    """Rebate or points, earned after payment on the plan's final amounts."""
+    """Rebate or points, earned after payment on the plan's final amounts (of the set units
+    only, for a bundle counted in sets)."""
     reward = promotion.reward
-    paid = sum(cart.amounts[i] for i in indices)
+    paid = sum(portion.amounts(cart.amounts, cart.lines))
+    sets = _counted_sets(promotion, portion)
     if isinstance(reward, Points):
         earned = _points(paid, reward)
         if earned <= 0:
             return None
-        note = f"实付{yuan(paid)}元，获得{earned}积分"
-        return AppliedPromotion(promotion.id, promotion.name, "points", points=earned, note=note)
+        note = f"{_sets_note(sets)}实付{yuan(paid)}元，获得{earned}积分"
+        return AppliedPromotion(
+            promotion.id, promotion.name, "points", points=earned, note=note, sets=sets
+        )
     assert isinstance(reward, Rebate)
     if reward.base == "list":
-        base = sum(cart.lines[i].list_unit_price_fen * cart.lines[i].quantity for i in indices)
+        quantities = portion.quantities(cart.lines)
+        base = sum(
+            cart.lines[i].list_unit_price_fen * quantity
+            for i, quantity in zip(portion.indices, quantities, strict=True)
+        )
         base_label = "原价"
     else:
         base, base_label = paid, "实付"
@@ -747,11 +882,11 @@ def _earned(
     amount = min(wanted, budget_left) if budget_left is not None else wanted
     if amount <= 0:
         return None
-    note = f"按{base_label}{yuan(base)}元的{reward.percent}%返利{yuan(amount)}元"
+    note = f"{_sets_note(sets)}按{base_label}{yuan(base)}元的{reward.percent}%返利{yuan(amount)}元"
     if capped:
         note += f"（活动资金余额不足，已按剩余资金{yuan(amount)}元封顶）"
     return AppliedPromotion(
-        promotion.id, promotion.name, "rebate", amount, budget_capped=capped, note=note
+        promotion.id, promotion.name, "rebate", amount, budget_capped=capped, note=note, sets=sets
     )
 
 

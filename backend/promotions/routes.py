@@ -35,10 +35,58 @@ MAX_QUANTITY = 99_999
 Percent = Annotated[Decimal, Field(gt=0, le=1000, max_digits=7, decimal_places=2)]
 
 
+class BundlePartBody(RequestModel):
+    sku_id: Id
+    set_quantity: int = Field(
+        default=1, ge=1, le=rules.MAX_SET_QUANTITY, description="一套中该商品的件数"
+    )
+
+
 class ScopeBody(RequestModel):
     sku_ids: list[Id] = Field(default_factory=list, max_length=MAX_IDS)
     category_ids: list[Id] = Field(default_factory=list, max_length=MAX_IDS)
-    bundle_sku_ids: list[Id] = Field(default_factory=list, max_length=50)
+    bundle: list[BundlePartBody] = Field(
+        default_factory=list,
+        max_length=rules.MAX_BUNDLE_PARTS,
+        description="组合（套装）：每种商品及一套中的件数，如滤芯 2 件 + 净水器 1 台",
+    )
+    bundle_mode: Literal["sets", "all_present"] = Field(
+        default="sets",
+        description="sets：只按凑齐的整套计算，多出的件数按原价（默认）；"
+        "all_present：各商品都够一套后，组合内商品全部参与（旧规则）",
+    )
+    bundle_sku_ids: list[Id] = Field(
+        default_factory=list,
+        max_length=rules.MAX_BUNDLE_PARTS,
+        description="旧写法，等同于 bundle 中每种商品各 1 件；不能与 bundle 同时使用",
+        json_schema_extra={"deprecated": True},
+    )
+
+    def stored(self) -> dict[str, Any]:
+        """The scope as rules store it: ids sorted and unique, the bundle by SKU (a repeated
+        SKU is kept for the rule check to name), the old `bundle_sku_ids` as sets of one."""
+        if self.bundle and self.bundle_sku_ids:
+            raise service.InvalidRule(
+                "bundle_sku_ids 是旧写法，不能与 bundle 同时使用",
+                details=[
+                    {
+                        "field": "scope.bundle_sku_ids",
+                        "code": "promotion.bundle_two_forms",
+                        "message": "bundle_sku_ids 是旧写法，不能与 bundle 同时使用",
+                    }
+                ],
+            )
+        parts = [(part.sku_id, part.set_quantity) for part in self.bundle] or [
+            (sku_id, 1) for sku_id in sorted(set(self.bundle_sku_ids))
+        ]
+        return {
+            "sku_ids": sorted(set(self.sku_ids)),
+            "category_ids": sorted(set(self.category_ids)),
+            "bundle": [
+                {"sku_id": sku_id, "set_quantity": quantity} for sku_id, quantity in sorted(parts)
+            ],
+            "bundle_mode": self.bundle_mode,
+        }
 
 
 class ConditionsBody(RequestModel):
@@ -117,8 +165,8 @@ class PromotionBody(RequestModel):
         fields = self.model_dump(mode="json")
         fields["starts_at"], fields["ends_at"] = self.starts_at, self.ends_at
         fields["step"] = self.step or rules.DEFAULT_STEP[self.reward.kind]
-        for part in ("audience", "scope"):
-            fields[part] = {key: sorted(set(ids)) for key, ids in fields[part].items()}
+        fields["audience"] = {key: sorted(set(ids)) for key, ids in fields["audience"].items()}
+        fields["scope"] = self.scope.stored()
         fields["channels"] = sorted(set(fields["channels"]))
         return fields
 

@@ -3,7 +3,9 @@ name a contradictory or impossible rule. Pure: no IO.
 
 The stored rule is a dict with the keys of `RULE_KEYS`: audience, channels, scope,
 conditions and reward (with its "kind"). Decimals are kept as strings, so the JSON gives
-back exactly what was entered.
+back exactly what was entered. A scope is {sku_ids, category_ids, bundle: [{sku_id,
+set_quantity}], bundle_mode: "sets" | "all_present"}; rules saved before bundles had set
+quantities (`bundle_sku_ids`, no mode) read as "all_present" (see `stored_scope`).
 """
 
 from __future__ import annotations
@@ -52,12 +54,32 @@ class Settings:
     per_store_limit: int | None
 
 
+MAX_SET_QUANTITY = 999
+MAX_BUNDLE_PARTS = 50
+
+
+def stored_scope(scope: dict[str, Any]) -> dict[str, Any]:
+    """A stored scope in the current form. One saved before bundles counted sets (with
+    `bundle_sku_ids` and no `bundle_mode`) meant "every unit once all are present", so it
+    reads as that: migration 0021 rewrites such rows, and this keeps any row it did not
+    see (written by a process still running the old code) meaning what it meant."""
+    if "bundle_mode" in scope:
+        return scope
+    return {
+        "sku_ids": scope.get("sku_ids", []),
+        "category_ids": scope.get("category_ids", []),
+        "bundle": [{"sku_id": s, "set_quantity": 1} for s in scope.get("bundle_sku_ids", [])],
+        "bundle_mode": "all_present",
+    }
+
+
 def contradictions(settings: Settings, rule: dict[str, Any]) -> list[Problem]:
     """Everything that makes the rule contradictory or impossible, each naming its field."""
+    scope = stored_scope(rule["scope"])
     return [
         *_timing_problems(settings, rule["reward"]["kind"]),
-        *_scope_problems(rule["scope"]),
-        *_reward_problems(rule["reward"], rule["conditions"]),
+        *_scope_problems(scope),
+        *_reward_problems(rule["reward"], rule["conditions"], scope),
         *(
             [
                 Problem(
@@ -99,7 +121,8 @@ def _timing_problems(settings: Settings, kind: str) -> list[Problem]:
 
 def _scope_problems(scope: dict[str, Any]) -> list[Problem]:
     problems = []
-    if scope["bundle_sku_ids"] and (scope["sku_ids"] or scope["category_ids"]):
+    bundle = scope["bundle"]
+    if bundle and (scope["sku_ids"] or scope["category_ids"]):
         problems.append(
             Problem(
                 "scope",
@@ -107,16 +130,25 @@ def _scope_problems(scope: dict[str, Any]) -> list[Problem]:
                 "组合活动只能指定组合内的商品，不能同时指定其他商品或分类",
             )
         )
-    if len(scope["bundle_sku_ids"]) == 1:
+    skus = [part["sku_id"] for part in bundle]
+    if repeated := sorted({sku for sku in skus if skus.count(sku) > 1}):
         problems.append(
             Problem(
-                "scope.bundle_sku_ids", "promotion.bundle_too_small", "组合活动至少需要两种商品"
+                "scope.bundle",
+                "promotion.bundle_duplicate_sku",
+                f"组合中同一商品只能出现一次，请合并成套数量: {repeated}",
             )
+        )
+    elif len(bundle) == 1:
+        problems.append(
+            Problem("scope.bundle", "promotion.bundle_too_small", "组合活动至少需要两种商品")
         )
     return problems
 
 
-def _reward_problems(reward: dict[str, Any], conditions: dict[str, Any]) -> list[Problem]:
+def _reward_problems(
+    reward: dict[str, Any], conditions: dict[str, Any], scope: dict[str, Any]
+) -> list[Problem]:
     kind = reward["kind"]
     if kind == "special_price":
         fixed, percent = reward.get("unit_price_fen"), reward.get("percent_of_list")
@@ -142,11 +174,23 @@ def _reward_problems(reward: dict[str, Any], conditions: dict[str, Any]) -> list
                 "减免金额必须小于满减门槛",
             )
         ]
-    if (
-        kind == "gift"
-        and reward["per_multiple"]
-        and not (conditions["min_quantity"] or conditions["min_amount_fen"])
-    ):
+    if kind == "gift" and reward["per_multiple"]:
+        return _gift_multiple_problems(conditions, scope)
+    if kind == "points":
+        return _points_problems(reward)
+    return []
+
+
+def _gift_multiple_problems(conditions: dict[str, Any], scope: dict[str, Any]) -> list[Problem]:
+    if scope["bundle"] and scope["bundle_mode"] == "sets":
+        return [
+            Problem(
+                "reward.per_multiple",
+                "promotion.gift_per_set",
+                "成套组合的赠品按凑齐的套数赠送，不能再设置“每满送”",
+            )
+        ]
+    if not (conditions["min_quantity"] or conditions["min_amount_fen"]):
         return [
             Problem(
                 "reward.per_multiple",
@@ -154,8 +198,6 @@ def _reward_problems(reward: dict[str, Any], conditions: dict[str, Any]) -> list
                 "“每满送”需要设置数量或金额条件",
             )
         ]
-    if kind == "points":
-        return _points_problems(reward)
     return []
 
 
@@ -186,7 +228,7 @@ def to_engine(
     """The engine's promotion for a stored rule. Raises ValueError for a rule that
     `contradictions` would have refused (stored rules were checked when saved)."""
     audience = rule["audience"]
-    scope = rule["scope"]
+    scope = stored_scope(rule["scope"])
     conditions = rule["conditions"]
     return engine.Promotion(
         id=settings.id,
@@ -204,7 +246,10 @@ def to_engine(
         scope=engine.Scope(
             sku_ids=frozenset(scope["sku_ids"]),
             category_ids=frozenset(scope["category_ids"]),
-            bundle_sku_ids=frozenset(scope["bundle_sku_ids"]),
+            bundle=tuple(
+                engine.BundlePart(part["sku_id"], part["set_quantity"]) for part in scope["bundle"]
+            ),
+            bundle_mode=scope["bundle_mode"],
         ),
         conditions=engine.Conditions(
             min_quantity=conditions["min_quantity"], min_amount_fen=conditions["min_amount_fen"]
@@ -253,8 +298,8 @@ def _reward(reward: dict[str, Any], gift_value_fen: int) -> engine.Reward:
 
 def referenced_ids(rule: dict[str, Any]) -> dict[str, set[int]]:
     """The brand's objects a rule names, by kind, so the service can check they exist."""
-    scope, audience, reward = rule["scope"], rule["audience"], rule["reward"]
-    skus = set(scope["sku_ids"]) | set(scope["bundle_sku_ids"])
+    scope, audience, reward = stored_scope(rule["scope"]), rule["audience"], rule["reward"]
+    skus = set(scope["sku_ids"]) | {part["sku_id"] for part in scope["bundle"]}
     if reward["kind"] == "gift":
         skus.add(reward["sku_id"])
     return {

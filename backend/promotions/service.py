@@ -101,6 +101,7 @@ def promotion_view(promotion: Promotion) -> dict[str, Any]:
         "committed_fen": promotion.committed_fen,
         "budget_left_fen": None if budget is None else max(budget - promotion.committed_fen, 0),
         **{key: promotion.rule[key] for key in rules.RULE_KEYS},
+        "scope": rules.stored_scope(promotion.rule["scope"]),
         "created_at": promotion.created_at.isoformat(),
         "updated_at": promotion.updated_at.isoformat(),
     }
@@ -140,10 +141,7 @@ def result_view(
                 "unit_price_fen": line.unit_price_fen,
                 "before_promotions_fen": line.before_promotions_fen,
                 "payable_fen": line.payable_fen,
-                "adjustments": [
-                    {"promotion_id": a.promotion_id, "kind": a.kind, "amount_fen": a.amount_fen}
-                    for a in line.adjustments
-                ],
+                "adjustments": [adjustment_view(a) for a in line.adjustments],
             }
             for line in result.lines
         ],
@@ -164,6 +162,19 @@ def result_view(
         ],
         "rounding": result.rounding,
     }
+
+
+def adjustment_view(adjustment: engine.Adjustment) -> dict[str, Any]:
+    """One promotion's change to a line, as quotes show it and orders keep it; with `units`
+    when a bundle counted in sets computed it on that many of the line's units."""
+    view: dict[str, Any] = {
+        "promotion_id": adjustment.promotion_id,
+        "kind": adjustment.kind,
+        "amount_fen": adjustment.amount_fen,
+    }
+    if adjustment.units is not None:
+        view["units"] = adjustment.units
+    return view
 
 
 def gift_skus(result: engine.PromotionResult | None) -> set[int]:
@@ -539,6 +550,7 @@ def applied_view(
             "amount_fen": applied.amount_fen,
             "points": applied.points,
             "budget_capped": applied.budget_capped,
+            "sets": applied.sets,
             "note": _gift_note(result, applied, skus) if applied.kind == "gift" else applied.note,
         }
         for applied in result.applied
@@ -554,7 +566,8 @@ def _gift_note(
     named = [(skus or {}).get(gift.sku_id) for gift in given]
     if not given or any(sku is None for sku in named):
         return applied.note
-    return "赠送" + "，".join(
+    counted = "" if applied.sets is None else f"凑齐{applied.sets}套，"
+    return f"{counted}赠送" + "，".join(
         wording.gift_text(sku.title, gift.quantity, sku.unit)
         for gift, sku in zip(given, named, strict=True)
         if sku is not None
@@ -612,6 +625,11 @@ def _covers_sku(scope: engine.Scope, sku: SkuSummary) -> bool:
     return sku.id in scope.sku_ids or sku.category_id in scope.category_ids
 
 
+def _set_quantity(set_quantities: Mapping[int, int], sku_id: int) -> dict[str, int]:
+    """A bundle SKU's units per set, for the store to read the composition; {} outside one."""
+    return {"set_quantity": set_quantities[sku_id]} if sku_id in set_quantities else {}
+
+
 def _store_view(
     promotion: engine.Promotion,
     skus: Mapping[int, SkuSummary],
@@ -621,6 +639,7 @@ def _store_view(
     """A running promotion as a store reads it: no budget, audience, priority or status."""
     scope, reward, limit = promotion.scope, promotion.reward, promotion.per_store_limit
     gift = skus.get(reward.sku_id) if isinstance(reward, engine.Gift) else None
+    set_quantities = {part.sku_id: part.set_quantity for part in scope.bundle}
     listed = sorted(scope.bundle_sku_ids or scope.sku_ids)
     return {
         "id": promotion.id,
@@ -631,6 +650,7 @@ def _store_view(
             promotion,
             gift_name="" if gift is None else gift.title,
             gift_unit="" if gift is None else gift.unit,
+            sku_names={sku_id: skus[sku_id].title for sku_id in set_quantities if sku_id in skus},
         ),
         "starts_at": promotion.starts_at.isoformat(),
         "ends_at": promotion.ends_at.isoformat(),
@@ -642,7 +662,13 @@ def _store_view(
         "scope": {
             "all_products": not (scope.bundle_sku_ids or scope.sku_ids or scope.category_ids),
             "bundle": bool(scope.bundle_sku_ids),
-            "skus": [skus[sku_id].view() for sku_id in listed if sku_id in skus],
+            # "sets": only complete sets count; "all_present": every unit once all are there.
+            "bundle_mode": scope.bundle_mode if scope.bundle else None,
+            "skus": [
+                {**skus[sku_id].view(), **_set_quantity(set_quantities, sku_id)}
+                for sku_id in listed
+                if sku_id in skus
+            ],
             "categories": [
                 {"id": category_id, "name": categories[category_id]}
                 for category_id in sorted(scope.category_ids)

@@ -3,6 +3,7 @@ pages ("满3000元减300元", "满10件送滤芯 × 1支"). Pure: no IO; names c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from backend.kernel.money import yuan
@@ -83,10 +84,26 @@ def _earned(reward: engine.Rebate | engine.Points, condition: str) -> str:
     return f"{condition}{text}"
 
 
-def describe(promotion: engine.Promotion, gift_name: str = "", gift_unit: str = "") -> str:
-    """The reward and its condition in one line. `gift_name`/`gift_unit` name a gift's SKU."""
+def bundle_text(scope: engine.Scope, names: Mapping[int, str]) -> str:
+    """A bundle's composition: "滤芯×2 + 净水器×1" (a SKU not named reads 商品)."""
+    return " + ".join(
+        f"{names.get(part.sku_id) or '商品'}×{part.set_quantity}" for part in scope.bundle
+    )
+
+
+def _per_set(promotion: engine.Promotion, condition: str, gift_name: str, gift_unit: str) -> str:
+    """The reward of a bundle counted in sets, said of the sets (their units and amount)."""
     reward = promotion.reward
-    condition = condition_text(promotion.conditions)
+    if isinstance(reward, engine.Gift):
+        return f"{condition}每套送{gift_text(gift_name, reward.quantity, gift_unit)}"
+    if isinstance(reward, engine.Discount) and not condition:
+        return f"每套享{_fold(reward.percent)}"
+    if isinstance(reward, engine.SpecialPrice):
+        return f"成套商品{_price(reward, condition)}"
+    return f"成套部分{_reward_text(reward, condition, gift_name, gift_unit)}"
+
+
+def _reward_text(reward: engine.Reward, condition: str, gift_name: str, gift_unit: str) -> str:
     if isinstance(reward, engine.Gift):
         return _gift(reward, condition, gift_name, gift_unit)
     if isinstance(reward, engine.SpecialPrice):
@@ -94,3 +111,23 @@ def describe(promotion: engine.Promotion, gift_name: str = "", gift_unit: str = 
     if isinstance(reward, engine.Reduction | engine.Discount):
         return _money(reward, condition)
     return _earned(reward, condition)
+
+
+def describe(
+    promotion: engine.Promotion,
+    gift_name: str = "",
+    gift_unit: str = "",
+    sku_names: Mapping[int, str] | None = None,
+) -> str:
+    """The reward and its condition in one line. `gift_name`/`gift_unit` name a gift's SKU,
+    `sku_names` a bundle's SKUs: a bundle counted in sets reads "滤芯×2 + 净水器×1 成套：每套享
+    9折", one that takes every unit once all are present "同时购买…：享9折"."""
+    scope = promotion.scope
+    condition = condition_text(promotion.conditions)
+    if not scope.bundle:
+        return _reward_text(promotion.reward, condition, gift_name, gift_unit)
+    composition = bundle_text(scope, sku_names or {})
+    if scope.counts_sets:
+        return f"{composition} 成套：{_per_set(promotion, condition, gift_name, gift_unit)}"
+    reward = _reward_text(promotion.reward, condition, gift_name, gift_unit)
+    return f"同时购买{composition}：{reward}"
