@@ -16,6 +16,11 @@ const KIND_TAGS = {
   points: '积分',
 };
 
+/** "（凑齐2套）" for a bundle counted in complete sets (the quote's `sets`), else "". */
+function setsText(applied) {
+  return applied.sets === null || applied.sets === undefined ? '' : `（凑齐${applied.sets}套）`;
+}
+
 /** One applied promotion: {key, tag, name, value}. */
 function describeApplied(applied) {
   let value = '';
@@ -26,7 +31,7 @@ function describeApplied(applied) {
   return {
     key: `p${applied.promotion_id}`,
     tag: KIND_TAGS[applied.kind] || '活动',
-    name: applied.name + (applied.budget_capped ? '（活动资金将尽，已按剩余资金计算）' : ''),
+    name: applied.name + setsText(applied) + (applied.budget_capped ? '（活动资金将尽，已按剩余资金计算）' : ''),
     value,
   };
 }
@@ -35,7 +40,10 @@ function appliedOf(promotions) {
   return ((promotions && promotions.applied) || []).map(describeApplied);
 }
 
-/** {sku_id: [{key, name, amountText}]}: which promotion changed each bought line, by how much. */
+/**
+ * {sku_id: [{key, name, amountText}]}: which promotion changed each bought line, by how much;
+ * a bundle counted in sets says on how many of the line's units ("（8件成套）").
+ */
 function lineAdjustments(promotions) {
   const names = {};
   ((promotions && promotions.applied) || []).forEach((a) => {
@@ -48,7 +56,8 @@ function lineAdjustments(promotions) {
       .filter((adj) => adj.amount_fen)
       .map((adj, i) => ({
         key: `${adj.promotion_id}-${i}`,
-        name: names[adj.promotion_id] || KIND_TAGS[adj.kind] || '活动优惠',
+        name: (names[adj.promotion_id] || KIND_TAGS[adj.kind] || '活动优惠')
+          + (adj.units ? `（${adj.units}件成套）` : ''),
         amountText: `-${formatFen(adj.amount_fen)}`,
       }));
   });
@@ -76,6 +85,10 @@ function scopeText(scope) {
   if (!scope || scope.all_products) return '全部商品';
   const skus = (scope.skus || []).map((s) => `${s.product_name} ${s.sku_name}`.trim());
   const categories = (scope.categories || []).map((c) => c.name);
+  if (scope.bundle && scope.bundle_mode === 'sets') {
+    const parts = (scope.skus || []).map((s) => `${s.product_name} ${s.sku_name}`.trim() + `×${s.set_quantity || 1}`);
+    return `成套购买：${parts.join(' + ')}（按凑齐的套数优惠）`;
+  }
   if (scope.bundle) return `组合购买：${skus.join(' + ')}`;
   const parts = [];
   if (categories.length) parts.push(`${categories.join('、')}类商品`);

@@ -211,3 +211,19 @@ test('a line whose SKU the catalog no longer knows opens nothing', async () => {
   await tap(page, '.line-name');
   expect(h.wx.navigateTo).not.toHaveBeenCalled();
 });
+
+test('a bundle counted in sets says how many sets, and on how many of a line\'s units', async () => {
+  const sets = { promotion_id: 7, name: '净水套装九折', kind: 'discount', amount_fen: 30000, points: 0, budget_capped: false, sets: 1, note: '凑齐1套，按90%计价，共优惠300.00元' };
+  const answer = priced();
+  answer.promotions = Object.assign({}, answer.promotions, {
+    applied: [sets],
+    lines: [Object.assign({}, answer.promotions.lines[0], { adjustments: [{ promotion_id: 7, kind: 'discount', amount_fen: 30000, units: 1 }] })],
+  });
+  route(api, { 'GET /cart': answer });
+  const page = h.page('cart');
+  await page.instance.onLoad();
+  await flush();
+
+  expect(texts(page, '.line-adj')).toEqual(['净水套装九折（1件成套）-¥300.00']);
+  expect(textOf(page)).toContain('净水套装九折（凑齐1套）');
+});

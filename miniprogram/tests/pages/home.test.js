@@ -215,3 +215,48 @@ test('promotions that fail to load say so and 重试 reloads only them', async (
   expect(api.get.mock.calls.slice(before).map((c) => c[0])).toEqual(['/promotions/current']);
   expect(texts(page, '.promo-name')).toEqual(['年终满3000减300', '滤芯买赠']);
 });
+
+test('a bundle counted in sets shows its composition and its one-line description', async () => {
+  standard({
+    'GET /promotions/current': {
+      items: [
+        currentPromotion({
+          id: 8,
+          name: '净水套装九折',
+          kind: 'discount',
+          kind_name: '折扣',
+          description: 'RO 净水器 滤芯×2 + RO 净水器 标准款×1 成套：每套享9折',
+          scope: {
+            all_products: false,
+            bundle: true,
+            bundle_mode: 'sets',
+            skus: [
+              { sku_id: 4, product_id: 10, product_name: 'RO 净水器', sku_name: '滤芯', unit: '支', set_quantity: 2 },
+              { sku_id: 1, product_id: 10, product_name: 'RO 净水器', sku_name: '标准款', unit: '台', set_quantity: 1 },
+            ],
+            categories: [],
+          },
+        }),
+        currentPromotion({
+          id: 9,
+          name: '老组合',
+          kind: 'discount',
+          kind_name: '折扣',
+          description: '同时购买RO 净水器 滤芯×1 + RO 净水器 标准款×1：享9折',
+          scope: { all_products: false, bundle: true, bundle_mode: 'all_present', skus: [{ sku_id: 4, product_id: 10, product_name: 'RO 净水器', sku_name: '滤芯', unit: '支', set_quantity: 1 }], categories: [] },
+        }),
+      ],
+    },
+  });
+  const page = h.page('home');
+  await page.instance.onLoad();
+  await flush();
+
+  expect(texts(page, '.promo-desc')).toEqual([
+    'RO 净水器 滤芯×2 + RO 净水器 标准款×1 成套：每套享9折',
+    '同时购买RO 净水器 滤芯×1 + RO 净水器 标准款×1：享9折',
+  ]);
+  const text = textOf(page);
+  expect(text).toContain('成套购买：RO 净水器 滤芯×2 + RO 净水器 标准款×1（按凑齐的套数优惠）');
+  expect(text).toContain('组合购买：RO 净水器 滤芯');
+});
