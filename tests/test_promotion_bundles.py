@@ -119,6 +119,24 @@ def test_a_split_line_shares_its_current_amount_by_largest_remainder() -> None:
     assert result.payable_fen == 4000 - 1 - 300
 
 
+def test_a_second_set_promotion_sees_what_the_first_left_of_the_same_units() -> None:
+    rebate = Rebate(Decimal("10"), base="paid")
+    result = quote(
+        FILTERS, promo(1, NINE_TENTHS, scope=FILTER_SET), promo(2, rebate, scope=FILTER_SET)
+    )
+    # The sets paid 9折 of 396 + 5,000 yuan = 4,856.40 yuan: the rebate is 10% of that, not of a
+    # share of the whole filter line (whose leftover unit paid in full).
+    assert payables(result) == [45540, 700000]
+    assert result.rebate_fen == 48564
+    top = quote(
+        FILTERS,
+        promo(1, NINE_TENTHS, scope=FILTER_SET),
+        promo(2, Discount(Decimal("50")), scope=FILTER_SET, step=3),
+    )
+    # On top of: half of the sets' 9折 amount, the leftover filter and purifier untouched.
+    assert payables(top) == [35640 // 2 + 9900, 450000 // 2 + 250000]
+
+
 def test_special_price_only_on_the_sets_units() -> None:
     result = quote(FILTERS, promo(1, SpecialPrice(percent_of_list=Decimal("80")), scope=FILTER_SET))
     # 80% of list: filters 96 yuan, purifiers 2,400 yuan, for 4 and 2 units; the rest as before.
@@ -179,7 +197,7 @@ def test_no_complete_set_is_an_incomplete_bundle(mode: BundleMode) -> None:
     lines = (CartLine(FILTER, 3, 1, 12000, 9900), CartLine(PURIFIER, 2, 3, 300000, 250000))
     result = quote(lines, promo(1, NINE_TENTHS, scope=bundle({FILTER: 2, PURIFIER: 1}, mode)))
     assert [(s.code, s.message) for s in result.skipped] == [
-        ("promo.bundle_incomplete", "组合商品未购齐")
+        ("promo.bundle_incomplete", "组合商品未凑齐一套（每种商品需达到一套的件数）")
     ]
     assert payables(result) == [9900, 750000]
 
@@ -297,11 +315,23 @@ def test_sets_add_up_and_never_exceed_the_complete_sets(case: dict[str, Any]) ->
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(line_strategy, min_size=1, max_size=6).map(tuple), reward_strategy)
-def test_leftover_units_keep_their_price(lines: tuple[CartLine, ...], reward: Reward) -> None:
+@given(
+    st.lists(line_strategy, min_size=1, max_size=6).map(tuple),
+    st.lists(st.tuples(reward_strategy, st.sampled_from([2, 3])), min_size=1, max_size=3),
+)
+def test_leftover_units_keep_their_price(
+    lines: tuple[CartLine, ...], rewards: list[tuple[Reward, int]]
+) -> None:
+    """However many promotions of one set bundle stack, the units outside its complete sets
+    pay in full: the set units' savings never come off them."""
     parts = {1: 2, 2: 1}
-    step = 1 if isinstance(reward, SpecialPrice) else 2
-    result = quote(lines, promo(1, reward, scope=bundle(parts), step=step))
+    promotions = [
+        promo(
+            pid, reward, scope=bundle(parts), step=1 if isinstance(reward, SpecialPrice) else step
+        )
+        for pid, (reward, step) in enumerate(rewards, start=1)
+    ]
+    result = quote(lines, *promotions)
     held = Counter[int]()
     for line in lines:
         held[line.sku_id] += line.quantity
@@ -311,6 +341,5 @@ def test_leftover_units_keep_their_price(lines: tuple[CartLine, ...], reward: Re
         in_sets = min(line.quantity, left.get(line.sku_id, 0))
         if line.sku_id in left:
             left[line.sku_id] -= in_sets
-        # A line gives up at most what its set units cost: the leftover units pay in full.
         assert priced.payable_fen >= (line.quantity - in_sets) * line.unit_price_fen
-        assert [a.units for a in priced.adjustments] in ([], [in_sets])
+        assert {a.units for a in priced.adjustments} <= {in_sets}

@@ -25,10 +25,11 @@ Bundles: each SKU of a bundle has a set quantity (2 filters + 1 purifier make on
 set quantity over the bundle's SKUs): conditions, thresholds, discounts, special prices,
 rebates and points are measured on those units, a gift is given once per set, and the rest of
 each line (its leftover units) keeps whatever the other promotions give it. A line split into
-set and leftover units splits its current amount by largest remainder, so the parts add up;
-its adjustments say how many units they were computed on, and the application how many sets
-it counted. In "all_present" mode (the first meaning of bundles, kept for the promotions made
-then) one complete set anywhere in the cart puts every unit of the bundle's lines in scope.
+set and leftover units is kept as segments whose amounts are split by largest remainder and
+always add up to the line (see _Cart); its adjustments say how many units they were computed
+on, and the application how many sets it counted. In "all_present" mode (the first meaning
+of bundles, kept for the promotions made then) one complete set anywhere in the cart puts
+every unit of the bundle's lines in scope.
 
 Stacking: the candidate plans are "every shared promotion together" and, for each exclusive
 promotion E that applies, "E alone" (exclusive means it combines with nothing, the safe
@@ -67,7 +68,8 @@ TIERS: frozenset[str] = frozenset({"A", "B", "C", "D"})
 ROUNDING_RULE = (
     "金额均以分为单位：按比例的特价按单价四舍五入到分；折扣优惠按活动范围合计金额一次计算、"
     "四舍五入到分；返利按基数一次四舍五入到分；满减、折扣及资金封顶按最大余额法分摊到各行，"
-    "各行之和恰好等于合计；积分按实付金额计算后向下取整。"
+    "各行之和恰好等于合计；成套组合只计凑齐的整套件数，一行中成套与多余件数的金额按件数以最大余额法拆分；"
+    "积分按实付金额计算后向下取整。"
 )
 
 SKIP_MESSAGES: Mapping[str, str] = {
@@ -78,7 +80,7 @@ SKIP_MESSAGES: Mapping[str, str] = {
     "promo.limit_reached": "已达到本活动的参与次数上限",
     "promo.budget_exhausted": "活动资金已用完",
     "promo.out_of_scope": "购物车中没有参与活动的商品",
-    "promo.bundle_incomplete": "组合商品未购齐",
+    "promo.bundle_incomplete": "组合商品未凑齐一套（每种商品需达到一套的件数）",
     "promo.condition_unmet": "未达到活动条件",
     "promo.no_effect": "当前价格已低于活动价，活动无额外优惠",
     "promo.lost_to_exclusive": "与更优惠的独享活动不能同时使用",
@@ -567,30 +569,90 @@ def _preference(plan: _Plan) -> tuple[int, int, int, int, tuple[int, ...]]:
 
 
 class _Cart:
-    """The working state of one plan: each line's current amount and its adjustments."""
+    """The working state of one plan: each line's current amount and its adjustments.
+
+    A line that a bundle counted in sets covers only in part is kept as segments of units
+    (its set units come first): [[end_unit, amount], ...], cut where a portion ends, with the
+    amount split by largest remainder between the two sides. A set-only change comes off the
+    set segments, a whole-line one off every segment in proportion, so the set units' own
+    amount stays exact however many promotions touch them, and the segments always add up to
+    the line's amount."""
 
     def __init__(self, lines: Sequence[CartLine]) -> None:
         self.lines = lines
         self.amounts = [line.unit_price_fen * line.quantity for line in lines]
         self.adjustments: list[list[Adjustment]] = [[] for _ in lines]
+        self.segments: dict[int, list[list[int]]] = {}
         # Amounts that conditions are measured on: before promotions for step 1; replaced by
         # the amounts after line prices once the first order-level step starts.
         self.condition_amounts = list(self.amounts)
+        self.condition_segments: dict[int, list[list[int]]] = {}
         self.step = 1
 
     def enter_step(self, step: int) -> None:
         if step >= 2 > self.step:
             self.condition_amounts = list(self.amounts)
+            self.condition_segments = {
+                i: [list(segment) for segment in segments] for i, segments in self.segments.items()
+            }
         self.step = step
 
+    def current(self, portion: _Portion) -> list[int]:
+        """The portion's current amount on each of its lines."""
+        return self._of(portion, self.amounts, self.segments)
+
+    def measured(self, portion: _Portion) -> list[int]:
+        """The portion's amount on each of its lines as conditions measure it."""
+        return self._of(portion, self.condition_amounts, self.condition_segments)
+
+    def _of(
+        self, portion: _Portion, amounts: list[int], segments: dict[int, list[list[int]]]
+    ) -> list[int]:
+        if portion.units is None:
+            return [amounts[i] for i in portion.indices]
+        shares = []
+        for i, units in zip(portion.indices, portion.units, strict=True):
+            quantity = self.lines[i].quantity
+            if units == quantity:
+                shares.append(amounts[i])
+                continue
+            line = segments.setdefault(i, [[quantity, amounts[i]]])
+            _cut(line, units)
+            shares.append(sum(amount for end, amount in line if end <= units))
+        return shares
+
     def take(self, promotion: Promotion, portion: _Portion, parts: list[int]) -> None:
+        """Take `parts` off the portion's lines: each part is at most the portion's current
+        amount on its line (`current`, which also cut the segments it needs)."""
         units: Sequence[int | None] = portion.units or [None] * len(parts)
         for index, part, unit_count in zip(portion.indices, parts, units, strict=True):
-            if part:
-                self.amounts[index] -= part
-                self.adjustments[index].append(
-                    Adjustment(promotion.id, promotion.kind, part, unit_count)
-                )
+            if not part:
+                continue
+            self.amounts[index] -= part
+            line = self.segments.get(index)
+            if line is not None:
+                reach = self.lines[index].quantity if unit_count is None else unit_count
+                inside = [segment for segment in line if segment[0] <= reach]
+                shares = allocate(part, [segment[1] for segment in inside])
+                for segment, share in zip(inside, shares, strict=True):
+                    segment[1] -= share
+            self.adjustments[index].append(
+                Adjustment(promotion.id, promotion.kind, part, unit_count)
+            )
+
+
+def _cut(segments: list[list[int]], units: int) -> None:
+    """Make `units` a segment boundary: the segment across it is split by units, its amount
+    by largest remainder (the two parts add up to it)."""
+    start = 0
+    for n, (end, amount) in enumerate(segments):
+        if end == units:
+            return
+        if end > units:
+            low, high = allocate(amount, [units - start, end - units])
+            segments[n : n + 1] = [[units, low], [end, high]]
+            return
+        start = end
 
 
 @dataclass(frozen=True, slots=True)
@@ -607,24 +669,6 @@ class _Portion:
         if self.units is None:
             return [lines[i].quantity for i in self.indices]
         return self.units
-
-    def amounts(self, values: Sequence[int], lines: Sequence[CartLine]) -> list[int]:
-        """The portion's share of each of its lines' `values` (current or condition amounts):
-        a line split into set units and leftover units is split by largest remainder, so the
-        two parts always add up to the line's amount."""
-        if self.units is None:
-            return [values[i] for i in self.indices]
-        return [
-            _share(values[i], units, lines[i].quantity)
-            for i, units in zip(self.indices, self.units, strict=True)
-        ]
-
-
-def _share(amount_fen: int, units: int, quantity: int) -> int:
-    """The part of a line's `amount_fen` that `units` of its `quantity` units bear."""
-    if units == quantity:
-        return amount_fen
-    return allocate(amount_fen, [units, quantity - units])[0]
 
 
 def _run(
@@ -767,7 +811,7 @@ def _unmet(promotion: Promotion, cart: _Cart, portion: _Portion) -> str | None:
     if not portion.indices:
         return "promo.out_of_scope"
     quantity = sum(portion.quantities(cart.lines))
-    amount = sum(portion.amounts(cart.condition_amounts, cart.lines))
+    amount = sum(cart.measured(portion))
     conditions = promotion.conditions
     if quantity < conditions.min_quantity or amount < conditions.min_amount_fen:
         return "promo.condition_unmet"
@@ -790,7 +834,7 @@ def _gift(promotion: Promotion, reward: Gift, cart: _Cart, portion: _Portion) ->
         if conditions.min_quantity:
             counts.append(sum(portion.quantities(cart.lines)) // conditions.min_quantity)
         if conditions.min_amount_fen:
-            amount = sum(portion.amounts(cart.condition_amounts, cart.lines))
+            amount = sum(cart.measured(portion))
             counts.append(amount // conditions.min_amount_fen)
         multiples = min(counts)
     return GrantedGift(promotion.id, reward.sku_id, reward.quantity * multiples, reward.value_fen)
@@ -803,7 +847,7 @@ def _price_change(
     units only, when counted in sets), capped by the budget, and say how; None when it changes
     nothing."""
     reward = promotion.reward
-    current = portion.amounts(cart.amounts, cart.lines)
+    current = cart.current(portion)
     scope_amount = sum(current)
     if isinstance(reward, SpecialPrice):
         # Each line's saving, never negative: the special price never raises a line.
@@ -818,7 +862,7 @@ def _price_change(
         wanted = sum(weights)
         note = "特价"
     elif isinstance(reward, Reduction):
-        threshold_amount = sum(portion.amounts(cart.condition_amounts, cart.lines))
+        threshold_amount = sum(cart.measured(portion))
         times = threshold_amount // reward.threshold_fen if reward.every else 1
         wanted = min(times * reward.amount_off_fen, scope_amount)
         weights = current
@@ -857,7 +901,7 @@ def _earned(
     """Rebate or points, earned after payment on the plan's final amounts (of the set units
     only, for a bundle counted in sets)."""
     reward = promotion.reward
-    paid = sum(portion.amounts(cart.amounts, cart.lines))
+    paid = sum(cart.current(portion))
     sets = _counted_sets(promotion, portion)
     if isinstance(reward, Points):
         earned = _points(paid, reward)
