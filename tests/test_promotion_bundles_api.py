@@ -79,6 +79,13 @@ async def test_a_bundle_with_set_quantities_is_created_edited_and_read_back(clie
     read = await client.get(f"{API}/{promotion['id']}", headers=headers)
     assert read.json()["scope"] == stored_bundle(shop, 20, 2, "all_present")
 
+    # A bad edit is refused and leaves the promotion as it was.
+    repeated = filter_set(shop)
+    repeated["scope"]["bundle"].append({"sku_id": shop.filters, "set_quantity": 5})
+    refused = await client.put(f"{API}/{promotion['id']}", json=repeated, headers=headers)
+    assert_invalid_rule(refused, "scope.bundle", "promotion.bundle_duplicate_sku")
+    assert (await client.get(f"{API}/{promotion['id']}", headers=headers)).json() == read.json()
+
 
 async def test_the_old_payload_is_still_taken_as_sets_of_one(client) -> None:
     shop = await make_shop()
