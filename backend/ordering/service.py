@@ -545,6 +545,7 @@ async def place_order(
                         amount_fen=rebate_fen,
                         now=now,
                     )
+                order = await _settle_if_free(deps, order, now)
                 if from_cart:
                     await sql.execute(
                         "DELETE FROM cart_items WHERE store_id = $1 AND sku_id IN ($2)",
@@ -605,6 +606,7 @@ async def place_live_order(
             reordered_from=None,
         )
         await within(order)
+        order = await _settle_if_free(deps, order, now)
     return order
 
 
@@ -874,6 +876,29 @@ async def _apply(
     )
 
 
+# Paying an order that costs nothing (an exchange voucher or other deductions cover it all):
+# payments records the platform's payment and marks the order paid, inside the transaction
+# that places it, so such an order never waits for WeChat Pay (which refuses 0 fen).
+FreeOrderHook = Callable[[Deps, int, datetime], Awaitable[None]]
+_FREE_ORDER_HOOKS: list[FreeOrderHook] = []
+
+
+def on_free_order(hook: FreeOrderHook) -> None:
+    """Call `hook(deps, order_id, now)` for every order placed with nothing to pay, inside
+    the placing transaction. Registering a hook twice changes nothing."""
+    if hook not in _FREE_ORDER_HOOKS:
+        _FREE_ORDER_HOOKS.append(hook)
+
+
+async def _settle_if_free(deps: Deps, order: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The placed order as the buyer should see it: paid at once when it costs nothing."""
+    if order["payable_fen"] != 0 or not _FREE_ORDER_HOOKS:
+        return order
+    for hook in _FREE_ORDER_HOOKS:
+        await hook(deps, order["id"], now)
+    return await order_detail(await Order.get(id=order["id"]))
+
+
 # What domains that depend on ordering hold for an order and give back when it is cancelled
 # or expires (the livestream's live stock): called in the cancelling transaction.
 ReleaseHook = Callable[[int, datetime], Awaitable[None]]
@@ -965,7 +990,12 @@ async def earnings(order_id: int) -> Earnings:
 
 
 async def record_payment(
-    deps: Deps, order_id: int, *, actor: Actor, actor_user_id: int | None
+    deps: Deps,
+    order_id: int,
+    *,
+    actor: Actor,
+    actor_user_id: int | None,
+    note: str | None = None,
 ) -> Earnings | None:
     """Mark an order paid, and say what it earns; None when it can no longer be paid
     (cancelled or expired meanwhile).
@@ -984,7 +1014,7 @@ async def record_payment(
             actor=actor,
             actor_user_id=actor_user_id,
             actor_role="system" if actor == Actor.SYSTEM else "distributor",
-            note=PAID_BY_WECHAT_NOTE if actor == Actor.SYSTEM else "经销商登记线下收款",
+            note=note or (PAID_BY_WECHAT_NOTE if actor == Actor.SYSTEM else "经销商登记线下收款"),
         )
     except (IllegalTransition, StatusChanged):
         return None

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 class PaymentMethod(StrEnum):
     WECHAT = "wechat"
     OFFLINE = "offline"  # 货到付款 or transfer, recorded by distributor staff
+    # Nothing to pay (an exchange voucher or other deductions cover the order): the platform
+    # records the order paid when it is placed, without WeChat Pay (which refuses 0 fen).
+    ZERO = "zero"
 
 
 class PaymentStatus(StrEnum):
