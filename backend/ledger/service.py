@@ -223,8 +223,8 @@ async def take_back_for_refund(
 ) -> None:
     """After a refund, take back the part of the order's earnings that its refunds so far
     give back, `share` = (part, whole): the money refunded of the money paid, or for an order
-    that cost nothing (1, 1) once it is cancelled. Rounded down, so giving back the whole
-    takes back exactly all of it; less what earlier refunds took."""
+    that cost nothing the list value of the units refunded of all bought. Rounded down, so
+    giving back the whole takes back exactly all of it; less what earlier refunds took."""
     part, whole = share
     if whole <= 0:
         return

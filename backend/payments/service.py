@@ -9,7 +9,7 @@ amounts and merchant ids are checked against our records before anything is mark
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +41,7 @@ from backend.payments.models import (
     PaymentMethod,
     PaymentStatus,
     Refund,
+    RefundLine,
     RefundStatus,
 )
 from backend.promotions import service as promotions_service
@@ -85,7 +86,12 @@ class RefundExceedsPaid(Conflict):
 
 class NothingToRefund(Conflict):
     code = "payments.nothing_to_refund"
-    message = "该订单没有可退款的微信支付"
+    message = "该订单没有可退款的支付"
+
+
+class NotRefundable(Conflict):
+    code = "payments.order_not_refundable"
+    message = "订单未付款或已取消，不能按商品退款"
 
 
 def _new_number(prefix: str, now: datetime) -> str:
@@ -129,7 +135,7 @@ def payment_view(payment: Payment) -> dict[str, Any]:
     }
 
 
-def refund_view(refund: Refund) -> dict[str, Any]:
+def refund_view(refund: Refund, lines: list[RefundLine]) -> dict[str, Any]:
     return {
         "id": refund.id,
         "payment_id": refund.payment_id,  # type: ignore[attr-defined]
@@ -137,9 +143,28 @@ def refund_view(refund: Refund) -> dict[str, Any]:
         "amount_fen": refund.amount_fen,
         "reason": refund.reason,
         "status": refund.status,
+        "restock": refund.restock,
+        # Units of order lines refunded (empty: a refund of an amount).
+        "lines": [
+            {
+                "line_id": line.order_line_id,  # type: ignore[attr-defined]
+                "quantity": line.quantity,
+                "amount_fen": line.amount_fen,
+            }
+            for line in lines
+        ],
         "succeeded_at": refund.succeeded_at.isoformat() if refund.succeeded_at else None,
         "created_at": refund.created_at.isoformat(),
     }
+
+
+async def refund_views(refunds: list[Refund]) -> list[dict[str, Any]]:
+    """The refunds with their lines, read in one query."""
+    lines: dict[int, list[RefundLine]] = {refund.id: [] for refund in refunds}
+    if refunds:
+        for line in await RefundLine.filter(refund_id__in=list(lines)).order_by("id"):
+            lines[line.refund_id].append(line)  # type: ignore[attr-defined]
+    return [refund_view(refund, lines[refund.id]) for refund in refunds]
 
 
 async def order_money(order_id: int) -> dict[str, Any]:
@@ -153,7 +178,7 @@ async def order_money(order_id: int) -> dict[str, Any]:
         "refunded_fen": refunded,
         "net_paid_fen": paid - refunded,
         "payments": [payment_view(p) for p in payments],
-        "refunds": [refund_view(r) for r in refunds],
+        "refunds": await refund_views(refunds),
     }
 
 
@@ -577,12 +602,21 @@ async def record_offline_payment(
 # ---- refunds --------------------------------------------------------------------------------
 
 
+def _given_back_here(method: str, amount_fen: int) -> bool:
+    """Whether a refund is done when it is recorded: money that did not come through WeChat
+    (an offline payment) is given back by the distributor itself, and 0 fen (units of a gift,
+    or of an order that cost nothing) moves no money, which WeChat would refuse to refund."""
+    return method != PaymentMethod.WECHAT.value or amount_fen == 0
+
+
 async def _reserve_refund(
     payment: Payment | PaymentFacts,
     amount_fen: int,
     reason: str,
     requested_by: int | None,
     now: datetime,
+    *,
+    restock: bool = False,
 ) -> Refund:
     reserved = await Payment.filter(
         id=payment.id,
@@ -599,6 +633,7 @@ async def _reserve_refund(
         reason=reason[:80],
         status=RefundStatus.PENDING.value,
         requested_by_id=requested_by,
+        restock=restock,
         created_at=now,
         updated_at=now,
     )
@@ -611,6 +646,14 @@ async def _reserve_refund(
         reason=reason,
     )
     return refund
+
+
+async def _refunded_units(refund_id: int) -> list[ordering_service.RefundedUnits]:
+    rows = await RefundLine.filter(refund_id=refund_id).order_by("order_line_id")
+    return [
+        ordering_service.RefundedUnits(row.order_line_id, row.quantity, row.amount_fen)  # type: ignore[attr-defined]
+        for row in rows
+    ]
 
 
 async def submit_refund(deps: Deps, refund: Refund) -> None:
@@ -639,7 +682,7 @@ async def submit_refund(deps: Deps, refund: Refund) -> None:
 
 
 async def _refund_failed(refund: Refund, now: datetime, **data: Any) -> None:
-    """The refund will not happen: its money is refundable again."""
+    """The refund will not happen: its money and its units are refundable again."""
     async with in_transaction():
         failed = await Refund.filter(
             id=refund.id, status__in=[RefundStatus.PENDING.value, RefundStatus.PROCESSING.value]
@@ -648,6 +691,7 @@ async def _refund_failed(refund: Refund, now: datetime, **data: Any) -> None:
             await Payment.filter(id=refund.payment_id).update(  # type: ignore[attr-defined]
                 refund_reserved_fen=F("refund_reserved_fen") - refund.amount_fen, updated_at=now
             )
+            await ordering_service.give_back_refund_units(await _refunded_units(refund.id))
             await _event(refund.payment_id, "refund_failed", now, refund_id=refund.id, **data)  # type: ignore[attr-defined]
 
 
@@ -655,9 +699,9 @@ async def _refund_succeeded(
     refund: Refund, now: datetime, *, source: str, wechat_refund_id: str | None = None
 ) -> bool:
     """Mark the refund succeeded, once, with what follows it, in the caller's transaction:
-    the order's earnings (points, rebate) taken back in the share its refunds now give back
-    (ledger entries naming the refund), and, once the order is given back whole, its
-    promotions' budgets, coupon and spent rebate."""
+    its units back in stock if asked, the order's earnings (points, rebate) taken back in
+    the share its refunds now give back (ledger entries naming the refund), and, once the
+    order is given back whole, its promotions' budgets, coupon and spent rebate."""
     # The payment's row, locked until commit, lines up the refunds of one payment that
     # succeed at once (notifications arrive together): each then reads the others' results,
     # so the earnings taken back add up to the share of all of them.
@@ -679,6 +723,11 @@ async def _refund_succeeded(
     payment_id: int = refund.payment_id  # type: ignore[attr-defined]
     order_id: int = refund.order_id  # type: ignore[attr-defined]
     await _event(payment_id, "refund_succeeded", now, refund_id=refund.id, source=source)
+    if refund.restock:
+        units = await _refunded_units(refund.id)
+        await ordering_service.restock_refunded_units(
+            order_id, [(unit.line_id, unit.quantity) for unit in units]
+        )
     money = await order_money(order_id)
     share: tuple[int, int]
     if money["paid_fen"] > 0:
@@ -686,7 +735,7 @@ async def _refund_succeeded(
     elif (await Order.get(id=order_id)).status == "cancelled":
         share = (1, 1)  # an order that cost nothing, cancelled: all of it is given back
     else:
-        share = (0, 0)  # an order that cost nothing gives nothing back while it stands
+        share = await ordering_service.refunded_list_share(order_id)
     if share[1] > 0 and share[0] >= share[1]:
         # Given back whole: the promotions' budgets get this order's share back and the
         # store its coupon and rebate (a cancelled order has given them back already;
@@ -739,21 +788,63 @@ async def handle_refund_notification(deps: Deps, headers: Mapping[str, str], bod
 
 
 async def refund_order(
-    deps: Deps, principal: Principal, order_id: int, *, amount_fen: int, reason: str
+    deps: Deps,
+    principal: Principal,
+    order_id: int,
+    *,
+    reason: str,
+    amount_fen: int | None = None,
+    lines: Sequence[tuple[int, int]] | None = None,
+    restock: bool = False,
 ) -> dict[str, Any]:
-    """A distributor refunds part or all of what a store paid by WeChat."""
+    """A distributor refunds what a store paid: an amount (goodwill), or units of lines
+    (line id, quantity: damaged, missing) for their share of what the lines paid, their
+    units back into stock when `restock`. A WeChat payment is refunded through WeChat; an
+    offline one's refund is recorded as given back by the distributor, done at once.
+
+    Units and money are both taken by guarded updates in one transaction (the lines', then
+    the payment's reservation): concurrent refunds never pass a line's units, what it paid,
+    or the payment.
+    """
     order = await ordering_service.visible_order(principal, order_id)
-    payment = await Payment.filter(
-        order_id=order.id, method=PaymentMethod.WECHAT.value, status=PaymentStatus.SUCCEEDED.value
-    ).first()
+    payment = (
+        await Payment.filter(order_id=order.id, status=PaymentStatus.SUCCEEDED.value)
+        .order_by("id")
+        .first()
+    )
     if payment is None:
         raise NothingToRefund()
+    if lines is not None and order.status not in {s.value for s in ordering_service.PAID_STATUSES}:
+        raise NotRefundable()
+    now = deps.clock.now()
     async with in_transaction():
+        units: list[ordering_service.RefundedUnits] = []
+        if lines is not None:
+            units = await ordering_service.take_refund_units(order.id, lines)
+            amount_fen = sum(unit.amount_fen for unit in units)
+        if amount_fen is None:
+            raise TypeError("refund_order needs an amount or lines")
         refund = await _reserve_refund(
-            payment, amount_fen, reason, principal.user_id, deps.clock.now()
+            payment, amount_fen, reason, principal.user_id, now, restock=restock and bool(units)
         )
-    await submit_refund(deps, refund)
-    return refund_view(await Refund.get(id=refund.id))
+        await RefundLine.bulk_create(
+            [
+                RefundLine(
+                    refund_id=refund.id,
+                    order_line_id=unit.line_id,
+                    quantity=unit.quantity,
+                    amount_fen=unit.amount_fen,
+                    created_at=now,
+                )
+                for unit in units
+            ]
+        )
+        here = _given_back_here(payment.method, amount_fen)
+        if here:
+            await _refund_succeeded(refund, now, source=f"recorded:{payment.method}")
+    if not here:
+        await submit_refund(deps, refund)
+    return (await refund_views([await Refund.get(id=refund.id)]))[0]
 
 
 async def cancel_order(
