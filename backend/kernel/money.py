@@ -35,6 +35,21 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
     return parts
 
 
+def unit_shares_upto(total: int, units: int, count: int) -> int:
+    """What the first `count` of `units` equal units carry of `total` fen, split by
+    allocate(total, [1] * units): the sum of its first `count` parts, without the list.
+
+    Equal weights leave equal remainders, so the `total % units` fen left over go to the
+    earliest units. Refunding units in any number of steps, each the difference of two of
+    these, adds up to exactly `total` once all units are refunded.
+    """
+    if units <= 0 or not 0 <= count <= units:
+        raise ValueError("count must be within 0..units, and units positive")
+    if total < 0:
+        raise ValueError("total must not be negative")
+    return count * (total // units) + min(count, total % units)
+
+
 def round_half_up(numerator: int, denominator: int) -> int:
     """numerator / denominator rounded to an integer, halves away from zero (exact)."""
     if denominator <= 0:

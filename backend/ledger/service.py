@@ -218,14 +218,15 @@ async def take_back_for_refund(
     store_id: int,
     order_id: int,
     refund_id: int,
-    refunded_fen: int,
-    paid_fen: int,
+    share: tuple[int, int],
     now: datetime,
 ) -> None:
-    """After a refund, take back the share of the order's earnings that the money refunded so
-    far bears (rounded down, so a full refund takes back exactly all of it), less what
-    earlier refunds already took."""
-    if paid_fen <= 0:
+    """After a refund, take back the part of the order's earnings that its refunds so far
+    give back, `share` = (part, whole): the money refunded of the money paid, or for an order
+    that cost nothing the list value of the units refunded of all bought. Rounded down, so
+    giving back the whole takes back exactly all of it; less what earlier refunds took."""
+    part, whole = share
+    if whole <= 0:
         return
     for kind in AccountKind:
         rows = await sql.fetch(
@@ -238,7 +239,7 @@ async def take_back_for_refund(
         )
         earned = sum(r["amount"] for r in rows if r["cause"] == EntryCause.ORDER_PAID)
         taken = -sum(r["amount"] for r in rows if r["cause"] == EntryCause.REFUND)
-        due = earned * min(refunded_fen, paid_fen) // paid_fen
+        due = earned * min(part, whole) // whole
         await post(
             brand_id=brand_id,
             store_id=store_id,

@@ -130,6 +130,11 @@ class OrderLine(Model):
         default=list, db_default="[]"
     )
     gift_promotion_id = fields.BigIntField(null=True)
+    # Units refunded so far and what they were paid back (their share of payable_fen, by
+    # largest remainder over the units): raised by one guarded UPDATE per refund, so
+    # concurrent refunds can never pass the line's quantity or what it paid.
+    refunded_quantity = fields.IntField(default=0, db_default=0)
+    refunded_fen = fields.BigIntField(default=0, db_default=0)
 
     class Meta:
         table = "order_lines"

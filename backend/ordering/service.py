@@ -18,7 +18,7 @@ from backend.deps import Deps
 from backend.identity.access import DISTRIBUTOR_ROLES, STORE_ROLES, Principal, Role, Tenancy, scoped
 from backend.infra import sql
 from backend.kernel.errors import Conflict, DomainError, InvalidInput, NotFound
-from backend.kernel.money import allocate
+from backend.kernel.money import allocate, unit_shares_upto
 from backend.ledger import service as ledger_service
 from backend.ordering.models import CartItem, Channel, Order, OrderEvent, OrderLine, OrderStatus
 from backend.ordering.states import (
@@ -63,6 +63,16 @@ class EmptyOrder(InvalidInput):
     message = "请至少选择一件商品"
 
 
+class OrderLineNotFound(NotFound):
+    code = "order.line_not_found"
+    message = "找不到该订单中的商品"
+
+
+class RefundQuantityExceeded(Conflict):
+    code = "order.refund_quantity_exceeded"
+    message = "退款数量超过该商品尚可退的数量"
+
+
 class StatusChanged(Conflict):
     code = "order.status_changed"
     message = "订单状态已变化，请刷新后重试"
@@ -104,8 +114,15 @@ def order_view(order: Order) -> dict[str, Any]:
 
 
 def line_view(line: OrderLine | LineToWrite) -> dict[str, Any]:
-    """A line as ordered: read back from the database, or just priced and being written."""
+    """A line as ordered: read back from the database, or just priced and being written (its
+    id is added once written, nothing refunded yet). What a refund of its units would pay
+    back: the share of what it paid that its units not yet refunded carry, and the next
+    unit's share."""
+    refunded_quantity = getattr(line, "refunded_quantity", 0)
+    refunded_fen = getattr(line, "refunded_fen", 0)
+    left = line.quantity - refunded_quantity
     return {
+        "id": getattr(line, "id", None),
         "sku_id": line.sku_id,  # type: ignore[union-attr]
         "product_name": line.product_name,
         "sku_name": line.sku_name,
@@ -119,6 +136,16 @@ def line_view(line: OrderLine | LineToWrite) -> dict[str, Any]:
         "adjustments": line.adjustments,
         "gift": line.gift_promotion_id is not None,
         "gift_promotion_id": line.gift_promotion_id,
+        "refunded_quantity": refunded_quantity,
+        "refunded_fen": refunded_fen,
+        "refundable_quantity": left,
+        "refundable_fen": line.payable_fen - refunded_fen,
+        "next_unit_refund_fen": 0
+        if left == 0
+        else max(
+            unit_shares_upto(line.payable_fen, line.quantity, refunded_quantity + 1) - refunded_fen,
+            0,
+        ),
     }
 
 
@@ -542,6 +569,7 @@ async def place_order(
                         amount_fen=rebate_fen,
                         now=now,
                     )
+                order = await _settle_if_free(deps, order, now)
                 if from_cart:
                     await sql.execute(
                         "DELETE FROM cart_items WHERE store_id = $1 AND sku_id IN ($2)",
@@ -602,6 +630,7 @@ async def place_live_order(
             reordered_from=None,
         )
         await within(order)
+        order = await _settle_if_free(deps, order, now)
     return order
 
 
@@ -732,6 +761,11 @@ async def _insert_order(
             for line in lines
         ],
     )
+    # The lines' ids, for the view (a refund names a line by its id): inserted in order, so
+    # their ids ascend in the same order.
+    line_ids = await sql.fetch(
+        "SELECT id FROM order_lines WHERE order_id = $1 ORDER BY id", order.id
+    )
     event = OrderEvent(
         order_id=order.id,
         actor_id=principal.user_id,
@@ -744,7 +778,10 @@ async def _insert_order(
     await _insert_event(order.id, event)
     return {
         **order_view(order),
-        "lines": [line_view(line) for line in lines],
+        "lines": [
+            {**line_view(line), "id": int(row["id"])}
+            for line, row in zip(lines, line_ids, strict=True)
+        ],
         "timeline": [event_view(event)],
     }
 
@@ -848,7 +885,9 @@ async def _apply(
             raise StatusChanged()
         if (action, current) in RELEASES_STOCK:
             lines = await sql.fetch(
-                "SELECT o.distributor_id, l.sku_id, l.quantity FROM order_lines l"
+                # Refunded units are their refund's to put back (or not: damaged goods).
+                "SELECT o.distributor_id, l.sku_id, l.quantity - l.refunded_quantity AS quantity"
+                " FROM order_lines l"
                 " JOIN orders o ON o.id = l.order_id WHERE l.order_id = $1",
                 order_id,
             )
@@ -869,6 +908,29 @@ async def _apply(
         self_order=moved[0]["channel"] == Channel.SELF.value,
         payable_fen=moved[0]["payable_fen"],
     )
+
+
+# Paying an order that costs nothing (an exchange voucher or other deductions cover it all):
+# payments records the platform's payment and marks the order paid, inside the transaction
+# that places it, so such an order never waits for WeChat Pay (which refuses 0 fen).
+FreeOrderHook = Callable[[Deps, int, datetime], Awaitable[None]]
+_FREE_ORDER_HOOKS: list[FreeOrderHook] = []
+
+
+def on_free_order(hook: FreeOrderHook) -> None:
+    """Call `hook(deps, order_id, now)` for every order placed with nothing to pay, inside
+    the placing transaction. Registering a hook twice changes nothing."""
+    if hook not in _FREE_ORDER_HOOKS:
+        _FREE_ORDER_HOOKS.append(hook)
+
+
+async def _settle_if_free(deps: Deps, order: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The placed order as the buyer should see it: paid at once when it costs nothing."""
+    if order["payable_fen"] != 0 or not _FREE_ORDER_HOOKS:
+        return order
+    for hook in _FREE_ORDER_HOOKS:
+        await hook(deps, order["id"], now)
+    return await order_detail(await Order.get(id=order["id"]))
 
 
 # What domains that depend on ordering hold for an order and give back when it is cancelled
@@ -962,7 +1024,12 @@ async def earnings(order_id: int) -> Earnings:
 
 
 async def record_payment(
-    deps: Deps, order_id: int, *, actor: Actor, actor_user_id: int | None
+    deps: Deps,
+    order_id: int,
+    *,
+    actor: Actor,
+    actor_user_id: int | None,
+    note: str | None = None,
 ) -> Earnings | None:
     """Mark an order paid, and say what it earns; None when it can no longer be paid
     (cancelled or expired meanwhile).
@@ -981,7 +1048,7 @@ async def record_payment(
             actor=actor,
             actor_user_id=actor_user_id,
             actor_role="system" if actor == Actor.SYSTEM else "distributor",
-            note=PAID_BY_WECHAT_NOTE if actor == Actor.SYSTEM else "经销商登记线下收款",
+            note=note or (PAID_BY_WECHAT_NOTE if actor == Actor.SYSTEM else "经销商登记线下收款"),
         )
     except (IllegalTransition, StatusChanged):
         return None
@@ -1026,6 +1093,112 @@ def paid_at_once_sql(order_id: str, now: str) -> PaidAtOnceSql:
         " FROM moved)"
     )
     return PaidAtOnceSql(lock=lock, move=move)
+
+
+# ---- refunds of units ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefundedUnits:
+    """Units of one line a refund takes, and what they paid (their share of the line)."""
+
+    line_id: int
+    quantity: int
+    amount_fen: int
+
+
+async def take_refund_units(
+    order_id: int, requested: Sequence[tuple[int, int]]
+) -> list[RefundedUnits]:
+    """Count `quantity` more units of each (line id, quantity) of the order as refunded, and
+    say what they paid back; inside the refund's transaction (raising rolls back the lines
+    taken before).
+
+    One guarded UPDATE per line decides and writes (never more units than the line has),
+    and holds the line's row until commit, so the amount read after it is the line's alone:
+    the units' share is what the units refunded so far carry of the line's paid amount by
+    largest remainder, less what was paid back already, so however the units are refunded
+    the parts add up to exactly what the line paid. Lines are taken in id order so that
+    concurrent refunds of one order never deadlock.
+    """
+    taken = []
+    for line_id, quantity in sorted(requested):
+        row = await sql.fetch_one(
+            "UPDATE order_lines SET refunded_quantity = refunded_quantity + $1"
+            " WHERE id = $2 AND order_id = $3 AND refunded_quantity + $1 <= quantity"
+            " RETURNING quantity, payable_fen, refunded_quantity, refunded_fen",
+            quantity,
+            line_id,
+            order_id,
+        )
+        if row is None:
+            line = await sql.fetch_one(
+                "SELECT quantity, refunded_quantity FROM order_lines"
+                " WHERE id = $1 AND order_id = $2",
+                line_id,
+                order_id,
+            )
+            if line is None:
+                raise OrderLineNotFound(details={"line_id": line_id})
+            left = int(line["quantity"]) - int(line["refunded_quantity"])
+            raise RefundQuantityExceeded(
+                f"该商品还可退 {left} 件，本次申请退 {quantity} 件",
+                details={"line_id": line_id, "refundable_quantity": left},
+            )
+        owed = unit_shares_upto(
+            int(row["payable_fen"]), int(row["quantity"]), int(row["refunded_quantity"])
+        )
+        amount = max(owed - int(row["refunded_fen"]), 0)
+        if amount:
+            await sql.execute(
+                "UPDATE order_lines SET refunded_fen = refunded_fen + $1 WHERE id = $2",
+                amount,
+                line_id,
+            )
+        taken.append(RefundedUnits(line_id, quantity, amount))
+    return taken
+
+
+async def give_back_refund_units(units: Sequence[RefundedUnits]) -> None:
+    """A refund of units failed: they are refundable again (in its failing transaction)."""
+    for unit in sorted(units, key=lambda u: u.line_id):
+        await sql.execute(
+            "UPDATE order_lines SET refunded_quantity = refunded_quantity - $1,"
+            " refunded_fen = refunded_fen - $2 WHERE id = $3",
+            unit.quantity,
+            unit.amount_fen,
+            unit.line_id,
+        )
+
+
+async def restock_refunded_units(order_id: int, units: Sequence[tuple[int, int]]) -> None:
+    """Put refunded units (line id, quantity) back into the stock of the order's distributor,
+    as a cancelled order's are."""
+    if not units:
+        return
+    rows = await sql.fetch(
+        "SELECT o.distributor_id, l.id, l.sku_id FROM order_lines l"
+        " JOIN orders o ON o.id = l.order_id WHERE l.order_id = $1 AND l.id IN ($2)",
+        order_id,
+        [line_id for line_id, _ in units],
+    )
+    sku_of = {int(row["id"]): int(row["sku_id"]) for row in rows}
+    await catalog_service.release_stock(
+        rows[0]["distributor_id"], [(sku_of[line_id], quantity) for line_id, quantity in units]
+    )
+
+
+async def refunded_list_share(order_id: int) -> tuple[int, int]:
+    """The list value of the units refunded, and of all units bought: what part of an order
+    that cost nothing (so no money to measure by) its refunds have given back."""
+    row = await sql.fetch_one(
+        "SELECT COALESCE(SUM(refunded_quantity * list_unit_price_fen), 0) AS refunded,"
+        " COALESCE(SUM(quantity * list_unit_price_fen), 0) AS bought"
+        " FROM order_lines WHERE order_id = $1",
+        order_id,
+    )
+    assert row is not None  # an aggregate always returns its row
+    return int(row["refunded"]), int(row["bought"])
 
 
 async def overdue_order_ids(deps: Deps) -> list[int]:

@@ -10,12 +10,15 @@ from tortoise.models import Model
 
 if TYPE_CHECKING:
     from backend.identity.models import User
-    from backend.ordering.models import Order
+    from backend.ordering.models import Order, OrderLine
 
 
 class PaymentMethod(StrEnum):
     WECHAT = "wechat"
     OFFLINE = "offline"  # 货到付款 or transfer, recorded by distributor staff
+    # Nothing to pay (an exchange voucher or other deductions cover the order): the platform
+    # records the order paid when it is placed, without WeChat Pay (which refuses 0 fen).
+    ZERO = "zero"
 
 
 class PaymentStatus(StrEnum):
@@ -80,12 +83,34 @@ class Refund(Model):
         "models.User", null=True, related_name="requested_refunds", on_delete=fields.SET_NULL
     )
     succeeded_at = fields.DatetimeField(null=True)
+    # A refund of units (its RefundLine rows) puts them back into the distributor's stock
+    # when it succeeds.
+    restock = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
 
     class Meta:
         table = "refunds"
         indexes = (("status", "created_at"),)
+
+
+class RefundLine(Model):
+    """Units of an order line a refund pays back (damaged, missing), and what they paid."""
+
+    id = fields.BigIntField(primary_key=True)
+    refund: fields.ForeignKeyRelation[Refund] = fields.ForeignKeyField(
+        "models.Refund", related_name="lines", on_delete=fields.RESTRICT
+    )
+    order_line: fields.ForeignKeyRelation[OrderLine] = fields.ForeignKeyField(
+        "models.OrderLine", related_name="refund_lines", on_delete=fields.RESTRICT
+    )
+    quantity = fields.IntField()
+    amount_fen = fields.BigIntField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "refund_lines"
+        unique_together = (("refund", "order_line"),)
 
 
 class PaymentEvent(Model):

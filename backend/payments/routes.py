@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty
 from sanic_ext import openapi
@@ -18,7 +18,7 @@ from backend.identity.access import (
     Role,
     authenticated,
 )
-from backend.infra.http import RequestModel, json_body, ok
+from backend.infra.http import Id, RequestModel, json_body, ok
 from backend.infra.idempotency import respond_once
 from backend.payments import service
 
@@ -30,9 +30,37 @@ class OfflinePaymentBody(RequestModel):
     note: str = Field(default="", max_length=200, description="例如：货到付款，现金已收")
 
 
+MAX_REFUND_UNITS = 1_000_000  # an order line's quantity is an int column: far below this
+
+
+class RefundLineBody(RequestModel):
+    line_id: Id = Field(description="订单商品行 id（订单详情 lines[].id）")
+    quantity: int = Field(gt=0, le=MAX_REFUND_UNITS, description="退款件数")
+
+
 class RefundBody(RequestModel):
-    amount_fen: int = Field(gt=0, le=MAX_REFUND_FEN)
+    amount_fen: int | None = Field(
+        default=None, gt=0, le=MAX_REFUND_FEN, description="按金额退款（如补偿），与 lines 二选一"
+    )
+    lines: list[RefundLineBody] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="按商品退款：各行退几件，金额为这些件数在该行实付中的分摊"
+        "（与 amount_fen 二选一）",
+    )
+    restock: bool = Field(default=False, description="按商品退款时，是否将退回的件数放回经销商库存")
     reason: str = Field(min_length=1, max_length=80)
+
+    @model_validator(mode="after")
+    def _amount_or_lines(self) -> RefundBody:
+        if (self.amount_fen is None) == (self.lines is None):
+            raise ValueError("请填写退款金额 amount_fen 或退款商品 lines（二选一）")
+        if self.lines is not None and len({line.line_id for line in self.lines}) < len(self.lines):
+            raise ValueError("同一商品行只能出现一次")
+        if self.restock and self.lines is None:
+            raise ValueError("只有按商品退款时才能放回库存")
+        return self
 
 
 @bp.post("/orders/<order_id:int>/pay")
@@ -56,7 +84,9 @@ async def offline_payment(
 
 
 @bp.post("/orders/<order_id:int>/refunds")
-@openapi.summary("经销商退款（部分或全额，需 Idempotency-Key）")
+@openapi.summary(
+    "经销商退款（需 Idempotency-Key）：按金额，或按商品行退若干件（按实付分摊，可放回库存）"
+)
 @openapi.parameter("Idempotency-Key", str, location="header", required=True)
 @authenticated(Role.DISTRIBUTOR_ADMIN)
 @json_body(RefundBody)
@@ -67,7 +97,15 @@ async def refund(
 
     async def work() -> tuple[int, Any]:
         created = await service.refund_order(
-            deps, principal, order_id, amount_fen=body.amount_fen, reason=body.reason
+            deps,
+            principal,
+            order_id,
+            reason=body.reason,
+            amount_fen=body.amount_fen,
+            lines=None
+            if body.lines is None
+            else [(line.line_id, line.quantity) for line in body.lines],
+            restock=body.restock,
         )
         return 201, created
 

@@ -9,7 +9,7 @@ amounts and merchant ids are checked against our records before anything is mark
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +41,7 @@ from backend.payments.models import (
     PaymentMethod,
     PaymentStatus,
     Refund,
+    RefundLine,
     RefundStatus,
 )
 from backend.promotions import service as promotions_service
@@ -85,7 +86,12 @@ class RefundExceedsPaid(Conflict):
 
 class NothingToRefund(Conflict):
     code = "payments.nothing_to_refund"
-    message = "该订单没有可退款的微信支付"
+    message = "该订单没有可退款的支付"
+
+
+class NotRefundable(Conflict):
+    code = "payments.order_not_refundable"
+    message = "订单未付款或已取消，不能按商品退款"
 
 
 def _new_number(prefix: str, now: datetime) -> str:
@@ -129,7 +135,7 @@ def payment_view(payment: Payment) -> dict[str, Any]:
     }
 
 
-def refund_view(refund: Refund) -> dict[str, Any]:
+def refund_view(refund: Refund, lines: list[RefundLine]) -> dict[str, Any]:
     return {
         "id": refund.id,
         "payment_id": refund.payment_id,  # type: ignore[attr-defined]
@@ -137,9 +143,28 @@ def refund_view(refund: Refund) -> dict[str, Any]:
         "amount_fen": refund.amount_fen,
         "reason": refund.reason,
         "status": refund.status,
+        "restock": refund.restock,
+        # Units of order lines refunded (empty: a refund of an amount).
+        "lines": [
+            {
+                "line_id": line.order_line_id,  # type: ignore[attr-defined]
+                "quantity": line.quantity,
+                "amount_fen": line.amount_fen,
+            }
+            for line in lines
+        ],
         "succeeded_at": refund.succeeded_at.isoformat() if refund.succeeded_at else None,
         "created_at": refund.created_at.isoformat(),
     }
+
+
+async def refund_views(refunds: list[Refund]) -> list[dict[str, Any]]:
+    """The refunds with their lines, read in one query."""
+    lines: dict[int, list[RefundLine]] = {refund.id: [] for refund in refunds}
+    if refunds:
+        for line in await RefundLine.filter(refund_id__in=list(lines)).order_by("id"):
+            lines[line.refund_id].append(line)  # type: ignore[attr-defined]
+    return [refund_view(refund, lines[refund.id]) for refund in refunds]
 
 
 async def order_money(order_id: int) -> dict[str, Any]:
@@ -153,7 +178,7 @@ async def order_money(order_id: int) -> dict[str, Any]:
         "refunded_fen": refunded,
         "net_paid_fen": paid - refunded,
         "payments": [payment_view(p) for p in payments],
-        "refunds": [refund_view(r) for r in refunds],
+        "refunds": await refund_views(refunds),
     }
 
 
@@ -188,12 +213,72 @@ async def order_payments(principal: Principal, order_id: int) -> dict[str, Any]:
     return await order_money(order.id)
 
 
+# ---- orders with nothing to pay ------------------------------------------------------------
+
+FREE_ORDER_NOTE = "优惠已全额抵扣，0 元订单由平台确认支付"
+
+
+async def pay_free_order(deps: Deps, order_id: int, now: datetime) -> None:
+    """Record the platform's 0-fen payment of an order that costs nothing and mark the order
+    paid, with what the paid transition gives (points, rebate, first-order rewards), exactly
+    as a WeChat payment's notification would. Call inside a transaction: placement's, so
+    the order is never left waiting; raises NotPayable (rolling back) if it no longer waits."""
+    payment = await Payment.create(
+        order_id=order_id,
+        method=PaymentMethod.ZERO.value,
+        status=PaymentStatus.SUCCEEDED.value,
+        amount_fen=0,
+        out_trade_no=_new_number("Z", now),
+        note=FREE_ORDER_NOTE,
+        succeeded_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    await _event(payment.id, "zero_paid", now, reason=FREE_ORDER_NOTE)
+    paid = await ordering_service.record_payment(
+        deps, order_id, actor=Actor.SYSTEM, actor_user_id=None, note=FREE_ORDER_NOTE
+    )
+    if paid is None:
+        raise NotPayable()
+    await _credit_earnings(paid, now)
+
+
+# Placement pays such orders in its own transaction (ordering cannot import payments).
+ordering_service.on_free_order(pay_free_order)
+
+
+async def _free_order_paid(deps: Deps, order: Order) -> dict[str, Any]:
+    """/pay on an order that costs nothing: paid already (at placement), or paid now (one
+    placed before orders were paid at placement); never a request to WeChat."""
+    if order.status == "pending_payment":
+        try:
+            async with in_transaction():
+                await pay_free_order(deps, order.id, deps.clock.now())
+        except NotPayable:
+            pass  # paid by a concurrent request, or cancelled: the payment row says which
+    payment = await Payment.filter(
+        order_id=order.id, method=PaymentMethod.ZERO.value, status=PaymentStatus.SUCCEEDED.value
+    ).first()
+    if payment is None:
+        raise NotPayable()
+    return {
+        "paid": True,
+        "payment_id": payment.id,
+        "out_trade_no": payment.out_trade_no,
+        "request_payment": None,
+        "message": FREE_ORDER_NOTE,
+    }
+
+
 # ---- paying with WeChat ---------------------------------------------------------------------
 
 
 async def start_wechat_payment(deps: Deps, principal: Principal, order_id: int) -> dict[str, Any]:
-    """Prepay at WeChat and return what the mini-program passes to wx.requestPayment."""
+    """Prepay at WeChat and return what the mini-program passes to wx.requestPayment; for an
+    order that costs nothing, say it is paid (`paid`: true, no `request_payment`)."""
     order = await ordering_service.visible_order(principal, order_id)
+    if order.payable_fen == 0:
+        return await _free_order_paid(deps, order)
     if order.status != "pending_payment":
         raise NotPayable()
     sub_mchid = await org_service.distributor_sub_mchid(order.distributor_id)  # type: ignore[attr-defined]
@@ -214,6 +299,7 @@ async def start_wechat_payment(deps: Deps, principal: Principal, order_id: int) 
     if reusable is not None and reusable.prepay_id:
         params = deps.pay.payment_params(reusable.prepay_id)
         return {
+            "paid": False,
             "payment_id": reusable.id,
             "out_trade_no": reusable.out_trade_no,
             "request_payment": params,
@@ -249,6 +335,7 @@ async def start_wechat_payment(deps: Deps, principal: Principal, order_id: int) 
     await Payment.filter(id=payment.id).update(prepay_id=params["prepay_id"], updated_at=now)
     await _event(payment.id, "prepaid", now, prepay_id=params["prepay_id"])
     return {
+        "paid": False,
         "payment_id": payment.id,
         "out_trade_no": payment.out_trade_no,
         "request_payment": params,
@@ -515,12 +602,21 @@ async def record_offline_payment(
 # ---- refunds --------------------------------------------------------------------------------
 
 
+def _given_back_here(method: str, amount_fen: int) -> bool:
+    """Whether a refund is done when it is recorded: money that did not come through WeChat
+    (an offline payment) is given back by the distributor itself, and 0 fen (units of a gift,
+    or of an order that cost nothing) moves no money, which WeChat would refuse to refund."""
+    return method != PaymentMethod.WECHAT.value or amount_fen == 0
+
+
 async def _reserve_refund(
     payment: Payment | PaymentFacts,
     amount_fen: int,
     reason: str,
     requested_by: int | None,
     now: datetime,
+    *,
+    restock: bool = False,
 ) -> Refund:
     reserved = await Payment.filter(
         id=payment.id,
@@ -537,6 +633,7 @@ async def _reserve_refund(
         reason=reason[:80],
         status=RefundStatus.PENDING.value,
         requested_by_id=requested_by,
+        restock=restock,
         created_at=now,
         updated_at=now,
     )
@@ -549,6 +646,14 @@ async def _reserve_refund(
         reason=reason,
     )
     return refund
+
+
+async def _refunded_units(refund_id: int) -> list[ordering_service.RefundedUnits]:
+    rows = await RefundLine.filter(refund_id=refund_id).order_by("order_line_id")
+    return [
+        ordering_service.RefundedUnits(row.order_line_id, row.quantity, row.amount_fen)  # type: ignore[attr-defined]
+        for row in rows
+    ]
 
 
 async def submit_refund(deps: Deps, refund: Refund) -> None:
@@ -577,14 +682,78 @@ async def submit_refund(deps: Deps, refund: Refund) -> None:
 
 
 async def _refund_failed(refund: Refund, now: datetime, **data: Any) -> None:
-    failed = await Refund.filter(
-        id=refund.id, status__in=[RefundStatus.PENDING.value, RefundStatus.PROCESSING.value]
-    ).update(status=RefundStatus.FAILED.value, updated_at=now)
-    if failed:
-        await Payment.filter(id=refund.payment_id).update(  # type: ignore[attr-defined]
-            refund_reserved_fen=F("refund_reserved_fen") - refund.amount_fen, updated_at=now
+    """The refund will not happen: its money and its units are refundable again."""
+    async with in_transaction():
+        failed = await Refund.filter(
+            id=refund.id, status__in=[RefundStatus.PENDING.value, RefundStatus.PROCESSING.value]
+        ).update(status=RefundStatus.FAILED.value, updated_at=now)
+        if failed:
+            await Payment.filter(id=refund.payment_id).update(  # type: ignore[attr-defined]
+                refund_reserved_fen=F("refund_reserved_fen") - refund.amount_fen, updated_at=now
+            )
+            await ordering_service.give_back_refund_units(await _refunded_units(refund.id))
+            await _event(refund.payment_id, "refund_failed", now, refund_id=refund.id, **data)  # type: ignore[attr-defined]
+
+
+async def _refund_succeeded(
+    refund: Refund, now: datetime, *, source: str, wechat_refund_id: str | None = None
+) -> bool:
+    """Mark the refund succeeded, once, with what follows it, in the caller's transaction:
+    its units back in stock if asked, the order's earnings (points, rebate) taken back in
+    the share its refunds now give back (ledger entries naming the refund), and, once the
+    order is given back whole, its promotions' budgets, coupon and spent rebate."""
+    # The payment's row, locked until commit, lines up the refunds of one payment that
+    # succeed at once (notifications arrive together): each then reads the others' results,
+    # so the earnings taken back add up to the share of all of them.
+    await sql.execute(
+        "UPDATE payments SET refund_reserved_fen = refund_reserved_fen WHERE id = $1",
+        refund.payment_id,  # type: ignore[attr-defined]
+    )
+    done = await Refund.filter(
+        id=refund.id,
+        status__in=[RefundStatus.PENDING.value, RefundStatus.PROCESSING.value],
+    ).update(
+        status=RefundStatus.SUCCEEDED.value,
+        refund_id=wechat_refund_id,
+        succeeded_at=now,
+        updated_at=now,
+    )
+    if not done:
+        return False
+    payment_id: int = refund.payment_id  # type: ignore[attr-defined]
+    order_id: int = refund.order_id  # type: ignore[attr-defined]
+    await _event(payment_id, "refund_succeeded", now, refund_id=refund.id, source=source)
+    if refund.restock:
+        units = await _refunded_units(refund.id)
+        await ordering_service.restock_refunded_units(
+            order_id, [(unit.line_id, unit.quantity) for unit in units]
         )
-        await _event(refund.payment_id, "refund_failed", now, refund_id=refund.id, **data)  # type: ignore[attr-defined]
+    money = await order_money(order_id)
+    share: tuple[int, int]
+    if money["paid_fen"] > 0:
+        share = (money["refunded_fen"], money["paid_fen"])
+    elif (await Order.get(id=order_id)).status == "cancelled":
+        share = (1, 1)  # an order that cost nothing, cancelled: all of it is given back
+    else:
+        share = await ordering_service.refunded_list_share(order_id)
+    if share[1] > 0 and share[0] >= share[1]:
+        # Given back whole: the promotions' budgets get this order's share back and the
+        # store its coupon and rebate (a cancelled order has given them back already;
+        # these are then no-ops).
+        await promotions_service.release_uses(order_id, now)
+        await coupons_service.give_back(order_id, now)
+        await ledger_service.return_rebate(order_id, now)
+    earned = await ordering_service.earnings(order_id)
+    if earned.points or earned.rebate_fen:
+        await ledger_service.take_back_for_refund(
+            brand_id=earned.brand_id,
+            store_id=earned.store_id,
+            order_id=order_id,
+            refund_id=refund.id,
+            share=share,
+            now=now,
+        )
+    return True
 
 
 async def apply_refund(deps: Deps, state: RefundState, *, source: str) -> str:
@@ -593,42 +762,11 @@ async def apply_refund(deps: Deps, state: RefundState, *, source: str) -> str:
     if refund is None:
         log.error("unknown refund", extra={"out_refund_no": state.out_refund_no})
         return "unknown"
-    payment_id: int = refund.payment_id  # type: ignore[attr-defined]
     if state.status == "SUCCESS":
         async with in_transaction():
-            done = await Refund.filter(
-                id=refund.id,
-                status__in=[RefundStatus.PENDING.value, RefundStatus.PROCESSING.value],
-            ).update(
-                status=RefundStatus.SUCCEEDED.value,
-                refund_id=state.refund_id,
-                succeeded_at=now,
-                updated_at=now,
+            done = await _refund_succeeded(
+                refund, now, source=source, wechat_refund_id=state.refund_id
             )
-            if done:
-                await _event(
-                    payment_id, "refund_succeeded", now, refund_id=refund.id, source=source
-                )
-                order_id: int = refund.order_id  # type: ignore[attr-defined]
-                money = await order_money(order_id)
-                if money["net_paid_fen"] <= 0:
-                    # Refunded in full: the promotions' budgets get this order's share back
-                    # and the store its coupon and rebate (a cancelled order has given them
-                    # back already; these are then no-ops).
-                    await promotions_service.release_uses(order_id, now)
-                    await coupons_service.give_back(order_id, now)
-                    await ledger_service.return_rebate(order_id, now)
-                earned = await ordering_service.earnings(order_id)
-                if earned.points or earned.rebate_fen:
-                    await ledger_service.take_back_for_refund(
-                        brand_id=earned.brand_id,
-                        store_id=earned.store_id,
-                        order_id=order_id,
-                        refund_id=refund.id,
-                        refunded_fen=money["refunded_fen"],
-                        paid_fen=money["paid_fen"],
-                        now=now,
-                    )
         return "refunded" if done else "duplicate"
     if state.status == "PROCESSING":
         await Refund.filter(id=refund.id, status=RefundStatus.PENDING.value).update(
@@ -650,27 +788,70 @@ async def handle_refund_notification(deps: Deps, headers: Mapping[str, str], bod
 
 
 async def refund_order(
-    deps: Deps, principal: Principal, order_id: int, *, amount_fen: int, reason: str
+    deps: Deps,
+    principal: Principal,
+    order_id: int,
+    *,
+    reason: str,
+    amount_fen: int | None = None,
+    lines: Sequence[tuple[int, int]] | None = None,
+    restock: bool = False,
 ) -> dict[str, Any]:
-    """A distributor refunds part or all of what a store paid by WeChat."""
+    """A distributor refunds what a store paid: an amount (goodwill), or units of lines
+    (line id, quantity: damaged, missing) for their share of what the lines paid, their
+    units back into stock when `restock`. A WeChat payment is refunded through WeChat; an
+    offline one's refund is recorded as given back by the distributor, done at once.
+
+    Units and money are both taken by guarded updates in one transaction (the lines', then
+    the payment's reservation): concurrent refunds never pass a line's units, what it paid,
+    or the payment.
+    """
     order = await ordering_service.visible_order(principal, order_id)
-    payment = await Payment.filter(
-        order_id=order.id, method=PaymentMethod.WECHAT.value, status=PaymentStatus.SUCCEEDED.value
-    ).first()
+    payment = (
+        await Payment.filter(order_id=order.id, status=PaymentStatus.SUCCEEDED.value)
+        .order_by("id")
+        .first()
+    )
     if payment is None:
         raise NothingToRefund()
+    if lines is not None and order.status not in {s.value for s in ordering_service.PAID_STATUSES}:
+        raise NotRefundable()
+    now = deps.clock.now()
     async with in_transaction():
+        units: list[ordering_service.RefundedUnits] = []
+        if lines is not None:
+            units = await ordering_service.take_refund_units(order.id, lines)
+            amount_fen = sum(unit.amount_fen for unit in units)
+        if amount_fen is None:
+            raise TypeError("refund_order needs an amount or lines")
         refund = await _reserve_refund(
-            payment, amount_fen, reason, principal.user_id, deps.clock.now()
+            payment, amount_fen, reason, principal.user_id, now, restock=restock and bool(units)
         )
-    await submit_refund(deps, refund)
-    return refund_view(await Refund.get(id=refund.id))
+        await RefundLine.bulk_create(
+            [
+                RefundLine(
+                    refund_id=refund.id,
+                    order_line_id=unit.line_id,
+                    quantity=unit.quantity,
+                    amount_fen=unit.amount_fen,
+                    created_at=now,
+                )
+                for unit in units
+            ]
+        )
+        here = _given_back_here(payment.method, amount_fen)
+        if here:
+            await _refund_succeeded(refund, now, source=f"recorded:{payment.method}")
+    if not here:
+        await submit_refund(deps, refund)
+    return (await refund_views([await Refund.get(id=refund.id)]))[0]
 
 
 async def cancel_order(
     deps: Deps, principal: Principal, order_id: int, reason: str
 ) -> dict[str, Any]:
-    """Cancel before acceptance, and refund in full whatever was paid by WeChat.
+    """Cancel before acceptance, and refund in full whatever was paid by WeChat; an order that
+    cost nothing gets a 0-fen refund recorded at once, which takes back what it earned.
 
     What to refund is read after the cancel, in its transaction, not decided from the status
     seen before it: a payment that lands in between must be returned too.
@@ -688,12 +869,17 @@ async def cancel_order(
         now = deps.clock.now()
         paid = Payment.filter(
             order_id=order_id,
-            method=PaymentMethod.WECHAT.value,
+            method__in=[PaymentMethod.WECHAT.value, PaymentMethod.ZERO.value],
             status=PaymentStatus.SUCCEEDED.value,
         )
         for payment in await paid:
             remaining = payment.amount_fen - payment.refund_reserved_fen
-            if remaining > 0:
+            if payment.method == PaymentMethod.ZERO:
+                free = await _reserve_refund(
+                    payment, 0, "门店取消 0 元订单", principal.user_id, now
+                )
+                await _refund_succeeded(free, now, source="cancel")
+            elif remaining > 0:
                 refunds.append(
                     await _reserve_refund(
                         payment, remaining, "门店取消订单，全额退款", principal.user_id, now
@@ -797,6 +983,15 @@ async def expire_unpaid_orders(deps: Deps) -> int:
     overdue = await ordering_service.overdue_order_ids(deps)
     unsettled: set[int] = set()
     now = deps.clock.now()
+    # An order that costs nothing is owed nothing: it is paid, never expired (placement pays
+    # such orders; this completes one placed before it did).
+    free = Order.filter(id__in=overdue, payable_fen=0, status="pending_payment")
+    for free_id in await free.values_list("id", flat=True):
+        try:
+            async with in_transaction():
+                await pay_free_order(deps, int(free_id), now)  # type: ignore[call-overload]
+        except NotPayable:
+            continue  # cancelled or paid meanwhile
     open_payments = Payment.filter(
         order_id__in=overdue, method=PaymentMethod.WECHAT.value, status=PaymentStatus.OPEN.value
     )

@@ -2,8 +2,13 @@
  * Paying for an order: ask the server for signed wx.requestPayment parameters (the money
  * goes straight to the distributor's sub-merchant account), then let WeChat take the payment.
  *
+ * An order that costs nothing (an exchange voucher covers it all) is paid by the platform
+ * when it is placed: the server answers /pay with `paid: true` and no payment parameters,
+ * and WeChat is never asked (it refuses 0 fen).
+ *
  * The result is one of:
- *   {state: 'paid'}       WeChat took the money (the server learns it from WeChat's notice);
+ *   {state: 'paid'}       WeChat took the money (the server learns it from WeChat's notice),
+ *                         or there was nothing to pay ({state: 'paid', free: true});
  *   {state: 'cancelled'}  the owner closed the payment sheet: the order stays pending and can
  *                         be paid later from the order page, until its deadline;
  *   {state: 'failed', message, error?}  the server refused (error is its ApiError) or WeChat
@@ -44,6 +49,7 @@ async function payOrder(orderId) {
   } catch (error) {
     return { state: 'failed', message: errorMessage(error), error };
   }
+  if (answer.paid) return { state: 'paid', free: true, outTradeNo: answer.out_trade_no };
   const outcome = await requestPayment(answer.request_payment || {});
   if (outcome.ok) return { state: 'paid', outTradeNo: answer.out_trade_no };
   if (/cancel/i.test(outcome.errMsg)) return { state: 'cancelled', message: CANCELLED_MESSAGE };

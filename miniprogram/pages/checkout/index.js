@@ -7,7 +7,8 @@
  * refusal (stock gone, coupon used) ends the attempt, and the next tap is a new one.
  * Once placed, the order is paid with WeChat Pay (POST /orders/<id>/pay →
  * wx.requestPayment). A cancelled payment leaves the order pending: it can be paid later
- * from the order page until its deadline.
+ * from the order page until its deadline. An order that costs nothing (an exchange voucher
+ * covers it all) comes back already paid: it shows as paid, and WeChat Pay is never opened.
  */
 const api = require('../../utils/api');
 const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
@@ -79,6 +80,10 @@ Component({
           const placed = await this.place();
           if (!placed) return;
         }
+        if (this.data.order.free) {
+          this.setData({ stage: 'paid', payMessage: '' });
+          return;
+        }
         await this.pay();
       });
     },
@@ -99,6 +104,8 @@ Component({
             orderNo: order.order_no,
             payableFen: order.payable_fen,
             payDeadline: formatTime(order.pay_deadline),
+            // Paid by the platform when placed: nothing was left to pay.
+            free: order.payable_fen === 0 && order.status !== 'pending_payment',
           },
         });
         return true;
@@ -119,7 +126,7 @@ Component({
       this.setData({ stage: 'paying', payMessage: '' });
       const result = await payOrder(order.id);
       if (result.error && redirectIfSignedOut(result.error)) return;
-      this.setData({ stage: result.state, payMessage: result.message || '' });
+      this.setData({ stage: result.state, payMessage: result.message || '', 'order.free': !!result.free });
     },
 
     onViewOrder() {

@@ -146,6 +146,38 @@ test('a payment the server refuses shows its Chinese message', async () => {
   expect(h.wx.requestPayment).not.toHaveBeenCalled();
 });
 
+test('an order a voucher pays in full is placed paid: shown as paid, WeChat Pay never opened', async () => {
+  route(api, {
+    'GET /cart': priced(),
+    'POST /orders': order({ payable_fen: 0, status: 'paid', status_name: '待接单', coupon_discount_fen: 270000 }),
+  });
+  h.wx.requestPayment = jest.fn();
+  const page = await openCheckout({ coupon_id: '31' });
+  await tap(page, '.submit-btn');
+  await flush(4);
+  const text = textOf(page);
+  expect(text).toContain('下单成功，无需支付');
+  expect(text).toContain('实付 ¥0.00');
+  expect(text).toContain('优惠已全额抵扣，订单已支付');
+  expect(api.post.mock.calls.filter((c) => c[0] === '/orders/42/pay')).toHaveLength(0);
+  expect(h.wx.requestPayment).not.toHaveBeenCalled();
+});
+
+test('a 0-fen order the server reports paid on /pay shows as paid without wx.requestPayment', async () => {
+  route(api, {
+    'GET /cart': priced(),
+    'POST /orders': order({ payable_fen: 0 }),
+    'POST /orders/42/pay': { paid: true, payment_id: 9, out_trade_no: 'Z2601050000001', request_payment: null },
+  });
+  h.wx.requestPayment = jest.fn();
+  const page = await openCheckout();
+  await page.instance.onSubmit();
+  await flush();
+  expect(api.post).toHaveBeenCalledWith('/orders/42/pay');
+  expect(h.wx.requestPayment).not.toHaveBeenCalled();
+  expect(textOf(page)).toContain('下单成功，无需支付');
+});
+
 test('an empty cart has nothing to order', async () => {
   route(api, { 'GET /cart': priced({ lines: [], promotions: null }) });
   const page = await openCheckout();
