@@ -324,3 +324,33 @@ async def test_sandbox_speaks_wechat_errors(sandbox_client: httpx.AsyncClient) -
         "/wxa/business/getuserphonenumber", params={"access_token": "x"}, json={"code": "y"}
     )
     assert bad_token.json()["errcode"] == 40001
+
+
+async def test_sandbox_phone_side_answers_the_shared_error_shape(sandbox_client) -> None:
+    """The sandbox's /sandbox endpoints are ours: our error shape. WeChat's keep errcode."""
+    cases = [
+        ("/sandbox/login-code", {"appid": "nope", "persona": "x"}, "sandbox.identity_required"),
+        (
+            "/sandbox/phone-code",
+            {"appid": "wx_sandbox_appid", "phone": "1x"},
+            "sandbox.phone_required",
+        ),
+        ("/sandbox/subscribe-grant", {"appid": "wx_sandbox_appid"}, "sandbox.identity_required"),
+        (
+            "/sandbox/subscribe-grant",
+            {"appid": "wx_sandbox_appid", "persona": "p", "template_ids": ["nope"]},
+            "sandbox.unknown_template",
+        ),
+    ]
+    for path, body, code in cases:
+        response = await sandbox_client.post(path, json=body)
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["error"]["code"] == code
+        assert set(response.json()["error"]) == {"code", "message", "details"}
+    malformed = await sandbox_client.post("/sandbox/login-code", content=b"{oops")
+    assert malformed.json()["error"]["code"] == "sandbox.bad_request"
+    wechat = await sandbox_client.get(
+        "/sns/jscode2session",
+        params={"appid": "nope", "secret": "x", "js_code": "y", "grant_type": "authorization_code"},
+    )
+    assert wechat.status_code == 200 and wechat.json()["errcode"] == 40013
