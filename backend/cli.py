@@ -55,11 +55,22 @@ async def _migrate_and_seed(settings: Settings, seed: bool) -> None:
     print("  业务员 (在小程序中绑定以下手机号即获得业务员身份):")
     for name, phone in accounts.salespeople:
         print(f"    {name} {phone}")
-    print(f"  门店老板: 沙箱身份 persona={DEMO_OWNER_PERSONA!r}，门店「{accounts.owner_store}」")
+    print(
+        f"  门店老板: 沙箱身份 persona={DEMO_OWNER_PERSONA!r}，门店「{accounts.owner_store}」，"
+        f"已有一笔已付款订单：{accounts.owner_points} 积分、1 次抽奖机会"
+    )
     print(f"  进行中的活动: {'、'.join(accounts.promotions)}")
     print(f"  优惠券: {'、'.join(accounts.coupons)}（前者已发到每家门店的券包，后者在领券中心）")
-    print(f"  投诉: {accounts.complaints} 条，处于不同处理阶段，可在管理后台 /console 处理")
-    print(f"  直播: 「{accounts.live_session}」半小时后开始，dist1_admin 可在管理后台开播控场")
+    print(f"  积分商城: {'、'.join(accounts.mall_items)}")
+    print(f"  抽奖转盘: 「{accounts.wheel}」，单笔实付满 1000 元抽一次")
+    print(
+        f"  投诉: {accounts.complaints} 条，处于不同处理阶段（含已解决、已关闭，"
+        "部分附照片和订单），可在管理后台 /console 处理"
+    )
+    print(
+        f"  直播: 「{accounts.live_session}」半小时后开始，已邀请 {accounts.live_invited} 家门店，"
+        "dist1_admin 可在管理后台开播控场"
+    )
 
 
 def _without_password(url: str) -> str:
