@@ -9,7 +9,8 @@ CONSOLE_STAMP := console/public/vendor/.installed
 # The mini-program's test tools (jest, miniprogram-simulate, ws), from miniprogram/package-lock.json.
 MINIPROGRAM_STAMP := miniprogram/node_modules/.installed
 
-# The suite runs against these real services first, then on the embedded default.
+# The suite runs against these real services first, then on the embedded default. Where no
+# server answers at one of them, the suite starts a throwaway one itself (tests/throwaway.py).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 

@@ -8,6 +8,7 @@ import os
 import sys
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from backend.config import ConfigError, Settings, load_settings
 from backend.infra import db
@@ -54,26 +55,113 @@ async def _migrate_and_seed(settings: Settings, seed: bool) -> None:
     print("  业务员 (在小程序中绑定以下手机号即获得业务员身份):")
     for name, phone in accounts.salespeople:
         print(f"    {name} {phone}")
-    print(f"  门店老板: 沙箱身份 persona={DEMO_OWNER_PERSONA!r}，门店「{accounts.owner_store}」")
+    print(
+        f"  门店老板: 沙箱身份 persona={DEMO_OWNER_PERSONA!r}，门店「{accounts.owner_store}」，"
+        f"已有一笔已付款订单：{accounts.owner_points} 积分、1 次抽奖机会"
+    )
     print(f"  进行中的活动: {'、'.join(accounts.promotions)}")
     print(f"  优惠券: {'、'.join(accounts.coupons)}（前者已发到每家门店的券包，后者在领券中心）")
-    print(f"  投诉: {accounts.complaints} 条，处于不同处理阶段，可在管理后台 /console 处理")
-    print(f"  直播: 「{accounts.live_session}」半小时后开始，dist1_admin 可在管理后台开播控场")
+    print(f"  积分商城: {'、'.join(accounts.mall_items)}")
+    print(f"  抽奖转盘: 「{accounts.wheel}」，单笔实付满 1000 元抽一次")
+    print(
+        f"  投诉: {accounts.complaints} 条，处于不同处理阶段（含已解决、已关闭，"
+        "部分附照片和订单），可在管理后台 /console 处理"
+    )
+    print(
+        f"  直播: 「{accounts.live_session}」半小时后开始，已邀请 {accounts.live_invited} 家门店，"
+        "dist1_admin 可在管理后台开播控场"
+    )
 
 
-def _print_urls(settings: Settings) -> None:
+def _without_password(url: str) -> str:
+    """A service URL fit to print: the password (if any) left out."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = f"{parts.username}@" if parts.username else ""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}{host}{port}"))
+
+
+def _database_line(url: str) -> str:
+    if url.startswith("sqlite://"):
+        path = url.removeprefix("sqlite://")
+        return "SQLite（内存，进程结束即丢失）" if path == ":memory:" else f"SQLite 文件 {path}"
+    parts = urlsplit(url)
+    user = f"，用户 {parts.username}" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"PostgreSQL {parts.hostname}{port}{parts.path}{user}"
+
+
+def _wechat_line(name: str, base_url: str, real_host: str, whose: str) -> str:
+    # Real when it talks to WeChat's own host; anything else is a stand-in for it.
+    kind = "真实" if urlsplit(base_url).hostname == real_host else "沙箱"
+    return f"{name}{kind} {base_url}（{whose}）"
+
+
+def startup_banner(settings: Settings, what: str) -> list[str]:
+    """What this process really uses, read from the settings it runs with (never assumed
+    from the command): mode, database, Redis, WeChat, WeChat Pay and uploads, with no
+    password shown."""
+    mode = "生产 production" if settings.mode == "production" else "嵌入式 embedded（默认）"
+    redis = (
+        "进程内 (fakeredis，进程结束即丢失)"
+        if settings.embedded_redis
+        else _without_password(settings.redis_url)
+    )
+    storage = settings.storage
+    uploads = (
+        f"本地目录 {storage.local_dir}"
+        if storage.backend == "local"
+        else f"S3 存储桶 {storage.bucket}（{storage.endpoint_url or 'AWS'}）"
+    )
+    pay = settings.wechat_pay
+    return [
+        f"b2bc 已启动：{what}",
+        f"  模式       {mode}",
+        f"  数据库     {_database_line(settings.database_url)}",
+        f"  Redis      {redis}",
+        "  "
+        + _wechat_line(
+            "微信       ", settings.wechat.api_base_url, "api.weixin.qq.com", settings.wechat.appid
+        ),
+        "  "
+        + _wechat_line(
+            "微信支付   ", pay.api_base_url, "api.mch.weixin.qq.com", f"服务商商户号 {pay.sp_mchid}"
+        ),
+        f"  上传文件   {uploads}",
+    ]
+
+
+def _print_urls(settings: Settings, what: str, *, embedded_sandbox: bool) -> None:
     base = settings.public_base_url
     print()
-    print("b2bc 已启动 (embedded: SQLite + 进程内 Redis + 微信沙箱)")
+    print("\n".join(startup_banner(settings, what)))
     print(f"  API 文档   {base}/docs")
     print(f"  健康检查   {base}/healthz   就绪检查 {base}/readyz")
     print(f"  管理后台   {base}/console   (品牌、经销商员工登录)")
-    print(f"  实时服务   {base}/socket.io/  (namespace /live)")
-    print(
-        f"  微信沙箱   {base}/wx-sandbox  (小程序登录码: POST {base}/wx-sandbox/sandbox/login-code)"
-    )
+    if embedded_sandbox:
+        print(f"  实时服务   {base}/socket.io/  (namespace /live)")
+        print(
+            f"  微信沙箱   {base}/wx-sandbox  "
+            f"(小程序登录码: POST {base}/wx-sandbox/sandbox/login-code)"
+        )
     print("  数据目录   " + str(settings.data_dir))
     print()
+
+
+def _api_app(settings: Settings, name: str, **options: Any) -> Any:
+    """The API app without Sanic's own start-up banner: it calls any server not in Sanic's
+    debug mode "mode: production", which in the embedded default misled; ours says what is
+    really used."""
+    from backend.app import create_app
+
+    app = create_app(settings, name=name, **options)
+    app.config.MOTD = False
+    return app
 
 
 # How the realtime server speaks websocket (bench/live_fanout.py measures the memory per
@@ -93,7 +181,7 @@ def run_embedded(settings: Settings) -> None:
     """One process: API, realtime and the WeChat sandbox, on SQLite and in-process Redis."""
     import uvicorn
 
-    from backend.app import build_deps, create_app
+    from backend.app import build_deps
     from realtime.app import create_realtime_asgi, create_sio
 
     asyncio.run(_migrate_and_seed(settings, seed=True))
@@ -102,9 +190,9 @@ def run_embedded(settings: Settings) -> None:
     deps = build_deps(settings)
     sio = create_sio(settings, deps=deps)
     deps.broadcast.attach(sio)
-    api = create_app(settings, deps=deps, name="b2bc_embedded")
+    api = _api_app(settings, "b2bc_embedded", deps=deps)
     asgi = create_realtime_asgi(settings, other_asgi_app=api, sio=sio)
-    _print_urls(settings)
+    _print_urls(settings, "API + 实时 + 微信沙箱，单进程", embedded_sandbox=True)
     uvicorn.run(
         asgi,
         host=settings.host,
@@ -120,13 +208,12 @@ def serve_api(settings: Settings, workers: int) -> None:
     from sanic import Sanic
     from sanic.worker.loader import AppLoader
 
-    from backend.app import create_app
-
-    loader = AppLoader(factory=partial(create_app, settings, name="b2bc_api"))
+    loader = AppLoader(factory=partial(_api_app, settings, "b2bc_api"))
     app = loader.load()
     app.prepare(
         host=settings.host, port=settings.port, workers=workers, single_process=workers == 1
     )
+    _print_urls(settings, f"API，{workers} 个进程", embedded_sandbox=False)
     Sanic.serve(primary=app, app_loader=loader)
 
 
@@ -136,6 +223,7 @@ def serve_realtime(settings: Settings, port: int) -> None:
     from realtime.app import create_realtime_asgi
 
     asgi = create_realtime_asgi(settings, manage_db=True)
+    print("\n".join(startup_banner(settings, f"实时服务，端口 {port}")))
     uvicorn.run(asgi, host=settings.host, port=port, log_config=None, **REALTIME_WEBSOCKETS)
 
 

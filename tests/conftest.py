@@ -1,8 +1,10 @@
 """Test harness: a fresh schema built by the migrations, real services when configured.
 
 B2BC_TEST_DATABASE_URL / B2BC_TEST_REDIS_URL choose the backing services (the Makefile runs
-the suite once on PostgreSQL + Redis and once on the embedded default). The WeChat sandbox
-runs as a real HTTP server on a loopback port, and the real wechatpy client talks to it.
+the suite once on PostgreSQL + Redis and once on the embedded default); where nothing answers
+at a configured URL, throwaway servers are started for the run (tests/throwaway.py). The
+WeChat sandbox runs as a real HTTP server on a loopback port, and the real wechatpy client
+talks to it.
 """
 
 from __future__ import annotations
@@ -39,9 +41,14 @@ from backend.integrations.wechat.sandbox.pay import PaySandboxState, create_pay_
 from backend.kernel.clock import OffsetClock
 from backend.livestream import rains
 from realtime.app import create_sio
+from tests import throwaway
 
-DATABASE_URL = os.environ.get("B2BC_TEST_DATABASE_URL", "sqlite://:memory:")
-REDIS_URL = os.environ.get("B2BC_TEST_REDIS_URL", "memory://")
+# Where no server answers at a configured PostgreSQL or Redis URL, throwaway instances of our
+# own stand in (tests/throwaway.py), stopped when the run ends.
+DATABASE_URL, REDIS_URL = throwaway.backing_services(
+    os.environ.get("B2BC_TEST_DATABASE_URL", "sqlite://:memory:"),
+    os.environ.get("B2BC_TEST_REDIS_URL", "memory://"),
+)
 ON_POSTGRES = DATABASE_URL.startswith(("postgres://", "postgresql://"))
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -285,6 +292,10 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 async def sandbox_client(sandbox: ThreadedServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=sandbox.url) as http:
         yield http
+
+
+def pytest_unconfigure() -> None:
+    throwaway.stop_all()
 
 
 def pytest_report_header() -> list[str]:

@@ -99,3 +99,52 @@ def test_production_keeps_uploads_in_a_bucket() -> None:
         load_settings(without)
     local = load_settings({**without, "B2BC_STORAGE": "local"})
     assert local.storage.backend == "local"
+
+
+def test_banner_says_what_the_embedded_default_really_uses(tmp_path: Path) -> None:
+    from backend import cli
+
+    banner = "\n".join(cli.startup_banner(load_settings({"B2BC_DATA_DIR": str(tmp_path)}), "x"))
+    assert "嵌入式 embedded" in banner and "production" not in banner
+    assert f"SQLite 文件 {tmp_path / 'b2bc.sqlite3'}" in banner
+    assert "进程内" in banner
+    assert "微信       沙箱 http://127.0.0.1:8000/wx-sandbox" in banner
+    assert "微信支付   沙箱" in banner
+    assert f"本地目录 {tmp_path / 'media'}" in banner
+
+
+def test_banner_names_real_services_without_passwords(tmp_path: Path) -> None:
+    from backend import cli
+
+    embedded_on_services = load_settings(
+        {
+            "B2BC_DATA_DIR": str(tmp_path),
+            "DATABASE_URL": "postgres://b2bc:pg-secret@db.internal:5433/b2bc?maxsize=20",
+            "REDIS_URL": "redis://:redis-secret@cache:6380/3",
+        }
+    )
+    banner = "\n".join(cli.startup_banner(embedded_on_services, "x"))
+    assert "嵌入式 embedded" in banner
+    assert "PostgreSQL db.internal:5433/b2bc，用户 b2bc" in banner
+    assert "redis://cache:6380/3" in banner
+    assert "SQLite" not in banner and "进程内" not in banner
+    assert "secret" not in banner
+
+    production = "\n".join(
+        cli.startup_banner(
+            load_settings({**PRODUCTION, "B2BC_DATA_DIR": str(tmp_path)}), "API，4 个进程"
+        )
+    )
+    assert "生产 production" in production and "嵌入式" not in production
+    assert "PostgreSQL db:5432/b2bc" in production and "redis://cache:6379/0" in production
+    assert "微信       真实 https://api.weixin.qq.com（wx1234567890）" in production
+    assert "微信支付   真实 https://api.mch.weixin.qq.com（服务商商户号 1600000001）" in production
+    assert "S3 存储桶 b2bc-media" in production
+
+
+def test_the_api_app_leaves_sanics_misleading_banner_out(tmp_path: Path) -> None:
+    """Sanic's own banner says "mode: production" for any server outside its debug mode."""
+    from backend import cli
+
+    app = cli._api_app(load_settings({"B2BC_DATA_DIR": str(tmp_path)}), "b2bc_banner_test")
+    assert app.config.MOTD is False

@@ -133,6 +133,18 @@ async def test_brand_hands_a_complaint_to_the_distributor_who_answers_and_it_is_
         )
     ).json()
     assert (seen["status"], seen["status_name"]) == ("resolved", "已解决，待您确认")
+
+    # 7. Back in the queue, resolved complaints are found with the status filter (their
+    # clock has stopped, so the open queue no longer lists them), and closed ones likewise.
+    await brand.evaluate("window.location.hash = '#/complaints'")
+    await expect(row(brand, second["id"])).to_be_visible()
+    await expect(row(brand, first["id"])).to_have_count(0)
+    await brand.get_by_label("状态").select_option(label="已解决")
+    await expect(row(brand, first["id"])).to_contain_text("已解决")
+    await expect(row(brand, second["id"])).to_have_count(0)
+    await shot(brand, "5-brand-resolved-filter")
+    await brand.get_by_label("状态").select_option(label="已关闭")
+    await expect(brand.get_by_text("没有符合条件的投诉")).to_be_visible()
     await dealer_context.close()
     await brand_context.close()
 

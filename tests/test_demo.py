@@ -7,18 +7,18 @@ from datetime import UTC, datetime
 from backend.catalog import service as catalog_service
 from backend.catalog.models import Sku
 from backend.catalog.service import RequestedLine
-from backend.demo.seed import seed_demo
+from backend.demo.seed import DEMO_OWNER_PERSONA, DEMO_PASSWORD, seed_demo
 from backend.org.models import Store
 from backend.promotions import service as promotions_service
 from backend.promotions.models import Promotion
-from tests.factories import SANDBOX_APPID
+from tests.factories import SANDBOX_APPID, bearer, idempotent, staff_headers, wechat_login
 
 
 async def test_the_demo_seeds_once_with_running_promotions_that_price_a_cart() -> None:
     accounts = await seed_demo(SANDBOX_APPID)
     assert accounts is not None
-    assert accounts.promotions == ["年终满 3000 减 300", "滤芯九折"]
-    assert await Promotion.filter(status="active").count() == 2
+    assert accounts.promotions == ["年终满 3000 减 300", "滤芯九折", "订货送积分（每元 1 分）"]
+    assert await Promotion.filter(status="active").count() == 3
     assert await seed_demo(SANDBOX_APPID) is None  # a second run adds nothing
 
     store = await Store.filter(brand_id=accounts.brand_id).order_by("id").first()
@@ -56,14 +56,75 @@ async def test_the_demo_complaints_stand_at_every_step_of_the_workflow(deps) -> 
     from backend.complaints.models import Complaint
 
     accounts = await seed_demo(SANDBOX_APPID, deps)
-    assert accounts is not None and accounts.complaints == 6
+    assert accounts is not None and accounts.complaints == 7
     statuses = (
         await Complaint.filter(brand_id=accounts.brand_id)
         .order_by("id")
         .values_list("status", flat=True)
     )
-    assert statuses == ["new", "new", "acknowledged", "assigned", "responded", "resolved"]
+    assert statuses == [
+        "new",
+        "new",
+        "acknowledged",
+        "assigned",
+        "responded",
+        "resolved",
+        "closed",
+    ]
     # Their text went unchecked (no WeChat account) and was approved by the brand.
     assert set(
         await Complaint.filter(brand_id=accounts.brand_id).values_list("content_review", flat=True)
     ) == {"approved"}
+    closed = await Complaint.get(brand_id=accounts.brand_id, status="closed")
+    assert closed.rating == 5
+
+
+async def test_the_demo_shows_every_feature(deps, settings, client, sandbox_client) -> None:
+    """What the mini-program's and the console's pages show a newcomer is there: the mall,
+    the wheel, the owner's points and spin, complaints with photos and an order, resolved
+    and closed ones the queue can filter, and a crowd invited to the live session."""
+    from backend.livestream.models import LiveInvitation, LiveSession
+
+    accounts = await seed_demo(SANDBOX_APPID, deps)
+    assert accounts is not None
+    owner = await wechat_login(client, sandbox_client, DEMO_OWNER_PERSONA)
+    assert owner["identity"]["role"] == "store_owner"
+    as_owner = bearer(owner)
+
+    items = (await client.get("/api/v1/mall/items", headers=as_owner)).json()["items"]
+    assert len(items) == 4 and {item["physical"] for item in items} == {True, False}
+    assert all(item["stock"] > 0 and item["points_price"] > 0 for item in items)
+    [wheel] = (await client.get("/api/v1/lottery/wheels", headers=as_owner)).json()["items"]
+    assert wheel["name"] == accounts.wheel and len(wheel["prizes"]) == 6
+    assert {prize["kind"] for prize in wheel["prizes"]} == {"points", "goods", "trip", "nothing"}
+    assert wheel["chances"] == 1  # the owner's paid order unlocked one spin
+    accounts_of_owner = (await client.get("/api/v1/ledger/accounts", headers=as_owner)).json()
+    [points] = [a for a in accounts_of_owner["items"] if a["kind"] == "points"]
+    cheapest = min(item["points_price"] for item in items)
+    assert points["balance"] == accounts.owner_points >= cheapest  # enough to redeem a gift
+    spun = await client.post(
+        f"/api/v1/lottery/wheels/{wheel['id']}/spin", headers=idempotent(owner)
+    )
+    assert spun.status_code in (200, 201), spun.text
+
+    brand = await staff_headers(client, "brand_admin", DEMO_PASSWORD)
+    for status in ("resolved", "closed"):
+        listed = await client.get("/api/v1/complaints", params={"status": status}, headers=brand)
+        assert len(listed.json()["items"]) == 1, status
+    everything = (await client.get("/api/v1/complaints", headers=brand)).json()["items"]
+    with_order = [c for c in everything if c["order_id"] is not None]
+    assert {c["category"] for c in with_order} == {"damaged", "wrong_goods"}
+    for listed in with_order:
+        complaint = (await client.get(f"/api/v1/complaints/{listed['id']}", headers=brand)).json()
+        assert complaint["photos"], complaint["category"]
+        for photo in complaint["photos"]:
+            # Stored through the real photo path: a cleaned JPEG in the media folder.
+            key = photo["url"].removeprefix(settings.storage.public_url + "/")
+            stored = settings.storage.local_dir / key
+            assert stored.read_bytes()[:3] == b"\xff\xd8\xff"
+        order = (await client.get(f"/api/v1/orders/{listed['order_id']}", headers=brand)).json()
+        assert order["status"] == "delivered" and order["store_id"] == listed["store_id"]
+
+    session = await LiveSession.get(title=accounts.live_session)
+    assert accounts.live_invited == session.invited_count >= 30
+    assert await LiveInvitation.filter(session_id=session.id).count() == session.invited_count

@@ -87,7 +87,15 @@ async def test_phone_binding(client, sandbox_client) -> None:
     bound = await client.post(
         "/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(tokens)
     )
-    assert bound.status_code == 200 and bound.json() == {"phone": "13812345678"}
+    assert bound.status_code == 200
+    # No identity came with the phone: nothing to switch to, nothing to choose.
+    assert bound.json() == {
+        "phone": "13812345678",
+        "memberships": [],
+        "switched": False,
+        "needs_switch": False,
+        "identity": tokens["identity"],
+    }
     assert (await User.get(id=tokens["identity"]["user_id"])).phone == "13812345678"
     reused = await client.post(
         "/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(tokens)
@@ -100,16 +108,93 @@ async def test_phone_binding_turns_a_registered_salesperson_into_one(
 ) -> None:
     tenant = await make_tenant()
     tokens = await wechat_login(client, sandbox_client, "salesperson-wang")
+    assert tokens["identity"]["role"] is None
     code = await phone_code(sandbox_client, tenant.salesperson.phone)
-    await client.post("/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(tokens))
-    me = (await client.get("/api/v1/me", headers=bearer(tokens))).json()
-    [membership] = me["memberships"]
+    bound = await client.post(
+        "/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(tokens)
+    )
+    assert bound.status_code == 200, bound.text
+    answer = bound.json()
+    [membership] = answer["memberships"]
     assert membership["role"] == "salesperson"
     assert membership["salesperson"]["id"] == tenant.salesperson.id
-    switched = await client.post(
-        "/api/v1/auth/switch", json={"membership_id": membership["id"]}, headers=bearer(tokens)
+    # The one identity the phone brought is switched into at once, as /auth/switch would.
+    assert (answer["switched"], answer["needs_switch"]) == (True, False)
+    assert answer["identity"]["role"] == "salesperson"
+    assert answer["identity"]["membership_id"] == membership["id"]
+    assert answer["identity"]["salesperson_id"] == tenant.salesperson.id
+    session = await client.get("/api/v1/auth/session", headers=bearer(answer))
+    assert session.json()["salesperson_id"] == tenant.salesperson.id
+    renewed = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": answer["refresh_token"]}
     )
-    assert switched.json()["identity"]["salesperson_id"] == tenant.salesperson.id
+    assert renewed.json()["identity"]["role"] == "salesperson"
+    # The refresh token from before the switch would restore "no role": it was retired, and
+    # presenting it is a replay, as after /auth/switch.
+    stale = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
+    assert stale.json()["error"]["code"] == "auth.refresh_token_reused"
+
+
+async def test_phone_binding_with_several_identities_asks_to_choose(client, sandbox_client) -> None:
+    from backend.org.models import Salesperson
+
+    first, second = await make_tenant(), await make_tenant()
+    phone = first.salesperson.phone
+    await Salesperson.create(
+        brand=second.brand, distributor=second.distributor, name="王磊", phone=phone
+    )
+    tokens = await wechat_login(client, sandbox_client, "two-brands")
+    code = await phone_code(sandbox_client, phone)
+    answer = (
+        await client.post("/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(tokens))
+    ).json()
+    assert (answer["switched"], answer["needs_switch"]) == (False, True)
+    assert "access_token" not in answer and answer["identity"]["role"] is None
+    assert {m["brand"]["id"] for m in answer["memberships"]} == {first.brand.id, second.brand.id}
+    session = await client.get("/api/v1/auth/session", headers=bearer(tokens))
+    assert session.json()["role"] is None  # the tokens in hand still work, role unchanged
+
+
+async def test_a_phone_bound_to_another_wechat_user_is_refused(client, sandbox_client) -> None:
+    tenant = await make_tenant()
+    owner = await wechat_login(client, sandbox_client, "phone-owner")
+    code = await phone_code(sandbox_client, tenant.salesperson.phone)
+    await client.post("/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(owner))
+    other = await wechat_login(client, sandbox_client, "phone-other")
+    code = await phone_code(sandbox_client, tenant.salesperson.phone)
+    refused = await client.post(
+        "/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(other)
+    )
+    assert refused.status_code == 409
+    error = refused.json()["error"]
+    assert error["code"] == "auth.phone_taken"
+    assert error["message"] == "该手机号已绑定其他微信，请用原微信登录或联系客服"
+    other_user = await User.get(id=other["identity"]["user_id"])
+    assert other_user.phone is None
+    assert await Membership.filter(user_id=other_user.id).count() == 0
+    await tenant.salesperson.refresh_from_db()
+    assert tenant.salesperson.user_id == owner["identity"]["user_id"]
+    # The first user binding the same phone again is no conflict.
+    code = await phone_code(sandbox_client, tenant.salesperson.phone)
+    again = await client.post(
+        "/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(owner)
+    )
+    assert again.status_code == 200 and again.json()["switched"] is True
+
+
+async def test_two_users_binding_one_phone_at_once_one_wins(client, sandbox_client) -> None:
+    users = [await wechat_login(client, sandbox_client, f"racer-{n}") for n in range(6)]
+    codes = [await phone_code(sandbox_client, "13811112222") for _ in users]
+    responses = await asyncio.gather(
+        *(
+            client.post("/api/v1/auth/wechat/phone", json={"code": code}, headers=bearer(user))
+            for user, code in zip(users, codes, strict=True)
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [200] + [409] * 5
+    assert await User.filter(phone="13811112222").count() == 1
 
 
 async def test_staff_login_and_profile(client) -> None:
@@ -324,3 +409,33 @@ async def test_sandbox_speaks_wechat_errors(sandbox_client: httpx.AsyncClient) -
         "/wxa/business/getuserphonenumber", params={"access_token": "x"}, json={"code": "y"}
     )
     assert bad_token.json()["errcode"] == 40001
+
+
+async def test_sandbox_phone_side_answers_the_shared_error_shape(sandbox_client) -> None:
+    """The sandbox's /sandbox endpoints are ours: our error shape. WeChat's keep errcode."""
+    cases = [
+        ("/sandbox/login-code", {"appid": "nope", "persona": "x"}, "sandbox.identity_required"),
+        (
+            "/sandbox/phone-code",
+            {"appid": "wx_sandbox_appid", "phone": "1x"},
+            "sandbox.phone_required",
+        ),
+        ("/sandbox/subscribe-grant", {"appid": "wx_sandbox_appid"}, "sandbox.identity_required"),
+        (
+            "/sandbox/subscribe-grant",
+            {"appid": "wx_sandbox_appid", "persona": "p", "template_ids": ["nope"]},
+            "sandbox.unknown_template",
+        ),
+    ]
+    for path, body, code in cases:
+        response = await sandbox_client.post(path, json=body)
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["error"]["code"] == code
+        assert set(response.json()["error"]) == {"code", "message", "details"}
+    malformed = await sandbox_client.post("/sandbox/login-code", content=b"{oops")
+    assert malformed.json()["error"]["code"] == "sandbox.bad_request"
+    wechat = await sandbox_client.get(
+        "/sns/jscode2session",
+        params={"appid": "nope", "secret": "x", "js_code": "y", "grant_type": "authorization_code"},
+    )
+    assert wechat.status_code == 200 and wechat.json()["errcode"] == 40013

@@ -554,6 +554,42 @@ async def test_close(pay: WechatPayClient, payer: httpx.AsyncClient) -> None:
     assert (missing.value.status, missing.value.code) == (404, "ORDER_NOT_EXIST")
 
 
+def _our_error(response: httpx.Response, status: int, code: str) -> None:
+    """The sandbox's own control endpoints answer in the platform's error shape."""
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "details"}
+    assert error["code"] == code and error["message"]
+
+
+async def test_control_endpoints_answer_the_shared_error_shape(
+    pay: WechatPayClient, payer: httpx.AsyncClient
+) -> None:
+    unknown = await payer.post("/sandbox/pay/complete", json={"out_trade_no": new_out_no()})
+    _our_error(unknown, 404, "sandbox.order_not_found")
+    _our_error(
+        await payer.post("/sandbox/pay/complete", content=b"[1, 2"), 400, "sandbox.bad_request"
+    )
+    out_trade_no = new_out_no()
+    await prepay(pay, out_trade_no)
+    negative = await payer.post(
+        "/sandbox/pay/complete", json={"out_trade_no": out_trade_no, "amount_fen": -1}
+    )
+    _our_error(negative, 400, "sandbox.bad_amount")
+    paid = await paid_order(pay, payer)
+    again = await payer.post("/sandbox/pay/complete", json={"out_trade_no": paid})
+    _our_error(again, 409, "sandbox.order_not_payable")
+    assert again.json()["error"]["details"] == {"trade_state": "SUCCESS"}
+    settle = await payer.post("/sandbox/pay/refunds/settle", json={"status": "LATER"})
+    _our_error(settle, 400, "sandbox.bad_refund_status")
+    missing = await payer.post("/sandbox/pay/notifications/nope/redeliver")
+    _our_error(missing, 404, "sandbox.notification_not_found")
+    # WeChat Pay's own endpoints keep WeChat's wire format.
+    with pytest.raises(WechatPayError) as not_there:
+        await pay.query(sub_mchid=SUB_MCHID, out_trade_no=new_out_no())
+    assert (not_there.value.status, not_there.value.code) == (404, "ORDER_NOT_EXIST")
+
+
 async def test_partial_and_full_refunds(
     pay: WechatPayClient, payer: httpx.AsyncClient, receiver: tuple[Receiver, str]
 ) -> None:

@@ -1,6 +1,7 @@
 """A demo live session, so that a newcomer's console has one to host: the first
-distributor's, starting in half an hour, with two products at live prices, a red-packet
-rain, a coupon drop and a lottery draw planned."""
+distributor's, starting in half an hour, every one of its stores invited (over thirty, so the
+room's counts and draws have a crowd), with two products at live prices, a red-packet rain, a
+coupon drop and a lottery draw planned."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from backend.identity.tokens import Principal
 from backend.livestream import service as live_service
 
 
-async def seed_live_session(brand: Principal, distributor_id: int, now: datetime) -> str:
+async def seed_live_session(
+    brand: Principal, distributor_id: int, now: datetime
+) -> tuple[str, int]:
+    """The session's title and how many stores it invited."""
     skus = await Sku.filter(brand_id=brand.brand_id).order_by("id").limit(2)
     template = await CouponTemplate.filter(brand_id=brand.brand_id).order_by("id").first()
     fields: dict[str, Any] = {
@@ -43,4 +47,4 @@ async def seed_live_session(brand: Principal, distributor_id: int, now: datetime
         ],
     }
     session = await live_service.schedule(brand, fields, now=now)
-    return str(session["title"])
+    return str(session["title"]), int(session["invited_count"])

@@ -1,4 +1,6 @@
-"""Demo data: one brand with regions, distributors, salespeople, stores and staff accounts.
+"""Demo data: one brand with regions, distributors, salespeople, stores and staff accounts,
+a catalog, running promotions, coupons, a points mall and a lottery wheel, complaints at
+every step, and a live session with enough stores invited for a lively room.
 
 Created through the same services the API uses, so the demo shows real behaviour.
 """
@@ -10,15 +12,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from backend.catalog import service as catalog_service
 from backend.catalog.models import Category, PriceEntry
 from backend.coupons import service as coupons_service
 from backend.demo.complaints import seed_complaints
 from backend.demo.live import seed_live_session
+from backend.demo.orders import become_owner
+from backend.demo.rewards import seed_mall, seed_owner_order, seed_wheel
 from backend.identity import service as identity_service
 from backend.identity.models import Role, User, WechatAccount
 from backend.identity.tokens import Principal
 from backend.integrations.wechat.sandbox import openid_for
+from backend.ledger import service as ledger_service
 from backend.org import service as org_service
 from backend.org.models import Brand, Salesperson, Store, StoreTag, StoreTier
 from backend.promotions import service as promotions_service
@@ -36,7 +43,9 @@ NAME_PREFIXES = ["鑫", "顺", "佳", "恒", "利", "华"]
 STORE_WORDS = ["家电", "五金", "建材", "水电", "厨卫", "净水"]
 STREETS = ["文一西路", "莫干山路", "南京东路", "淮海中路", "天河路", "中山大道"]
 TAGS = ["社区店", "旗舰店", "新开店", "重点客户"]
-STORE_COUNT = 40
+# Stores go to the salespeople in turn, and the salespeople to the distributors: the first
+# distributor has a third of them, all invited to its live session (34, a lively room).
+STORE_COUNT = 100
 DEMO_OWNER_PERSONA = "demo-owner"
 # (category, product, [(sku name, unit, list price in fen, case size, minimum order)])
 CATALOG = [
@@ -62,8 +71,12 @@ class DemoAccounts:
     promotions: list[str] = field(default_factory=list)
     coupons: list[str] = field(default_factory=list)
     owner_store: str = ""
+    owner_points: int = 0
+    mall_items: list[str] = field(default_factory=list)
+    wheel: str = ""
     complaints: int = 0
     live_session: str = ""
+    live_invited: int = 0
 
 
 async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
@@ -125,35 +138,46 @@ async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
         salespeople.append(person)
         accounts.salespeople.append((name, phone))
 
-    for number in range(STORE_COUNT):
-        person = salespeople[number % len(salespeople)]
-        distributor_id = int(person["distributor_id"])  # type: ignore[call-overload]
-        region_name = REGIONS[0] if distributor_id != distributor_ids[-1] else REGIONS[1]
-        store = await Store.create(
-            brand_id=brand.id,
-            name=f"{rng.choice(NAME_PREFIXES)}{rng.choice(STORE_WORDS)}店{number + 1:02d}",
-            contact_name=f"{rng.choice('赵钱孙李周吴郑王')}老板",
-            phone=f"1370000{number + 1:04d}",
-            address=f"{rng.choice(STREETS)}{rng.randint(1, 999)}号",
-            latitude=round(30.0 + rng.random(), 6),
-            longitude=round(120.0 + rng.random(), 6),
-            region_id=regions[region_name],
-            distributor_id=distributor_id,
-            salesperson_id=person["id"],
-            tier=rng.choice(list(StoreTier)).value,
-            invited_by_salesperson_id=person["id"],
-        )
-        await StoreTag.bulk_create([StoreTag(store=store, tag=t) for t in rng.sample(TAGS, 2)])
-        accounts.stores += 1
+    # One transaction for the stores: on SQLite each commit is a sync to disk, and a hundred
+    # stores with their tags would otherwise cost two hundred of them at every first start.
+    async with in_transaction():
+        for number in range(STORE_COUNT):
+            person = salespeople[number % len(salespeople)]
+            distributor_id = int(person["distributor_id"])  # type: ignore[call-overload]
+            region_name = REGIONS[0] if distributor_id != distributor_ids[-1] else REGIONS[1]
+            store = await Store.create(
+                brand_id=brand.id,
+                name=f"{rng.choice(NAME_PREFIXES)}{rng.choice(STORE_WORDS)}店{number + 1:02d}",
+                contact_name=f"{rng.choice('赵钱孙李周吴郑王')}老板",
+                phone=f"1370000{number + 1:04d}",
+                address=f"{rng.choice(STREETS)}{rng.randint(1, 999)}号",
+                latitude=round(30.0 + rng.random(), 6),
+                longitude=round(120.0 + rng.random(), 6),
+                region_id=regions[region_name],
+                distributor_id=distributor_id,
+                salesperson_id=person["id"],
+                tier=rng.choice(list(StoreTier)).value,
+                invited_by_salesperson_id=person["id"],
+            )
+            await StoreTag.bulk_create([StoreTag(store=store, tag=t) for t in rng.sample(TAGS, 2)])
+            accounts.stores += 1
     assert await Salesperson.filter(brand_id=brand.id).count() == len(SALESPEOPLE)
     accounts.skus = await _seed_catalog(acting, distributor_ids, rng)
     accounts.promotions = await _seed_promotions(acting)
     accounts.coupons = await _seed_coupons(acting)
-    accounts.owner_store = await _seed_demo_owner(brand.id, appid)
+    owner = await _seed_demo_owner(brand.id, appid)
+    accounts.owner_store = str(owner.store_name)
+    now = datetime.now(UTC).replace(microsecond=0)
+    accounts.mall_items = await seed_mall(acting, now)
+    accounts.wheel = await seed_wheel(acting, now)
     if deps is not None:
+        # Orders and complaints go through WeChat Pay's bookkeeping, the content check and
+        # the realtime push: they need the process's deps.
+        await seed_owner_order(deps, owner.principal, now)
+        accounts.owner_points = await _points_of(owner.principal)
         accounts.complaints = await seed_complaints(deps, acting, deps.clock.now())
-    accounts.live_session = await seed_live_session(
-        acting, distributor_ids[0], datetime.now(UTC).replace(microsecond=0)
+    accounts.live_session, accounts.live_invited = await seed_live_session(
+        acting, distributor_ids[0], now
     )
     return accounts
 
@@ -245,6 +269,14 @@ async def _seed_promotions(acting: Principal) -> list[str]:
             },
             "reward": {"kind": "special_price", "unit_price_fen": None, "percent_of_list": "90"},
         },
+        {
+            **everyone,
+            **window,
+            "name": "订货送积分（每元 1 分）",
+            "step": 2,
+            "budget_fen": None,
+            "reward": {"kind": "points", "per_yuan": "1", "threshold_fen": None, "multiplier": "1"},
+        },
     ]
     for fields in promotions:
         created = await promotions_service.create_promotion(acting, fields, now=now)
@@ -303,15 +335,22 @@ async def _seed_coupons(acting: Principal) -> list[str]:
     return [str(issued["name"]), str(claimable["name"])]
 
 
-async def _seed_demo_owner(brand_id: int, appid: str) -> str:
+@dataclass(frozen=True)
+class DemoOwner:
+    store_name: str
+    principal: Principal
+
+
+async def _seed_demo_owner(brand_id: int, appid: str) -> DemoOwner:
     """A store owner a newcomer can sign in as through the WeChat sandbox."""
     store = await Store.filter(brand_id=brand_id).order_by("id").first()
     assert store is not None
     user = await User.create(display_name="演示店主")
     await WechatAccount.create(appid=appid, openid=openid_for(appid, DEMO_OWNER_PERSONA), user=user)
-    distributor_id: int = store.distributor_id  # type: ignore[attr-defined]
-    await identity_service.grant_membership(
-        user.id, Role.STORE_OWNER, brand_id, distributor_id=distributor_id, store_id=store.id
-    )
-    await Store.filter(id=store.id).update(owner_id=user.id)
-    return store.name
+    principal = await become_owner(store, user)
+    return DemoOwner(store.name, principal)
+
+
+async def _points_of(owner: Principal) -> int:
+    accounts = await ledger_service.list_accounts(owner, owner.store_id)
+    return sum(int(a["balance"]) for a in accounts if a["kind"] == "points")

@@ -25,7 +25,9 @@ class Role(StrEnum):
 class User(Model):
     id = fields.BigIntField(primary_key=True)
     display_name = fields.CharField(max_length=64, default="")
-    phone = fields.CharField(max_length=20, null=True, db_index=True)
+    # One phone, one user: the unique index is what makes a second WeChat user's binding of a
+    # phone that is already bound fail, even when both bind at the same moment.
+    phone = fields.CharField(max_length=20, null=True, unique=True)
     # Staff sign in to the web console with a username and password; WeChat users need neither.
     username = fields.CharField(max_length=64, null=True, unique=True)
     password_hash = fields.CharField(max_length=255, null=True)

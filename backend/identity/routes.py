@@ -47,14 +47,20 @@ async def wechat_login(request: Request, body: WechatLoginBody) -> HTTPResponse:
 
 
 @bp.post("/auth/wechat/phone")
-@openapi.summary("绑定手机号（getPhoneNumber 的 code）")
+@openapi.summary("绑定手机号（getPhoneNumber 的 code）；只有一个身份时随即切换到它")
+@openapi.description(
+    "手机号已绑定其他微信时 409 auth.phone_taken，不做任何改动。绑定后用户恰有一个身份且当前"
+    "不在其中时，随即切换（switched: true，并带新的令牌，与 /auth/switch 相同）；有多个身份且"
+    "当前未选择时 needs_switch: true，memberships 列出可选身份。"
+)
 @authenticated()
 @json_body(PhoneBody)
 async def bind_phone(request: Request, principal: Principal, body: PhoneBody) -> HTTPResponse:
-    phone = await service.bind_phone(request_deps(request), principal, body.code)
+    deps = request_deps(request)
+    phone = await service.bind_phone(deps, principal, body.code)
     # A salesperson registered by the brand under this phone becomes this user.
     await org_service.claim_salesperson_profiles(principal.user_id, phone)
-    return ok({"phone": phone})
+    return ok(await service.identity_after_phone(deps, principal, phone))
 
 
 @bp.post("/auth/staff/login")

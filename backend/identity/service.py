@@ -95,6 +95,11 @@ class MembershipNotFound(NotFound):
     message = "找不到该身份"
 
 
+class PhoneTaken(Conflict):
+    code = "auth.phone_taken"
+    message = "该手机号已绑定其他微信，请用原微信登录或联系客服"
+
+
 class UsernameTaken(Conflict):
     code = "auth.username_taken"
     message = "用户名已被占用"
@@ -218,8 +223,33 @@ async def bind_phone(deps: Deps, principal: Principal, code: str) -> str:
         phone = await deps.wechat.phone_number(code)
     except WechatApiError as exc:
         raise _wechat_error(exc) from exc
-    await User.filter(id=principal.user_id).update(phone=phone)
+    try:
+        # users.phone is unique: a phone another WeChat user has bound fails here, in the one
+        # write, so two users binding it at once cannot both succeed and nothing is changed.
+        await User.filter(id=principal.user_id).update(phone=phone)
+    except IntegrityError as exc:
+        raise PhoneTaken(details={"phone": phone}) from exc
     return phone
+
+
+async def identity_after_phone(deps: Deps, principal: Principal, phone: str) -> dict[str, Any]:
+    """The binding's answer, once whatever the phone brought (a salesperson's role) is
+    granted. A user with exactly one identity is switched into it at once, with new tokens
+    as /auth/switch gives; one with several, signed in as none, is told to choose."""
+    memberships = await _membership_views(principal.user_id)
+    answer: dict[str, Any] = {
+        "phone": phone,
+        "memberships": memberships,
+        "switched": False,
+        "needs_switch": False,
+        "identity": principal_view(principal),
+    }
+    if len(memberships) == 1 and principal.membership_id != memberships[0]["id"]:
+        pair = await switch_membership(deps, principal, memberships[0]["id"])
+        answer.update(pair.as_dict(), switched=True)
+    elif len(memberships) > 1 and principal.membership_id is None:
+        answer["needs_switch"] = True
+    return answer
 
 
 async def _check_login_rate(deps: Deps, client_ip: str) -> None:
@@ -315,34 +345,38 @@ async def switch_membership(deps: Deps, principal: Principal, membership_id: int
         return await _issue_pair(deps, session, membership)
 
 
-async def describe_user(principal: Principal) -> dict[str, Any]:
-    user = await User.get(id=principal.user_id)
+async def _membership_views(user_id: int) -> list[dict[str, Any]]:
     memberships = (
-        await Membership.filter(user_id=user.id, is_active=True)
+        await Membership.filter(user_id=user_id, is_active=True)
         .order_by("id")
         .select_related("brand", "distributor", "store", "salesperson")
     )
+    return [
+        {
+            "id": m.id,
+            "role": m.role,
+            "brand": {"id": m.brand.id, "name": m.brand.name},
+            "distributor": {"id": m.distributor.id, "name": m.distributor.name}
+            if m.distributor
+            else None,
+            "store": {"id": m.store.id, "name": m.store.name} if m.store else None,
+            "salesperson": {"id": m.salesperson.id, "name": m.salesperson.name}
+            if m.salesperson
+            else None,
+        }
+        for m in memberships
+    ]
+
+
+async def describe_user(principal: Principal) -> dict[str, Any]:
+    user = await User.get(id=principal.user_id)
     return {
         "id": user.id,
         "display_name": user.display_name,
         "phone": user.phone,
         "username": user.username,
         "current": principal_view(principal),
-        "memberships": [
-            {
-                "id": m.id,
-                "role": m.role,
-                "brand": {"id": m.brand.id, "name": m.brand.name},
-                "distributor": {"id": m.distributor.id, "name": m.distributor.name}
-                if m.distributor
-                else None,
-                "store": {"id": m.store.id, "name": m.store.name} if m.store else None,
-                "salesperson": {"id": m.salesperson.id, "name": m.salesperson.name}
-                if m.salesperson
-                else None,
-            }
-            for m in memberships
-        ],
+        "memberships": await _membership_views(user.id),
     }
 
 

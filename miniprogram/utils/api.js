@@ -274,6 +274,18 @@ async function login() {
   return answer;
 }
 
+/** Bind the phone from getPhoneNumber's one-time code. The answer lists the person's
+ * identities (`memberships`); when the phone brought exactly one and the server switched
+ * into it (`switched`), it carries new tokens, which replace the session as /auth/switch's
+ * would; `needs_switch` says several wait to be chosen from. A phone already bound to
+ * another WeChat user is refused (auth.phone_taken), and nothing changes. Not retried: the
+ * code can be used once. */
+async function bindPhone(code) {
+  const answer = await post('/auth/wechat/phone', { code });
+  if (answer && answer.switched && answer.access_token) session.saveSession(answer);
+  return answer;
+}
+
 /** Sign out: the server ends every token of this sign-in; the phone forgets them even when
  * the server cannot be reached. */
 async function logout() {
@@ -376,6 +388,7 @@ module.exports = {
   put,
   del,
   login,
+  bindPhone,
   logout,
   refreshSession,
   setAuthExpiredHandler,

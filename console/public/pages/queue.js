@@ -1,6 +1,7 @@
 // The complaint queue: open complaints by the time their service level falls due, soonest
 // first, filtered by status, category, distributor and breach; it reloads itself when the
-// server announces a change (Socket.IO) and marks the rows that changed.
+// server announces a change (Socket.IO) and marks the rows that changed. Resolved and closed
+// complaints have no clock running, so those two filters list them newest first instead.
 import { h } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import htm from "htm";
@@ -11,6 +12,7 @@ import { CATEGORY, STATUS, dateTime, dueIn } from "../format.js";
 const html = htm.bind(h);
 const PAGE_SIZE = 20;
 const OPEN = ["new", "acknowledged", "assigned", "responded", "reopened"];
+const SETTLED = ["resolved", "closed"];
 
 function filtersFromHash() {
   const query = new URLSearchParams(window.location.hash.split("?")[1] || "");
@@ -45,16 +47,18 @@ export function QueuePage({ isBrand }) {
   async function load(append = false, cursor = null) {
     if (!append) setState("loading");
     try {
+      const settled = SETTLED.includes(filtersRef.current.status);
       const page = await api("/complaints", {
         query: {
-          sort: "due",
+          sort: settled ? "newest" : "due",
           limit: PAGE_SIZE,
           ...filtersRef.current,
           ...(cursor || {}),
         },
       });
       setItems((shown) => (append ? [...shown, ...page.items] : page.items));
-      setNext(page.next);
+      // The due-time view pages with a cursor object; newest first, with the last id shown.
+      setNext(settled ? (page.next_before ? { before: page.next_before } : null) : page.next);
       setState("ready");
     } catch (failure) {
       setError(failure.message);
@@ -98,7 +102,12 @@ export function QueuePage({ isBrand }) {
         <label>状态
           <select name="status" value=${filters.status} onChange=${choose("status")}>
             <option value="">全部未结</option>
-            ${OPEN.map((s) => html`<option value=${s}>${STATUS[s]}</option>`)}
+            <optgroup label="未结">
+              ${OPEN.map((s) => html`<option value=${s}>${STATUS[s]}</option>`)}
+            </optgroup>
+            <optgroup label="已结">
+              ${SETTLED.map((s) => html`<option value=${s}>${STATUS[s]}</option>`)}
+            </optgroup>
           </select>
         </label>
         <label>分类
@@ -121,7 +130,7 @@ export function QueuePage({ isBrand }) {
       ${state === "error" && html`
         <div class="error-box" role="alert">${error} <button onClick=${() => load()}>重试</button></div>`}
       ${state === "loading" && items.length === 0 && html`<p class="muted">正在加载…</p>`}
-      ${state === "ready" && items.length === 0 && html`<p class="empty">没有符合条件的未结投诉 🎉</p>`}
+      ${state === "ready" && items.length === 0 && html`<p class="empty">${SETTLED.includes(filters.status) ? "没有符合条件的投诉" : "没有符合条件的未结投诉 🎉"}</p>`}
       ${items.length > 0 && html`
         <table class="queue">
           <thead><tr>

@@ -3,8 +3,10 @@
  *
  *   - a store's owner or clerk goes to the home page;
  *   - a salesperson is recognised by the phone number the brand registered for them: binding
- *     that phone (getPhoneNumber → POST /auth/wechat/phone) links them, and they sign in as
- *     the salesperson;
+ *     that phone (getPhoneNumber → POST /auth/wechat/phone) links them, and the server signs
+ *     them in as the salesperson at once when that is their only identity (the answer carries
+ *     the new tokens); a phone already bound to another WeChat user is refused, and the page
+ *     says so;
  *   - someone with several identities (two stores, or a store and a salesperson) chooses;
  *   - someone with none yet (a new store) goes to 门店入驻 (join), which also shows an
  *     application already made.
@@ -31,6 +33,7 @@ Component({
     binding: false,
     switching: false,
     choices: [],
+    phoneError: '',
     salesName: '',
     agreed: true,
   },
@@ -127,15 +130,36 @@ Component({
         wx.showToast({ title: '未授权手机号，可稍后在“我的”中绑定', icon: 'none' });
         return Promise.resolve();
       }
+      this.setData({ phoneError: '' });
       return api.withButtonLock(this, 'binding', async () => {
+        let answer;
         try {
-          await api.post('/auth/wechat/phone', { code: detail.code });
+          answer = await api.bindPhone(detail.code);
         } catch (err) {
-          toastError(err);
+          // Taken by another WeChat user: say so where the button is, not in a passing toast.
+          if (err && err.code === 'auth.phone_taken') this.setData({ phoneError: err.message });
+          else toastError(err);
           return;
         }
-        await this.route();
+        await this.afterPhone(answer);
       });
+    },
+
+    /** Where binding the phone leads: straight in when the server switched into the one
+     * identity the person has, the chooser when there are several, else the usual route. */
+    async afterPhone(answer) {
+      const usable = ((answer && answer.memberships) || []).filter((m) => ENTERABLE.indexOf(m.role) >= 0);
+      const current = answer && answer.identity && answer.identity.membership_id;
+      const entered = usable.find((m) => m.id === current);
+      if (answer && answer.switched && entered) {
+        this.enter(describeMembership(entered));
+        return;
+      }
+      if (answer && answer.needs_switch && usable.length > 1) {
+        this.setData({ step: 'choose', choices: usable.map(describeMembership) });
+        return;
+      }
+      await this.route();
     },
     onSkipPhone() {
       this.phoneSkipped = true;

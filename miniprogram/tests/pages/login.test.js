@@ -52,16 +52,17 @@ test('a failed sign-in shows the server message', async () => {
   expect(texts(page, '.login-btn')).toEqual(['微信一键登录']);
 });
 
+const salesIdentity = { user_id: 7, role: 'salesperson', membership_id: 12, brand_id: 1, distributor_id: 2, store_id: null, salesperson_id: 5 };
+
 test('a salesperson is recognised by binding the phone the brand registered', async () => {
   session.saveSession(newUserSession());
-  let bound = false;
-  route(api, {
-    'GET /me': () => (bound ? meWith({ memberships: [salesMembership], phone: '13900000001' }) : meWith()),
-    'POST /auth/wechat/phone': (path, body) => {
-      bound = true;
-      return { phone: '13900000001', code: body.code };
-    },
-    'POST /auth/switch': storeSession({ access_token: 'access-sales', identity: { user_id: 7, role: 'salesperson', membership_id: 12, brand_id: 1, distributor_id: 2, store_id: null, salesperson_id: 5 } }),
+  route(api, { 'GET /me': meWith() });
+  // The server switched into the one identity the phone brought: the answer has its tokens,
+  // which api.bindPhone saves as the session.
+  api.bindPhone.mockImplementation(async () => {
+    const answer = storeSession({ access_token: 'access-sales', identity: salesIdentity });
+    session.saveSession(answer);
+    return { ...answer, phone: '13900000001', memberships: [salesMembership], switched: true, needs_switch: false };
   });
   const page = h.page('login');
   await page.instance.onLoad({});
@@ -70,11 +71,73 @@ test('a salesperson is recognised by binding the phone the brand registered', as
 
   await page.instance.onGetPhone({ detail: { code: 'phone-code-1', errMsg: 'getPhoneNumber:ok' } });
   await flush();
-  expect(api.post).toHaveBeenCalledWith('/auth/wechat/phone', { code: 'phone-code-1' });
-  expect(api.post).toHaveBeenCalledWith('/auth/switch', { membership_id: 12 });
+  expect(api.bindPhone).toHaveBeenCalledWith('phone-code-1');
+  expect(api.post).not.toHaveBeenCalledWith('/auth/switch', expect.anything());
   expect(session.currentIdentity().role).toBe('salesperson');
   expect(textOf(page)).toContain('李业代（业务员）');
   expect(h.wx.reLaunch).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/sales/index' }));
+});
+
+test('a phone that brought several identities: the chooser, no extra round trip', async () => {
+  session.saveSession(newUserSession());
+  route(api, {
+    'GET /me': meWith(),
+    'POST /auth/switch': storeSession({ access_token: 'access-store' }),
+  });
+  api.bindPhone.mockResolvedValue({
+    phone: '13900000001',
+    memberships: [storeMembership, salesMembership],
+    switched: false,
+    needs_switch: true,
+    identity: newUserSession().identity,
+  });
+  const page = h.page('login');
+  await page.instance.onLoad({});
+  await flush();
+  await page.instance.onGetPhone({ detail: { code: 'phone-code-2', errMsg: 'getPhoneNumber:ok' } });
+  await flush();
+  expect(api.get).toHaveBeenCalledTimes(1); // only the /me before binding
+  expect(texts(page, '.choice-title')).toEqual(['赵记水站', '李业代']);
+  await tap(page, '.choice', 1);
+  await flush();
+  expect(api.post).toHaveBeenCalledWith('/auth/switch', { membership_id: 12 });
+});
+
+test('a phone bound to another WeChat user: the reason stays on the page, nothing changes', async () => {
+  session.saveSession(newUserSession());
+  route(api, { 'GET /me': meWith() });
+  const message = '该手机号已绑定其他微信，请用原微信登录或联系客服';
+  api.bindPhone.mockRejectedValue(apiError(api.ApiError, 'auth.phone_taken', message, 409));
+  const page = h.page('login');
+  await page.instance.onLoad({});
+  await flush();
+  await page.instance.onGetPhone({ detail: { code: 'phone-code-3', errMsg: 'getPhoneNumber:ok' } });
+  await flush();
+  expect(texts(page, '.phone-error')).toEqual([message]);
+  expect(textOf(page)).toContain('绑定手机号');
+  expect(session.currentIdentity().role).toBeNull();
+  expect(h.wx.reLaunch).not.toHaveBeenCalled();
+  expect(h.wx.switchTab).not.toHaveBeenCalled();
+  // The skip button still leads on.
+  await tap(page, '.skip-btn');
+  await flush();
+  expect(h.wx.redirectTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/join/index' }));
+});
+
+test('a phone that brought nothing: the usual route (门店入驻)', async () => {
+  session.saveSession(newUserSession());
+  let bound = false;
+  route(api, { 'GET /me': () => meWith({ phone: bound ? '13800000000' : null }) });
+  api.bindPhone.mockImplementation(async () => {
+    bound = true;
+    return { phone: '13800000000', memberships: [], switched: false, needs_switch: false, identity: newUserSession().identity };
+  });
+  const page = h.page('login');
+  await page.instance.onLoad({});
+  await flush();
+  await page.instance.onGetPhone({ detail: { code: 'phone-code-4', errMsg: 'getPhoneNumber:ok' } });
+  await flush();
+  expect(h.wx.redirectTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/join/index' }));
 });
 
 test('refusing the phone changes nothing; skipping goes to 门店入驻', async () => {
@@ -84,6 +147,7 @@ test('refusing the phone changes nothing; skipping goes to 门店入驻', async 
   await page.instance.onLoad({});
   await flush();
   await page.instance.onGetPhone({ detail: { errMsg: 'getPhoneNumber:fail user deny' } });
+  expect(api.bindPhone).not.toHaveBeenCalled();
   expect(api.post).not.toHaveBeenCalled();
   expect(h.wx.showToast).toHaveBeenCalled();
 

@@ -306,6 +306,44 @@ describe('the session', () => {
     expect(session.currentIdentity()).toEqual(answer.identity);
   });
 
+  test('bindPhone: a switched answer replaces the session; others leave it', async () => {
+    signedIn('A0', 'R0');
+    const switched = {
+      phone: '13900000001',
+      memberships: [{ id: 12, role: 'salesperson' }],
+      switched: true,
+      needs_switch: false,
+      access_token: 'A2',
+      refresh_token: 'R2',
+      token_type: 'Bearer',
+      expires_in: 900,
+      identity: { user_id: 3, role: 'salesperson', membership_id: 12 },
+    };
+    fake.serve(() => ok(switched));
+    expect(await api.bindPhone('phone-code')).toEqual(switched);
+    expect(fake.calls[0]).toMatchObject({ method: 'POST', path: '/auth/wechat/phone', data: { code: 'phone-code' } });
+    expect(bearer(fake.calls[0])).toBe('Bearer A0');
+    expect(session.getSession()).toMatchObject({ access_token: 'A2', refresh_token: 'R2' });
+    expect(session.currentIdentity().role).toBe('salesperson');
+
+    signedIn('A0', 'R0');
+    fake.serve(() => ok({ phone: '13900000001', memberships: [], switched: false, needs_switch: false, identity: { role: null } }));
+    await api.bindPhone('phone-code-2');
+    expect(session.getSession()).toMatchObject({ access_token: 'A0', refresh_token: 'R0' });
+  });
+
+  test('bindPhone: a phone taken by another WeChat user is refused once, session kept', async () => {
+    signedIn('A0', 'R0');
+    fake.serve(() => ({
+      status: 409,
+      body: errorBody('auth.phone_taken', '该手机号已绑定其他微信，请用原微信登录或联系客服'),
+    }));
+    const error = await api.bindPhone('phone-code').catch((e) => e);
+    expect(error.code).toBe('auth.phone_taken');
+    expect(fake.calls).toHaveLength(1);
+    expect(session.getSession()).toMatchObject({ access_token: 'A0' });
+  });
+
   test('a refused login code is reported, not refreshed', async () => {
     fake.serve(() => ({
       status: 401,

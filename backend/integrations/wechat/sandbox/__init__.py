@@ -14,6 +14,7 @@ the grants a user gives by accepting `wx.requestSubscribeMessage`.
 from __future__ import annotations
 
 import hashlib
+import json as jsonlib
 import re
 import secrets
 import time
@@ -137,6 +138,29 @@ def _error(pair: tuple[int, str]) -> HTTPResponse:
     return json({"errcode": pair[0], "errmsg": pair[1]})
 
 
+def control_error(status: int, code: str, message: str, details: object = None) -> HTTPResponse:
+    """An error from one of the sandbox's own `/sandbox/...` endpoints (the phone's and the
+    payer's part). Those are ours, not WeChat's, so they answer in the platform's error shape,
+    which the README's examples and the mini-program's helpers read; WeChat's own endpoints
+    keep WeChat's errcode/errmsg (or WeChat Pay's code/message) wire format."""
+    return json({"error": {"code": code, "message": message, "details": details}}, status=status)
+
+
+def control_body(request: Request) -> dict[str, object] | None:
+    """The JSON object a `/sandbox/...` endpoint was sent; None when the body is not one."""
+    if not request.body:
+        return {}
+    try:
+        body = jsonlib.loads(request.body)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def bad_control_body() -> HTTPResponse:
+    return control_error(400, "sandbox.bad_request", "请求体须为JSON对象")
+
+
 def _redeem(
     codes: dict[str, _IssuedCode], code: str, appid: str, now: float
 ) -> _IssuedCode | tuple[int, str]:
@@ -226,20 +250,31 @@ def _add_subscribe_messages(
     async def grant_subscriptions(request: Request) -> HTTPResponse:
         """The user accepting wx.requestSubscribeMessage for these templates: one message of
         each allowed. Answers as the mini-program's success callback would."""
-        body = request.json or {}
+        body = control_body(request)
+        if body is None:
+            return bad_control_body()
         appid = str(body.get("appid", ""))
         persona, openid = body.get("persona"), body.get("openid")
         template_ids = body.get("template_ids")
         if persona:
             openid = openid_for(appid, str(persona))
         if appid not in state.apps or not isinstance(openid, str) or not openid:
-            return json({"error": "appid and a persona or openid are required"}, status=400)
+            return control_error(
+                400, "sandbox.identity_required", "须提供已登记的 appid，以及 persona 或 openid"
+            )
         if not isinstance(template_ids, list) or not 1 <= len(template_ids) <= 3:
-            return json({"error": "template_ids: one to three template ids"}, status=400)
+            return control_error(
+                400, "sandbox.bad_template_ids", "template_ids 须为 1 到 3 个模板 id"
+            )
         unknown = [t for t in template_ids if t not in state.subscribe_templates]
         if unknown:
             # requestSubscribeMessage fails whole on an id the account has not added (20001).
-            return json({"error": f"unknown template ids: {unknown}", "errCode": 20001}, status=400)
+            return control_error(
+                400,
+                "sandbox.unknown_template",
+                "存在未添加到小程序的订阅消息模板",
+                {"template_ids": unknown, "errCode": 20001},
+            )
         for template_id in template_ids:
             grant = (appid, openid, template_id)
             state.subscribe_grants[grant] = state.subscribe_grants.get(grant, 0) + 1
@@ -250,6 +285,54 @@ def _add_subscribe_messages(
                 **{template_id: "accept" for template_id in template_ids},
             }
         )
+
+
+def _add_phone_side(bp: Blueprint, state: SandboxState) -> None:
+    """What wx.login and the getPhoneNumber button would hand the mini-program."""
+
+    def issue(
+        request: Request,
+        codes: dict[str, _IssuedCode],
+        name: str,
+        valid: Callable[[str], bool],
+        refusal: tuple[str, str],
+    ) -> HTTPResponse | tuple[str, str]:
+        """A one-time code for `name` (a persona or a phone), or the refusal as an answer."""
+        body = control_body(request)
+        if body is None:
+            return bad_control_body()
+        appid, value = str(body.get("appid", "")), str(body.get(name, ""))
+        if appid not in state.apps or not valid(value):
+            return control_error(400, *refusal)
+        code = secrets.token_urlsafe(24)
+        codes[code] = _IssuedCode(appid, value, state.now())
+        return code, openid_for(appid, value)
+
+    @bp.post("/sandbox/login-code")
+    async def issue_login_code(request: Request) -> HTTPResponse:
+        issued = issue(
+            request,
+            state.login_codes,
+            "persona",
+            bool,
+            ("sandbox.identity_required", "须提供已登记的 appid 和 persona"),
+        )
+        if isinstance(issued, HTTPResponse):
+            return issued
+        return json({"code": issued[0], "openid": issued[1]})
+
+    @bp.post("/sandbox/phone-code")
+    async def issue_phone_code(request: Request) -> HTTPResponse:
+        issued = issue(
+            request,
+            state.phone_codes,
+            "phone",
+            str.isdigit,
+            ("sandbox.phone_required", "须提供已登记的 appid 和纯数字手机号"),
+        )
+        if isinstance(issued, HTTPResponse):
+            return issued
+        return json({"code": issued[0]})
 
 
 def create_sandbox_blueprint(state: SandboxState, url_prefix: str = "") -> Blueprint:
@@ -343,27 +426,7 @@ def create_sandbox_blueprint(state: SandboxState, url_prefix: str = "") -> Bluep
             }
         )
 
-    # The phone's side: what wx.login and the getPhoneNumber button would hand the mini-program.
-    @bp.post("/sandbox/login-code")
-    async def issue_login_code(request: Request) -> HTTPResponse:
-        body = request.json or {}
-        appid, persona = str(body.get("appid", "")), str(body.get("persona", ""))
-        if appid not in state.apps or not persona:
-            return json({"error": "appid and persona are required"}, status=400)
-        code = secrets.token_urlsafe(24)
-        state.login_codes[code] = _IssuedCode(appid, persona, state.now())
-        return json({"code": code, "openid": openid_for(appid, persona)})
-
-    @bp.post("/sandbox/phone-code")
-    async def issue_phone_code(request: Request) -> HTTPResponse:
-        body = request.json or {}
-        appid, phone = str(body.get("appid", "")), str(body.get("phone", ""))
-        if appid not in state.apps or not phone.isdigit():
-            return json({"error": "appid and a numeric phone are required"}, status=400)
-        code = secrets.token_urlsafe(24)
-        state.phone_codes[code] = _IssuedCode(appid, phone, state.now())
-        return json({"code": code})
-
+    _add_phone_side(bp, state)
     _add_subscribe_messages(bp, state, token_app)
     return bp
 

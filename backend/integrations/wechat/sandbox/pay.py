@@ -48,6 +48,11 @@ from backend.integrations.wechat.pay import (
     signature_message,
     wechat_time,
 )
+from backend.integrations.wechat.sandbox import (
+    bad_control_body,
+    control_body,
+    control_error,
+)
 
 # Delays before each redelivery of an unanswered notification (WeChat's published schedule).
 RETRY_SCHEDULE_SECONDS = (
@@ -684,15 +689,17 @@ def _complete(state: PaySandboxState, body: Mapping[str, Any]) -> HTTPResponse:
         None,
     )
     if tx is None:
-        return json_response({"error": "no such order"}, status=404)
+        return control_error(404, "sandbox.order_not_found", "沙箱中没有这笔订单")
     if tx.trade_state != "NOTPAY":
-        return json_response({"error": f"order is {tx.trade_state}"}, status=409)
+        return control_error(
+            409, "sandbox.order_not_payable", "订单不是待支付状态", {"trade_state": tx.trade_state}
+        )
     if tx.time_expire is not None and tx.time_expire.timestamp() < state.now():
-        return json_response({"error": "order expired"}, status=409)
+        return control_error(409, "sandbox.order_expired", "订单已过支付期限")
     if not all(
         _positive_int(body[name]) for name in ("amount_fen", "payer_total_fen") if name in body
     ):
-        return json_response({"error": "amounts must be positive integers"}, status=400)
+        return control_error(400, "sandbox.bad_amount", "金额须为正整数（分）")
     tx.trade_state = "SUCCESS"
     tx.transaction_id = "4200" + _digits(24)
     tx.success_time = state.now_datetime()
@@ -720,7 +727,9 @@ def _settle(state: PaySandboxState, body: Mapping[str, Any]) -> HTTPResponse:
     """Finish PROCESSING refunds (all, or the one named) as SUCCESS, ABNORMAL or CLOSED."""
     outcome = str(body.get("status", "SUCCESS"))
     if outcome not in REFUND_OUTCOMES:
-        return json_response({"error": "status is SUCCESS, ABNORMAL or CLOSED"}, status=400)
+        return control_error(
+            400, "sandbox.bad_refund_status", "status 须为 SUCCESS、ABNORMAL 或 CLOSED"
+        )
     wanted = body.get("out_refund_no")
     settled = [
         refund
@@ -745,11 +754,17 @@ def create_pay_sandbox_blueprint(state: PaySandboxState, url_prefix: str = "") -
 
     @bp.post("/sandbox/pay/complete")
     async def complete(request: Request) -> HTTPResponse:
-        return _complete(state, _body(request) or {})
+        body = control_body(request)
+        if body is None:
+            return bad_control_body()
+        return _complete(state, body)
 
     @bp.post("/sandbox/pay/refunds/settle")
     async def settle_refunds(request: Request) -> HTTPResponse:
-        return _settle(state, _body(request) or {})
+        body = control_body(request)
+        if body is None:
+            return bad_control_body()
+        return _settle(state, body)
 
     @bp.get("/sandbox/pay/notifications")
     async def notifications(request: Request) -> HTTPResponse:
@@ -767,7 +782,7 @@ def create_pay_sandbox_blueprint(state: PaySandboxState, url_prefix: str = "") -
         """Send one notification once more, as WeChat may: handlers must be idempotent."""
         notification = state.notifications.get(notification_id)
         if notification is None:
-            return json_response({"error": "no such notification"}, status=404)
+            return control_error(404, "sandbox.notification_not_found", "没有这条通知")
         async with httpx.AsyncClient(timeout=NOTIFY_TIMEOUT_SECONDS) as http:
             await _attempt(state, http, notification)
         return json_response(_notification_view(notification))

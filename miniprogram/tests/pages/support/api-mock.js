@@ -15,6 +15,7 @@ function createApiMock() {
     put: jest.fn(() => Promise.reject(new Error('api.put not programmed'))),
     del: jest.fn(() => Promise.reject(new Error('api.del not programmed'))),
     login: jest.fn(),
+    bindPhone: jest.fn(() => Promise.reject(new Error('api.bindPhone not programmed'))),
     logout: jest.fn(() => Promise.resolve()),
     refreshSession: jest.fn(),
     setAuthExpiredHandler: jest.fn(),
