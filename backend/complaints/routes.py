@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
@@ -22,6 +22,7 @@ from backend.identity.access import (
 )
 from backend.infra.http import (
     Id,
+    Instant,
     PageQuery,
     RequestModel,
     documented_query,
@@ -85,7 +86,7 @@ class ComplaintQuery(PageQuery):
     sort: Literal["newest", "due"] = Field(
         default="newest", description="due：未结投诉按服务时限到期先后排列（队列视图）"
     )
-    due_after: AwareDatetime | None = Field(default=None, description="sort=due 的翻页游标")
+    due_after: Instant | None = Field(default=None, description="sort=due 的翻页游标")
     id_after: Id | None = None
 
 

@@ -6,7 +6,7 @@ from datetime import UTC
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
@@ -23,6 +23,7 @@ from backend.identity.access import (
 )
 from backend.infra.http import (
     Id,
+    Instant,
     PageQuery,
     RequestModel,
     documented_query,
@@ -67,8 +68,8 @@ class TemplateBody(RequestModel):
     kind: Literal["reduction", "discount", "exchange"]
     terms: TermsBody
     audience: AudienceBody = Field(default_factory=AudienceBody)
-    valid_from: AwareDatetime | None = None
-    valid_until: AwareDatetime | None = None
+    valid_from: Instant | None = None
+    valid_until: Instant | None = None
     valid_days: int | None = Field(default=None, ge=1, le=3650, description="领取/发放后有效天数")
     total_quantity: int | None = Field(default=None, ge=1, le=100_000_000)
     per_store_limit: int = Field(default=1, ge=1, le=1000, description="每店可自行领取张数")

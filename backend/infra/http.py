@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
 from functools import partial, wraps
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeGuard, TypeVar
 
 import ujson
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import PydanticCustomError
 from sanic import Request, Sanic
 from sanic.exceptions import BadRequest, NotFound, PayloadTooLarge, SanicException
 from sanic.handlers import ErrorHandler
@@ -27,9 +29,20 @@ log = get_logger("http")
 dumps = partial(ujson.dumps, ensure_ascii=False, escape_forward_slashes=False)
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
-# Ids are PostgreSQL bigints: a larger number can name nothing, and must not reach the database.
+# Every id column is a bigint (BigIntField primary keys, and the foreign keys that follow them;
+# SQLite's INTEGER is 64-bit too): a larger number can name nothing, and must not reach the
+# database, whose driver would fail on it. Path ids (assign_request_id), body and query ids
+# (Id) and socket events' ids (is_id) are all held to this one bound.
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+# The dates the business can mean. Far outside them Python's own date arithmetic overflows
+# (the China day 0001-01-01 in UTC is before year 1), and nothing near them is real anyway.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
+DATE_RANGE_MESSAGE = f"日期须在 {FIRST_DAY.isoformat()} 至 {LAST_DAY.isoformat()} 之间"
+_FIRST_INSTANT = datetime.combine(FIRST_DAY, datetime.min.time(), tzinfo=UTC)
+_LAST_INSTANT = datetime.combine(LAST_DAY, datetime.max.time(), tzinfo=UTC)
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 
@@ -71,7 +84,36 @@ FIELD_MESSAGES = {
     "too_short": "项目过少",
     "model_type": "应为对象",
     "dict_type": "应为对象",
+    "date_out_of_range": DATE_RANGE_MESSAGE,
 }
+
+
+def is_id(value: Any) -> TypeGuard[int]:
+    """Whether a socket event's id is one the database could hold (anything else is not
+    found, rather than a database error). Booleans are ints to Python, not ids."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
+def _out_of_range() -> PydanticCustomError:
+    return PydanticCustomError("date_out_of_range", DATE_RANGE_MESSAGE)
+
+
+def _within_days(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise _out_of_range()
+    return value
+
+
+def _within_instants(value: datetime) -> datetime:
+    # Compared aware, without converting: converting year 1 or 9999 is what overflows.
+    if not _FIRST_INSTANT <= value <= _LAST_INSTANT:
+        raise _out_of_range()
+    return value
+
+
+# Every date and moment a request carries (query or body) is one of these.
+Day = Annotated[date, AfterValidator(_within_days)]
+Instant = Annotated[AwareDatetime, AfterValidator(_within_instants)]
 
 
 class MalformedJson(InvalidInput):

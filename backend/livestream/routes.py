@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
@@ -21,6 +21,7 @@ from backend.identity.access import (
 )
 from backend.infra.http import (
     Id,
+    Instant,
     PageQuery,
     RequestModel,
     documented_query,
@@ -83,8 +84,8 @@ class SessionBody(RequestModel):
         max_length=500,
         description="直播流拉流地址（https 或 rtmp），小程序用 live-player 播放；不填则无视频",
     )
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     distributor_id: Id | None = Field(default=None, description="品牌创建时指定经销商")
     audience: AudienceBody
     products: list[LiveProductBody] = Field(min_length=1, max_length=50)

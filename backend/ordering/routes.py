@@ -22,6 +22,7 @@ from backend.identity.access import (
     authenticated,
 )
 from backend.infra.http import (
+    Day,
     Id,
     PageQuery,
     RequestModel,
@@ -98,8 +99,8 @@ class OrderQuery(PageQuery):
     store_id: Id | None = None
     salesperson_id: Id | None = None
     distributor_id: Id | None = None
-    created_from: date | None = None
-    created_to: date | None = None
+    created_from: Day | None = None
+    created_to: Day | None = None
 
     def filters(self) -> dict[str, Any]:
         return {
