@@ -30,7 +30,6 @@ from backend.infra.http import (
     json_body,
     newest_first,
     ok,
-    parse_body,
     parse_query,
 )
 from backend.infra.idempotency import create_once
@@ -320,10 +319,10 @@ async def get_claim(request: Request, principal: Principal, claim_id: int) -> HT
 @bp.post("/claims/<claim_id:int>/<action:approve|reject|settle>")
 @openapi.summary("品牌确认、驳回（可附 {reason}）或结算核销单")
 @authenticated(*BRAND_ROLES)
+# The body is optional: only a rejection has something to say.
+@json_body(DecisionBody, required=False)
 async def decide_claim(
-    request: Request, principal: Principal, claim_id: int, action: str
+    request: Request, principal: Principal, claim_id: int, action: str, body: DecisionBody
 ) -> HTTPResponse:
     now = request_deps(request).clock.now()
-    # The body is optional: only a rejection has something to say.
-    reason = parse_body(request, DecisionBody).reason if request.body else ""
-    return ok(await service.decide_claim(principal, claim_id, action, reason=reason, now=now))
+    return ok(await service.decide_claim(principal, claim_id, action, reason=body.reason, now=now))

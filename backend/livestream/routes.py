@@ -29,6 +29,7 @@ from backend.infra.http import (
     newest_first,
     ok,
     parse_query,
+    responds_file,
 )
 from backend.infra.idempotency import create_once
 from backend.livestream import service
@@ -211,6 +212,7 @@ async def report(request: Request, principal: Principal, session_id: int) -> HTT
 
 @bp.get("/sessions/<session_id:int>/report.csv")
 @openapi.summary("导出直播数据（CSV）")
+@responds_file("text/csv", description="直播数据 CSV")
 @authenticated(*HOSTS)
 async def report_csv(request: Request, principal: Principal, session_id: int) -> HTTPResponse:
     name, content = await service.report_csv(principal, session_id)
