@@ -1,7 +1,7 @@
 """The OpenAPI document at /docs/openapi.json, written from what the code validates with.
 
 Routes say what they take and give with the HTTP edge's decorators (`json_body`,
-`documented_query`, `responds`, `uploads`, `raw_body` in backend/infra/http.py). Each leaves
+`documented_query`, `responds`, `responds_file`, `uploads` in backend/infra/http.py). Each leaves
 a note on the handler that `functools.wraps` carries outward through `authenticated` and
 the like, so the order of decorators does not matter. At start-up, before sanic-ext builds
 the document, `document_api` reads every route's notes and writes its operation: path and

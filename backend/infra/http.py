@@ -33,7 +33,7 @@ REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 # database, whose driver would fail on it. Path ids (assign_request_id), body and query ids
 # (Id) and socket events' ids (is_id) are all held to this one bound.
 MAX_ID = 2**63 - 1
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID, examples=[1])]
 
 # The dates the business can mean. Far outside them Python's own date arithmetic overflows
 # (the China day 0001-01-01 in UTC is before year 1), and nothing near them is real anyway.
@@ -279,12 +279,6 @@ def json_body(model: type[M], *, required: bool = True) -> Callable[[Handler], H
         return wrapper
 
     return decorator
-
-
-def raw_body(description: str, media_type: str = "application/json") -> Callable[[H], H]:
-    """Document a body the handler reads as bytes (someone else's format, e.g. WeChat Pay's
-    signed notifications): what it is, not its fields."""
-    return _note(RAW_BODY, {media_type: {"type": "object", "description": description}})
 
 
 def uploads(field: str, description: str) -> Callable[[H], H]:
