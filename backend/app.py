@@ -10,7 +10,7 @@ from typing import Any
 
 import redis as sync_redis
 from sanic import Sanic
-from sanic_ext import Extend
+from sanic_ext import Extend, openapi
 from sanic_ext.extensions.http.extension import HTTPExtension
 from sanic_ext.extensions.openapi.extension import OpenAPIExtension
 from wechatpy.session.redisstorage import RedisStorage
@@ -25,6 +25,7 @@ from backend.deps import Deps
 from backend.identity.access import RevocationCache, TokenVerifier
 from backend.identity.routes import bp as identity_bp
 from backend.infra import db
+from backend.infra.apidoc import document_api
 from backend.infra.broadcast import Broadcaster, write_only_redis_broadcaster
 from backend.infra.console import create_console_blueprint
 from backend.infra.http import dumps, install_http_edge
@@ -165,13 +166,19 @@ def create_app(
     app.blueprint(notifications_bp)
     app.blueprint(ledger_bp)
     app.blueprint(livestream_bp)
+    # The WeChat sandboxes play WeChat's servers (its API, not ours), in the embedded default
+    # only: they stay out of the OpenAPI document, so a client generated from it is ours.
     if settings.mode == "embedded" and settings.wechat.api_base_url.endswith("/wx-sandbox"):
-        app.blueprint(create_sandbox_blueprint(embedded_sandbox_state(settings), "/wx-sandbox"))
+        sandbox = create_sandbox_blueprint(embedded_sandbox_state(settings), "/wx-sandbox")
+        app.blueprint(sandbox)
+        openapi.exclude(bp=sandbox)
     if settings.pay_sandbox_keys is not None:
         pay_state = PaySandboxState(
             settings.pay_sandbox_keys, SANDBOX_SP_MCHID, settings.wechat.appid
         )
-        app.blueprint(create_pay_sandbox_blueprint(pay_state, "/wx-sandbox"))
+        pay_sandbox = create_pay_sandbox_blueprint(pay_state, "/wx-sandbox")
+        app.blueprint(pay_sandbox)
+        openapi.exclude(bp=pay_sandbox)
     return app
 
 
@@ -204,4 +211,6 @@ def _configure(app: Sanic, settings: Settings) -> None:
     # about 7% of a payment notification's CPU (bench/notifications.py).
     Extend(app, extensions=[OpenAPIExtension, HTTPExtension], built_in_extensions=False)
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
+    # Before sanic-ext builds the document (its listener has priority -1000).
+    app.before_server_start(document_api, priority=0)
     install_http_edge(app)

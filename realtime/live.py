@@ -13,6 +13,7 @@ from typing import Any
 import socketio
 
 from backend.identity.tokens import Principal
+from backend.infra.http import is_id
 from backend.infra.logging import get_logger
 from backend.kernel.errors import DomainError
 from backend.livestream import service as live
@@ -84,7 +85,7 @@ class LiveEvents:
 
     async def join(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
         session_id = data.get("session_id")
-        if not isinstance(session_id, int) or isinstance(session_id, bool):
+        if not is_id(session_id):
             raise live.SessionNotFound()
         async with self.sio.session(sid, namespace=NAMESPACE) as saved:
             if saved.get("session_id") not in (None, session_id):

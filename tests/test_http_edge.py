@@ -151,7 +151,8 @@ async def test_openapi_documents_request_bodies(client: httpx.AsyncClient) -> No
     spec = (await client.get("/docs/openapi.json")).json()
     login = spec["paths"]["/api/v1/auth/staff/login"]["post"]
     schema = login["requestBody"]["content"]["application/json"]["schema"]
-    assert "username" in json.dumps(schema)
+    assert schema == {"$ref": "#/components/schemas/StaffLoginBody"}
+    assert "username" in spec["components"]["schemas"]["StaffLoginBody"]["properties"]
     listed = {p["name"] for p in spec["paths"]["/api/v1/orders"]["get"]["parameters"]}
     assert {"status", "channel", "created_from", "before", "limit"} <= listed
     page = await client.get("/docs/swagger")
@@ -195,3 +196,96 @@ async def test_nul_characters_are_422_not_500(client) -> None:
     )
     assert [r.status_code for r in (region, query, login)] == [422, 422, 422]
     assert region.json()["error"]["details"][0]["message"] == "含有不允许的字符或取值"
+
+
+async def test_dates_outside_the_business_range_are_422_not_500(client) -> None:
+    from backend.infra.http import DATE_RANGE_MESSAGE
+    from backend.promotions.models import Promotion
+    from tests.factories import make_tenant, staff_headers
+
+    tenant = await make_tenant()
+    headers = await staff_headers(client, tenant.admin_username)
+    # Year 1 and year 9999 once overflowed Python's date arithmetic (China day → UTC).
+    for url in (
+        "/api/v1/orders?created_from=0001-01-01",
+        "/api/v1/orders?created_to=9999-12-31",
+        "/api/v1/orders/summary?created_from=1999-12-31",
+        "/api/v1/orders/export?created_to=2101-01-01",
+        "/api/v1/complaints?sort=due&due_after=9999-12-31T23:59:59-12:00",
+    ):
+        error = assert_envelope(await client.get(url, headers=headers), 422, "request.invalid")
+        assert error["details"][0]["type"] == "date_out_of_range", url
+        assert error["details"][0]["message"] == DATE_RANGE_MESSAGE
+    within = "/api/v1/orders?created_from=2000-01-01&created_to=2100-12-31"
+    assert (await client.get(within, headers=headers)).status_code == 200
+    # The same bound holds for every moment in a body.
+    body = {
+        "name": "远古满减",
+        "starts_at": "0001-01-01T00:00:00+14:00",
+        "ends_at": "9999-12-31T23:59:59-12:00",
+        "reward": {"kind": "reduction", "threshold_fen": 100, "amount_off_fen": 10},
+    }
+    refused = await client.post("/api/v1/promotions", json=body, headers=headers)
+    error = assert_envelope(refused, 422, "request.invalid")
+    assert {d["field"] for d in error["details"]} == {"starts_at", "ends_at"}
+    assert await Promotion.all().count() == 0
+
+
+async def test_coupon_ids_beyond_32_bits_are_not_a_500(client, sandbox_client) -> None:
+    from backend.ordering.models import Order
+    from tests.factories import bearer, idempotent, make_shop, store_owner
+
+    shop = await make_shop()
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    await client.put(
+        f"/api/v1/cart/items/{shop.water}", json={"quantity": 1}, headers=bearer(owner)
+    )
+    lines = [{"sku_id": shop.water, "quantity": 1}]
+    # Ids are bigints: 2^31 names no coupon here (PostgreSQL once took it for a 32-bit int).
+    for coupon_id in (2**31, 2**63 - 1):
+        cart = await client.get(f"/api/v1/cart?coupon_id={coupon_id}", headers=bearer(owner))
+        assert cart.status_code == 200, cart.text
+        quote = await client.post(
+            "/api/v1/quote", json={"lines": lines, "coupon_id": coupon_id}, headers=bearer(owner)
+        )
+        assert quote.status_code == 200, quote.text
+        placed = await client.post(
+            "/api/v1/orders", json={"coupon_id": coupon_id}, headers=idempotent(owner)
+        )
+        assert 400 <= placed.status_code < 500, placed.text
+    # Past the bigint range it can name nothing at all: refused before any lookup.
+    too_big = 2**63
+    assert_envelope(
+        await client.get(f"/api/v1/cart?coupon_id={too_big}", headers=bearer(owner)),
+        422,
+        "request.invalid",
+    )
+    assert_envelope(
+        await client.post("/api/v1/orders", json={"coupon_id": too_big}, headers=idempotent(owner)),
+        422,
+        "request.invalid",
+    )
+    assert await Order.all().count() == 0
+
+
+async def test_socket_event_ids_beyond_bigint_are_not_found(
+    platform_url, client, sandbox_client, deps
+) -> None:
+    from tests.test_live_room import Viewer, live_session, token
+
+    _, host, session, _ = await live_session(client, sandbox_client, deps)
+    hosting = await Viewer().connect(platform_url, token(host))
+    huge = 2**70
+    try:
+        missing = await hosting.call("join", {"session_id": huge})
+        assert missing["error"]["code"] == "live.session_not_found"
+        assert (await hosting.call("join", {"session_id": session["id"]}))["ok"]
+        assert (await hosting.call("host:start"))["ok"]
+        product = await hosting.call("host:push_product", {"product_id": huge})
+        assert product["error"]["code"] == "live.product_not_found"
+        draw = await hosting.call("host:draw_announce", {"draw_id": huge})
+        assert draw["error"]["code"] == "live.draw_not_found"
+        mute = await hosting.call("host:mute", {"user_id": huge})
+        assert mute["error"]["code"] == "request.invalid"
+    finally:
+        await hosting.client.disconnect()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
@@ -22,14 +22,15 @@ from backend.identity.access import (
 )
 from backend.infra.http import (
     Id,
+    Instant,
     PageQuery,
     RequestModel,
     documented_query,
     json_body,
     newest_first,
     ok,
-    parse_body,
     parse_query,
+    uploads,
 )
 from backend.infra.idempotency import create_once
 
@@ -85,7 +86,7 @@ class ComplaintQuery(PageQuery):
     sort: Literal["newest", "due"] = Field(
         default="newest", description="due：未结投诉按服务时限到期先后排列（队列视图）"
     )
-    due_after: AwareDatetime | None = Field(default=None, description="sort=due 的翻页游标")
+    due_after: Instant | None = Field(default=None, description="sort=due 的翻页游标")
     id_after: Id | None = None
 
 
@@ -120,6 +121,7 @@ async def file_complaint(
 
 @bp.post("/photos")
 @openapi.summary("上传一张投诉图片（multipart 字段 file；JPEG/PNG/WebP，去除位置等元数据）")
+@uploads("file", "JPEG、PNG 或 WebP 图片")
 @authenticated(*STORE_ROLES)
 async def upload_photo(request: Request, principal: Principal) -> HTTPResponse:
     upload = request.files.get("file") if request.files else None
@@ -183,11 +185,11 @@ async def get_complaint(request: Request, principal: Principal, complaint_id: in
     "推进投诉：受理、转经销商、答复、解决（品牌/经销商）；确认、重新打开（门店）；关闭"
 )
 @authenticated(*EVERYONE)
+# The body is optional: a message to the store, and for assign the distributor.
+@json_body(ActionBody, required=False)
 async def act(
-    request: Request, principal: Principal, complaint_id: int, action: str
+    request: Request, principal: Principal, complaint_id: int, action: str, body: ActionBody
 ) -> HTTPResponse:
-    # The body is optional: a message to the store, and for assign the distributor.
-    body = parse_body(request, ActionBody) if request.body else ActionBody()
     deps = request_deps(request)
     now = deps.clock.now()
     return ok(

@@ -6,7 +6,7 @@ from datetime import UTC
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
@@ -23,13 +23,13 @@ from backend.identity.access import (
 )
 from backend.infra.http import (
     Id,
+    Instant,
     PageQuery,
     RequestModel,
     documented_query,
     json_body,
     newest_first,
     ok,
-    parse_body,
     parse_query,
 )
 from backend.infra.idempotency import create_once
@@ -67,8 +67,8 @@ class TemplateBody(RequestModel):
     kind: Literal["reduction", "discount", "exchange"]
     terms: TermsBody
     audience: AudienceBody = Field(default_factory=AudienceBody)
-    valid_from: AwareDatetime | None = None
-    valid_until: AwareDatetime | None = None
+    valid_from: Instant | None = None
+    valid_until: Instant | None = None
     valid_days: int | None = Field(default=None, ge=1, le=3650, description="领取/发放后有效天数")
     total_quantity: int | None = Field(default=None, ge=1, le=100_000_000)
     per_store_limit: int = Field(default=1, ge=1, le=1000, description="每店可自行领取张数")
@@ -319,10 +319,10 @@ async def get_claim(request: Request, principal: Principal, claim_id: int) -> HT
 @bp.post("/claims/<claim_id:int>/<action:approve|reject|settle>")
 @openapi.summary("品牌确认、驳回（可附 {reason}）或结算核销单")
 @authenticated(*BRAND_ROLES)
+# The body is optional: only a rejection has something to say.
+@json_body(DecisionBody, required=False)
 async def decide_claim(
-    request: Request, principal: Principal, claim_id: int, action: str
+    request: Request, principal: Principal, claim_id: int, action: str, body: DecisionBody
 ) -> HTTPResponse:
     now = request_deps(request).clock.now()
-    # The body is optional: only a rejection has something to say.
-    reason = parse_body(request, DecisionBody).reason if request.body else ""
-    return ok(await service.decide_claim(principal, claim_id, action, reason=reason, now=now))
+    return ok(await service.decide_claim(principal, claim_id, action, reason=body.reason, now=now))

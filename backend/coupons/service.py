@@ -676,11 +676,13 @@ class Applied:
 
 
 async def _usable_rows(store_id: int, now: datetime, coupon_id: int | None = None) -> list[Any]:
+    # The cast: PostgreSQL types a parameter compared with a bare 0 as a 32-bit int, so any
+    # coupon id above 2^31 - 1 (ids are bigints) failed in the driver.
     return await sql.fetch(
         "SELECT c.id, c.valid_until, t.name, t.kind, t.terms"
         " FROM coupons c JOIN coupon_templates t ON t.id = c.template_id"
         " WHERE c.store_id = $1 AND c.status = $2 AND c.valid_from <= $3 AND c.valid_until > $3"
-        " AND ($4 = 0 OR c.id = $4) ORDER BY c.valid_until, c.id",
+        " AND (CAST($4 AS BIGINT) = 0 OR c.id = $4) ORDER BY c.valid_until, c.id",
         store_id,
         CouponStatus.AVAILABLE.value,
         now,

@@ -10,8 +10,9 @@ from sanic_ext import openapi
 from backend.deps import request_deps
 from backend.identity import service
 from backend.identity.access import authenticated
+from backend.identity.responses import Identity, Tokens
 from backend.identity.tokens import Principal
-from backend.infra.http import Id, RequestModel, json_body, ok
+from backend.infra.http import Id, RequestModel, json_body, ok, responds
 from backend.org import service as org_service
 
 bp = Blueprint("identity", url_prefix="/api/v1")
@@ -40,6 +41,7 @@ class SwitchBody(RequestModel):
 
 @bp.post("/auth/wechat/login")
 @openapi.summary("小程序登录：用 wx.login 的 code 换取令牌")
+@responds(Tokens)
 @json_body(WechatLoginBody)
 async def wechat_login(request: Request, body: WechatLoginBody) -> HTTPResponse:
     pair = await service.login_with_wechat(request_deps(request), body.code)
@@ -65,6 +67,7 @@ async def bind_phone(request: Request, principal: Principal, body: PhoneBody) ->
 
 @bp.post("/auth/staff/login")
 @openapi.summary("后台员工登录（用户名和密码）")
+@responds(Tokens)
 @json_body(StaffLoginBody)
 async def staff_login(request: Request, body: StaffLoginBody) -> HTTPResponse:
     pair = await service.login_staff(
@@ -75,6 +78,7 @@ async def staff_login(request: Request, body: StaffLoginBody) -> HTTPResponse:
 
 @bp.post("/auth/refresh")
 @openapi.summary("用刷新令牌换一对新令牌（旧刷新令牌随即作废）")
+@responds(Tokens)
 @json_body(RefreshBody)
 async def refresh(request: Request, body: RefreshBody) -> HTTPResponse:
     pair = await service.refresh(request_deps(request), body.refresh_token)
@@ -96,6 +100,7 @@ async def logout(request: Request, principal: Principal) -> HTTPResponse:
 
 @bp.post("/auth/switch")
 @openapi.summary("切换身份（例如在多个门店之间切换）")
+@responds(Tokens)
 @authenticated()
 @json_body(SwitchBody)
 async def switch(request: Request, principal: Principal, body: SwitchBody) -> HTTPResponse:
@@ -105,6 +110,7 @@ async def switch(request: Request, principal: Principal, body: SwitchBody) -> HT
 
 @bp.get("/auth/session")
 @openapi.summary("当前令牌代表的身份（不查数据库）")
+@responds(Identity)
 @authenticated()
 async def current_session(request: Request, principal: Principal) -> HTTPResponse:
     return ok(service.principal_view(principal))

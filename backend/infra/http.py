@@ -6,18 +6,19 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
 from functools import partial, wraps
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeGuard, TypeVar
 
 import ujson
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import PydanticCustomError
 from sanic import Request, Sanic
 from sanic.exceptions import BadRequest, NotFound, PayloadTooLarge, SanicException
 from sanic.handlers import ErrorHandler
 from sanic.response import HTTPResponse
 from sanic.response import json as json_response
-from sanic_ext import openapi
 
 from backend.infra.logging import get_logger, request_id_var
 from backend.kernel.errors import DomainError, InvalidInput
@@ -27,9 +28,20 @@ log = get_logger("http")
 dumps = partial(ujson.dumps, ensure_ascii=False, escape_forward_slashes=False)
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
-# Ids are PostgreSQL bigints: a larger number can name nothing, and must not reach the database.
+# Every id column is a bigint (BigIntField primary keys, and the foreign keys that follow them;
+# SQLite's INTEGER is 64-bit too): a larger number can name nothing, and must not reach the
+# database, whose driver would fail on it. Path ids (assign_request_id), body and query ids
+# (Id) and socket events' ids (is_id) are all held to this one bound.
 MAX_ID = 2**63 - 1
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID, examples=[1])]
+
+# The dates the business can mean. Far outside them Python's own date arithmetic overflows
+# (the China day 0001-01-01 in UTC is before year 1), and nothing near them is real anyway.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
+DATE_RANGE_MESSAGE = f"日期须在 {FIRST_DAY.isoformat()} 至 {LAST_DAY.isoformat()} 之间"
+_FIRST_INSTANT = datetime.combine(FIRST_DAY, datetime.min.time(), tzinfo=UTC)
+_LAST_INSTANT = datetime.combine(LAST_DAY, datetime.max.time(), tzinfo=UTC)
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 
@@ -71,7 +83,36 @@ FIELD_MESSAGES = {
     "too_short": "项目过少",
     "model_type": "应为对象",
     "dict_type": "应为对象",
+    "date_out_of_range": DATE_RANGE_MESSAGE,
 }
+
+
+def is_id(value: Any) -> TypeGuard[int]:
+    """Whether a socket event's id is one the database could hold (anything else is not
+    found, rather than a database error). Booleans are ints to Python, not ids."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
+def _out_of_range() -> PydanticCustomError:
+    return PydanticCustomError("date_out_of_range", DATE_RANGE_MESSAGE)
+
+
+def _within_days(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise _out_of_range()
+    return value
+
+
+def _within_instants(value: datetime) -> datetime:
+    # Compared aware, without converting: converting year 1 or 9999 is what overflows.
+    if not _FIRST_INSTANT <= value <= _LAST_INSTANT:
+        raise _out_of_range()
+    return value
+
+
+# Every date and moment a request carries (query or body) is one of these.
+Day = Annotated[date, AfterValidator(_within_days)]
+Instant = Annotated[AwareDatetime, AfterValidator(_within_instants)]
 
 
 class MalformedJson(InvalidInput):
@@ -177,8 +218,16 @@ class RequestModel(BaseModel):
         return data
 
 
+# The notes the documenting decorators leave on a handler (functools.wraps copies them onto
+# every wrapper outside it); backend/infra/apidoc.py writes the OpenAPI document from them.
+BODY = "_apidoc_body"  # (model, required)
+QUERY = "_apidoc_query"  # model
+RESPONSES = "_apidoc_responses"  # {status: (model | schema | None, description, media type)}
+RAW_BODY = "_apidoc_raw_body"  # {media type: schema}
+
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[..., Awaitable[HTTPResponse]]
+H = TypeVar("H", bound=Callable[..., Any])
 
 
 def _field_errors(exc: PydanticValidationError) -> list[dict[str, str]]:
@@ -213,19 +262,62 @@ def parse_query(request: Request, model: type[M]) -> M:
         raise InvalidInput(details=_field_errors(exc)) from exc
 
 
-def json_body(model: type[BaseModel]) -> Callable[[Handler], Handler]:
-    """Validate the JSON body into `model`, pass it as `body`, and document it in OpenAPI."""
+def json_body(model: type[M], *, required: bool = True) -> Callable[[Handler], Handler]:
+    """Validate the JSON body into `model` and pass it as `body`; the OpenAPI document shows
+    `model` as the request body. Not `required`: an empty body is `model()` (its defaults)."""
 
     def decorator(handler: Handler) -> Handler:
         @wraps(handler)
         async def wrapper(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
-            kwargs["body"] = parse_body(request, model)
+            if required or request.body:
+                kwargs["body"] = parse_body(request, model)
+            else:
+                kwargs["body"] = model()
             return await handler(request, *args, **kwargs)
 
-        # Pydantic's own schema: sanic-ext's reading of a model class lists model_config too.
-        schema = model.model_json_schema()
-        documented: Handler = openapi.body({"application/json": schema}, required=True)(wrapper)
-        return documented
+        setattr(wrapper, BODY, (model, required))
+        return wrapper
+
+    return decorator
+
+
+def uploads(field: str, description: str) -> Callable[[H], H]:
+    """Document a multipart upload of one file in form field `field`."""
+    form = {
+        "type": "object",
+        "properties": {field: {"type": "string", "format": "binary", "description": description}},
+        "required": [field],
+    }
+    return _note(RAW_BODY, {"multipart/form-data": form})
+
+
+def responds(
+    content: type[BaseModel] | dict[str, Any] | None,
+    status: int = 200,
+    description: str = "成功",
+    media_type: str | tuple[str, ...] = "application/json",
+) -> Callable[[H], H]:
+    """Document a success response: a pydantic model (the shape the handler answers), a
+    schema for what is not JSON (files), or None for no body. Repeat for several."""
+
+    def decorator(handler: H) -> H:
+        declared = dict(getattr(handler, RESPONSES, {}))
+        declared[status] = (content, description, media_type)
+        setattr(handler, RESPONSES, declared)
+        return handler
+
+    return decorator
+
+
+def responds_file(*media_types: str, description: str) -> Callable[[H], H]:
+    """Document a download: a file of one of `media_types` (CSV, XLSX, PNG...)."""
+    return responds({"type": "string", "format": "binary"}, 200, description, media_types)
+
+
+def _note(attribute: str, value: Any) -> Callable[[H], H]:
+    def decorator(handler: H) -> H:
+        setattr(handler, attribute, value)
+        return handler
 
     return decorator
 
@@ -243,28 +335,10 @@ def patch_changes(body: BaseModel, nullable: frozenset[str] = frozenset()) -> di
     return changes
 
 
-QUERY_TYPES: dict[Any, type] = {
-    int: int,
-    int | None: int,
-    Id: int,
-    Id | None: int,
-    bool: bool,
-    bool | None: bool,
-}
-
-
-def documented_query(model: type[BaseModel]) -> Callable[[Handler], Handler]:
-    """List a query model's fields as the endpoint's query parameters in the OpenAPI document."""
-
-    def decorator(handler: Handler) -> Handler:
-        for name, field in reversed(model.model_fields.items()):
-            kind = QUERY_TYPES.get(field.annotation, str)  # dates, enums and text read as text
-            handler = openapi.parameter(
-                name, kind, location="query", description=field.description or ""
-            )(handler)
-        return handler
-
-    return decorator
+def documented_query(model: type[BaseModel]) -> Callable[[H], H]:
+    """Show a query model's fields (types, bounds, choices, descriptions) as the endpoint's
+    query parameters in the OpenAPI document; the handler parses it with parse_query."""
+    return _note(QUERY, model)
 
 
 def ok(data: Any, status: int = 200) -> HTTPResponse:
@@ -279,6 +353,17 @@ class PageQuery(RequestModel):
 
     def bounded_limit(self) -> int:
         return max(1, min(self.limit, MAX_PAGE_SIZE))
+
+
+class Listing(BaseModel):
+    """What the lists answer: `items`, and the cursor for the next page: `next_after` from
+    `page()` (id order) or `next_before` from `newest_first()` (newest first)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    items: list[dict[str, Any]]
+    next_after: int | None = Field(default=None, description="下一页传 after=此值；无更多为 null")
+    next_before: int | None = Field(default=None, description="下一页传 before=此值；无更多为 null")
 
 
 def newest_first(items: list[dict[str, Any]], limit: int) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from backend.infra.http import (
     ok,
     page,
     parse_query,
+    responds_file,
 )
 from backend.ledger import service
 from backend.ledger.service import PartyKind
@@ -94,6 +95,7 @@ async def statement(request: Request, principal: Principal, account_id: int) -> 
 
 @bp.get("/accounts/<account_id:int>/entries.csv")
 @openapi.summary("导出账户流水（CSV，含每笔变动后余额）")
+@responds_file("text/csv", description="账户流水 CSV")
 @authenticated(*STORE_ROLES, *BRAND_ROLES)
 async def export_statement(request: Request, principal: Principal, account_id: int) -> HTTPResponse:
     name, content = await service.statement_csv(principal, account_id)

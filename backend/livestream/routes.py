@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
@@ -21,6 +21,7 @@ from backend.identity.access import (
 )
 from backend.infra.http import (
     Id,
+    Instant,
     PageQuery,
     RequestModel,
     documented_query,
@@ -28,6 +29,7 @@ from backend.infra.http import (
     newest_first,
     ok,
     parse_query,
+    responds_file,
 )
 from backend.infra.idempotency import create_once
 from backend.livestream import service
@@ -83,8 +85,8 @@ class SessionBody(RequestModel):
         max_length=500,
         description="直播流拉流地址（https 或 rtmp），小程序用 live-player 播放；不填则无视频",
     )
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     distributor_id: Id | None = Field(default=None, description="品牌创建时指定经销商")
     audience: AudienceBody
     products: list[LiveProductBody] = Field(min_length=1, max_length=50)
@@ -210,6 +212,7 @@ async def report(request: Request, principal: Principal, session_id: int) -> HTT
 
 @bp.get("/sessions/<session_id:int>/report.csv")
 @openapi.summary("导出直播数据（CSV）")
+@responds_file("text/csv", description="直播数据 CSV")
 @authenticated(*HOSTS)
 async def report_csv(request: Request, principal: Principal, session_id: int) -> HTTPResponse:
     name, content = await service.report_csv(principal, session_id)

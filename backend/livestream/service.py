@@ -17,7 +17,7 @@ from backend.coupons import service as coupons_service
 from backend.identity import service as identity_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
 from backend.infra import sql
-from backend.infra.http import MAX_ID
+from backend.infra.http import is_id
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
 from backend.kernel.money import yuan
 from backend.kernel.spreadsheet import BOM, csv_lines, safe_text
@@ -573,7 +573,7 @@ async def push_product(
     deps: Any, principal: Principal, session_id: int, product_id: Any
 ) -> dict[str, Any]:
     session = await _hosting(principal, session_id)
-    if not isinstance(product_id, int):
+    if not is_id(product_id):
         raise room.ProductNotInSession()
     return await room.push_product(deps, session, product_id)
 
@@ -587,7 +587,7 @@ async def pin(
 
 async def mute(deps: Any, principal: Principal, session_id: int, user_id: Any) -> None:
     session = await _hosting(principal, session_id)
-    if not isinstance(user_id, int):
+    if not is_id(user_id):
         raise InvalidInput("请指定要禁言的用户")
     await room.mute(deps, session.id, user_id)
 
@@ -798,14 +798,8 @@ async def report_csv(principal: Principal, session_id: int) -> tuple[str, bytes]
 # ---- red-packet rains in the room -----------------------------------------------------------
 
 
-def _is_id(value: Any) -> bool:
-    """Whether a socket event's id is one the database could hold (anything else is not
-    found, rather than a database error)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
-
-
 async def _rain_of(session_id: int, rain_id: Any) -> int:
-    if not _is_id(rain_id) or not await RedPacketRain.exists(id=rain_id, session_id=session_id):
+    if not is_id(rain_id) or not await RedPacketRain.exists(id=rain_id, session_id=session_id):
         raise rains.RainNotFound()
     return rain_id
 
@@ -828,7 +822,7 @@ async def grab(
         raise rains.NotInvited("只有受邀门店可以抢红包")
     # The hot path of a rain, so no session query: the room let this store in, the rain's
     # session is cached, and the grab script refuses a store not invited.
-    if not _is_id(rain_id) or (
+    if not is_id(rain_id) or (
         await rains.session_of(rain_id) != session_id
         and await rains.session_of(rain_id, fresh=True) != session_id
     ):
@@ -910,7 +904,7 @@ async def remind_job(deps: Any) -> int:
 
 
 def _drop_id(drop_id: Any) -> int:
-    if not _is_id(drop_id):
+    if not is_id(drop_id):
         raise drops.DropNotFound()
     return drop_id
 
@@ -947,7 +941,7 @@ async def grab_coupon(
 
 
 def _draw_id(draw_id: Any) -> int:
-    if not isinstance(draw_id, int) or isinstance(draw_id, bool):
+    if not is_id(draw_id):
         raise draws.DrawNotFound()
     return draw_id
 

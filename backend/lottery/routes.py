@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
@@ -13,6 +13,7 @@ from backend.deps import request_deps
 from backend.identity.access import BRAND_ROLES, STORE_ROLES, Principal, authenticated
 from backend.infra.http import (
     Id,
+    Instant,
     PageQuery,
     RequestModel,
     documented_query,
@@ -40,8 +41,8 @@ class PrizeBody(RequestModel):
 class WheelBody(RequestModel):
     name: str = Field(min_length=1, max_length=40)
     threshold_fen: int = Field(ge=1, le=10**12, description="单笔支付满此金额获得一次抽奖机会")
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     prizes: list[PrizeBody] = Field(min_length=1, max_length=12)
 
 

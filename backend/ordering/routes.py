@@ -22,6 +22,7 @@ from backend.identity.access import (
     authenticated,
 )
 from backend.infra.http import (
+    Day,
     Id,
     PageQuery,
     RequestModel,
@@ -30,9 +31,12 @@ from backend.infra.http import (
     ok,
     page,
     parse_query,
+    responds,
+    responds_file,
 )
 from backend.infra.idempotency import respond_once
 from backend.ordering import export, service
+from backend.ordering.responses import Order, PricedCart
 from backend.ordering.states import Action
 from backend.payments import service as payments_service
 
@@ -98,8 +102,8 @@ class OrderQuery(PageQuery):
     store_id: Id | None = None
     salesperson_id: Id | None = None
     distributor_id: Id | None = None
-    created_from: date | None = None
-    created_to: date | None = None
+    created_from: Day | None = None
+    created_to: Day | None = None
 
     def filters(self) -> dict[str, Any]:
         return {
@@ -131,6 +135,7 @@ def _lines(body: list[LineBody]) -> list[RequestedLine]:
 
 @bp.get("/cart")
 @openapi.summary("购物车及实时报价（含不可下单的原因、可用优惠券及所选券的优惠）")
+@responds(PricedCart)
 @documented_query(CartQuery)
 @authenticated(*STORE_ROLES)
 async def get_cart(request: Request, principal: Principal) -> HTTPResponse:
@@ -141,6 +146,7 @@ async def get_cart(request: Request, principal: Principal) -> HTTPResponse:
 
 @bp.put("/cart/items/<sku_id:int>")
 @openapi.summary("设置购物车中某规格的数量（0 为移除）")
+@responds(PricedCart)
 @authenticated(*STORE_ROLES)
 @json_body(CartItemBody)
 async def set_cart_item(
@@ -160,6 +166,7 @@ async def clear_cart(request: Request, principal: Principal) -> HTTPResponse:
 
 @bp.post("/quote")
 @openapi.summary("报价：按门店价格计算，并说明哪些商品不可下单及原因")
+@responds(PricedCart)
 @authenticated(*BUYERS)
 @json_body(QuoteBody)
 async def quote(request: Request, principal: Principal, body: QuoteBody) -> HTTPResponse:
@@ -172,6 +179,7 @@ async def quote(request: Request, principal: Principal, body: QuoteBody) -> HTTP
 
 @bp.post("/orders")
 @openapi.summary("下单（需 Idempotency-Key；门店自己下单或业务员代下单）")
+@responds(Order, 201, "已下单（同一 Idempotency-Key 重放时原样返回）")
 @openapi.parameter("Idempotency-Key", str, location="header", required=True)
 @authenticated(*BUYERS)
 @json_body(OrderBody)
@@ -222,6 +230,7 @@ EXPORT_CONTENT_TYPES = {
 
 @bp.get("/orders/export")
 @openapi.summary("导出订单（CSV 或 XLSX，流式下载；筛选条件与订单列表相同）")
+@responds_file(*EXPORT_CONTENT_TYPES.values(), description="订单表格（CSV 或 XLSX）")
 @documented_query(ExportQuery)
 # The body is streamed through request.respond(), after which Sanic wants the handler to
 # return None; the guard's type only knows handlers that return their response.
@@ -249,6 +258,7 @@ async def export_orders(request: Request, principal: Principal) -> None:
 
 @bp.get("/orders/summary")
 @openapi.summary("订单汇总：按渠道（自主/代下单/直播）与按业务员的代下单，不含已取消订单")
+@responds({"type": "object"}, description="按渠道与按业务员的汇总")
 @documented_query(OrderQuery)
 @authenticated(*DISTRIBUTOR_ROLES, *BRAND_ROLES)
 async def summary(request: Request, principal: Principal) -> HTTPResponse:
@@ -258,6 +268,7 @@ async def summary(request: Request, principal: Principal) -> HTTPResponse:
 
 @bp.get("/orders/<order_id:int>")
 @openapi.summary("订单详情，含明细与状态时间线")
+@responds(Order)
 @authenticated(*BUYERS, *DISTRIBUTOR_ROLES, *BRAND_ROLES)
 async def get_order(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
     order = await service.get_order(principal, order_id)
@@ -267,6 +278,7 @@ async def get_order(request: Request, principal: Principal, order_id: int) -> HT
 
 @bp.post("/orders/<order_id:int>/cancel")
 @openapi.summary("取消订单（经销商接单前；已付款的全额退款）")
+@responds(Order)
 @authenticated(*BUYERS)
 @json_body(CancelBody)
 async def cancel(
@@ -279,6 +291,7 @@ async def cancel(
 
 @bp.post("/orders/<order_id:int>/accept")
 @openapi.summary("经销商接单")
+@responds(Order)
 @authenticated(*DISTRIBUTOR_ROLES)
 async def accept(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
     return ok(await service.act(request_deps(request), principal, order_id, Action.ACCEPT))
@@ -286,6 +299,7 @@ async def accept(request: Request, principal: Principal, order_id: int) -> HTTPR
 
 @bp.post("/orders/<order_id:int>/ship")
 @openapi.summary("经销商发货（附物流信息）")
+@responds(Order)
 @authenticated(*DISTRIBUTOR_ROLES)
 @json_body(ShipBody)
 async def ship(
@@ -305,6 +319,7 @@ async def ship(
 
 @bp.post("/orders/<order_id:int>/deliver")
 @openapi.summary("经销商标记已送达")
+@responds(Order)
 @authenticated(*DISTRIBUTOR_ROLES)
 async def deliver(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
     return ok(await service.act(request_deps(request), principal, order_id, Action.DELIVER))
@@ -312,6 +327,7 @@ async def deliver(request: Request, principal: Principal, order_id: int) -> HTTP
 
 @bp.post("/orders/<order_id:int>/sign")
 @openapi.summary("门店签收（可附照片）")
+@responds(Order)
 @authenticated(*STORE_ROLES)
 @json_body(SignBody)
 async def sign(

@@ -22,6 +22,7 @@ from backend.infra.http import (
     page,
     parse_query,
     patch_changes,
+    responds_file,
 )
 from backend.org import service
 from backend.org.models import ApplicationStatus, StoreStatus, StoreTier
@@ -267,6 +268,7 @@ async def describe_code(request: Request, principal: Principal, token: str) -> H
 
 @bp.get("/onboarding/codes/<token:str>/qr.png")
 @openapi.summary("入驻码二维码图片")
+@responds_file("image/png", description="二维码 PNG")
 async def code_qr(request: Request, token: str) -> HTTPResponse:
     png = service.qr_for_token(request_deps(request), token)
     return raw(png, content_type="image/png", headers={"Cache-Control": "public, max-age=86400"})

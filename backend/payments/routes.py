@@ -18,9 +18,10 @@ from backend.identity.access import (
     Role,
     authenticated,
 )
-from backend.infra.http import Id, RequestModel, json_body, ok
+from backend.infra.http import Id, RequestModel, json_body, ok, responds
 from backend.infra.idempotency import respond_once
 from backend.payments import service
+from backend.payments.responses import Prepay
 
 bp = Blueprint("payments", url_prefix="/api/v1")
 MAX_REFUND_FEN = 10**12
@@ -65,6 +66,7 @@ class RefundBody(RequestModel):
 
 @bp.post("/orders/<order_id:int>/pay")
 @openapi.summary("微信支付：返回 wx.requestPayment 所需参数（款项直接进入经销商子商户）")
+@responds(Prepay)
 @authenticated(*STORE_ROLES)
 async def pay(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
     return ok(await service.start_wechat_payment(request_deps(request), principal, order_id))

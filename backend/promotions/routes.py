@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
@@ -16,6 +16,7 @@ from backend.deps import request_deps
 from backend.identity.access import BRAND_ROLES, STORE_ROLES, Principal, Role, authenticated
 from backend.infra.http import (
     Id,
+    Instant,
     PageQuery,
     RequestModel,
     documented_query,
@@ -145,8 +146,8 @@ Reward = Annotated[
 
 class PromotionBody(RequestModel):
     name: str = Field(min_length=1, max_length=64)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     reward: Reward
     stacking: Literal["shared", "exclusive"] = "shared"
     step: Literal[1, 2, 3] | None = Field(
@@ -178,7 +179,7 @@ class SimulationLine(RequestModel):
 
 class SimulationBody(RequestModel):
     store_id: Id
-    at: AwareDatetime | None = Field(default=None, description="模拟的时间点，默认现在")
+    at: Instant | None = Field(default=None, description="模拟的时间点，默认现在")
     channel: Literal["self", "proxy", "live"] = "self"
     lines: list[SimulationLine] = Field(min_length=1, max_length=200)
     also_promotion_ids: list[Id] = Field(

@@ -1,0 +1,110 @@
+"""What the cart, quote and order endpoints answer, as the OpenAPI document shows it: the
+fields clients rely on (more may be present). tests/test_api_docs.py checks real answers
+against these schemas, so the document and the code cannot drift apart unseen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Problem(BaseModel):
+    code: str
+    message: str
+
+
+class PricedLine(BaseModel):
+    """What a quoted line and an ordered line both say about a SKU and its money."""
+
+    model_config = ConfigDict(extra="allow")
+
+    sku_id: int
+    product_name: str
+    sku_name: str
+    unit: str
+    quantity: int
+    list_unit_price_fen: int
+    unit_price_fen: int
+    list_amount_fen: int
+    discount_fen: int
+    payable_fen: int
+
+
+class QuotedLine(PricedLine):
+    product_id: int | None = Field(description="未知商品为 null")
+    available_stock: int
+    orderable: bool
+    problems: list[Problem] = Field(description="不可下单的原因")
+
+
+class Rebate(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    balance_fen: int
+    usable_fen: int = Field(description="本单最多可抵扣")
+    rule: str
+
+
+class PricedCart(BaseModel):
+    """A cart or a quote, priced for the store: promotions, coupon and rebate applied."""
+
+    model_config = ConfigDict(extra="allow")
+
+    lines: list[QuotedLine]
+    list_amount_fen: int
+    discount_fen: int = Field(description="价格、活动与优惠券优惠合计")
+    promotion_discount_fen: int
+    coupon_discount_fen: int
+    payable_fen: int
+    orderable: bool
+    problems: list[Problem]
+    promotions: dict[str, Any] | None = Field(description="命中的活动及其优惠明细")
+    coupon: dict[str, Any] | None = Field(description="所选优惠券及其优惠")
+    coupon_problem: Problem | dict[str, Any] | None = Field(description="所选券不能用的原因")
+    coupon_options: list[dict[str, Any]] = Field(description="本单可用的优惠券")
+    rebate: Rebate
+
+
+class OrderLine(PricedLine):
+    gift: bool = Field(description="活动赠品")
+
+
+class OrderEvent(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    from_status: str | None
+    to_status: str
+    actor_user_id: int | None
+    actor_role: str | None
+    note: str | None
+    at: str = Field(description="ISO 8601 时间")
+
+
+class Order(BaseModel):
+    """An order with its lines and its status timeline."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    order_no: str
+    store_id: int
+    distributor_id: int
+    salesperson_id: int | None
+    channel: str = Field(description="self 门店自助；proxy 业务员代下；live 直播")
+    status: str
+    status_name: str = Field(description="状态的中文名")
+    list_amount_fen: int
+    discount_fen: int
+    payable_fen: int
+    promotion_discount_fen: int
+    coupon_id: int | None
+    coupon_discount_fen: int
+    rebate_used_fen: int
+    points_earned: int
+    rebate_fen: int
+    pay_deadline: str
+    created_at: str
+    updated_at: str
+    lines: list[OrderLine]
+    timeline: list[OrderEvent]
