@@ -17,6 +17,7 @@ from backend.coupons import service as coupons_service
 from backend.identity import service as identity_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
 from backend.infra import sql
+from backend.infra.broadcast import LIVE_NAMESPACE
 from backend.infra.http import MAX_ID
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
 from backend.kernel.money import yuan
@@ -464,7 +465,6 @@ async def note_viewers(session_id: int, viewers: int) -> None:
 
 
 ROOM = room.room_name
-LIVE_NAMESPACE = "/live"  # the realtime server's namespace for session rooms
 
 
 async def tell_room(deps: Any, session_id: int, event: str, data: Any) -> None:
