@@ -472,11 +472,16 @@ async def tell_room(deps: Any, session_id: int, event: str, data: Any) -> None:
     await deps.broadcast.emit(event, data, rooms=[ROOM(session_id)], namespace=LIVE_NAMESPACE)
 
 
-async def join(deps: Any, principal: Principal, session_id: int, sid: str) -> dict[str, Any]:
-    """A connection enters the room: an invited store, or the session's hosts. Returns the
-    room's whole state, the viewers counted with this one."""
+async def join(
+    deps: Any, principal: Principal, session_id: int, sid: str, *, process: str
+) -> dict[str, Any]:
+    """A connection (held by the realtime process `process`) enters the room: an invited
+    store, or the session's hosts. Returns the room's whole state, the viewers counted with
+    this one."""
     session = await _visible(principal, session_id)
-    count = await room.enter(deps, session.id, sid, principal.store_id)
+    count = await room.enter(
+        deps, session.id, sid, principal.store_id, process=process, signin=principal.session_id
+    )
     await note_viewers(session.id, count)
     return await _full_state(deps, principal, session)
 
@@ -526,12 +531,12 @@ async def _full_state(deps: Any, principal: Principal, session: LiveSession) -> 
     return state
 
 
-async def leave(deps: Any, session_id: int, sid: str) -> int:
-    return await room.leave(deps, session_id, sid)
+async def leave(deps: Any, session_id: int, sid: str, *, process: str) -> int:
+    return await room.leave(deps, session_id, sid, process=process)
 
 
 async def viewer_count(deps: Any, session_id: int) -> int:
-    """The connections in the session's room now, across every realtime process."""
+    """The viewers in the session's room now, across every live realtime process."""
     return await room.viewers(deps, session_id)
 
 
