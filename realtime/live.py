@@ -82,12 +82,13 @@ class LiveEvents:
             await asyncio.sleep(VIEWER_PUSH_SECONDS)
             # Forget the push before reading: a join from here on schedules the next one.
             del self._viewer_pushes[session_id]
+            version = await live.room.next_version(self.deps, session_id)  # before the count
             count = await live.viewer_count(self.deps, session_id)
             if session_id in self._held:
                 self._pushed[session_id] = count
             await self.sio.emit(
                 "viewers",
-                {"count": count},
+                {"count": count, "version": version},
                 room=live.ROOM(session_id),
                 namespace=NAMESPACE,
             )
@@ -219,7 +220,9 @@ class LiveEvents:
             self.deps, principal, await self.joined(sid), data.get("drop_id"), now=now
         )
         if not taken["again"]:  # everyone sees how many are left
-            await self.broadcast(sid, "drop_left", {"id": taken["drop_id"], "left": taken["left"]})
+            session_id = await self.joined(sid)
+            left = await live.drop_left(self.deps, session_id, taken["drop_id"])
+            await self.broadcast(sid, "drop_left", left)
         return taken
 
     async def announce_draw(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:

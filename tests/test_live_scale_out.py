@@ -42,7 +42,7 @@ from tests.conftest import ARTIFACTS, ON_POSTGRES, free_port
 from tests.factories import live_session_with_stores as make_live_session
 from tests.factories import make_shop
 from tests.test_live_rain_room import owner_token
-from tests.test_live_room import Viewer
+from tests.test_live_room import Viewer, newest
 
 pytestmark = pytest.mark.skipif(
     not ON_POSTGRES, reason="several realtime processes share rooms only through real Redis"
@@ -344,7 +344,7 @@ async def test_a_killed_process_leaves_the_room_within_seconds(settings, deps) -
                 )
                 # The room is told, though no one joined or left on b meanwhile.
                 deadline = time.monotonic() + room.HEARTBEAT_SECONDS * 2 + 1
-                while (await host.told("viewers"))[-1]["count"] != 16:
+                while newest(await host.told("viewers"))["count"] != 16:
                     assert time.monotonic() < deadline, host.seen["viewers"]
                     await asyncio.sleep(0.1)
                 draw = await LiveDraw.create(

@@ -1,8 +1,8 @@
 """What happens in a session's room while it is live, kept in Redis so that every realtime
 process sees the same room: who is watching (presence owned by live processes), the product
-card on screen, the pinned message, likes, the order ticker, chat (rate-limited,
-length-limited, content-checked) and who is muted. The realtime server calls these through
-the livestream service."""
+card on screen, the pinned message, likes, the versions of what is pushed to it, chat
+(rate-limited, length-limited, content-checked) and who is muted. The realtime server calls
+these through the livestream service."""
 
 from __future__ import annotations
 
@@ -229,9 +229,37 @@ async def state(deps: Any, session: LiveSession) -> dict[str, Any]:
         "pinned": json.loads(text["pinned"]) if "pinned" in text else None,
         "viewers": await viewers(deps, session.id),
         "likes": int(text.get("likes", 0)),
-        "orders": int(text.get("orders", 0)),
-        "gmv_fen": int(text.get("gmv_fen", 0)),
     }
+
+
+# ---- versions: every counter pushed to the room carries one --------------------------------
+#
+# Pushes leave in any order (several API and realtime processes push to one room), and a
+# counter pushed as an absolute value must not be overwritten by an older one. One counter
+# per room, taken with INCR *before* the value is read: a push's value is then at least as
+# new as its version says, and a change after that read takes a greater version of its own.
+# Clients keep, per counter, the value with the greatest version seen (the join state's
+# `version` counts for everything in it).
+
+
+async def next_version(deps: Any, session_id: int) -> int:
+    key = _key(session_id, "version")
+    async with deps.redis.pipeline(transaction=True) as pipe:
+        pipe.incr(key)
+        pipe.expire(key, ROOM_TTL_SECONDS)
+        version, _ = await pipe.execute()
+    return int(version)
+
+
+async def version(deps: Any, session_id: int) -> int:
+    """The room's version now (for a state read after it), without taking a new one."""
+    return int(await deps.redis.get(_key(session_id, "version")) or 0)
+
+
+async def card_product_id(deps: Any, session_id: int) -> int | None:
+    """The live product whose card is on screen, if any."""
+    card = await deps.redis.hget(_key(session_id, "state"), "card")
+    return None if card is None else int(json.loads(card)["product_id"])
 
 
 async def _remember(deps: Any, session_id: int, field: str, value: Any) -> None:
@@ -249,12 +277,13 @@ def must_be_live(session: LiveSession) -> None:
 
 async def push_product(deps: Any, session: LiveSession, product_id: int) -> dict[str, Any]:
     """The product card everyone sees now (kept for those who join later)."""
+    version = await next_version(deps, session.id)  # before what is left is read
     product = await LiveProduct.get_or_none(id=product_id, session_id=session.id)
     if product is None:
         raise ProductNotInSession()
     card = await product_card(session.brand_id, product)  # type: ignore[attr-defined]
     await _remember(deps, session.id, "card", card)
-    return card
+    return {**card, "version": version}
 
 
 async def product_card(brand_id: int, product: LiveProduct) -> dict[str, Any]:
@@ -292,16 +321,6 @@ async def like(deps: Any, session_id: int, count: Any) -> int:
     if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= LIKES_PER_EVENT:
         raise InvalidInput(f"点赞数须为 1 到 {LIKES_PER_EVENT} 的整数")
     return int(await deps.redis.hincrby(_key(session_id, "state"), "likes", count))
-
-
-async def count_order(deps: Any, session_id: int, amount_fen: int) -> tuple[int, int]:
-    """The ticker: one more order and its amount; returns both totals."""
-    key = _key(session_id, "state")
-    async with deps.redis.pipeline(transaction=True) as pipe:
-        pipe.hincrby(key, "orders", 1)
-        pipe.hincrby(key, "gmv_fen", amount_fen)
-        orders, gmv = await pipe.execute()
-    return int(orders), int(gmv)
 
 
 def _clean(text: Any) -> str:
