@@ -63,13 +63,33 @@ class LiveEvents:
                 self._beating = None
                 return
             try:
-                await live.room.beat(self.deps, self.process)
+                if not await live.room.beat(self.deps, self.process):
+                    await self._count_in_again()
                 for session_id in list(self._held):
                     count = await live.viewer_count(self.deps, session_id)
                     if count != self._pushed.get(session_id, count):
                         self.viewers_changed(session_id)
             except Exception:
                 log.exception("realtime heartbeat not refreshed")
+
+    async def _count_in_again(self) -> None:
+        """The heartbeat had lapsed while this process lived: put the connections it holds
+        back in their rooms (entering is idempotent per socket)."""
+        for session_id in list(self._held):
+            room = live.ROOM(session_id)
+            for sid, _ in list(self.sio.manager.get_participants(NAMESPACE, room)):
+                principal: Principal = (await self.sio.get_session(sid, namespace=NAMESPACE))[
+                    "principal"
+                ]
+                await live.room.enter(
+                    self.deps,
+                    session_id,
+                    sid,
+                    principal.store_id,
+                    process=self.process,
+                    signin=principal.session_id,
+                )
+        log.warning("realtime heartbeat had lapsed; connections counted in again")
 
     def viewers_changed(self, session_id: int) -> None:
         """Tell the room its viewer count within VIEWER_PUSH_SECONDS: one push for every

@@ -169,9 +169,16 @@ async def _script(deps: Any, script: str, keys: list[str], args: list[Any]) -> A
     return await deps.redis.register_script(script)(keys=keys, args=args)
 
 
-async def beat(deps: Any, process: str) -> None:
-    """The process is alive: its connections keep counting for HEARTBEAT_TTL_SECONDS."""
-    await deps.redis.set(heartbeat_key(process), 1, ex=HEARTBEAT_TTL_SECONDS)
+async def beat(deps: Any, process: str) -> bool:
+    """The process is alive: its connections keep counting for HEARTBEAT_TTL_SECONDS. False
+    when the heartbeat had lapsed meanwhile (the process was stalled, or Redis away): the
+    others may have taken its connections out, and it must count them in again."""
+    key = heartbeat_key(process)
+    async with deps.redis.pipeline(transaction=True) as pipe:
+        pipe.exists(key)
+        pipe.set(key, 1, ex=HEARTBEAT_TTL_SECONDS)
+        existed, _ = await pipe.execute()
+    return bool(existed)
 
 
 async def viewers(deps: Any, session_id: int) -> int:
