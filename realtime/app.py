@@ -17,16 +17,50 @@ import socketio
 from backend.app import build_deps
 from backend.config import Settings
 from backend.deps import Deps
-from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES
+from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, session_revoked
 from backend.identity.tokens import Principal, TokenInvalid, read_access_token
 from backend.infra import db
-from backend.infra.broadcast import CONSOLE_NAMESPACE, brand_room, distributor_room
+from backend.infra.broadcast import (
+    CONSOLE_NAMESPACE,
+    brand_room,
+    distributor_room,
+    is_signin_room,
+    signin_room,
+)
 from backend.infra.logging import get_logger
 from backend.kernel.clock import Clock, SystemClock
+from backend.kernel.errors import DomainError
 from realtime import live
 from realtime.live import NAMESPACE
 
 log = get_logger("realtime")
+
+
+async def _disconnect_signin(manager: Any, room: Any, namespace: str | None) -> None:
+    """A sign-in's room being closed (Broadcaster.end_signin): its sockets in this process
+    are disconnected, not only taken out of the room. Sockets still in their connect
+    handler are only taken out; the handler sees that and refuses them."""
+    if not is_signin_room(room):
+        return
+    for sid, _ in list(manager.get_participants(namespace or "/", room)):
+        await manager.server.disconnect(sid, namespace=namespace, ignore_queue=True)
+
+
+class SigninManager(socketio.AsyncManager):
+    """The embedded server's manager (one process)."""
+
+    async def close_room(self, room: Any, namespace: Any) -> Any:
+        await _disconnect_signin(self, room, namespace)
+        return await super().close_room(room, namespace)
+
+
+class SigninRedisManager(socketio.AsyncRedisManager):
+    """The manager of realtime processes linked through Redis: a close_room published by
+    any process (or an API's write-only manager) arrives here."""
+
+    async def _handle_close_room(self, message: dict[str, Any]) -> None:
+        await _disconnect_signin(self, message.get("room"), message.get("namespace"))
+        await super()._handle_close_room(message)
 
 
 def create_sio(
@@ -34,7 +68,10 @@ def create_sio(
 ) -> socketio.AsyncServer:
     """`deps`: the process's, when the API runs in the same process (embedded, tests)."""
     clock = clock or (deps.clock if deps is not None else SystemClock())
-    manager = None if settings.embedded_redis else socketio.AsyncRedisManager(settings.redis_url)
+    deps = deps or build_deps(settings)
+    manager: socketio.AsyncManager = (
+        SigninManager() if settings.embedded_redis else SigninRedisManager(settings.redis_url)
+    )
     sio = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,
@@ -56,14 +93,32 @@ def create_sio(
                 "登录凭证无效，请重新登录", {"code": "auth.token_invalid"}
             ) from exc
 
+    async def admit(sid: str, namespace: str, auth: Any) -> Principal:
+        """The token's signature and expiry, then its sign-in still open, as HTTP checks
+        (auth.session_revoked). The socket enters its sign-in's room before Redis is asked:
+        a sign-in ending after the answer closes that room with this socket in it, and one
+        ending while the answer is on its way has taken it out of the room already."""
+        principal = authenticate(auth)
+        room = signin_room(principal.session_id)
+        await sio.enter_room(sid, room, namespace=namespace)
+        try:
+            revoked = await session_revoked(deps.redis, principal.session_id)
+        except DomainError as exc:
+            raise socketio.exceptions.ConnectionRefusedError(exc.text, {"code": exc.code}) from exc
+        if revoked or sid not in dict(sio.manager.get_participants(namespace, room)):
+            raise socketio.exceptions.ConnectionRefusedError(
+                "登录已失效，请重新登录", {"code": "auth.session_revoked"}
+            )
+        return principal
+
     @sio.on("connect", namespace=NAMESPACE)
     async def connect(sid: str, environ: dict[str, Any], auth: Any) -> None:
-        principal = authenticate(auth)
+        principal = await admit(sid, NAMESPACE, auth)
         await sio.save_session(sid, {"principal": principal}, namespace=NAMESPACE)
 
     @sio.on("connect", namespace=CONSOLE_NAMESPACE)
     async def connect_console(sid: str, environ: dict[str, Any], auth: Any) -> None:
-        principal = authenticate(auth)
+        principal = await admit(sid, CONSOLE_NAMESPACE, auth)
         if principal.role in BRAND_ROLES and principal.brand_id is not None:
             room = brand_room(principal.brand_id)
         elif principal.role in DISTRIBUTOR_ROLES and principal.distributor_id is not None:
@@ -80,7 +135,7 @@ def create_sio(
         who = {"user_id": principal.user_id, "role": principal.role, "store_id": principal.store_id}
         return {"ok": True, "data": who}
 
-    live.register(sio, deps or build_deps(settings))
+    live.register(sio, deps)
 
     return sio
 

@@ -6,6 +6,7 @@ several realtime processes share it."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,62 @@ class LiveEvents:
     def __init__(self, sio: socketio.AsyncServer, deps: Any) -> None:
         self.sio, self.deps = sio, deps
         self._viewer_pushes: dict[int, asyncio.Task[None]] = {}  # session id → pending push
+        # Presence in rooms belongs to this process (room.py): its id, how many connections
+        # it holds in each room, the count it last pushed to each, and the task keeping its
+        # heartbeat while it holds any.
+        self.process = uuid.uuid4().hex
+        self._held: dict[int, int] = {}
+        self._pushed: dict[int, int] = {}
+        self._beating: asyncio.Task[None] | None = None
+
+    def _hold(self, session_id: int, change: int) -> None:
+        held = self._held.get(session_id, 0) + change
+        if held > 0:
+            self._held[session_id] = held
+        else:
+            self._held.pop(session_id, None)
+            self._pushed.pop(session_id, None)
+        if self._held and self._beating is None:
+            self._beating = asyncio.create_task(self._beat())
+
+    async def _beat(self) -> None:
+        """Refresh the heartbeat while connections are held: once it lapses (the process
+        died), the others take its connections out of the rooms. Each beat also reads the
+        count of the rooms held here (which takes a dead process's connections out) and
+        tells a room whose count has changed without a join or leave here."""
+        while True:
+            await asyncio.sleep(live.room.HEARTBEAT_SECONDS)
+            if not self._held:
+                self._beating = None
+                return
+            try:
+                if not await live.room.beat(self.deps, self.process):
+                    await self._count_in_again()
+                for session_id in list(self._held):
+                    count = await live.viewer_count(self.deps, session_id)
+                    if count != self._pushed.get(session_id, count):
+                        self.viewers_changed(session_id)
+            except Exception:
+                log.exception("realtime heartbeat not refreshed")
+
+    async def _count_in_again(self) -> None:
+        """The heartbeat had lapsed while this process lived: put the connections it holds
+        back in their rooms (entering is idempotent per socket)."""
+        for session_id in list(self._held):
+            room = live.ROOM(session_id)
+            for sid, _ in list(self.sio.manager.get_participants(NAMESPACE, room)):
+                principal: Principal = (await self.sio.get_session(sid, namespace=NAMESPACE))[
+                    "principal"
+                ]
+                await live.room.enter(
+                    self.deps,
+                    session_id,
+                    sid,
+                    principal.store_id,
+                    process=self.process,
+                    signin=principal.session_id,
+                )
+        log.warning("realtime heartbeat had lapsed; connections counted in again")
 
     def viewers_changed(self, session_id: int) -> None:
         """Tell the room its viewer count within VIEWER_PUSH_SECONDS: one push for every
@@ -46,9 +103,15 @@ class LiveEvents:
             await asyncio.sleep(VIEWER_PUSH_SECONDS)
             # Forget the push before reading: a join from here on schedules the next one.
             del self._viewer_pushes[session_id]
+            version = await live.room.next_version(self.deps, session_id)  # before the count
             count = await live.viewer_count(self.deps, session_id)
+            if session_id in self._held:
+                self._pushed[session_id] = count
             await self.sio.emit(
-                "viewers", {"count": count}, room=live.ROOM(session_id), namespace=NAMESPACE
+                "viewers",
+                {"count": count, "version": version},
+                room=live.ROOM(session_id),
+                namespace=NAMESPACE,
             )
         except Exception:
             self._viewer_pushes.pop(session_id, None)
@@ -90,7 +153,9 @@ class LiveEvents:
         async with self.sio.session(sid, namespace=NAMESPACE) as saved:
             if saved.get("session_id") not in (None, session_id):
                 raise live.room.NotJoined("请先离开当前直播间")
-            state = await live.join(self.deps, principal, session_id, sid)
+            state = await live.join(self.deps, principal, session_id, sid, process=self.process)
+            if saved.get("session_id") is None:
+                self._hold(session_id, 1)
             saved["session_id"] = session_id
         await self.sio.enter_room(sid, live.ROOM(session_id), namespace=NAMESPACE)
         self.viewers_changed(session_id)
@@ -176,7 +241,9 @@ class LiveEvents:
             self.deps, principal, await self.joined(sid), data.get("drop_id"), now=now
         )
         if not taken["again"]:  # everyone sees how many are left
-            await self.broadcast(sid, "drop_left", {"id": taken["drop_id"], "left": taken["left"]})
+            session_id = await self.joined(sid)
+            left = await live.drop_left(self.deps, session_id, taken["drop_id"])
+            await self.broadcast(sid, "drop_left", left)
         return taken
 
     async def announce_draw(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
@@ -230,7 +297,8 @@ class LiveEvents:
         saved = await self.sio.get_session(sid, namespace=NAMESPACE)
         session_id = saved.get("session_id")
         if session_id is not None:
-            await live.leave(self.deps, session_id, sid)
+            self._hold(session_id, -1)
+            await live.leave(self.deps, session_id, sid, process=self.process)
             self.viewers_changed(session_id)
 
 

@@ -213,6 +213,14 @@ async def test_a_distributor_hosts_a_session_from_the_console(
     )
     assert placed.status_code == 201, placed.text
     await expect(page.get_by_test_id("orders")).to_have_text("1")
+    await expect(page.get_by_text("剩余 29")).to_be_visible()  # the card's stock moves too
+    # A push that left before the order's (an older version) arriving late is dropped.
+    product_id = session["products"][0]["id"]
+    stale = {"orders": 0, "gmv_fen": 0, "product_id": product_id, "left": 30, "version": 0}
+    await deps.broadcast.emit("ticker", stale, rooms=[f"live:{session['id']}"], namespace="/live")
+    await page.wait_for_timeout(300)
+    await expect(page.get_by_test_id("orders")).to_have_text("1")
+    await expect(page.get_by_text("剩余 29")).to_be_visible()
     await page.get_by_role("button", name="开始红包雨").click()
     await expect(page.get_by_role("status")).to_contain_text("红包雨开始了")
     await shot(page, "6-live-panel")

@@ -228,16 +228,18 @@ async def test_present_means_invited_and_in_the_room_at_the_run(deps) -> None:
     live = await live_session(deps, stores=6)
     stranger = await make_store(live.tenant)  # in the room, never invited
     a, b, c, gone = live.invited[:4]
-    await room.enter(deps, live.id, "sid-a1", a.id)
-    await room.enter(deps, live.id, "sid-a2", a.id)  # a second phone of the same store
-    await room.enter(deps, live.id, "sid-b", b.id)
-    await room.enter(deps, live.id, "sid-c", c.id)
-    await room.enter(deps, live.id, "sid-host", None)
-    await room.enter(deps, live.id, "sid-x", stranger.id)
-    await room.enter(deps, live.id, "sid-gone", gone.id)
+    await room.enter(deps, live.id, "sid-a1", a.id, process="p")
+    await room.enter(deps, live.id, "sid-a2", a.id, process="p")  # a second phone of the same store
+    await room.enter(deps, live.id, "sid-b", b.id, process="p")
+    await room.enter(deps, live.id, "sid-c", c.id, process="p")
+    await room.enter(deps, live.id, "sid-host", None, process="p")
+    await room.enter(deps, live.id, "sid-x", stranger.id, process="p")
+    await room.enter(deps, live.id, "sid-gone", gone.id, process="p")
     draw = await planned_draw(live, Eligibility.PRESENT)
     announced = await announce(deps, live, draw)
-    await room.leave(deps, live.id, "sid-gone")  # left before the run: not there at the draw
+    await room.leave(
+        deps, live.id, "sid-gone", process="p"
+    )  # left before the run: not there at the draw
 
     record = await run(deps, live, draw)
     assert record["eligible"] == sorted([a.id, b.id, c.id])
@@ -319,7 +321,7 @@ async def test_a_draw_nobody_is_eligible_for_is_drawn_with_no_winners(deps) -> N
 async def test_ten_runs_at_once_persist_one_set_of_winners(deps, monkeypatch) -> None:
     live = await live_session(deps, stores=12)
     for store in live.invited:  # present changes nothing here, but every run reads the room
-        await room.enter(deps, live.id, f"sid-{store.id}", store.id)
+        await room.enter(deps, live.id, f"sid-{store.id}", store.id, process="p")
     draw = await planned_draw(live, Eligibility.PRESENT)
     announced = await announce(deps, live, draw)
 

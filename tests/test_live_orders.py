@@ -41,7 +41,8 @@ async def test_a_store_orders_at_the_live_price_and_the_room_sees_the_ticker(
     product = session["products"][0]  # RO-500: list 1999.00, live 1599.00, 30 set aside
     viewer = await Viewer().connect(platform_url, owner["access_token"])
     try:
-        assert (await viewer.call("join", {"session_id": session["id"]}))["ok"]
+        joined = await viewer.call("join", {"session_id": session["id"]})
+        assert joined["ok"]
         headers = keyed(owner)
         body = {"product_id": product["id"], "quantity": 2}
         placed = await client.post(f"{API}/{session['id']}/orders", json=body, headers=headers)
@@ -54,6 +55,7 @@ async def test_a_store_orders_at_the_live_price_and_the_room_sees_the_ticker(
         )
         assert order["lines"][0]["unit_price_fen"] == 159_900
         ticker = (await viewer.told("ticker"))[-1]
+        assert ticker.pop("version") > joined["data"]["version"]
         assert ticker == {
             "orders": 1,
             "gmv_fen": 319_800,

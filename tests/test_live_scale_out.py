@@ -28,13 +28,21 @@ from backend.identity.models import Role, User
 from backend.identity.tokens import Principal, issue_access_token
 from backend.ledger import service as ledger_service
 from backend.ledger.models import LedgerEntry, PartyAccount
-from backend.livestream import rains
-from backend.livestream.models import LiveProduct, RainStatus, RedPacketGrant, RedPacketRain
+from backend.livestream import rains, room
+from backend.livestream.models import (
+    Eligibility,
+    LiveDraw,
+    LiveProduct,
+    LiveSession,
+    RainStatus,
+    RedPacketGrant,
+    RedPacketRain,
+)
 from tests.conftest import ARTIFACTS, ON_POSTGRES, free_port
 from tests.factories import live_session_with_stores as make_live_session
 from tests.factories import make_shop
 from tests.test_live_rain_room import owner_token
-from tests.test_live_room import Viewer
+from tests.test_live_room import Viewer, newest
 
 pytestmark = pytest.mark.skipif(
     not ON_POSTGRES, reason="several realtime processes share rooms only through real Redis"
@@ -295,3 +303,62 @@ async def test_a_realtime_process_killed_mid_rain_loses_no_money(settings, deps)
         assert await rains.end_due_rains(deps) == 1
     rain = await assert_rain_books(rain_id, acknowledged)
     assert rain.granted_count == len(acknowledged)  # every grant was told to its store
+
+
+async def viewers_become(deps: Any, session_id: int, expected: int, within: float) -> float:
+    """Seconds until the room counts `expected` viewers (read as the viewer push reads it);
+    fails after `within` seconds."""
+    started = time.monotonic()
+    while (count := await room.viewers(deps, session_id)) != expected:
+        assert time.monotonic() - started < within, (count, expected)
+        await asyncio.sleep(0.2)
+    return time.monotonic() - started
+
+
+async def test_a_killed_process_leaves_the_room_within_seconds(settings, deps) -> None:
+    """SIGKILL a process holding half the room: within the heartbeat's life its connections
+    stop counting, stores that reconnect elsewhere meanwhile are not counted twice (nor in
+    the peak), and a "present" draw picks only stores connected to a live process."""
+    session, invited, tokens, hosting = await room_of(deps, stores=20)
+    with realtime_processes(settings, "presence-a", "presence-b") as (a, b):
+        await asyncio.gather(a.ready(), b.ready())
+        host = await Viewer().connect(b.url, hosting)
+        on_a = await asyncio.gather(*(Viewer().connect(a.url, t) for t in tokens[:10]))
+        on_b = await asyncio.gather(*(Viewer().connect(b.url, t) for t in tokens[10:]))
+        async with connected([host, *on_a, *on_b]):
+            await join_all([host, *on_a, *on_b], session.id)
+            assert await room.viewers(deps, session.id) == 21
+            a.kill()
+            # Five of a's stores come back on b at once, before a's heartbeat has lapsed:
+            # the same sign-ins, so the count does not pass what it was.
+            back = await asyncio.gather(*(Viewer().connect(b.url, t) for t in tokens[:5]))
+            async with connected(back):
+                await join_all(back, session.id)
+                assert await room.viewers(deps, session.id) == 21
+                took = await viewers_become(
+                    deps, session.id, 16, within=room.HEARTBEAT_TTL_SECONDS + 5
+                )
+                assert took <= room.HEARTBEAT_TTL_SECONDS + 1
+                assert await room.present_store_ids(deps, session.id) == sorted(
+                    store.id for store in [*invited[:5], *invited[10:]]
+                )
+                # The room is told, though no one joined or left on b meanwhile.
+                deadline = time.monotonic() + room.HEARTBEAT_SECONDS * 2 + 1
+                while newest(await host.told("viewers"))["count"] != 16:
+                    assert time.monotonic() < deadline, host.seen["viewers"]
+                    await asyncio.sleep(0.1)
+                draw = await LiveDraw.create(
+                    session=session,
+                    title="在场抽奖",
+                    prizes=[{"name": "滤芯", "count": 20}],
+                    eligibility=Eligibility.PRESENT.value,
+                )
+                assert (await host.call("host:draw_announce", {"draw_id": draw.id}))["ok"]
+                drawn = await host.call("host:draw", {"draw_id": draw.id})
+                assert drawn["ok"], drawn
+                gone_only = {store.id for store in invited[5:10]}
+                assert set(drawn["data"]["eligible"]).isdisjoint(gone_only)
+                assert len(drawn["data"]["eligible"]) == 15
+            # Those five leave again: the count follows (once b has seen them go).
+            await viewers_become(deps, session.id, 11, within=5)
+        assert (await LiveSession.get(id=session.id)).peak_viewers == 21

@@ -72,3 +72,29 @@ async def test_change_and_record_writes_the_record_only_when_the_change_happened
     assert (len(first), again) == (1, [])
     assert (await Store.get(id=store.id)).tier == "A"
     assert await StoreTag.filter(store_id=store.id).values_list("tag", flat=True) == ["升级"]
+
+
+async def test_after_commit_waits_for_the_outermost_transaction_and_skips_a_rollback() -> None:
+    tenant = await make_tenant()
+    seen: list[str] = []
+
+    async def read_name() -> None:  # what another reader sees when the callback runs
+        seen.append((await Store.get(id=tenant.store.id)).name)
+
+    async with sql.transaction():
+        await Store.filter(id=tenant.store.id).update(name="改名后")
+        async with sql.transaction():  # joined: still the outer one's callbacks
+            await sql.after_commit(read_name)
+        assert seen == []
+    assert seen == ["改名后"]
+
+    with pytest.raises(RuntimeError):
+        async with sql.transaction():
+            await Store.filter(id=tenant.store.id).update(name="不会保存")
+            await sql.after_commit(read_name)
+            raise RuntimeError("rolled back")
+    assert seen == ["改名后"]  # not run: nothing was committed
+    assert (await Store.get(id=tenant.store.id)).name == "改名后"
+
+    await sql.after_commit(read_name)  # outside any transaction: at once
+    assert seen == ["改名后", "改名后"]

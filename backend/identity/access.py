@@ -40,6 +40,7 @@ __all__ = [
     "authenticated",
     "require_role",
     "scoped",
+    "session_revoked",
 ]
 
 BRAND_ROLES = frozenset({Role.BRAND_ADMIN, Role.BRAND_OPS})
@@ -77,6 +78,15 @@ def revoked_key(session_id: str) -> str:
     return f"auth:revoked:{session_id}"
 
 
+async def session_revoked(redis: Any, session_id: str) -> bool:
+    """Whether the sign-in `session_id` has ended (logout, refresh-token reuse, a withdrawn
+    role): asked of Redis, where revoke_session writes it for every process."""
+    try:
+        return bool(await redis.exists(revoked_key(session_id)))
+    except RedisError as exc:
+        raise UpstreamUnavailable("缓存服务暂时不可用，请稍后再试") from exc
+
+
 class RevocationCache:
     """Remembers per process, for a few seconds, whether a session was revoked.
 
@@ -94,10 +104,7 @@ class RevocationCache:
         now = time.monotonic()
         if cached is not None and now - cached[1] < self.ttl:
             return cached[0]
-        try:
-            revoked = bool(await redis.exists(revoked_key(session_id)))
-        except RedisError as exc:
-            raise UpstreamUnavailable("缓存服务暂时不可用，请稍后再试") from exc
+        revoked = await session_revoked(redis, session_id)
         if len(self._seen) > 100_000:  # bound memory on a long-running process
             self._seen.clear()
         self._seen[session_id] = (revoked, now)

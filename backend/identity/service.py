@@ -327,6 +327,8 @@ async def revoke_session(
     )
     if cache is not None:
         cache.mark_revoked(str(session_id))
+    # Its sockets too: a live room or the console stays open past the sign-in otherwise.
+    await deps.broadcast.end_signin(str(session_id))
 
 
 async def switch_membership(deps: Deps, principal: Principal, membership_id: int) -> TokenPair:

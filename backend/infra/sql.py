@@ -19,8 +19,9 @@ SQLite gives booleans back as 0/1 and datetimes as text; callers convert what th
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -28,7 +29,10 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.transactions import in_transaction
 
+from backend.infra.logging import get_logger
+
 CONNECTION = "default"
+log = get_logger("sql")
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
 Row = Mapping[str, Any]
@@ -109,9 +113,56 @@ def transaction() -> AbstractAsyncContextManager[Any]:
     right to roll back only the inner block. Use this instead where the block raises only
     before its first write, so that joining can never leave half of it written.
     """
-    if isinstance(connections.get(CONNECTION), TransactionalDBClient):
+    if _in_transaction():
         return nullcontext()
-    return in_transaction(CONNECTION)
+    return _outermost()
+
+
+AfterCommit = Callable[[], Awaitable[None]]
+# The callbacks of the transaction that transaction() opened in this task, run once it has
+# committed; None outside one.
+_after_commit: ContextVar[list[AfterCommit] | None] = ContextVar("after_commit", default=None)
+
+
+def _in_transaction() -> bool:
+    return isinstance(connections.get(CONNECTION), TransactionalDBClient)
+
+
+@asynccontextmanager
+async def _outermost() -> AsyncIterator[Any]:
+    callbacks: list[AfterCommit] = []
+    token = _after_commit.set(callbacks)
+    try:
+        async with in_transaction(CONNECTION) as connection:
+            yield connection
+    finally:
+        _after_commit.reset(token)
+    # Reached only once the transaction has committed (an exception leaves above).
+    for callback in callbacks:
+        try:
+            await callback()
+        except Exception:
+            log.exception("after-commit callback failed")
+
+
+async def after_commit(callback: AfterCommit) -> None:
+    """Run `callback` once what the current transaction wrote is committed and visible to
+    every other connection (a push to clients that re-read it): at once outside a
+    transaction, else after the transaction that transaction() opened. A callback must be
+    harmless when a savepoint inside rolled back what it is about; it is skipped when the
+    whole transaction rolls back. Failures are logged, never raised: the data is saved."""
+    pending = _after_commit.get()
+    if pending is not None and _in_transaction():
+        pending.append(callback)
+        return
+    if _in_transaction():
+        # A transaction opened by in_transaction() directly: its commit cannot be seen from
+        # here. Open the outermost transaction with transaction() where this is reached.
+        log.warning("after-commit callback run inside a transaction it cannot wait for")
+    try:
+        await callback()
+    except Exception:
+        log.exception("after-commit callback failed")
 
 
 async def change_and_record(

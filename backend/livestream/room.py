@@ -1,7 +1,8 @@
 """What happens in a session's room while it is live, kept in Redis so that every realtime
-process sees the same room: who is watching, the product card on screen, the pinned message,
-likes, the order ticker, chat (rate-limited, length-limited, content-checked) and who is
-muted. The realtime server calls these through the livestream service."""
+process sees the same room: who is watching (presence owned by live processes), the product
+card on screen, the pinned message, likes, the versions of what is pushed to it, chat
+(rate-limited, length-limited, content-checked) and who is muted. The realtime server calls
+these through the livestream service."""
 
 from __future__ import annotations
 
@@ -82,34 +83,142 @@ class ProductNotInSession(NotFound):
     message = "该商品不在本场直播中"
 
 
+# ---- presence: who is in the room, owned by the realtime process holding the connection ----
+#
+# Each realtime process has an id and a heartbeat key that lives HEARTBEAT_TTL_SECONDS and
+# is refreshed every HEARTBEAT_SECONDS while it has connections in rooms. A room keeps:
+#   viewers      viewer → how many of its connections are in the room, where a viewer is a
+#                sign-in with its store ("<store>:<sign-in>", store 0 for a host): the count
+#                is HLEN, so a client that reconnects (its process died) is not counted twice
+#   p:<process>  socket id → viewer, the connections one process holds
+#   procs        the processes with connections in the room
+# Every script first sweeps the processes of the room whose heartbeat is gone, taking their
+# connections out (once, atomically): within HEARTBEAT_TTL_SECONDS of a crash the count and
+# "present" are right again. A join, a leave or a count costs O(processes in the room), and
+# a sweep O(connections of the dead process), once.
+HEARTBEAT_SECONDS = 2.0
+HEARTBEAT_TTL_SECONDS = 6
+
+_SWEEP = """
+local function sweep(viewers, procs, prefix, beats)
+  for _, process in ipairs(redis.call('SMEMBERS', procs)) do
+    if redis.call('EXISTS', beats .. process) == 0 then
+      local held = redis.call('HGETALL', prefix .. process)
+      for i = 1, #held, 2 do
+        if redis.call('HINCRBY', viewers, held[i + 1], -1) <= 0 then
+          redis.call('HDEL', viewers, held[i + 1])
+        end
+      end
+      redis.call('DEL', prefix .. process)
+      redis.call('SREM', procs, process)
+    end
+  end
+end
+"""
+# KEYS: viewers, procs; ARGV: the per-process key prefix, the heartbeat key prefix.
+_COUNT = (
+    _SWEEP
+    + """
+sweep(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+if ARGV[3] == 'keys' then return redis.call('HKEYS', KEYS[1]) end
+return redis.call('HLEN', KEYS[1])
+"""
+)
+# ... ARGV[3]: the process, ARGV[4]: the socket id, ARGV[5]: the viewer, ARGV[6]: TTLs.
+_ENTER = (
+    _SWEEP
+    + """
+redis.call('SET', ARGV[2] .. ARGV[3], 1, 'EX', ARGV[7])
+sweep(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+local mine = ARGV[1] .. ARGV[3]
+if redis.call('HSETNX', mine, ARGV[4], ARGV[5]) == 1 then
+  redis.call('HINCRBY', KEYS[1], ARGV[5], 1)
+end
+redis.call('SADD', KEYS[2], ARGV[3])
+for _, key in ipairs({KEYS[1], KEYS[2], mine}) do redis.call('EXPIRE', key, ARGV[6]) end
+return redis.call('HLEN', KEYS[1])
+"""
+)
+_LEAVE = (
+    _SWEEP
+    + """
+sweep(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+local mine = ARGV[1] .. ARGV[3]
+local viewer = redis.call('HGET', mine, ARGV[4])
+if viewer then
+  redis.call('HDEL', mine, ARGV[4])
+  if redis.call('HINCRBY', KEYS[1], viewer, -1) <= 0 then redis.call('HDEL', KEYS[1], viewer) end
+end
+return redis.call('HLEN', KEYS[1])
+"""
+)
+
+
+def heartbeat_key(process: str) -> str:
+    return f"live:proc:{process}"
+
+
+def _presence(session_id: int) -> tuple[list[str], list[Any]]:
+    """The scripts' keys and first arguments for a room."""
+    keys = [_key(session_id, "viewers"), _key(session_id, "procs")]
+    return keys, [_key(session_id, "p:"), heartbeat_key("")]
+
+
+async def _script(deps: Any, script: str, keys: list[str], args: list[Any]) -> Any:
+    # register_script hashes the text and sends EVALSHA, loading the script on NOSCRIPT.
+    return await deps.redis.register_script(script)(keys=keys, args=args)
+
+
+async def beat(deps: Any, process: str) -> bool:
+    """The process is alive: its connections keep counting for HEARTBEAT_TTL_SECONDS. False
+    when the heartbeat had lapsed meanwhile (the process was stalled, or Redis away): the
+    others may have taken its connections out, and it must count them in again."""
+    key = heartbeat_key(process)
+    async with deps.redis.pipeline(transaction=True) as pipe:
+        pipe.exists(key)
+        pipe.set(key, 1, ex=HEARTBEAT_TTL_SECONDS)
+        existed, _ = await pipe.execute()
+    return bool(existed)
+
+
 async def viewers(deps: Any, session_id: int) -> int:
-    return int(await deps.redis.hlen(_key(session_id, "viewers")))
+    """The room's viewers now: its sign-ins with a connection in a live process."""
+    keys, args = _presence(session_id)
+    return int(await _script(deps, _COUNT, keys, [*args, "count"]))
 
 
-async def enter(deps: Any, session_id: int, sid: str, store_id: int | None) -> int:
-    """Count a connection in (socket id → its store, 0 for a host); returns the viewers now."""
-    key = _key(session_id, "viewers")
-    async with deps.redis.pipeline(transaction=True) as pipe:
-        pipe.hset(key, sid, store_id or 0)
-        pipe.expire(key, ROOM_TTL_SECONDS)
-        pipe.hlen(key)
-        *_, count = await pipe.execute()
-    return int(count)
+async def enter(
+    deps: Any,
+    session_id: int,
+    sid: str,
+    store_id: int | None,
+    *,
+    process: str,
+    signin: str | None = None,
+) -> int:
+    """Count a connection in (held by `process`, of the sign-in `signin`, in `store_id`'s
+    name or 0 for a host); returns the viewers now. Without `signin` the connection is a
+    viewer of its own."""
+    keys, args = _presence(session_id)
+    viewer = f"{store_id or 0}:{signin or 'sid-' + sid}"
+    ttls = [ROOM_TTL_SECONDS, HEARTBEAT_TTL_SECONDS]
+    return int(await _script(deps, _ENTER, keys, [*args, process, sid, viewer, *ttls]))
 
 
-async def leave(deps: Any, session_id: int, sid: str) -> int:
-    key = _key(session_id, "viewers")
-    async with deps.redis.pipeline(transaction=True) as pipe:
-        pipe.hdel(key, sid)
-        pipe.hlen(key)
-        _, count = await pipe.execute()
-    return int(count)
+async def leave(deps: Any, session_id: int, sid: str, *, process: str) -> int:
+    keys, args = _presence(session_id)
+    return int(await _script(deps, _LEAVE, keys, [*args, process, sid]))
 
 
 async def present_store_ids(deps: Any, session_id: int) -> list[int]:
-    """The stores with at least one connection in the room now, sorted."""
-    stores = await deps.redis.hvals(_key(session_id, "viewers"))
-    return sorted({int(store) for store in stores} - {0})
+    """The stores with at least one connection in the room now, in a live process, sorted."""
+    keys, args = _presence(session_id)
+    viewers = await _script(deps, _COUNT, keys, [*args, "keys"])
+    stores = {
+        int(str(viewer.decode() if isinstance(viewer, bytes) else viewer).split(":")[0])
+        for viewer in viewers
+    }
+    return sorted(stores - {0})
 
 
 async def state(deps: Any, session: LiveSession) -> dict[str, Any]:
@@ -127,9 +236,37 @@ async def state(deps: Any, session: LiveSession) -> dict[str, Any]:
         "pinned": json.loads(text["pinned"]) if "pinned" in text else None,
         "viewers": await viewers(deps, session.id),
         "likes": int(text.get("likes", 0)),
-        "orders": int(text.get("orders", 0)),
-        "gmv_fen": int(text.get("gmv_fen", 0)),
     }
+
+
+# ---- versions: every counter pushed to the room carries one --------------------------------
+#
+# Pushes leave in any order (several API and realtime processes push to one room), and a
+# counter pushed as an absolute value must not be overwritten by an older one. One counter
+# per room, taken with INCR *before* the value is read: a push's value is then at least as
+# new as its version says, and a change after that read takes a greater version of its own.
+# Clients keep, per counter, the value with the greatest version seen (the join state's
+# `version` counts for everything in it).
+
+
+async def next_version(deps: Any, session_id: int) -> int:
+    key = _key(session_id, "version")
+    async with deps.redis.pipeline(transaction=True) as pipe:
+        pipe.incr(key)
+        pipe.expire(key, ROOM_TTL_SECONDS)
+        version, _ = await pipe.execute()
+    return int(version)
+
+
+async def version(deps: Any, session_id: int) -> int:
+    """The room's version now (for a state read after it), without taking a new one."""
+    return int(await deps.redis.get(_key(session_id, "version")) or 0)
+
+
+async def card_product_id(deps: Any, session_id: int) -> int | None:
+    """The live product whose card is on screen, if any."""
+    card = await deps.redis.hget(_key(session_id, "state"), "card")
+    return None if card is None else int(json.loads(card)["product_id"])
 
 
 async def _remember(deps: Any, session_id: int, field: str, value: Any) -> None:
@@ -147,12 +284,13 @@ def must_be_live(session: LiveSession) -> None:
 
 async def push_product(deps: Any, session: LiveSession, product_id: int) -> dict[str, Any]:
     """The product card everyone sees now (kept for those who join later)."""
+    version = await next_version(deps, session.id)  # before what is left is read
     product = await LiveProduct.get_or_none(id=product_id, session_id=session.id)
     if product is None:
         raise ProductNotInSession()
     card = await product_card(session.brand_id, product)  # type: ignore[attr-defined]
     await _remember(deps, session.id, "card", card)
-    return card
+    return {**card, "version": version}
 
 
 async def product_card(brand_id: int, product: LiveProduct) -> dict[str, Any]:
@@ -190,16 +328,6 @@ async def like(deps: Any, session_id: int, count: Any) -> int:
     if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= LIKES_PER_EVENT:
         raise InvalidInput(f"点赞数须为 1 到 {LIKES_PER_EVENT} 的整数")
     return int(await deps.redis.hincrby(_key(session_id, "state"), "likes", count))
-
-
-async def count_order(deps: Any, session_id: int, amount_fen: int) -> tuple[int, int]:
-    """The ticker: one more order and its amount; returns both totals."""
-    key = _key(session_id, "state")
-    async with deps.redis.pipeline(transaction=True) as pipe:
-        pipe.hincrby(key, "orders", 1)
-        pipe.hincrby(key, "gmv_fen", amount_fen)
-        orders, gmv = await pipe.execute()
-    return int(orders), int(gmv)
 
 
 def _clean(text: Any) -> str:

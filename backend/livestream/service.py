@@ -6,6 +6,7 @@ and the realtime server reach both through this module."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from backend.coupons import service as coupons_service
 from backend.identity import service as identity_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
 from backend.infra import sql
+from backend.infra.broadcast import LIVE_NAMESPACE
 from backend.infra.http import is_id
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
 from backend.kernel.money import yuan
@@ -464,7 +466,6 @@ async def note_viewers(session_id: int, viewers: int) -> None:
 
 
 ROOM = room.room_name
-LIVE_NAMESPACE = "/live"  # the realtime server's namespace for session rooms
 
 
 async def tell_room(deps: Any, session_id: int, event: str, data: Any) -> None:
@@ -472,11 +473,16 @@ async def tell_room(deps: Any, session_id: int, event: str, data: Any) -> None:
     await deps.broadcast.emit(event, data, rooms=[ROOM(session_id)], namespace=LIVE_NAMESPACE)
 
 
-async def join(deps: Any, principal: Principal, session_id: int, sid: str) -> dict[str, Any]:
-    """A connection enters the room: an invited store, or the session's hosts. Returns the
-    room's whole state, the viewers counted with this one."""
+async def join(
+    deps: Any, principal: Principal, session_id: int, sid: str, *, process: str
+) -> dict[str, Any]:
+    """A connection (held by the realtime process `process`) enters the room: an invited
+    store, or the session's hosts. Returns the room's whole state, the viewers counted with
+    this one."""
     session = await _visible(principal, session_id)
-    count = await room.enter(deps, session.id, sid, principal.store_id)
+    count = await room.enter(
+        deps, session.id, sid, principal.store_id, process=process, signin=principal.session_id
+    )
     await note_viewers(session.id, count)
     return await _full_state(deps, principal, session)
 
@@ -486,7 +492,11 @@ async def _full_state(deps: Any, principal: Principal, session: LiveSession) -> 
     state (the card with what is left now), the title and video URL, the rain running in it
     if any (and the caller's packet), the coupon drops open now (with their coupons and the
     caller's), and the draws announced or drawn (winners named for the caller)."""
+    # The version first: every figure below is at least as new as it says (room.py).
+    version = await room.version(deps, session.id)
     state = await room.state(deps, session)
+    state["orders"], state["gmv_fen"] = await live_totals(session.id)
+    state["version"] = version
     state["title"] = session.title
     state["stream_url"] = session.stream_url
     if state["card"] is not None:
@@ -526,12 +536,12 @@ async def _full_state(deps: Any, principal: Principal, session: LiveSession) -> 
     return state
 
 
-async def leave(deps: Any, session_id: int, sid: str) -> int:
-    return await room.leave(deps, session_id, sid)
+async def leave(deps: Any, session_id: int, sid: str, *, process: str) -> int:
+    return await room.leave(deps, session_id, sid, process=process)
 
 
 async def viewer_count(deps: Any, session_id: int) -> int:
-    """The connections in the session's room now, across every realtime process."""
+    """The viewers in the session's room now, across every live realtime process."""
     return await room.viewers(deps, session_id)
 
 
@@ -640,22 +650,59 @@ async def order(
         unit_price_fen=product.live_price_fen,
         within=take_live_stock,
     )
-    orders, gmv = await room.count_order(deps, session.id, placed["payable_fen"])
-    left = product.live_stock - (await LiveProduct.get(id=product.id)).sold
-    ticker = {"orders": orders, "gmv_fen": gmv, "product_id": product.id, "left": left}
-    await tell_room(deps, session.id, "ticker", ticker)
+    await tell_ticker(deps, session.id, product.id)
     return placed
 
 
-async def give_back_live_stock(order_id: int, now: datetime) -> None:
-    """A live order cancelled or expired unpaid: its quantity goes back on sale in the room
-    (ordering calls this once per order, in the cancelling transaction)."""
-    await sql.execute(
-        "UPDATE live_products SET sold = sold -"
-        " (SELECT quantity FROM live_orders WHERE order_id = $1)"
-        " WHERE id = (SELECT product_id FROM live_orders WHERE order_id = $1)",
-        order_id,
+async def live_totals(session_id: int) -> tuple[int, int]:
+    """The orders placed in the room and not cancelled since, and their amount: what the
+    ticker shows and the report counts (the cancelled apart)."""
+    row = await sql.fetch_one(
+        "SELECT COUNT(*) AS orders, COALESCE(SUM(l.amount_fen), 0) AS gmv_fen"
+        " FROM live_orders l JOIN orders o ON o.id = l.order_id"
+        " WHERE l.session_id = $1 AND o.status <> $2",
+        session_id,
+        ordering_service.CANCELLED,
     )
+    assert row is not None  # an aggregate always answers one row
+    return int(row["orders"]), int(row["gmv_fen"])
+
+
+async def tell_ticker(
+    deps: Any, session_id: int, product_id: int, *, with_card: bool = False
+) -> None:
+    """Tell the room its ticker (orders and GMV, not counting cancelled orders) and what is
+    left of `product_id`, read after a new version is taken (room.next_version), so that
+    the newest version always carries the newest figures; with `with_card`, the product's
+    card too when it is the one on screen. After the change has committed."""
+    version = await room.next_version(deps, session_id)
+    orders, gmv = await live_totals(session_id)
+    product = await LiveProduct.get(id=product_id)
+    left = max(product.live_stock - product.sold, 0)
+    ticker = {"orders": orders, "gmv_fen": gmv, "product_id": product_id, "left": left}
+    await tell_room(deps, session_id, "ticker", {**ticker, "version": version})
+    if with_card and await room.card_product_id(deps, session_id) == product_id:
+        session = await LiveSession.get(id=session_id)
+        card = await room.product_card(session.brand_id, product)  # type: ignore[attr-defined]
+        await tell_room(deps, session_id, "product", {**card, "version": version})
+
+
+async def give_back_live_stock(deps: Any, order_id: int, now: datetime) -> None:
+    """A live order cancelled or expired unpaid: its quantity goes back on sale in the room
+    (ordering calls this once per order, in the cancelling transaction), and once that has
+    committed the room is told its ticker and the card's stock left."""
+    placed = await sql.fetch_one(
+        "SELECT session_id, product_id, quantity FROM live_orders WHERE order_id = $1", order_id
+    )
+    if placed is None:
+        return  # not a live order
+    session_id, product_id = int(placed["session_id"]), int(placed["product_id"])
+    await sql.execute(
+        "UPDATE live_products SET sold = sold - $1 WHERE id = $2",
+        placed["quantity"],
+        product_id,
+    )
+    await sql.after_commit(partial(tell_ticker, deps, session_id, product_id, with_card=True))
 
 
 ordering_service.on_release(give_back_live_stock)
@@ -935,6 +982,14 @@ async def grab_coupon(
         raise drops.NotInvited("只有受邀门店可以领券")
     session = await _visible(principal, session_id)
     return await drops.grab(deps, session.id, _drop_id(drop_id), principal.store_id, now=now)
+
+
+async def drop_left(deps: Any, session_id: int, drop_id: int) -> dict[str, Any]:
+    """What is left of a drop, for the room after a grab: read after a new version is taken,
+    so that the push with the newest version says the least left."""
+    version = await room.next_version(deps, session_id)
+    left = (await drops.drop_state(drop_id, None))["left"]
+    return {"id": drop_id, "left": left, "version": version}
 
 
 # ---- lottery draws in the room --------------------------------------------------------------

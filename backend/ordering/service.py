@@ -898,7 +898,7 @@ async def _apply(
             await coupons_service.give_back(order_id, now)
             await ledger_service.return_rebate(order_id, now)
             for release in _RELEASE_HOOKS:
-                await release(order_id, now)
+                await release(deps, order_id, now)
     return Earnings(
         order_id=order_id,
         brand_id=moved[0]["brand_id"],
@@ -935,15 +935,20 @@ async def _settle_if_free(deps: Deps, order: dict[str, Any], now: datetime) -> d
 
 # What domains that depend on ordering hold for an order and give back when it is cancelled
 # or expires (the livestream's live stock): called in the cancelling transaction.
-ReleaseHook = Callable[[int, datetime], Awaitable[None]]
+ReleaseHook = Callable[[Deps, int, datetime], Awaitable[None]]
 _RELEASE_HOOKS: list[ReleaseHook] = []
 
 
 def on_release(hook: ReleaseHook) -> None:
-    """Call `hook(order_id, now)` whenever an order's stock is released (once per order,
-    inside the transaction that cancels it). Registering a hook twice changes nothing."""
+    """Call `hook(deps, order_id, now)` whenever an order's stock is released (once per
+    order, inside the transaction that cancels it; what it tells others waits for the
+    commit: sql.after_commit). Registering a hook twice changes nothing."""
     if hook not in _RELEASE_HOOKS:
         _RELEASE_HOOKS.append(hook)
+
+
+# An order's status once cancelled, for other domains' SQL that leaves such orders out.
+CANCELLED = OrderStatus.CANCELLED.value
 
 
 async def cancelled_among(order_ids: Sequence[int]) -> set[int]:

@@ -857,7 +857,8 @@ async def cancel_order(
     seen before it: a payment that lands in between must be returned too.
     """
     refunds: list[Refund] = []
-    async with in_transaction():
+    # sql.transaction: what the cancel tells others (the live room) waits for this commit.
+    async with sql.transaction():
         cancelled = await ordering_service.act(
             deps,
             principal,

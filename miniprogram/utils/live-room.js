@@ -11,11 +11,19 @@
  *   room.leave();                          // in onUnload
  *
  * Server pushes (realtime/live.py, backend/livestream/service.py):
- *   viewers {count}, likes {total}, chat {user_id, name, text, at}, session {status},
- *   product {product_id, sku, live_price_fen, left}, pinned {text, at},
- *   ticker {orders, gmv_fen, product_id, left}, rain {id, total_fen, count, status, ends_at,...},
- *   rain_result {..., results}, drop {...}, drop_left {id, left}, draw {...}
+ *   viewers {count, version}, likes {total}, chat {user_id, name, text, at}, session {status},
+ *   product {product_id, sku, live_price_fen, left, version}, pinned {text, at},
+ *   ticker {orders, gmv_fen, product_id, left, version},
+ *   rain {id, total_fen, count, status, ends_at,...}, rain_result {..., results}, drop {...},
+ *   drop_left {id, left, version}, draw {...}
  * `room.state` follows them, so a page can always render from it.
+ *
+ * Counters are pushed as absolute values with a `version` that only grows (one counter per
+ * room on the server, taken before the value is read), and pushes can arrive out of order:
+ * the room keeps, per counter, the greatest version shown, and drops an older push before
+ * the state or the page sees it. The counters: viewers; the ticker (orders, GMV); the card on
+ * screen; what is left of each product (ticker and card both carry it); what is left of each
+ * coupon drop. A (re)join's state is as new as its `version` says, for all of them.
  */
 
 const config = require('../config');
@@ -46,6 +54,14 @@ const STATE_UPDATES = {
   },
 };
 
+// The counter a versioned push moves; pushes of other events carry no version.
+const COUNTERS = {
+  viewers: () => 'viewers',
+  ticker: () => 'ticker',
+  product: () => 'card',
+  drop_left: (data) => `drop:${data.id}`,
+};
+
 function defaultClient() {
   return new RealtimeClient({
     url: config.realtimeBase(),
@@ -68,6 +84,7 @@ class LiveRoom {
     this.state = null;
     this.joins = 0;
     this.localListeners = {};
+    this.resetVersions(null);
     // `ready`: the first join's state, or its refusal {code, message}. Pages that only
     // listen to 'joined' need not handle it, hence the silent catch.
     this.ready = new Promise((resolve, reject) => {
@@ -81,9 +98,50 @@ class LiveRoom {
       this.tell('connection', this.client.status === 'closed' ? 'closed' : 'reconnecting'),
     );
     this.client.on('connect_error', (error) => this.failed(error));
-    Object.keys(STATE_UPDATES).forEach((event) =>
-      this.client.on(event, (data) => this.follow(event, data)),
+    Object.keys(STATE_UPDATES).forEach((event) => {
+      if (!COUNTERS[event]) this.client.on(event, (data) => this.follow(event, data));
+    });
+    // Versioned pushes go through `receive`, which drops the stale ones for the page too.
+    Object.keys(COUNTERS).forEach((event) =>
+      this.client.on(event, (data) => this.receive(event, data)),
     );
+  }
+
+  /** After a (re)join: every counter is as new as the state's version. */
+  resetVersions(state) {
+    this.floor = state && typeof state.version === 'number' ? state.version : -1;
+    this.versions = {};
+    this.stock = {}; // product id → {version, left}: what is left of it, newest first
+    if (state && state.card) {
+      this.stock[state.card.product_id] = { version: this.floor, left: state.card.left };
+    }
+  }
+
+  shownVersion(key) {
+    return Math.max(this.floor, key in this.versions ? this.versions[key] : -1);
+  }
+
+  /** A versioned push: null when older than what is shown, else the push to show, whose
+   * `left` (ticker, card) is the newest known for its product. */
+  fresh(event, data) {
+    if (!data || typeof data.version !== 'number') return data; // a server without versions
+    const key = COUNTERS[event](data);
+    if (data.version < this.shownVersion(key)) return null;
+    this.versions[key] = data.version;
+    if (event !== 'ticker' && event !== 'product') return data;
+    const known = this.stock[data.product_id];
+    if (known && known.version > data.version) {
+      return Object.assign({}, data, { left: known.left });
+    }
+    this.stock[data.product_id] = { version: data.version, left: data.left };
+    return data;
+  }
+
+  receive(event, data) {
+    const shown = this.fresh(event, data);
+    if (!shown) return;
+    this.follow(event, shown);
+    (this.localListeners[event] || []).slice().forEach((handler) => handler(shown));
   }
 
   start() {
@@ -95,7 +153,7 @@ class LiveRoom {
   /** Listen to a server push by its name, or to 'joined' / 'connection' / 'error'. Returns a
    * function that stops listening. */
   on(event, handler) {
-    if (['joined', 'connection', 'error'].indexOf(event) !== -1) {
+    if (['joined', 'connection', 'error'].indexOf(event) !== -1 || COUNTERS[event]) {
       (this.localListeners[event] = this.localListeners[event] || []).push(handler);
       return () => {
         this.localListeners[event] = this.localListeners[event].filter((h) => h !== handler);
@@ -121,14 +179,16 @@ class LiveRoom {
     }
     this.joins += 1;
     this.state = ack.data;
+    this.resetVersions(ack.data);
     this.tell('connection', 'live');
     this.tell('joined', ack.data);
     this.settleReady.resolve(ack.data);
   }
 
   follow(event, data) {
-    if (!this.state || !data) return; // before the first join, `join` will bring it all
-    this.state = Object.assign({}, this.state, STATE_UPDATES[event](this.state, data));
+    const update = STATE_UPDATES[event];
+    if (!this.state || !data || !update) return; // before the first join, `join` brings it all
+    this.state = Object.assign({}, this.state, update(this.state, data));
   }
 
   failed(error) {
@@ -140,7 +200,10 @@ class LiveRoom {
   /** Ask for the whole state again (e.g. after the page was hidden for a while). */
   async refresh() {
     const ack = await this.client.emit('state');
-    if (ack.ok) this.state = ack.data;
+    if (ack.ok) {
+      this.state = ack.data;
+      this.resetVersions(ack.data);
+    }
     return ack;
   }
 
@@ -183,4 +246,4 @@ function joinRoom(sessionId, options) {
   return new LiveRoom(sessionId, options).start();
 }
 
-module.exports = { joinRoom, LiveRoom, STATE_UPDATES };
+module.exports = { joinRoom, LiveRoom, STATE_UPDATES, COUNTERS };

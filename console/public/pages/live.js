@@ -44,6 +44,29 @@ export function LiveListPage() {
     </section>`;
 }
 
+// Counters are pushed as absolute values with a version that only grows (one per room,
+// backend/livestream/room.py), and pushes can arrive out of order: each counter keeps the
+// greatest version shown and an older push is dropped. A (re)join's state is as new as its
+// version, for every counter. Counters: viewers, ticker, card (on screen), stock:<product>
+// (what is left of it: ticker and card carry it), drop:<id>.
+export function newestKeeper() {
+  let floor = -1;
+  let versions = {};
+  return {
+    reset(version) {
+      floor = typeof version === "number" ? version : -1;
+      versions = {};
+    },
+    /** Whether a push of `key` at `version` is not older than what is shown (then it is). */
+    fresh(key, version) {
+      if (typeof version !== "number") return true; // a server without versions
+      if (version < Math.max(floor, versions[key] ?? -1)) return false;
+      versions[key] = version;
+      return true;
+    },
+  };
+}
+
 function useHostSocket(sessionId, onEvent) {
   const socket = useRef(null);
   const [online, setOnline] = useState(false);
@@ -85,22 +108,41 @@ export function LivePanelPage({ params }) {
   const reload = () => api(`/live/sessions/${id}`).then(setDetail, (f) => setError(f.message));
   const loadReport = () => api(`/live/sessions/${id}/report`).then(setReport, () => {});
 
+  const versions = useRef(null);
+  if (versions.current === null) versions.current = newestKeeper();
   const { online, send } = useHostSocket(id, (name, data) => {
+    const newest = versions.current;
     if (name === "state" && data) {
+      newest.reset(data.version);
       setCounters({ viewers: data.viewers, likes: data.likes, orders: data.orders, gmv_fen: data.gmv_fen });
       setStatus(data.status);
       setCard(data.card);
-    } else if (name === "viewers") setCounters((c) => ({ ...c, viewers: data.count }));
-    else if (name === "likes") setCounters((c) => ({ ...c, likes: data.total }));
+    } else if (name === "viewers") {
+      if (newest.fresh("viewers", data.version)) setCounters((c) => ({ ...c, viewers: data.count }));
+    } else if (name === "likes") setCounters((c) => ({ ...c, likes: data.total }));
     else if (name === "ticker") {
-      setCounters((c) => ({ ...c, orders: data.orders, gmv_fen: data.gmv_fen }));
+      if (newest.fresh("ticker", data.version)) {
+        setCounters((c) => ({ ...c, orders: data.orders, gmv_fen: data.gmv_fen }));
+      }
+      if (newest.fresh(`stock:${data.product_id}`, data.version)) {
+        setCard((c) => (c && c.product_id === data.product_id ? { ...c, left: data.left } : c));
+      }
       loadReport();
     }
     else if (name === "session") {
       setStatus(data.status);
       reload();
-    } else if (name === "product") setCard(data);
-    else if (name === "drop_left") setDetail((d) => d && { ...d, coupon_drops: d.coupon_drops.map((x) => (x.id === data.id ? { ...x, claimed: x.quantity - data.left } : x)) });
+    } else if (name === "product") {
+      if (newest.fresh("card", data.version)) {
+        // What is left may be newer on screen already (a later ticker of this product).
+        const stockFresh = newest.fresh(`stock:${data.product_id}`, data.version);
+        setCard((c) => (!stockFresh && c && c.product_id === data.product_id ? { ...data, left: c.left } : data));
+      }
+    } else if (name === "drop_left") {
+      if (newest.fresh(`drop:${data.id}`, data.version)) {
+        setDetail((d) => d && { ...d, coupon_drops: d.coupon_drops.map((x) => (x.id === data.id ? { ...x, claimed: x.quantity - data.left } : x)) });
+      }
+    }
     else if (name === "rain_result" || name === "rain" || name === "drop" || name === "draw") {
       if (data?.results || data?.winners) setResults((r) => [data, ...r]);
       reload();

@@ -451,7 +451,11 @@ Component({
         const ack = await this.room.grabCoupon(drop.id);
         if (ack && ack.ok) {
           const changes = { dropResult: ack.data.again ? '您已抢到过这张券' : '抢到了！已放入券包', dropError: '' };
-          if (typeof ack.data.left === 'number') changes['drop.left'] = ack.data.left;
+          // The answer carries no version: what is left of a drop only goes down, so a
+          // smaller figure pushed meanwhile (a newer one) stays.
+          if (typeof ack.data.left === 'number' && this.data.drop) {
+            changes['drop.left'] = Math.min(ack.data.left, this.data.drop.left);
+          }
           this.setData(changes);
         } else {
           const error = (ack && ack.error) || {};

@@ -86,3 +86,20 @@ test('joins over the socket, follows pushes, and rejoins after the link drops', 
   page.instance.onUnload();
   expect(server.last.closed).toBe(true);
 });
+
+test('pushes arriving out of order: the page keeps the newest ticker, card stock and viewers', async () => {
+  const page = h.page('live');
+  await page.instance.onLoad({ id: '7' });
+  await flush(10);
+  server.push('product', Object.assign({}, CARD, { version: 2 }));
+  // Sent 7 orders (23 left) then 10 orders (20 left); they arrive the other way round.
+  server.push('ticker', { orders: 10, gmv_fen: 1599000, product_id: 11, left: 20, version: 9 });
+  server.push('ticker', { orders: 7, gmv_fen: 1119300, product_id: 11, left: 23, version: 6 });
+  server.push('viewers', { count: 40, version: 11 });
+  server.push('viewers', { count: 38, version: 10 });
+  await flush();
+  expect(texts(page, '.ticker-gmv')).toEqual(['¥15,990.00']);
+  expect(texts(page, '.card-live-left')).toEqual(['剩余 20台']);
+  expect(textOf(page)).toContain('40 人在看');
+  page.instance.onUnload();
+});

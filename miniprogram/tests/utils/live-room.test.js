@@ -193,3 +193,67 @@ test('leave closes the connection for good', async () => {
   await tick(60000);
   expect(server.tasks).toHaveLength(1);
 });
+
+test('a push older than what is shown is dropped, for room.state and the page alike', async () => {
+  const r = room();
+  const tickers = [];
+  const viewers = [];
+  const lefts = [];
+  r.on('ticker', (t) => tickers.push(t.orders));
+  r.on('viewers', (v) => viewers.push(v.count));
+  r.on('drop_left', (d) => lefts.push([d.id, d.left]));
+  await tick();
+  // Sent as 7 then 10 orders, they arrive the other way round: 10 stays.
+  server.push('ticker', { orders: 10, gmv_fen: 1599000, product_id: 11, left: 20, version: 9 });
+  server.push('ticker', { orders: 7, gmv_fen: 1119300, product_id: 11, left: 23, version: 6 });
+  expect(tickers).toEqual([10]);
+  expect(r.state).toMatchObject({ orders: 10, gmv_fen: 1599000 });
+  // Two coupons left, then none: a late "2 left" does not bring them back.
+  server.push('drop_left', { id: 4, left: 0, version: 12 });
+  server.push('drop_left', { id: 4, left: 2, version: 11 });
+  // Each counter has its own newest: another drop's older version still counts.
+  server.push('drop_left', { id: 5, left: 8, version: 10 });
+  expect(lefts).toEqual([[4, 0], [5, 8]]);
+  server.push('viewers', { count: 30, version: 14 });
+  server.push('viewers', { count: 31, version: 13 });
+  server.push('viewers', { count: 29, version: 15 });
+  expect(viewers).toEqual([30, 29]);
+  expect(r.state.viewers).toBe(29);
+  // A push without a version (a server before versions) is shown as it comes.
+  server.push('viewers', { count: 5 });
+  expect(r.state.viewers).toBe(5);
+});
+
+test("the card keeps the newest stock left, whether the ticker or the card says it", async () => {
+  const r = room();
+  const cards = [];
+  r.on('product', (card) => cards.push(card.left));
+  await tick();
+  server.push('product', Object.assign({}, CARD, { left: 30, version: 3 }));
+  // A cancellation gives one back (ticker and card, same version), after an order's ticker
+  // that was sent earlier but arrives later.
+  server.push('ticker', { orders: 4, gmv_fen: 639600, product_id: 11, left: 27, version: 8 });
+  server.push('product', Object.assign({}, CARD, { left: 27, version: 8 }));
+  server.push('ticker', { orders: 5, gmv_fen: 799500, product_id: 11, left: 26, version: 7 });
+  expect(r.state.card.left).toBe(27);
+  expect(r.state.orders).toBe(4);
+  // A card pushed again by the host whose stock was read before the last ticker keeps the
+  // ticker's newer stock.
+  server.push('ticker', { orders: 6, gmv_fen: 959400, product_id: 11, left: 25, version: 10 });
+  server.push('product', Object.assign({}, CARD, { left: 26, version: 9 }));
+  expect(r.state.card.left).toBe(25);
+  expect(cards).toEqual([30, 27, 25]);
+});
+
+test('a (re)join state counts as its version for every counter', async () => {
+  server.events.join = () => {
+    joins += 1;
+    return { ok: true, data: Object.assign(stateOf(7), { orders: 9, version: 20, card: CARD }) };
+  };
+  const r = room();
+  await tick();
+  server.push('ticker', { orders: 8, gmv_fen: 1, product_id: 11, left: 31, version: 19 });
+  expect(r.state).toMatchObject({ orders: 9, card: { left: 30 } });
+  server.push('ticker', { orders: 10, gmv_fen: 2, product_id: 11, left: 29, version: 21 });
+  expect(r.state).toMatchObject({ orders: 10, card: { left: 29 } });
+});
