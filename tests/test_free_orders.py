@@ -157,3 +157,10 @@ async def test_reconciliation_ignores_a_free_order_and_its_cancel_refunds_nothin
     assert set(taken) == {refund.id}
     await assert_ledger_adds_up()
     assert await OrderEvent.filter(order_id=order["id"]).count() == 3
+    # Cancelled, it is not paid: /pay says it cannot be paid (never `paid: true`, which the
+    # mini-program would show as paid), and writes nothing.
+    pay = await client.post(f"/api/v1/orders/{order['id']}/pay", headers=bearer(owner))
+    assert pay.status_code == 409, pay.text
+    assert pay.json()["error"]["code"] == "payments.order_not_payable"
+    assert await Payment.filter(order_id=order["id"]).count() == 1
+    assert await OrderEvent.filter(order_id=order["id"]).count() == 3

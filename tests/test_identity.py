@@ -426,6 +426,13 @@ async def test_sandbox_phone_side_answers_the_shared_error_shape(sandbox_client)
             {"appid": "wx_sandbox_appid", "persona": "p", "template_ids": ["nope"]},
             "sandbox.unknown_template",
         ),
+        # Ids that are not text (a list or an object cannot even be looked up) are refused
+        # as such, not a 500.
+        (
+            "/sandbox/subscribe-grant",
+            {"appid": "wx_sandbox_appid", "persona": "p", "template_ids": [["t"], {"t": 1}]},
+            "sandbox.bad_template_ids",
+        ),
     ]
     for path, body, code in cases:
         response = await sandbox_client.post(path, json=body)

@@ -397,3 +397,37 @@ async def test_units_of_an_order_that_cost_nothing_take_back_their_share_of_its_
     assert late.status_code == 409
     assert late.json()["error"]["code"] == "payments.order_not_refundable"
     await assert_ledger_adds_up()
+
+
+async def test_an_idempotency_key_replays_only_on_the_order_it_was_used_for(
+    client, sandbox_client
+) -> None:
+    """The key names one request to one order: the same key and body sent to another order is
+    a conflict, not the first order's refund answered as if the second had been refunded."""
+    shop = await make_shop()
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    orders = []
+    for _ in range(2):
+        placed = await client.post(
+            ORDERS,
+            json={"lines": [{"sku_id": shop.water, "quantity": 1}]},
+            headers=idempotent(owner),
+        )
+        assert placed.status_code == 201, placed.text
+        orders.append(placed.json())
+        assert (await pay_offline(client, shop, orders[-1]["id"])).status_code == 201
+    first, second = orders
+    distributor = await distributor_admin(client, shop)
+    headers = {**distributor, "Idempotency-Key": "refund-damaged"}
+    body = {"reason": "破损", "amount_fen": 100}
+    done = await client.post(f"{ORDERS}/{first['id']}/refunds", json=body, headers=headers)
+    assert done.status_code == 201, done.text
+    again = await client.post(f"{ORDERS}/{first['id']}/refunds", json=body, headers=headers)
+    assert (again.status_code, again.json()["id"]) == (201, done.json()["id"])
+
+    elsewhere = await client.post(f"{ORDERS}/{second['id']}/refunds", json=body, headers=headers)
+    assert elsewhere.status_code == 409, elsewhere.text
+    assert elsewhere.json()["error"]["code"] == "idempotency.key_reused"
+    assert await Refund.filter(order_id=second["id"]).count() == 0
+    assert await Refund.filter(order_id=first["id"]).count() == 1
+    assert (await Payment.get(order_id=second["id"])).refund_reserved_fen == 0

@@ -76,8 +76,12 @@ async def respond_once(
 ) -> HTTPResponse:
     """A create endpoint's response, idempotent on the request's Idempotency-Key header."""
     key = checked_key(request.headers.get("idempotency-key"))
+    # The path is part of the request: the same key and body sent to another order, item or
+    # wheel (/orders/2/refunds after /orders/1/refunds) is another request, refused as a
+    # reused key instead of answered with the first one's result.
+    fingerprint = request.path.encode() + b"\n" + request.body
     status, result = await run_once(
-        scope=scope, owner=owner, key=key, body=request.body, now=now, work=work
+        scope=scope, owner=owner, key=key, body=fingerprint, now=now, work=work
     )
     return ok(result, status=status)
 

@@ -255,11 +255,14 @@ async def _free_order_paid(deps: Deps, order: Order) -> dict[str, Any]:
             async with in_transaction():
                 await pay_free_order(deps, order.id, deps.clock.now())
         except NotPayable:
-            pass  # paid by a concurrent request, or cancelled: the payment row says which
+            pass  # paid by a concurrent request, or cancelled: read again below
     payment = await Payment.filter(
         order_id=order.id, method=PaymentMethod.ZERO.value, status=PaymentStatus.SUCCEEDED.value
     ).first()
-    if payment is None:
+    # A cancelled order keeps its 0-fen payment row (its refund took back what it earned):
+    # it is paid only while the order still is.
+    paid = {status.value for status in ordering_service.PAID_STATUSES}
+    if payment is None or (await Order.get(id=order.id)).status not in paid:
         raise NotPayable()
     return {
         "paid": True,

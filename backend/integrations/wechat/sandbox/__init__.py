@@ -262,7 +262,11 @@ def _add_subscribe_messages(
             return control_error(
                 400, "sandbox.identity_required", "须提供已登记的 appid，以及 persona 或 openid"
             )
-        if not isinstance(template_ids, list) or not 1 <= len(template_ids) <= 3:
+        if (
+            not isinstance(template_ids, list)
+            or not 1 <= len(template_ids) <= 3
+            or not all(isinstance(t, str) for t in template_ids)
+        ):
             return control_error(
                 400, "sandbox.bad_template_ids", "template_ids 须为 1 到 3 个模板 id"
             )
