@@ -136,6 +136,8 @@ def line_view(line: OrderLine | LineToWrite) -> dict[str, Any]:
         "adjustments": line.adjustments,
         "gift": line.gift_promotion_id is not None,
         "gift_promotion_id": line.gift_promotion_id,
+        "points_earned": line.points_earned,
+        "rebate_fen": line.rebate_fen,
         "refunded_quantity": refunded_quantity,
         "refunded_fen": refunded_fen,
         "refundable_quantity": left,
@@ -385,6 +387,8 @@ class LineToWrite:
     payable_fen: int
     adjustments: list[dict[str, Any]] = field(default_factory=list)
     gift_promotion_id: int | None = None
+    points_earned: int = 0
+    rebate_fen: int = 0
 
 
 def _bought_line(line: QuotedLine, priced: promotions_service.PricedLine | None) -> LineToWrite:
@@ -403,6 +407,8 @@ def _bought_line(line: QuotedLine, priced: promotions_service.PricedLine | None)
         adjustments=[]
         if priced is None
         else [promotions_service.adjustment_view(a) for a in priced.adjustments],
+        points_earned=0 if priced is None else priced.points_earned,
+        rebate_fen=0 if priced is None else priced.rebate_fen,
     )
 
 
@@ -740,8 +746,8 @@ async def _insert_order(
     await sql.execute_many(
         "INSERT INTO order_lines (order_id, sku_id, product_name, sku_name, unit, quantity,"
         " list_unit_price_fen, unit_price_fen, list_amount_fen, discount_fen, payable_fen,"
-        " adjustments, gift_promotion_id)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        " adjustments, gift_promotion_id, points_earned, rebate_fen)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         [
             (
                 order.id,
@@ -757,6 +763,8 @@ async def _insert_order(
                 line.payable_fen,
                 _LINE_ADJUSTMENTS.to_db_value(line.adjustments, OrderLine),
                 line.gift_promotion_id,
+                line.points_earned,
+                line.rebate_fen,
             )
             for line in lines
         ],
