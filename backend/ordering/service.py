@@ -1214,6 +1214,32 @@ async def refunded_list_share(order_id: int) -> tuple[int, int]:
     return int(row["refunded"]), int(row["bought"])
 
 
+async def earned_by_units(
+    order_id: int, refunded: Mapping[int, int]
+) -> dict[ledger_service.AccountKind, int] | None:
+    """What the units refunded so far (line id → units) earned, per ledger kind: each line's
+    points and rebate split over its units by largest remainder (unit_shares_upto, as its
+    money is), so refunding every unit in any steps takes back exactly what the lines earned.
+    None for an order placed before lines kept their earnings (all 0 while the order earns):
+    its refunds take back by the money share, as when it was placed."""
+    rows = await sql.fetch(
+        "SELECT id, quantity, points_earned, rebate_fen FROM order_lines WHERE order_id = $1",
+        order_id,
+    )
+    if not any(row["points_earned"] or row["rebate_fen"] for row in rows):
+        return None
+    due = dict.fromkeys((ledger_service.AccountKind.POINTS, ledger_service.AccountKind.REBATE), 0)
+    for row in rows:
+        units, count = int(row["quantity"]), refunded.get(int(row["id"]), 0)
+        due[ledger_service.AccountKind.POINTS] += unit_shares_upto(
+            int(row["points_earned"]), units, count
+        )
+        due[ledger_service.AccountKind.REBATE] += unit_shares_upto(
+            int(row["rebate_fen"]), units, count
+        )
+    return due
+
+
 async def overdue_order_ids(deps: Deps) -> list[int]:
     """Unpaid orders whose payment window has passed, oldest first."""
     overdue = Order.filter(
