@@ -431,3 +431,112 @@ async def test_an_idempotency_key_replays_only_on_the_order_it_was_used_for(
     assert await Refund.filter(order_id=second["id"]).count() == 0
     assert await Refund.filter(order_id=first["id"]).count() == 1
     assert (await Payment.get(order_id=second["id"])).refund_reserved_fen == 0
+
+
+async def scoped_earnings_order(
+    client: httpx.AsyncClient, sandbox_client: httpx.AsyncClient
+) -> tuple[Shop, dict[str, str], dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """1.3 points a yuan and a 2.5% rebate on the purifiers only; 4 purifiers (A) and 10
+    filters (B) ordered and paid offline (its refunds are done at once)."""
+    shop = await make_shop()
+    only_a = {"sku_ids": [shop.water]}
+    points = {"kind": "points", "per_yuan": "1.3"}
+    await running(client, shop, reduction(name="净水器积分", reward=points, scope=only_a))
+    rebate = {"kind": "rebate", "percent": "2.5"}
+    await running(client, shop, reduction(name="净水器返利", reward=rebate, scope=only_a))
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    placed = await client.post(
+        ORDERS,
+        json={
+            "lines": [
+                {"sku_id": shop.water, "quantity": 4},
+                {"sku_id": shop.filters, "quantity": 10},
+            ]
+        },
+        headers=idempotent(owner),
+    )
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    assert (await pay_offline(client, shop, order["id"])).status_code == 201
+    distributor = await distributor_admin(client, shop)
+    water, filters = (await detail(client, distributor, order["id"]))["lines"]
+    return shop, owner, order, water, filters
+
+
+async def test_a_line_refund_takes_back_only_what_its_units_earned(client, sandbox_client) -> None:
+    """Points and rebate on SKU A only: refunding every unit of B takes back nothing, half of
+    A takes back half of what A earned (largest remainder over its units), the rest the rest;
+    each take-back is a ledger entry naming its refund."""
+    shop, owner, order, water, filters = await scoped_earnings_order(client, sandbox_client)
+    # 4 × 1,999.00 = 7,996.00 yuan on A: 10,394 points (floored) and 199.90 yuan of rebate.
+    assert (order["points_earned"], order["rebate_fen"]) == (10_394, 19_990)
+    assert (water["points_earned"], water["rebate_fen"]) == (10_394, 19_990)
+    assert (filters["points_earned"], filters["rebate_fen"]) == (0, 0)
+    assert await balances(client, owner) == {"points": 10_394, "rebate": 19_990}
+    distributor = await distributor_admin(client, shop)
+
+    all_b = await refund(
+        client, distributor, order["id"], {"lines": [{"line_id": filters["id"], "quantity": 10}]}
+    )
+    assert all_b.status_code == 201, all_b.text
+    assert all_b.json()["status"] == "succeeded"
+    assert await balances(client, owner) == {"points": 10_394, "rebate": 19_990}
+    assert await LedgerEntry.filter(cause="refund").count() == 0
+
+    half_a = await refund(
+        client, distributor, order["id"], {"lines": [{"line_id": water["id"], "quantity": 2}]}
+    )
+    assert half_a.status_code == 201, half_a.text
+    # 10,394 over 4 units: 2,599 + 2,599 + 2,598 + 2,598; 19,990: 4,998 + 4,998 + 4,997 + 4,997.
+    assert await balances(client, owner) == {
+        "points": 10_394 - 5_198,
+        "rebate": 19_990 - 9_996,
+    }
+    taken = await LedgerEntry.filter(cause="refund").prefetch_related("account")
+    assert {(e.account.kind, e.amount, e.cause_id) for e in taken} == {
+        ("points", -5_198, half_a.json()["id"]),
+        ("rebate", -9_996, half_a.json()["id"]),
+    }
+
+    rest = await refund(
+        client, distributor, order["id"], {"lines": [{"line_id": water["id"], "quantity": 2}]}
+    )
+    assert rest.status_code == 201, rest.text
+    assert await balances(client, owner) == {"points": 0, "rebate": 0}
+    money = await payments_service.order_money(order["id"])
+    assert money["refunded_fen"] == order["payable_fen"]
+    assert await LedgerEntry.filter(cause="refund", cause_id=rest.json()["id"]).count() == 2
+    await assert_ledger_adds_up()
+
+
+async def test_goodwill_amounts_and_orders_placed_before_line_earnings_use_the_money_share(
+    client, sandbox_client
+) -> None:
+    """An amount-only refund takes back by the money share; an order whose lines do not
+    keep their earnings (placed before they did) takes back by the money share even when
+    units are refunded; either way giving back everything takes back exactly everything."""
+    shop, owner, order, _, filters = await scoped_earnings_order(client, sandbox_client)
+    distributor = await distributor_admin(client, shop)
+    paid = order["payable_fen"]  # 7,996.00 + 1,000.00 yuan
+    goodwill = await refund(client, distributor, order["id"], {"amount_fen": paid // 10})
+    assert goodwill.status_code == 201, goodwill.text
+    assert await balances(client, owner) == {
+        "points": 10_394 - 10_394 * (paid // 10) // paid,
+        "rebate": 19_990 - 19_990 * (paid // 10) // paid,
+    }
+    # As an order placed before lines kept their earnings: every line 0.
+    await OrderLine.filter(order_id=order["id"]).update(points_earned=0, rebate_fen=0)
+    all_b = await refund(
+        client, distributor, order["id"], {"lines": [{"line_id": filters["id"], "quantity": 10}]}
+    )
+    assert all_b.status_code == 201, all_b.text
+    refunded = paid // 10 + filters["payable_fen"]
+    assert await balances(client, owner) == {
+        "points": 10_394 - 10_394 * refunded // paid,
+        "rebate": 19_990 - 19_990 * refunded // paid,
+    }
+    left = paid - refunded
+    last = await refund(client, distributor, order["id"], {"amount_fen": left})
+    assert last.status_code == 201, last.text
+    assert await balances(client, owner) == {"points": 0, "rebate": 0}
+    await assert_ledger_adds_up()

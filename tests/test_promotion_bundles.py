@@ -291,6 +291,8 @@ def test_sets_add_up_and_never_exceed_the_complete_sets(case: dict[str, Any]) ->
     result = quote(lines, *case["promotions"])
     # Lines always add up exactly, and never go below zero.
     assert sum(payables(result)) == result.payable_fen
+    assert sum(line.points_earned for line in result.lines) == result.points_earned
+    assert sum(line.rebate_fen for line in result.lines) == result.rebate_fen
     assert result.promotion_discount_fen == result.before_promotions_fen - result.payable_fen
     for line in result.lines:
         assert line.payable_fen >= 0

@@ -528,6 +528,14 @@ def assert_adds_up(result: PromotionResult) -> None:
             assert (line.before_promotions_fen, line.payable_fen) == (0, 0)
     for value in (result.payable_fen, result.promotion_discount_fen, result.rebate_fen):
         assert value >= 0
+    # What each line earned adds up exactly to the order's points and rebate (a refund of
+    # units takes back their lines' part), never negative, and nothing on a gift.
+    assert sum(line.points_earned for line in result.lines) == result.points_earned
+    assert sum(line.rebate_fen for line in result.lines) == result.rebate_fen
+    for line in result.lines:
+        assert line.points_earned >= 0 and line.rebate_fen >= 0
+        if line.gift:
+            assert (line.points_earned, line.rebate_fen) == (0, 0)
     assert result.points_earned >= 0
     money_off = sum(
         a.amount_fen for a in result.applied if a.kind in ("special_price", "reduction", "discount")
@@ -767,3 +775,24 @@ def test_same_input_same_output_in_any_order(case: dict[str, Any], rng: random.R
     shuffled = list(case["promotions"])
     rng.shuffle(shuffled)
     assert quote(**{**case, "promotions": shuffled}) == first
+
+
+def test_points_and_rebate_are_earned_by_the_lines_of_their_scope() -> None:
+    """Points on SKU 1 only: all of them are line A's. A rebate on the whole cart is split by
+    each line's share of its base, by largest remainder (the parts add up to the rebate)."""
+    on_a = promo(1, Points(Decimal(1)), scope=Scope(sku_ids=frozenset({1})))
+    result = quote([on_a])
+    assert result.points_earned == 1000
+    assert [line.points_earned for line in result.lines] == [1000, 0, 0]
+    # 3% of 2,500.00 yuan paid = 75.00 yuan: 30.00 + 36.00 + 9.00 by the lines' shares.
+    rebate = promo(2, Rebate(Decimal(3)))
+    result = quote([rebate])
+    assert [line.rebate_fen for line in result.lines] == [3000, 3600, 900]
+    # 1% of 2,500.01: 25.00 (half-up) over 1,000.01 / 1,200.00 / 300.00 by largest remainder.
+    odd = (CartLine(1, 10, 1, 100001, 100001), B, C)
+    result = quote([promo(3, Rebate(Decimal(1)))], odd)
+    assert result.rebate_fen == 2500
+    assert [line.rebate_fen for line in result.lines] == [1000, 1200, 300]
+    # A rebate capped by its budget: the capped amount is what the lines share.
+    capped = quote([rebate], budget_left_fen={2: 1001})
+    assert [line.rebate_fen for line in capped.lines] == [400, 481, 120]

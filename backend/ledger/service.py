@@ -212,6 +212,32 @@ async def credit_paid_order(
         )
 
 
+@dataclass(frozen=True)
+class UnitsTakeBack:
+    """For an order whose lines keep what they earned: what the units its refunds have given
+    back so far earned, per kind (each line's earnings over its units, cumulatively exact),
+    and the share of the money refunded without naming units (goodwill amounts), of the
+    money paid, which takes back by the money share as before."""
+
+    earned: dict[AccountKind, int]
+    amount_share: tuple[int, int]
+
+
+def _due_back(
+    earned: int, kind: AccountKind, share: tuple[int, int], units: UnitsTakeBack | None
+) -> int:
+    """What of `earned` the refunds so far give back (never more than it, never less as
+    refunds add up): everything once the order is given back whole; else the money share,
+    or for an order whose lines keep their earnings, what the refunded units earned plus
+    the money share of the amounts refunded without units."""
+    part, whole = share
+    if units is None or part >= whole:
+        return earned * min(part, whole) // whole
+    amount_part, amount_whole = units.amount_share
+    by_amount = earned * min(amount_part, amount_whole) // amount_whole if amount_whole > 0 else 0
+    return min(earned, units.earned.get(kind, 0) + by_amount)
+
+
 async def take_back_for_refund(
     *,
     brand_id: int,
@@ -220,13 +246,16 @@ async def take_back_for_refund(
     refund_id: int,
     share: tuple[int, int],
     now: datetime,
+    units: UnitsTakeBack | None = None,
 ) -> None:
     """After a refund, take back the part of the order's earnings that its refunds so far
-    give back, `share` = (part, whole): the money refunded of the money paid, or for an order
-    that cost nothing the list value of the units refunded of all bought. Rounded down, so
-    giving back the whole takes back exactly all of it; less what earlier refunds took."""
-    part, whole = share
-    if whole <= 0:
+    give back (_due_back): `share` = (part, whole) is the money refunded of the money paid,
+    or for an order that cost nothing the list value of the units refunded of all bought;
+    `units`, for an order whose lines keep their earnings, what its refunded units earned.
+    Rounded down, so giving back the whole takes back exactly all of it; less what earlier
+    refunds took. Callers line up the refunds of one order (the payment's row) so that each
+    reads the entries of those before it."""
+    if share[1] <= 0:
         return
     for kind in AccountKind:
         rows = await sql.fetch(
@@ -239,12 +268,12 @@ async def take_back_for_refund(
         )
         earned = sum(r["amount"] for r in rows if r["cause"] == EntryCause.ORDER_PAID)
         taken = -sum(r["amount"] for r in rows if r["cause"] == EntryCause.REFUND)
-        due = earned * min(part, whole) // whole
+        due = _due_back(earned, kind, share, units)
         await post(
             brand_id=brand_id,
             store_id=store_id,
             kind=kind,
-            amount=-(due - taken),
+            amount=-max(due - taken, 0),
             cause=EntryCause.REFUND,
             cause_id=refund_id,
             order_id=order_id,

@@ -135,6 +135,11 @@ class OrderLine(Model):
     # concurrent refunds can never pass the line's quantity or what it paid.
     refunded_quantity = fields.IntField(default=0, db_default=0)
     refunded_fen = fields.BigIntField(default=0, db_default=0)
+    # This line's part of the order's points_earned and rebate_fen (the promotion engine's
+    # split by each line's share of the base): what a refund of its units takes back. All 0
+    # on an order that earns something: placed before lines kept it (money share then).
+    points_earned = fields.BigIntField(default=0, db_default=0)
+    rebate_fen = fields.BigIntField(default=0, db_default=0)
 
     class Meta:
         table = "order_lines"

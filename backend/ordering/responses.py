@@ -68,6 +68,8 @@ class PricedCart(BaseModel):
 
 class OrderLine(PricedLine):
     gift: bool = Field(description="活动赠品")
+    points_earned: int = Field(description="本行获得的积分（按件退款时按件数收回）")
+    rebate_fen: int = Field(description="本行获得的返利（按件退款时按件数收回）")
 
 
 class OrderEvent(BaseModel):

@@ -136,6 +136,8 @@ def line_view(line: OrderLine | LineToWrite) -> dict[str, Any]:
         "adjustments": line.adjustments,
         "gift": line.gift_promotion_id is not None,
         "gift_promotion_id": line.gift_promotion_id,
+        "points_earned": line.points_earned,
+        "rebate_fen": line.rebate_fen,
         "refunded_quantity": refunded_quantity,
         "refunded_fen": refunded_fen,
         "refundable_quantity": left,
@@ -385,6 +387,8 @@ class LineToWrite:
     payable_fen: int
     adjustments: list[dict[str, Any]] = field(default_factory=list)
     gift_promotion_id: int | None = None
+    points_earned: int = 0
+    rebate_fen: int = 0
 
 
 def _bought_line(line: QuotedLine, priced: promotions_service.PricedLine | None) -> LineToWrite:
@@ -403,6 +407,8 @@ def _bought_line(line: QuotedLine, priced: promotions_service.PricedLine | None)
         adjustments=[]
         if priced is None
         else [promotions_service.adjustment_view(a) for a in priced.adjustments],
+        points_earned=0 if priced is None else priced.points_earned,
+        rebate_fen=0 if priced is None else priced.rebate_fen,
     )
 
 
@@ -740,8 +746,8 @@ async def _insert_order(
     await sql.execute_many(
         "INSERT INTO order_lines (order_id, sku_id, product_name, sku_name, unit, quantity,"
         " list_unit_price_fen, unit_price_fen, list_amount_fen, discount_fen, payable_fen,"
-        " adjustments, gift_promotion_id)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        " adjustments, gift_promotion_id, points_earned, rebate_fen)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         [
             (
                 order.id,
@@ -757,6 +763,8 @@ async def _insert_order(
                 line.payable_fen,
                 _LINE_ADJUSTMENTS.to_db_value(line.adjustments, OrderLine),
                 line.gift_promotion_id,
+                line.points_earned,
+                line.rebate_fen,
             )
             for line in lines
         ],
@@ -1204,6 +1212,32 @@ async def refunded_list_share(order_id: int) -> tuple[int, int]:
     )
     assert row is not None  # an aggregate always returns its row
     return int(row["refunded"]), int(row["bought"])
+
+
+async def earned_by_units(
+    order_id: int, refunded: Mapping[int, int]
+) -> dict[ledger_service.AccountKind, int] | None:
+    """What the units refunded so far (line id → units) earned, per ledger kind: each line's
+    points and rebate split over its units by largest remainder (unit_shares_upto, as its
+    money is), so refunding every unit in any steps takes back exactly what the lines earned.
+    None for an order placed before lines kept their earnings (all 0 while the order earns):
+    its refunds take back by the money share, as when it was placed."""
+    rows = await sql.fetch(
+        "SELECT id, quantity, points_earned, rebate_fen FROM order_lines WHERE order_id = $1",
+        order_id,
+    )
+    if not any(row["points_earned"] or row["rebate_fen"] for row in rows):
+        return None
+    due = dict.fromkeys((ledger_service.AccountKind.POINTS, ledger_service.AccountKind.REBATE), 0)
+    for row in rows:
+        units, count = int(row["quantity"]), refunded.get(int(row["id"]), 0)
+        due[ledger_service.AccountKind.POINTS] += unit_shares_upto(
+            int(row["points_earned"]), units, count
+        )
+        due[ledger_service.AccountKind.REBATE] += unit_shares_upto(
+            int(row["rebate_fen"]), units, count
+        )
+    return due
 
 
 async def overdue_order_ids(deps: Deps) -> list[int]:

@@ -703,7 +703,8 @@ async def _refund_succeeded(
 ) -> bool:
     """Mark the refund succeeded, once, with what follows it, in the caller's transaction:
     its units back in stock if asked, the order's earnings (points, rebate) taken back in
-    the share its refunds now give back (ledger entries naming the refund), and, once the
+    the share its refunds now give back (what the refunded units earned, or the money
+    share; ledger entries naming the refund), and, once the
     order is given back whole, its promotions' budgets, coupon and spent rebate."""
     # The payment's row, locked until commit, lines up the refunds of one payment that
     # succeed at once (notifications arrive together): each then reads the others' results,
@@ -755,8 +756,34 @@ async def _refund_succeeded(
             refund_id=refund.id,
             share=share,
             now=now,
+            units=await _units_take_back(order_id, money),
         )
     return True
+
+
+async def _units_take_back(
+    order_id: int, money: Mapping[str, Any]
+) -> ledger_service.UnitsTakeBack | None:
+    """What the units the order's succeeded refunds gave back earned (read under the
+    payment's lock, so every refund that succeeded before this one is counted), and the
+    share of the money refunded without naming units; None for an order whose lines do not
+    keep their earnings (placed before they did)."""
+    rows = await sql.fetch(
+        "SELECT l.order_line_id, SUM(l.quantity) AS units, SUM(l.amount_fen) AS fen"
+        " FROM refund_lines l JOIN refunds r ON r.id = l.refund_id"
+        " WHERE r.order_id = $1 AND r.status = $2 GROUP BY l.order_line_id",
+        order_id,
+        RefundStatus.SUCCEEDED.value,
+    )
+    earned = await ordering_service.earned_by_units(
+        order_id, {int(row["order_line_id"]): int(row["units"]) for row in rows}
+    )
+    if earned is None:
+        return None
+    by_units_fen = sum(int(row["fen"]) for row in rows)
+    return ledger_service.UnitsTakeBack(
+        earned, (money["refunded_fen"] - by_units_fen, money["paid_fen"])
+    )
 
 
 async def apply_refund(deps: Deps, state: RefundState, *, source: str) -> str:

@@ -44,7 +44,10 @@ the explanation says so; gifts and points are not capped (their cost is not in f
 Rounding (ROUNDING_RULE): amounts are integer fen. A percentage special price is rounded
 half-up per unit; a discount's amount off is computed once on the scope total, half-up; a
 rebate once on its base, half-up; reductions, discounts and budget caps are allocated to
-lines by largest remainder, so lines always add up to the totals; points are floored.
+lines by largest remainder, so lines always add up to the totals; points are floored. Each
+application's points and rebate are then split over the lines of its scope (a bundle's set
+units only) by their share of its base, by largest remainder: PricedLine.points_earned and
+rebate_fen add up to the result's totals, so a refund of units takes back what they earned.
 """
 
 from __future__ import annotations
@@ -375,6 +378,11 @@ class PricedLine:
     gift: bool = False
     # For a gift line: the promotion that gave it.
     gift_promotion_id: int | None = None
+    # This line's part of the plan's points and rebate: each application's reward split over
+    # the lines of its scope by their share of its base (largest remainder), so the lines add
+    # up to the result's totals exactly and a refund of units takes back only what they earned.
+    points_earned: int = 0
+    rebate_fen: int = 0
 
     @property
     def promotion_discount_fen(self) -> int:
@@ -555,6 +563,9 @@ class _Plan:
     gifts: tuple[GrantedGift, ...] = ()
     points: int = 0
     rebate_fen: int = 0
+    # Each line's part of `points` and `rebate_fen` (see PricedLine).
+    line_points: list[int] = field(default_factory=list)
+    line_rebates: list[int] = field(default_factory=list)
     applied: tuple[AppliedPromotion, ...] = ()
     failures: dict[int, str] = field(default_factory=dict)
 
@@ -679,6 +690,8 @@ def _run(
     applied: list[AppliedPromotion] = []
     gifts: list[GrantedGift] = []
     after_payment: list[tuple[Promotion, _Portion]] = []
+    plan.line_points = [0] * len(lines)
+    plan.line_rebates = [0] * len(lines)
     for promotion in promotions:
         cart.enter_step(promotion.step)
         portion = _covered(promotion.scope, lines)
@@ -709,14 +722,19 @@ def _run(
             else:
                 applied.append(outcome)
     for promotion, portion in after_payment:
-        outcome = _earned(promotion, cart, portion, budgets.get(promotion.id))
-        if outcome is None:
+        earned = _earned(promotion, cart, portion, budgets.get(promotion.id))
+        if earned is None:
             plan.failures[promotion.id] = "promo.no_effect"
-        else:
-            applied.append(outcome)
-            plan.points += outcome.points
-            if promotion.kind == "rebate":
-                plan.rebate_fen += outcome.amount_fen
+            continue
+        outcome, per_line = earned
+        applied.append(outcome)
+        plan.points += outcome.points
+        by_line = plan.line_points
+        if promotion.kind == "rebate":
+            plan.rebate_fen += outcome.amount_fen
+            by_line = plan.line_rebates
+        for index, part in zip(portion.indices, per_line, strict=True):
+            by_line[index] += part
 
     plan.amounts = cart.amounts
     plan.adjustments = cart.adjustments
@@ -784,6 +802,8 @@ def _priced_lines(lines: Sequence[CartLine], plan: _Plan) -> tuple[PricedLine, .
             before_promotions_fen=line.unit_price_fen * line.quantity,
             payable_fen=plan.amounts[index],
             adjustments=tuple(plan.adjustments[index]),
+            points_earned=plan.line_points[index],
+            rebate_fen=plan.line_rebates[index],
         )
         for index, line in enumerate(lines)
     )
@@ -897,30 +917,34 @@ def _price_change(
 
 def _earned(
     promotion: Promotion, cart: _Cart, portion: _Portion, budget_left: int | None
-) -> AppliedPromotion | None:
+) -> tuple[AppliedPromotion, list[int]] | None:
     """Rebate or points, earned after payment on the plan's final amounts (of the set units
-    only, for a bundle counted in sets)."""
+    only, for a bundle counted in sets); and what each line of the portion earned of it, by
+    its share of the base (largest remainder: the parts add up to the reward)."""
     reward = promotion.reward
-    paid = sum(cart.current(portion))
+    paid_by_line = cart.current(portion)
+    paid = sum(paid_by_line)
     sets = _counted_sets(promotion, portion)
     if isinstance(reward, Points):
         earned = _points(paid, reward)
         if earned <= 0:
             return None
         note = f"{_sets_note(sets)}实付{yuan(paid)}元，获得{earned}积分"
-        return AppliedPromotion(
+        applied = AppliedPromotion(
             promotion.id, promotion.name, "points", points=earned, note=note, sets=sets
         )
+        return applied, allocate(earned, paid_by_line)
     assert isinstance(reward, Rebate)
     if reward.base == "list":
         quantities = portion.quantities(cart.lines)
-        base = sum(
+        base_by_line = [
             cart.lines[i].list_unit_price_fen * quantity
             for i, quantity in zip(portion.indices, quantities, strict=True)
-        )
+        ]
         base_label = "原价"
     else:
-        base, base_label = paid, "实付"
+        base_by_line, base_label = paid_by_line, "实付"
+    base = sum(base_by_line)
     wanted = percent_of(base, reward.percent)
     capped = budget_left is not None and wanted > budget_left
     amount = min(wanted, budget_left) if budget_left is not None else wanted
@@ -929,9 +953,11 @@ def _earned(
     note = f"{_sets_note(sets)}按{base_label}{yuan(base)}元的{reward.percent}%返利{yuan(amount)}元"
     if capped:
         note += f"（活动资金余额不足，已按剩余资金{yuan(amount)}元封顶）"
-    return AppliedPromotion(
+    applied = AppliedPromotion(
         promotion.id, promotion.name, "rebate", amount, budget_capped=capped, note=note, sets=sets
     )
+    # amount > 0 and a percentage of 0 is 0, so the base (and a weight) is positive.
+    return applied, allocate(amount, base_by_line)
 
 
 def _points(paid_fen: int, reward: Points) -> int:
