@@ -33,6 +33,7 @@ from backend.infra.http import (
     Listing,
     PageQuery,
 )
+from backend.infra.idempotency import KeyRequired, KeyReused, StillProcessing
 from backend.kernel.errors import DomainError
 
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -269,6 +270,17 @@ def _error_statuses(
     return statuses
 
 
+# What respond_once and create_once add to an operation that takes an Idempotency-Key.
+IDEMPOTENCY_ERRORS: dict[int, list[str]] = {
+    KeyRequired.status: [KeyRequired.code],
+    KeyReused.status: [KeyReused.code, StillProcessing.code],
+}
+
+
+def _takes_idempotency_key(operation: Any) -> bool:
+    return any(p.fields.get("name") == "Idempotency-Key" for p in operation.parameters)
+
+
 def document_api(app: Sanic) -> None:
     """Write every route's operation from its notes (see the module's docstring). Safe to
     run again (tests build several apps over the same handlers): it only sets values."""
@@ -278,6 +290,8 @@ def document_api(app: Sanic) -> None:
     for name, schema in schemas.definitions.items():
         spec.add_component("schemas", name, to_openapi30(schema))
     domain_errors = _domain_errors()
+    # The edge's own errors are listed where they apply, not on every route of infra/.
+    domain_errors.pop("infra", None)
     store = OperationStore()
     for _uri, method, handler, path_parameters in routes:
         operation = store[handler]
@@ -300,9 +314,9 @@ def document_api(app: Sanic) -> None:
         statuses = _error_statuses(
             operation, method, bool(path_parameters), body is not None, has_input
         )
-        for status in sorted(statuses | set(module_errors)):
+        edge_errors = IDEMPOTENCY_ERRORS if _takes_idempotency_key(operation) else {}
+        for status in sorted(statuses | set(module_errors) | set(edge_errors)):
             description, codes = GENERIC_ERRORS.get(status, ("请求无法完成", []))
-            responses[str(status)] = _error_response(
-                description, [*codes, *module_errors.get(status, [])]
-            )
+            listed = [*codes, *edge_errors.get(status, []), *module_errors.get(status, [])]
+            responses[str(status)] = _error_response(description, dict.fromkeys(listed))
         operation.responses = responses
