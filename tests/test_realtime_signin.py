@@ -24,8 +24,8 @@ from tests.test_live_scale_out import realtime_processes
 LOGOUT = "/api/v1/auth/logout"
 
 
-async def refused_code(url: str, access_token: str, namespace: str) -> Any:
-    """Connect and expect a refusal: the refusal's code."""
+async def refused_code(url: str, access_token: str | None, namespace: str) -> Any:
+    """Connect (with no token at all when None) and expect a refusal: the refusal's code."""
     client = socketio.AsyncClient(reconnection=False)
     refusals: list[Any] = []
     client.on("connect_error", refusals.append, namespace=namespace)
@@ -34,7 +34,7 @@ async def refused_code(url: str, access_token: str, namespace: str) -> Any:
             url,
             namespaces=[namespace],
             transports=["websocket"],
-            auth={"token": access_token},
+            auth=None if access_token is None else {"token": access_token},
             wait_timeout=3,
         )
     assert not client.connected
