@@ -420,6 +420,12 @@ async def test_sandbox_phone_side_answers_the_shared_error_shape(sandbox_client)
             {"appid": "wx_sandbox_appid", "phone": "1x"},
             "sandbox.phone_required",
         ),
+        # Full-width digits pass str.isdigit; WeChat never hands such a number out.
+        (
+            "/sandbox/phone-code",
+            {"appid": "wx_sandbox_appid", "phone": "１３９００００００１"},
+            "sandbox.phone_required",
+        ),
         ("/sandbox/subscribe-grant", {"appid": "wx_sandbox_appid"}, "sandbox.identity_required"),
         (
             "/sandbox/subscribe-grant",

@@ -59,6 +59,9 @@ _TIME = re.compile(
     r"|\d{1,2}:\d{2}(:\d{2})?"
 )
 
+# A phone number as WeChat gives it: ASCII digits only (str.isdigit would take full-width ones).
+ASCII_DIGITS = re.compile(r"[0-9]+")
+
 
 def _chinese(value: str) -> bool:
     return all("\u4e00" <= char <= "\u9fff" for char in value)
@@ -331,7 +334,7 @@ def _add_phone_side(bp: Blueprint, state: SandboxState) -> None:
             request,
             state.phone_codes,
             "phone",
-            str.isdigit,
+            lambda phone: ASCII_DIGITS.fullmatch(phone) is not None,
             ("sandbox.phone_required", "须提供已登记的 appid 和纯数字手机号"),
         )
         if isinstance(issued, HTTPResponse):
