@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The console's libraries, from npm (console/package-lock.json), copied where the platform
-# serves them; no CDN.
-CONSOLE_STAMP := console/public/vendor/.installed
+# The console (Vue 3 + Element Plus), built by Vite from the npm lock (console/package-lock.json)
+# into console/dist, which the platform serves; no CDN, nothing fetched at run time.
+CONSOLE_STAMP := console/dist/.built
+CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null) console/index.html console/vite.config.js
 # The mini-program's test tools (jest, miniprogram-simulate, ws), from miniprogram/package-lock.json.
 MINIPROGRAM_STAMP := miniprogram/node_modules/.installed
 
@@ -22,9 +23,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-$(CONSOLE_STAMP): console/package.json console/package-lock.json console/vendor.mjs
+console/node_modules/.installed: console/package.json console/package-lock.json
 	cd console && npm ci --no-audit --no-fund --loglevel=error
-	node console/vendor.mjs
+	touch $@
+
+$(CONSOLE_STAMP): console/node_modules/.installed $(CONSOLE_SOURCES)
+	cd console && npx vite build --logLevel warn
 	touch $(CONSOLE_STAMP)
 
 $(MINIPROGRAM_STAMP): miniprogram/package.json miniprogram/package-lock.json
@@ -75,4 +79,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/quote_promotions.py
 
 clean:
-	rm -rf $(VENV) data test-artifacts console/node_modules console/public/vendor
+	rm -rf $(VENV) data test-artifacts console/node_modules console/dist

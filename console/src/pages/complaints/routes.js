@@ -1,0 +1,10 @@
+// The complaint queue, a complaint, and the handling metrics (brand staff see all of their
+// brand's; a distributor sees the complaints handed to it).
+export default [
+  {
+    path: "/complaints",
+    name: "complaints",
+    component: () => import("./Queue.vue"),
+    meta: { title: "投诉队列", nav: "投诉队列", group: "售后与投诉", order: 60 },
+  },
+];
