@@ -5,6 +5,7 @@
 //   group  the sidebar's section for that entry
 //   order  where the entry sits in the sidebar (lower first)
 //   roles  who may open it: "brand", "distributor" (default: both)
+//   bare   shown without the sidebar and header (pages made to print)
 // Hash history: the platform serves one page at /console, and a copied link still opens.
 import { createRouter, createWebHashHistory } from "vue-router";
 import { useSession } from "./session.js";
