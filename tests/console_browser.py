@@ -74,6 +74,8 @@ async def shot(page: Page, name: str) -> None:
 async def choose(page: Page, label: str, option: str) -> None:
     """Picks `option` in the Element Plus select labelled `label` (not a native <select>)."""
     await page.get_by_label(label, exact=True).click()
-    await page.locator(".el-select-dropdown:visible .el-select-dropdown__item").get_by_text(
-        option, exact=True
-    ).click()
+    await (
+        page.locator(".el-select-dropdown:visible .el-select-dropdown__item")
+        .get_by_text(option, exact=True)
+        .click()
+    )
