@@ -59,7 +59,9 @@ async def test_a_claim_is_submitted_approved_and_settled(client, sandbox_client)
     shop, distributor, order = await delivered_voucher_order(client, sandbox_client)
     claimable = (await client.get(f"{API}/claimable", headers=distributor)).json()
     assert claimable["amount_fen"] == 20_000  # two filters at 100.00
-    assert [i["order_id"] for i in claimable["items"]] == [order["id"]]
+    [voucher] = claimable["items"]
+    assert (voucher["order_id"], voucher["order_no"]) == (order["id"], order["order_no"])
+    assert (voucher["name"], voucher["store_name"]) == ("滤芯兑换券", shop.tenant.store.name)
 
     submitted = await client.post(
         f"{API}", json={"note": "11月"}, headers=idempotent_staff(distributor)
@@ -68,6 +70,17 @@ async def test_a_claim_is_submitted_approved_and_settled(client, sandbox_client)
     claim = submitted.json()
     assert (claim["status_name"], claim["amount_fen"], claim["vouchers"]) == ("待审核", 20_000, 1)
     assert (await client.get(f"{API}/claimable", headers=distributor)).json()["items"] == []
+    detail = (await client.get(f"{API}/{claim['id']}", headers=distributor)).json()
+    assert detail["items"] == [
+        {
+            "coupon_id": voucher["coupon_id"],
+            "name": "滤芯兑换券",
+            "order_id": order["id"],
+            "order_no": order["order_no"],
+            "store_name": shop.tenant.store.name,
+            "amount_fen": 20_000,
+        }
+    ]
 
     brand = await admin(client, shop)
     early = await client.post(f"{API}/{claim['id']}/settle", headers=brand)

@@ -876,6 +876,8 @@ async def claimable_vouchers(principal: Principal, used: Sequence[sql.Row]) -> l
             "coupon_id": row["coupon_id"],
             "name": names[row["coupon_id"]],
             "order_id": row["order_id"],
+            "order_no": row["order_no"],
+            "store_name": row["store_name"],
             "amount_fen": row["coupon_discount_fen"],
         }
         for row in used
@@ -930,15 +932,15 @@ async def _visible_claim(principal: Principal, claim_id: int) -> VoucherClaim:
 
 
 async def get_claim(principal: Principal, claim_id: int) -> dict[str, Any]:
+    """A claim with each voucher in it: its name, the order it was used in, its value."""
     claim = await _visible_claim(principal, claim_id)
-    items = await VoucherClaimItem.filter(claim_id=claim.id).order_by("id")
-    return {
-        **claim_view(claim),
-        "items": [
-            {"coupon_id": i.coupon_id, "order_id": i.order_id, "amount_fen": i.amount_fen}  # type: ignore[attr-defined]
-            for i in items
-        ],
-    }
+    items = await sql.fetch(
+        "SELECT i.coupon_id, t.name, i.order_id, i.amount_fen FROM voucher_claim_items i"
+        " JOIN coupons c ON c.id = i.coupon_id JOIN coupon_templates t ON t.id = c.template_id"
+        " WHERE i.claim_id = $1 ORDER BY i.id",
+        claim.id,
+    )
+    return {**claim_view(claim), "items": [dict(item) for item in items]}
 
 
 async def list_claims(

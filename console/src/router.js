@@ -13,8 +13,10 @@ import SignIn from "./pages/SignIn.vue";
 import Forbidden from "./pages/Forbidden.vue";
 import NotFound from "./pages/NotFound.vue";
 import complaintRoutes from "./pages/complaints/routes.js";
+import claimRoutes from "./pages/claims/routes.js";
+import statementRoutes from "./pages/statements/routes.js";
 
-const areas = [...complaintRoutes];
+const areas = [...complaintRoutes, ...claimRoutes, ...statementRoutes];
 
 export function allowed(route, session) {
   const roles = route.meta?.roles;

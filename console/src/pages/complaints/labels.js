@@ -9,3 +9,12 @@ export const VERDICT = {
 
 /** The periods the metrics page offers, in days. */
 export const METRICS_WINDOWS = [7, 30, 90];
+
+/** What the page says once a step is taken. */
+export const STEP_DONE = {
+  acknowledge: "已受理",
+  assign: "已转给经销商",
+  respond: "已答复门店",
+  resolve: "已标记为已解决",
+  close: "投诉已关闭",
+};
