@@ -15,7 +15,7 @@ from playwright.async_api import expect
 from backend.identity.models import Role
 from backend.ledger import service as ledger_service
 from backend.ledger.models import AccountKind, EntryCause, PartyAccount, PartyKind
-from tests.console_browser import browser, choose, needs_browser, shot, signed_in  # noqa: F401
+from tests.console_browser import browser, needs_browser, shot, signed_in  # noqa: F401
 from tests.factories import make_staff
 from tests.test_promotions_admin import admin
 from tests.test_voucher_claims import API, delivered_voucher_order
@@ -74,7 +74,10 @@ async def test_a_distributor_claims_its_vouchers_and_reads_its_statement(
     await expect(row).to_contain_text("11月兑换券")
     await expect(page.get_by_text("暂无可核销的兑换券")).to_be_visible()
     await expect(page.get_by_role("button", name="提交核销")).to_be_disabled()
-    await choose(page, "状态", "已结算")
+    await expect(page.locator("[data-tab='submitted']")).to_have_text("待审核1")
+    await expect(page.locator("[data-tab='settled']")).to_have_text("已结算0")
+    await expect(page.get_by_test_id("claims-owed")).to_contain_text("待审核 ¥200.00")
+    await page.locator("[data-tab='settled']").click()
     await expect(page.get_by_text("没有该状态的核销单")).to_be_visible()
     assert "status=settled" in page.url
 

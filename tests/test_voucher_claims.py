@@ -86,8 +86,15 @@ async def test_a_claim_is_submitted_approved_and_settled(client, sandbox_client)
     early = await client.post(f"{API}/{claim['id']}/settle", headers=brand)
     assert early.status_code == 409
     assert early.json()["error"]["code"] == "coupon.claim_status_changed"
+    assert (await client.get(f"{API}/counts", headers=distributor)).json() == {
+        "by_status": {"submitted": 1, "approved": 0, "settled": 0, "rejected": 0},
+        "amount_fen": {"submitted": 20_000, "approved": 0, "settled": 0, "rejected": 0},
+        "total": 1,
+    }
     approved = await client.post(f"{API}/{claim['id']}/approve", headers=brand)
     assert approved.json()["status"] == "approved"
+    counted = (await client.get(f"{API}/counts", headers=brand)).json()
+    assert (counted["by_status"]["approved"], counted["amount_fen"]["approved"]) == (1, 20_000)
     distributor_id = shop.tenant.distributor.id
     assert await voucher_balance(distributor_id) == 20_000
     settled = await client.post(f"{API}/{claim['id']}/settle", headers=brand)
@@ -148,6 +155,7 @@ async def test_a_rejected_claim_owes_nothing_and_others_cannot_see_it(
     assert stranger.status_code == 404
     other_distributor = await distributor_admin(client, other)
     assert (await client.get(f"{API}", headers=other_distributor)).json()["items"] == []
+    assert (await client.get(f"{API}/counts", headers=other_distributor)).json()["total"] == 0
     owner = await store_owner(client, sandbox_client, shop.tenant.store)
     assert (await client.get(f"{API}", headers=bearer(owner))).status_code == 403
 

@@ -309,6 +309,13 @@ async def list_claims(request: Request, principal: Principal) -> HTTPResponse:
     return ok(newest_first(items, limit))
 
 
+@bp.get("/claims/counts")
+@openapi.summary("核销单各状态的数量与金额（品牌看全部，经销商看自己的）")
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
+async def claim_counts(request: Request, principal: Principal) -> HTTPResponse:
+    return ok(await service.claim_counts(principal))
+
+
 @bp.get("/claims/<claim_id:int>")
 @openapi.summary("核销单详情（含每张兑换券及其订单）")
 @authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
