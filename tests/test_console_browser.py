@@ -14,7 +14,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from backend.identity.models import Role
 from tests.console_browser import browser, choose, needs_browser, shot, signed_in  # noqa: F401
 from tests.factories import PASSWORD, make_staff
-from tests.test_complaints import filed, parties
+from tests.test_complaints import filed, parties, walk
 
 pytestmark = needs_browser
 
@@ -122,8 +122,10 @@ async def test_a_wrong_password_is_told_in_chinese_and_metrics_draw_a_chart(
     client,
     sandbox_client,
 ) -> None:
-    shop, _, _, owner = await parties(client, sandbox_client)
+    shop, brand_headers, distributor_headers, owner = await parties(client, sandbox_client)
     await filed(client, owner)
+    handled = await filed(client, owner, category="quality")
+    await walk(client, handled["id"], brand_headers, distributor_headers, until="resolve")
     context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
     page = await context.new_page()
     await page.goto(f"{platform_url}/console")
@@ -136,7 +138,11 @@ async def test_a_wrong_password_is_told_in_chinese_and_metrics_draw_a_chart(
     await page.get_by_role("link", name="处理指标").click()
     await expect(page.get_by_role("heading", name="投诉处理指标")).to_be_visible()
     await expect(page.get_by_role("row", name=re.compile("未转经销商"))).to_be_visible()
+    handled_by = re.compile(shop.tenant.distributor.name)
+    await expect(page.get_by_role("row", name=handled_by)).to_be_visible()
+    await expect(page.get_by_role("row", name=re.compile("合计 2"))).to_be_visible()
     await expect(page.get_by_role("img", name="处理时长图表")).to_be_visible()
+    await expect(page.get_by_text("暂无处理时长")).to_have_count(0)  # one was handled
     await expect(page.locator("[aria-label='处理时长图表'] canvas")).to_have_count(1)
     await shot(page, "complaints-6-metrics")
     await choose(page, "统计范围", "最近 7 天")
