@@ -1453,14 +1453,31 @@ FULFILLED_STATUSES = (OrderStatus.DELIVERED, OrderStatus.COMPLETED)
 
 
 async def fulfilled_with_coupons(distributor_id: int) -> list[sql.Row]:
-    """The distributor's delivered or completed orders that used a coupon: order id, coupon
-    id and what the coupon took off (for voucher claims, 核销)."""
+    """The distributor's delivered or completed orders that used a coupon: order id, number
+    and store, coupon id and what the coupon took off (for voucher claims, 核销)."""
     return await sql.fetch(
-        "SELECT id AS order_id, coupon_id, coupon_discount_fen FROM orders"
-        " WHERE distributor_id = $1 AND status IN ($2) AND coupon_id IS NOT NULL ORDER BY id",
+        "SELECT o.id AS order_id, o.order_no, s.name AS store_name, o.coupon_id,"
+        " o.coupon_discount_fen FROM orders o JOIN stores s ON s.id = o.store_id"
+        " WHERE o.distributor_id = $1 AND o.status IN ($2) AND o.coupon_id IS NOT NULL"
+        " ORDER BY o.id",
         distributor_id,
         [status.value for status in FULFILLED_STATUSES],
     )
+
+
+async def order_labels(distributor_id: int, order_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    """How people name the distributor's orders among `order_ids`: number and store."""
+    if not order_ids:
+        return {}
+    rows = await sql.fetch(
+        "SELECT o.id, o.order_no, s.name AS store_name FROM orders o"
+        " JOIN stores s ON s.id = o.store_id WHERE o.distributor_id = $1 AND o.id IN ($2)",
+        distributor_id,
+        list(order_ids),
+    )
+    return {
+        row["id"]: {"order_no": row["order_no"], "store_name": row["store_name"]} for row in rows
+    }
 
 
 async def store_owns_order(store_id: int, order_id: int) -> bool:

@@ -14,8 +14,10 @@ import Forbidden from "./pages/Forbidden.vue";
 import NotFound from "./pages/NotFound.vue";
 import complaintRoutes from "./pages/complaints/routes.js";
 import livePanelRoutes from "./pages/live-panel/routes.js";
+import claimRoutes from "./pages/claims/routes.js";
+import statementRoutes from "./pages/statements/routes.js";
 
-const areas = [...complaintRoutes, ...livePanelRoutes];
+const areas = [...complaintRoutes, ...livePanelRoutes, ...claimRoutes, ...statementRoutes];
 
 export function allowed(route, session) {
   const roles = route.meta?.roles;
