@@ -109,7 +109,7 @@ async def test_a_distributor_works_an_order_from_paid_to_a_line_refund(
     await status_is(page, "待发货")
 
     await page.get_by_role("button", name="发货").click()
-    dialog = page.get_by_role("dialog", name="发货")
+    dialog = page.get_by_role("dialog", name="发货", exact=True)
     await dialog.get_by_role("button", name="确认发货").click()
     await expect(dialog).to_contain_text("请选择物流公司")
     await choose(page, "物流公司", "顺丰速运")
@@ -133,7 +133,7 @@ async def test_a_distributor_works_an_order_from_paid_to_a_line_refund(
     detail = (await client.get(f"{ORDERS}/{order['id']}", headers=api)).json()
     filters = next(line for line in detail["lines"] if line["sku_id"] == shop.filters)
     await page.get_by_role("button", name="退款").click()
-    dialog = page.get_by_role("dialog", name="退款")
+    dialog = page.get_by_role("dialog", name="退款", exact=True)
     await expect(dialog.get_by_test_id("refund-lines")).to_contain_text("滤芯")
     await dialog.get_by_text("整单退款").click()
     await expect(dialog.get_by_test_id("refund-total")).to_have_text(
@@ -156,6 +156,7 @@ async def test_a_distributor_works_an_order_from_paid_to_a_line_refund(
     await dialog.get_by_role("button", name="提交退款").click()
     await confirm(page, "确定退款")
     await success(page, "已退款")
+    await expect(dialog).to_be_hidden()
     await expect(page.get_by_test_id(f"refunded-{filters['id']}")).to_have_text(
         f"3 支 / {shown}", timeout=SLOW
     )
@@ -191,6 +192,7 @@ async def test_a_distributor_records_an_offline_payment_and_cancels_an_unpaid_or
     one_purifier = [{"sku_id": shop.water, "quantity": 1}]
     unpaid = await order_of(client, sandbox_client, shop, shop.tenant.store, one_purifier)
     doomed = await order_of(client, sandbox_client, shop, shop.tenant.store, one_purifier)
+    raced = await order_of(client, sandbox_client, shop, shop.tenant.store, one_purifier)
     username = await make_staff(
         shop.tenant.brand.id, Role.DISTRIBUTOR_STAFF, shop.tenant.distributor.id
     )
@@ -203,13 +205,14 @@ async def test_a_distributor_records_an_offline_payment_and_cancels_an_unpaid_or
     await expect(page.get_by_role("button", name="接单")).to_have_count(0)
     await shot(page, "order-8-unpaid")
     await page.get_by_role("button", name="线下收款").click()
-    dialog = page.get_by_role("dialog", name="登记线下收款")
+    dialog = page.get_by_role("dialog", name="登记线下收款", exact=True)
     await expect(dialog.get_by_test_id("offline-amount")).to_have_text("¥1,999.00")
     await choose(page, "收款方式", "现金")
     await dialog.get_by_label("备注").fill("货到付款，司机已收")
     await shot(page, "order-9-offline-dialog")
     await dialog.get_by_role("button", name="确认已收款").click()
     await success(page, "已登记线下收款")
+    await expect(dialog).to_be_hidden()
     await status_is(page, "待接单")
     money = (await client.get(f"{ORDERS}/{unpaid['id']}/payments", headers=api)).json()
     [payment] = money["payments"]
@@ -221,20 +224,36 @@ async def test_a_distributor_records_an_offline_payment_and_cancels_an_unpaid_or
     )
     await expect(page.get_by_test_id("payments")).to_contain_text("现金：货到付款，司机已收")
 
+    # Paid meanwhile by someone else: the page still offers it, the API refuses, and the
+    # dialog says why in the API's words.
+    await page.goto(f"{platform_url}/console#/orders/{raced['id']}")
+    await status_is(page, "待付款")
+    assert (await pay_offline(client, shop, raced["id"])).status_code == 201
+    await page.get_by_role("button", name="线下收款").click()
+    dialog = page.get_by_role("dialog", name="登记线下收款", exact=True)
+    await choose(page, "收款方式", "银行转账")
+    await dialog.get_by_role("button", name="确认已收款").click()
+    await expect(dialog.get_by_role("alert")).to_contain_text("订单当前不能支付", timeout=SLOW)
+    await shot(page, "order-10-offline-refused")
+    await dialog.get_by_role("button", name="取消", exact=True).click()
+    money = (await client.get(f"{ORDERS}/{raced['id']}/payments", headers=api)).json()
+    assert [p["note"] for p in money["payments"]] == ["现金"]
+
     await page.goto(f"{platform_url}/console#/orders/{doomed['id']}")
     await status_is(page, "待付款")
     await page.get_by_role("button", name="取消订单").click()
-    dialog = page.get_by_role("dialog", name="取消订单")
+    dialog = page.get_by_role("dialog", name="取消订单", exact=True)
     await dialog.get_by_role("button", name="取消订单").click()
     await expect(dialog).to_contain_text("请填写取消原因")
     await dialog.get_by_label("取消原因").fill("门店来电取消")
-    await shot(page, "order-10-cancel-dialog")
+    await shot(page, "order-11-cancel-dialog")
     await dialog.get_by_role("button", name="取消订单").click()
     await confirm(page, "确定取消")
     await success(page, "订单已取消")
+    await expect(dialog).to_be_hidden()
     await status_is(page, "已取消")
     await expect(page.get_by_test_id("timeline")).to_contain_text("原因：门店来电取消")
-    await shot(page, "order-11-cancelled")
+    await shot(page, "order-12-cancelled")
     cancelled = (await client.get(f"{ORDERS}/{doomed['id']}", headers=api)).json()
     assert (cancelled["status"], cancelled["cancel_reason"]) == ("cancelled", "门店来电取消")
     assert cancelled["actions"] == []
@@ -262,5 +281,5 @@ async def test_another_distributors_order_is_not_shown(
     body = await page.locator("body").inner_text()
     assert order["order_no"] not in body and "隔壁门店" not in body
     await expect(page.get_by_role("button", name="接单")).to_have_count(0)
-    await shot(page, "order-12-not-found")
+    await shot(page, "order-13-not-found")
     await context.close()

@@ -959,7 +959,7 @@ def _status_entry(event: Mapping[str, Any], order: Order) -> dict[str, Any]:
         )
         extra["reason"] = event["note"]
     else:
-        kind, title = _STATUS_ENTRIES[to]
+        kind, title = _STATUS_ENTRIES.get(to, (to, to))  # a status added later: named as is
     if kind == "shipped":
         extra.update(carrier=order.carrier, tracking_no=order.tracking_no)
     return {"kind": kind, "title": title, **extra}
