@@ -26,6 +26,8 @@ from tests.factories import (
     store_owner,
 )
 from tests.test_first_order_rewards import pay_offline
+from tests.test_promotions_admin import reduction
+from tests.test_promotions_ordering import running
 
 pytestmark = needs_browser
 ORDERS = "/api/v1/orders"
@@ -51,6 +53,10 @@ async def order_of(
     return dict(placed.json())
 
 
+def yuan(fen: int) -> str:
+    return f"¥{fen // 100:,}.{fen % 100:02d}"
+
+
 async def choose(page: Page, label: str, option: str) -> None:
     """Picks `option` in the Element Plus select labelled `label` (its dropdown list carries
     the same label, so the combobox is named by role)."""
@@ -72,6 +78,7 @@ async def confirm(page: Page, button: str) -> None:
     box = page.locator(".el-message-box")
     await expect(box).to_be_visible()
     await box.get_by_role("button", name=button).click()
+    await expect(box).to_be_hidden()
 
 
 async def success(page: Page, text: str) -> None:
@@ -83,6 +90,7 @@ async def test_a_distributor_works_an_order_from_paid_to_a_line_refund(
 ) -> None:
     shop = await make_shop()
     await shop.tenant.store.update_from_dict({"contact_name": "李娟"}).save()
+    await running(client, shop, reduction())  # 满3000减300, spread over the lines
     water_and_filters = [
         {"sku_id": shop.water, "quantity": 3},
         {"sku_id": shop.filters, "quantity": 20},
@@ -101,6 +109,8 @@ async def test_a_distributor_works_an_order_from_paid_to_a_line_refund(
     await expect(lines).to_contain_text("2 箱（共 20 支）")
     await expect(lines).to_contain_text("3 台")
     await expect(page.get_by_text("李娟")).to_be_visible()
+    await expect(lines).to_contain_text("满3000减300 -¥")  # each line's share of it
+    await expect(page.get_by_test_id("order-payable")).to_have_text(yuan(order["payable_fen"]))
     await expect(page.get_by_test_id("timeline")).to_contain_text("登记线下收款")
     await shot(page, "order-1-paid")
 
@@ -137,11 +147,11 @@ async def test_a_distributor_works_an_order_from_paid_to_a_line_refund(
     await expect(dialog.get_by_test_id("refund-lines")).to_contain_text("滤芯")
     await dialog.get_by_text("整单退款").click()
     await expect(dialog.get_by_test_id("refund-total")).to_have_text(
-        f"¥{order['payable_fen'] // 100:,}.{order['payable_fen'] % 100:02d}", timeout=SLOW
+        yuan(order["payable_fen"]), timeout=SLOW
     )
     await shot(page, "order-4-refund-whole")
     await dialog.get_by_text("按金额退款").click()
-    await expect(dialog.get_by_text("最多可退 ¥7,997.00")).to_be_visible()
+    await expect(dialog.get_by_text(f"最多可退 {yuan(order['payable_fen'])}")).to_be_visible()
     await shot(page, "order-5-refund-amount")
     await dialog.get_by_text("按商品退款").click()
     quantity = dialog.get_by_label("退款数量 滤芯")
