@@ -539,6 +539,18 @@ async def sku_summaries(brand_id: int, sku_ids: Iterable[int]) -> dict[int, SkuS
     }
 
 
+async def sku_packing(sku_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """How these SKUs are packed (spec, 箱规 case size), for pages that show quantities as
+    cases and units: one query."""
+    ids = sorted(set(sku_ids))
+    if not ids:
+        return {}
+    rows = await sql.fetch("SELECT id, spec, case_size FROM skus WHERE id IN ($1)", ids)
+    return {
+        int(row["id"]): {"spec": row["spec"], "case_size": int(row["case_size"])} for row in rows
+    }
+
+
 async def category_names(brand_id: int, category_ids: Iterable[int]) -> dict[int, str]:
     """The names of the brand's categories among `category_ids`."""
     ids = sorted(set(category_ids))

@@ -23,7 +23,15 @@ from backend.payments import service as payments_service
 # How long after placing it the distributor accepts, ships and delivers an order.
 DELIVERY_STEPS: tuple[tuple[Action, timedelta, dict[str, str]], ...] = (
     (Action.ACCEPT, timedelta(hours=1), {}),
-    (Action.SHIP, timedelta(hours=3), {"logistics_note": "顺丰速运 SF1402026120401"}),
+    (
+        Action.SHIP,
+        timedelta(hours=3),
+        {
+            "logistics_note": "顺丰速运 SF1402026120401",
+            "carrier": "顺丰速运",
+            "tracking_no": "SF1402026120401",
+        },
+    ),
     (Action.DELIVER, timedelta(hours=26), {}),
 )
 

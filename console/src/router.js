@@ -16,8 +16,15 @@ import complaintRoutes from "./pages/complaints/routes.js";
 import livePanelRoutes from "./pages/live-panel/routes.js";
 import claimRoutes from "./pages/claims/routes.js";
 import statementRoutes from "./pages/statements/routes.js";
+import orderRoutes from "./pages/order/routes.js";
 
-const areas = [...complaintRoutes, ...livePanelRoutes, ...claimRoutes, ...statementRoutes];
+const areas = [
+  ...complaintRoutes,
+  ...livePanelRoutes,
+  ...claimRoutes,
+  ...statementRoutes,
+  ...orderRoutes,
+];
 
 export function allowed(route, session) {
   const roles = route.meta?.roles;
