@@ -59,6 +59,10 @@ async def signed_in(browser: Browser, url: str, username: str) -> tuple[BrowserC
     await page.get_by_label("账号").fill(username)
     await page.get_by_label("密码").fill(PASSWORD)
     await page.get_by_role("button", name="登录").click()
+    # Staff land on the order queue (the first page of their sidebar); these walks start at
+    # the complaint queue.
+    await expect(page.get_by_test_id("current-user")).to_be_visible()
+    await page.goto(f"{url}/console#/complaints")
     await expect(page.get_by_role("heading", name="投诉队列")).to_be_visible()
     await expect(page.get_by_test_id("live-status")).to_have_text(re.compile("实时更新中"))
     assert errors == []

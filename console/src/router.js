@@ -13,8 +13,9 @@ import SignIn from "./pages/SignIn.vue";
 import Forbidden from "./pages/Forbidden.vue";
 import NotFound from "./pages/NotFound.vue";
 import complaintRoutes from "./pages/complaints/routes.js";
+import orderRoutes from "./pages/orders/routes.js";
 
-const areas = [...complaintRoutes];
+const areas = [...complaintRoutes, ...orderRoutes];
 
 export function allowed(route, session) {
   const roles = route.meta?.roles;
@@ -46,7 +47,13 @@ export const router = createRouter({
   history: createWebHashHistory(),
   routes: [
     { path: "/login", name: "login", component: SignIn, meta: { title: "登录", public: true } },
-    { path: "/", name: "home", redirect: () => home(useSession()) },
+    // Signed out, "/" goes to the sign-in page with no `next`: the home of whoever signs in
+    // is known only then (a distributor lands on its orders, not on a page for everyone).
+    {
+      path: "/",
+      name: "home",
+      redirect: () => (useSession().signedIn ? home(useSession()) : { name: "login" }),
+    },
     ...areas,
     { path: "/forbidden", name: "forbidden", component: Forbidden, meta: { title: "无权访问" } },
     { path: "/:rest(.*)*", name: "not-found", component: NotFound, meta: { title: "页面不存在" } },
