@@ -156,4 +156,9 @@ async def test_brand_staff_see_the_queue_read_only(
     await expect(page.get_by_role("button", name=re.compile("批量接单"))).to_have_count(0)
     await expect(row(page, first).locator(".el-checkbox")).to_have_count(0)
     await shot(page, "orders-6-brand-read-only")
+    # A link with a day range reopens it: the picker shows it, the list and counts follow it.
+    await page.goto(f"{platform_url}/console#/orders?created_from=2020-01-01&created_to=2020-01-31")
+    await expect(page.get_by_placeholder("开始日期")).to_have_value("2020-01-01")
+    await expect(page.get_by_text("没有符合条件的订单")).to_be_visible()
+    await expect(page.locator("[data-tab='all']")).to_have_text(re.compile(r"全部\s*0"))
     await context.close()

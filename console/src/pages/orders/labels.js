@@ -30,3 +30,6 @@ export function byCase({ cases, loose, unit, case_size: caseSize }) {
   if (loose || !cases) parts.push(`${loose} ${unit}`);
   return parts.join(" + ");
 }
+
+/** Channels in a narrow column (CHANNEL in format.js has the full names, shown on hover). */
+export const CHANNEL_SHORT = { self: "自主下单", proxy: "代下单", live: "直播" };
