@@ -2,7 +2,8 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise import fields
 
-# Orders shipped before this migration keep only their free-text logistics_note.
+# Shipping names its carrier and tracking number apart (the console's ship and batch ship);
+# logistics_note keeps the free text older clients send and read.
 
 
 class Migration(migrations.Migration):
@@ -14,11 +15,11 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Order',
             name='carrier',
-            field=fields.CharField(null=True, max_length=32),
+            field=fields.CharField(null=True, max_length=16),
         ),
         ops.AddField(
             model_name='Order',
             name='tracking_no',
-            field=fields.CharField(null=True, max_length=64),
+            field=fields.CharField(null=True, max_length=40),
         ),
     ]

@@ -181,7 +181,7 @@ async def test_a_distributor_works_an_order_from_paid_to_a_line_refund(
     assert (line["refunded_quantity"], line["refunded_fen"]) == (3, shown_fen)
     assert (after["status"], after["carrier"], after["tracking_no"]) == (
         "delivered",
-        "顺丰速运",
+        "sf",
         "SF1402026120401",
     )
     money = (await client.get(f"{ORDERS}/{order['id']}/payments", headers=api)).json()

@@ -573,8 +573,9 @@ async def test_the_order_list_summarises_each_order_with_one_query_per_page(
 
     one, queries_for_one = await listed(1)
     three, queries_for_three = await listed(3)
-    # The page of orders, then all their summaries at once: never a query per order.
-    assert (queries_for_one, queries_for_three) == (2, 2)
+    # The page of orders with its stores and salespeople, then all their summaries, their
+    # after-sale flags and their payments and refunds at once: never a query per order.
+    assert (queries_for_one, queries_for_three) == (5, 5)
     assert [o["id"] for o in three] == ids[::-1] and one[0]["id"] == ids[2]
     summaries = {o["id"]: o["summary"] for o in three}
     assert summaries[ids[0]] == {

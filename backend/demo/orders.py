@@ -28,7 +28,7 @@ DELIVERY_STEPS: tuple[tuple[Action, timedelta, dict[str, str]], ...] = (
         timedelta(hours=3),
         {
             "logistics_note": "顺丰速运 SF1402026120401",
-            "carrier": "顺丰速运",
+            "carrier": "sf",
             "tracking_no": "SF1402026120401",
         },
     ),

@@ -134,12 +134,14 @@ class Order(BaseModel):
     points_earned: int
     rebate_fen: int
     pay_deadline: str
+    logistics_note: str | None
+    carrier: str | None = Field(description="物流公司代码（GET /orders/carriers）；own 为自送")
+    carrier_name: str | None
+    tracking_no: str | None
     created_at: str
     updated_at: str
     lines: list[OrderLine]
     timeline: list[OrderEvent]
-    carrier: str | None = Field(default=None, description="物流公司（自送为“自送”）")
-    tracking_no: str | None = Field(default=None, description="运单号")
     store: StoreContact | None = Field(default=None, description="门店及收货信息（订单详情）")
     salesperson: SalespersonContact | None = Field(default=None, description="业务员（订单详情）")
     actions: list[str] | None = Field(
@@ -168,7 +170,8 @@ class TimelineEntry(BaseModel):
     actor_role: str | None = Field(description="操作人角色；system 为系统")
     actor_name: str = Field(description="操作人名称（未设置为空）")
     note: str | None
-    carrier: str | None = Field(default=None, description="发货：物流公司")
+    carrier: str | None = Field(default=None, description="发货：物流公司代码")
+    carrier_name: str | None = Field(default=None, description="发货：物流公司名称")
     tracking_no: str | None = Field(default=None, description="发货：运单号")
     reason: str | None = Field(default=None, description="取消或退款的原因")
     amount_fen: int | None = Field(default=None, description="付款或退款金额")
@@ -189,3 +192,92 @@ class RefundPreview(BaseModel):
     lines: list[RefundPreviewLine]
     amount_fen: int = Field(description="合计可退")
     refundable_fen: int = Field(description="该笔支付尚可退的金额")
+
+
+class Carrier(BaseModel):
+    code: str
+    name: str
+    needs_tracking_no: bool = Field(description="自送不需要运单号")
+
+
+class Carriers(BaseModel):
+    items: list[Carrier]
+
+
+class BatchResult(BaseModel):
+    """One order of a batch: moved (its new status) or refused (the error as the shared
+    envelope's `error` would say it)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    order_id: int
+    ok: bool
+    status: str | None = Field(default=None, description="成功时订单的新状态")
+    error: dict[str, Any] | None = Field(default=None, description="失败时的错误码与中文说明")
+
+
+class BatchResults(BaseModel):
+    results: list[BatchResult] = Field(description="按请求中的顺序，每单一条")
+    succeeded: int
+    failed: int
+
+
+class OrderCounts(BaseModel):
+    by_status: dict[str, int] = Field(description="每个状态的订单数（含 0）")
+    after_sale: int = Field(description="售后订单数：有未失败的退款，或有未结投诉")
+    total: int
+
+
+class PrintLine(BaseModel):
+    """A line as the warehouse counts it: units still to deliver (refunded units left out),
+    in whole cases of the SKU's case size and loose units."""
+
+    model_config = ConfigDict(extra="allow")
+
+    sku_id: int
+    product_name: str
+    sku_name: str
+    spec: str
+    barcode: str | None
+    unit: str
+    case_size: int = Field(description="箱规：每箱件数")
+    quantity: int = Field(description="应发件数")
+    cases: int = Field(description="整箱数")
+    loose: int = Field(description="散件数")
+
+
+class PrintedLine(PrintLine):
+    unit_price_fen: int
+    amount_fen: int = Field(description="应发部分的实付金额")
+    refunded_quantity: int
+    gift: bool
+
+
+class PickedSku(PrintLine):
+    orders: int = Field(description="涉及的订单数")
+
+
+class PrintStore(BaseModel):
+    id: int
+    name: str
+    contact_name: str
+    phone: str
+    address: str
+
+
+class PrintedOrder(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    order_no: str
+    status: str
+    created_at: str
+    payable_fen: int
+    amount_fen: int = Field(description="送货单合计：各行应发部分的实付金额")
+    store: PrintStore
+    lines: list[PrintedLine]
+
+
+class PrintSheet(BaseModel):
+    orders: list[PrintedOrder] = Field(description="送货单：按请求中的顺序，每单一张")
+    picking: list[PickedSku] = Field(description="拣货单：各规格在所选订单中的合计")

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count, Sum
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from backend.catalog import service as catalog_service
@@ -20,6 +22,7 @@ from backend.infra import sql
 from backend.kernel.errors import Conflict, DomainError, InvalidInput, NotFound
 from backend.kernel.money import allocate, unit_shares_upto
 from backend.ledger import service as ledger_service
+from backend.ordering.carriers import Shipment, carrier_name
 from backend.ordering.models import CartItem, Channel, Order, OrderEvent, OrderLine, OrderStatus
 from backend.ordering.states import (
     RELEASES_STOCK,
@@ -74,16 +77,6 @@ class RefundQuantityExceeded(Conflict):
     message = "退款数量超过该商品尚可退的数量"
 
 
-class CarrierRequired(InvalidInput):
-    code = "order.carrier_required"
-    message = "请选择物流公司（经销商自己送货请选择“自送”）"
-
-
-class TrackingNoRequired(InvalidInput):
-    code = "order.tracking_no_required"
-    message = "请填写运单号（自送除外）"
-
-
 class StatusChanged(Conflict):
     code = "order.status_changed"
     message = "订单状态已变化，请刷新后重试"
@@ -117,6 +110,7 @@ def order_view(order: Order) -> dict[str, Any]:
         "pay_deadline": order.pay_deadline.isoformat(),
         "logistics_note": order.logistics_note,
         "carrier": order.carrier,
+        "carrier_name": carrier_name(order.carrier),
         "tracking_no": order.tracking_no,
         "sign_photo_url": order.sign_photo_url,
         "cancel_reason": order.cancel_reason,
@@ -849,7 +843,25 @@ async def _visible_order(principal: Principal, order_id: int) -> Order:
 
 
 # What an action may change besides the status (see act()); anything else is a bug.
-_CHANGEABLE = ("logistics_note", "sign_photo_url", "cancel_reason", "carrier", "tracking_no")
+_CHANGEABLE = ("logistics_note", "carrier", "tracking_no", "sign_photo_url", "cancel_reason")
+# "logistics_note = COALESCE($3, logistics_note), ...": each changeable column from its own
+# argument ($3 on), left as it was when the action does not set it.
+_SET_CHANGES = ", ".join(
+    f"{column} = COALESCE(${number}, {column})"
+    for number, column in enumerate(_CHANGEABLE, start=3)
+)
+_ID, _FROM, _ACTOR_ID, _ACTOR_ROLE, _NOTE = (
+    f"${number}" for number in range(len(_CHANGEABLE) + 3, len(_CHANGEABLE) + 8)
+)
+_MOVE_ORDER = (
+    f"UPDATE orders SET status = $1, updated_at = $2, {_SET_CHANGES}"  # noqa: S608 - fixed text
+    f" WHERE id = {_ID} AND status = {_FROM}"
+)
+_RECORD_MOVE = (
+    "INSERT INTO order_events (order_id, actor_id, actor_role, from_status, to_status,"
+    f" note, created_at) SELECT {_ID}, CAST({_ACTOR_ID} AS BIGINT),"
+    f" CAST({_ACTOR_ROLE} AS VARCHAR), {_FROM}, $1, CAST({_NOTE} AS VARCHAR), $2"
+)
 
 
 async def _insert_event(order_id: int, event: OrderEvent) -> None:
@@ -892,16 +904,8 @@ async def _apply(
     # raised in the block, comes before anything is written (see sql.transaction).
     async with sql.transaction():
         moved = await sql.change_and_record(
-            "UPDATE orders SET status = $1, updated_at = $2,"
-            " logistics_note = COALESCE($3, logistics_note),"
-            " sign_photo_url = COALESCE($4, sign_photo_url),"
-            " cancel_reason = COALESCE($5, cancel_reason),"
-            " carrier = COALESCE($6, carrier), tracking_no = COALESCE($7, tracking_no)"
-            " WHERE id = $8 AND status = $9",
-            "INSERT INTO order_events (order_id, actor_id, actor_role, from_status, to_status,"
-            " note, created_at)"
-            " SELECT $8, CAST($10 AS BIGINT), CAST($11 AS VARCHAR), $9, $1, CAST($12 AS VARCHAR),"
-            " $2",
+            _MOVE_ORDER,
+            _RECORD_MOVE,
             target.value,
             now,
             *(changes.get(column) for column in _CHANGEABLE),
@@ -1025,39 +1029,42 @@ async def act(
     return await order_detail(await Order.get(id=order.id))
 
 
-# The carrier named when the distributor delivers the goods itself: no tracking number then.
-SELF_DELIVERY = "自送"
-
-
 async def ship(
-    deps: Deps,
-    principal: Principal,
-    order_id: int,
-    *,
-    carrier: str | None,
-    tracking_no: str | None,
-    logistics_note: str | None = None,
+    deps: Deps, principal: Principal, order_id: int, shipment: Shipment
 ) -> dict[str, Any]:
-    """The distributor ships: by a logistics company with its tracking number, or itself
-    (自送, no number). A client that only sends a free-text note still may (the note names
-    carrier and number as its writer put them)."""
-    if carrier is None and logistics_note is None:
-        raise CarrierRequired()
-    if carrier == SELF_DELIVERY:
-        tracking_no = None
-    elif carrier is not None and tracking_no is None:
-        raise TrackingNoRequired()
-    note = logistics_note or " ".join(part for part in (carrier, tracking_no) if part)
+    """The distributor hands the order to a carrier (or its own van): one order's ship, the
+    same for the single route and each order of a batch."""
     return await act(
         deps,
         principal,
         order_id,
         Action.SHIP,
-        note=note,
-        logistics_note=note,
-        carrier=carrier,
-        tracking_no=tracking_no,
+        note=shipment.logistics_note,
+        logistics_note=shipment.logistics_note,
+        carrier=shipment.carrier,
+        tracking_no=shipment.tracking_no,
     )
+
+
+# How many orders one batch action may name: a page of the console's list at most.
+MAX_BATCH = 100
+
+
+async def for_each_order(
+    order_ids: Sequence[int], move: Callable[[int], Awaitable[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """A batch action: `move` each order in turn, each in its own transaction (act()), so one
+    order that may not move (another status, not the caller's: not found) is reported with
+    its refusal and does not hold back the others. One answer per order, in the given order."""
+    results = []
+    for order_id in order_ids:
+        try:
+            moved = await move(order_id)
+        except DomainError as refusal:
+            results.append({"order_id": order_id, "ok": False, "error": refusal.as_error()})
+        else:
+            results.append({"order_id": order_id, "ok": True, "status": moved["status"]})
+    return results
 
 
 def _not_theirs_to_cancel(actor: Actor, action: Action, channel: str) -> bool:
@@ -1430,6 +1437,62 @@ async def events_of(order_id: int) -> list[dict[str, Any]]:
     return [event_view(e) for e in await OrderEvent.filter(order_id=order_id).order_by("id")]
 
 
+# 售后 (after-sale): an order its store came back about — it has a refund that did not fail
+# (asked for, on its way or paid back, whole or in part), or a complaint about it that is
+# still open (not resolved or closed). Payments and complaints own those rows and import
+# ordering, so each registers the query naming its orders (on_after_sale).
+AfterSaleSource = Callable[[], QuerySet[Any]]
+_AFTER_SALE_SOURCES: list[AfterSaleSource] = []
+
+
+def on_after_sale(source: AfterSaleSource) -> None:
+    """Count the orders `source()` names (a query of `order_id` values) as after-sale.
+    Registering a source twice changes nothing."""
+    if source not in _AFTER_SALE_SOURCES:
+        _AFTER_SALE_SOURCES.append(source)
+
+
+def _after_sale() -> Q:
+    if not _AFTER_SALE_SOURCES:
+        return Q(id__in=[])
+    return Q(
+        *(Q(id__in=Subquery(source())) for source in _AFTER_SALE_SOURCES),
+        join_type=Q.OR,
+    )
+
+
+# Filters that are not plain column lookups: a search by order number or store name, and
+# the after-sale queue (see above).
+SEARCH, AFTER_SALE = "search", "after_sale"
+
+
+def _matching(principal: Principal, filters: Mapping[str, Any]) -> QuerySet[Order]:
+    """The caller's orders that pass `filters`: column lookups (status, store_id,
+    created_at__gte…), None for no filter, plus SEARCH and AFTER_SALE. The one place the
+    list, its counts, the export and the summary filter, so they always agree."""
+    lookups = {
+        key: value
+        for key, value in filters.items()
+        if value is not None and key not in (SEARCH, AFTER_SALE)
+    }
+    query = scoped(principal, Order.all(), ORDER_TENANCY).filter(**lookups)
+    if search := filters.get(SEARCH):
+        query = query.filter(Q(order_no__icontains=search) | Q(store__name__icontains=search))
+    if filters.get(AFTER_SALE):
+        query = query.filter(_after_sale())
+    return query
+
+
+async def after_sale_among(order_ids: Sequence[int]) -> set[int]:
+    """Which of these orders are after-sale (see _after_sale), in one query."""
+    if not order_ids:
+        return set()
+    found = await Order.filter(Q(id__in=list(order_ids)), _after_sale()).values_list(
+        "id", flat=True
+    )
+    return {int(order_id) for order_id in found}  # type: ignore[call-overload]
+
+
 async def list_orders(
     principal: Principal,
     *,
@@ -1437,14 +1500,42 @@ async def list_orders(
     limit: int,
     filters: dict[str, Any],
 ) -> list[dict[str, Any]]:
-    """Newest first, paged by id (keyset): `before` is the last id of the previous page."""
-    query = scoped(principal, Order.all(), ORDER_TENANCY)
-    query = query.filter(**{key: value for key, value in filters.items() if value is not None})
+    """Newest first, paged by id (keyset): `before` is the last id of the previous page. Each
+    with its store's and salesperson's names, what it bought and whether it is after-sale:
+    a fixed number of queries whatever the page size."""
+    query = _matching(principal, filters)
     if before:
         query = query.filter(id__lt=before)
-    orders = await query.order_by("-id").limit(limit + 1)
-    summaries = await _line_summaries([order.id for order in orders])
-    return [{**order_view(order), "summary": summaries.get(order.id)} for order in orders]
+    orders = await query.order_by("-id").limit(limit + 1).select_related("store", "salesperson")
+    ids = [order.id for order in orders]
+    summaries = await _line_summaries(ids)
+    after_sale = await after_sale_among(ids)
+    return [
+        {
+            **order_view(order),
+            "store_name": order.store.name,
+            "salesperson_name": order.salesperson.name if order.salesperson else None,
+            "summary": summaries.get(order.id),
+            "after_sale": order.id in after_sale,
+        }
+        for order in orders
+    ]
+
+
+async def counts(principal: Principal, filters: Mapping[str, Any]) -> dict[str, Any]:
+    """How many of the caller's orders pass `filters` in each status, and how many are
+    after-sale (an after-sale order is counted in its status too): the queue's tabs. The
+    status and after-sale filters themselves are ignored, so every tab shows its count."""
+    query = _matching(principal, {**filters, "status": None, AFTER_SALE: None})
+    rows = await query.annotate(orders=Count("id")).group_by("status").values("status", "orders")
+    by_status = {status.value: 0 for status in OrderStatus}
+    for row in rows:
+        by_status[row["status"]] = int(row["orders"])
+    return {
+        "by_status": by_status,
+        "after_sale": await query.filter(_after_sale()).count(),
+        "total": sum(by_status.values()),
+    }
 
 
 def _summary_text(first: str, unit: str, lines: int, quantity: int) -> str:
@@ -1495,8 +1586,7 @@ async def export_batches(
     store, distributor and salesperson names, so memory stays flat however many orders match
     and no row costs a query of its own. The salesperson name is None when there is none.
     """
-    query = scoped(principal, Order.all(), ORDER_TENANCY)
-    query = query.filter(**{key: value for key, value in filters.items() if value is not None})
+    query = _matching(principal, filters)
     after = 0
     while True:
         batch = (
@@ -1527,10 +1617,7 @@ async def export_batches(
 async def summary(principal: Principal, filters: dict[str, Any]) -> dict[str, Any]:
     """Orders and amounts by channel, and proxy orders (代下单) by salesperson: proxy ordering
     is reported apart, so the brand sees what stores order by themselves."""
-    query = scoped(principal, Order.all(), ORDER_TENANCY).exclude(
-        status=OrderStatus.CANCELLED.value
-    )
-    query = query.filter(**{key: value for key, value in filters.items() if value is not None})
+    query = _matching(principal, filters).exclude(status=OrderStatus.CANCELLED.value)
     by_channel = (
         await query.annotate(orders=Count("id"), payable_fen=Sum("payable_fen"))
         .group_by("channel")
@@ -1561,6 +1648,111 @@ async def summary(principal: Principal, filters: dict[str, Any]) -> dict[str, An
                 "payable_fen": int(row["payable_fen"] or 0),
             }
             for row in by_salesperson
+        ],
+    }
+
+
+# ---- printing -------------------------------------------------------------------------------
+
+# How many orders one print may name: a day's round of one van, with room to spare.
+MAX_PRINT = 50
+
+
+def in_cases(quantity: int, case_size: int) -> dict[str, int]:
+    """Units as a warehouse counts them: whole cases of the SKU's case size (箱规) and the
+    loose units left over; a SKU sold by the unit (case size 1) is all loose units."""
+    if case_size <= 1:
+        return {"quantity": quantity, "cases": 0, "loose": quantity}
+    return {"quantity": quantity, "cases": quantity // case_size, "loose": quantity % case_size}
+
+
+def _sku_facts(sku: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {
+        "spec": (sku or {}).get("spec") or "",
+        "barcode": (sku or {}).get("barcode"),
+        "case_size": int((sku or {}).get("case_size") or 1),
+    }
+
+
+async def print_orders(principal: Principal, order_ids: Sequence[int]) -> dict[str, Any]:
+    """What a picking list (拣货单) and delivery notes (送货单) print for these orders: each
+    order with its store's address and contact and its lines by case and unit, and every
+    SKU summed over them. Units already refunded are neither picked nor delivered. Any id
+    the caller may not see makes the whole print not found."""
+    wanted = list(dict.fromkeys(order_ids))
+    orders = await (
+        scoped(principal, Order.filter(id__in=wanted), ORDER_TENANCY)
+        .select_related("store", "salesperson")
+        .order_by("id")
+    )
+    if missing := sorted(set(wanted) - {order.id for order in orders}):
+        raise OrderNotFound(details={"order_ids": missing})
+    by_order: dict[int, list[OrderLine]] = {order.id: [] for order in orders}
+    for line in await OrderLine.filter(order_id__in=wanted).order_by("id"):
+        by_order[line.order_id].append(line)  # type: ignore[attr-defined]
+    brand_id = orders[0].brand_id if orders else 0  # type: ignore[attr-defined]
+    skus = await catalog_service.skus_by_id(
+        brand_id,
+        {line.sku_id for lines in by_order.values() for line in lines},  # type: ignore[attr-defined]
+    )
+    picking: dict[int, dict[str, Any]] = {}
+    printed = []
+    for order in sorted(orders, key=lambda o: wanted.index(o.id)):
+        lines = []
+        for line in by_order[order.id]:
+            sku_id = line.sku_id  # type: ignore[attr-defined]
+            facts = _sku_facts(skus.get(sku_id))
+            units = line.quantity - line.refunded_quantity
+            lines.append(
+                {
+                    "sku_id": sku_id,
+                    "product_name": line.product_name,
+                    "sku_name": line.sku_name,
+                    "unit": line.unit,
+                    **facts,
+                    **in_cases(units, facts["case_size"]),
+                    "refunded_quantity": line.refunded_quantity,
+                    "unit_price_fen": line.unit_price_fen,
+                    "amount_fen": line.payable_fen - line.refunded_fen,
+                    "gift": line.gift_promotion_id is not None,
+                }
+            )
+            if units:
+                picked = picking.setdefault(
+                    sku_id,
+                    {
+                        "sku_id": sku_id,
+                        "product_name": line.product_name,
+                        "sku_name": line.sku_name,
+                        "unit": line.unit,
+                        **facts,
+                        "quantity": 0,
+                        "orders": 0,
+                    },
+                )
+                picked["quantity"] += units
+                picked["orders"] += 1
+        store = order.store
+        printed.append(
+            {
+                **order_view(order),
+                "salesperson_name": order.salesperson.name if order.salesperson else None,
+                "store": {
+                    "id": store.id,
+                    "name": store.name,
+                    "contact_name": store.contact_name,
+                    "phone": store.phone,
+                    "address": store.address,
+                },
+                "lines": lines,
+                "amount_fen": sum(line["amount_fen"] for line in lines),
+            }
+        )
+    return {
+        "orders": printed,
+        "picking": [
+            {**sku, **in_cases(sku["quantity"], sku["case_size"])}
+            for sku in sorted(picking.values(), key=lambda s: (s["product_name"], s["sku_name"]))
         ],
     }
 

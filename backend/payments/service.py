@@ -33,6 +33,7 @@ from backend.integrations.wechat.pay import (
 from backend.kernel.errors import Conflict, Unauthorized, UpstreamUnavailable
 from backend.ledger import service as ledger_service
 from backend.ordering import service as ordering_service
+from backend.ordering.carriers import carrier_name
 from backend.ordering.service import Action, Actor, Order
 from backend.org import service as org_service
 from backend.payments.models import (
@@ -217,27 +218,38 @@ def refund_actions(
 async def net_paid_by_order(order_ids: list[int]) -> dict[int, int]:
     """Net paid per order (succeeded payments minus succeeded refunds), as `order_money`
     derives it, for a whole batch of orders in two aggregate queries; 0 for no payment."""
-    net = dict.fromkeys(order_ids, 0)
+    money = await money_by_order(order_ids)
+    return {order_id: each["paid_fen"] - each["refunded_fen"] for order_id, each in money.items()}
+
+
+async def money_by_order(order_ids: list[int]) -> dict[int, dict[str, int]]:
+    """What each order was paid and paid back (succeeded payments and refunds), as
+    `order_money` derives it, for a whole page of orders in two aggregate queries."""
+    money = {order_id: {"paid_fen": 0, "refunded_fen": 0} for order_id in order_ids}
     if not order_ids:
-        return net
-    paid = (
-        await Payment.filter(order_id__in=order_ids, status=PaymentStatus.SUCCEEDED.value)
-        .annotate(total=Sum("amount_fen"))
-        .group_by("order_id")
-        .values_list("order_id", "total")
-    )
-    refunded = (
-        await Refund.filter(order_id__in=order_ids, status=RefundStatus.SUCCEEDED.value)
-        .annotate(total=Sum("amount_fen"))
-        .group_by("order_id")
-        .values_list("order_id", "total")
-    )
-    # PostgreSQL sums bigints as numeric (a Decimal here): whole fen either way, so int() is exact.
-    for order_id, total in paid:
-        net[order_id] += int(total)
-    for order_id, total in refunded:
-        net[order_id] -= int(total)
-    return net
+        return money
+    for key, model, status in (
+        ("paid_fen", Payment, PaymentStatus.SUCCEEDED),
+        ("refunded_fen", Refund, RefundStatus.SUCCEEDED),
+    ):
+        totals = (
+            await model.filter(order_id__in=order_ids, status=status.value)
+            .annotate(total=Sum("amount_fen"))
+            .group_by("order_id")
+            .values_list("order_id", "total")
+        )
+        # PostgreSQL sums bigints as numeric (a Decimal here): whole fen, so int() is exact.
+        for order_id, total in totals:
+            money[order_id][key] = int(total)
+    return money
+
+
+def _orders_with_refunds() -> Any:
+    """After-sale, for the order queue: an order with a refund that did not fail."""
+    return Refund.exclude(status=RefundStatus.FAILED.value).values("order_id")
+
+
+ordering_service.on_after_sale(_orders_with_refunds)
 
 
 async def order_payments(principal: Principal, order_id: int) -> dict[str, Any]:
@@ -961,7 +973,11 @@ def _status_entry(event: Mapping[str, Any], order: Order) -> dict[str, Any]:
     else:
         kind, title = _STATUS_ENTRIES.get(to, (to, to))  # a status added later: named as is
     if kind == "shipped":
-        extra.update(carrier=order.carrier, tracking_no=order.tracking_no)
+        extra.update(
+            carrier=order.carrier,
+            carrier_name=carrier_name(order.carrier),
+            tracking_no=order.tracking_no,
+        )
     return {"kind": kind, "title": title, **extra}
 
 

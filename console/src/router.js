@@ -17,12 +17,14 @@ import livePanelRoutes from "./pages/live-panel/routes.js";
 import claimRoutes from "./pages/claims/routes.js";
 import statementRoutes from "./pages/statements/routes.js";
 import orderRoutes from "./pages/order/routes.js";
+import orderRoutes from "./pages/orders/routes.js";
 
 const areas = [
   ...complaintRoutes,
   ...livePanelRoutes,
   ...claimRoutes,
   ...statementRoutes,
+  ...orderRoutes,
   ...orderRoutes,
 ];
 
@@ -56,7 +58,13 @@ export const router = createRouter({
   history: createWebHashHistory(),
   routes: [
     { path: "/login", name: "login", component: SignIn, meta: { title: "登录", public: true } },
-    { path: "/", name: "home", redirect: () => home(useSession()) },
+    // Signed out, "/" goes to the sign-in page with no `next`: the home of whoever signs in
+    // is known only then (a distributor lands on its orders, not on a page for everyone).
+    {
+      path: "/",
+      name: "home",
+      redirect: () => (useSession().signedIn ? home(useSession()) : { name: "login" }),
+    },
     ...areas,
     { path: "/forbidden", name: "forbidden", component: Forbidden, meta: { title: "无权访问" } },
     { path: "/:rest(.*)*", name: "not-found", component: NotFound, meta: { title: "页面不存在" } },

@@ -22,13 +22,10 @@ export const ACTOR_ROLE = {
   system: "系统",
 };
 
-/** The carrier the API takes for "the distributor delivers it itself": no tracking number. */
-export const SELF_DELIVERY = "自送";
-export const CARRIERS = [
-  "顺丰速运", "京东物流", "中通快递", "圆通速递", "申通快递", "韵达快递", "极兔速递", "EMS",
-  "德邦快递", "安能物流", "百世快运", "跨越速运",
-];
-export const TRACKING_NO = /^[A-Za-z0-9-]+$/;
+/** The carrier code for "the distributor delivers it itself": no tracking number. The others
+ * come from GET /orders/carriers. */
+export const SELF_DELIVERY = "own";
+export const TRACKING_NO = /^[A-Za-z0-9-]{4,40}$/; // as the API's ship body checks it
 
 /** How the money of an offline payment came (the API keeps it in the payment's note). */
 export const OFFLINE_METHODS = ["现金", "银行转账", "微信转账", "支付宝转账", "其他"];
