@@ -167,6 +167,7 @@ class BatchShipBody(RequestModel):
     @model_validator(mode="after")
     def _once_each(self) -> BatchShipBody:
         _distinct([each.order_id for each in self.orders])
+        return self
 
 
 class RefundPreviewLine(RequestModel):

@@ -16,7 +16,7 @@ import complaintRoutes from "./pages/complaints/routes.js";
 import livePanelRoutes from "./pages/live-panel/routes.js";
 import claimRoutes from "./pages/claims/routes.js";
 import statementRoutes from "./pages/statements/routes.js";
-import orderRoutes from "./pages/order/routes.js";
+import orderPageRoutes from "./pages/order/routes.js";
 import orderRoutes from "./pages/orders/routes.js";
 
 const areas = [
@@ -25,7 +25,7 @@ const areas = [
   ...claimRoutes,
   ...statementRoutes,
   ...orderRoutes,
-  ...orderRoutes,
+  ...orderPageRoutes,
 ];
 
 export function allowed(route, session) {
