@@ -14,8 +14,10 @@ import pytest
 from backend.identity import service as identity_service
 from backend.identity.models import Role, User
 from backend.identity.tokens import Principal
+from backend.infra.broadcast import CONSOLE_NAMESPACE
 from backend.org import service as org_service
 from tests.factories import PASSWORD, Tenant, make_staff, make_tenant, staff_headers
+from tests.test_realtime_signin import console_socket, gone, refused_code
 
 API = "/api/v1/staff"
 
@@ -258,3 +260,24 @@ async def test_an_account_with_a_role_elsewhere_is_not_one_admins_to_lock_out(cl
         assert refused.json()["error"]["code"] == "staff.shared_account"
     assert (await sign_in(client, people["ops"])).status_code == 200
     assert tenant.brand.id != other.brand.id
+
+
+async def test_deactivation_closes_the_accounts_open_consoles(platform_url, client) -> None:
+    _, people = await staffed_tenant()
+    brand = await staff_headers(client, people["brand_admin"])
+    clerk_token = (await sign_in(client, people["clerk"])).json()["access_token"]
+    ops_token = (await sign_in(client, people["ops"])).json()["access_token"]
+    clerk_console = await console_socket(platform_url, clerk_token)
+    ops_console = await console_socket(platform_url, ops_token)
+    try:
+        clerk_id = await user_id_of(people["clerk"])
+        assert (await client.post(f"{API}/{clerk_id}/deactivate", headers=brand)).status_code == 200
+        assert await gone(clerk_console)
+        assert ops_console.connected  # another person's console stays
+        assert await refused_code(platform_url, clerk_token, CONSOLE_NAMESPACE) == (
+            "auth.session_revoked"
+        )
+    finally:
+        for socket in (clerk_console, ops_console):
+            if socket.connected:
+                await socket.disconnect()
