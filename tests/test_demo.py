@@ -149,3 +149,20 @@ async def test_the_demo_shows_every_feature(deps, settings, client, sandbox_clie
     session = await LiveSession.get(title=accounts.live_session)
     assert accounts.live_invited == session.invited_count >= 30
     assert await LiveInvitation.filter(session_id=session.id).count() == session.invited_count
+
+
+async def test_the_demo_staff_are_people_with_names(client) -> None:
+    """The console's header reads "王敏 · 品牌管理员", not the role twice."""
+    accounts = await seed_demo(SANDBOX_APPID)
+    assert accounts is not None
+    names = {}
+    for username in ("brand_admin", "brand_ops", "dist1_admin", "dist2_admin", "dist3_admin"):
+        headers = await staff_headers(client, username, DEMO_PASSWORD)
+        names[username] = (await client.get("/api/v1/me", headers=headers)).json()["display_name"]
+    assert names == {
+        "brand_admin": "王敏",
+        "brand_ops": "陈立",
+        "dist1_admin": "周婷",
+        "dist2_admin": "孙浩",
+        "dist3_admin": "黄丽",
+    }

@@ -282,7 +282,8 @@ async def file(
     verdict = await _text_verdict(deps, principal, fields["text"])
     first_minutes, resolution_minutes = await sla_minutes(store.brand_id, fields["category"])
     first_due = now + timedelta(minutes=first_minutes)
-    async with in_transaction():
+    # sql.transaction(): the review notification is pushed only once the complaint commits.
+    async with sql.transaction():
         complaint = await Complaint.create(
             brand_id=store.brand_id,
             store_id=store.id,
@@ -299,7 +300,7 @@ async def file(
         )
         await _record(complaint.id, principal, now, moved=(None, ComplaintStatus.NEW.value))
         if verdict != "pass":
-            await _send_to_review(complaint, verdict, now)
+            await _send_to_review(deps, complaint, verdict, now)
         if photo_ids := sorted(set(fields["photo_ids"])):
             attached = await sql.execute(
                 "UPDATE complaint_photos SET complaint_id = $1"
@@ -334,7 +335,7 @@ async def _text_verdict(deps: Any, principal: Principal, text: str) -> str:
         return "unchecked"
 
 
-async def _send_to_review(complaint: Complaint, verdict: str, now: datetime) -> None:
+async def _send_to_review(deps: Any, complaint: Complaint, verdict: str, now: datetime) -> None:
     """Flagged text goes to a person: an internal note on the timeline and a notification to
     the brand's staff. The complaint itself goes on as usual."""
     note = VERDICT_NOTES.get(verdict, "内容需人工审核")
@@ -355,6 +356,7 @@ async def _send_to_review(complaint: Complaint, verdict: str, now: datetime) -> 
         body=note,
         link=f"complaint:{complaint.id}",
         now=now,
+        broadcast=deps.broadcast,
     )
 
 
@@ -794,11 +796,13 @@ BREACHES = (
 
 async def escalate_breaches(now: datetime, deps: Any = None) -> int:
     """Mark every open complaint past a deadline it has not yet been marked for, record it on
-    the timeline (internal) and tell the brand's staff; the marking is a guarded update, so
-    running this in every process escalates each breach once."""
+    the timeline (internal) and tell the brand's staff, and the distributor's when it has been
+    handed one; the marking is a guarded update, so running this in every process escalates
+    each breach once. With `deps`, the consoles hear of it once it commits."""
+    broadcast = deps.broadcast if deps is not None else None
     escalated = 0
     for flag, deadline, statuses, what in BREACHES:
-        async with in_transaction():
+        async with sql.transaction():
             rows = await sql.fetch(
                 f"UPDATE complaints SET {flag} = TRUE WHERE {flag} = FALSE"  # noqa: S608
                 f" AND {deadline} <= $1 AND status IN ($2) AND paused_since IS NULL"
@@ -807,22 +811,30 @@ async def escalate_breaches(now: datetime, deps: Any = None) -> int:
                 [status.value for status in statuses],
             )
             for row in rows:
+                told = await identity_service.brand_staff_user_ids(row["brand_id"])
+                whom = "品牌运营"
+                if row["distributor_id"] is not None:
+                    told += await identity_service.distributor_staff_user_ids(
+                        row["brand_id"], row["distributor_id"]
+                    )
+                    whom = "品牌运营和经销商"
                 await ComplaintEvent.create(
                     complaint_id=row["id"],
                     actor_id=None,
                     actor_role="system",
-                    message=f"{what}，已提醒品牌运营",
+                    message=f"{what}，已提醒{whom}",
                     internal=True,
                     created_at=now,
                 )
                 await notifications_service.notify(
                     row["brand_id"],
-                    await identity_service.brand_staff_user_ids(row["brand_id"]),
+                    told,
                     kind="complaint.breached",
                     title=f"投诉 #{row['id']} {what}",
                     body="请尽快处理",
                     link=f"complaint:{row['id']}",
                     now=now,
+                    broadcast=broadcast,
                 )
         escalated += len(rows)
         if deps is not None:

@@ -285,14 +285,15 @@ async def claimable_vouchers(request: Request, principal: Principal) -> HTTPResp
 @authenticated(*DISTRIBUTOR_ROLES)
 @json_body(ClaimBody)
 async def submit_claim(request: Request, principal: Principal, body: ClaimBody) -> HTTPResponse:
-    now = request_deps(request).clock.now()
+    deps = request_deps(request)
+    now = deps.clock.now()
     used = await _fulfilled(principal)
     return await create_once(
         request,
         scope="coupon.claim_vouchers",
         user_id=principal.user_id,
         now=now,
-        create=lambda: service.submit_claim(principal, used, body.note, now=now),
+        create=lambda: service.submit_claim(deps, principal, used, body.note, now=now),
     )
 
 
@@ -342,6 +343,8 @@ async def _with_orders(claim: dict[str, Any]) -> dict[str, Any]:
 async def decide_claim(
     request: Request, principal: Principal, claim_id: int, action: str, body: DecisionBody
 ) -> HTTPResponse:
-    now = request_deps(request).clock.now()
-    decided = await service.decide_claim(principal, claim_id, action, reason=body.reason, now=now)
+    deps = request_deps(request)
+    decided = await service.decide_claim(
+        deps, principal, claim_id, action, reason=body.reason, now=deps.clock.now()
+    )
     return ok(await _with_orders(decided))

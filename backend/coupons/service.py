@@ -38,11 +38,14 @@ from backend.coupons.models import (
     VoucherClaimItem,
 )
 from backend.coupons.terms import Effect, PayableLine, Refusal, Terms, apply
+from backend.identity import service as identity_service
 from backend.identity.access import DISTRIBUTOR_ROLES, STORE_ROLES, Principal
 from backend.infra import sql
 from backend.infra.logging import get_logger
+from backend.kernel import money
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
 from backend.ledger import service as ledger_service
+from backend.notifications import service as notifications_service
 from backend.org import service as org_service
 from backend.promotions import service as promotions_service
 
@@ -888,16 +891,17 @@ async def claimable_vouchers(principal: Principal, used: Sequence[sql.Row]) -> l
 
 
 async def submit_claim(
-    principal: Principal, used: Sequence[sql.Row], note: str, *, now: datetime
+    deps: Any, principal: Principal, used: Sequence[sql.Row], note: str, *, now: datetime
 ) -> dict[str, Any]:
     """Claim every voucher claimable now (of `used`, as in claimable_vouchers). A voucher
-    already in another claim (a concurrent submission) makes this one 409, nothing written."""
+    already in another claim (a concurrent submission) makes this one 409, nothing written.
+    The brand's staff are notified in the same transaction."""
     distributor_id = _distributor_of(principal)
     vouchers = await claimable_vouchers(principal, used)
     if not vouchers:
         raise NothingToClaim()
     try:
-        async with in_transaction():
+        async with sql.transaction():
             claim = await VoucherClaim.create(
                 brand_id=principal.brand_id,
                 distributor_id=distributor_id,
@@ -918,6 +922,7 @@ async def submit_claim(
                     for v in vouchers
                 ]
             )
+            await _tell_about_claim(deps, claim, submitted=True, now=now)
     except IntegrityError as exc:
         raise ClaimConflict() from exc
     return {**claim_view(claim), "items": vouchers}
@@ -989,17 +994,18 @@ CLAIM_MOVES = {
 
 
 async def decide_claim(
-    principal: Principal, claim_id: int, action: str, *, reason: str, now: datetime
+    deps: Any, principal: Principal, claim_id: int, action: str, *, reason: str, now: datetime
 ) -> dict[str, Any]:
     """The brand approves, rejects or settles a claim: a guarded status move, and for approve
-    and settle the distributor's voucher account moves in the same transaction."""
+    and settle the distributor's voucher account moves in the same transaction, as does the
+    notification to the distributor's staff."""
     claim = await _visible_claim(principal, claim_id)
     source, target = CLAIM_MOVES[action]
     stamp = "settled_at" if target == ClaimStatus.SETTLED else "decided_at"
     changes: dict[str, Any] = {"status": target.value, stamp: now}
     if target == ClaimStatus.REJECTED:
         changes["reject_reason"] = reason or "未说明原因"
-    async with in_transaction():
+    async with sql.transaction():
         moved = await VoucherClaim.filter(id=claim.id, status=source.value).update(**changes)
         if not moved:
             raise ClaimStatusChanged(
@@ -1014,7 +1020,39 @@ async def decide_claim(
                 settled=target == ClaimStatus.SETTLED,
                 now=now,
             )
+        claim.status, claim.reject_reason = target.value, changes.get("reject_reason", "")
+        await _tell_about_claim(deps, claim, submitted=False, now=now)
     return await get_claim(principal, claim.id)
+
+
+async def _tell_about_claim(
+    deps: Any, claim: VoucherClaim, *, submitted: bool, now: datetime
+) -> None:
+    """A submitted claim is the brand staff's to review; a decision is news for the
+    distributor's staff (pushed to their consoles once the caller's transaction commits)."""
+    brand_id: int = claim.brand_id  # type: ignore[attr-defined]
+    distributor_id: int = claim.distributor_id
+    status = ClaimStatus(claim.status)
+    amount = f"{money.yuan(claim.amount_fen)} 元，{claim.vouchers} 张兑换券"
+    if submitted:
+        named = await org_service.names(brand_id, "distributor", [distributor_id])
+        told = await identity_service.brand_staff_user_ids(brand_id)
+        title = f"核销单 #{claim.id} 待审核"
+        body = f"{named.get(distributor_id, '经销商')}申请核销 {amount}"
+    else:
+        told = await identity_service.distributor_staff_user_ids(brand_id, distributor_id)
+        title = f"核销单 #{claim.id} {CLAIM_STATUS_NAMES[status]}"
+        body = f"驳回原因：{claim.reject_reason}" if status == ClaimStatus.REJECTED else amount
+    await notifications_service.notify(
+        brand_id,
+        told,
+        kind=f"claim.{status.value}",
+        title=title,
+        body=body,
+        link=f"claim:{claim.id}",
+        now=now,
+        broadcast=deps.broadcast,
+    )
 
 
 ACTION_NAMES = {"approve": "确认", "reject": "驳回", "settle": "结算"}

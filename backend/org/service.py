@@ -14,6 +14,7 @@ from backend.deps import Deps
 from backend.identity import service as identity_service
 from backend.identity.access import (
     BRAND_ROLES,
+    DISTRIBUTOR_ROLES,
     STORE_ROLES,
     Principal,
     Role,
@@ -23,6 +24,7 @@ from backend.identity.access import (
 )
 from backend.infra import sql
 from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.notifications import service as notifications_service
 from backend.org import codes
 from backend.org.schemas import MAX_AUDIENCE_IDS, AudienceBody
 
@@ -640,7 +642,7 @@ async def submit_application(
         brand_id, details["phone"], details.get("business_licence_no"), principal.user_id
     )
     try:
-        async with in_transaction():
+        async with sql.transaction():
             if code.max_uses is not None:
                 taken = await OnboardingCode.filter(id=code.id, uses__lt=code.max_uses).update(
                     uses=F("uses") + 1
@@ -658,9 +660,30 @@ async def submit_application(
                 duplicate_flags=flags,
                 **details,
             )
+            await _tell_reviewers(deps, application)
     except IntegrityError as exc:
         raise ApplicationPending() from exc
     return application_view(application)
+
+
+async def _tell_reviewers(deps: Deps, application: StoreApplication) -> None:
+    """A new application is news for the brand's staff, who review it, and for the
+    distributor its code named, whose store it may become (in the application's
+    transaction; pushed once it commits)."""
+    brand_id: int = application.brand_id  # type: ignore[attr-defined]
+    told = await identity_service.brand_staff_user_ids(brand_id)
+    if (distributor_id := application.suggested_distributor_id) is not None:  # type: ignore[attr-defined]
+        told += await identity_service.distributor_staff_user_ids(brand_id, distributor_id)
+    await notifications_service.notify(
+        brand_id,
+        told,
+        kind="application.submitted",
+        title=f"新的门店入驻申请：{application.store_name}",
+        body=f"{application.contact_name} · {application.address}",
+        link=f"application:{application.id}",
+        now=deps.clock.now(),
+        broadcast=deps.broadcast,
+    )
 
 
 async def my_applications(principal: Principal) -> list[dict[str, Any]]:
@@ -828,6 +851,11 @@ STAFF_ROLES_GRANTABLE = {
 }
 
 
+class StaffRoleNotAllowed(Forbidden):
+    code = "staff.role_not_allowed"
+    message = "经销商管理员只能开通本经销商的员工账号"
+
+
 async def create_staff_account(
     principal: Principal,
     *,
@@ -837,8 +865,15 @@ async def create_staff_account(
     role: Role,
     distributor_id: int | None,
 ) -> dict[str, Any]:
-    """A brand admin opens a console account for brand or distributor staff."""
-    needs_distributor = role in (Role.DISTRIBUTOR_ADMIN, Role.DISTRIBUTOR_STAFF)
+    """A brand admin opens a console account for brand or distributor staff; a distributor
+    admin for its own distributor's staff (the distributor may be left out: its own)."""
+    if principal.role == Role.DISTRIBUTOR_ADMIN.value:
+        if role not in DISTRIBUTOR_ROLES:
+            raise StaffRoleNotAllowed()
+        if distributor_id is not None and distributor_id != principal.distributor_id:
+            raise DistributorNotFound()
+        distributor_id = principal.distributor_id
+    needs_distributor = role in DISTRIBUTOR_ROLES
     if needs_distributor != (distributor_id is not None):
         raise InvalidInput(
             "经销商角色必须指定经销商，品牌角色不能指定经销商",
@@ -860,6 +895,49 @@ async def create_staff_account(
         "role": role.value,
         "distributor_id": distributor_id,
     }
+
+
+async def _with_distributor_names(
+    principal: Principal, accounts: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    assert principal.brand_id is not None
+    named = await names(
+        principal.brand_id,
+        "distributor",
+        [a["distributor_id"] for a in accounts if a["distributor_id"]],
+    )
+    return [{**a, "distributor_name": named.get(a["distributor_id"], "")} for a in accounts]
+
+
+async def list_staff(principal: Principal, **filters: Any) -> list[dict[str, Any]]:
+    """The console accounts the caller manages (identity's staff_accounts), with the names of
+    their distributors."""
+    return await _with_distributor_names(
+        principal, await identity_service.staff_accounts(principal, **filters)
+    )
+
+
+async def set_staff_active(
+    deps: Deps, principal: Principal, user_id: int, *, active: bool, cache: Any = None
+) -> dict[str, Any]:
+    """Deactivate or reactivate a staff account (`cache`: the process's revocation cache).
+    The brand's row is locked first, so two admins deactivating each other at once cannot
+    leave the brand without one."""
+    async with sql.transaction():
+        await sql.execute("UPDATE brands SET name = name WHERE id = $1", principal.brand_id)
+        account = await identity_service.set_staff_active(
+            deps, principal, user_id, active=active, cache=cache
+        )
+    [named] = await _with_distributor_names(principal, [account])
+    return named
+
+
+async def reset_staff_password(
+    deps: Deps, principal: Principal, user_id: int, password: str | None, *, cache: Any = None
+) -> dict[str, Any]:
+    return await identity_service.reset_staff_password(
+        deps, principal, user_id, password, cache=cache
+    )
 
 
 async def distributor_sub_mchid(distributor_id: int) -> str | None:

@@ -4,7 +4,8 @@
 //   nav    the sidebar's label, when the page is a sidebar entry
 //   group  the sidebar's section for that entry
 //   order  where the entry sits in the sidebar (lower first)
-//   roles  who may open it: "brand", "distributor" (default: both)
+//   roles  who may open it: "brand", "distributor" (default: both), or a role itself
+//          ("distributor_admin": a distributor's admin, not its staff)
 //   bare   shown without the sidebar and header (pages made to print)
 // Hash history: the platform serves one page at /console, and a copied link still opens.
 import { createRouter, createWebHashHistory } from "vue-router";
@@ -18,20 +19,25 @@ import claimRoutes from "./pages/claims/routes.js";
 import statementRoutes from "./pages/statements/routes.js";
 import orderPageRoutes from "./pages/order/routes.js";
 import orderRoutes from "./pages/orders/routes.js";
+import notificationRoutes from "./pages/notifications/routes.js";
+import staffRoutes from "./pages/staff/routes.js";
 
 const areas = [
   ...complaintRoutes,
   ...livePanelRoutes,
   ...claimRoutes,
   ...statementRoutes,
-  ...orderRoutes,
   ...orderPageRoutes,
+  ...orderRoutes,
+  ...notificationRoutes,
+  ...staffRoutes,
 ];
 
 export function allowed(route, session) {
   const roles = route.meta?.roles;
   if (!roles) return true;
-  return (roles.includes("brand") && session.isBrand) ||
+  return roles.includes(session.role) ||
+    (roles.includes("brand") && session.isBrand) ||
     (roles.includes("distributor") && session.isDistributor);
 }
 
