@@ -63,6 +63,16 @@ async def test_a_claim_rings_the_brands_bell_and_opens_from_it(
     brand = await admin(client, shop)
     [read] = (await client.get("/api/v1/notifications", headers=brand)).json()["items"]
     assert (read["link"], read["read"]) == (f"claim:{claim_id}", True)
+    # There the brand confirms it, and the API agrees.
+    await page.get_by_role("button", name="确认核销").click()
+    await page.get_by_role("dialog").get_by_role("button", name="确认核销").click()
+    await expect(page.get_by_test_id("claim-status")).to_have_text("已确认，待结算")
+    seen = (await client.get(f"/api/v1/coupons/claims/{claim_id}", headers=brand)).json()
+    assert seen["status"] == "approved"
+    await page.get_by_role("button", name="标记已结算").click()
+    await page.get_by_role("dialog").get_by_role("button", name="标记已结算").click()
+    await expect(page.get_by_test_id("claim-status")).to_have_text("已结算")
+    await shot(page, "claims-6-brand-settled")
 
     # Two more arrive (a breach among them); the page lists them and filters the unread.
     me = (await client.get("/api/v1/me", headers=brand)).json()["id"]

@@ -33,7 +33,6 @@ from backend.integrations.wechat.pay import (
 from backend.kernel.errors import Conflict, Unauthorized, UpstreamUnavailable
 from backend.ledger import service as ledger_service
 from backend.ordering import service as ordering_service
-from backend.ordering.carriers import carrier_name
 from backend.ordering.service import Action, Actor, Order
 from backend.org import service as org_service
 from backend.payments.models import (
@@ -975,7 +974,7 @@ def _status_entry(event: Mapping[str, Any], order: Order) -> dict[str, Any]:
     if kind == "shipped":
         extra.update(
             carrier=order.carrier,
-            carrier_name=carrier_name(order.carrier),
+            carrier_name=ordering_service.carrier_name(order.carrier),
             tracking_no=order.tracking_no,
         )
     return {"kind": kind, "title": title, **extra}

@@ -11,6 +11,7 @@ export default [
     path: "/claims/:id(\\d+)",
     name: "claim",
     component: () => import("./Claim.vue"),
-    meta: { title: "核销单详情", roles: ["distributor"] },
+    // Brand staff open it from the bell to confirm, reject or settle it.
+    meta: { title: "核销单详情", roles: ["distributor", "brand"] },
   },
 ];
