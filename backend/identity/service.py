@@ -6,7 +6,7 @@ The only identity module other domains import, besides the request guard in `acc
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -443,3 +443,13 @@ async def store_owner_user_ids(store_ids: Sequence[int]) -> dict[int, list[int]]
     for store_id, user_id in rows:
         owners.setdefault(int(store_id), []).append(int(user_id))
     return owners
+
+
+async def display_names(user_ids: Iterable[int]) -> dict[int, str]:
+    """Each user's display name (their username when they set none): who did something, as
+    a record shows it."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    rows = await User.filter(id__in=ids).values_list("id", "display_name", "username")
+    return {int(user_id): str(name or username or "") for user_id, name, username in rows}

@@ -13,8 +13,10 @@ import SignIn from "./pages/SignIn.vue";
 import Forbidden from "./pages/Forbidden.vue";
 import NotFound from "./pages/NotFound.vue";
 import complaintRoutes from "./pages/complaints/routes.js";
+import stockRoutes from "./pages/stock/routes.js";
+import storeRoutes from "./pages/stores/routes.js";
 
-const areas = [...complaintRoutes];
+const areas = [...complaintRoutes, ...stockRoutes, ...storeRoutes];
 
 export function allowed(route, session) {
   const roles = route.meta?.roles;
