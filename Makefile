@@ -15,7 +15,7 @@ MINIPROGRAM_STAMP := miniprogram/node_modules/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install console run test test-services test-embedded test-miniprogram lint format migrate makemigrations bench clean
+.PHONY: install console run test test-services test-embedded test-miniprogram test-console lint format migrate makemigrations bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,7 @@ console: $(CONSOLE_STAMP)
 run: $(STAMP) $(CONSOLE_STAMP)
 	$(BIN)/b2bc run
 
-test: test-services test-embedded test-miniprogram
+test: test-services test-embedded test-miniprogram test-console
 
 test-services: install
 	B2BC_TEST_DATABASE_URL=$(TEST_DATABASE_URL) B2BC_TEST_REDIS_URL=$(TEST_REDIS_URL) \
@@ -51,6 +51,11 @@ test-services: install
 test-embedded: install
 	B2BC_TEST_DATABASE_URL=sqlite://:memory: B2BC_TEST_REDIS_URL=memory:// \
 		$(BIN)/pytest -p no:cacheprovider
+
+# The console's own unit tests (formatters) under Node's test runner; its pages are tested in a
+# browser by pytest (tests/test_console_*.py).
+test-console: console/node_modules/.installed
+	cd console && npm test --silent
 
 # The mini-program's jest suite: utils, pages and components (no server needed).
 test-miniprogram: $(MINIPROGRAM_STAMP)

@@ -18,6 +18,7 @@ export default defineConfig({
   build: {
     outDir: "dist",
     emptyOutDir: true,
+    manifest: true, // dist/.vite/manifest.json: what each page loads (bench/console_size.py)
     chunkSizeWarningLimit: 900,
   },
   server: {

@@ -73,7 +73,12 @@ async def shot(page: Page, name: str) -> None:
 
 async def choose(page: Page, label: str, option: str) -> None:
     """Picks `option` in the Element Plus select labelled `label` (not a native <select>)."""
-    await page.get_by_label(label, exact=True).click()
-    await page.locator(".el-select-dropdown:visible .el-select-dropdown__item").get_by_text(
-        option, exact=True
-    ).click()
+    # The box around the combobox: Element Plus labels the dropdown's listbox the same way,
+    # and the placeholder lies over the input itself.
+    combobox = page.get_by_role("combobox", name=label, exact=True)
+    await page.locator(".el-select__wrapper").filter(has=combobox).click()
+    await (
+        page.locator(".el-select-dropdown:visible .el-select-dropdown__item")
+        .get_by_text(option, exact=True)
+        .click()
+    )

@@ -79,6 +79,27 @@ async def test_the_demo_complaints_stand_at_every_step_of_the_workflow(deps) -> 
     assert closed.rating == 5
 
 
+async def test_the_first_distributor_has_orders_at_every_step_on_its_desk(deps) -> None:
+    from backend.ordering.models import Order
+    from backend.org.models import Distributor
+
+    accounts = await seed_demo(SANDBOX_APPID, deps)
+    assert accounts is not None and accounts.desk_orders == 13
+    first = await Distributor.filter(brand_id=accounts.brand_id).order_by("id").first()
+    assert first is not None
+    statuses = await Order.filter(distributor_id=first.id).values_list("status", flat=True)
+    assert set(statuses) == {
+        "pending_payment",
+        "paid",
+        "accepted",
+        "shipped",
+        "delivered",
+        "completed",
+        "cancelled",
+    }
+    assert statuses.count("paid") >= 4  # a queue to accept
+
+
 async def test_the_demo_shows_every_feature(deps, settings, client, sandbox_client) -> None:
     """What the mini-program's and the console's pages show a newcomer is there: the mall,
     the wheel, the owner's points and spin, complaints with photos and an order, resolved

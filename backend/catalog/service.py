@@ -401,7 +401,7 @@ async def adjust_stock(
             stock_before=before,
             stock_after=after,
         )
-    names = await identity_service.display_names([principal.user_id] if principal.user_id else [])
+    names = await identity_service.user_names([principal.user_id] if principal.user_id else [])
     return {
         **await stock_view(distributor_id, sku_id),
         "adjustment": adjustment_view(adjustment, names),
@@ -437,7 +437,7 @@ async def list_adjustments(
         query = query.filter(id__lt=before)
     rows = await query.order_by("-id").limit(limit + 1)
     user_ids = [row.user_id for row in rows]  # type: ignore[attr-defined]
-    names = await identity_service.display_names(user_id for user_id in user_ids if user_id)
+    names = await identity_service.user_names(user_id for user_id in user_ids if user_id)
     return [adjustment_view(row, names) for row in rows]
 
 
@@ -800,6 +800,18 @@ async def sku_summaries(brand_id: int, sku_ids: Iterable[int]) -> dict[int, SkuS
             category_id=int(row["category_id"]),
         )
         for row in rows
+    }
+
+
+async def sku_packing(sku_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """How these SKUs are packed (spec, 箱规 case size), for pages that show quantities as
+    cases and units: one query."""
+    ids = sorted(set(sku_ids))
+    if not ids:
+        return {}
+    rows = await sql.fetch("SELECT id, spec, case_size FROM skus WHERE id IN ($1)", ids)
+    return {
+        int(row["id"]): {"spec": row["spec"], "case_size": int(row["case_size"])} for row in rows
     }
 
 

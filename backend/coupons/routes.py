@@ -309,11 +309,29 @@ async def list_claims(request: Request, principal: Principal) -> HTTPResponse:
     return ok(newest_first(items, limit))
 
 
+@bp.get("/claims/counts")
+@openapi.summary("核销单各状态的数量与金额（品牌看全部，经销商看自己的）")
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
+async def claim_counts(request: Request, principal: Principal) -> HTTPResponse:
+    return ok(await service.claim_counts(principal))
+
+
 @bp.get("/claims/<claim_id:int>")
 @openapi.summary("核销单详情（含每张兑换券及其订单）")
 @authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
 async def get_claim(request: Request, principal: Principal, claim_id: int) -> HTTPResponse:
-    return ok(await service.get_claim(principal, claim_id))
+    return ok(await _with_orders(await service.get_claim(principal, claim_id)))
+
+
+async def _with_orders(claim: dict[str, Any]) -> dict[str, Any]:
+    """Each voucher's order named by its number and store. Orders belong to ordering, which
+    depends on coupons, so the route adds them rather than the coupons service."""
+    labels = await ordering_service.order_labels(
+        claim["distributor_id"], [item["order_id"] for item in claim["items"]]
+    )
+    for item in claim["items"]:
+        item.update(labels.get(item["order_id"], {"order_no": "", "store_name": ""}))
+    return claim
 
 
 @bp.post("/claims/<claim_id:int>/<action:approve|reject|settle>")
@@ -325,4 +343,5 @@ async def decide_claim(
     request: Request, principal: Principal, claim_id: int, action: str, body: DecisionBody
 ) -> HTTPResponse:
     now = request_deps(request).clock.now()
-    return ok(await service.decide_claim(principal, claim_id, action, reason=body.reason, now=now))
+    decided = await service.decide_claim(principal, claim_id, action, reason=body.reason, now=now)
+    return ok(await _with_orders(decided))

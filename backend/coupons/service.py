@@ -17,6 +17,8 @@ from tortoise import connections
 from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.functions import Count, Sum
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from backend.catalog import service as catalog_service
@@ -876,6 +878,8 @@ async def claimable_vouchers(principal: Principal, used: Sequence[sql.Row]) -> l
             "coupon_id": row["coupon_id"],
             "name": names[row["coupon_id"]],
             "order_id": row["order_id"],
+            "order_no": row["order_no"],
+            "store_name": row["store_name"],
             "amount_fen": row["coupon_discount_fen"],
         }
         for row in used
@@ -930,29 +934,51 @@ async def _visible_claim(principal: Principal, claim_id: int) -> VoucherClaim:
 
 
 async def get_claim(principal: Principal, claim_id: int) -> dict[str, Any]:
+    """A claim with each voucher in it: its name, the order it was used in, its value."""
     claim = await _visible_claim(principal, claim_id)
-    items = await VoucherClaimItem.filter(claim_id=claim.id).order_by("id")
-    return {
-        **claim_view(claim),
-        "items": [
-            {"coupon_id": i.coupon_id, "order_id": i.order_id, "amount_fen": i.amount_fen}  # type: ignore[attr-defined]
-            for i in items
-        ],
-    }
+    items = await sql.fetch(
+        "SELECT i.coupon_id, t.name, i.order_id, i.amount_fen FROM voucher_claim_items i"
+        " JOIN coupons c ON c.id = i.coupon_id JOIN coupon_templates t ON t.id = c.template_id"
+        " WHERE i.claim_id = $1 ORDER BY i.id",
+        claim.id,
+    )
+    return {**claim_view(claim), "items": [dict(item) for item in items]}
+
+
+def _claims_seen_by(principal: Principal) -> QuerySet[VoucherClaim]:
+    """Brand staff see every claim of the brand; distributor staff their distributor's."""
+    claims = VoucherClaim.filter(brand_id=principal.brand_id)
+    if principal.role in DISTRIBUTOR_ROLES:
+        claims = claims.filter(distributor_id=principal.distributor_id)
+    return claims
 
 
 async def list_claims(
     principal: Principal, *, status: str | None, before: int | None, limit: int
 ) -> list[dict[str, Any]]:
-    """Brand staff see every claim of the brand; distributor staff their distributor's."""
-    claims = VoucherClaim.filter(brand_id=principal.brand_id)
-    if principal.role in DISTRIBUTOR_ROLES:
-        claims = claims.filter(distributor_id=principal.distributor_id)
+    claims = _claims_seen_by(principal)
     if status is not None:
         claims = claims.filter(status=status)
     if before is not None:
         claims = claims.filter(id__lt=before)
     return [claim_view(c) for c in await claims.order_by("-id").limit(limit)]
+
+
+async def claim_counts(principal: Principal) -> dict[str, Any]:
+    """How many of the caller's claims are in each status, and for how much: the tabs of
+    the claims list, and what is still to be approved or paid."""
+    rows = (
+        await _claims_seen_by(principal)
+        .annotate(claims=Count("id"), amount=Sum("amount_fen"))
+        .group_by("status")
+        .values("status", "claims", "amount")
+    )
+    by_status = {status.value: 0 for status in ClaimStatus}
+    amount_fen = {status.value: 0 for status in ClaimStatus}
+    for row in rows:
+        by_status[row["status"]] = int(row["claims"])
+        amount_fen[row["status"]] = int(row["amount"] or 0)
+    return {"by_status": by_status, "amount_fen": amount_fen, "total": sum(by_status.values())}
 
 
 CLAIM_MOVES = {

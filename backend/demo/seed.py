@@ -19,7 +19,7 @@ from backend.catalog.models import Category, PriceEntry
 from backend.coupons import service as coupons_service
 from backend.demo.complaints import seed_complaints
 from backend.demo.live import seed_live_session
-from backend.demo.orders import become_owner
+from backend.demo.orders import become_owner, seed_desk_orders
 from backend.demo.rewards import seed_mall, seed_owner_order, seed_wheel
 from backend.identity import service as identity_service
 from backend.identity.models import Role, User, WechatAccount
@@ -75,6 +75,7 @@ class DemoAccounts:
     mall_items: list[str] = field(default_factory=list)
     wheel: str = ""
     complaints: int = 0
+    desk_orders: int = 0
     live_session: str = ""
     live_invited: int = 0
 
@@ -176,6 +177,7 @@ async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
         await seed_owner_order(deps, owner.principal, now)
         accounts.owner_points = await _points_of(owner.principal)
         accounts.complaints = await seed_complaints(deps, acting, deps.clock.now())
+        accounts.desk_orders = await seed_desk_orders(deps, brand.id, distributor_ids[0], now)
     accounts.live_session, accounts.live_invited = await seed_live_session(
         acting, distributor_ids[0], now
     )

@@ -445,11 +445,11 @@ async def store_owner_user_ids(store_ids: Sequence[int]) -> dict[int, list[int]]
     return owners
 
 
-async def display_names(user_ids: Iterable[int]) -> dict[int, str]:
-    """Each user's display name (their username when they set none): who did something, as
-    a record shows it."""
-    ids = sorted(set(user_ids))
-    if not ids:
+async def user_names(user_ids: Iterable[int]) -> dict[int, str]:
+    """How each of these users is named to staff (display name, else username; "" when
+    neither, as for a WeChat user who never gave one), in one query."""
+    wanted = sorted(set(user_ids))
+    if not wanted:
         return {}
-    rows = await User.filter(id__in=ids).values_list("id", "display_name", "username")
-    return {int(user_id): str(name or username or "") for user_id, name, username in rows}
+    rows = await User.filter(id__in=wanted).values_list("id", "display_name", "username")
+    return {int(user_id): display or username or "" for user_id, display, username in rows}

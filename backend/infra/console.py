@@ -35,7 +35,9 @@ def create_console_blueprint(build_dir: Path = CONSOLE_BUILD) -> Blueprint:
         if not page.exists():
             return html(BUILD_MISSING, status=503)
         # Not cached: a new release must reach a browser that kept the page open.
-        return await file(page, headers={"Cache-Control": "no-cache"})
+        response = await file(page)
+        response.headers["Cache-Control"] = "no-cache"  # replaces what file() may have set
+        return response
 
     @bp.get("/")
     @openapi.exclude()

@@ -172,16 +172,13 @@ async def start(request: Request, principal: Principal, session_id: int) -> HTTP
 
 
 @bp.post("/sessions/<session_id:int>/end")
-@openapi.summary("结束直播（主播）：进行中的红包雨与发券一并结束")
+@openapi.summary("结束直播（主播）：进行中的红包雨与发券一并结束，直播间清空在线与讲解")
 @authenticated(*HOSTS)
 async def end(request: Request, principal: Principal, session_id: int) -> HTTPResponse:
     deps = request_deps(request)
-    session, rain_results = await service.end_with_rains(
-        deps, principal, session_id, now=deps.clock.now()
-    )
-    for ended in rain_results:
-        await service.tell_room(deps, session_id, "rain_result", ended)
-    await service.tell_room(deps, session_id, "session", {"status": session["status"]})
+    session, told = await service.end_with_rains(deps, principal, session_id, now=deps.clock.now())
+    for event, data in told:
+        await service.tell_room(deps, session_id, event, data)
     return ok(session)
 
 

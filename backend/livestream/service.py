@@ -340,25 +340,44 @@ async def _with_coupons(principal: Principal, views: list[dict[str, Any]]) -> li
     return [{**view, "coupon": coupons[view["template_id"]]} for view in views]
 
 
+async def _named_products(session: LiveSession) -> list[tuple[LiveProduct, dict[str, Any]]]:
+    """The session's products in their order, each with how it is named on screen, as its
+    card names it (room.product_card): `name` the product's, `sku_name` and `spec` the SKU's,
+    `title` both ("澜泉 RO 净水器 RO-500"), and `sku` the SKU as the catalog shows it."""
+    products = await LiveProduct.filter(session_id=session.id).order_by("sort", "id")
+    brand_id: int = session.brand_id  # type: ignore[attr-defined]
+    sku_ids = [product.sku_id for product in products]  # type: ignore[attr-defined]
+    skus = await catalog_service.skus_by_id(brand_id, sku_ids)
+    summaries = await catalog_service.sku_summaries(brand_id, sku_ids)
+    named = []
+    for product in products:
+        sku_id: int = product.sku_id  # type: ignore[attr-defined]
+        summary = summaries[sku_id]
+        names = {
+            "name": summary.product_name,
+            "sku_name": summary.sku_name,
+            "spec": skus[sku_id]["spec"],
+            "title": summary.title,
+            "sku": skus[sku_id],
+        }
+        named.append((product, names))
+    return named
+
+
 async def detail(principal: Principal, session_id: int) -> dict[str, Any]:
     session = await _visible(principal, session_id)
-    products = await LiveProduct.filter(session_id=session.id).order_by("sort", "id")
-    skus = await catalog_service.skus_by_id(
-        session.brand_id,  # type: ignore[attr-defined]
-        [product.sku_id for product in products],  # type: ignore[attr-defined]
-    )
     rains = await RedPacketRain.filter(session_id=session.id).order_by("id")
     return {
         **session_view(session),
         "products": [
             {
                 "id": product.id,
-                "sku": skus[product.sku_id],  # type: ignore[attr-defined]
+                **names,
                 "live_price_fen": product.live_price_fen,
                 "live_stock": product.live_stock,
                 "sold": product.sold,
             }
-            for product in products
+            for product, names in await _named_products(session)
         ],
         "rains": [_rain_view(rain) for rain in rains],
         "coupon_drops": await _with_coupons(
@@ -433,15 +452,21 @@ async def end(principal: Principal, session_id: int, *, now: datetime) -> dict[s
 
 async def end_with_rains(
     deps: Any, principal: Principal, session_id: int, *, now: datetime
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """End the session and any rain still running in it (what no store grabbed goes back to
-    the distributor); the session and each rain's results."""
+) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    """End the session, any rain still running in it (what no store grabbed goes back to
+    the distributor) and its open coupon drops, and close its room (nobody watching, no card
+    on screen: room.close). Returns the session and what to tell the room, in order: each
+    rain's results, then the viewers (none) and the session ended with no card, versioned."""
     ended = await end(principal, session_id, now=now)
     await drops.end_session_drops(session_id, now=now)
     running = await RedPacketRain.filter(
         session_id=session_id, status=RainStatus.RUNNING.value
     ).order_by("id")
-    return ended, [await rains.end_rain(deps, rain.id, now=now) for rain in running]
+    told = [("rain_result", await rains.end_rain(deps, rain.id, now=now)) for rain in running]
+    version = await room.close(deps, session_id)
+    told.append(("viewers", {"count": 0, "version": version}))
+    told.append(("session", {"status": ended["status"], "card": None, "version": version}))
+    return ended, told
 
 
 async def set_stream(principal: Principal, session_id: int, value: str | None) -> dict[str, Any]:
@@ -478,12 +503,13 @@ async def join(
 ) -> dict[str, Any]:
     """A connection (held by the realtime process `process`) enters the room: an invited
     store, or the session's hosts. Returns the room's whole state, the viewers counted with
-    this one."""
+    this one (nobody is counted in an ended session's room)."""
     session = await _visible(principal, session_id)
-    count = await room.enter(
-        deps, session.id, sid, principal.store_id, process=process, signin=principal.session_id
-    )
-    await note_viewers(session.id, count)
+    if session.status != SessionStatus.ENDED.value:  # an ended session has nobody watching
+        count = await room.enter(
+            deps, session.id, sid, principal.store_id, process=process, signin=principal.session_id
+        )
+        await note_viewers(session.id, count)
     return await _full_state(deps, principal, session)
 
 
@@ -724,11 +750,6 @@ async def report(principal: Principal, session_id: int) -> dict[str, Any]:
     )
     cancelled = await ordering_service.cancelled_among([int(row[0]) for row in placed])
     orders = [row[1:] for row in placed if int(row[0]) not in cancelled]
-    products = await LiveProduct.filter(session_id=session.id).order_by("sort", "id")
-    skus = await catalog_service.skus_by_id(
-        session.brand_id,  # type: ignore[attr-defined]
-        [product.sku_id for product in products],  # type: ignore[attr-defined]
-    )
     rains = await RedPacketRain.filter(session_id=session.id).order_by("id")
     by_product: dict[int, list[int]] = {}
     for product_id, quantity, amount in orders:
@@ -745,14 +766,17 @@ async def report(principal: Principal, session_id: int) -> dict[str, Any]:
         "products": [
             {
                 "product_id": product.id,
-                "name": skus[product.sku_id]["name"],  # type: ignore[attr-defined]
+                "name": names["title"],
+                "product_name": names["name"],
+                "sku_name": names["sku_name"],
+                "spec": names["spec"],
                 "live_price_fen": product.live_price_fen,
                 "orders": by_product.get(product.id, [0, 0, 0])[0],
                 "quantity": by_product.get(product.id, [0, 0, 0])[1],
                 "amount_fen": by_product.get(product.id, [0, 0, 0])[2],
                 "left": product.live_stock - product.sold,
             }
-            for product in products
+            for product, names in await _named_products(session)
         ],
         "coupons": await _dropped_coupons(principal, session.id),
         "red_packets": {
@@ -805,6 +829,22 @@ async def _dropped_coupons(principal: Principal, session_id: int) -> list[dict[s
 
 
 REPORT_HEADERS = ("项目", "数值")
+# A draw's state in words, from its status alone: a draw run with nobody eligible is drawn
+# all the same (its record says so), only without winners.
+DRAW_STATES = {
+    DrawStatus.PLANNED.value: "未公布",
+    DrawStatus.ANNOUNCED.value: "已公布，待开奖",
+    DrawStatus.DRAWN.value: "已开奖",
+}
+
+
+def draw_outcome(draw: dict[str, Any]) -> str:
+    """What came of a draw of the report: its winners once drawn (or that it was drawn with
+    no winner, when nobody was eligible), else its state."""
+    if draw["status"] != DrawStatus.DRAWN.value:
+        return DRAW_STATES.get(draw["status"], draw["status"])
+    winners = "、".join(f"{w['name']}（{w['prize']}）" for w in draw["winners"])
+    return winners or "已开奖，无中奖门店"
 
 
 async def report_csv(principal: Principal, session_id: int) -> tuple[str, bytes]:
@@ -832,8 +872,7 @@ async def report_csv(principal: Principal, session_id: int) -> tuple[str, bytes]
             )
         )
     for draw in figures["draws"]:
-        winners = "、".join(f"{w['name']}（{w['prize']}）" for w in draw["winners"]) or "未开奖"
-        rows.append((f"抽奖 {safe_text(draw['title'])} 中奖", safe_text(winners)))
+        rows.append((f"抽奖 {safe_text(draw['title'])} 中奖", safe_text(draw_outcome(draw))))
     for product in figures["products"]:
         name = safe_text(product["name"])
         rows.append((f"{name} 订单数", str(product["orders"])))

@@ -74,6 +74,10 @@ class Order(Model):
     payable_fen = fields.BigIntField()
     pay_deadline = fields.DatetimeField()
     logistics_note = fields.CharField(max_length=200, null=True)
+    # How it was shipped (issue 15): the logistics company's name ("自送" when the
+    # distributor delivers it itself) and its tracking number (none when self-delivered).
+    carrier = fields.CharField(max_length=32, null=True)
+    tracking_no = fields.CharField(max_length=64, null=True)
     sign_photo_url = fields.CharField(max_length=500, null=True)
     cancel_reason = fields.CharField(max_length=200, null=True)
     # Promotions (issue 4): the part of discount_fen they gave, what the order earns once

@@ -67,9 +67,19 @@ class PricedCart(BaseModel):
 
 
 class OrderLine(PricedLine):
+    id: int
     gift: bool = Field(description="活动赠品")
     points_earned: int = Field(description="本行获得的积分（按件退款时按件数收回）")
     rebate_fen: int = Field(description="本行获得的返利（按件退款时按件数收回）")
+    refunded_quantity: int = Field(description="已退件数")
+    refunded_fen: int = Field(description="已退金额")
+    refundable_quantity: int = Field(description="尚可退件数")
+    refundable_fen: int = Field(description="尚可退金额（本行实付减已退）")
+    next_unit_refund_fen: int = Field(description="再退一件可退的金额（按件分摊实付）")
+    spec: str | None = Field(default=None, description="规格（订单详情）")
+    case_size: int | None = Field(
+        default=None, description="箱规：每箱件数（订单详情；未知为 null）"
+    )
 
 
 class OrderEvent(BaseModel):
@@ -81,6 +91,24 @@ class OrderEvent(BaseModel):
     actor_role: str | None
     note: str | None
     at: str = Field(description="ISO 8601 时间")
+
+
+class StoreContact(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    name: str
+    contact_name: str = Field(description="联系人")
+    phone: str
+    address: str = Field(description="收货地址")
+
+
+class SalespersonContact(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    name: str
+    phone: str
 
 
 class Order(BaseModel):
@@ -110,3 +138,54 @@ class Order(BaseModel):
     updated_at: str
     lines: list[OrderLine]
     timeline: list[OrderEvent]
+    carrier: str | None = Field(default=None, description="物流公司（自送为“自送”）")
+    tracking_no: str | None = Field(default=None, description="运单号")
+    store: StoreContact | None = Field(default=None, description="门店及收货信息（订单详情）")
+    salesperson: SalespersonContact | None = Field(default=None, description="业务员（订单详情）")
+    actions: list[str] | None = Field(
+        default=None,
+        description="当前登录者此刻可执行的操作（订单详情）：accept 接单、ship 发货、deliver 送达、"
+        "record_offline_payment 登记线下收款、cancel 取消、sign 签收、refund_lines 按商品退款、"
+        "refund_amount 按金额退款；与接口执行时的规则相同",
+    )
+    refundable_fen: int | None = Field(
+        default=None, description="按金额尚可退款（订单详情；支付金额减已申请退款）"
+    )
+
+
+class TimelineEntry(BaseModel):
+    """One thing that happened to an order."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str = Field(
+        description="placed 下单、paid 付款、offline_paid 登记线下收款、accepted 接单、"
+        "shipped 发货、delivered 送达、signed 签收、cancelled 取消、expired 超时取消、refund 退款"
+    )
+    title: str = Field(description="中文说明")
+    at: str = Field(description="ISO 8601 时间")
+    actor_user_id: int | None
+    actor_role: str | None = Field(description="操作人角色；system 为系统")
+    actor_name: str = Field(description="操作人名称（未设置为空）")
+    note: str | None
+    carrier: str | None = Field(default=None, description="发货：物流公司")
+    tracking_no: str | None = Field(default=None, description="发货：运单号")
+    reason: str | None = Field(default=None, description="取消或退款的原因")
+    amount_fen: int | None = Field(default=None, description="付款或退款金额")
+    status: str | None = Field(default=None, description="退款状态")
+
+
+class Timeline(BaseModel):
+    items: list[TimelineEntry] = Field(description="按时间先后")
+
+
+class RefundPreviewLine(BaseModel):
+    line_id: int
+    quantity: int
+    amount_fen: int = Field(description="这些件数可退的金额")
+
+
+class RefundPreview(BaseModel):
+    lines: list[RefundPreviewLine]
+    amount_fen: int = Field(description="合计可退")
+    refundable_fen: int = Field(description="该笔支付尚可退的金额")

@@ -6,7 +6,7 @@ from contextlib import aclosing
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
@@ -36,7 +36,7 @@ from backend.infra.http import (
 )
 from backend.infra.idempotency import respond_once
 from backend.ordering import export, service
-from backend.ordering.responses import Order, PricedCart
+from backend.ordering.responses import Order, PricedCart, RefundPreview, Timeline
 from backend.ordering.states import Action
 from backend.payments import service as payments_service
 
@@ -83,7 +83,40 @@ class CancelBody(RequestModel):
 
 
 class ShipBody(RequestModel):
-    logistics_note: str = Field(min_length=1, max_length=200, description="物流公司、单号或送货人")
+    carrier: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=32,
+        description=f"物流公司名称，如 顺丰速运；经销商自己送货填 {service.SELF_DELIVERY}",
+    )
+    tracking_no: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9-]+$",
+        description=f"运单号（字母、数字或 -）；{service.SELF_DELIVERY}时不需要",
+    )
+    logistics_note: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="物流备注；不传 carrier 时必填（旧客户端只传此项）",
+    )
+
+
+class RefundPreviewLine(RequestModel):
+    line_id: Id = Field(description="订单商品行 id（订单详情 lines[].id）")
+    quantity: int = Field(gt=0, le=MAX_QUANTITY, description="退款件数")
+
+
+class RefundPreviewBody(RequestModel):
+    lines: list[RefundPreviewLine] = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _each_line_once(self) -> RefundPreviewBody:
+        if len({line.line_id for line in self.lines}) < len(self.lines):
+            raise ValueError("同一商品行只能出现一次")
+        return self
 
 
 class SignBody(RequestModel):
@@ -273,13 +306,47 @@ async def summary(request: Request, principal: Principal) -> HTTPResponse:
 async def get_order(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
     order = await service.get_order(principal, order_id)
     money = await payments_service.order_money(order_id)
-    return ok({**order, "paid_fen": money["paid_fen"], "refunded_fen": money["refunded_fen"]})
+    actions = service.status_actions(principal, order) + payments_service.refund_actions(
+        principal, order, money
+    )
+    return ok(
+        {
+            **order,
+            "paid_fen": money["paid_fen"],
+            "refunded_fen": money["refunded_fen"],
+            "refundable_fen": money["refundable_fen"],
+            "actions": actions,
+        }
+    )
+
+
+@bp.get("/orders/<order_id:int>/timeline")
+@openapi.summary(
+    "订单动态：下单、付款、接单、发货（物流公司与单号）、送达、签收、取消（原因）及每笔退款，"
+    "含操作人与时间"
+)
+@responds(Timeline)
+@authenticated(*BUYERS, *DISTRIBUTOR_ROLES, *BRAND_ROLES)
+async def timeline(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
+    return ok({"items": await payments_service.order_timeline(principal, order_id)})
+
+
+@bp.post("/orders/<order_id:int>/refund-preview")
+@openapi.summary("按商品退款试算：各行退若干件可退多少（与退款的分摊规则相同，不写入任何数据）")
+@responds(RefundPreview)
+@authenticated(*payments_service.REFUNDERS)
+@json_body(RefundPreviewBody)
+async def refund_preview(
+    request: Request, principal: Principal, order_id: int, body: RefundPreviewBody
+) -> HTTPResponse:
+    lines = [(line.line_id, line.quantity) for line in body.lines]
+    return ok(await payments_service.preview_refund(principal, order_id, lines))
 
 
 @bp.post("/orders/<order_id:int>/cancel")
-@openapi.summary("取消订单（经销商接单前；已付款的全额退款）")
+@openapi.summary("取消订单（门店：经销商接单前，已付款的全额退款；经销商：未付款的订单）")
 @responds(Order)
-@authenticated(*BUYERS)
+@authenticated(*BUYERS, *DISTRIBUTOR_ROLES)
 @json_body(CancelBody)
 async def cancel(
     request: Request, principal: Principal, order_id: int, body: CancelBody
@@ -298,7 +365,7 @@ async def accept(request: Request, principal: Principal, order_id: int) -> HTTPR
 
 
 @bp.post("/orders/<order_id:int>/ship")
-@openapi.summary("经销商发货（附物流信息）")
+@openapi.summary("经销商发货：物流公司与运单号（自送无需单号）")
 @responds(Order)
 @authenticated(*DISTRIBUTOR_ROLES)
 @json_body(ShipBody)
@@ -306,12 +373,12 @@ async def ship(
     request: Request, principal: Principal, order_id: int, body: ShipBody
 ) -> HTTPResponse:
     return ok(
-        await service.act(
+        await service.ship(
             request_deps(request),
             principal,
             order_id,
-            Action.SHIP,
-            note=body.logistics_note,
+            carrier=body.carrier,
+            tracking_no=body.tracking_no,
             logistics_note=body.logistics_note,
         )
     )

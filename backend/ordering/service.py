@@ -28,6 +28,7 @@ from backend.ordering.states import (
     Actor,
     IllegalTransition,
     next_status,
+    permitted,
 )
 from backend.org import service as org_service
 from backend.promotions import service as promotions_service
@@ -73,6 +74,16 @@ class RefundQuantityExceeded(Conflict):
     message = "退款数量超过该商品尚可退的数量"
 
 
+class CarrierRequired(InvalidInput):
+    code = "order.carrier_required"
+    message = "请选择物流公司（经销商自己送货请选择“自送”）"
+
+
+class TrackingNoRequired(InvalidInput):
+    code = "order.tracking_no_required"
+    message = "请填写运单号（自送除外）"
+
+
 class StatusChanged(Conflict):
     code = "order.status_changed"
     message = "订单状态已变化，请刷新后重试"
@@ -105,6 +116,8 @@ def order_view(order: Order) -> dict[str, Any]:
         "rebate_used_fen": order.rebate_used_fen,
         "pay_deadline": order.pay_deadline.isoformat(),
         "logistics_note": order.logistics_note,
+        "carrier": order.carrier,
+        "tracking_no": order.tracking_no,
         "sign_photo_url": order.sign_photo_url,
         "cancel_reason": order.cancel_reason,
         "reordered_from_id": order.reordered_from_id,  # type: ignore[attr-defined]
@@ -144,11 +157,19 @@ def line_view(line: OrderLine | LineToWrite) -> dict[str, Any]:
         "refundable_fen": line.payable_fen - refunded_fen,
         "next_unit_refund_fen": 0
         if left == 0
-        else max(
-            unit_shares_upto(line.payable_fen, line.quantity, refunded_quantity + 1) - refunded_fen,
-            0,
-        ),
+        else refund_of_units(line.payable_fen, line.quantity, refunded_quantity, refunded_fen, 1),
     }
+
+
+def refund_of_units(
+    payable_fen: int, quantity: int, refunded_quantity: int, refunded_fen: int, units: int
+) -> int:
+    """What refunding `units` more units of a line pays back: the share of what the line paid
+    that its units refunded so far and these carry (largest remainder over the units), less
+    what was paid back already; so however the units are refunded, the parts add up to
+    exactly what the line paid."""
+    owed = unit_shares_upto(payable_fen, quantity, refunded_quantity + units)
+    return max(owed - refunded_fen, 0)
 
 
 def event_view(event: OrderEvent) -> dict[str, Any]:
@@ -828,7 +849,7 @@ async def _visible_order(principal: Principal, order_id: int) -> Order:
 
 
 # What an action may change besides the status (see act()); anything else is a bug.
-_CHANGEABLE = ("logistics_note", "sign_photo_url", "cancel_reason")
+_CHANGEABLE = ("logistics_note", "sign_photo_url", "cancel_reason", "carrier", "tracking_no")
 
 
 async def _insert_event(order_id: int, event: OrderEvent) -> None:
@@ -874,11 +895,13 @@ async def _apply(
             "UPDATE orders SET status = $1, updated_at = $2,"
             " logistics_note = COALESCE($3, logistics_note),"
             " sign_photo_url = COALESCE($4, sign_photo_url),"
-            " cancel_reason = COALESCE($5, cancel_reason)"
-            " WHERE id = $6 AND status = $7",
+            " cancel_reason = COALESCE($5, cancel_reason),"
+            " carrier = COALESCE($6, carrier), tracking_no = COALESCE($7, tracking_no)"
+            " WHERE id = $8 AND status = $9",
             "INSERT INTO order_events (order_id, actor_id, actor_role, from_status, to_status,"
             " note, created_at)"
-            " SELECT $6, CAST($8 AS BIGINT), CAST($9 AS VARCHAR), $7, $1, CAST($10 AS VARCHAR), $2",
+            " SELECT $8, CAST($10 AS BIGINT), CAST($11 AS VARCHAR), $9, $1, CAST($12 AS VARCHAR),"
+            " $2",
             target.value,
             now,
             *(changes.get(column) for column in _CHANGEABLE),
@@ -987,12 +1010,8 @@ async def act(
 ) -> dict[str, Any]:
     """A person moves an order along: cancel, accept, ship, deliver, sign."""
     order = await _visible_order(principal, order_id)
-    if (
-        action == Action.CANCEL
-        and actor_of(principal) == Actor.SALESPERSON
-        and order.channel != Channel.PROXY
-    ):
-        raise OrderNotFound()  # a salesperson may only withdraw the orders they placed for a store
+    if _not_theirs_to_cancel(actor_of(principal), action, order.channel):
+        raise OrderNotFound()
     await _apply(
         deps,
         *_moving(order),
@@ -1004,6 +1023,70 @@ async def act(
         changes=changes,
     )
     return await order_detail(await Order.get(id=order.id))
+
+
+# The carrier named when the distributor delivers the goods itself: no tracking number then.
+SELF_DELIVERY = "自送"
+
+
+async def ship(
+    deps: Deps,
+    principal: Principal,
+    order_id: int,
+    *,
+    carrier: str | None,
+    tracking_no: str | None,
+    logistics_note: str | None = None,
+) -> dict[str, Any]:
+    """The distributor ships: by a logistics company with its tracking number, or itself
+    (自送, no number). A client that only sends a free-text note still may (the note names
+    carrier and number as its writer put them)."""
+    if carrier is None and logistics_note is None:
+        raise CarrierRequired()
+    if carrier == SELF_DELIVERY:
+        tracking_no = None
+    elif carrier is not None and tracking_no is None:
+        raise TrackingNoRequired()
+    note = logistics_note or " ".join(part for part in (carrier, tracking_no) if part)
+    return await act(
+        deps,
+        principal,
+        order_id,
+        Action.SHIP,
+        note=note,
+        logistics_note=note,
+        carrier=carrier,
+        tracking_no=tracking_no,
+    )
+
+
+def _not_theirs_to_cancel(actor: Actor, action: Action, channel: str) -> bool:
+    """A salesperson may only withdraw the orders they placed for a store (proxy orders)."""
+    return action == Action.CANCEL and actor == Actor.SALESPERSON and channel != Channel.PROXY
+
+
+# What people do to an order's status themselves (payment and expiry come from the system).
+PERSON_ACTIONS = (
+    Action.ACCEPT,
+    Action.SHIP,
+    Action.DELIVER,
+    Action.RECORD_OFFLINE_PAYMENT,
+    Action.CANCEL,
+    Action.SIGN,
+)
+
+
+def status_actions(principal: Principal, order: Mapping[str, Any]) -> list[str]:
+    """The status actions the caller may take on the order now, by the very rules act() and
+    record_payment enforce: what a client offers, so it never offers what would be refused."""
+    actor = actor_of(principal)
+    status = OrderStatus(order["status"])
+    return [
+        action.value
+        for action in PERSON_ACTIONS
+        if permitted(status, action, actor)
+        and not _not_theirs_to_cancel(actor, action, order["channel"])
+    ]
 
 
 async def visible_order(principal: Principal, order_id: int) -> Order:
@@ -1153,15 +1236,17 @@ async def take_refund_units(
             )
             if line is None:
                 raise OrderLineNotFound(details={"line_id": line_id})
-            left = int(line["quantity"]) - int(line["refunded_quantity"])
-            raise RefundQuantityExceeded(
-                f"该商品还可退 {left} 件，本次申请退 {quantity} 件",
-                details={"line_id": line_id, "refundable_quantity": left},
+            raise _exceeded(
+                line_id, int(line["quantity"]) - int(line["refunded_quantity"]), quantity
             )
-        owed = unit_shares_upto(
-            int(row["payable_fen"]), int(row["quantity"]), int(row["refunded_quantity"])
+        # The update has counted these units already: the share is up to the new count.
+        amount = refund_of_units(
+            int(row["payable_fen"]),
+            int(row["quantity"]),
+            int(row["refunded_quantity"]) - quantity,
+            int(row["refunded_fen"]),
+            quantity,
         )
-        amount = max(owed - int(row["refunded_fen"]), 0)
         if amount:
             await sql.execute(
                 "UPDATE order_lines SET refunded_fen = refunded_fen + $1 WHERE id = $2",
@@ -1170,6 +1255,44 @@ async def take_refund_units(
             )
         taken.append(RefundedUnits(line_id, quantity, amount))
     return taken
+
+
+def _exceeded(line_id: int, left: int, quantity: int) -> RefundQuantityExceeded:
+    return RefundQuantityExceeded(
+        f"该商品还可退 {left} 件，本次申请退 {quantity} 件",
+        details={"line_id": line_id, "refundable_quantity": left},
+    )
+
+
+async def preview_refund_units(
+    order_id: int, requested: Sequence[tuple[int, int]]
+) -> list[RefundedUnits]:
+    """What refunding these (line id, quantity) would pay back now, by take_refund_units'
+    rules, writing nothing; refused as that refund would be (unknown line, too many units)."""
+    rows = await sql.fetch(
+        "SELECT id, quantity, payable_fen, refunded_quantity, refunded_fen FROM order_lines"
+        " WHERE order_id = $1 AND id IN ($2)",
+        order_id,
+        sorted({line_id for line_id, _ in requested}),
+    )
+    lines = {int(row["id"]): row for row in rows}
+    previewed = []
+    for line_id, quantity in sorted(requested):
+        row = lines.get(line_id)
+        if row is None:
+            raise OrderLineNotFound(details={"line_id": line_id})
+        left = int(row["quantity"]) - int(row["refunded_quantity"])
+        if quantity > left:
+            raise _exceeded(line_id, left, quantity)
+        amount = refund_of_units(
+            int(row["payable_fen"]),
+            int(row["quantity"]),
+            int(row["refunded_quantity"]),
+            int(row["refunded_fen"]),
+            quantity,
+        )
+        previewed.append(RefundedUnits(line_id, quantity, amount))
+    return previewed
 
 
 async def give_back_refund_units(units: Sequence[RefundedUnits]) -> None:
@@ -1283,9 +1406,28 @@ async def get_order(principal: Principal, order_id: int) -> dict[str, Any]:
     serve, staff their distributor's or brand's; anything else is not found), named by its
     store for the viewers who are not that store."""
     order = await _visible_order(principal, order_id)
-    store_id = order.store_id  # type: ignore[attr-defined]
-    stores = await org_service.names(order.brand_id, "store", [store_id])  # type: ignore[attr-defined]
-    return {**await order_detail(order), "store_name": stores.get(store_id, "")}
+    detail = await order_detail(order)
+    contact = await org_service.order_contact(
+        order.store_id,  # type: ignore[attr-defined]
+        order.salesperson_id,  # type: ignore[attr-defined]
+    )
+    packing = await catalog_service.sku_packing(line["sku_id"] for line in detail["lines"])
+    for line in detail["lines"]:
+        packed = packing.get(line["sku_id"], {})
+        line["spec"] = packed.get("spec", "")
+        line["case_size"] = packed.get("case_size")
+    store = contact["store"]
+    return {
+        **detail,
+        "store_name": store["name"] if store else "",
+        "store": store,
+        "salesperson": contact["salesperson"],
+    }
+
+
+async def events_of(order_id: int) -> list[dict[str, Any]]:
+    """The order's status changes in order, as order_detail's timeline shows them."""
+    return [event_view(e) for e in await OrderEvent.filter(order_id=order_id).order_by("id")]
 
 
 async def list_orders(
@@ -1488,14 +1630,31 @@ FULFILLED_STATUSES = (OrderStatus.DELIVERED, OrderStatus.COMPLETED)
 
 
 async def fulfilled_with_coupons(distributor_id: int) -> list[sql.Row]:
-    """The distributor's delivered or completed orders that used a coupon: order id, coupon
-    id and what the coupon took off (for voucher claims, 核销)."""
+    """The distributor's delivered or completed orders that used a coupon: order id, number
+    and store, coupon id and what the coupon took off (for voucher claims, 核销)."""
     return await sql.fetch(
-        "SELECT id AS order_id, coupon_id, coupon_discount_fen FROM orders"
-        " WHERE distributor_id = $1 AND status IN ($2) AND coupon_id IS NOT NULL ORDER BY id",
+        "SELECT o.id AS order_id, o.order_no, s.name AS store_name, o.coupon_id,"
+        " o.coupon_discount_fen FROM orders o JOIN stores s ON s.id = o.store_id"
+        " WHERE o.distributor_id = $1 AND o.status IN ($2) AND o.coupon_id IS NOT NULL"
+        " ORDER BY o.id",
         distributor_id,
         [status.value for status in FULFILLED_STATUSES],
     )
+
+
+async def order_labels(distributor_id: int, order_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    """How people name the distributor's orders among `order_ids`: number and store."""
+    if not order_ids:
+        return {}
+    rows = await sql.fetch(
+        "SELECT o.id, o.order_no, s.name AS store_name FROM orders o"
+        " JOIN stores s ON s.id = o.store_id WHERE o.distributor_id = $1 AND o.id IN ($2)",
+        distributor_id,
+        list(order_ids),
+    )
+    return {
+        row["id"]: {"order_no": row["order_no"], "store_name": row["store_name"]} for row in rows
+    }
 
 
 async def store_owns_order(store_id: int, order_id: int) -> bool:

@@ -999,3 +999,35 @@ async def store_distributor_id(store_id: int) -> int:
     """The distributor serving a store (for other domains routing work to it)."""
     store = await Store.get(id=store_id)
     return int(store.distributor_id)  # type: ignore[attr-defined]
+
+
+async def order_contact(store_id: int, salesperson_id: int | None) -> dict[str, Any]:
+    """Whom an order goes to and who serves the store, as the order's page shows them: the
+    store's name, contact, phone and delivery address, and the order's salesperson (None
+    when it had none), in one query."""
+    row = await sql.fetch_one(
+        "SELECT s.name, s.contact_name, s.phone, s.address,"
+        " p.id AS salesperson_id, p.name AS salesperson_name, p.phone AS salesperson_phone"
+        " FROM stores s LEFT JOIN salespeople p ON p.id = $2 WHERE s.id = $1",
+        store_id,
+        salesperson_id,
+    )
+    if row is None:
+        return {"store": None, "salesperson": None}
+    salesperson = (
+        None
+        if row["salesperson_id"] is None
+        else {
+            "id": int(row["salesperson_id"]),
+            "name": row["salesperson_name"],
+            "phone": row["salesperson_phone"],
+        }
+    )
+    store = {
+        "id": store_id,
+        "name": row["name"],
+        "contact_name": row["contact_name"],
+        "phone": row["phone"],
+        "address": row["address"],
+    }
+    return {"store": store, "salesperson": salesperson}

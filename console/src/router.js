@@ -13,10 +13,22 @@ import SignIn from "./pages/SignIn.vue";
 import Forbidden from "./pages/Forbidden.vue";
 import NotFound from "./pages/NotFound.vue";
 import complaintRoutes from "./pages/complaints/routes.js";
+import livePanelRoutes from "./pages/live-panel/routes.js";
+import claimRoutes from "./pages/claims/routes.js";
+import statementRoutes from "./pages/statements/routes.js";
+import orderRoutes from "./pages/order/routes.js";
 import stockRoutes from "./pages/stock/routes.js";
 import storeRoutes from "./pages/stores/routes.js";
 
-const areas = [...complaintRoutes, ...stockRoutes, ...storeRoutes];
+const areas = [
+  ...complaintRoutes,
+  ...livePanelRoutes,
+  ...claimRoutes,
+  ...statementRoutes,
+  ...orderRoutes,
+  ...stockRoutes,
+  ...storeRoutes,
+];
 
 export function allowed(route, session) {
   const roles = route.meta?.roles;

@@ -5,7 +5,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0024_line_earnings')]
+    dependencies = [('models', '0025_order_shipping')]
 
     initial = False
 
