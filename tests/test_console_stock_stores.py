@@ -14,7 +14,7 @@ from playwright.async_api import Page, expect
 
 from backend.identity.models import Role
 from backend.org.models import Salesperson, StoreTag
-from tests.console_browser import needs_browser, shot, signed_in
+from tests.console_browser import browser, choose, needs_browser, shot, signed_in  # noqa: F401
 from tests.factories import (
     Shop,
     bearer,
@@ -27,7 +27,6 @@ from tests.factories import (
 )
 
 pytestmark = needs_browser
-pytest_plugins = ("tests.console_browser",)  # the `browser` fixture
 
 
 async def distributor_staff(client: httpx.AsyncClient, shop: Shop) -> tuple[str, dict[str, str]]:
@@ -36,20 +35,6 @@ async def distributor_staff(client: httpx.AsyncClient, shop: Shop) -> tuple[str,
         shop.tenant.brand.id, Role.DISTRIBUTOR_ADMIN, shop.tenant.distributor.id
     )
     return username, await staff_headers(client, username)
-
-
-async def choose(page: Page, label: str, option: str) -> None:
-    """Picks `option` in the Element Plus select labelled `label`. (console_browser.choose
-    finds the label twice once Element Plus has rendered the select's listbox, which carries
-    the same aria-label: the combobox role tells them apart; the select's box takes the
-    click, as its placeholder covers the input.)"""
-    combobox = page.get_by_role("combobox", name=label, exact=True)
-    await page.locator(".el-select__wrapper").filter(has=combobox).click()
-    await (
-        page.locator(".el-select-dropdown:visible .el-select-dropdown__item")
-        .get_by_text(option, exact=True)
-        .click()
-    )
 
 
 async def still_shot(page: Page, name: str) -> None:
@@ -79,7 +64,9 @@ async def history(client: httpx.AsyncClient, headers: dict[str, str], sku_id: in
 
 
 async def test_distributor_adjusts_stock_with_a_reason_and_reads_its_history(
-    browser, platform_url, client
+    browser,  # noqa: F811 (the fixture)
+    platform_url,
+    client,
 ) -> None:
     shop = await make_shop(water_stock=50, filter_stock=500)
     username, headers = await distributor_staff(client, shop)
@@ -125,7 +112,10 @@ async def test_distributor_adjusts_stock_with_a_reason_and_reads_its_history(
 
 
 async def test_an_adjustment_the_api_refuses_shows_its_message_and_changes_nothing(
-    browser, platform_url, client, sandbox_client
+    browser,  # noqa: F811 (the fixture)
+    platform_url,
+    client,
+    sandbox_client,
 ) -> None:
     shop = await make_shop(water_stock=3)
     username, headers = await distributor_staff(client, shop)
@@ -166,7 +156,10 @@ async def test_an_adjustment_the_api_refuses_shows_its_message_and_changes_nothi
 
 
 async def test_taking_a_sku_off_sale_is_what_stores_see_and_warnings_filter(
-    browser, platform_url, client, sandbox_client
+    browser,  # noqa: F811 (the fixture)
+    platform_url,
+    client,
+    sandbox_client,
 ) -> None:
     shop = await make_shop(water_stock=50, filter_stock=500)
     username, headers = await distributor_staff(client, shop)
@@ -205,7 +198,10 @@ async def test_taking_a_sku_off_sale_is_what_stores_see_and_warnings_filter(
 
 
 async def test_stores_filtered_by_tag_and_salesperson_and_a_stores_page(
-    browser, platform_url, client, sandbox_client
+    browser,  # noqa: F811 (the fixture)
+    platform_url,
+    client,
+    sandbox_client,
 ) -> None:
     shop = await make_shop()
     tenant = shop.tenant
@@ -283,7 +279,9 @@ async def test_stores_filtered_by_tag_and_salesperson_and_a_stores_page(
 
 
 async def test_another_distributors_store_is_not_shown_by_url(
-    browser, platform_url, client
+    browser,  # noqa: F811 (the fixture)
+    platform_url,
+    client,
 ) -> None:
     shop = await make_shop()
     theirs = await make_store(
