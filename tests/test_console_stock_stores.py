@@ -295,3 +295,22 @@ async def test_another_distributors_store_is_not_shown_by_url(
     await expect(page.get_by_test_id("store-orders")).to_have_count(0)
     await still_shot(page, "stores-4-not-found")
     await context.close()
+
+
+async def test_brand_staff_read_a_distributors_stock_without_changing_it(
+    browser,  # noqa: F811 (the fixture)
+    platform_url,
+    client,
+) -> None:
+    shop = await make_shop(water_stock=42)
+    context, page = await signed_in(browser, platform_url, shop.tenant.admin_username, "/stock")
+    water = sku_row(page, shop.water)
+    # The first distributor is chosen for them: the tenant's own, created first.
+    await expect(page).to_have_url(re.compile(f"distributor_id={shop.tenant.distributor.id}"))
+    await expect(water.get_by_test_id("stock")).to_have_text("42")
+    await expect(page.get_by_role("button", name="调整库存")).to_have_count(0)
+    await expect(water.locator(".el-switch")).to_have_class(re.compile("is-disabled"))
+    await water.get_by_role("button", name="调整记录").click()
+    await expect(page.get_by_test_id("history-table")).to_contain_text("0 → 42")
+    await still_shot(page, "stock-8-brand-read-only")
+    await context.close()
