@@ -479,7 +479,7 @@ _TIMES = {
     )
 }
 _FLAGS = ("breached_first_response", "breached_resolution")
-_EQUAL_FILTERS = ("status", "category", "distributor_id")
+_EQUAL_FILTERS = ("status", "category", "distributor_id", "store_id")
 _BREACHED = "(breached_first_response OR breached_resolution)"
 
 

@@ -34,6 +34,7 @@ from backend.infra.http import (
     responds_file,
 )
 from backend.infra.idempotency import create_once
+from backend.ordering import service as ordering_service
 from backend.org import service
 from backend.org.models import ApplicationStatus, StoreStatus, StoreTier
 
@@ -79,6 +80,7 @@ class StoreQuery(PageQuery):
     status: StatusName | None = None
     tag: str | None = Field(default=None, max_length=32)
     name: str | None = Field(default=None, max_length=64)
+    q: str | None = Field(default=None, max_length=64, description="门店名称或电话包含该文字")
 
 
 class StorePatch(RequestModel):
@@ -308,8 +310,17 @@ async def reset_staff_password(
 # ---- stores ---------------------------------------------------------------------------------
 
 
+async def _with_orders(principal: Principal, stores: list[dict[str, Any]]) -> None:
+    """Adds each store's order count and last order (cancelled ones left out) in place."""
+    summaries = await ordering_service.store_order_summaries(principal, [s["id"] for s in stores])
+    for store in stores:
+        summary = summaries.get(store["id"], {})
+        store["order_count"] = summary.get("order_count", 0)
+        store["last_order"] = summary.get("last_order")
+
+
 @bp.get("/stores")
-@openapi.summary("门店列表（按身份自动限定范围，按 id 翻页）")
+@openapi.summary("门店列表（按身份自动限定范围，按 id 翻页；含订单数与最近一笔订单，不计已取消）")
 @documented_query(StoreQuery)
 @authenticated()
 async def list_stores(request: Request, principal: Principal) -> HTTPResponse:
@@ -317,14 +328,25 @@ async def list_stores(request: Request, principal: Principal) -> HTTPResponse:
     limit = query.bounded_limit()
     filters = query.model_dump(exclude={"after", "limit"})
     items = await service.list_stores(principal, after=query.after, limit=limit, **filters)
-    return ok(page(items, limit))
+    listed = page(items, limit)
+    await _with_orders(principal, listed["items"])
+    return ok(listed)
+
+
+@bp.get("/stores/tags")
+@openapi.summary("可见门店上用到的全部标签（标签筛选的选项）")
+@authenticated()
+async def list_store_tags(request: Request, principal: Principal) -> HTTPResponse:
+    return ok({"items": await service.store_tags_in_use(principal)})
 
 
 @bp.get("/stores/<store_id:int>")
-@openapi.summary("门店详情")
+@openapi.summary("门店详情（含订单数与最近一笔订单）")
 @authenticated()
 async def get_store(request: Request, principal: Principal, store_id: int) -> HTTPResponse:
-    return ok(await service.get_store(principal, store_id))
+    store = await service.get_store(principal, store_id)
+    await _with_orders(principal, [store])
+    return ok(store)
 
 
 @bp.patch("/stores/<store_id:int>")

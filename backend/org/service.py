@@ -397,8 +397,12 @@ async def list_stores(
     status: str | None = None,
     tag: str | None = None,
     name: str | None = None,
+    q: str | None = None,
 ) -> list[dict[str, Any]]:
+    """By id (limit + 1 rows); `q` finds a name or a phone number containing it."""
     query = scoped(principal, Store.all(), STORE_TENANCY)
+    if q:
+        query = query.filter(Q(name__icontains=q) | Q(phone__contains=q))
     filters: dict[str, Any] = {
         "distributor_id": distributor_id,
         "salesperson_id": salesperson_id,
@@ -413,6 +417,17 @@ async def list_stores(
     stores = await query.order_by("id").limit(limit + 1)
     tags = await _tags_by_store([s.id for s in stores])
     return [store_view(s, tags[s.id]) for s in stores]
+
+
+async def store_tags_in_use(principal: Principal) -> list[str]:
+    """Every tag on the stores the caller sees, once each, in order: the tag filter's choices."""
+    visible = scoped(principal, Store.all(), STORE_TENANCY).values_list("id", flat=True)
+    tags = (
+        await StoreTag.filter(store_id__in=Subquery(visible))
+        .distinct()
+        .values_list("tag", flat=True)
+    )
+    return sorted({str(tag) for tag in tags})
 
 
 async def _visible_store(principal: Principal, store_id: int) -> Store:

@@ -21,6 +21,9 @@ import orderPageRoutes from "./pages/order/routes.js";
 import orderRoutes from "./pages/orders/routes.js";
 import notificationRoutes from "./pages/notifications/routes.js";
 import staffRoutes from "./pages/staff/routes.js";
+import orderRoutes from "./pages/order/routes.js";
+import stockRoutes from "./pages/stock/routes.js";
+import storeRoutes from "./pages/stores/routes.js";
 
 const areas = [
   ...complaintRoutes,
@@ -31,6 +34,25 @@ const areas = [
   ...orderRoutes,
   ...notificationRoutes,
   ...staffRoutes,
+  ...orderRoutes,
+  ...stockRoutes,
+  ...storeRoutes,
+];
+
+const areas = [
+  ...complaintRoutes,
+  ...livePanelRoutes,
+  ...claimRoutes,
+  ...statementRoutes,
+  ...orderPageRoutes,
+  ...orderRoutes,
+<<<<<<< HEAD
+  ...notificationRoutes,
+  ...staffRoutes,
+=======
+  ...stockRoutes,
+  ...storeRoutes,
+>>>>>>> h-stock-stores
 ];
 
 export function allowed(route, session) {
