@@ -13,8 +13,9 @@ import SignIn from "./pages/SignIn.vue";
 import Forbidden from "./pages/Forbidden.vue";
 import NotFound from "./pages/NotFound.vue";
 import complaintRoutes from "./pages/complaints/routes.js";
+import liveRoutes from "./pages/live/routes.js";
 
-const areas = [...complaintRoutes];
+const areas = [...complaintRoutes, ...liveRoutes];
 
 export function allowed(route, session) {
   const roles = route.meta?.roles;
