@@ -45,7 +45,7 @@ async def chose(page: Page, option: str) -> None:
     (a multiple select keeps its dropdown open)."""
     await page.locator(OPTIONS).filter(has_text=option).first.click()
     if await page.locator(".el-select-dropdown:visible").count():
-        await page.keyboard.press("Escape")
+        await page.locator(".page-head h2").click()  # outside: the dropdown closes
     await expect(page.locator(".el-select-dropdown:visible")).to_have_count(0)
 
 
@@ -59,9 +59,17 @@ async def pick(page: Page, label: str, option: str) -> None:
 async def search_and_pick(page: Page, label: str, text: str, option: str) -> None:
     """Types into a remote-search select and clicks the option containing `option`."""
     field = page.get_by_role("combobox", name=label, exact=True)
-    await field.click()
+    await field.locator("xpath=ancestor::div[contains(@class, 'el-select__wrapper')]").click()
     await field.fill(text)
     await chose(page, option)
+
+
+async def loaded(page: Page, selector: str) -> None:
+    """Waits until the first image matching `selector` has loaded (not a broken image)."""
+    await page.wait_for_function(
+        "s => { const i = document.querySelector(s); return i?.complete && i.naturalWidth > 0 }",
+        arg=selector,
+    )
 
 
 async def set_number(page: Page, label: str, value: int) -> None:
@@ -85,6 +93,7 @@ async def set_times(page: Page, start: str, end: str) -> None:
 async def test_a_distributor_plans_and_replans_a_session_from_the_console(
     browser,  # noqa: F811 (the fixture imported above)
     platform_url,
+    live_api,  # uploads are served at the public base URL, the app on the API's port
     client,
     deps,
 ) -> None:
@@ -104,6 +113,15 @@ async def test_a_distributor_plans_and_replans_a_session_from_the_console(
 
     # The list, empty; the form, empty.
     context, page = await signed_in(browser, platform_url, dealer, "/live")
+    broken: list[str] = []  # any call the pages make that the API does not know, or fails
+    page.on(
+        "response",
+        lambda response: (
+            broken.append(f"{response.status} {response.url}")
+            if response.status in (404, 405) or response.status >= 500
+            else None
+        ),
+    )
     await expect(page.get_by_role("heading", name="直播订货会")).to_be_visible()
     await expect(page.get_by_text("还没有直播")).to_be_visible()
     await page.get_by_role("button", name="新建直播").click()
@@ -133,8 +151,12 @@ async def test_a_distributor_plans_and_replans_a_session_from_the_console(
         files=[{"name": "cover.png", "mimeType": "image/png", "buffer": cover_png()}]
     )
     await expect(page.get_by_test_id("cover-image")).to_be_visible()
+    await loaded(page, "[data-testid=cover-image]")
     await set_times(page, starts, ends)
     await page.get_by_label("直播流地址").fill("https://live.example.com/app/s12.flv")
+    await page.get_by_text("指定门店", exact=True).click()
+    await search_and_pick(page, "受邀门店", "旗舰店", "旗舰店2")
+    await expect(page.locator(".el-select__tags-text").filter(has_text="旗舰店2")).to_be_visible()
     await page.get_by_text("按标签", exact=True).click()
     await pick(page, "门店标签", "旗舰店（2 家）")
     await search_and_pick(page, "添加商品", "RO", "RO-500")
@@ -189,6 +211,7 @@ async def test_a_distributor_plans_and_replans_a_session_from_the_console(
     await expect(row).to_contain_text("未开始")
     await expect(row).to_contain_text("2 家")
     await expect(row.locator("img.thumb")).to_be_visible()
+    await loaded(page, "img.thumb")
 
     # Edited: its title and a live price; the cover and the rest stay as they were.
     await row.get_by_role("link", name="编辑").click()
@@ -242,6 +265,7 @@ async def test_a_distributor_plans_and_replans_a_session_from_the_console(
     await expect(page.locator(".el-table__row")).to_have_count(1)
     await expect(page.locator(".el-table__row").filter(has_text="元旦订货会")).to_have_count(0)
     assert later["status"] == "scheduled"
+    assert broken == []
     await context.close()
 
 
