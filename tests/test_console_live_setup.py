@@ -218,6 +218,9 @@ async def test_a_distributor_plans_and_replans_a_session_from_the_console(
     await expect(page.get_by_role("heading", name="编辑直播")).to_be_visible()
     await expect(page.get_by_label("直播标题")).to_have_value("双十二净水专场")
     await expect(page.get_by_label("澜泉 RO 净水器 · RO-500 直播价")).to_have_value("1599.00")
+    await expect(page.get_by_role("combobox", name="门店标签")).to_be_attached()
+    await expect(page.locator(".el-select__tags-text").filter(has_text="旗舰店")).to_be_visible()
+    await shot(page, "live-6-form-edit")
     await page.get_by_label("直播标题").fill("双十二净水专场（返场）")
     await page.get_by_label("澜泉 RO 净水器 · RO-500 直播价").fill("1499")
     await page.get_by_role("button", name="保存修改").click()
@@ -292,4 +295,21 @@ async def test_another_distributors_session_is_not_found_by_url(
     await page.goto(f"{platform_url}/console#/live")
     await expect(page.get_by_text("还没有直播")).to_be_visible()
     await expect(page.get_by_text("别家的秘密专场")).to_have_count(0)
+    await context.close()
+
+    # The brand's staff see their distributors' sessions, and plan none from here.
+    ours = await scheduled(
+        client, await distributor_admin(client, mine), session_body(mine, deps, title="品牌看得到")
+    )
+    context, page = await signed_in(browser, platform_url, tenant.admin_username, "/live")
+    row = page.locator(".el-table__row").filter(has_text="品牌看得到")
+    await expect(row).to_contain_text("未开始")
+    await expect(row.get_by_role("link", name="控制台")).to_have_attribute(
+        "href", f"#/live/{ours['id']}"
+    )
+    await expect(row.get_by_role("link", name="编辑")).to_have_count(0)
+    await expect(page.get_by_role("button", name="新建直播")).to_have_count(0)
+    await page.goto(f"{platform_url}/console#/live/new")
+    await expect(page.get_by_text("无权访问")).to_be_visible()
+    await expect(page.get_by_label("直播标题")).to_have_count(0)
     await context.close()

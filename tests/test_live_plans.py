@@ -6,6 +6,7 @@ and a cover picture uploaded (checked and cleaned as a complaint photo is)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import timedelta
 from typing import Any
@@ -396,3 +397,24 @@ async def test_the_hosts_read_the_listed_stores_and_product_names_to_replan(
     owner = await store_owner(client, sandbox_client, second)
     seen = (await client.get(f"{API}/{session['id']}", headers=bearer(owner))).json()
     assert seen["audience"] == {"mode": "stores", "tags": []}  # not who else is invited
+
+
+async def test_a_replan_racing_the_start_is_either_whole_before_it_or_refused(client, deps) -> None:
+    shop = await make_shop()
+    host = await distributor_admin(client, shop)
+    for attempt in range(5):
+        session = await scheduled(client, host, session_body(shop, deps))
+        url = f"{API}/{session['id']}"
+        replan = {**plan_of(session), "title": f"改 {attempt}", "rains": []}
+        replanned, started = await asyncio.gather(
+            client.put(url, json=replan, headers=host), client.post(f"{url}/start", headers=host)
+        )
+        assert started.status_code == 200, started.text
+        kept = await LiveSession.get(id=session["id"])
+        rains = await RedPacketRain.filter(session_id=session["id"]).count()
+        if replanned.status_code == 200:
+            assert (kept.title, rains) == (f"改 {attempt}", 0)
+        else:
+            assert replanned.json()["error"]["code"] == "live.status_changed"
+            assert (kept.title, rains) == ("双十二净水专场", 1)
+        assert kept.status == "live"
