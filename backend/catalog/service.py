@@ -824,6 +824,51 @@ async def category_names(brand_id: int, category_ids: Iterable[int]) -> dict[int
     return {int(category_id): str(name) for category_id, name in rows}
 
 
+async def carried_skus(
+    brand_id: int, distributor_id: int, *, text: str | None, after: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """The active SKUs a distributor carries (what it may put on sale in a live session), by
+    SKU id: each with its product's name, its list price and the distributor's stock."""
+    carried = DistributorSku.filter(
+        brand_id=brand_id,
+        distributor_id=distributor_id,
+        sku__is_active=True,
+        sku__product__is_active=True,
+    )
+    if text:
+        named = Q(sku__product__name__icontains=text) | Q(sku__name__icontains=text)
+        carried = carried.filter(named)
+    if after is not None:
+        carried = carried.filter(sku_id__gt=after)
+    rows = (
+        await carried.order_by("sku_id")
+        .limit(limit)
+        .values(
+            "sku_id",
+            "stock",
+            "is_available",
+            "sku__name",
+            "sku__spec",
+            "sku__unit",
+            "sku__list_price_fen",
+            "sku__product__name",
+        )
+    )
+    return [
+        {
+            "id": row["sku_id"],
+            "product_name": row["sku__product__name"],
+            "name": row["sku__name"],
+            "spec": row["sku__spec"],
+            "unit": row["sku__unit"],
+            "list_price_fen": row["sku__list_price_fen"],
+            "stock": row["stock"],
+            "is_available": bool(row["is_available"]),
+        }
+        for row in rows
+    ]
+
+
 async def list_prices(brand_id: int, sku_ids: Iterable[int]) -> dict[int, int]:
     """The list price of each of the brand's SKUs among `sku_ids` (what a gift is worth)."""
     ids = sorted(set(sku_ids))

@@ -5,7 +5,6 @@ marked internal are never shown to the store."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -14,7 +13,6 @@ from zoneinfo import ZoneInfo
 from tortoise.transactions import in_transaction
 
 from backend.complaints import metrics as complaint_metrics
-from backend.complaints import photos
 from backend.complaints.models import (
     Complaint,
     ComplaintEvent,
@@ -25,10 +23,10 @@ from backend.complaints.models import (
 from backend.complaints.states import STATUS_NAMES, TRANSITIONS, Action, Actor, next_status
 from backend.identity import service as identity_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
-from backend.infra import sql
+from backend.infra import images, sql
 from backend.infra.broadcast import CONSOLE_NAMESPACE, brand_room, distributor_room
 from backend.infra.logging import get_logger
-from backend.infra.storage import storage_for
+from backend.infra.storage import storage_for, store_image
 from backend.integrations.wechat.client import WechatApiError
 from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from backend.notifications import service as notifications_service
@@ -79,7 +77,7 @@ class NotAPhoto(InvalidInput):
 
 class PhotoTooLarge(TooLarge):
     code = "complaint.photo_too_large"
-    message = f"图片不能超过 {photos.MAX_PHOTO_BYTES // (1024 * 1024)} MB"
+    message = f"图片不能超过 {images.MAX_IMAGE_BYTES // (1024 * 1024)} MB"
 
 
 class PhotosUnavailable(InvalidInput):
@@ -227,26 +225,25 @@ async def upload_photo(
     """Check, clean (no metadata, no location) and store one photo for a complaint to come;
     its id is then named when filing."""
     store = await org_service.store_for_ordering(principal, None)
-    if len(data) > photos.MAX_PHOTO_BYTES:
-        raise PhotoTooLarge()
     try:
-        photo = photos.cleaned(data)
-    except photos.NotAPhoto as refused:
+        photo = await store_image(
+            deps.settings.storage, f"complaints/{store.brand_id}/{store.id}", data
+        )
+    except images.ImageTooLarge as refused:
+        raise PhotoTooLarge() from refused
+    except images.NotAnImage as refused:
         raise NotAPhoto(str(refused)) from refused
-    key = f"complaints/{store.brand_id}/{store.id}/{uuid.uuid4().hex}.{photo.extension}"
-    storage = storage_for(deps.settings.storage)
-    await storage.put(key, photo.data, photo.content_type)
     row = await ComplaintPhoto.create(
         brand_id=store.brand_id,
         store_id=store.id,
-        key=key,
+        key=photo.key,
         content_type=photo.content_type,
-        size_bytes=len(photo.data),
+        size_bytes=photo.size_bytes,
         width=photo.width,
         height=photo.height,
         created_at=now,
     )
-    return {"id": row.id, "url": storage.url(key), "width": photo.width, "height": photo.height}
+    return {"id": row.id, "url": photo.url, "width": photo.width, "height": photo.height}
 
 
 UNATTACHED_PHOTO_LIFETIME = timedelta(hours=24)  # uploaded, then the complaint never filed

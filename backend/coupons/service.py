@@ -433,6 +433,27 @@ async def issue_one_for_live(
     return coupon_id
 
 
+async def droppable_templates(
+    brand_id: int, *, text: str | None, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """The brand's active coupon templates, newest first, as a live session's coupon drop
+    picks one: its name and what it is worth, not its audience or stock."""
+    templates = CouponTemplate.filter(brand_id=brand_id, status=TemplateStatus.ACTIVE.value)
+    if text:
+        templates = templates.filter(name__icontains=text)
+    if before is not None:
+        templates = templates.filter(id__lt=before)
+    return [
+        {
+            "id": template.id,
+            "name": template.name,
+            "kind": template.kind,
+            "description": _terms(template).describe(),
+        }
+        for template in await templates.order_by("-id").limit(limit)
+    ]
+
+
 async def known_template_ids(brand_id: int, template_ids: Sequence[int]) -> set[int]:
     """Which of `template_ids` are the brand's coupon templates (a live session's drops)."""
     found = await CouponTemplate.filter(brand_id=brand_id, id__in=list(template_ids)).values_list(

@@ -8,6 +8,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q, Subquery
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from backend.deps import Deps
@@ -1007,6 +1008,23 @@ async def known_ids(brand_id: int, kind: str, ids: Iterable[int]) -> set[int]:
     model = {"distributor": Distributor, "region": Region}[kind]
     found = await model.filter(brand_id=brand_id, id__in=list(ids)).values_list("id", flat=True)
     return {int(object_id) for object_id in found}  # type: ignore[call-overload]
+
+
+async def distributor_store_tags(brand_id: int, distributor_id: int) -> list[dict[str, Any]]:
+    """The tags on a distributor's active stores, each with how many stores carry it: what a
+    live session may invite by."""
+    rows = (
+        await StoreTag.filter(
+            store__brand_id=brand_id,
+            store__distributor_id=distributor_id,
+            store__status=StoreStatus.ACTIVE.value,
+        )
+        .group_by("tag")
+        .annotate(stores=Count("id"))
+        .order_by("tag")
+        .values_list("tag", "stores")
+    )
+    return [{"tag": tag, "stores": int(stores)} for tag, stores in rows]
 
 
 async def active_store_ids(

@@ -15,44 +15,28 @@ import Forbidden from "./pages/Forbidden.vue";
 import NotFound from "./pages/NotFound.vue";
 import complaintRoutes from "./pages/complaints/routes.js";
 import livePanelRoutes from "./pages/live-panel/routes.js";
+import liveRoutes from "./pages/live/routes.js";
 import claimRoutes from "./pages/claims/routes.js";
 import statementRoutes from "./pages/statements/routes.js";
 import orderPageRoutes from "./pages/order/routes.js";
 import orderRoutes from "./pages/orders/routes.js";
 import notificationRoutes from "./pages/notifications/routes.js";
 import staffRoutes from "./pages/staff/routes.js";
-import orderRoutes from "./pages/order/routes.js";
 import stockRoutes from "./pages/stock/routes.js";
 import storeRoutes from "./pages/stores/routes.js";
 
 const areas = [
-  ...complaintRoutes,
+  ...orderRoutes,
+  ...orderPageRoutes,
+  ...stockRoutes,
+  ...storeRoutes,
+  ...liveRoutes,
   ...livePanelRoutes,
   ...claimRoutes,
   ...statementRoutes,
-  ...orderPageRoutes,
-  ...orderRoutes,
-  ...notificationRoutes,
-  ...staffRoutes,
-  ...orderRoutes,
-  ...stockRoutes,
-  ...storeRoutes,
-];
-
-const areas = [
   ...complaintRoutes,
-  ...livePanelRoutes,
-  ...claimRoutes,
-  ...statementRoutes,
-  ...orderPageRoutes,
-  ...orderRoutes,
-<<<<<<< HEAD
   ...notificationRoutes,
   ...staffRoutes,
-=======
-  ...stockRoutes,
-  ...storeRoutes,
->>>>>>> h-stock-stores
 ];
 
 export function allowed(route, session) {
