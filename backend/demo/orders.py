@@ -111,8 +111,8 @@ async def delivered_order(
 # The distributor's desk on a working morning: (hours ago, lines as (SKU index, cases), where
 # the order got to). Orders the stores placed over the last two days, at every step.
 DESK_ORDERS: tuple[tuple[int, tuple[tuple[int, int], ...], str], ...] = (
-    (1, ((0, 2), (3, 1)), "pending_payment"),
-    (3, ((1, 1),), "pending_payment"),
+    (0, ((0, 2), (3, 1)), "pending_payment"),
+    (0, ((1, 1),), "pending_payment"),
     (2, ((0, 3), (2, 2)), "paid"),
     (4, ((4, 1),), "paid"),
     (5, ((1, 2), (5, 1)), "paid"),
@@ -136,11 +136,14 @@ async def seed_desk_orders(deps: Any, brand_id: int, distributor_id: int, now: d
     stores = await Store.filter(
         brand_id=brand_id, distributor_id=distributor_id, owner_id=None
     ).order_by("id")
-    for store, (hours_ago, picks, status) in zip(stores, DESK_ORDERS, strict=False):
+    # Oldest first, so that order numbers and ids grow with time as they do in real life.
+    by_age = sorted(DESK_ORDERS, key=lambda plan: -plan[0])
+    for store, (hours_ago, picks, status) in zip(stores, by_age, strict=False):
         owner = await become_owner(
             store, await User.create(display_name=store.contact_name or store.name)
         )
-        placed_at = now - timedelta(hours=hours_ago)
+        # Waiting for payment: placed just now, still within the time to pay.
+        placed_at = now - (timedelta(hours=hours_ago) if hours_ago else timedelta(minutes=2))
         # Whole cases, at least the minimum (itself whole cases).
         lines = [
             (skus[i].id, max(skus[i].min_order_qty, cases * skus[i].case_size))
