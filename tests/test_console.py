@@ -25,7 +25,9 @@ from tests.test_realtime_signin import refused_code
 
 
 class Watcher:
-    """A console's socket, keeping what it was told."""
+    """A console's socket, keeping what it was told of one event (EVENT)."""
+
+    EVENT = "complaint.changed"
 
     def __init__(self) -> None:
         self.client = socketio.AsyncClient(reconnection=False)
@@ -36,7 +38,7 @@ class Watcher:
             self.changes.append(event)
             self.arrived.set()
 
-        self.client.on("complaint.changed", changed, namespace=CONSOLE_NAMESPACE)
+        self.client.on(self.EVENT, changed, namespace=CONSOLE_NAMESPACE)
 
     async def connect(self, url: str, headers: dict[str, str]) -> Watcher:
         token = headers["Authorization"].removeprefix("Bearer ")

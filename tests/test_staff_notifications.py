@@ -9,12 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-import socketio
 
 from backend.complaints import service as complaints_service
 from backend.identity.models import Role, User
 from backend.infra import sql
-from backend.infra.broadcast import CONSOLE_NAMESPACE, write_only_redis_broadcaster
+from backend.infra.broadcast import write_only_redis_broadcaster
 from backend.notifications import service as notifications_service
 from backend.notifications.models import Notification
 from backend.org.models import Store
@@ -22,6 +21,7 @@ from realtime.app import create_realtime_asgi
 from tests.conftest import REDIS_URL, ThreadedServer
 from tests.factories import make_shop, make_staff, staff_headers, store_owner
 from tests.test_complaints import filed, step
+from tests.test_console import Watcher
 from tests.test_onboarding import application, box_code
 from tests.test_promotions_admin import admin
 from tests.test_voucher_claims import delivered_voucher_order, idempotent_staff
@@ -39,35 +39,10 @@ async def links(client: httpx.AsyncClient, headers: dict[str, str]) -> list[tupl
     return [(n["kind"], n["link"]) for n in (await inbox(client, headers))["items"]]
 
 
-class Bell:
-    """A console's socket, keeping the notifications pushed to it."""
+class Bell(Watcher):
+    """A console's socket, keeping the notifications pushed to it (in `changes`)."""
 
-    def __init__(self) -> None:
-        self.client = socketio.AsyncClient(reconnection=False)
-        self.pushed: list[dict[str, Any]] = []
-        self.arrived = asyncio.Event()
-
-        async def created(notification: dict[str, Any]) -> None:
-            self.pushed.append(notification)
-            self.arrived.set()
-
-        self.client.on("notification.created", created, namespace=CONSOLE_NAMESPACE)
-
-    async def connect(self, url: str, headers: dict[str, str]) -> Bell:
-        token = headers["Authorization"].removeprefix("Bearer ")
-        await self.client.connect(
-            url,
-            namespaces=[CONSOLE_NAMESPACE],
-            transports=["websocket"],
-            auth={"token": token},
-            wait_timeout=5,
-        )
-        return self
-
-    async def next(self) -> dict[str, Any]:
-        await asyncio.wait_for(self.arrived.wait(), 5)
-        self.arrived.clear()
-        return self.pushed[-1]
+    EVENT = "notification.created"
 
 
 async def breach_cast(client: httpx.AsyncClient, sandbox_client: httpx.AsyncClient) -> Any:
@@ -252,14 +227,14 @@ async def test_each_person_hears_of_their_own_notifications_only(
         deps.clock.advance(days=5)
         assert await complaints_service.escalate_breaches(deps.clock.now(), deps) == 1
         for name in ("brand", "ops", "dealer", "clerk"):
-            pushed = await bells[name].next()
+            pushed = await bells[name].next_change()
             assert pushed["link"] == f"complaint:{complaint['id']}" and pushed["read"] is False
             listed = await inbox(client, await staff_headers(client, cast[name]))
             assert [n["id"] for n in listed["items"]] == [pushed["id"]], name
         await asyncio.sleep(0.3)  # anything misrouted would have arrived by now
-        assert all(len(bells[name].pushed) == 1 for name in ("brand", "ops", "dealer", "clerk"))
-        assert bells["rival"].pushed == []
-        assert len({bell.pushed[0]["id"] for bell in bells.values() if bell.pushed}) == 4
+        assert all(len(bells[name].changes) == 1 for name in ("brand", "ops", "dealer", "clerk"))
+        assert bells["rival"].changes == []
+        assert len({bell.changes[0]["id"] for bell in bells.values() if bell.changes}) == 4
     finally:
         for bell in bells.values():
             await bell.client.disconnect()
@@ -285,7 +260,7 @@ async def test_a_rolled_back_event_pushes_nothing(platform_url, client, deps) ->
                 )
                 raise RuntimeError("the event failed after the notification was written")
         await asyncio.sleep(0.3)
-        assert bell.pushed == [] and (await inbox(client, brand))["items"] == []
+        assert bell.changes == [] and (await inbox(client, brand))["items"] == []
     finally:
         await bell.client.disconnect()
 
@@ -308,10 +283,10 @@ async def test_a_claim_reaches_the_brand_through_a_separate_realtime_server(
                 submitted = await client.post(
                     "/api/v1/coupons/claims", json={}, headers=idempotent_staff(distributor)
                 )
-                pushed = await bell.next()
+                pushed = await bell.next_change()
                 assert pushed["link"] == f"claim:{submitted.json()['id']}"
                 await asyncio.sleep(0.3)
-                assert dealer_bell.pushed == []
+                assert dealer_bell.changes == []
             finally:
                 await bell.client.disconnect()
                 await dealer_bell.client.disconnect()
