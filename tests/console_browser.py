@@ -14,16 +14,24 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, ON_POSTGRES
 from tests.factories import PASSWORD
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = ARTIFACTS / "console"
 # CI installs Debian's chromium and sets this, so a missing browser fails there, not skips.
 REQUIRED = os.environ.get("B2BC_REQUIRE_BROWSER") == "1"
-needs_browser = pytest.mark.skipif(
-    not REQUIRED and not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"
-)
+# The console is walked on the run against real PostgreSQL and Redis: the embedded run serves
+# the same API code, and walking every page twice would double the suite's slowest part.
+# B2BC_BROWSER_EMBEDDED=1 walks it embedded too (no PostgreSQL at hand, say).
+EMBEDDED_TOO = os.environ.get("B2BC_BROWSER_EMBEDDED") == "1"
+if not REQUIRED and not os.path.exists(CHROMIUM):
+    needs_browser = pytest.mark.skip(reason="Debian's chromium is not installed")
+elif not ON_POSTGRES and not EMBEDDED_TOO:
+    needs_browser = pytest.mark.skip(reason="the console is walked on the PostgreSQL run")
+else:
+    needs_browser = pytest.mark.usefixtures()  # runs
+
 # The flags this machine needs: no sandbox as root, and no calls home (the network is closed).
 CHROMIUM_ARGS = [
     "--no-sandbox",
