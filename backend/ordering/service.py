@@ -177,12 +177,24 @@ def event_view(event: OrderEvent) -> dict[str, Any]:
     }
 
 
+async def _packed(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The lines, each with its SKU's spec and case size (one query)."""
+    packing = await catalog_service.sku_packing(line["sku_id"] for line in lines)
+    for line in lines:
+        packed = packing.get(line["sku_id"], {})
+        line["spec"] = packed.get("spec", "")
+        line["case_size"] = packed.get("case_size")
+    return lines
+
+
 async def order_detail(order: Order) -> dict[str, Any]:
-    lines = await OrderLine.filter(order_id=order.id).order_by("id")
+    """The order with its lines (each with its SKU's spec and case size, to count it as the
+    warehouse does) and its status changes: the same on every answer that returns an order."""
+    lines = [line_view(x) for x in await OrderLine.filter(order_id=order.id).order_by("id")]
     events = await OrderEvent.filter(order_id=order.id).order_by("id")
     return {
         **order_view(order),
-        "lines": [line_view(x) for x in lines],
+        "lines": await _packed(lines),
         "timeline": [event_view(e) for e in events],
     }
 
@@ -801,10 +813,12 @@ async def _insert_order(
     await _insert_event(order.id, event)
     return {
         **order_view(order),
-        "lines": [
-            {**line_view(line), "id": int(row["id"])}
-            for line, row in zip(lines, line_ids, strict=True)
-        ],
+        "lines": await _packed(
+            [
+                {**line_view(line), "id": int(row["id"])}
+                for line, row in zip(lines, line_ids, strict=True)
+            ]
+        ),
         "timeline": [event_view(event)],
     }
 
@@ -1418,11 +1432,6 @@ async def get_order(principal: Principal, order_id: int) -> dict[str, Any]:
         order.store_id,  # type: ignore[attr-defined]
         order.salesperson_id,  # type: ignore[attr-defined]
     )
-    packing = await catalog_service.sku_packing(line["sku_id"] for line in detail["lines"])
-    for line in detail["lines"]:
-        packed = packing.get(line["sku_id"], {})
-        line["spec"] = packed.get("spec", "")
-        line["case_size"] = packed.get("case_size")
     store = contact["store"]
     return {
         **detail,
