@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The console's libraries, from npm (console/package-lock.json), copied where the platform
-# serves them; no CDN.
-CONSOLE_STAMP := console/public/vendor/.installed
+# The console (Vue 3 + Element Plus), built by Vite from the npm lock (console/package-lock.json)
+# into console/dist, which the platform serves; no CDN, nothing fetched at run time.
+CONSOLE_STAMP := console/dist/.built
+CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null) console/index.html console/vite.config.js
 # The mini-program's test tools (jest, miniprogram-simulate, ws), from miniprogram/package-lock.json.
 MINIPROGRAM_STAMP := miniprogram/node_modules/.installed
 
@@ -14,7 +15,7 @@ MINIPROGRAM_STAMP := miniprogram/node_modules/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install console run test test-services test-embedded test-miniprogram lint format migrate makemigrations bench clean
+.PHONY: install console run test test-services test-embedded test-miniprogram test-console lint format migrate makemigrations bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +23,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-$(CONSOLE_STAMP): console/package.json console/package-lock.json console/vendor.mjs
+console/node_modules/.installed: console/package.json console/package-lock.json
 	cd console && npm ci --no-audit --no-fund --loglevel=error
-	node console/vendor.mjs
+	touch $@
+
+$(CONSOLE_STAMP): console/node_modules/.installed $(CONSOLE_SOURCES)
+	cd console && npx vite build --logLevel warn
 	touch $(CONSOLE_STAMP)
 
 $(MINIPROGRAM_STAMP): miniprogram/package.json miniprogram/package-lock.json
@@ -38,7 +42,7 @@ console: $(CONSOLE_STAMP)
 run: $(STAMP) $(CONSOLE_STAMP)
 	$(BIN)/b2bc run
 
-test: test-services test-embedded test-miniprogram
+test: test-services test-embedded test-miniprogram test-console
 
 test-services: install
 	B2BC_TEST_DATABASE_URL=$(TEST_DATABASE_URL) B2BC_TEST_REDIS_URL=$(TEST_REDIS_URL) \
@@ -47,6 +51,11 @@ test-services: install
 test-embedded: install
 	B2BC_TEST_DATABASE_URL=sqlite://:memory: B2BC_TEST_REDIS_URL=memory:// \
 		$(BIN)/pytest -p no:cacheprovider
+
+# The console's own unit tests (formatters) under Node's test runner; its pages are tested in a
+# browser by pytest (tests/test_console_*.py).
+test-console: console/node_modules/.installed
+	cd console && npm test --silent
 
 # The mini-program's jest suite: utils, pages and components (no server needed).
 test-miniprogram: $(MINIPROGRAM_STAMP)
@@ -75,4 +84,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/quote_promotions.py
 
 clean:
-	rm -rf $(VENV) data test-artifacts console/node_modules console/public/vendor
+	rm -rf $(VENV) data test-artifacts console/node_modules console/dist

@@ -48,6 +48,7 @@ from backend.org.routes import bp as org_bp
 from backend.payments import service as payments_service
 from backend.payments.routes import bp as payments_bp
 from backend.promotions.routes import bp as promotions_bp
+from backend.uploads.routes import bp as uploads_bp
 
 _app_numbers = itertools.count(1)
 log = get_logger("app")
@@ -166,6 +167,7 @@ def create_app(
     app.blueprint(notifications_bp)
     app.blueprint(ledger_bp)
     app.blueprint(livestream_bp)
+    app.blueprint(uploads_bp)
     # The WeChat sandboxes play WeChat's servers (its API, not ours), in the embedded default
     # only: they stay out of the OpenAPI document, so a client generated from it is ours.
     if settings.mode == "embedded" and settings.wechat.api_base_url.endswith("/wx-sandbox"):

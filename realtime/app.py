@@ -1,7 +1,8 @@
 """The Socket.IO server: authenticates on connect with our access tokens.
 
 Namespaces: /live (livestream rooms) and /console (brand and distributor staff: pushes about
-their complaints, each in the room of their brand or distributor).
+their complaints, each in the room of their brand or distributor, and their own
+notifications, in their user's room).
 
 Embedded: mounted beside the API in one ASGI process. Production: its own processes,
 linked through Redis (AsyncRedisManager) so rooms span them.
@@ -26,6 +27,7 @@ from backend.infra.broadcast import (
     distributor_room,
     is_signin_room,
     signin_room,
+    user_room,
 )
 from backend.infra.logging import get_logger
 from backend.kernel.clock import Clock, SystemClock
@@ -128,6 +130,7 @@ def create_sio(
                 "仅品牌和经销商员工可使用管理后台", {"code": "auth.role_not_allowed"}
             )
         await sio.enter_room(sid, room, namespace=CONSOLE_NAMESPACE)
+        await sio.enter_room(sid, user_room(principal.user_id), namespace=CONSOLE_NAMESPACE)
 
     @sio.on("whoami", namespace=NAMESPACE)
     async def whoami(sid: str, data: Any = None) -> dict[str, Any]:

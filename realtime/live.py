@@ -188,12 +188,11 @@ class LiveEvents:
     async def end(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
         live.must_host(principal)
         now = self.deps.clock.now()
-        session, rain_results = await live.end_with_rains(
+        session, told = await live.end_with_rains(
             self.deps, principal, await self.joined(sid), now=now
         )
-        for ended in rain_results:
-            await self.broadcast(sid, "rain_result", ended)
-        await self.broadcast(sid, "session", {"status": session["status"]})
+        for event, payload in told:
+            await self.broadcast(sid, event, payload)
         return session
 
     async def start_rain(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:

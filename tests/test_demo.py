@@ -79,6 +79,27 @@ async def test_the_demo_complaints_stand_at_every_step_of_the_workflow(deps) -> 
     assert closed.rating == 5
 
 
+async def test_the_first_distributor_has_orders_at_every_step_on_its_desk(deps) -> None:
+    from backend.ordering.models import Order
+    from backend.org.models import Distributor
+
+    accounts = await seed_demo(SANDBOX_APPID, deps)
+    assert accounts is not None and accounts.desk_orders == 13
+    first = await Distributor.filter(brand_id=accounts.brand_id).order_by("id").first()
+    assert first is not None
+    statuses = await Order.filter(distributor_id=first.id).values_list("status", flat=True)
+    assert set(statuses) == {
+        "pending_payment",
+        "paid",
+        "accepted",
+        "shipped",
+        "delivered",
+        "completed",
+        "cancelled",
+    }
+    assert statuses.count("paid") >= 4  # a queue to accept
+
+
 async def test_the_demo_shows_every_feature(deps, settings, client, sandbox_client) -> None:
     """What the mini-program's and the console's pages show a newcomer is there: the mall,
     the wheel, the owner's points and spin, complaints with photos and an order, resolved
@@ -128,3 +149,20 @@ async def test_the_demo_shows_every_feature(deps, settings, client, sandbox_clie
     session = await LiveSession.get(title=accounts.live_session)
     assert accounts.live_invited == session.invited_count >= 30
     assert await LiveInvitation.filter(session_id=session.id).count() == session.invited_count
+
+
+async def test_the_demo_staff_are_people_with_names(client) -> None:
+    """The console's header reads "王敏 · 品牌管理员", not the role twice."""
+    accounts = await seed_demo(SANDBOX_APPID)
+    assert accounts is not None
+    names = {}
+    for username in ("brand_admin", "brand_ops", "dist1_admin", "dist2_admin", "dist3_admin"):
+        headers = await staff_headers(client, username, DEMO_PASSWORD)
+        names[username] = (await client.get("/api/v1/me", headers=headers)).json()["display_name"]
+    assert names == {
+        "brand_admin": "王敏",
+        "brand_ops": "陈立",
+        "dist1_admin": "周婷",
+        "dist2_admin": "孙浩",
+        "dist3_admin": "黄丽",
+    }

@@ -275,3 +275,161 @@ async def test_a_statement_is_the_stores_own_in_either_order(client, sandbox_cli
     own_brand = await staff_headers(client, shop.tenant.admin_username)
     seen = await client.get(url, headers=own_brand)
     assert [e["amount"] for e in seen.json()["items"]] == [20, 10]
+
+
+async def distributor_entries(shop: Shop, days: list[tuple[str, int]]) -> int:
+    """Approved voucher claims owed to the shop's distributor, one per (China day, fen) at
+    noon that day, in order; its vouchers account's id."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from backend.ledger import service as ledger_service
+    from backend.ledger.models import PartyAccount
+
+    for n, (day, fen) in enumerate(days, start=1):
+        noon = datetime.fromisoformat(f"{day}T12:00:00").replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+        await ledger_service.voucher_claim_moved(
+            brand_id=shop.tenant.brand.id,
+            distributor_id=shop.tenant.distributor.id,
+            claim_id=n,
+            amount_fen=fen,
+            settled=False,
+            now=noon,
+        )
+    account = await PartyAccount.get(party="distributor", party_id=shop.tenant.distributor.id)
+    return account.id
+
+
+NOVEMBER = [("2026-11-01", 1_000), ("2026-11-02", 2_000), ("2026-11-03", 3_000)]
+NOVEMBER += [("2026-11-30", 4_000), ("2026-12-01", 5_000)]
+
+
+async def test_a_distributor_pages_and_filters_its_statement_by_china_days(client) -> None:
+    shop = await make_shop()
+    account_id = await distributor_entries(shop, NOVEMBER)
+    distributor = await distributor_admin(client, shop)
+    [account] = (
+        await client.get(f"{LEDGER}/party-accounts?party=distributor", headers=distributor)
+    ).json()["items"]
+    assert (account["id"], account["kind_name"], account["balance"]) == (
+        account_id,
+        "待结算核销款",
+        15_000,
+    )
+    url = f"{LEDGER}/party-accounts/{account_id}/entries"
+
+    async def statement(**params: Any) -> Any:
+        response = await client.get(url, params=params, headers=distributor)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    first = await statement(limit=2)
+    assert first["account"]["balance"] == 15_000
+    assert [(e["amount"], e["balance_after"]) for e in first["items"]] == [
+        (5_000, 15_000),
+        (4_000, 10_000),
+    ]
+    assert first["items"][0]["cause_name"] == "兑换券核销确认"
+    rest = await statement(limit=2, before=first["next_before"])
+    last = await statement(limit=2, before=rest["next_before"])
+    assert [e["amount"] for e in rest["items"] + last["items"]] == [3_000, 2_000, 1_000]
+    assert last["next_before"] is None
+
+    # Whole days in China time, both ends included; either end may stay open.
+    november = await statement(created_from="2026-11-02", created_to="2026-11-30")
+    assert [e["amount"] for e in november["items"]] == [4_000, 3_000, 2_000]
+    paged = await statement(created_from="2026-11-02", created_to="2026-11-30", limit=1)
+    after = await statement(
+        created_from="2026-11-02", created_to="2026-11-30", before=paged["next_before"]
+    )
+    assert [e["amount"] for e in after["items"]] == [3_000, 2_000]
+    assert [e["amount"] for e in (await statement(created_from="2026-11-30"))["items"]] == [
+        5_000,
+        4_000,
+    ]
+    assert [e["amount"] for e in (await statement(created_to="2026-11-01"))["items"]] == [1_000]
+
+    exported = await client.get(
+        f"{url}.csv",
+        params={"created_from": "2026-11-02", "created_to": "2026-11-03"},
+        headers=distributor,
+    )
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    lines = exported.content.decode("utf-8-sig").splitlines()
+    assert lines == [
+        "时间,事项,变动,变动后余额,订单",
+        "2026-11-02 12:00:00,兑换券核销确认,20.00,30.00,",
+        "2026-11-03 12:00:00,兑换券核销确认,30.00,60.00,",
+    ]
+    whole = await client.get(f"{url}.csv", headers=distributor)
+    assert len(whole.content.decode("utf-8-sig").splitlines()) == 1 + len(NOVEMBER)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"created_from": "2026-12-01", "created_to": "2026-11-01"},
+        {"created_from": "2026-13-01"},
+        {"created_to": "yesterday"},
+        {"before": 0},
+    ],
+)
+async def test_a_party_statement_refuses_a_period_that_is_not_one(client, params) -> None:
+    shop = await make_shop()
+    account_id = await distributor_entries(shop, NOVEMBER[:1])
+    distributor = await distributor_admin(client, shop)
+    for path in ("entries", "entries.csv"):
+        if path == "entries.csv" and "before" in params:
+            continue
+        response = await client.get(
+            f"{LEDGER}/party-accounts/{account_id}/{path}", params=params, headers=distributor
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "request.invalid"
+
+
+async def test_a_party_statement_is_the_distributors_own(client, sandbox_client) -> None:
+    from backend.identity.models import Role
+    from tests.factories import make_staff
+
+    shop = await make_shop()
+    account_id = await distributor_entries(shop, NOVEMBER[:2])
+    url = f"{LEDGER}/party-accounts/{account_id}/entries"
+    rival = await staff_headers(
+        client,
+        await make_staff(
+            shop.tenant.brand.id, Role.DISTRIBUTOR_ADMIN, shop.tenant.other_distributor.id
+        ),
+    )
+    stranger_shop = await make_shop()
+    stranger = await distributor_admin(client, stranger_shop)
+    other_brand = await staff_headers(client, stranger_shop.tenant.admin_username)
+    for caller in (rival, stranger, other_brand):
+        for path in (url, f"{url}.csv"):
+            hidden = await client.get(path, headers=caller)
+            assert hidden.status_code == 404, path
+            assert hidden.json()["error"]["code"] == "ledger.account_not_found"
+    listed = await client.get(f"{LEDGER}/party-accounts?party=distributor", headers=rival)
+    assert listed.json()["items"] == []
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    assert (await client.get(url, headers=bearer(owner))).status_code == 403
+    own_brand = await staff_headers(client, shop.tenant.admin_username)
+    seen = await client.get(url, headers=own_brand)
+    assert [e["amount"] for e in seen.json()["items"]] == [2_000, 1_000]
+
+
+async def test_a_store_statement_filters_by_china_days_too(client, sandbox_client) -> None:
+    shop = await make_shop()
+    # points_entries writes one a minute from 2026-01-01 00:01 UTC: 08:01 that day in China.
+    account_id = await points_entries(shop.tenant.store.id, shop.tenant.brand.id, [10, 20])
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    url = f"{LEDGER}/accounts/{account_id}/entries"
+    that_day = {"created_from": "2026-01-01", "created_to": "2026-01-01"}
+    found = await client.get(url, params=that_day, headers=bearer(owner))
+    assert [e["amount"] for e in found.json()["items"]] == [20, 10]
+    before = await client.get(url, params={"created_to": "2025-12-31"}, headers=bearer(owner))
+    assert before.json()["items"] == []
+    exported = await client.get(
+        f"{url}.csv", params={"created_from": "2026-01-02"}, headers=bearer(owner)
+    )
+    assert exported.content.decode("utf-8-sig").splitlines() == ["时间,事项,变动,变动后余额,订单"]

@@ -187,6 +187,7 @@ async def test_starting_and_ending_over_http_tells_the_room(
         assert (await client.post(f"{API}/{session['id']}/start", headers=host)).status_code == 200
         assert (await watching.told("session"))[-1] == {"status": "live"}
         assert (await client.post(f"{API}/{session['id']}/end", headers=host)).status_code == 200
-        assert (await watching.told("session", 2))[-1] == {"status": "ended"}
+        ended = (await watching.told("session", 2))[-1]
+        assert (ended["status"], ended["card"]) == ("ended", None)
     finally:
         await watching.client.disconnect()

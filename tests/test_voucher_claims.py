@@ -59,7 +59,9 @@ async def test_a_claim_is_submitted_approved_and_settled(client, sandbox_client)
     shop, distributor, order = await delivered_voucher_order(client, sandbox_client)
     claimable = (await client.get(f"{API}/claimable", headers=distributor)).json()
     assert claimable["amount_fen"] == 20_000  # two filters at 100.00
-    assert [i["order_id"] for i in claimable["items"]] == [order["id"]]
+    [voucher] = claimable["items"]
+    assert (voucher["order_id"], voucher["order_no"]) == (order["id"], order["order_no"])
+    assert (voucher["name"], voucher["store_name"]) == ("滤芯兑换券", shop.tenant.store.name)
 
     submitted = await client.post(
         f"{API}", json={"note": "11月"}, headers=idempotent_staff(distributor)
@@ -68,13 +70,31 @@ async def test_a_claim_is_submitted_approved_and_settled(client, sandbox_client)
     claim = submitted.json()
     assert (claim["status_name"], claim["amount_fen"], claim["vouchers"]) == ("待审核", 20_000, 1)
     assert (await client.get(f"{API}/claimable", headers=distributor)).json()["items"] == []
+    detail = (await client.get(f"{API}/{claim['id']}", headers=distributor)).json()
+    assert detail["items"] == [
+        {
+            "coupon_id": voucher["coupon_id"],
+            "name": "滤芯兑换券",
+            "order_id": order["id"],
+            "order_no": order["order_no"],
+            "store_name": shop.tenant.store.name,
+            "amount_fen": 20_000,
+        }
+    ]
 
     brand = await admin(client, shop)
     early = await client.post(f"{API}/{claim['id']}/settle", headers=brand)
     assert early.status_code == 409
     assert early.json()["error"]["code"] == "coupon.claim_status_changed"
+    assert (await client.get(f"{API}/counts", headers=distributor)).json() == {
+        "by_status": {"submitted": 1, "approved": 0, "settled": 0, "rejected": 0},
+        "amount_fen": {"submitted": 20_000, "approved": 0, "settled": 0, "rejected": 0},
+        "total": 1,
+    }
     approved = await client.post(f"{API}/{claim['id']}/approve", headers=brand)
     assert approved.json()["status"] == "approved"
+    counted = (await client.get(f"{API}/counts", headers=brand)).json()
+    assert (counted["by_status"]["approved"], counted["amount_fen"]["approved"]) == (1, 20_000)
     distributor_id = shop.tenant.distributor.id
     assert await voucher_balance(distributor_id) == 20_000
     settled = await client.post(f"{API}/{claim['id']}/settle", headers=brand)
@@ -135,6 +155,7 @@ async def test_a_rejected_claim_owes_nothing_and_others_cannot_see_it(
     assert stranger.status_code == 404
     other_distributor = await distributor_admin(client, other)
     assert (await client.get(f"{API}", headers=other_distributor)).json()["items"] == []
+    assert (await client.get(f"{API}/counts", headers=other_distributor)).json()["total"] == 0
     owner = await store_owner(client, sandbox_client, shop.tenant.store)
     assert (await client.get(f"{API}", headers=bearer(owner))).status_code == 403
 

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
 
 if TYPE_CHECKING:
+    from backend.identity.models import User
     from backend.org.models import Brand, Distributor
+
+
+class StockReason(StrEnum):
+    """Why a distributor's staff changed a stock figure by hand."""
+
+    STOCKTAKE = "stocktake"  # 盘点
+    DAMAGE = "damage"  # 报损
+    RECEIPT = "receipt"  # 到货入库
+    RETURN = "return"  # 退货入库
+    OTHER = "other"  # 其他
 
 
 class Category(Model):
@@ -86,11 +98,46 @@ class DistributorSku(Model):
     is_available = fields.BooleanField(default=True)
     # Only ever changed by guarded relative updates, so concurrent orders cannot oversell.
     stock = fields.BigIntField(default=0)
+    # 库存预警: below this many units the console flags the SKU; None: no warning.
+    low_stock_threshold = fields.BigIntField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "distributor_skus"
         unique_together = (("distributor", "sku"),)
+
+
+class StockAdjustment(Model):
+    """A change of a distributor's stock by hand: who, why, the figure before and after.
+
+    Written in the same transaction as the change itself. Orders reserve and release stock
+    without one.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    brand: fields.ForeignKeyRelation[Brand] = fields.ForeignKeyField(
+        "models.Brand", related_name="stock_adjustments", on_delete=fields.RESTRICT
+    )
+    distributor: fields.ForeignKeyRelation[Distributor] = fields.ForeignKeyField(
+        "models.Distributor", related_name="stock_adjustments", on_delete=fields.RESTRICT
+    )
+    sku: fields.ForeignKeyRelation[Sku] = fields.ForeignKeyField(
+        "models.Sku", related_name="stock_adjustments", on_delete=fields.RESTRICT
+    )
+    # None for changes made by the platform itself (demo data, seeding).
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", null=True, related_name="stock_adjustments", on_delete=fields.SET_NULL
+    )
+    reason = fields.CharField(max_length=16)
+    note = fields.CharField(max_length=200, default="")
+    delta = fields.BigIntField()
+    stock_before = fields.BigIntField()
+    stock_after = fields.BigIntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "stock_adjustments"
+        indexes = (("distributor_id", "sku_id", "id"),)
 
 
 class PriceEntry(Model):

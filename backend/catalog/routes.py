@@ -10,6 +10,7 @@ from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
 from backend.catalog import service
+from backend.deps import request_deps
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal, authenticated
 from backend.infra.http import (
     Id,
@@ -17,11 +18,13 @@ from backend.infra.http import (
     RequestModel,
     documented_query,
     json_body,
+    newest_first,
     ok,
     page,
     parse_query,
     patch_changes,
 )
+from backend.infra.idempotency import create_once
 from backend.kernel.errors import InvalidInput
 from backend.org import service as org_service
 
@@ -76,9 +79,44 @@ class AvailabilityBody(RequestModel):
     distributor_id: Id | None = None
 
 
+ReasonName = Literal["stocktake", "damage", "receipt", "return", "other"]
+assert set(ReasonName.__args__) == {r.value for r in service.StockReason}  # type: ignore[attr-defined]
+
+
 class StockBody(RequestModel):
-    delta: int = Field(ge=-1_000_000, le=1_000_000)
+    delta: int | None = Field(
+        default=None,
+        ge=-1_000_000,
+        le=1_000_000,
+        description="入库为正、出库为负",
+    )
+    set_to: int | None = Field(
+        default=None, ge=0, le=service.MAX_STOCK, description="盘点后的实际数量；与 delta 二选一"
+    )
+    reason: ReasonName = Field(
+        description="stocktake 盘点、damage 报损、receipt 到货入库、return 退货入库、other 其他"
+    )
+    note: str = Field(default="", max_length=200, description="说明；原因为 other 时必填")
+    distributor_id: Id | None = Field(default=None, description="品牌员工代经销商调整时必填")
+
+
+class LowStockBody(RequestModel):
+    threshold: int | None = Field(
+        ge=1, le=service.MAX_STOCK, description="库存低于此数量时预警；null 取消预警"
+    )
     distributor_id: Id | None = None
+
+
+class StockQuery(PageQuery):
+    q: str | None = Field(default=None, max_length=64, description="商品名、规格名或条码")
+    category_id: Id | None = Field(default=None, description="含其子分类")
+    low: bool = Field(default=False, description="只看库存低于预警值的规格")
+    distributor_id: Id | None = Field(default=None, description="品牌员工查看时必填")
+
+
+class AdjustmentQuery(PageQuery):
+    before: Id | None = None
+    distributor_id: Id | None = Field(default=None, description="品牌员工查看时必填")
 
 
 class SkuQuery(PageQuery):
@@ -187,15 +225,88 @@ async def set_availability(
     )
 
 
+@bp.put("/skus/<sku_id:int>/low-stock")
+@openapi.summary("设置经销商该规格的库存预警值")
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
+@json_body(LowStockBody)
+async def set_low_stock(
+    request: Request, principal: Principal, sku_id: int, body: LowStockBody
+) -> HTTPResponse:
+    distributor_id = await _acting_distributor(principal, body.distributor_id)
+    return ok(
+        await service.set_low_stock_threshold(
+            principal, distributor_id, sku_id, threshold=body.threshold
+        )
+    )
+
+
 @bp.post("/skus/<sku_id:int>/stock")
-@openapi.summary("调整经销商库存（入库为正，出库为负）")
+@openapi.summary(
+    "调整经销商库存：增减数量（delta）或盘点数（set_to），须选原因；不低于 0，留下调整记录"
+)
+@openapi.parameter("Idempotency-Key", str, location="header", required=True)
 @authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
 @json_body(StockBody)
 async def adjust_stock(
     request: Request, principal: Principal, sku_id: int, body: StockBody
 ) -> HTTPResponse:
+    if body.delta == 0:  # a person changing nothing meant something else
+        raise service.refused_adjustment("delta", "调整数量不能为 0")
     distributor_id = await _acting_distributor(principal, body.distributor_id)
-    return ok(await service.adjust_stock(principal, distributor_id, sku_id, delta=body.delta))
+    now = request_deps(request).clock.now()
+    return await create_once(
+        request,
+        scope="catalog.stock_adjustment",
+        user_id=principal.user_id,
+        now=now,
+        create=lambda: service.adjust_stock(
+            principal,
+            distributor_id,
+            sku_id,
+            delta=body.delta,
+            set_to=body.set_to,
+            reason=service.StockReason(body.reason),
+            note=body.note,
+        ),
+    )
+
+
+@bp.get("/skus/<sku_id:int>/stock/adjustments")
+@openapi.summary("规格在经销商处的库存调整记录（最新在前，用 before 翻页）")
+@documented_query(AdjustmentQuery)
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
+async def list_adjustments(request: Request, principal: Principal, sku_id: int) -> HTTPResponse:
+    query = parse_query(request, AdjustmentQuery)
+    distributor_id = await _acting_distributor(principal, query.distributor_id)
+    limit = query.bounded_limit()
+    items = await service.list_adjustments(
+        principal, distributor_id, sku_id, before=query.before, limit=limit
+    )
+    return ok(newest_first(items, limit))
+
+
+@bp.get("/stock")
+@openapi.summary(
+    "经销商的库存：每个规格的库存、门店是否可订、预警值；按名称或条码搜索、按分类或库存不足筛选"
+)
+@documented_query(StockQuery)
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
+async def list_stock(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, StockQuery)
+    distributor_id = await _acting_distributor(principal, query.distributor_id)
+    assert principal.brand_id is not None  # staff of both kinds belong to a brand
+    limit = query.bounded_limit()
+    items = await service.list_stock(
+        principal.brand_id,
+        distributor_id,
+        text=query.q,
+        category_id=query.category_id,
+        low=query.low,
+        after=query.after,
+        limit=limit,
+    )
+    low_count = await service.low_stock_count(principal.brand_id, distributor_id)
+    return ok({**page(items, limit), "low_count": low_count})
 
 
 @bp.get("/skus")

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from backend.catalog.models import Category, DistributorSku, PriceEntry, Product, Sku
+from backend.catalog.models import (
+    Category,
+    DistributorSku,
+    PriceEntry,
+    Product,
+    Sku,
+    StockAdjustment,
+    StockReason,
+)
 from backend.catalog.pricing import (
     PriceTier,
     Quote,
@@ -23,11 +32,12 @@ from backend.catalog.pricing import (
     SkuOffer,
     quote_lines,
 )
+from backend.identity import service as identity_service
 from backend.identity.access import DISTRIBUTOR_ROLES, Principal
 from backend.infra import sql
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
 
-__all__ = ["Quote", "QuotedLine", "RequestedLine"]
+__all__ = ["Quote", "QuotedLine", "RequestedLine", "StockReason"]
 
 
 class CategoryNotFound(NotFound):
@@ -253,32 +263,186 @@ async def list_price_entries(brand_id: int | None, sku_id: int) -> list[dict[str
 
 # ---- distributors' stock ------------------------------------------------------------------
 
+MAX_STOCK = 10**9  # far above any warehouse, far below integer limits
+# How often a count (set_to) reads the figure again when an order or another adjustment
+# changed it between the read and the write: each retry follows a committed change.
+SET_STOCK_ATTEMPTS = 5
+
+
+class StockChanging(Conflict):
+    code = "catalog.stock_changing"
+    message = "库存正在变动，请稍后重试"
+
+
+class AdjustmentInvalid(InvalidInput):
+    code = "catalog.adjustment_invalid"
+    message = "库存调整内容不完整"
+
+
+def refused_adjustment(field: str, message: str) -> AdjustmentInvalid:
+    details = [{"field": field, "type": "invalid", "message": message}]
+    return AdjustmentInvalid(message, details=details)
+
+
+async def _distributor_row(
+    brand_id: int, distributor_id: int, sku_id: int, *, available: bool
+) -> None:
+    """Make sure the distributor has a stock row for the SKU. Two first changes at once both
+    pass: the unique pair keeps one row, and neither fails."""
+    await sql.execute(
+        "INSERT INTO distributor_skus"
+        " (brand_id, distributor_id, sku_id, is_available, stock, updated_at)"
+        " VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (distributor_id, sku_id) DO NOTHING",
+        brand_id,
+        distributor_id,
+        sku_id,
+        available,
+        datetime.now(UTC),
+    )
+
 
 async def set_availability(
     principal: Principal, distributor_id: int, sku_id: int, *, is_available: bool
 ) -> dict[str, Any]:
-    await _brand_sku(principal.brand_id, sku_id)
-    row, _ = await DistributorSku.get_or_create(
-        distributor_id=distributor_id, sku_id=sku_id, defaults={"brand_id": principal.brand_id}
+    sku = await _brand_sku(principal.brand_id, sku_id)
+    await _distributor_row(sku.brand_id, distributor_id, sku_id, available=is_available)  # type: ignore[attr-defined]
+    await DistributorSku.filter(distributor_id=distributor_id, sku_id=sku_id).update(
+        is_available=is_available
     )
-    await DistributorSku.filter(id=row.id).update(is_available=is_available)
     return await stock_view(distributor_id, sku_id)
+
+
+async def set_low_stock_threshold(
+    principal: Principal, distributor_id: int, sku_id: int, *, threshold: int | None
+) -> dict[str, Any]:
+    """Warn below `threshold` units (None: no warning). A SKU the distributor does not carry
+    yet gets a row that stays off sale: a warning level is not a decision to sell."""
+    sku = await _brand_sku(principal.brand_id, sku_id)
+    await _distributor_row(sku.brand_id, distributor_id, sku_id, available=False)  # type: ignore[attr-defined]
+    await DistributorSku.filter(distributor_id=distributor_id, sku_id=sku_id).update(
+        low_stock_threshold=threshold
+    )
+    return await stock_view(distributor_id, sku_id)
+
+
+async def _add_stock(distributor_id: int, sku_id: int, delta: int) -> tuple[int, int]:
+    """A relative, guarded update: adjustments made at the same moment all count, and none
+    takes the figure below zero. The figure before and after."""
+    row = await sql.fetch_one(
+        "UPDATE distributor_skus SET stock = stock + $1, updated_at = $2"
+        " WHERE distributor_id = $3 AND sku_id = $4 AND stock + $1 >= 0 RETURNING stock",
+        delta,
+        datetime.now(UTC),
+        distributor_id,
+        sku_id,
+    )
+    if row is None:
+        current = await DistributorSku.get(distributor_id=distributor_id, sku_id=sku_id)
+        raise StockWouldGoNegative(
+            f"库存不足，无法扣减：当前库存 {current.stock}，最多可减 {current.stock}",
+            details={"stock": current.stock},
+        )
+    after = int(row["stock"])
+    return after - delta, after
+
+
+async def _set_stock(distributor_id: int, sku_id: int, counted: int) -> tuple[int, int]:
+    """A count replaces the figure it was made against, and only that one (compare and set):
+    when an order or another adjustment moved it in between, read it again and retry."""
+    for _ in range(SET_STOCK_ATTEMPTS):
+        current = await DistributorSku.get(distributor_id=distributor_id, sku_id=sku_id)
+        changed = await sql.execute(
+            "UPDATE distributor_skus SET stock = $1, updated_at = $2"
+            " WHERE distributor_id = $3 AND sku_id = $4 AND stock = $5",
+            counted,
+            datetime.now(UTC),
+            distributor_id,
+            sku_id,
+            current.stock,
+        )
+        if changed:
+            return current.stock, counted
+    raise StockChanging()
 
 
 async def adjust_stock(
-    principal: Principal, distributor_id: int, sku_id: int, *, delta: int
+    principal: Principal,
+    distributor_id: int,
+    sku_id: int,
+    *,
+    delta: int | None = None,
+    set_to: int | None = None,
+    reason: StockReason = StockReason.RECEIPT,
+    note: str = "",
 ) -> dict[str, Any]:
-    """Receive goods (+) or write off (-): a relative change, never a blind overwrite."""
+    """Receive goods (+), write off (-), or record a count (`set_to`): never below zero, and
+    the change and its record in one transaction. The stock row after it, with the record."""
+    if (delta is None) == (set_to is None):
+        raise refused_adjustment("delta", "调整数量与盘点数量须填且只填一项")
+    note = note.strip()
+    if reason == StockReason.OTHER and not note:
+        raise refused_adjustment("note", "原因为“其他”时须填写说明")
+    sku = await _brand_sku(principal.brand_id, sku_id)
+    await _distributor_row(sku.brand_id, distributor_id, sku_id, available=True)  # type: ignore[attr-defined]
+    async with in_transaction():
+        if delta is not None:
+            before, after = await _add_stock(distributor_id, sku_id, delta)
+        else:
+            assert set_to is not None
+            before, after = await _set_stock(distributor_id, sku_id, set_to)
+        adjustment = await StockAdjustment.create(
+            brand_id=sku.brand_id,  # type: ignore[attr-defined]
+            distributor_id=distributor_id,
+            sku_id=sku_id,
+            user_id=principal.user_id or None,  # 0: the platform's own (seeding, factories)
+            reason=reason.value,
+            note=note,
+            delta=after - before,
+            stock_before=before,
+            stock_after=after,
+        )
+    names = await identity_service.user_names([principal.user_id] if principal.user_id else [])
+    return {
+        **await stock_view(distributor_id, sku_id),
+        "adjustment": adjustment_view(adjustment, names),
+    }
+
+
+def adjustment_view(adjustment: StockAdjustment, names: dict[int, str]) -> dict[str, Any]:
+    user_id = adjustment.user_id  # type: ignore[attr-defined]
+    return {
+        "id": adjustment.id,
+        "sku_id": adjustment.sku_id,  # type: ignore[attr-defined]
+        "distributor_id": adjustment.distributor_id,  # type: ignore[attr-defined]
+        "reason": adjustment.reason,
+        "note": adjustment.note,
+        "delta": adjustment.delta,
+        "stock_before": adjustment.stock_before,
+        "stock_after": adjustment.stock_after,
+        "user_id": user_id,
+        "user_name": names.get(user_id, "系统") if user_id else "系统",
+        "created_at": adjustment.created_at.isoformat(),
+    }
+
+
+async def list_adjustments(
+    principal: Principal, distributor_id: int, sku_id: int, *, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """The SKU's hand-made stock changes at the distributor, newest first (limit + 1 rows)."""
     await _brand_sku(principal.brand_id, sku_id)
-    row, _ = await DistributorSku.get_or_create(
-        distributor_id=distributor_id, sku_id=sku_id, defaults={"brand_id": principal.brand_id}
+    query = StockAdjustment.filter(
+        brand_id=principal.brand_id, distributor_id=distributor_id, sku_id=sku_id
     )
-    changed = await DistributorSku.filter(id=row.id, stock__gte=-delta).update(
-        stock=F("stock") + delta
-    )
-    if not changed:
-        raise StockWouldGoNegative()
-    return await stock_view(distributor_id, sku_id)
+    if before is not None:
+        query = query.filter(id__lt=before)
+    rows = await query.order_by("-id").limit(limit + 1)
+    user_ids = [row.user_id for row in rows]  # type: ignore[attr-defined]
+    names = await identity_service.user_names(user_id for user_id in user_ids if user_id)
+    return [adjustment_view(row, names) for row in rows]
+
+
+def _is_low(stock: int, threshold: int | None) -> bool:
+    return threshold is not None and stock < threshold
 
 
 async def stock_view(distributor_id: int, sku_id: int) -> dict[str, Any]:
@@ -288,7 +452,107 @@ async def stock_view(distributor_id: int, sku_id: int) -> dict[str, Any]:
         "sku_id": sku_id,
         "is_available": row.is_available,
         "stock": row.stock,
+        "low_stock_threshold": row.low_stock_threshold,
+        "is_low": _is_low(row.stock, row.low_stock_threshold),
     }
+
+
+_LOW = "d.low_stock_threshold IS NOT NULL AND d.stock < d.low_stock_threshold"
+
+
+def _like(text: str) -> str:
+    """`text` as a LIKE pattern matching it anywhere, its own % and _ taken literally."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def list_stock(
+    brand_id: int,
+    distributor_id: int,
+    *,
+    text: str | None,
+    category_id: int | None,
+    low: bool,
+    after: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Every SKU of the brand as the distributor holds it, by SKU id (limit + 1 rows): those
+    it has never stocked show no stock and off sale, as stores see them. `text` matches the
+    product's or SKU's name or the barcode; `category_id` takes its child categories too."""
+    args: list[Any] = []
+
+    def bound(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    where = [f"s.brand_id = {bound(brand_id)}"]
+    distributor = bound(distributor_id)
+    if text:
+        pattern = bound(_like(text))
+        where.append(
+            f"(LOWER(p.name) LIKE {pattern} ESCAPE '\\' OR LOWER(s.name) LIKE {pattern}"
+            f" ESCAPE '\\' OR LOWER(s.barcode) LIKE {pattern} ESCAPE '\\')"
+        )
+    if category_id is not None:
+        child_ids = await Category.filter(brand_id=brand_id, parent_id=category_id).values_list(
+            "id", flat=True
+        )
+        where.append(f"p.category_id IN ({bound([category_id, *child_ids])})")
+    if low:
+        where.append(_LOW)
+    if after is not None:
+        where.append(f"s.id > {bound(after)}")
+    rows = await sql.fetch(
+        # Only placeholders ($n) and fixed conditions are spliced in.
+        "SELECT s.id, s.product_id, s.name, s.spec, s.unit, s.barcode, s.list_price_fen,"  # noqa: S608
+        " s.case_size, s.min_order_qty, s.is_active AND p.is_active AS active,"
+        " p.name AS product_name, p.category_id, c.name AS category_name,"
+        " d.is_available, d.stock, d.low_stock_threshold"
+        " FROM skus s JOIN products p ON p.id = s.product_id"
+        " JOIN categories c ON c.id = p.category_id"
+        f" LEFT JOIN distributor_skus d ON d.sku_id = s.id AND d.distributor_id = {distributor}"
+        f" WHERE {' AND '.join(where)} ORDER BY s.id LIMIT {bound(limit + 1)}",
+        *args,
+    )
+    items = []
+    for row in rows:
+        stock = int(row["stock"] or 0)
+        threshold = row["low_stock_threshold"]
+        items.append(
+            {
+                "id": row["id"],
+                "sku_id": row["id"],
+                "product_id": row["product_id"],
+                "product_name": row["product_name"],
+                "category_id": row["category_id"],
+                "category_name": row["category_name"],
+                "name": row["name"],
+                "spec": row["spec"],
+                "unit": row["unit"],
+                "barcode": row["barcode"],
+                "list_price_fen": row["list_price_fen"],
+                "case_size": row["case_size"],
+                "min_order_qty": row["min_order_qty"],
+                "is_active": bool(row["active"]),
+                "stock": stock,
+                # What stores see: a SKU the distributor has no row for is not sold there.
+                "is_available": bool(row["is_available"]),
+                "low_stock_threshold": threshold,
+                "is_low": _is_low(stock, threshold),
+            }
+        )
+    return items
+
+
+async def low_stock_count(brand_id: int, distributor_id: int) -> int:
+    """How many of the distributor's SKUs are below their warning level."""
+    row = await sql.fetch_one(
+        f"SELECT COUNT(*) AS n FROM distributor_skus d WHERE d.brand_id = $1"  # noqa: S608
+        f" AND d.distributor_id = $2 AND {_LOW}",
+        brand_id,
+        distributor_id,
+    )
+    return int(row["n"]) if row else 0
 
 
 def acting_distributor(principal: Principal, requested: int | None) -> int | None:
@@ -539,6 +803,18 @@ async def sku_summaries(brand_id: int, sku_ids: Iterable[int]) -> dict[int, SkuS
     }
 
 
+async def sku_packing(sku_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """How these SKUs are packed (spec, 箱规 case size), for pages that show quantities as
+    cases and units: one query."""
+    ids = sorted(set(sku_ids))
+    if not ids:
+        return {}
+    rows = await sql.fetch("SELECT id, spec, case_size FROM skus WHERE id IN ($1)", ids)
+    return {
+        int(row["id"]): {"spec": row["spec"], "case_size": int(row["case_size"])} for row in rows
+    }
+
+
 async def category_names(brand_id: int, category_ids: Iterable[int]) -> dict[int, str]:
     """The names of the brand's categories among `category_ids`."""
     ids = sorted(set(category_ids))
@@ -546,6 +822,51 @@ async def category_names(brand_id: int, category_ids: Iterable[int]) -> dict[int
         return {}
     rows = await Category.filter(brand_id=brand_id, id__in=ids).values_list("id", "name")
     return {int(category_id): str(name) for category_id, name in rows}
+
+
+async def carried_skus(
+    brand_id: int, distributor_id: int, *, text: str | None, after: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """The active SKUs a distributor carries (what it may put on sale in a live session), by
+    SKU id: each with its product's name, its list price and the distributor's stock."""
+    carried = DistributorSku.filter(
+        brand_id=brand_id,
+        distributor_id=distributor_id,
+        sku__is_active=True,
+        sku__product__is_active=True,
+    )
+    if text:
+        named = Q(sku__product__name__icontains=text) | Q(sku__name__icontains=text)
+        carried = carried.filter(named)
+    if after is not None:
+        carried = carried.filter(sku_id__gt=after)
+    rows = (
+        await carried.order_by("sku_id")
+        .limit(limit)
+        .values(
+            "sku_id",
+            "stock",
+            "is_available",
+            "sku__name",
+            "sku__spec",
+            "sku__unit",
+            "sku__list_price_fen",
+            "sku__product__name",
+        )
+    )
+    return [
+        {
+            "id": row["sku_id"],
+            "product_name": row["sku__product__name"],
+            "name": row["sku__name"],
+            "spec": row["sku__spec"],
+            "unit": row["sku__unit"],
+            "list_price_fen": row["sku__list_price_fen"],
+            "stock": row["stock"],
+            "is_available": bool(row["is_available"]),
+        }
+        for row in rows
+    ]
 
 
 async def list_prices(brand_id: int, sku_ids: Iterable[int]) -> dict[int, int]:

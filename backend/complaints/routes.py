@@ -81,6 +81,7 @@ class ComplaintQuery(PageQuery):
     ) = None
     category: Category | None = None
     distributor_id: Id | None = None
+    store_id: Id | None = Field(default=None, description="只看该门店的投诉（门店页）")
     breached: bool | None = Field(default=None, description="只看（或排除）已超时的投诉")
     needs_review: bool = Field(default=False, description="只看内容安全检测待人工审核的投诉")
     sort: Literal["newest", "due"] = Field(
@@ -145,6 +146,7 @@ async def list_complaints(request: Request, principal: Principal) -> HTTPRespons
         "status": query.status,
         "category": query.category,
         "distributor_id": query.distributor_id,
+        "store_id": query.store_id,
         "breached": query.breached,
         "needs_review": query.needs_review,
     }

@@ -5,7 +5,6 @@ marked internal are never shown to the store."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -14,7 +13,6 @@ from zoneinfo import ZoneInfo
 from tortoise.transactions import in_transaction
 
 from backend.complaints import metrics as complaint_metrics
-from backend.complaints import photos
 from backend.complaints.models import (
     Complaint,
     ComplaintEvent,
@@ -25,10 +23,10 @@ from backend.complaints.models import (
 from backend.complaints.states import STATUS_NAMES, TRANSITIONS, Action, Actor, next_status
 from backend.identity import service as identity_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
-from backend.infra import sql
+from backend.infra import images, sql
 from backend.infra.broadcast import CONSOLE_NAMESPACE, brand_room, distributor_room
 from backend.infra.logging import get_logger
-from backend.infra.storage import storage_for
+from backend.infra.storage import storage_for, store_image
 from backend.integrations.wechat.client import WechatApiError
 from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from backend.notifications import service as notifications_service
@@ -57,6 +55,16 @@ OPEN_STATUSES = (
 )
 
 
+def _orders_with_open_complaints() -> Any:
+    """After-sale, for the order queue: an order a complaint still open is about."""
+    return Complaint.filter(
+        status__in=[status.value for status in OPEN_STATUSES], order_id__isnull=False
+    ).values("order_id")
+
+
+ordering_service.on_after_sale(_orders_with_open_complaints)
+
+
 class ComplaintNotFound(NotFound):
     code = "complaint.not_found"
     message = "找不到该投诉"
@@ -69,7 +77,7 @@ class NotAPhoto(InvalidInput):
 
 class PhotoTooLarge(TooLarge):
     code = "complaint.photo_too_large"
-    message = f"图片不能超过 {photos.MAX_PHOTO_BYTES // (1024 * 1024)} MB"
+    message = f"图片不能超过 {images.MAX_IMAGE_BYTES // (1024 * 1024)} MB"
 
 
 class PhotosUnavailable(InvalidInput):
@@ -217,26 +225,25 @@ async def upload_photo(
     """Check, clean (no metadata, no location) and store one photo for a complaint to come;
     its id is then named when filing."""
     store = await org_service.store_for_ordering(principal, None)
-    if len(data) > photos.MAX_PHOTO_BYTES:
-        raise PhotoTooLarge()
     try:
-        photo = photos.cleaned(data)
-    except photos.NotAPhoto as refused:
+        photo = await store_image(
+            deps.settings.storage, f"complaints/{store.brand_id}/{store.id}", data
+        )
+    except images.ImageTooLarge as refused:
+        raise PhotoTooLarge() from refused
+    except images.NotAnImage as refused:
         raise NotAPhoto(str(refused)) from refused
-    key = f"complaints/{store.brand_id}/{store.id}/{uuid.uuid4().hex}.{photo.extension}"
-    storage = storage_for(deps.settings.storage)
-    await storage.put(key, photo.data, photo.content_type)
     row = await ComplaintPhoto.create(
         brand_id=store.brand_id,
         store_id=store.id,
-        key=key,
+        key=photo.key,
         content_type=photo.content_type,
-        size_bytes=len(photo.data),
+        size_bytes=photo.size_bytes,
         width=photo.width,
         height=photo.height,
         created_at=now,
     )
-    return {"id": row.id, "url": storage.url(key), "width": photo.width, "height": photo.height}
+    return {"id": row.id, "url": photo.url, "width": photo.width, "height": photo.height}
 
 
 UNATTACHED_PHOTO_LIFETIME = timedelta(hours=24)  # uploaded, then the complaint never filed
@@ -272,7 +279,8 @@ async def file(
     verdict = await _text_verdict(deps, principal, fields["text"])
     first_minutes, resolution_minutes = await sla_minutes(store.brand_id, fields["category"])
     first_due = now + timedelta(minutes=first_minutes)
-    async with in_transaction():
+    # sql.transaction(): the review notification is pushed only once the complaint commits.
+    async with sql.transaction():
         complaint = await Complaint.create(
             brand_id=store.brand_id,
             store_id=store.id,
@@ -289,7 +297,7 @@ async def file(
         )
         await _record(complaint.id, principal, now, moved=(None, ComplaintStatus.NEW.value))
         if verdict != "pass":
-            await _send_to_review(complaint, verdict, now)
+            await _send_to_review(deps, complaint, verdict, now)
         if photo_ids := sorted(set(fields["photo_ids"])):
             attached = await sql.execute(
                 "UPDATE complaint_photos SET complaint_id = $1"
@@ -324,7 +332,7 @@ async def _text_verdict(deps: Any, principal: Principal, text: str) -> str:
         return "unchecked"
 
 
-async def _send_to_review(complaint: Complaint, verdict: str, now: datetime) -> None:
+async def _send_to_review(deps: Any, complaint: Complaint, verdict: str, now: datetime) -> None:
     """Flagged text goes to a person: an internal note on the timeline and a notification to
     the brand's staff. The complaint itself goes on as usual."""
     note = VERDICT_NOTES.get(verdict, "内容需人工审核")
@@ -345,6 +353,7 @@ async def _send_to_review(complaint: Complaint, verdict: str, now: datetime) -> 
         body=note,
         link=f"complaint:{complaint.id}",
         now=now,
+        broadcast=deps.broadcast,
     )
 
 
@@ -467,7 +476,7 @@ _TIMES = {
     )
 }
 _FLAGS = ("breached_first_response", "breached_resolution")
-_EQUAL_FILTERS = ("status", "category", "distributor_id")
+_EQUAL_FILTERS = ("status", "category", "distributor_id", "store_id")
 _BREACHED = "(breached_first_response OR breached_resolution)"
 
 
@@ -784,11 +793,13 @@ BREACHES = (
 
 async def escalate_breaches(now: datetime, deps: Any = None) -> int:
     """Mark every open complaint past a deadline it has not yet been marked for, record it on
-    the timeline (internal) and tell the brand's staff; the marking is a guarded update, so
-    running this in every process escalates each breach once."""
+    the timeline (internal) and tell the brand's staff, and the distributor's when it has been
+    handed one; the marking is a guarded update, so running this in every process escalates
+    each breach once. With `deps`, the consoles hear of it once it commits."""
+    broadcast = deps.broadcast if deps is not None else None
     escalated = 0
     for flag, deadline, statuses, what in BREACHES:
-        async with in_transaction():
+        async with sql.transaction():
             rows = await sql.fetch(
                 f"UPDATE complaints SET {flag} = TRUE WHERE {flag} = FALSE"  # noqa: S608
                 f" AND {deadline} <= $1 AND status IN ($2) AND paused_since IS NULL"
@@ -797,22 +808,30 @@ async def escalate_breaches(now: datetime, deps: Any = None) -> int:
                 [status.value for status in statuses],
             )
             for row in rows:
+                told = await identity_service.brand_staff_user_ids(row["brand_id"])
+                whom = "品牌运营"
+                if row["distributor_id"] is not None:
+                    told += await identity_service.distributor_staff_user_ids(
+                        row["brand_id"], row["distributor_id"]
+                    )
+                    whom = "品牌运营和经销商"
                 await ComplaintEvent.create(
                     complaint_id=row["id"],
                     actor_id=None,
                     actor_role="system",
-                    message=f"{what}，已提醒品牌运营",
+                    message=f"{what}，已提醒{whom}",
                     internal=True,
                     created_at=now,
                 )
                 await notifications_service.notify(
                     row["brand_id"],
-                    await identity_service.brand_staff_user_ids(row["brand_id"]),
+                    told,
                     kind="complaint.breached",
                     title=f"投诉 #{row['id']} {what}",
                     body="请尽快处理",
                     link=f"complaint:{row['id']}",
                     now=now,
+                    broadcast=broadcast,
                 )
         escalated += len(rows)
         if deps is not None:

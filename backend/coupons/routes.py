@@ -285,14 +285,15 @@ async def claimable_vouchers(request: Request, principal: Principal) -> HTTPResp
 @authenticated(*DISTRIBUTOR_ROLES)
 @json_body(ClaimBody)
 async def submit_claim(request: Request, principal: Principal, body: ClaimBody) -> HTTPResponse:
-    now = request_deps(request).clock.now()
+    deps = request_deps(request)
+    now = deps.clock.now()
     used = await _fulfilled(principal)
     return await create_once(
         request,
         scope="coupon.claim_vouchers",
         user_id=principal.user_id,
         now=now,
-        create=lambda: service.submit_claim(principal, used, body.note, now=now),
+        create=lambda: service.submit_claim(deps, principal, used, body.note, now=now),
     )
 
 
@@ -309,11 +310,29 @@ async def list_claims(request: Request, principal: Principal) -> HTTPResponse:
     return ok(newest_first(items, limit))
 
 
+@bp.get("/claims/counts")
+@openapi.summary("核销单各状态的数量与金额（品牌看全部，经销商看自己的）")
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
+async def claim_counts(request: Request, principal: Principal) -> HTTPResponse:
+    return ok(await service.claim_counts(principal))
+
+
 @bp.get("/claims/<claim_id:int>")
 @openapi.summary("核销单详情（含每张兑换券及其订单）")
 @authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
 async def get_claim(request: Request, principal: Principal, claim_id: int) -> HTTPResponse:
-    return ok(await service.get_claim(principal, claim_id))
+    return ok(await _with_orders(await service.get_claim(principal, claim_id)))
+
+
+async def _with_orders(claim: dict[str, Any]) -> dict[str, Any]:
+    """Each voucher's order named by its number and store. Orders belong to ordering, which
+    depends on coupons, so the route adds them rather than the coupons service."""
+    labels = await ordering_service.order_labels(
+        claim["distributor_id"], [item["order_id"] for item in claim["items"]]
+    )
+    for item in claim["items"]:
+        item.update(labels.get(item["order_id"], {"order_no": "", "store_name": ""}))
+    return claim
 
 
 @bp.post("/claims/<claim_id:int>/<action:approve|reject|settle>")
@@ -324,5 +343,8 @@ async def get_claim(request: Request, principal: Principal, claim_id: int) -> HT
 async def decide_claim(
     request: Request, principal: Principal, claim_id: int, action: str, body: DecisionBody
 ) -> HTTPResponse:
-    now = request_deps(request).clock.now()
-    return ok(await service.decide_claim(principal, claim_id, action, reason=body.reason, now=now))
+    deps = request_deps(request)
+    decided = await service.decide_claim(
+        deps, principal, claim_id, action, reason=body.reason, now=deps.clock.now()
+    )
+    return ok(await _with_orders(decided))

@@ -17,6 +17,8 @@ from tortoise import connections
 from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.functions import Count, Sum
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from backend.catalog import service as catalog_service
@@ -36,11 +38,14 @@ from backend.coupons.models import (
     VoucherClaimItem,
 )
 from backend.coupons.terms import Effect, PayableLine, Refusal, Terms, apply
+from backend.identity import service as identity_service
 from backend.identity.access import DISTRIBUTOR_ROLES, STORE_ROLES, Principal
 from backend.infra import sql
 from backend.infra.logging import get_logger
+from backend.kernel import money
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
 from backend.ledger import service as ledger_service
+from backend.notifications import service as notifications_service
 from backend.org import service as org_service
 from backend.promotions import service as promotions_service
 
@@ -426,6 +431,27 @@ async def issue_one_for_live(
         template, [store_id], source=CouponSource.LIVE, issuance_id=None, period="", now=now
     )
     return coupon_id
+
+
+async def droppable_templates(
+    brand_id: int, *, text: str | None, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """The brand's active coupon templates, newest first, as a live session's coupon drop
+    picks one: its name and what it is worth, not its audience or stock."""
+    templates = CouponTemplate.filter(brand_id=brand_id, status=TemplateStatus.ACTIVE.value)
+    if text:
+        templates = templates.filter(name__icontains=text)
+    if before is not None:
+        templates = templates.filter(id__lt=before)
+    return [
+        {
+            "id": template.id,
+            "name": template.name,
+            "kind": template.kind,
+            "description": _terms(template).describe(),
+        }
+        for template in await templates.order_by("-id").limit(limit)
+    ]
 
 
 async def known_template_ids(brand_id: int, template_ids: Sequence[int]) -> set[int]:
@@ -876,6 +902,8 @@ async def claimable_vouchers(principal: Principal, used: Sequence[sql.Row]) -> l
             "coupon_id": row["coupon_id"],
             "name": names[row["coupon_id"]],
             "order_id": row["order_id"],
+            "order_no": row["order_no"],
+            "store_name": row["store_name"],
             "amount_fen": row["coupon_discount_fen"],
         }
         for row in used
@@ -884,16 +912,17 @@ async def claimable_vouchers(principal: Principal, used: Sequence[sql.Row]) -> l
 
 
 async def submit_claim(
-    principal: Principal, used: Sequence[sql.Row], note: str, *, now: datetime
+    deps: Any, principal: Principal, used: Sequence[sql.Row], note: str, *, now: datetime
 ) -> dict[str, Any]:
     """Claim every voucher claimable now (of `used`, as in claimable_vouchers). A voucher
-    already in another claim (a concurrent submission) makes this one 409, nothing written."""
+    already in another claim (a concurrent submission) makes this one 409, nothing written.
+    The brand's staff are notified in the same transaction."""
     distributor_id = _distributor_of(principal)
     vouchers = await claimable_vouchers(principal, used)
     if not vouchers:
         raise NothingToClaim()
     try:
-        async with in_transaction():
+        async with sql.transaction():
             claim = await VoucherClaim.create(
                 brand_id=principal.brand_id,
                 distributor_id=distributor_id,
@@ -914,6 +943,7 @@ async def submit_claim(
                     for v in vouchers
                 ]
             )
+            await _tell_about_claim(deps, claim, submitted=True, now=now)
     except IntegrityError as exc:
         raise ClaimConflict() from exc
     return {**claim_view(claim), "items": vouchers}
@@ -930,29 +960,51 @@ async def _visible_claim(principal: Principal, claim_id: int) -> VoucherClaim:
 
 
 async def get_claim(principal: Principal, claim_id: int) -> dict[str, Any]:
+    """A claim with each voucher in it: its name, the order it was used in, its value."""
     claim = await _visible_claim(principal, claim_id)
-    items = await VoucherClaimItem.filter(claim_id=claim.id).order_by("id")
-    return {
-        **claim_view(claim),
-        "items": [
-            {"coupon_id": i.coupon_id, "order_id": i.order_id, "amount_fen": i.amount_fen}  # type: ignore[attr-defined]
-            for i in items
-        ],
-    }
+    items = await sql.fetch(
+        "SELECT i.coupon_id, t.name, i.order_id, i.amount_fen FROM voucher_claim_items i"
+        " JOIN coupons c ON c.id = i.coupon_id JOIN coupon_templates t ON t.id = c.template_id"
+        " WHERE i.claim_id = $1 ORDER BY i.id",
+        claim.id,
+    )
+    return {**claim_view(claim), "items": [dict(item) for item in items]}
+
+
+def _claims_seen_by(principal: Principal) -> QuerySet[VoucherClaim]:
+    """Brand staff see every claim of the brand; distributor staff their distributor's."""
+    claims = VoucherClaim.filter(brand_id=principal.brand_id)
+    if principal.role in DISTRIBUTOR_ROLES:
+        claims = claims.filter(distributor_id=principal.distributor_id)
+    return claims
 
 
 async def list_claims(
     principal: Principal, *, status: str | None, before: int | None, limit: int
 ) -> list[dict[str, Any]]:
-    """Brand staff see every claim of the brand; distributor staff their distributor's."""
-    claims = VoucherClaim.filter(brand_id=principal.brand_id)
-    if principal.role in DISTRIBUTOR_ROLES:
-        claims = claims.filter(distributor_id=principal.distributor_id)
+    claims = _claims_seen_by(principal)
     if status is not None:
         claims = claims.filter(status=status)
     if before is not None:
         claims = claims.filter(id__lt=before)
     return [claim_view(c) for c in await claims.order_by("-id").limit(limit)]
+
+
+async def claim_counts(principal: Principal) -> dict[str, Any]:
+    """How many of the caller's claims are in each status, and for how much: the tabs of
+    the claims list, and what is still to be approved or paid."""
+    rows = (
+        await _claims_seen_by(principal)
+        .annotate(claims=Count("id"), amount=Sum("amount_fen"))
+        .group_by("status")
+        .values("status", "claims", "amount")
+    )
+    by_status = {status.value: 0 for status in ClaimStatus}
+    amount_fen = {status.value: 0 for status in ClaimStatus}
+    for row in rows:
+        by_status[row["status"]] = int(row["claims"])
+        amount_fen[row["status"]] = int(row["amount"] or 0)
+    return {"by_status": by_status, "amount_fen": amount_fen, "total": sum(by_status.values())}
 
 
 CLAIM_MOVES = {
@@ -963,17 +1015,18 @@ CLAIM_MOVES = {
 
 
 async def decide_claim(
-    principal: Principal, claim_id: int, action: str, *, reason: str, now: datetime
+    deps: Any, principal: Principal, claim_id: int, action: str, *, reason: str, now: datetime
 ) -> dict[str, Any]:
     """The brand approves, rejects or settles a claim: a guarded status move, and for approve
-    and settle the distributor's voucher account moves in the same transaction."""
+    and settle the distributor's voucher account moves in the same transaction, as does the
+    notification to the distributor's staff."""
     claim = await _visible_claim(principal, claim_id)
     source, target = CLAIM_MOVES[action]
     stamp = "settled_at" if target == ClaimStatus.SETTLED else "decided_at"
     changes: dict[str, Any] = {"status": target.value, stamp: now}
     if target == ClaimStatus.REJECTED:
         changes["reject_reason"] = reason or "未说明原因"
-    async with in_transaction():
+    async with sql.transaction():
         moved = await VoucherClaim.filter(id=claim.id, status=source.value).update(**changes)
         if not moved:
             raise ClaimStatusChanged(
@@ -988,7 +1041,39 @@ async def decide_claim(
                 settled=target == ClaimStatus.SETTLED,
                 now=now,
             )
+        claim.status, claim.reject_reason = target.value, changes.get("reject_reason", "")
+        await _tell_about_claim(deps, claim, submitted=False, now=now)
     return await get_claim(principal, claim.id)
+
+
+async def _tell_about_claim(
+    deps: Any, claim: VoucherClaim, *, submitted: bool, now: datetime
+) -> None:
+    """A submitted claim is the brand staff's to review; a decision is news for the
+    distributor's staff (pushed to their consoles once the caller's transaction commits)."""
+    brand_id: int = claim.brand_id  # type: ignore[attr-defined]
+    distributor_id: int = claim.distributor_id
+    status = ClaimStatus(claim.status)
+    amount = f"{money.yuan(claim.amount_fen)} 元，{claim.vouchers} 张兑换券"
+    if submitted:
+        named = await org_service.names(brand_id, "distributor", [distributor_id])
+        told = await identity_service.brand_staff_user_ids(brand_id)
+        title = f"核销单 #{claim.id} 待审核"
+        body = f"{named.get(distributor_id, '经销商')}申请核销 {amount}"
+    else:
+        told = await identity_service.distributor_staff_user_ids(brand_id, distributor_id)
+        title = f"核销单 #{claim.id} {CLAIM_STATUS_NAMES[status]}"
+        body = f"驳回原因：{claim.reject_reason}" if status == ClaimStatus.REJECTED else amount
+    await notifications_service.notify(
+        brand_id,
+        told,
+        kind=f"claim.{status.value}",
+        title=title,
+        body=body,
+        link=f"claim:{claim.id}",
+        now=now,
+        broadcast=deps.broadcast,
+    )
 
 
 ACTION_NAMES = {"approve": "确认", "reject": "驳回", "settle": "结算"}

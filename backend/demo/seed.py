@@ -19,7 +19,7 @@ from backend.catalog.models import Category, PriceEntry
 from backend.coupons import service as coupons_service
 from backend.demo.complaints import seed_complaints
 from backend.demo.live import seed_live_session
-from backend.demo.orders import become_owner
+from backend.demo.orders import become_owner, seed_desk_orders
 from backend.demo.rewards import seed_mall, seed_owner_order, seed_wheel
 from backend.identity import service as identity_service
 from backend.identity.models import Role, User, WechatAccount
@@ -38,6 +38,10 @@ DISTRIBUTORS = [
     ("上海泉润贸易有限公司", "华东大区", "1900000102"),
     ("广州清源水处理设备有限公司", "华南大区", "1900000103"),
 ]
+# The people behind the demo's console accounts: the header reads "王敏 · 品牌管理员".
+BRAND_ADMIN_NAME = "王敏"
+BRAND_OPS_NAME = "陈立"
+DISTRIBUTOR_ADMIN_NAMES = ["周婷", "孙浩", "黄丽"]  # one per distributor, in order
 SALESPEOPLE = ["王磊", "李娜", "张伟", "刘洋", "陈静", "杨帆"]
 NAME_PREFIXES = ["鑫", "顺", "佳", "恒", "利", "华"]
 STORE_WORDS = ["家电", "五金", "建材", "水电", "厨卫", "净水"]
@@ -75,6 +79,7 @@ class DemoAccounts:
     mall_items: list[str] = field(default_factory=list)
     wheel: str = ""
     complaints: int = 0
+    desk_orders: int = 0
     live_session: str = ""
     live_invited: int = 0
 
@@ -86,7 +91,7 @@ async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
         return None
     rng = random.Random(2026)  # noqa: S311 - demo data, reproducible on purpose
     brand = await org_service.create_brand(BRAND_NAME)
-    admin = await identity_service.create_staff_user("brand_admin", DEMO_PASSWORD, "品牌管理员")
+    admin = await identity_service.create_staff_user("brand_admin", DEMO_PASSWORD, BRAND_ADMIN_NAME)
     await identity_service.grant_membership(admin.id, Role.BRAND_ADMIN, brand.id)
     acting = Principal(
         user_id=admin.id, session_id="seed", role=Role.BRAND_ADMIN.value, brand_id=brand.id
@@ -99,14 +104,15 @@ async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
         acting,
         username="brand_ops",
         password=DEMO_PASSWORD,
-        display_name="品牌运营",
+        display_name=BRAND_OPS_NAME,
         role=Role.BRAND_OPS,
         distributor_id=None,
     )
     accounts.staff.append(("brand_ops", "品牌运营", BRAND_NAME))
 
     distributor_ids = []
-    for number, (name, region, mchid) in enumerate(DISTRIBUTORS, start=1):
+    people = zip(DISTRIBUTORS, DISTRIBUTOR_ADMIN_NAMES, strict=True)
+    for number, ((name, region, mchid), admin_name) in enumerate(people, start=1):
         distributor = await org_service.create_distributor(
             acting,
             name=name,
@@ -120,7 +126,7 @@ async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
             acting,
             username=username,
             password=DEMO_PASSWORD,
-            display_name=f"{name[:4]}管理员",
+            display_name=admin_name,
             role=Role.DISTRIBUTOR_ADMIN,
             distributor_id=distributor["id"],
         )
@@ -176,6 +182,7 @@ async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
         await seed_owner_order(deps, owner.principal, now)
         accounts.owner_points = await _points_of(owner.principal)
         accounts.complaints = await seed_complaints(deps, acting, deps.clock.now())
+        accounts.desk_orders = await seed_desk_orders(deps, brand.id, distributor_ids[0], now)
     accounts.live_session, accounts.live_invited = await seed_live_session(
         acting, distributor_ids[0], now
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -24,3 +25,15 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
             return False
 
     return await asyncio.to_thread(check)
+
+
+# What a staff password must be (the console and the API check the same).
+MIN_LENGTH = 8
+MAX_LENGTH = 128
+# Generated passwords are read off a screen and typed: no 0/O, 1/l/I.
+_READABLE = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def generate_password(length: int = 12) -> str:
+    """A random password that meets the rules, for an administrator to hand over once."""
+    return "".join(secrets.choice(_READABLE) for _ in range(max(length, MIN_LENGTH)))

@@ -6,9 +6,10 @@ The only identity module other domains import, besides the request guard in `acc
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -16,15 +17,23 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from backend.deps import Deps
-from backend.identity.access import RevocationCache, revoked_key
+from backend.identity import passwords
+from backend.identity.access import (
+    STAFF_ROLES,
+    RevocationCache,
+    Tenancy,
+    revoked_key,
+    scoped,
+)
 from backend.identity.models import AuthSession, Membership, RefreshToken, Role, User, WechatAccount
-from backend.identity.passwords import hash_password, verify_password
+from backend.identity.passwords import generate_password, hash_password, verify_password
 from backend.identity.tokens import (
     Principal,
     hash_refresh_token,
     issue_access_token,
     new_refresh_token,
 )
+from backend.infra import sql
 from backend.integrations.wechat.client import WechatApiError
 from backend.kernel.errors import (
     Conflict,
@@ -34,6 +43,10 @@ from backend.kernel.errors import (
     Unauthorized,
     UpstreamUnavailable,
 )
+
+# The rules a staff password meets, for the routes that take one.
+PASSWORD_MIN_LENGTH = passwords.MIN_LENGTH
+PASSWORD_MAX_LENGTH = passwords.MAX_LENGTH
 
 CLIENT_MINIPROGRAM = "miniprogram"
 CLIENT_CONSOLE = "console"
@@ -297,6 +310,11 @@ async def refresh(deps: Deps, refresh_token: str) -> TokenPair:
     session = await AuthSession.get(id=token.session_id)  # type: ignore[attr-defined]
     if session.revoked_at is not None or session.expires_at <= now:
         raise RefreshTokenInvalid()
+    if not await User.exists(id=session.user_id, is_active=True):  # type: ignore[attr-defined]
+        # Deactivation ends the account's sign-ins; should that have failed half-way, a
+        # refresh still cannot outlive it.
+        await revoke_session(deps, session.id, reason="account_disabled")
+        raise AccountDisabled()
     async with in_transaction():
         consumed = await RefreshToken.filter(id=token.id, used_at=None).update(used_at=now)
         membership_id = session.membership_id  # type: ignore[attr-defined]
@@ -424,13 +442,28 @@ async def openid_for(user_id: int, appid: str) -> str | None:
     return account.openid if account else None
 
 
-async def brand_staff_user_ids(brand_id: int) -> list[int]:
-    """The users holding a brand role (admin or ops) in the brand: whom brand-wide alerts
-    go to."""
+async def _active_staff(brand_id: int, roles: Sequence[Role], **narrowing: Any) -> list[int]:
     ids = await Membership.filter(
-        brand_id=brand_id, role__in=[Role.BRAND_ADMIN.value, Role.BRAND_OPS.value]
+        brand_id=brand_id,
+        role__in=[role.value for role in roles],
+        is_active=True,
+        user__is_active=True,
+        **narrowing,
     ).values_list("user_id", flat=True)
     return sorted({int(user_id) for user_id in ids})  # type: ignore[call-overload]
+
+
+async def brand_staff_user_ids(brand_id: int) -> list[int]:
+    """The active users holding a brand role (admin or ops) in the brand: whom brand-wide
+    alerts go to."""
+    return await _active_staff(brand_id, [Role.BRAND_ADMIN, Role.BRAND_OPS])
+
+
+async def distributor_staff_user_ids(brand_id: int, distributor_id: int) -> list[int]:
+    """The active console users of one distributor (admins and staff): whom its alerts go to."""
+    return await _active_staff(
+        brand_id, [Role.DISTRIBUTOR_ADMIN, Role.DISTRIBUTOR_STAFF], distributor_id=distributor_id
+    )
 
 
 async def store_owner_user_ids(store_ids: Sequence[int]) -> dict[int, list[int]]:
@@ -443,3 +476,177 @@ async def store_owner_user_ids(store_ids: Sequence[int]) -> dict[int, list[int]]
     for store_id, user_id in rows:
         owners.setdefault(int(store_id), []).append(int(user_id))
     return owners
+
+
+async def user_names(user_ids: Iterable[int]) -> dict[int, str]:
+    """How each of these users is named to staff (display name, else username; "" when
+    neither, as for a WeChat user who never gave one), in one query."""
+    wanted = sorted(set(user_ids))
+    if not wanted:
+        return {}
+    rows = await User.filter(id__in=wanted).values_list("id", "display_name", "username")
+    return {int(user_id): display or username or "" for user_id, display, username in rows}
+
+
+# ---- staff accounts: listing, deactivation, password reset ----------------------------------
+
+# A staff account is a user with a username and a console role; a brand admin manages the
+# brand's, a distributor admin its distributor's (scoped() on the membership).
+STAFF_TENANCY = Tenancy(distributor="distributor_id")
+# Sessions end with these reasons when an administrator acts on the account.
+ENDED_BY_DEACTIVATION = "account_disabled"
+ENDED_BY_PASSWORD_RESET = "password_reset"  # noqa: S105 - a reason, not a secret
+
+
+class StaffNotFound(NotFound):
+    code = "staff.not_found"
+    message = "找不到该员工账号"
+
+
+class OwnAccount(Conflict):
+    code = "staff.own_account"
+    message = "不能停用自己的账号或在这里重置自己的密码"
+
+
+class LastBrandAdmin(Conflict):
+    code = "staff.last_brand_admin"
+    message = "这是品牌唯一在用的管理员账号，不能停用"
+
+
+class SharedAccount(Conflict):
+    code = "staff.shared_account"
+    message = "该账号在其他品牌或经销商也有身份，请联系平台处理"
+
+
+def staff_view(membership: Membership) -> dict[str, Any]:
+    """One row of the staff list: the account (user) in one of its console roles. `id` is the
+    role's (the list's cursor); actions name the account by `user_id`."""
+    user: User = membership.user
+    return {
+        "id": membership.id,
+        "user_id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": membership.role,
+        "distributor_id": membership.distributor_id,  # type: ignore[attr-defined]
+        "is_active": user.is_active and membership.is_active,
+        "created_at": user.created_at.isoformat(),
+    }
+
+
+def _staff_memberships(principal: Principal) -> Any:
+    staff = Membership.filter(
+        role__in=[role.value for role in STAFF_ROLES], user__username__not_isnull=True
+    )
+    return scoped(principal, staff, STAFF_TENANCY)
+
+
+async def staff_accounts(
+    principal: Principal,
+    *,
+    distributor_id: int | None,
+    role: str | None,
+    active: bool | None,
+    after: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The staff accounts the caller manages, in id order (limit + 1 rows, keyset `after`)."""
+    staff = _staff_memberships(principal)
+    if distributor_id is not None:
+        staff = staff.filter(distributor_id=distributor_id)
+    if role is not None:
+        staff = staff.filter(role=role)
+    if active is not None:
+        staff = staff.filter(user__is_active=active)
+    if after is not None:
+        staff = staff.filter(id__gt=after)
+    rows = await staff.order_by("id").limit(limit + 1).select_related("user")
+    return [staff_view(m) for m in rows]
+
+
+async def staff_account(principal: Principal, user_id: int) -> dict[str, Any]:
+    """The account as the caller's list shows it; another tenant's is not found."""
+    found = (
+        await _staff_memberships(principal)
+        .filter(user_id=user_id)
+        .order_by("id")
+        .select_related("user")
+        .first()
+    )
+    if found is None:
+        raise StaffNotFound()
+    return staff_view(found)
+
+
+async def _manageable(principal: Principal, user_id: int) -> dict[str, Any]:
+    """The account, if the caller may act on it: in the caller's scope, not the caller, and
+    holding no active role outside that scope (another brand's or distributor's account
+    is not this administrator's to lock out)."""
+    account = await staff_account(principal, user_id)
+    if user_id == principal.user_id:
+        raise OwnAccount()
+    inside = scoped(principal, Membership.filter(user_id=user_id), STAFF_TENANCY)
+    inside_ids = await inside.values_list("id", flat=True)
+    if await Membership.filter(user_id=user_id, is_active=True).exclude(id__in=inside_ids).exists():
+        raise SharedAccount()
+    return account
+
+
+async def end_signins(
+    deps: Deps, user_id: int, *, reason: str, cache: RevocationCache | None = None
+) -> None:
+    """End every open sign-in of the user (tokens refused, sockets closed in every process;
+    `cache`: this process's, which then knows at once)."""
+    open_ids = await AuthSession.filter(
+        user_id=user_id, revoked_at__isnull=True, expires_at__gt=deps.clock.now()
+    ).values_list("id", flat=True)
+    for session_id in open_ids:
+        await revoke_session(deps, session_id, reason=reason, cache=cache)  # type: ignore[arg-type]
+
+
+async def set_staff_active(
+    deps: Deps,
+    principal: Principal,
+    user_id: int,
+    *,
+    active: bool,
+    cache: RevocationCache | None = None,
+) -> dict[str, Any]:
+    """Deactivate (sign-in refused, open sign-ins ended once this commits) or reactivate a
+    staff account. Run inside the caller's transaction, which holds the lock that makes
+    "not the last brand admin" true when it commits (org serialises on the brand's row)."""
+    account = await _manageable(principal, user_id)
+    if not active and principal.brand_id is not None:
+        admins = await _active_staff(principal.brand_id, [Role.BRAND_ADMIN])
+        if user_id in admins and len(admins) == 1:
+            raise LastBrandAdmin()
+    changed = await User.filter(id=user_id, is_active=not active).update(is_active=active)
+    if changed and not active:
+        ended = partial(end_signins, deps, user_id, reason=ENDED_BY_DEACTIVATION, cache=cache)
+        await sql.after_commit(ended)
+    return {**account, "is_active": active}
+
+
+async def reset_staff_password(
+    deps: Deps,
+    principal: Principal,
+    user_id: int,
+    password: str | None,
+    *,
+    cache: RevocationCache | None = None,
+) -> dict[str, Any]:
+    """Set the account's password (a generated one when none is given, answered this once),
+    lift a lockout, and end its open sign-ins: whoever knew the old one is out."""
+    account = await _manageable(principal, user_id)
+    generated = password is None
+    new_password = generate_password() if password is None else password
+    await User.filter(id=user_id).update(
+        password_hash=await hash_password(new_password), failed_login_count=0, locked_until=None
+    )
+    await end_signins(deps, user_id, reason=ENDED_BY_PASSWORD_RESET, cache=cache)
+    return {
+        "user_id": user_id,
+        "username": account["username"],
+        "generated": generated,
+        "password": new_password if generated else None,
+    }

@@ -63,7 +63,8 @@ def write_only_redis_broadcaster(redis_url: str) -> Broadcaster:
 # The livestream's namespace: a room per live session (livestream/service.py).
 LIVE_NAMESPACE = "/live"
 # The console's namespace and rooms: brand staff join their brand's room, distributor staff
-# their distributor's, so a push reaches only people who may read what it is about.
+# their distributor's, so a push reaches only people who may read what it is about; and
+# everyone their own user room.
 CONSOLE_NAMESPACE = "/console"
 
 
@@ -73,6 +74,12 @@ def brand_room(brand_id: int) -> str:
 
 def distributor_room(distributor_id: int) -> str:
     return f"distributor:{distributor_id}"
+
+
+def user_room(user_id: int) -> str:
+    """Every console socket of one person: what is for that person alone (their
+    notifications) goes here."""
+    return f"user:{user_id}"
 
 
 REALTIME_NAMESPACES = (LIVE_NAMESPACE, CONSOLE_NAMESPACE)

@@ -5,11 +5,14 @@ come from user input."""
 from __future__ import annotations
 
 import asyncio
+import uuid
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
 from backend.config import StorageSettings
+from backend.infra import images
 
 
 class ObjectStorage(Protocol):
@@ -84,3 +87,25 @@ def storage_for(settings: StorageSettings) -> ObjectStorage:
         return S3Storage(settings)
     assert settings.local_dir is not None  # config sets it for local storage
     return LocalStorage(settings.local_dir, settings.public_url)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredImage:
+    key: str
+    url: str
+    content_type: str
+    size_bytes: int
+    width: int
+    height: int
+
+
+async def store_image(settings: StorageSettings, folder: str, data: bytes) -> StoredImage:
+    """Check and clean an uploaded picture (images.cleaned: NotAnImage or ImageTooLarge when
+    refused, before anything is stored), then store it under `folder` with a random name."""
+    image = images.cleaned(data)
+    key = f"{folder}/{uuid.uuid4().hex}.{image.extension}"
+    storage = storage_for(settings)
+    await storage.put(key, image.data, image.content_type)
+    return StoredImage(
+        key, storage.url(key), image.content_type, len(image.data), image.width, image.height
+    )

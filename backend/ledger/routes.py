@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
@@ -19,6 +19,7 @@ from backend.identity.access import (
     authenticated,
 )
 from backend.infra.http import (
+    Day,
     Id,
     PageQuery,
     RequestModel,
@@ -50,7 +51,23 @@ async def list_accounts(request: Request, principal: Principal) -> HTTPResponse:
     return ok({"items": await service.list_accounts(principal, query.store_id)})
 
 
-class StatementQuery(PageQuery):
+class PeriodQuery(RequestModel):
+    model_config = ConfigDict(extra="ignore")
+
+    created_from: Day | None = Field(default=None, description="起始日（含，北京时间）")
+    created_to: Day | None = Field(default=None, description="截止日（含，北京时间）")
+
+    @model_validator(mode="after")
+    def _from_before_to(self) -> Self:
+        if self.created_from and self.created_to and self.created_from > self.created_to:
+            raise ValueError("起始日不能晚于截止日")
+        return self
+
+    def period(self) -> service.Period:
+        return service.china_days(self.created_from, self.created_to)
+
+
+class StatementQuery(PageQuery, PeriodQuery):
     order: Literal["desc", "asc"] | None = Field(
         default=None,
         description="desc：最新在前（默认，用 before 翻页）；asc：最早在前（用 after 翻页）",
@@ -83,6 +100,7 @@ async def statement(request: Request, principal: Principal, account_id: int) -> 
         newest_first=newest,
         after=query.after,
         before=query.before,
+        period=query.period(),
         limit=limit,
     )
     entries = found["entries"]
@@ -95,10 +113,15 @@ async def statement(request: Request, principal: Principal, account_id: int) -> 
 
 @bp.get("/accounts/<account_id:int>/entries.csv")
 @openapi.summary("导出账户流水（CSV，含每笔变动后余额）")
+@documented_query(PeriodQuery)
 @responds_file("text/csv", description="账户流水 CSV")
 @authenticated(*STORE_ROLES, *BRAND_ROLES)
 async def export_statement(request: Request, principal: Principal, account_id: int) -> HTTPResponse:
-    name, content = await service.statement_csv(principal, account_id)
+    period = parse_query(request, PeriodQuery).period()
+    return _csv_file(*await service.statement_csv(principal, account_id, period))
+
+
+def _csv_file(name: str, content: bytes) -> HTTPResponse:
     return raw(
         content,
         content_type="text/csv; charset=utf-8",
@@ -145,3 +168,32 @@ async def set_incentives(
 async def party_accounts(request: Request, principal: Principal) -> HTTPResponse:
     query = parse_query(request, PartyQuery)
     return ok({"items": await service.party_accounts(principal, PartyKind(query.party))})
+
+
+class PartyStatementQuery(PageQuery, PeriodQuery):
+    before: Id | None = Field(default=None, description="翻页：传上一页的 next_before")
+
+
+@bp.get("/party-accounts/<account_id:int>/entries")
+@openapi.summary("业务员或经销商账户流水（最新在前，用 before 翻页；可按日期筛选）")
+@documented_query(PartyStatementQuery)
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES, Role.SALESPERSON)
+async def party_statement(request: Request, principal: Principal, account_id: int) -> HTTPResponse:
+    query = parse_query(request, PartyStatementQuery)
+    limit = query.bounded_limit()
+    found = await service.party_statement(
+        principal, account_id, before=query.before, period=query.period(), limit=limit
+    )
+    return ok({"account": found["account"], **newest_first(found["entries"], limit)})
+
+
+@bp.get("/party-accounts/<account_id:int>/entries.csv")
+@openapi.summary("导出业务员或经销商账户流水（CSV，含每笔变动后余额；可按日期筛选）")
+@documented_query(PeriodQuery)
+@responds_file("text/csv", description="账户流水 CSV")
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES, Role.SALESPERSON)
+async def export_party_statement(
+    request: Request, principal: Principal, account_id: int
+) -> HTTPResponse:
+    period = parse_query(request, PeriodQuery).period()
+    return _csv_file(*await service.party_statement_csv(principal, account_id, period))

@@ -9,7 +9,7 @@ written, so concurrent posts to one account line up and each records the balance
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +31,7 @@ from backend.ledger.models import (
 )
 from backend.org import service as org_service
 
+CHINA = ZoneInfo("Asia/Shanghai")
 NO_ORDER = 0  # an entry's order_id when it is about no order (a mall redemption)
 ACCOUNT_TENANCY = Tenancy(store="store_id")  # brand staff see all; a store its own
 KIND_NAMES = {
@@ -511,21 +512,9 @@ async def party_accounts(principal: Principal, party: PartyKind) -> list[dict[st
     found = await accounts.order_by("party_id", "kind")
     return [
         {
-            "id": account.id,
-            "party": account.party,
-            "party_id": account.party_id,
-            "kind": account.kind,
-            "kind_name": KIND_NAMES[AccountKind(account.kind)],
-            "balance": account.balance,
+            **party_account_view(account),
             "entries": [
-                {
-                    "amount": entry.amount,
-                    "balance_after": entry.balance_after,
-                    "cause": entry.cause,
-                    "cause_name": CAUSE_NAMES[EntryCause(entry.cause)],
-                    "order_id": entry.order_id,
-                    "at": entry.created_at.isoformat(),
-                }
+                _entry_view(entry)
                 for entry in await PartyEntry.filter(account_id=account.id)
                 .order_by("-id")
                 .limit(50)
@@ -556,6 +545,75 @@ async def list_accounts(principal: Principal, store_id: int | None) -> list[dict
     return [account_view(a) for a in await query.order_by("store_id", "kind")]
 
 
+@dataclass(frozen=True)
+class Period:
+    """Entries written from `since` (included) to `until` (excluded); None: unbounded."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def filters(self) -> dict[str, datetime]:
+        bounds = {"created_at__gte": self.since, "created_at__lt": self.until}
+        return {key: at for key, at in bounds.items() if at is not None}
+
+
+EVERYTHING = Period()
+
+
+def china_days(first: date | None, last: date | None) -> Period:
+    """Whole days in China time, `first` to `last` included (either may be open), in UTC
+    like the stored times: SQLite compares them as text, offset and all."""
+
+    def start(day: date) -> datetime:
+        return datetime.combine(day, time.min, tzinfo=CHINA).astimezone(UTC)
+
+    return Period(
+        since=start(first) if first else None,
+        until=start(last + timedelta(days=1)) if last else None,
+    )
+
+
+def _entry_view(entry: LedgerEntry | PartyEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "amount": entry.amount,
+        "balance_after": entry.balance_after,
+        "cause": entry.cause,
+        "cause_name": CAUSE_NAMES[EntryCause(entry.cause)],
+        "cause_id": entry.cause_id,
+        "order_id": entry.order_id or None,  # NO_ORDER shows as none
+        "at": entry.created_at.isoformat(),
+    }
+
+
+async def _entries_page(
+    entries: type[LedgerEntry] | type[PartyEntry],
+    account_id: int,
+    *,
+    newest_first: bool,
+    after: int | None,
+    before: int | None,
+    period: Period,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """A keyset page of one account's entries (limit + 1, to tell if more exist): newest
+    first below `before`, or oldest first above `after`, within `period`."""
+    query = entries.filter(account_id=account_id, **period.filters())
+    if after:
+        query = query.filter(id__gt=after)
+    if before:
+        query = query.filter(id__lt=before)
+    found = await query.order_by("-id" if newest_first else "id").limit(limit + 1)
+    return [_entry_view(entry) for entry in found]
+
+
+async def _store_account(principal: Principal, account_id: int) -> Account:
+    account = await scoped(principal, Account.filter(id=account_id), ACCOUNT_TENANCY).first()
+    if account is None:
+        raise AccountNotFound()
+    return account
+
+
 async def statement(
     principal: Principal,
     account_id: int,
@@ -563,40 +621,83 @@ async def statement(
     newest_first: bool = False,
     after: int | None = None,
     before: int | None = None,
+    period: Period = EVERYTHING,
     limit: int,
 ) -> dict[str, Any]:
-    """The account and a keyset page of its entries (limit + 1, to tell if more exist), each
-    with the balance after it: newest first below `before`, or oldest first above `after`."""
-    account = await scoped(principal, Account.filter(id=account_id), ACCOUNT_TENANCY).first()
-    if account is None:
-        raise AccountNotFound()
-    query = LedgerEntry.filter(account_id=account.id)
-    if after:
-        query = query.filter(id__gt=after)
-    if before:
-        query = query.filter(id__lt=before)
-    entries = await query.order_by("-id" if newest_first else "id").limit(limit + 1)
+    """A store's account and a keyset page of its entries, each with the balance after it."""
+    account = await _store_account(principal, account_id)
     return {
         "account": account_view(account),
-        "entries": [
-            {
-                "id": entry.id,
-                "amount": entry.amount,
-                "balance_after": entry.balance_after,
-                "cause": entry.cause,
-                "cause_name": CAUSE_NAMES[EntryCause(entry.cause)],
-                "cause_id": entry.cause_id,
-                "order_id": entry.order_id or None,  # NO_ORDER shows as none
-                "at": entry.created_at.isoformat(),
-            }
-            for entry in entries
-        ],
+        "entries": await _entries_page(
+            LedgerEntry,
+            account.id,
+            newest_first=newest_first,
+            after=after,
+            before=before,
+            period=period,
+            limit=limit,
+        ),
+    }
+
+
+async def _party_account(principal: Principal, account_id: int) -> PartyAccount:
+    """A salesperson's or distributor's account as the caller may see it: brand staff any of
+    their brand's, a salesperson or distributor staff member only their own."""
+    accounts = PartyAccount.filter(id=account_id, brand_id=principal.brand_id)
+    if principal.role not in BRAND_ROLES:
+        own = [
+            (party, party_id)
+            for party in PartyKind
+            if (party_id := _own_party_id(principal, party)) is not None
+        ]
+        if not own:
+            raise AccountNotFound()
+        [(party, party_id)] = own
+        accounts = accounts.filter(party=party.value, party_id=party_id)
+    account = await accounts.first()
+    if account is None:
+        raise AccountNotFound()
+    return account
+
+
+def party_account_view(account: PartyAccount) -> dict[str, Any]:
+    kind = AccountKind(account.kind)
+    return {
+        "id": account.id,
+        "party": account.party,
+        "party_id": account.party_id,
+        "kind": kind.value,
+        "kind_name": KIND_NAMES[kind],
+        "balance": account.balance,
+    }
+
+
+async def party_statement(
+    principal: Principal,
+    account_id: int,
+    *,
+    before: int | None,
+    period: Period,
+    limit: int,
+) -> dict[str, Any]:
+    """A salesperson's or distributor's account and a page of its entries, newest first."""
+    account = await _party_account(principal, account_id)
+    return {
+        "account": party_account_view(account),
+        "entries": await _entries_page(
+            PartyEntry,
+            account.id,
+            newest_first=True,
+            after=None,
+            before=before,
+            period=period,
+            limit=limit,
+        ),
     }
 
 
 EXPORT_LIMIT = 100_000  # entries in one statement file: years of a busy store
 STATEMENT_HEADERS = ("时间", "事项", "变动", "变动后余额", "订单")
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def _amount_text(kind: AccountKind, amount: int) -> str:
@@ -604,14 +705,18 @@ def _amount_text(kind: AccountKind, amount: int) -> str:
     return str(amount) if kind == AccountKind.POINTS else yuan(amount)
 
 
-async def statement_csv(principal: Principal, account_id: int) -> tuple[str, bytes]:
-    """The account's whole statement as a CSV file (UTF-8 with BOM, China time): its file
-    name and content."""
-    account = await scoped(principal, Account.filter(id=account_id), ACCOUNT_TENANCY).first()
-    if account is None:
-        raise AccountNotFound()
-    kind = AccountKind(account.kind)
-    entries = await LedgerEntry.filter(account_id=account.id).order_by("id").limit(EXPORT_LIMIT)
+async def _statement_file(
+    entries: type[LedgerEntry] | type[PartyEntry],
+    account_id: int,
+    kind: AccountKind,
+    period: Period,
+) -> bytes:
+    """An account's entries in `period`, oldest first, as CSV (UTF-8 with BOM, China time)."""
+    found = (
+        await entries.filter(account_id=account_id, **period.filters())
+        .order_by("id")
+        .limit(EXPORT_LIMIT)
+    )
     rows = [
         (
             entry.created_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
@@ -620,10 +725,29 @@ async def statement_csv(principal: Principal, account_id: int) -> tuple[str, byt
             _amount_text(kind, entry.balance_after),
             str(entry.order_id or ""),
         )
-        for entry in entries
+        for entry in found
     ]
+    return BOM + csv_lines([STATEMENT_HEADERS, *rows])
+
+
+async def statement_csv(
+    principal: Principal, account_id: int, period: Period = EVERYTHING
+) -> tuple[str, bytes]:
+    """A store account's statement as a CSV file: its file name and content."""
+    account = await _store_account(principal, account_id)
+    kind = AccountKind(account.kind)
     name = f"statement-{account.store_id}-{kind.value}.csv"  # type: ignore[attr-defined]
-    return name, BOM + csv_lines([STATEMENT_HEADERS, *rows])
+    return name, await _statement_file(LedgerEntry, account.id, kind, period)
+
+
+async def party_statement_csv(
+    principal: Principal, account_id: int, period: Period = EVERYTHING
+) -> tuple[str, bytes]:
+    """A salesperson's or distributor's statement as a CSV file: its file name and content."""
+    account = await _party_account(principal, account_id)
+    kind = AccountKind(account.kind)
+    name = f"statement-{account.party}-{account.party_id}-{kind.value}.csv"
+    return name, await _statement_file(PartyEntry, account.id, kind, period)
 
 
 async def unbalanced_accounts() -> list[dict[str, Any]]:

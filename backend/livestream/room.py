@@ -221,20 +221,45 @@ async def present_store_ids(deps: Any, session_id: int) -> list[int]:
     return sorted(stores - {0})
 
 
+# KEYS: viewers, procs, state; ARGV: the per-process key prefix. Everyone out, the card off.
+_CLOSE = """
+for _, process in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  redis.call('DEL', ARGV[1] .. process)
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('HDEL', KEYS[3], 'card')
+return 0
+"""
+
+
+async def close(deps: Any, session_id: int) -> int:
+    """The session has ended: nobody is watching it any more and no product is on screen.
+    Takes everyone out of the room's presence and the card off it, in one step, and returns
+    the version the room is told this with (taken first, as for every push). Connections
+    still open stay in the Socket.IO room for the last pushes; their leaving changes nothing,
+    and joining an ended session counts nobody in (service.join)."""
+    version = await next_version(deps, session_id)
+    keys, args = _presence(session_id)
+    await _script(deps, _CLOSE, [*keys, _key(session_id, "state")], args[:1])
+    return version
+
+
 async def state(deps: Any, session: LiveSession) -> dict[str, Any]:
     """Everything a client needs on (re)connecting: the status, the card on screen, the
-    pinned message and the counters."""
+    pinned message and the counters. An ended session has no card and nobody watching,
+    whatever a connection left behind (close)."""
     stored = await deps.redis.hgetall(_key(session.id, "state"))
     text = {
         (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
         for k, v in stored.items()
     }
+    ended = session.status == SessionStatus.ENDED.value
     return {
         "session_id": session.id,
         "status": session.status,
-        "card": json.loads(text["card"]) if "card" in text else None,
+        "card": json.loads(text["card"]) if "card" in text and not ended else None,
         "pinned": json.loads(text["pinned"]) if "pinned" in text else None,
-        "viewers": await viewers(deps, session.id),
+        "viewers": 0 if ended else await viewers(deps, session.id),
         "likes": int(text.get("likes", 0)),
     }
 

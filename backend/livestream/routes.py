@@ -4,7 +4,9 @@ happens during a session (viewers, chat, rains) goes over the realtime server.""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
 from sanic import Blueprint, Request
@@ -20,6 +22,7 @@ from backend.identity.access import (
     authenticated,
 )
 from backend.infra.http import (
+    Day,
     Id,
     Instant,
     PageQuery,
@@ -28,6 +31,7 @@ from backend.infra.http import (
     json_body,
     newest_first,
     ok,
+    page,
     parse_query,
     responds_file,
 )
@@ -36,6 +40,7 @@ from backend.livestream import service
 
 bp = Blueprint("livestream", url_prefix="/api/v1/live")
 HOSTS = (*BRAND_ROLES, *DISTRIBUTOR_ROLES)
+CHINA = ZoneInfo("Asia/Shanghai")
 MAX_FEN = 100_000_000  # ¥1,000,000: far above any live price or rain, far below overflow
 
 
@@ -77,7 +82,9 @@ class DrawBody(RequestModel):
     )
 
 
-class SessionBody(RequestModel):
+class PlanBody(RequestModel):
+    """What a session's host plans, and may change until it starts (PUT)."""
+
     title: str = Field(min_length=1, max_length=64)
     cover_url: str = Field(default="", max_length=512)
     stream_url: str | None = Field(
@@ -87,12 +94,15 @@ class SessionBody(RequestModel):
     )
     starts_at: Instant
     ends_at: Instant
-    distributor_id: Id | None = Field(default=None, description="品牌创建时指定经销商")
     audience: AudienceBody
     products: list[LiveProductBody] = Field(min_length=1, max_length=50)
     rains: list[RainBody] = Field(default_factory=list, max_length=20)
     coupon_drops: list[CouponDropBody] = Field(default_factory=list, max_length=20)
     draws: list[DrawBody] = Field(default_factory=list, max_length=20)
+
+
+class SessionBody(PlanBody):
+    distributor_id: Id | None = Field(default=None, description="品牌创建时指定经销商")
 
 
 class StreamBody(RequestModel):
@@ -109,6 +119,32 @@ class LiveOrderBody(RequestModel):
 class SessionQuery(PageQuery):
     before: Id | None = None
     include_ended: bool = Field(default=False, description="包含已结束的直播")
+    status: Literal["scheduled", "live", "ended"] | None = Field(
+        default=None, description="scheduled 未开始；live 直播中；ended 已结束"
+    )
+    starts_from: Day | None = Field(default=None, description="开播日期起（含，北京时间）")
+    starts_to: Day | None = Field(default=None, description="开播日期止（含，北京时间）")
+
+
+class SkuChoiceQuery(PageQuery):
+    q: str | None = Field(default=None, max_length=64, description="按商品名或规格名搜索")
+    distributor_id: Id | None = Field(default=None, description="品牌员工须指定经销商")
+
+
+class CouponChoiceQuery(PageQuery):
+    before: Id | None = None
+    q: str | None = Field(default=None, max_length=64, description="按优惠券名称搜索")
+
+
+class TagChoiceQuery(RequestModel):
+    distributor_id: Id | None = Field(default=None, description="品牌员工须指定经销商")
+
+
+def china_day_start(day: date | None) -> datetime | None:
+    """The first instant of a China day, in UTC like the stored values."""
+    if day is None:
+        return None
+    return datetime.combine(day, time.min, tzinfo=CHINA).astimezone(UTC)
 
 
 @bp.post("/sessions")
@@ -129,16 +165,32 @@ async def schedule(request: Request, principal: Principal, body: SessionBody) ->
 
 
 @bp.get("/sessions")
-@openapi.summary("直播列表（员工看自己的；门店看受邀的，默认不含已结束）")
+@openapi.summary(
+    "直播列表（员工看自己的，含商品数、订单数、成交额与各状态数量；门店看受邀的，默认不含已结束）"
+)
 @documented_query(SessionQuery)
 @authenticated(*HOSTS, *STORE_ROLES)
 async def list_sessions(request: Request, principal: Principal) -> HTTPResponse:
     query = parse_query(request, SessionQuery)
     limit = query.bounded_limit()
+    starts_from = china_day_start(query.starts_from)
+    last_day = query.starts_to
+    starts_before = china_day_start(last_day + timedelta(days=1) if last_day else None)
     items = await service.list_sessions(
-        principal, include_ended=query.include_ended, before=query.before, limit=limit + 1
+        principal,
+        include_ended=query.include_ended,
+        before=query.before,
+        limit=limit + 1,
+        status=query.status,
+        starts_from=starts_from,
+        starts_before=starts_before,
     )
-    return ok(newest_first(items, limit))
+    listed = newest_first(items, limit)
+    if principal.role in HOSTS:
+        listed["counts"] = await service.session_counts(
+            principal, starts_from=starts_from, starts_before=starts_before
+        )
+    return ok(listed)
 
 
 @bp.get("/sessions/<session_id:int>")
@@ -161,6 +213,58 @@ async def set_stream(
     return ok(session)
 
 
+@bp.put("/sessions/<session_id:int>")
+@openapi.summary(
+    "修改直播计划（开播前）：标题、封面、时间、直播流、受邀门店、商品与直播价库存、红包雨、发券与抽奖"
+)
+@authenticated(*HOSTS)
+@json_body(PlanBody)
+async def replan(
+    request: Request, principal: Principal, session_id: int, body: PlanBody
+) -> HTTPResponse:
+    deps = request_deps(request)
+    before = await service.detail(principal, session_id)
+    session = await service.replan(principal, session_id, body.model_dump(), now=deps.clock.now())
+    if session["stream_url"] != before["stream_url"]:
+        await service.tell_room(deps, session_id, "stream", {"stream_url": session["stream_url"]})
+    return ok(session)
+
+
+@bp.get("/skus")
+@openapi.summary("可上架直播的商品：经销商经营的规格，含商品名、标价与库存（按规格 id 翻页）")
+@documented_query(SkuChoiceQuery)
+@authenticated(*HOSTS)
+async def sku_choices(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, SkuChoiceQuery)
+    limit = query.bounded_limit()
+    items = await service.sku_choices(
+        principal, query.distributor_id, text=query.q, after=query.after, limit=limit + 1
+    )
+    return ok(page(items, limit))
+
+
+@bp.get("/coupon-templates")
+@openapi.summary("可在直播中发放的优惠券：品牌进行中的优惠券（按 id 倒序翻页）")
+@documented_query(CouponChoiceQuery)
+@authenticated(*HOSTS)
+async def coupon_choices(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, CouponChoiceQuery)
+    limit = query.bounded_limit()
+    items = await service.coupon_choices(
+        principal, text=query.q, before=query.before, limit=limit + 1
+    )
+    return ok(newest_first(items, limit))
+
+
+@bp.get("/store-tags")
+@openapi.summary("按标签邀请可选的标签：经销商正常营业门店的标签及门店数")
+@documented_query(TagChoiceQuery)
+@authenticated(*HOSTS)
+async def tag_choices(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, TagChoiceQuery)
+    return ok({"items": await service.tag_choices(principal, query.distributor_id)})
+
+
 @bp.post("/sessions/<session_id:int>/start")
 @openapi.summary("开始直播（主播）")
 @authenticated(*HOSTS)
@@ -172,16 +276,13 @@ async def start(request: Request, principal: Principal, session_id: int) -> HTTP
 
 
 @bp.post("/sessions/<session_id:int>/end")
-@openapi.summary("结束直播（主播）：进行中的红包雨与发券一并结束")
+@openapi.summary("结束直播（主播）：进行中的红包雨与发券一并结束，直播间清空在线与讲解")
 @authenticated(*HOSTS)
 async def end(request: Request, principal: Principal, session_id: int) -> HTTPResponse:
     deps = request_deps(request)
-    session, rain_results = await service.end_with_rains(
-        deps, principal, session_id, now=deps.clock.now()
-    )
-    for ended in rain_results:
-        await service.tell_room(deps, session_id, "rain_result", ended)
-    await service.tell_room(deps, session_id, "session", {"status": session["status"]})
+    session, told = await service.end_with_rains(deps, principal, session_id, now=deps.clock.now())
+    for event, data in told:
+        await service.tell_room(deps, session_id, event, data)
     return ok(session)
 
 

@@ -5,12 +5,14 @@ and the realtime server reach both through this module."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from backend.catalog import service as catalog_service
@@ -175,18 +177,36 @@ async def _invited_stores(
     return invited
 
 
-async def schedule(
-    principal: Principal, fields: dict[str, Any], *, now: datetime
-) -> dict[str, Any]:
-    """A new session with its invitations, products and planned rains, all or nothing."""
-    brand_id = principal.brand_id
-    assert brand_id is not None
-    distributor_id = _host_distributor(principal, fields.get("distributor_id"))
+def _utc(at: datetime) -> datetime:
+    """Stored in UTC, as every other instant: SQLite compares them as text."""
+    return at.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A session's plan as checked: its video URL, its times in UTC, the stores invited."""
+
+    stream_url: str | None
+    starts_at: datetime
+    ends_at: datetime
+    invited: list[int]
+
+
+async def _checked_plan(
+    brand_id: int,
+    distributor_id: int,
+    fields: dict[str, Any],
+    *,
+    now: datetime,
+    starting: datetime | None = None,
+) -> _Plan:
+    """Check a whole plan (SessionBody's fields) before anything is written: the times, the
+    products at live prices not above their list prices, the rains, the coupons and the
+    stores invited. `starting` is the start already planned (an edit): keeping it is fine
+    even once it has passed."""
     stream = stream_url(fields.get("stream_url"))
-    if not await org_service.known_ids(brand_id, "distributor", [distributor_id]):
-        _refuse("distributor_id", "经销商不存在", UnknownReference)
-    starts_at, ends_at = fields["starts_at"], fields["ends_at"]
-    if starts_at < now - EARLIEST_START:
+    starts_at, ends_at = _utc(fields["starts_at"]), _utc(fields["ends_at"])
+    if starts_at != starting and starts_at < now - EARLIEST_START:
         _refuse("starts_at", "开始时间不能早于现在")
     if not starts_at < ends_at <= starts_at + LONGEST_SESSION:
         _refuse("ends_at", "结束时间须晚于开始时间，且直播不超过 12 小时")
@@ -203,77 +223,199 @@ async def schedule(
     for number, rain in enumerate(fields["rains"]):
         if rain["total_fen"] < rain["count"]:
             _refuse(f"rains.{number}.total_fen", "红包总额须不少于每个红包 1 分", InvalidLineup)
-    drops = fields.get("coupon_drops", [])
-    templates = {drop["template_id"] for drop in drops}
+    templates = {drop["template_id"] for drop in fields.get("coupon_drops", [])}
     if unknown_templates := templates - await coupons_service.known_template_ids(
         brand_id, sorted(templates)
     ):
         _refuse("coupon_drops", f"优惠券不存在 {sorted(unknown_templates)}", UnknownReference)
     invited = await _invited_stores(brand_id, distributor_id, fields["audience"])
+    return _Plan(stream, starts_at, ends_at, invited)
+
+
+def _session_fields(fields: dict[str, Any], plan: _Plan) -> dict[str, Any]:
+    return {
+        "title": fields["title"],
+        "cover_url": fields["cover_url"],
+        "stream_url": plan.stream_url,
+        "starts_at": plan.starts_at,
+        "ends_at": plan.ends_at,
+        "audience": fields["audience"]["mode"],
+        "audience_tags": fields["audience"].get("tags") or [],
+        "invited_count": len(plan.invited),
+    }
+
+
+async def _write_lineup(
+    session_id: int, fields: dict[str, Any], invited: list[int], *, moved_start: bool
+) -> None:
+    """Write a session's invitations, products, rains, coupon drops and draws as planned, in
+    the caller's transaction. On an edit (the session not started: nothing sold, granted,
+    claimed or drawn yet), a store still invited keeps its invitation (and its reminder,
+    unless the start moved) and a SKU still on sale keeps its product id; the rains, drops
+    and draws are planned again."""
+    invitations = LiveInvitation.filter(session_id=session_id)
+    kept = {int(store_id) for store_id in await invitations.values_list("store_id", flat=True)}  # type: ignore[call-overload]
+    wanted = set(invited)
+    if gone := kept - wanted:
+        await LiveInvitation.filter(session_id=session_id, store_id__in=sorted(gone)).delete()
+    if moved_start:
+        await LiveInvitation.filter(session_id=session_id).update(reminded_at=None)
+    await LiveInvitation.bulk_create(
+        [
+            LiveInvitation(session_id=session_id, store_id=store_id)
+            for store_id in sorted(wanted - kept)
+        ],
+        batch_size=1000,
+    )
+    on_sale = {
+        product.sku_id: product  # type: ignore[attr-defined]
+        for product in await LiveProduct.filter(session_id=session_id)
+    }
+    products = fields["products"]
+    listed = {product["sku_id"] for product in products}
+    if dropped := [sku_id for sku_id in on_sale if sku_id not in listed]:
+        await LiveProduct.filter(session_id=session_id, sku_id__in=dropped).delete()
+    added = []
+    for number, product in enumerate(products):
+        plan = {
+            "live_price_fen": product["live_price_fen"],
+            "live_stock": product["live_stock"],
+            "sort": number,
+        }
+        if product["sku_id"] in on_sale:
+            await LiveProduct.filter(id=on_sale[product["sku_id"]].id).update(**plan)
+        else:
+            added.append(LiveProduct(session_id=session_id, sku_id=product["sku_id"], **plan))
+    await LiveProduct.bulk_create(added)
+    await RedPacketRain.filter(session_id=session_id).delete()
+    await RedPacketRain.bulk_create(
+        [
+            RedPacketRain(
+                session_id=session_id,
+                total_fen=rain["total_fen"],
+                count=rain["count"],
+                duration_seconds=rain["duration_seconds"],
+            )
+            for rain in fields["rains"]
+        ]
+    )
+    await LiveCouponDrop.filter(session_id=session_id).delete()
+    await LiveCouponDrop.bulk_create(
+        [
+            LiveCouponDrop(
+                session_id=session_id, template_id=drop["template_id"], quantity=drop["quantity"]
+            )
+            for drop in fields.get("coupon_drops", [])
+        ]
+    )
+    await LiveDraw.filter(session_id=session_id).delete()
+    await LiveDraw.bulk_create(
+        [
+            LiveDraw(
+                session_id=session_id,
+                title=draw["title"],
+                prizes=draw["prizes"],
+                eligibility=draw["eligibility"],
+            )
+            for draw in fields.get("draws", [])
+        ]
+    )
+
+
+async def schedule(
+    principal: Principal, fields: dict[str, Any], *, now: datetime
+) -> dict[str, Any]:
+    """A new session with its invitations, products and planned rains, all or nothing."""
+    brand_id = principal.brand_id
+    assert brand_id is not None
+    distributor_id = _host_distributor(principal, fields.get("distributor_id"))
+    if not await org_service.known_ids(brand_id, "distributor", [distributor_id]):
+        _refuse("distributor_id", "经销商不存在", UnknownReference)
+    plan = await _checked_plan(brand_id, distributor_id, fields, now=now)
     async with in_transaction():
         session = await LiveSession.create(
             brand_id=brand_id,
             distributor_id=distributor_id,
-            title=fields["title"],
-            cover_url=fields["cover_url"],
-            stream_url=stream,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            audience=fields["audience"]["mode"],
-            audience_tags=fields["audience"].get("tags") or [],
-            invited_count=len(invited),
             created_by_id=principal.user_id,
             created_at=now,
+            **_session_fields(fields, plan),
         )
-        await LiveInvitation.bulk_create(
-            [LiveInvitation(session_id=session.id, store_id=store_id) for store_id in invited],
-            batch_size=1000,
-        )
-        await LiveProduct.bulk_create(
-            [
-                LiveProduct(
-                    session_id=session.id,
-                    sku_id=product["sku_id"],
-                    live_price_fen=product["live_price_fen"],
-                    live_stock=product["live_stock"],
-                    sort=number,
-                )
-                for number, product in enumerate(products)
-            ]
-        )
-        await RedPacketRain.bulk_create(
-            [
-                RedPacketRain(
-                    session_id=session.id,
-                    total_fen=rain["total_fen"],
-                    count=rain["count"],
-                    duration_seconds=rain["duration_seconds"],
-                )
-                for rain in fields["rains"]
-            ]
-        )
-        await LiveCouponDrop.bulk_create(
-            [
-                LiveCouponDrop(
-                    session_id=session.id,
-                    template_id=drop["template_id"],
-                    quantity=drop["quantity"],
-                )
-                for drop in drops
-            ]
-        )
-        await LiveDraw.bulk_create(
-            [
-                LiveDraw(
-                    session_id=session.id,
-                    title=draw["title"],
-                    prizes=draw["prizes"],
-                    eligibility=draw["eligibility"],
-                )
-                for draw in fields.get("draws", [])
-            ]
+        await _write_lineup(session.id, fields, plan.invited, moved_start=False)
+    return await detail(principal, session.id)
+
+
+async def replan(
+    principal: Principal, session_id: int, fields: dict[str, Any], *, now: datetime
+) -> dict[str, Any]:
+    """The host changes a session's whole plan (SessionBody's fields but its distributor)
+    while it has not started: checked as a new one is, then written all or nothing. A
+    session started in the meantime is refused (the guarded update), nothing changed."""
+    session = await hosted(principal, session_id)
+    if session.status != SessionStatus.SCHEDULED.value:
+        raise SessionStatusChanged("直播已开始或已结束，不能再修改")
+    plan = await _checked_plan(
+        session.brand_id,  # type: ignore[attr-defined]
+        session.distributor_id,  # type: ignore[attr-defined]
+        fields,
+        now=now,
+        starting=session.starts_at,
+    )
+    async with in_transaction():
+        moved = await LiveSession.filter(
+            id=session.id, status=SessionStatus.SCHEDULED.value
+        ).update(**_session_fields(fields, plan))
+        if not moved:
+            raise SessionStatusChanged("直播已开始或已结束，不能再修改")
+        await _write_lineup(
+            session.id, fields, plan.invited, moved_start=plan.starts_at != session.starts_at
         )
     return await detail(principal, session.id)
+
+
+# ---- what a plan may name: the pickers of the console's form --------------------------------
+
+
+async def _planning_for(principal: Principal, requested: int | None) -> int:
+    """The distributor whose session is being planned: a distributor's staff their own, the
+    brand's staff the one they name (one of the brand's)."""
+    assert principal.brand_id is not None
+    distributor_id = _host_distributor(principal, requested)
+    if not await org_service.known_ids(principal.brand_id, "distributor", [distributor_id]):
+        _refuse("distributor_id", "经销商不存在", UnknownReference)
+    return distributor_id
+
+
+async def sku_choices(
+    principal: Principal,
+    distributor_id: int | None,
+    *,
+    text: str | None,
+    after: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The SKUs the distributor carries, with list price and stock, to put on sale."""
+    assert principal.brand_id is not None
+    host = await _planning_for(principal, distributor_id)
+    return await catalog_service.carried_skus(
+        principal.brand_id, host, text=text, after=after, limit=limit
+    )
+
+
+async def coupon_choices(
+    principal: Principal, *, text: str | None, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """The brand's active coupons a session may drop."""
+    assert principal.brand_id is not None
+    return await coupons_service.droppable_templates(
+        principal.brand_id, text=text, before=before, limit=limit
+    )
+
+
+async def tag_choices(principal: Principal, distributor_id: int | None) -> list[dict[str, Any]]:
+    """The tags of the distributor's active stores, with how many stores each would invite."""
+    assert principal.brand_id is not None
+    host = await _planning_for(principal, distributor_id)
+    return await org_service.distributor_store_tags(principal.brand_id, host)
 
 
 async def _visible(principal: Principal, session_id: int) -> LiveSession:
@@ -340,25 +482,62 @@ async def _with_coupons(principal: Principal, views: list[dict[str, Any]]) -> li
     return [{**view, "coupon": coupons[view["template_id"]]} for view in views]
 
 
+async def _named_products(session: LiveSession) -> list[tuple[LiveProduct, dict[str, Any]]]:
+    """The session's products in their order, each with how it is named on screen, as its
+    card names it (room.product_card): `name` the product's, `sku_name` and `spec` the SKU's,
+    `title` both ("澜泉 RO 净水器 RO-500"), and `sku` the SKU as the catalog shows it."""
+    products = await LiveProduct.filter(session_id=session.id).order_by("sort", "id")
+    brand_id: int = session.brand_id  # type: ignore[attr-defined]
+    sku_ids = [product.sku_id for product in products]  # type: ignore[attr-defined]
+    skus = await catalog_service.skus_by_id(brand_id, sku_ids)
+    summaries = await catalog_service.sku_summaries(brand_id, sku_ids)
+    named = []
+    for product in products:
+        sku_id: int = product.sku_id  # type: ignore[attr-defined]
+        summary = summaries[sku_id]
+        names = {
+            "name": summary.product_name,
+            "sku_name": summary.sku_name,
+            "spec": skus[sku_id]["spec"],
+            "title": summary.title,
+            "sku": skus[sku_id],
+        }
+        named.append((product, names))
+    return named
+
+
+async def _audience_view(principal: Principal, session: LiveSession) -> dict[str, Any]:
+    """Whom the session invites. Its hosts also read the stores it lists (mode `stores`), by
+    id and name, to plan it again; a store never sees who else is invited."""
+    audience: dict[str, Any] = {"mode": session.audience, "tags": session.audience_tags}
+    if session.audience != Audience.STORES.value or principal.role in STORE_ROLES:
+        return audience
+    brand_id: int = session.brand_id  # type: ignore[attr-defined]
+    invited = LiveInvitation.filter(session_id=session.id).order_by("store_id")
+    store_ids = [int(store_id) for store_id in await invited.values_list("store_id", flat=True)]  # type: ignore[call-overload]
+    names = await org_service.names(brand_id, "store", store_ids)
+    return {
+        **audience,
+        "stores": [{"id": store_id, "name": names.get(store_id, "")} for store_id in store_ids],
+    }
+
+
 async def detail(principal: Principal, session_id: int) -> dict[str, Any]:
     session = await _visible(principal, session_id)
-    products = await LiveProduct.filter(session_id=session.id).order_by("sort", "id")
-    skus = await catalog_service.skus_by_id(
-        session.brand_id,  # type: ignore[attr-defined]
-        [product.sku_id for product in products],  # type: ignore[attr-defined]
-    )
     rains = await RedPacketRain.filter(session_id=session.id).order_by("id")
     return {
         **session_view(session),
+        "audience": await _audience_view(principal, session),
         "products": [
             {
                 "id": product.id,
-                "sku": skus[product.sku_id],  # type: ignore[attr-defined]
+                **names,
+                "product_name": names["name"],  # the plan form's name for it
                 "live_price_fen": product.live_price_fen,
                 "live_stock": product.live_stock,
                 "sold": product.sold,
             }
-            for product in products
+            for product, names in await _named_products(session)
         ],
         "rains": [_rain_view(rain) for rain in rains],
         "coupon_drops": await _with_coupons(
@@ -384,20 +563,93 @@ async def detail(principal: Principal, session_id: int) -> dict[str, Any]:
     }
 
 
-async def list_sessions(
-    principal: Principal, *, include_ended: bool, before: int | None, limit: int
-) -> list[dict[str, Any]]:
-    """Staff: their sessions, newest first. A store: the sessions it is invited to."""
+def _listed(
+    principal: Principal, *, starts_from: datetime | None, starts_before: datetime | None
+) -> Any:
+    """The sessions the caller may list, starting within the range: staff their own (the
+    brand's, or their distributor's), a store those it is invited to."""
     sessions = LiveSession.filter(brand_id=principal.brand_id)
     if principal.role in DISTRIBUTOR_ROLES:
         sessions = sessions.filter(distributor_id=principal.distributor_id)
     elif principal.role in STORE_ROLES:
         sessions = sessions.filter(invitations__store_id=principal.store_id)
-    if not include_ended:
+    if starts_from is not None:
+        sessions = sessions.filter(starts_at__gte=starts_from)
+    if starts_before is not None:
+        sessions = sessions.filter(starts_at__lt=starts_before)
+    return sessions
+
+
+async def list_sessions(
+    principal: Principal,
+    *,
+    include_ended: bool,
+    before: int | None,
+    limit: int,
+    status: str | None = None,
+    starts_from: datetime | None = None,
+    starts_before: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Staff: their sessions, newest first, each with its figures (products on sale, orders
+    and their amount). A store: the sessions it is invited to. Ended sessions only when
+    asked for (`include_ended`, or `status` ended)."""
+    sessions = _listed(principal, starts_from=starts_from, starts_before=starts_before)
+    if status is not None:
+        sessions = sessions.filter(status=status)
+    elif not include_ended:
         sessions = sessions.exclude(status=SessionStatus.ENDED.value)
     if before is not None:
         sessions = sessions.filter(id__lt=before)
-    return [session_view(s) for s in await sessions.order_by("-id").limit(limit)]
+    views = [session_view(s) for s in await sessions.order_by("-id").limit(limit)]
+    if principal.role in STORE_ROLES:
+        return views
+    return await _with_figures(views)
+
+
+async def session_counts(
+    principal: Principal, *, starts_from: datetime | None, starts_before: datetime | None
+) -> dict[str, int]:
+    """How many of the caller's sessions (starting within the range) are in each state."""
+    rows = (
+        await _listed(principal, starts_from=starts_from, starts_before=starts_before)
+        .group_by("status")
+        .annotate(count=Count("id"))
+        .values_list("status", "count")
+    )
+    counts = {status.value: 0 for status in SessionStatus}
+    counts.update({str(status): int(count) for status, count in rows})
+    return counts
+
+
+async def _with_figures(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sessions with how many products they sell, and their orders and GMV as the ticker
+    counts them (live_totals): two grouped queries for the whole page."""
+    if not views:
+        return views
+    ids = [view["id"] for view in views]
+    products = await sql.fetch(
+        "SELECT session_id, COUNT(*) AS products FROM live_products"
+        " WHERE session_id IN ($1) GROUP BY session_id",
+        ids,
+    )
+    orders = await sql.fetch(
+        "SELECT l.session_id, COUNT(*) AS orders, COALESCE(SUM(l.amount_fen), 0) AS gmv_fen"
+        " FROM live_orders l JOIN orders o ON o.id = l.order_id"
+        " WHERE l.session_id IN ($1) AND o.status <> $2 GROUP BY l.session_id",
+        ids,
+        ordering_service.CANCELLED,
+    )
+    on_sale = {int(row["session_id"]): int(row["products"]) for row in products}
+    sold = {int(row["session_id"]): (int(row["orders"]), int(row["gmv_fen"])) for row in orders}
+    return [
+        {
+            **view,
+            "products_count": on_sale.get(view["id"], 0),
+            "orders": sold.get(view["id"], (0, 0))[0],
+            "gmv_fen": sold.get(view["id"], (0, 0))[1],
+        }
+        for view in views
+    ]
 
 
 async def is_invited(session_id: int, store_id: int) -> bool:
@@ -433,15 +685,21 @@ async def end(principal: Principal, session_id: int, *, now: datetime) -> dict[s
 
 async def end_with_rains(
     deps: Any, principal: Principal, session_id: int, *, now: datetime
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """End the session and any rain still running in it (what no store grabbed goes back to
-    the distributor); the session and each rain's results."""
+) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    """End the session, any rain still running in it (what no store grabbed goes back to
+    the distributor) and its open coupon drops, and close its room (nobody watching, no card
+    on screen: room.close). Returns the session and what to tell the room, in order: each
+    rain's results, then the viewers (none) and the session ended with no card, versioned."""
     ended = await end(principal, session_id, now=now)
     await drops.end_session_drops(session_id, now=now)
     running = await RedPacketRain.filter(
         session_id=session_id, status=RainStatus.RUNNING.value
     ).order_by("id")
-    return ended, [await rains.end_rain(deps, rain.id, now=now) for rain in running]
+    told = [("rain_result", await rains.end_rain(deps, rain.id, now=now)) for rain in running]
+    version = await room.close(deps, session_id)
+    told.append(("viewers", {"count": 0, "version": version}))
+    told.append(("session", {"status": ended["status"], "card": None, "version": version}))
+    return ended, told
 
 
 async def set_stream(principal: Principal, session_id: int, value: str | None) -> dict[str, Any]:
@@ -478,12 +736,13 @@ async def join(
 ) -> dict[str, Any]:
     """A connection (held by the realtime process `process`) enters the room: an invited
     store, or the session's hosts. Returns the room's whole state, the viewers counted with
-    this one."""
+    this one (nobody is counted in an ended session's room)."""
     session = await _visible(principal, session_id)
-    count = await room.enter(
-        deps, session.id, sid, principal.store_id, process=process, signin=principal.session_id
-    )
-    await note_viewers(session.id, count)
+    if session.status != SessionStatus.ENDED.value:  # an ended session has nobody watching
+        count = await room.enter(
+            deps, session.id, sid, principal.store_id, process=process, signin=principal.session_id
+        )
+        await note_viewers(session.id, count)
     return await _full_state(deps, principal, session)
 
 
@@ -724,11 +983,6 @@ async def report(principal: Principal, session_id: int) -> dict[str, Any]:
     )
     cancelled = await ordering_service.cancelled_among([int(row[0]) for row in placed])
     orders = [row[1:] for row in placed if int(row[0]) not in cancelled]
-    products = await LiveProduct.filter(session_id=session.id).order_by("sort", "id")
-    skus = await catalog_service.skus_by_id(
-        session.brand_id,  # type: ignore[attr-defined]
-        [product.sku_id for product in products],  # type: ignore[attr-defined]
-    )
     rains = await RedPacketRain.filter(session_id=session.id).order_by("id")
     by_product: dict[int, list[int]] = {}
     for product_id, quantity, amount in orders:
@@ -745,14 +999,17 @@ async def report(principal: Principal, session_id: int) -> dict[str, Any]:
         "products": [
             {
                 "product_id": product.id,
-                "name": skus[product.sku_id]["name"],  # type: ignore[attr-defined]
+                "name": names["title"],
+                "product_name": names["name"],
+                "sku_name": names["sku_name"],
+                "spec": names["spec"],
                 "live_price_fen": product.live_price_fen,
                 "orders": by_product.get(product.id, [0, 0, 0])[0],
                 "quantity": by_product.get(product.id, [0, 0, 0])[1],
                 "amount_fen": by_product.get(product.id, [0, 0, 0])[2],
                 "left": product.live_stock - product.sold,
             }
-            for product in products
+            for product, names in await _named_products(session)
         ],
         "coupons": await _dropped_coupons(principal, session.id),
         "red_packets": {
@@ -805,6 +1062,22 @@ async def _dropped_coupons(principal: Principal, session_id: int) -> list[dict[s
 
 
 REPORT_HEADERS = ("项目", "数值")
+# A draw's state in words, from its status alone: a draw run with nobody eligible is drawn
+# all the same (its record says so), only without winners.
+DRAW_STATES = {
+    DrawStatus.PLANNED.value: "未公布",
+    DrawStatus.ANNOUNCED.value: "已公布，待开奖",
+    DrawStatus.DRAWN.value: "已开奖",
+}
+
+
+def draw_outcome(draw: dict[str, Any]) -> str:
+    """What came of a draw of the report: its winners once drawn (or that it was drawn with
+    no winner, when nobody was eligible), else its state."""
+    if draw["status"] != DrawStatus.DRAWN.value:
+        return DRAW_STATES.get(draw["status"], draw["status"])
+    winners = "、".join(f"{w['name']}（{w['prize']}）" for w in draw["winners"])
+    return winners or "已开奖，无中奖门店"
 
 
 async def report_csv(principal: Principal, session_id: int) -> tuple[str, bytes]:
@@ -832,8 +1105,7 @@ async def report_csv(principal: Principal, session_id: int) -> tuple[str, bytes]
             )
         )
     for draw in figures["draws"]:
-        winners = "、".join(f"{w['name']}（{w['prize']}）" for w in draw["winners"]) or "未开奖"
-        rows.append((f"抽奖 {safe_text(draw['title'])} 中奖", safe_text(winners)))
+        rows.append((f"抽奖 {safe_text(draw['title'])} 中奖", safe_text(draw_outcome(draw))))
     for product in figures["products"]:
         name = safe_text(product["name"])
         rows.append((f"{name} 订单数", str(product["orders"])))

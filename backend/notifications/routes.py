@@ -29,7 +29,17 @@ bp = Blueprint("notifications", url_prefix="/api/v1/notifications")
 
 class NotificationQuery(PageQuery):
     before: Id | None = None
-    unread: bool = False
+    unread: bool = Field(default=False, description="true 只看未读（同 read=false）")
+    read: bool | None = Field(default=None, description="true 只看已读，false 只看未读")
+
+    def read_filter(self) -> bool | None:
+        return False if self.unread else self.read
+
+
+class ReadAllBody(RequestModel):
+    up_to: Id | None = Field(
+        default=None, description="只标记 id 不大于此值的（界面上已显示的）；不传则全部"
+    )
 
 
 TemplateId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -49,16 +59,23 @@ class SubscriptionsBody(RequestModel):
 
 
 @bp.get("")
-@openapi.summary("我的站内通知（最新在前；unread=true 只看未读）")
+@openapi.summary("我的站内通知（最新在前，用 before 翻页；附未读总数 unread）")
 @documented_query(NotificationQuery)
 @authenticated()
 async def list_mine(request: Request, principal: Principal) -> HTTPResponse:
     query = parse_query(request, NotificationQuery)
     limit = query.bounded_limit()
     items = await service.mine(
-        principal, unread_only=query.unread, before=query.before, limit=limit + 1
+        principal, read=query.read_filter(), before=query.before, limit=limit + 1
     )
-    return ok(newest_first(items, limit))
+    return ok({**newest_first(items, limit), "unread": await service.unread_count(principal)})
+
+
+@bp.get("/unread-count")
+@openapi.summary("我的未读通知数")
+@authenticated()
+async def unread_count(request: Request, principal: Principal) -> HTTPResponse:
+    return ok({"unread": await service.unread_count(principal)})
 
 
 @bp.post("/<notification_id:int>/read")
@@ -67,6 +84,16 @@ async def list_mine(request: Request, principal: Principal) -> HTTPResponse:
 async def mark_read(request: Request, principal: Principal, notification_id: int) -> HTTPResponse:
     await service.mark_read(principal, notification_id, now=request_deps(request).clock.now())
     return ok({"ok": True})
+
+
+@bp.post("/read-all")
+@openapi.summary("全部标为已读（可只标到 up_to 为止）")
+@authenticated()
+@json_body(ReadAllBody, required=False)
+async def mark_all_read(request: Request, principal: Principal, body: ReadAllBody) -> HTTPResponse:
+    now = request_deps(request).clock.now()
+    marked = await service.mark_all_read(principal, up_to=body.up_to, now=now)
+    return ok({"marked": marked, "unread": await service.unread_count(principal)})
 
 
 @bp.get("/subscriptions")

@@ -1,12 +1,14 @@
-"""In-app notifications: written in the transaction of what caused them, listed and marked
-read by their owner. And WeChat subscribe messages (订阅消息): the grants a user gave in
-the mini-program are counted here, and each message sent takes one."""
+"""In-app notifications: written in the transaction of what caused them, pushed to their
+owner's open consoles once it commits, listed, counted and marked read by their owner. And
+WeChat subscribe messages (订阅消息): the grants a user gave in the mini-program are counted
+here, and each message sent takes one."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from tortoise.expressions import F
@@ -15,6 +17,7 @@ from tortoise.transactions import in_transaction
 from backend.identity import service as identity_service
 from backend.identity.access import Principal
 from backend.infra import sql
+from backend.infra.broadcast import CONSOLE_NAMESPACE, Broadcaster, user_room
 from backend.infra.logging import get_logger
 from backend.integrations.wechat.client import WechatApiError
 from backend.kernel.errors import InvalidInput, NotFound
@@ -55,6 +58,10 @@ def notification_view(notification: Notification) -> dict[str, Any]:
     }
 
 
+# What the console hears when a notification is made for the person signed in.
+CREATED_EVENT = "notification.created"
+
+
 async def notify(
     brand_id: int,
     user_ids: Sequence[int],
@@ -64,33 +71,49 @@ async def notify(
     body: str,
     link: str,
     now: datetime,
+    broadcast: Broadcaster | None = None,
 ) -> None:
-    if user_ids:
-        await Notification.bulk_create(
-            [
-                Notification(
-                    brand_id=brand_id,
-                    user_id=user_id,
-                    kind=kind,
-                    title=title,
-                    body=body,
-                    link=link,
-                    created_at=now,
-                )
-                for user_id in user_ids
-            ]
+    """One notification per user, written in the caller's transaction. With `broadcast`,
+    each is pushed to its own user's open consoles (their user room, nobody else's) once
+    that transaction commits: a rolled-back event announces nothing."""
+    recipients = sorted(set(user_ids))
+    if not recipients:
+        return
+    fields: dict[str, Any] = {"brand_id": brand_id, "kind": kind, "link": link}
+    fields |= {"title": title[:64], "body": body[:500], "created_at": now}
+    if broadcast is None:
+        await Notification.bulk_create([Notification(user_id=u, **fields) for u in recipients])
+        return
+    # One by one: the push carries each notification's id, which the console marks read by.
+    created = [await Notification.create(user_id=u, **fields) for u in recipients]
+    await sql.after_commit(partial(_push, broadcast, created))
+
+
+async def _push(broadcast: Broadcaster, created: list[Notification]) -> None:
+    for notification in created:
+        await broadcast.emit(
+            CREATED_EVENT,
+            notification_view(notification),
+            rooms=[user_room(notification.user_id)],  # type: ignore[attr-defined]
+            namespace=CONSOLE_NAMESPACE,
         )
 
 
 async def mine(
-    principal: Principal, *, unread_only: bool, before: int | None, limit: int
+    principal: Principal, *, read: bool | None, before: int | None, limit: int
 ) -> list[dict[str, Any]]:
+    """The caller's notifications, newest first (keyset `before`); `read` narrows to the read
+    (True) or unread (False) ones."""
     notifications = Notification.filter(user_id=principal.user_id)
-    if unread_only:
-        notifications = notifications.filter(read_at__isnull=True)
+    if read is not None:
+        notifications = notifications.filter(read_at__isnull=not read)
     if before is not None:
         notifications = notifications.filter(id__lt=before)
     return [notification_view(n) for n in await notifications.order_by("-id").limit(limit)]
+
+
+async def unread_count(principal: Principal) -> int:
+    return await Notification.filter(user_id=principal.user_id, read_at__isnull=True).count()
 
 
 async def mark_read(principal: Principal, notification_id: int, *, now: datetime) -> None:
@@ -99,6 +122,15 @@ async def mark_read(principal: Principal, notification_id: int, *, now: datetime
         raise NotificationNotFound()
     if found.read_at is None:
         await Notification.filter(id=found.id).update(read_at=now)
+
+
+async def mark_all_read(principal: Principal, *, up_to: int | None, now: datetime) -> int:
+    """Mark the caller's unread notifications read: all, or those up to id `up_to` (what the
+    person had on screen; one that arrived since stays unread). How many were marked."""
+    unread = Notification.filter(user_id=principal.user_id, read_at__isnull=True)
+    if up_to is not None:
+        unread = unread.filter(id__lte=up_to)
+    return await unread.update(read_at=now)
 
 
 # ---- WeChat subscribe messages (订阅消息) ----------------------------------------------------

@@ -74,6 +74,10 @@ class Order(Model):
     payable_fen = fields.BigIntField()
     pay_deadline = fields.DatetimeField()
     logistics_note = fields.CharField(max_length=200, null=True)
+    # How it was shipped: a carrier code (ordering/carriers.py) and its tracking number, none
+    # for the distributor's own delivery. Both unset on orders shipped with a note only.
+    carrier = fields.CharField(max_length=16, null=True)
+    tracking_no = fields.CharField(max_length=40, null=True)
     sign_photo_url = fields.CharField(max_length=500, null=True)
     cancel_reason = fields.CharField(max_length=200, null=True)
     # Promotions (issue 4): the part of discount_fen they gave, what the order earns once

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
@@ -35,8 +36,19 @@ from backend.infra.http import (
     responds_file,
 )
 from backend.infra.idempotency import respond_once
+from backend.kernel.errors import InvalidInput
 from backend.ordering import export, service
-from backend.ordering.responses import Order, PricedCart
+from backend.ordering.carriers import CARRIERS, OWN_DELIVERY, Shipment
+from backend.ordering.responses import (
+    BatchResults,
+    Carriers,
+    Order,
+    OrderCounts,
+    PricedCart,
+    PrintSheet,
+    RefundPreview,
+    Timeline,
+)
 from backend.ordering.states import Action
 from backend.payments import service as payments_service
 
@@ -82,8 +94,95 @@ class CancelBody(RequestModel):
     reason: str = Field(min_length=1, max_length=200)
 
 
-class ShipBody(RequestModel):
-    logistics_note: str = Field(min_length=1, max_length=200, description="物流公司、单号或送货人")
+def _distinct(order_ids: list[int]) -> list[int]:
+    if len(set(order_ids)) < len(order_ids):
+        raise ValueError("同一订单只能出现一次")
+    return order_ids
+
+
+def _known_carrier(code: str) -> str:
+    if code not in CARRIERS:
+        raise ValueError("请从列表中选择物流公司")
+    return code
+
+
+CarrierCode = Annotated[
+    str, AfterValidator(_known_carrier), Field(json_schema_extra={"enum": list(CARRIERS)})
+]
+TrackingNo = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9-]{4,40}$")
+]
+
+
+class Shipping(RequestModel):
+    """How one order travels: a carrier from the list (GET /orders/carriers) with its
+    tracking number, or 自送 (own) with none needed."""
+
+    carrier: CarrierCode | None = Field(default=None, description="物流公司代码；own 为自送")
+    tracking_no: TrackingNo | None = Field(default=None, description="运单号（自送可不填）")
+
+    @model_validator(mode="after")
+    def _tracked(self) -> Shipping:
+        if self.carrier not in (None, OWN_DELIVERY) and not self.tracking_no:
+            raise ValueError("请填写运单号")
+        if self.carrier is None and self.tracking_no:
+            raise ValueError("请选择物流公司")
+        return self
+
+
+class ShipBody(Shipping):
+    logistics_note: str | None = Field(
+        default=None, min_length=1, max_length=200, description="物流备注：送货人、车牌等"
+    )
+
+    @model_validator(mode="after")
+    def _described(self) -> ShipBody:
+        if self.carrier is None and not self.logistics_note:
+            raise ValueError("请选择物流公司或填写物流信息")
+        return self
+
+    def shipment(self) -> Shipment:
+        return Shipment(self.carrier, self.tracking_no, self.logistics_note)
+
+
+OrderIds = Annotated[
+    list[Id],
+    Field(min_length=1, max_length=service.MAX_BATCH, description="订单 id，最多 100 个"),
+    AfterValidator(_distinct),
+]
+
+
+class BatchAcceptBody(RequestModel):
+    order_ids: OrderIds
+
+
+class BatchShipment(Shipping):
+    order_id: Id
+    carrier: CarrierCode = Field(description="物流公司代码；own 为自送")
+
+
+class BatchShipBody(RequestModel):
+    orders: list[BatchShipment] = Field(min_length=1, max_length=service.MAX_BATCH)
+
+    @model_validator(mode="after")
+    def _once_each(self) -> BatchShipBody:
+        _distinct([each.order_id for each in self.orders])
+        return self
+
+
+class RefundPreviewLine(RequestModel):
+    line_id: Id = Field(description="订单商品行 id（订单详情 lines[].id）")
+    quantity: int = Field(gt=0, le=MAX_QUANTITY, description="退款件数")
+
+
+class RefundPreviewBody(RequestModel):
+    lines: list[RefundPreviewLine] = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _each_line_once(self) -> RefundPreviewBody:
+        if len({line.line_id for line in self.lines}) < len(self.lines):
+            raise ValueError("同一商品行只能出现一次")
+        return self
 
 
 class SignBody(RequestModel):
@@ -104,9 +203,18 @@ class OrderQuery(PageQuery):
     distributor_id: Id | None = None
     created_from: Day | None = None
     created_to: Day | None = None
+    q: str | None = Field(
+        default=None, min_length=1, max_length=40, description="订单号或门店名称（部分匹配）"
+    )
+    after_sale: bool | None = Field(
+        default=None,
+        description="只看售后订单：有退款（未失败）或有未结投诉的订单",
+    )
 
     def filters(self) -> dict[str, Any]:
         return {
+            service.SEARCH: self.q.strip() or None if self.q else None,
+            service.AFTER_SALE: self.after_sale or None,
             "status": self.status,
             "channel": self.channel,
             "store_id": self.store_id,
@@ -205,7 +313,10 @@ async def place_order(request: Request, principal: Principal, body: OrderBody) -
 
 
 @bp.get("/orders")
-@openapi.summary("订单列表（按身份限定范围；按状态、日期、门店、业务员、渠道筛选；按 id 倒序翻页）")
+@openapi.summary(
+    "订单列表（按身份限定范围；按状态、售后、日期、门店、业务员、渠道筛选，按订单号或门店名搜索；"
+    "按 id 倒序翻页；每单含门店与业务员名称、商品摘要、已付与已退金额）"
+)
 @documented_query(OrderQuery)
 @authenticated(*BUYERS, *DISTRIBUTOR_ROLES, *BRAND_ROLES)
 async def list_orders(request: Request, principal: Principal) -> HTTPResponse:
@@ -214,7 +325,8 @@ async def list_orders(request: Request, principal: Principal) -> HTTPResponse:
     items = await service.list_orders(
         principal, before=query.before, limit=limit, filters=query.filters()
     )
-    listed = page(items, limit)
+    money = await payments_service.money_by_order([item["id"] for item in items])
+    listed = page([{**item, **money[item["id"]]} for item in items], limit)
     return ok({"items": listed["items"], "next_before": listed["next_after"]})
 
 
@@ -266,6 +378,18 @@ async def summary(request: Request, principal: Principal) -> HTTPResponse:
     return ok(await service.summary(principal, query.filters()))
 
 
+@bp.get("/orders/counts")
+@openapi.summary(
+    "订单队列各状态的数量与售后数量（筛选条件同订单列表，状态与售后筛选除外；售后单同时计入其状态）"
+)
+@responds(OrderCounts)
+@documented_query(OrderQuery)
+@authenticated(*DISTRIBUTOR_ROLES, *BRAND_ROLES)
+async def counts(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, OrderQuery)
+    return ok(await service.counts(principal, query.filters()))
+
+
 @bp.get("/orders/<order_id:int>")
 @openapi.summary("订单详情，含明细与状态时间线")
 @responds(Order)
@@ -273,13 +397,47 @@ async def summary(request: Request, principal: Principal) -> HTTPResponse:
 async def get_order(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
     order = await service.get_order(principal, order_id)
     money = await payments_service.order_money(order_id)
-    return ok({**order, "paid_fen": money["paid_fen"], "refunded_fen": money["refunded_fen"]})
+    actions = service.status_actions(principal, order) + payments_service.refund_actions(
+        principal, order, money
+    )
+    return ok(
+        {
+            **order,
+            "paid_fen": money["paid_fen"],
+            "refunded_fen": money["refunded_fen"],
+            "refundable_fen": money["refundable_fen"],
+            "actions": actions,
+        }
+    )
+
+
+@bp.get("/orders/<order_id:int>/timeline")
+@openapi.summary(
+    "订单动态：下单、付款、接单、发货（物流公司与单号）、送达、签收、取消（原因）及每笔退款，"
+    "含操作人与时间"
+)
+@responds(Timeline)
+@authenticated(*BUYERS, *DISTRIBUTOR_ROLES, *BRAND_ROLES)
+async def timeline(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
+    return ok({"items": await payments_service.order_timeline(principal, order_id)})
+
+
+@bp.post("/orders/<order_id:int>/refund-preview")
+@openapi.summary("按商品退款试算：各行退若干件可退多少（与退款的分摊规则相同，不写入任何数据）")
+@responds(RefundPreview)
+@authenticated(*payments_service.REFUNDERS)
+@json_body(RefundPreviewBody)
+async def refund_preview(
+    request: Request, principal: Principal, order_id: int, body: RefundPreviewBody
+) -> HTTPResponse:
+    lines = [(line.line_id, line.quantity) for line in body.lines]
+    return ok(await payments_service.preview_refund(principal, order_id, lines))
 
 
 @bp.post("/orders/<order_id:int>/cancel")
-@openapi.summary("取消订单（经销商接单前；已付款的全额退款）")
+@openapi.summary("取消订单（门店：经销商接单前，已付款的全额退款；经销商：未付款的订单）")
 @responds(Order)
-@authenticated(*BUYERS)
+@authenticated(*BUYERS, *DISTRIBUTOR_ROLES)
 @json_body(CancelBody)
 async def cancel(
     request: Request, principal: Principal, order_id: int, body: CancelBody
@@ -298,23 +456,114 @@ async def accept(request: Request, principal: Principal, order_id: int) -> HTTPR
 
 
 @bp.post("/orders/<order_id:int>/ship")
-@openapi.summary("经销商发货（附物流信息）")
+@openapi.summary("经销商发货：物流公司与运单号（自送无需单号）")
 @responds(Order)
 @authenticated(*DISTRIBUTOR_ROLES)
 @json_body(ShipBody)
 async def ship(
     request: Request, principal: Principal, order_id: int, body: ShipBody
 ) -> HTTPResponse:
+    return ok(await service.ship(request_deps(request), principal, order_id, body.shipment()))
+
+
+@bp.get("/orders/carriers")
+@openapi.summary("发货可选的物流公司（含自送）")
+@responds(Carriers)
+@authenticated(*DISTRIBUTOR_ROLES, *BRAND_ROLES)
+async def carriers(request: Request, principal: Principal) -> HTTPResponse:
     return ok(
-        await service.act(
-            request_deps(request),
-            principal,
-            order_id,
-            Action.SHIP,
-            note=body.logistics_note,
-            logistics_note=body.logistics_note,
-        )
+        {
+            "items": [
+                {"code": code, "name": name, "needs_tracking_no": code != OWN_DELIVERY}
+                for code, name in CARRIERS.items()
+            ]
+        }
     )
+
+
+def _batch_answer(results: list[dict[str, Any]]) -> dict[str, Any]:
+    succeeded = sum(1 for result in results if result["ok"])
+    return {"results": results, "succeeded": succeeded, "failed": len(results) - succeeded}
+
+
+async def _batch(
+    request: Request,
+    principal: Principal,
+    scope: str,
+    order_ids: list[int],
+    move: Callable[[int], Awaitable[dict[str, Any]]],
+) -> HTTPResponse:
+    deps = request_deps(request)
+
+    async def work() -> tuple[int, Any]:
+        return 200, _batch_answer(await service.for_each_order(order_ids, move))
+
+    owner = f"user:{principal.user_id}"
+    return await respond_once(request, scope=scope, owner=owner, now=deps.clock.now(), work=work)
+
+
+@bp.post("/orders/batch/accept")
+@openapi.summary(
+    "批量接单（需 Idempotency-Key；最多 100 单，逐单接单，每单的结果分别返回，一单失败不影响其他）"
+)
+@responds(BatchResults)
+@openapi.parameter("Idempotency-Key", str, location="header", required=True)
+@authenticated(*DISTRIBUTOR_ROLES)
+@json_body(BatchAcceptBody)
+async def batch_accept(
+    request: Request, principal: Principal, body: BatchAcceptBody
+) -> HTTPResponse:
+    deps = request_deps(request)
+
+    async def accept_one(order_id: int) -> dict[str, Any]:
+        return await service.act(deps, principal, order_id, Action.ACCEPT)
+
+    return await _batch(request, principal, "order.batch_accept", body.order_ids, accept_one)
+
+
+@bp.post("/orders/batch/ship")
+@openapi.summary(
+    "批量发货（需 Idempotency-Key；每单物流公司与运单号，最多 100 单，每单的结果分别返回）"
+)
+@responds(BatchResults)
+@openapi.parameter("Idempotency-Key", str, location="header", required=True)
+@authenticated(*DISTRIBUTOR_ROLES)
+@json_body(BatchShipBody)
+async def batch_ship(request: Request, principal: Principal, body: BatchShipBody) -> HTTPResponse:
+    deps = request_deps(request)
+    shipments = {each.order_id: Shipment(each.carrier, each.tracking_no) for each in body.orders}
+
+    async def ship_one(order_id: int) -> dict[str, Any]:
+        return await service.ship(deps, principal, order_id, shipments[order_id])
+
+    return await _batch(request, principal, "order.batch_ship", list(shipments), ship_one)
+
+
+class PrintQuery(RequestModel):
+    model_config = ConfigDict(extra="ignore")
+
+    ids: str = Field(pattern=r"^\d{1,18}(,\d{1,18})*$", description="订单 id，逗号分隔，最多 50 个")
+
+    def order_ids(self) -> list[int]:
+        ids = [int(each) for each in self.ids.split(",")]
+        if len(set(ids)) > service.MAX_PRINT:
+            raise TooManyToPrint()
+        return ids
+
+
+class TooManyToPrint(InvalidInput):
+    code = "order.too_many_to_print"
+    message = f"一次最多打印 {service.MAX_PRINT} 个订单"
+
+
+@bp.get("/orders/print")
+@openapi.summary("打印用：多个订单及其明细（按箱规折算箱数与散件）、门店地址与联系人，及拣货汇总")
+@responds(PrintSheet)
+@documented_query(PrintQuery)
+@authenticated(*DISTRIBUTOR_ROLES)
+async def print_orders(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, PrintQuery)
+    return ok(await service.print_orders(principal, query.order_ids()))
 
 
 @bp.post("/orders/<order_id:int>/deliver")

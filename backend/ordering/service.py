@@ -8,7 +8,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count, Sum
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from backend.catalog import service as catalog_service
@@ -20,6 +22,7 @@ from backend.infra import sql
 from backend.kernel.errors import Conflict, DomainError, InvalidInput, NotFound
 from backend.kernel.money import allocate, unit_shares_upto
 from backend.ledger import service as ledger_service
+from backend.ordering.carriers import Shipment, carrier_name
 from backend.ordering.models import CartItem, Channel, Order, OrderEvent, OrderLine, OrderStatus
 from backend.ordering.states import (
     RELEASES_STOCK,
@@ -28,6 +31,7 @@ from backend.ordering.states import (
     Actor,
     IllegalTransition,
     next_status,
+    permitted,
 )
 from backend.org import service as org_service
 from backend.promotions import service as promotions_service
@@ -105,6 +109,9 @@ def order_view(order: Order) -> dict[str, Any]:
         "rebate_used_fen": order.rebate_used_fen,
         "pay_deadline": order.pay_deadline.isoformat(),
         "logistics_note": order.logistics_note,
+        "carrier": order.carrier,
+        "carrier_name": carrier_name(order.carrier),
+        "tracking_no": order.tracking_no,
         "sign_photo_url": order.sign_photo_url,
         "cancel_reason": order.cancel_reason,
         "reordered_from_id": order.reordered_from_id,  # type: ignore[attr-defined]
@@ -144,11 +151,19 @@ def line_view(line: OrderLine | LineToWrite) -> dict[str, Any]:
         "refundable_fen": line.payable_fen - refunded_fen,
         "next_unit_refund_fen": 0
         if left == 0
-        else max(
-            unit_shares_upto(line.payable_fen, line.quantity, refunded_quantity + 1) - refunded_fen,
-            0,
-        ),
+        else refund_of_units(line.payable_fen, line.quantity, refunded_quantity, refunded_fen, 1),
     }
+
+
+def refund_of_units(
+    payable_fen: int, quantity: int, refunded_quantity: int, refunded_fen: int, units: int
+) -> int:
+    """What refunding `units` more units of a line pays back: the share of what the line paid
+    that its units refunded so far and these carry (largest remainder over the units), less
+    what was paid back already; so however the units are refunded, the parts add up to
+    exactly what the line paid."""
+    owed = unit_shares_upto(payable_fen, quantity, refunded_quantity + units)
+    return max(owed - refunded_fen, 0)
 
 
 def event_view(event: OrderEvent) -> dict[str, Any]:
@@ -162,12 +177,24 @@ def event_view(event: OrderEvent) -> dict[str, Any]:
     }
 
 
+async def _packed(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The lines, each with its SKU's spec and case size (one query)."""
+    packing = await catalog_service.sku_packing(line["sku_id"] for line in lines)
+    for line in lines:
+        packed = packing.get(line["sku_id"], {})
+        line["spec"] = packed.get("spec", "")
+        line["case_size"] = packed.get("case_size")
+    return lines
+
+
 async def order_detail(order: Order) -> dict[str, Any]:
-    lines = await OrderLine.filter(order_id=order.id).order_by("id")
+    """The order with its lines (each with its SKU's spec and case size, to count it as the
+    warehouse does) and its status changes: the same on every answer that returns an order."""
+    lines = [line_view(x) for x in await OrderLine.filter(order_id=order.id).order_by("id")]
     events = await OrderEvent.filter(order_id=order.id).order_by("id")
     return {
         **order_view(order),
-        "lines": [line_view(x) for x in lines],
+        "lines": await _packed(lines),
         "timeline": [event_view(e) for e in events],
     }
 
@@ -786,10 +813,12 @@ async def _insert_order(
     await _insert_event(order.id, event)
     return {
         **order_view(order),
-        "lines": [
-            {**line_view(line), "id": int(row["id"])}
-            for line, row in zip(lines, line_ids, strict=True)
-        ],
+        "lines": await _packed(
+            [
+                {**line_view(line), "id": int(row["id"])}
+                for line, row in zip(lines, line_ids, strict=True)
+            ]
+        ),
         "timeline": [event_view(event)],
     }
 
@@ -828,7 +857,25 @@ async def _visible_order(principal: Principal, order_id: int) -> Order:
 
 
 # What an action may change besides the status (see act()); anything else is a bug.
-_CHANGEABLE = ("logistics_note", "sign_photo_url", "cancel_reason")
+_CHANGEABLE = ("logistics_note", "carrier", "tracking_no", "sign_photo_url", "cancel_reason")
+# "logistics_note = COALESCE($3, logistics_note), ...": each changeable column from its own
+# argument ($3 on), left as it was when the action does not set it.
+_SET_CHANGES = ", ".join(
+    f"{column} = COALESCE(${number}, {column})"
+    for number, column in enumerate(_CHANGEABLE, start=3)
+)
+_ID, _FROM, _ACTOR_ID, _ACTOR_ROLE, _NOTE = (
+    f"${number}" for number in range(len(_CHANGEABLE) + 3, len(_CHANGEABLE) + 8)
+)
+_MOVE_ORDER = (
+    f"UPDATE orders SET status = $1, updated_at = $2, {_SET_CHANGES}"  # noqa: S608 - fixed text
+    f" WHERE id = {_ID} AND status = {_FROM}"
+)
+_RECORD_MOVE = (
+    "INSERT INTO order_events (order_id, actor_id, actor_role, from_status, to_status,"
+    f" note, created_at) SELECT {_ID}, CAST({_ACTOR_ID} AS BIGINT),"
+    f" CAST({_ACTOR_ROLE} AS VARCHAR), {_FROM}, $1, CAST({_NOTE} AS VARCHAR), $2"
+)
 
 
 async def _insert_event(order_id: int, event: OrderEvent) -> None:
@@ -871,14 +918,8 @@ async def _apply(
     # raised in the block, comes before anything is written (see sql.transaction).
     async with sql.transaction():
         moved = await sql.change_and_record(
-            "UPDATE orders SET status = $1, updated_at = $2,"
-            " logistics_note = COALESCE($3, logistics_note),"
-            " sign_photo_url = COALESCE($4, sign_photo_url),"
-            " cancel_reason = COALESCE($5, cancel_reason)"
-            " WHERE id = $6 AND status = $7",
-            "INSERT INTO order_events (order_id, actor_id, actor_role, from_status, to_status,"
-            " note, created_at)"
-            " SELECT $6, CAST($8 AS BIGINT), CAST($9 AS VARCHAR), $7, $1, CAST($10 AS VARCHAR), $2",
+            _MOVE_ORDER,
+            _RECORD_MOVE,
             target.value,
             now,
             *(changes.get(column) for column in _CHANGEABLE),
@@ -987,12 +1028,8 @@ async def act(
 ) -> dict[str, Any]:
     """A person moves an order along: cancel, accept, ship, deliver, sign."""
     order = await _visible_order(principal, order_id)
-    if (
-        action == Action.CANCEL
-        and actor_of(principal) == Actor.SALESPERSON
-        and order.channel != Channel.PROXY
-    ):
-        raise OrderNotFound()  # a salesperson may only withdraw the orders they placed for a store
+    if _not_theirs_to_cancel(actor_of(principal), action, order.channel):
+        raise OrderNotFound()
     await _apply(
         deps,
         *_moving(order),
@@ -1004,6 +1041,73 @@ async def act(
         changes=changes,
     )
     return await order_detail(await Order.get(id=order.id))
+
+
+async def ship(
+    deps: Deps, principal: Principal, order_id: int, shipment: Shipment
+) -> dict[str, Any]:
+    """The distributor hands the order to a carrier (or its own van): one order's ship, the
+    same for the single route and each order of a batch."""
+    return await act(
+        deps,
+        principal,
+        order_id,
+        Action.SHIP,
+        note=shipment.logistics_note,
+        logistics_note=shipment.logistics_note,
+        carrier=shipment.carrier,
+        tracking_no=shipment.tracking_no,
+    )
+
+
+# How many orders one batch action may name: a page of the console's list at most.
+MAX_BATCH = 100
+
+
+async def for_each_order(
+    order_ids: Sequence[int], move: Callable[[int], Awaitable[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """A batch action: `move` each order in turn, each in its own transaction (act()), so one
+    order that may not move (another status, not the caller's: not found) is reported with
+    its refusal and does not hold back the others. One answer per order, in the given order."""
+    results = []
+    for order_id in order_ids:
+        try:
+            moved = await move(order_id)
+        except DomainError as refusal:
+            results.append({"order_id": order_id, "ok": False, "error": refusal.as_error()})
+        else:
+            results.append({"order_id": order_id, "ok": True, "status": moved["status"]})
+    return results
+
+
+def _not_theirs_to_cancel(actor: Actor, action: Action, channel: str) -> bool:
+    """A salesperson may only withdraw the orders they placed for a store (proxy orders)."""
+    return action == Action.CANCEL and actor == Actor.SALESPERSON and channel != Channel.PROXY
+
+
+# What people do to an order's status themselves (payment and expiry come from the system).
+PERSON_ACTIONS = (
+    Action.ACCEPT,
+    Action.SHIP,
+    Action.DELIVER,
+    Action.RECORD_OFFLINE_PAYMENT,
+    Action.CANCEL,
+    Action.SIGN,
+)
+
+
+def status_actions(principal: Principal, order: Mapping[str, Any]) -> list[str]:
+    """The status actions the caller may take on the order now, by the very rules act() and
+    record_payment enforce: what a client offers, so it never offers what would be refused."""
+    actor = actor_of(principal)
+    status = OrderStatus(order["status"])
+    return [
+        action.value
+        for action in PERSON_ACTIONS
+        if permitted(status, action, actor)
+        and not _not_theirs_to_cancel(actor, action, order["channel"])
+    ]
 
 
 async def visible_order(principal: Principal, order_id: int) -> Order:
@@ -1153,15 +1257,17 @@ async def take_refund_units(
             )
             if line is None:
                 raise OrderLineNotFound(details={"line_id": line_id})
-            left = int(line["quantity"]) - int(line["refunded_quantity"])
-            raise RefundQuantityExceeded(
-                f"该商品还可退 {left} 件，本次申请退 {quantity} 件",
-                details={"line_id": line_id, "refundable_quantity": left},
+            raise _exceeded(
+                line_id, int(line["quantity"]) - int(line["refunded_quantity"]), quantity
             )
-        owed = unit_shares_upto(
-            int(row["payable_fen"]), int(row["quantity"]), int(row["refunded_quantity"])
+        # The update has counted these units already: the share is up to the new count.
+        amount = refund_of_units(
+            int(row["payable_fen"]),
+            int(row["quantity"]),
+            int(row["refunded_quantity"]) - quantity,
+            int(row["refunded_fen"]),
+            quantity,
         )
-        amount = max(owed - int(row["refunded_fen"]), 0)
         if amount:
             await sql.execute(
                 "UPDATE order_lines SET refunded_fen = refunded_fen + $1 WHERE id = $2",
@@ -1170,6 +1276,44 @@ async def take_refund_units(
             )
         taken.append(RefundedUnits(line_id, quantity, amount))
     return taken
+
+
+def _exceeded(line_id: int, left: int, quantity: int) -> RefundQuantityExceeded:
+    return RefundQuantityExceeded(
+        f"该商品还可退 {left} 件，本次申请退 {quantity} 件",
+        details={"line_id": line_id, "refundable_quantity": left},
+    )
+
+
+async def preview_refund_units(
+    order_id: int, requested: Sequence[tuple[int, int]]
+) -> list[RefundedUnits]:
+    """What refunding these (line id, quantity) would pay back now, by take_refund_units'
+    rules, writing nothing; refused as that refund would be (unknown line, too many units)."""
+    rows = await sql.fetch(
+        "SELECT id, quantity, payable_fen, refunded_quantity, refunded_fen FROM order_lines"
+        " WHERE order_id = $1 AND id IN ($2)",
+        order_id,
+        sorted({line_id for line_id, _ in requested}),
+    )
+    lines = {int(row["id"]): row for row in rows}
+    previewed = []
+    for line_id, quantity in sorted(requested):
+        row = lines.get(line_id)
+        if row is None:
+            raise OrderLineNotFound(details={"line_id": line_id})
+        left = int(row["quantity"]) - int(row["refunded_quantity"])
+        if quantity > left:
+            raise _exceeded(line_id, left, quantity)
+        amount = refund_of_units(
+            int(row["payable_fen"]),
+            int(row["quantity"]),
+            int(row["refunded_quantity"]),
+            int(row["refunded_fen"]),
+            quantity,
+        )
+        previewed.append(RefundedUnits(line_id, quantity, amount))
+    return previewed
 
 
 async def give_back_refund_units(units: Sequence[RefundedUnits]) -> None:
@@ -1283,9 +1427,79 @@ async def get_order(principal: Principal, order_id: int) -> dict[str, Any]:
     serve, staff their distributor's or brand's; anything else is not found), named by its
     store for the viewers who are not that store."""
     order = await _visible_order(principal, order_id)
-    store_id = order.store_id  # type: ignore[attr-defined]
-    stores = await org_service.names(order.brand_id, "store", [store_id])  # type: ignore[attr-defined]
-    return {**await order_detail(order), "store_name": stores.get(store_id, "")}
+    detail = await order_detail(order)
+    contact = await org_service.order_contact(
+        order.store_id,  # type: ignore[attr-defined]
+        order.salesperson_id,  # type: ignore[attr-defined]
+    )
+    store = contact["store"]
+    return {
+        **detail,
+        "store_name": store["name"] if store else "",
+        "store": store,
+        "salesperson": contact["salesperson"],
+    }
+
+
+async def events_of(order_id: int) -> list[dict[str, Any]]:
+    """The order's status changes in order, as order_detail's timeline shows them."""
+    return [event_view(e) for e in await OrderEvent.filter(order_id=order_id).order_by("id")]
+
+
+# 售后 (after-sale): an order its store came back about — it has a refund that did not fail
+# (asked for, on its way or paid back, whole or in part), or a complaint about it that is
+# still open (not resolved or closed). Payments and complaints own those rows and import
+# ordering, so each registers the query naming its orders (on_after_sale).
+AfterSaleSource = Callable[[], QuerySet[Any]]
+_AFTER_SALE_SOURCES: list[AfterSaleSource] = []
+
+
+def on_after_sale(source: AfterSaleSource) -> None:
+    """Count the orders `source()` names (a query of `order_id` values) as after-sale.
+    Registering a source twice changes nothing."""
+    if source not in _AFTER_SALE_SOURCES:
+        _AFTER_SALE_SOURCES.append(source)
+
+
+def _after_sale() -> Q:
+    if not _AFTER_SALE_SOURCES:
+        return Q(id__in=[])
+    return Q(
+        *(Q(id__in=Subquery(source())) for source in _AFTER_SALE_SOURCES),
+        join_type=Q.OR,
+    )
+
+
+# Filters that are not plain column lookups: a search by order number or store name, and
+# the after-sale queue (see above).
+SEARCH, AFTER_SALE = "search", "after_sale"
+
+
+def _matching(principal: Principal, filters: Mapping[str, Any]) -> QuerySet[Order]:
+    """The caller's orders that pass `filters`: column lookups (status, store_id,
+    created_at__gte…), None for no filter, plus SEARCH and AFTER_SALE. The one place the
+    list, its counts, the export and the summary filter, so they always agree."""
+    lookups = {
+        key: value
+        for key, value in filters.items()
+        if value is not None and key not in (SEARCH, AFTER_SALE)
+    }
+    query = scoped(principal, Order.all(), ORDER_TENANCY).filter(**lookups)
+    if search := filters.get(SEARCH):
+        query = query.filter(Q(order_no__icontains=search) | Q(store__name__icontains=search))
+    if filters.get(AFTER_SALE):
+        query = query.filter(_after_sale())
+    return query
+
+
+async def after_sale_among(order_ids: Sequence[int]) -> set[int]:
+    """Which of these orders are after-sale (see _after_sale), in one query."""
+    if not order_ids:
+        return set()
+    found = await Order.filter(Q(id__in=list(order_ids)), _after_sale()).values_list(
+        "id", flat=True
+    )
+    return {int(order_id) for order_id in found}  # type: ignore[call-overload]
 
 
 async def list_orders(
@@ -1295,14 +1509,77 @@ async def list_orders(
     limit: int,
     filters: dict[str, Any],
 ) -> list[dict[str, Any]]:
-    """Newest first, paged by id (keyset): `before` is the last id of the previous page."""
-    query = scoped(principal, Order.all(), ORDER_TENANCY)
-    query = query.filter(**{key: value for key, value in filters.items() if value is not None})
+    """Newest first, paged by id (keyset): `before` is the last id of the previous page. Each
+    with its store's and salesperson's names, what it bought and whether it is after-sale:
+    a fixed number of queries whatever the page size."""
+    query = _matching(principal, filters)
     if before:
         query = query.filter(id__lt=before)
-    orders = await query.order_by("-id").limit(limit + 1)
-    summaries = await _line_summaries([order.id for order in orders])
-    return [{**order_view(order), "summary": summaries.get(order.id)} for order in orders]
+    orders = await query.order_by("-id").limit(limit + 1).select_related("store", "salesperson")
+    ids = [order.id for order in orders]
+    summaries = await _line_summaries(ids)
+    after_sale = await after_sale_among(ids)
+    return [
+        {
+            **order_view(order),
+            "store_name": order.store.name,
+            "salesperson_name": order.salesperson.name if order.salesperson else None,
+            "summary": summaries.get(order.id),
+            "after_sale": order.id in after_sale,
+        }
+        for order in orders
+    ]
+
+
+async def counts(principal: Principal, filters: Mapping[str, Any]) -> dict[str, Any]:
+    """How many of the caller's orders pass `filters` in each status, and how many are
+    after-sale (an after-sale order is counted in its status too): the queue's tabs. The
+    status and after-sale filters themselves are ignored, so every tab shows its count."""
+    query = _matching(principal, {**filters, "status": None, AFTER_SALE: None})
+    rows = await query.annotate(orders=Count("id")).group_by("status").values("status", "orders")
+    by_status = {status.value: 0 for status in OrderStatus}
+    for row in rows:
+        by_status[row["status"]] = int(row["orders"])
+    return {
+        "by_status": by_status,
+        "after_sale": await query.filter(_after_sale()).count(),
+        "total": sum(by_status.values()),
+    }
+
+
+async def store_order_summaries(
+    principal: Principal, store_ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """For a page of stores, each one's orders in one statement whatever the page size: how
+    many, and the last one (when, how much). Cancelled orders were never bought, so they are
+    left out. A distributor's staff count only the orders placed with their distributor."""
+    if not store_ids:
+        return {}
+    args: list[Any] = [list(store_ids), OrderStatus.CANCELLED.value]
+    mine = ""
+    if principal.role in DISTRIBUTOR_ROLES:
+        args.append(principal.distributor_id)
+        mine = " AND distributor_id = $3"
+    rows = await sql.fetch(
+        "SELECT o.store_id, o.id, o.order_no, o.created_at, o.payable_fen, c.orders"  # noqa: S608
+        " FROM orders o JOIN (SELECT store_id, COUNT(*) AS orders, MAX(id) AS last_id"
+        f" FROM orders WHERE store_id IN ($1) AND status <> $2{mine} GROUP BY store_id) c"
+        " ON o.id = c.last_id",
+        *args,
+    )
+    created_at = Order._meta.fields_map["created_at"]
+    return {
+        int(row["store_id"]): {
+            "order_count": int(row["orders"]),
+            "last_order": {
+                "id": int(row["id"]),
+                "order_no": row["order_no"],
+                "created_at": created_at.to_python_value(row["created_at"]).isoformat(),
+                "payable_fen": int(row["payable_fen"]),
+            },
+        }
+        for row in rows
+    }
 
 
 def _summary_text(first: str, unit: str, lines: int, quantity: int) -> str:
@@ -1353,8 +1630,7 @@ async def export_batches(
     store, distributor and salesperson names, so memory stays flat however many orders match
     and no row costs a query of its own. The salesperson name is None when there is none.
     """
-    query = scoped(principal, Order.all(), ORDER_TENANCY)
-    query = query.filter(**{key: value for key, value in filters.items() if value is not None})
+    query = _matching(principal, filters)
     after = 0
     while True:
         batch = (
@@ -1385,10 +1661,7 @@ async def export_batches(
 async def summary(principal: Principal, filters: dict[str, Any]) -> dict[str, Any]:
     """Orders and amounts by channel, and proxy orders (代下单) by salesperson: proxy ordering
     is reported apart, so the brand sees what stores order by themselves."""
-    query = scoped(principal, Order.all(), ORDER_TENANCY).exclude(
-        status=OrderStatus.CANCELLED.value
-    )
-    query = query.filter(**{key: value for key, value in filters.items() if value is not None})
+    query = _matching(principal, filters).exclude(status=OrderStatus.CANCELLED.value)
     by_channel = (
         await query.annotate(orders=Count("id"), payable_fen=Sum("payable_fen"))
         .group_by("channel")
@@ -1423,6 +1696,111 @@ async def summary(principal: Principal, filters: dict[str, Any]) -> dict[str, An
     }
 
 
+# ---- printing -------------------------------------------------------------------------------
+
+# How many orders one print may name: a day's round of one van, with room to spare.
+MAX_PRINT = 50
+
+
+def in_cases(quantity: int, case_size: int) -> dict[str, int]:
+    """Units as a warehouse counts them: whole cases of the SKU's case size (箱规) and the
+    loose units left over; a SKU sold by the unit (case size 1) is all loose units."""
+    if case_size <= 1:
+        return {"quantity": quantity, "cases": 0, "loose": quantity}
+    return {"quantity": quantity, "cases": quantity // case_size, "loose": quantity % case_size}
+
+
+def _sku_facts(sku: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {
+        "spec": (sku or {}).get("spec") or "",
+        "barcode": (sku or {}).get("barcode"),
+        "case_size": int((sku or {}).get("case_size") or 1),
+    }
+
+
+async def print_orders(principal: Principal, order_ids: Sequence[int]) -> dict[str, Any]:
+    """What a picking list (拣货单) and delivery notes (送货单) print for these orders: each
+    order with its store's address and contact and its lines by case and unit, and every
+    SKU summed over them. Units already refunded are neither picked nor delivered. Any id
+    the caller may not see makes the whole print not found."""
+    wanted = list(dict.fromkeys(order_ids))
+    orders = await (
+        scoped(principal, Order.filter(id__in=wanted), ORDER_TENANCY)
+        .select_related("store", "salesperson")
+        .order_by("id")
+    )
+    if missing := sorted(set(wanted) - {order.id for order in orders}):
+        raise OrderNotFound(details={"order_ids": missing})
+    by_order: dict[int, list[OrderLine]] = {order.id: [] for order in orders}
+    for line in await OrderLine.filter(order_id__in=wanted).order_by("id"):
+        by_order[line.order_id].append(line)  # type: ignore[attr-defined]
+    brand_id = orders[0].brand_id if orders else 0  # type: ignore[attr-defined]
+    skus = await catalog_service.skus_by_id(
+        brand_id,
+        {line.sku_id for lines in by_order.values() for line in lines},  # type: ignore[attr-defined]
+    )
+    picking: dict[int, dict[str, Any]] = {}
+    printed = []
+    for order in sorted(orders, key=lambda o: wanted.index(o.id)):
+        lines = []
+        for line in by_order[order.id]:
+            sku_id = line.sku_id  # type: ignore[attr-defined]
+            facts = _sku_facts(skus.get(sku_id))
+            units = line.quantity - line.refunded_quantity
+            lines.append(
+                {
+                    "sku_id": sku_id,
+                    "product_name": line.product_name,
+                    "sku_name": line.sku_name,
+                    "unit": line.unit,
+                    **facts,
+                    **in_cases(units, facts["case_size"]),
+                    "refunded_quantity": line.refunded_quantity,
+                    "unit_price_fen": line.unit_price_fen,
+                    "amount_fen": line.payable_fen - line.refunded_fen,
+                    "gift": line.gift_promotion_id is not None,
+                }
+            )
+            if units:
+                picked = picking.setdefault(
+                    sku_id,
+                    {
+                        "sku_id": sku_id,
+                        "product_name": line.product_name,
+                        "sku_name": line.sku_name,
+                        "unit": line.unit,
+                        **facts,
+                        "quantity": 0,
+                        "orders": 0,
+                    },
+                )
+                picked["quantity"] += units
+                picked["orders"] += 1
+        store = order.store
+        printed.append(
+            {
+                **order_view(order),
+                "salesperson_name": order.salesperson.name if order.salesperson else None,
+                "store": {
+                    "id": store.id,
+                    "name": store.name,
+                    "contact_name": store.contact_name,
+                    "phone": store.phone,
+                    "address": store.address,
+                },
+                "lines": lines,
+                "amount_fen": sum(line["amount_fen"] for line in lines),
+            }
+        )
+    return {
+        "orders": printed,
+        "picking": [
+            {**sku, **in_cases(sku["quantity"], sku["case_size"])}
+            for sku in sorted(picking.values(), key=lambda s: (s["product_name"], s["sku_name"]))
+        ],
+    }
+
+
 PAID_STATUSES = (
     OrderStatus.PAID,
     OrderStatus.ACCEPTED,
@@ -1453,14 +1831,31 @@ FULFILLED_STATUSES = (OrderStatus.DELIVERED, OrderStatus.COMPLETED)
 
 
 async def fulfilled_with_coupons(distributor_id: int) -> list[sql.Row]:
-    """The distributor's delivered or completed orders that used a coupon: order id, coupon
-    id and what the coupon took off (for voucher claims, 核销)."""
+    """The distributor's delivered or completed orders that used a coupon: order id, number
+    and store, coupon id and what the coupon took off (for voucher claims, 核销)."""
     return await sql.fetch(
-        "SELECT id AS order_id, coupon_id, coupon_discount_fen FROM orders"
-        " WHERE distributor_id = $1 AND status IN ($2) AND coupon_id IS NOT NULL ORDER BY id",
+        "SELECT o.id AS order_id, o.order_no, s.name AS store_name, o.coupon_id,"
+        " o.coupon_discount_fen FROM orders o JOIN stores s ON s.id = o.store_id"
+        " WHERE o.distributor_id = $1 AND o.status IN ($2) AND o.coupon_id IS NOT NULL"
+        " ORDER BY o.id",
         distributor_id,
         [status.value for status in FULFILLED_STATUSES],
     )
+
+
+async def order_labels(distributor_id: int, order_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    """How people name the distributor's orders among `order_ids`: number and store."""
+    if not order_ids:
+        return {}
+    rows = await sql.fetch(
+        "SELECT o.id, o.order_no, s.name AS store_name FROM orders o"
+        " JOIN stores s ON s.id = o.store_id WHERE o.distributor_id = $1 AND o.id IN ($2)",
+        distributor_id,
+        list(order_ids),
+    )
+    return {
+        row["id"]: {"order_no": row["order_no"], "store_name": row["store_name"]} for row in rows
+    }
 
 
 async def store_owns_order(store_id: int, order_id: int) -> bool:

@@ -35,7 +35,12 @@ class Action(StrEnum):
 TRANSITIONS: dict[tuple[Action, S], tuple[S, frozenset[Actor]]] = {
     (Action.PAY, S.PENDING_PAYMENT): (S.PAID, frozenset({Actor.SYSTEM})),
     (Action.RECORD_OFFLINE_PAYMENT, S.PENDING_PAYMENT): (S.PAID, frozenset({Actor.DISTRIBUTOR})),
-    (Action.CANCEL, S.PENDING_PAYMENT): (S.CANCELLED, frozenset({Actor.STORE, Actor.SALESPERSON})),
+    # Unpaid, no money moved: the distributor may close it too (the store asked by phone, or
+    # refused a cash-on-delivery order); once paid only the store withdraws it.
+    (Action.CANCEL, S.PENDING_PAYMENT): (
+        S.CANCELLED,
+        frozenset({Actor.STORE, Actor.SALESPERSON, Actor.DISTRIBUTOR}),
+    ),
     (Action.EXPIRE, S.PENDING_PAYMENT): (S.CANCELLED, frozenset({Actor.SYSTEM})),
     # Paid but not yet accepted: the store may still withdraw; payments refunds it in full.
     (Action.CANCEL, S.PAID): (S.CANCELLED, frozenset({Actor.STORE})),
@@ -87,6 +92,13 @@ def next_status(current: S, action: Action, actor: Actor) -> S:
     if actor not in allowed:
         raise ActionNotAllowed(details={"action": action.value})
     return target
+
+
+def permitted(current: S, action: Action, actor: Actor) -> bool:
+    """Whether `next_status` would let `actor` take `action` from `current` (what a client
+    may offer; the guarded update still decides)."""
+    rule = TRANSITIONS.get((action, current))
+    return rule is not None and actor in rule[1]
 
 
 ACTION_NAMES = {

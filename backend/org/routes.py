@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Awaitable
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 from sanic import Blueprint, Request
@@ -10,7 +11,15 @@ from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
 
 from backend.deps import request_deps
-from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal, Role, authenticated
+from backend.identity import service as identity_service
+from backend.identity.access import (
+    BRAND_ROLES,
+    DISTRIBUTOR_ROLES,
+    STAFF_ROLES,
+    Principal,
+    Role,
+    authenticated,
+)
 from backend.infra.http import (
     Id,
     PageQuery,
@@ -24,6 +33,8 @@ from backend.infra.http import (
     patch_changes,
     responds_file,
 )
+from backend.infra.idempotency import create_once
+from backend.ordering import service as ordering_service
 from backend.org import service
 from backend.org.models import ApplicationStatus, StoreStatus, StoreTier
 
@@ -69,6 +80,7 @@ class StoreQuery(PageQuery):
     status: StatusName | None = None
     tag: str | None = Field(default=None, max_length=32)
     name: str | None = Field(default=None, max_length=64)
+    q: str | None = Field(default=None, max_length=64, description="门店名称或电话包含该文字")
 
 
 class StorePatch(RequestModel):
@@ -79,12 +91,39 @@ class StorePatch(RequestModel):
     salesperson_id: Id | None = None
 
 
+PASSWORD_LENGTHS = (identity_service.PASSWORD_MIN_LENGTH, identity_service.PASSWORD_MAX_LENGTH)
+StaffPassword = Annotated[
+    str,
+    Field(
+        min_length=PASSWORD_LENGTHS[0],
+        max_length=PASSWORD_LENGTHS[1],
+        description="{}–{} 个字符".format(*PASSWORD_LENGTHS),
+    ),
+]
+StaffRoleName = Literal["brand_admin", "brand_ops", "distributor_admin", "distributor_staff"]
+assert set(StaffRoleName.__args__) == {r.value for r in STAFF_ROLES}  # type: ignore[attr-defined]
+
+
 class StaffBody(RequestModel):
     username: str = Field(pattern=r"^[a-zA-Z0-9_.\-]{3,64}$")
-    password: str = Field(min_length=8, max_length=128)
+    password: StaffPassword
     display_name: str = Field(min_length=1, max_length=64)
-    role: Literal["brand_admin", "brand_ops", "distributor_admin", "distributor_staff"]
+    role: StaffRoleName
+    distributor_id: Id | None = Field(
+        default=None, description="经销商角色必填；经销商管理员开通时可省略（即本经销商）"
+    )
+
+
+class StaffQuery(PageQuery):
     distributor_id: Id | None = None
+    role: StaffRoleName | None = None
+    active: bool | None = Field(default=None, description="true 只看在用，false 只看已停用")
+
+
+class PasswordResetBody(RequestModel):
+    password: StaffPassword | None = Field(
+        default=None, description="新密码；不传则随机生成，只在本次响应中返回"
+    )
 
 
 class BoxCodesBody(RequestModel):
@@ -196,20 +235,92 @@ async def create_salesperson(
 
 
 @bp.post("/staff")
-@openapi.summary("开通后台员工账号")
-@authenticated(Role.BRAND_ADMIN)
+@openapi.summary("开通后台员工账号（品牌管理员：品牌或经销商员工；经销商管理员：本经销商员工）")
+@openapi.parameter("Idempotency-Key", str, location="header", required=False)
+@authenticated(Role.BRAND_ADMIN, Role.DISTRIBUTOR_ADMIN)
 @json_body(StaffBody)
 async def create_staff(request: Request, principal: Principal, body: StaffBody) -> HTTPResponse:
     fields = body.model_dump()
     fields["role"] = Role(fields["role"])
-    return ok(await service.create_staff_account(principal, **fields), status=201)
+
+    def create() -> Awaitable[dict[str, Any]]:
+        return service.create_staff_account(principal, **fields)
+
+    if request.headers.get("idempotency-key") is None:
+        # Without a key a retry is still harmless: the username is taken by the first (409).
+        return ok(await create(), status=201)
+    now = request_deps(request).clock.now()
+    return await create_once(
+        request, scope="org.staff", user_id=principal.user_id, now=now, create=create
+    )
+
+
+@bp.get("/staff")
+@openapi.summary("员工账号列表（品牌看全品牌，经销商管理员看本经销商；按 id 翻页）")
+@documented_query(StaffQuery)
+@authenticated(*BRAND_ROLES, Role.DISTRIBUTOR_ADMIN)
+async def list_staff(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, StaffQuery)
+    limit = query.bounded_limit()
+    items = await service.list_staff(
+        principal,
+        distributor_id=query.distributor_id,
+        role=query.role,
+        active=query.active,
+        after=query.after,
+        limit=limit,
+    )
+    return ok(page(items, limit))
+
+
+@bp.post("/staff/<user_id:int>/<action:deactivate|activate>")
+@openapi.summary("停用（不能再登录，已登录的立即下线）或重新启用员工账号")
+@openapi.description(
+    "不能停用自己，也不能停用品牌唯一在用的管理员（409）。其他品牌或经销商的账号 404。"
+)
+@authenticated(Role.BRAND_ADMIN, Role.DISTRIBUTOR_ADMIN)
+async def set_staff_active(
+    request: Request, principal: Principal, user_id: int, action: str
+) -> HTTPResponse:
+    deps = request_deps(request)
+    changed = await service.set_staff_active(
+        deps,
+        principal,
+        user_id,
+        active=action == "activate",
+        cache=request.app.ctx.revocations,
+    )
+    return ok(changed)
+
+
+@bp.post("/staff/<user_id:int>/password")
+@openapi.summary("重置员工密码：设为给定的新密码，或随机生成（只返回这一次）；其登录全部下线")
+@authenticated(Role.BRAND_ADMIN, Role.DISTRIBUTOR_ADMIN)
+@json_body(PasswordResetBody, required=False)
+async def reset_staff_password(
+    request: Request, principal: Principal, user_id: int, body: PasswordResetBody
+) -> HTTPResponse:
+    deps = request_deps(request)
+    reset = await service.reset_staff_password(
+        deps, principal, user_id, body.password, cache=request.app.ctx.revocations
+    )
+    return ok(reset)
 
 
 # ---- stores ---------------------------------------------------------------------------------
 
 
+async def _with_orders(principal: Principal, stores: list[dict[str, Any]]) -> None:
+    """Adds each store's order count and last order (cancelled ones left out) in place."""
+    summaries = await ordering_service.store_order_summaries(principal, [s["id"] for s in stores])
+    for store in stores:
+        summary = summaries.get(store["id"], {})
+        store["order_count"] = summary.get("order_count", 0)
+        store["last_order"] = summary.get("last_order")
+
+
 @bp.get("/stores")
-@openapi.summary("门店列表（按身份自动限定范围，按 id 翻页）")
+@openapi.summary("门店列表（按身份自动限定范围，按 id 翻页；含订单数与最近一笔订单，不计已取消）")
 @documented_query(StoreQuery)
 @authenticated()
 async def list_stores(request: Request, principal: Principal) -> HTTPResponse:
@@ -217,14 +328,25 @@ async def list_stores(request: Request, principal: Principal) -> HTTPResponse:
     limit = query.bounded_limit()
     filters = query.model_dump(exclude={"after", "limit"})
     items = await service.list_stores(principal, after=query.after, limit=limit, **filters)
-    return ok(page(items, limit))
+    listed = page(items, limit)
+    await _with_orders(principal, listed["items"])
+    return ok(listed)
+
+
+@bp.get("/stores/tags")
+@openapi.summary("可见门店上用到的全部标签（标签筛选的选项）")
+@authenticated()
+async def list_store_tags(request: Request, principal: Principal) -> HTTPResponse:
+    return ok({"items": await service.store_tags_in_use(principal)})
 
 
 @bp.get("/stores/<store_id:int>")
-@openapi.summary("门店详情")
+@openapi.summary("门店详情（含订单数与最近一笔订单）")
 @authenticated()
 async def get_store(request: Request, principal: Principal, store_id: int) -> HTTPResponse:
-    return ok(await service.get_store(principal, store_id))
+    store = await service.get_store(principal, store_id)
+    await _with_orders(principal, [store])
+    return ok(store)
 
 
 @bp.patch("/stores/<store_id:int>")

@@ -8,12 +8,14 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q, Subquery
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from backend.deps import Deps
 from backend.identity import service as identity_service
 from backend.identity.access import (
     BRAND_ROLES,
+    DISTRIBUTOR_ROLES,
     STORE_ROLES,
     Principal,
     Role,
@@ -23,6 +25,7 @@ from backend.identity.access import (
 )
 from backend.infra import sql
 from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.notifications import service as notifications_service
 from backend.org import codes
 from backend.org.schemas import MAX_AUDIENCE_IDS, AudienceBody
 
@@ -395,8 +398,12 @@ async def list_stores(
     status: str | None = None,
     tag: str | None = None,
     name: str | None = None,
+    q: str | None = None,
 ) -> list[dict[str, Any]]:
+    """By id (limit + 1 rows); `q` finds a name or a phone number containing it."""
     query = scoped(principal, Store.all(), STORE_TENANCY)
+    if q:
+        query = query.filter(Q(name__icontains=q) | Q(phone__contains=q))
     filters: dict[str, Any] = {
         "distributor_id": distributor_id,
         "salesperson_id": salesperson_id,
@@ -411,6 +418,17 @@ async def list_stores(
     stores = await query.order_by("id").limit(limit + 1)
     tags = await _tags_by_store([s.id for s in stores])
     return [store_view(s, tags[s.id]) for s in stores]
+
+
+async def store_tags_in_use(principal: Principal) -> list[str]:
+    """Every tag on the stores the caller sees, once each, in order: the tag filter's choices."""
+    visible = scoped(principal, Store.all(), STORE_TENANCY).values_list("id", flat=True)
+    tags = (
+        await StoreTag.filter(store_id__in=Subquery(visible))
+        .distinct()
+        .values_list("tag", flat=True)
+    )
+    return sorted({str(tag) for tag in tags})
 
 
 async def _visible_store(principal: Principal, store_id: int) -> Store:
@@ -640,7 +658,7 @@ async def submit_application(
         brand_id, details["phone"], details.get("business_licence_no"), principal.user_id
     )
     try:
-        async with in_transaction():
+        async with sql.transaction():
             if code.max_uses is not None:
                 taken = await OnboardingCode.filter(id=code.id, uses__lt=code.max_uses).update(
                     uses=F("uses") + 1
@@ -658,9 +676,30 @@ async def submit_application(
                 duplicate_flags=flags,
                 **details,
             )
+            await _tell_reviewers(deps, application)
     except IntegrityError as exc:
         raise ApplicationPending() from exc
     return application_view(application)
+
+
+async def _tell_reviewers(deps: Deps, application: StoreApplication) -> None:
+    """A new application is news for the brand's staff, who review it, and for the
+    distributor its code named, whose store it may become (in the application's
+    transaction; pushed once it commits)."""
+    brand_id: int = application.brand_id  # type: ignore[attr-defined]
+    told = await identity_service.brand_staff_user_ids(brand_id)
+    if (distributor_id := application.suggested_distributor_id) is not None:  # type: ignore[attr-defined]
+        told += await identity_service.distributor_staff_user_ids(brand_id, distributor_id)
+    await notifications_service.notify(
+        brand_id,
+        told,
+        kind="application.submitted",
+        title=f"新的门店入驻申请：{application.store_name}",
+        body=f"{application.contact_name} · {application.address}",
+        link=f"application:{application.id}",
+        now=deps.clock.now(),
+        broadcast=deps.broadcast,
+    )
 
 
 async def my_applications(principal: Principal) -> list[dict[str, Any]]:
@@ -828,6 +867,11 @@ STAFF_ROLES_GRANTABLE = {
 }
 
 
+class StaffRoleNotAllowed(Forbidden):
+    code = "staff.role_not_allowed"
+    message = "经销商管理员只能开通本经销商的员工账号"
+
+
 async def create_staff_account(
     principal: Principal,
     *,
@@ -837,8 +881,15 @@ async def create_staff_account(
     role: Role,
     distributor_id: int | None,
 ) -> dict[str, Any]:
-    """A brand admin opens a console account for brand or distributor staff."""
-    needs_distributor = role in (Role.DISTRIBUTOR_ADMIN, Role.DISTRIBUTOR_STAFF)
+    """A brand admin opens a console account for brand or distributor staff; a distributor
+    admin for its own distributor's staff (the distributor may be left out: its own)."""
+    if principal.role == Role.DISTRIBUTOR_ADMIN.value:
+        if role not in DISTRIBUTOR_ROLES:
+            raise StaffRoleNotAllowed()
+        if distributor_id is not None and distributor_id != principal.distributor_id:
+            raise DistributorNotFound()
+        distributor_id = principal.distributor_id
+    needs_distributor = role in DISTRIBUTOR_ROLES
     if needs_distributor != (distributor_id is not None):
         raise InvalidInput(
             "经销商角色必须指定经销商，品牌角色不能指定经销商",
@@ -860,6 +911,49 @@ async def create_staff_account(
         "role": role.value,
         "distributor_id": distributor_id,
     }
+
+
+async def _with_distributor_names(
+    principal: Principal, accounts: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    assert principal.brand_id is not None
+    named = await names(
+        principal.brand_id,
+        "distributor",
+        [a["distributor_id"] for a in accounts if a["distributor_id"]],
+    )
+    return [{**a, "distributor_name": named.get(a["distributor_id"], "")} for a in accounts]
+
+
+async def list_staff(principal: Principal, **filters: Any) -> list[dict[str, Any]]:
+    """The console accounts the caller manages (identity's staff_accounts), with the names of
+    their distributors."""
+    return await _with_distributor_names(
+        principal, await identity_service.staff_accounts(principal, **filters)
+    )
+
+
+async def set_staff_active(
+    deps: Deps, principal: Principal, user_id: int, *, active: bool, cache: Any = None
+) -> dict[str, Any]:
+    """Deactivate or reactivate a staff account (`cache`: the process's revocation cache).
+    The brand's row is locked first, so two admins deactivating each other at once cannot
+    leave the brand without one."""
+    async with sql.transaction():
+        await sql.execute("UPDATE brands SET name = name WHERE id = $1", principal.brand_id)
+        account = await identity_service.set_staff_active(
+            deps, principal, user_id, active=active, cache=cache
+        )
+    [named] = await _with_distributor_names(principal, [account])
+    return named
+
+
+async def reset_staff_password(
+    deps: Deps, principal: Principal, user_id: int, password: str | None, *, cache: Any = None
+) -> dict[str, Any]:
+    return await identity_service.reset_staff_password(
+        deps, principal, user_id, password, cache=cache
+    )
 
 
 async def distributor_sub_mchid(distributor_id: int) -> str | None:
@@ -914,6 +1008,23 @@ async def known_ids(brand_id: int, kind: str, ids: Iterable[int]) -> set[int]:
     model = {"distributor": Distributor, "region": Region}[kind]
     found = await model.filter(brand_id=brand_id, id__in=list(ids)).values_list("id", flat=True)
     return {int(object_id) for object_id in found}  # type: ignore[call-overload]
+
+
+async def distributor_store_tags(brand_id: int, distributor_id: int) -> list[dict[str, Any]]:
+    """The tags on a distributor's active stores, each with how many stores carry it: what a
+    live session may invite by."""
+    rows = (
+        await StoreTag.filter(
+            store__brand_id=brand_id,
+            store__distributor_id=distributor_id,
+            store__status=StoreStatus.ACTIVE.value,
+        )
+        .group_by("tag")
+        .annotate(stores=Count("id"))
+        .order_by("tag")
+        .values_list("tag", "stores")
+    )
+    return [{"tag": tag, "stores": int(stores)} for tag, stores in rows]
 
 
 async def active_store_ids(
@@ -984,3 +1095,35 @@ async def store_distributor_id(store_id: int) -> int:
     """The distributor serving a store (for other domains routing work to it)."""
     store = await Store.get(id=store_id)
     return int(store.distributor_id)  # type: ignore[attr-defined]
+
+
+async def order_contact(store_id: int, salesperson_id: int | None) -> dict[str, Any]:
+    """Whom an order goes to and who serves the store, as the order's page shows them: the
+    store's name, contact, phone and delivery address, and the order's salesperson (None
+    when it had none), in one query."""
+    row = await sql.fetch_one(
+        "SELECT s.name, s.contact_name, s.phone, s.address,"
+        " p.id AS salesperson_id, p.name AS salesperson_name, p.phone AS salesperson_phone"
+        " FROM stores s LEFT JOIN salespeople p ON p.id = $2 WHERE s.id = $1",
+        store_id,
+        salesperson_id,
+    )
+    if row is None:
+        return {"store": None, "salesperson": None}
+    salesperson = (
+        None
+        if row["salesperson_id"] is None
+        else {
+            "id": int(row["salesperson_id"]),
+            "name": row["salesperson_name"],
+            "phone": row["salesperson_phone"],
+        }
+    )
+    store = {
+        "id": store_id,
+        "name": row["name"],
+        "contact_name": row["contact_name"],
+        "phone": row["phone"],
+        "address": row["address"],
+    }
+    return {"store": store, "salesperson": salesperson}

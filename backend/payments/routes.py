@@ -90,7 +90,7 @@ async def offline_payment(
     "经销商退款（需 Idempotency-Key）：按金额，或按商品行退若干件（按实付分摊，可放回库存）"
 )
 @openapi.parameter("Idempotency-Key", str, location="header", required=True)
-@authenticated(Role.DISTRIBUTOR_ADMIN)
+@authenticated(*service.REFUNDERS)
 @json_body(RefundBody)
 async def refund(
     request: Request, principal: Principal, order_id: int, body: RefundBody

@@ -21,7 +21,7 @@ from tortoise.transactions import in_transaction
 from backend.coupons import service as coupons_service
 from backend.deps import Deps
 from backend.identity import service as identity_service
-from backend.identity.access import Principal
+from backend.identity.access import Principal, Role
 from backend.infra import sql
 from backend.infra.logging import get_logger
 from backend.integrations.wechat.pay import (
@@ -92,6 +92,10 @@ class NothingToRefund(Conflict):
 class NotRefundable(Conflict):
     code = "payments.order_not_refundable"
     message = "订单未付款或已取消，不能按商品退款"
+
+
+# Who may refund (the refund route's guard and the order's offered actions both use it).
+REFUNDERS = frozenset({Role.DISTRIBUTOR_ADMIN})
 
 
 def _new_number(prefix: str, now: datetime) -> str:
@@ -173,39 +177,78 @@ async def order_money(order_id: int) -> dict[str, Any]:
     refunds = await Refund.filter(order_id=order_id).order_by("id")
     paid = sum(p.amount_fen for p in payments if p.status == PaymentStatus.SUCCEEDED)
     refunded = sum(r.amount_fen for r in refunds if r.status == RefundStatus.SUCCEEDED)
+    refunding = _refunded_from(payments)
     return {
         "paid_fen": paid,
         "refunded_fen": refunded,
         "net_paid_fen": paid - refunded,
+        # What a refund of an amount may still take (refunds draw on this one payment).
+        "payment_id": None if refunding is None else refunding.id,
+        "refundable_fen": 0
+        if refunding is None
+        else refunding.amount_fen - refunding.refund_reserved_fen,
         "payments": [payment_view(p) for p in payments],
         "refunds": await refund_views(refunds),
     }
 
 
+def _refunded_from(payments: Sequence[Payment]) -> Payment | None:
+    """The payment an order's refunds draw on: its first succeeded one (payments by id)."""
+    return next((p for p in payments if p.status == PaymentStatus.SUCCEEDED), None)
+
+
+def refund_actions(
+    principal: Principal, order: Mapping[str, Any], money: Mapping[str, Any]
+) -> list[str]:
+    """The refunds the caller may make on the order now (its detail and order_money), by
+    refund_order's rules: `refund_lines` (units of lines still refundable, the order paid
+    and not cancelled) and `refund_amount` (money of the payment not yet promised back)."""
+    if principal.role not in REFUNDERS or money["payment_id"] is None:
+        return []
+    actions = []
+    paid = order["status"] in {s.value for s in ordering_service.PAID_STATUSES}
+    if paid and any(line["refundable_quantity"] > 0 for line in order["lines"]):
+        actions.append("refund_lines")
+    if money["refundable_fen"] > 0:
+        actions.append("refund_amount")
+    return actions
+
+
 async def net_paid_by_order(order_ids: list[int]) -> dict[int, int]:
     """Net paid per order (succeeded payments minus succeeded refunds), as `order_money`
     derives it, for a whole batch of orders in two aggregate queries; 0 for no payment."""
-    net = dict.fromkeys(order_ids, 0)
+    money = await money_by_order(order_ids)
+    return {order_id: each["paid_fen"] - each["refunded_fen"] for order_id, each in money.items()}
+
+
+async def money_by_order(order_ids: list[int]) -> dict[int, dict[str, int]]:
+    """What each order was paid and paid back (succeeded payments and refunds), as
+    `order_money` derives it, for a whole page of orders in two aggregate queries."""
+    money = {order_id: {"paid_fen": 0, "refunded_fen": 0} for order_id in order_ids}
     if not order_ids:
-        return net
-    paid = (
-        await Payment.filter(order_id__in=order_ids, status=PaymentStatus.SUCCEEDED.value)
-        .annotate(total=Sum("amount_fen"))
-        .group_by("order_id")
-        .values_list("order_id", "total")
-    )
-    refunded = (
-        await Refund.filter(order_id__in=order_ids, status=RefundStatus.SUCCEEDED.value)
-        .annotate(total=Sum("amount_fen"))
-        .group_by("order_id")
-        .values_list("order_id", "total")
-    )
-    # PostgreSQL sums bigints as numeric (a Decimal here): whole fen either way, so int() is exact.
-    for order_id, total in paid:
-        net[order_id] += int(total)
-    for order_id, total in refunded:
-        net[order_id] -= int(total)
-    return net
+        return money
+    for key, model, status in (
+        ("paid_fen", Payment, PaymentStatus.SUCCEEDED),
+        ("refunded_fen", Refund, RefundStatus.SUCCEEDED),
+    ):
+        totals = (
+            await model.filter(order_id__in=order_ids, status=status.value)
+            .annotate(total=Sum("amount_fen"))
+            .group_by("order_id")
+            .values_list("order_id", "total")
+        )
+        # PostgreSQL sums bigints as numeric (a Decimal here): whole fen, so int() is exact.
+        for order_id, total in totals:
+            money[order_id][key] = int(total)
+    return money
+
+
+def _orders_with_refunds() -> Any:
+    """After-sale, for the order queue: an order with a refund that did not fail."""
+    return Refund.exclude(status=RefundStatus.FAILED.value).values("order_id")
+
+
+ordering_service.on_after_sale(_orders_with_refunds)
 
 
 async def order_payments(principal: Principal, order_id: int) -> dict[str, Any]:
@@ -836,16 +879,7 @@ async def refund_order(
     the payment's reservation): concurrent refunds never pass a line's units, what it paid,
     or the payment.
     """
-    order = await ordering_service.visible_order(principal, order_id)
-    payment = (
-        await Payment.filter(order_id=order.id, status=PaymentStatus.SUCCEEDED.value)
-        .order_by("id")
-        .first()
-    )
-    if payment is None:
-        raise NothingToRefund()
-    if lines is not None and order.status not in {s.value for s in ordering_service.PAID_STATUSES}:
-        raise NotRefundable()
+    order, payment = await _refundable(principal, order_id, by_lines=lines is not None)
     now = deps.clock.now()
     async with in_transaction():
         units: list[ordering_service.RefundedUnits] = []
@@ -875,6 +909,125 @@ async def refund_order(
     if not here:
         await submit_refund(deps, refund)
     return (await refund_views([await Refund.get(id=refund.id)]))[0]
+
+
+async def _refundable(
+    principal: Principal, order_id: int, *, by_lines: bool
+) -> tuple[Order, Payment]:
+    """The order the caller refunds and the payment its refunds draw on, or why there is
+    none: no payment succeeded, or units asked of an order unpaid or cancelled."""
+    order = await ordering_service.visible_order(principal, order_id)
+    payment = (
+        await Payment.filter(order_id=order.id, status=PaymentStatus.SUCCEEDED.value)
+        .order_by("id")
+        .first()
+    )
+    if payment is None:
+        raise NothingToRefund()
+    if by_lines and order.status not in {s.value for s in ordering_service.PAID_STATUSES}:
+        raise NotRefundable()
+    return order, payment
+
+
+async def preview_refund(
+    principal: Principal, order_id: int, lines: Sequence[tuple[int, int]]
+) -> dict[str, Any]:
+    """What refunding units of lines (line id, quantity) would pay back now, computed as the
+    refund itself computes it, writing nothing; refused as that refund would be."""
+    order, payment = await _refundable(principal, order_id, by_lines=True)
+    units = await ordering_service.preview_refund_units(order.id, lines)
+    return {
+        "lines": [
+            {"line_id": unit.line_id, "quantity": unit.quantity, "amount_fen": unit.amount_fen}
+            for unit in units
+        ],
+        "amount_fen": sum(unit.amount_fen for unit in units),
+        "refundable_fen": payment.amount_fen - payment.refund_reserved_fen,
+    }
+
+
+# ---- the order's timeline -----------------------------------------------------------------
+
+_STATUS_ENTRIES = {
+    "accepted": ("accepted", "经销商接单"),
+    "shipped": ("shipped", "发货"),
+    "delivered": ("delivered", "确认送达"),
+    "completed": ("signed", "门店签收"),
+}
+
+
+def _status_entry(event: Mapping[str, Any], order: Order) -> dict[str, Any]:
+    """One status change as the timeline tells it: what happened, with its particulars."""
+    to, by_system = event["to_status"], event["actor_role"] == "system"
+    extra: dict[str, Any] = {}
+    if event["from_status"] is None:
+        kind, title = "placed", "下单"
+    elif to == "paid":
+        kind, title = ("paid", "付款成功") if by_system else ("offline_paid", "登记线下收款")
+    elif to == "cancelled":
+        kind, title = (
+            ("expired", "超时未付款，自动取消") if by_system else ("cancelled", "取消订单")
+        )
+        extra["reason"] = event["note"]
+    else:
+        kind, title = _STATUS_ENTRIES.get(to, (to, to))  # a status added later: named as is
+    if kind == "shipped":
+        extra.update(
+            carrier=order.carrier,
+            carrier_name=ordering_service.carrier_name(order.carrier),
+            tracking_no=order.tracking_no,
+        )
+    return {"kind": kind, "title": title, **extra}
+
+
+async def order_timeline(principal: Principal, order_id: int) -> list[dict[str, Any]]:
+    """What happened to an order, oldest first: every status change (placed, paid, accepted,
+    shipped with its carrier and tracking number, delivered, signed, cancelled with its
+    reason) and every refund, each with who and when. A fixed handful of queries, however
+    long the history."""
+    order = await ordering_service.visible_order(principal, order_id)
+    events = await ordering_service.events_of(order.id)
+    payments = await Payment.filter(order_id=order.id).order_by("id")
+    refund_rows = await Refund.filter(order_id=order.id).order_by("id")
+    requested_by = {row.id: row.requested_by_id for row in refund_rows}  # type: ignore[attr-defined]
+    paying = _refunded_from(payments)
+    entries: list[tuple[str, dict[str, Any]]] = []
+    for event in events:
+        entry = {**_status_entry(event, order), "note": event["note"]}
+        if entry["kind"] in {"paid", "offline_paid"} and paying is not None:
+            entry.update(amount_fen=paying.amount_fen, method=paying.method)
+        entries.append(
+            (event["at"], {**entry, **_who(event["actor_user_id"], event["actor_role"])})
+        )
+    for refund in await refund_views(refund_rows):
+        # Asked by distributor staff, or by the store cancelling a paid order.
+        by = requested_by.get(refund["id"])
+        entry = {
+            "kind": "refund",
+            "title": "退款",
+            "refund_id": refund["id"],
+            "amount_fen": refund["amount_fen"],
+            "status": refund["status"],
+            "reason": refund["reason"],
+            "units": sum(line["quantity"] for line in refund["lines"]),
+            "restock": refund["restock"],
+            "succeeded_at": refund["succeeded_at"],
+            "note": refund["reason"],
+            **_who(by, None if by else "system"),
+        }
+        entries.append((refund["created_at"], entry))
+    names = await identity_service.user_names(
+        entry["actor_user_id"] for _, entry in entries if entry["actor_user_id"]
+    )
+    timeline = []
+    for at, entry in sorted(entries, key=lambda pair: datetime.fromisoformat(pair[0])):
+        user = entry["actor_user_id"]
+        timeline.append({**entry, "actor_name": names.get(user, "") if user else "", "at": at})
+    return timeline
+
+
+def _who(user_id: int | None, role: str | None) -> dict[str, Any]:
+    return {"actor_user_id": user_id, "actor_role": role}
 
 
 async def cancel_order(

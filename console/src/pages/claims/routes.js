@@ -1,0 +1,17 @@
+// Voucher claims (核销): a distributor claims from the brand the value of the exchange
+// vouchers its stores used in orders it delivered, and follows each claim to settlement.
+export default [
+  {
+    path: "/claims",
+    name: "claims",
+    component: () => import("./Claims.vue"),
+    meta: { title: "兑换券核销", nav: "兑换券核销", group: "核销与对账", order: 50, roles: ["distributor"] },
+  },
+  {
+    path: "/claims/:id(\\d+)",
+    name: "claim",
+    component: () => import("./Claim.vue"),
+    // Brand staff open it from the bell to confirm, reject or settle it.
+    meta: { title: "核销单详情", roles: ["distributor", "brand"] },
+  },
+];

@@ -1,0 +1,20 @@
+// Words of the complaint pages that only they use.
+
+/** What WeChat's content check said about a store's text, as the reviewer reads it. */
+export const VERDICT = {
+  review: "建议人工审核",
+  risky: "认为有风险",
+  unchecked: "检测暂不可用，未能检测",
+};
+
+/** The periods the metrics page offers, in days. */
+export const METRICS_WINDOWS = [7, 30, 90];
+
+/** What the page says once a step is taken. */
+export const STEP_DONE = {
+  acknowledge: "已受理",
+  assign: "已转给经销商",
+  respond: "已答复门店",
+  resolve: "已标记为已解决",
+  close: "投诉已关闭",
+};

@@ -1,0 +1,22 @@
+// The complaint queue, a complaint, and the handling metrics (brand staff see all of their
+// brand's; a distributor sees the complaints handed to it).
+export default [
+  {
+    path: "/complaints",
+    name: "complaints",
+    component: () => import("./Queue.vue"),
+    meta: { title: "投诉队列", nav: "投诉队列", group: "售后与投诉", order: 60 },
+  },
+  {
+    path: "/complaints/:id(\\d+)",
+    name: "complaint",
+    component: () => import("./Complaint.vue"),
+    meta: { title: "投诉详情" },
+  },
+  {
+    path: "/metrics",
+    name: "metrics",
+    component: () => import("./Metrics.vue"),
+    meta: { title: "投诉处理指标", nav: "处理指标", group: "售后与投诉", order: 61 },
+  },
+];
