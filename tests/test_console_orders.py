@@ -162,3 +162,29 @@ async def test_brand_staff_see_the_queue_read_only(
     await expect(page.get_by_text("没有符合条件的订单")).to_be_visible()
     await expect(page.locator("[data-tab='all']")).to_have_text(re.compile(r"全部\s*0"))
     await context.close()
+
+
+async def test_an_order_placed_while_the_desk_is_open_is_offered_as_a_refresh(
+    browser, platform_url, client, sandbox_client
+) -> None:
+    shop, _, (first,) = await paid_orders(client, sandbox_client, 1)
+    tenant = shop.tenant
+    dealer = await make_staff(tenant.brand.id, Role.DISTRIBUTOR_STAFF, tenant.distributor.id)
+    context, page = await signed_in(browser, platform_url, dealer)
+    await expect(row(page, first)).to_be_visible()
+    await expect(page.locator("[data-tab='all']")).to_have_text(re.compile(r"全部\s*1"))
+
+    # A store orders meanwhile; when the desk's tab comes back into view it checks its counts.
+    store = await make_store(tenant, name="拱墅便利店")
+    placed = await place(
+        client, await store_owner(client, sandbox_client, store), [(shop.water, 1)]
+    )
+    await page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    await expect(page.get_by_test_id("orders-changed")).to_contain_text("有新订单")
+    await expect(page.locator("[data-tab='all']")).to_have_text(re.compile(r"全部\s*2"))
+    await expect(row(page, placed["id"])).to_have_count(0)  # not under the person's hands
+    await shot(page, "orders-7-changed")
+    await page.get_by_role("button", name="刷新列表").click()
+    await expect(row(page, placed["id"])).to_be_visible()
+    await expect(page.get_by_test_id("orders-changed")).to_have_count(0)
+    await context.close()
