@@ -204,17 +204,27 @@ async def test_batch_accept_reports_each_order_and_changes_only_what_it_may(
 async def test_batch_bodies_are_checked_before_anything_moves(client, sandbox_client) -> None:
     shop, staff, (first,) = await paid_orders(client, sandbox_client, 1)
     owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    # Each with what the person is told about the field (our validators' own reasons).
     refusals = [
-        ("accept", {"order_ids": []}),
-        ("accept", {"order_ids": [first, first]}),
-        ("accept", {"order_ids": list(range(1, 102))}),
-        ("ship", {"orders": [{"order_id": first, "carrier": "sf"}]}),  # no tracking number
-        ("ship", {"orders": [{"order_id": first, "carrier": "pigeon", "tracking_no": "1234"}]}),
-        ("ship", {"orders": [{"order_id": first, "carrier": "sf", "tracking_no": "单号"}]}),
+        ("accept", {"order_ids": []}, "项目过少"),
+        ("accept", {"order_ids": [first, first]}, "同一订单只能出现一次"),
+        ("accept", {"order_ids": list(range(1, 102))}, "项目过多"),
+        ("ship", {"orders": [{"order_id": first, "carrier": "sf"}]}, "请填写运单号"),
+        (
+            "ship",
+            {"orders": [{"order_id": first, "carrier": "pigeon", "tracking_no": "1234"}]},
+            "请从列表中选择物流公司",
+        ),
+        (
+            "ship",
+            {"orders": [{"order_id": first, "carrier": "sf", "tracking_no": "单号"}]},
+            "格式不正确",
+        ),
     ]
-    for number, (action, body) in enumerate(refusals):
+    for number, (action, body, told) in enumerate(refusals):
         response = await batch(client, staff, action, body, f"bad-{number}")
         assert response.status_code == 422, (body, response.text)
+        assert response.json()["error"]["details"][0]["message"] == told, response.text
     no_key = await client.post(f"{ORDERS}/batch/accept", json={"order_ids": [first]}, headers=staff)
     assert no_key.json()["error"]["code"] == "idempotency.key_required"
     by_store = await batch(client, bearer(owner), "accept", {"order_ids": [first]}, "store")

@@ -230,12 +230,25 @@ Handler = Callable[..., Awaitable[HTTPResponse]]
 H = TypeVar("H", bound=Callable[..., Any])
 
 
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _field_message(err: Any) -> str:
+    """What to tell the person about one field: our own validators' Chinese reason (a
+    ValueError raised in a model, "同一订单只能出现一次"), else the message for the error type
+    (pydantic's own texts are English and stay out)."""
+    reason = str((err.get("ctx") or {}).get("error", ""))
+    if err["type"] == "value_error" and _CHINESE.search(reason):
+        return reason
+    return FIELD_MESSAGES.get(err["type"], "格式不正确")
+
+
 def _field_errors(exc: PydanticValidationError) -> list[dict[str, str]]:
     return [
         {
             "field": ".".join(str(part) for part in err["loc"]) or "body",
             "type": err["type"],
-            "message": FIELD_MESSAGES.get(err["type"], "格式不正确"),
+            "message": _field_message(err),
         }
         for err in exc.errors(include_url=False)
     ]
