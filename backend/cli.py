@@ -63,6 +63,11 @@ async def _migrate_and_seed(settings: Settings, seed: bool) -> None:
     print(f"  优惠券: {'、'.join(accounts.coupons)}（前者已发到每家门店的券包，后者在领券中心）")
     print(f"  积分商城: {'、'.join(accounts.mall_items)}")
     print(f"  抽奖转盘: 「{accounts.wheel}」，单笔实付满 1000 元抽一次")
+    if accounts.desk_orders:
+        print(
+            f"  订单: dist1_admin 的订单台有门店下的 {accounts.desk_orders} 笔订单，"
+            "从待付款到已完成各阶段都有，可批量接单、发货"
+        )
     print(
         f"  投诉: {accounts.complaints} 条，处于不同处理阶段（含已解决、已关闭，"
         "部分附照片和订单），可在管理后台 /console 处理"
