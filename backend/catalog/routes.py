@@ -298,6 +298,13 @@ async def add_sku(
     )
 
 
+@bp.get("/skus/<sku_id:int>")
+@openapi.summary("规格详情（含商品名称）")
+@authenticated(*BRAND_ROLES)
+async def get_sku(request: Request, principal: Principal, sku_id: int) -> HTTPResponse:
+    return ok(await service.get_sku(principal.brand_id, sku_id))
+
+
 @bp.patch("/skus/<sku_id:int>")
 @openapi.summary("修改规格（价格、箱规、起订量、上下架）")
 @authenticated(*BRAND_ROLES)

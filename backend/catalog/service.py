@@ -289,6 +289,12 @@ async def update_sku(principal: Principal, sku_id: int, changes: dict[str, Any])
     return sku_view(await Sku.get(id=sku.id))
 
 
+async def get_sku(brand_id: int | None, sku_id: int) -> dict[str, Any]:
+    sku = await _brand_sku(brand_id, sku_id)
+    product = await Product.get(id=sku.product_id)  # type: ignore[attr-defined]
+    return {**sku_view(sku), "product_name": product.name, "product_is_active": product.is_active}
+
+
 async def _brand_product(brand_id: int | None, product_id: int) -> Product:
     product = await Product.get_or_none(id=product_id, brand_id=brand_id)
     if product is None:
