@@ -16,6 +16,7 @@ from backend.catalog.models import PriceEntry, Product, Sku
 from backend.identity.models import Role
 from tests.console_browser import browser, choose, needs_browser, shot, signed_in  # noqa: F401
 from tests.factories import bearer, make_shop, make_staff, make_store, store_owner
+from tests.test_console_stock_stores import still_shot
 
 pytestmark = needs_browser
 
@@ -24,16 +25,6 @@ def png() -> bytes:
     picture = io.BytesIO()
     Image.new("RGB", (240, 240), (64, 140, 200)).save(picture, format="PNG")
     return picture.getvalue()
-
-
-async def settled_shot(page: Page, name: str) -> None:
-    """A screenshot once dialogs and messages have finished fading in or out."""
-    await page.evaluate(
-        "Promise.all(document.getAnimations()"
-        ".filter((a) => a.effect?.getComputedTiming().endTime !== Infinity)"
-        ".map((a) => a.finished.catch(() => null)))"
-    )
-    await shot(page, name)
 
 
 async def fill_sku(page: Page, **values: str) -> None:
@@ -74,12 +65,13 @@ async def test_brand_staff_build_a_product_with_two_skus_and_price_them_for_a_ti
     await page.get_by_role("dialog", name="删除分类").get_by_role("button", name="删除").click()
     refusal = page.get_by_role("dialog", name="不能删除")
     await expect(refusal).to_contain_text("该分类下还有 1 个商品")
-    await settled_shot(page, "catalog-1-categories")
+    await still_shot(page, "catalog-1-categories")
     await refusal.get_by_role("button", name="知道了").click()
 
     # A new product with a picture and its first SKU; the form checks before sending.
     await page.goto(f"{platform_url}/console#/catalog/products")
     await expect(page.get_by_test_id("products-table")).to_contain_text("澜泉 RO 净水器")
+    await still_shot(page, "catalog-0-products")
     await page.get_by_role("button", name="新建商品").click()
     await page.get_by_label("商品名称").fill("厨房抽拉龙头")
     await choose(page, "商品分类", "龙头 / 厨房龙头")
@@ -101,7 +93,7 @@ async def test_brand_staff_build_a_product_with_two_skus_and_price_them_for_a_ti
     )
     await page.get_by_role("button", name="保存商品").click()
     await expect(page.get_by_text("起订量须是箱规（4）的整数倍")).to_be_visible()
-    await settled_shot(page, "catalog-2-new-product")
+    await still_shot(page, "catalog-2-new-product")
     await fill_sku(page, 起订量="4")
     await page.get_by_role("button", name="保存商品").click()
     await expect(page.get_by_role("heading", name="厨房抽拉龙头")).to_be_visible()
@@ -124,7 +116,7 @@ async def test_brand_staff_build_a_product_with_two_skus_and_price_them_for_a_ti
     skus = page.get_by_test_id("skus-table")
     await expect(skus).to_contain_text("感应款")
     await expect(skus).to_contain_text("¥459.50")
-    await settled_shot(page, "catalog-3-product")
+    await still_shot(page, "catalog-3-product")
 
     product = await Product.get(name="厨房抽拉龙头", brand_id=tenant.brand.id)
     pull, sensor = await Sku.filter(product_id=product.id).order_by("id")
@@ -168,7 +160,7 @@ async def test_brand_staff_build_a_product_with_two_skus_and_price_them_for_a_ti
     switch = page.get_by_role("switch", name=f"供货 {tenant.distributor.name}")
     await supply.locator(".el-switch").filter(has=switch).click()
     await expect(page.get_by_text(f"「{tenant.distributor.name}」已开始供货")).to_be_visible()
-    await settled_shot(page, "catalog-4-prices")
+    await still_shot(page, "catalog-4-prices")
     await context.close()
 
     entries = await PriceEntry.filter(sku_id=pull.id).order_by("min_qty")
