@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 from sanic import Blueprint, Request
@@ -30,12 +31,19 @@ from backend.org import service as org_service
 
 bp = Blueprint("catalog", url_prefix="/api/v1/catalog")
 MAX_PRICE_FEN = 10**10  # 一亿元: far above any unit price, far below integer limits
+TierName = Literal["A", "B", "C", "D"]
 
 
 class CategoryBody(RequestModel):
     name: str = Field(min_length=1, max_length=32)
     parent_id: Id | None = None
     sort: int = Field(default=0, ge=0, le=10_000)
+
+
+class CategoryPatch(RequestModel):
+    name: str | None = Field(default=None, min_length=1, max_length=32)
+    parent_id: Id | None = Field(default=None, description="移到该分类下；null 移到顶级")
+    sort: int | None = Field(default=None, ge=0, le=10_000)
 
 
 class SkuBody(RequestModel):
@@ -51,6 +59,7 @@ class SkuBody(RequestModel):
 class SkuPatch(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=64)
     spec: str | None = Field(default=None, max_length=64)
+    unit: str | None = Field(default=None, min_length=1, max_length=8)
     barcode: str | None = Field(default=None, pattern=r"^[0-9A-Za-z\-]{4,32}$")
     list_price_fen: int | None = Field(default=None, ge=0, le=MAX_PRICE_FEN)
     case_size: int | None = Field(default=None, ge=1, le=10_000)
@@ -58,18 +67,60 @@ class SkuPatch(RequestModel):
     is_active: bool | None = None
 
 
+ImageUrl = Annotated[str, Field(min_length=1, max_length=500)]
+
+
 class ProductBody(RequestModel):
     name: str = Field(min_length=1, max_length=64)
     category_id: Id
     description: str = Field(default="", max_length=5000)
-    images: list[str] = Field(default_factory=list, max_length=9)
+    images: list[ImageUrl] = Field(default_factory=list, max_length=9)
     skus: list[SkuBody] = Field(min_length=1, max_length=50)
+
+
+class ProductPatch(RequestModel):
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    category_id: Id | None = None
+    description: str | None = Field(default=None, max_length=5000)
+    images: list[ImageUrl] | None = Field(
+        default=None,
+        max_length=9,
+        description="图片地址（POST /uploads/images 所得），第一张为主图",
+    )
+    is_active: bool | None = Field(default=None, description="上架 / 下架")
+
+
+class ProductQuery(PageQuery):
+    q: str | None = Field(default=None, max_length=64, description="商品名称，或规格条码（精确）")
+    category_id: Id | None = Field(default=None, description="含其子分类")
+    active: bool | None = Field(default=None, description="true 只看上架、false 只看下架")
+
+
+class LadderStepBody(RequestModel):
+    min_qty: int = Field(ge=1, le=99_999, description="从这个数量起")
+    unit_price_fen: int = Field(ge=0, le=MAX_PRICE_FEN, description="单价（分），须大于 0")
+
+
+class LadderBody(RequestModel):
+    distributor_id: Id | None = Field(default=None, description="只对该经销商；null 所有经销商")
+    store_tier: TierName | None = Field(default=None, description="只对该等级门店；null 所有等级")
+    tiers: list[LadderStepBody] = Field(
+        max_length=20, description="阶梯：起订数量各不相同；空列表删除这一组价格"
+    )
+
+
+class LadderQuery(RequestModel):
+    distributor_id: Id | None = Field(
+        default=None, description="与 store_tier 一起，或改用 store_id"
+    )
+    store_tier: TierName | None = None
+    store_id: Id | None = Field(default=None, description="按该门店的经销商与等级")
 
 
 class PriceEntryBody(RequestModel):
     sku_id: Id
     distributor_id: Id | None = None
-    store_tier: Literal["A", "B", "C", "D"] | None = None
+    store_tier: TierName | None = None
     min_qty: int = Field(default=1, ge=1, le=99_999)
     unit_price_fen: int = Field(ge=0, le=MAX_PRICE_FEN)
 
@@ -134,23 +185,86 @@ async def list_categories(request: Request, principal: Principal) -> HTTPRespons
     return ok({"items": await service.list_categories(principal.brand_id)})
 
 
+async def _created(
+    request: Request,
+    principal: Principal,
+    scope: str,
+    create: Callable[[], Awaitable[dict[str, Any]]],
+) -> HTTPResponse:
+    """201 with what `create` made; with an Idempotency-Key (the console sends one) a retry
+    answers the first result instead of making it twice."""
+    if request.headers.get("idempotency-key") is None:
+        return ok(await create(), status=201)
+    now = request_deps(request).clock.now()
+    return await create_once(
+        request, scope=scope, user_id=principal.user_id, now=now, create=create
+    )
+
+
 @bp.post("/categories")
-@openapi.summary("新建分类")
+@openapi.summary("新建分类（最多两级）")
+@openapi.parameter("Idempotency-Key", str, location="header", required=False)
 @authenticated(*BRAND_ROLES)
 @json_body(CategoryBody)
 async def create_category(
     request: Request, principal: Principal, body: CategoryBody
 ) -> HTTPResponse:
-    return ok(await service.create_category(principal, **body.model_dump()), status=201)
+    return await _created(
+        request,
+        principal,
+        "catalog.category",
+        lambda: service.create_category(principal, **body.model_dump()),
+    )
+
+
+@bp.patch("/categories/<category_id:int>")
+@openapi.summary("修改分类：改名、排序、移到其他分类下（不能移到自己或子分类下，最多两级）")
+@authenticated(*BRAND_ROLES)
+@json_body(CategoryPatch)
+async def update_category(
+    request: Request, principal: Principal, category_id: int, body: CategoryPatch
+) -> HTTPResponse:
+    changes = patch_changes(body, nullable=frozenset({"parent_id"}))
+    return ok(await service.update_category(principal, category_id, changes))
+
+
+@bp.delete("/categories/<category_id:int>")
+@openapi.summary("删除分类（须无子分类、无商品）")
+@authenticated(*BRAND_ROLES)
+async def delete_category(request: Request, principal: Principal, category_id: int) -> HTTPResponse:
+    await service.delete_category(principal, category_id)
+    return ok({"ok": True})
+
+
+@bp.get("/products")
+@openapi.summary("品牌的商品：按名称或条码搜索，按分类、上下架筛选，按 id 翻页")
+@documented_query(ProductQuery)
+@authenticated(*BRAND_ROLES)
+async def list_products(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, ProductQuery)
+    assert principal.brand_id is not None  # brand staff belong to a brand
+    limit = query.bounded_limit()
+    items = await service.list_products(
+        principal.brand_id,
+        text=query.q,
+        category_id=query.category_id,
+        active=query.active,
+        after=query.after,
+        limit=limit,
+    )
+    return ok(page(items, limit))
 
 
 @bp.post("/products")
 @openapi.summary("新建商品及其规格")
+@openapi.parameter("Idempotency-Key", str, location="header", required=False)
 @authenticated(*BRAND_ROLES)
 @json_body(ProductBody)
 async def create_product(request: Request, principal: Principal, body: ProductBody) -> HTTPResponse:
     fields = body.model_dump()
-    return ok(await service.create_product(principal, **fields), status=201)
+    return await _created(
+        request, principal, "catalog.product", lambda: service.create_product(principal, **fields)
+    )
 
 
 @bp.get("/products/<product_id:int>")
@@ -160,14 +274,35 @@ async def get_product(request: Request, principal: Principal, product_id: int) -
     return ok(await service.get_product(principal.brand_id, product_id))
 
 
+@bp.patch("/products/<product_id:int>")
+@openapi.summary("修改商品：名称、分类、描述、图片（按顺序）、上下架")
+@authenticated(*BRAND_ROLES)
+@json_body(ProductPatch)
+async def update_product(
+    request: Request, principal: Principal, product_id: int, body: ProductPatch
+) -> HTTPResponse:
+    return ok(await service.update_product(principal, product_id, patch_changes(body)))
+
+
 @bp.post("/products/<product_id:int>/skus")
 @openapi.summary("为商品新增规格")
+@openapi.parameter("Idempotency-Key", str, location="header", required=False)
 @authenticated(*BRAND_ROLES)
 @json_body(SkuBody)
 async def add_sku(
     request: Request, principal: Principal, product_id: int, body: SkuBody
 ) -> HTTPResponse:
-    return ok(await service.add_sku(principal, product_id, body.model_dump()), status=201)
+    fields = body.model_dump()
+    return await _created(
+        request, principal, "catalog.sku", lambda: service.add_sku(principal, product_id, fields)
+    )
+
+
+@bp.get("/skus/<sku_id:int>")
+@openapi.summary("规格详情（含商品名称）")
+@authenticated(*BRAND_ROLES)
+async def get_sku(request: Request, principal: Principal, sku_id: int) -> HTTPResponse:
+    return ok(await service.get_sku(principal.brand_id, sku_id))
 
 
 @bp.patch("/skus/<sku_id:int>")
@@ -198,6 +333,60 @@ async def add_price_entry(
 @authenticated(*BRAND_ROLES)
 async def list_price_entries(request: Request, principal: Principal, sku_id: int) -> HTTPResponse:
     return ok({"items": await service.list_price_entries(principal.brand_id, sku_id)})
+
+
+@bp.put("/skus/<sku_id:int>/prices")
+@openapi.summary("整组设置规格的阶梯价（某经销商和/或某门店等级）：起订数量不能重复，单价须大于 0")
+@authenticated(*BRAND_ROLES)
+@json_body(LadderBody)
+async def set_prices(
+    request: Request, principal: Principal, sku_id: int, body: LadderBody
+) -> HTTPResponse:
+    if body.distributor_id is not None:
+        await org_service.get_distributor(principal, body.distributor_id)
+    steps = [service.LadderStep(t.min_qty, t.unit_price_fen) for t in body.tiers]
+    entries = await service.set_price_ladder(
+        principal,
+        sku_id,
+        distributor_id=body.distributor_id,
+        store_tier=body.store_tier,
+        steps=steps,
+    )
+    return ok({"items": entries})
+
+
+@bp.get("/skus/<sku_id:int>/price-ladder")
+@openapi.summary(
+    "门店看到的阶梯价：某经销商的某等级门店（或某门店）在各数量下的单价，与下单报价同一算法"
+)
+@documented_query(LadderQuery)
+@authenticated(*BRAND_ROLES)
+async def price_ladder(request: Request, principal: Principal, sku_id: int) -> HTTPResponse:
+    query = parse_query(request, LadderQuery)
+    distributor_id, tier = query.distributor_id, query.store_tier
+    if query.store_id is not None:
+        store = await org_service.get_store(principal, query.store_id)
+        distributor_id, tier = store["distributor_id"], store["tier"]
+    elif distributor_id is None or tier is None:
+        missing = "distributor_id" if distributor_id is None else "store_tier"
+        raise InvalidInput(
+            "请选择经销商和门店等级，或选择一家门店",
+            details=[{"field": missing, "type": "missing", "message": "必填"}],
+        )
+    else:
+        await org_service.get_distributor(principal, distributor_id)
+    assert principal.brand_id is not None and distributor_id is not None and tier is not None
+    return ok(await service.price_ladder(principal.brand_id, distributor_id, tier, sku_id))
+
+
+@bp.get("/skus/<sku_id:int>/distributors")
+@openapi.summary("各经销商是否供应该规格及其库存")
+@authenticated(*BRAND_ROLES)
+async def sku_distributors(request: Request, principal: Principal, sku_id: int) -> HTTPResponse:
+    assert principal.brand_id is not None
+    distributors = await org_service.list_distributors(principal)
+    items = await service.sku_at_distributors(principal.brand_id, sku_id, distributors)
+    return ok({"items": items})
 
 
 async def _acting_distributor(principal: Principal, requested: int | None) -> int:

@@ -70,6 +70,31 @@ class CaseSizeMismatch(InvalidInput):
     message = "起订量必须是箱规的整数倍"
 
 
+class CategoryCycle(Conflict):
+    code = "catalog.category_cycle"
+    message = "不能把分类移到它自己或它的子分类下面"
+
+
+class CategoryTooDeep(Conflict):
+    code = "catalog.category_too_deep"
+    message = "分类最多两级：子分类下不能再建分类"
+
+
+class CategoryNotEmpty(Conflict):
+    code = "catalog.category_not_empty"
+    message = "该分类下还有子分类或商品，不能删除"
+
+
+class PriceTiersInvalid(InvalidInput):
+    code = "catalog.price_tiers_invalid"
+    message = "阶梯价有误"
+
+
+class PriceEntryDuplicate(Conflict):
+    code = "catalog.price_entry_duplicate"
+    message = "该经销商、门店等级与起订数量的价格已存在"
+
+
 # ---- views ---------------------------------------------------------------------------------
 
 
@@ -153,15 +178,64 @@ async def _brand_category(brand_id: int | None, category_id: int) -> Category:
     return category
 
 
+async def _check_parent(brand_id: int | None, parent_id: int, moving: Category | None) -> None:
+    """The tree has two levels (store filters take a category with its children): a parent is
+    a top-level category, and a category with children stays at the top. A category never
+    goes under itself or its own child."""
+    parent = await _brand_category(brand_id, parent_id)
+    if moving is not None and moving.id in (parent.id, parent.parent_id):  # type: ignore[attr-defined]
+        raise CategoryCycle()
+    if parent.parent_id is not None:  # type: ignore[attr-defined]
+        raise CategoryTooDeep()
+    if moving is not None and await Category.exists(parent_id=moving.id):
+        raise CategoryTooDeep("该分类下有子分类，不能再移到其他分类下面")
+
+
 async def create_category(
     principal: Principal, *, name: str, parent_id: int | None, sort: int
 ) -> dict[str, Any]:
     if parent_id is not None:
-        await _brand_category(principal.brand_id, parent_id)
+        await _check_parent(principal.brand_id, parent_id, None)
     category = await Category.create(
         brand_id=principal.brand_id, name=name, parent_id=parent_id, sort=sort
     )
     return category_view(category)
+
+
+async def update_category(
+    principal: Principal, category_id: int, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """Rename, re-sort or move a category (`parent_id` None: to the top level)."""
+    category = await _brand_category(principal.brand_id, category_id)
+    if changes.get("parent_id") is not None:
+        await _check_parent(principal.brand_id, changes["parent_id"], category)
+    if changes:
+        await Category.filter(id=category.id).update(**changes)
+    return category_view(await Category.get(id=category.id))
+
+
+async def delete_category(principal: Principal, category_id: int) -> None:
+    """Only an empty category goes: products and child categories would lose their place."""
+    category = await _brand_category(principal.brand_id, category_id)
+    children = await Category.filter(parent_id=category.id).count()
+    if children:
+        raise CategoryNotEmpty(f"该分类下还有 {children} 个子分类，请先移走或删除它们")
+    products = await Product.filter(category_id=category.id).count()
+    if products:
+        raise CategoryNotEmpty(f"该分类下还有 {products} 个商品，请先把商品移到其他分类")
+    # A product or child added since the counts: the RESTRICT foreign keys refuse the delete.
+    try:
+        await Category.filter(id=category.id).delete()
+    except IntegrityError as exc:
+        raise CategoryNotEmpty() from exc
+
+
+async def category_with_children(brand_id: int, category_id: int) -> list[int]:
+    """The category and its child categories (the tree has two levels)."""
+    child_ids = await Category.filter(brand_id=brand_id, parent_id=category_id).values_list(
+        "id", flat=True
+    )
+    return [category_id, *child_ids]  # type: ignore[list-item]
 
 
 async def list_categories(brand_id: int | None) -> list[dict[str, Any]]:
@@ -194,9 +268,7 @@ async def create_product(
 
 
 async def add_sku(principal: Principal, product_id: int, fields: dict[str, Any]) -> dict[str, Any]:
-    product = await Product.get_or_none(id=product_id, brand_id=principal.brand_id)
-    if product is None:
-        raise ProductNotFound()
+    product = await _brand_product(principal.brand_id, product_id)
     _check_case(fields["case_size"], fields["min_order_qty"])
     try:
         sku = await Sku.create(brand_id=principal.brand_id, product=product, **fields)
@@ -217,6 +289,77 @@ async def update_sku(principal: Principal, sku_id: int, changes: dict[str, Any])
     return sku_view(await Sku.get(id=sku.id))
 
 
+async def get_sku(brand_id: int | None, sku_id: int) -> dict[str, Any]:
+    sku = await _brand_sku(brand_id, sku_id)
+    product = await Product.get(id=sku.product_id)  # type: ignore[attr-defined]
+    return {**sku_view(sku), "product_name": product.name, "product_is_active": product.is_active}
+
+
+async def _brand_product(brand_id: int | None, product_id: int) -> Product:
+    product = await Product.get_or_none(id=product_id, brand_id=brand_id)
+    if product is None:
+        raise ProductNotFound()
+    return product
+
+
+async def update_product(
+    principal: Principal, product_id: int, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """Name, category, description, images (in their order) and on/off sale."""
+    product = await _brand_product(principal.brand_id, product_id)
+    if "category_id" in changes:
+        await _brand_category(principal.brand_id, changes["category_id"])
+    if changes:
+        await Product.filter(id=product.id).update(**changes)
+    return await get_product(principal.brand_id, product.id)
+
+
+async def list_products(
+    brand_id: int,
+    *,
+    text: str | None,
+    category_id: int | None,
+    active: bool | None,
+    after: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The brand's products by id (limit + 1 rows), each with its category's name, its SKUs'
+    count and list price range. `text` matches the product's name or a SKU's barcode."""
+    query = Product.filter(brand_id=brand_id)
+    if text:
+        by_barcode = await Sku.filter(brand_id=brand_id, barcode=text).values_list(
+            "product_id", flat=True
+        )
+        query = query.filter(Q(name__icontains=text) | Q(id__in=list(by_barcode)))
+    if category_id is not None:
+        query = query.filter(category_id__in=await category_with_children(brand_id, category_id))
+    if active is not None:
+        query = query.filter(is_active=active)
+    if after is not None:
+        query = query.filter(id__gt=after)
+    products = await query.order_by("id").limit(limit + 1)
+    ids = [product.id for product in products]
+    skus: dict[int, list[Sku]] = {product_id: [] for product_id in ids}
+    for sku in await Sku.filter(product_id__in=ids).order_by("id"):
+        skus[sku.product_id].append(sku)  # type: ignore[attr-defined]
+    names = await category_names(brand_id, (p.category_id for p in products))  # type: ignore[attr-defined]
+    items = []
+    for product in products:
+        prices = [sku.list_price_fen for sku in skus[product.id]]
+        items.append(
+            {
+                **product_view(product, ()),
+                "category_name": names.get(product.category_id, ""),  # type: ignore[attr-defined]
+                "sku_count": len(prices),
+                "active_sku_count": sum(sku.is_active for sku in skus[product.id]),
+                "min_list_price_fen": min(prices, default=None),
+                "max_list_price_fen": max(prices, default=None),
+                "barcodes": [sku.barcode for sku in skus[product.id] if sku.barcode],
+            }
+        )
+    return items
+
+
 async def _brand_sku(brand_id: int | None, sku_id: int) -> Sku:
     sku = await Sku.get_or_none(id=sku_id, brand_id=brand_id)
     if sku is None:
@@ -234,6 +377,14 @@ async def add_price_entry(
     unit_price_fen: int,
 ) -> dict[str, Any]:
     await _brand_sku(principal.brand_id, sku_id)
+    if await PriceEntry.exists(
+        brand_id=principal.brand_id,
+        sku_id=sku_id,
+        distributor_id=distributor_id,
+        store_tier=store_tier,
+        min_qty=min_qty,
+    ):
+        raise PriceEntryDuplicate()
     entry = await PriceEntry.create(
         brand_id=principal.brand_id,
         sku_id=sku_id,
@@ -259,6 +410,136 @@ async def list_price_entries(brand_id: int | None, sku_id: int) -> list[dict[str
         .values("id", "sku_id", "distributor_id", "store_tier", "min_qty", "unit_price_fen")
     )
     return list(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class LadderStep:
+    min_qty: int
+    unit_price_fen: int
+
+
+def check_ladder(steps: Sequence[LadderStep]) -> None:
+    """A ladder's steps start at distinct quantities (two prices from the same quantity would
+    overlap) and every price is above zero; every problem is named at once."""
+    problems = []
+    seen: set[int] = set()
+    for index, step in enumerate(steps):
+        if step.min_qty in seen:
+            problems.append(
+                {
+                    "field": f"tiers.{index}.min_qty",
+                    "type": "duplicate",
+                    "message": f"起订数量 {step.min_qty} 重复：同一数量只能有一个价格",
+                }
+            )
+        seen.add(step.min_qty)
+        if step.unit_price_fen <= 0:
+            problems.append(
+                {
+                    "field": f"tiers.{index}.unit_price_fen",
+                    "type": "not_positive",
+                    "message": "单价必须大于 0",
+                }
+            )
+    if problems:
+        raise PriceTiersInvalid(problems[0]["message"], details=problems)
+
+
+async def set_price_ladder(
+    principal: Principal,
+    sku_id: int,
+    *,
+    distributor_id: int | None,
+    store_tier: str | None,
+    steps: Sequence[LadderStep],
+) -> list[dict[str, Any]]:
+    """Replace the SKU's prices for one distributor and/or store tier (both None: the brand's
+    price for everyone) by `steps`, in one transaction; no steps removes them. The SKU's
+    price entries after it."""
+    check_ladder(steps)
+    await _brand_sku(principal.brand_id, sku_id)
+    async with in_transaction():
+        await PriceEntry.filter(
+            brand_id=principal.brand_id,
+            sku_id=sku_id,
+            distributor_id=distributor_id,
+            store_tier=store_tier,
+        ).delete()
+        for step in sorted(steps, key=lambda step: step.min_qty):
+            await PriceEntry.create(
+                brand_id=principal.brand_id,
+                sku_id=sku_id,
+                distributor_id=distributor_id,
+                store_tier=store_tier,
+                min_qty=step.min_qty,
+                unit_price_fen=step.unit_price_fen,
+            )
+    return await list_price_entries(principal.brand_id, sku_id)
+
+
+async def price_ladder(
+    brand_id: int, distributor_id: int, store_tier: str, sku_id: int
+) -> dict[str, Any]:
+    """What a store of `store_tier` served by the distributor pays for the SKU at each
+    quantity where its price may change, priced by the quote's own code (offers_for and
+    quote_lines), so the console shows exactly what the store's cart will."""
+    await _brand_sku(brand_id, sku_id)
+    offers = await offers_for(brand_id, distributor_id, store_tier, [sku_id])
+    offer = offers[sku_id]
+    first = max(offer.min_order_qty, offer.case_size)
+    quantities = sorted({first, *(tier.min_qty for tier in offer.tiers if tier.min_qty > first)})
+    steps = []
+    for quantity in quantities:
+        line = quote_lines(offers, [RequestedLine(sku_id, quantity)]).lines[0]
+        steps.append(
+            {
+                "min_qty": quantity,
+                "unit_price_fen": line.unit_price_fen,
+                "list_unit_price_fen": line.list_unit_price_fen,
+                "price_source": line.price_source,
+            }
+        )
+    return {
+        "sku_id": sku_id,
+        "distributor_id": distributor_id,
+        "store_tier": store_tier,
+        "unit": offer.unit,
+        "case_size": offer.case_size,
+        "min_order_qty": offer.min_order_qty,
+        "is_active": offer.is_active,
+        "sold_here": offer.sold_here,
+        "stock": offer.stock,
+        "steps": steps,
+    }
+
+
+async def sku_at_distributors(
+    brand_id: int, sku_id: int, distributors: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each of `distributors` (the brand's, as org lists them) with whether it sells the SKU
+    and its stock; one without a stock row has never carried it."""
+    await _brand_sku(brand_id, sku_id)
+    rows = {
+        row.distributor_id: row  # type: ignore[attr-defined]
+        for row in await DistributorSku.filter(brand_id=brand_id, sku_id=sku_id)
+    }
+    items = []
+    for distributor in distributors:
+        row = rows.get(distributor["id"])
+        stock = row.stock if row else 0
+        threshold = row.low_stock_threshold if row else None
+        items.append(
+            {
+                "distributor_id": distributor["id"],
+                "distributor_name": distributor["name"],
+                "carried": row is not None,
+                "is_available": bool(row and row.is_available),
+                "stock": stock,
+                "low_stock_threshold": threshold,
+                "is_low": _is_low(stock, threshold),
+            }
+        )
+    return items
 
 
 # ---- distributors' stock ------------------------------------------------------------------
@@ -494,10 +775,9 @@ async def list_stock(
             f" ESCAPE '\\' OR LOWER(s.barcode) LIKE {pattern} ESCAPE '\\')"
         )
     if category_id is not None:
-        child_ids = await Category.filter(brand_id=brand_id, parent_id=category_id).values_list(
-            "id", flat=True
+        where.append(
+            f"p.category_id IN ({bound(await category_with_children(brand_id, category_id))})"
         )
-        where.append(f"p.category_id IN ({bound([category_id, *child_ids])})")
     if low:
         where.append(_LOW)
     if after is not None:
@@ -686,10 +966,9 @@ async def search_for_store(
     if text:
         query = query.filter(Q(product__name__icontains=text) | Q(name__icontains=text))
     if category_id is not None:
-        child_ids = await Category.filter(brand_id=brand_id, parent_id=category_id).values_list(
-            "id", flat=True
+        query = query.filter(
+            product__category_id__in=await category_with_children(brand_id, category_id)
         )
-        query = query.filter(product__category_id__in=[category_id, *child_ids])
     if after:
         query = query.filter(id__gt=after)
     skus = await query.order_by("id").limit(limit + 1)
@@ -716,9 +995,7 @@ async def search_for_store(
 
 
 async def get_product(brand_id: int | None, product_id: int) -> dict[str, Any]:
-    product = await Product.get_or_none(id=product_id, brand_id=brand_id)
-    if product is None:
-        raise ProductNotFound()
+    product = await _brand_product(brand_id, product_id)
     return product_view(product, await Sku.filter(product_id=product.id).order_by("id"))
 
 

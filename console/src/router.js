@@ -17,6 +17,7 @@ import complaintRoutes from "./pages/complaints/routes.js";
 import livePanelRoutes from "./pages/live-panel/routes.js";
 import liveRoutes from "./pages/live/routes.js";
 import claimRoutes from "./pages/claims/routes.js";
+import catalogRoutes from "./pages/catalog/routes.js";
 import statementRoutes from "./pages/statements/routes.js";
 import orderPageRoutes from "./pages/order/routes.js";
 import orderRoutes from "./pages/orders/routes.js";
@@ -37,6 +38,7 @@ const areas = [
   ...complaintRoutes,
   ...notificationRoutes,
   ...staffRoutes,
+  ...catalogRoutes,
 ];
 
 export function allowed(route, session) {
