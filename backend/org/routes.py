@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
@@ -55,6 +55,7 @@ class RegionBody(RequestModel):
 
 class DistributorBody(RequestModel):
     name: str = Field(min_length=1, max_length=64)
+    contact_name: str = Field(default="", max_length=32, description="联系人")
     contact_phone: str = Field(default="", max_length=20)
     wechat_sub_mchid: str | None = Field(default=None, pattern=r"^\d{8,12}$")
     region_ids: list[Id] = Field(default_factory=list, max_length=200)
@@ -62,6 +63,7 @@ class DistributorBody(RequestModel):
 
 class DistributorPatch(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=64)
+    contact_name: str | None = Field(default=None, max_length=32)
     contact_phone: str | None = Field(default=None, max_length=20)
     wechat_sub_mchid: str | None = Field(default=None, pattern=r"^\d{8,12}$")
     is_active: bool | None = None
@@ -75,6 +77,10 @@ class SalespersonBody(RequestModel):
 
 
 class SalespersonQuery(RequestModel):
+    # Not paged (a brand has hundreds of salespeople, and pickers need them all): paging
+    # parameters a list sends anyway are ignored.
+    model_config = ConfigDict(extra="ignore")
+
     distributor_id: Id | None = None
     active: bool | None = Field(default=None, description="true 只看在职，false 只看已停用")
 

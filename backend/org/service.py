@@ -147,6 +147,7 @@ def distributor_view(
     return {
         "id": distributor.id,
         "name": distributor.name,
+        "contact_name": distributor.contact_name,
         "contact_phone": distributor.contact_phone,
         "wechat_sub_mchid": distributor.wechat_sub_mchid,
         "is_active": distributor.is_active,
@@ -341,6 +342,7 @@ async def create_distributor(
     contact_phone: str,
     wechat_sub_mchid: str | None,
     region_ids: list[int],
+    contact_name: str = "",
 ) -> dict[str, Any]:
     regions = await _brand_regions(principal.brand_id, region_ids)
     try:
@@ -348,6 +350,7 @@ async def create_distributor(
             distributor = await Distributor.create(
                 brand_id=principal.brand_id,
                 name=name,
+                contact_name=contact_name,
                 contact_phone=contact_phone,
                 wechat_sub_mchid=wechat_sub_mchid,
             )
