@@ -20,6 +20,7 @@ from backend.deps import Deps
 from backend.identity import passwords
 from backend.identity.access import (
     STAFF_ROLES,
+    STORE_ROLES,
     RevocationCache,
     Tenancy,
     revoked_key,
@@ -434,6 +435,22 @@ async def grant_membership(
             await Membership.filter(id=existing.id).update(is_active=True)
         return existing
     return await Membership.create(**identity)
+
+
+async def set_salesperson_access(salesperson_id: int, active: bool) -> None:
+    """Turn a salesperson's role on or off with the salesperson (org deactivating one): an
+    inactive role cannot be chosen or refreshed into."""
+    await Membership.filter(salesperson_id=salesperson_id, role=Role.SALESPERSON.value).update(
+        is_active=active
+    )
+
+
+async def move_store_memberships(store_ids: Sequence[int], distributor_id: int) -> None:
+    """Stores moved to another distributor: their owners' and clerks' roles name it from now
+    on (org moving stores, inside its transaction)."""
+    await Membership.filter(
+        store_id__in=list(store_ids), role__in=[r.value for r in STORE_ROLES]
+    ).update(distributor_id=distributor_id)
 
 
 async def openid_for(user_id: int, appid: str) -> str | None:

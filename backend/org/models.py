@@ -65,6 +65,7 @@ class Distributor(Model):
         "models.Brand", related_name="distributors", on_delete=fields.RESTRICT
     )
     name = fields.CharField(max_length=64)
+    contact_name = fields.CharField(max_length=32, default="")
     contact_phone = fields.CharField(max_length=20, default="")
     # WeChat Pay service-provider mode: the stores' payments land in this sub-merchant.
     wechat_sub_mchid = fields.CharField(max_length=32, null=True)

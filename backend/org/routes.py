@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
@@ -31,11 +31,12 @@ from backend.infra.http import (
     page,
     parse_query,
     patch_changes,
+    responds,
     responds_file,
 )
 from backend.infra.idempotency import create_once
 from backend.ordering import service as ordering_service
-from backend.org import service
+from backend.org import export, service
 from backend.org.models import ApplicationStatus, StoreStatus, StoreTier
 
 bp = Blueprint("org", url_prefix="/api/v1")
@@ -54,6 +55,7 @@ class RegionBody(RequestModel):
 
 class DistributorBody(RequestModel):
     name: str = Field(min_length=1, max_length=64)
+    contact_name: str = Field(default="", max_length=32, description="联系人")
     contact_phone: str = Field(default="", max_length=20)
     wechat_sub_mchid: str | None = Field(default=None, pattern=r"^\d{8,12}$")
     region_ids: list[Id] = Field(default_factory=list, max_length=200)
@@ -61,6 +63,7 @@ class DistributorBody(RequestModel):
 
 class DistributorPatch(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=64)
+    contact_name: str | None = Field(default=None, max_length=32)
     contact_phone: str | None = Field(default=None, max_length=20)
     wechat_sub_mchid: str | None = Field(default=None, pattern=r"^\d{8,12}$")
     is_active: bool | None = None
@@ -73,6 +76,21 @@ class SalespersonBody(RequestModel):
     distributor_id: Id | None = None
 
 
+class SalespersonQuery(RequestModel):
+    # Not paged (a brand has hundreds of salespeople, and pickers need them all): paging
+    # parameters a list sends anyway are ignored.
+    model_config = ConfigDict(extra="ignore")
+
+    distributor_id: Id | None = None
+    active: bool | None = Field(default=None, description="true 只看在职，false 只看已停用")
+
+
+class SalespersonPatch(RequestModel):
+    name: str | None = Field(default=None, min_length=1, max_length=32)
+    phone: str | None = Field(default=None, pattern=PHONE)
+    is_active: bool | None = Field(default=None, description="false 停用：保留其门店，不能再分配")
+
+
 class StoreQuery(PageQuery):
     distributor_id: Id | None = None
     salesperson_id: Id | None = None
@@ -83,6 +101,37 @@ class StoreQuery(PageQuery):
     q: str | None = Field(default=None, max_length=64, description="门店名称或电话包含该文字")
 
 
+class StoreExportQuery(StoreQuery):
+    format: Literal["csv", "xlsx"] = "csv"
+
+
+MAX_BULK_STORES = 500
+StoreIds = Annotated[list[Id], Field(min_length=1, max_length=MAX_BULK_STORES)]
+Tag = Annotated[str, Field(min_length=1, max_length=32, pattern=r"\S")]
+
+
+class BulkTagsBody(RequestModel):
+    store_ids: StoreIds
+    add: list[Tag] = Field(default_factory=list, max_length=20, description="要添加的标签")
+    remove: list[Tag] = Field(default_factory=list, max_length=20, description="要移除的标签")
+
+
+class BulkMoveBody(RequestModel):
+    store_ids: StoreIds
+    distributor_id: Id | None = Field(
+        default=None,
+        description="转到该经销商；不传则不换经销商（换经销商且不传业务员时清空业务员）",
+    )
+    salesperson_id: Id | None = Field(
+        default=None, description="转给该业务员（须服务门店最终所属经销商）；传 null 为不指定业务员"
+    )
+
+
+class BulkResult(BaseModel):
+    changed: int = Field(description="实际有变化的门店数")
+    store_ids: list[int] = Field(description="有变化的门店")
+
+
 class StorePatch(RequestModel):
     tier: TierName | None = None
     status: StatusName | None = None
@@ -90,6 +139,11 @@ class StorePatch(RequestModel):
     distributor_id: Id | None = None
     salesperson_id: Id | None = None
 
+
+EXPORT_CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 PASSWORD_LENGTHS = (identity_service.PASSWORD_MIN_LENGTH, identity_service.PASSWORD_MAX_LENGTH)
 StaffPassword = Annotated[
@@ -179,6 +233,16 @@ async def create_region(request: Request, principal: Principal, body: RegionBody
     return ok(await service.create_region(principal, body.name), status=201)
 
 
+@bp.patch("/regions/<region_id:int>")
+@openapi.summary("重命名区域")
+@authenticated(Role.BRAND_ADMIN)
+@json_body(RegionBody)
+async def rename_region(
+    request: Request, principal: Principal, region_id: int, body: RegionBody
+) -> HTTPResponse:
+    return ok(await service.rename_region(principal, region_id, body.name))
+
+
 @bp.get("/distributors")
 @openapi.summary("经销商列表（经销商员工只看到自己）")
 @authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
@@ -218,10 +282,23 @@ async def update_distributor(
 
 
 @bp.get("/salespeople")
-@openapi.summary("业务员列表")
+@openapi.summary("业务员列表（含各自服务的门店数；可按经销商、在职状态筛选）")
+@documented_query(SalespersonQuery)
 @authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
 async def list_salespeople(request: Request, principal: Principal) -> HTTPResponse:
-    return ok({"items": await service.list_salespeople(principal)})
+    query = parse_query(request, SalespersonQuery)
+    return ok({"items": await service.list_salespeople(principal, **query.model_dump())})
+
+
+@bp.patch("/salespeople/<salesperson_id:int>")
+@openapi.summary("修改业务员姓名、手机号，或停用/启用（停用后保留门店，但不能再分配门店）")
+@authenticated(Role.BRAND_ADMIN, Role.DISTRIBUTOR_ADMIN)
+@json_body(SalespersonPatch)
+async def update_salesperson(
+    request: Request, principal: Principal, salesperson_id: int, body: SalespersonPatch
+) -> HTTPResponse:
+    changes = patch_changes(body)
+    return ok(await service.update_salesperson(principal, salesperson_id, changes))
 
 
 @bp.post("/salespeople")
@@ -338,6 +415,44 @@ async def list_stores(request: Request, principal: Principal) -> HTTPResponse:
 @authenticated()
 async def list_store_tags(request: Request, principal: Principal) -> HTTPResponse:
     return ok({"items": await service.store_tags_in_use(principal)})
+
+
+@bp.get("/stores/export")
+@openapi.summary("导出门店（CSV 或 XLSX；筛选条件与门店列表相同）")
+@responds_file(*EXPORT_CONTENT_TYPES.values(), description="门店表格（CSV 或 XLSX）")
+@documented_query(StoreExportQuery)
+@authenticated(*BRAND_ROLES)
+async def export_stores(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, StoreExportQuery)
+    filters = query.model_dump(exclude={"after", "limit", "format"})
+    rows = await export.store_rows(principal, filters)
+    body = await export.to_xlsx(rows) if query.format == "xlsx" else export.to_csv(rows)
+    today = export.china_day(request_deps(request).clock.now())
+    headers = {
+        "Content-Disposition": f'attachment; filename="stores-{today}.{query.format}"',
+        "Cache-Control": "no-store",
+    }
+    return raw(body, content_type=EXPORT_CONTENT_TYPES[query.format], headers=headers)
+
+
+@bp.post("/stores/bulk/tags")
+@openapi.summary("批量打标签：给所选门店添加或移除标签（全部成功或全部不变）")
+@responds(BulkResult)
+@authenticated(*BRAND_ROLES)
+@json_body(BulkTagsBody)
+async def tag_stores(request: Request, principal: Principal, body: BulkTagsBody) -> HTTPResponse:
+    return ok(await service.tag_stores(principal, body.store_ids, add=body.add, remove=body.remove))
+
+
+@bp.post("/stores/bulk/move")
+@openapi.summary("批量转移门店到其他经销商和/或业务员（全部成功或全部不变）")
+@openapi.description("业务员不属于门店最终所属经销商时 422（org.salesperson_not_in_distributor）。")
+@responds(BulkResult)
+@authenticated(*BRAND_ROLES)
+@json_body(BulkMoveBody)
+async def move_stores(request: Request, principal: Principal, body: BulkMoveBody) -> HTTPResponse:
+    target = body.model_dump(include={"distributor_id", "salesperson_id"} & body.model_fields_set)
+    return ok(await service.move_stores(principal, body.store_ids, **target))
 
 
 @bp.get("/stores/<store_id:int>")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +89,16 @@ class SalespersonOutsideDistributor(InvalidInput):
     message = "该业务员不属于所选经销商"
 
 
+class StoresNotFound(NotFound):
+    code = "org.stores_not_found"
+    message = "所选门店中有不存在或无权操作的门店，请刷新后重试"
+
+
+class NothingToMove(InvalidInput):
+    code = "org.nothing_to_move"
+    message = "请选择要转移到的经销商或业务员"
+
+
 class CodeInvalid(NotFound):
     code = "onboarding.code_invalid"
     message = "二维码无效，请确认后重新扫码"
@@ -131,18 +141,23 @@ def region_view(region: Region) -> dict[str, Any]:
     return {"id": region.id, "name": region.name}
 
 
-def distributor_view(distributor: Distributor, region_ids: list[int]) -> dict[str, Any]:
+def distributor_view(
+    distributor: Distributor, region_ids: list[int], counts: dict[str, int] | None = None
+) -> dict[str, Any]:
     return {
         "id": distributor.id,
         "name": distributor.name,
+        "contact_name": distributor.contact_name,
         "contact_phone": distributor.contact_phone,
         "wechat_sub_mchid": distributor.wechat_sub_mchid,
         "is_active": distributor.is_active,
         "region_ids": region_ids,
+        "store_count": (counts or {}).get("stores", 0),
+        "salesperson_count": (counts or {}).get("salespeople", 0),
     }
 
 
-def salesperson_view(person: Salesperson) -> dict[str, Any]:
+def salesperson_view(person: Salesperson, store_count: int = 0) -> dict[str, Any]:
     return {
         "id": person.id,
         "name": person.name,
@@ -150,6 +165,7 @@ def salesperson_view(person: Salesperson) -> dict[str, Any]:
         "distributor_id": person.distributor_id,  # type: ignore[attr-defined]
         "has_account": person.user_id is not None,  # type: ignore[attr-defined]
         "is_active": person.is_active,
+        "store_count": store_count,
     }
 
 
@@ -223,6 +239,37 @@ async def _regions_by_distributor(distributor_ids: list[int]) -> dict[int, list[
     return regions
 
 
+async def _store_counts(brand_id: int | None, by: str, ids: list[int]) -> dict[int, int]:
+    """How many of the brand's stores each of `ids` (distributors or salespeople) has, in one
+    grouped query; `by` is the store's column ("distributor_id" or "salesperson_id")."""
+    if not ids:
+        return {}
+    rows = (
+        await Store.filter(brand_id=brand_id, **{f"{by}__in": ids})
+        .group_by(by)
+        .annotate(stores=Count("id"))
+        .values_list(by, "stores")
+    )
+    return {int(owner): int(stores) for owner, stores in rows}
+
+
+async def _distributor_counts(
+    brand_id: int | None, distributor_ids: list[int]
+) -> dict[int, dict[str, int]]:
+    stores = await _store_counts(brand_id, "distributor_id", distributor_ids)
+    people = (
+        await Salesperson.filter(brand_id=brand_id, distributor_id__in=distributor_ids)
+        .group_by("distributor_id")
+        .annotate(people=Count("id"))
+        .values_list("distributor_id", "people")
+    )
+    salespeople = {int(owner): int(count) for owner, count in people}
+    return {
+        d: {"stores": stores.get(d, 0), "salespeople": salespeople.get(d, 0)}
+        for d in distributor_ids
+    }
+
+
 # ---- brands and regions ---------------------------------------------------------------------
 
 
@@ -246,6 +293,18 @@ async def create_region(principal: Principal, name: str) -> dict[str, Any]:
     return region_view(region)
 
 
+async def rename_region(principal: Principal, region_id: int, name: str) -> dict[str, Any]:
+    region = await Region.get_or_none(id=region_id, brand_id=principal.brand_id)
+    if region is None:
+        raise RegionNotFound()
+    try:
+        await Region.filter(id=region.id).update(name=name)
+    except IntegrityError as exc:
+        raise NameTaken() from exc
+    region.name = name
+    return region_view(region)
+
+
 async def _brand_regions(brand_id: int | None, region_ids: list[int]) -> list[int]:
     unique = sorted(set(region_ids))
     found = await Region.filter(brand_id=brand_id, id__in=unique).count()
@@ -259,8 +318,10 @@ async def _brand_regions(brand_id: int | None, region_ids: list[int]) -> list[in
 
 async def list_distributors(principal: Principal) -> list[dict[str, Any]]:
     distributors = await scoped(principal, Distributor.all(), DISTRIBUTOR_TENANCY).order_by("id")
-    regions = await _regions_by_distributor([d.id for d in distributors])
-    return [distributor_view(d, regions[d.id]) for d in distributors]
+    ids = [d.id for d in distributors]
+    regions = await _regions_by_distributor(ids)
+    counts = await _distributor_counts(principal.brand_id, ids)
+    return [distributor_view(d, regions[d.id], counts[d.id]) for d in distributors]
 
 
 async def get_distributor(principal: Principal, distributor_id: int) -> dict[str, Any]:
@@ -270,7 +331,8 @@ async def get_distributor(principal: Principal, distributor_id: int) -> dict[str
     if distributor is None:
         raise DistributorNotFound()
     regions = await _regions_by_distributor([distributor.id])
-    return distributor_view(distributor, regions[distributor.id])
+    counts = await _distributor_counts(principal.brand_id, [distributor.id])
+    return distributor_view(distributor, regions[distributor.id], counts[distributor.id])
 
 
 async def create_distributor(
@@ -280,6 +342,7 @@ async def create_distributor(
     contact_phone: str,
     wechat_sub_mchid: str | None,
     region_ids: list[int],
+    contact_name: str = "",
 ) -> dict[str, Any]:
     regions = await _brand_regions(principal.brand_id, region_ids)
     try:
@@ -287,6 +350,7 @@ async def create_distributor(
             distributor = await Distributor.create(
                 brand_id=principal.brand_id,
                 name=name,
+                contact_name=contact_name,
                 contact_phone=contact_phone,
                 wechat_sub_mchid=wechat_sub_mchid,
             )
@@ -337,9 +401,43 @@ async def _brand_distributor(brand_id: int | None, distributor_id: int) -> Distr
 # ---- salespeople ----------------------------------------------------------------------------
 
 
-async def list_salespeople(principal: Principal) -> list[dict[str, Any]]:
-    people = await scoped(principal, Salesperson.all(), SALESPERSON_TENANCY).order_by("id")
-    return [salesperson_view(p) for p in people]
+async def list_salespeople(
+    principal: Principal, *, distributor_id: int | None = None, active: bool | None = None
+) -> list[dict[str, Any]]:
+    """The salespeople the caller sees (optionally one distributor's, active or not), each
+    with how many stores they serve."""
+    query = scoped(principal, Salesperson.all(), SALESPERSON_TENANCY)
+    if distributor_id is not None:
+        query = query.filter(distributor_id=distributor_id)
+    if active is not None:
+        query = query.filter(is_active=active)
+    people = await query.order_by("id")
+    counts = await _store_counts(principal.brand_id, "salesperson_id", [p.id for p in people])
+    return [salesperson_view(p, counts.get(p.id, 0)) for p in people]
+
+
+async def update_salesperson(
+    principal: Principal, salesperson_id: int, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """Rename, change the phone, deactivate or reactivate. A deactivated salesperson keeps the
+    stores (move them on the stores page) but loses the salesperson role in the mini-program
+    and can no longer be given stores."""
+    person = await scoped(
+        principal, Salesperson.filter(id=salesperson_id), SALESPERSON_TENANCY
+    ).first()
+    if person is None:
+        raise SalespersonNotFound()
+    try:
+        async with in_transaction():
+            if changes:
+                await Salesperson.filter(id=person.id).update(**changes)
+            if "is_active" in changes:
+                await identity_service.set_salesperson_access(person.id, changes["is_active"])
+    except IntegrityError as exc:
+        raise PhoneTaken() from exc
+    await person.refresh_from_db()
+    counts = await _store_counts(principal.brand_id, "salesperson_id", [person.id])
+    return salesperson_view(person, counts.get(person.id, 0))
 
 
 async def create_salesperson(
@@ -376,10 +474,19 @@ async def claim_salesperson_profiles(user_id: int, phone: str) -> None:
 async def _brand_salesperson(
     brand_id: int | None, salesperson_id: int, distributor_id: int
 ) -> Salesperson:
+    return await _salesperson_serving(brand_id, salesperson_id, {distributor_id})
+
+
+async def _salesperson_serving(
+    brand_id: int | None, salesperson_id: int, distributor_ids: set[int]
+) -> Salesperson:
+    """The brand's active salesperson, if they may serve stores of every one of
+    `distributor_ids` (a salesperson of no distributor serves any)."""
     person = await Salesperson.get_or_none(id=salesperson_id, brand_id=brand_id, is_active=True)
     if person is None:
         raise SalespersonNotFound()
-    if person.distributor_id not in (None, distributor_id):  # type: ignore[attr-defined]
+    own = person.distributor_id  # type: ignore[attr-defined]
+    if own is not None and distributor_ids - {own}:
         raise SalespersonOutsideDistributor()
     return person
 
@@ -449,20 +556,145 @@ async def update_store(
 ) -> dict[str, Any]:
     store = await _visible_store(principal, store_id)
     tags = changes.pop("tags", None)
-    distributor_id: int = changes.get("distributor_id") or store.distributor_id  # type: ignore[attr-defined]
-    if "distributor_id" in changes:
-        await _brand_distributor(principal.brand_id, distributor_id)
-    if changes.get("salesperson_id") is not None:
-        await _brand_salesperson(principal.brand_id, changes["salesperson_id"], distributor_id)
+    placement = {k: changes.pop(k) for k in ("distributor_id", "salesperson_id") if k in changes}
+    moves = await _placements(principal, [store], **placement) if placement else {}
     async with in_transaction():
         if changes:
             await Store.filter(id=store.id).update(**changes)
+        await _apply_placements(moves)
         if tags is not None:
             await StoreTag.filter(store_id=store.id).delete()
             await StoreTag.bulk_create(
                 [StoreTag(store_id=store.id, tag=t) for t in sorted(set(tags))]
             )
     return await get_store(principal, store.id)
+
+
+_UNCHANGED: Any = object()  # a salesperson left out of a move, as opposed to None (no one)
+
+
+async def _placements(
+    principal: Principal,
+    stores: list[Store],
+    distributor_id: int | None = None,
+    salesperson_id: int | None = _UNCHANGED,
+) -> dict[tuple[int, int | None], list[int]]:
+    """Where each store goes, checked before anything is written: {(distributor, salesperson):
+    store ids}, only the stores that change. A salesperson must serve the distributor each
+    store ends up with; a store changing distributor without a salesperson named loses its
+    salesperson (who served the old distributor)."""
+    if distributor_id is not None:
+        await _brand_distributor(principal.brand_id, distributor_id)
+    ends_with = {
+        store.id: distributor_id or store.distributor_id  # type: ignore[attr-defined]
+        for store in stores
+    }
+    if salesperson_id not in (None, _UNCHANGED):
+        await _salesperson_serving(principal.brand_id, salesperson_id, set(ends_with.values()))
+    moves: dict[tuple[int, int | None], list[int]] = {}
+    for store in stores:
+        current = (store.distributor_id, store.salesperson_id)  # type: ignore[attr-defined]
+        target_distributor = ends_with[store.id]
+        if salesperson_id is not _UNCHANGED:
+            target_salesperson = salesperson_id
+        elif target_distributor != current[0]:
+            target_salesperson = None
+        else:
+            target_salesperson = current[1]
+        target = (target_distributor, target_salesperson)
+        if target != current:
+            moves.setdefault(target, []).append(store.id)
+    return moves
+
+
+async def _apply_placements(moves: dict[tuple[int, int | None], list[int]]) -> None:
+    """Inside the caller's transaction: the stores' new distributor and salesperson, and their
+    owners' and clerks' roles, which name the distributor they buy from."""
+    for (distributor_id, salesperson_id), store_ids in moves.items():
+        await Store.filter(id__in=store_ids).update(
+            distributor_id=distributor_id, salesperson_id=salesperson_id
+        )
+        await identity_service.move_store_memberships(store_ids, distributor_id)
+
+
+async def _visible_stores(principal: Principal, store_ids: list[int]) -> list[Store]:
+    """All of `store_ids`, or StoresNotFound when any is missing or not the caller's."""
+    wanted = sorted(set(store_ids))
+    stores = await scoped(principal, Store.filter(id__in=wanted), STORE_TENANCY).order_by("id")
+    if len(stores) != len(wanted):
+        raise StoresNotFound()
+    return stores
+
+
+async def move_stores(
+    principal: Principal,
+    store_ids: list[int],
+    *,
+    distributor_id: int | None = None,
+    salesperson_id: int | None = _UNCHANGED,
+) -> dict[str, Any]:
+    """Move stores to another distributor and/or salesperson (None: to no salesperson), all or
+    nothing. Answers how many stores actually changed."""
+    if distributor_id is None and salesperson_id is _UNCHANGED:
+        raise NothingToMove()
+    stores = await _visible_stores(principal, store_ids)
+    moves = await _placements(principal, stores, distributor_id, salesperson_id)
+    async with in_transaction():
+        await _apply_placements(moves)
+    changed = sorted(store_id for ids in moves.values() for store_id in ids)
+    return {"changed": len(changed), "store_ids": changed}
+
+
+async def tag_stores(
+    principal: Principal, store_ids: list[int], *, add: list[str], remove: list[str]
+) -> dict[str, Any]:
+    """Add and remove tags on many stores at once, all or nothing. Answers how many stores
+    actually changed (a tag a store already has, or lacks, changes nothing)."""
+    adding, removing = set(add), set(remove)
+    if not adding and not removing:
+        raise InvalidInput(
+            "请填写要添加或移除的标签",
+            details=[{"field": "add", "type": "missing", "message": "添加与移除不能都为空"}],
+        )
+    if adding & removing:
+        raise InvalidInput(
+            "同一个标签不能既添加又移除",
+            details=[{"field": "remove", "type": "overlap", "message": "与添加的标签重复"}],
+        )
+    stores = await _visible_stores(principal, store_ids)
+    ids = [store.id for store in stores]
+    existing = set(
+        await StoreTag.filter(store_id__in=ids, tag__in=sorted(adding | removing)).values_list(
+            "store_id", "tag"
+        )
+    )
+    new_rows = [(s, t) for s in ids for t in sorted(adding) if (s, t) not in existing]
+    gone = [(s, t) for s, t in existing if t in removing]
+    async with in_transaction():
+        # ignore_conflicts: a tag another admin added meanwhile is simply there already.
+        await StoreTag.bulk_create(
+            [StoreTag(store_id=s, tag=t) for s, t in new_rows], ignore_conflicts=True
+        )
+        if gone:
+            await StoreTag.filter(store_id__in=ids, tag__in=sorted(removing)).delete()
+    changed = sorted({s for s, _ in new_rows} | {s for s, _ in gone})
+    return {"changed": len(changed), "store_ids": changed}
+
+
+async def store_batches(
+    principal: Principal, filters: dict[str, Any], batch: int = 500
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every store the caller sees matching `filters`, by id, one list per query: what an
+    export reads without holding the whole list at once."""
+    after: int | None = None
+    while True:
+        found = await list_stores(principal, after=after, limit=batch, **filters)
+        rows = found[:batch]
+        if rows:
+            yield rows
+        if len(found) <= batch:
+            return
+        after = rows[-1]["id"]
 
 
 @dataclass(frozen=True)
@@ -994,8 +1226,9 @@ async def store_profile(principal: Principal, store_id: int) -> StoreProfile:
 
 
 async def names(brand_id: int, kind: str, ids: Iterable[int]) -> dict[int, str]:
-    """The names of the brand's stores or distributors among `ids`, for lists that show them."""
-    model = {"distributor": Distributor, "store": Store}[kind]
+    """The names of the brand's stores, distributors or salespeople among `ids`, for lists
+    that show them."""
+    model = {"distributor": Distributor, "store": Store, "salesperson": Salesperson}[kind]
     wanted = list(set(ids))
     if not wanted:
         return {}

@@ -21,6 +21,7 @@ import catalogRoutes from "./pages/catalog/routes.js";
 import statementRoutes from "./pages/statements/routes.js";
 import orderPageRoutes from "./pages/order/routes.js";
 import orderRoutes from "./pages/orders/routes.js";
+import orgRoutes from "./pages/org/routes.js";
 import notificationRoutes from "./pages/notifications/routes.js";
 import staffRoutes from "./pages/staff/routes.js";
 import stockRoutes from "./pages/stock/routes.js";
@@ -39,6 +40,7 @@ const areas = [
   ...notificationRoutes,
   ...staffRoutes,
   ...catalogRoutes,
+  ...orgRoutes,
 ];
 
 export function allowed(route, session) {
