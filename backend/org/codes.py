@@ -7,7 +7,9 @@ random id (96 bits) makes codes unguessable even to someone who has seen many of
 from __future__ import annotations
 
 import io
+import re
 import secrets
+from typing import Any
 
 import segno
 from itsdangerous import BadSignature, Signer
@@ -42,3 +44,31 @@ def qr_png(content: str, scale: int = 8) -> bytes:
     buffer = io.BytesIO()
     segno.make(content, error="m").save(buffer, kind="png", scale=scale, border=2)
     return buffer.getvalue()
+
+
+# Crockford's base 32: no I, L, O or U, so a short code read aloud or typed is not misread.
+_SHORT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def short_code(code_id: int) -> str:
+    """The code's id as people read it under its QR ("K-000Q7"): it names one code (to find a
+    box or an application's code) and grants nothing, the signed token does."""
+    digits = ""
+    while code_id:
+        code_id, digit = divmod(code_id, 32)
+        digits = _SHORT_ALPHABET[digit] + digits
+    return f"K-{digits.rjust(5, '0')}"
+
+
+def qr_svg_path(content: str) -> dict[str, Any]:
+    """The QR's dark modules as one SVG path (`size` modules square, no quiet zone): what a
+    printed sheet draws inline, so hundreds of codes come in one response, not as images."""
+    qr = segno.make(content, error="m")
+    buffer = io.BytesIO()
+    qr.save(buffer, kind="svg", xmldecl=False, svgns=False, nl=False, omitsize=True, border=0)
+    path = _PATH.search(buffer.getvalue().decode())
+    assert path is not None  # segno always writes one path for a QR's dark modules
+    return {"size": qr.symbol_size(border=0)[0], "path": path.group(1)}
+
+
+_PATH = re.compile(r' d="([^"]+)"')

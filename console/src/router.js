@@ -21,6 +21,7 @@ import statementRoutes from "./pages/statements/routes.js";
 import orderPageRoutes from "./pages/order/routes.js";
 import orderRoutes from "./pages/orders/routes.js";
 import notificationRoutes from "./pages/notifications/routes.js";
+import onboardingRoutes from "./pages/onboarding/routes.js";
 import staffRoutes from "./pages/staff/routes.js";
 import stockRoutes from "./pages/stock/routes.js";
 import storeRoutes from "./pages/stores/routes.js";
@@ -36,6 +37,7 @@ const areas = [
   ...statementRoutes,
   ...complaintRoutes,
   ...notificationRoutes,
+  ...onboardingRoutes,
   ...staffRoutes,
 ];
 
