@@ -1,4 +1,4 @@
-"""The brand's onboarding desk over the API: box-code print runs and their QR sheets,
+"""The brand's onboarding desk over the API: box-code print runs and their sheets,
 salespeople's invitation codes, and the review queue with suspected duplicates side by side.
 Brand staff only; another brand's runs, salespeople and applications are not found."""
 
@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.identity.models import Role
+from backend.demo.onboarding import seed_onboarding
+from backend.identity.models import Role, User
+from backend.identity.tokens import Principal
 from backend.org.models import OnboardingBatch, OnboardingCode, Salesperson, Store, StoreApplication
 from tests.factories import bearer, make_staff, make_tenant, staff_headers, wechat_login
 from tests.test_onboarding import application
@@ -33,7 +35,7 @@ async def apply(client, sandbox_client, token: str, persona: str, **fields: Any)
     return dict(response.json())
 
 
-async def test_a_print_run_is_listed_with_its_used_codes_and_printed_with_qr_drawings(
+async def test_a_print_run_is_listed_with_its_used_codes_and_its_sheet_paged(
     client, sandbox_client
 ) -> None:
     tenant = await make_tenant()
@@ -84,8 +86,7 @@ async def test_a_print_run_is_listed_with_its_used_codes_and_printed_with_qr_dra
     assert [c["id"] for c in sheet["items"]] == [c["id"] for c in made["items"][:3]]
     assert sheet["next_after"] == made["items"][2]["id"]
     code = sheet["items"][0]
-    assert code["short_code"].startswith("K-") and code["qr"]["size"] >= 21
-    assert code["qr"]["path"].startswith("M")
+    assert code["short_code"].startswith("K-") and "/join/" in code["url"]
     rest_of_sheet = await client.get(
         f"{BATCHES}/{made['batch']['id']}/sheet",
         params={"after": sheet["next_after"]},
@@ -205,9 +206,9 @@ async def test_salespeople_get_one_invitation_code_each_and_print_them(client) -
         params={"ids": f"{colleague.id},{tenant.salesperson.id}"},
         headers=brand,
     )
-    assert [(c["salesperson_name"], c["qr"]["size"] > 0) for c in sheet.json()["items"]] == [
-        ("王磊", True),
-        ("李娜", True),
+    assert [(c["salesperson_name"], c["token"]) for c in sheet.json()["items"]] == [
+        ("王磊", codes[tenant.salesperson.id]["token"]),
+        ("李娜", codes[colleague.id]["token"]),
     ]
 
     # An unknown salesperson among the chosen: nothing is made; bad lists are 422.
@@ -367,3 +368,29 @@ async def test_a_decision_is_made_once_and_a_retry_replays_it(client, sandbox_cl
     twice = await client.post(f"{APPLICATIONS}/{second['id']}/approve", json=body, headers=brand)
     assert twice.status_code == 409
     assert await Store.filter(brand_id=tenant.brand.id).count() == 2  # the tenant's and one
+
+
+async def test_the_demo_has_runs_invitations_and_a_look_alike_waiting(client, deps) -> None:
+    tenant = await make_tenant()
+    admin = await make_staff(tenant.brand.id, Role.BRAND_ADMIN)
+    user = await User.get(username=admin)
+    acting = Principal(
+        user_id=user.id, session_id="t", role="brand_admin", brand_id=tenant.brand.id
+    )
+    colleague = await Salesperson.create(
+        brand=tenant.brand, distributor=tenant.distributor, name="李娜", phone="13900000077"
+    )
+    await seed_onboarding(
+        deps,
+        acting,
+        [tenant.distributor.id, tenant.other_distributor.id],
+        [tenant.salesperson.id, colleague.id],
+    )
+    brand = await staff_headers(client, admin)
+    runs = (await client.get(BATCHES, headers=brand)).json()["items"]
+    assert [(r["count"], r["used"]) for r in runs] == [(24, 0), (48, 1)]  # one rejected: freed
+    queue = (await client.get(APPLICATIONS, params={"status": "pending"}, headers=brand)).json()
+    assert len(queue["items"]) == 3
+    assert [d["id"] for row in queue["items"] for d in row["duplicates"]] == [tenant.store.id]
+    rejected = (await client.get(APPLICATIONS, params={"status": "rejected"}, headers=brand)).json()
+    assert rejected["items"][0]["reject_reason"].startswith("营业执照照片不清晰")

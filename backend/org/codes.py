@@ -7,9 +7,7 @@ random id (96 bits) makes codes unguessable even to someone who has seen many of
 from __future__ import annotations
 
 import io
-import re
 import secrets
-from typing import Any
 
 import segno
 from itsdangerous import BadSignature, Signer
@@ -58,17 +56,3 @@ def short_code(code_id: int) -> str:
         code_id, digit = divmod(code_id, 32)
         digits = _SHORT_ALPHABET[digit] + digits
     return f"K-{digits.rjust(5, '0')}"
-
-
-def qr_svg_path(content: str) -> dict[str, Any]:
-    """The QR's dark modules as one SVG path (`size` modules square, no quiet zone): what a
-    printed sheet draws inline, so hundreds of codes come in one response, not as images."""
-    qr = segno.make(content, error="m")
-    buffer = io.BytesIO()
-    qr.save(buffer, kind="svg", xmldecl=False, svgns=False, nl=False, omitsize=True, border=0)
-    path = _PATH.search(buffer.getvalue().decode())
-    assert path is not None  # segno always writes one path for a QR's dark modules
-    return {"size": qr.symbol_size(border=0)[0], "path": path.group(1)}
-
-
-_PATH = re.compile(r' d="([^"]+)"')

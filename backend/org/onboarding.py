@@ -3,7 +3,6 @@ codes, both as printable QR sheets, and the review queue with suspected duplicat
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -42,7 +41,7 @@ CHINA = ZoneInfo("Asia/Shanghai")
 
 # One print run is at most this many codes: a sheet of them still opens in a few seconds.
 MAX_BATCH_CODES = 1000
-# A printed sheet (or one page of it) holds at most this many codes, each with its QR drawn.
+# A printed sheet (or one request for it) holds at most this many codes.
 MAX_SHEET_CODES = 200
 
 
@@ -158,23 +157,17 @@ async def get_box_batch(principal: Principal, batch_id: int) -> dict[str, Any]:
     return view
 
 
-async def _with_qr(deps: Deps, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each code's QR as an inline SVG path, drawn off the event loop (a few ms a code)."""
-    urls = [item["url"] for item in items]
-    drawn = await asyncio.to_thread(lambda: [codes.qr_svg_path(url) for url in urls])
-    return [{**item, "qr": qr} for item, qr in zip(items, drawn, strict=True)]
-
-
 async def box_batch_sheet(
     deps: Deps, principal: Principal, batch_id: int, *, after: int | None, limit: int
 ) -> list[dict[str, Any]]:
-    """A batch's codes with their QR drawings, by id (limit + 1 rows): a printed sheet."""
+    """A batch's codes by id (limit + 1 rows), for its printed sheet (the console draws each
+    QR from its URL: a few hundred codes drawn on the server would hold a worker for seconds)."""
     batch = await _brand_batch(principal, batch_id)
     query = OnboardingCode.filter(print_batch_id=batch.id)
     if after is not None:
         query = query.filter(id__gt=after)
     found = await query.order_by("id").limit(limit + 1)
-    return await _with_qr(deps, [code_view(deps, code) for code in found])
+    return [code_view(deps, code) for code in found]
 
 
 # ---- salespeople's invitation codes ----------------------------------------------------------
@@ -266,8 +259,8 @@ async def create_invitations(
 async def invitation_sheet(
     deps: Deps, principal: Principal, salesperson_ids: list[int]
 ) -> list[dict[str, Any]]:
-    """The chosen salespeople's invitation codes with their QR drawings, each named by its
-    salesperson and distributor; a salesperson without a code yet is left out."""
+    """The chosen salespeople's invitation codes, each named by its salesperson and
+    distributor, for their printed sheet; a salesperson without a code yet is left out."""
     assert principal.brand_id is not None
     people = await _brand_salespeople(principal.brand_id, salesperson_ids)
     found = await OnboardingCode.filter(inviter_key__in=[invitation_key(p.id) for p in people])
@@ -287,7 +280,7 @@ async def invitation_sheet(
         for person in people
         if person.id in by_person
     ]
-    return await _with_qr(deps, items)
+    return items
 
 
 # ---- the review queue and suspected duplicates -----------------------------------------------

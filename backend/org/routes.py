@@ -177,13 +177,7 @@ class BoxBatchCreated(BaseModel):
     items: list[CodeOut]
 
 
-class QrDrawing(BaseModel):
-    size: int = Field(description="二维码边长（模块数，不含留白）")
-    path: str = Field(description="深色模块的 SVG path（stroke 宽 1）")
-
-
 class SheetCode(CodeOut):
-    qr: QrDrawing
     salesperson_id: int | None = None
     salesperson_name: str | None = None
     distributor_name: str | None = None
@@ -519,7 +513,7 @@ async def get_box_batch(request: Request, principal: Principal, batch_id: int) -
 
 
 @bp.get("/onboarding/box-code-batches/<batch_id:int>/sheet")
-@openapi.summary("打印用：批次的开箱码及二维码（SVG path），按 id 翻页，每页最多 200 个")
+@openapi.summary("打印用：批次的开箱码（二维码由页面按 url 绘制），按 id 翻页，每页最多 200 个")
 @documented_query(SheetQuery)
 @responds(SheetPage)
 @authenticated(*BRAND_ROLES)
@@ -569,7 +563,7 @@ async def _items(found: Awaitable[list[dict[str, Any]]]) -> dict[str, Any]:
 
 
 @bp.get("/onboarding/invitations/sheet")
-@openapi.summary("打印用：所选业务员的邀请码及二维码（SVG path）")
+@openapi.summary("打印用：所选业务员的邀请码（含业务员与经销商名称）")
 @documented_query(InvitationSheetQuery)
 @responds(SheetPage)
 @authenticated(*BRAND_ROLES)
