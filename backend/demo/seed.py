@@ -19,6 +19,7 @@ from backend.catalog.models import Category, PriceEntry
 from backend.coupons import service as coupons_service
 from backend.demo.complaints import seed_complaints
 from backend.demo.live import seed_live_session
+from backend.demo.onboarding import seed_onboarding
 from backend.demo.orders import become_owner, seed_desk_orders
 from backend.demo.rewards import seed_mall, seed_owner_order, seed_wheel
 from backend.identity import service as identity_service
@@ -183,6 +184,7 @@ async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
         accounts.owner_points = await _points_of(owner.principal)
         accounts.complaints = await seed_complaints(deps, acting, deps.clock.now())
         accounts.desk_orders = await seed_desk_orders(deps, brand.id, distributor_ids[0], now)
+        await seed_onboarding(deps, acting, distributor_ids, [int(p["id"]) for p in salespeople])  # type: ignore[call-overload]
     accounts.live_session, accounts.live_invited = await seed_live_session(
         acting, distributor_ids[0], now
     )

@@ -42,3 +42,17 @@ def qr_png(content: str, scale: int = 8) -> bytes:
     buffer = io.BytesIO()
     segno.make(content, error="m").save(buffer, kind="png", scale=scale, border=2)
     return buffer.getvalue()
+
+
+# Crockford's base 32: no I, L, O or U, so a short code read aloud or typed is not misread.
+_SHORT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def short_code(code_id: int) -> str:
+    """The code's id as people read it under its QR ("K-000Q7"): it names one code (to find a
+    box or an application's code) and grants nothing, the signed token does."""
+    digits = ""
+    while code_id:
+        code_id, digit = divmod(code_id, 32)
+        digits = _SHORT_ALPHABET[digit] + digits
+    return f"K-{digits.rjust(5, '0')}"

@@ -160,6 +160,7 @@ class Store(Model):
             ("brand_id", "distributor_id"),
             ("brand_id", "phone"),
             ("brand_id", "business_licence_no"),
+            ("brand_id", "name"),  # an application with the same name is a suspected duplicate
         )
 
 
@@ -173,6 +174,28 @@ class StoreTag(Model):
     class Meta:
         table = "store_tags"
         unique_together = (("store", "tag"),)
+
+
+class OnboardingBatch(Model):
+    """One print run of box codes: how many, for which distributor, under what name."""
+
+    id = fields.BigIntField(primary_key=True)
+    brand: fields.ForeignKeyRelation[Brand] = fields.ForeignKeyField(
+        "models.Brand", related_name="onboarding_batches", on_delete=fields.RESTRICT
+    )
+    name = fields.CharField(max_length=32)
+    distributor: fields.ForeignKeyNullableRelation[Distributor] = fields.ForeignKeyField(
+        "models.Distributor", null=True, related_name="box_batches", on_delete=fields.SET_NULL
+    )
+    count = fields.IntField()
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", null=True, related_name="box_batches", on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "onboarding_batches"
+        indexes = (("brand_id", "id"),)
 
 
 class OnboardingCode(Model):
@@ -196,6 +219,10 @@ class OnboardingCode(Model):
     # "<kind>:<inviter id>" on invitations: the unique constraint keeps one per inviter.
     inviter_key = fields.CharField(max_length=48, null=True, unique=True)
     batch = fields.CharField(max_length=32, null=True)
+    # The print run a box code came from (None on invitations and on codes made before runs).
+    print_batch: fields.ForeignKeyNullableRelation[OnboardingBatch] = fields.ForeignKeyField(
+        "models.OnboardingBatch", null=True, related_name="codes", on_delete=fields.RESTRICT
+    )
     # None means unlimited (invitations); a box code is scanned into one application.
     max_uses = fields.IntField(null=True)
     uses = fields.IntField(default=0)
@@ -204,6 +231,7 @@ class OnboardingCode(Model):
 
     class Meta:
         table = "onboarding_codes"
+        indexes = (("print_batch_id", "id"),)
 
 
 class StoreApplication(Model):
@@ -264,5 +292,6 @@ class StoreApplication(Model):
             ("brand_id", "status"),
             ("brand_id", "phone"),
             ("brand_id", "business_licence_no"),
+            ("brand_id", "store_name"),
             ("inviter_salesperson_id", "id"),  # a salesperson's invited applications
         )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
@@ -34,9 +34,9 @@ from backend.infra.http import (
     responds,
     responds_file,
 )
-from backend.infra.idempotency import create_once
+from backend.infra.idempotency import create_once, respond_once
 from backend.ordering import service as ordering_service
-from backend.org import export, service
+from backend.org import export, onboarding, service
 from backend.org.models import ApplicationStatus, StoreStatus, StoreTier
 
 bp = Blueprint("org", url_prefix="/api/v1")
@@ -181,9 +181,99 @@ class PasswordResetBody(RequestModel):
 
 
 class BoxCodesBody(RequestModel):
-    count: int = Field(ge=1, le=1000)
+    count: int = Field(
+        ge=1,
+        description=f"本批数量，1–{onboarding.MAX_BATCH_CODES}",
+        json_schema_extra={"maximum": onboarding.MAX_BATCH_CODES},
+    )
+    distributor_id: Id | None = Field(default=None, description="这批箱子发往的经销商")
+    batch: str | None = Field(
+        default=None, min_length=1, max_length=32, description="批次名称；不传则按时间命名"
+    )
+
+    @field_validator("count")
+    @classmethod
+    def _within_a_print_run(cls, count: int) -> int:
+        if count > onboarding.MAX_BATCH_CODES:
+            raise ValueError(f"每批最多生成 {onboarding.MAX_BATCH_CODES} 个开箱码")
+        return count
+
+
+class CodeOut(BaseModel):
+    id: int
+    kind: str
+    token: str
+    url: str
+    qr_png_url: str
+    short_code: str = Field(description="印在二维码下方的短码")
+    batch: str | None
+    max_uses: int | None
+    uses: int
+
+
+class DistributorRef(BaseModel):
+    id: int
+    name: str
+
+
+class BoxBatchOut(BaseModel):
+    id: int
+    name: str
+    distributor: DistributorRef | None
+    count: int
+    used: int = Field(description="已被扫码提交入驻申请的个数")
+    created_at: str
+
+
+class BoxBatchCreated(BaseModel):
+    batch: BoxBatchOut
+    items: list[CodeOut]
+
+
+class SheetCode(CodeOut):
+    salesperson_id: int | None = None
+    salesperson_name: str | None = None
+    distributor_name: str | None = None
+
+
+class SheetPage(BaseModel):
+    items: list[SheetCode]
+    next_after: int | None = Field(default=None, description="下一页传 after=此值；无更多为 null")
+
+
+class BatchQuery(PageQuery):
+    before: Id | None = None
     distributor_id: Id | None = None
-    batch: str | None = Field(default=None, max_length=32)
+
+
+class SheetQuery(PageQuery):
+    limit: int = Field(default=onboarding.MAX_SHEET_CODES, ge=1, le=onboarding.MAX_SHEET_CODES)
+
+
+class InvitationQuery(PageQuery):
+    distributor_id: Id | None = None
+
+
+class InvitationsBody(RequestModel):
+    salesperson_ids: list[Id] = Field(min_length=1, max_length=onboarding.MAX_SHEET_CODES)
+
+
+class InvitationSheetQuery(RequestModel):
+    ids: str = Field(
+        max_length=onboarding.MAX_SHEET_CODES * 20,
+        pattern=r"^\d{1,18}(,\d{1,18})*$",
+        description=f"业务员 id，逗号分隔，最多 {onboarding.MAX_SHEET_CODES} 个",
+    )
+
+    def salesperson_ids(self) -> list[int]:
+        return [int(each) for each in self.ids.split(",")]
+
+    @field_validator("ids")
+    @classmethod
+    def _one_sheet(cls, ids: str) -> str:
+        if ids.count(",") >= onboarding.MAX_SHEET_CODES:
+            raise ValueError(f"一次最多打印 {onboarding.MAX_SHEET_CODES} 位业务员的邀请码")
+        return ids
 
 
 class ApplicationBody(RequestModel):
@@ -200,6 +290,7 @@ class ApplicationBody(RequestModel):
 
 class ApplicationQuery(PageQuery):
     status: Literal["pending", "approved", "rejected"] | None = None
+    before: Id | None = Field(default=None, description="最新在前；下一页传 before=next_before")
 
 
 assert {"pending", "approved", "rejected"} == {s.value for s in ApplicationStatus}
@@ -479,14 +570,121 @@ async def update_store(
 
 
 @bp.post("/onboarding/box-codes")
-@openapi.summary("批量生成开箱码")
+@openapi.summary("批量生成开箱码（一个批次，可指定发往的经销商）")
+@openapi.parameter("Idempotency-Key", str, location="header", required=False)
+@responds(BoxBatchCreated, 201, "新批次及其全部开箱码（同一 Idempotency-Key 重放时原样返回）")
 @authenticated(*BRAND_ROLES)
 @json_body(BoxCodesBody)
 async def create_box_codes(
     request: Request, principal: Principal, body: BoxCodesBody
 ) -> HTTPResponse:
-    created = await service.create_box_codes(request_deps(request), principal, **body.model_dump())
-    return ok({"items": created}, status=201)
+    def create() -> Awaitable[dict[str, Any]]:
+        return onboarding.create_box_batch(
+            request_deps(request),
+            principal,
+            count=body.count,
+            distributor_id=body.distributor_id,
+            name=body.batch,
+        )
+
+    return await _created_once(request, principal, "onboarding.box_batch", create)
+
+
+async def _created_once(
+    request: Request,
+    principal: Principal,
+    scope: str,
+    create: Callable[[], Awaitable[Any]],
+) -> HTTPResponse:
+    """201 with what `create` made; with an Idempotency-Key, a retry answers the first result."""
+    if request.headers.get("idempotency-key") is None:
+        return ok(await create(), status=201)
+    now = request_deps(request).clock.now()
+    return await create_once(
+        request, scope=scope, user_id=principal.user_id, now=now, create=create
+    )
+
+
+@bp.get("/onboarding/box-code-batches")
+@openapi.summary("开箱码批次（最新在前，用 before 翻页；含已使用个数）")
+@documented_query(BatchQuery)
+@authenticated(*BRAND_ROLES)
+async def list_box_batches(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, BatchQuery)
+    limit = query.bounded_limit()
+    items = await onboarding.list_box_batches(
+        principal, distributor_id=query.distributor_id, before=query.before, limit=limit
+    )
+    return ok(newest_first(items, limit))
+
+
+@bp.get("/onboarding/box-code-batches/<batch_id:int>")
+@openapi.summary("开箱码批次详情")
+@responds(BoxBatchOut)
+@authenticated(*BRAND_ROLES)
+async def get_box_batch(request: Request, principal: Principal, batch_id: int) -> HTTPResponse:
+    return ok(await onboarding.get_box_batch(principal, batch_id))
+
+
+@bp.get("/onboarding/box-code-batches/<batch_id:int>/sheet")
+@openapi.summary("打印用：批次的开箱码（二维码由页面按 url 绘制），按 id 翻页，每页最多 200 个")
+@documented_query(SheetQuery)
+@responds(SheetPage)
+@authenticated(*BRAND_ROLES)
+async def box_batch_sheet(request: Request, principal: Principal, batch_id: int) -> HTTPResponse:
+    query = parse_query(request, SheetQuery)
+    items = await onboarding.box_batch_sheet(
+        request_deps(request), principal, batch_id, after=query.after, limit=query.limit
+    )
+    return ok(page(items, query.limit))
+
+
+@bp.get("/onboarding/invitations")
+@openapi.summary("业务员的拓店邀请码（按业务员 id 翻页；未生成的 code 为 null）")
+@documented_query(InvitationQuery)
+@authenticated(*BRAND_ROLES)
+async def list_invitations(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, InvitationQuery)
+    limit = query.bounded_limit()
+    items = await onboarding.list_invitations(
+        request_deps(request),
+        principal,
+        distributor_id=query.distributor_id,
+        after=query.after,
+        limit=limit,
+    )
+    return ok(page(items, limit))
+
+
+@bp.post("/onboarding/invitations")
+@openapi.summary("为所选业务员生成邀请码（已有的不变，每人一个）")
+@openapi.parameter("Idempotency-Key", str, location="header", required=False)
+@authenticated(*BRAND_ROLES)
+@json_body(InvitationsBody)
+async def create_invitations(
+    request: Request, principal: Principal, body: InvitationsBody
+) -> HTTPResponse:
+    def create() -> Awaitable[dict[str, Any]]:
+        return _items(
+            onboarding.create_invitations(request_deps(request), principal, body.salesperson_ids)
+        )
+
+    return await _created_once(request, principal, "onboarding.invitations", create)
+
+
+async def _items(found: Awaitable[list[dict[str, Any]]]) -> dict[str, Any]:
+    return {"items": await found}
+
+
+@bp.get("/onboarding/invitations/sheet")
+@openapi.summary("打印用：所选业务员的邀请码（含业务员与经销商名称）")
+@documented_query(InvitationSheetQuery)
+@responds(SheetPage)
+@authenticated(*BRAND_ROLES)
+async def invitation_sheet(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, InvitationSheetQuery)
+    ids = query.salesperson_ids()
+    return ok(await _items(onboarding.invitation_sheet(request_deps(request), principal, ids)))
 
 
 @bp.post("/onboarding/invitation")
@@ -549,50 +747,78 @@ async def invited_applications(request: Request, principal: Principal) -> HTTPRe
 
 
 @bp.get("/onboarding/applications")
-@openapi.summary("入驻审核队列")
+@openapi.summary("入驻审核队列（最新在前，用 before 翻页；含来源与疑似重复）")
 @documented_query(ApplicationQuery)
 @authenticated(*BRAND_ROLES)
 async def list_applications(request: Request, principal: Principal) -> HTTPResponse:
     query = parse_query(request, ApplicationQuery)
     limit = query.bounded_limit()
-    items = await service.list_applications(
-        principal, status=query.status, after=query.after, limit=limit
+    items = await onboarding.review_queue(
+        principal, status=query.status, before=query.before, limit=limit
     )
-    return ok(page(items, limit))
+    return ok(newest_first(items, limit))
 
 
 @bp.get("/onboarding/applications/<application_id:int>")
-@openapi.summary("入驻申请详情")
+@openapi.summary("入驻申请详情（含疑似重复的门店与申请，供逐项对比；建议的经销商与业务员）")
 @authenticated(*BRAND_ROLES)
 async def get_application(
     request: Request, principal: Principal, application_id: int
 ) -> HTTPResponse:
-    return ok(await service.get_application(principal, application_id))
+    return ok(await onboarding.review_detail(principal, application_id))
+
+
+async def _decided_once(
+    request: Request, principal: Principal, decide: Callable[[], Awaitable[Any]]
+) -> HTTPResponse:
+    """A decision answered once per Idempotency-Key (a retried click replays the answer);
+    without a key, a second decision is refused as already reviewed (409)."""
+    if request.headers.get("idempotency-key") is None:
+        return ok(await decide())
+
+    async def work() -> tuple[int, Any]:
+        return 200, await decide()
+
+    now = request_deps(request).clock.now()
+    return await respond_once(
+        request,
+        scope="onboarding.decision",
+        owner=f"user:{principal.user_id}",
+        now=now,
+        work=work,
+    )
 
 
 @bp.post("/onboarding/applications/<application_id:int>/approve")
 @openapi.summary("通过入驻申请：指定经销商与业务员，建立门店")
+@openapi.description("业务员须属于所选经销商。已审核的申请再次处理为 409。")
+@openapi.parameter("Idempotency-Key", str, location="header", required=False)
 @authenticated(*BRAND_ROLES)
 @json_body(ApproveBody)
 async def approve(
     request: Request, principal: Principal, application_id: int, body: ApproveBody
 ) -> HTTPResponse:
-    return ok(
-        await service.approve_application(
+    return await _decided_once(
+        request,
+        principal,
+        lambda: service.approve_application(
             request_deps(request), principal, application_id, **body.model_dump()
-        )
+        ),
     )
 
 
 @bp.post("/onboarding/applications/<application_id:int>/reject")
-@openapi.summary("驳回入驻申请（须填写原因）")
+@openapi.summary("驳回入驻申请（须填写原因，申请人可在小程序看到）")
+@openapi.parameter("Idempotency-Key", str, location="header", required=False)
 @authenticated(*BRAND_ROLES)
 @json_body(RejectBody)
 async def reject(
     request: Request, principal: Principal, application_id: int, body: RejectBody
 ) -> HTTPResponse:
-    return ok(
-        await service.reject_application(
+    return await _decided_once(
+        request,
+        principal,
+        lambda: service.reject_application(
             request_deps(request), principal, application_id, reason=body.reason
-        )
+        ),
     )

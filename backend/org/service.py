@@ -749,34 +749,11 @@ def code_view(deps: Deps, code: OnboardingCode) -> dict[str, Any]:
         "token": token,
         "url": codes.join_url(deps.settings.public_base_url, token),
         "qr_png_url": f"{deps.settings.public_base_url}/api/v1/onboarding/codes/{token}/qr.png",
+        "short_code": codes.short_code(code.id),
         "batch": code.batch,
         "max_uses": code.max_uses,
         "uses": code.uses,
     }
-
-
-async def create_box_codes(
-    deps: Deps, principal: Principal, *, count: int, distributor_id: int | None, batch: str | None
-) -> list[dict[str, Any]]:
-    if distributor_id is not None:
-        await _brand_distributor(principal.brand_id, distributor_id)
-    created = [
-        OnboardingCode(
-            brand_id=principal.brand_id,
-            kind=CodeKind.BOX.value,
-            public_id=codes.new_public_id(),
-            distributor_id=distributor_id,
-            batch=batch,
-            max_uses=1,
-        )
-        for _ in range(count)
-    ]
-    async with in_transaction():
-        await OnboardingCode.bulk_create(created)
-    stored = await OnboardingCode.filter(public_id__in=[c.public_id for c in created]).order_by(
-        "id"
-    )
-    return [code_view(deps, code) for code in stored]
 
 
 async def invitation_code(deps: Deps, principal: Principal) -> dict[str, Any]:
@@ -787,22 +764,34 @@ async def invitation_code(deps: Deps, principal: Principal) -> dict[str, Any]:
         kind, salesperson_id, store_id = CodeKind.STORE_INVITE, None, principal.store_id
     else:
         raise InviterRequired()
+    assert principal.brand_id is not None
+    code = await ensure_invitation_code(
+        principal.brand_id, kind, salesperson_id=salesperson_id, store_id=store_id
+    )
+    return code_view(deps, code)
+
+
+async def ensure_invitation_code(
+    brand_id: int, kind: CodeKind, *, salesperson_id: int | None, store_id: int | None
+) -> OnboardingCode:
+    """A salesperson's or store's one invitation code, made on first need (the unique inviter
+    key keeps it one even when two requests make it at once)."""
     inviter_key = f"{kind.value}:{salesperson_id or store_id}"
     existing = await OnboardingCode.get_or_none(inviter_key=inviter_key)
-    if existing is None:
-        try:
-            existing = await OnboardingCode.create(
-                brand_id=principal.brand_id,
-                kind=kind.value,
-                public_id=codes.new_public_id(),
-                inviter_salesperson_id=salesperson_id,
-                inviter_store_id=store_id,
-                inviter_key=inviter_key,
-            )
-        except IntegrityError:
-            # A concurrent request made it first; there is exactly one.
-            existing = await OnboardingCode.get(inviter_key=inviter_key)
-    return code_view(deps, existing)
+    if existing is not None:
+        return existing
+    try:
+        return await OnboardingCode.create(
+            brand_id=brand_id,
+            kind=kind.value,
+            public_id=codes.new_public_id(),
+            inviter_salesperson_id=salesperson_id,
+            inviter_store_id=store_id,
+            inviter_key=inviter_key,
+        )
+    except IntegrityError:
+        # A concurrent request made it first; there is exactly one.
+        return await OnboardingCode.get(inviter_key=inviter_key)
 
 
 async def _code_from_token(deps: Deps, token: str) -> OnboardingCode:

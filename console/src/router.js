@@ -23,6 +23,7 @@ import orderPageRoutes from "./pages/order/routes.js";
 import orderRoutes from "./pages/orders/routes.js";
 import orgRoutes from "./pages/org/routes.js";
 import notificationRoutes from "./pages/notifications/routes.js";
+import onboardingRoutes from "./pages/onboarding/routes.js";
 import staffRoutes from "./pages/staff/routes.js";
 import stockRoutes from "./pages/stock/routes.js";
 import storeRoutes from "./pages/stores/routes.js";
@@ -38,6 +39,7 @@ const areas = [
   ...statementRoutes,
   ...complaintRoutes,
   ...notificationRoutes,
+  ...onboardingRoutes,
   ...staffRoutes,
   ...catalogRoutes,
   ...orgRoutes,
