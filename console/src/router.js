@@ -20,6 +20,7 @@ import claimRoutes from "./pages/claims/routes.js";
 import statementRoutes from "./pages/statements/routes.js";
 import orderPageRoutes from "./pages/order/routes.js";
 import orderRoutes from "./pages/orders/routes.js";
+import promotionRoutes from "./pages/promotions/routes.js";
 import notificationRoutes from "./pages/notifications/routes.js";
 import staffRoutes from "./pages/staff/routes.js";
 import stockRoutes from "./pages/stock/routes.js";
@@ -37,6 +38,7 @@ const areas = [
   ...complaintRoutes,
   ...notificationRoutes,
   ...staffRoutes,
+  ...promotionRoutes,
 ];
 
 export function allowed(route, session) {
