@@ -1080,6 +1080,45 @@ async def sku_summaries(brand_id: int, sku_ids: Iterable[int]) -> dict[int, SkuS
     }
 
 
+async def brand_skus(
+    brand_id: int, *, text: str | None, after: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """The brand's SKUs on sale or not (what a promotion may name), by id, found by product
+    or SKU name or barcode: each with its product, category, unit and list price."""
+    skus = Sku.filter(brand_id=brand_id)
+    if text:
+        skus = skus.filter(
+            Q(product__name__icontains=text) | Q(name__icontains=text) | Q(barcode=text)
+        )
+    if after is not None:
+        skus = skus.filter(id__gt=after)
+    rows = (
+        await skus.order_by("id")
+        .limit(limit)
+        .values(
+            "id",
+            "name",
+            "unit",
+            "list_price_fen",
+            "is_active",
+            "product__name",
+            "product__category_id",
+        )
+    )
+    return [
+        {
+            "id": row["id"],
+            "product_name": row["product__name"],
+            "name": row["name"],
+            "unit": row["unit"],
+            "category_id": row["product__category_id"],
+            "list_price_fen": row["list_price_fen"],
+            "is_active": bool(row["is_active"]),
+        }
+        for row in rows
+    ]
+
+
 async def sku_packing(sku_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """How these SKUs are packed (spec, 箱规 case size), for pages that show quantities as
     cases and units: one query."""

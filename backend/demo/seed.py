@@ -15,7 +15,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from backend.catalog import service as catalog_service
-from backend.catalog.models import Category, PriceEntry
+from backend.catalog.models import Category, PriceEntry, Sku
 from backend.coupons import service as coupons_service
 from backend.demo.complaints import seed_complaints
 from backend.demo.live import seed_live_session
@@ -290,7 +290,32 @@ async def _seed_promotions(acting: Principal) -> list[str]:
     for fields in promotions:
         created = await promotions_service.create_promotion(acting, fields, now=now)
         await promotions_service.move_promotion(acting, created["id"], "activate", now=now)
+    await _seed_draft_bundle(acting, {**everyone, **window}, now)
     return [str(fields["name"]) for fields in promotions]
+
+
+async def _seed_draft_bundle(acting: Principal, base: dict[str, Any], now: datetime) -> None:
+    """A bundle promotion left as a draft, so the console's editor and simulator have one to
+    try out before it is activated (drafts never price a store's cart)."""
+    purifier = await Sku.get(brand_id=acting.brand_id, name="RO-500G")
+    membrane = await Sku.get(brand_id=acting.brand_id, name="500G 通用")
+    draft = {
+        **base,
+        "name": "净水器 + RO 膜套装 9 折（草稿）",
+        "step": 3,
+        "budget_fen": 2_000_000,
+        "scope": {
+            "sku_ids": [],
+            "category_ids": [],
+            "bundle": [
+                {"sku_id": purifier.id, "set_quantity": 1},
+                {"sku_id": membrane.id, "set_quantity": 4},
+            ],
+            "bundle_mode": "sets",
+        },
+        "reward": {"kind": "discount", "percent": "90"},
+    }
+    await promotions_service.create_promotion(acting, draft, now=now)
 
 
 async def _seed_coupons(acting: Principal) -> list[str]:

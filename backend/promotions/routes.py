@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse
+from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
 
 from backend.catalog.service import RequestedLine
@@ -24,9 +25,11 @@ from backend.infra.http import (
     ok,
     page,
     parse_query,
+    responds_file,
 )
+from backend.infra.idempotency import create_once
 from backend.org import service as org_service
-from backend.promotions import rules, service
+from backend.promotions import results, rules, service
 
 bp = Blueprint("promotions", url_prefix="/api/v1/promotions")
 MAX_FEN = 10**12  # 一百亿元: above any budget or threshold, far below integer limits
@@ -200,15 +203,27 @@ class CurrentQuery(RequestModel):
 
 
 @bp.post("")
-@openapi.summary("新建活动（草稿）；规则矛盾或引用不存在的商品时返回 422 并指明字段")
+@openapi.summary(
+    "新建活动（草稿）；规则矛盾或引用不存在的商品时返回 422 并指明字段；"
+    "带 Idempotency-Key 时重试不会重复创建"
+)
+@openapi.parameter("Idempotency-Key", str, location="header", required=False)
 @authenticated(*BRAND_ROLES)
 @json_body(PromotionBody)
 async def create_promotion(
     request: Request, principal: Principal, body: PromotionBody
 ) -> HTTPResponse:
     now = request_deps(request).clock.now()
-    created = await service.create_promotion(principal, body.fields(), now=now)
-    return ok(created, status=201)
+
+    def create() -> Awaitable[dict[str, Any]]:
+        return service.create_promotion(principal, body.fields(), now=now)
+
+    if request.headers.get("idempotency-key") is None:
+        # Scripts written before the key was offered still work; the console always sends one.
+        return ok(await create(), status=201)
+    return await create_once(
+        request, scope="promotion.create", user_id=principal.user_id, now=now, create=create
+    )
 
 
 @bp.get("")
@@ -223,6 +238,65 @@ async def list_promotions(request: Request, principal: Principal) -> HTTPRespons
     )
     listed = page(items, limit)
     return ok({"items": listed["items"], "next_before": listed["next_after"]})
+
+
+@bp.get("/counts")
+@openapi.summary("各状态的活动数（活动列表的标签页）")
+@authenticated(*BRAND_ROLES)
+async def promotion_counts(request: Request, principal: Principal) -> HTTPResponse:
+    return ok(await service.status_counts(principal))
+
+
+class ExportQuery(RequestModel):
+    model_config = ConfigDict(extra="ignore")
+
+    status: Literal["draft", "active", "paused", "ended"] | None = None
+    format: Literal["csv", "xlsx"] = "csv"
+
+
+EXPORTS = {
+    "csv": ("text/csv; charset=utf-8", results.csv_file),
+    "xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        results.xlsx_file,
+    ),
+}
+
+
+@bp.get("/export")
+@openapi.summary("导出活动效果（CSV 或 XLSX）：每个活动的参与订单数、门店数、优惠及返利金额与资金")
+@documented_query(ExportQuery)
+@responds_file(*(media for media, _ in EXPORTS.values()), description="活动效果表格")
+@authenticated(*BRAND_ROLES)
+async def export_results(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, ExportQuery)
+    media_type, encode = EXPORTS[query.format]
+    rows = await service.result_rows(principal, status=query.status)
+    today = results.china_day(request_deps(request).clock.now())
+    name = f"promotions-{today:%Y%m%d}.{query.format}"
+    return raw(
+        encode(rows),
+        content_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+class SkuOptionQuery(PageQuery):
+    q: str | None = Field(default=None, max_length=64, description="商品名、规格名或条码")
+
+
+@bp.get("/skus")
+@openapi.summary("活动可选的商品规格（范围、组合、赠品）：品牌全部规格，按名称或条码搜索")
+@documented_query(SkuOptionQuery)
+@authenticated(*BRAND_ROLES)
+async def sku_options(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, SkuOptionQuery)
+    limit = query.bounded_limit()
+    items = await service.sku_options(principal, text=query.q, after=query.after, limit=limit)
+    return ok(page(items, limit))
 
 
 @bp.get("/current")
@@ -258,6 +332,15 @@ async def budget_entries(request: Request, principal: Principal, promotion_id: i
     limit = query.bounded_limit()
     entries = await service.budget_entries(principal, promotion_id, after=query.after, limit=limit)
     return ok(page(entries, limit))
+
+
+@bp.get("/<promotion_id:int>/budget/daily")
+@openapi.summary(
+    "活动资金按天汇总（中国时间）：每天占用、归还与当天结束时的累计占用，及参与订单与门店数"
+)
+@authenticated(*BRAND_ROLES)
+async def budget_by_day(request: Request, principal: Principal, promotion_id: int) -> HTTPResponse:
+    return ok(await service.budget_by_day(principal, promotion_id))
 
 
 @bp.put("/<promotion_id:int>")

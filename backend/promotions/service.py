@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tortoise.functions import Count
+
 from backend.catalog import service as catalog_service
 from backend.catalog.service import QuotedLine, RequestedLine, SkuSummary
 from backend.identity.access import Principal, Role, Tenancy, scoped
 from backend.infra import sql
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
 from backend.org import service as org_service
-from backend.promotions import engine, rules, wording
+from backend.promotions import engine, results, rules, wording
 from backend.promotions.models import Promotion, PromotionStatus, PromotionUse, PromotionUseKind
 
 # What other domains (ordering) read of a priced cart.
@@ -597,6 +599,16 @@ async def simulate(
     buyer = Buyer(store.id, brand_id, store.distributor_id, store.region_id, store.tier)
     result = await price(buyer, channel, at, quote.lines, also=also)
     named = await catalog_service.sku_summaries(brand_id, gift_skus(result))
+    shown = None if result is None else result_view(result, named)
+    if shown is not None and shown["skipped"]:
+        # The engine knows a skipped promotion by id only; whoever tries a cart wants its name.
+        names = dict(
+            await Promotion.filter(
+                brand_id=brand_id, id__in=[s["promotion_id"] for s in shown["skipped"]]
+            ).values_list("id", "name")
+        )
+        for skipped in shown["skipped"]:
+            skipped["name"] = names.get(skipped["promotion_id"], "")
     return {
         "store_id": store.id,
         "at": at.isoformat(),
@@ -609,7 +621,7 @@ async def simulate(
             for line in quote.lines
             if not line.orderable
         ],
-        "promotions": None if result is None else result_view(result, named),
+        "promotions": shown,
     }
 
 
@@ -770,3 +782,90 @@ async def budget_entries(
             }
         )
     return statement
+
+
+# ---- what promotions gave ---------------------------------------------------------------------
+
+
+async def status_counts(principal: Principal) -> dict[str, Any]:
+    """How many of the brand's promotions are in each status (the list's tabs)."""
+    rows = await (
+        scoped(principal, Promotion.all(), PROMOTION_TENANCY)
+        .annotate(count=Count("id"))
+        .group_by("status")
+        .values_list("status", "count")
+    )
+    by_status = {status.value: 0 for status in PromotionStatus}
+    for status, count in rows:
+        by_status[str(status)] = int(count)
+    return {"total": sum(by_status.values()), "by_status": by_status}
+
+
+async def _reach(promotion_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """Per promotion, the orders and stores that hold it: takes not given back."""
+    if not promotion_ids:
+        return {}
+    rows = await sql.fetch(
+        "SELECT t.promotion_id, COUNT(*) AS orders, COUNT(DISTINCT t.store_id) AS stores"
+        " FROM promotion_uses t WHERE t.promotion_id IN ($1) AND t.kind = $2"
+        " AND NOT EXISTS (SELECT 1 FROM promotion_uses g WHERE g.promotion_id = t.promotion_id"
+        " AND g.order_id = t.order_id AND g.kind = $3)"
+        " GROUP BY t.promotion_id",
+        list(promotion_ids),
+        PromotionUseKind.TAKE.value,
+        PromotionUseKind.GIVE_BACK.value,
+    )
+    return {int(row["promotion_id"]): (int(row["orders"]), int(row["stores"])) for row in rows}
+
+
+async def budget_by_day(principal: Principal, promotion_id: int) -> dict[str, Any]:
+    """A promotion's budget day by day (China days with a move), with the orders and stores
+    that hold it now: what the console charts."""
+    promotion = await _visible(principal, promotion_id)
+    moves = await PromotionUse.filter(promotion_id=promotion.id).values_list(
+        "created_at", "kind", "amount_fen"
+    )
+    days = results.daily(results.BudgetMove(at, str(kind), int(fen)) for at, kind, fen in moves)
+    orders, stores = (await _reach([promotion.id])).get(promotion.id, (0, 0))
+    return {
+        "promotion_id": promotion.id,
+        "budget_fen": promotion.budget_fen,
+        "committed_fen": promotion.committed_fen,
+        "orders": orders,
+        "stores": stores,
+        "days": [day.view() for day in days],
+    }
+
+
+async def result_rows(principal: Principal, *, status: str | None) -> list[results.ResultRow]:
+    """Every promotion of the brand (of `status`, if given), newest first, with what it gave."""
+    query = scoped(principal, Promotion.all(), PROMOTION_TENANCY)
+    if status is not None:
+        query = query.filter(status=status)
+    promotions = await query.order_by("-id")
+    reach = await _reach([p.id for p in promotions])
+    return [
+        results.ResultRow(
+            id=p.id,
+            name=p.name,
+            kind=wording.KIND_NAMES[p.reward_kind],
+            status=STATUS_NAMES[PromotionStatus(p.status)],
+            starts_at=p.starts_at,
+            ends_at=p.ends_at,
+            orders=reach.get(p.id, (0, 0))[0],
+            stores=reach.get(p.id, (0, 0))[1],
+            committed_fen=p.committed_fen,
+            budget_fen=p.budget_fen,
+        )
+        for p in promotions
+    ]
+
+
+async def sku_options(
+    principal: Principal, *, text: str | None, after: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """The brand's SKUs a rule may name (scope, bundle, gift), found by name or barcode;
+    one more than `limit` when there are more (for the page to say so)."""
+    return await catalog_service.brand_skus(
+        _brand_of(principal), text=text, after=after, limit=limit + 1
+    )

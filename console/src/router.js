@@ -22,6 +22,7 @@ import statementRoutes from "./pages/statements/routes.js";
 import orderPageRoutes from "./pages/order/routes.js";
 import orderRoutes from "./pages/orders/routes.js";
 import orgRoutes from "./pages/org/routes.js";
+import promotionRoutes from "./pages/promotions/routes.js";
 import notificationRoutes from "./pages/notifications/routes.js";
 import onboardingRoutes from "./pages/onboarding/routes.js";
 import staffRoutes from "./pages/staff/routes.js";
@@ -43,6 +44,7 @@ const areas = [
   ...staffRoutes,
   ...catalogRoutes,
   ...orgRoutes,
+  ...promotionRoutes,
 ];
 
 export function allowed(route, session) {
