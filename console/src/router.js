@@ -24,6 +24,8 @@ import notificationRoutes from "./pages/notifications/routes.js";
 import staffRoutes from "./pages/staff/routes.js";
 import stockRoutes from "./pages/stock/routes.js";
 import storeRoutes from "./pages/stores/routes.js";
+import couponRoutes from "./pages/coupons/routes.js";
+import accountRoutes from "./pages/accounts/routes.js";
 
 const areas = [
   ...orderRoutes,
@@ -37,6 +39,8 @@ const areas = [
   ...complaintRoutes,
   ...notificationRoutes,
   ...staffRoutes,
+  ...couponRoutes,
+  ...accountRoutes,
 ];
 
 export function allowed(route, session) {
