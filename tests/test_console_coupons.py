@@ -90,7 +90,7 @@ async def test_a_brand_creates_a_coupon_and_issues_it_to_a_tag(
     await page.get_by_label("使用门槛").fill("3000")
     await page.get_by_label("减免金额").fill("3000")
     await page.get_by_role("button", name="创建优惠券").click()
-    await expect(page.get_by_text("满减券的门槛须大于减免金额")).to_be_visible()
+    await expect(page.get_by_text("减免金额须小于使用门槛")).to_be_visible()
     assert await CouponTemplate.all().count() == 0
     await page.get_by_label("减免金额").fill("200")
     await page.locator("label.el-checkbox").filter(has_text="限量").click()
@@ -146,6 +146,7 @@ async def test_a_brand_creates_a_coupon_and_issues_it_to_a_tag(
     await settings.get_by_label("每店限领").fill("2")
     await settings.get_by_role("button", name="保存").click()
     await expect(page.locator(f"[data-claimable='{created.id}']")).to_have_text("开放 · 每店 2 张")
+    await expect(settings).to_be_hidden()
     await shot(page, "coupons-4-claim-centre")
     opened = await CouponTemplate.get(id=created.id)
     assert (opened.claimable, opened.per_store_limit) == (True, 2)

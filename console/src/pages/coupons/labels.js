@@ -28,10 +28,10 @@ export function validity(template) {
   return `${dateTime(template.valid_from)} 至 ${dateTime(template.valid_until)}`;
 }
 
-/** "共 500 张，剩 120 张" or "不限量". */
+/** "剩 120 / 500 张" or "不限量". */
 export function stock(template) {
   if (template.total_quantity === null || template.total_quantity === undefined) return "不限量";
-  return `共 ${template.total_quantity} 张，剩 ${template.left} 张`;
+  return `剩 ${template.left} / ${template.total_quantity} 张`;
 }
 
 /** Who a batch or template goes to, in words: "经销商：华东经销商；标签：新店" or "全部门店". */
