@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
@@ -101,6 +102,9 @@ class TemplateBody(RequestModel):
 
 class IssuanceBody(RequestModel):
     audience: AudienceBody = Field(default_factory=AudienceBody)
+    store_ids: list[Id] = Field(
+        default_factory=list, max_length=MAX_IDS, description="指定门店（与上面的范围同时满足）"
+    )
     schedule: Literal["once", "monthly"] = "once"
     day_of_month: int | None = Field(default=None, ge=1, le=28, description="每月发放日（1–28）")
 
@@ -113,12 +117,20 @@ class IssuanceBody(RequestModel):
     def fields(self) -> dict[str, Any]:
         fields = self.model_dump(mode="json")
         fields["audience"] = {key: sorted(set(ids)) for key, ids in fields["audience"].items()}
+        # The named stores are one more dimension of the batch's audience.
+        fields["audience"]["store_ids"] = sorted(set(fields.pop("store_ids")))
         return fields
 
 
 class TemplateQuery(PageQuery):
     before: Id | None = None
     status: Literal["active", "ended"] | None = None
+    kind: Literal["reduction", "discount", "exchange"] | None = None
+
+
+class ClaimingBody(RequestModel):
+    claimable: bool = Field(description="是否在领券中心供门店领取")
+    per_store_limit: int = Field(ge=1, le=1000, description="每店可自行领取张数")
 
 
 class WalletQuery(PageQuery):
@@ -131,33 +143,71 @@ class WalletQuery(PageQuery):
 
 @bp.post("/templates")
 @openapi.summary("新建优惠券（满减券、折扣券、兑换券）；规则矛盾或引用不存在的商品时返回 422")
+@openapi.parameter("Idempotency-Key", str, location="header", required=False)
 @authenticated(*BRAND_ROLES)
 @json_body(TemplateBody)
 async def create_template(
     request: Request, principal: Principal, body: TemplateBody
 ) -> HTTPResponse:
     now = request_deps(request).clock.now()
-    return ok(await service.create_template(principal, body.fields(), now=now), status=201)
+
+    def create() -> Awaitable[dict[str, Any]]:
+        return service.create_template(principal, body.fields(), now=now)
+
+    if request.headers.get("idempotency-key") is None:
+        # Scripts made before the console may still send none; the console always does, so
+        # a retried click makes one template.
+        return ok(await create(), status=201)
+    return await create_once(
+        request, scope="coupon.template", user_id=principal.user_id, now=now, create=create
+    )
 
 
 @bp.get("/templates")
-@openapi.summary("优惠券列表（按状态筛选，按 id 倒序翻页）")
+@openapi.summary(
+    "优惠券列表（按状态、类型筛选，按 id 倒序翻页）；figures：发放、领取、使用、过期张数"
+)
 @documented_query(TemplateQuery)
 @authenticated(*BRAND_ROLES)
 async def list_templates(request: Request, principal: Principal) -> HTTPResponse:
     query = parse_query(request, TemplateQuery)
     limit = query.bounded_limit()
     items = await service.list_templates(
-        principal, status=query.status, before=query.before, limit=limit + 1
+        principal,
+        status=query.status,
+        kind=query.kind,
+        before=query.before,
+        limit=limit + 1,
+        now=request_deps(request).clock.now(),
     )
     return ok(newest_first(items, limit))
 
 
 @bp.get("/templates/<template_id:int>")
-@openapi.summary("优惠券详情（含已发放数量与剩余库存）")
+@openapi.summary("优惠券详情（含已发放数量、剩余库存与发放、领取、使用、过期张数）")
 @authenticated(*BRAND_ROLES)
 async def get_template(request: Request, principal: Principal, template_id: int) -> HTTPResponse:
-    return ok(await service.get_template(principal, template_id))
+    now = request_deps(request).clock.now()
+    return ok(await service.template_detail(principal, template_id, now=now))
+
+
+@bp.put("/templates/<template_id:int>/claiming")
+@openapi.summary("领券中心设置：是否供门店领取、每店限领张数（已停止的券返回 409）")
+@authenticated(*BRAND_ROLES)
+@json_body(ClaimingBody)
+async def set_claiming(
+    request: Request, principal: Principal, template_id: int, body: ClaimingBody
+) -> HTTPResponse:
+    now = request_deps(request).clock.now()
+    return ok(
+        await service.set_claiming(
+            principal,
+            template_id,
+            claimable=body.claimable,
+            per_store_limit=body.per_store_limit,
+            now=now,
+        )
+    )
 
 
 @bp.post("/templates/<template_id:int>/end")
@@ -262,6 +312,13 @@ class DecisionBody(RequestModel):
 class ClaimQuery(PageQuery):
     before: Id | None = None
     status: Literal["submitted", "approved", "settled", "rejected"] | None = None
+    distributor_id: Id | None = Field(default=None, description="品牌按经销商筛选")
+
+
+class ClaimCountsQuery(RequestModel):
+    model_config = ConfigDict(extra="ignore")
+
+    distributor_id: Id | None = Field(default=None, description="品牌按经销商筛选")
 
 
 async def _fulfilled(principal: Principal) -> list[Any]:
@@ -298,23 +355,29 @@ async def submit_claim(request: Request, principal: Principal, body: ClaimBody) 
 
 
 @bp.get("/claims")
-@openapi.summary("核销单列表（品牌看全部，经销商看自己的）")
+@openapi.summary("核销单列表（品牌看全部，可按经销商筛选；经销商看自己的）")
 @documented_query(ClaimQuery)
 @authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
 async def list_claims(request: Request, principal: Principal) -> HTTPResponse:
     query = parse_query(request, ClaimQuery)
     limit = query.bounded_limit()
     items = await service.list_claims(
-        principal, status=query.status, before=query.before, limit=limit + 1
+        principal,
+        status=query.status,
+        distributor_id=query.distributor_id,
+        before=query.before,
+        limit=limit + 1,
     )
     return ok(newest_first(items, limit))
 
 
 @bp.get("/claims/counts")
-@openapi.summary("核销单各状态的数量与金额（品牌看全部，经销商看自己的）")
+@openapi.summary("核销单各状态的数量与金额（品牌看全部，可按经销商；经销商看自己的）")
+@documented_query(ClaimCountsQuery)
 @authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
 async def claim_counts(request: Request, principal: Principal) -> HTTPResponse:
-    return ok(await service.claim_counts(principal))
+    query = parse_query(request, ClaimCountsQuery)
+    return ok(await service.claim_counts(principal, query.distributor_id))
 
 
 @bp.get("/claims/<claim_id:int>")

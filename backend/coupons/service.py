@@ -315,15 +315,77 @@ async def get_template(principal: Principal, template_id: int) -> dict[str, Any]
     return template_view(await _template(principal, template_id))
 
 
+async def template_detail(
+    principal: Principal, template_id: int, *, now: datetime
+) -> dict[str, Any]:
+    """A template with its use figures, as brand staff see it."""
+    template = await _template(principal, template_id)
+    figures = await template_figures([template.id], now)
+    return {**template_view(template), "figures": figures[template.id]}
+
+
 async def list_templates(
-    principal: Principal, *, status: str | None, before: int | None, limit: int
+    principal: Principal,
+    *,
+    status: str | None,
+    kind: str | None,
+    before: int | None,
+    limit: int,
+    now: datetime,
 ) -> list[dict[str, Any]]:
+    """The brand's templates newest first, each with its use figures (one query per page)."""
     templates = CouponTemplate.filter(brand_id=_brand_of(principal))
     if status is not None:
         templates = templates.filter(status=status)
+    if kind is not None:
+        templates = templates.filter(kind=kind)
     if before is not None:
         templates = templates.filter(id__lt=before)
-    return [template_view(t) for t in await templates.order_by("-id").limit(limit)]
+    found = await templates.order_by("-id").limit(limit)
+    figures = await template_figures([t.id for t in found], now)
+    return [{**template_view(t), "figures": figures[t.id]} for t in found]
+
+
+NO_FIGURES = {"issued": 0, "claimed": 0, "used": 0, "expired": 0}
+
+
+async def template_figures(template_ids: Sequence[int], now: datetime) -> dict[int, dict[str, int]]:
+    """How each template's coupons fared: issued by the brand (batches, live drops), claimed
+    by stores in the 领券中心, used in an order now, and expired unused. One grouped count over
+    the (template_id, store_id) index for a whole page of templates."""
+    found = {template_id: dict(NO_FIGURES) for template_id in template_ids}
+    if not template_ids:
+        return found
+    rows = await sql.fetch(
+        "SELECT template_id,"
+        " SUM(CASE WHEN source = $1 THEN 0 ELSE 1 END) AS issued,"
+        " SUM(CASE WHEN source = $1 THEN 1 ELSE 0 END) AS claimed,"
+        " SUM(CASE WHEN status = $2 THEN 1 ELSE 0 END) AS used,"
+        " SUM(CASE WHEN status = $3 AND valid_until <= $4 THEN 1 ELSE 0 END) AS expired"
+        " FROM coupons WHERE template_id IN ($5) GROUP BY template_id",
+        CouponSource.CLAIM.value,
+        CouponStatus.USED.value,
+        CouponStatus.AVAILABLE.value,
+        now,
+        list(template_ids),
+    )
+    for row in rows:
+        found[int(row["template_id"])] = {key: int(row[key] or 0) for key in NO_FIGURES}
+    return found
+
+
+async def set_claiming(
+    principal: Principal, template_id: int, *, claimable: bool, per_store_limit: int, now: datetime
+) -> dict[str, Any]:
+    """The 领券中心 settings of an active template: whether stores may claim it there, and how
+    many each may claim (coupons already claimed stay). An ended template is refused (409)."""
+    template = await _template(principal, template_id)
+    changed = await CouponTemplate.filter(
+        id=template.id, status=TemplateStatus.ACTIVE.value
+    ).update(claimable=claimable, per_store_limit=per_store_limit, updated_at=now)
+    if not changed:
+        raise TemplateEnded("该优惠券已停止发放，不能再设置领券中心")
+    return await template_detail(principal, template.id, now=now)
 
 
 async def end_template(principal: Principal, template_id: int, *, now: datetime) -> dict[str, Any]:
@@ -333,7 +395,7 @@ async def end_template(principal: Principal, template_id: int, *, now: datetime)
         status=TemplateStatus.ENDED.value, updated_at=now
     )
     await CouponIssuance.filter(template_id=template.id).update(active=False)
-    return template_view(await CouponTemplate.get(id=template.id))
+    return await template_detail(principal, template.id, now=now)
 
 
 # ---- issuing --------------------------------------------------------------------------------
@@ -474,11 +536,16 @@ async def create_issuance(
     template = await _template(principal, template_id)
     _refuse_unissuable(template, now)
     audience = fields["audience"]
+    brand_id: int = template.brand_id  # type: ignore[attr-defined]
     await promotions_service.refuse_unknown_references(
-        template.brand_id,  # type: ignore[attr-defined]
+        brand_id,
         {"distributor": set(audience["distributor_ids"]), "region": set(audience["region_ids"])},
         UnknownReference,
     )
+    named = audience.get("store_ids", [])
+    if unknown := sorted(set(named) - set(await org_service.names(brand_id, "store", named))):
+        message = f"门店不存在: {unknown}"
+        raise UnknownReference(message, details=[{"kind": "store", "ids": unknown}])
     async with in_transaction():
         issuance = await CouponIssuance.create(
             brand_id=template.brand_id,  # type: ignore[attr-defined]
@@ -503,6 +570,7 @@ async def _run_issuance(
     store_ids = await org_service.active_store_ids(
         issuance.brand_id,  # type: ignore[attr-defined]
         **{key: audience[key] for key in AUDIENCE_KEYS},
+        store_ids=audience.get("store_ids", []),  # batches made before stores could be named
     )
     issued = await _issue(
         template,
@@ -968,33 +1036,51 @@ async def get_claim(principal: Principal, claim_id: int) -> dict[str, Any]:
         " WHERE i.claim_id = $1 ORDER BY i.id",
         claim.id,
     )
-    return {**claim_view(claim), "items": [dict(item) for item in items]}
+    [view] = await _with_distributor_names(claim.brand_id, [claim_view(claim)])  # type: ignore[attr-defined]
+    return {**view, "items": [dict(item) for item in items]}
 
 
-def _claims_seen_by(principal: Principal) -> QuerySet[VoucherClaim]:
-    """Brand staff see every claim of the brand; distributor staff their distributor's."""
+async def _with_distributor_names(
+    brand_id: int, views: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each claim with its distributor's name (brand staff review many distributors')."""
+    named = await org_service.names(brand_id, "distributor", [v["distributor_id"] for v in views])
+    return [{**view, "distributor_name": named.get(view["distributor_id"], "")} for view in views]
+
+
+def _claims_seen_by(principal: Principal, distributor_id: int | None) -> QuerySet[VoucherClaim]:
+    """Brand staff see every claim of the brand (one distributor's when asked); distributor
+    staff their distributor's only."""
     claims = VoucherClaim.filter(brand_id=principal.brand_id)
     if principal.role in DISTRIBUTOR_ROLES:
         claims = claims.filter(distributor_id=principal.distributor_id)
+    if distributor_id is not None:
+        claims = claims.filter(distributor_id=distributor_id)
     return claims
 
 
 async def list_claims(
-    principal: Principal, *, status: str | None, before: int | None, limit: int
+    principal: Principal,
+    *,
+    status: str | None,
+    distributor_id: int | None = None,
+    before: int | None,
+    limit: int,
 ) -> list[dict[str, Any]]:
-    claims = _claims_seen_by(principal)
+    claims = _claims_seen_by(principal, distributor_id)
     if status is not None:
         claims = claims.filter(status=status)
     if before is not None:
         claims = claims.filter(id__lt=before)
-    return [claim_view(c) for c in await claims.order_by("-id").limit(limit)]
+    found = [claim_view(c) for c in await claims.order_by("-id").limit(limit)]
+    return await _with_distributor_names(_brand_of(principal), found)
 
 
-async def claim_counts(principal: Principal) -> dict[str, Any]:
+async def claim_counts(principal: Principal, distributor_id: int | None = None) -> dict[str, Any]:
     """How many of the caller's claims are in each status, and for how much: the tabs of
     the claims list, and what is still to be approved or paid."""
     rows = (
-        await _claims_seen_by(principal)
+        await _claims_seen_by(principal, distributor_id)
         .annotate(claims=Count("id"), amount=Sum("amount_fen"))
         .group_by("status")
         .values("status", "claims", "amount")

@@ -172,6 +172,7 @@ async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
     accounts.skus = await _seed_catalog(acting, distributor_ids, rng)
     accounts.promotions = await _seed_promotions(acting)
     accounts.coupons = await _seed_coupons(acting)
+    await _seed_incentives(acting)
     owner = await _seed_demo_owner(brand.id, appid)
     accounts.owner_store = str(owner.store_name)
     now = datetime.now(UTC).replace(microsecond=0)
@@ -367,6 +368,21 @@ async def _seed_coupons(acting: Principal) -> list[str]:
         now=now,
     )
     return [str(issued["name"]), str(claimable["name"])]
+
+
+async def _seed_incentives(acting: Principal) -> None:
+    """The brand's standing first-order and invitation rewards (the demo owner's first paid
+    order earns its cashback), so the rewards page and the stores' cash accounts show some."""
+    await ledger_service.set_incentives(
+        acting,
+        {
+            "first_order_cashback_fen": 5_000,
+            "first_order_min_fen": 100_000,
+            "invitation_reward_fen": 2_000,
+            "salesperson_first_order_points": 200,
+        },
+        now=datetime.now(UTC),
+    )
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,7 @@ class IncentivesBody(RequestModel):
 
 class PartyQuery(PageQuery):
     party: Literal["salesperson", "distributor"] = "salesperson"
+    party_id: Id | None = Field(default=None, description="品牌查看某一业务员或经销商的账户")
 
 
 @bp.get("/incentives")
@@ -167,7 +168,8 @@ async def set_incentives(
 @authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES, Role.SALESPERSON)
 async def party_accounts(request: Request, principal: Principal) -> HTTPResponse:
     query = parse_query(request, PartyQuery)
-    return ok({"items": await service.party_accounts(principal, PartyKind(query.party))})
+    party = PartyKind(query.party)
+    return ok({"items": await service.party_accounts(principal, party, query.party_id)})
 
 
 class PartyStatementQuery(PageQuery, PeriodQuery):

@@ -504,11 +504,16 @@ def _own_party_id(principal: Principal, party: PartyKind) -> int | None:
     return None
 
 
-async def party_accounts(principal: Principal, party: PartyKind) -> list[dict[str, Any]]:
-    """Brand staff: every salesperson's (or distributor's) balances. A salesperson: their own."""
+async def party_accounts(
+    principal: Principal, party: PartyKind, party_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Brand staff: every salesperson's (or distributor's) balances, or one party's when
+    `party_id` is given. A salesperson or distributor: their own."""
     accounts = PartyAccount.filter(brand_id=principal.brand_id, party=party.value)
     if principal.role not in BRAND_ROLES:
         accounts = accounts.filter(party_id=_own_party_id(principal, party) or 0)
+    if party_id is not None:
+        accounts = accounts.filter(party_id=party_id)
     found = await accounts.order_by("party_id", "kind")
     return [
         {

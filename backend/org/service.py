@@ -1256,10 +1256,13 @@ async def active_store_ids(
     region_ids: Sequence[int] = (),
     tiers: Sequence[str] = (),
     tags: Sequence[str] = (),
+    store_ids: Sequence[int] = (),
 ) -> list[int]:
     """The brand's active stores in an audience (each non-empty dimension must match, as a
-    promotion's audience does), by id: whom a coupon batch goes to."""
+    promotion's audience does), by id: whom a coupon batch goes to (which may name stores)."""
     stores = Store.filter(brand_id=brand_id, status=StoreStatus.ACTIVE.value)
+    if store_ids:
+        stores = stores.filter(id__in=list(store_ids))
     if distributor_ids:
         stores = stores.filter(distributor_id__in=list(distributor_ids))
     if region_ids:

@@ -28,6 +28,8 @@ import onboardingRoutes from "./pages/onboarding/routes.js";
 import staffRoutes from "./pages/staff/routes.js";
 import stockRoutes from "./pages/stock/routes.js";
 import storeRoutes from "./pages/stores/routes.js";
+import couponRoutes from "./pages/coupons/routes.js";
+import accountRoutes from "./pages/accounts/routes.js";
 
 const areas = [
   ...orderRoutes,
@@ -45,6 +47,8 @@ const areas = [
   ...catalogRoutes,
   ...orgRoutes,
   ...promotionRoutes,
+  ...couponRoutes,
+  ...accountRoutes,
 ];
 
 export function allowed(route, session) {
