@@ -24,6 +24,8 @@ import notificationRoutes from "./pages/notifications/routes.js";
 import staffRoutes from "./pages/staff/routes.js";
 import stockRoutes from "./pages/stock/routes.js";
 import storeRoutes from "./pages/stores/routes.js";
+import mallRoutes from "./pages/mall/routes.js";
+import lotteryRoutes from "./pages/lottery/routes.js";
 
 const areas = [
   ...orderRoutes,
@@ -37,6 +39,8 @@ const areas = [
   ...complaintRoutes,
   ...notificationRoutes,
   ...staffRoutes,
+  ...mallRoutes,
+  ...lotteryRoutes,
 ];
 
 export function allowed(route, session) {
