@@ -129,6 +129,11 @@ async def test_the_demo_shows_every_feature(deps, settings, client, sandbox_clie
     assert spun.status_code in (200, 201), spun.text
 
     brand = await staff_headers(client, "brand_admin", DEMO_PASSWORD)
+    # The brand's back office has a gift and a prize to send.
+    to_send = (await client.get("/api/v1/mall/redemptions?status=pending", headers=brand)).json()
+    assert [r["delivery"]["name"] for r in to_send["items"]] == ["周丽"]
+    prizes = (await client.get("/api/v1/lottery/spins?status=to_deliver", headers=brand)).json()
+    assert [s["prize"]["name"] for s in prizes["items"]] == ["定制水杯"]
     for status in ("resolved", "closed"):
         listed = await client.get("/api/v1/complaints", params={"status": status}, headers=brand)
         assert len(listed.json()["items"]) == 1, status

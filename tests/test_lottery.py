@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -42,7 +43,8 @@ async def wheel(client: httpx.AsyncClient, shop: Shop, now: Any, prizes: list[An
         "ends_at": (now + timedelta(days=30)).isoformat(),
         "prizes": prizes,
     }
-    response = await client.post(f"{API}/wheels", json=body, headers=await admin(client, shop))
+    headers = {**await admin(client, shop), "Idempotency-Key": f"wheel-{uuid4()}"}
+    response = await client.post(f"{API}/wheels", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -202,6 +204,7 @@ async def test_impossible_wheels_are_refused(client, deps, prizes, status) -> No
         "ends_at": (now + timedelta(days=1)).isoformat(),
         "prizes": prizes,
     }
-    response = await client.post(f"{API}/wheels", json=body, headers=await admin(client, shop))
+    headers = {**await admin(client, shop), "Idempotency-Key": f"wheel-{uuid4()}"}
+    response = await client.post(f"{API}/wheels", json=body, headers=headers)
     assert response.status_code == status
     assert await LotteryPrize.all().count() == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -20,7 +21,8 @@ API = "/api/v1/mall"
 
 async def listed(client: httpx.AsyncClient, shop: Shop, **overrides: Any) -> Any:
     body = {"name": "定制水杯", "points_price": 300, "stock": 5, **overrides}
-    response = await client.post(f"{API}/items", json=body, headers=await admin(client, shop))
+    headers = {**await admin(client, shop), "Idempotency-Key": f"item-{uuid4()}"}
+    response = await client.post(f"{API}/items", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -162,7 +164,7 @@ async def test_items_are_the_brands_own_and_off_sale_items_are_hidden(
     bad = await client.post(
         f"{API}/items",
         json={"name": "", "points_price": 0, "stock": -1},
-        headers=await admin(client, shop),
+        headers={**await admin(client, shop), "Idempotency-Key": "bad-item"},
     )
     assert bad.status_code == 422 and await MallItem.all().count() == 1
 

@@ -84,6 +84,9 @@ class ComplaintQuery(PageQuery):
     store_id: Id | None = Field(default=None, description="只看该门店的投诉（门店页）")
     breached: bool | None = Field(default=None, description="只看（或排除）已超时的投诉")
     needs_review: bool = Field(default=False, description="只看内容安全检测待人工审核的投诉")
+    archived: bool = Field(
+        default=False, description="只看已结投诉（已解决、已关闭）：投诉档案，新的在前"
+    )
     sort: Literal["newest", "due"] = Field(
         default="newest", description="due：未结投诉按服务时限到期先后排列（队列视图）"
     )
@@ -149,6 +152,7 @@ async def list_complaints(request: Request, principal: Principal) -> HTTPRespons
         "store_id": query.store_id,
         "breached": query.breached,
         "needs_review": query.needs_review,
+        "archived": query.archived,
     }
     if query.sort == "due":
         cursor = (query.due_after or EPOCH, query.id_after or 0)

@@ -518,6 +518,11 @@ async def list_complaints(
         where.append(f"store_id = {bound(principal.store_id)}")
     if filters.get("needs_review"):
         where.append("content_review = '' AND content_check <> 'pass'")
+    if filters.get("archived"):
+        where.append(
+            f"status IN ({bound(ComplaintStatus.RESOLVED.value)},"
+            f" {bound(ComplaintStatus.CLOSED.value)})"
+        )
     if filters.get("breached") is not None:
         where.append(_BREACHED if filters["breached"] else f"NOT {_BREACHED}")
     where.extend(

@@ -7,10 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backend.catalog.models import Sku
-from backend.demo.orders import paid_order
+from backend.demo.orders import become_owner, paid_order
+from backend.identity.models import User
 from backend.identity.tokens import Principal
 from backend.lottery import service as lottery_service
 from backend.mall import service as mall_service
+from backend.mall.models import MallItem
+from backend.org.models import Store
 
 # (name, description, points price, stock, physical: posted; otherwise the brand sends it
 # another way, such as a top-up or an e-voucher)
@@ -75,3 +78,26 @@ async def seed_owner_order(deps: Any, owner: Principal, now: datetime) -> int:
         for name, quantity in OWNER_ORDER
     ]
     return await paid_order(deps, owner, lines, placed_at=now - timedelta(hours=2))
+
+
+# Another store's gift and prize, waiting for the brand to send them (兑换发货, 奖品发放).
+SENDER_CONTACT = {"name": "周丽", "phone": "13900008888", "address": "杭州市拱墅区莫干山路 88 号"}
+WON_PRIZE = "定制水杯"
+
+
+async def seed_to_send(deps: Any, brand_id: int, now: datetime) -> None:
+    """A store without an owner yet gets one, who pays an order (points and a spin), redeems
+    the cheapest posted gift to a contact and spins the wheel onto a gift to send."""
+    store = await Store.filter(brand_id=brand_id, owner_id=None).order_by("id").first()
+    if store is None:
+        return
+    owner = await become_owner(store, await User.create(display_name=store.contact_name))
+    await seed_owner_order(deps, owner, now - timedelta(hours=1))
+    item = await MallItem.filter(brand_id=brand_id, physical=True).order_by("points_price").first()
+    assert item is not None
+    await mall_service.redeem(owner, item.id, 1, delivery=SENDER_CONTACT, now=now)
+    [wheel] = await lottery_service.list_wheels(owner, now=now)
+    # The roll that lands on the gift: past the weights of the prizes listed before it.
+    names = [prize["name"] for prize in wheel["prizes"]]
+    landing = sum(prize["weight"] for prize in wheel["prizes"][: names.index(WON_PRIZE)])
+    await lottery_service.spin(owner, wheel["id"], now=now, roll_below=lambda _total: landing)

@@ -21,7 +21,7 @@ from backend.demo.complaints import seed_complaints
 from backend.demo.live import seed_live_session
 from backend.demo.onboarding import seed_onboarding
 from backend.demo.orders import become_owner, seed_desk_orders
-from backend.demo.rewards import seed_mall, seed_owner_order, seed_wheel
+from backend.demo.rewards import seed_mall, seed_owner_order, seed_to_send, seed_wheel
 from backend.identity import service as identity_service
 from backend.identity.models import Role, User, WechatAccount
 from backend.identity.tokens import Principal
@@ -186,6 +186,7 @@ async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
         accounts.complaints = await seed_complaints(deps, acting, deps.clock.now())
         accounts.desk_orders = await seed_desk_orders(deps, brand.id, distributor_ids[0], now)
         await seed_onboarding(deps, acting, distributor_ids, [int(p["id"]) for p in salespeople])  # type: ignore[call-overload]
+        await seed_to_send(deps, brand.id, now)
     accounts.live_session, accounts.live_invited = await seed_live_session(
         acting, distributor_ids[0], now
     )

@@ -49,15 +49,25 @@ class WheelBody(RequestModel):
 class SpinQuery(PageQuery):
     before: Id | None = None
     wheel_id: Id | None = None
+    status: Literal["settled", "to_deliver", "delivered"] | None = Field(
+        default=None, description="to_deliver：待发放的实物与旅游奖品；delivered：已发放"
+    )
 
 
 @bp.post("/wheels")
 @openapi.summary("新建抽奖转盘（奖品、库存、权重；满额订单解锁抽奖）")
+@openapi.parameter("Idempotency-Key", str, location="header", required=True)
 @authenticated(*BRAND_ROLES)
 @json_body(WheelBody)
 async def create_wheel(request: Request, principal: Principal, body: WheelBody) -> HTTPResponse:
     now = request_deps(request).clock.now()
-    return ok(await service.create_wheel(principal, body.model_dump(), now=now), status=201)
+    return await create_once(
+        request,
+        scope="lottery.wheel",
+        user_id=principal.user_id,
+        now=now,
+        create=lambda: service.create_wheel(principal, body.model_dump(), now=now),
+    )
 
 
 @bp.get("/wheels")
@@ -91,14 +101,18 @@ async def spin(request: Request, principal: Principal, wheel_id: int) -> HTTPRes
 
 
 @bp.get("/spins")
-@openapi.summary("抽奖记录（含可复核的随机数与奖品权重表）")
+@openapi.summary("抽奖记录（含可复核的随机数与奖品权重表；品牌看到门店联系方式，可筛待发放）")
 @documented_query(SpinQuery)
 @authenticated(*BRAND_ROLES, *STORE_ROLES)
 async def list_spins(request: Request, principal: Principal) -> HTTPResponse:
     query = parse_query(request, SpinQuery)
     limit = query.bounded_limit()
     items = await service.list_spins(
-        principal, wheel_id=query.wheel_id, before=query.before, limit=limit + 1
+        principal,
+        wheel_id=query.wheel_id,
+        status=query.status,
+        before=query.before,
+        limit=limit + 1,
     )
     return ok(newest_first(items, limit))
 

@@ -205,18 +205,29 @@ async def mark_delivered(principal: Principal, spin_id: int, *, now: datetime) -
 
 
 async def list_spins(
-    principal: Principal, *, wheel_id: int | None, before: int | None, limit: int
+    principal: Principal,
+    *,
+    wheel_id: int | None,
+    before: int | None,
+    limit: int,
+    status: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Brand staff see every spin of the brand's wheels; a store its own."""
+    """Brand staff see every spin of the brand's wheels, each with the store to send a prize
+    to; a store its own."""
     spins = LotterySpin.filter(wheel__brand_id=_brand_of(principal))
     if principal.role not in BRAND_ROLES:
         spins = spins.filter(store_id=principal.store_id)
     if wheel_id is not None:
         spins = spins.filter(wheel_id=wheel_id)
+    if status is not None:
+        spins = spins.filter(status=status)
     if before is not None:
         spins = spins.filter(id__lt=before)
-    found = await spins.order_by("-id").limit(limit).prefetch_related("prize")
-    return [spin_view(spin, spin.prize) for spin in found]
+    found = await spins.order_by("-id").limit(limit).prefetch_related("prize", "wheel")
+    views = [{**spin_view(spin, spin.prize), "wheel_name": spin.wheel.name} for spin in found]
+    if principal.role in BRAND_ROLES:
+        await org_service.add_store_contacts(views)
+    return views
 
 
 # ---- stores -----------------------------------------------------------------------------------

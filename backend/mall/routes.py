@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
@@ -47,6 +47,21 @@ class ItemChanges(RequestModel):
     physical: bool | None = None
 
 
+class StockChange(RequestModel):
+    change: int = Field(
+        ge=-10_000_000,
+        le=10_000_000,
+        description="库存增减的件数：正数为补货，负数为减少；不能使库存低于 0",
+    )
+
+    @field_validator("change")
+    @classmethod
+    def _not_zero(cls, change: int) -> int:
+        if change == 0:
+            raise ValueError("增减数量不能为 0")
+        return change
+
+
 class DeliveryBody(RequestModel):
     name: str = Field(min_length=1, max_length=32, description="收货人")
     phone: str = Field(pattern=r"^1\d{10}$", description="收货人手机号")
@@ -67,11 +82,18 @@ class RedemptionQuery(PageQuery):
 
 @bp.post("/items")
 @openapi.summary("上架积分商城商品（积分价、库存）")
+@openapi.parameter("Idempotency-Key", str, location="header", required=True)
 @authenticated(*BRAND_ROLES)
 @json_body(ItemBody)
 async def create_item(request: Request, principal: Principal, body: ItemBody) -> HTTPResponse:
     now = request_deps(request).clock.now()
-    return ok(await service.create_item(principal, body.model_dump(), now=now), status=201)
+    return await create_once(
+        request,
+        scope="mall.item",
+        user_id=principal.user_id,
+        now=now,
+        create=lambda: service.create_item(principal, body.model_dump(), now=now),
+    )
 
 
 @bp.patch("/items/<item_id:int>")
@@ -84,6 +106,17 @@ async def update_item(
     now = request_deps(request).clock.now()
     changes = body.model_dump(exclude_none=True)
     return ok(await service.update_item(principal, item_id, changes, now=now))
+
+
+@bp.post("/items/<item_id:int>/stock")
+@openapi.summary("增减库存（相对现有库存，与门店兑换同时发生也不会覆盖；不足时 409）")
+@authenticated(*BRAND_ROLES)
+@json_body(StockChange)
+async def change_stock(
+    request: Request, principal: Principal, item_id: int, body: StockChange
+) -> HTTPResponse:
+    now = request_deps(request).clock.now()
+    return ok(await service.change_stock(principal, item_id, body.change, now=now))
 
 
 @bp.get("/items")
@@ -118,7 +151,7 @@ async def redeem(
 
 
 @bp.get("/redemptions")
-@openapi.summary("兑换记录，含收货信息（品牌看全部，门店看自己的）")
+@openapi.summary("兑换记录，含收货信息（品牌看全部并附门店联系方式，门店看自己的）")
 @documented_query(RedemptionQuery)
 @authenticated(*BRAND_ROLES, *STORE_ROLES)
 async def list_redemptions(request: Request, principal: Principal) -> HTTPResponse:

@@ -1352,3 +1352,18 @@ async def order_contact(store_id: int, salesperson_id: int | None) -> dict[str, 
         "address": row["address"],
     }
     return {"store": store, "salesperson": salesperson}
+
+
+async def add_store_contacts(views: list[dict[str, Any]]) -> None:
+    """Puts beside each view's `store_id` the store's name, contact, phone and address, as
+    `store`, in one query for the page: for the brand's lists of things sent to stores. The
+    caller has scoped the views to its tenant."""
+    if not views:
+        return
+    wanted = list({view["store_id"] for view in views})
+    rows = await Store.filter(id__in=wanted).values(
+        "id", "name", "contact_name", "phone", "address"
+    )
+    stores = {int(row["id"]): row for row in rows}
+    for view in views:
+        view["store"] = stores.get(view["store_id"])

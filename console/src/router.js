@@ -30,6 +30,8 @@ import stockRoutes from "./pages/stock/routes.js";
 import storeRoutes from "./pages/stores/routes.js";
 import couponRoutes from "./pages/coupons/routes.js";
 import accountRoutes from "./pages/accounts/routes.js";
+import mallRoutes from "./pages/mall/routes.js";
+import lotteryRoutes from "./pages/lottery/routes.js";
 
 const areas = [
   ...orderRoutes,
@@ -49,6 +51,8 @@ const areas = [
   ...promotionRoutes,
   ...couponRoutes,
   ...accountRoutes,
+  ...mallRoutes,
+  ...lotteryRoutes,
 ];
 
 export function allowed(route, session) {

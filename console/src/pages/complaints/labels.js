@@ -18,3 +18,10 @@ export const STEP_DONE = {
   resolve: "已标记为已解决",
   close: "投诉已关闭",
 };
+
+/** The service-level limits the API accepts, in minutes: first response, resolution. */
+export const SLA_LIMITS = { first_response_minutes: 60 * 24 * 30, resolution_minutes: 60 * 24 * 90 };
+
+/** Minutes as hours for the form ("1.5"), and hours typed back to whole minutes. */
+export const toHours = (minutes) => Math.round((minutes / 60) * 100) / 100;
+export const toMinutes = (hours) => Math.round(Number(hours) * 60);
