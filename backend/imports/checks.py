@@ -302,6 +302,7 @@ STORE_COLUMNS = (
 @dataclass(frozen=True, slots=True)
 class StoreRow:
     row: int
+    distributor: str  # its name, as the file gave it
     name: str
     contact_name: str
     phone: str
@@ -391,10 +392,11 @@ def check_stores(table: Table, ref: StoreReference) -> tuple[list[StoreRow], lis
         tags = row.read("tags", _tags)
         if row.bad:
             continue
-        assert name and phone and address and distributor_id is not None
+        assert name and phone and address and distributor_name and distributor_id is not None
         parsed.append(
             StoreRow(
                 row.number,
+                distributor_name,
                 name,
                 contact or "",
                 phone,
@@ -597,6 +599,8 @@ PRICE_COLUMNS = (
 @dataclass(frozen=True, slots=True)
 class PriceRow:
     row: int
+    barcode: str
+    distributor: str | None  # its name, as the file gave it; None: every distributor
     sku_id: int
     distributor_id: int | None
     store_tier: str | None
@@ -634,12 +638,22 @@ def check_prices(table: Table, ref: PriceReference) -> tuple[list[PriceRow], lis
         price = row.read("unit_price", _fen)
         if row.bad:
             continue
-        assert sku_id is not None and min_qty is not None and price is not None
+        assert barcode and sku_id is not None and min_qty is not None and price is not None
         key: PriceKey = (sku_id, distributor_id, tier, min_qty)
         _first_seen(row, "min_qty", key, keys, "的条码、经销商、分层和起订数量")
         if row.bad:
             continue
         parsed.append(
-            PriceRow(row.number, sku_id, distributor_id, tier, min_qty, price, ref.entries.get(key))
+            PriceRow(
+                row.number,
+                barcode,
+                distributor_name,
+                sku_id,
+                distributor_id,
+                tier,
+                min_qty,
+                price,
+                ref.entries.get(key),
+            )
         )
     return (parsed, []) if not problems else ([], problems)

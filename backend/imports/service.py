@@ -140,10 +140,18 @@ async def dry_run(principal: Principal, kind: Kind, data: bytes) -> dict[str, An
 
 
 async def _write_stores(brand_id: int, rows: list[checks.StoreRow]) -> dict[str, Any]:
-    stores = [{k: v for k, v in asdict(row).items() if k != "row"} for row in rows]
+    shown = ("row", "distributor")  # what the file said, not what the store holds
+    stores = [{k: v for k, v in asdict(row).items() if k not in shown} for row in rows]
     created = await org_service.create_stores(brand_id, stores)
     sample = [
-        {"row": r.row, "name": r.name, "phone": r.phone, "tier": r.tier, "tags": list(r.tags)}
+        {
+            "row": r.row,
+            "name": r.name,
+            "phone": r.phone,
+            "distributor": r.distributor,
+            "tier": r.tier,
+            "tags": list(r.tags),
+        }
         for r in rows[:SAMPLE_SIZE]
     ]
     return {"created": {"stores": created}, "sample": sample}
@@ -192,8 +200,8 @@ async def _write_prices(brand_id: int, rows: list[checks.PriceRow]) -> dict[str,
     sample = [
         {
             "row": r.row,
-            "sku_id": r.sku_id,
-            "distributor_id": r.distributor_id,
+            "barcode": r.barcode,
+            "distributor": r.distributor,
             "store_tier": r.store_tier,
             "min_qty": r.min_qty,
             "unit_price_fen": r.unit_price_fen,

@@ -24,6 +24,7 @@ import notificationRoutes from "./pages/notifications/routes.js";
 import staffRoutes from "./pages/staff/routes.js";
 import stockRoutes from "./pages/stock/routes.js";
 import storeRoutes from "./pages/stores/routes.js";
+import importRoutes from "./pages/imports/routes.js";
 
 const areas = [
   ...orderRoutes,
@@ -37,6 +38,7 @@ const areas = [
   ...complaintRoutes,
   ...notificationRoutes,
   ...staffRoutes,
+  ...importRoutes,
 ];
 
 export function allowed(route, session) {
