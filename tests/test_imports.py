@@ -4,6 +4,7 @@ the brand's own staff and names, and the upload size limits."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Sequence
 from typing import Any
@@ -430,3 +431,19 @@ async def test_file_routes_take_more_than_json_but_not_without_limit(
         "http.payload_too_large",
         f"上传的文件过大，不能超过 {limit_mb} MB",
     )
+
+
+async def test_the_same_file_applied_twice_at_once_creates_its_stores_once(client) -> None:
+    tenant = await make_tenant()
+    brand = await brand_headers(client, tenant)
+    own = tenant.distributor.name
+    rows = [STORE_HEADER] + [
+        [f"并发店{i}", None, f"1380000050{i}", "路", None, own, None, None, "新店"]
+        for i in range(5)
+    ]
+    data = xlsx(rows)
+    first, second = await asyncio.gather(
+        apply(client, brand, "stores", data), apply(client, brand, "stores", data)
+    )
+    assert sorted([first.status_code, second.status_code]) == [201, 422]
+    assert await store_counts(tenant) == (1 + 5, 5)

@@ -141,6 +141,16 @@ def _text(cell: Any, *, max_length: int, required: bool) -> str | None:
     return text
 
 
+def _required_matching(
+    cell: Any, *, pattern: re.Pattern[str], max_length: int, message: str
+) -> str:
+    text = _text(cell, max_length=max_length, required=True)
+    assert text is not None
+    if not pattern.match(text):
+        raise _Bad(message)
+    return text
+
+
 def _whole(cell: Any, *, low: int, high: int, default: int) -> int:
     text = _text(cell, max_length=20, required=False)
     if text is None:
@@ -356,12 +366,9 @@ def _tier(cell: Any) -> str:
     return text.upper()
 
 
-def _phone(cell: Any) -> str:
-    text = _text(cell, max_length=20, required=True)
-    assert text is not None
-    if not PHONE.match(text):
-        raise _Bad("手机号应为 11 位数字，以 1 开头")
-    return text
+_phone = partial(
+    _required_matching, pattern=PHONE, max_length=20, message="手机号应为 11 位数字，以 1 开头"
+)
 
 
 def check_stores(table: Table, ref: StoreReference) -> tuple[list[StoreRow], list[Problem]]:
@@ -490,12 +497,9 @@ def category_paths(categories: Iterable[CategoryRef]) -> dict[str, list[int]]:
     return named
 
 
-def _barcode(cell: Any) -> str:
-    text = _text(cell, max_length=32, required=True)
-    assert text is not None
-    if not BARCODE.match(text):
-        raise _Bad("条码应为 4–32 位字母、数字或 -")
-    return text
+_barcode = partial(
+    _required_matching, pattern=BARCODE, max_length=32, message="条码应为 4–32 位字母、数字或 -"
+)
 
 
 def check_products(table: Table, ref: ProductReference) -> tuple[list[ProductRow], list[Problem]]:

@@ -21,6 +21,7 @@ SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 # Excel in China saves "CSV" in the GBK code page unless told otherwise; GB18030 covers it.
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")
 REQUIRED_MARK = "*"
+UNREADABLE = "无法读取该文件，请上传 Excel（.xlsx）或 CSV 文件"
 
 
 class Unreadable(ValueError):
@@ -76,7 +77,13 @@ def _spreadsheet_rows(data: bytes) -> list[list[Any]]:
             return []
         return list(workbook.get_sheet_by_index(0).to_python(skip_empty_area=False))
     except Exception as exc:  # calamine's errors name the broken part in English
-        raise Unreadable("无法读取该文件，请上传 Excel（.xlsx）或 CSV 文件") from exc
+        raise Unreadable(UNREADABLE) from exc
+    except BaseException as exc:
+        # A panic in calamine's Rust on a crafted file surfaces as pyo3's PanicException,
+        # which is not an Exception; anything else (a cancellation) goes on.
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise Unreadable(UNREADABLE) from exc
 
 
 def _csv_rows(data: bytes) -> list[list[Any]]:
