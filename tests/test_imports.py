@@ -351,6 +351,14 @@ async def test_a_price_list_sets_prices_and_never_adds_one_twice(client) -> None
         brand=tenant.brand, product=product, name="RO", barcode="6900001", list_price_fen=199_900
     )
     other_brand = await make_tenant()
+    theirs = await Category.create(brand=other_brand.brand, name="净水器")
+    await Sku.create(  # another brand's barcode is not found here
+        brand=other_brand.brand,
+        product=await Product.create(brand=other_brand.brand, category=theirs, name="他们的"),
+        name="RO",
+        barcode="6900002",
+        list_price_fen=100,
+    )
     rows = [
         PRICE_HEADER,
         ["6900001", "全部", "A", None, "1799"],
