@@ -296,7 +296,7 @@ async def test_products_import_groups_skus_and_reads_yuan_exactly(client) -> Non
         PRODUCT_HEADER,
         ["净水器 X", "厨房", "X1", None, None, "690000000001", "12.345", 6, 4],  # 2
         ["净水器 X", "净水器", "X2", None, None, "690000000001", "abc", None, None],  # 3
-        ["滤芯 Y", "滤芯", "Y1", None, None, "69", 10, None, None],  # 4
+        ["滤芯 Y", "滤芯", "Y1", None, True, "69", 10, None, None],  # 4
     ]
     report = (await dry_run(client, brand, "products", xlsx(bad))).json()
     assert problems_by_row(report["problems"]) == {
@@ -308,6 +308,7 @@ async def test_products_import_groups_skus_and_reads_yuan_exactly(client) -> Non
         3: {("条码", "与第 2 行的条码重复"), ("标价（元）", "应为金额（元），如 19.90")},
         4: {
             ("分类", "有多个同名分类，请写成 父分类/子分类"),
+            ("单位", "应为文本，不能是日期或是/否"),
             ("条码", "条码应为 4–32 位字母、数字或 -"),
         },
     }
