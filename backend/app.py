@@ -24,6 +24,7 @@ from backend.coupons.routes import bp as coupons_bp
 from backend.deps import Deps
 from backend.identity.access import RevocationCache, TokenVerifier
 from backend.identity.routes import bp as identity_bp
+from backend.imports.routes import bp as imports_bp
 from backend.infra import db
 from backend.infra.apidoc import document_api
 from backend.infra.broadcast import Broadcaster, write_only_redis_broadcaster
@@ -168,6 +169,7 @@ def create_app(
     app.blueprint(ledger_bp)
     app.blueprint(livestream_bp)
     app.blueprint(uploads_bp)
+    app.blueprint(imports_bp)
     # The WeChat sandboxes play WeChat's servers (its API, not ours), in the embedded default
     # only: they stay out of the OpenAPI document, so a client generated from it is ours.
     if settings.mode == "embedded" and settings.wechat.api_base_url.endswith("/wx-sandbox"):
@@ -195,7 +197,11 @@ async def _every(seconds: float, job: Callable[[Deps], Awaitable[object]], app: 
 
 
 def _configure(app: Sanic, settings: Settings) -> None:
-    app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
+    # Sanic's own server reads up to the larger limit; the request middleware then holds each
+    # route to its own (infra/http.py: routes declared with ctx_large_body take files).
+    app.config.REQUEST_MAX_SIZE = max(settings.max_body_bytes, settings.max_upload_bytes)
+    app.config.BODY_LIMIT = settings.max_body_bytes
+    app.config.UPLOAD_LIMIT = settings.max_upload_bytes
     app.config.ACCESS_LOG = settings.access_log
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.OAS_UI_DEFAULT = "swagger"

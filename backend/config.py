@@ -127,6 +127,9 @@ class Settings:
     # How long a process trusts its cached "this session is not revoked" answer.
     revocation_cache_seconds: float = 5.0
     max_body_bytes: int = 1024 * 1024
+    # Routes that take a file (imports, pictures): a 10,000-row XLSX or CSV is 1–3 MB, a
+    # picture up to 5 MB; JSON bodies keep the 1 MB limit above.
+    max_upload_bytes: int = 12 * 1024 * 1024
     login_failures_before_lockout: int = 5
     lockout_seconds: int = 15 * 60
     login_attempts_per_minute_per_ip: int = 20
@@ -285,6 +288,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         access_token_ttl_seconds=int(env.get("B2BC_ACCESS_TOKEN_TTL", 15 * 60)),
         refresh_token_ttl_seconds=int(env.get("B2BC_REFRESH_TOKEN_TTL", 30 * 24 * 3600)),
         max_body_bytes=int(env.get("B2BC_MAX_BODY_BYTES", 1024 * 1024)),
+        max_upload_bytes=int(env.get("B2BC_MAX_UPLOAD_BYTES", 12 * 1024 * 1024)),
         order_payment_timeout_seconds=int(env.get("B2BC_ORDER_PAYMENT_TIMEOUT", 30 * 60)),
         access_log=env.get("B2BC_ACCESS_LOG", "1") not in ("0", "false", "no"),
         log_level=env.get("B2BC_LOG_LEVEL", "INFO"),

@@ -75,9 +75,10 @@ async def test_bad_uploads_are_refused_and_nothing_is_kept(client, sandbox_clien
     assert (await upload(client, owner, gif.getvalue(), name="a.gif")).status_code == 422
     truncated = phone_photo()[:200]
     assert (await upload(client, owner, truncated)).status_code == 422
-    huge = b"\xff\xd8" + b"0" * (2 * 1024 * 1024)  # over the request size limit
+    huge = b"\xff\xd8" + b"0" * (6 * 1024 * 1024)  # over the photo limit, under the upload one
     too_large = await upload(client, owner, huge)
     assert too_large.status_code == 413
+    assert too_large.json()["error"]["code"] == "complaint.photo_too_large"
     missing = await client.post(f"{API}/photos", headers=bearer(owner))
     assert missing.status_code == 422
     assert await ComplaintPhoto.all().count() == 0

@@ -1192,3 +1192,78 @@ async def list_prices(brand_id: int, sku_ids: Iterable[int]) -> dict[int, int]:
         return {}
     rows = await Sku.filter(brand_id=brand_id, id__in=ids).values_list("id", "list_price_fen")
     return {int(sku_id): int(price) for sku_id, price in rows}
+
+
+# ---- for imports (backend/imports): what the brand has, and rows written in bulk -------------
+
+
+async def products_by_name(brand_id: int) -> dict[str, list[tuple[int, int]]]:
+    """The brand's products by name: (id, category id) of each that bears it."""
+    named: dict[str, list[tuple[int, int]]] = {}
+    rows = (
+        await Product.filter(brand_id=brand_id)
+        .order_by("id")
+        .values_list("name", "id", "category_id")
+    )
+    for name, product_id, category_id in rows:
+        named.setdefault(str(name), []).append((int(product_id), int(category_id)))
+    return named
+
+
+async def sku_ids_by_barcode(brand_id: int) -> dict[str, int]:
+    rows = await Sku.filter(brand_id=brand_id, barcode__not_isnull=True).values_list(
+        "barcode", "id"
+    )
+    return {str(barcode): int(sku_id) for barcode, sku_id in rows}
+
+
+async def price_entry_ids(brand_id: int) -> dict[tuple[int, int | None, str | None, int], int]:
+    """Each price entry of the brand by what it prices: (SKU, distributor, tier, from qty)."""
+    rows = (
+        await PriceEntry.filter(brand_id=brand_id)
+        .order_by("id")
+        .values_list("sku_id", "distributor_id", "store_tier", "min_qty", "id")
+    )
+    return {
+        (sku, distributor, tier, qty): int(entry) for sku, distributor, tier, qty, entry in rows
+    }
+
+
+async def create_products(brand_id: int, products: Sequence[dict[str, Any]]) -> tuple[int, int]:
+    """Write checked products and SKUs in bulk, inside the caller's transaction: each dict has
+    name, category_id, id (an existing product of the brand the SKUs join, or None for a new
+    one) and skus (dicts of name, spec, unit, barcode unused by the brand, list_price_fen,
+    case_size, min_order_qty with min_order_qty a multiple of case_size). New product names
+    must not be the brand's yet: they are found again by name. (products, SKUs) created."""
+    new = [p for p in products if p["id"] is None]
+    await Product.bulk_create(
+        [Product(brand_id=brand_id, name=p["name"], category_id=p["category_id"]) for p in new],
+        batch_size=1000,
+    )
+    ids = {p["name"]: p["id"] for p in products if p["id"] is not None}
+    if new:
+        rows = await Product.filter(brand_id=brand_id, name__in=[p["name"] for p in new])
+        ids.update({product.name: product.id for product in rows})
+    skus = [
+        Sku(brand_id=brand_id, product_id=ids[p["name"]], **sku)
+        for p in products
+        for sku in p["skus"]
+    ]
+    await Sku.bulk_create(skus, batch_size=1000)
+    return len(new), len(skus)
+
+
+async def set_price_entries(
+    brand_id: int, new: Sequence[dict[str, Any]], changed: Sequence[tuple[int, int]]
+) -> None:
+    """Inside the caller's transaction: add price entries (dicts of sku_id, distributor_id,
+    store_tier, min_qty, unit_price_fen, all the brand's) and set the unit price of existing
+    ones ((entry id, unit price fen))."""
+    await PriceEntry.bulk_create(
+        [PriceEntry(brand_id=brand_id, **entry) for entry in new], batch_size=1000
+    )
+    if changed:
+        await sql.execute_many(
+            "UPDATE price_entries SET unit_price_fen = $1 WHERE id = $2 AND brand_id = $3",
+            [(price, entry_id, brand_id) for entry_id, price in changed],
+        )

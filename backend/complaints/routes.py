@@ -123,7 +123,7 @@ async def file_complaint(
     )
 
 
-@bp.post("/photos")
+@bp.post("/photos", ctx_large_body=True)
 @openapi.summary("上传一张投诉图片（multipart 字段 file；JPEG/PNG/WebP，去除位置等元数据）")
 @uploads("file", "JPEG、PNG 或 WebP 图片")
 @authenticated(*STORE_ROLES)

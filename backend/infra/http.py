@@ -15,7 +15,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 from sanic import Request, Sanic
-from sanic.exceptions import BadRequest, NotFound, PayloadTooLarge, SanicException
+from sanic.exceptions import BadRequest, NotFound, SanicException
 from sanic.handlers import ErrorHandler
 from sanic.response import HTTPResponse
 from sanic.response import json as json_response
@@ -120,6 +120,20 @@ class MalformedJson(InvalidInput):
     message = "请求体不是合法的 JSON"
 
 
+class BodyTooLarge(DomainError):
+    """More bytes than the route takes: a file route's limit, or the JSON one."""
+
+    status = 413
+    code = "http.payload_too_large"
+    message = "请求体过大"
+
+    def __init__(self, limit: int, *, files: bool) -> None:
+        size = f"{limit / (1024 * 1024):g} MB"
+        super().__init__(
+            f"上传的文件过大，不能超过 {size}" if files else f"请求内容过大，不能超过 {size}"
+        )
+
+
 class EmptyBody(InvalidInput):
     code = "request.empty_body"
     message = "请求体不能为空"
@@ -177,11 +191,14 @@ async def assign_request_id(request: Request) -> None:
     request_id_var.set(request_id)
     if any(isinstance(v, int) and not 0 < v <= MAX_ID for v in request.match_info.values()):
         raise NotFound("no such object")
-    # Sanic's own server enforces REQUEST_MAX_SIZE while reading; under ASGI it does not.
-    limit = request.app.config.REQUEST_MAX_SIZE
+    # Sanic's own server enforces REQUEST_MAX_SIZE (the largest limit) while reading; under
+    # ASGI it does not. Each route is held to its own limit here, in both.
+    takes_files = request.route is not None and getattr(request.route.ctx, "large_body", False)
+    config = request.app.config
+    limit = config.get("UPLOAD_LIMIT" if takes_files else "BODY_LIMIT", config.REQUEST_MAX_SIZE)
     declared = request.headers.get("content-length", "")
     if (declared.isdigit() and int(declared) > limit) or len(request.body or b"") > limit:
-        raise PayloadTooLarge("payload too large")
+        raise BodyTooLarge(limit, files=takes_files)
 
 
 async def echo_request_id(request: Request, response: HTTPResponse) -> None:

@@ -1367,3 +1367,75 @@ async def add_store_contacts(views: list[dict[str, Any]]) -> None:
     stores = {int(row["id"]): row for row in rows}
     for view in views:
         view["store"] = stores.get(view["store_id"])
+
+
+# ---- for imports (backend/imports): the brand's names, and stores written in bulk --------------
+
+
+async def lock_brand(brand_id: int) -> None:
+    """Inside a transaction: wait for the brand's other writers that lock it (imports, staff
+    changes) to finish, so what was checked stays true until this one commits. A no-op
+    UPDATE locks the row on both databases (SQLite's FOR UPDATE is silently ignored)."""
+    await sql.execute("UPDATE brands SET name = name WHERE id = $1", brand_id)
+
+
+async def region_ids_by_name(brand_id: int) -> dict[str, int]:
+    rows = await Region.filter(brand_id=brand_id).values_list("name", "id")
+    return {str(name): int(region_id) for name, region_id in rows}
+
+
+async def distributor_ids_by_name(brand_id: int) -> dict[str, int]:
+    """The brand's active distributors: the ones a store may be given to."""
+    rows = await Distributor.filter(brand_id=brand_id, is_active=True).values_list("name", "id")
+    return {str(name): int(distributor_id) for name, distributor_id in rows}
+
+
+async def active_salespeople(brand_id: int) -> list[dict[str, Any]]:
+    """id, name, phone and distributor_id of the brand's active salespeople."""
+    return list(
+        await Salesperson.filter(brand_id=brand_id, is_active=True)
+        .order_by("id")
+        .values("id", "name", "phone", "distributor_id")
+    )
+
+
+async def store_phones(brand_id: int) -> set[str]:
+    """Every phone number the brand's stores are registered under."""
+    phones = await Store.filter(brand_id=brand_id).values_list("phone", flat=True)
+    return {str(phone) for phone in phones}
+
+
+async def create_stores(brand_id: int, stores: Sequence[dict[str, Any]]) -> int:
+    """Write checked stores in bulk, inside the caller's transaction: each dict has name,
+    contact_name, phone (not yet used by the brand's stores), address, region_id,
+    distributor_id, salesperson_id, tier and tags. One multi-row INSERT per batch, not one
+    per store; tags follow by phone."""
+    if not stores:
+        return 0
+    newest = (
+        await Store.filter(brand_id=brand_id).order_by("-id").limit(1).values_list("id", flat=True)
+    )
+    last_id = int(newest[0]) if newest else 0  # type: ignore[call-overload]
+    await Store.bulk_create(
+        [
+            Store(
+                brand_id=brand_id,
+                **{key: value for key, value in store.items() if key != "tags"},
+                status=StoreStatus.ACTIVE.value,
+            )
+            for store in stores
+        ],
+        batch_size=1000,
+    )
+    tagged = {store["phone"]: store["tags"] for store in stores if store["tags"]}
+    if tagged:
+        created = await Store.filter(brand_id=brand_id, id__gt=last_id).values_list("id", "phone")
+        await StoreTag.bulk_create(
+            [
+                StoreTag(store_id=store_id, tag=tag)
+                for store_id, phone in created
+                for tag in tagged.get(str(phone), ())
+            ],
+            batch_size=1000,
+        )
+    return len(stores)

@@ -15,7 +15,7 @@ from backend.uploads import service
 bp = Blueprint("uploads", url_prefix="/api/v1/uploads")
 
 
-@bp.post("/images")
+@bp.post("/images", ctx_large_body=True)
 @openapi.summary("上传一张图片（multipart 字段 file；JPEG/PNG/WebP，≤5 MB，去除元数据）")
 @uploads("file", "JPEG、PNG 或 WebP 图片")
 @authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)

@@ -32,6 +32,7 @@ import couponRoutes from "./pages/coupons/routes.js";
 import accountRoutes from "./pages/accounts/routes.js";
 import mallRoutes from "./pages/mall/routes.js";
 import lotteryRoutes from "./pages/lottery/routes.js";
+import importRoutes from "./pages/imports/routes.js";
 
 const areas = [
   ...orderRoutes,
@@ -53,6 +54,7 @@ const areas = [
   ...accountRoutes,
   ...mallRoutes,
   ...lotteryRoutes,
+  ...importRoutes,
 ];
 
 export function allowed(route, session) {
