@@ -5,7 +5,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0026_stock_adjustments')]
+    dependencies = [('models', '0028_org_console')]
 
     initial = False
 
