@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
@@ -206,6 +206,8 @@ class InvitationsBody(RequestModel):
 
 
 class InvitationSheetQuery(RequestModel):
+    model_config = ConfigDict(extra="ignore")  # as every query: unknown parameters are ignored
+
     ids: str = Field(
         max_length=onboarding.MAX_SHEET_CODES * 20,
         pattern=r"^\d{1,18}(,\d{1,18})*$",
