@@ -259,6 +259,8 @@ class InvitationsBody(RequestModel):
 
 
 class InvitationSheetQuery(RequestModel):
+    model_config = ConfigDict(extra="ignore")  # as every query: unknown parameters are ignored
+
     ids: str = Field(
         max_length=onboarding.MAX_SHEET_CODES * 20,
         pattern=r"^\d{1,18}(,\d{1,18})*$",
