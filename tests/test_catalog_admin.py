@@ -201,6 +201,13 @@ async def test_a_price_ladder_is_set_checked_and_shown_as_the_store_sees_it(
         headers=headers,
     )
     assert duplicate.json()["error"]["code"] == "catalog.price_entry_duplicate"
+    free = await client.post(
+        f"{API}/price-entries",
+        json={"sku_id": shop.water, "store_tier": "A", "unit_price_fen": 0},
+        headers=headers,
+    )
+    assert free.json()["error"]["message"] == "单价必须大于 0"
+    assert await PriceEntry.filter(sku_id=shop.water).count() == 2
 
     shown = await client.get(
         f"{API}/skus/{shop.water}/price-ladder",

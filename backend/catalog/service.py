@@ -376,6 +376,7 @@ async def add_price_entry(
     min_qty: int,
     unit_price_fen: int,
 ) -> dict[str, Any]:
+    check_ladder([LadderStep(min_qty, unit_price_fen)])
     await _brand_sku(principal.brand_id, sku_id)
     if await PriceEntry.exists(
         brand_id=principal.brand_id,
