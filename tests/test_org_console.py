@@ -74,6 +74,12 @@ async def test_bulk_tags_refuse_bad_input_and_change_nothing(client) -> None:
         assert refused.status_code == status, (body, refused.text)
         assert refused.json()["error"]["code"] == code
         assert refused.json()["error"]["message"]
+    # A store's own tags follow the same rules (a tag longer than the column is a 422).
+    for tags in (["x" * 33], [""], ["甲"] * 21):
+        patched = await client.patch(
+            f"/api/v1/stores/{ours.store.id}", json={"tags": tags}, headers=headers
+        )
+        assert patched.status_code == 422, tags
     assert await StoreTag.all().count() == 0
 
 
