@@ -74,6 +74,12 @@ async def test_bulk_tags_refuse_bad_input_and_change_nothing(client) -> None:
         assert refused.status_code == status, (body, refused.text)
         assert refused.json()["error"]["code"] == code
         assert refused.json()["error"]["message"]
+    # A store's own tags follow the same rules (a tag longer than the column is a 422).
+    for tags in (["x" * 33], [""], ["甲"] * 21):
+        patched = await client.patch(
+            f"/api/v1/stores/{ours.store.id}", json={"tags": tags}, headers=headers
+        )
+        assert patched.status_code == 422, tags
     assert await StoreTag.all().count() == 0
 
 
@@ -298,3 +304,31 @@ async def test_stores_export_as_csv_and_xlsx_follows_the_filters(client) -> None
     with zipfile.ZipFile(io.BytesIO(xlsx.content)) as book:
         strings = book.read("xl/sharedStrings.xml").decode()
     assert "=HYPERLINK 店" in strings and tenant.store.name not in strings
+
+
+async def test_brand_ops_tag_stores_but_open_no_accounts_and_change_no_regions(client) -> None:
+    tenant = await make_tenant()
+    region = await Region.create(brand=tenant.brand, name="华东")
+    ops = await staff_headers(client, await make_staff(tenant.brand.id, Role.BRAND_OPS))
+    tagged = await client.post(
+        "/api/v1/stores/bulk/tags",
+        json={"store_ids": [tenant.store.id], "add": ["重点客户"]},
+        headers=ops,
+    )
+    assert tagged.json()["changed"] == 1
+    # Identity's rule: only a brand admin opens accounts, so ops cannot make themselves one.
+    opened = await client.post(
+        "/api/v1/staff",
+        json={
+            "username": "ops_made_admin",
+            "password": "long-enough-pw",
+            "display_name": "越权",
+            "role": "brand_admin",
+        },
+        headers=ops,
+    )
+    assert opened.status_code == 403
+    renamed = await client.patch(f"/api/v1/regions/{region.id}", json={"name": "改"}, headers=ops)
+    assert renamed.status_code == 403
+    assert not await Membership.exists(user__username="ops_made_admin")
+    assert (await Region.get(id=region.id)).name == "华东"

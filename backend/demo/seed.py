@@ -117,6 +117,7 @@ async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
         distributor = await org_service.create_distributor(
             acting,
             name=name,
+            contact_name=admin_name,
             contact_phone=f"0571-8800{number:04d}",
             wechat_sub_mchid=mchid,
             region_ids=[regions[region]],

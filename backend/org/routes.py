@@ -135,7 +135,7 @@ class BulkResult(BaseModel):
 class StorePatch(RequestModel):
     tier: TierName | None = None
     status: StatusName | None = None
-    tags: list[str] | None = Field(default=None, max_length=20)
+    tags: list[Tag] | None = Field(default=None, max_length=20)
     distributor_id: Id | None = None
     salesperson_id: Id | None = None
 

@@ -14,16 +14,19 @@ export const nameRules = (what, max) => [
   { pattern: /\S/, message: `${what}不能只有空格`, trigger: ["blur", "change"] },
 ];
 
-export const phoneRules = (required) => [
-  ...(required ? [{ required: true, message: "请输入手机号", trigger: ["blur", "change"] }] : []),
+// A salesperson's mobile: they sign in to the mini-program with it.
+export const mobileRules = [
+  { required: true, message: "请输入手机号", trigger: ["blur", "change"] },
   { pattern: /^1\d{10}$/, message: "请输入 11 位手机号", trigger: ["blur", "change"] },
+];
+
+// A distributor's contact number may be a landline ("0571-88001234").
+export const contactPhoneRules = [
+  { max: 20, message: "联系电话最多 20 个字符", trigger: ["blur", "change"] },
+  { pattern: /^[0-9+\- ]*$/, message: "联系电话只能包含数字、+、- 和空格", trigger: ["blur", "change"] },
 ];
 
 // WeChat Pay service-provider mode: the distributor's sub-merchant number (子商户号), digits only.
 export const subMchidRules = [
   { pattern: /^\d{8,12}$/, message: "子商户号为 8–12 位数字", trigger: ["blur", "change"] },
-];
-
-export const tagRules = [
-  { max: 32, message: "标签最多 32 个字符" },
 ];
