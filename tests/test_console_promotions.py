@@ -1,8 +1,8 @@
 """The brand's promotion pages in a real browser: a bundle promotion (净水器 + 10 滤芯 a set,
 9折) created in the editor after its checks refused an empty form, simulated for a store
 beside the editor while still a draft, activated with a confirmation, then seen in that
-store's quote over the API and, once the store orders, in the budget chart. Distributor staff
-get the 无权访问 page. Screenshots go to test-artifacts/console/."""
+store's quote over the API and, once the store orders, in the budget chart; then paused and
+ended. Distributor staff get the 无权访问 page. Screenshots go to test-artifacts/console/."""
 
 from __future__ import annotations
 
@@ -135,6 +135,15 @@ async def test_a_bundle_promotion_is_made_simulated_activated_and_quoted(
     await expect(row).to_contain_text("¥299.90 / ¥1,000.00")
     await expect(row).to_contain_text("进行中")
     await still_shot(page, "promotions-3-list")
+
+    # Paused, then ended, each after its confirmation; the page shows each new state.
+    await row.get_by_role("link", name="净水套装 9 折").click()
+    for action, label, status in (("pause", "暂停", "已暂停"), ("end", "结束", "已结束")):
+        await page.locator(f"[data-action='{action}']").click()
+        await page.get_by_role("dialog").get_by_role("button", name=label).click()
+        await expect(page.get_by_test_id("status")).to_have_text(status)
+    await expect(page.locator("[data-action]")).to_have_count(0)  # nothing moves an ended one
+    assert (await Promotion.get(id=promotion.id)).status == "ended"
     await context.close()
 
     # Distributor staff reach neither the page nor its API.
@@ -145,7 +154,7 @@ async def test_a_bundle_promotion_is_made_simulated_activated_and_quoted(
     await shot(page, "promotions-4-distributor-forbidden")
     await context.close()
     refused = await client.post(
-        f"/api/v1/promotions/{promotion.id}/pause", headers=await distributor_admin(client, shop)
+        f"/api/v1/promotions/{promotion.id}/activate", headers=await distributor_admin(client, shop)
     )
     assert refused.status_code == 403
-    assert (await Promotion.get(id=promotion.id)).status == "active"
+    assert (await Promotion.get(id=promotion.id)).status == "ended"
