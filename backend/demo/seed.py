@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 from backend.catalog import service as catalog_service
 from backend.catalog.models import Category, PriceEntry
 from backend.coupons import service as coupons_service
+from backend.demo.claims import seed_voucher_claim
 from backend.demo.complaints import seed_complaints
 from backend.demo.live import seed_live_session
 from backend.demo.orders import become_owner, seed_desk_orders
@@ -184,6 +185,7 @@ async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
         accounts.owner_points = await _points_of(owner.principal)
         accounts.complaints = await seed_complaints(deps, acting, deps.clock.now())
         accounts.desk_orders = await seed_desk_orders(deps, brand.id, distributor_ids[0], now)
+        await seed_voucher_claim(deps, acting, distributor_ids[0], now)
     accounts.live_session, accounts.live_invited = await seed_live_session(
         acting, distributor_ids[0], now
     )
