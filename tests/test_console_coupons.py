@@ -159,6 +159,15 @@ async def test_a_brand_creates_a_coupon_and_issues_it_to_a_tag(
     await expect(row.locator("[data-figure='used']")).to_have_text("0")
     await expect(row).to_contain_text("每店限 2 张")
     await shot(page, "coupons-5-list")
+
+    # Ended, asked first: no more issuing; the coupon already out stays in its wallet.
+    await row.locator(f"[data-template='{created.id}']").click()
+    await page.get_by_role("button", name="停止发放").click()
+    await confirm(page, "停止发放")
+    await expect(page.get_by_test_id("template-status")).to_have_text("已停止")
+    await expect(page.get_by_role("button", name="发券")).to_have_count(0)
+    assert (await CouponTemplate.get(id=created.id)).status == "ended"
+    assert await Coupon.filter(template_id=created.id).count() == 1
     await context.close()
 
     await forbidden_to_distributors(

@@ -78,15 +78,22 @@ async def distributor_staff(brand_id: int, distributor_id: int) -> Principal:
 
 
 async def paid_order(
-    deps: Any, buyer: Principal, lines: list[tuple[int, int]], *, placed_at: datetime
+    deps: Any,
+    buyer: Principal,
+    lines: list[tuple[int, int]],
+    *,
+    placed_at: datetime,
+    coupon_id: int | None = None,
 ) -> int:
-    """The store owner orders; the distributor records the payment (货到付款) a few minutes
-    later, which credits what the order earned (points) and unlocks its lottery spin."""
+    """The store owner orders (with a coupon of its wallet, if given); the distributor records
+    the payment (货到付款) a few minutes later, which credits what the order earned (points)
+    and unlocks its lottery spin."""
     placed = await ordering_service.place_order(
         at(deps, placed_at),
         buyer,
         store_id=None,
         lines=[RequestedLine(sku_id, quantity) for sku_id, quantity in lines],
+        coupon_id=coupon_id,
     )
     assert buyer.brand_id is not None and buyer.distributor_id is not None
     staff = await distributor_staff(buyer.brand_id, buyer.distributor_id)
@@ -97,10 +104,15 @@ async def paid_order(
 
 
 async def delivered_order(
-    deps: Any, buyer: Principal, lines: list[tuple[int, int]], *, placed_at: datetime
+    deps: Any,
+    buyer: Principal,
+    lines: list[tuple[int, int]],
+    *,
+    placed_at: datetime,
+    coupon_id: int | None = None,
 ) -> int:
     """A paid order the distributor accepted, shipped and delivered."""
-    order_id = await paid_order(deps, buyer, lines, placed_at=placed_at)
+    order_id = await paid_order(deps, buyer, lines, placed_at=placed_at, coupon_id=coupon_id)
     assert buyer.brand_id is not None and buyer.distributor_id is not None
     staff = await distributor_staff(buyer.brand_id, buyer.distributor_id)
     for action, after, changes in DELIVERY_STEPS:

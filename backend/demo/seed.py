@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 from backend.catalog import service as catalog_service
 from backend.catalog.models import Category, PriceEntry, Sku
 from backend.coupons import service as coupons_service
+from backend.demo.claims import seed_voucher_claim
 from backend.demo.complaints import seed_complaints
 from backend.demo.live import seed_live_session
 from backend.demo.onboarding import seed_onboarding
@@ -188,6 +189,7 @@ async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
         accounts.desk_orders = await seed_desk_orders(deps, brand.id, distributor_ids[0], now)
         await seed_onboarding(deps, acting, distributor_ids, [int(p["id"]) for p in salespeople])  # type: ignore[call-overload]
         await seed_to_send(deps, brand.id, now)
+        await seed_voucher_claim(deps, acting, distributor_ids[0], now)
     accounts.live_session, accounts.live_invited = await seed_live_session(
         acting, distributor_ids[0], now
     )
