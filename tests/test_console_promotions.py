@@ -1,8 +1,9 @@
 """The brand's promotion pages in a real browser: a bundle promotion (净水器 + 10 滤芯 a set,
 9折) created in the editor after its checks refused an empty form, simulated for a store
-beside the editor while still a draft, activated with a confirmation, then seen in that
-store's quote over the API and, once the store orders, in the budget chart; then paused and
-ended. Distributor staff get the 无权访问 page. Screenshots go to test-artifacts/console/."""
+beside the editor while still a draft; a save refused by the API (a colleague activated it)
+shown in its words; paused and activated again with confirmations, then seen in that store's
+quote over the API and, once the store orders, in the budget chart; then ended. Distributor
+staff get the 无权访问 page. Screenshots go to test-artifacts/console/."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from playwright.async_api import Page, expect
 
 from backend.promotions.models import Promotion
 from tests.console_browser import browser, needs_browser, shot, signed_in  # noqa: F401
-from tests.factories import distributor_admin, idempotent, make_shop, store_owner
+from tests.factories import distributor_admin, idempotent, make_shop, staff_headers, store_owner
 from tests.test_console_stock_stores import distributor_staff, still_shot
 
 pytestmark = needs_browser
@@ -97,15 +98,26 @@ async def test_a_bundle_promotion_is_made_simulated_activated_and_quoted(
     await expect(result).to_contain_text("-¥299.90")
     await still_shot(page, "promotions-1-editor-simulated")
 
-    # Activated from its page, after a confirmation.
+    # A colleague activates it meanwhile: the next save is refused in the API's words, and
+    # nothing changes.
+    brand = await staff_headers(client, shop.tenant.admin_username)
+    await client.post(f"/api/v1/promotions/{promotion.id}/activate", headers=brand)
+    await page.get_by_test_id("budget").fill("2000")
+    await page.get_by_test_id("save").click()
+    refusal = page.locator(".el-alert")
+    await expect(refusal).to_contain_text("进行中或已结束的活动不能修改，请先暂停")
+    assert (await Promotion.get(id=promotion.id)).budget_fen == 100_000
     await page.get_by_role("link", name="查看活动").click()
-    await expect(page.get_by_test_id("status")).to_have_text("草稿")
-    await page.locator("[data-action='activate']").click()
-    dialog = page.get_by_role("dialog")
-    await expect(dialog).to_contain_text("启用后")
-    await dialog.get_by_role("button", name="启用").click()
+    await page.get_by_role("dialog").get_by_role("button", name="离开").click()  # unsaved
+
+    # Paused and activated again from its page, each after a confirmation.
     await expect(page.get_by_test_id("status")).to_have_text("进行中")
-    await expect(page.locator("[data-action='pause']")).to_be_visible()
+    for action, label, status in (("pause", "暂停", "已暂停"), ("activate", "启用", "进行中")):
+        await page.locator(f"[data-action='{action}']").click()
+        dialog = page.get_by_role("dialog")
+        await expect(dialog).to_contain_text(f"{label}后")
+        await dialog.get_by_role("button", name=label).click()
+        await expect(page.get_by_test_id("status")).to_have_text(status)
     assert (await Promotion.get(id=promotion.id)).status == "active"
 
     # The store's own quote now has it; its order takes the money from the budget.
@@ -136,13 +148,12 @@ async def test_a_bundle_promotion_is_made_simulated_activated_and_quoted(
     await expect(row).to_contain_text("进行中")
     await still_shot(page, "promotions-3-list")
 
-    # Paused, then ended, each after its confirmation; the page shows each new state.
+    # Ended, after its confirmation: nothing moves it any more.
     await row.get_by_role("link", name="净水套装 9 折").click()
-    for action, label, status in (("pause", "暂停", "已暂停"), ("end", "结束", "已结束")):
-        await page.locator(f"[data-action='{action}']").click()
-        await page.get_by_role("dialog").get_by_role("button", name=label).click()
-        await expect(page.get_by_test_id("status")).to_have_text(status)
-    await expect(page.locator("[data-action]")).to_have_count(0)  # nothing moves an ended one
+    await page.locator("[data-action='end']").click()
+    await page.get_by_role("dialog").get_by_role("button", name="结束").click()
+    await expect(page.get_by_test_id("status")).to_have_text("已结束")
+    await expect(page.locator("[data-action]")).to_have_count(0)
     assert (await Promotion.get(id=promotion.id)).status == "ended"
     await context.close()
 

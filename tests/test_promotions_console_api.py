@@ -11,7 +11,7 @@ import zipfile
 import httpx
 
 from backend.promotions.models import Promotion
-from tests.factories import distributor_admin, idempotent, make_shop, store_owner
+from tests.factories import bearer, distributor_admin, idempotent, make_shop, store_owner
 from tests.test_promotions_admin import API, admin, created, reduction
 from tests.test_promotions_ordering import ordered, running
 
@@ -119,15 +119,17 @@ async def test_the_simulator_names_what_did_not_apply(client: httpx.AsyncClient)
     assert skipped["message"]  # in Chinese, from the engine
 
 
-async def test_only_the_brands_own_staff_reach_these(client: httpx.AsyncClient) -> None:
+async def test_only_the_brands_own_staff_reach_these(client, sandbox_client) -> None:
     shop = await make_shop()
     headers = await admin(client, shop)
     promotion = await created(client, headers, reduction())
     distributor = await distributor_admin(client, shop)
+    owner = bearer(await store_owner(client, sandbox_client, shop.tenant.store))
     for path in ("/counts", "/skus", "/export", f"/{promotion['id']}/budget/daily"):
-        refused = await client.get(f"{API}{path}", headers=distributor)
-        assert refused.status_code == 403, path
-        assert refused.json()["error"]["code"] == "auth.role_required"
+        for outsider in (distributor, owner):
+            refused = await client.get(f"{API}{path}", headers=outsider)
+            assert refused.status_code == 403, path
+            assert refused.json()["error"]["code"] == "auth.role_required"
     refused = await client.post(
         API, json=reduction(name="经销商建的"), headers={**distributor, "Idempotency-Key": "k1"}
     )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
@@ -25,6 +25,7 @@ from backend.infra.http import (
     ok,
     page,
     parse_query,
+    responds,
     responds_file,
 )
 from backend.infra.idempotency import create_once
@@ -240,8 +241,30 @@ async def list_promotions(request: Request, principal: Principal) -> HTTPRespons
     return ok({"items": listed["items"], "next_before": listed["next_after"]})
 
 
+class PromotionCounts(BaseModel):
+    total: int
+    by_status: dict[str, int] = Field(description="draft、active、paused、ended 各自的活动数")
+
+
+class BudgetDay(BaseModel):
+    day: date = Field(description="中国时间的日期")
+    taken_fen: int = Field(description="当天下单占用")
+    given_back_fen: int = Field(description="当天取消、过期或全额退款归还")
+    committed_fen: int = Field(description="当天结束时的累计占用")
+
+
+class BudgetByDay(BaseModel):
+    promotion_id: int
+    budget_fen: int | None = Field(description="活动资金；null 为不限")
+    committed_fen: int
+    orders: int = Field(description="仍享有本活动的订单数（已归还的不计）")
+    stores: int = Field(description="这些订单的门店数")
+    days: list[BudgetDay] = Field(description="有占用或归还的日子，由早到晚")
+
+
 @bp.get("/counts")
 @openapi.summary("各状态的活动数（活动列表的标签页）")
+@responds(PromotionCounts)
 @authenticated(*BRAND_ROLES)
 async def promotion_counts(request: Request, principal: Principal) -> HTTPResponse:
     return ok(await service.status_counts(principal))
@@ -338,6 +361,7 @@ async def budget_entries(request: Request, principal: Principal, promotion_id: i
 @openapi.summary(
     "活动资金按天汇总（中国时间）：每天占用、归还与当天结束时的累计占用，及参与订单与门店数"
 )
+@responds(BudgetByDay)
 @authenticated(*BRAND_ROLES)
 async def budget_by_day(request: Request, principal: Principal, promotion_id: int) -> HTTPResponse:
     return ok(await service.budget_by_day(principal, promotion_id))
