@@ -15,6 +15,9 @@ from tests.factories import bearer, distributor_admin, idempotent, make_shop, st
 from tests.test_promotions_admin import API, admin, created, reduction
 from tests.test_promotions_ordering import ordered, running
 
+# The brand's SKUs that a rule may name: catalog's list, shared with the coupon pages.
+SKU_OPTIONS = "/api/v1/catalog/sku-options"
+
 
 async def test_counts_skus_and_the_idempotent_create(client: httpx.AsyncClient) -> None:
     shop = await make_shop()
@@ -29,13 +32,13 @@ async def test_counts_skus_and_the_idempotent_create(client: httpx.AsyncClient) 
     }
 
     # The picker finds the brand's SKUs by product or SKU name, paged by id.
-    found = (await client.get(f"{API}/skus", params={"q": "滤芯"}, headers=headers)).json()
+    found = (await client.get(SKU_OPTIONS, params={"q": "滤芯"}, headers=headers)).json()
     assert [(s["id"], s["product_name"], s["name"]) for s in found["items"]] == [
         (shop.filters, "澜泉 RO 净水器", "滤芯")
     ]
-    first = (await client.get(f"{API}/skus", params={"limit": 2}, headers=headers)).json()
+    first = (await client.get(SKU_OPTIONS, params={"limit": 2}, headers=headers)).json()
     assert [s["id"] for s in first["items"]] == [shop.water, shop.filters]
-    rest = await client.get(f"{API}/skus", params={"after": first["next_after"]}, headers=headers)
+    rest = await client.get(SKU_OPTIONS, params={"after": first["next_after"]}, headers=headers)
     assert [s["id"] for s in rest.json()["items"]] == [shop.unsold]
 
     # The same key twice creates one promotion; the same key with another body is refused.
@@ -125,11 +128,13 @@ async def test_only_the_brands_own_staff_reach_these(client, sandbox_client) -> 
     promotion = await created(client, headers, reduction())
     distributor = await distributor_admin(client, shop)
     owner = bearer(await store_owner(client, sandbox_client, shop.tenant.store))
-    for path in ("/counts", "/skus", "/export", f"/{promotion['id']}/budget/daily"):
+    for path in ("/counts", "/export", f"/{promotion['id']}/budget/daily"):
         for outsider in (distributor, owner):
             refused = await client.get(f"{API}{path}", headers=outsider)
             assert refused.status_code == 403, path
             assert refused.json()["error"]["code"] == "auth.role_required"
+        refused = await client.get(SKU_OPTIONS, headers=outsider)
+        assert refused.status_code == 403
     refused = await client.post(
         API, json=reduction(name="经销商建的"), headers={**distributor, "Idempotency-Key": "k1"}
     )
@@ -142,7 +147,7 @@ async def test_only_the_brands_own_staff_reach_these(client, sandbox_client) -> 
     assert (await client.get(f"{API}/counts", headers=stranger)).json()["total"] == 0
     exported = await client.get(f"{API}/export", headers=stranger)
     assert len(exported.content.decode("utf-8-sig").strip().splitlines()) == 1  # headers only
-    skus = (await client.get(f"{API}/skus", params={"q": "滤芯"}, headers=stranger)).json()
+    skus = (await client.get(SKU_OPTIONS, params={"q": "滤芯"}, headers=stranger)).json()
     assert shop.filters not in [s["id"] for s in skus["items"]]
 
     bad = await client.get(f"{API}/export", params={"format": "pdf"}, headers=headers)

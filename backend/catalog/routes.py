@@ -255,6 +255,25 @@ async def list_products(request: Request, principal: Principal) -> HTTPResponse:
     return ok(page(items, limit))
 
 
+class SkuOptionQuery(PageQuery):
+    q: str | None = Field(default=None, max_length=64, description="商品名、规格名或条码")
+
+
+@bp.get("/sku-options")
+@openapi.summary("品牌的全部规格（上架与否），按名称或条码搜索：促销、优惠券等页面选商品用")
+@documented_query(SkuOptionQuery)
+@authenticated(*BRAND_ROLES)
+async def sku_options(request: Request, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, SkuOptionQuery)
+    assert principal.brand_id is not None  # brand staff belong to a brand
+    limit = query.bounded_limit()
+    # One more than the page, for `page` to tell whether another follows.
+    items = await service.brand_skus(
+        principal.brand_id, text=query.q, after=query.after, limit=limit + 1
+    )
+    return ok(page(items, limit))
+
+
 @bp.post("/products")
 @openapi.summary("新建商品及其规格")
 @openapi.parameter("Idempotency-Key", str, location="header", required=False)

@@ -1084,8 +1084,9 @@ async def sku_summaries(brand_id: int, sku_ids: Iterable[int]) -> dict[int, SkuS
 async def brand_skus(
     brand_id: int, *, text: str | None, after: int | None, limit: int
 ) -> list[dict[str, Any]]:
-    """The brand's SKUs on sale or not (what a promotion may name), by id, found by product
-    or SKU name or barcode: each with its product, category, unit and list price."""
+    """The brand's SKUs on sale or not (what a promotion or a coupon may name), by id, found
+    by product or SKU name or barcode: each with its product, category, spec, unit and list
+    price."""
     skus = Sku.filter(brand_id=brand_id)
     if text:
         skus = skus.filter(
@@ -1099,6 +1100,7 @@ async def brand_skus(
         .values(
             "id",
             "name",
+            "spec",
             "unit",
             "list_price_fen",
             "is_active",
@@ -1111,6 +1113,7 @@ async def brand_skus(
             "id": row["id"],
             "product_name": row["product__name"],
             "name": row["name"],
+            "spec": row["spec"],
             "unit": row["unit"],
             "category_id": row["product__category_id"],
             "list_price_fen": row["list_price_fen"],

@@ -307,21 +307,6 @@ async def export_results(request: Request, principal: Principal) -> HTTPResponse
     )
 
 
-class SkuOptionQuery(PageQuery):
-    q: str | None = Field(default=None, max_length=64, description="商品名、规格名或条码")
-
-
-@bp.get("/skus")
-@openapi.summary("活动可选的商品规格（范围、组合、赠品）：品牌全部规格，按名称或条码搜索")
-@documented_query(SkuOptionQuery)
-@authenticated(*BRAND_ROLES)
-async def sku_options(request: Request, principal: Principal) -> HTTPResponse:
-    query = parse_query(request, SkuOptionQuery)
-    limit = query.bounded_limit()
-    items = await service.sku_options(principal, text=query.q, after=query.after, limit=limit)
-    return ok(page(items, limit))
-
-
 @bp.get("/current")
 @openapi.summary(
     "门店可参加的进行中活动：名称、奖励说明、时间、适用商品与分类（可按规格筛选）；不含活动资金"

@@ -859,13 +859,3 @@ async def result_rows(principal: Principal, *, status: str | None) -> list[resul
         )
         for p in promotions
     ]
-
-
-async def sku_options(
-    principal: Principal, *, text: str | None, after: int | None, limit: int
-) -> list[dict[str, Any]]:
-    """The brand's SKUs a rule may name (scope, bundle, gift), found by name or barcode;
-    one more than `limit` when there are more (for the page to say so)."""
-    return await catalog_service.brand_skus(
-        _brand_of(principal), text=text, after=after, limit=limit + 1
-    )

@@ -1,11 +1,11 @@
-// The brand's SKUs as the promotion pages name them (GET /promotions/skus).
+// The brand's SKUs as the promotion pages name them (GET /catalog/sku-options).
 import { api } from "../../api.js";
 
 export const skuLabel = (sku) => [sku.product_name, sku.name].filter(Boolean).join(" · ");
 
 /** Searches the brand's SKUs by name or barcode; remembers each one's name in `names`. */
 export async function searchSkus(text, names, limit = 50) {
-  const { items } = await api("/promotions/skus", { query: { q: text, limit } });
+  const { items } = await api("/catalog/sku-options", { query: { q: text, limit } });
   items.forEach((sku) => names.set(sku.id, skuLabel(sku)));
   return items;
 }
@@ -15,7 +15,7 @@ export async function nameSkus(ids, names) {
   const wanted = new Set(ids.filter((id) => id && !names.has(id)));
   let after;
   while (wanted.size) {
-    const page = await api("/promotions/skus", { query: { limit: 100, after } });
+    const page = await api("/catalog/sku-options", { query: { limit: 100, after } });
     page.items.forEach((sku) => {
       names.set(sku.id, skuLabel(sku));
       wanted.delete(sku.id);
