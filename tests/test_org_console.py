@@ -332,3 +332,25 @@ async def test_brand_ops_tag_stores_but_open_no_accounts_and_change_no_regions(c
     assert renamed.status_code == 403
     assert not await Membership.exists(user__username="ops_made_admin")
     assert (await Region.get(id=region.id)).name == "华东"
+
+
+async def test_creates_with_the_same_idempotency_key_make_one(client) -> None:
+    tenant = await make_tenant()
+    headers = await staff_headers(client, tenant.admin_username)
+    creates = [
+        ("/api/v1/regions", {"name": "西南"}),
+        ("/api/v1/distributors", {"name": "成都蜀川商贸", "contact_name": "刘洋"}),
+        ("/api/v1/salespeople", {"name": "吴凡", "phone": "13955556666"}),
+    ]
+    for path, body in creates:
+        keyed = {**headers, "Idempotency-Key": f"again-{path}"}
+        first = await client.post(path, json=body, headers=keyed)
+        again = await client.post(path, json=body, headers=keyed)
+        assert (first.status_code, again.status_code) == (201, 201), again.text
+        assert again.json() == first.json()
+    assert await Region.filter(brand_id=tenant.brand.id, name="西南").count() == 1
+    assert await Salesperson.filter(phone="13955556666").count() == 1
+    made = await client.get("/api/v1/distributors", headers=headers)
+    assert [d["contact_name"] for d in made.json()["items"] if d["name"] == "成都蜀川商贸"] == [
+        "刘洋"
+    ]

@@ -310,6 +310,24 @@ class RejectBody(RequestModel):
 
 # ---- regions, distributors, salespeople, staff ------------------------------------------------
 
+IDEMPOTENCY_KEY = openapi.parameter("Idempotency-Key", str, location="header", required=False)
+
+
+async def _created(
+    request: Request,
+    principal: Principal,
+    scope: str,
+    create: Callable[[], Awaitable[dict[str, Any]]],
+) -> HTTPResponse:
+    """201 with what `create` made; with an Idempotency-Key, a retry of the same request is
+    answered the first answer instead of creating again (or a 409 for the name taken)."""
+    if request.headers.get("idempotency-key") is None:
+        return ok(await create(), status=201)
+    now = request_deps(request).clock.now()
+    return await create_once(
+        request, scope=scope, user_id=principal.user_id, now=now, create=create
+    )
+
 
 @bp.get("/regions")
 @openapi.summary("区域列表")
@@ -320,10 +338,13 @@ async def list_regions(request: Request, principal: Principal) -> HTTPResponse:
 
 @bp.post("/regions")
 @openapi.summary("新建区域")
+@IDEMPOTENCY_KEY
 @authenticated(Role.BRAND_ADMIN)
 @json_body(RegionBody)
 async def create_region(request: Request, principal: Principal, body: RegionBody) -> HTTPResponse:
-    return ok(await service.create_region(principal, body.name), status=201)
+    return await _created(
+        request, principal, "org.region", lambda: service.create_region(principal, body.name)
+    )
 
 
 @bp.patch("/regions/<region_id:int>")
@@ -345,13 +366,18 @@ async def list_distributors(request: Request, principal: Principal) -> HTTPRespo
 
 @bp.post("/distributors")
 @openapi.summary("新建经销商（含微信支付子商户号与服务区域）")
+@IDEMPOTENCY_KEY
 @authenticated(Role.BRAND_ADMIN)
 @json_body(DistributorBody)
 async def create_distributor(
     request: Request, principal: Principal, body: DistributorBody
 ) -> HTTPResponse:
-    created = await service.create_distributor(principal, **body.model_dump())
-    return ok(created, status=201)
+    return await _created(
+        request,
+        principal,
+        "org.distributor",
+        lambda: service.create_distributor(principal, **body.model_dump()),
+    )
 
 
 @bp.get("/distributors/<distributor_id:int>")
@@ -396,32 +422,29 @@ async def update_salesperson(
 
 @bp.post("/salespeople")
 @openapi.summary("登记业务员（业务员用该手机号绑定小程序后即获得业务员身份）")
+@IDEMPOTENCY_KEY
 @authenticated(Role.BRAND_ADMIN, Role.DISTRIBUTOR_ADMIN)
 @json_body(SalespersonBody)
 async def create_salesperson(
     request: Request, principal: Principal, body: SalespersonBody
 ) -> HTTPResponse:
-    return ok(await service.create_salesperson(principal, **body.model_dump()), status=201)
+    return await _created(
+        request,
+        principal,
+        "org.salesperson",
+        lambda: service.create_salesperson(principal, **body.model_dump()),
+    )
 
 
 @bp.post("/staff")
 @openapi.summary("开通后台员工账号（品牌管理员：品牌或经销商员工；经销商管理员：本经销商员工）")
-@openapi.parameter("Idempotency-Key", str, location="header", required=False)
+@IDEMPOTENCY_KEY
 @authenticated(Role.BRAND_ADMIN, Role.DISTRIBUTOR_ADMIN)
 @json_body(StaffBody)
 async def create_staff(request: Request, principal: Principal, body: StaffBody) -> HTTPResponse:
-    fields = body.model_dump()
-    fields["role"] = Role(fields["role"])
-
-    def create() -> Awaitable[dict[str, Any]]:
-        return service.create_staff_account(principal, **fields)
-
-    if request.headers.get("idempotency-key") is None:
-        # Without a key a retry is still harmless: the username is taken by the first (409).
-        return ok(await create(), status=201)
-    now = request_deps(request).clock.now()
-    return await create_once(
-        request, scope="org.staff", user_id=principal.user_id, now=now, create=create
+    fields = {**body.model_dump(), "role": Role(body.role)}
+    return await _created(
+        request, principal, "org.staff", lambda: service.create_staff_account(principal, **fields)
     )
 
 
