@@ -118,6 +118,10 @@ async def test_products_are_listed_searched_filtered_edited_and_created_once(cli
     assert (listed[0]["min_list_price_fen"], listed[0]["max_list_price_fen"]) == (10_000, 199_900)
     by_barcode = await client.get(f"{API}/products", params={"q": "6900000000011"}, headers=headers)
     assert [p["id"] for p in by_barcode.json()["items"]] == [product_id]
+    # Longer than any barcode: searched by name only (the ORM refuses such a barcode value).
+    for path in ("/products", "/sku-options"):
+        too_long = await client.get(f"{API}{path}", params={"q": "6" * 64}, headers=headers)
+        assert too_long.status_code == 200 and too_long.json()["items"] == []
     by_category = await client.get(
         f"{API}/products", params={"category_id": faucets}, headers=headers
     )

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from backend.org.models import Brand, Distributor
 
 
+BARCODE_MAX_LENGTH = 32
+
+
 class StockReason(StrEnum):
     """Why a distributor's staff changed a stock figure by hand."""
 
@@ -69,7 +72,7 @@ class Sku(Model):
     name = fields.CharField(max_length=64)
     spec = fields.CharField(max_length=64, default="")
     unit = fields.CharField(max_length=8, default="件")
-    barcode = fields.CharField(max_length=32, null=True)
+    barcode = fields.CharField(max_length=BARCODE_MAX_LENGTH, null=True)
     list_price_fen = fields.BigIntField()
     # 箱规: orders come in whole cases of this many units.
     case_size = fields.IntField(default=1)

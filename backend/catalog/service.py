@@ -16,6 +16,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from backend.catalog.models import (
+    BARCODE_MAX_LENGTH,
     Category,
     DistributorSku,
     PriceEntry,
@@ -314,6 +315,12 @@ async def update_product(
     return await get_product(principal.brand_id, product.id)
 
 
+def _may_be_barcode(text: str) -> bool:
+    """Whether a search text could be a barcode: the ORM refuses (with an error, not an empty
+    answer) to compare a column with a value longer than the column."""
+    return len(text) <= BARCODE_MAX_LENGTH
+
+
 async def list_products(
     brand_id: int,
     *,
@@ -327,8 +334,10 @@ async def list_products(
     count and list price range. `text` matches the product's name or a SKU's barcode."""
     query = Product.filter(brand_id=brand_id)
     if text:
-        by_barcode = await Sku.filter(brand_id=brand_id, barcode=text).values_list(
-            "product_id", flat=True
+        by_barcode = (
+            await Sku.filter(brand_id=brand_id, barcode=text).values_list("product_id", flat=True)
+            if _may_be_barcode(text)
+            else []
         )
         query = query.filter(Q(name__icontains=text) | Q(id__in=list(by_barcode)))
     if category_id is not None:
@@ -1089,9 +1098,8 @@ async def brand_skus(
     price."""
     skus = Sku.filter(brand_id=brand_id)
     if text:
-        skus = skus.filter(
-            Q(product__name__icontains=text) | Q(name__icontains=text) | Q(barcode=text)
-        )
+        named = Q(product__name__icontains=text) | Q(name__icontains=text)
+        skus = skus.filter(named | Q(barcode=text) if _may_be_barcode(text) else named)
     if after is not None:
         skus = skus.filter(id__gt=after)
     rows = (
