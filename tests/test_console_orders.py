@@ -1,10 +1,13 @@
 """The order queue in a real browser, as a distributor: it is where they land; the tabs count
 their orders only; they filter by status and store, accept two orders in a batch, ship them
 in a batch with tracking numbers, and print the picking list and delivery notes. The API
-then says what the screen said, and another distributor's orders never show."""
+then says what the screen said, and another distributor's orders never show. Brand staff
+see every distributor's orders read only, named by distributor and filtered by one."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from typing import Any
 
@@ -60,6 +63,9 @@ async def test_a_distributor_accepts_ships_and_prints_a_batch(
     )
     await expect(row(page, unpaid["id"])).to_be_visible()
     await expect(page.get_by_text(their_no)).to_have_count(0)
+    # Theirs is the only distributor they see: no column and no filter naming one.
+    await expect(page.get_by_role("columnheader", name="经销商")).to_have_count(0)
+    await expect(page.get_by_role("combobox", name="经销商")).to_have_count(0)
     await shot(page, "orders-1-queue")
 
     # Filter by status, then by store: the list and the counts follow, the URL keeps both.
@@ -145,17 +151,42 @@ async def test_a_distributor_accepts_ships_and_prints_a_batch(
     await context.close()
 
 
-async def test_brand_staff_see_the_queue_read_only(
+async def test_brand_staff_see_the_queue_read_only_by_distributor(
     browser, platform_url, client, sandbox_client
 ) -> None:
     shop, _, (first,) = await paid_orders(client, sandbox_client, 1)
-    brand = await staff_headers(client, shop.tenant.admin_username)
-    assert (await client.get("/api/v1/orders/counts", headers=brand)).json()["total"] == 1
-    context, page = await signed_in(browser, platform_url, shop.tenant.admin_username, "/orders")
-    await expect(row(page, first)).to_contain_text(shop.tenant.store.name)
+    theirs = await another_distributors_order(client, sandbox_client, shop)
+    tenant = shop.tenant
+    ours, other = tenant.distributor, tenant.other_distributor
+    brand = await staff_headers(client, tenant.admin_username)
+    assert (await client.get("/api/v1/orders/counts", headers=brand)).json()["total"] == 2
+    context, page = await signed_in(browser, platform_url, tenant.admin_username, "/orders")
+    await expect(row(page, first)).to_contain_text(tenant.store.name)
+    await expect(row(page, first)).to_contain_text(ours.name)
+    await expect(row(page, theirs)).to_contain_text(other.name)
     await expect(page.get_by_role("button", name=re.compile("批量接单"))).to_have_count(0)
     await expect(row(page, first).locator(".el-checkbox")).to_have_count(0)
-    await shot(page, "orders-6-brand-read-only")
+
+    # One distributor's orders: the list, the tabs' counts, the URL and the export follow.
+    await pick(page, "经销商", other.name)
+    await expect(page).to_have_url(re.compile(rf"distributor_id={other.id}"))
+    await expect(row(page, first)).to_have_count(0)
+    await expect(row(page, theirs)).to_be_visible()
+    await expect(page.locator("[data-tab='all']")).to_have_text(re.compile(r"全部\s*1"))
+    await expect(page.locator(".el-select-dropdown:visible")).to_have_count(0)  # faded out
+    await shot(page, "orders-6-brand-by-distributor")
+    await page.get_by_role("button", name="导出当前筛选").click()
+    async with page.expect_download() as downloading:
+        await page.get_by_role("menuitem", name=re.compile("CSV")).click()
+    exported = (await (await downloading.value).path()).read_text(encoding="utf-8-sig")
+    numbers = [line[0] for line in list(csv.reader(io.StringIO(exported)))[1:]]
+    assert numbers == [(await Order.get(id=theirs)).order_no]
+    # The store filter then offers that distributor's stores only.
+    stores = page.get_by_role("combobox", name="门店", exact=True)
+    await page.locator(".el-select", has=stores).click()
+    options = page.locator(".el-select-dropdown:visible .el-select-dropdown__item")
+    await expect(options).to_have_text(["别家门店"])
+    await page.keyboard.press("Escape")
     # A link with a day range reopens it: the picker shows it, the list and counts follow it.
     await page.goto(f"{platform_url}/console#/orders?created_from=2020-01-01&created_to=2020-01-31")
     await expect(page.get_by_placeholder("开始日期")).to_have_value("2020-01-01")

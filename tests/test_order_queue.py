@@ -163,6 +163,37 @@ async def test_search_after_sale_and_counts_follow_the_filters_and_the_tenant(
     assert (await client.get(ORDERS, params={"q": "单" * 41}, headers=staff)).status_code == 422
 
 
+async def test_brand_staff_filter_by_distributor_and_distributors_stay_in_their_own(
+    client, sandbox_client
+) -> None:
+    shop, staff, (mine,) = await paid_orders(client, sandbox_client, 1)
+    theirs = await another_distributors_order(client, sandbox_client, shop)
+    tenant = shop.tenant
+    brand = await staff_headers(client, tenant.admin_username)
+    stranger = await staff_headers(client, (await make_shop()).tenant.admin_username)
+
+    async def seen(headers: dict[str, str], **query: Any) -> tuple[list[Any], int]:
+        """(id, distributor name) of each listed order, and the tabs' total, for one filter."""
+        listed = await client.get(ORDERS, params=query, headers=headers)
+        counted = await client.get(f"{ORDERS}/counts", params=query, headers=headers)
+        assert (listed.status_code, counted.status_code) == (200, 200), listed.text
+        rows = [(row["id"], row["distributor_name"]) for row in listed.json()["items"]]
+        return rows, counted.json()["total"]
+
+    ours, other = tenant.distributor, tenant.other_distributor
+    assert await seen(brand) == ([(theirs, other.name), (mine, ours.name)], 2)
+    assert await seen(brand, distributor_id=ours.id) == ([(mine, ours.name)], 1)
+    assert await seen(brand, distributor_id=other.id) == ([(theirs, other.name)], 1)
+    # Staff of one distributor: naming another distributor (or another brand naming one of
+    # ours) narrows to nothing, never widens; naming their own changes nothing.
+    assert await seen(staff, distributor_id=ours.id) == ([(mine, ours.name)], 1)
+    assert await seen(staff, distributor_id=other.id) == ([], 0)
+    assert await seen(stranger, distributor_id=ours.id) == ([], 0)
+    assert await seen(brand, distributor_id=999_999_999) == ([], 0)
+    bad = await client.get(ORDERS, params={"distributor_id": "x"}, headers=brand)
+    assert bad.status_code == 422, bad.text
+
+
 async def test_batch_accept_reports_each_order_and_changes_only_what_it_may(
     client, sandbox_client
 ) -> None:

@@ -200,7 +200,9 @@ class OrderQuery(PageQuery):
     channel: Literal["self", "proxy", "live"] | None = None
     store_id: Id | None = None
     salesperson_id: Id | None = None
-    distributor_id: Id | None = None
+    distributor_id: Id | None = Field(
+        default=None, description="只看该经销商的订单（经销商员工始终只看到自己的订单）"
+    )
     created_from: Day | None = None
     created_to: Day | None = None
     q: str | None = Field(
@@ -314,8 +316,9 @@ async def place_order(request: Request, principal: Principal, body: OrderBody) -
 
 @bp.get("/orders")
 @openapi.summary(
-    "订单列表（按身份限定范围；按状态、售后、日期、门店、业务员、渠道筛选，按订单号或门店名搜索；"
-    "按 id 倒序翻页；每单含门店与业务员名称、商品摘要、已付与已退金额）"
+    "订单列表（按身份限定范围；按状态、售后、日期、经销商、门店、业务员、渠道筛选，"
+    "按订单号或门店名搜索；按 id 倒序翻页；"
+    "每单含门店、经销商与业务员名称、商品摘要、已付与已退金额）"
 )
 @documented_query(OrderQuery)
 @authenticated(*BUYERS, *DISTRIBUTOR_ROLES, *BRAND_ROLES)

@@ -1510,12 +1510,17 @@ async def list_orders(
     filters: dict[str, Any],
 ) -> list[dict[str, Any]]:
     """Newest first, paged by id (keyset): `before` is the last id of the previous page. Each
-    with its store's and salesperson's names, what it bought and whether it is after-sale:
-    a fixed number of queries whatever the page size."""
+    with its store's, distributor's and salesperson's names (joined in the page's one query),
+    what it bought and whether it is after-sale: a fixed number of queries whatever the page
+    size."""
     query = _matching(principal, filters)
     if before:
         query = query.filter(id__lt=before)
-    orders = await query.order_by("-id").limit(limit + 1).select_related("store", "salesperson")
+    orders = (
+        await query.order_by("-id")
+        .limit(limit + 1)
+        .select_related("store", "distributor", "salesperson")
+    )
     ids = [order.id for order in orders]
     summaries = await _line_summaries(ids)
     after_sale = await after_sale_among(ids)
@@ -1523,6 +1528,7 @@ async def list_orders(
         {
             **order_view(order),
             "store_name": order.store.name,
+            "distributor_name": order.distributor.name,
             "salesperson_name": order.salesperson.name if order.salesperson else None,
             "summary": summaries.get(order.id),
             "after_sale": order.id in after_sale,
