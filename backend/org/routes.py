@@ -20,6 +20,7 @@ from backend.identity.access import (
     Role,
     authenticated,
 )
+from backend.infra.exports import MEDIA_TYPES
 from backend.infra.http import (
     Id,
     PageQuery,
@@ -139,11 +140,6 @@ class StorePatch(RequestModel):
     distributor_id: Id | None = None
     salesperson_id: Id | None = None
 
-
-EXPORT_CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 PASSWORD_LENGTHS = (identity_service.PASSWORD_MIN_LENGTH, identity_service.PASSWORD_MAX_LENGTH)
 StaffPassword = Annotated[
@@ -535,7 +531,7 @@ async def list_store_tags(request: Request, principal: Principal) -> HTTPRespons
 
 @bp.get("/stores/export")
 @openapi.summary("导出门店（CSV 或 XLSX；筛选条件与门店列表相同）")
-@responds_file(*EXPORT_CONTENT_TYPES.values(), description="门店表格（CSV 或 XLSX）")
+@responds_file(*MEDIA_TYPES.values(), description="门店表格（CSV 或 XLSX）")
 @documented_query(StoreExportQuery)
 @authenticated(*BRAND_ROLES)
 async def export_stores(request: Request, principal: Principal) -> HTTPResponse:
@@ -548,7 +544,7 @@ async def export_stores(request: Request, principal: Principal) -> HTTPResponse:
         "Content-Disposition": f'attachment; filename="stores-{today}.{query.format}"',
         "Cache-Control": "no-store",
     }
-    return raw(body, content_type=EXPORT_CONTENT_TYPES[query.format], headers=headers)
+    return raw(body, content_type=MEDIA_TYPES[query.format], headers=headers)
 
 
 @bp.post("/stores/bulk/tags")
