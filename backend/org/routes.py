@@ -35,7 +35,7 @@ from backend.infra.http import (
     responds,
     responds_file,
 )
-from backend.infra.idempotency import create_once, respond_once
+from backend.infra.idempotency import create_once_if_keyed, respond_once
 from backend.ordering import service as ordering_service
 from backend.org import export, onboarding, service
 from backend.org.models import ApplicationStatus, StoreStatus, StoreTier
@@ -317,10 +317,8 @@ async def _created(
 ) -> HTTPResponse:
     """201 with what `create` made; with an Idempotency-Key, a retry of the same request is
     answered the first answer instead of creating again (or a 409 for the name taken)."""
-    if request.headers.get("idempotency-key") is None:
-        return ok(await create(), status=201)
     now = request_deps(request).clock.now()
-    return await create_once(
+    return await create_once_if_keyed(
         request, scope=scope, user_id=principal.user_id, now=now, create=create
     )
 
@@ -608,22 +606,7 @@ async def create_box_codes(
             name=body.batch,
         )
 
-    return await _created_once(request, principal, "onboarding.box_batch", create)
-
-
-async def _created_once(
-    request: Request,
-    principal: Principal,
-    scope: str,
-    create: Callable[[], Awaitable[Any]],
-) -> HTTPResponse:
-    """201 with what `create` made; with an Idempotency-Key, a retry answers the first result."""
-    if request.headers.get("idempotency-key") is None:
-        return ok(await create(), status=201)
-    now = request_deps(request).clock.now()
-    return await create_once(
-        request, scope=scope, user_id=principal.user_id, now=now, create=create
-    )
+    return await _created(request, principal, "onboarding.box_batch", create)
 
 
 @bp.get("/onboarding/box-code-batches")
@@ -690,7 +673,7 @@ async def create_invitations(
             onboarding.create_invitations(request_deps(request), principal, body.salesperson_ids)
         )
 
-    return await _created_once(request, principal, "onboarding.invitations", create)
+    return await _created(request, principal, "onboarding.invitations", create)
 
 
 async def _items(found: Awaitable[list[dict[str, Any]]]) -> dict[str, Any]:

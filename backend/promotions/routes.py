@@ -29,7 +29,7 @@ from backend.infra.http import (
     responds,
     responds_file,
 )
-from backend.infra.idempotency import create_once
+from backend.infra.idempotency import create_once_if_keyed
 from backend.org import service as org_service
 from backend.promotions import results, rules, service
 
@@ -220,10 +220,7 @@ async def create_promotion(
     def create() -> Awaitable[dict[str, Any]]:
         return service.create_promotion(principal, body.fields(), now=now)
 
-    if request.headers.get("idempotency-key") is None:
-        # Scripts written before the key was offered still work; the console always sends one.
-        return ok(await create(), status=201)
-    return await create_once(
+    return await create_once_if_keyed(
         request, scope="promotion.create", user_id=principal.user_id, now=now, create=create
     )
 
