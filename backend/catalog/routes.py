@@ -25,7 +25,7 @@ from backend.infra.http import (
     parse_query,
     patch_changes,
 )
-from backend.infra.idempotency import create_once
+from backend.infra.idempotency import create_once, create_once_if_keyed
 from backend.kernel.errors import InvalidInput
 from backend.org import service as org_service
 
@@ -191,12 +191,9 @@ async def _created(
     scope: str,
     create: Callable[[], Awaitable[dict[str, Any]]],
 ) -> HTTPResponse:
-    """201 with what `create` made; with an Idempotency-Key (the console sends one) a retry
-    answers the first result instead of making it twice."""
-    if request.headers.get("idempotency-key") is None:
-        return ok(await create(), status=201)
+    """201 with what `create` made, once per Idempotency-Key (see create_once_if_keyed)."""
     now = request_deps(request).clock.now()
-    return await create_once(
+    return await create_once_if_keyed(
         request, scope=scope, user_id=principal.user_id, now=now, create=create
     )
 

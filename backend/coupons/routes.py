@@ -33,7 +33,7 @@ from backend.infra.http import (
     ok,
     parse_query,
 )
-from backend.infra.idempotency import create_once
+from backend.infra.idempotency import create_once, create_once_if_keyed
 from backend.ordering import service as ordering_service
 from backend.org import service as org_service
 
@@ -154,11 +154,7 @@ async def create_template(
     def create() -> Awaitable[dict[str, Any]]:
         return service.create_template(principal, body.fields(), now=now)
 
-    if request.headers.get("idempotency-key") is None:
-        # Scripts made before the console may still send none; the console always does, so
-        # a retried click makes one template.
-        return ok(await create(), status=201)
-    return await create_once(
+    return await create_once_if_keyed(
         request, scope="coupon.template", user_id=principal.user_id, now=now, create=create
     )
 

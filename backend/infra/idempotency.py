@@ -102,6 +102,22 @@ async def create_once(
     return await respond_once(request, scope=scope, owner=f"user:{user_id}", now=now, work=work)
 
 
+async def create_once_if_keyed(
+    request: Request,
+    *,
+    scope: str,
+    user_id: int,
+    now: datetime,
+    create: Callable[[], Awaitable[Any]],
+) -> HTTPResponse:
+    """201 with what `create` made; with an Idempotency-Key (the console always sends one) a
+    retry is answered the first answer instead of creating again. Without one, as scripts
+    written before the key was offered call, every request creates."""
+    if request.headers.get("idempotency-key") is None:
+        return ok(await create(), status=201)
+    return await create_once(request, scope=scope, user_id=user_id, now=now, create=create)
+
+
 @dataclass(frozen=True)
 class _Request:
     scope: str

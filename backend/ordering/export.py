@@ -11,45 +11,39 @@ The paid amount belongs to payments, which imports ordering; so the caller hands
 
 from __future__ import annotations
 
-import asyncio
-import tempfile
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
-
-from xlsxwriter import Workbook
-from xlsxwriter.format import Format
-from xlsxwriter.worksheet import Worksheet
 
 from backend.identity.access import Principal
-from backend.kernel.spreadsheet import BOM, csv_lines, safe_text
+from backend.infra import exports
+from backend.infra.exports import Column, Kind, china_time
 from backend.ordering import service
 from backend.ordering.models import Channel, OrderStatus
 from backend.ordering.states import STATUS_NAMES
 
 NetPaid = Callable[[list[int]], Awaitable[dict[int, int]]]
 
-CHINA = ZoneInfo("Asia/Shanghai")
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 CHANNEL_NAMES = {Channel.SELF: "自主下单", Channel.PROXY: "业务员代下单", Channel.LIVE: "直播"}
-HEADERS = (
-    "订单号",
-    "门店",
-    "经销商",
-    "业务员",
-    "渠道",
-    "商品原价(元)",
-    "优惠(元)",
-    "实付(元)",
-    "状态",
-    "下单时间",
-    "更新时间",
+TABLE = exports.Table(
+    "订单",
+    (
+        Column("订单号", 24),
+        Column("门店", 24),
+        Column("经销商", 20),
+        Column("业务员", 10),
+        Column("渠道", 14),
+        Column("商品原价(元)", 14, Kind.MONEY),
+        Column("优惠(元)", 12, Kind.MONEY),
+        Column("实付(元)", 12, Kind.MONEY),
+        Column("状态", 10),
+        Column("下单时间", 20, Kind.TIME),
+        Column("更新时间", 20, Kind.TIME),
+    ),
+    seconds=True,
 )
-FILE_CHUNK = 64 * 1024
+HEADERS = TABLE.titles
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,22 +59,6 @@ class ExportRow:
     status: str
     created_at: datetime  # China time, naive: what both file formats write
     updated_at: datetime
-
-
-def yuan(fen: int) -> str:
-    """Exact yuan text from integer fen: 199900 → "1999.00", -5 → "-0.05"."""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{'-' if fen < 0 else ''}{whole}.{cents:02d}"
-
-
-def yuan_decimal(fen: int) -> Decimal:
-    """Exact yuan as a decimal (scaleb shifts the exponent; nothing is rounded)."""
-    return Decimal(fen).scaleb(-2)
-
-
-def china_time(moment: datetime) -> datetime:
-    """Naive China time to the second: CSV text and XLSX cells then show the same second."""
-    return moment.astimezone(CHINA).replace(tzinfo=None, microsecond=0)
 
 
 def _row(order: dict[str, Any], paid_fen: int) -> ExportRow:
@@ -108,91 +86,16 @@ async def export_rows(
         yield [_row(order, paid[order["id"]]) for order in batch]
 
 
-# ---- CSV ------------------------------------------------------------------------------------
-
-
-def _csv_cells(row: ExportRow) -> tuple[str, ...]:
-    return (
-        row.order_no,
-        safe_text(row.store),
-        safe_text(row.distributor),
-        safe_text(row.salesperson),
-        row.channel,
-        yuan(row.list_amount_fen),
-        yuan(row.discount_fen),
-        yuan(row.paid_fen),
-        row.status,
-        row.created_at.strftime(TIME_FORMAT),
-        row.updated_at.strftime(TIME_FORMAT),
-    )
-
-
-async def csv_chunks(batches: AsyncIterator[list[ExportRow]]) -> AsyncGenerator[bytes]:
-    """UTF-8 CSV with a BOM, one chunk per batch.
-
-    The header travels with the first batch, so the first query has run (and could still fail
-    with a proper error response) before the caller commits to a 200 and starts streaming.
-    """
-    pending = BOM + csv_lines([HEADERS])
+async def _cells(batches: AsyncIterator[list[ExportRow]]) -> AsyncIterator[list[tuple[Any, ...]]]:
     async for rows in batches:
-        yield pending + csv_lines([_csv_cells(row) for row in rows])
-        pending = b""
-    if pending:
-        yield pending
+        yield [astuple(row) for row in rows]  # the fields are in the table's column order
 
 
-# ---- XLSX -----------------------------------------------------------------------------------
-
-COLUMN_WIDTHS = (24, 24, 20, 10, 14, 14, 12, 12, 10, 20, 20)
-
-
-def _write_xlsx_rows(
-    sheet: Worksheet, first_row: int, rows: list[ExportRow], money: Format, time: Format
-) -> None:
-    for index, row in enumerate(rows, start=first_row):
-        # write_string, not write: text such as "=1+1" or a long order number stays text.
-        for column, text in enumerate(
-            (row.order_no, row.store, row.distributor, row.salesperson, row.channel)
-        ):
-            sheet.write_string(index, column, text)
-        for column, fen in enumerate((row.list_amount_fen, row.discount_fen, row.paid_fen), 5):
-            # XlsxWriter prints the exact decimal ("1999.00") into the sheet's XML; Excel then
-            # holds the nearest double, just as when someone types 1999.00.
-            sheet.write_number(index, column, yuan_decimal(fen), money)
-        sheet.write_string(index, 8, row.status)
-        sheet.write_datetime(index, 9, row.created_at, time)
-        sheet.write_datetime(index, 10, row.updated_at, time)
+def csv_chunks(batches: AsyncIterator[list[ExportRow]]) -> AsyncGenerator[bytes]:
+    """UTF-8 CSV with a BOM, one chunk per batch (the header with the first)."""
+    return exports.csv_chunks(TABLE, _cells(batches))
 
 
-async def xlsx_chunks(batches: AsyncIterator[list[ExportRow]]) -> AsyncGenerator[bytes]:
-    """An XLSX workbook, built in a temporary folder and then read out in chunks.
-
-    XLSX is a zip archive whose directory comes last, so it cannot be sent while rows are
-    still being read; what stays flat is memory: constant_memory mode flushes each row to a
-    temporary file, and the finished archive is streamed from disk. Building it before the
-    first chunk also means a failure is still an ordinary error response.
-    """
-    # XlsxWriter's scratch files are removed only by a successful close(); in our own folder
-    # they go with it, even when the export fails or the client leaves halfway.
-    with tempfile.TemporaryDirectory(prefix="b2bc-export-") as folder:
-        target = Path(folder) / "orders.xlsx"
-        options = {"constant_memory": True, "in_memory": False, "tmpdir": folder}
-        workbook = Workbook(str(target), options)
-        sheet = workbook.add_worksheet("订单")
-        money = workbook.add_format({"num_format": "0.00"})
-        time = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
-        header = workbook.add_format({"bold": True})
-        for column, width in enumerate(COLUMN_WIDTHS):
-            sheet.set_column(column, column, width)
-        sheet.freeze_panes(1, 0)
-        for column, title in enumerate(HEADERS):
-            sheet.write_string(0, column, title, header)
-        written = 1
-        async for rows in batches:
-            _write_xlsx_rows(sheet, written, rows, money, time)
-            written += len(rows)
-        # Zipping a large sheet takes a while: keep it off the event loop.
-        await asyncio.to_thread(workbook.close)
-        with target.open("rb") as built:
-            while chunk := built.read(FILE_CHUNK):
-                yield chunk
+def xlsx_chunks(batches: AsyncIterator[list[ExportRow]]) -> AsyncGenerator[bytes]:
+    """An XLSX workbook, built in a temporary folder and then read out in chunks."""
+    return exports.xlsx_chunks(TABLE, _cells(batches))

@@ -20,6 +20,7 @@ from backend.identity.access import (
     Role,
     authenticated,
 )
+from backend.infra.exports import MEDIA_TYPES
 from backend.infra.http import (
     Id,
     PageQuery,
@@ -34,7 +35,7 @@ from backend.infra.http import (
     responds,
     responds_file,
 )
-from backend.infra.idempotency import create_once, respond_once
+from backend.infra.idempotency import create_once_if_keyed, respond_once
 from backend.ordering import service as ordering_service
 from backend.org import export, onboarding, service
 from backend.org.models import ApplicationStatus, StoreStatus, StoreTier
@@ -139,11 +140,6 @@ class StorePatch(RequestModel):
     distributor_id: Id | None = None
     salesperson_id: Id | None = None
 
-
-EXPORT_CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 PASSWORD_LENGTHS = (identity_service.PASSWORD_MIN_LENGTH, identity_service.PASSWORD_MAX_LENGTH)
 StaffPassword = Annotated[
@@ -321,10 +317,8 @@ async def _created(
 ) -> HTTPResponse:
     """201 with what `create` made; with an Idempotency-Key, a retry of the same request is
     answered the first answer instead of creating again (or a 409 for the name taken)."""
-    if request.headers.get("idempotency-key") is None:
-        return ok(await create(), status=201)
     now = request_deps(request).clock.now()
-    return await create_once(
+    return await create_once_if_keyed(
         request, scope=scope, user_id=principal.user_id, now=now, create=create
     )
 
@@ -535,7 +529,7 @@ async def list_store_tags(request: Request, principal: Principal) -> HTTPRespons
 
 @bp.get("/stores/export")
 @openapi.summary("导出门店（CSV 或 XLSX；筛选条件与门店列表相同）")
-@responds_file(*EXPORT_CONTENT_TYPES.values(), description="门店表格（CSV 或 XLSX）")
+@responds_file(*MEDIA_TYPES.values(), description="门店表格（CSV 或 XLSX）")
 @documented_query(StoreExportQuery)
 @authenticated(*BRAND_ROLES)
 async def export_stores(request: Request, principal: Principal) -> HTTPResponse:
@@ -548,7 +542,7 @@ async def export_stores(request: Request, principal: Principal) -> HTTPResponse:
         "Content-Disposition": f'attachment; filename="stores-{today}.{query.format}"',
         "Cache-Control": "no-store",
     }
-    return raw(body, content_type=EXPORT_CONTENT_TYPES[query.format], headers=headers)
+    return raw(body, content_type=MEDIA_TYPES[query.format], headers=headers)
 
 
 @bp.post("/stores/bulk/tags")
@@ -612,22 +606,7 @@ async def create_box_codes(
             name=body.batch,
         )
 
-    return await _created_once(request, principal, "onboarding.box_batch", create)
-
-
-async def _created_once(
-    request: Request,
-    principal: Principal,
-    scope: str,
-    create: Callable[[], Awaitable[Any]],
-) -> HTTPResponse:
-    """201 with what `create` made; with an Idempotency-Key, a retry answers the first result."""
-    if request.headers.get("idempotency-key") is None:
-        return ok(await create(), status=201)
-    now = request_deps(request).clock.now()
-    return await create_once(
-        request, scope=scope, user_id=principal.user_id, now=now, create=create
-    )
+    return await _created(request, principal, "onboarding.box_batch", create)
 
 
 @bp.get("/onboarding/box-code-batches")
@@ -694,7 +673,7 @@ async def create_invitations(
             onboarding.create_invitations(request_deps(request), principal, body.salesperson_ids)
         )
 
-    return await _created_once(request, principal, "onboarding.invitations", create)
+    return await _created(request, principal, "onboarding.invitations", create)
 
 
 async def _items(found: Awaitable[list[dict[str, Any]]]) -> dict[str, Any]:

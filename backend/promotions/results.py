@@ -7,18 +7,13 @@ fen until written: yuan text from the integers, XLSX numbers as exact decimals.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from xlsxwriter import Workbook
+from backend.infra import exports
+from backend.infra.exports import CHINA, Column, Kind, china_time
 
-from backend.kernel.spreadsheet import BOM, csv_lines, safe_text
-
-CHINA = ZoneInfo("Asia/Shanghai")
 TAKE = "take"
 
 
@@ -79,90 +74,55 @@ class ResultRow:
     budget_fen: int | None
 
 
-HEADERS = (
-    "活动编号",
-    "活动名称",
-    "奖励形式",
-    "状态",
-    "开始时间",
-    "结束时间",
-    "参与订单数",
-    "参与门店数",
-    "优惠及返利金额(元)",
-    "活动资金(元)",
-    "资金剩余(元)",
+UNLIMITED = "不限"  # what a promotion without a budget shows for its budget and what is left
+TABLE = exports.Table(
+    "活动效果",
+    (
+        Column("活动编号", 10, Kind.NUMBER),
+        Column("活动名称", 28),
+        Column("奖励形式", 10),
+        Column("状态", 10),
+        Column("开始时间", 18, Kind.TIME),
+        Column("结束时间", 18, Kind.TIME),
+        Column("参与订单数", 12, Kind.NUMBER),
+        Column("参与门店数", 12, Kind.NUMBER),
+        Column("优惠及返利金额(元)", 18, Kind.MONEY),
+        Column("活动资金(元)", 14, Kind.MONEY, blank=UNLIMITED),
+        Column("资金剩余(元)", 14, Kind.MONEY, blank=UNLIMITED),
+    ),
 )
-TIME_FORMAT = "%Y-%m-%d %H:%M"
-COLUMN_WIDTHS = (10, 28, 10, 10, 18, 18, 12, 12, 18, 14, 14)
+HEADERS = TABLE.titles
 
 
 def china_day(moment: datetime) -> date:
     return moment.astimezone(CHINA).date()
 
 
-def _china(moment: datetime) -> datetime:
-    return moment.astimezone(CHINA).replace(tzinfo=None, second=0, microsecond=0)
-
-
 def _left(row: ResultRow) -> int | None:
     return None if row.budget_fen is None else max(row.budget_fen - row.committed_fen, 0)
 
 
-def _yuan(fen: int | None) -> str:
-    """Exact yuan text: 199900 → "1999.00"; no budget → "不限"."""
-    if fen is None:
-        return "不限"
-    whole, cents = divmod(abs(fen), 100)
-    return f"{'-' if fen < 0 else ''}{whole}.{cents:02d}"
+def _cells(row: ResultRow) -> exports.Row:
+    return (
+        row.id,
+        row.name,
+        row.kind,
+        row.status,
+        china_time(row.starts_at),
+        china_time(row.ends_at),
+        row.orders,
+        row.stores,
+        row.committed_fen,
+        row.budget_fen,
+        _left(row),
+    )
 
 
 def csv_file(rows: Sequence[ResultRow]) -> bytes:
     """UTF-8 CSV with a BOM, so that Excel in China opens it right."""
-    cells = [
-        (
-            str(row.id),
-            safe_text(row.name),
-            row.kind,
-            row.status,
-            _china(row.starts_at).strftime(TIME_FORMAT),
-            _china(row.ends_at).strftime(TIME_FORMAT),
-            str(row.orders),
-            str(row.stores),
-            _yuan(row.committed_fen),
-            _yuan(row.budget_fen),
-            _yuan(_left(row)),
-        )
-        for row in rows
-    ]
-    return BOM + csv_lines([HEADERS, *cells])
+    return exports.csv_file(TABLE, map(_cells, rows))
 
 
 def xlsx_file(rows: Sequence[ResultRow]) -> bytes:
     """One sheet, money as numbers with two decimals, times as dates."""
-    buffer = io.BytesIO()
-    workbook = Workbook(buffer, {"in_memory": True})
-    sheet = workbook.add_worksheet("活动效果")
-    money = workbook.add_format({"num_format": "0.00"})
-    time = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-    header = workbook.add_format({"bold": True})
-    for column, width in enumerate(COLUMN_WIDTHS):
-        sheet.set_column(column, column, width)
-    sheet.freeze_panes(1, 0)
-    for column, title in enumerate(HEADERS):
-        sheet.write_string(0, column, title, header)
-    for index, row in enumerate(rows, start=1):
-        sheet.write_number(index, 0, row.id)
-        # write_string: a name such as "=1+1" stays text.
-        for column, text in enumerate((row.name, row.kind, row.status), start=1):
-            sheet.write_string(index, column, text)
-        sheet.write_datetime(index, 4, _china(row.starts_at), time)
-        sheet.write_datetime(index, 5, _china(row.ends_at), time)
-        sheet.write_number(index, 6, row.orders)
-        sheet.write_number(index, 7, row.stores)
-        for column, fen in enumerate((row.committed_fen, row.budget_fen, _left(row)), start=8):
-            if fen is None:
-                sheet.write_string(index, column, "不限")
-            else:
-                sheet.write_number(index, column, Decimal(fen).scaleb(-2), money)
-    workbook.close()
-    return buffer.getvalue()
+    return exports.xlsx_file(TABLE, map(_cells, rows))

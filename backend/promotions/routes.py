@@ -15,6 +15,7 @@ from sanic_ext import openapi
 from backend.catalog.service import RequestedLine
 from backend.deps import request_deps
 from backend.identity.access import BRAND_ROLES, STORE_ROLES, Principal, Role, authenticated
+from backend.infra.exports import MEDIA_TYPES
 from backend.infra.http import (
     Id,
     Instant,
@@ -28,7 +29,7 @@ from backend.infra.http import (
     responds,
     responds_file,
 )
-from backend.infra.idempotency import create_once
+from backend.infra.idempotency import create_once_if_keyed
 from backend.org import service as org_service
 from backend.promotions import results, rules, service
 
@@ -219,10 +220,7 @@ async def create_promotion(
     def create() -> Awaitable[dict[str, Any]]:
         return service.create_promotion(principal, body.fields(), now=now)
 
-    if request.headers.get("idempotency-key") is None:
-        # Scripts written before the key was offered still work; the console always sends one.
-        return ok(await create(), status=201)
-    return await create_once(
+    return await create_once_if_keyed(
         request, scope="promotion.create", user_id=principal.user_id, now=now, create=create
     )
 
@@ -277,29 +275,23 @@ class ExportQuery(RequestModel):
     format: Literal["csv", "xlsx"] = "csv"
 
 
-EXPORTS = {
-    "csv": ("text/csv; charset=utf-8", results.csv_file),
-    "xlsx": (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        results.xlsx_file,
-    ),
-}
+ENCODERS = {"csv": results.csv_file, "xlsx": results.xlsx_file}
 
 
 @bp.get("/export")
 @openapi.summary("导出活动效果（CSV 或 XLSX）：每个活动的参与订单数、门店数、优惠及返利金额与资金")
 @documented_query(ExportQuery)
-@responds_file(*(media for media, _ in EXPORTS.values()), description="活动效果表格")
+@responds_file(*MEDIA_TYPES.values(), description="活动效果表格")
 @authenticated(*BRAND_ROLES)
 async def export_results(request: Request, principal: Principal) -> HTTPResponse:
     query = parse_query(request, ExportQuery)
-    media_type, encode = EXPORTS[query.format]
+    encode = ENCODERS[query.format]
     rows = await service.result_rows(principal, status=query.status)
     today = results.china_day(request_deps(request).clock.now())
     name = f"promotions-{today:%Y%m%d}.{query.format}"
     return raw(
         encode(rows),
-        content_type=media_type,
+        content_type=MEDIA_TYPES[query.format],
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
             "Cache-Control": "no-store",

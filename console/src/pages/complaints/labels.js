@@ -25,3 +25,10 @@ export const SLA_LIMITS = { first_response_minutes: 60 * 24 * 30, resolution_min
 /** Minutes as hours for the form ("1.5"), and hours typed back to whole minutes. */
 export const toHours = (minutes) => Math.round((minutes / 60) * 100) / 100;
 export const toMinutes = (hours) => Math.round(Number(hours) * 60);
+
+/** The statuses of a complaint that is over (resolved or closed): no clock runs for them. */
+export const SETTLED = ["resolved", "closed"];
+
+/** Whether a complaint missed its first-response or resolution time (and was escalated). */
+export const breached = (complaint) =>
+  complaint.sla.breached_first_response || complaint.sla.breached_resolution;

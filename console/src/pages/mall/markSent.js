@@ -1,6 +1,7 @@
 // Marking something the brand sends as sent (a redeemed gift, a won prize): asked first,
 // then the row shows what the server answers, or the list reloads after a refusal.
 import { api } from "../../api.js";
+import { rowAction } from "../../composables/rowAction.js";
 
 /**
  * @param {object} step
@@ -13,24 +14,15 @@ import { api } from "../../api.js";
  * @param {() => void} step.reload  reloads the list when the server refused
  */
 export async function markSent({ row, path, title, question, button, busy, reload }) {
-  try {
-    await ElMessageBox.confirm(question, title, {
-      type: "warning",
-      confirmButtonText: button,
-      cancelButtonText: "取消",
-    });
-  } catch {
-    return; // not confirmed
-  }
-  busy.value = row.id;
-  try {
-    const sent = await api(path, { method: "POST" });
-    Object.assign(row, { status: sent.status, delivered_at: sent.delivered_at });
-    ElMessage.success(`已${title.replace(/^标记/, "标记为")}`);
-  } catch (error) {
-    ElMessage.error(error.message);
-    reload();
-  } finally {
-    busy.value = 0;
-  }
+  const done = await rowAction({
+    ask: { title, text: question, button },
+    busy,
+    id: row.id,
+    work: async () => {
+      const sent = await api(path, { method: "POST" });
+      Object.assign(row, { status: sent.status, delivered_at: sent.delivered_at });
+    },
+    done: `已${title.replace(/^标记/, "标记为")}`,
+  });
+  if (done === false) reload(); // refused: someone else may have sent it meanwhile
 }

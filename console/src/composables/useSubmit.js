@@ -1,7 +1,7 @@
 // One dialog's sending: busy while it runs, the API's Chinese message when it refuses, and one
 // Idempotency-Key for the whole opening (a double click or a retry creates nothing twice).
 import { ref } from "vue";
-import { newIdempotencyKey } from "../../api.js";
+import { newIdempotencyKey } from "../api.js";
 
 export function useSubmit() {
   const busy = ref(false);
