@@ -11,6 +11,7 @@ import re
 from playwright.async_api import Page, expect
 
 from backend.identity.models import Role
+from backend.identity.service import UsernameTaken
 from backend.notifications import service as notifications_service
 from tests import console_browser
 from tests.console_browser import needs_browser, shot, signed_in
@@ -126,9 +127,14 @@ async def test_a_distributor_admin_opens_resets_and_deactivates_an_account(
     await dialog.get_by_role("button", name="开通").click()
     await expect(dialog.get_by_text("账号为 3–64 位字母、数字或 _ . -")).to_be_visible()
     await expect(dialog.get_by_text("密码为 8–128 个字符")).to_be_visible()
+    # A name already taken is refused by the API; corrected, the same opening of the dialog
+    # saves (a new Idempotency-Key after a refusal, not the refused one replayed).
+    await dialog.get_by_label("登录账号").fill(rival)
+    await dialog.get_by_label("初始密码").fill("first-pass-2026")
+    await dialog.get_by_role("button", name="开通").click()
+    await expect(dialog.get_by_text(UsernameTaken.message)).to_be_visible()
     username = f"zq_{tenant.distributor.id}"
     await dialog.get_by_label("登录账号").fill(username)
-    await dialog.get_by_label("初始密码").fill("first-pass-2026")
     await still(page)
     await shot(page, "staff-2-create-dialog")
     await dialog.get_by_role("button", name="开通").click()

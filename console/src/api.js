@@ -65,6 +65,16 @@ export function newIdempotencyKey() {
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
 }
 
+/** The key to retry an action with after it failed: the same one while the first attempt may
+ * have gone through or may still run (no answer, 5xx, 429, "still processing"), a new one
+ * after a refusal. The server keeps a refusal under its key: the same key again would replay
+ * it, and a corrected form under it would be refused as a reused key. */
+export function keyAfter(error, key) {
+  const refused = error instanceof ApiError && error.status >= 400 && error.status < 500 &&
+    error.status !== 429 && error.code !== "idempotency.in_progress";
+  return refused ? newIdempotencyKey() : key;
+}
+
 async function failure(response) {
   const payload = await response.json().catch(() => null);
   const error = payload?.error || {};

@@ -1,7 +1,8 @@
 // One dialog's sending: busy while it runs, the API's Chinese message when it refuses, and one
-// Idempotency-Key for the whole opening (a double click or a retry creates nothing twice).
+// Idempotency-Key for the whole opening (a double click or a retry creates nothing twice), a new
+// one after a refusal (the form corrected is another request).
 import { ref } from "vue";
-import { newIdempotencyKey } from "../api.js";
+import { keyAfter, newIdempotencyKey } from "../api.js";
 
 export function useSubmit() {
   const busy = ref(false);
@@ -23,6 +24,7 @@ export function useSubmit() {
         await work(key);
         return true;
       } catch (refused) {
+        key = keyAfter(refused, key);
         error.value = refused.message || "操作失败，请稍后重试";
         return false;
       } finally {
