@@ -123,17 +123,18 @@ async def test_the_demo_shows_every_feature(deps, settings, client, sandbox_clie
     [points] = [a for a in accounts_of_owner["items"] if a["kind"] == "points"]
     cheapest = min(item["points_price"] for item in items)
     assert points["balance"] == accounts.owner_points >= cheapest  # enough to redeem a gift
-    spun = await client.post(
-        f"/api/v1/lottery/wheels/{wheel['id']}/spin", headers=idempotent(owner)
-    )
-    assert spun.status_code in (200, 201), spun.text
-
     brand = await staff_headers(client, "brand_admin", DEMO_PASSWORD)
-    # The brand's back office has a gift and a prize to send.
+    # The brand's back office has a gift and a prize to send (read before the owner's own
+    # spin below, which may win one more prize to deliver).
     to_send = (await client.get("/api/v1/mall/redemptions?status=pending", headers=brand)).json()
     assert [r["delivery"]["name"] for r in to_send["items"]] == ["周丽"]
     prizes = (await client.get("/api/v1/lottery/spins?status=to_deliver", headers=brand)).json()
     assert [s["prize"]["name"] for s in prizes["items"]] == ["定制水杯"]
+
+    spun = await client.post(
+        f"/api/v1/lottery/wheels/{wheel['id']}/spin", headers=idempotent(owner)
+    )
+    assert spun.status_code in (200, 201), spun.text
     for status in ("resolved", "closed"):
         listed = await client.get("/api/v1/complaints", params={"status": status}, headers=brand)
         assert len(listed.json()["items"]) == 1, status
