@@ -15,7 +15,7 @@ MINIPROGRAM_STAMP := miniprogram/node_modules/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install console run test test-services test-embedded test-miniprogram test-console lint format migrate makemigrations bench clean
+.PHONY: install console run test test-services test-embedded test-miniprogram test-console icons lint format migrate makemigrations bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ test-console: console/node_modules/.installed
 # The mini-program's jest suite: utils, pages and components (no server needed).
 test-miniprogram: $(MINIPROGRAM_STAMP)
 	cd miniprogram && npm test --silent
+
+# The mini-program's tab bar icons and app icon, from the SVGs in miniprogram/tools/icons/svg
+# (headless Chromium; commit the PNGs it writes).
+icons:
+	cd miniprogram && node tools/icons/render.js
 
 lint: $(STAMP)
 	$(BIN)/ruff check backend realtime tests bench
