@@ -1,0 +1,63 @@
+jest.mock('../../utils/api', () => require('./support/api-mock').createApiMock());
+
+const { fresh, flush, textOf, texts, tap } = require('./support/harness');
+const { route } = require('./support/api-mock');
+const { signInAsStore, storeSession, SUBSCRIPTION_TEMPLATES } = require('./support/fixtures');
+const { installPrivacy, CONTRACT } = require('./support/privacy');
+
+const DENIED = '需要同意隐私保护指引后才能使用该功能';
+
+let h;
+let api;
+let gate;
+beforeEach(() => {
+  h = fresh();
+  api = require('../../utils/api');
+  gate = installPrivacy(h);
+});
+
+function popupOf(page) {
+  const popup = page.querySelector('.privacy-popup');
+  if (!popup) throw new Error('the page has no <privacy-popup>');
+  return popup;
+}
+function shown(popup) {
+  return popup.querySelectorAll('.pp-sheet').length === 1;
+}
+async function agreeIn(popup) {
+  const button = popup.querySelector('.pp-agree');
+  button.dispatchEvent('agreeprivacyauthorization', { detail: {} });
+  await flush(4);
+}
+
+// ---- other pages' privacy calls: refused, nothing else changes ------------------------------------
+
+describe('refusing on other pages', () => {
+  test('门店入驻: the map location refused keeps the form; scanning refused says why', async () => {
+    require('../../utils/session').saveSession(storeSession({ identity: { user_id: 7, role: null } }));
+    const TOKEN = 'Xb3k9QmZ2p7LwA1c.s1gnatur3-AbC_dEf';
+    route(api, {
+      'GET /onboarding/applications/mine': { items: [] },
+      [`GET /onboarding/codes/${TOKEN}`]: { kind: 'box', brand: { id: 1, name: '澜泉净水' }, distributor: null, inviter: null, usable: true },
+    });
+    h.wx.chooseLocation = gate.gated('chooseLocation', () => ({ latitude: 30.27, longitude: 120.15, address: '杭州市', name: '文三路' }));
+    const page = h.page('join');
+    await page.instance.onLoad({ token: TOKEN });
+    await flush();
+    page.instance.onField({ currentTarget: { dataset: { field: 'store_name' } }, detail: { value: '赵记水站' } });
+    await flush();
+    const before = JSON.parse(JSON.stringify(page.instance.data));
+
+    await tap(page, '.location-link');
+    await tap(popupOf(page), '.pp-disagree');
+    await flush(4);
+    expect(h.wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: DENIED }));
+    expect(page.instance.data).toEqual(before);
+    expect(api.post).not.toHaveBeenCalled();
+
+    await tap(page, '.location-link');
+    await agreeIn(popupOf(page));
+    await flush(4);
+    expect(page.instance.data.form).toEqual(expect.objectContaining({ store_name: '赵记水站', latitude: 30.27, longitude: 120.15, address: '杭州市文三路' }));
+  });
+});
