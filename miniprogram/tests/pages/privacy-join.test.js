@@ -1,11 +1,9 @@
 jest.mock('../../utils/api', () => require('./support/api-mock').createApiMock());
 
-const { fresh, flush, textOf, texts, tap } = require('./support/harness');
+const { fresh, flush, tap } = require('./support/harness');
 const { route } = require('./support/api-mock');
-const { signInAsStore, storeSession, SUBSCRIPTION_TEMPLATES } = require('./support/fixtures');
-const { installPrivacy, CONTRACT } = require('./support/privacy');
-
-const DENIED = '需要同意隐私保护指引后才能使用该功能';
+const { storeSession } = require('./support/fixtures');
+const { installPrivacy, popupOf, agreeIn, DENIED } = require('./support/privacy');
 
 let h;
 let api;
@@ -16,24 +14,8 @@ beforeEach(() => {
   gate = installPrivacy(h);
 });
 
-function popupOf(page) {
-  const popup = page.querySelector('.privacy-popup');
-  if (!popup) throw new Error('the page has no <privacy-popup>');
-  return popup;
-}
-function shown(popup) {
-  return popup.querySelectorAll('.pp-sheet').length === 1;
-}
-async function agreeIn(popup) {
-  const button = popup.querySelector('.pp-agree');
-  button.dispatchEvent('agreeprivacyauthorization', { detail: {} });
-  await flush(4);
-}
-
-// ---- other pages' privacy calls: refused, nothing else changes ------------------------------------
-
-describe('refusing on other pages', () => {
-  test('门店入驻: the map location refused keeps the form; scanning refused says why', async () => {
+describe('privacy refused on a page: said in Chinese, nothing else changes', () => {
+  test('门店入驻: the map location refused keeps the form; after 同意 it fills in', async () => {
     require('../../utils/session').saveSession(storeSession({ identity: { user_id: 7, role: null } }));
     const TOKEN = 'Xb3k9QmZ2p7LwA1c.s1gnatur3-AbC_dEf';
     route(api, {

@@ -1,11 +1,9 @@
 jest.mock('../../utils/api', () => require('./support/api-mock').createApiMock());
 
-const { fresh, flush, textOf, texts, tap } = require('./support/harness');
+const { fresh, flush, texts } = require('./support/harness');
 const { route } = require('./support/api-mock');
-const { signInAsStore, storeSession, SUBSCRIPTION_TEMPLATES } = require('./support/fixtures');
-const { installPrivacy, CONTRACT } = require('./support/privacy');
-
-const DENIED = '需要同意隐私保护指引后才能使用该功能';
+const { storeSession } = require('./support/fixtures');
+const { installPrivacy, DENIED } = require('./support/privacy');
 
 let h;
 let api;
@@ -15,20 +13,6 @@ beforeEach(() => {
   api = require('../../utils/api');
   gate = installPrivacy(h);
 });
-
-function popupOf(page) {
-  const popup = page.querySelector('.privacy-popup');
-  if (!popup) throw new Error('the page has no <privacy-popup>');
-  return popup;
-}
-function shown(popup) {
-  return popup.querySelectorAll('.pp-sheet').length === 1;
-}
-async function agreeIn(popup) {
-  const button = popup.querySelector('.pp-agree');
-  button.dispatchEvent('agreeprivacyauthorization', { detail: {} });
-  await flush(4);
-}
 
 // ---- 登录: one tap agrees and asks for the phone ---------------------------------------------------
 
@@ -44,7 +28,7 @@ describe('the phone button agrees and binds in one tap', () => {
 
   test('getPhoneNumber|agreePrivacyAuthorization: agreeing releases waiting calls and the phone is bound', async () => {
     const page = await openPhoneStep();
-    const button = page.querySelector('.phone-btn'); // its open-type: tests/components/privacy-popup.test.js
+    const button = page.querySelector('.phone-btn'); // its open-type is checked in tests/components/privacy-popup.test.js
     api.bindPhone.mockResolvedValue({ phone: '13800000000', memberships: [], switched: false, needs_switch: false });
 
     const waiting = gate.ask('getPhoneNumber');

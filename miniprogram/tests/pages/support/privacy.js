@@ -8,7 +8,25 @@
  *   const gate = installPrivacy(h);
  *   h.wx.chooseMedia = gate.gated('chooseMedia', () => ({ tempFiles: [...] }));
  */
+const { flush } = require('./harness');
+
 const CONTRACT = '《澜泉订货小程序隐私保护指引》';
+const DENIED = '需要同意隐私保护指引后才能使用该功能';
+
+/** The page's <privacy-popup class="privacy-popup">. */
+function popupOf(page) {
+  const popup = page.querySelector('.privacy-popup');
+  if (!popup) throw new Error('the page has no <privacy-popup>');
+  return popup;
+}
+function shown(popup) {
+  return popup.querySelectorAll('.pp-sheet').length === 1;
+}
+/** Tap 同意 (WeChat fires agreeprivacyauthorization on the agreePrivacyAuthorization button). */
+async function agreeIn(popup) {
+  popup.querySelector('.pp-agree').dispatchEvent('agreeprivacyauthorization', { detail: {} });
+  await flush(4);
+}
 
 function installPrivacy(h) {
   const state = { agreed: false, listener: null, answers: [] };
@@ -51,4 +69,4 @@ function installPrivacy(h) {
   return { state, ask, gated, CONTRACT };
 }
 
-module.exports = { installPrivacy, CONTRACT };
+module.exports = { installPrivacy, popupOf, shown, agreeIn, CONTRACT, DENIED };

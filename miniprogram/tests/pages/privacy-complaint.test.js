@@ -2,10 +2,8 @@ jest.mock('../../utils/api', () => require('./support/api-mock').createApiMock()
 
 const { fresh, flush, textOf, texts, tap } = require('./support/harness');
 const { route } = require('./support/api-mock');
-const { signInAsStore, storeSession, SUBSCRIPTION_TEMPLATES } = require('./support/fixtures');
-const { installPrivacy, CONTRACT } = require('./support/privacy');
-
-const DENIED = '需要同意隐私保护指引后才能使用该功能';
+const { signInAsStore, SUBSCRIPTION_TEMPLATES } = require('./support/fixtures');
+const { installPrivacy, popupOf, shown, agreeIn, CONTRACT, DENIED } = require('./support/privacy');
 
 let h;
 let api;
@@ -15,20 +13,6 @@ beforeEach(() => {
   api = require('../../utils/api');
   gate = installPrivacy(h);
 });
-
-function popupOf(page) {
-  const popup = page.querySelector('.privacy-popup');
-  if (!popup) throw new Error('the page has no <privacy-popup>');
-  return popup;
-}
-function shown(popup) {
-  return popup.querySelectorAll('.pp-sheet').length === 1;
-}
-async function agreeIn(popup) {
-  const button = popup.querySelector('.pp-agree');
-  button.dispatchEvent('agreeprivacyauthorization', { detail: {} });
-  await flush(4);
-}
 
 // ---- 我要投诉: photos through wx.chooseMedia ------------------------------------------------------
 
