@@ -42,4 +42,22 @@ describe('privacy refused on a page: said in Chinese, nothing else changes', () 
     await flush(4);
     expect(page.instance.data.form).toEqual(expect.objectContaining({ store_name: '赵记水站', latitude: 30.27, longitude: 120.15, address: '杭州市文三路' }));
   });
+
+  test('门店入驻: scanning refused says why once, not 扫码失败, and the scan page stays', async () => {
+    require('../../utils/session').saveSession(storeSession({ identity: { user_id: 7, role: null } }));
+    route(api, { 'GET /onboarding/applications/mine': { items: [] } });
+    h.wx.scanCode = gate.gated('scanCode', () => ({ result: 'x' }));
+    const page = h.page('join');
+    await page.instance.onLoad({});
+    await flush();
+    const before = JSON.parse(JSON.stringify(page.instance.data));
+    expect(before.view).toBe('scan');
+
+    await tap(page, '.scan-btn');
+    await tap(popupOf(page), '.pp-disagree');
+    await flush(4);
+    expect(h.wx.showToast.mock.calls.map((c) => c[0].title)).toEqual([DENIED]);
+    expect(page.instance.data).toEqual(before);
+    expect(api.get).toHaveBeenCalledTimes(1); // only the applications at load
+  });
 });
