@@ -8,6 +8,7 @@
  */
 const api = require('../../utils/api');
 const { errorMessage, redirectIfSignedOut } = require('./errors');
+const privacy = require('./privacy');
 
 const SHARE_TITLE = '邀请您入驻品牌订货平台：品牌直供，在线订货';
 
@@ -33,7 +34,7 @@ module.exports = Behavior({
       return this.load();
     },
     onCopyLink() {
-      if (this.data.invite) wx.setClipboardData({ data: this.data.invite.url });
+      if (this.data.invite) wx.setClipboardData({ data: this.data.invite.url, fail: (res) => privacy.explainDenied(res) });
     },
     /** Shared, the mini-program opens at the join page with the token. */
     onShareAppMessage() {

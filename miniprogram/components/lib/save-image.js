@@ -6,6 +6,8 @@
  * just closed the dialog).
  */
 
+const privacy = require('./privacy');
+
 function download(url) {
   return new Promise((resolve) => {
     wx.downloadFile({
@@ -21,7 +23,7 @@ function save(filePath) {
     wx.saveImageToPhotosAlbum({
       filePath,
       success: () => resolve({ ok: true }),
-      fail: (res) => resolve({ ok: false, errMsg: (res && res.errMsg) || '' }),
+      fail: (res) => resolve({ ok: false, errMsg: (res && res.errMsg) || '', errno: res && res.errno }),
     });
   });
 }
@@ -43,6 +45,9 @@ async function saveImageFromUrl(url) {
   const saved = await save(filePath);
   if (saved.ok) return saved;
   if (/cancel/i.test(saved.errMsg)) return { ok: false, message: '' };
+  // Refused the privacy guide (errMsg "…privacy permission is not authorized"): not a
+  // matter for the settings page; the pop-up asks again next time.
+  if (privacy.isDenied(saved)) return { ok: false, message: privacy.DENIED_MESSAGE };
   if (/auth|deny|denied|authorize/i.test(saved.errMsg)) {
     offerSettings();
     return { ok: false, message: '未获得相册权限' };

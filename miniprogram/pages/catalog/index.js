@@ -11,6 +11,7 @@ const { nextQuantity, orderableMin } = require('../../components/lib/quantity');
 const { requireStore } = require('../../components/lib/identity');
 const { takeIntent } = require('../../components/lib/intent');
 const { covers } = require('../../components/lib/promotions');
+const privacy = require('../../components/lib/privacy');
 
 const PAGE_SIZE = 20;
 
@@ -181,7 +182,7 @@ Component({
             resolve(this.reload());
           },
           fail: (res) => {
-            if (!/cancel/.test((res && res.errMsg) || '')) {
+            if (!privacy.explainDenied(res) && !/cancel/.test((res && res.errMsg) || '')) {
               wx.showToast({ title: '扫码失败，请重试', icon: 'none' });
             }
             resolve();

@@ -14,6 +14,7 @@ const { createAttempts } = require('../../components/lib/attempt');
 const { uploadFile } = require('../../components/lib/upload');
 const subscribe = require('../../components/lib/subscribe');
 const { CATEGORIES, CONTACTS } = require('../../components/lib/complaints');
+const privacy = require('../../components/lib/privacy');
 
 const MAX_PHOTOS = 9;
 const MAX_TEXT = 2000;
@@ -29,7 +30,10 @@ function chooseImages(count) {
       sourceType: ['album', 'camera'],
       sizeType: ['compressed'],
       success: (res) => resolve(((res && res.tempFiles) || []).map((f) => f.tempFilePath).filter(Boolean)),
-      fail: () => resolve([]), // cancelled
+      fail: (res) => {
+        privacy.explainDenied(res); // refused the privacy guide: say so; cancelled: nothing
+        resolve([]);
+      },
     });
   });
 }

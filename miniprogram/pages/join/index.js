@@ -10,6 +10,7 @@ const api = require('../../utils/api');
 const session = require('../../utils/session');
 const { errorMessage, fieldErrors, toastError } = require('../../components/lib/errors');
 const { formatTime } = require('../../components/lib/format');
+const privacy = require('../../components/lib/privacy');
 
 const STATUS = {
   pending: { name: '待审核', text: '品牌正在审核您的入驻申请，审核通过后即可在线订货。' },
@@ -157,6 +158,10 @@ Component({
             resolve();
           },
           fail: (res) => {
+            if (privacy.explainDenied(res)) {
+              resolve();
+              return;
+            }
             if (!/cancel/.test((res && res.errMsg) || '')) wx.showToast({ title: '扫码失败，请重试', icon: 'none' });
             resolve();
           },
@@ -177,7 +182,10 @@ Component({
             this.setData(patch);
             resolve();
           },
-          fail: () => resolve(),
+          fail: (res) => {
+            privacy.explainDenied(res);
+            resolve();
+          },
         });
       });
     },

@@ -33,6 +33,7 @@ const { createAttempts } = require('../../components/lib/attempt');
 const { payOrder } = require('../../components/lib/pay');
 const { verifyRecord } = require('../../components/lib/draw-verify');
 const live = require('../../components/lib/live');
+const privacy = require('../../components/lib/privacy');
 
 const { formatFen } = live;
 
@@ -494,7 +495,10 @@ Component({
     },
     onCopyRecord() {
       if (!this.data.draw) return;
-      wx.setClipboardData({ data: this.data.draw.recordUrl || `${config.apiBase()}${config.API_PREFIX}${this.recordPath()}` });
+      wx.setClipboardData({
+        data: this.data.draw.recordUrl || `${config.apiBase()}${config.API_PREFIX}${this.recordPath()}`,
+        fail: (res) => privacy.explainDenied(res),
+      });
     },
     async onOpenRecord() {
       if (!this.data.draw) return;

@@ -18,6 +18,7 @@ const api = require('../../utils/api');
 const session = require('../../utils/session');
 const { errorMessage, toastError } = require('../../components/lib/errors');
 const { isStoreRole, switchTo, describeMembership, ROLE_NAMES } = require('../../components/lib/identity');
+const privacy = require('../../components/lib/privacy');
 
 const HOME = '/pages/home/index';
 const JOIN = '/pages/join/index';
@@ -123,8 +124,18 @@ Component({
       wx.reLaunch({ url: SALES_HOME, fail: () => {} });
     },
 
+    /** The phone button is also the privacy guide's 同意 (getPhoneNumber|agreePrivacyAuthorization):
+     * one tap agrees and asks for the number; any call waiting on consent goes on too. */
+    onAgreePrivacy(e) {
+      privacy.agree((e && e.currentTarget && e.currentTarget.id) || 'phone-agree-btn');
+    },
+
     onGetPhone(e) {
       const detail = (e && e.detail) || {};
+      if (!detail.code && privacy.explainDenied(detail)) {
+        this.setData({ phoneError: privacy.DENIED_MESSAGE });
+        return Promise.resolve();
+      }
       if (!detail.code) {
         // Refused, or an old WeChat without the phone code: the owner can still go on.
         wx.showToast({ title: '未授权手机号，可稍后在“我的”中绑定', icon: 'none' });

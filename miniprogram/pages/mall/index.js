@@ -9,6 +9,7 @@
  */
 const api = require('../../utils/api');
 const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
+const privacy = require('../../components/lib/privacy');
 const { formatTime } = require('../../components/lib/format');
 const { requireStore } = require('../../components/lib/identity');
 const { createAttempts } = require('../../components/lib/attempt');
@@ -205,7 +206,10 @@ Component({
             });
             resolve();
           },
-          fail: () => resolve(), // cancelled or not allowed: the form stays as it is
+          fail: (res) => {
+            privacy.explainDenied(res); // cancelled or not allowed: the form stays as it is
+            resolve();
+          },
         });
       });
     },
