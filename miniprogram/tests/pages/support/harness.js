@@ -31,6 +31,12 @@ function listWxml(dir) {
   return found;
 }
 
+// Where the pages are: the main package and any subpackage roots (everything but these).
+const NOT_APP = new Set(['node_modules', 'tests', 'tools', 'components', 'images', 'utils']);
+const APP_DIRS = fs.readdirSync(ROOT, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && !NOT_APP.has(entry.name) && !entry.name.startsWith('.'))
+  .map((entry) => entry.name);
+
 /** An in-memory wx storage, so utils/session keeps what a test saves. */
 function installStorage(wx) {
   const store = new Map();
@@ -76,7 +82,13 @@ function recordSetData(comp, log) {
   };
 }
 
-function fresh() {
+/**
+ * `wholeApp`: compile every template of the mini-program at once, for a test that mounts
+ * pages of several folders. wcc's output keeps its compiled templates in globals that
+ * outlive jest.resetModules, indexed by compile: every compile in one test file must then
+ * be of the same list of files.
+ */
+function fresh({ wholeApp = false } = {}) {
   delete global.wx; // miniprogram-simulate merges into an existing wx; start clean
   jest.resetModules();
   const simulate = require('miniprogram-simulate');
@@ -91,7 +103,8 @@ function fresh() {
 
   // wcc compiles a list of files at once: this page's and the shared components'.
   const optionsFor = (relative) => {
-    const wxmlList = listWxml(path.dirname(relative)).concat(listWxml('components'));
+    const dirs = wholeApp ? APP_DIRS : [path.dirname(relative)];
+    const wxmlList = [].concat(...dirs.map(listWxml)).concat(listWxml('components'));
     return { rootPath: ROOT, compiler: 'official', compilerOptions: { wxmlList: Array.from(new Set(wxmlList)) } };
   };
 
