@@ -10,7 +10,10 @@ const { orderableMin } = require('./quantity');
 const settings = {
   likeFlushMs: 1000, // taps are added up and sent at most once a second (50 per event at most)
   maxLikesPerEvent: 50, // backend/livestream/room.py LIKES_PER_EVENT
-  chatKept: 50, // messages kept on screen
+  chatKept: 50, // messages kept on screen, at least
+  // New messages are appended by path; once this many more have come the list is cut back
+  // to chatKept in one setData (a cut renumbers every row, so it is done rarely).
+  chatTrimEvery: 25,
 };
 
 const SESSION_STATUS = { scheduled: '直播未开始', live: '直播中', ended: '直播已结束' };

@@ -11,8 +11,14 @@
  *
  * Data it keeps: status ('loading' | 'ready' | 'empty' | 'error'), errorMessage, items,
  * nextCursor, loadingMore, moreError.
+ *
+ * setData stays small however long the list grows: the next page is appended by path
+ * (`items[20]`, `items[21]`, …) and a quiet reload sends only the rows that changed;
+ * `afterPage(added, { appended })` is given the items just added: all of them after a
+ * reload, only the next page's (appended: true) after loadMore.
  */
 const { errorMessage, redirectIfSignedOut, toastError } = require('./errors');
+const { appendPatch, diffPatch } = require('./patch');
 
 module.exports = Behavior({
   data: {
@@ -34,12 +40,11 @@ module.exports = Behavior({
       try {
         const page = await this.fetchPage(null);
         if (seq !== this.listSeq) return; // a newer reload has started
-        this.setData({
-          items: page.items,
+        this.setData(Object.assign(diffPatch('items', this.data.items, page.items), {
           nextCursor: page.next || null,
           status: page.items.length ? 'ready' : 'empty',
-        });
-        if (this.afterPage) this.afterPage();
+        }));
+        if (this.afterPage) this.afterPage(page.items, { appended: false });
       } catch (err) {
         if (seq !== this.listSeq || redirectIfSignedOut(err)) return;
         if (quiet) toastError(err);
@@ -57,8 +62,8 @@ module.exports = Behavior({
         if (seq !== this.listSeq) return;
         const seen = new Set(this.data.items.map((item) => item.id));
         const more = page.items.filter((item) => !seen.has(item.id));
-        this.setData({ items: this.data.items.concat(more), nextCursor: page.next || null });
-        if (this.afterPage) this.afterPage();
+        this.setData(Object.assign(appendPatch('items', this.data.items, more), { nextCursor: page.next || null }));
+        if (this.afterPage) this.afterPage(more, { appended: true });
       } catch (err) {
         if (seq === this.listSeq && !redirectIfSignedOut(err)) {
           this.setData({ moreError: errorMessage(err) });

@@ -9,6 +9,7 @@ const api = require('../../utils/api');
 const { errorMessage, redirectIfSignedOut, toastError } = require('../../components/lib/errors');
 const { presentPriced } = require('../../components/lib/priced');
 const { requireStore } = require('../../components/lib/identity');
+const { diffPatch } = require('../../components/lib/patch');
 
 Component({
   data: {
@@ -57,7 +58,8 @@ Component({
     show(answer) {
       this.lastAnswer = answer;
       const cart = presentPriced(answer, { useRebate: this.data.useRebate });
-      const patch = { cart, status: cart.hasLines ? 'ready' : 'empty' };
+      // A changed quantity reprices a few lines and the totals: send those by path, not the cart.
+      const patch = Object.assign(diffPatch('cart', this.data.cart, cart), { status: cart.hasLines ? 'ready' : 'empty' });
       // A chosen coupon that no longer applies stays chosen (the problem says why) until
       // the owner picks another; one that left the wallet is dropped.
       if (this.data.couponId && !cart.coupons.some((c) => c.id === this.data.couponId)) patch.couponId = null;

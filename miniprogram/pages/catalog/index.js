@@ -12,6 +12,7 @@ const { requireStore } = require('../../components/lib/identity');
 const { takeIntent } = require('../../components/lib/intent');
 const { covers } = require('../../components/lib/promotions');
 const privacy = require('../../components/lib/privacy');
+const { diffPatch } = require('../../components/lib/patch');
 
 const PAGE_SIZE = 20;
 
@@ -125,14 +126,29 @@ Component({
         redirectIfSignedOut(err);
       }
     },
-    tagItems() {
-      this.setData({ promoTags: promotionTags(this.data.items, this.promotions || []) });
+    /** Tag `added` items (the next page: by path) or, without it, every item shown. */
+    tagItems(added) {
+      const tags = promotionTags(added || this.data.items, this.promotions || []);
+      if (!added) {
+        this.setData({ promoTags: tags });
+        return;
+      }
+      const patch = {};
+      Object.keys(tags).forEach((id) => {
+        patch[`promoTags.${id}`] = tags[id];
+      });
+      if (Object.keys(patch).length) this.setData(patch);
+    },
+    /** What the cart holds, by SKU: only the quantities that changed go to the view. */
+    showInCart(cart) {
+      const patch = diffPatch('inCart', this.data.inCart, quantitiesOf(cart));
+      if (Object.keys(patch).length) this.setData(patch);
     },
     async loadCart() {
       try {
         const cart = await api.get('/cart');
         this.cartKnown = true;
-        this.setData({ inCart: quantitiesOf(cart) });
+        this.showInCart(cart);
       } catch (err) {
         this.cartKnown = false;
       }
@@ -147,8 +163,8 @@ Component({
       const answer = await api.get('/catalog/skus', query);
       return { items: (answer.items || []).map(present), next: answer.next_after };
     },
-    afterPage() {
-      this.tagItems();
+    afterPage(added, { appended }) {
+      this.tagItems(appended ? added : null);
     },
 
     onPickCategory(e) {
@@ -205,12 +221,12 @@ Component({
           if (!this.cartKnown) {
             const cart = await api.get('/cart');
             this.cartKnown = true;
-            this.setData({ inCart: quantitiesOf(cart) });
+            this.showInCart(cart);
           }
           const current = this.data.inCart[id] || 0;
           const quantity = nextQuantity(current, item.minOrderQty, item.caseSize);
           const cart = await api.put(`/cart/items/${id}`, { quantity });
-          this.setData({ inCart: quantitiesOf(cart) });
+          this.showInCart(cart);
           wx.showToast({ title: `已加入购物车（共${quantity}${item.unit}）`, icon: 'none' });
         } catch (err) {
           if (!redirectIfSignedOut(err)) toastError(err);

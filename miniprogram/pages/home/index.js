@@ -9,6 +9,7 @@ const { errorMessage, redirectIfSignedOut, toastError } = require('../../compone
 const { formatShortTime, formatDate } = require('../../components/lib/format');
 const { pageFor } = require('../../components/lib/links');
 const { requireStore } = require('../../components/lib/identity');
+const { diffPatch } = require('../../components/lib/patch');
 const { setIntent } = require('../../components/lib/intent');
 const { presentCurrent } = require('../../components/lib/promotions');
 
@@ -93,7 +94,8 @@ Component({
       try {
         const answer = await fetch();
         const items = (answer.items || []).map(present);
-        this.setData({ [key]: { status: items.length ? 'ready' : 'empty', message: '', items } });
+        // Reloaded after a claim: only the rows that changed (已领取) go to the view.
+        this.setData(diffPatch(key, this.data[key], { status: items.length ? 'ready' : 'empty', message: '', items }));
       } catch (err) {
         if (redirectIfSignedOut(err)) return;
         this.setData({ [key]: { status: 'error', message: errorMessage(err), items: [] } });

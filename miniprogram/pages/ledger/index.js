@@ -9,6 +9,7 @@ const { formatFen } = require('../../utils/money');
 const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
 const { formatTime } = require('../../components/lib/format');
 const { requireStore } = require('../../components/lib/identity');
+const { appendPatch } = require('../../components/lib/patch');
 
 const PAGE_SIZE = 20;
 const ORDER = { points: 0, rebate: 1, cash: 2 };
@@ -132,7 +133,7 @@ Component({
         if (seq !== this.seq) return;
         const seen = new Set(this.data.entries.items.map((e) => e.id));
         const more = (answer.items || []).map((e) => presentEntry(activeKind, e)).filter((e) => !seen.has(e.id));
-        this.setData({ 'entries.items': this.data.entries.items.concat(more), 'entries.nextBefore': answer.next_before || null });
+        this.setData(Object.assign(appendPatch('entries.items', this.data.entries.items, more), { 'entries.nextBefore': answer.next_before || null }));
       } catch (err) {
         if (seq === this.seq && !redirectIfSignedOut(err)) this.setData({ 'entries.moreError': errorMessage(err) });
       } finally {

@@ -10,6 +10,7 @@ const { errorMessage, redirectIfSignedOut } = require('../../components/lib/erro
 const { formatShortTime } = require('../../components/lib/format');
 const { requireStore } = require('../../components/lib/identity');
 const subscribe = require('../../components/lib/subscribe');
+const { diffPatch } = require('../../components/lib/patch');
 
 const PAGE_SIZE = 20;
 const TABS = [
@@ -74,7 +75,8 @@ Component({
 
     show() {
       const items = visible(this.all, this.data.active);
-      this.setData({ items, status: items.length ? 'ready' : 'empty' });
+      // The next page mostly adds rows at the end: send what changed, not the list again.
+      this.setData(Object.assign(diffPatch('items', this.data.items, items), { status: items.length ? 'ready' : 'empty' }));
     },
     async reload() {
       this.seq = (this.seq || 0) + 1;

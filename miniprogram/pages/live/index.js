@@ -320,8 +320,15 @@ Component({
     addChat(message) {
       if (!message || !message.text) return;
       this.chatCount = (this.chatCount || 0) + 1;
-      const chats = this.data.chats.concat([live.presentChat(message, this.chatCount, this.me.userId)]).slice(-live.settings.chatKept);
-      this.setData({ chats, lastChat: `chat-${chats.length - 1}` });
+      const chat = live.presentChat(message, this.chatCount, this.me.userId);
+      const { chats } = this.data;
+      const { chatKept, chatTrimEvery } = live.settings;
+      if (chats.length < chatKept + chatTrimEvery) {
+        this.setData({ [`chats[${chats.length}]`]: chat, lastChat: `chat-${chats.length}` });
+        return;
+      }
+      const kept = chats.slice(-(chatKept - 1)).concat([chat]);
+      this.setData({ chats: kept, lastChat: `chat-${kept.length - 1}` });
     },
     onChatInput(e) {
       this.setData({ chatInput: e.detail.value, chatError: '' });

@@ -10,6 +10,7 @@ const { formatFen } = require('../../utils/money');
 const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
 const { formatDate, formatTime } = require('../../components/lib/format');
 const { requireStore } = require('../../components/lib/identity');
+const { appendPatch } = require('../../components/lib/patch');
 const { createAttempts } = require('../../components/lib/attempt');
 const wheel = require('../../components/lib/wheel');
 
@@ -167,7 +168,7 @@ Component({
         if (seq !== this.spinSeq) return;
         const seen = new Set(this.data.spins.items.map((s) => s.id));
         const more = (answer.items || []).map(presentSpin).filter((s) => !seen.has(s.id));
-        this.setData({ 'spins.items': this.data.spins.items.concat(more), 'spins.nextBefore': answer.next_before || null });
+        this.setData(Object.assign(appendPatch('spins.items', this.data.spins.items, more), { 'spins.nextBefore': answer.next_before || null }));
       } catch (err) {
         if (seq === this.spinSeq && !redirectIfSignedOut(err)) wx.showToast({ title: errorMessage(err), icon: 'none' });
       } finally {

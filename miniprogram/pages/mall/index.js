@@ -12,6 +12,7 @@ const { errorMessage, redirectIfSignedOut } = require('../../components/lib/erro
 const privacy = require('../../components/lib/privacy');
 const { formatTime } = require('../../components/lib/format');
 const { requireStore } = require('../../components/lib/identity');
+const { appendPatch } = require('../../components/lib/patch');
 const { createAttempts } = require('../../components/lib/attempt');
 
 const PAGE_SIZE = 20;
@@ -271,7 +272,7 @@ Component({
         if (seq !== this.recordSeq) return;
         const seen = new Set(this.data.records.items.map((r) => r.id));
         const more = (answer.items || []).map(presentRedemption).filter((r) => !seen.has(r.id));
-        this.setData({ 'records.items': this.data.records.items.concat(more), 'records.nextBefore': answer.next_before || null });
+        this.setData(Object.assign(appendPatch('records.items', this.data.records.items, more), { 'records.nextBefore': answer.next_before || null }));
       } catch (err) {
         if (seq === this.recordSeq && !redirectIfSignedOut(err)) this.setData({ 'records.moreError': errorMessage(err) });
       } finally {

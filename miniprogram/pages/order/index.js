@@ -12,6 +12,7 @@ const { actionsFor, statusName, CHANNEL_NAMES } = require('../../components/lib/
 const { formatTime } = require('../../components/lib/format');
 const { payOrder, confirmPaid } = require('../../components/lib/pay');
 const { currentRole, isStoreRole } = require('../../components/lib/identity');
+const { diffPatch } = require('../../components/lib/patch');
 
 const CANCEL_REASONS = ['不想要了', '商品或数量选错了', '重复下单', '其他原因'];
 const SALES_CANCEL_REASONS = ['门店不要了', '商品或数量选错了', '重复下单', '其他原因'];
@@ -123,7 +124,7 @@ Component({
       if (!quiet) this.setData({ status: 'loading', errorMessage: '' });
       try {
         const order = await api.get(`/orders/${this.orderId}`);
-        this.setData({ order: present(order, this.viewer), status: 'ready' });
+        this.setData(Object.assign(diffPatch('order', this.data.order, present(order, this.viewer)), { status: 'ready' }));
       } catch (err) {
         if (redirectIfSignedOut(err)) return;
         if (quiet) toastError(err);
@@ -150,7 +151,8 @@ Component({
           await this.load({ quiet: true });
           return;
         }
-        this.setData({ order: present(order, this.viewer) });
+        // The order as it is now: its status and actions changed, its lines did not.
+        this.setData(diffPatch('order', this.data.order, present(order, this.viewer)));
         if (order.status === 'pending_payment') {
           // Paid in WeChat, not yet confirmed to us: say so rather than offer to pay again.
           this.setData({ 'order.actions.canPay': false, 'order.payDeadline': '', 'order.statusName': '支付确认中' });

@@ -11,6 +11,7 @@ const { errorMessage, redirectIfSignedOut, toastError } = require('../../compone
 const { orderableMin } = require('../../components/lib/quantity');
 const { appliedOf, giftsOf, presentCurrent } = require('../../components/lib/promotions');
 const { requireStore } = require('../../components/lib/identity');
+const { diffPatch } = require('../../components/lib/patch');
 
 function presentSku(sku, offer) {
   const unit = sku.unit;
@@ -125,7 +126,7 @@ Component({
           inCart[l.sku_id] = l.quantity;
         });
         this.cartKnown = true;
-        this.setData({ inCart });
+        this.setData(diffPatch('inCart', this.data.inCart, inCart));
       } catch (err) {
         this.cartKnown = false;
       }
@@ -157,7 +158,8 @@ Component({
       try {
         const answer = await api.post('/quote', { lines: [{ sku_id: selected.id, quantity }] });
         if (seq !== this.quoteSeq) return; // the quantity changed meanwhile
-        this.setData({ quote: presentQuote(answer), quoteStatus: 'ready' });
+        // A new quantity changes a few amounts: those go by path, not the whole quote.
+        this.setData(Object.assign(diffPatch('quote', this.data.quote, presentQuote(answer)), { quoteStatus: 'ready' }));
       } catch (err) {
         if (seq !== this.quoteSeq || redirectIfSignedOut(err)) return;
         this.setData({ quoteStatus: 'error', quoteError: errorMessage(err) });
@@ -198,7 +200,7 @@ Component({
           (cart.lines || []).forEach((l) => {
             inCart[l.sku_id] = l.quantity;
           });
-          this.setData({ inCart });
+          this.setData(diffPatch('inCart', this.data.inCart, inCart));
           wx.showToast({ title: '已加入购物车', icon: 'success' });
         } catch (err) {
           if (!redirectIfSignedOut(err)) toastError(err);

@@ -12,6 +12,7 @@ const { errorMessage, redirectIfSignedOut } = require('../../components/lib/erro
 const invitation = require('../../components/lib/invitation');
 const { formatTime } = require('../../components/lib/format');
 const { requireSalesperson, APPLICATION_STATUS } = require('../../components/lib/sales');
+const { appendPatch } = require('../../components/lib/patch');
 
 const PAGE_SIZE = 20;
 const EMPTY = { status: '', message: '', items: [], nextBefore: null, loadingMore: false, moreError: '' };
@@ -77,7 +78,7 @@ Component({
         if (seq !== this.seq) return;
         const seen = new Set(this.data.applications.items.map((a) => a.id));
         const more = (answer.items || []).map(presentApplication).filter((a) => !seen.has(a.id));
-        this.setData({ 'applications.items': this.data.applications.items.concat(more), 'applications.nextBefore': answer.next_before || null });
+        this.setData(Object.assign(appendPatch('applications.items', this.data.applications.items, more), { 'applications.nextBefore': answer.next_before || null }));
       } catch (err) {
         if (seq === this.seq && !redirectIfSignedOut(err)) this.setData({ 'applications.moreError': errorMessage(err) });
       } finally {

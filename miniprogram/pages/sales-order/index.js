@@ -10,6 +10,7 @@
 const api = require('../../utils/api');
 const { formatFen } = require('../../utils/money');
 const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
+const { appendPatch, diffPatch } = require('../../components/lib/patch');
 const { formatTime } = require('../../components/lib/format');
 const { presentPriced } = require('../../components/lib/priced');
 const { orderableMin } = require('../../components/lib/quantity');
@@ -111,7 +112,7 @@ Component({
       try {
         const answer = await api.get('/catalog/skus', this.query(nextAfter));
         if (seq !== this.seq) return;
-        this.setData({ items: this.data.items.concat((answer.items || []).map(presentSku)), nextAfter: answer.next_after || null });
+        this.setData(Object.assign(appendPatch('items', this.data.items, (answer.items || []).map(presentSku)), { nextAfter: answer.next_after || null }));
       } catch (err) {
         if (seq === this.seq && !redirectIfSignedOut(err)) wx.showToast({ title: errorMessage(err), icon: 'none' });
       } finally {
@@ -162,7 +163,7 @@ Component({
       try {
         const answer = await api.post('/quote', { store_id: this.storeId, lines });
         if (seq !== this.quoteSeq) return;
-        this.setData({ quote: presentPriced(answer), quoting: false });
+        this.setData(Object.assign(diffPatch('quote', this.data.quote, presentPriced(answer)), { quoting: false }));
       } catch (err) {
         if (seq !== this.quoteSeq || redirectIfSignedOut(err)) return;
         this.setData({ quoting: false, quoteError: errorMessage(err) });

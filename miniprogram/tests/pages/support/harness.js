@@ -7,6 +7,7 @@
  *   beforeEach(() => { h = harness.fresh(); api = require('../../utils/api'); });
  *   const page = h.page('cart');            // pages/cart/index, attached
  *   await page.instance.onLoad({});         // pages are Component({...}); call lifecycles
+ *   h.maxSetData(page)                      // the largest setData payload it sent: {bytes, keys}
  *
  * Modules are reset before each test so that a page's Component() runs again and sees the
  * same (mocked) utils/api the test holds.
@@ -29,6 +30,12 @@ function listWxml(dir) {
   walk(path.join(ROOT, dir));
   return found;
 }
+
+// Where the pages are: the main package and any subpackage roots (everything but these).
+const NOT_APP = new Set(['node_modules', 'tests', 'tools', 'components', 'images', 'utils']);
+const APP_DIRS = fs.readdirSync(ROOT, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && !NOT_APP.has(entry.name) && !entry.name.startsWith('.'))
+  .map((entry) => entry.name);
 
 /** An in-memory wx storage, so utils/session keeps what a test saves. */
 function installStorage(wx) {
@@ -57,7 +64,31 @@ function wxAsync(impl) {
   });
 }
 
-function fresh() {
+/** The size WeChat sends a setData payload at: its JSON, in UTF-8 bytes. */
+function payloadBytes(data) {
+  return Buffer.byteLength(JSON.stringify(data) || '', 'utf8');
+}
+
+/**
+ * Record every setData of a mounted page or component in `log` ({bytes, keys, data} each):
+ * the instance's own setData is wrapped, so calls from its methods and behaviors count.
+ */
+function recordSetData(comp, log) {
+  const { instance } = comp;
+  const original = instance.setData;
+  instance.setData = function recorded(data, callback) {
+    log.push({ bytes: payloadBytes(data), keys: Object.keys(data || {}), data });
+    return original.call(this, data, callback);
+  };
+}
+
+/**
+ * `wholeApp`: compile every template of the mini-program at once, for a test that mounts
+ * pages of several folders. wcc's output keeps its compiled templates in globals that
+ * outlive jest.resetModules, indexed by compile: every compile in one test file must then
+ * be of the same list of files.
+ */
+function fresh({ wholeApp = false } = {}) {
   delete global.wx; // miniprogram-simulate merges into an existing wx; start clean
   jest.resetModules();
   const simulate = require('miniprogram-simulate');
@@ -72,11 +103,13 @@ function fresh() {
 
   // wcc compiles a list of files at once: this page's and the shared components'.
   const optionsFor = (relative) => {
-    const wxmlList = listWxml(path.dirname(relative)).concat(listWxml('components'));
+    const dirs = wholeApp ? APP_DIRS : [path.dirname(relative)];
+    const wxmlList = [].concat(...dirs.map(listWxml)).concat(listWxml('components'));
     return { rootPath: ROOT, compiler: 'official', compilerOptions: { wxmlList: Array.from(new Set(wxmlList)) } };
   };
 
   const loaded = new Set();
+  const setDataLogs = new WeakMap();
   function mount(relative, props) {
     // jest keeps a required file's module, so a second load of the same page or component in
     // one test would not run its Component() again: load it in an isolated registry then
@@ -91,6 +124,9 @@ function fresh() {
       loaded.add(relative);
     }
     const comp = simulate.render(id, props);
+    const log = [];
+    setDataLogs.set(comp, log);
+    recordSetData(comp, log);
     comp.attach(document.createElement('parent-wrapper'));
     return comp;
   }
@@ -101,7 +137,13 @@ function fresh() {
     storage,
     wxAsync,
     page: (name, props) => mount(path.join('pages', name, 'index'), props),
+    /** A page by its route in app.json (`pages/cart/index`, or one in a subpackage). */
+    pageAt: (route, props) => mount(route, props),
     component: (name, props) => mount(path.join('components', name, 'index'), props),
+    /** Every setData the page or component has sent since it was mounted, in order. */
+    setDataLog: (comp) => setDataLogs.get(comp),
+    /** The largest of them ({bytes, keys, data}), or {bytes: 0, keys: []} if none. */
+    maxSetData: (comp) => setDataLogs.get(comp).reduce((max, entry) => (entry.bytes > max.bytes ? entry : max), { bytes: 0, keys: [] }),
   };
 }
 
@@ -151,4 +193,4 @@ function deferred() {
   return { promise, resolve, reject };
 }
 
-module.exports = { ROOT, fresh, flush, textOf, texts, tap, tapRetry, deferred, wxAsync };
+module.exports = { ROOT, fresh, payloadBytes, flush, textOf, texts, tap, tapRetry, deferred, wxAsync };
