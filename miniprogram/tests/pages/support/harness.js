@@ -6,6 +6,7 @@
  *   let h, api;
  *   beforeEach(() => { h = harness.fresh(); api = require('../../utils/api'); });
  *   const page = h.page('cart');            // pages/cart/index, attached
+ *   h.page('packageSales/pages/home');      // a subpackage's page: its directory, from the root
  *   await page.instance.onLoad({});         // pages are Component({...}); call lifecycles
  *
  * Modules are reset before each test so that a page's Component() runs again and sees the
@@ -28,6 +29,15 @@ function listWxml(dir) {
   };
   walk(path.join(ROOT, dir));
   return found;
+}
+
+/** Every page app.json declares, main package and subpackages alike, as the module path a
+ * navigateTo url names without its leading slash ('pages/cart/index',
+ * 'packageLive/pages/room/index'). */
+function appPages() {
+  const app = JSON.parse(fs.readFileSync(path.join(ROOT, 'app.json'), 'utf8'));
+  const sub = (app.subPackages || app.subpackages || []).flatMap((pkg) => pkg.pages.map((page) => `${pkg.root}/${page}`));
+  return app.pages.concat(sub);
 }
 
 /** An in-memory wx storage, so utils/session keeps what a test saves. */
@@ -55,6 +65,12 @@ function wxAsync(impl) {
         },
       );
   });
+}
+
+/** A main-package page by its directory name ('cart'), a subpackage's by its directory
+ * from the root ('packageLive/pages/room'): the same module paths app.json lists. */
+function pagePath(name) {
+  return name.includes('/') ? path.join(name, 'index') : path.join('pages', name, 'index');
 }
 
 function fresh() {
@@ -100,7 +116,7 @@ function fresh() {
     wx,
     storage,
     wxAsync,
-    page: (name, props) => mount(path.join('pages', name, 'index'), props),
+    page: (name, props) => mount(pagePath(name), props),
     component: (name, props) => mount(path.join('components', name, 'index'), props),
   };
 }
@@ -151,4 +167,4 @@ function deferred() {
   return { promise, resolve, reject };
 }
 
-module.exports = { ROOT, fresh, flush, textOf, texts, tap, tapRetry, deferred, wxAsync };
+module.exports = { ROOT, appPages, fresh, flush, textOf, texts, tap, tapRetry, deferred, wxAsync };
