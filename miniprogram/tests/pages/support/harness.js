@@ -16,6 +16,8 @@ const path = require('path');
 const fs = require('fs');
 
 const ROOT = path.resolve(__dirname, '../../..');
+// Every page app.json declares, subpackages included ('packageLive/pages/room/index').
+const { appPages } = require('../../../tools/package-size');
 
 function listWxml(dir) {
   const found = [];
@@ -29,15 +31,6 @@ function listWxml(dir) {
   };
   walk(path.join(ROOT, dir));
   return found;
-}
-
-/** Every page app.json declares, main package and subpackages alike, as the module path a
- * navigateTo url names without its leading slash ('pages/cart/index',
- * 'packageLive/pages/room/index'). */
-function appPages() {
-  const app = JSON.parse(fs.readFileSync(path.join(ROOT, 'app.json'), 'utf8'));
-  const sub = (app.subPackages || app.subpackages || []).flatMap((pkg) => pkg.pages.map((page) => `${pkg.root}/${page}`));
-  return app.pages.concat(sub);
 }
 
 /** An in-memory wx storage, so utils/session keeps what a test saves. */
