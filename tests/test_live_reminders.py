@@ -3,12 +3,23 @@ subscribe message where the owner allowed one, and an in-app notification."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 from backend.integrations.wechat.sandbox import LIVE_REMINDER_TEMPLATE_ID
 from backend.livestream import service as live_service
 from tests.factories import SANDBOX_APPID, bearer, distributor_admin, make_shop, store_owner
 from tests.test_live_sessions import scheduled, session_body
+
+MINIPROGRAM = Path(__file__).resolve().parent.parent / "miniprogram"
+
+
+def miniprogram_pages() -> set[str]:
+    """Every page the mini-program declares, subpackages included, as `page` names them."""
+    app = json.loads((MINIPROGRAM / "app.json").read_text(encoding="utf-8"))
+    subpackages = app.get("subPackages", app.get("subpackages", []))
+    return set(app["pages"]) | {f"{p['root']}/{page}" for p in subpackages for page in p["pages"]}
 
 
 async def test_invited_owners_are_reminded_once_before_the_start(
@@ -48,7 +59,8 @@ async def test_invited_owners_are_reminded_once_before_the_start(
     [message] = sandbox_state.sent_messages
     assert message["template_id"] == LIVE_REMINDER_TEMPLATE_ID
     assert message["data"]["thing1"] == "年终净水专场"
-    assert message["page"] == f"pages/live/room?id={upcoming['id']}"
+    assert message["page"] == f"packageLive/pages/room/index?id={upcoming['id']}"
+    assert message["page"].split("?")[0] in miniprogram_pages()  # opens the room, not a 404
     listed = (await client.get("/api/v1/notifications", headers=bearer(owner))).json()
     assert [n["link"] for n in listed["items"]] == [f"live:{upcoming['id']}"]
 

@@ -1,7 +1,8 @@
-"""The mini-program's own realtime client (miniprogram/utils/realtime.js and live-room.js, run
-under node with wx.connectSocket over `ws`) against the real server: a store owner joins a
-live session, sees the host's product card, grabs a red packet twice at once, and is told
-the rain's result; the database holds the win and its ledger credit exactly once."""
+"""The mini-program's own realtime client (realtime.js and live-room.js in
+miniprogram/packageLive/utils/, run under node with wx.connectSocket over `ws`) against the
+real server: a store owner joins a live session, sees the host's product card, grabs a red
+packet twice at once, and is told the rain's result; the database holds the win and its
+ledger credit exactly once."""
 
 from __future__ import annotations
 

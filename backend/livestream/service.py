@@ -1208,7 +1208,7 @@ async def remind_upcoming(deps: Any, now: datetime) -> int:
                 user_id,
                 notifications_service.LIVE_REMINDER,
                 {"thing1": session.title[:20], "time2": starts, "thing3": "直播订货会即将开始"},
-                page=f"pages/live/room?id={session.id}",
+                page=f"packageLive/pages/room/index?id={session.id}",
                 now=now,
             )
         reminded += len(rows)

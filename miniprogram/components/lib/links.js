@@ -4,7 +4,7 @@
  */
 const PAGES = {
   order: (id) => `/pages/order/index?id=${id}`,
-  live: (id) => `/pages/live/index?id=${id}`,
+  live: (id) => `/packageLive/pages/room/index?id=${id}`,
   complaint: (id) => `/pages/complaint/index?id=${id}`,
 };
 

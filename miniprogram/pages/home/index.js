@@ -150,7 +150,7 @@ Component({
       else wx.switchTab({ url: '/pages/catalog/index' });
     },
     onOpenLive(e) {
-      wx.navigateTo({ url: `/pages/live/index?id=${e.currentTarget.dataset.id}` });
+      wx.navigateTo({ url: `/packageLive/pages/room/index?id=${e.currentTarget.dataset.id}` });
     },
     async onOpenNotice(e) {
       const id = Number(e.currentTarget.dataset.id);

@@ -125,7 +125,7 @@ Component({
     },
 
     onOpen(e) {
-      wx.navigateTo({ url: `/pages/live/index?id=${e.currentTarget.dataset.id}` });
+      wx.navigateTo({ url: `/packageLive/pages/room/index?id=${e.currentTarget.dataset.id}` });
     },
     onRemind(e) {
       const id = Number(e.currentTarget.dataset.id);

@@ -23,7 +23,7 @@ const privacy = require('../../components/lib/privacy');
 const HOME = '/pages/home/index';
 const JOIN = '/pages/join/index';
 // The salesperson's own pages (代下单); if the app has none yet, they stay here.
-const SALES_HOME = '/pages/sales/index';
+const SALES_HOME = '/packageSales/pages/home/index';
 const ENTERABLE = ['store_owner', 'store_clerk', 'salesperson'];
 
 Component({

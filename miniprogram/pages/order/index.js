@@ -223,7 +223,7 @@ Component({
     },
     onOpenStore() {
       const { order } = this.data;
-      if (order && order.asSalesperson && order.storeId) wx.navigateTo({ url: `/pages/sales-store/index?id=${order.storeId}` });
+      if (order && order.asSalesperson && order.storeId) wx.navigateTo({ url: `/packageSales/pages/store/index?id=${order.storeId}` });
     },
   },
 });

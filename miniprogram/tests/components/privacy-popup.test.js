@@ -1,6 +1,6 @@
 const fs = require('fs');
 const path = require('path');
-const { fresh, flush, textOf, texts, tap, ROOT } = require('../pages/support/harness');
+const { fresh, flush, textOf, texts, tap, ROOT, appPages } = require('../pages/support/harness');
 const { installPrivacy, CONTRACT } = require('../pages/support/privacy');
 
 const DENIED = '需要同意隐私保护指引后才能使用该功能';
@@ -16,6 +16,8 @@ const REQUIRED_PRIVATE = ['getLocation', 'getFuzzyLocation', 'onLocationChange',
 const read = (rel) => fs.readFileSync(path.join(ROOT, rel), 'utf8');
 const exists = (rel) => fs.existsSync(path.join(ROOT, rel));
 const app = JSON.parse(read('app.json'));
+// Subpackage pages too: the live room and the salesperson's onboarding reach privacy APIs.
+const pages = appPages();
 
 /** Every source a page reaches: its own files, the modules they require, the components it
  * uses (and theirs). Paths relative to miniprogram/, without extension for components. */
@@ -50,7 +52,7 @@ function reachable(pageBase) {
 }
 
 function pagesReachingPrivacy() {
-  return app.pages.filter((page) => reachable(page).some((f) => (f.endsWith('.js') ? PRIVACY_API : PRIVACY_OPEN_TYPE).test(read(f))));
+  return pages.filter((page) => reachable(page).some((f) => (f.endsWith('.js') ? PRIVACY_API : PRIVACY_OPEN_TYPE).test(read(f))));
 }
 
 describe('every page that reaches a privacy interface carries the pop-up', () => {
@@ -60,10 +62,10 @@ describe('every page that reaches a privacy interface carries the pop-up', () =>
       'pages/complaint-new/index', // chooseMedia
       'pages/invite/index', // saveImageToPhotosAlbum, setClipboardData
       'pages/join/index', // scanCode, chooseLocation
-      'pages/live/index', // setClipboardData
+      'packageLive/pages/room/index', // setClipboardData
       'pages/login/index', // getPhoneNumber
       'pages/mall/index', // chooseAddress
-      'pages/sales-onboard/index', // invite-card: saveImageToPhotosAlbum
+      'packageSales/pages/onboard/index', // invite-card: saveImageToPhotosAlbum
     ]));
   });
 
@@ -76,7 +78,7 @@ describe('every page that reaches a privacy interface carries the pop-up', () =>
   test('app.json turns the privacy check on and declares the location APIs it uses', () => {
     expect(app.__usePrivacyCheck__).toBe(true);
     const used = new Set();
-    app.pages.forEach((page) => reachable(page).filter((f) => f.endsWith('.js')).forEach((f) => {
+    pages.forEach((page) => reachable(page).filter((f) => f.endsWith('.js')).forEach((f) => {
       const src = read(f);
       REQUIRED_PRIVATE.forEach((name) => {
         if (new RegExp(`\\bwx\\.${name}\\b`).test(src)) used.add(name);
@@ -88,7 +90,7 @@ describe('every page that reaches a privacy interface carries the pop-up', () =>
 
   test('a phone button also agrees to the guide, in one tap', () => {
     const buttons = [];
-    app.pages.forEach((page) => {
+    pages.forEach((page) => {
       const wxml = read(`${page}.wxml`);
       (wxml.match(/<button\b[^>]*getPhoneNumber[^>]*>/g) || []).forEach((b) => buttons.push(b));
     });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * A store owner's phone in a livestream room, played by the mini-program's own code
- * (config.js, utils/session.js, utils/live-room.js, utils/realtime.js) under node, with
+ * (config.js, utils/session.js, packageLive/utils/live-room.js and realtime.js) under node, with
  * wx.connectSocket over `ws`. tests/test_miniprogram_realtime.py runs it against the real
  * server:
  *
@@ -25,7 +25,7 @@ if (!apiBase || !sessionText || !token) {
 
 const config = require('../../config');
 const session = require('../../utils/session');
-const { joinRoom } = require('../../utils/live-room');
+const { joinRoom } = require('../../packageLive/utils/live-room');
 
 // As a phone would have them after signing in and pointing the app at this server.
 config.setApiBase(apiBase);

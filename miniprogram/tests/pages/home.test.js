@@ -145,7 +145,7 @@ test('opening a notice marks it read and follows its link; pull-down refreshes e
   await flush();
   await tap(page, '.notice');
   expect(api.post).toHaveBeenCalledWith('/notifications/21/read');
-  expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/live/index?id=3' }));
+  expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/packageLive/pages/room/index?id=3' }));
   expect(page.querySelector('.notice--unread')).toBeFalsy();
 
   const before = api.get.mock.calls.length;

@@ -51,7 +51,7 @@ test('sessions by tab: on air first when there is one, upcoming soonest first, e
   await tap(page, '.tab', 2);
   expect(texts(page, '.session-title')).toEqual(['上周直播']);
   await tap(page, '.session');
-  expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/live/index?id=6' }));
+  expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/packageLive/pages/room/index?id=6' }));
 });
 
 test('预约提醒 asks WeChat for the live-reminder template and reports the answer', async () => {

@@ -48,7 +48,7 @@ function wait(ms) {
 }
 
 test('joins over the socket, follows pushes, and rejoins after the link drops', async () => {
-  const page = h.page('live');
+  const page = h.page('packageLive/pages/room');
   await page.instance.onLoad({ id: '7' });
   await flush(10);
   expect(server.connectSocket).toHaveBeenCalledTimes(1);
@@ -88,7 +88,7 @@ test('joins over the socket, follows pushes, and rejoins after the link drops', 
 });
 
 test('pushes arriving out of order: the page keeps the newest ticker, card stock and viewers', async () => {
-  const page = h.page('live');
+  const page = h.page('packageLive/pages/room');
   await page.instance.onLoad({ id: '7' });
   await flush(10);
   server.push('product', Object.assign({}, CARD, { version: 2 }));

@@ -75,7 +75,7 @@ test('a salesperson is recognised by binding the phone the brand registered', as
   expect(api.post).not.toHaveBeenCalledWith('/auth/switch', expect.anything());
   expect(session.currentIdentity().role).toBe('salesperson');
   expect(textOf(page)).toContain('李业代（业务员）');
-  expect(h.wx.reLaunch).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/sales/index' }));
+  expect(h.wx.reLaunch).toHaveBeenCalledWith(expect.objectContaining({ url: '/packageSales/pages/home/index' }));
 });
 
 test('a phone that brought several identities: the chooser, no extra round trip', async () => {

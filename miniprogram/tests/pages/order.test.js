@@ -205,7 +205,7 @@ test('a salesperson sees a proxy order of their store, named, and may only withd
   expect(page.querySelectorAll('.action-bar')).toHaveLength(0); // nothing left to do
 
   await tap(page, '.store-link');
-  expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/sales-store/index?id=3' }));
+  expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/packageSales/pages/store/index?id=3' }));
 });
 
 test.each([

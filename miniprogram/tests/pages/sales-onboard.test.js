@@ -24,7 +24,7 @@ function application(overrides) {
 
 async function open(routes) {
   route(api, routes);
-  const page = h.page('sales-onboard');
+  const page = h.page('packageSales/pages/onboard');
   await page.instance.onLoad({});
   await flush();
   return page;
@@ -72,7 +72,7 @@ test('older applications page in by keyset; an approved store given to the sales
   expect(texts(page, '.application-name')).toEqual(['吴记水站', '郑家店']);
   expect(texts(page, '.application-store')).toEqual(['查看门店 ›']);
   await tap(page, '.application-store');
-  expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/sales-store/index?id=31' }));
+  expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/packageSales/pages/store/index?id=31' }));
 
   await page.instance.onReachBottom();
   await flush();
@@ -88,7 +88,7 @@ test('a session that is not a salesperson\'s goes to the sign-in page', async ()
   h = fresh();
   api = require('../../utils/api');
   signInAsStore();
-  const page = h.page('sales-onboard');
+  const page = h.page('packageSales/pages/onboard');
   await page.instance.onLoad({});
   expect(h.wx.reLaunch).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/login/index' }));
   expect(api.get).not.toHaveBeenCalled();

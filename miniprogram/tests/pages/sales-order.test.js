@@ -14,7 +14,7 @@ beforeEach(() => {
 
 async function open(routes) {
   route(api, Object.assign({ 'GET /stores/3': { id: 3, name: '赵记水站', status: 'active' } }, routes));
-  const page = h.page('sales-order');
+  const page = h.page('packageSales/pages/order');
   await page.instance.onLoad({ store_id: '3' });
   await flush();
   return page;

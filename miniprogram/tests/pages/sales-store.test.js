@@ -23,7 +23,7 @@ function store(overrides) {
 
 async function open(routes) {
   route(api, routes);
-  const page = h.page('sales-store');
+  const page = h.page('packageSales/pages/store');
   await page.instance.onLoad({ id: '3' });
   await flush();
   return page;
@@ -47,7 +47,7 @@ test('the store, its latest orders of every channel, a call, the map and 代下�
   await tap(page, '.address');
   expect(h.wx.openLocation).toHaveBeenCalledWith(expect.objectContaining({ latitude: 39.9, longitude: 116.4 }));
   await tap(page, '.proxy-btn');
-  expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/sales-order/index?store_id=3' }));
+  expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/packageSales/pages/order/index?store_id=3' }));
   await tap(page, '.order', 1);
   expect(h.wx.navigateTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/pages/order/index?id=41' }));
 });

@@ -32,7 +32,7 @@ const ME = {
 
 async function open(routes) {
   route(api, Object.assign({ 'GET /me': ME, 'GET /ledger/party-accounts': { items: [{ id: 1, party: 'salesperson', party_id: 4, kind: 'points', kind_name: '积分', balance: 1500, entries: [] }] } }, routes));
-  const page = h.page('sales');
+  const page = h.page('packageSales/pages/home');
   await page.instance.onLoad({});
   await flush();
   return page;
@@ -41,7 +41,7 @@ async function open(routes) {
 test('a store owner is sent back to the sign-in page', async () => {
   signInAsStore();
   route(api, {});
-  const page = h.page('sales');
+  const page = h.page('packageSales/pages/home');
   await page.instance.onLoad({});
   expect(h.wx.reLaunch).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/login/index' }));
   expect(api.get).not.toHaveBeenCalled();
@@ -72,9 +72,9 @@ test('the salesperson\'s stores, their name and points; search by name and page 
   await tap(page, '.search-btn');
   expect(api.get).toHaveBeenLastCalledWith('/stores', { limit: 20, name: '水站' });
   await tap(page, '.store');
-  expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/sales-store/index?id=3' }));
+  expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/packageSales/pages/store/index?id=3' }));
   await tap(page, '.entry-onboard');
-  expect(h.wx.navigateTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/pages/sales-onboard/index' }));
+  expect(h.wx.navigateTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/packageSales/pages/onboard/index' }));
 });
 
 test('no store yet, a search that finds nothing, an error with 重试', async () => {

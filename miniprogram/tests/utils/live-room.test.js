@@ -3,8 +3,8 @@
  *
  * The room controller over the real RealtimeClient, against a scripted /live server.
  */
-const { RealtimeClient } = require('../../utils/realtime');
-const { joinRoom } = require('../../utils/live-room');
+const { RealtimeClient } = require('../../packageLive/utils/realtime');
+const { joinRoom } = require('../../packageLive/utils/live-room');
 const { FakeLiveServer } = require('./support/fake-socket');
 
 async function tick(ms = 0) {

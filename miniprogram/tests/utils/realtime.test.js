@@ -4,7 +4,7 @@
  * The hand-written Socket.IO client against a scripted server over a fake wx.connectSocket.
  * `node` environment on purpose: no window, no WebSocket, as in a mini-program.
  */
-const { RealtimeClient, decodeSocketPacket, encodeSocketPacket } = require('../../utils/realtime');
+const { RealtimeClient, decodeSocketPacket, encodeSocketPacket } = require('../../packageLive/utils/realtime');
 const { FakeLiveServer } = require('./support/fake-socket');
 
 /** Let `ms` pass, then let the exchanges it started (answers scheduled "now") finish. */

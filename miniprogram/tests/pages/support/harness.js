@@ -6,6 +6,7 @@
  *   let h, api;
  *   beforeEach(() => { h = harness.fresh(); api = require('../../utils/api'); });
  *   const page = h.page('cart');            // pages/cart/index, attached
+ *   h.page('packageSales/pages/home');      // a subpackage's page: its directory, from the root
  *   await page.instance.onLoad({});         // pages are Component({...}); call lifecycles
  *   h.maxSetData(page)                      // the largest setData payload it sent: {bytes, keys}
  *
@@ -16,6 +17,8 @@ const path = require('path');
 const fs = require('fs');
 
 const ROOT = path.resolve(__dirname, '../../..');
+// Every page app.json declares, subpackages included ('packageLive/pages/room/index').
+const { appPages } = require('../../../tools/package-size');
 
 function listWxml(dir) {
   const found = [];
@@ -64,6 +67,7 @@ function wxAsync(impl) {
   });
 }
 
+<<<<<<< HEAD
 /** The size WeChat sends a setData payload at: its JSON, in UTF-8 bytes. */
 function payloadBytes(data) {
   return Buffer.byteLength(JSON.stringify(data) || '', 'utf8');
@@ -89,6 +93,15 @@ function recordSetData(comp, log) {
  * be of the same list of files.
  */
 function fresh({ wholeApp = false } = {}) {
+=======
+/** A main-package page by its directory name ('cart'), a subpackage's by its directory
+ * from the root ('packageLive/pages/room'): the same module paths app.json lists. */
+function pagePath(name) {
+  return name.includes('/') ? path.join(name, 'index') : path.join('pages', name, 'index');
+}
+
+function fresh() {
+>>>>>>> h-subpkg
   delete global.wx; // miniprogram-simulate merges into an existing wx; start clean
   jest.resetModules();
   const simulate = require('miniprogram-simulate');
@@ -136,9 +149,13 @@ function fresh({ wholeApp = false } = {}) {
     wx,
     storage,
     wxAsync,
+<<<<<<< HEAD
     page: (name, props) => mount(path.join('pages', name, 'index'), props),
     /** A page by its route in app.json (`pages/cart/index`, or one in a subpackage). */
     pageAt: (route, props) => mount(route, props),
+=======
+    page: (name, props) => mount(pagePath(name), props),
+>>>>>>> h-subpkg
     component: (name, props) => mount(path.join('components', name, 'index'), props),
     /** Every setData the page or component has sent since it was mounted, in order. */
     setDataLog: (comp) => setDataLogs.get(comp),
@@ -193,4 +210,8 @@ function deferred() {
   return { promise, resolve, reject };
 }
 
+<<<<<<< HEAD
 module.exports = { ROOT, fresh, payloadBytes, flush, textOf, texts, tap, tapRetry, deferred, wxAsync };
+=======
+module.exports = { ROOT, appPages, fresh, flush, textOf, texts, tap, tapRetry, deferred, wxAsync };
+>>>>>>> h-subpkg

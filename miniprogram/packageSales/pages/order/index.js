@@ -7,15 +7,15 @@
  * it in its own mini-program (coupons and exchange vouchers are the store's to use on its own
  * orders, so none apply here).
  */
-const api = require('../../utils/api');
-const { formatFen } = require('../../utils/money');
-const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
-const { appendPatch, diffPatch } = require('../../components/lib/patch');
-const { formatTime } = require('../../components/lib/format');
-const { presentPriced } = require('../../components/lib/priced');
-const { orderableMin } = require('../../components/lib/quantity');
-const { createAttempts } = require('../../components/lib/attempt');
-const { requireSalesperson } = require('../../components/lib/sales');
+const api = require('../../../utils/api');
+const { formatFen } = require('../../../utils/money');
+const { errorMessage, redirectIfSignedOut } = require('../../../components/lib/errors');
+const { appendPatch, diffPatch } = require('../../../components/lib/patch');
+const { formatTime } = require('../../../components/lib/format');
+const { presentPriced } = require('../../../components/lib/priced');
+const { orderableMin } = require('../../../components/lib/quantity');
+const { createAttempts } = require('../../../components/lib/attempt');
+const { requireSalesperson } = require('../../lib/sales');
 
 const PAGE_SIZE = 20;
 

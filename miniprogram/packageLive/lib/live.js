@@ -4,7 +4,7 @@
  * Amounts are formatted here, through formatFen only.
  */
 const { formatFen } = require('../../utils/money');
-const { orderableMin } = require('./quantity');
+const { orderableMin } = require('../../components/lib/quantity');
 
 /** Tunables, changed by tests and nowhere else. */
 const settings = {

@@ -7,12 +7,12 @@
  * `before`) with their review status; an approved one given to this salesperson opens its
  * store.
  */
-const api = require('../../utils/api');
-const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
-const invitation = require('../../components/lib/invitation');
-const { formatTime } = require('../../components/lib/format');
-const { requireSalesperson, APPLICATION_STATUS } = require('../../components/lib/sales');
-const { appendPatch } = require('../../components/lib/patch');
+const api = require('../../../utils/api');
+const { errorMessage, redirectIfSignedOut } = require('../../../components/lib/errors');
+const { appendPatch } = require('../../../components/lib/patch');
+const invitation = require('../../../components/lib/invitation');
+const { formatTime } = require('../../../components/lib/format');
+const { requireSalesperson, APPLICATION_STATUS } = require('../../lib/sales');
 
 const PAGE_SIZE = 20;
 const EMPTY = { status: '', message: '', items: [], nextBefore: null, loadingMore: false, moreError: '' };
@@ -87,7 +87,7 @@ Component({
     },
     onOpenStore(e) {
       const id = e.currentTarget.dataset.id;
-      if (id) wx.navigateTo({ url: `/pages/sales-store/index?id=${id}` });
+      if (id) wx.navigateTo({ url: `/packageSales/pages/store/index?id=${id}` });
     },
   },
 });

@@ -4,10 +4,10 @@
  * onboarding stores (GET /ledger/party-accounts); 拓展新门店 (their invitation QR and the
  * applications). A store opens its page, where 代下单 starts.
  */
-const api = require('../../utils/api');
-const pagedList = require('../../components/lib/paged-list');
-const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
-const { requireSalesperson, STORE_STATUS, tierName } = require('../../components/lib/sales');
+const api = require('../../../utils/api');
+const pagedList = require('../../../components/lib/paged-list');
+const { errorMessage, redirectIfSignedOut } = require('../../../components/lib/errors');
+const { requireSalesperson, STORE_STATUS, tierName } = require('../../lib/sales');
 
 const PAGE_SIZE = 20;
 
@@ -84,10 +84,10 @@ Component({
     },
 
     onOpen(e) {
-      wx.navigateTo({ url: `/pages/sales-store/index?id=${e.currentTarget.dataset.id}` });
+      wx.navigateTo({ url: `/packageSales/pages/store/index?id=${e.currentTarget.dataset.id}` });
     },
     onOnboard() {
-      wx.navigateTo({ url: '/pages/sales-onboard/index' });
+      wx.navigateTo({ url: '/packageSales/pages/onboard/index' });
     },
     onSignOut() {
       return api.logout().then(() => wx.reLaunch({ url: '/pages/login/index' }));

@@ -3,11 +3,11 @@
  * orders (GET /orders?store_id=: every channel, the store's own and the proxy ones; each
  * opens its detail), a call or a map to reach it, and 代下单 to order on its behalf.
  */
-const api = require('../../utils/api');
-const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
-const { formatDate, formatTime } = require('../../components/lib/format');
-const { CHANNEL_NAMES, statusName } = require('../../components/lib/orders');
-const { requireSalesperson, STORE_STATUS, tierName } = require('../../components/lib/sales');
+const api = require('../../../utils/api');
+const { errorMessage, redirectIfSignedOut } = require('../../../components/lib/errors');
+const { formatDate, formatTime } = require('../../../components/lib/format');
+const { CHANNEL_NAMES, statusName } = require('../../../components/lib/orders');
+const { requireSalesperson, STORE_STATUS, tierName } = require('../../lib/sales');
 
 function presentStore(s) {
   return {
@@ -105,7 +105,7 @@ Component({
     },
     onProxyOrder() {
       if (!this.data.store || !this.data.store.active) return;
-      wx.navigateTo({ url: `/pages/sales-order/index?store_id=${this.storeId}` });
+      wx.navigateTo({ url: `/packageSales/pages/order/index?store_id=${this.storeId}` });
     },
   },
 });

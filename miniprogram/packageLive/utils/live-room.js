@@ -26,9 +26,9 @@
  * coupon drop. A (re)join's state is as new as its `version` says, for all of them.
  */
 
-const config = require('../config');
-const session = require('./session');
-const api = require('./api');
+const config = require('../../config');
+const session = require('../../utils/session');
+const api = require('../../utils/api');
 const { RealtimeClient } = require('./realtime');
 
 const NAMESPACE = '/live';

@@ -1,5 +1,5 @@
 /**
- * 直播间: one livestream order meeting (直播订货会), opened as /pages/live/index?id=<session>.
+ * 直播间: one livestream order meeting (直播订货会), opened as /packageLive/pages/room/index?id=<session>.
  *
  * The room is utils/live-room.js: it joins on load and joins again after every
  * reconnection, and each join answers the whole state (title, status, the video's pull URL,
@@ -23,17 +23,17 @@
  * GET /live/sessions/<id> is read once, on load: a session that cannot be read is shown as
  * an error before the room is joined, and it gives the cover.
  */
-const api = require('../../utils/api');
-const config = require('../../config');
-const session = require('../../utils/session');
+const api = require('../../../utils/api');
+const config = require('../../../config');
+const session = require('../../../utils/session');
 const { joinRoom } = require('../../utils/live-room');
-const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
-const { requireStore } = require('../../components/lib/identity');
-const { createAttempts } = require('../../components/lib/attempt');
-const { payOrder } = require('../../components/lib/pay');
-const { verifyRecord } = require('../../components/lib/draw-verify');
-const live = require('../../components/lib/live');
-const privacy = require('../../components/lib/privacy');
+const { errorMessage, redirectIfSignedOut } = require('../../../components/lib/errors');
+const { requireStore } = require('../../../components/lib/identity');
+const { createAttempts } = require('../../../components/lib/attempt');
+const { payOrder } = require('../../../components/lib/pay');
+const { verifyRecord } = require('../../lib/draw-verify');
+const live = require('../../lib/live');
+const privacy = require('../../../components/lib/privacy');
 
 const { formatFen } = live;
 
@@ -136,7 +136,7 @@ Component({
       wx.onNetworkStatusChange(this.onNetwork);
     },
     onShareAppMessage() {
-      return { title: this.data.title || '直播订货会', path: `/pages/live/index?id=${this.sessionId}` };
+      return { title: this.data.title || '直播订货会', path: `/packageLive/pages/room/index?id=${this.sessionId}` };
     },
 
     // ---- the room ----------------------------------------------------------------------------

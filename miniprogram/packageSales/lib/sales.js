@@ -2,7 +2,7 @@
  * The salesperson's (业务员) side of the mini-program: who may use its pages, and the store
  * statuses and tiers as they read them.
  */
-const { currentRole } = require('./identity');
+const { currentRole } = require('../../components/lib/identity');
 
 const STORE_STATUS = { active: '正常', suspended: '已暂停', closed: '已关闭' };
 const TIERS = { A: 'A类', B: 'B类', C: 'C类', D: 'D类' };
