@@ -9,7 +9,7 @@
  * The measured maxima are printed as a table at the end (`npx jest tests/pages/setdata`).
  */
 jest.mock('../../utils/api', () => require('./support/api-mock').createApiMock());
-jest.mock('../../utils/live-room', () => {
+jest.mock('../../packageLive/utils/live-room', () => {
   const rooms = [];
   class MockRoom {
     constructor() {
@@ -55,10 +55,11 @@ function appRoutes() {
   return app.pages.concat(...subPackages.map((sub) => sub.pages.map((page) => `${sub.root.replace(/\/$/, '')}/${page}`)));
 }
 
-/** `pages/cart/index` (or `sales/pages/cart/index` once moved) → `cart`. */
+/** `pages/cart/index` → `cart`; a subpackage's `packageLive/pages/room/index` keeps its
+ * package (`packageLive/pages/room`), since folder names repeat across packages. */
 function pageName(routePath) {
-  const parts = routePath.split('/');
-  return parts[parts.length - 2];
+  const dir = routePath.replace(/\/index$/, '');
+  return dir.startsWith('pages/') ? dir.slice('pages/'.length) : dir;
 }
 
 /** `n` rows made by `make(i)`, ids counting down from `from` (lists are newest first). */
@@ -417,7 +418,7 @@ const SCENARIOS = {
       await page.instance.onReachBottom();
     },
   },
-  live: {
+  'packageLive/pages/room': {
     // The largest is cutting the chat back to its last 50 messages, once every 25.
     budget: 12 * KB,
     async open({ api, load }) {
@@ -425,7 +426,7 @@ const SCENARIOS = {
         'GET /live/sessions/7': { id: 7, distributor_id: 2, title: '年终直播订货会', cover_url: '', stream_url: 'https://pull.example.com/live/7.flv', starts_at: '2026-01-05T06:00:00+00:00', ends_at: '2026-01-05T08:00:00+00:00', status: 'live', products: [], rains: [], coupon_drops: [], draws: [] },
       });
       const page = await load({ id: '7' });
-      const liveRoom = require('../../utils/live-room');
+      const liveRoom = require('../../packageLive/utils/live-room');
       const room = liveRoom.rooms[liveRoom.rooms.length - 1];
       room.push('connection', 'live');
       room.push('joined', { session_id: 7, title: '年终直播订货会', status: 'live', stream_url: null, card: null, pinned: { text: NOTE }, viewers: 12, likes: 40, orders: 3, gmv_fen: 479700, rain: null, drops: [], draws: [] });
@@ -453,7 +454,7 @@ const SCENARIOS = {
       return load({});
     },
   },
-  sales: {
+  'packageSales/pages/home': {
     budget: 8 * KB,
     list: 'items',
     salesperson: true,
@@ -469,7 +470,7 @@ const SCENARIOS = {
       await page.instance.onReachBottom();
     },
   },
-  'sales-store': {
+  'packageSales/pages/store': {
     budget: 8 * KB,
     salesperson: true,
     async open({ api, load }) {
@@ -477,7 +478,7 @@ const SCENARIOS = {
       return load({ id: '3' });
     },
   },
-  'sales-order': {
+  'packageSales/pages/order': {
     budget: 12 * KB,
     list: 'items',
     salesperson: true,
@@ -493,7 +494,7 @@ const SCENARIOS = {
       await page.instance.onReachBottom();
     },
   },
-  'sales-onboard': {
+  'packageSales/pages/onboard': {
     budget: 12 * KB,
     list: 'applications.items',
     salesperson: true,

@@ -67,7 +67,12 @@ function wxAsync(impl) {
   });
 }
 
-<<<<<<< HEAD
+/** A main-package page by its directory name ('cart'), a subpackage's by its directory
+ * from the root ('packageLive/pages/room'): the same module paths app.json lists. */
+function pagePath(name) {
+  return name.includes('/') ? path.join(name, 'index') : path.join('pages', name, 'index');
+}
+
 /** The size WeChat sends a setData payload at: its JSON, in UTF-8 bytes. */
 function payloadBytes(data) {
   return Buffer.byteLength(JSON.stringify(data) || '', 'utf8');
@@ -93,15 +98,6 @@ function recordSetData(comp, log) {
  * be of the same list of files.
  */
 function fresh({ wholeApp = false } = {}) {
-=======
-/** A main-package page by its directory name ('cart'), a subpackage's by its directory
- * from the root ('packageLive/pages/room'): the same module paths app.json lists. */
-function pagePath(name) {
-  return name.includes('/') ? path.join(name, 'index') : path.join('pages', name, 'index');
-}
-
-function fresh() {
->>>>>>> h-subpkg
   delete global.wx; // miniprogram-simulate merges into an existing wx; start clean
   jest.resetModules();
   const simulate = require('miniprogram-simulate');
@@ -149,13 +145,9 @@ function fresh() {
     wx,
     storage,
     wxAsync,
-<<<<<<< HEAD
-    page: (name, props) => mount(path.join('pages', name, 'index'), props),
+    page: (name, props) => mount(pagePath(name), props),
     /** A page by its route in app.json (`pages/cart/index`, or one in a subpackage). */
     pageAt: (route, props) => mount(route, props),
-=======
-    page: (name, props) => mount(pagePath(name), props),
->>>>>>> h-subpkg
     component: (name, props) => mount(path.join('components', name, 'index'), props),
     /** Every setData the page or component has sent since it was mounted, in order. */
     setDataLog: (comp) => setDataLogs.get(comp),
@@ -210,8 +202,4 @@ function deferred() {
   return { promise, resolve, reject };
 }
 
-<<<<<<< HEAD
-module.exports = { ROOT, fresh, payloadBytes, flush, textOf, texts, tap, tapRetry, deferred, wxAsync };
-=======
-module.exports = { ROOT, appPages, fresh, flush, textOf, texts, tap, tapRetry, deferred, wxAsync };
->>>>>>> h-subpkg
+module.exports = { ROOT, appPages, fresh, payloadBytes, flush, textOf, texts, tap, tapRetry, deferred, wxAsync };
