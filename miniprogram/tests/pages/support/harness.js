@@ -151,4 +151,9 @@ function deferred() {
   return { promise, resolve, reject };
 }
 
-module.exports = { ROOT, fresh, flush, textOf, texts, tap, tapRetry, deferred, wxAsync };
+/** The tab pages wx.switchTab was asked for, in order. */
+function switchedTo(wx) {
+  return wx.switchTab.mock.calls.map((call) => call[0].url);
+}
+
+module.exports = { ROOT, fresh, flush, textOf, texts, tap, tapRetry, deferred, wxAsync, switchedTo };
