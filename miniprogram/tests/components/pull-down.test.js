@@ -26,17 +26,21 @@ test('stops it when the reload fails too, and the failure is not swallowed', asy
   expect(wx.stopPullDownRefresh).toHaveBeenCalledTimes(1);
 });
 
-test('every page that can be pulled down has a handler that goes through endPullDown', () => {
+test('every page that can be pulled down (subpackages too) stops the spinner in its handler', () => {
   const fs = require('fs');
   const path = require('path');
-  const pages = path.join(__dirname, '..', '..', 'pages');
+  const root = path.join(__dirname, '..', '..');
+  const app = JSON.parse(fs.readFileSync(path.join(root, 'app.json'), 'utf8'));
+  const subs = app.subPackages || app.subpackages || [];
+  const pages = app.pages.concat(...subs.map((sub) => sub.pages.map((page) => `${sub.root.replace(/\/$/, '')}/${page}`)));
   const missing = [];
-  for (const name of fs.readdirSync(pages)) {
-    const json = path.join(pages, name, 'index.json');
-    if (!fs.existsSync(json) || !JSON.parse(fs.readFileSync(json, 'utf8')).enablePullDownRefresh) continue;
-    const js = fs.readFileSync(path.join(pages, name, 'index.js'), 'utf8');
-    const handler = /onPullDownRefresh\(\)\s*\{([\s\S]*?)\n    \}/.exec(js);
-    if (!handler || !/endPullDown\(|stopPullDownRefresh/.test(handler[1])) missing.push(name);
+  for (const page of pages) {
+    const json = JSON.parse(fs.readFileSync(path.join(root, `${page}.json`), 'utf8'));
+    if (!json.enablePullDownRefresh) continue;
+    const js = fs.readFileSync(path.join(root, `${page}.js`), 'utf8');
+    const handler = /onPullDownRefresh\(\)\s*\{([\s\S]*?)\n {4}\}/.exec(js);
+    if (!handler || !/endPullDown\(|stopPullDownRefresh/.test(handler[1])) missing.push(page);
   }
+  expect(pages.length).toBeGreaterThan(20);
   expect(missing).toEqual([]);
 });
