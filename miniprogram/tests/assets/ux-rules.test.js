@@ -9,7 +9,8 @@
  *   the last), and at least 88rpx wide when it has a fixed width;
  * - safe areas: every rule fixed to the bottom (`position: fixed; bottom: 0`, not a
  *   full-screen backdrop) pads with env(safe-area-inset-bottom), and a page with a .bottom-bar reserves the bar's space
- *   (.bar-space, which includes the inset too).
+ *   (.bar-space, which includes the inset too); a page with its own navigation bar
+ *   (navigationStyle custom) keeps clear of the notch (safe-area-inset-top).
  *
  * The WXSS is read with a small parser (rules, declarations, the app's --variables, the
  * cascade by class count then source order); that is faithful for this app's flat,
@@ -319,6 +320,21 @@ describe('ux rules (issue 23)', () => {
         if (!padded) problems.push(`${rel(file)} ${rule.selectors.join(', ')}: no env(safe-area-inset-bottom)`);
       }
     }
+    expect(problems).toEqual([]);
+  });
+
+  test('a page that draws its own navigation bar keeps clear of the notch', () => {
+    const problems = [];
+    for (const file of allWxml()) {
+      const json = file.replace(/\.wxml$/, '.json');
+      const config = fs.existsSync(json) ? JSON.parse(fs.readFileSync(json, 'utf8')) : {};
+      if (config.navigationStyle !== 'custom') continue;
+      const wxss = fs.readFileSync(file.replace(/\.wxml$/, '.wxss'), 'utf8');
+      if (!/safe-area-inset-top|statusBarHeight/.test(wxss + fs.readFileSync(file, 'utf8'))) {
+        problems.push(`${rel(file)}: navigationStyle custom without env(safe-area-inset-top)`);
+      }
+    }
+    expect(appJson().window.navigationStyle).not.toBe('custom');
     expect(problems).toEqual([]);
   });
 
