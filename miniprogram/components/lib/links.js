@@ -14,4 +14,12 @@ function pageFor(link) {
   return PAGES[match[1]](match[2]);
 }
 
-module.exports = { pageFor, PAGES };
+// The next step an empty page offers: the 订货 tab, or 首页 (where coupons are claimed).
+function goShopping() {
+  wx.switchTab({ url: '/pages/catalog/index' });
+}
+function goHome() {
+  wx.switchTab({ url: '/pages/home/index' });
+}
+
+module.exports = { pageFor, PAGES, goShopping, goHome };

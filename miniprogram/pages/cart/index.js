@@ -6,6 +6,7 @@
  * why not), the rebate balance, points to be earned, and the way to checkout.
  */
 const api = require('../../utils/api');
+const { endPullDown } = require('../../components/lib/pull-down');
 const { errorMessage, redirectIfSignedOut, toastError } = require('../../components/lib/errors');
 const { presentPriced } = require('../../components/lib/priced');
 const { requireStore } = require('../../components/lib/identity');
@@ -37,7 +38,7 @@ Component({
       return this.load({ quiet: true });
     },
     onPullDownRefresh() {
-      return this.load({ quiet: true }).then(() => wx.stopPullDownRefresh());
+      return endPullDown(this.load({ quiet: true }));
     },
 
     async load(options) {

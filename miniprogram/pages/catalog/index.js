@@ -4,6 +4,7 @@
  * to each, and "add to cart" from the list (one orderable step at a time).
  */
 const api = require('../../utils/api');
+const { endPullDown } = require('../../components/lib/pull-down');
 const pagedList = require('../../components/lib/paged-list');
 const { formatFen } = require('../../utils/money');
 const { redirectIfSignedOut, toastError } = require('../../components/lib/errors');
@@ -101,7 +102,7 @@ Component({
       return Promise.resolve();
     },
     onPullDownRefresh() {
-      return Promise.all([this.loadCategories(), this.reload(), this.loadCart(), this.loadPromotions()]).then(() => wx.stopPullDownRefresh());
+      return endPullDown(Promise.all([this.loadCategories(), this.reload(), this.loadCart(), this.loadPromotions()]));
     },
     async loadCategories() {
       try {

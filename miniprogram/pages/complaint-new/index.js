@@ -48,6 +48,8 @@ Component({
     textLength: 0,
     maxText: MAX_TEXT,
     orders: [], // [{id, label}]
+    ordersStatus: 'loading', // loading | ready | error: the 相关订单 picker's own state
+    ordersMessage: '',
     orderLabels: [NO_ORDER],
     orderIndex: 0,
     photos: [], // [{key, path, status: uploading | done | failed, id, message}]
@@ -73,6 +75,7 @@ Component({
     },
 
     async loadOrders() {
+      this.setData({ ordersStatus: 'loading' });
       try {
         const answer = await api.get('/orders', { limit: 20 });
         const orders = (answer.items || []).map((o) => ({
@@ -84,11 +87,20 @@ Component({
           const at = orders.findIndex((o) => o.id === this.wantedOrder);
           if (at >= 0) orderIndex = at + 1;
         }
-        this.setData({ orders, orderLabels: [NO_ORDER].concat(orders.map((o) => o.label)), orderIndex });
+        this.setData({
+          orders,
+          orderLabels: [NO_ORDER].concat(orders.map((o) => o.label)),
+          orderIndex,
+          ordersStatus: 'ready',
+        });
       } catch (err) {
-        // Filing without an order still works.
-        redirectIfSignedOut(err);
+        // Filing without an order still works: the error (with 重试) stays in the orders card.
+        if (redirectIfSignedOut(err)) return;
+        this.setData({ ordersStatus: 'error', ordersMessage: `${errorMessage(err)}；也可以不关联订单直接提交` });
       }
+    },
+    onRetryOrders() {
+      return this.loadOrders();
     },
 
     onCategory(e) {

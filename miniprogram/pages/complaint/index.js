@@ -5,6 +5,7 @@
  * The steps offered are the server's (`actions` in GET /complaints/<id>).
  */
 const api = require('../../utils/api');
+const { endPullDown } = require('../../components/lib/pull-down');
 const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
 const { formatTime } = require('../../components/lib/format');
 const { requireStore } = require('../../components/lib/identity');
@@ -86,7 +87,7 @@ Component({
       return this.load();
     },
     onPullDownRefresh() {
-      return this.load({ quiet: true }).then(() => wx.stopPullDownRefresh());
+      return endPullDown(this.load({ quiet: true }));
     },
 
     async load(options) {

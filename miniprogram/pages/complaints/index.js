@@ -3,6 +3,7 @@
  * status and the start of its text; 我要投诉 files a new one.
  */
 const api = require('../../utils/api');
+const { endPullDown } = require('../../components/lib/pull-down');
 const pagedList = require('../../components/lib/paged-list');
 const { formatTime } = require('../../components/lib/format');
 const { requireStore } = require('../../components/lib/identity');
@@ -40,7 +41,7 @@ Component({
       return this.reload({ quiet: true });
     },
     onPullDownRefresh() {
-      return this.reload({ quiet: true }).then(() => wx.stopPullDownRefresh());
+      return endPullDown(this.reload({ quiet: true }));
     },
     async fetchPage(before) {
       const query = { limit: PAGE_SIZE };

@@ -6,6 +6,8 @@
  * product of a voucher's first SKU.
  */
 const api = require('../../utils/api');
+const { endPullDown } = require('../../components/lib/pull-down');
+const { goShopping, goHome } = require('../../components/lib/links');
 const pagedList = require('../../components/lib/paged-list');
 const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
 const { formatDate, formatTime } = require('../../components/lib/format');
@@ -86,7 +88,7 @@ Component({
       return this.reload();
     },
     onPullDownRefresh() {
-      return this.reload().then(() => wx.stopPullDownRefresh());
+      return endPullDown(this.reload());
     },
 
     async fetchPage(before) {
@@ -142,6 +144,12 @@ Component({
     },
     onOpenOrder(e) {
       wx.navigateTo({ url: `/pages/order/index?id=${e.currentTarget.dataset.id}` });
+    },
+    onGoClaim() {
+      goHome();
+    },
+    onGoShopping() {
+      goShopping();
     },
   },
 });

@@ -5,6 +5,7 @@
  * own, so one slow service never blanks the page. Pull down to refresh.
  */
 const api = require('../../utils/api');
+const { endPullDown } = require('../../components/lib/pull-down');
 const { errorMessage, redirectIfSignedOut, toastError } = require('../../components/lib/errors');
 const { formatShortTime, formatDate } = require('../../components/lib/format');
 const { pageFor } = require('../../components/lib/links');
@@ -71,7 +72,7 @@ Component({
       return this.loadAll();
     },
     onPullDownRefresh() {
-      return this.loadAll().then(() => wx.stopPullDownRefresh());
+      return endPullDown(this.loadAll());
     },
 
     loadAll() {

@@ -5,6 +5,8 @@
  * the other accounts hold fen, shown through formatFen.
  */
 const api = require('../../utils/api');
+const { endPullDown } = require('../../components/lib/pull-down');
+const { goShopping } = require('../../components/lib/links');
 const { formatFen } = require('../../utils/money');
 const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
 const { formatTime } = require('../../components/lib/format');
@@ -64,7 +66,7 @@ Component({
       return this.load();
     },
     onPullDownRefresh() {
-      return this.load().then(() => wx.stopPullDownRefresh());
+      return endPullDown(this.load());
     },
     onReachBottom() {
       return this.loadMore();
@@ -146,6 +148,9 @@ Component({
     },
     onGo(e) {
       wx.navigateTo({ url: e.currentTarget.dataset.url });
+    },
+    onGoShopping() {
+      goShopping();
     },
   },
 });

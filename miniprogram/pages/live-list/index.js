@@ -6,6 +6,8 @@
  * it starts. Tapping a session opens its room.
  */
 const api = require('../../utils/api');
+const { endPullDown } = require('../../components/lib/pull-down');
+const { goShopping } = require('../../components/lib/links');
 const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
 const { formatShortTime } = require('../../components/lib/format');
 const { requireStore } = require('../../components/lib/identity');
@@ -67,7 +69,7 @@ Component({
       return this.reload();
     },
     onPullDownRefresh() {
-      return this.reload().then(() => wx.stopPullDownRefresh());
+      return endPullDown(this.reload());
     },
     onReachBottom() {
       return this.loadMore();
@@ -143,6 +145,9 @@ Component({
           wx.showToast({ title: '您未允许开播提醒，可在小程序设置中开启', icon: 'none' });
         }
       });
+    },
+    onGoShopping() {
+      goShopping();
     },
   },
 });

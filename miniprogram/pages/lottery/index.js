@@ -6,6 +6,7 @@
  * the random roll each was drawn with (anyone can recompute the prize from it).
  */
 const api = require('../../utils/api');
+const { endPullDown } = require('../../components/lib/pull-down');
 const { formatFen } = require('../../utils/money');
 const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
 const { formatDate, formatTime } = require('../../components/lib/format');
@@ -78,7 +79,7 @@ Component({
       return Promise.all([this.load(), this.loadSpins()]);
     },
     onPullDownRefresh() {
-      return Promise.all([this.load({ quiet: true }), this.loadSpins()]).then(() => wx.stopPullDownRefresh());
+      return endPullDown(Promise.all([this.load({ quiet: true }), this.loadSpins()]));
     },
     onReachBottom() {
       return this.loadMoreSpins();

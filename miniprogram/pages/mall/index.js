@@ -8,6 +8,8 @@
  * remembered in storage; any other gift asks for a confirmation only.
  */
 const api = require('../../utils/api');
+const { endPullDown } = require('../../components/lib/pull-down');
+const { goShopping } = require('../../components/lib/links');
 const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
 const privacy = require('../../components/lib/privacy');
 const { formatTime } = require('../../components/lib/format');
@@ -130,7 +132,7 @@ Component({
     onPullDownRefresh() {
       const work = [this.load()];
       if (this.data.tab === 'redemptions') work.push(this.loadRecords());
-      return Promise.all(work).then(() => wx.stopPullDownRefresh());
+      return endPullDown(Promise.all(work));
     },
     onReachBottom() {
       return this.data.tab === 'redemptions' ? this.loadMoreRecords() : Promise.resolve();
@@ -281,6 +283,9 @@ Component({
     },
     onOpenLedger() {
       wx.navigateTo({ url: '/pages/ledger/index?kind=points' });
+    },
+    onGoShopping() {
+      goShopping();
     },
   },
 });

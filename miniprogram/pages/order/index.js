@@ -7,6 +7,7 @@
  * again are the store's (the same rules as backend/ordering/states.py).
  */
 const api = require('../../utils/api');
+const { endPullDown } = require('../../components/lib/pull-down');
 const { errorMessage, redirectIfSignedOut, toastError } = require('../../components/lib/errors');
 const { actionsFor, statusName, CHANNEL_NAMES } = require('../../components/lib/orders');
 const { formatTime } = require('../../components/lib/format');
@@ -112,7 +113,7 @@ Component({
       return this.load();
     },
     onPullDownRefresh() {
-      return this.load({ quiet: true }).then(() => wx.stopPullDownRefresh());
+      return endPullDown(this.load({ quiet: true }));
     },
 
     async load(options) {

@@ -4,6 +4,7 @@
  * bottom.
  */
 const api = require('../../utils/api');
+const { endPullDown } = require('../../components/lib/pull-down');
 const pagedList = require('../../components/lib/paged-list');
 const { STATUS_TABS, CHANNEL_NAMES, statusName } = require('../../components/lib/orders');
 const { formatTime } = require('../../components/lib/format');
@@ -64,7 +65,7 @@ Component({
       return this.reload({ quiet: true });
     },
     onPullDownRefresh() {
-      return this.reload({ quiet: true }).then(() => wx.stopPullDownRefresh());
+      return endPullDown(this.reload({ quiet: true }));
     },
     async fetchPage(before) {
       const query = { limit: PAGE_SIZE };

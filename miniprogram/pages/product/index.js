@@ -6,6 +6,7 @@
  * gets, the gifts by name and why it could not be ordered; then add to the cart.
  */
 const api = require('../../utils/api');
+const { goShopping } = require('../../components/lib/links');
 const { formatFen } = require('../../utils/money');
 const { errorMessage, redirectIfSignedOut, toastError } = require('../../components/lib/errors');
 const { orderableMin } = require('../../components/lib/quantity');
@@ -213,6 +214,9 @@ Component({
     onPreview(e) {
       const { images } = this.data.product;
       wx.previewImage({ urls: images, current: e.currentTarget.dataset.src });
+    },
+    onGoShopping() {
+      goShopping();
     },
   },
 });

@@ -137,3 +137,32 @@ describe('我要投诉', () => {
   });
 });
 
+// ---- issue 23: the 相关订单 card's own states ------------------------------------------------
+
+const ux = require('./support/harness');
+
+test('我要投诉: the orders card shows a skeleton, then an error with 重试 that loads them again', async () => {
+  const first = deferred();
+  let orders = () => first.promise;
+  route(api, {
+    'GET /orders': () => orders(),
+    'GET /notifications/subscriptions': SUBSCRIPTION_TEMPLATES,
+  });
+  const page = h.page('complaint-new');
+  const loading = page.instance.onLoad({ order_id: '42' });
+  await flush();
+  expect(page.data.ordersStatus).toBe('loading');
+  expect(page.querySelector('.orders-state').querySelectorAll('.sk-row')).toHaveLength(2);
+  expect(page.querySelectorAll('.order-picker')).toHaveLength(0);
+  first.reject(apiError(api.ApiError, 'network.failed', '网络不给力，请稍后重试', 0));
+  await loading;
+  await flush();
+  expect(textOf(page)).toContain('网络不给力，请稍后重试；也可以不关联订单直接提交');
+  expect(page.querySelectorAll('.order-picker')).toHaveLength(0);
+
+  orders = () => ({ items: [order()], next_before: null });
+  await ux.tapRetry(page, '.orders-state');
+  expect(page.data.ordersStatus).toBe('ready');
+  expect(page.querySelectorAll('.order-picker')).toHaveLength(1);
+  expect(page.data.orderIndex).toBe(1); // the order the page was opened for
+});

@@ -57,3 +57,14 @@ describe('我的投诉', () => {
   });
 });
 
+// ---- issue 23: what an empty page offers ----------------------------------------------------
+
+test('我的投诉, empty: 发起投诉 opens the form', async () => {
+  route(api, { 'GET /complaints': { items: [], next_before: null } });
+  const page = h.page('complaints');
+  await page.instance.onLoad({});
+  await flush();
+  expect(textOf(page)).toContain('您还没有提交过投诉');
+  await tap(page, '.empty-new');
+  expect(h.wx.navigateTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/pages/complaint-new/index' }));
+});

@@ -151,3 +151,23 @@ test('a voucher whose SKUs are unknown still says what it is for', async () => {
   await tap(page, '.use-btn');
   expect(h.wx.switchTab).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/catalog/index' }));
 });
+
+// ---- issue 23: what an empty page offers ----------------------------------------------------
+
+const ux = require('./support/harness');
+
+test('券包, empty: 去领券 goes to 首页 and 去订货 to 订货; another tab offers the usable coupons', async () => {
+  route(api, { 'GET /coupons/wallet': { items: [], next_before: null } });
+  const page = await open();
+  expect(textOf(page)).toContain('券包里还没有可用的券');
+  await tap(page, '.empty-claim');
+  await tap(page, '.empty-shop');
+  expect(ux.switchedTo(h.wx)).toEqual(['/pages/home/index', '/pages/catalog/index']);
+
+  page.setData({ active: 'used' });
+  await flush();
+  expect(page.querySelectorAll('.empty-claim')).toHaveLength(0);
+  await tap(page, '.empty-available');
+  expect(page.data.active).toBe('available');
+  expect(api.get).toHaveBeenLastCalledWith('/coupons/wallet', expect.objectContaining({ state: 'available' }));
+});

@@ -133,3 +133,14 @@ test('a store without accounts sees the empty state', async () => {
   const page = await open();
   expect(textOf(page)).toContain('还没有积分或返利账户');
 });
+
+// ---- issue 23: what an empty page offers ----------------------------------------------------
+
+const ux = require('./support/harness');
+
+test('积分与返利, no account yet: 去订货', async () => {
+  route(api, { 'GET /ledger/accounts': { items: [] } });
+  const page = await open();
+  await tap(page, '.empty-shop');
+  expect(ux.switchedTo(h.wx)).toEqual(['/pages/catalog/index']);
+});

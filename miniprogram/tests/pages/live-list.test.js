@@ -92,3 +92,20 @@ test('pages on with the cursor; empty tab; error with 重试', async () => {
   await tap(page, '.tab', 0);
   expect(textOf(page)).toContain('现在没有正在直播的订货会');
 });
+
+// ---- issue 23: what an empty page offers ----------------------------------------------------
+
+const ux = require('./support/harness');
+
+test('直播, nothing on air: 看直播预告; nothing coming: 去订货', async () => {
+  const page = await open({
+    'GET /live/sessions': { items: [], next_before: null },
+  });
+  page.setData({ active: 'live' });
+  await flush();
+  await tap(page, '.empty-scheduled');
+  expect(page.data.active).toBe('scheduled');
+  expect(textOf(page)).toContain('近期没有直播订货会');
+  await tap(page, '.empty-shop');
+  expect(ux.switchedTo(h.wx)).toEqual(['/pages/catalog/index']);
+});

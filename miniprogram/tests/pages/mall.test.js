@@ -219,3 +219,25 @@ test('a gift the brand no longer posts refreshes the list when the server says s
   await tap(page, '.redeem-btn');
   expect(h.wx.showModal).toHaveBeenCalledTimes(1); // now a confirmation only
 });
+
+// ---- issue 23: what an empty page offers ----------------------------------------------------
+
+const ux = require('./support/harness');
+
+test('积分商城, no gifts: 去订货攒积分; no redemptions: 去兑换礼品 shows the gifts', async () => {
+  route(api, {
+    'GET /mall/items': { items: [] },
+    'GET /ledger/accounts': { items: [] },
+    'GET /mall/redemptions': { items: [], next_before: null },
+  });
+  const page = await open();
+  expect(textOf(page)).toContain('积分商城暂无礼品');
+  await tap(page, '.empty-shop');
+  expect(ux.switchedTo(h.wx)).toEqual(['/pages/catalog/index']);
+
+  await tap(page, '.tab', 1);
+  await flush();
+  expect(textOf(page)).toContain('还没有兑换记录');
+  await tap(page, '.empty-items');
+  expect(page.data.tab).toBe('items');
+});

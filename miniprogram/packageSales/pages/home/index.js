@@ -7,6 +7,7 @@
 const api = require('../../../utils/api');
 const pagedList = require('../../../components/lib/paged-list');
 const { errorMessage, redirectIfSignedOut } = require('../../../components/lib/errors');
+const { endPullDown } = require('../../../components/lib/pull-down');
 const { requireSalesperson, STORE_STATUS, tierName } = require('../../lib/sales');
 
 const PAGE_SIZE = 20;
@@ -39,7 +40,7 @@ Component({
       return Promise.all([this.loadMe(), this.loadPoints(), this.reload()]);
     },
     onPullDownRefresh() {
-      return Promise.all([this.loadPoints(), this.reload()]).then(() => wx.stopPullDownRefresh());
+      return endPullDown(Promise.all([this.loadPoints(), this.reload()]));
     },
 
     async loadMe() {

@@ -9,6 +9,7 @@
  */
 const api = require('../../../utils/api');
 const { errorMessage, redirectIfSignedOut } = require('../../../components/lib/errors');
+const { endPullDown } = require('../../../components/lib/pull-down');
 const { appendPatch } = require('../../../components/lib/patch');
 const invitation = require('../../../components/lib/invitation');
 const { formatTime } = require('../../../components/lib/format');
@@ -43,7 +44,7 @@ Component({
       return Promise.all([this.load(), this.loadApplications()]);
     },
     onPullDownRefresh() {
-      return this.loadApplications().then(() => wx.stopPullDownRefresh());
+      return endPullDown(this.loadApplications());
     },
     onReachBottom() {
       return this.loadMoreApplications();

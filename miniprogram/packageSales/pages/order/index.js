@@ -10,6 +10,7 @@
 const api = require('../../../utils/api');
 const { formatFen } = require('../../../utils/money');
 const { errorMessage, redirectIfSignedOut } = require('../../../components/lib/errors');
+const { endPullDown } = require('../../../components/lib/pull-down');
 const { appendPatch, diffPatch } = require('../../../components/lib/patch');
 const { formatTime } = require('../../../components/lib/format');
 const { presentPriced } = require('../../../components/lib/priced');
@@ -90,6 +91,10 @@ Component({
       if (after) q.after = after;
       return q;
     },
+    onPullDownRefresh() {
+      return endPullDown(this.reload());
+    },
+
     async reload() {
       this.seq = (this.seq || 0) + 1;
       const seq = this.seq;

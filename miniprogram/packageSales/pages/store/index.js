@@ -5,6 +5,7 @@
  */
 const api = require('../../../utils/api');
 const { errorMessage, redirectIfSignedOut } = require('../../../components/lib/errors');
+const { endPullDown } = require('../../../components/lib/pull-down');
 const { formatDate, formatTime } = require('../../../components/lib/format');
 const { CHANNEL_NAMES, statusName } = require('../../../components/lib/orders');
 const { requireSalesperson, STORE_STATUS, tierName } = require('../../lib/sales');
@@ -57,7 +58,7 @@ Component({
       this.shownOnce = true;
     },
     onPullDownRefresh() {
-      return this.load().then(() => wx.stopPullDownRefresh());
+      return endPullDown(this.load());
     },
 
     async load() {

@@ -202,4 +202,9 @@ function deferred() {
   return { promise, resolve, reject };
 }
 
-module.exports = { ROOT, appPages, fresh, payloadBytes, flush, textOf, texts, tap, tapRetry, deferred, wxAsync };
+/** The tab pages wx.switchTab was asked for, in order. */
+function switchedTo(wx) {
+  return wx.switchTab.mock.calls.map((call) => call[0].url);
+}
+
+module.exports = { ROOT, appPages, fresh, payloadBytes, flush, textOf, texts, tap, tapRetry, deferred, wxAsync, switchedTo };
