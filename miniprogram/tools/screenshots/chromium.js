@@ -109,7 +109,11 @@ async function launch() {
       proc.kill();
       await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
     }
-    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 3 });
+    try {
+      fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    } catch (e) {
+      // Chromium's last writes raced us: a temp folder left behind is harmless
+    }
   }
 
   /** The value of a JavaScript expression in the current page (for tests and debugging). */

@@ -28,7 +28,8 @@ async function fillCart(r) {
 }
 
 const pages = {
-  login: { persona: 'signedOut' },
+  // root: the first page of its stack (no back arrow): the sign-in and the salesperson's home
+  login: { persona: 'signedOut', root: true },
   join: { persona: 'newcomer' },
   home: { states: ['error', 'loading'] },
   catalog: { states: ['empty', 'error', 'loading'] },
@@ -63,7 +64,7 @@ const pages = {
   },
   invite: { states: ['error'] },
   mine: { states: ['error'] },
-  sales: { persona: 'salesperson', states: ['empty', 'error', 'loading'] },
+  sales: { persona: 'salesperson', root: true, states: ['empty', 'error', 'loading'] },
   'sales-store': {
     persona: 'salesperson',
     query: async (r) => ({ id: String((await first(r, '/stores')).id) }),

@@ -113,6 +113,10 @@ class Renderer {
     const jsdom = new JSDOM('<!doctype html><html><head></head><body></body></html>', { pretendToBeVisual: true, url: 'http://localhost/' });
     global.window = jsdom.window;
     global.document = jsdom.window.document;
+    // j-component dispatches DOM events with the globals a jest jsdom environment has
+    ['Event', 'CustomEvent', 'Node', 'Element', 'HTMLElement', 'MouseEvent', 'TouchEvent', 'navigator'].forEach((name) => {
+      if (jsdom.window[name]) global[name] = jsdom.window[name];
+    });
     const { wx, state, network, sandbox, call } = createWx({ apiBase: this.apiBase, log });
     delete global.wx;
     global.wx = wx;
@@ -196,8 +200,6 @@ class Renderer {
     document.body.appendChild(parent);
     comp.attach(parent);
     const page = comp.instance;
-    page.route = route;
-    page.options = query;
     this.stack = [page];
     const call = async (name, arg) => {
       if (typeof page[name] !== 'function') return;

@@ -115,7 +115,7 @@ async function main() {
   /** Write the page's document and shoot it; `full` adds <name>--full.png. */
   async function shoot(opened, name, caption, { full = false, canGoBack = true } = {}) {
     const html = path.join(args.out, 'html', `${name}.html`);
-    fs.writeFileSync(html, renderer.document(opened, { canGoBack }));
+    fs.writeFileSync(html, renderer.document(opened, { canGoBack: canGoBack && !opened.root }));
     const { text } = await browser.shoot(html, path.join(args.out, `${name}.png`));
     fs.writeFileSync(path.join(args.out, `${name}.txt`), `${text}\n`);
     shots.push({ name, file: `${name}.png`, caption, route: opened.route, text });
@@ -128,7 +128,12 @@ async function main() {
   let journey = null;
   try {
     if (args.journey && !args.only) {
-      journey = await runJourney(renderer, shoot, personas.owner, log);
+      try {
+        journey = await runJourney(renderer, shoot, personas.owner, log);
+      } catch (err) {
+        log(`FAILED journey: ${err.stack || err}`);
+        journey = { failed: String(err.stack || err) };
+      }
     }
     const routes = pageRoutes(renderer.app);
     for (const route of routes) {
@@ -141,6 +146,7 @@ async function main() {
         const query = spec.query ? await spec.query(renderer) : {};
         for (const mode of ['live'].concat(spec.states)) {
           const opened = await renderer.open(route, { query, mode });
+          opened.root = Boolean(spec.root);
           const file = mode === 'live' ? name : `${name}--${mode}`;
           await shoot(opened, file, `${name} · ${STATE_NAMES[mode]}`, { full: args.full && mode === 'live' });
           await renderer.close(opened);
@@ -161,7 +167,7 @@ async function main() {
     routes: pageRoutes(renderer.app), shots, journey, seconds: (Date.now() - started) / 1000,
   }, null, 2));
   log(`${done.length} screenshots in ${args.out} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  process.exit(shots.some((s) => s.failed) ? 1 : 0);
+  process.exit(shots.some((s) => s.failed) || (journey && journey.failed) ? 1 : 0);
 }
 
 main().catch((err) => {
