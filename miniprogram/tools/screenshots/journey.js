@@ -7,7 +7,7 @@
  * like), the next page is opened with the URL it asked for.
  */
 const path = require('path');
-const { ROOT } = require('./renderer');
+const { ROOT, pageRoutes, pageName } = require('./renderer');
 
 const HOST = { username: 'dist1_admin', password: 'demo-pass-2026' };
 
@@ -32,7 +32,14 @@ async function runJourney(renderer, shoot, owner, log) {
     await shoot(current, name, `旅程 ${n} · ${note}`);
     steps.push({ name, step, note, route: current.route });
   };
-  const open = async (route, query = {}) => {
+  // pages by folder name, wherever app.json puts them (a subpackage moves a page's path)
+  const routes = {};
+  pageRoutes(renderer.app).forEach((route) => {
+    routes[pageName(route)] = route;
+  });
+  const open = async (name, query = {}) => {
+    const route = routes[name] || name;
+    if (!routes[name] && !/\//.test(name)) throw new Error(`app.json has no page ${name}`);
     if (current) await renderer.close(current);
     current = await renderer.open(route, { query });
     return current;
@@ -40,11 +47,11 @@ async function runJourney(renderer, shoot, owner, log) {
   /** Open where the page last asked to go (its recorded navigation). */
   const follow = async (expected) => {
     const nav = renderer.state.navigations[renderer.state.navigations.length - 1];
-    if (!nav || nav.url.indexOf(expected) < 0) {
+    const target = nav && parseUrl(nav.url);
+    if (!target || pageName(target.route) !== expected) {
       throw new Error(`expected to go to ${expected}, the page went to ${JSON.stringify(nav)}`);
     }
-    const { route, query } = parseUrl(nav.url);
-    return open(route, query);
+    return open(target.route, target.query);
   };
   const tap = (selector, index) => renderer.tap(current, selector, index);
   const data = () => current.page.data;
@@ -52,12 +59,12 @@ async function runJourney(renderer, shoot, owner, log) {
   // 1. Sign in from the login page, as a phone with nothing saved
   renderer.usePersona(owner.persona);
   renderer.wx.removeStorageSync('b2bc.session');
-  await open('pages/login/index');
+  await open('login');
   current.root = true;
   await snap('login', '登录');
   await tap('.login-btn');
   await renderer.api.del('/cart'); // start from an empty cart
-  await follow('pages/home/index');
+  await follow('home');
   await snap('home', '登录后进入首页');
   if (current.comp.querySelectorAll('.claim-btn').length) {
     await tap('.claim-btn'); // 领券中心: claim the coupon on offer
@@ -65,25 +72,25 @@ async function runJourney(renderer, shoot, owner, log) {
   }
 
   // 2. Order: catalog → product → add to cart
-  await open('pages/catalog/index');
+  await open('catalog');
   await snap('catalog', '订货');
   const product = (data().items || data().list || [])[0];
   const productId = product && (product.productId || product.product_id || product.id);
-  await open('pages/product/index', { product_id: String(productId) });
+  await open('product', { product_id: String(productId) });
   current.page.onQuantity({ detail: { value: 2 } }); // the stepper's change: two purifiers
   await renderer.settle();
   await tap('.bar-add');
   await snap('product', '商品详情，加入购物车');
 
   // 3. Cart: choose the coupon, then check out with it
-  await open('pages/cart/index');
+  await open('cart');
   await tap('.coupon-row');
   const usable = ((data().cart || {}).coupons || []).findIndex((c) => c.usable);
   if (usable < 0) throw new Error('the cart offers no usable coupon');
   await tap('.coupon', usable + 1); // the first is 不使用优惠券
   await snap('cart-coupon', '购物车选用优惠券');
   await tap('.bar-btn');
-  await follow('pages/checkout/index');
+  await follow('checkout');
   await snap('checkout', '确认订单（含优惠券）');
 
   // 4. Pay: WeChat Pay's sheet is the sandbox, which completes the payment
@@ -94,25 +101,25 @@ async function runJourney(renderer, shoot, owner, log) {
 
   // 5. Track the order
   await current.page.onViewOrder(); // 查看订单 (the paid view's first button)
-  await follow('pages/order/index');
+  await follow('order');
   await snap('order', '订单详情与物流进度');
 
   // 6. File a complaint about it
-  await open('pages/complaint-new/index', { order_id: String(orderId) });
+  await open('complaint-new', { order_id: String(orderId) });
   current.page.onCategory({ currentTarget: { dataset: { value: 'delivery' } }, detail: { value: 'delivery' } });
   current.page.onText({ detail: { value: '订单已付款两天还没有发货，请尽快安排配送。' } });
   await renderer.settle();
   await snap('complaint-new', '填写投诉');
   await tap('.submit-btn');
-  await follow('pages/complaint/index');
+  await follow('complaint');
   await snap('complaint', '投诉详情');
 
   // 7. Join the live session; the distributor goes live and starts a red packet rain
-  await open('pages/live-list/index');
+  await open('live-list');
   await snap('live-list', '直播列表');
   const session = (await renderer.get('/live/sessions')).items[0];
   const host = await startRain(renderer, session.id, log);
-  await open('pages/live/index', { id: String(session.id) });
+  await open('live', { id: String(session.id) });
   await renderer.settle();
   await new Promise((r) => setTimeout(r, 1500)); // the room's state and the rain come over the socket
   await snap('live', '进入直播间');
@@ -126,7 +133,7 @@ async function runJourney(renderer, shoot, owner, log) {
   if (host) host.client.close();
 
   // 8. Redeem points in the mall
-  await open('pages/mall/index');
+  await open('mall');
   const items = data().items || [];
   const affordable = items.findIndex((i) => !i.blocked);
   if (affordable >= 0) {

@@ -248,13 +248,13 @@ class Renderer {
     const tabIndex = this.app.tabBar ? this.app.tabBar.list.findIndex((t) => t.pagePath === route) : -1;
     const appWxss = readWxss(path.join(ROOT, 'app.wxss'));
     const pageWxss = readWxss(`${file}.wxss`);
-    const css = [translate(appWxss, 'main'), translate(pageWxss, 'main')];
-    Object.entries(componentsOf(file)).forEach(([tag, abs]) => {
-      const js = fs.existsSync(`${abs}.js`) ? fs.readFileSync(`${abs}.js`, 'utf8') : '';
-      // addGlobalClass: the app's and the page's classes style the component too
-      if (/addGlobalClass\s*:\s*true/.test(js)) css.push(translate(appWxss, tag), translate(pageWxss, tag));
-      css.push(translate(readWxss(`${abs}.wxss`), tag));
-    });
+    const components = Object.entries(componentsOf(file));
+    // addGlobalClass: the app's and the page's classes style the component too
+    const global = ['main'].concat(components
+      .filter(([, abs]) => /addGlobalClass\s*:\s*true/.test(fs.existsSync(`${abs}.js`) ? fs.readFileSync(`${abs}.js`, 'utf8') : ''))
+      .map(([tag]) => tag));
+    const css = [translate(appWxss, global, 'main'), translate(pageWxss, global, 'main')];
+    components.forEach(([tag, abs]) => css.push(translate(readWxss(`${abs}.wxss`), tag)));
     return buildDocument({
       html: this.serialise(opened.comp.dom),
       css: css.join('\n'),

@@ -20,9 +20,16 @@ function rpx(value) {
     .replace(/(-?\d*\.?\d+)vh\b/gi, (_, n) => `calc(${n} * var(--mp-vh))`);
 }
 
-/** One selector for template `prefix` (`main` for the page, a component's tag otherwise). */
-function selector(sel, prefix, host) {
-  let out = sel.replace(/\.(-?[_a-zA-Z][-_a-zA-Z0-9]*)/g, (_, name) => `.${prefix}--${name}`);
+/**
+ * One selector for the templates `prefixes` (`main` for the page, a component's tag
+ * otherwise). The app's and the page's styles are global in WeChat: with addGlobalClass a
+ * component's nodes match them too, across the component's edge (`.card .state-block`), so
+ * their classes match in the page and in every such component: `:is(.main--c, .price--c)`.
+ */
+function selector(sel, prefixes, host) {
+  const list = [].concat(prefixes);
+  let out = sel.replace(/\.(-?[_a-zA-Z][-_a-zA-Z0-9]*)/g, (_, name) => (list.length === 1
+    ? `.${list[0]}--${name}` : `:is(${list.map((p) => `.${p}--${name}`).join(',')})`));
   out = out.replace(/:host/g, host);
   // element names: at the start or after a combinator, not part of a class/id/attribute
   out = out.replace(/(^|[\s>+~(,])([a-z][a-z-]*)(?=$|[\s.:#[>+~,)])/g, (all, before, tag) => {
@@ -33,8 +40,8 @@ function selector(sel, prefix, host) {
   return out;
 }
 
-/** CSS from a WXSS text for template `prefix`; `host` is what `:host` means there. */
-function translate(wxss, prefix, host = prefix) {
+/** CSS from a WXSS text for template(s) `prefix`; `host` is what `:host` means there. */
+function translate(wxss, prefix, host = [].concat(prefix)[0]) {
   const root = postcss.parse(wxss || '');
   root.walkRules((rule) => {
     if (rule.parent && rule.parent.type === 'atrule' && /keyframes/i.test(rule.parent.name)) return;
