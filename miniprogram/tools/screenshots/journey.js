@@ -29,7 +29,7 @@ async function runJourney(renderer, shoot, owner, log) {
   const snap = async (step, note) => {
     n += 1;
     const name = `journey-${String(n).padStart(2, '0')}-${step}`;
-    await shoot(current, name, `旅程 ${n} · ${note}`);
+    shoot(current, name, `旅程 ${n} · ${note}`); // the document is taken now, the PNG later
     steps.push({ name, step, note, route: current.route });
   };
   // pages by folder name, wherever app.json puts them (a subpackage moves a page's path)

@@ -177,9 +177,9 @@ class Renderer {
   async settle(maxMs = 6000) {
     const until = Date.now() + maxMs;
     let quiet = 0;
-    while (Date.now() < until && quiet < 4) {
+    while (Date.now() < until && quiet < 3) {
       // eslint-disable-next-line no-await-in-loop
-      await sleep(40);
+      await sleep(30);
       quiet = this.state.pending === 0 ? quiet + 1 : 0;
     }
   }

@@ -112,17 +112,35 @@ async function main() {
   const shots = [];
   const started = Date.now();
 
-  /** Write the page's document and shoot it; `full` adds <name>--full.png. */
-  async function shoot(opened, name, caption, { full = false, canGoBack = true } = {}) {
+  // Chromium shoots one document while node renders the next: the shots queue up here.
+  let queue = Promise.resolve();
+  const shootLater = (html, name, options) => {
+    const next = queue.then(() => browser.shoot(html, path.join(args.out, `${name}.png`), options));
+    queue = next.catch(() => {});
+    return next;
+  };
+
+  /** Write the page's document and queue its shot; `full` adds <name>--full.png. */
+  function shoot(opened, name, caption, { full = false, canGoBack = true } = {}) {
     const html = path.join(args.out, 'html', `${name}.html`);
     fs.writeFileSync(html, renderer.document(opened, { canGoBack: canGoBack && !opened.root }));
-    const { text } = await browser.shoot(html, path.join(args.out, `${name}.png`));
-    fs.writeFileSync(path.join(args.out, `${name}.txt`), `${text}\n`);
-    shots.push({ name, file: `${name}.png`, caption, route: opened.route, text });
+    const shot = { name, file: `${name}.png`, caption, route: opened.route };
+    shots.push(shot);
+    const taken = [shootLater(html, name).then(({ text }) => {
+      shot.text = text;
+      fs.writeFileSync(path.join(args.out, `${name}.txt`), `${text}\n`);
+    })];
     if (full) {
-      await browser.shoot(html, path.join(args.out, `${name}--full.png`), { full: true });
-      shots.push({ name: `${name}--full`, file: `${name}--full.png`, caption: `${caption}（整页）`, route: opened.route, text });
+      const whole = { name: `${name}--full`, file: `${name}--full.png`, caption: `${caption}（整页）`, route: opened.route };
+      shots.push(whole);
+      taken.push(shootLater(html, whole.name, { full: true }).then(({ text }) => {
+        whole.text = text;
+        fs.writeFileSync(path.join(args.out, `${whole.name}.txt`), `${text}\n`);
+      }));
     }
+    return Promise.all(taken).catch((err) => {
+      shot.failed = String(err.stack || err);
+    });
   }
 
   let journey = null;
@@ -148,7 +166,7 @@ async function main() {
           const opened = await renderer.open(route, { query, mode });
           opened.root = Boolean(spec.root);
           const file = mode === 'live' ? name : `${name}--${mode}`;
-          await shoot(opened, file, `${name} · ${STATE_NAMES[mode]}`, { full: args.full && mode === 'live' });
+          shoot(opened, file, `${name} · ${STATE_NAMES[mode]}`, { full: args.full && mode === 'live' });
           await renderer.close(opened);
         }
         log(`shot ${name}`);
@@ -157,6 +175,7 @@ async function main() {
         shots.push({ name, route, failed: String(err.stack || err) });
       }
     }
+    await queue;
   } finally {
     await browser.close();
     if (demo) demo.stop();
