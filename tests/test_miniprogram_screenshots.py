@@ -29,7 +29,7 @@ RAW_CODE = re.compile(r"\b[a-z_]+\.[a-z_]+\b")
 LEAKED = re.compile(r"\b(undefined|null|NaN|true|false)\b|\[object Object\]")
 RAW_ID = re.compile(r"\bids?\s*[=:]", re.IGNORECASE)
 # A database id after a thing's name (订单 19); order numbers are 20 digits and are data.
-NAMED_ID = re.compile(r"(?:订单|投诉|门店|商品|直播)\s*[#:：]?\s*\d{1,6}(?!\d)")
+NAMED_ID = re.compile(r"(?:订单|投诉|门店|商品|直播)[ \t]*[#:：]?[ \t]*\d{1,6}(?![\d-])")
 GOOD_AMOUNT = re.compile(r"¥\d{1,3}(?:,\d{3})*\.\d{2}")
 JOURNEY = ["login", "home", "catalog", "product", "cart-coupon", "checkout", "paid", "order"]
 JOURNEY += ["complaint-new", "complaint", "live-list", "live", "mall"]
@@ -139,4 +139,5 @@ def test_the_checks_catch_what_they_should() -> None:
     assert "English 'Order'" in problems_in("Order 已付款")
     assert problems_in("12-05 14:41 · 订单 19") == ["raw id '订单 19'"]
     assert problems_in("订单 26120506415238163671 · 共 2 件商品") == []
+    assert problems_in("全部商品\n12-04 14:25 至 03-05 14:25") == []
     assert problems_in("澜泉 RO 反渗透净水器 RO-500G ¥1,999.00/台 -¥300.00") == []

@@ -61,8 +61,14 @@ function statusIcons(color) {
     + `<svg width="26" height="12" viewBox="0 0 26 12"><rect x=".5" y=".5" width="22" height="11" rx="3" fill="none" stroke="${color}" opacity=".4"/><rect x="2" y="2" width="17" height="8" rx="1.5" fill="${color}"/><rect x="24" y="4" width="1.5" height="4" rx=".7" fill="${color}" opacity=".4"/></svg></span>`;
 }
 
+/** wx.showToast as WeChat draws it: a dark box mid-screen, with a tick unless icon is none. */
+function toastHtml({ title, icon }) {
+  const tick = icon === 'none' ? '' : '<svg width="40" height="40" viewBox="0 0 40 40"><path d="M9 21l7 7 15-16" fill="none" stroke="#fff" stroke-width="3" stroke-linecap="round" stroke-linejoin="round"/></svg>';
+  return `<div class="mp-toast${icon === 'none' ? '' : ' mp-toast--icon'}">${tick}<span>${escapeHtml(title)}</span></div>`;
+}
+
 /**
- * page: {html, css, title, tabIndex (or -1), canGoBack, navigationStyle}
+ * page: {html, css, title, tabIndex (or -1), canGoBack, navigationStyle, toast?}
  * app: the parsed app.json; root: the mini-program's folder (for tab icons).
  */
 function buildDocument(page, app, root) {
@@ -113,11 +119,14 @@ body{width:${SCREEN.width}px;font-family:-apple-system,'PingFang SC','WenQuanYi 
 .mp-home-indicator::after{content:'';position:absolute;left:121px;bottom:8px;width:134px;height:5px;border-radius:3px;background:#000}
 .mp-full .mp-tabbar,.mp-full .mp-home-indicator,.mp-full .mp-status,.mp-full .mp-nav{position:absolute}
 .mp-full .mp-tabbar{bottom:${SAFE_BOTTOM}px}
+.mp-toast{position:fixed;left:50%;top:46%;transform:translate(-50%,-50%);z-index:20;max-width:70%;padding:12px 16px;border-radius:8px;background:rgba(17,17,17,.7);color:#fff;font:15px/1.4 -apple-system,'PingFang SC','WenQuanYi Zen Hei',sans-serif;text-align:center;box-sizing:border-box}
+.mp-toast--icon{width:136px;min-height:136px;display:flex;flex-direction:column;align-items:center;justify-content:center;gap:10px}
 ${BUILT_IN_CSS}
 </style><style>${page.css}</style></head><body>
 <div class="mp-status${custom ? ' mp-custom' : ''}"><span>9:41</span>${statusIcons(navText)}</div>
 ${custom ? '' : `<div class="mp-nav">${back}<span class="mp-title">${escapeHtml(page.title)}</span><div class="mp-capsule"><i><b></b><b></b><b></b></i><span class="mp-sep"></span><i><span class="mp-ring"></span></i></div></div>`}
 <div class="mp-viewport"><div class="mp-page">${page.html}</div></div>
+${page.toast ? toastHtml(page.toast) : ''}
 ${tabBar}
 <script>
 window.mpFullHeight = () => ${top} + document.querySelector('.mp-viewport').scrollHeight + ${bottom};

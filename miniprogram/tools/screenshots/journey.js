@@ -26,10 +26,14 @@ async function runJourney(renderer, shoot, owner, log) {
   const steps = [];
   let n = 0;
   let current = null;
+  let toastsSeen = renderer.state.toasts.length;
   const snap = async (step, note) => {
     n += 1;
+    // a toast shown since the last step is still on screen (WeChat keeps one for 1.5 s)
+    const toast = renderer.state.toasts.length > toastsSeen ? renderer.state.toasts[renderer.state.toasts.length - 1] : null;
+    toastsSeen = renderer.state.toasts.length;
     const name = `journey-${String(n).padStart(2, '0')}-${step}`;
-    shoot(current, name, `旅程 ${n} · ${note}`); // the document is taken now, the PNG later
+    shoot(current, name, `旅程 ${n} · ${note}`, { toast }); // the document is taken now, the PNG later
     steps.push({ name, step, note, route: current.route });
   };
   // pages by folder name, wherever app.json puts them (a subpackage moves a page's path)

@@ -241,7 +241,7 @@ class Renderer {
   }
 
   /** The HTML document of the page as rendered now. */
-  document(opened, { canGoBack = true } = {}) {
+  document(opened, { canGoBack = true, toast = null } = {}) {
     const { route } = opened;
     const file = path.join(ROOT, route);
     const pageJson = fs.existsSync(`${file}.json`) ? readJson(`${file}.json`) : {};
@@ -264,6 +264,7 @@ class Renderer {
       navigationBarTextStyle: pageJson.navigationBarTextStyle,
       tabIndex,
       canGoBack,
+      toast,
     }, this.app, ROOT);
   }
 

@@ -121,9 +121,9 @@ async function main() {
   };
 
   /** Write the page's document and queue its shot; `full` adds <name>--full.png. */
-  function shoot(opened, name, caption, { full = false, canGoBack = true } = {}) {
+  function shoot(opened, name, caption, { full = false, canGoBack = true, toast = null } = {}) {
     const html = path.join(args.out, 'html', `${name}.html`);
-    fs.writeFileSync(html, renderer.document(opened, { canGoBack: canGoBack && !opened.root }));
+    fs.writeFileSync(html, renderer.document(opened, { canGoBack: canGoBack && !opened.root, toast }));
     const shot = { name, file: `${name}.png`, caption, route: opened.route };
     shots.push(shot);
     const taken = [shootLater(html, name).then(({ text }) => {

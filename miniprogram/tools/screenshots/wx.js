@@ -172,7 +172,7 @@ function createWx({ apiBase, log = () => {} }) {
     reLaunch: recordNav('reLaunch'),
     switchTab: recordNav('switchTab'),
     navigateBack: recordNav('navigateBack'),
-    showToast: (o = {}) => { state.toasts.push(o.title); done(o, { errMsg: 'showToast:ok' }); },
+    showToast: (o = {}) => { state.toasts.push({ title: o.title, icon: o.icon || 'success' }); done(o, { errMsg: 'showToast:ok' }); },
     showModal: (o = {}) => { state.modals.push(o.title || o.content); done(o, { errMsg: 'showModal:ok', confirm: true, cancel: false }); },
     showActionSheet: (o = {}) => done(o, { tapIndex: 0 }),
     getPrivacySetting: harmless('getPrivacySetting', { needAuthorization: false, privacyContractName: '《澜泉订货隐私保护指引》' }),
