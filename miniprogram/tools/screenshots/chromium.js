@@ -28,6 +28,11 @@ async function launch() {
     '--no-first-run', '--no-default-browser-check', '--allow-file-access-from-files',
     `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank',
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // however node ends (a page's uncaught error too), the browser goes with it
+  const killBrowser = () => {
+    if (proc.exitCode === null) proc.kill();
+  };
+  process.on('exit', killBrowser);
   const browserUrl = await new Promise((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error(`Chromium did not start: ${seen}`)), 30000);
@@ -104,6 +109,7 @@ async function launch() {
       // already gone
     }
     ws.close();
+    process.removeListener('exit', killBrowser);
     if (proc.exitCode === null) {
       const exited = new Promise((resolve) => proc.once('exit', resolve));
       proc.kill();

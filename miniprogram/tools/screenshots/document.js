@@ -108,7 +108,7 @@ body{width:${SCREEN.width}px;font-family:-apple-system,'PingFang SC','WenQuanYi 
 .mp-capsule .mp-sep{width:.5px;height:18px;background:${capsuleDark ? 'rgba(0,0,0,.2)' : 'rgba(255,255,255,.4)'}}
 .mp-capsule .mp-ring{width:16px;height:16px;border-radius:50%;border:2px solid ${navText};box-sizing:border-box;position:relative}
 .mp-capsule .mp-ring::after{content:'';position:absolute;left:3px;top:3px;width:6px;height:6px;border-radius:50%;background:${navText}}
-.mp-viewport{position:absolute;top:${top}px;left:0;width:${SCREEN.width}px;height:${windowHeight}px;overflow:hidden;transform:translateZ(0);--mp-vh:${windowHeight / 100}px}
+.mp-viewport{position:absolute;top:${top}px;left:0;width:${SCREEN.width}px;height:${windowHeight}px;overflow:hidden;transform:translateZ(0);--mp-vh:${windowHeight / 100}px;--mp-safe-top:0px;--mp-safe-left:0px;--mp-safe-right:0px;--mp-safe-bottom:${tab ? 0 : SAFE_BOTTOM}px}
 .mp-full .mp-viewport{height:auto;min-height:${windowHeight}px;overflow:visible}
 .mp-full{overflow:visible}
 .mp-page{min-height:100%}

@@ -63,9 +63,16 @@ async function startDemo(log) {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const killDemo = () => {
+    if (proc.exitCode === null) proc.kill('SIGTERM');
+  };
+  process.on('exit', killDemo); // also when the run fails
   let output = '';
-  proc.stdout.on('data', (c) => { output += c; });
-  proc.stderr.on('data', (c) => { output += c; });
+  const keep = (c) => {
+    output = (output + c).slice(-8000); // the tail, for a failure's message
+  };
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
   const base = `http://127.0.0.1:${port}`;
   const { call } = require('./wx');
   const until = Date.now() + 120000;
@@ -86,8 +93,12 @@ async function startDemo(log) {
   return {
     base,
     stop: () => {
-      proc.kill('SIGTERM');
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      killDemo();
+      try {
+        fs.rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+      } catch (e) {
+        // the server's last writes raced us: a temp folder left behind is harmless
+      }
     },
   };
 }
@@ -188,6 +199,13 @@ async function main() {
   log(`${done.length} screenshots in ${args.out} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   process.exit(shots.some((s) => s.failed) || (journey && journey.failed) ? 1 : 0);
 }
+
+// A page's stray promise or timer may throw after its shot: end the run (and with it the
+// browser and the demo) with a message rather than leave them behind.
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`${err.stack || err}\n`);
+  process.exit(1);
+});
 
 main().catch((err) => {
   process.stderr.write(`${err.stack || err}\n`);

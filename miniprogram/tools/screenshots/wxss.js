@@ -17,7 +17,9 @@ function rpx(value) {
   return value
     .replace(/(-?\d*\.?\d+)rpx/gi, (_, n) => `${+(Number(n) * (SCREEN_WIDTH / 750)).toFixed(3)}px`)
     // vh is the page's window in WeChat (below the navigation bar, above the tab bar), not the screen
-    .replace(/(-?\d*\.?\d+)vh\b/gi, (_, n) => `calc(${n} * var(--mp-vh))`);
+    .replace(/(-?\d*\.?\d+)vh\b/gi, (_, n) => `calc(${n} * var(--mp-vh))`)
+    // the iPhone's home indicator: the frame says how much (none above a tab bar)
+    .replace(/(?:env|constant)\(safe-area-inset-(top|bottom|left|right)\)/gi, (_, side) => `var(--mp-safe-${side})`);
 }
 
 /**
