@@ -58,6 +58,14 @@ async function runJourney(renderer, shoot, owner, log) {
     return open(target.route, target.query);
   };
   const tap = (selector, index) => renderer.tap(current, selector, index);
+  /** Wait (up to `ms`) for what arrives over the realtime socket, not a fixed while. */
+  const waitFor = async (ready, ms = 10000) => {
+    const until = Date.now() + ms;
+    while (!ready() && Date.now() < until) {
+      // eslint-disable-next-line no-await-in-loop
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
   const data = () => current.page.data;
 
   // 1. Sign in from the login page, as a phone with nothing saved
@@ -124,12 +132,12 @@ async function runJourney(renderer, shoot, owner, log) {
   const session = (await renderer.get('/live/sessions')).items[0];
   const host = await startRain(renderer, session.id, log);
   await open('live', { id: String(session.id) });
-  await renderer.settle();
-  await new Promise((r) => setTimeout(r, 1500)); // the room's state and the rain come over the socket
+  // the room's state and the rain come over the socket
+  await waitFor(() => data().status === 'ready' && (!host || !host.rain || data().rainView === 'falling'));
   await snap('live', '进入直播间');
-  if (host && host.rain && current.page.data.rainView === 'falling') {
+  if (host && host.rain && data().rainView === 'falling') {
     await tap('.rain-grab');
-    await new Promise((r) => setTimeout(r, 800));
+    await waitFor(() => data().rainView !== 'falling');
     await snap('red-packet', '抢红包');
   } else {
     log(`no rain to grab (host: ${host ? JSON.stringify(host.error || 'no rain') : 'none'})`);
