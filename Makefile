@@ -15,7 +15,7 @@ MINIPROGRAM_STAMP := miniprogram/node_modules/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install console run test test-services test-embedded test-miniprogram test-console icons lint format migrate makemigrations bench clean
+.PHONY: install console run test test-services test-embedded test-miniprogram test-console icons screenshots lint format migrate makemigrations bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ test-miniprogram: $(MINIPROGRAM_STAMP)
 # (headless Chromium; commit the PNGs it writes).
 icons:
 	cd miniprogram && node tools/icons/render.js
+
+# Every mini-program page (and the store owner's journey) as PNGs in test-artifacts/miniprogram/,
+# rendered against the embedded demo it starts (or `make screenshots API=http://host:port`).
+screenshots: $(STAMP) $(MINIPROGRAM_STAMP)
+	cd miniprogram && B2BC_BIN=$(abspath $(BIN))/b2bc node tools/screenshots/run.js $(API)
 
 lint: $(STAMP)
 	$(BIN)/ruff check backend realtime tests bench

@@ -23,7 +23,7 @@ function presentWheel(w) {
     id: w.id,
     name: w.name,
     chances: w.chances || 0,
-    rule: `单笔支付满${formatFen(w.threshold_fen, { trimZeroCents: true })}可抽奖一次`,
+    rule: `单笔支付满${formatFen(w.threshold_fen)}可抽奖一次`,
     period: `${formatDate(w.starts_at)} 至 ${formatDate(w.ends_at)}`,
     background: count ? wheel.background(count) : '',
     prizes: (w.prizes || []).map((p, i) => ({

@@ -55,6 +55,9 @@ test('shows each balance (points whole, money from fen) and the points statement
   expect(textOf(page)).toContain('收支明细（最新在前）');
   expect(textOf(page)).toContain('2026-01-06 10:00');
   expect(textOf(page)).toContain('加载更多');
+  // the order is a link, not its database id
+  expect(texts(page, '.entry-meta .link')).toEqual(['· 查看订单 ›']);
+  expect(textOf(page)).not.toContain('订单 42');
 });
 
 test('the rebate account pages back in time by keyset (before), amounts through formatFen', async () => {

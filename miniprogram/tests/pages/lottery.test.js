@@ -60,7 +60,7 @@ test('shows the wheel, its rule from fen, the chances and the odds', async () =>
   const page = await open();
   expect(texts(page, '.sector-text')).toEqual(['100积分', '净水器', '三亚游', '谢谢参与']);
   const text = textOf(page);
-  expect(text).toContain('单笔支付满¥3,000可抽奖一次');
+  expect(text).toContain('单笔支付满¥3,000.00可抽奖一次');
   expect(text).toContain('剩余抽奖机会 2 次');
   expect(text).toContain('三亚游（已抽完）');
   expect(text).toContain('还没有抽奖记录');

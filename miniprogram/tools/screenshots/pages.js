@@ -1,0 +1,86 @@
+/**
+ * What each page is shot with: who is signed in, the query it opens with (taken from the API,
+ * never hard-coded ids), what to do before, and which states besides the live one:
+ *   empty   — list answers come back with no items (the page's empty state);
+ *   error   — the network fails (the page's 重试 state);
+ *   loading — no answer ever comes.
+ * Keyed by the page's folder name, so a page moved into a subpackage keeps its line; a page
+ * with no line is shot live as the store owner with no query.
+ */
+
+const personas = {
+  owner: { persona: 'demo-owner' }, // the demo's store owner (鑫建材店01)
+  salesperson: { persona: 'shots-salesperson', phone: '13900000001' }, // the demo's 王磊
+  newcomer: { persona: 'shots-newcomer' }, // a WeChat user with no store yet
+  signedOut: { persona: 'shots-signed-out', signIn: false },
+};
+
+const first = async (r, p, what = 'items') => {
+  const answer = await r.get(p);
+  return ((answer && answer[what]) || [])[0] || null;
+};
+
+/** Two of the demo's purifier in the cart, so the cart and checkout have lines. */
+async function fillCart(r) {
+  const sku = await first(r, '/catalog/skus', 'items');
+  const cart = await r.get('/cart');
+  if (!(cart.lines || []).length) await r.api.put(`/cart/items/${sku.id}`, { quantity: 2 });
+}
+
+const pages = {
+  // root: the first page of its stack (no back arrow): the sign-in and the salesperson's home
+  login: { persona: 'signedOut', root: true },
+  join: { persona: 'newcomer' },
+  home: { states: ['error', 'loading'] },
+  catalog: { states: ['empty', 'error', 'loading'] },
+  product: {
+    query: async (r) => ({ product_id: String((await first(r, '/catalog/skus')).product_id) }),
+    states: ['error', 'loading'],
+  },
+  cart: { before: fillCart, states: ['empty', 'error', 'loading'] },
+  checkout: { before: fillCart, states: ['error', 'loading'] },
+  orders: { states: ['empty', 'error', 'loading'] },
+  order: { query: async (r) => ({ id: String((await first(r, '/orders')).id) }), states: ['error', 'loading'] },
+  coupons: { states: ['empty', 'error'] },
+  ledger: { states: ['empty', 'error'] },
+  mall: { states: ['empty', 'error'] },
+  lottery: { states: ['error'] },
+  complaints: { states: ['empty', 'error', 'loading'] },
+  complaint: {
+    query: async (r) => {
+      const found = await first(r, '/complaints');
+      return found ? { id: String(found.id) } : {};
+    },
+    states: ['error'],
+  },
+  'complaint-new': {},
+  'live-list': { states: ['empty', 'error'] },
+  live: {
+    query: async (r) => {
+      const found = await first(r, '/live/sessions');
+      return found ? { id: String(found.id) } : {};
+    },
+    states: ['error'],
+  },
+  invite: { states: ['error'] },
+  mine: { states: ['error'] },
+  sales: { persona: 'salesperson', root: true, states: ['empty', 'error', 'loading'] },
+  'sales-store': {
+    persona: 'salesperson',
+    query: async (r) => ({ id: String((await first(r, '/stores')).id) }),
+    states: ['error'],
+  },
+  'sales-order': {
+    persona: 'salesperson',
+    query: async (r) => ({ store_id: String((await first(r, '/stores')).id) }),
+    states: ['error'],
+  },
+  'sales-onboard': { persona: 'salesperson' },
+};
+
+function specFor(name) {
+  const spec = { persona: 'owner', states: [], ...(pages[name] || {}) };
+  return { ...spec, personaSpec: personas[spec.persona] };
+}
+
+module.exports = { personas, pages, specFor };
