@@ -36,7 +36,8 @@ JOURNEY += ["complaint-new", "complaint", "live-list", "live", "red-packet", "ma
 
 
 def page_names() -> list[str]:
-    """Each page of app.json (and its subpackages) by its folder, as the renderer names them."""
+    """Each page of app.json (and its subpackages) by its short name, as `pageName` in
+    renderer.js names them."""
     app = json.loads((MINIPROGRAM / "app.json").read_text())
     routes = list(app.get("pages", []))
     for sub in app.get("subPackages", app.get("subpackages", [])):
@@ -44,7 +45,13 @@ def page_names() -> list[str]:
     names = []
     for route in routes:
         parts = route.split("/")
-        names.append(parts[-2] if parts[-1] == "index" else parts[-1])
+        folder = parts[-2] if parts[-1] == "index" else parts[-1]
+        if parts[0] == "pages":
+            names.append(folder)
+        else:  # `packageSales/pages/order/index` → `sales-order` (folders repeat across packages)
+            package = parts[0].removeprefix("package")
+            names.append(f"{package[:1].lower()}{package[1:]}-{folder}")
+    assert len(set(names)) == len(names), f"two pages would share a screenshot: {names}"
     return names
 
 

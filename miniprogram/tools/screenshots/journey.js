@@ -36,7 +36,7 @@ async function runJourney(renderer, shoot, owner, log) {
     shoot(current, name, `旅程 ${n} · ${note}`, { toast }); // the document is taken now, the PNG later
     steps.push({ name, step, note, route: current.route });
   };
-  // pages by folder name, wherever app.json puts them (a subpackage moves a page's path)
+  // pages by short name (`pageName`), wherever app.json puts them
   const routes = {};
   pageRoutes(renderer.app).forEach((route) => {
     routes[pageName(route)] = route;
@@ -131,7 +131,7 @@ async function runJourney(renderer, shoot, owner, log) {
   await snap('live-list', '直播列表');
   const session = (await renderer.get('/live/sessions')).items[0];
   const host = await startRain(renderer, session.id, log);
-  await open('live', { id: String(session.id) });
+  await open('live-room', { id: String(session.id) });
   // the room's state and the rain come over the socket
   await waitFor(() => data().status === 'ready' && (!host || !host.rain || data().rainView === 'falling'));
   await snap('live', '进入直播间');
@@ -165,7 +165,7 @@ async function runJourney(renderer, shoot, owner, log) {
 /** As the distributor (the host): sign in, join the session, go live and start its first
  * rain, over the realtime server with the mini-program's own realtime client. */
 async function startRain(renderer, sessionId, log) {
-  const { RealtimeClient } = require(path.join(ROOT, 'utils/realtime'));
+  const { RealtimeClient } = require(path.join(ROOT, 'packageLive/utils/realtime'));
   const config = require(path.join(ROOT, 'config'));
   try {
     const res = await renderer.http(`${renderer.apiBase}/api/v1/auth/staff/login`, {

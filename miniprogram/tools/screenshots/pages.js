@@ -4,7 +4,8 @@
  *   empty   — list answers come back with no items (the page's empty state);
  *   error   — the network fails (the page's 重试 state);
  *   loading — no answer ever comes.
- * Keyed by the page's folder name, so a page moved into a subpackage keeps its line; a page
+ * Keyed by the page's short name (`pageName` in renderer.js: its folder, prefixed in a
+ * subpackage: `sales-order`); a page
  * with no line is shot live as the store owner with no query.
  */
 
@@ -55,7 +56,7 @@ const pages = {
   },
   'complaint-new': {},
   'live-list': { states: ['empty', 'error'] },
-  live: {
+  'live-room': {
     query: async (r) => {
       const found = await first(r, '/live/sessions');
       return found ? { id: String(found.id) } : {};
@@ -64,7 +65,7 @@ const pages = {
   },
   invite: { states: ['error'] },
   mine: { states: ['error'] },
-  sales: { persona: 'salesperson', root: true, states: ['empty', 'error', 'loading'] },
+  'sales-home': { persona: 'salesperson', root: true, states: ['empty', 'error', 'loading'] },
   'sales-store': {
     persona: 'salesperson',
     query: async (r) => ({ id: String((await first(r, '/stores')).id) }),

@@ -25,10 +25,17 @@ function pageRoutes(app) {
   return routes;
 }
 
-/** A page's short name: its folder (`pages/order/index` → `order`). */
+/**
+ * A page's short name, unique across packages: a main-package page is its folder
+ * (`pages/order/index` → `order`), a subpackage's is prefixed with its package, `package`
+ * dropped (`packageSales/pages/order/index` → `sales-order`), since folders repeat.
+ */
 function pageName(route) {
   const parts = route.split('/');
-  return parts[parts.length - 1] === 'index' ? parts[parts.length - 2] : parts[parts.length - 1];
+  const folder = parts[parts.length - 1] === 'index' ? parts[parts.length - 2] : parts[parts.length - 1];
+  if (parts[0] === 'pages') return folder;
+  const pkg = parts[0].replace(/^package/, '');
+  return `${pkg.charAt(0).toLowerCase()}${pkg.slice(1)}-${folder}`;
 }
 
 function listWxml() {
