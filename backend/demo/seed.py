@@ -53,17 +53,20 @@ TAGS = ["社区店", "旗舰店", "新开店", "重点客户"]
 # distributor has a third of them, all invited to its live session (34, a lively room).
 STORE_COUNT = 100
 DEMO_OWNER_PERSONA = "demo-owner"
-# (category, product, [(sku name, unit, list price in fen, case size, minimum order)])
+# (category, product, [(sku name, spec, unit, list price in fen, case size, minimum order)])
 CATALOG = [
     (
         "净水器",
         "澜泉 RO 反渗透净水器",
-        [("RO-500G", "台", 199_900, 1, 1), ("RO-800G", "台", 299_900, 1, 1)],
+        [
+            ("RO-500G", "厨下式 · 每分钟 1.3 升", "台", 199_900, 1, 1),
+            ("RO-800G", "厨下式 · 每分钟 2.1 升", "台", 299_900, 1, 1),
+        ],
     ),
-    ("净水器", "澜泉 前置过滤器", [("40 微米", "台", 59_900, 1, 1)]),
-    ("滤芯", "PP 棉滤芯", [("10 英寸", "支", 3_500, 10, 10)]),
-    ("滤芯", "活性炭滤芯", [("10 英寸", "支", 5_800, 10, 20)]),
-    ("滤芯", "RO 膜滤芯", [("500G 通用", "支", 29_900, 4, 4)]),
+    ("净水器", "澜泉 前置过滤器", [("40 微米", "全屋前置 · 4 分接口", "台", 59_900, 1, 1)]),
+    ("滤芯", "PP 棉滤芯", [("10 英寸", "5 微米 · 第一级", "支", 3_500, 10, 10)]),
+    ("滤芯", "活性炭滤芯", [("10 英寸", "颗粒活性炭 · 第二级", "支", 5_800, 10, 20)]),
+    ("滤芯", "RO 膜滤芯", [("500G 通用", "适配两款 RO 净水器", "支", 29_900, 4, 4)]),
 ]
 
 
@@ -215,14 +218,14 @@ async def _seed_catalog(acting: Principal, distributor_ids: list[int], rng: rand
             skus=[
                 {
                     "name": sku,
-                    "spec": sku,
+                    "spec": spec,
                     "unit": unit,
                     "barcode": f"6970{rng.randint(10**8, 10**9 - 1)}",
                     "list_price_fen": price,
                     "case_size": case,
                     "min_order_qty": minimum,
                 }
-                for sku, unit, price, case, minimum in variants
+                for sku, spec, unit, price, case, minimum in variants
             ],
         )
         sku_ids.extend(sku["id"] for sku in product["skus"])
