@@ -455,12 +455,7 @@ _LIST_COLUMNS = (
     "id, store_id, distributor_id, order_id, category, text, content_check, content_review,"
     " contact_preference, status, rating, rating_comment, reopen_count, created_at, updated_at,"
     " resolved_at, closed_at, first_response_due_at, resolution_due_at, due_at, paused_since,"
-    " breached_first_response, breached_resolution,"
-    # The names a list shows, in the same statement: a primary-key probe per row, cheaper
-    # than another round trip per page.
-    " (SELECT name FROM stores WHERE stores.id = complaints.store_id) AS store_name,"
-    " (SELECT name FROM distributors WHERE distributors.id = complaints.distributor_id)"
-    " AS distributor_name"
+    " breached_first_response, breached_resolution"
 )
 _TIMES = {
     name: Complaint._meta.fields_map[name]
@@ -547,13 +542,12 @@ async def list_complaints(
         *args,
     )
     as_distributor = principal.role in DISTRIBUTOR_ROLES
-    views = []
-    for row in rows:
-        listed = _listed(row)
-        view = complaint_view(listed, for_distributor=as_distributor)
-        view["store_name"] = listed.store_name
-        view["distributor_name"] = listed.distributor_name or ""
-        views.append(view)
+    views = [complaint_view(_listed(row), for_distributor=as_distributor) for row in rows]
+    if views:
+        # The stores and distributors are org's: their names come from its service, one
+        # query each for the whole page.
+        assert principal.brand_id is not None  # the rows were filtered by it
+        await _add_names(principal.brand_id, views)
     return views
 
 

@@ -34,7 +34,6 @@ from backend.infra.http import (
     parse_query,
 )
 from backend.infra.idempotency import create_once, create_once_if_keyed
-from backend.ordering import service as ordering_service
 from backend.org import service as org_service
 
 bp = Blueprint("coupons", url_prefix="/api/v1/coupons")
@@ -321,7 +320,7 @@ async def _fulfilled(principal: Principal) -> list[Any]:
     """The distributor's fulfilled orders that used a coupon (none for other roles)."""
     if principal.distributor_id is None:
         return []
-    return await ordering_service.fulfilled_with_coupons(principal.distributor_id)
+    return await service.ORDERS().fulfilled_with_coupons(principal.distributor_id)
 
 
 @bp.get("/claims/claimable")
@@ -384,9 +383,8 @@ async def get_claim(request: Request, principal: Principal, claim_id: int) -> HT
 
 
 async def _with_orders(claim: dict[str, Any]) -> dict[str, Any]:
-    """Each voucher's order named by its number and store. Orders belong to ordering, which
-    depends on coupons, so the route adds them rather than the coupons service."""
-    labels = await ordering_service.order_labels(
+    """Each voucher's order named by its number and store."""
+    labels = await service.ORDERS().order_labels(
         claim["distributor_id"], [item["order_id"] for item in claim["items"]]
     )
     for item in claim["items"]:

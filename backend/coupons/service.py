@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from tortoise import connections
 from tortoise.backends.base.client import TransactionalDBClient
@@ -44,6 +44,7 @@ from backend.infra import sql
 from backend.infra.logging import get_logger
 from backend.kernel import money
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
+from backend.kernel.ports import Port
 from backend.ledger import service as ledger_service
 from backend.notifications import service as notifications_service
 from backend.org import service as org_service
@@ -704,8 +705,7 @@ async def claim(principal: Principal, template_id: int, *, now: datetime) -> dic
     if not _admits(template.audience, store, await org_service.store_tags(store.id)):
         raise NotClaimable("该优惠券不面向您的门店")
     async with in_transaction():
-        # A no-op UPDATE locks the store's row until commit (SQLite has one writer anyway).
-        await sql.execute("UPDATE stores SET id = id WHERE id = $1", store.id)
+        await org_service.lock_store(store.id)
         held = (await _claimed_counts(store.id, [template.id])).get(template.id, 0)
         if held >= template.per_store_limit:
             raise ClaimLimitReached(f"每店限领 {template.per_store_limit} 张，您已领取 {held} 张")
@@ -916,6 +916,21 @@ async def history(principal: Principal, coupon_id: int) -> list[dict[str, Any]]:
 
 
 # ---- voucher claims (核销) ---------------------------------------------------------------------
+
+
+class ClaimedOrders(Protocol):
+    """What voucher claims read of orders: the fulfilled ones that used a coupon, and how
+    people name an order."""
+
+    async def fulfilled_with_coupons(self, distributor_id: int) -> list[sql.Row]: ...
+
+    async def order_labels(
+        self, distributor_id: int, order_ids: Sequence[int]
+    ) -> dict[int, dict[str, str]]: ...
+
+
+# Orders are ordering's, and ordering depends on coupons: app.py plugs ordering's service in.
+ORDERS: Port[ClaimedOrders] = Port("coupons.service.ORDERS")
 
 
 def claim_view(claim: VoucherClaim) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from backend.kernel.errors import Forbidden, Unauthorized, UpstreamUnavailable
 __all__ = [
     "BRAND_ROLES",
     "DISTRIBUTOR_ROLES",
+    "REFUNDER_ROLES",
     "STAFF_ROLES",
     "STORE_ROLES",
     "Principal",
@@ -47,6 +48,8 @@ BRAND_ROLES = frozenset({Role.BRAND_ADMIN, Role.BRAND_OPS})
 DISTRIBUTOR_ROLES = frozenset({Role.DISTRIBUTOR_ADMIN, Role.DISTRIBUTOR_STAFF})
 STORE_ROLES = frozenset({Role.STORE_OWNER, Role.STORE_CLERK})
 STAFF_ROLES = BRAND_ROLES | DISTRIBUTOR_ROLES
+# Who may pay money back (payments' refunds, and the order page's refund preview).
+REFUNDER_ROLES = frozenset({Role.DISTRIBUTOR_ADMIN})
 
 
 class TokenMissing(Unauthorized):

@@ -13,7 +13,6 @@ from backend.identity.access import authenticated
 from backend.identity.responses import Identity, Tokens
 from backend.identity.tokens import Principal
 from backend.infra.http import Id, RequestModel, json_body, ok, responds
-from backend.org import service as org_service
 
 bp = Blueprint("identity", url_prefix="/api/v1")
 
@@ -61,7 +60,7 @@ async def bind_phone(request: Request, principal: Principal, body: PhoneBody) ->
     deps = request_deps(request)
     phone = await service.bind_phone(deps, principal, body.code)
     # A salesperson registered by the brand under this phone becomes this user.
-    await org_service.claim_salesperson_profiles(principal.user_id, phone)
+    await service.PHONE_PROVEN()(principal.user_id, phone)
     return ok(await service.identity_after_phone(deps, principal, phone))
 
 

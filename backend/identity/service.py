@@ -6,7 +6,7 @@ The only identity module other domains import, besides the request guard in `acc
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -44,6 +44,7 @@ from backend.kernel.errors import (
     Unauthorized,
     UpstreamUnavailable,
 )
+from backend.kernel.ports import Port
 
 # The rules a staff password meets, for the routes that take one.
 PASSWORD_MIN_LENGTH = passwords.MIN_LENGTH
@@ -230,6 +231,11 @@ async def login_with_wechat(deps: Deps, code: str) -> TokenPair:
         last_login_at=deps.clock.now(), unionid=login.unionid or account.unionid
     )
     return await _start_session(deps, user, CLIENT_MINIPROGRAM)
+
+
+# What follows a phone proven by its user: org links the salespeople the brand registered
+# under that phone. Org depends on identity, so app.py plugs org's claim in.
+PHONE_PROVEN: Port[Callable[[int, str], Awaitable[None]]] = Port("identity.service.PHONE_PROVEN")
 
 
 async def bind_phone(deps: Deps, principal: Principal, code: str) -> str:

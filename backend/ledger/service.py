@@ -354,18 +354,18 @@ async def spend_rebate(
     )
 
 
-async def return_rebate(order_id: int, now: datetime) -> None:
-    """Give back what an order took from the rebate balance (it was cancelled, expired or
-    refunded in full), once: the return is unique per order like the spend."""
+async def return_rebate(store_id: int, order_id: int, now: datetime) -> None:
+    """Give back what the store's order took from the rebate balance (it was cancelled,
+    expired or refunded in full), once: the return is unique per order like the spend."""
     spent = await sql.fetch_one(
-        # Through the order's store: the entries' unique key (account, cause, cause id).
-        "SELECT a.brand_id, a.store_id, e.amount FROM orders o"
-        " JOIN ledger_accounts a ON a.store_id = o.store_id AND a.kind = $1"
-        " JOIN ledger_entries e ON e.account_id = a.id AND e.cause = $2 AND e.cause_id = o.id"
-        " WHERE o.id = $3",
+        # Through the store's account: the entries' unique key (account, cause, cause id).
+        "SELECT a.brand_id, a.store_id, e.amount FROM ledger_accounts a"
+        " JOIN ledger_entries e ON e.account_id = a.id AND e.cause = $2 AND e.cause_id = $3"
+        " WHERE a.store_id = $4 AND a.kind = $1",
         AccountKind.REBATE.value,
         EntryCause.REBATE_SPENT.value,
         order_id,
+        store_id,
     )
     if spent is None:
         return

@@ -5,8 +5,8 @@ large export never holds more than one batch of orders in memory. Money stays in
 until it is written: yuan text is formatted from the integers, XLSX numbers are exact
 decimals, never the result of float arithmetic.
 
-The paid amount belongs to payments, which imports ordering; so the caller hands in a
-`NetPaid` lookup (payments' `net_paid_by_order`) rather than this module importing it.
+The paid amount belongs to payments, which depends on ordering; so the caller hands in a
+`NetPaid` lookup (payments' `net_paid_by_order`, through `service.MONEY`).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from backend.deps import request_deps
 from backend.identity.access import (
     BRAND_ROLES,
     DISTRIBUTOR_ROLES,
+    REFUNDER_ROLES,
     STORE_ROLES,
     Principal,
     Role,
@@ -50,7 +51,6 @@ from backend.ordering.responses import (
     Timeline,
 )
 from backend.ordering.states import Action
-from backend.payments import service as payments_service
 
 bp = Blueprint("ordering", url_prefix="/api/v1")
 BUYERS = (*STORE_ROLES, Role.SALESPERSON)
@@ -328,7 +328,7 @@ async def list_orders(request: Request, principal: Principal) -> HTTPResponse:
     items = await service.list_orders(
         principal, before=query.before, limit=limit, filters=query.filters()
     )
-    money = await payments_service.money_by_order([item["id"] for item in items])
+    money = await service.MONEY().money_by_order([item["id"] for item in items])
     listed = page([{**item, **money[item["id"]]} for item in items], limit)
     return ok({"items": listed["items"], "next_before": listed["next_after"]})
 
@@ -352,7 +352,7 @@ EXPORT_CONTENT_TYPES = {
 @authenticated(*DISTRIBUTOR_ROLES, *BRAND_ROLES)  # type: ignore[arg-type]
 async def export_orders(request: Request, principal: Principal) -> None:
     query = parse_query(request, ExportQuery)
-    rows = export.export_rows(principal, query.filters(), payments_service.net_paid_by_order)
+    rows = export.export_rows(principal, query.filters(), service.MONEY().net_paid_by_order)
     encode = export.xlsx_chunks if query.format == "xlsx" else export.csv_chunks
     today = export.china_time(request_deps(request).clock.now())
     headers = {
@@ -399,8 +399,8 @@ async def counts(request: Request, principal: Principal) -> HTTPResponse:
 @authenticated(*BUYERS, *DISTRIBUTOR_ROLES, *BRAND_ROLES)
 async def get_order(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
     order = await service.get_order(principal, order_id)
-    money = await payments_service.order_money(order_id)
-    actions = service.status_actions(principal, order) + payments_service.refund_actions(
+    money = await service.MONEY().order_money(order_id)
+    actions = service.status_actions(principal, order) + service.MONEY().refund_actions(
         principal, order, money
     )
     return ok(
@@ -422,19 +422,19 @@ async def get_order(request: Request, principal: Principal, order_id: int) -> HT
 @responds(Timeline)
 @authenticated(*BUYERS, *DISTRIBUTOR_ROLES, *BRAND_ROLES)
 async def timeline(request: Request, principal: Principal, order_id: int) -> HTTPResponse:
-    return ok({"items": await payments_service.order_timeline(principal, order_id)})
+    return ok({"items": await service.MONEY().order_timeline(principal, order_id)})
 
 
 @bp.post("/orders/<order_id:int>/refund-preview")
 @openapi.summary("按商品退款试算：各行退若干件可退多少（与退款的分摊规则相同，不写入任何数据）")
 @responds(RefundPreview)
-@authenticated(*payments_service.REFUNDERS)
+@authenticated(*REFUNDER_ROLES)
 @json_body(RefundPreviewBody)
 async def refund_preview(
     request: Request, principal: Principal, order_id: int, body: RefundPreviewBody
 ) -> HTTPResponse:
     lines = [(line.line_id, line.quantity) for line in body.lines]
-    return ok(await payments_service.preview_refund(principal, order_id, lines))
+    return ok(await service.MONEY().preview_refund(principal, order_id, lines))
 
 
 @bp.post("/orders/<order_id:int>/cancel")
@@ -446,7 +446,7 @@ async def cancel(
     request: Request, principal: Principal, order_id: int, body: CancelBody
 ) -> HTTPResponse:
     return ok(
-        await payments_service.cancel_order(request_deps(request), principal, order_id, body.reason)
+        await service.MONEY().cancel_order(request_deps(request), principal, order_id, body.reason)
     )
 
 

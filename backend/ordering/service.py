@@ -6,7 +6,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count, Sum
@@ -21,6 +21,7 @@ from backend.identity.access import DISTRIBUTOR_ROLES, STORE_ROLES, Principal, R
 from backend.infra import sql
 from backend.kernel.errors import Conflict, DomainError, InvalidInput, NotFound
 from backend.kernel.money import allocate, unit_shares_upto
+from backend.kernel.ports import Port
 from backend.ledger import service as ledger_service
 from backend.ordering.carriers import Shipment, carrier_name
 from backend.ordering.models import CartItem, Channel, Order, OrderEvent, OrderLine, OrderStatus
@@ -945,7 +946,7 @@ async def _apply(
             )
             await promotions_service.release_uses(order_id, now)
             await coupons_service.give_back(order_id, now)
-            await ledger_service.return_rebate(order_id, now)
+            await ledger_service.return_rebate(moved[0]["store_id"], order_id, now)
             for release in _RELEASE_HOOKS:
                 await release(deps, order_id, now)
     return Earnings(
@@ -957,6 +958,34 @@ async def _apply(
         self_order=moved[0]["channel"] == Channel.SELF.value,
         payable_fen=moved[0]["payable_fen"],
     )
+
+
+class OrderMoney(Protocol):
+    """What the order pages show and do with money: payments' (see payments.service)."""
+
+    async def money_by_order(self, order_ids: list[int]) -> dict[int, dict[str, int]]: ...
+
+    async def net_paid_by_order(self, order_ids: list[int]) -> dict[int, int]: ...
+
+    async def order_money(self, order_id: int) -> dict[str, Any]: ...
+
+    def refund_actions(
+        self, principal: Principal, order: Mapping[str, Any], money: Mapping[str, Any]
+    ) -> list[str]: ...
+
+    async def order_timeline(self, principal: Principal, order_id: int) -> list[dict[str, Any]]: ...
+
+    async def preview_refund(
+        self, principal: Principal, order_id: int, lines: Sequence[tuple[int, int]]
+    ) -> dict[str, Any]: ...
+
+    async def cancel_order(
+        self, deps: Deps, principal: Principal, order_id: int, reason: str
+    ) -> dict[str, Any]: ...
+
+
+# Payments depends on ordering, so app.py plugs payments' service in for the order routes.
+MONEY: Port[OrderMoney] = Port("ordering.service.MONEY")
 
 
 # Paying an order that costs nothing (an exchange voucher or other deductions cover it all):
@@ -996,8 +1025,14 @@ def on_release(hook: ReleaseHook) -> None:
         _RELEASE_HOOKS.append(hook)
 
 
-# An order's status once cancelled, for other domains' SQL that leaves such orders out.
-CANCELLED = OrderStatus.CANCELLED.value
+def not_cancelled_sql(order_id: str) -> str:
+    """An SQL condition, true when the order `order_id` (an SQL expression) is not cancelled:
+    for other domains' statements that count the orders placed through them (the live
+    room's ticker), so that they name neither this table nor its statuses."""
+    return (
+        f"EXISTS (SELECT 1 FROM orders o WHERE o.id = {order_id}"  # noqa: S608 (the caller's)
+        f" AND o.status <> '{OrderStatus.CANCELLED.value}')"
+    )
 
 
 async def cancelled_among(order_ids: Sequence[int]) -> set[int]:
@@ -1196,10 +1231,10 @@ def paid_at_once_sql(order_id: str, now: str) -> PaidAtOnceSql:
         f"SELECT id FROM orders WHERE id = {order_id} AND status = '{waiting}'"  # noqa: S608
         " AND points_earned = 0 AND rebate_fen = 0"
         # and the store has had its first paid (self) order: no first-order reward is due
-        " AND EXISTS (SELECT 1 FROM stores s WHERE s.id = orders.store_id"
-        " AND s.first_paid_order_id IS NOT NULL"
-        f" AND (orders.channel <> '{Channel.SELF.value}'"
-        " OR s.first_self_paid_order_id IS NOT NULL)) FOR UPDATE"
+        # (org's rule, on org's table: org writes the condition).
+        " AND "
+        + org_service.first_orders_paid_sql("orders.store_id", "orders.channel", Channel.SELF.value)
+        + " FOR UPDATE"
     )
     move = (
         f"moved AS (UPDATE orders SET status = '{paid}', updated_at = {now}"  # noqa: S608
@@ -1839,14 +1874,31 @@ FULFILLED_STATUSES = (OrderStatus.DELIVERED, OrderStatus.COMPLETED)
 async def fulfilled_with_coupons(distributor_id: int) -> list[sql.Row]:
     """The distributor's delivered or completed orders that used a coupon: order id, number
     and store, coupon id and what the coupon took off (for voucher claims, 核销)."""
-    return await sql.fetch(
-        "SELECT o.id AS order_id, o.order_no, s.name AS store_name, o.coupon_id,"
-        " o.coupon_discount_fen FROM orders o JOIN stores s ON s.id = o.store_id"
-        " WHERE o.distributor_id = $1 AND o.status IN ($2) AND o.coupon_id IS NOT NULL"
-        " ORDER BY o.id",
+    rows = await sql.fetch(
+        "SELECT id AS order_id, order_no, brand_id, store_id, coupon_id, coupon_discount_fen"
+        " FROM orders WHERE distributor_id = $1 AND status IN ($2) AND coupon_id IS NOT NULL"
+        " ORDER BY id",
         distributor_id,
         [status.value for status in FULFILLED_STATUSES],
     )
+    stores = await _store_names(rows)
+    return [
+        {
+            "order_id": row["order_id"],
+            "order_no": row["order_no"],
+            "store_name": stores.get(row["store_id"], ""),
+            "coupon_id": row["coupon_id"],
+            "coupon_discount_fen": row["coupon_discount_fen"],
+        }
+        for row in rows
+    ]
+
+
+async def _store_names(rows: Sequence[sql.Row]) -> dict[int, str]:
+    """The names of the stores of `rows` (orders of one distributor, so of one brand)."""
+    if not rows:
+        return {}
+    return await org_service.names(rows[0]["brand_id"], "store", (r["store_id"] for r in rows))
 
 
 async def order_labels(distributor_id: int, order_ids: Sequence[int]) -> dict[int, dict[str, str]]:
@@ -1854,13 +1906,15 @@ async def order_labels(distributor_id: int, order_ids: Sequence[int]) -> dict[in
     if not order_ids:
         return {}
     rows = await sql.fetch(
-        "SELECT o.id, o.order_no, s.name AS store_name FROM orders o"
-        " JOIN stores s ON s.id = o.store_id WHERE o.distributor_id = $1 AND o.id IN ($2)",
+        "SELECT id, order_no, brand_id, store_id FROM orders"
+        " WHERE distributor_id = $1 AND id IN ($2)",
         distributor_id,
         list(order_ids),
     )
+    stores = await _store_names(rows)
     return {
-        row["id"]: {"order_no": row["order_no"], "store_name": row["store_name"]} for row in rows
+        row["id"]: {"order_no": row["order_no"], "store_name": stores.get(row["store_id"], "")}
+        for row in rows
     }
 
 

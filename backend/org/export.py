@@ -16,7 +16,6 @@ from typing import Any
 from backend.identity.access import Principal
 from backend.infra import exports
 from backend.infra.exports import CHINA, Column, Kind, china_time
-from backend.ordering import service as ordering_service
 from backend.org import service
 
 TIER_NAMES = {"A": "A 类", "B": "B 类", "C": "C 类", "D": "D 类"}
@@ -74,7 +73,7 @@ async def store_rows(principal: Principal, filters: dict[str, Any]) -> list[Stor
     rows: list[StoreRow] = []
     async for batch in service.store_batches(principal, filters):
         ids = [store["id"] for store in batch]
-        orders = await ordering_service.store_order_summaries(principal, ids)
+        orders = await service.store_order_summaries(principal, ids)
         distributors = await service.names(
             principal.brand_id, "distributor", [s["distributor_id"] for s in batch]
         )

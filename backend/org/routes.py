@@ -36,7 +36,6 @@ from backend.infra.http import (
     responds_file,
 )
 from backend.infra.idempotency import create_once_if_keyed, respond_once
-from backend.ordering import service as ordering_service
 from backend.org import export, onboarding, service
 from backend.org.models import ApplicationStatus, StoreStatus, StoreTier
 
@@ -499,7 +498,7 @@ async def reset_staff_password(
 
 async def _with_orders(principal: Principal, stores: list[dict[str, Any]]) -> None:
     """Adds each store's order count and last order (cancelled ones left out) in place."""
-    summaries = await ordering_service.store_order_summaries(principal, [s["id"] for s in stores])
+    summaries = await service.store_order_summaries(principal, [s["id"] for s in stores])
     for store in stores:
         summary = summaries.get(store["id"], {})
         store["order_count"] = summary.get("order_count", 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q, Subquery
@@ -25,6 +25,7 @@ from backend.identity.access import (
 )
 from backend.infra import sql
 from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.kernel.ports import Port
 from backend.notifications import service as notifications_service
 from backend.org import codes
 from backend.org.schemas import MAX_AUDIENCE_IDS, AudienceBody
@@ -492,6 +493,24 @@ async def _salesperson_serving(
 
 
 # ---- stores ---------------------------------------------------------------------------------
+
+
+class StoreOrders(Protocol):
+    async def store_order_summaries(
+        self, principal: Principal, store_ids: Sequence[int]
+    ) -> dict[int, dict[str, Any]]: ...
+
+
+# Orders are ordering's, and ordering depends on org: app.py plugs ordering's service in.
+ORDERS: Port[StoreOrders] = Port("org.service.ORDERS")
+
+
+async def store_order_summaries(
+    principal: Principal, store_ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """Each store's order count and last order (cancelled ones left out), as the caller may
+    see them: what the store list and its export show beside each store."""
+    return await ORDERS().store_order_summaries(principal, store_ids)
 
 
 async def list_stores(
@@ -1285,6 +1304,25 @@ class FirstPaid:
     first_self: bool
     invited_by_store_id: int | None
     onboarded_by_salesperson_id: int | None
+
+
+async def lock_store(store_id: int) -> None:
+    """Hold the store's row until the caller's transaction ends, so that what other domains
+    count per store (coupons claimed, promotion uses) is counted by one transaction at a time.
+    A no-op UPDATE locks on PostgreSQL; SQLite has one writer anyway."""
+    await sql.execute("UPDATE stores SET id = id WHERE id = $1", store_id)
+
+
+def first_orders_paid_sql(store_id: str, channel: str, self_channel: str) -> str:
+    """An SQL condition, true when the store has had its first paid order and, for an order
+    of the self channel, its first paid self order: no first-order reward is due, so a
+    payment may skip mark_first_paid. `store_id`, `channel`: SQL expressions of the order's
+    store and channel; `self_channel`: the self channel's value (a constant, quoted here)."""
+    return (
+        "EXISTS (SELECT 1 FROM stores s WHERE s.id = "  # noqa: S608 (the caller's expressions)
+        f"{store_id} AND s.first_paid_order_id IS NOT NULL"
+        f" AND ({channel} <> '{self_channel}' OR s.first_self_paid_order_id IS NOT NULL))"
+    )
 
 
 async def mark_first_paid(store_id: int, order_id: int, *, self_order: bool) -> FirstPaid:

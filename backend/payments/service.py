@@ -21,7 +21,7 @@ from tortoise.transactions import in_transaction
 from backend.coupons import service as coupons_service
 from backend.deps import Deps
 from backend.identity import service as identity_service
-from backend.identity.access import Principal, Role
+from backend.identity.access import REFUNDER_ROLES, Principal
 from backend.infra import sql
 from backend.infra.logging import get_logger
 from backend.integrations.wechat.pay import (
@@ -95,7 +95,7 @@ class NotRefundable(Conflict):
 
 
 # Who may refund (the refund route's guard and the order's offered actions both use it).
-REFUNDERS = frozenset({Role.DISTRIBUTOR_ADMIN})
+REFUNDERS = REFUNDER_ROLES
 
 
 def _new_number(prefix: str, now: datetime) -> str:
@@ -783,14 +783,14 @@ async def _refund_succeeded(
         share = (1, 1)  # an order that cost nothing, cancelled: all of it is given back
     else:
         share = await ordering_service.refunded_list_share(order_id)
+    earned = await ordering_service.earnings(order_id)
     if share[1] > 0 and share[0] >= share[1]:
         # Given back whole: the promotions' budgets get this order's share back and the
         # store its coupon and rebate (a cancelled order has given them back already;
         # these are then no-ops).
         await promotions_service.release_uses(order_id, now)
         await coupons_service.give_back(order_id, now)
-        await ledger_service.return_rebate(order_id, now)
-    earned = await ordering_service.earnings(order_id)
+        await ledger_service.return_rebate(earned.store_id, order_id, now)
     if earned.points or earned.rebate_fen:
         await ledger_service.take_back_for_refund(
             brand_id=earned.brand_id,

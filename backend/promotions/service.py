@@ -477,8 +477,7 @@ async def commit_uses(
     locked first, so that two orders of one store cannot both take the last use."""
     if not result.applied:
         return
-    # A no-op UPDATE locks the row until commit on PostgreSQL (SQLite has one writer anyway).
-    await sql.execute("UPDATE stores SET id = id WHERE id = $1", store_id)
+    await org_service.lock_store(store_id)
     for applied in sorted(result.applied, key=lambda a: a.promotion_id):  # id order: no deadlock
         charged = charged_fen(applied)
         taken = await sql.execute(
