@@ -17,6 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ON_POSTGRES
+
+# The renderer always starts the embedded demo (its own SQLite and in-process Redis), whatever
+# backend the suite runs on: one pass, the embedded one, is enough (the console is walked on the
+# PostgreSQL pass, so the two browser-heavy parts split between the runs).
+pytestmark = pytest.mark.skipif(ON_POSTGRES, reason="the screenshots are shot on the embedded run")
+
 ROOT = Path(__file__).resolve().parent.parent
 MINIPROGRAM = ROOT / "miniprogram"
 RENDERER = MINIPROGRAM / "tools" / "screenshots" / "run.js"
