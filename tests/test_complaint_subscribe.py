@@ -26,6 +26,7 @@ from backend.integrations.wechat.sandbox import (
 from backend.notifications.models import SubscribeGrant
 from tests.factories import SANDBOX_APPID, bearer, make_shop, make_tenant, store_owner
 from tests.test_complaints import filed, parties, step, walk
+from tests.test_live_reminders import miniprogram_pages
 from tests.test_promotions_admin import admin
 
 TEMPLATE = COMPLAINT_UPDATE_TEMPLATE_ID
@@ -105,8 +106,9 @@ async def test_two_messages_allowed_two_sent_then_none(
     openid = openid_for(SANDBOX_APPID, persona_of(shop.tenant.store))
     sent = sandbox_state.sent_messages
     assert [(m["touser"], m["template_id"], m["page"]) for m in sent] == [
-        (openid, TEMPLATE, f"pages/complaints/detail?id={number}")
+        (openid, TEMPLATE, f"pages/complaint/index?id={number}")
     ] * 2
+    assert "pages/complaint/index" in miniprogram_pages()  # the link opens a real page
     first, second = (message["data"] for message in sent)
     assert {key: first[key] for key in ("character_string1", "phrase2", "thing3")} == {
         "character_string1": str(number),
@@ -249,7 +251,7 @@ async def test_concurrent_sends_take_one_grant_each(client, sandbox_client, deps
                 owner["identity"]["user_id"],
                 notifications_service.COMPLAINT_UPDATE,
                 data,
-                page="pages/complaints/detail?id=1",
+                page="pages/complaint/index?id=1",
                 now=deps.clock.now(),
             )
             for _ in range(20)
@@ -351,7 +353,7 @@ async def test_the_sandbox_checks_what_wechat_checks(
         "thing3": "说明",
         "time4": "2026-11-22 10:00",
     }
-    page = "pages/complaints/detail?id=42"
+    page = "pages/complaint/index?id=42"
 
     async def refused(openid: str, template: str, data: dict[str, str]) -> int | None:
         with pytest.raises(WechatApiError) as refusal:

@@ -902,7 +902,7 @@ async def _tell_store(
                 "thing3": note,
                 "time4": now.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"),
             },
-            page=f"pages/complaints/detail?id={complaint.id}",
+            page=f"pages/complaint/index?id={complaint.id}",
             now=now,
         )
     except Exception:  # a lost reminder must not turn a step already done into an error
