@@ -33,6 +33,7 @@ from backend.integrations.wechat.client import MiniProgramClient
 from backend.integrations.wechat.pay import WechatPayClient
 from backend.integrations.wechat.sandbox import SandboxState, create_sandbox_blueprint
 from backend.integrations.wechat.sandbox.pay import PaySandboxState, create_pay_sandbox_blueprint
+from backend.jobs.routes import bp as jobs_bp
 from backend.kernel.clock import SystemClock
 from backend.ledger.routes import bp as ledger_bp
 from backend.livestream.routes import bp as livestream_bp
@@ -129,23 +130,27 @@ def create_app(
         # Uploaded files in the embedded default; production serves them from the bucket.
         settings.storage.local_dir.mkdir(parents=True, exist_ok=True)
         app.static("/media", settings.storage.local_dir, name="media")
-    app.blueprint(ops_bp)
     app.blueprint(create_console_blueprint())
-    app.blueprint(identity_bp)
-    app.blueprint(org_bp)
-    app.blueprint(catalog_bp)
-    app.blueprint(ordering_bp)
-    app.blueprint(payments_bp)
-    app.blueprint(promotions_bp)
-    app.blueprint(coupons_bp)
-    app.blueprint(mall_bp)
-    app.blueprint(lottery_bp)
-    app.blueprint(complaints_bp)
-    app.blueprint(notifications_bp)
-    app.blueprint(ledger_bp)
-    app.blueprint(livestream_bp)
-    app.blueprint(uploads_bp)
-    app.blueprint(imports_bp)
+    for blueprint in (
+        ops_bp,
+        identity_bp,
+        org_bp,
+        catalog_bp,
+        ordering_bp,
+        payments_bp,
+        promotions_bp,
+        coupons_bp,
+        mall_bp,
+        lottery_bp,
+        complaints_bp,
+        notifications_bp,
+        jobs_bp,
+        ledger_bp,
+        livestream_bp,
+        uploads_bp,
+        imports_bp,
+    ):
+        app.blueprint(blueprint)
     # The WeChat sandboxes play WeChat's servers (its API, not ours), in the embedded default
     # only: they stay out of the OpenAPI document, so a client generated from it is ours.
     if settings.mode == "embedded" and settings.wechat.api_base_url.endswith("/wx-sandbox"):

@@ -335,16 +335,15 @@ async def listed(
     return await rows.order_by("-id").limit(limit)
 
 
-async def retry(brand_id: int, job_id: int) -> JobRecord | None:
-    """Run a failed job again, from its first attempt; None when the brand has no such failed
-    job. A new generation gives the queue a new key for it."""
+async def retry(brand_id: int, job_id: int) -> tuple[JobRecord | None, bool]:
+    """Run a failed job again, from its first attempt: the brand's job (None if it has no
+    such job) and whether it was failed and now goes again. A new generation gives the queue
+    a new key for it."""
     record = await JobRecord.get_or_none(id=job_id, brand_id=brand_id)
     if record is None:
-        return None
-    if record.status != FAILED:
-        return record
-    await JobRecord.filter(id=job_id, status=FAILED).update(
+        return None, False
+    retried = await JobRecord.filter(id=job_id, status=FAILED).update(
         status=PENDING, attempts=0, generation=record.generation + 1, updated_at=_utcnow()
     )
     await record.refresh_from_db()
-    return record
+    return record, bool(retried)
