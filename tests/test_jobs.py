@@ -124,7 +124,7 @@ async def test_messages_wait_for_wechat_and_go_once_it_returns(
         await until(retried)
         assert sandbox_state.sent_messages == []
         failing = await JobRecord.get(id=ids[0])
-        assert "微信暂不可用" in (failing.last_error or "")
+        assert failing.last_error == "连不上微信服务器"
 
         deps.wechat = working  # WeChat is back
 
@@ -187,7 +187,7 @@ async def test_brand_admins_see_their_failed_jobs_and_retry_them(
     [item] = listed.json()["items"]
     assert item["id"] == job_id and item["title"] == "微信订阅消息"
     assert item["status_name"] == "已失败" and item["attempts"] == 1
-    assert "微信暂不可用" in item["last_error"]
+    assert item["last_error"] == "连不上微信服务器"
     assert (await client.get("/api/v1/jobs", headers=other)).json()["items"] == []
 
     refused = await client.get("/api/v1/jobs", headers=distributor)

@@ -47,8 +47,17 @@ RUN_FUNCTION = "run_job"  # the one saq function: it looks the job's row up and 
 ERROR_LENGTH = 500
 
 
-class PermanentFailure(Exception):
-    """Raised by a handler for a failure no retry will mend: the job fails at once."""
+class JobFailure(Exception):
+    """A failure a handler explains: its message (Chinese, no codes) is what staff read.
+    Retried with backoff until the attempts run out."""
+
+
+class PermanentFailure(JobFailure):
+    """A failure no retry will mend: the job fails at once."""
+
+
+# What staff read for a failure nobody explained (a bug): its details go to the log.
+INTERNAL_ERROR = "处理时出现内部错误，详情见服务日志"
 
 
 Handler = Callable[[Any, int, dict[str, Any]], Awaitable[object]]
@@ -295,12 +304,14 @@ async def run_job(deps: Any, tasks: dict[str, Task], job_id: int, *, last_attemp
         await task.handler(deps, job_id, dict(record.args))
     except Exception as exc:
         final = last_attempt or isinstance(exc, PermanentFailure)
-        error = (str(exc) or type(exc).__name__)[:ERROR_LENGTH]
+        explained = isinstance(exc, JobFailure) and str(exc)
+        error = (str(exc) if explained else INTERNAL_ERROR)[:ERROR_LENGTH]
         await JobRecord.filter(id=job_id).update(
             status=FAILED if final else RETRYING, last_error=error, updated_at=_utcnow()
         )
         log.warning(
             "job failed",
+            exc_info=not explained,
             extra={"job": job_id, "task": record.task, "final": final, "error": error},
         )
         if final:

@@ -239,7 +239,7 @@ async def queue_subscribe(
     return await jobs.defer(SUBSCRIBE_TASK, args, brand_id=brand_id, now=now)
 
 
-class WechatUnavailable(Exception):
+class WechatUnavailable(jobs.JobFailure):
     """WeChat did not take the message; the job tries again later."""
 
 
@@ -284,5 +284,8 @@ async def send_subscribe_job(deps: Any, job_id: int, args: dict[str, Any]) -> bo
         async with in_transaction():
             await SubscribeSend.filter(cause=cause).delete()
             await grants.update(remaining=F("remaining") + 1, updated_at=now)
-        raise WechatUnavailable(f"微信暂不可用（{exc.errcode or '网络'}）：{exc.errmsg}") from exc
+        # What staff read in the console; WeChat's code and text went to the log above.
+        if exc.errcode is None:
+            raise WechatUnavailable("连不上微信服务器") from exc
+        raise WechatUnavailable("微信暂未接受这条消息") from exc
     return True
