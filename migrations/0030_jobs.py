@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('updated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'jobs', 'app': 'models', 'indexes': [Index(fields=['status', 'updated_at']), Index(fields=['brand_id', 'status', 'id'])], 'pk_attr': 'id', 'table_description': 'A durable job: written in the transaction of the change that asks for it, handed to the queue after commit, and kept with its attempts and last error, so that staff see what failed and may run it again.'},
+            options={'table': 'jobs', 'app': 'models', 'indexes': [Index(fields=['status', 'updated_at']), Index(fields=['brand_id', 'status', 'id'])], 'pk_attr': 'id', 'table_description': 'A durable job (backend/infra/jobs.py): written in the transaction of the change that'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
                 ('template_id', fields.CharField(max_length=64)),
                 ('sent_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'subscribe_sends', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One subscribe message sent for one cause (a job): a rerun of that job finds it and sends nothing.'},
+            options={'table': 'subscribe_sends', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One subscribe message sent for one cause (a job): a rerun of that job finds it and'},
             bases=['Model'],
         ),
     ]

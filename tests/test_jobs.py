@@ -16,11 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from croniter import croniter
+
 from backend.infra import jobs, sql
-from backend.infra.jobs import JobRunner, Periodic, Timing
+from backend.infra.jobs import JobRunner, Periodic, Timing, cron_for
 from backend.infra.models import JobRecord
 from backend.integrations.wechat.client import MiniProgramClient
-from backend.worker import TASKS
+from backend.worker import PERIODIC, TASKS
 from tests import job_worker
 from tests.factories import bearer, make_shop
 from tests.test_complaint_subscribe import allow
@@ -205,3 +207,11 @@ async def test_brand_admins_see_their_failed_jobs_and_retry_them(
     assert await jobs.run_pending(deps, TASKS) == 1
     assert [m["data"]["phrase2"] for m in sandbox_state.sent_messages] == ["已受理"]
     assert (await client.get("/api/v1/jobs", headers=brand)).json()["items"] == []
+
+
+def test_every_periodic_job_has_a_schedule_of_its_period() -> None:
+    start = datetime(2026, 12, 5, 0, 0, 0, tzinfo=UTC)
+    for periodic in PERIODIC:
+        schedule = croniter(cron_for(periodic.seconds), start)
+        first, second = schedule.get_next(datetime), schedule.get_next(datetime)
+        assert (second - first).total_seconds() == periodic.seconds, periodic.name

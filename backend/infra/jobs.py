@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from saq import CronJob, Worker
+from saq import CronJob, Status, Worker
 from saq.queue.redis import RedisQueue
 from saq.types import TimersDict
 
@@ -58,6 +59,8 @@ class PermanentFailure(JobFailure):
 
 # What staff read for a failure nobody explained (a bug): its details go to the log.
 INTERNAL_ERROR = "处理时出现内部错误，详情见服务日志"
+INTERRUPTED = "多次执行超时或处理进程中断"
+DONE_KEPT = timedelta(days=7)  # done rows are kept this long, then purged
 
 
 Handler = Callable[[Any, int, dict[str, Any]], Awaitable[object]]
@@ -147,6 +150,14 @@ class _InProcessQueue(RedisQueue):
             await asyncio.sleep(0.05)
 
 
+class _Worker(Worker):
+    """saq's worker, minus its SIGINT/SIGTERM handlers: they replaced the server's own, so
+    that in the embedded process a SIGTERM stopped the worker and left the server running.
+    The process that runs us owns its signals and stops us (JobRunner.stop)."""
+
+    SIGNALS: list[signal.Signals] = []  # noqa: RUF012 - saq declares it so
+
+
 def create_queue(redis_url: str, name: str) -> RedisQueue:
     # saq reads bytes: its own client, without the decoding ours has.
     redis = create_redis(redis_url, decode_responses=False)
@@ -170,7 +181,7 @@ class JobRunner:
     def __post_init__(self) -> None:
         self._tasks = {task.name: task for task in self.tasks}
         self.queue = create_queue(self.redis_url, self.queue_name)
-        self._worker = Worker(
+        self._worker = _Worker(
             self.queue,
             functions=[(RUN_FUNCTION, self._run_from_queue)],
             cron_jobs=[self._cron(p) for p in self.periodic],
@@ -197,6 +208,14 @@ class JobRunner:
             asyncio.create_task(self._worker.start(), name="saq-worker"),
             asyncio.create_task(self._relay_loop(), name="jobs-relay"),
         ]
+        log.info(
+            "job worker started",
+            extra={
+                "queue": self.queue_name,
+                "tasks": sorted(self._tasks),
+                "periodic": [p.name for p in self.periodic],
+            },
+        )
 
     async def stop(self) -> None:
         await self._worker.stop()
@@ -276,11 +295,17 @@ class JobRunner:
         )
         recovered = 0
         for row_id, generation in rows:
-            if await self.queue.job(_key(row_id, generation)) is not None:
-                continue  # saq still has it: its retry or sweep will run it
-            recovered += await JobRecord.filter(
-                id=row_id, generation=generation, status__in=UNFINISHED
-            ).update(status=PENDING, generation=generation + 1, updated_at=_utcnow())
+            unfinished = JobRecord.filter(id=row_id, generation=generation, status__in=UNFINISHED)
+            queued = await self.queue.job(_key(row_id, generation))
+            if queued is None:
+                recovered += await unfinished.update(
+                    status=PENDING, generation=generation + 1, updated_at=_utcnow()
+                )
+            elif queued.status in (Status.ABORTED, Status.FAILED):
+                # Out of attempts by dying (the sweep found it past its timeout each time):
+                # it waits for a person rather than killing workers again.
+                await unfinished.update(status=FAILED, last_error=INTERRUPTED, updated_at=_utcnow())
+            # Otherwise saq still has it: its retry or sweep will run it.
         if recovered:
             log.warning("jobs lost by the queue relayed again", extra={"count": recovered})
         return recovered
@@ -331,6 +356,11 @@ async def run_pending(deps: Any, tasks: Sequence[Task]) -> int:
             await run_job(deps, by_name, record.id, last_attempt=False)
         ran += 1
     return ran
+
+
+async def purge_done(deps: Any) -> int:
+    """Delete jobs done more than a week ago (a periodic job); how many."""
+    return await JobRecord.filter(status=DONE, updated_at__lt=_utcnow() - DONE_KEPT).delete()
 
 
 # ---- what staff see -----------------------------------------------------------------------
