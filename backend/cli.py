@@ -236,11 +236,15 @@ def serve_realtime(settings: Settings, port: int) -> None:
 async def run_worker(settings: Settings) -> None:
     """Production job worker: durable jobs and the periodic ones, until stopped. Run as many
     as you like; each periodic job still runs once per period across them all."""
+    import logging.config
     import signal
 
     from backend.app import build_deps
+    from backend.infra.logging import logging_config
     from backend.worker import build_runner
 
+    # One JSON object per log line, as the API's processes write them.
+    logging.config.dictConfig(logging_config(settings.log_level))
     await db.init_db(settings.database_url)
     deps = build_deps(settings)
     runner = build_runner(deps, settings)
