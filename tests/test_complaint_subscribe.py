@@ -31,8 +31,8 @@ from backend.notifications.models import SubscribeGrant
 from backend.worker import TASKS
 from tests.factories import SANDBOX_APPID, bearer, make_shop, make_tenant, store_owner
 from tests.test_complaints import filed, parties
-from tests.test_complaints import walk as walk_only
 from tests.test_complaints import step as step_only
+from tests.test_complaints import walk as walk_only
 from tests.test_promotions_admin import admin
 
 TEMPLATE = COMPLAINT_UPDATE_TEMPLATE_ID
