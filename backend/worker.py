@@ -22,7 +22,9 @@ TASKS: tuple[Task, ...] = (
         notifications_service.SUBSCRIBE_TASK,
         "微信订阅消息",
         notifications_service.send_subscribe_job,
-        attempts=10,  # about an hour and a half of WeChat being down, backing off to 10 min
+        # WeChat down for about an hour (on average: the delays are jittered) before a job
+        # fails for staff to see; retries at most 10 minutes apart.
+        attempts=20,
         retry_delay=5.0,
         max_delay=600.0,
         timeout=30.0,

@@ -68,8 +68,9 @@ Handler = Callable[[Any, int, dict[str, Any]], Awaitable[object]]
 
 @dataclass(frozen=True)
 class Task:
-    """A kind of job. `handler(deps, job_id, args)`; `attempts` in all, the n-th retry
-    `retry_delay * 2**(n-1)` seconds after the failure, at most `max_delay`."""
+    """A kind of job. `handler(deps, job_id, args)`; `attempts` in all, the n-th retry up to
+    `retry_delay * 2**(n-1)` seconds after the failure (at most `max_delay`), at random below
+    that (saq's full jitter, so that retries after an outage do not all land at once)."""
 
     name: str
     title: str  # what staff read in the console
