@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import itertools
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis as sync_redis
@@ -16,10 +14,8 @@ from sanic_ext.extensions.openapi.extension import OpenAPIExtension
 from wechatpy.session.redisstorage import RedisStorage
 
 from backend.catalog.routes import bp as catalog_bp
-from backend.complaints import service as complaints_service
 from backend.complaints.routes import bp as complaints_bp
 from backend.config import SANDBOX_SP_MCHID, Settings
-from backend.coupons import service as coupons_service
 from backend.coupons.routes import bp as coupons_bp
 from backend.deps import Deps
 from backend.identity import service as identity_service
@@ -31,16 +27,16 @@ from backend.infra.apidoc import document_api
 from backend.infra.broadcast import Broadcaster, write_only_redis_broadcaster
 from backend.infra.console import create_console_blueprint
 from backend.infra.http import dumps, install_http_edge
-from backend.infra.logging import get_logger, logging_config
+from backend.infra.logging import logging_config
 from backend.infra.ops import bp as ops_bp
 from backend.infra.redis import create_redis
 from backend.integrations.wechat.client import MiniProgramClient
 from backend.integrations.wechat.pay import WechatPayClient
 from backend.integrations.wechat.sandbox import SandboxState, create_sandbox_blueprint
 from backend.integrations.wechat.sandbox.pay import PaySandboxState, create_pay_sandbox_blueprint
+from backend.jobs.routes import bp as jobs_bp
 from backend.kernel.clock import SystemClock
 from backend.ledger.routes import bp as ledger_bp
-from backend.livestream import service as livestream_service
 from backend.livestream.routes import bp as livestream_bp
 from backend.lottery.routes import bp as lottery_bp
 from backend.mall.routes import bp as mall_bp
@@ -49,10 +45,10 @@ from backend.ordering import service as ordering_service
 from backend.ordering.routes import bp as ordering_bp
 from backend.org import service as org_service
 from backend.org.routes import bp as org_bp
-from backend.payments import service as payments_service
 from backend.payments.routes import bp as payments_bp
 from backend.promotions.routes import bp as promotions_bp
 from backend.uploads.routes import bp as uploads_bp
+from backend.worker import TITLES, build_runner
 
 
 def plug_domains() -> None:
@@ -69,27 +65,6 @@ def plug_domains() -> None:
 plug_domains()
 
 _app_numbers = itertools.count(1)
-log = get_logger("app")
-EXPIRY_INTERVAL_SECONDS = 30
-RECONCILE_INTERVAL_SECONDS = 60
-COUPON_ISSUING_INTERVAL_SECONDS = 300  # monthly batches: within minutes of their day starting
-ESCALATION_INTERVAL_SECONDS = 60  # complaints past a service level: flagged within a minute
-PHOTO_PURGE_INTERVAL_SECONDS = 3600  # photos uploaded for a complaint never filed
-RAIN_END_INTERVAL_SECONDS = 5  # red-packet rains whose realtime timer died with its process
-LIVE_REMINDER_INTERVAL_SECONDS = 60  # stores reminded of sessions starting within 15 minutes
-
-
-# (every how many seconds, the job): each runs in every process; their guarded updates make
-# concurrent runs harmless.
-BACKGROUND_JOBS: list[tuple[float, Callable[[Deps], Awaitable[object]]]] = [
-    (EXPIRY_INTERVAL_SECONDS, payments_service.expire_unpaid_orders),
-    (RECONCILE_INTERVAL_SECONDS, payments_service.reconcile),
-    (COUPON_ISSUING_INTERVAL_SECONDS, coupons_service.issue_due_job),
-    (ESCALATION_INTERVAL_SECONDS, complaints_service.escalate_job),
-    (PHOTO_PURGE_INTERVAL_SECONDS, complaints_service.purge_photos_job),
-    (RAIN_END_INTERVAL_SECONDS, livestream_service.end_due_rains_job),
-    (LIVE_REMINDER_INTERVAL_SECONDS, livestream_service.remind_job),
-]
 
 
 def _wechat_token_storage(settings: Settings) -> Any:
@@ -128,11 +103,14 @@ def create_app(
     *,
     deps: Deps | None = None,
     manage_db: bool = True,
-    background_jobs: bool = True,
+    background_jobs: bool = False,
     name: str | None = None,
     realtime: Any = None,
 ) -> Sanic:
-    """The API. Tests pass their own `deps` and manage the database themselves."""
+    """The API. Tests pass their own `deps` and manage the database themselves.
+
+    `background_jobs`: run a job worker inside this process (the embedded default's one
+    process); production runs `b2bc worker` processes and its API processes run none."""
     app = Sanic(
         name or f"b2bc_api_{next(_app_numbers)}",
         dumps=dumps,
@@ -151,9 +129,6 @@ def create_app(
             app.ctx.deps = build_deps(settings, realtime)
         if manage_db:
             await db.init_db(settings.database_url)
-        if background_jobs:
-            for seconds, job in BACKGROUND_JOBS:
-                app.add_task(_every(seconds, job, app), name=job.__name__)
         # Everything alive now (modules, routes, models: over 100,000 objects) lives as long as
         # the process. Frozen, the collector stops scanning it, so a full collection landing
         # in a request costs ~1 ms instead of ~35 ms (bench/promotion_quote.py measured it).
@@ -166,27 +141,33 @@ def create_app(
         if deps is None:
             await app.ctx.deps.redis.aclose()
 
+    if background_jobs:
+        _run_jobs_inside(app, settings)
     if settings.storage.backend == "local" and settings.storage.local_dir is not None:
         # Uploaded files in the embedded default; production serves them from the bucket.
         settings.storage.local_dir.mkdir(parents=True, exist_ok=True)
         app.static("/media", settings.storage.local_dir, name="media")
-    app.blueprint(ops_bp)
     app.blueprint(create_console_blueprint())
-    app.blueprint(identity_bp)
-    app.blueprint(org_bp)
-    app.blueprint(catalog_bp)
-    app.blueprint(ordering_bp)
-    app.blueprint(payments_bp)
-    app.blueprint(promotions_bp)
-    app.blueprint(coupons_bp)
-    app.blueprint(mall_bp)
-    app.blueprint(lottery_bp)
-    app.blueprint(complaints_bp)
-    app.blueprint(notifications_bp)
-    app.blueprint(ledger_bp)
-    app.blueprint(livestream_bp)
-    app.blueprint(uploads_bp)
-    app.blueprint(imports_bp)
+    for blueprint in (
+        ops_bp,
+        identity_bp,
+        org_bp,
+        catalog_bp,
+        ordering_bp,
+        payments_bp,
+        promotions_bp,
+        coupons_bp,
+        mall_bp,
+        lottery_bp,
+        complaints_bp,
+        notifications_bp,
+        jobs_bp,
+        ledger_bp,
+        livestream_bp,
+        uploads_bp,
+        imports_bp,
+    ):
+        app.blueprint(blueprint)
     # The WeChat sandboxes play WeChat's servers (its API, not ours), in the embedded default
     # only: they stay out of the OpenAPI document, so a client generated from it is ours.
     if settings.mode == "embedded" and settings.wechat.api_base_url.endswith("/wx-sandbox"):
@@ -203,17 +184,22 @@ def create_app(
     return app
 
 
-async def _every(seconds: float, job: Callable[[Deps], Awaitable[object]], app: Sanic) -> None:
-    """Run a periodic job in every process: its guarded updates make concurrent runs harmless."""
-    while True:
-        try:
-            await job(app.ctx.deps)
-        except Exception:
-            log.exception("periodic job failed; will retry", extra={"job": job.__name__})
-        await asyncio.sleep(seconds)
+def _run_jobs_inside(app: Sanic, settings: Settings) -> None:
+    """A job worker in this process, started once the database is up, stopped before it goes
+    (listeners of one kind run in order; after_server_stop ones in reverse)."""
+
+    @app.after_server_start
+    async def start_jobs(app: Sanic) -> None:
+        app.ctx.jobs = build_runner(app.ctx.deps, settings)
+        await app.ctx.jobs.start()
+
+    @app.before_server_stop
+    async def stop_jobs(app: Sanic) -> None:
+        await app.ctx.jobs.stop()
 
 
 def _configure(app: Sanic, settings: Settings) -> None:
+    app.ctx.job_titles = TITLES  # the console names jobs by their titles (backend/jobs)
     # Sanic's own server reads up to the larger limit; the request middleware then holds each
     # route to its own (infra/http.py: routes declared with ctx_large_body take files).
     app.config.REQUEST_MAX_SIZE = max(settings.max_body_bytes, settings.max_upload_bytes)

@@ -1,4 +1,4 @@
-"""b2bc: run | serve | realtime | migrate | demo | makemigrations."""
+"""b2bc: run | serve | realtime | worker | migrate | demo | makemigrations."""
 
 from __future__ import annotations
 
@@ -195,7 +195,8 @@ def run_embedded(settings: Settings) -> None:
     deps = build_deps(settings)
     sio = create_sio(settings, deps=deps)
     deps.broadcast.attach(sio)
-    api = _api_app(settings, "b2bc_embedded", deps=deps)
+    # The one process runs the job worker too (periodic jobs, subscribe messages).
+    api = _api_app(settings, "b2bc_embedded", deps=deps, background_jobs=True)
     asgi = create_realtime_asgi(settings, other_asgi_app=api, sio=sio)
     _print_urls(settings, "API + 实时 + 微信沙箱，单进程", embedded_sandbox=True)
     uvicorn.run(
@@ -230,6 +231,35 @@ def serve_realtime(settings: Settings, port: int) -> None:
     asgi = create_realtime_asgi(settings, manage_db=True)
     print("\n".join(startup_banner(settings, f"实时服务，端口 {port}")))
     uvicorn.run(asgi, host=settings.host, port=port, log_config=None, **REALTIME_WEBSOCKETS)
+
+
+async def run_worker(settings: Settings) -> None:
+    """Production job worker: durable jobs and the periodic ones, until stopped. Run as many
+    as you like; each periodic job still runs once per period across them all."""
+    import logging.config
+    import signal
+
+    from backend.app import build_deps
+    from backend.infra.logging import logging_config
+    from backend.worker import build_runner
+
+    # One JSON object per log line, as the API's processes write them.
+    logging.config.dictConfig(logging_config(settings.log_level))
+    await db.init_db(settings.database_url)
+    deps = build_deps(settings)
+    runner = build_runner(deps, settings)
+    print("\n".join(startup_banner(settings, "任务处理进程 (job worker)")))
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    await runner.start()
+    try:
+        await stopping.wait()
+    finally:
+        await runner.stop()
+        await db.close_db()
+        await deps.redis.aclose()
 
 
 async def _ledger_check(settings: Settings) -> int:
@@ -271,6 +301,7 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     realtime = commands.add_parser("realtime", help="production realtime (Socket.IO) server")
     realtime.add_argument("--port", type=int, default=8001)
+    commands.add_parser("worker", help="production job worker (durable and periodic jobs)")
     commands.add_parser("migrate", help="apply migrations")
     commands.add_parser("demo", help="migrate and create demo data")
     commands.add_parser("makemigrations", help="write a migration for model changes")
@@ -287,6 +318,8 @@ def main(argv: list[str] | None = None) -> None:
         serve_api(settings, args.workers)
     elif args.command == "realtime":
         serve_realtime(settings, args.port)
+    elif args.command == "worker":
+        asyncio.run(run_worker(settings))
     elif args.command == "migrate":
         asyncio.run(_migrate_and_seed(settings, seed=False))
         print("migrations applied")

@@ -2,7 +2,10 @@
 the sandbox over HTTP: sent to the store owner who filed it, only as often as they allowed
 in the mini-program (one message per accept), never for the store's own steps, and never
 making a step fail. The sandbox checks what WeChat checks (token, openid, template, the
-keywords' values, the user's grants) and keeps every message it accepted."""
+keywords' values, the user's grants) and keeps every message it accepted.
+
+Each step writes its message as a job; here the jobs run right after the step, one attempt
+each, through the path a worker takes (tests/test_jobs.py runs real workers)."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import httpx
 import pytest
 
 from backend.identity.models import WechatAccount
+from backend.infra import jobs
 from backend.integrations.wechat.client import MiniProgramClient, WechatApiError
 from backend.integrations.wechat.sandbox import (
     COMPLAINT_UPDATE_TEMPLATE_ID,
@@ -24,8 +28,11 @@ from backend.integrations.wechat.sandbox import (
     openid_for,
 )
 from backend.notifications.models import SubscribeGrant
+from backend.worker import TASKS
 from tests.factories import SANDBOX_APPID, bearer, make_shop, make_tenant, store_owner
-from tests.test_complaints import filed, parties, step, walk
+from tests.test_complaints import filed, parties
+from tests.test_complaints import step as step_only
+from tests.test_complaints import walk as walk_only
 from tests.test_live_reminders import miniprogram_pages
 from tests.test_promotions_admin import admin
 
@@ -40,6 +47,29 @@ def no_messages_yet(sandbox_state: SandboxState) -> None:
     (openids repeat across tests, as store ids restart)."""
     sandbox_state.subscribe_grants.clear()
     sandbox_state.sent_messages.clear()
+
+
+_worker: dict[str, Any] = {}
+
+
+@pytest.fixture(autouse=True)
+def worker_deps(deps: Any) -> None:
+    _worker["deps"] = deps
+
+
+async def step(
+    client: httpx.AsyncClient, headers: dict[str, str], complaint_id: int, action: str, **body: Any
+) -> httpx.Response:
+    """A step, then the message jobs it wrote (as a worker would run them)."""
+    response = await step_only(client, headers, complaint_id, action, **body)
+    await jobs.run_pending(_worker["deps"], TASKS)
+    return response
+
+
+async def walk(client: httpx.AsyncClient, complaint_id: int, *args: Any, **kwargs: Any) -> Any:
+    walked = await walk_only(client, complaint_id, *args, **kwargs)
+    await jobs.run_pending(_worker["deps"], TASKS)
+    return walked
 
 
 def persona_of(store: Any) -> str:
@@ -244,18 +274,14 @@ async def test_concurrent_sends_take_one_grant_each(client, sandbox_client, deps
     owner = await store_owner(client, sandbox_client, shop.tenant.store)
     await allow(client, sandbox_client, bearer(owner), shop.tenant.store, times=3)
     data = {"character_string1": "1", "phrase2": "已受理", "thing3": "测试", "time4": "12:00"}
+    args = {
+        "user_id": owner["identity"]["user_id"],
+        "kind": notifications_service.COMPLAINT_UPDATE,
+        "data": data,
+        "page": "pages/complaint/index?id=1",
+    }
     sent = await asyncio.gather(
-        *(
-            notifications_service.send_subscribe(
-                deps,
-                owner["identity"]["user_id"],
-                notifications_service.COMPLAINT_UPDATE,
-                data,
-                page="pages/complaint/index?id=1",
-                now=deps.clock.now(),
-            )
-            for _ in range(20)
-        )
+        *(notifications_service.send_subscribe_job(deps, job, args) for job in range(1, 21))
     )
     assert sent.count(True) == 3 and sent.count(False) == 17
     assert await remaining(client, bearer(owner)) == 0

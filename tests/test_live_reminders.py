@@ -7,8 +7,10 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+from backend.infra import jobs
 from backend.integrations.wechat.sandbox import LIVE_REMINDER_TEMPLATE_ID
 from backend.livestream import service as live_service
+from backend.worker import TASKS
 from tests.factories import SANDBOX_APPID, bearer, distributor_admin, make_shop, store_owner
 from tests.test_live_sessions import scheduled, session_body
 
@@ -56,6 +58,8 @@ async def test_invited_owners_are_reminded_once_before_the_start(
     assert reported.status_code == 200, reported.text
 
     assert await live_service.remind_upcoming(deps, deps.clock.now()) == 1
+    assert sandbox_state.sent_messages == []  # a job, sent by a worker after commit
+    assert await jobs.run_pending(deps, TASKS) == 1
     [message] = sandbox_state.sent_messages
     assert message["template_id"] == LIVE_REMINDER_TEMPLATE_ID
     assert message["data"]["thing1"] == "年终净水专场"
@@ -65,5 +69,6 @@ async def test_invited_owners_are_reminded_once_before_the_start(
     assert [n["link"] for n in listed["items"]] == [f"live:{upcoming['id']}"]
 
     assert await live_service.remind_upcoming(deps, deps.clock.now()) == 0  # once
+    assert await jobs.run_pending(deps, TASKS) == 0
     assert len(sandbox_state.sent_messages) == 1
     assert later["id"] != upcoming["id"]

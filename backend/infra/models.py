@@ -24,3 +24,25 @@ class IdempotencyRecord(Model):
     class Meta:
         table = "idempotency_records"
         unique_together = (("scope", "owner", "key"),)
+
+
+class JobRecord(Model):
+    """A durable job (backend/infra/jobs.py): written in the transaction of the change that
+    asks for it, handed to the queue after commit, and kept with its attempts and last error,
+    so that staff see what failed and may run it again."""
+
+    id = fields.BigIntField(primary_key=True)
+    task = fields.CharField(max_length=64)
+    args: fields.JSONField[Any] = fields.JSONField(default=dict)
+    brand_id = fields.BigIntField(null=True)  # whose staff see it; None: the platform's own
+    status = fields.CharField(max_length=16)
+    attempts = fields.IntField(default=0)
+    # Bumped by each manual retry: the queue knows a run by (id, generation).
+    generation = fields.IntField(default=0)
+    last_error = fields.CharField(max_length=500, null=True)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "jobs"
+        indexes = (("status", "updated_at"), ("brand_id", "status", "id"))

@@ -19,12 +19,15 @@ POOL_SIZE = 64
 POOL_WAIT_SECONDS = 5
 
 
-def create_redis(url: str) -> Any:
+def create_redis(url: str, *, decode_responses: bool = True) -> Any:
     if url == EMBEDDED_REDIS_URL:
         return fakeredis.FakeAsyncRedis(
-            server=_embedded_server, decode_responses=True, max_connections=100_000
+            server=_embedded_server, decode_responses=decode_responses, max_connections=100_000
         )
     pool = aioredis.BlockingConnectionPool.from_url(
-        url, max_connections=POOL_SIZE, timeout=POOL_WAIT_SECONDS, decode_responses=True
+        url,
+        max_connections=POOL_SIZE,
+        timeout=POOL_WAIT_SECONDS,
+        decode_responses=decode_responses,
     )
     return aioredis.Redis(connection_pool=pool)

@@ -1176,44 +1176,49 @@ CHINA = ZoneInfo("Asia/Shanghai")
 
 async def remind_upcoming(deps: Any, now: datetime) -> int:
     """Remind the owners of invited stores of sessions starting within 15 minutes: a WeChat
-    subscribe message where they allowed one, and an in-app notification. Each invitation is
-    claimed by a guarded update first, so every process may run this and each store is
-    reminded once."""
+    subscribe message where they allowed one (a job, sent after commit), and an in-app
+    notification, in one transaction per session. Each invitation is claimed by a guarded
+    update first, so a second run reminds no store twice."""
     due = await LiveSession.filter(
         status=SessionStatus.SCHEDULED.value, starts_at__gt=now, starts_at__lte=now + REMIND_BEFORE
     )
     reminded = 0
     for session in due:
-        rows = await sql.fetch(
-            "UPDATE live_invitations SET reminded_at = $1"
-            " WHERE session_id = $2 AND reminded_at IS NULL RETURNING store_id",
-            now,
-            session.id,
-        )
-        owners = await identity_service.store_owner_user_ids([row["store_id"] for row in rows])
-        users = sorted({user for ids in owners.values() for user in ids})
-        starts = session.starts_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
-        brand_id: int = session.brand_id  # type: ignore[attr-defined]
-        await notifications_service.notify(
-            brand_id,
-            users,
-            kind="live.reminder",
-            title=f"直播即将开始：{session.title}",
-            body=f"{starts} 开播，记得进入直播间",
-            link=f"live:{session.id}",
+        async with in_transaction():  # the claim, the notifications and the message jobs
+            reminded += await _remind(session, now)
+    return reminded
+
+
+async def _remind(session: LiveSession, now: datetime) -> int:
+    rows = await sql.fetch(
+        "UPDATE live_invitations SET reminded_at = $1"
+        " WHERE session_id = $2 AND reminded_at IS NULL RETURNING store_id",
+        now,
+        session.id,
+    )
+    owners = await identity_service.store_owner_user_ids([row["store_id"] for row in rows])
+    users = sorted({user for ids in owners.values() for user in ids})
+    starts = session.starts_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    brand_id: int = session.brand_id  # type: ignore[attr-defined]
+    await notifications_service.notify(
+        brand_id,
+        users,
+        kind="live.reminder",
+        title=f"直播即将开始：{session.title}",
+        body=f"{starts} 开播，记得进入直播间",
+        link=f"live:{session.id}",
+        now=now,
+    )
+    for user_id in users:
+        await notifications_service.queue_subscribe(
+            user_id,
+            notifications_service.LIVE_REMINDER,
+            {"thing1": session.title[:20], "time2": starts, "thing3": "直播订货会即将开始"},
+            page=f"packageLive/pages/room/index?id={session.id}",
+            brand_id=brand_id,
             now=now,
         )
-        for user_id in users:
-            await notifications_service.send_subscribe(
-                deps,
-                user_id,
-                notifications_service.LIVE_REMINDER,
-                {"thing1": session.title[:20], "time2": starts, "thing3": "直播订货会即将开始"},
-                page=f"packageLive/pages/room/index?id={session.id}",
-                now=now,
-            )
-        reminded += len(rows)
-    return reminded
+    return len(rows)
 
 
 async def remind_job(deps: Any) -> int:

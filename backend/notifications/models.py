@@ -51,3 +51,19 @@ class SubscribeGrant(Model):
     class Meta:
         table = "subscribe_grants"
         unique_together = (("user", "template_id"),)
+
+
+class SubscribeSend(Model):
+    """One subscribe message sent for one cause (a job): a rerun of that job finds it and
+    sends nothing. Written in the transaction that takes the user's grant."""
+
+    id = fields.BigIntField(primary_key=True)
+    cause = fields.CharField(max_length=64, unique=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="subscribe_sends", on_delete=fields.CASCADE
+    )
+    template_id = fields.CharField(max_length=64)
+    sent_at = fields.DatetimeField()
+
+    class Meta:
+        table = "subscribe_sends"

@@ -16,12 +16,12 @@ from tortoise.transactions import in_transaction
 
 from backend.identity import service as identity_service
 from backend.identity.access import Principal
-from backend.infra import sql
+from backend.infra import jobs, sql
 from backend.infra.broadcast import CONSOLE_NAMESPACE, Broadcaster, user_room
 from backend.infra.logging import get_logger
 from backend.integrations.wechat.client import WechatApiError
 from backend.kernel.errors import InvalidInput, NotFound
-from backend.notifications.models import Notification, SubscribeGrant
+from backend.notifications.models import Notification, SubscribeGrant, SubscribeSend
 
 log = get_logger("notifications")
 
@@ -220,35 +220,72 @@ async def record_subscriptions(
     return await subscriptions(deps, principal)
 
 
-async def send_subscribe(
-    deps: Any, user_id: int, kind: str, data: dict[str, str], *, page: str, now: datetime
-) -> bool:
-    """Send one subscribe message of `kind` if the user allows one; whether it went.
+SUBSCRIBE_TASK = "notifications.subscribe"
 
-    The grant is taken by a guarded decrement before sending, so concurrent sends never
-    spend more than the user allowed. Never raises for WeChat: when it refuses because the
-    user allows none (43101) we believe it and count none; any other failure did not spend
-    the user's grant, so it is given back. The caller's own work is done either way."""
+
+async def queue_subscribe(
+    user_id: int,
+    kind: str,
+    data: dict[str, str],
+    *,
+    page: str,
+    brand_id: int,
+    now: datetime,
+) -> int:
+    """Ask for one subscribe message of `kind` to the user, sent by a job once the caller's
+    transaction commits: the caller's answer never waits for WeChat, and a WeChat that is
+    down only delays the message. The job's id."""
+    args = {"user_id": user_id, "kind": kind, "data": data, "page": page}
+    return await jobs.defer(SUBSCRIBE_TASK, args, brand_id=brand_id, now=now)
+
+
+class WechatUnavailable(jobs.JobFailure):
+    """WeChat did not take the message; the job tries again later."""
+
+
+async def send_subscribe_job(deps: Any, job_id: int, args: dict[str, Any]) -> bool:
+    """The job behind queue_subscribe: send the message if the user still allows one;
+    whether it went.
+
+    Once only: the grant is taken by a guarded decrement in the same transaction that records
+    the send for this job (unique), and a rerun that finds the record sends nothing. When
+    WeChat fails for a reason that may pass, the grant comes back, the record goes, and the
+    error is raised for the queue to retry; when it refuses because the user allows no more
+    (43101), we believe it and count none. A crash between WeChat's answer and our commit
+    loses that one message rather than sending it twice."""
+    user_id, kind, now = int(args["user_id"]), str(args["kind"]), deps.clock.now()
     openid = await identity_service.openid_for(user_id, deps.settings.wechat.appid)
     if openid is None:
         return False
     template_id = subscribe_templates(deps)[kind].template_id
     grants = SubscribeGrant.filter(user_id=user_id, template_id=template_id)
-    taken = await grants.filter(remaining__gt=0).update(
-        remaining=F("remaining") - 1, updated_at=now
-    )
-    if not taken:
-        return False
+    cause = f"job:{job_id}"
+    async with in_transaction():
+        if await SubscribeSend.exists(cause=cause):
+            return False
+        taken = await grants.filter(remaining__gt=0).update(
+            remaining=F("remaining") - 1, updated_at=now
+        )
+        if not taken:
+            return False
+        await SubscribeSend.create(
+            cause=cause, user_id=user_id, template_id=template_id, sent_at=now
+        )
     try:
-        await deps.wechat.send_subscribe_message(openid, template_id, data, page)
+        await deps.wechat.send_subscribe_message(openid, template_id, args["data"], args["page"])
     except WechatApiError as exc:
-        if exc.errcode == USER_REFUSED:
-            await grants.update(remaining=0, updated_at=now)
-        else:
-            await grants.update(remaining=F("remaining") + 1, updated_at=now)
         log.warning(
             "subscribe message not sent",
             extra={"errcode": exc.errcode, "errmsg": exc.errmsg, "kind": kind, "user": user_id},
         )
-        return False
+        if exc.errcode == USER_REFUSED:
+            await grants.update(remaining=0, updated_at=now)
+            return False
+        async with in_transaction():
+            await SubscribeSend.filter(cause=cause).delete()
+            await grants.update(remaining=F("remaining") + 1, updated_at=now)
+        # What staff read in the console; WeChat's code and text went to the log above.
+        if exc.errcode is None:
+            raise WechatUnavailable("连不上微信服务器") from exc
+        raise WechatUnavailable("微信暂未接受这条消息") from exc
     return True

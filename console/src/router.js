@@ -26,6 +26,7 @@ import promotionRoutes from "./pages/promotions/routes.js";
 import notificationRoutes from "./pages/notifications/routes.js";
 import onboardingRoutes from "./pages/onboarding/routes.js";
 import staffRoutes from "./pages/staff/routes.js";
+import jobRoutes from "./pages/jobs/routes.js";
 import stockRoutes from "./pages/stock/routes.js";
 import storeRoutes from "./pages/stores/routes.js";
 import couponRoutes from "./pages/coupons/routes.js";
@@ -47,6 +48,7 @@ const areas = [
   ...notificationRoutes,
   ...onboardingRoutes,
   ...staffRoutes,
+  ...jobRoutes,
   ...catalogRoutes,
   ...orgRoutes,
   ...promotionRoutes,

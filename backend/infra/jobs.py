@@ -1,0 +1,391 @@
+"""Durable jobs on saq (Redis), made safe between commit and enqueue by an outbox.
+
+A change that needs something done later (a WeChat message, a refund) calls `defer` inside
+its own transaction: that writes one row in `jobs`, so the job commits or rolls back with
+the change, on SQLite as on PostgreSQL. Workers relay committed rows to saq, which spreads
+them over the workers, retries failures with exponential backoff, sweeps the jobs of a
+worker that died (its job runs again once its timeout passes) and schedules periodic jobs
+once across all workers (a cron job's key is unique in the queue). The row keeps each job's
+attempts and last error: staff list the failed ones and run them again.
+
+Handlers must be idempotent: a job may run again after a crash that came after its effect.
+This module knows no domain: tasks and periodic jobs are registered by the composition root
+(backend/worker.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from saq import CronJob, Status, Worker
+from saq.queue.redis import RedisQueue
+from saq.types import TimersDict
+
+from backend.config import EMBEDDED_REDIS_URL
+from backend.infra import sql
+from backend.infra.logging import get_logger
+from backend.infra.models import JobRecord
+from backend.infra.redis import create_redis
+
+log = get_logger("jobs")
+
+PENDING = "pending"  # committed, not yet handed to the queue
+QUEUED = "queued"
+RUNNING = "running"
+RETRYING = "retrying"  # failed, another attempt is scheduled
+FAILED = "failed"  # out of attempts (or failed for good): waits for a person
+DONE = "done"
+UNFINISHED = (QUEUED, RUNNING, RETRYING)
+STAFF_VISIBLE = (FAILED, RETRYING)
+
+RUN_FUNCTION = "run_job"  # the one saq function: it looks the job's row up and runs its task
+ERROR_LENGTH = 500
+
+
+class JobFailure(Exception):
+    """A failure a handler explains: its message (Chinese, no codes) is what staff read.
+    Retried with backoff until the attempts run out."""
+
+
+class PermanentFailure(JobFailure):
+    """A failure no retry will mend: the job fails at once."""
+
+
+# What staff read for a failure nobody explained (a bug): its details go to the log.
+INTERNAL_ERROR = "处理时出现内部错误，详情见服务日志"
+INTERRUPTED = "多次执行超时或处理进程中断"
+DONE_KEPT = timedelta(days=7)  # done rows are kept this long, then purged
+
+
+Handler = Callable[[Any, int, dict[str, Any]], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class Task:
+    """A kind of job. `handler(deps, job_id, args)`; `attempts` in all, the n-th retry up to
+    `retry_delay * 2**(n-1)` seconds after the failure (at most `max_delay`), at random below
+    that (saq's full jitter, so that retries after an outage do not all land at once)."""
+
+    name: str
+    title: str  # what staff read in the console
+    handler: Handler
+    attempts: int = 8
+    retry_delay: float = 5.0
+    max_delay: float = 600.0
+    timeout: float = 60.0  # a run longer than this is taken for dead and run again
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A job run every `seconds` by exactly one worker of all (saq's cron, unique key)."""
+
+    name: str
+    title: str
+    seconds: int
+    run: Callable[[Any], Awaitable[object]]
+    timeout: float = 300.0
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How often a worker looks around; tests make it quick."""
+
+    relay_seconds: float = 0.5  # committed rows handed to the queue within this
+    stale_seconds: float = 120.0  # an unfinished row whose queue entry is gone is relayed again
+    sweep_seconds: int = 30  # dead workers' jobs are looked for this often
+    schedule_seconds: int = 1
+
+
+async def defer(task: str, args: dict[str, Any], *, brand_id: int | None, now: datetime) -> int:
+    """Ask for `task` to run with `args` (plain JSON) once the caller's transaction commits;
+    nothing runs if it rolls back. The job's id."""
+    # The ORM joins the caller's transaction (a context variable), as sql.* does.
+    record = await JobRecord.create(
+        task=task, args=args, brand_id=brand_id, status=PENDING, created_at=now, updated_at=now
+    )
+    return int(record.id)
+
+
+def cron_for(seconds: int) -> str:
+    """A six-field cron line (seconds last, as croniter reads it) for "every `seconds`"."""
+    if seconds < 60 and 60 % seconds == 0:
+        return f"* * * * * */{seconds}"
+    if seconds % 60 == 0 and 3600 % seconds == 0:
+        return f"*/{seconds // 60} * * * * 0"
+    if seconds % 3600 == 0 and 86400 % seconds == 0:
+        return f"0 */{seconds // 3600} * * * 0"
+    raise ValueError(f"every {seconds} s does not divide a minute, an hour or a day")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _key(row_id: int, generation: int) -> str:
+    return f"{row_id}.{generation}"
+
+
+class _InProcessQueue(RedisQueue):
+    """saq on the embedded default's fakeredis, which answers no INFO and whose BLMOVE does
+    not block: poll instead of waiting on the list."""
+
+    async def version(self) -> tuple[int, ...]:
+        return (7, 2, 0)
+
+    async def dequeue(
+        self,
+        timeout: float = 0.0,  # noqa: ASYNC109 - saq's own signature
+        poll_interval: float = 0.0,
+    ) -> Any:
+        deadline = asyncio.get_running_loop().time() + (timeout or 1.0)
+        while True:
+            job = await super().dequeue(0)
+            if job is not None or asyncio.get_running_loop().time() >= deadline:
+                return job
+            await asyncio.sleep(0.05)
+
+
+class _Worker(Worker):
+    """saq's worker, minus its SIGINT/SIGTERM handlers: they replaced the server's own, so
+    that in the embedded process a SIGTERM stopped the worker and left the server running.
+    The process that runs us owns its signals and stops us (JobRunner.stop)."""
+
+    SIGNALS: list[signal.Signals] = []  # noqa: RUF012 - saq declares it so
+
+
+def create_queue(redis_url: str, name: str) -> RedisQueue:
+    # saq reads bytes: its own client, without the decoding ours has.
+    redis = create_redis(redis_url, decode_responses=False)
+    kind = _InProcessQueue if redis_url == EMBEDDED_REDIS_URL else RedisQueue
+    return kind(redis, name=name)
+
+
+@dataclass
+class JobRunner:
+    """One worker: saq's worker running our tasks and periodic jobs, and the relay that
+    hands committed rows to the queue. Any number may run at once, in any processes."""
+
+    deps: Any
+    tasks: Sequence[Task]
+    periodic: Sequence[Periodic] = ()
+    redis_url: str = EMBEDDED_REDIS_URL
+    queue_name: str = "b2bc"
+    concurrency: int = 10
+    timing: Timing = field(default_factory=Timing)
+
+    def __post_init__(self) -> None:
+        self._tasks = {task.name: task for task in self.tasks}
+        self.queue = create_queue(self.redis_url, self.queue_name)
+        self._worker = _Worker(
+            self.queue,
+            functions=[(RUN_FUNCTION, self._run_from_queue)],
+            cron_jobs=[self._cron(p) for p in self.periodic],
+            concurrency=self.concurrency,
+            timers=TimersDict(
+                schedule=self.timing.schedule_seconds,
+                sweep=self.timing.sweep_seconds,
+                abort=1,
+                worker_info=10,
+            ),
+            dequeue_timeout=1.0,
+        )
+        self._background: list[asyncio.Task[Any]] = []
+
+    # ---- running ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start working in this event loop (returns at once)."""
+        if self.redis_url == EMBEDDED_REDIS_URL:
+            # The in-process queue died with the last process: what was handed to it is not
+            # there any more, and goes again now.
+            await self._recover(stale_after=0.0)
+        self._background = [
+            asyncio.create_task(self._worker.start(), name="saq-worker"),
+            asyncio.create_task(self._relay_loop(), name="jobs-relay"),
+        ]
+        log.info(
+            "job worker started",
+            extra={
+                "queue": self.queue_name,
+                "tasks": sorted(self._tasks),
+                "periodic": [p.name for p in self.periodic],
+            },
+        )
+
+    async def stop(self) -> None:
+        await self._worker.stop()
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.queue.disconnect()
+
+    def _cron(self, periodic: Periodic) -> CronJob:
+        async def run(ctx: dict[str, Any]) -> None:
+            await periodic.run(self.deps)
+
+        # saq names (and keys, unique across workers) a cron job by its function's qualname.
+        run.__qualname__ = run.__name__ = f"periodic.{periodic.name}"
+        return CronJob(
+            run, cron=cron_for(periodic.seconds), unique=True, timeout=int(periodic.timeout)
+        )
+
+    async def _relay_loop(self) -> None:
+        since_recovery = 0.0
+        while True:
+            try:
+                await self.relay()
+                since_recovery += self.timing.relay_seconds
+                if since_recovery >= self.timing.stale_seconds / 2:
+                    since_recovery = 0.0
+                    await self._recover(stale_after=self.timing.stale_seconds)
+            except Exception:
+                log.exception("relaying jobs failed; will try again")
+            await asyncio.sleep(self.timing.relay_seconds)
+
+    async def relay(self) -> int:
+        """Hand committed rows to the queue; how many. Each row is claimed by a guarded update
+        first, so two workers relaying at once hand it over once."""
+        handed = 0
+        for row in await sql.fetch(
+            "SELECT id, task, generation FROM jobs WHERE status = $1 ORDER BY id LIMIT 100",
+            PENDING,
+        ):
+            task = self._tasks.get(row["task"])
+            if task is None:
+                continue  # a task this worker does not know (an older release): leave it
+            claimed = await sql.execute(
+                "UPDATE jobs SET status = $1, updated_at = $2"
+                " WHERE id = $3 AND status = $4 AND generation = $5",
+                QUEUED,
+                _utcnow(),
+                row["id"],
+                PENDING,
+                row["generation"],
+            )
+            if claimed:
+                await self._enqueue(task, int(row["id"]), int(row["generation"]))
+                handed += 1
+        return handed
+
+    async def _enqueue(self, task: Task, row_id: int, generation: int) -> None:
+        await self.queue.enqueue(
+            RUN_FUNCTION,
+            key=_key(row_id, generation),
+            job_id=row_id,
+            retries=task.attempts,
+            retry_delay=task.retry_delay,
+            retry_backoff=task.max_delay,
+            timeout=int(task.timeout),
+            ttl=3600,
+        )
+
+    async def _recover(self, *, stale_after: float) -> int:
+        """Rows the queue lost (a relay that died between claim and enqueue, or the embedded
+        default's in-process queue gone with its process) go back to pending."""
+        before = _utcnow() - timedelta(seconds=stale_after)
+        rows = await JobRecord.filter(status__in=UNFINISHED, updated_at__lte=before).values_list(
+            "id", "generation"
+        )
+        recovered = 0
+        for row_id, generation in rows:
+            unfinished = JobRecord.filter(id=row_id, generation=generation, status__in=UNFINISHED)
+            queued = await self.queue.job(_key(row_id, generation))
+            if queued is None:
+                recovered += await unfinished.update(
+                    status=PENDING, generation=generation + 1, updated_at=_utcnow()
+                )
+            elif queued.status in (Status.ABORTED, Status.FAILED):
+                # Out of attempts by dying (the sweep found it past its timeout each time):
+                # it waits for a person rather than killing workers again.
+                await unfinished.update(status=FAILED, last_error=INTERRUPTED, updated_at=_utcnow())
+            # Otherwise saq still has it: its retry or sweep will run it.
+        if recovered:
+            log.warning("jobs lost by the queue relayed again", extra={"count": recovered})
+        return recovered
+
+    async def _run_from_queue(self, ctx: dict[str, Any], *, job_id: int) -> None:
+        saq_job = ctx["job"]
+        await run_job(self.deps, self._tasks, job_id, last_attempt=not saq_job.retryable)
+
+
+async def run_job(deps: Any, tasks: dict[str, Task], job_id: int, *, last_attempt: bool) -> bool:
+    """Run one job's task and record how it went; whether it succeeded. A failure is raised
+    again for the queue to retry, unless this was the last attempt or it failed for good."""
+    record = await JobRecord.get_or_none(id=job_id)
+    if record is None or record.status in (DONE, FAILED):
+        return record is not None and record.status == DONE  # a stale queue entry
+    task = tasks[record.task]
+    await JobRecord.filter(id=job_id).update(
+        status=RUNNING, attempts=record.attempts + 1, updated_at=_utcnow()
+    )
+    try:
+        await task.handler(deps, job_id, dict(record.args))
+    except Exception as exc:
+        final = last_attempt or isinstance(exc, PermanentFailure)
+        explained = isinstance(exc, JobFailure) and str(exc)
+        error = (str(exc) if explained else INTERNAL_ERROR)[:ERROR_LENGTH]
+        await JobRecord.filter(id=job_id).update(
+            status=FAILED if final else RETRYING, last_error=error, updated_at=_utcnow()
+        )
+        log.warning(
+            "job failed",
+            exc_info=not explained,
+            extra={"job": job_id, "task": record.task, "final": final, "error": error},
+        )
+        if final:
+            return False
+        raise
+    await JobRecord.filter(id=job_id).update(status=DONE, last_error=None, updated_at=_utcnow())
+    return True
+
+
+async def run_pending(deps: Any, tasks: Sequence[Task]) -> int:
+    """Run every pending job here and now, one attempt each, through the path the workers
+    take (tests and `bench/` use it in place of a worker); how many ran."""
+    by_name = {task.name: task for task in tasks}
+    ran = 0
+    for record in await JobRecord.filter(status=PENDING).order_by("id").only("id"):
+        with contextlib.suppress(Exception):
+            await run_job(deps, by_name, record.id, last_attempt=False)
+        ran += 1
+    return ran
+
+
+async def purge_done(deps: Any) -> int:
+    """Delete jobs done more than a week ago (a periodic job); how many."""
+    return await JobRecord.filter(status=DONE, updated_at__lt=_utcnow() - DONE_KEPT).delete()
+
+
+# ---- what staff see -----------------------------------------------------------------------
+
+
+async def listed(
+    brand_id: int, statuses: Sequence[str], *, before: int | None, limit: int
+) -> list[JobRecord]:
+    """One brand's jobs in `statuses`, newest first (keyset `before`)."""
+    rows = JobRecord.filter(brand_id=brand_id, status__in=list(statuses))
+    if before is not None:
+        rows = rows.filter(id__lt=before)
+    return await rows.order_by("-id").limit(limit)
+
+
+async def retry(brand_id: int, job_id: int) -> tuple[JobRecord | None, bool]:
+    """Run a failed job again, from its first attempt: the brand's job (None if it has no
+    such job) and whether it was failed and now goes again. A new generation gives the queue
+    a new key for it."""
+    record = await JobRecord.get_or_none(id=job_id, brand_id=brand_id)
+    if record is None:
+        return None, False
+    retried = await JobRecord.filter(id=job_id, status=FAILED).update(
+        status=PENDING, attempts=0, generation=record.generation + 1, updated_at=_utcnow()
+    )
+    await record.refresh_from_db()
+    return record, bool(retried)

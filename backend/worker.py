@@ -1,0 +1,67 @@
+"""The job worker's composition root: which tasks and periodic jobs exist, and what runs them.
+
+Registered here, by name, and nowhere else: no domain module registers itself when imported.
+Each periodic job runs once per period across all workers (backend/infra/jobs.py); the API
+processes run none.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.complaints import service as complaints_service
+from backend.config import Settings
+from backend.coupons import service as coupons_service
+from backend.infra.jobs import JobRunner, Periodic, Task, Timing, purge_done
+from backend.livestream import service as livestream_service
+from backend.notifications import service as notifications_service
+from backend.payments import service as payments_service
+
+TASKS: tuple[Task, ...] = (
+    Task(
+        notifications_service.SUBSCRIBE_TASK,
+        "微信订阅消息",
+        notifications_service.send_subscribe_job,
+        # WeChat down for about an hour (on average: the delays are jittered) before a job
+        # fails for staff to see; retries at most 10 minutes apart.
+        attempts=20,
+        retry_delay=5.0,
+        max_delay=600.0,
+        timeout=30.0,
+    ),
+)
+
+# Every how many seconds each runs: a divisor of a minute, an hour or a day (cron).
+PERIODIC: tuple[Periodic, ...] = (
+    Periodic("orders.expire", "过期未付款订单", 30, payments_service.expire_unpaid_orders),
+    # Lost payment notifications, money that arrived on a cancelled order, refunds under way.
+    Periodic("payments.reconcile", "微信支付对账", 60, payments_service.reconcile),
+    # Monthly batches: within minutes of their day starting.
+    Periodic("coupons.issue", "优惠券按月发放", 300, coupons_service.issue_due_job),
+    Periodic("complaints.escalate", "投诉超时升级", 60, complaints_service.escalate_job),
+    # Photos uploaded for a complaint never filed.
+    Periodic(
+        "complaints.purge_photos", "清理未用的投诉照片", 3600, complaints_service.purge_photos_job
+    ),
+    # Red-packet rains whose realtime timer died with its process.
+    Periodic("live.end_rains", "结束到时的红包雨", 5, livestream_service.end_due_rains_job),
+    # Stores reminded of sessions starting within 15 minutes.
+    Periodic("live.remind", "直播开播提醒", 60, livestream_service.remind_job),
+    Periodic("jobs.purge", "清理已完成的任务记录", 3600, purge_done),
+)
+
+# What staff read for each job in the console (routes look titles up here).
+TITLES = {task.name: task.title for task in TASKS} | {p.name: p.title for p in PERIODIC}
+
+
+def build_runner(
+    deps: Any, settings: Settings, *, timing: Timing | None = None, queue_name: str = "b2bc"
+) -> JobRunner:
+    return JobRunner(
+        deps,
+        TASKS,
+        PERIODIC,
+        redis_url=settings.redis_url,
+        queue_name=queue_name,
+        timing=timing or Timing(),
+    )

@@ -1,0 +1,217 @@
+"""Durable jobs (backend/infra/jobs.py) with real workers: a worker killed with SIGKILL in the
+middle of a job, WeChat unreachable for a while, periodic jobs across two workers, and what
+brand admins see of failed jobs. On PostgreSQL + Redis and on the embedded default."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from croniter import croniter
+
+from backend.infra import jobs, sql
+from backend.infra.jobs import JobRunner, Periodic, Timing, cron_for
+from backend.infra.models import JobRecord
+from backend.integrations.wechat.client import MiniProgramClient
+from backend.worker import PERIODIC, TASKS
+from tests import job_worker
+from tests.factories import bearer, make_shop
+from tests.test_complaint_subscribe import allow
+from tests.test_complaints import filed, parties
+from tests.test_complaints import step as step_only
+from tests.test_promotions_admin import admin
+
+ROOT = Path(__file__).resolve().parent.parent
+QUICK = Timing(relay_seconds=0.05, stale_seconds=1.0, sweep_seconds=1)
+# The subscribe task as in production, but retrying within a tenth of a second.
+QUICK_TASKS = [dataclasses.replace(task, retry_delay=0.1, max_delay=0.2) for task in TASKS]
+
+
+async def until(condition: Any, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not await condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+def queue_name() -> str:
+    return f"test-{uuid.uuid4().hex[:8]}"
+
+
+def start_worker(database_url: str, redis_url: str, queue: str) -> subprocess.Popen[str]:
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.job_worker", database_url, redis_url, queue],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert worker.stdout is not None
+    assert worker.stdout.readline().strip() == "ready"
+    return worker
+
+
+async def test_a_worker_killed_mid_job_runs_it_again_and_its_effect_happens_once(
+    database_url, settings
+) -> None:
+    await sql.execute(
+        "CREATE TABLE IF NOT EXISTS job_effects (job_id BIGINT PRIMARY KEY, note TEXT)"
+    )
+    job_id = await jobs.defer(
+        job_worker.EFFECT_TASK, {"note": "一次"}, brand_id=None, now=datetime.now(UTC)
+    )
+    queue = queue_name()
+    first = start_worker(database_url, settings.redis_url, queue)
+    try:
+        assert first.stdout is not None
+        line = await asyncio.to_thread(first.stdout.readline)
+        assert line.strip() == "lingering"  # the effect is written, the job not done
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        assert (await JobRecord.get(id=job_id)).status == jobs.RUNNING
+    finally:
+        first.kill()
+    second = start_worker(database_url, settings.redis_url, queue)
+    try:
+
+        async def done() -> bool:
+            return (await JobRecord.get(id=job_id)).status == jobs.DONE
+
+        await until(done)
+    finally:
+        second.kill()
+        second.wait()
+    record = await JobRecord.get(id=job_id)
+    assert record.attempts == 2
+    effects = await sql.fetch("SELECT job_id, note FROM job_effects WHERE job_id = $1", job_id)
+    assert [dict(row) for row in effects] == [{"job_id": job_id, "note": "一次"}]
+
+
+async def test_messages_wait_for_wechat_and_go_once_it_returns(
+    client, sandbox_client, sandbox_state, deps, settings
+) -> None:
+    sandbox_state.sent_messages.clear()
+    shop, brand, _, owner = await parties(client, sandbox_client)
+    number = (await filed(client, owner))["id"]
+    await allow(client, sandbox_client, bearer(owner), shop.tenant.store, times=2)
+    working = deps.wechat
+    deps.wechat = MiniProgramClient(
+        dataclasses.replace(working.settings, api_base_url="http://127.0.0.1:9")
+    )
+    runner = JobRunner(
+        deps, QUICK_TASKS, redis_url=settings.redis_url, queue_name=queue_name(), timing=QUICK
+    )
+    await runner.start()
+    try:
+        for action in ("acknowledge", "assign"):
+            assert (await step_only(client, brand, number, action)).status_code == 200
+        ids = await JobRecord.filter(task=TASKS[0].name, brand_id=shop.tenant.brand.id).values_list(
+            "id", flat=True
+        )
+        assert len(ids) == 2
+
+        async def retried() -> bool:
+            rows = await JobRecord.filter(id__in=ids)
+            return all(r.status == jobs.RETRYING and r.attempts >= 2 for r in rows)
+
+        await until(retried)
+        assert sandbox_state.sent_messages == []
+        failing = await JobRecord.get(id=ids[0])
+        assert failing.last_error == "连不上微信服务器"
+
+        deps.wechat = working  # WeChat is back
+
+        async def sent() -> bool:
+            return await JobRecord.filter(id__in=ids, status=jobs.DONE).count() == 2
+
+        await until(sent)
+        await asyncio.sleep(0.5)  # nothing more goes out later either
+    finally:
+        deps.wechat = working
+        await runner.stop()
+    phrases = sorted(m["data"]["phrase2"] for m in sandbox_state.sent_messages)
+    assert phrases == sorted(["已受理", "处理中"])
+
+
+async def test_a_periodic_job_runs_once_per_period_across_two_workers(deps, settings) -> None:
+    runs: list[float] = []
+
+    async def tick(_: Any) -> None:
+        runs.append(time.time())
+
+    periodic = [Periodic("test.tick", "测试", 1, tick)]
+    queue = queue_name()
+    runners = [
+        JobRunner(deps, [], periodic, redis_url=settings.redis_url, queue_name=queue, timing=QUICK)
+        for _ in range(2)
+    ]
+    for runner in runners:
+        await runner.start()
+    await asyncio.sleep(4.5)
+    for runner in runners:
+        await runner.stop()
+    seconds = [int(t) for t in runs]
+    assert len(runs) >= 2  # it runs (saq skips a period while the last run is being scheduled)
+    assert len(set(seconds)) == len(seconds)  # but never twice in one period
+
+
+async def test_brand_admins_see_their_failed_jobs_and_retry_them(
+    client, sandbox_client, sandbox_state, deps
+) -> None:
+    sandbox_state.sent_messages.clear()
+    shop, brand, distributor, owner = await parties(client, sandbox_client)
+    other = await admin(client, await make_shop())
+    number = (await filed(client, owner))["id"]
+    await allow(client, sandbox_client, bearer(owner), shop.tenant.store)
+    assert (await step_only(client, brand, number, "acknowledge")).status_code == 200
+    [job_id] = await JobRecord.filter(brand_id=shop.tenant.brand.id).values_list("id", flat=True)
+    # Out of attempts while WeChat was down.
+    working = deps.wechat
+    deps.wechat = MiniProgramClient(
+        dataclasses.replace(working.settings, api_base_url="http://127.0.0.1:9")
+    )
+    try:
+        assert not await jobs.run_job(deps, {t.name: t for t in TASKS}, job_id, last_attempt=True)
+    finally:
+        deps.wechat = working
+
+    listed = await client.get("/api/v1/jobs", params={"status": "failed"}, headers=brand)
+    assert listed.status_code == 200, listed.text
+    [item] = listed.json()["items"]
+    assert item["id"] == job_id and item["title"] == "微信订阅消息"
+    assert item["status_name"] == "已失败" and item["attempts"] == 1
+    assert item["last_error"] == "连不上微信服务器"
+    assert (await client.get("/api/v1/jobs", headers=other)).json()["items"] == []
+
+    refused = await client.get("/api/v1/jobs", headers=distributor)
+    assert refused.status_code == 403
+    assert (
+        await client.post(f"/api/v1/jobs/{job_id}/retry", headers=distributor)
+    ).status_code == 403
+    elsewhere = await client.post(f"/api/v1/jobs/{job_id}/retry", headers=other)
+    assert elsewhere.status_code == 404 and elsewhere.json()["error"]["message"] == "找不到该任务"
+
+    retried = await client.post(f"/api/v1/jobs/{job_id}/retry", headers=brand)
+    assert retried.status_code == 200 and retried.json()["status"] == jobs.PENDING
+    again = await client.post(f"/api/v1/jobs/{job_id}/retry", headers=brand)
+    assert again.status_code == 409
+    assert await jobs.run_pending(deps, TASKS) == 1
+    assert [m["data"]["phrase2"] for m in sandbox_state.sent_messages] == ["已受理"]
+    assert (await client.get("/api/v1/jobs", headers=brand)).json()["items"] == []
+
+
+def test_every_periodic_job_has_a_schedule_of_its_period() -> None:
+    start = datetime(2026, 12, 5, 0, 0, 0, tzinfo=UTC)
+    for periodic in PERIODIC:
+        schedule = croniter(cron_for(periodic.seconds), start)
+        first, second = schedule.get_next(datetime), schedule.get_next(datetime)
+        assert (second - first).total_seconds() == periodic.seconds, periodic.name
