@@ -16,6 +16,7 @@ from wechatpy.session.redisstorage import RedisStorage
 from backend.catalog.routes import bp as catalog_bp
 from backend.complaints.routes import bp as complaints_bp
 from backend.config import SANDBOX_SP_MCHID, Settings
+from backend.coupons import service as coupons_service
 from backend.coupons.routes import bp as coupons_bp
 from backend.deps import Deps
 from backend.identity import service as identity_service
@@ -45,6 +46,7 @@ from backend.ordering import service as ordering_service
 from backend.ordering.routes import bp as ordering_bp
 from backend.org import service as org_service
 from backend.org.routes import bp as org_bp
+from backend.payments import service as payments_service
 from backend.payments.routes import bp as payments_bp
 from backend.promotions.routes import bp as promotions_bp
 from backend.uploads.routes import bp as uploads_bp
