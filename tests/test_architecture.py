@@ -23,7 +23,8 @@ Domains meet only through services (issue 17), so two more rules:
   declared by name ("models.Store") and the imports only type them, so they carry no
   behaviour from one domain to the other. Everything that does carry behaviour must run
   one way; where a lower domain needs something from a higher one, the higher one is
-  plugged in at the composition root (a `Port` of backend/kernel/ports.py, or a hook),
+  plugged in at the composition root (a `Port` of backend/kernel/ports.py, or a handler
+  of an event of backend/kernel/events.py registered in backend/wiring.py),
   never imported.
 - **No fixed SQL on another domain's tables.** Each table belongs to the domain whose
   models declare it (Meta.table, or the class name in lower case as Tortoise names it).
@@ -81,7 +82,7 @@ IO_PACKAGES = {
     "aiohttp",
 }
 SHARED_SURFACE = {"service", "access"}
-COMPOSITION_ROOTS = {"backend/app.py", "backend/cli.py", "backend/deps.py"}
+COMPOSITION_ROOTS = {"backend/app.py", "backend/cli.py", "backend/deps.py", "backend/wiring.py"}
 
 
 def imports_of(path: Path) -> list[str]:
