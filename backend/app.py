@@ -16,10 +16,8 @@ from wechatpy.session.redisstorage import RedisStorage
 from backend.catalog.routes import bp as catalog_bp
 from backend.complaints.routes import bp as complaints_bp
 from backend.config import SANDBOX_SP_MCHID, Settings
-from backend.coupons import service as coupons_service
 from backend.coupons.routes import bp as coupons_bp
 from backend.deps import Deps
-from backend.identity import service as identity_service
 from backend.identity.access import RevocationCache, TokenVerifier
 from backend.identity.routes import bp as identity_bp
 from backend.imports.routes import bp as imports_bp
@@ -42,29 +40,16 @@ from backend.livestream.routes import bp as livestream_bp
 from backend.lottery.routes import bp as lottery_bp
 from backend.mall.routes import bp as mall_bp
 from backend.notifications.routes import bp as notifications_bp
-from backend.ordering import service as ordering_service
 from backend.ordering.routes import bp as ordering_bp
-from backend.org import service as org_service
 from backend.org.routes import bp as org_bp
-from backend.payments import service as payments_service
 from backend.payments.routes import bp as payments_bp
 from backend.promotions.routes import bp as promotions_bp
 from backend.uploads.routes import bp as uploads_bp
+from backend.wiring import wire
 from backend.worker import TITLES, build_runner
 
-
-def plug_domains() -> None:
-    """Domains depend on each other one way (tests/test_architecture.py); where a lower one
-    needs a higher one, its port is plugged here, at the composition root, rather than the
-    lower one importing the higher. Every process imports this module (the API, realtime,
-    the CLI and tests), so every process is wired the same way."""
-    identity_service.PHONE_PROVEN.plug(org_service.claim_salesperson_profiles)
-    org_service.ORDERS.plug(ordering_service)
-    coupons_service.ORDERS.plug(ordering_service)
-    ordering_service.MONEY.plug(payments_service)
-
-
-plug_domains()
+# Ports plugged and event handlers registered: every process imports this module.
+wire()
 
 _app_numbers = itertools.count(1)
 

@@ -10,7 +10,9 @@ from typing import Any
 import httpx
 
 from backend.coupons.models import Coupon
+from backend.infra import events
 from backend.integrations.wechat.sandbox.pay import PaySandboxState
+from backend.kernel.events import OrderPlaced
 from backend.ledger.models import Account, LedgerEntry
 from backend.ordering import service as ordering_service
 from backend.ordering.models import Order, OrderEvent
@@ -111,8 +113,7 @@ async def test_a_free_order_left_waiting_is_paid_by_pay_or_by_expiry_never_cance
     await issued(client, shop, exchange_voucher(shop, "滤芯兑换券", [(shop.filters, 10)]))
     await issued(client, shop, exchange_voucher(shop, "滤芯兑换券", [(shop.filters, 10)]))
     owner = await store_owner(client, sandbox_client, shop.tenant.store)
-    hooks = list(ordering_service._FREE_ORDER_HOOKS)
-    ordering_service._FREE_ORDER_HOOKS.clear()
+    events.off(OrderPlaced, payments_service.pay_if_free)
     try:
         placed = []
         for coupon in await Coupon.all().order_by("id"):
@@ -122,7 +123,7 @@ async def test_a_free_order_left_waiting_is_paid_by_pay_or_by_expiry_never_cance
             assert response.status_code == 201 and response.json()["status"] == "pending_payment"
             placed.append(response.json())
     finally:
-        ordering_service._FREE_ORDER_HOOKS[:] = hooks
+        events.on(OrderPlaced, payments_service.pay_if_free)
     by_pay, by_expiry = placed
     answer = await client.post(f"/api/v1/orders/{by_pay['id']}/pay", headers=bearer(owner))
     assert answer.status_code == 200 and answer.json()["paid"] is True, answer.text

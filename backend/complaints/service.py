@@ -55,14 +55,12 @@ OPEN_STATUSES = (
 )
 
 
-def _orders_with_open_complaints() -> Any:
-    """After-sale, for the order queue: an order a complaint still open is about."""
+def orders_with_open_complaints() -> Any:
+    """After-sale, for the order queue (ordering's AFTER_SALE_SOURCES): an order a
+    complaint still open is about."""
     return Complaint.filter(
         status__in=[status.value for status in OPEN_STATUSES], order_id__isnull=False
     ).values("order_id")
-
-
-ordering_service.on_after_sale(_orders_with_open_complaints)
 
 
 class ComplaintNotFound(NotFound):

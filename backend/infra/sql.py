@@ -118,6 +118,16 @@ def transaction() -> AbstractAsyncContextManager[Any]:
     return _outermost()
 
 
+def atomic() -> AbstractAsyncContextManager[Any]:
+    """A block that commits or rolls back as a whole, as in_transaction() does (a savepoint
+    inside the caller's transaction), but whose after-commit callbacks (after_commit, and
+    the after-commit handlers of events recorded in it) wait for the commit when it is the
+    outermost transaction."""
+    if _in_transaction():
+        return in_transaction(CONNECTION)
+    return _outermost()
+
+
 AfterCommit = Callable[[], Awaitable[None]]
 # The callbacks of the transaction that transaction() opened in this task, run once it has
 # committed; None outside one.

@@ -3,7 +3,7 @@
 Domains depend on each other one way only (tests/test_architecture.py). When a domain lower
 down needs to read something a domain above it owns (org's store list shows each store's
 orders; coupons' voucher claims name their orders), it declares the port, typed by a
-Protocol, and backend/app.py plugs the owner's service in. The lower domain never imports
+Protocol, and backend/wiring.py plugs the owner's service in. The lower domain never imports
 the higher one, not even inside a function.
 """
 
@@ -29,5 +29,5 @@ class Port(Generic[T]):
 
     def __call__(self) -> T:
         if self._provider is None:
-            raise PortNotPlugged(f"{self.name} is not plugged in (see backend/app.py)")
+            raise PortNotPlugged(f"{self.name} is not plugged in (see backend/wiring.py)")
         return self._provider

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -23,6 +22,7 @@ from backend.infra import sql
 from backend.infra.broadcast import LIVE_NAMESPACE
 from backend.infra.http import is_id
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
+from backend.kernel.events import OrderCancelled
 from backend.kernel.money import yuan
 from backend.kernel.spreadsheet import BOM, csv_lines, safe_text
 from backend.livestream import draws, drops, rains, room
@@ -947,25 +947,26 @@ async def tell_ticker(
         await tell_room(deps, session_id, "product", {**card, "version": version})
 
 
-async def give_back_live_stock(deps: Any, order_id: int, now: datetime) -> None:
-    """A live order cancelled or expired unpaid: its quantity goes back on sale in the room
-    (ordering calls this once per order, in the cancelling transaction), and once that has
-    committed the room is told its ticker and the card's stock left."""
-    placed = await sql.fetch_one(
-        "SELECT session_id, product_id, quantity FROM live_orders WHERE order_id = $1", order_id
-    )
-    if placed is None:
-        return  # not a live order
-    session_id, product_id = int(placed["session_id"]), int(placed["product_id"])
+async def give_back_live_stock(deps: Any, cancelled: OrderCancelled) -> None:
+    """OrderCancelled, in the cancelling transaction: a live order's quantity goes back on
+    sale in the room."""
     await sql.execute(
-        "UPDATE live_products SET sold = sold - $1 WHERE id = $2",
-        placed["quantity"],
-        product_id,
+        "UPDATE live_products SET sold = sold - l.quantity FROM live_orders l"
+        " WHERE l.order_id = $1 AND live_products.id = l.product_id",
+        cancelled.order_id,
     )
-    await sql.after_commit(partial(tell_ticker, deps, session_id, product_id, with_card=True))
 
 
-ordering_service.on_release(give_back_live_stock)
+async def tell_room_of_cancel(deps: Any, cancelled: OrderCancelled) -> None:
+    """OrderCancelled, once committed: the live order's room is told its ticker and the
+    card's stock left."""
+    placed = await sql.fetch_one(
+        "SELECT session_id, product_id FROM live_orders WHERE order_id = $1", cancelled.order_id
+    )
+    if placed is not None:
+        await tell_ticker(
+            deps, int(placed["session_id"]), int(placed["product_id"]), with_card=True
+        )
 
 
 # ---- after the session: its figures -------------------------------------------------------

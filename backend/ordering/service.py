@@ -11,15 +11,15 @@ from typing import Any, Protocol
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count, Sum
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from backend.catalog import service as catalog_service
 from backend.catalog.service import Quote, QuotedLine, RequestedLine
 from backend.coupons import service as coupons_service
 from backend.deps import Deps
 from backend.identity.access import DISTRIBUTOR_ROLES, STORE_ROLES, Principal, Role, Tenancy, scoped
-from backend.infra import sql
+from backend.infra import events, sql
 from backend.kernel.errors import Conflict, DomainError, InvalidInput, NotFound
+from backend.kernel.events import OrderCancelled, OrderPaid, OrderPlaced
 from backend.kernel.money import allocate, unit_shares_upto
 from backend.kernel.ports import Port
 from backend.ledger import service as ledger_service
@@ -28,6 +28,7 @@ from backend.ordering.models import CartItem, Channel, Order, OrderEvent, OrderL
 from backend.ordering.states import (
     RELEASES_STOCK,
     STATUS_NAMES,
+    TRANSITIONS,
     Action,
     Actor,
     IllegalTransition,
@@ -574,7 +575,7 @@ async def place_order(
             )
         to_write, gift_skus = await _lines_to_write(store, quote, result, coupon)
         try:
-            async with in_transaction():
+            async with sql.atomic():
                 await _reserve(store, to_write)
                 rebate_fen = 0
                 if use_rebate:
@@ -603,7 +604,7 @@ async def place_order(
                         amount_fen=rebate_fen,
                         now=now,
                     )
-                order = await _settle_if_free(deps, order, now)
+                order = await _placed(deps, order, now)
                 if from_cart:
                     await sql.execute(
                         "DELETE FROM cart_items WHERE store_id = $1 AND sku_id IN ($2)",
@@ -650,7 +651,7 @@ async def place_live_order(
         payable_fen=payable,
     )
     now = deps.clock.now()
-    async with in_transaction():
+    async with sql.atomic():
         await _reserve(store, [line])
         order = await _insert_order(
             deps,
@@ -664,7 +665,7 @@ async def place_live_order(
             reordered_from=None,
         )
         await within(order)
-        order = await _settle_if_free(deps, order, now)
+        order = await _placed(deps, order, now)
     return order
 
 
@@ -859,24 +860,86 @@ async def _visible_order(principal: Principal, order_id: int) -> Order:
 
 # What an action may change besides the status (see act()); anything else is a bug.
 _CHANGEABLE = ("logistics_note", "carrier", "tracking_no", "sign_photo_url", "cancel_reason")
-# "logistics_note = COALESCE($3, logistics_note), ...": each changeable column from its own
-# argument ($3 on), left as it was when the action does not set it.
-_SET_CHANGES = ", ".join(
-    f"{column} = COALESCE(${number}, {column})"
-    for number, column in enumerate(_CHANGEABLE, start=3)
-)
+
+
+def _move_sql(
+    *,
+    which: str,
+    order_id: str,
+    from_status: str,
+    to_status: str,
+    now: str,
+    actor_id: str,
+    actor_role: str,
+    note: str,
+    sets: str = "",
+) -> tuple[str, str]:
+    """The one definition of moving orders, as (UPDATE, INSERT ... SELECT without FROM): the
+    guarded update of the orders `which` names (a condition on `id`) from `from_status` to
+    `to_status`, and the audit row each moved order (`order_id`) gets. Every argument is an
+    SQL expression: placeholders for _apply, the transition table's constants for the
+    payment's one-statement path (paid_at_once_sql), so the two can never write different
+    rows (tests/test_paid_paths.py compares them)."""
+    update = (
+        f"UPDATE orders SET status = {to_status}, updated_at = {now}{sets}"  # noqa: S608
+        f" WHERE id {which} AND status = {from_status}"
+    )
+    record = (
+        "INSERT INTO order_events (order_id, actor_id, actor_role, from_status, to_status,"
+        f" note, created_at) SELECT {order_id}, {actor_id}, {actor_role}, {from_status},"
+        f" {to_status}, {note}, {now}"
+    )
+    return update, record
+
+
+# _apply's statements: each changeable column from its own argument ($3 on), left as it was
+# when the action does not set it; then the order, its status before, the actor and note.
 _ID, _FROM, _ACTOR_ID, _ACTOR_ROLE, _NOTE = (
     f"${number}" for number in range(len(_CHANGEABLE) + 3, len(_CHANGEABLE) + 8)
 )
-_MOVE_ORDER = (
-    f"UPDATE orders SET status = $1, updated_at = $2, {_SET_CHANGES}"  # noqa: S608 - fixed text
-    f" WHERE id = {_ID} AND status = {_FROM}"
+_MOVE_ORDER, _RECORD_MOVE = _move_sql(
+    which=f"= {_ID}",
+    order_id=_ID,
+    from_status=_FROM,
+    to_status="$1",
+    now="$2",
+    actor_id=f"CAST({_ACTOR_ID} AS BIGINT)",
+    actor_role=f"CAST({_ACTOR_ROLE} AS VARCHAR)",
+    note=f"CAST({_NOTE} AS VARCHAR)",
+    sets="".join(
+        f", {column} = COALESCE(${number}, {column})"
+        for number, column in enumerate(_CHANGEABLE, start=3)
+    ),
 )
-_RECORD_MOVE = (
-    "INSERT INTO order_events (order_id, actor_id, actor_role, from_status, to_status,"
-    f" note, created_at) SELECT {_ID}, CAST({_ACTOR_ID} AS BIGINT),"
-    f" CAST({_ACTOR_ROLE} AS VARCHAR), {_FROM}, $1, CAST({_NOTE} AS VARCHAR), $2"
-)
+# What _apply reads of the moved order: its earnings, and what OrderPaid names.
+_MOVED = "id, brand_id, store_id, points_earned, rebate_fen, channel, payable_fen"
+
+
+@dataclass(frozen=True)
+class _PaymentMove:
+    """How a payment moves an order (record_payment, and paid_at_once_sql's fixed SQL)."""
+
+    action: Action
+    actor_role: str
+    note: str
+
+    @property
+    def from_status(self) -> OrderStatus:
+        """The one status the transition table lets this payment move an order from."""
+        (only,) = (current for action, current in TRANSITIONS if action == self.action)
+        return only
+
+    @property
+    def to_status(self) -> OrderStatus:
+        return TRANSITIONS[(self.action, self.from_status)][0]
+
+
+_PAYMENT_MOVES = {
+    Actor.SYSTEM: _PaymentMove(Action.PAY, "system", PAID_BY_WECHAT_NOTE),
+    Actor.DISTRIBUTOR: _PaymentMove(
+        Action.RECORD_OFFLINE_PAYMENT, "distributor", "经销商登记线下收款"
+    ),
+}
 
 
 async def _insert_event(order_id: int, event: OrderEvent) -> None:
@@ -929,7 +992,7 @@ async def _apply(
             actor_user_id,
             actor_role,
             note,
-            returning="id, brand_id, store_id, points_earned, rebate_fen, channel, payable_fen",
+            returning=_MOVED,
         )
         if not moved:
             raise StatusChanged()
@@ -947,8 +1010,18 @@ async def _apply(
             await promotions_service.release_uses(order_id, now)
             await coupons_service.give_back(order_id, now)
             await ledger_service.return_rebate(moved[0]["store_id"], order_id, now)
-            for release in _RELEASE_HOOKS:
-                await release(deps, order_id, now)
+        if target == OrderStatus.PAID:
+            await events.record(deps, paid_event(moved[0], now))
+        elif target == OrderStatus.CANCELLED:
+            await events.record(
+                deps,
+                OrderCancelled(
+                    order_id=order_id,
+                    store_id=moved[0]["store_id"],
+                    expired=action == Action.EXPIRE,
+                    cancelled_at=now,
+                ),
+            )
     return Earnings(
         order_id=order_id,
         brand_id=moved[0]["brand_id"],
@@ -988,41 +1061,23 @@ class OrderMoney(Protocol):
 MONEY: Port[OrderMoney] = Port("ordering.service.MONEY")
 
 
-# Paying an order that costs nothing (an exchange voucher or other deductions cover it all):
-# payments records the platform's payment and marks the order paid, inside the transaction
-# that places it, so such an order never waits for WeChat Pay (which refuses 0 fen).
-FreeOrderHook = Callable[[Deps, int, datetime], Awaitable[None]]
-_FREE_ORDER_HOOKS: list[FreeOrderHook] = []
-
-
-def on_free_order(hook: FreeOrderHook) -> None:
-    """Call `hook(deps, order_id, now)` for every order placed with nothing to pay, inside
-    the placing transaction. Registering a hook twice changes nothing."""
-    if hook not in _FREE_ORDER_HOOKS:
-        _FREE_ORDER_HOOKS.append(hook)
-
-
-async def _settle_if_free(deps: Deps, order: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """The placed order as the buyer should see it: paid at once when it costs nothing."""
-    if order["payable_fen"] != 0 or not _FREE_ORDER_HOOKS:
+async def _placed(deps: Deps, order: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Record that the order was placed, and return it as the buyer should see it: an order
+    that costs nothing (an exchange voucher or other deductions cover it all) is paid by
+    what reacts to OrderPlaced (payments, wired at the composition root) in this very
+    transaction, so it never waits for WeChat Pay (which refuses 0 fen)."""
+    await events.record(
+        deps,
+        OrderPlaced(
+            order_id=order["id"],
+            store_id=order["store_id"],
+            payable_fen=order["payable_fen"],
+            placed_at=now,
+        ),
+    )
+    if order["payable_fen"] != 0:
         return order
-    for hook in _FREE_ORDER_HOOKS:
-        await hook(deps, order["id"], now)
     return await order_detail(await Order.get(id=order["id"]))
-
-
-# What domains that depend on ordering hold for an order and give back when it is cancelled
-# or expires (the livestream's live stock): called in the cancelling transaction.
-ReleaseHook = Callable[[Deps, int, datetime], Awaitable[None]]
-_RELEASE_HOOKS: list[ReleaseHook] = []
-
-
-def on_release(hook: ReleaseHook) -> None:
-    """Call `hook(deps, order_id, now)` whenever an order's stock is released (once per
-    order, inside the transaction that cancels it; what it tells others waits for the
-    commit: sql.after_commit). Registering a hook twice changes nothing."""
-    if hook not in _RELEASE_HOOKS:
-        _RELEASE_HOOKS.append(hook)
 
 
 def not_cancelled_sql(order_id: str) -> str:
@@ -1188,47 +1243,66 @@ async def record_payment(
 
     Call inside the transaction that records the payment, so both commit together.
     """
-    action = Action.PAY if actor == Actor.SYSTEM else Action.RECORD_OFFLINE_PAYMENT
+    move = _PAYMENT_MOVES[actor]
     # Payment is taken only while the order waits for it, so there is no status to read
     # first: the guarded update from that one status succeeds or finds the order moved on.
     try:
         return await _apply(
             deps,
             order_id,
-            OrderStatus.PENDING_PAYMENT,
-            action,
+            move.from_status,
+            move.action,
             actor=actor,
             actor_user_id=actor_user_id,
-            actor_role="system" if actor == Actor.SYSTEM else "distributor",
-            note=note or (PAID_BY_WECHAT_NOTE if actor == Actor.SYSTEM else "经销商登记线下收款"),
+            actor_role=move.actor_role,
+            note=note or move.note,
         )
     except (IllegalTransition, StatusChanged):
         return None
 
 
+def paid_event(moved: Mapping[str, Any], now: datetime) -> OrderPaid:
+    """OrderPaid of an order moved to paid, from the row the move returned (its `_MOVED`
+    columns, or paid_at_once_sql's `moved`): both paths tell the same."""
+    return OrderPaid(
+        order_id=int(moved["id"]),
+        brand_id=int(moved["brand_id"]),
+        store_id=int(moved["store_id"]),
+        payable_fen=int(moved["payable_fen"]),
+        paid_at=now,
+    )
+
+
 @dataclass(frozen=True)
 class PaidAtOnceSql:
-    """Fixed SQL for payments to settle a payment and its order in one PostgreSQL statement.
+    """Fixed SQL for payments to settle a WeChat payment and its order in one PostgreSQL
+    statement.
 
     `lock` selects and locks (FOR UPDATE) the order `order_id` when a payment can settle it
     with nothing else to do: it waits for payment, earns no points or rebate, and its store
     has had its first paid order (points, rebate and first-order rewards are credited
-    through the ledger, in the full path). `move` is two CTEs that move the orders
-    in a CTE named `settling` (column `order_id`) to paid, with their audit rows, exactly as
-    record_payment does; the moved ids are in the CTE `moved`.
+    through the ledger, in the full path). `move` is two CTEs that move the orders in a CTE
+    named `settling` (column `order_id`) to paid with their audit rows: the very statements
+    of record_payment (_move_sql), with the transition table's values written in. The moved
+    orders are in the CTE `moved`, with the columns paid_event reads.
     """
 
     lock: str
     move: str
 
 
+def _literal(text: str) -> str:
+    """A constant of this module as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def paid_at_once_sql(order_id: str, now: str) -> PaidAtOnceSql:
     """`order_id`, `now`: SQL expressions (placeholders) for the order and the time."""
-    waiting = OrderStatus.PENDING_PAYMENT.value
-    paid = next_status(OrderStatus.PENDING_PAYMENT, Action.PAY, Actor.SYSTEM).value
+    payment = _PAYMENT_MOVES[Actor.SYSTEM]
+    waiting = _literal(payment.from_status.value)
     # Only constants of this module and the caller's placeholders go into the text.
     lock = (
-        f"SELECT id FROM orders WHERE id = {order_id} AND status = '{waiting}'"  # noqa: S608
+        f"SELECT id FROM orders WHERE id = {order_id} AND status = {waiting}"  # noqa: S608
         " AND points_earned = 0 AND rebate_fen = 0"
         # and the store has had its first paid (self) order: no first-order reward is due
         # (org's rule, on org's table: org writes the condition).
@@ -1236,14 +1310,17 @@ def paid_at_once_sql(order_id: str, now: str) -> PaidAtOnceSql:
         + org_service.first_orders_paid_sql("orders.store_id", "orders.channel", Channel.SELF.value)
         + " FOR UPDATE"
     )
-    move = (
-        f"moved AS (UPDATE orders SET status = '{paid}', updated_at = {now}"  # noqa: S608
-        f" WHERE id IN (SELECT order_id FROM settling) AND status = '{waiting}' RETURNING id),"
-        " moved_recorded AS (INSERT INTO order_events (order_id, actor_id, actor_role,"
-        " from_status, to_status, note, created_at)"
-        f" SELECT id, NULL, 'system', '{waiting}', '{paid}', '{PAID_BY_WECHAT_NOTE}', {now}"
-        " FROM moved)"
+    update, record = _move_sql(
+        which="IN (SELECT order_id FROM settling)",
+        order_id="id",
+        from_status=waiting,
+        to_status=_literal(payment.to_status.value),
+        now=now,
+        actor_id="CAST(NULL AS BIGINT)",
+        actor_role=_literal(payment.actor_role),
+        note=_literal(payment.note),
     )
+    move = f"moved AS ({update} RETURNING {_MOVED}), moved_recorded AS ({record} FROM moved)"
     return PaidAtOnceSql(lock=lock, move=move)
 
 
@@ -1483,26 +1560,18 @@ async def events_of(order_id: int) -> list[dict[str, Any]]:
 
 # 售后 (after-sale): an order its store came back about — it has a refund that did not fail
 # (asked for, on its way or paid back, whole or in part), or a complaint about it that is
-# still open (not resolved or closed). Payments and complaints own those rows and import
-# ordering, so each registers the query naming its orders (on_after_sale).
+# still open (not resolved or closed). Payments and complaints own those rows and depend on
+# ordering: ordering asks them through this port (a query, not an event), and the
+# composition root plugs in their queries of `order_id` values.
 AfterSaleSource = Callable[[], QuerySet[Any]]
-_AFTER_SALE_SOURCES: list[AfterSaleSource] = []
-
-
-def on_after_sale(source: AfterSaleSource) -> None:
-    """Count the orders `source()` names (a query of `order_id` values) as after-sale.
-    Registering a source twice changes nothing."""
-    if source not in _AFTER_SALE_SOURCES:
-        _AFTER_SALE_SOURCES.append(source)
+AFTER_SALE_SOURCES: Port[tuple[AfterSaleSource, ...]] = Port("ordering.service.AFTER_SALE_SOURCES")
 
 
 def _after_sale() -> Q:
-    if not _AFTER_SALE_SOURCES:
+    sources = AFTER_SALE_SOURCES()
+    if not sources:
         return Q(id__in=[])
-    return Q(
-        *(Q(id__in=Subquery(source())) for source in _AFTER_SALE_SOURCES),
-        join_type=Q.OR,
-    )
+    return Q(*(Q(id__in=Subquery(source())) for source in sources), join_type=Q.OR)
 
 
 # Filters that are not plain column lookups: a search by order number or store name, and

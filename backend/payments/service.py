@@ -22,7 +22,7 @@ from backend.coupons import service as coupons_service
 from backend.deps import Deps
 from backend.identity import service as identity_service
 from backend.identity.access import REFUNDER_ROLES, Principal
-from backend.infra import sql
+from backend.infra import events, sql
 from backend.infra.logging import get_logger
 from backend.integrations.wechat.pay import (
     NotificationRejected,
@@ -31,6 +31,7 @@ from backend.integrations.wechat.pay import (
     WechatPayError,
 )
 from backend.kernel.errors import Conflict, Unauthorized, UpstreamUnavailable
+from backend.kernel.events import OrderPaid, OrderPlaced
 from backend.ledger import service as ledger_service
 from backend.ordering import service as ordering_service
 from backend.ordering.service import Action, Actor, Order
@@ -243,12 +244,10 @@ async def money_by_order(order_ids: list[int]) -> dict[int, dict[str, int]]:
     return money
 
 
-def _orders_with_refunds() -> Any:
-    """After-sale, for the order queue: an order with a refund that did not fail."""
+def orders_with_refunds() -> Any:
+    """After-sale, for the order queue (ordering's AFTER_SALE_SOURCES): an order with a
+    refund that did not fail."""
     return Refund.exclude(status=RefundStatus.FAILED.value).values("order_id")
-
-
-ordering_service.on_after_sale(_orders_with_refunds)
 
 
 async def order_payments(principal: Principal, order_id: int) -> dict[str, Any]:
@@ -286,8 +285,11 @@ async def pay_free_order(deps: Deps, order_id: int, now: datetime) -> None:
     await _credit_earnings(paid, now)
 
 
-# Placement pays such orders in its own transaction (ordering cannot import payments).
-ordering_service.on_free_order(pay_free_order)
+async def pay_if_free(deps: Deps, placed: OrderPlaced) -> None:
+    """OrderPlaced, in the placing transaction: an order that costs nothing is paid there
+    and then, so it never waits for WeChat Pay (which refuses 0 fen)."""
+    if placed.payable_fen == 0:
+        await pay_free_order(deps, placed.order_id, placed.placed_at)
 
 
 async def _free_order_paid(deps: Deps, order: Order) -> dict[str, Any]:
@@ -295,7 +297,7 @@ async def _free_order_paid(deps: Deps, order: Order) -> dict[str, Any]:
     placed before orders were paid at placement); never a request to WeChat."""
     if order.status == "pending_payment":
         try:
-            async with in_transaction():
+            async with sql.atomic():
                 await pay_free_order(deps, order.id, deps.clock.now())
         except NotPayable:
             pass  # paid by a concurrent request, or cancelled: read again below
@@ -471,12 +473,12 @@ async def apply_transaction(deps: Deps, state: TransactionState, *, source: str)
     if state.trade_state != "SUCCESS":
         return "not_paid"
     now = deps.clock.now()
-    if sql.is_postgres() and state.sp_mchid == deps.settings.wechat_pay.sp_mchid:
-        settled = await _settle_at_once(state, now, source)
+    if _may_settle_at_once(deps, state):
+        settled = await _settle_at_once(deps, state, now, source)
         if settled is not None:
             return "paid" if settled else await _not_applied(deps, state, source, now)
     refund: Refund | None = None
-    async with in_transaction():
+    async with sql.atomic():
         succeeded = await _mark_succeeded(deps, state, now)
         if succeeded is not None:
             await _event(
@@ -500,6 +502,17 @@ async def apply_transaction(deps: Deps, state: TransactionState, *, source: str)
     return await _not_applied(deps, state, source, now)
 
 
+def _may_settle_at_once(deps: Deps, state: TransactionState) -> bool:
+    """Whether the one-statement path may try: on PostgreSQL (writable CTEs), for our own
+    merchant, and while nothing must commit with an order's payment beyond what its
+    statement writes (no in-transaction handler of OrderPaid: the statement commits alone)."""
+    return (
+        sql.is_postgres()
+        and state.sp_mchid == deps.settings.wechat_pay.sp_mchid
+        and not events.handlers(OrderPaid, events.IN_TRANSACTION)
+    )
+
+
 def _settle_at_once_sql() -> str:
     order = ordering_service.paid_at_once_sql(
         order_id="(SELECT order_id FROM payments WHERE out_trade_no = $6 AND method = $7)",
@@ -517,19 +530,25 @@ def _settle_at_once_sql() -> str:
         " (payment_id, refund_id, kind, data, created_at)"
         " SELECT id, NULL, 'succeeded', CAST($11 AS JSONB), $5 FROM settling),"
         f" {order.move}"
-        " SELECT (SELECT count(*) FROM moved) AS moved, EXISTS (SELECT 1 FROM payments"
+        # One row: the moved order's columns (NULL when none moved), and whether a payment
+        # by that number still waits.
+        " SELECT moved.*, EXISTS (SELECT 1 FROM payments"
         " WHERE out_trade_no = $6 AND method = $7 AND status IN ($8)) AS waiting"
+        " FROM (SELECT 1) AS one LEFT JOIN moved ON TRUE"
     )
 
 
 _SETTLE_AT_ONCE = _settle_at_once_sql()
 
 
-async def _settle_at_once(state: TransactionState, now: datetime, source: str) -> bool | None:
+async def _settle_at_once(
+    deps: Deps, state: TransactionState, now: datetime, source: str
+) -> bool | None:
     """The common case on PostgreSQL, as one statement (so one round trip, and atomic without
     BEGIN and COMMIT): the payment waits, matches, and its order waits and earns nothing.
     The payment succeeds, its event is written, the order is locked, moved to paid and its
-    event written, exactly as the full path in apply_transaction would.
+    event written, exactly as the full path in apply_transaction would, and OrderPaid is
+    recorded (its after-commit handlers run at once: the statement has committed).
 
     True: settled. False: no payment by that number waits (a replay, or unknown), so there
     is nothing for the full path to do. None: the full path decides (a mismatch, an order
@@ -552,7 +571,8 @@ async def _settle_at_once(state: TransactionState, now: datetime, source: str) -
         ),
     )
     assert row is not None  # the final SELECT always returns one row
-    if row["moved"]:
+    if row["id"] is not None:
+        await events.record(deps, ordering_service.paid_event(row, now))
         return True
     return None if row["waiting"] else False
 
@@ -622,7 +642,7 @@ async def record_offline_payment(
 ) -> dict[str, Any]:
     order = await ordering_service.visible_order(principal, order_id)
     now = deps.clock.now()
-    async with in_transaction():
+    async with sql.atomic():
         payment = await Payment.create(
             order_id=order.id,
             method=PaymentMethod.OFFLINE.value,
@@ -1172,7 +1192,7 @@ async def expire_unpaid_orders(deps: Deps) -> int:
     free = Order.filter(id__in=overdue, payable_fen=0, status="pending_payment")
     for free_id in await free.values_list("id", flat=True):
         try:
-            async with in_transaction():
+            async with sql.atomic():
                 await pay_free_order(deps, int(free_id), now)  # type: ignore[call-overload]
         except NotPayable:
             continue  # cancelled or paid meanwhile

@@ -1,0 +1,171 @@
+"""Domain events: handlers inside the recording transaction or after its commit, and the one
+place they are registered (backend/wiring.py), never a module's import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from backend.complaints import service as complaints_service
+from backend.infra import events, sql
+from backend.kernel.events import OrderCancelled, OrderPaid, OrderPlaced
+from backend.livestream import service as livestream_service
+from backend.ordering import service as ordering_service
+from backend.org.models import Store
+from backend.payments import service as payments_service
+from tests.factories import make_store, make_tenant
+from tests.test_architecture import BACKEND, DOMAINS, ROOT
+
+
+@dataclass(frozen=True)
+class Renamed:
+    store_id: int
+
+
+async def _name_of(store_id: int) -> str:
+    return (await Store.get(id=store_id)).name
+
+
+async def test_in_transaction_handlers_commit_with_the_change_and_after_commit_ones_follow(
+    deps,
+) -> None:
+    store = await make_store(await make_tenant())
+    registry = events.Registry()
+    happened: list[str] = []
+
+    async def with_it(_deps: Any, renamed: Renamed) -> None:
+        await sql.execute("UPDATE stores SET phone = '13900000000' WHERE id = $1", renamed.store_id)
+        happened.append("with the change")
+
+    async def after_it(_deps: Any, renamed: Renamed) -> None:
+        # Another connection sees what the transaction wrote: it has committed.
+        happened.append(f"after commit: {await _name_of(renamed.store_id)}")
+
+    registry.on(Renamed, with_it)
+    registry.on(Renamed, after_it, phase=events.AFTER_COMMIT)
+    async with sql.atomic():
+        await sql.execute("UPDATE stores SET name = '新名' WHERE id = $1", store.id)
+        await registry.record(deps, Renamed(store.id))
+        happened.append("end of the block")
+    assert happened == ["with the change", "end of the block", "after commit: 新名"]
+    assert (await Store.get(id=store.id)).phone == "13900000000"
+
+
+async def test_a_rolled_back_change_runs_no_after_commit_handler(deps) -> None:
+    store = await make_store(await make_tenant())
+    registry = events.Registry()
+    happened: list[str] = []
+
+    async def after_it(_deps: Any, renamed: Renamed) -> None:
+        happened.append("after commit")
+
+    registry.on(Renamed, after_it, phase=events.AFTER_COMMIT)
+    with pytest.raises(RuntimeError):
+        async with sql.atomic():
+            await sql.execute("UPDATE stores SET name = '新名' WHERE id = $1", store.id)
+            await registry.record(deps, Renamed(store.id))
+            raise RuntimeError("refused")
+    assert happened == []
+    assert await _name_of(store.id) == store.name
+
+
+async def test_a_failing_in_transaction_handler_rolls_the_change_back(deps) -> None:
+    store = await make_store(await make_tenant())
+    registry = events.Registry()
+
+    async def refuses(_deps: Any, renamed: Renamed) -> None:
+        raise RuntimeError("stock can not go back")
+
+    registry.on(Renamed, refuses)
+    with pytest.raises(RuntimeError):
+        async with sql.atomic():
+            await sql.execute("UPDATE stores SET name = '新名' WHERE id = $1", store.id)
+            await registry.record(deps, Renamed(store.id))
+    assert await _name_of(store.id) == store.name
+
+
+async def test_a_failing_after_commit_handler_is_logged_and_the_change_stays(deps, caplog) -> None:
+    store = await make_store(await make_tenant())
+    registry = events.Registry()
+    happened: list[str] = []
+
+    async def fails(_deps: Any, renamed: Renamed) -> None:
+        raise RuntimeError("push refused")
+
+    async def follows(_deps: Any, renamed: Renamed) -> None:
+        happened.append("told")
+
+    registry.on(Renamed, fails, phase=events.AFTER_COMMIT)
+    registry.on(Renamed, follows, phase=events.AFTER_COMMIT)
+    async with sql.atomic():
+        await sql.execute("UPDATE stores SET name = '新名' WHERE id = $1", store.id)
+        await registry.record(deps, Renamed(store.id))
+    assert await _name_of(store.id) == "新名"
+    assert happened == ["told"]  # one handler's failure holds back no other
+    assert "after-commit callback failed" in caplog.text
+
+
+def test_registering_a_handler_twice_calls_it_once() -> None:
+    registry = events.Registry()
+
+    async def handler(_deps: Any, renamed: Renamed) -> None: ...
+
+    registry.on(Renamed, handler)
+    registry.on(Renamed, handler)
+    assert registry.handlers(Renamed, events.IN_TRANSACTION) == (handler,)
+    with pytest.raises(ValueError, match="phase"):
+        registry.on(Renamed, handler, phase="later")  # type: ignore[arg-type]
+
+
+def test_the_composition_root_registers_every_reaction() -> None:
+    """The process the tests run in imported backend.app, as every process does: live stock
+    goes back with any cancel, whichever module cancelled it, and 0-fen orders are paid."""
+    assert events.REGISTRY.registered() == {
+        (OrderPlaced, events.IN_TRANSACTION): (payments_service.pay_if_free,),
+        (OrderCancelled, events.IN_TRANSACTION): (livestream_service.give_back_live_stock,),
+        (OrderCancelled, events.AFTER_COMMIT): (livestream_service.tell_room_of_cancel,),
+    }
+    # OrderPaid has no in-transaction handler, so the payment's one statement may settle it.
+    assert events.handlers(OrderPaid, events.IN_TRANSACTION) == ()
+    assert ordering_service.AFTER_SALE_SOURCES() == (
+        payments_service.orders_with_refunds,
+        complaints_service.orders_with_open_complaints,
+    )
+
+
+_IMPORT_EVERY_DOMAIN = """
+import importlib, json, pathlib, sys
+from backend.infra import events
+from backend.kernel.ports import PortNotPlugged
+from backend.ordering import service as ordering_service
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*/*.py")):
+    if path.parent.name in json.loads(sys.argv[2]):
+        importlib.import_module(f"backend.{path.parent.name}.{path.stem}")
+try:
+    ordering_service.AFTER_SALE_SOURCES()
+    plugged = True
+except PortNotPlugged:
+    plugged = False
+print(json.dumps({"registered": len(events.REGISTRY.registered()), "plugged": plugged,
+                  "app": "backend.app" in sys.modules, "wiring": "backend.wiring" in sys.modules}))
+"""
+
+
+def test_importing_every_domain_module_registers_nothing() -> None:
+    """No module registers a reaction or plugs a port when imported: a process that cancels
+    orders without going through the composition root would otherwise lose some of them
+    depending on what it happened to import."""
+    run = subprocess.run(
+        [sys.executable, "-c", _IMPORT_EVERY_DOMAIN, str(BACKEND), json.dumps(DOMAINS)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    outcome = json.loads(run.stdout.strip().splitlines()[-1])
+    assert outcome == {"registered": 0, "plugged": False, "app": False, "wiring": False}
