@@ -12,6 +12,7 @@ const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
 const { decodePng } = require('./png');
+const { findChromium } = require('../screenshots/chromium');
 
 const ROOT = path.resolve(__dirname, '../..');
 const SVG_DIR = path.join(__dirname, 'svg');
@@ -28,17 +29,6 @@ const TAB_ICONS = {
   'pages/orders/index': 'orders',
   'pages/mine/index': 'mine',
 };
-
-function findChromium() {
-  if (process.env.CHROMIUM) return process.env.CHROMIUM;
-  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
-    for (const dir of (process.env.PATH || '').split(path.delimiter)) {
-      const candidate = path.join(dir, name);
-      if (fs.existsSync(candidate)) return candidate;
-    }
-  }
-  throw new Error('no Chromium found: set CHROMIUM to its path');
-}
 
 function screenshot(chromium, html, width, height, out, scale = 1) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-icons-'));
