@@ -15,7 +15,12 @@ from backend.complaints import service as complaints_service
 from backend.coupons import service as coupons_service
 from backend.identity import service as identity_service
 from backend.infra import events
-from backend.kernel.events import OrderCancelled, OrderPlaced
+from backend.kernel.events import (
+    ComplaintFiled,
+    ComplaintStepTaken,
+    OrderCancelled,
+    OrderPlaced,
+)
 from backend.livestream import service as livestream_service
 from backend.ordering import service as ordering_service
 from backend.org import service as org_service
@@ -42,6 +47,15 @@ def register_handlers() -> None:
     # of it once that has committed.
     events.on(OrderCancelled, livestream_service.give_back_live_stock, phase=events.IN_TRANSACTION)
     events.on(OrderCancelled, livestream_service.tell_room_of_cancel, phase=events.AFTER_COMMIT)
+    # An order placed in a live room moves the room's ticker once it has committed.
+    events.on(OrderPlaced, livestream_service.tell_room_of_order, phase=events.AFTER_COMMIT)
+    # A complaint's notifications and the store's subscribe message (a durable job) are
+    # written with the step; the consoles hear of it once it has committed.
+    events.on(ComplaintFiled, complaints_service.ask_for_review, phase=events.IN_TRANSACTION)
+    events.on(ComplaintFiled, complaints_service.announce_filing, phase=events.AFTER_COMMIT)
+    events.on(ComplaintStepTaken, complaints_service.notify_of_breach, phase=events.IN_TRANSACTION)
+    events.on(ComplaintStepTaken, complaints_service.tell_store, phase=events.IN_TRANSACTION)
+    events.on(ComplaintStepTaken, complaints_service.announce_step, phase=events.AFTER_COMMIT)
 
 
 def wire() -> None:

@@ -12,14 +12,27 @@ from typing import Any
 import pytest
 
 from backend.complaints import service as complaints_service
+from backend.complaints.models import Complaint, ComplaintStatus
 from backend.infra import events, sql
-from backend.kernel.events import OrderCancelled, OrderPaid, OrderPlaced
+from backend.infra.models import JobRecord
+from backend.kernel.events import (
+    ComplaintFiled,
+    ComplaintStepTaken,
+    DeliverySigned,
+    OrderCancelled,
+    OrderPaid,
+    OrderPlaced,
+    OrderShipped,
+)
 from backend.livestream import service as livestream_service
+from backend.notifications import service as notifications_service
 from backend.ordering import service as ordering_service
 from backend.org.models import Store
 from backend.payments import service as payments_service
-from tests.factories import make_store, make_tenant
+from tests.factories import bearer, make_store, make_tenant
 from tests.test_architecture import BACKEND, DOMAINS, ROOT
+from tests.test_complaints import filed, parties, step
+from tests.test_payments import paid_order
 
 
 @dataclass(frozen=True)
@@ -127,8 +140,16 @@ def test_the_composition_root_registers_every_reaction() -> None:
     goes back with any cancel, whichever module cancelled it, and 0-fen orders are paid."""
     assert events.REGISTRY.registered() == {
         (OrderPlaced, events.IN_TRANSACTION): (payments_service.pay_if_free,),
+        (OrderPlaced, events.AFTER_COMMIT): (livestream_service.tell_room_of_order,),
         (OrderCancelled, events.IN_TRANSACTION): (livestream_service.give_back_live_stock,),
         (OrderCancelled, events.AFTER_COMMIT): (livestream_service.tell_room_of_cancel,),
+        (ComplaintFiled, events.IN_TRANSACTION): (complaints_service.ask_for_review,),
+        (ComplaintFiled, events.AFTER_COMMIT): (complaints_service.announce_filing,),
+        (ComplaintStepTaken, events.IN_TRANSACTION): (
+            complaints_service.notify_of_breach,
+            complaints_service.tell_store,
+        ),
+        (ComplaintStepTaken, events.AFTER_COMMIT): (complaints_service.announce_step,),
     }
     # OrderPaid has no in-transaction handler, so the payment's one statement may settle it.
     assert events.handlers(OrderPaid, events.IN_TRANSACTION) == ()
@@ -169,3 +190,88 @@ def test_importing_every_domain_module_registers_nothing() -> None:
     )
     outcome = json.loads(run.stdout.strip().splitlines()[-1])
     assert outcome == {"registered": 0, "plugged": False, "app": False, "wiring": False}
+
+
+@pytest.fixture
+def pushed(deps, monkeypatch) -> list[tuple[str, Any]]:
+    """What the API pushes to clients from now on (the realtime server is not running)."""
+    sent: list[tuple[str, Any]] = []
+
+    async def emit(event: str, data: Any, *, rooms: list[str], namespace: str) -> None:
+        sent.append((event, data))
+
+    monkeypatch.setattr(deps.broadcast, "emit", emit)
+    return sent
+
+
+async def _jobs_of(complaint_id: int) -> int:
+    """Subscribe messages about the complaint waiting as jobs."""
+    page = f"pages/complaint/index?id={complaint_id}"
+    deferred = await JobRecord.filter(task=notifications_service.SUBSCRIBE_TASK)
+    return sum(job.args["page"] == page for job in deferred)
+
+
+async def test_a_complaint_step_that_rolls_back_pushes_nothing_and_defers_no_job(
+    client, sandbox_client, pushed
+) -> None:
+    """The store's message is a job written by an in-transaction handler and the consoles'
+    push an after-commit one: a step refused after both ran leaves neither."""
+    _shop, brand, _distributor, owner = await parties(client, sandbox_client)
+    complaint_id = (await filed(client, owner))["id"]
+    jobs_before = await _jobs_of(complaint_id)
+    pushed.clear()
+
+    async def refuses(_deps: Any, _step: ComplaintStepTaken) -> None:
+        raise complaints_service.StatusChanged()  # after tell_store deferred its job
+
+    events.on(ComplaintStepTaken, refuses, phase=events.IN_TRANSACTION)
+    try:
+        response = await step(client, brand, complaint_id, "acknowledge")
+    finally:
+        events.off(ComplaintStepTaken, refuses, phase=events.IN_TRANSACTION)
+    assert response.status_code == 409, response.text
+    assert pushed == []
+    assert await _jobs_of(complaint_id) == jobs_before
+    assert (await Complaint.get(id=complaint_id)).status == ComplaintStatus.NEW
+
+
+async def test_a_committed_complaint_step_pushes_once_and_defers_its_job(
+    client, sandbox_client, pushed
+) -> None:
+    _shop, brand, _distributor, owner = await parties(client, sandbox_client)
+    complaint_id = (await filed(client, owner))["id"]
+    assert pushed == [("complaint.changed", {"id": complaint_id, "change": "filed"})]
+    jobs_before = await _jobs_of(complaint_id)
+    pushed.clear()
+    response = await step(client, brand, complaint_id, "acknowledge")
+    assert response.status_code == 200, response.text
+    assert pushed == [("complaint.changed", {"id": complaint_id, "change": "acknowledge"})]
+    assert await _jobs_of(complaint_id) == jobs_before + 1
+
+
+async def test_shipping_and_signing_an_order_are_recorded_once_committed(
+    client, sandbox_client, live_api
+) -> None:
+    _, owner, order, distributor = await paid_order(client, sandbox_client)
+    url = f"/api/v1/orders/{order['id']}"
+    seen: list[object] = []
+
+    async def saw(_deps: Any, event: object) -> None:
+        seen.append(event)
+
+    for kind in (OrderShipped, DeliverySigned):
+        events.on(kind, saw, phase=events.AFTER_COMMIT)
+    try:
+        assert (await client.post(f"{url}/accept", headers=distributor)).status_code == 200
+        shipment = {"logistics_note": "经销商自送"}
+        shipped = await client.post(f"{url}/ship", json=shipment, headers=distributor)
+        assert shipped.status_code == 200, shipped.text
+        signed = await client.post(f"{url}/sign", json={}, headers=bearer(owner))
+        assert signed.status_code == 200, signed.text
+    finally:
+        for kind in (OrderShipped, DeliverySigned):
+            events.off(kind, saw, phase=events.AFTER_COMMIT)
+    assert [(type(event), event.order_id) for event in seen] == [  # type: ignore[attr-defined]
+        (OrderShipped, order["id"]),
+        (DeliverySigned, order["id"]),
+    ]

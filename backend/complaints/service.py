@@ -10,8 +10,6 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tortoise.transactions import in_transaction
-
 from backend.complaints import metrics as complaint_metrics
 from backend.complaints.models import (
     Complaint,
@@ -23,12 +21,13 @@ from backend.complaints.models import (
 from backend.complaints.states import STATUS_NAMES, TRANSITIONS, Action, Actor, next_status
 from backend.identity import service as identity_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
-from backend.infra import images, sql
+from backend.infra import events, images, sql
 from backend.infra.broadcast import CONSOLE_NAMESPACE, brand_room, distributor_room
 from backend.infra.logging import get_logger
 from backend.infra.storage import storage_for, store_image
 from backend.integrations.wechat.client import WechatApiError
 from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
+from backend.kernel.events import ComplaintFiled, ComplaintStepTaken
 from backend.notifications import service as notifications_service
 from backend.ordering import service as ordering_service
 from backend.org import service as org_service
@@ -277,7 +276,8 @@ async def file(
     verdict = await _text_verdict(deps, principal, fields["text"])
     first_minutes, resolution_minutes = await sla_minutes(store.brand_id, fields["category"])
     first_due = now + timedelta(minutes=first_minutes)
-    # sql.transaction(): the review notification is pushed only once the complaint commits.
+    # sql.transaction(): what follows the filing (the consoles told, the review notification
+    # pushed) waits for the complaint to commit.
     async with sql.transaction():
         complaint = await Complaint.create(
             brand_id=store.brand_id,
@@ -295,7 +295,7 @@ async def file(
         )
         await _record(complaint.id, principal, now, moved=(None, ComplaintStatus.NEW.value))
         if verdict != "pass":
-            await _send_to_review(deps, complaint, verdict, now)
+            await _note_review_needed(complaint.id, verdict, now)
         if photo_ids := sorted(set(fields["photo_ids"])):
             attached = await sql.execute(
                 "UPDATE complaint_photos SET complaint_id = $1"
@@ -306,7 +306,9 @@ async def file(
             )
             if attached != len(photo_ids):
                 raise PhotosUnavailable()  # rolls the complaint back with it
-    await _announce(deps, complaint, "filed")
+        await events.record(
+            deps, ComplaintFiled(complaint.id, store.brand_id, store.id, verdict, filed_at=now)
+        )
     return await detail(deps, principal, complaint.id)
 
 
@@ -330,27 +332,36 @@ async def _text_verdict(deps: Any, principal: Principal, text: str) -> str:
         return "unchecked"
 
 
-async def _send_to_review(deps: Any, complaint: Complaint, verdict: str, now: datetime) -> None:
-    """Flagged text goes to a person: an internal note on the timeline and a notification to
-    the brand's staff. The complaint itself goes on as usual."""
-    note = VERDICT_NOTES.get(verdict, "内容需人工审核")
+def _verdict_note(verdict: str) -> str:
+    return VERDICT_NOTES.get(verdict, "内容需人工审核")
+
+
+async def _note_review_needed(complaint_id: int, verdict: str, now: datetime) -> None:
+    """Flagged text goes to a person: an internal note on the timeline (the brand's staff
+    are notified by ask_for_review). The complaint itself goes on as usual."""
     await ComplaintEvent.create(
-        complaint_id=complaint.id,
+        complaint_id=complaint_id,
         actor_id=None,
         actor_role="system",
-        message=f"{note}，请人工审核",
+        message=f"{_verdict_note(verdict)}，请人工审核",
         internal=True,
         created_at=now,
     )
-    brand_id: int = complaint.brand_id  # type: ignore[attr-defined]
+
+
+async def ask_for_review(deps: Any, filed: ComplaintFiled) -> None:
+    """ComplaintFiled, in its transaction: flagged text is a notification to the brand's
+    staff, written with the complaint and pushed once it commits."""
+    if filed.content_check == "pass":
+        return
     await notifications_service.notify(
-        brand_id,
-        await identity_service.brand_staff_user_ids(brand_id),
+        filed.brand_id,
+        await identity_service.brand_staff_user_ids(filed.brand_id),
         kind="complaint.review",
-        title=f"投诉 #{complaint.id} 内容待审核",
-        body=note,
-        link=f"complaint:{complaint.id}",
-        now=now,
+        title=f"投诉 #{filed.complaint_id} 内容待审核",
+        body=_verdict_note(filed.content_check),
+        link=f"complaint:{filed.complaint_id}",
+        now=filed.filed_at,
         broadcast=deps.broadcast,
     )
 
@@ -361,16 +372,17 @@ async def review_content(
     """The brand's decision on flagged text: approved, or rejected (hidden from the
     distributor; the store and the brand still see it). Once."""
     complaint = await _visible(principal, complaint_id)
-    decided = (
-        await Complaint.filter(id=complaint.id, content_review="")
-        .exclude(content_check="pass")
-        .update(content_review=decision, updated_at=now)
-    )
-    if not decided:
-        raise NoReviewPending()
-    outcome = "内容审核通过" if decision == "approved" else "内容审核未通过，已对经销商隐藏"
-    await _record(complaint.id, principal, now, message=outcome, internal=True)
-    await _announce(deps, complaint, "reviewed")
+    async with sql.transaction():
+        decided = (
+            await Complaint.filter(id=complaint.id, content_review="")
+            .exclude(content_check="pass")
+            .update(content_review=decision, updated_at=now)
+        )
+        if not decided:
+            raise NoReviewPending()
+        outcome = "内容审核通过" if decision == "approved" else "内容审核未通过，已对经销商隐藏"
+        await _record(complaint.id, principal, now, message=outcome, internal=True)
+        await _took_step(deps, complaint, principal, "reviewed", now)
     return await detail(deps, principal, complaint.id)
 
 
@@ -549,21 +561,63 @@ async def list_complaints(
     return views
 
 
-async def _announce(
-    deps: Any, complaint: Any, change: str, *, also_distributor: int | None = None
+async def _took_step(
+    deps: Any,
+    complaint: Any,
+    by: Principal | None,
+    step: str,
+    now: datetime,
+    *,
+    to_status: ComplaintStatus | None = None,
+    message: str = "",
+    assigned_to: int | None = None,
 ) -> None:
-    """Tell the consoles watching this complaint that it changed (after commit). Only its id
-    and what happened travel: each console reads the complaint again with its own rights."""
-    rooms = [brand_room(complaint.brand_id)]
-    for distributor_id in (complaint.distributor_id, also_distributor):
-        if distributor_id is not None and distributor_room(distributor_id) not in rooms:
-            rooms.append(distributor_room(distributor_id))
+    """Record ComplaintStepTaken in the step's transaction (backend/wiring.py says who
+    reacts); `by` None: the system took it."""
+    handed_to = (complaint.distributor_id, assigned_to)
+    await events.record(
+        deps,
+        ComplaintStepTaken(
+            complaint_id=complaint.id,
+            brand_id=complaint.brand_id,
+            store_id=complaint.store_id,
+            step=step,
+            distributor_ids=tuple(dict.fromkeys(d for d in handed_to if d is not None)),
+            actor_id=None if by is None else by.user_id,
+            actor_role="system" if by is None else by.role or "",
+            to_status=None if to_status is None else to_status.value,
+            message=message,
+            at=now,
+        ),
+    )
+
+
+async def _announce(
+    deps: Any, complaint_id: int, brand_id: int, distributor_ids: tuple[int, ...], change: str
+) -> None:
+    """Tell the consoles watching this complaint that it changed. Only its id and what
+    happened travel: each console reads the complaint again with its own rights."""
+    rooms = [brand_room(brand_id), *(distributor_room(d) for d in distributor_ids)]
     await deps.broadcast.emit(
         "complaint.changed",
-        {"id": complaint.id, "change": change},
+        {"id": complaint_id, "change": change},
         rooms=rooms,
         namespace=CONSOLE_NAMESPACE,
     )
+
+
+async def announce_filing(deps: Any, filed: ComplaintFiled) -> None:
+    """ComplaintFiled, after commit: the brand's consoles hear of it."""
+    await _announce(deps, filed.complaint_id, filed.brand_id, (), "filed")
+
+
+async def announce_step(deps: Any, step: ComplaintStepTaken) -> None:
+    """ComplaintStepTaken, after commit: the consoles of the brand and of the distributors
+    it was and is handed to hear of it. A deadline check run without a process's deps
+    (a test, a script) has no consoles to tell."""
+    if deps is None:
+        return
+    await _announce(deps, step.complaint_id, step.brand_id, step.distributor_ids, step.step)
 
 
 # ---- moving it along ----------------------------------------------------------------------------
@@ -601,15 +655,23 @@ async def act(
         changes["reopen_count"] = complaint.reopen_count + 1
     if target == ComplaintStatus.CLOSED:
         changes["closed_at"] = now
-    async with in_transaction():
+    async with sql.atomic():
         moved = await Complaint.filter(id=complaint.id, status=current.value).update(**changes)
         if not moved:
             raise StatusChanged()
         await _record(
             complaint.id, principal, now, moved=(current.value, target.value), message=message
         )
-        await _tell_store(complaint, principal, target, message=message, now=now)
-    await _announce(deps, complaint, action.value, also_distributor=changes.get("distributor_id"))
+        await _took_step(
+            deps,
+            complaint,
+            principal,
+            action.value,
+            now,
+            to_status=target,
+            message=message,
+            assigned_to=changes.get("distributor_id"),
+        )
     return await detail(deps, principal, complaint.id)
 
 
@@ -653,9 +715,10 @@ async def add_note(
     if internal and principal.role in STORE_ROLES:
         raise InternalNotAllowed()
     complaint = await _visible(principal, complaint_id)
-    await _record(complaint.id, principal, now, message=message, internal=internal)
-    await Complaint.filter(id=complaint.id).update(updated_at=now)
-    await _announce(deps, complaint, "noted")
+    async with sql.transaction():
+        await _record(complaint.id, principal, now, message=message, internal=internal)
+        await Complaint.filter(id=complaint.id).update(updated_at=now)
+        await _took_step(deps, complaint, principal, "noted", now)
     return await detail(deps, principal, complaint.id)
 
 
@@ -666,13 +729,14 @@ async def rate(
     complaint = await _visible(principal, complaint_id)
     if complaint.status not in (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED):
         raise NotRateable()
-    rated = await Complaint.filter(id=complaint.id, rating__isnull=True).update(
-        rating=rating, rating_comment=comment, updated_at=now
-    )
-    if not rated:
-        raise AlreadyRated()
-    await _record(complaint.id, principal, now, message=f"评价 {rating} 星 {comment}".strip())
-    await _announce(deps, complaint, "rated")
+    async with sql.transaction():
+        rated = await Complaint.filter(id=complaint.id, rating__isnull=True).update(
+            rating=rating, rating_comment=comment, updated_at=now
+        )
+        if not rated:
+            raise AlreadyRated()
+        await _record(complaint.id, principal, now, message=f"评价 {rating} 星 {comment}".strip())
+        await _took_step(deps, complaint, principal, "rated", now)
     return await detail(deps, principal, complaint.id)
 
 
@@ -776,6 +840,7 @@ async def set_service_level(
     return await service_levels(principal)
 
 
+BREACHED = "breached"  # the step of a missed deadline
 BREACHES = (
     # (flag, deadline column, statuses in which it can be missed, what brand ops are told)
     (
@@ -792,26 +857,20 @@ async def escalate_breaches(now: datetime, deps: Any = None) -> int:
     """Mark every open complaint past a deadline it has not yet been marked for, record it on
     the timeline (internal) and tell the brand's staff, and the distributor's when it has been
     handed one; the marking is a guarded update, so running this in every process escalates
-    each breach once. With `deps`, the consoles hear of it once it commits."""
-    broadcast = deps.broadcast if deps is not None else None
+    each breach once (notify_of_breach tells them). With `deps`, the consoles hear of it and
+    the notifications are pushed once it commits."""
     escalated = 0
     for flag, deadline, statuses, what in BREACHES:
         async with sql.transaction():
             rows = await sql.fetch(
                 f"UPDATE complaints SET {flag} = TRUE WHERE {flag} = FALSE"  # noqa: S608
                 f" AND {deadline} <= $1 AND status IN ($2) AND paused_since IS NULL"
-                " RETURNING id, brand_id, distributor_id",
+                " RETURNING id, brand_id, store_id, distributor_id",
                 now,
                 [status.value for status in statuses],
             )
             for row in rows:
-                told = await identity_service.brand_staff_user_ids(row["brand_id"])
-                whom = "品牌运营"
-                if row["distributor_id"] is not None:
-                    told += await identity_service.distributor_staff_user_ids(
-                        row["brand_id"], row["distributor_id"]
-                    )
-                    whom = "品牌运营和经销商"
+                whom = "品牌运营" if row["distributor_id"] is None else "品牌运营和经销商"
                 await ComplaintEvent.create(
                     complaint_id=row["id"],
                     actor_id=None,
@@ -820,21 +879,30 @@ async def escalate_breaches(now: datetime, deps: Any = None) -> int:
                     internal=True,
                     created_at=now,
                 )
-                await notifications_service.notify(
-                    row["brand_id"],
-                    told,
-                    kind="complaint.breached",
-                    title=f"投诉 #{row['id']} {what}",
-                    body="请尽快处理",
-                    link=f"complaint:{row['id']}",
-                    now=now,
-                    broadcast=broadcast,
-                )
+                breached = SimpleNamespace(**dict(row))
+                await _took_step(deps, breached, None, BREACHED, now, message=what)
         escalated += len(rows)
-        if deps is not None:
-            for row in rows:
-                await _announce(deps, SimpleNamespace(**dict(row)), "breached")
     return escalated
+
+
+async def notify_of_breach(deps: Any, step: ComplaintStepTaken) -> None:
+    """ComplaintStepTaken, in its transaction: a missed deadline is a notification to the
+    brand's staff and the distributor's it is handed to, written with the mark."""
+    if step.step != BREACHED:
+        return
+    told = await identity_service.brand_staff_user_ids(step.brand_id)
+    for distributor_id in step.distributor_ids:
+        told += await identity_service.distributor_staff_user_ids(step.brand_id, distributor_id)
+    await notifications_service.notify(
+        step.brand_id,
+        told,
+        kind="complaint.breached",
+        title=f"投诉 #{step.complaint_id} {step.message}",
+        body="请尽快处理",
+        link=f"complaint:{step.complaint_id}",
+        now=step.at,
+        broadcast=None if deps is None else deps.broadcast,
+    )
 
 
 async def escalate_job(deps: Any) -> int:
@@ -867,38 +935,32 @@ STEP_NOTES = {
 THING_LENGTH = 20  # a WeChat "thing" keyword holds at most 20 characters
 
 
-async def _tell_store(
-    complaint: Complaint,
-    principal: Principal,
-    status: ComplaintStatus,
-    *,
-    message: str,
-    now: datetime,
-) -> None:
-    """A WeChat subscribe message to the store owner who filed the complaint, if they allow
-    one: a job written in the step's transaction, sent after it commits (the step's answer
-    does not wait for WeChat, and a WeChat that is down only delays it). The store is not
-    told of its own steps."""
-    if principal.role in STORE_ROLES:
+async def tell_store(deps: Any, step: ComplaintStepTaken) -> None:
+    """ComplaintStepTaken, in its transaction: a workflow step is a WeChat subscribe message
+    to the store owner who filed the complaint, if they allow one: a job written with the
+    step, sent after it commits (the step's answer does not wait for WeChat, and a WeChat
+    that is down only delays it). The store is not told of its own steps."""
+    if step.to_status is None or step.actor_role in STORE_ROLES:
         return
     filing = await ComplaintEvent.filter(
-        complaint_id=complaint.id, to_status=ComplaintStatus.NEW.value
+        complaint_id=step.complaint_id, to_status=ComplaintStatus.NEW.value
     ).first()  # its actor is the store's user who filed it
     if filing is None or filing.actor_id is None:
         return
-    note = " ".join(message.split()) or STEP_NOTES.get(status, STATUS_NAMES[status])
+    status = ComplaintStatus(step.to_status)
+    note = " ".join(step.message.split()) or STEP_NOTES.get(status, STATUS_NAMES[status])
     if len(note) > THING_LENGTH:
         note = note[: THING_LENGTH - 1] + "…"
     await notifications_service.queue_subscribe(
         filing.actor_id,
         notifications_service.COMPLAINT_UPDATE,
         {
-            "character_string1": str(complaint.id),
+            "character_string1": str(step.complaint_id),
             "phrase2": SHORT_STATUS[status],
             "thing3": note,
-            "time4": now.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"),
+            "time4": step.at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"),
         },
-        page=f"pages/complaint/index?id={complaint.id}",
-        brand_id=complaint.brand_id,  # type: ignore[attr-defined]
-        now=now,
+        page=f"pages/complaint/index?id={step.complaint_id}",
+        brand_id=step.brand_id,
+        now=step.at,
     )

@@ -13,12 +13,14 @@ from datetime import datetime
 
 @dataclass(frozen=True, slots=True)
 class OrderPlaced:
-    """An order was written, its stock reserved; `payable_fen` 0: nothing to pay."""
+    """An order was written, its stock reserved; `payable_fen` 0: nothing to pay.
+    `channel` is where it was placed ("live": in a live room)."""
 
     order_id: int
     store_id: int
     payable_fen: int
     placed_at: datetime
+    channel: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +43,54 @@ class OrderCancelled:
     store_id: int
     expired: bool
     cancelled_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderShipped:
+    """The distributor shipped an order."""
+
+    order_id: int
+    store_id: int
+    shipped_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySigned:
+    """The store signed for an order's delivery: the order is completed."""
+
+    order_id: int
+    store_id: int
+    signed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintFiled:
+    """A store filed a complaint; `content_check` is WeChat's verdict on its text ("pass"
+    or one a person must review)."""
+
+    complaint_id: int
+    brand_id: int
+    store_id: int
+    content_check: str
+    filed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintStepTaken:
+    """Something happened to a complaint after its filing: a workflow step (`step` is the
+    action, `to_status` where it moved), a note, a review of its text, a rating, or a
+    deadline missed ("breached", `message` says which; no actor: the system).
+
+    `distributor_ids` are the distributors it was and is handed to (an assignment names
+    both), `actor_id`/`actor_role` who took the step."""
+
+    complaint_id: int
+    brand_id: int
+    store_id: int
+    step: str
+    distributor_ids: tuple[int, ...]
+    actor_id: int | None
+    actor_role: str
+    to_status: str | None
+    message: str
+    at: datetime

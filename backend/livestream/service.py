@@ -22,7 +22,7 @@ from backend.infra import sql
 from backend.infra.broadcast import LIVE_NAMESPACE
 from backend.infra.http import is_id
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
-from backend.kernel.events import OrderCancelled
+from backend.kernel.events import OrderCancelled, OrderPlaced
 from backend.kernel.money import yuan
 from backend.kernel.spreadsheet import BOM, csv_lines, safe_text
 from backend.livestream import draws, drops, rains, room
@@ -878,7 +878,8 @@ async def order(
 ) -> dict[str, Any]:
     """A store orders a product of a live session at its live price: the order goes through
     ordering on the live channel, and the live stock is taken in the same transaction (a
-    guarded update: never oversold). After commit the room's ticker moves for everyone."""
+    guarded update: never oversold). After commit the room's ticker moves for everyone
+    (tell_room_of_order)."""
     session = await _visible(principal, session_id)
     room.must_be_live(session)
     product = await LiveProduct.get_or_none(id=product_id, session_id=session.id)
@@ -912,7 +913,6 @@ async def order(
         unit_price_fen=product.live_price_fen,
         within=take_live_stock,
     )
-    await tell_ticker(deps, session.id, product.id)
     return placed
 
 
@@ -957,16 +957,27 @@ async def give_back_live_stock(deps: Any, cancelled: OrderCancelled) -> None:
     )
 
 
-async def tell_room_of_cancel(deps: Any, cancelled: OrderCancelled) -> None:
-    """OrderCancelled, once committed: the live order's room is told its ticker and the
-    card's stock left."""
+async def _tell_room_of(deps: Any, order_id: int, *, with_card: bool) -> None:
+    """The ticker (and card) of the room a live order was placed in, if it was."""
     placed = await sql.fetch_one(
-        "SELECT session_id, product_id FROM live_orders WHERE order_id = $1", cancelled.order_id
+        "SELECT session_id, product_id FROM live_orders WHERE order_id = $1", order_id
     )
     if placed is not None:
         await tell_ticker(
-            deps, int(placed["session_id"]), int(placed["product_id"]), with_card=True
+            deps, int(placed["session_id"]), int(placed["product_id"]), with_card=with_card
         )
+
+
+async def tell_room_of_order(deps: Any, placed: OrderPlaced) -> None:
+    """OrderPlaced, once committed: an order placed in a live room moves its ticker."""
+    if placed.channel == ordering_service.Channel.LIVE:
+        await _tell_room_of(deps, placed.order_id, with_card=False)
+
+
+async def tell_room_of_cancel(deps: Any, cancelled: OrderCancelled) -> None:
+    """OrderCancelled, once committed: the live order's room is told its ticker and the
+    card's stock left."""
+    await _tell_room_of(deps, cancelled.order_id, with_card=True)
 
 
 # ---- after the session: its figures -------------------------------------------------------

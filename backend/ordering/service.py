@@ -19,7 +19,13 @@ from backend.deps import Deps
 from backend.identity.access import DISTRIBUTOR_ROLES, STORE_ROLES, Principal, Role, Tenancy, scoped
 from backend.infra import events, sql
 from backend.kernel.errors import Conflict, DomainError, InvalidInput, NotFound
-from backend.kernel.events import OrderCancelled, OrderPaid, OrderPlaced
+from backend.kernel.events import (
+    DeliverySigned,
+    OrderCancelled,
+    OrderPaid,
+    OrderPlaced,
+    OrderShipped,
+)
 from backend.kernel.money import allocate, unit_shares_upto
 from backend.kernel.ports import Port
 from backend.ledger import service as ledger_service
@@ -1022,6 +1028,10 @@ async def _apply(
                     cancelled_at=now,
                 ),
             )
+        elif target == OrderStatus.SHIPPED:
+            await events.record(deps, OrderShipped(order_id, moved[0]["store_id"], now))
+        elif action == Action.SIGN:
+            await events.record(deps, DeliverySigned(order_id, moved[0]["store_id"], now))
     return Earnings(
         order_id=order_id,
         brand_id=moved[0]["brand_id"],
@@ -1073,6 +1083,7 @@ async def _placed(deps: Deps, order: dict[str, Any], now: datetime) -> dict[str,
             store_id=order["store_id"],
             payable_fen=order["payable_fen"],
             placed_at=now,
+            channel=order["channel"],
         ),
     )
     if order["payable_fen"] != 0:
