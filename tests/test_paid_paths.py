@@ -16,13 +16,12 @@ from typing import Any
 import pytest
 
 from backend.infra import events, sql
-from backend.integrations.wechat.pay import TransactionState
 from backend.kernel.events import OrderPaid
 from backend.payments import service as payments_service
 from backend.payments.models import Payment
 from tests.factories import idempotent, make_shop, store_owner
 from tests.test_ledger import earning_shop
-from tests.test_payments import placed_order, prepay
+from tests.test_payments import placed_order, prepay, succeeded
 
 # Columns naming rows of the shop or numbers drawn at random: they differ by construction.
 _DIFFERENT = {"order_no", "out_trade_no", "transaction_id", "prepay_id", "sub_mchid"}
@@ -36,21 +35,8 @@ async def _placed_and_prepaid(client, sandbox_client, shop) -> tuple[dict[str, A
     return order, await Payment.get(out_trade_no=started["out_trade_no"])
 
 
-def _arrived(deps, payment: Payment) -> TransactionState:
-    return TransactionState(
-        out_trade_no=payment.out_trade_no,
-        transaction_id=f"4200{payment.id:016d}",
-        trade_state="SUCCESS",
-        amount_total_fen=payment.amount_fen,
-        payer_total_fen=payment.amount_fen,
-        sp_mchid=deps.settings.wechat_pay.sp_mchid,
-        sub_mchid=payment.sub_mchid,
-        success_time=None,
-    )
-
-
 async def _pay(deps, payment: Payment) -> str:
-    return await payments_service.apply_transaction(deps, _arrived(deps, payment), source="query")
+    return await payments_service.apply_transaction(deps, succeeded(deps, payment), source="query")
 
 
 def _plain(rows: list[Any], tokens: dict[str, str], drop: set[str]) -> list[dict[str, Any]]:

@@ -51,6 +51,20 @@ async def prepay(client, owner, order) -> dict[str, Any]:
     return dict(response.json())
 
 
+def succeeded(deps, payment: Payment) -> TransactionState:
+    """What WeChat reports for `payment` paid in full (a query's or a notification's state)."""
+    return TransactionState(
+        out_trade_no=payment.out_trade_no,
+        transaction_id=f"4200{payment.id:016d}",
+        trade_state="SUCCESS",
+        amount_total_fen=payment.amount_fen,
+        payer_total_fen=payment.amount_fen,
+        sp_mchid=deps.settings.wechat_pay.sp_mchid,
+        sub_mchid=payment.sub_mchid,
+        success_time=None,
+    )
+
+
 async def complete(
     sandbox_client: httpx.AsyncClient, out_trade_no: str, **extra: Any
 ) -> dict[str, Any]:
@@ -177,16 +191,7 @@ async def test_a_payment_racing_the_stores_cancel_is_refunded_in_full_or_kept(
         _, owner, order = await placed_order(client, sandbox_client)
         started = await prepay(client, owner, order)
         payment = await Payment.get(out_trade_no=started["out_trade_no"])
-        arrived = TransactionState(
-            out_trade_no=payment.out_trade_no,
-            transaction_id=f"4200{payment.id:016d}",
-            trade_state="SUCCESS",
-            amount_total_fen=payment.amount_fen,
-            payer_total_fen=payment.amount_fen,
-            sp_mchid=deps.settings.wechat_pay.sp_mchid,
-            sub_mchid=payment.sub_mchid,
-            success_time=None,
-        )
+        arrived = succeeded(deps, payment)
         raced.append((order, owner, arrived))
     outcomes = await asyncio.gather(
         *(
