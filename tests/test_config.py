@@ -275,6 +275,7 @@ def test_every_invalid_setting_is_listed_in_one_refusal(tmp_path: Path) -> None:
         "DATABASE_URL": "sqlite:///tmp/x.db",
         "B2BC_JWT_SECRET": "short",
         "B2BC_PORT": "eighty",
+        "B2BC_PUBLIC_BASE_URL": "b2bc.example.com",
         "WECHAT_PAY_MERCHANT_PRIVATE_KEY": str(tmp_path / "missing.pem"),
         "WECHAT_PAY_PLATFORM_PUBLIC_KEY": "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----",
         "WECHAT_PAY_API_V3_KEY": "too-short",
@@ -282,8 +283,9 @@ def test_every_invalid_setting_is_listed_in_one_refusal(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as refused:
         load_settings(env, role="api")
     problems = refused.value.problems
-    assert len(problems) == 6
+    assert len(problems) == 7
     for expected in (
+        "B2BC_PUBLIC_BASE_URL must start with https://",
         "B2BC_PORT must be a whole number",
         "B2BC_JWT_SECRET must be at least 32",
         "DATABASE_URL must be PostgreSQL",
