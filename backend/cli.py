@@ -26,13 +26,13 @@ def _settings() -> Settings:
 
 async def _migrate_and_seed(settings: Settings, seed: bool) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await db.migrate(settings.database_url)
+    await db.migrate(settings.database_url, settings.db_pool)
     if not seed:
         return
     from backend.app import build_deps
     from backend.demo.seed import DEMO_OWNER_PERSONA, DEMO_PASSWORD, seed_demo
 
-    await db.init_db(settings.database_url)
+    await db.init_db(settings.database_url, settings.db_pool)
     deps = build_deps(settings)
     try:
         accounts = await seed_demo(settings.wechat.appid, deps)
@@ -245,7 +245,7 @@ async def run_worker(settings: Settings) -> None:
 
     # One JSON object per log line, as the API's processes write them.
     logging.config.dictConfig(logging_config(settings.log_level))
-    await db.init_db(settings.database_url)
+    await db.init_db(settings.database_url, settings.db_pool)
     deps = build_deps(settings)
     runner = build_runner(deps, settings)
     print("\n".join(startup_banner(settings, "任务处理进程 (job worker)")))
@@ -266,7 +266,7 @@ async def _ledger_check(settings: Settings) -> int:
     """Print accounts that do not add up; the exit status says whether there were any."""
     from backend.ledger import service as ledger_service
 
-    await db.init_db(settings.database_url)
+    await db.init_db(settings.database_url, settings.db_pool)
     try:
         wrong = await ledger_service.unbalanced_accounts()
     finally:
