@@ -70,12 +70,14 @@ def pool_timeouts() -> int:
 
 def pool_usage() -> dict[str, int]:
     """This process's PostgreSQL connections: the configured maximum, those open, those
-    handed out (in use by a request, job or transaction). All zero on SQLite."""
+    handed out (in use by a request, job or transaction), and the acquires waiting for one.
+    All zero on SQLite."""
     live = [pool for pool in _pools if not pool.is_closing()]
     return {
         "max": sum(pool.get_max_size() for pool in live),
         "open": sum(pool.get_size() for pool in live),
         "in_use": sum(pool.get_size() - pool.get_idle_size() for pool in live),
+        "waiting": sum(pool.waiting for pool in live),
     }
 
 
@@ -89,15 +91,17 @@ _POOL_DEFAULTS = {
 
 
 class BoundedPool(asyncpg.Pool):
-    __slots__ = ("__weakref__", "acquire_timeout")
+    __slots__ = ("__weakref__", "acquire_timeout", "waiting")
 
     def __init__(self, *args: Any, acquire_timeout: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.acquire_timeout = acquire_timeout
+        self.waiting = 0  # acquires not yet answered: queued for a connection or opening one
 
     async def _acquire(self, timeout: float | None) -> Any:  # noqa: ASYNC109 - asyncpg's
         # Both ways in (`await pool.acquire()`, as Tortoise does, and `async with`) come here;
         # the wait covers queueing for a free connection and opening a new one.
+        self.waiting += 1
         try:
             return await super()._acquire(self.acquire_timeout if timeout is None else timeout)
         except TimeoutError as exc:
@@ -107,6 +111,8 @@ class BoundedPool(asyncpg.Pool):
                 extra={"pool_size": self.get_max_size(), "waited_seconds": self.acquire_timeout},
             )
             raise DatabaseBusy() from exc
+        finally:
+            self.waiting -= 1
 
 
 class BoundedAsyncpgClient(AsyncpgDBClient):
