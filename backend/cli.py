@@ -1,4 +1,4 @@
-"""b2bc: run | serve | realtime | worker | migrate | demo | makemigrations."""
+"""b2bc: run | serve | realtime | worker | migrate | demo | makemigrations | db-budget."""
 
 from __future__ import annotations
 
@@ -277,6 +277,25 @@ async def _ledger_check(settings: Settings) -> int:
     return 1 if wrong else 0
 
 
+async def _db_budget(settings: Settings, args: argparse.Namespace) -> int:
+    """0 when the fleet's pools fit under max_connections with room for operators, else 2."""
+    from backend.infra.budget import Budget, server_limits
+
+    if not settings.database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        print("db-budget: DATABASE_URL is not PostgreSQL; only PostgreSQL has a budget")
+        return 2
+    max_connections, reserved = await server_limits(settings.database_url)
+    budget = Budget(
+        processes={"API": args.api_workers, "realtime": args.realtime, "job worker": args.workers},
+        pool_size=settings.db_pool.size,
+        max_connections=max_connections,
+        reserved=reserved,
+        server_connections=args.pgbouncer_pool,
+    )
+    print("\n".join(budget.report()))
+    return 0 if budget.fits else 2
+
+
 def makemigrations() -> None:
     """Write a migration for model changes (a developer's command)."""
     from tortoise.cli.cli import main as tortoise_main
@@ -306,6 +325,15 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("demo", help="migrate and create demo data")
     commands.add_parser("makemigrations", help="write a migration for model changes")
     commands.add_parser("ledger-check", help="check every ledger balance is the sum of its entries")
+    budget = commands.add_parser(
+        "db-budget", help="check the fleet's database pools fit under max_connections"
+    )
+    budget.add_argument("--api-workers", type=int, default=os.cpu_count() or 1)
+    budget.add_argument("--realtime", type=int, default=1, help="realtime processes")
+    budget.add_argument("--workers", type=int, default=1, help="job worker processes")
+    budget.add_argument(
+        "--pgbouncer-pool", type=int, default=None, help="server connections PgBouncer keeps"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "makemigrations":
@@ -327,6 +355,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_migrate_and_seed(settings, seed=True))
     elif args.command == "ledger-check":
         sys.exit(asyncio.run(_ledger_check(settings)))
+    elif args.command == "db-budget":
+        sys.exit(asyncio.run(_db_budget(settings, args)))
 
 
 if __name__ == "__main__":

@@ -24,8 +24,10 @@ import asyncpg
 import httpx
 import pytest
 
+from backend import cli
 from backend.config import ConfigError, load_settings
 from backend.identity.tokens import Principal
+from backend.infra.budget import Budget, server_limits
 from backend.infra.db import DbPool, tortoise_config
 from backend.infra.pgpool import DatabaseBusy
 from backend.org.models import Distributor
@@ -300,3 +302,55 @@ async def test_a_request_queues_for_a_connection_within_the_timeout(
         after = await pool.pool()
         # Never more than the two connections, and no refusal.
         assert (after["timeouts"], after["max"], after["open"]) == (before["timeouts"], 2, 2)
+
+
+def test_the_budget_keeps_room_for_operators_and_the_one_off_command() -> None:
+    fleet = {"API": 4, "realtime": 2, "job worker": 1}
+    fits = Budget(processes=fleet, pool_size=10, max_connections=100, reserved=3)
+    # (4 + 2 + 1 + one migrate) x 10 = 80 against 100 - 3 reserved - 10 for operators.
+    assert (fits.needed, fits.available, fits.fits) == (80, 87, True)
+    over = Budget(processes={**fleet, "API": 6}, pool_size=10, max_connections=100, reserved=3)
+    assert (over.needed, over.fits, over.pool_size_that_fits()) == (100, False, 8)
+    assert "set B2BC_DB_POOL_SIZE to at most 8" in over.report()[-1]
+    # A small server still keeps five for operators.
+    assert Budget(processes={}, pool_size=1, max_connections=20, reserved=3).available == 12
+    # Behind PgBouncer the server sees PgBouncer's pool, whatever the processes open.
+    bounced = Budget(
+        processes={**fleet, "API": 40},
+        pool_size=10,
+        max_connections=100,
+        reserved=3,
+        server_connections=40,
+    )
+    assert (bounced.clients, bounced.needed, bounced.fits) == (440, 40, True)
+
+
+def _db_budget(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str, *args: str
+) -> tuple[int, str]:
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("B2BC_DATA_DIR", tempfile.mkdtemp(prefix="b2bc-pool-"))
+    monkeypatch.setenv("B2BC_DB_POOL_SIZE", "2")
+    monkeypatch.delenv("B2BC_MODE", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["db-budget", *args])
+    return int(exited.value.code or 0), capsys.readouterr().out
+
+
+def test_db_budget_reads_the_servers_limits(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if not ON_POSTGRES:
+        code, out = _db_budget(monkeypatch, capsys, database_url)
+        assert code == 2 and "not PostgreSQL" in out
+        return
+    url = _plain(database_url)
+    max_connections, reserved = asyncio.run(server_limits(url))
+    code, out = _db_budget(monkeypatch, capsys, url, "--api-workers", "1", "--realtime", "1")
+    assert code == 0, out
+    assert f"max_connections {max_connections}, reserved {reserved}" in out
+    assert out.splitlines()[-1] == f"OK: 8 ≤ {Budget({}, 1, max_connections, reserved).available}"
+    # More API workers than the server has connections for: refused, with the way out.
+    code, out = _db_budget(monkeypatch, capsys, url, "--api-workers", str(max_connections))
+    assert code == 2
+    assert out.splitlines()[-1].startswith("OVER by ")
