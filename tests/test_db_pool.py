@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -32,8 +28,9 @@ from backend.infra.db import DbPool, tortoise_config
 from backend.infra.pgpool import DatabaseBusy
 from backend.org.models import Distributor
 from realtime.live import NAMESPACE, LiveEvents
-from tests.conftest import ON_POSTGRES, REDIS_URL, free_port
+from tests.conftest import ON_POSTGRES, REDIS_URL
 from tests.factories import Tenant, make_tenant, staff_headers
+from tests.pool_server import api_process, plain_url
 
 ROOT = Path(__file__).resolve().parent.parent
 on_postgres = pytest.mark.skipif(
@@ -130,57 +127,13 @@ async def test_a_live_event_that_finds_the_pool_full_says_so() -> None:
     assert failed["error"]["code"] == "live.failed"
 
 
-@contextlib.contextmanager
-def api_process(database_url: str, **env: str) -> Iterator[str]:
-    """tests/pool_server.py on a free port until the block ends."""
-    port = free_port()
-    data_dir = tempfile.mkdtemp(prefix="b2bc-pool-")
-    environ = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": REDIS_URL,
-        "B2BC_DATA_DIR": data_dir,
-        "B2BC_PORT": str(port),
-        "B2BC_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "B2BC_ACCESS_LOG": "0",
-        "B2BC_LOG_LEVEL": "WARNING",
-        **env,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.pool_server", str(port)], env=environ, cwd=ROOT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the API process exited with {process.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/test/pool").status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the API process never answered")
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        shutil.rmtree(data_dir, ignore_errors=True)
-
-
-def _plain(database_url: str) -> str:
-    """The suite's database without its ?maxsize= (each test process sets its own size)."""
-    return database_url.split("?", maxsplit=1)[0]
-
-
 @pytest.fixture(scope="module")
 def small_pool(database_url: str) -> Iterator[str]:
     """Two connections, and half a second's wait for one."""
     if not ON_POSTGRES:
         pytest.skip("the pool being exhausted is asyncpg's: PostgreSQL only")
     env = {"B2BC_DB_POOL_SIZE": "2", "B2BC_DB_POOL_TIMEOUT": "0.5"}
-    with api_process(_plain(database_url), **env) as url:
+    with api_process(plain_url(database_url), REDIS_URL, **env) as url:
         yield url
 
 
@@ -190,7 +143,7 @@ def patient_pool(database_url: str) -> Iterator[str]:
     if not ON_POSTGRES:
         pytest.skip("the pool being exhausted is asyncpg's: PostgreSQL only")
     env = {"B2BC_DB_POOL_SIZE": "2", "B2BC_DB_POOL_TIMEOUT": "120"}
-    with api_process(_plain(database_url), **env) as url:
+    with api_process(plain_url(database_url), REDIS_URL, **env) as url:
         yield url
 
 
@@ -220,7 +173,9 @@ class _Exhausted:
 
     @contextlib.asynccontextmanager
     async def holding(self, database_url: str) -> Any:
-        locker = await asyncpg.connect(_plain(database_url).replace("postgres://", "postgresql://"))
+        locker = await asyncpg.connect(
+            plain_url(database_url).replace("postgres://", "postgresql://")
+        )
         transaction = locker.transaction()
         await transaction.start()
         try:
@@ -344,7 +299,7 @@ def test_db_budget_reads_the_servers_limits(
         code, out = _db_budget(monkeypatch, capsys, database_url)
         assert code == 2 and "not PostgreSQL" in out
         return
-    url = _plain(database_url)
+    url = plain_url(database_url)
     max_connections, reserved = asyncio.run(server_limits(url))
     code, out = _db_budget(monkeypatch, capsys, url, "--api-workers", "1", "--realtime", "1")
     assert code == 0, out
