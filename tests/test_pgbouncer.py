@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import configparser
+import contextlib
 import io
 import shutil
 import socket
@@ -22,13 +23,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
 import pytest
 
 from backend.ordering.models import Order
 from tests import throwaway
 from tests.conftest import ON_POSTGRES, REDIS_URL, free_port
-from tests.factories import bearer, idempotent, make_shop, store_owner
+from tests.factories import PASSWORD, bearer, idempotent, make_shop, make_tenant, store_owner
 from tests.pool_server import api_process, plain_url
 
 RECIPE = Path(__file__).resolve().parent.parent / "deploy" / "pgbouncer" / "pgbouncer.ini"
@@ -43,7 +45,7 @@ pytestmark = [
 ]
 
 
-def _ini(folder: Path, port: int, server_host: str, server_port: int) -> str:
+def _ini(folder: Path, port: int, server_host: str, server_port: int, **overrides: str) -> str:
     """deploy/pgbouncer/pgbouncer.ini as it is, but for where it listens, whom it lets in
     (trust, for the suite's PostgreSQL), where it logs, and a pool of two."""
     config = configparser.ConfigParser(interpolation=None)
@@ -59,6 +61,7 @@ def _ini(folder: Path, port: int, server_host: str, server_port: int) -> str:
             "auth_file": str(folder / "userlist.txt"),
             "default_pool_size": str(SERVER_CONNECTIONS),
             "logfile": str(folder / "pgbouncer.log"),
+            **overrides,
         }
     )
     del config["pgbouncer"]["pidfile"]  # it runs in the foreground, as the test's child
@@ -69,6 +72,12 @@ def _ini(folder: Path, port: int, server_host: str, server_port: int) -> str:
 
 @pytest.fixture(scope="module")
 def pgbouncer(database_url: str) -> Iterator[str]:
+    with _bouncer(database_url) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _bouncer(database_url: str, **overrides: str) -> Iterator[str]:
     """PgBouncer on a free port in front of the suite's database: its URL through it."""
     assert PGBOUNCER is not None
     server = urlsplit(database_url)
@@ -77,7 +86,8 @@ def pgbouncer(database_url: str) -> Iterator[str]:
     port = free_port()
     (folder / "userlist.txt").write_text(f'"{server.username or "postgres"}" ""\n')
     ini = folder / "pgbouncer.ini"
-    ini.write_text(_ini(folder, port, server.hostname or "127.0.0.1", server.port or 5432))
+    host, server_port = server.hostname or "127.0.0.1", server.port or 5432
+    ini.write_text(_ini(folder, port, host, server_port, **overrides))
     owner = throwaway._cluster_owner()
     process = subprocess.Popen(throwaway._as_owner(owner, [PGBOUNCER, str(ini)]))
     try:
@@ -163,3 +173,28 @@ async def test_without_the_setting_prepared_statements_go_missing(pgbouncer: str
     with api_process(pgbouncer, REDIS_URL, B2BC_DB_POOL_SIZE="6") as api:
         async with httpx.AsyncClient(base_url=api, timeout=60) as http:
             assert 503 in await _readiness(http)
+
+
+async def test_pgbouncer_out_of_server_connections_is_db_busy_too(database_url: str) -> None:
+    """PgBouncer's own wait (query_wait_timeout) ends like the pool's: 503 db_busy, counted."""
+    tenant = await make_tenant()
+    login = {"username": tenant.admin_username, "password": PASSWORD}
+    with (
+        _bouncer(database_url, query_wait_timeout="1") as url,
+        api_process(url, REDIS_URL, B2BC_PGBOUNCER="1", B2BC_DB_POOL_SIZE="2") as api,
+    ):
+        dsn = url.replace("postgres://", "postgresql://", 1)
+        holders = [await asyncpg.connect(dsn, statement_cache_size=0) for _ in range(2)]
+        async with httpx.AsyncClient(base_url=api, timeout=60) as http:
+            try:
+                for holder in holders:  # each now keeps one of the two server connections
+                    await holder.execute("BEGIN; SELECT 1")
+                refused = await http.post("/api/v1/auth/staff/login", json=login)
+                assert refused.status_code == 503, refused.text
+                assert refused.json()["error"]["code"] == "db_busy"
+                assert (await http.get("/test/pool")).json()["timeouts"] == 1
+            finally:
+                for holder in holders:
+                    await holder.close()
+            signed_in = await http.post("/api/v1/auth/staff/login", json=login)
+            assert signed_in.status_code == 200, signed_in.text

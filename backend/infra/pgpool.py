@@ -19,7 +19,8 @@ import weakref
 from typing import Any
 
 import asyncpg
-from tortoise.backends.asyncpg.client import AsyncpgDBClient
+from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
+from tortoise.backends.base.client import TransactionContext, TransactionContextPooled
 
 from backend.infra.logging import get_logger
 from backend.kernel.errors import DomainError
@@ -115,7 +116,27 @@ class BoundedPool(asyncpg.Pool):
             self.waiting -= 1
 
 
-class BoundedAsyncpgClient(AsyncpgDBClient):
+class _PgBouncerWaits(AsyncpgDBClient):
+    """PgBouncer's own bound: a client that waited `query_wait_timeout` for a server
+    connection is told so and disconnected. That is the same "no connection came free in
+    time" as our pool's, one hop further, and is answered the same way."""
+
+    async def _translate_exceptions(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super()._translate_exceptions(func, *args, **kwargs)
+        except asyncpg.PostgresError as exc:
+            if "query_wait_timeout" not in str(exc):
+                raise
+            TIMEOUTS.add()
+            log.warning("PgBouncer had no server connection free in time")
+            raise DatabaseBusy() from exc
+
+
+class _BoundedTransaction(_PgBouncerWaits, TransactionWrapper):
+    """A transaction's connection; its BEGIN is where PgBouncer makes it wait."""
+
+
+class BoundedAsyncpgClient(_PgBouncerWaits):
     def __init__(self, *args: Any, acquire_timeout: float | str = 5.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.acquire_timeout = float(acquire_timeout)
@@ -128,6 +149,9 @@ class BoundedAsyncpgClient(AsyncpgDBClient):
         pool = await BoundedPool(None, acquire_timeout=self.acquire_timeout, **options)
         _pools.add(pool)
         return pool
+
+    def _in_transaction(self) -> TransactionContext:
+        return TransactionContextPooled(_BoundedTransaction(self), self._pool_init_lock)
 
 
 client_class = BoundedAsyncpgClient
