@@ -115,7 +115,7 @@ def create_app(
         if not hasattr(app.ctx, "deps"):
             app.ctx.deps = build_deps(settings, realtime)
         if manage_db:
-            await db.init_db(settings.database_url)
+            await db.init_db(settings.database_url, settings.db_pool)
         # Everything alive now (modules, routes, models: over 100,000 objects) lives as long as
         # the process. Frozen, the collector stops scanning it, so a full collection landing
         # in a request costs ~1 ms instead of ~35 ms (bench/promotion_quote.py measured it).

@@ -1,5 +1,5 @@
 """b2bc: run | serve | realtime | worker | sandbox | sandbox-env | check-config | migrate | demo
-| ledger-check | makemigrations."""
+| ledger-check | db-budget | makemigrations."""
 
 from __future__ import annotations
 
@@ -39,13 +39,13 @@ def _settings(role: Role | None = None) -> Settings:
 
 async def _migrate_and_seed(settings: Settings, seed: bool) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await db.migrate(settings.database_url)
+    await db.migrate(settings.database_url, settings.db_pool)
     if not seed:
         return
     from backend.app import build_deps
     from backend.demo.seed import DEMO_OWNER_PERSONA, DEMO_PASSWORD, seed_demo
 
-    await db.init_db(settings.database_url)
+    await db.init_db(settings.database_url, settings.db_pool)
     deps = build_deps(settings)
     try:
         accounts = await seed_demo(settings.wechat.appid, deps)
@@ -275,7 +275,7 @@ async def run_worker(settings: Settings) -> None:
 
     # One JSON object per log line, as the API's processes write them.
     logging.config.dictConfig(logging_config(settings.log_level))
-    await db.init_db(settings.database_url)
+    await db.init_db(settings.database_url, settings.db_pool)
     deps = build_deps(settings)
     runner = build_runner(deps, settings)
     print("\n".join(startup_banner(settings, "任务处理进程 (job worker)")))
@@ -319,7 +319,7 @@ async def _ledger_check(settings: Settings) -> int:
     """Print accounts that do not add up; the exit status says whether there were any."""
     from backend.ledger import service as ledger_service
 
-    await db.init_db(settings.database_url)
+    await db.init_db(settings.database_url, settings.db_pool)
     try:
         wrong = await ledger_service.unbalanced_accounts()
     finally:
@@ -328,6 +328,25 @@ async def _ledger_check(settings: Settings) -> int:
         print(f"不平: {account}")
     print("账户全部平衡" if not wrong else f"{len(wrong)} 个账户不平")
     return 1 if wrong else 0
+
+
+async def _db_budget(settings: Settings, args: argparse.Namespace) -> int:
+    """0 when the fleet's pools fit under max_connections with room for operators, else 2."""
+    from backend.infra.budget import Budget, server_limits
+
+    if not settings.database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        print("db-budget: DATABASE_URL is not PostgreSQL; only PostgreSQL has a budget")
+        return 2
+    max_connections, reserved = await server_limits(settings.database_url)
+    budget = Budget(
+        processes={"API": args.api_workers, "realtime": args.realtime, "job worker": args.workers},
+        pool_size=settings.db_pool.size,
+        max_connections=max_connections,
+        reserved=reserved,
+        server_connections=args.pgbouncer_pool,
+    )
+    print("\n".join(budget.report()))
+    return 0 if budget.fits else 2
 
 
 def makemigrations() -> None:
@@ -346,7 +365,7 @@ def __getattr__(name: str) -> object:
     raise AttributeError(name)
 
 
-def main(argv: list[str] | None = None) -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="b2bc", description="品牌直连门店订货平台")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="embedded default: migrate, demo data, serve everything")
@@ -374,7 +393,20 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("demo", help="migrate and create demo data")
     commands.add_parser("makemigrations", help="write a migration for model changes")
     commands.add_parser("ledger-check", help="check every ledger balance is the sum of its entries")
-    args = parser.parse_args(argv)
+    budget = commands.add_parser(
+        "db-budget", help="check the fleet's database pools fit under max_connections"
+    )
+    budget.add_argument("--api-workers", type=int, default=os.cpu_count() or 1)
+    budget.add_argument("--realtime", type=int, default=1, help="realtime processes")
+    budget.add_argument("--workers", type=int, default=1, help="job worker processes")
+    budget.add_argument(
+        "--pgbouncer-pool", type=int, default=None, help="server connections PgBouncer keeps"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
 
     if args.command == "makemigrations":
         makemigrations()
@@ -406,6 +438,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_migrate_and_seed(settings, seed=True))
     elif args.command == "ledger-check":
         sys.exit(asyncio.run(_ledger_check(settings)))
+    elif args.command == "db-budget":
+        sys.exit(asyncio.run(_db_budget(settings, args)))
 
 
 # The role each server command plays; the other commands run as every role at once (None).

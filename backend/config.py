@@ -16,7 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, get_args
+from urllib.parse import parse_qs, urlsplit
 
+from backend.infra.db import DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT, DbPool
 from backend.integrations.wechat.pay import (
     SandboxKeys,
     WechatPaySettings,
@@ -218,6 +220,7 @@ class Settings:
     order_payment_timeout_seconds: int = 30 * 60
     access_log: bool = True
     log_level: str = "INFO"
+    db_pool: DbPool = field(default_factory=DbPool)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -339,6 +342,35 @@ def _wechat_pay(
     )
 
 
+def _db_pool(env: Mapping[str, str], database_url: str) -> DbPool:
+    """The pool each process opens (docs/production-connections.md sizes it for a fleet).
+
+    A `?maxsize=` in DATABASE_URL, the older way, still sets the size; next to a different
+    B2BC_DB_POOL_SIZE it is refused, since either could be the one the operator meant."""
+    query = parse_qs(urlsplit(database_url).query)
+    in_url = query.get("maxsize", [None])[-1]
+    given = env.get("B2BC_DB_POOL_SIZE")
+    try:
+        size = int(given or in_url or DEFAULT_POOL_SIZE)
+        timeout = float(env.get("B2BC_DB_POOL_TIMEOUT", DEFAULT_POOL_TIMEOUT))
+    except ValueError as exc:
+        raise ConfigError(
+            "B2BC_DB_POOL_SIZE must be a whole number and B2BC_DB_POOL_TIMEOUT seconds"
+        ) from exc
+    if given and in_url and int(in_url) != size:
+        raise ConfigError(
+            f"B2BC_DB_POOL_SIZE={given} conflicts with maxsize={in_url} in DATABASE_URL: "
+            "set the pool size in one place"
+        )
+    if size < 1:
+        raise ConfigError("B2BC_DB_POOL_SIZE must be at least 1")
+    if not timeout > 0:
+        raise ConfigError("B2BC_DB_POOL_TIMEOUT must be more than 0 seconds")
+    flags = (env.get("B2BC_PGBOUNCER", "0"), query.get("pgbouncer", ["0"])[-1])
+    pgbouncer = any(flag.lower() in ("1", "true", "yes", "on") for flag in flags)
+    return DbPool(size=size, timeout=timeout, pgbouncer=pgbouncer)
+
+
 def _production_problems(env: Mapping[str, str], role: Role | None) -> list[str]:
     """What is missing or unfit for `role` in production, every line at once. The Pay keys
     and the bucket are checked where they are read (_wechat_pay, _storage)."""
@@ -435,11 +467,17 @@ def load_settings(env: Mapping[str, str] | None = None, role: Role | None = None
         if mode == "embedded" or uses_storage(role)
         else UNUSED_STORAGE
     )
+    database_url = env.get("DATABASE_URL", f"sqlite://{data_dir / 'b2bc.sqlite3'}")
+    try:
+        db_pool = _db_pool(env, database_url)
+    except ConfigError as refused:  # listed with the others, not alone
+        problems.extend(refused.problems)
+        db_pool = DbPool()
     settings = Settings(
         mode=mode,  # type: ignore[arg-type]
         role=role,
         data_dir=data_dir,
-        database_url=env.get("DATABASE_URL", f"sqlite://{data_dir / 'b2bc.sqlite3'}"),
+        database_url=database_url,
         redis_url=env.get("REDIS_URL", EMBEDDED_REDIS_URL),
         jwt_secret=env.get("B2BC_JWT_SECRET", stored["jwt_secret"]),
         code_signing_secret=env.get("B2BC_CODE_SECRET", stored["code_signing_secret"]),
@@ -460,6 +498,7 @@ def load_settings(env: Mapping[str, str] | None = None, role: Role | None = None
         ),
         access_log=env.get("B2BC_ACCESS_LOG", "1") not in ("0", "false", "no"),
         log_level=env.get("B2BC_LOG_LEVEL", "INFO"),
+        db_pool=db_pool,
     )
     if problems:
         raise ConfigError(problems)

@@ -154,7 +154,7 @@ def create_realtime_asgi(
     `manage_db`: a realtime process of its own opens (and closes) the database itself."""
 
     async def open_db() -> None:
-        await db.init_db(settings.database_url)
+        await db.init_db(settings.database_url, settings.db_pool)
         # What was made at start-up lives as long as the process: out of the collector's
         # reach, full collections walk only the connections' objects.
         gc.freeze()

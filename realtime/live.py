@@ -21,6 +21,7 @@ from backend.livestream import service as live
 
 NAMESPACE = live.LIVE_NAMESPACE
 log = get_logger("realtime.live")
+# Anything unexpected. Refusals, a full database pool among them (db_busy), keep their code.
 FAILED = {"code": "live.failed", "message": "操作失败，请稍后重试"}
 Handler = Callable[[str, Principal, dict[str, Any]], Awaitable[Any]]
 
@@ -132,10 +133,7 @@ class LiveEvents:
                 return {"ok": False, "error": refused.as_error()}
             except Exception:
                 log.exception("live event failed", extra={"event": name})
-                return {
-                    "ok": False,
-                    "error": {"code": "live.failed", "message": "操作失败，请稍后重试"},
-                }
+                return {"ok": False, "error": dict(FAILED)}
 
         self.sio.on(name, acknowledged, namespace=NAMESPACE)
 

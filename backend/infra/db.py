@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise import Tortoise
@@ -28,6 +29,21 @@ MODEL_MODULES = [
 ]
 APP_LABEL = "models"
 DEFAULT_POOL_SIZE = 10  # PostgreSQL connections per process when DATABASE_URL names none
+DEFAULT_POOL_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class DbPool:
+    """One process's PostgreSQL pool (B2BC_DB_POOL_SIZE, B2BC_DB_POOL_TIMEOUT, B2BC_PGBOUNCER).
+
+    `timeout`: seconds a request waits for a free connection before it is refused with
+    503 db_busy (backend/infra/pgpool.py). `pgbouncer`: connections go through PgBouncer in
+    transaction mode, where consecutive statements may run on different server connections,
+    so asyncpg must not keep named prepared statements (statement_cache_size=0)."""
+
+    size: int = DEFAULT_POOL_SIZE
+    timeout: float = DEFAULT_POOL_TIMEOUT
+    pgbouncer: bool = False
 
 
 async def _release_quickly(connection: Any) -> None:
@@ -42,21 +58,33 @@ async def _release_quickly(connection: Any) -> None:
         await connection.execute("ROLLBACK")
 
 
-def _connection(database_url: str) -> str | dict[str, Any]:
+def _truthy(value: str) -> bool:
+    return value.lower() in ("1", "true", "yes", "on")
+
+
+def _connection(database_url: str, pool: DbPool) -> str | dict[str, Any]:
     if not database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
         return database_url
     expanded: dict[str, Any] = expand_db_url(database_url)
-    expanded["credentials"]["reset"] = _release_quickly
+    # Our engine: Tortoise's asyncpg client with a bounded wait for a connection.
+    expanded["engine"] = "backend.infra.pgpool"
+    credentials = expanded["credentials"]
+    credentials["reset"] = _release_quickly
     # Tortoise's default pool of 5 queued bursts: 200 payment notifications at once waited
     # for connections (p99 208 ms with 5, 192 ms with 10 in bench/notifications.py).
-    # `?maxsize=` in DATABASE_URL still decides.
-    expanded["credentials"].setdefault("maxsize", DEFAULT_POOL_SIZE)
+    # `?maxsize=` in DATABASE_URL still decides (load_settings refuses it next to a
+    # different B2BC_DB_POOL_SIZE).
+    credentials.setdefault("maxsize", pool.size)
+    credentials.setdefault("acquire_timeout", pool.timeout)
+    # `?pgbouncer=1` in the URL says the same as B2BC_PGBOUNCER=1; asyncpg must not see it.
+    if pool.pgbouncer or _truthy(str(credentials.pop("pgbouncer", ""))):
+        credentials["statement_cache_size"] = 0
     return expanded
 
 
-def tortoise_config(database_url: str) -> dict[str, Any]:
+def tortoise_config(database_url: str, pool: DbPool | None = None) -> dict[str, Any]:
     return {
-        "connections": {"default": _connection(database_url)},
+        "connections": {"default": _connection(database_url, pool or DbPool())},
         "apps": {
             APP_LABEL: {
                 "models": MODEL_MODULES,
@@ -69,19 +97,19 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
-async def init_db(database_url: str) -> None:
+async def init_db(database_url: str, pool: DbPool | None = None) -> None:
     # Global fallback: the server's startup runs in another task than the requests do
     # (as under ASGI lifespan), and each task would otherwise see no Tortoise context.
-    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    await Tortoise.init(config=tortoise_config(database_url, pool), _enable_global_fallback=True)
 
 
 async def close_db() -> None:
     await Tortoise.close_connections()
 
 
-async def migrate(database_url: str) -> None:
+async def migrate(database_url: str, pool: DbPool | None = None) -> None:
     """Bring the schema up to the latest migration (the only way schemas are built)."""
-    await run_migrations(config=tortoise_config(database_url))
+    await run_migrations(config=tortoise_config(database_url, pool))
     await Tortoise.close_connections()
 
 
