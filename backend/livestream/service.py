@@ -1240,7 +1240,8 @@ async def remind_upcoming(deps: Any, now: datetime) -> int:
     )
     reminded = 0
     for session in due:
-        async with in_transaction():  # the claim, the notifications and the message jobs
+        # The claim, the notifications and the message jobs; the jobs start once it commits.
+        async with sql.transaction():
             reminded += await _remind(session, now)
     return reminded
 
@@ -1273,6 +1274,7 @@ async def _remind(session: LiveSession, now: datetime) -> int:
             page=f"packageLive/pages/room/index?id={session.id}",
             brand_id=brand_id,
             now=now,
+            about=f"直播 #{session.id}「{session.title}」开播提醒",
         )
     return len(rows)
 
