@@ -22,6 +22,7 @@ from backend.identity.access import RevocationCache, TokenVerifier
 from backend.identity.routes import bp as identity_bp
 from backend.imports.routes import bp as imports_bp
 from backend.infra import db
+from backend.infra import jobs as job_queue
 from backend.infra.apidoc import document_api
 from backend.infra.broadcast import Broadcaster, write_only_redis_broadcaster
 from backend.infra.console import create_console_blueprint
@@ -116,6 +117,9 @@ def create_app(
             app.ctx.deps = build_deps(settings, realtime)
         if manage_db:
             await db.init_db(settings.database_url, settings.db_pool)
+        if not settings.embedded_redis:
+            # Jobs deferred here wake the `b2bc worker`s' relays once committed.
+            job_queue.WAKEUPS.publish_through(app.ctx.deps.redis)
         # Everything alive now (modules, routes, models: over 100,000 objects) lives as long as
         # the process. Frozen, the collector stops scanning it, so a full collection landing
         # in a request costs ~1 ms instead of ~35 ms (bench/promotion_quote.py measured it).

@@ -18,6 +18,9 @@ from backend.infra import events
 from backend.kernel.events import (
     ComplaintFiled,
     ComplaintStepTaken,
+    LiveSessionEnded,
+    LiveSessionStarted,
+    LiveStreamChanged,
     OrderCancelled,
     OrderPlaced,
 )
@@ -49,6 +52,11 @@ def register_handlers() -> None:
     events.on(OrderCancelled, livestream_service.tell_room_of_cancel, phase=events.AFTER_COMMIT)
     # An order placed in a live room moves the room's ticker once it has committed.
     events.on(OrderPlaced, livestream_service.tell_room_of_order, phase=events.AFTER_COMMIT)
+    # The room hears of the host's start, end (with its rains' results) and stream once
+    # they have committed.
+    events.on(LiveSessionStarted, livestream_service.tell_room_of_start, phase=events.AFTER_COMMIT)
+    events.on(LiveSessionEnded, livestream_service.tell_room_of_end, phase=events.AFTER_COMMIT)
+    events.on(LiveStreamChanged, livestream_service.tell_room_of_stream, phase=events.AFTER_COMMIT)
     # A complaint's notifications and the store's subscribe message (a durable job) are
     # written with the step; the consoles hear of it once it has committed.
     events.on(ComplaintFiled, complaints_service.ask_for_review, phase=events.IN_TRANSACTION)

@@ -67,6 +67,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 import urllib.request
 import uuid
 from collections import Counter
@@ -96,6 +97,7 @@ from bench_common import (
 from backend.catalog import service as catalog_service
 from backend.config import load_settings
 from backend.identity.tokens import Principal, issue_access_token
+from backend.infra.broadcast import Broadcaster
 from backend.infra.db import close_db, init_db
 from backend.infra.redis import POOL_SIZE
 from backend.livestream import service
@@ -750,7 +752,9 @@ async def _seed(
             },
             now=now,
         )
-        await service.start(host_principal, session["id"], now=now)
+        # Nobody is in the room yet: the start's push (if wired) has no one to reach.
+        nobody = types.SimpleNamespace(broadcast=Broadcaster())
+        await service.start(nobody, host_principal, session["id"], now=now)
         platform.session_id = int(session["id"])
         platform.rain_ids = [int(rain["id"]) for rain in session["rains"]]
         product = session["products"][0]

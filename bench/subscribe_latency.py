@@ -18,7 +18,10 @@ In one run this script:
 5. waits for the worker to send every message, checks none went twice, and times the old
    way for reference: the same send awaited inline, as the step did before, on the slow
    sandbox (a few samples);
-6. prints p50/p99 of the step with each sandbox and their ratio.
+6. prints p50/p99 of the step with each sandbox and their ratio;
+7. with fast WeChat, times each step from its request to its message reaching WeChat, one
+   at a time, --delivery-complaints complaints alternating a worker whose relay the commit
+   wakes and one that waits for the relay's poll (as before the wake-up), same run.
 
 Run it from the project root:
 
@@ -103,8 +106,18 @@ class Server:
         self.thread.join(timeout=10)
 
 
-def sandbox(state: SandboxState, name: str, delay: float) -> Any:
+def sandbox(
+    state: SandboxState, name: str, delay: float, arrivals: list[float] | None = None
+) -> Any:
+    """`arrivals`: when each subscribe message reached it (perf_counter, this process)."""
     app = create_sandbox_app(state, name=name)
+    if arrivals is not None:
+
+        @app.on_request
+        async def arrived(request: Any) -> None:
+            if request.path == SEND_PATH:
+                arrivals.append(time.perf_counter())
+
     if delay:
 
         @app.on_request
@@ -113,6 +126,10 @@ def sandbox(state: SandboxState, name: str, delay: float) -> Any:
                 await asyncio.sleep(delay)
 
     return app
+
+
+def step_body(shop: Any, action: str) -> dict[str, Any] | None:
+    return {"distributor_id": shop.tenant.distributor.id} if action == "assign" else None
 
 
 def free_port() -> int:
@@ -148,8 +165,9 @@ def p(values: list[float], q: float) -> float:
 
 async def run(args: argparse.Namespace) -> None:
     state = SandboxState()
+    arrivals: list[float] = []
     with (
-        Server(sandbox(state, "bench_fast_wechat", 0.0), free_port()) as fast,
+        Server(sandbox(state, "bench_fast_wechat", 0.0, arrivals), free_port()) as fast,
         Server(sandbox(state, "bench_slow_wechat", args.delay), free_port()) as slow,
     ):
         database_url, made = await fresh_database(args.database_url)
@@ -191,7 +209,9 @@ async def run(args: argparse.Namespace) -> None:
                     httpx.AsyncClient(transport=transport, base_url="http://bench") as client,
                     httpx.AsyncClient(base_url=fast.url) as sandbox_client,
                 ):
-                    await measure(args, deps, wechat, runner, client, sandbox_client, state)
+                    await measure(
+                        args, deps, wechat, runner, client, sandbox_client, state, arrivals
+                    )
         finally:
             await db.close_db()
             await deps.redis.aclose()
@@ -206,6 +226,7 @@ async def measure(
     client: httpx.AsyncClient,
     sandbox_client: httpx.AsyncClient,
     state: SandboxState,
+    arrivals: list[float],
 ) -> None:
     shop = await make_shop()
     parties = {
@@ -233,7 +254,7 @@ async def measure(
         mode = "fast" if number % 2 == 0 else "slow"
         deps.wechat = wechat[mode]  # the worker sends this block's messages through it
         for party, action in STEPS:
-            body = {"distributor_id": shop.tenant.distributor.id} if action == "assign" else None
+            body = step_body(shop, action)
             started = time.perf_counter()
             response = await client.post(
                 f"/api/v1/complaints/{complaint_id}/{action}", json=body, headers=parties[party]
@@ -263,6 +284,9 @@ async def measure(
         await notifications_service.send_subscribe_job(deps, 10_000_000 + attempt, args_)
         inline.append(time.perf_counter() - started)
 
+    deps.wechat = wechat["fast"]
+    delivery = await measure_delivery(args, deps, client, parties, owner, shop, arrivals)
+
     fast_p99, slow_p99 = p(timings["fast"], 0.99), p(timings["slow"], 0.99)
     print(
         f"database {'PostgreSQL' if args.database_url else 'SQLite file'}, redis {args.redis_url}"
@@ -284,12 +308,67 @@ async def measure(
         f"the old way (send awaited in the step), slow WeChat: "
         f"{statistics.mean(inline) * 1000:.0f} ms per send on top of the step"
     )
+    print("step asked -> its message at WeChat (fast WeChat, one step at a time):")
+    for mode, label in (("poll", "relay's poll only (before)"), ("wake", "commit wakes relay")):
+        values = delivery[mode]
+        print(
+            f"  {label:27}: n {len(values):3}  p50 {p(values, 0.5):7.1f} ms  "
+            f"p99 {p(values, 0.99):7.1f} ms  max {max(values) * 1000:7.1f} ms"
+        )
+    print(f"  p50 poll / wake: {p(delivery['poll'], 0.5) / p(delivery['wake'], 0.5):.1f}")
+
+
+async def measure_delivery(
+    args: argparse.Namespace,
+    deps: Deps,
+    client: httpx.AsyncClient,
+    parties: dict[str, dict[str, str]],
+    owner: dict[str, Any],
+    shop: Any,
+    arrivals: list[float],
+) -> dict[str, list[float]]:
+    """From asking for a step to its message reaching WeChat, one step at a time: a worker
+    whose relay the commit wakes ("wake") against one that finds the job at its poll alone
+    ("poll", as before), complaint by complaint alternating in the same run."""
+    complaints = [
+        (await filed(client, owner, text=f"第{i}台滤芯漏水"))["id"]
+        for i in range(args.delivery_complaints)
+    ]
+    delivery: dict[str, list[float]] = {"wake": [], "poll": []}
+    for number, complaint_id in enumerate(complaints):
+        mode = "wake" if number % 2 == 0 else "poll"
+        runner = JobRunner(
+            deps,
+            TASKS,
+            redis_url=deps.settings.redis_url,
+            queue_name=f"bench-delivery-{uuid.uuid4().hex[:8]}",
+            timing=Timing(wake=mode == "wake"),
+        )
+        await runner.start()
+        try:
+            for party, action in STEPS:
+                body = step_body(shop, action)
+                seen = len(arrivals)
+                started = time.perf_counter()
+                response = await client.post(
+                    f"/api/v1/complaints/{complaint_id}/{action}", json=body, headers=parties[party]
+                )
+                assert response.status_code == 200, response.text
+                deadline = time.monotonic() + 30
+                while len(arrivals) == seen:
+                    assert time.monotonic() < deadline, "the message never reached WeChat"
+                    await asyncio.sleep(0.001)
+                delivery[mode].append(arrivals[seen] - started)
+        finally:
+            await runner.stop()
+    return delivery
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--complaints", type=int, default=20)
     parser.add_argument("--delay", type=float, default=3.0)
+    parser.add_argument("--delivery-complaints", type=int, default=20)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--redis-url", default="memory://")
     asyncio.run(run(parser.parse_args()))

@@ -179,19 +179,14 @@ class LiveEvents:
 
     async def start(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
         live.must_host(principal)
-        session = await live.start(principal, await self.joined(sid), now=self.deps.clock.now())
-        await self.broadcast(sid, "session", {"status": session["status"]})
-        return session
+        # The room hears of it once it has committed (an event handler: backend/wiring.py).
+        now = self.deps.clock.now()
+        return await live.start(self.deps, principal, await self.joined(sid), now=now)
 
     async def end(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
         live.must_host(principal)
         now = self.deps.clock.now()
-        session, told = await live.end_with_rains(
-            self.deps, principal, await self.joined(sid), now=now
-        )
-        for event, payload in told:
-            await self.broadcast(sid, event, payload)
-        return session
+        return await live.end_with_rains(self.deps, principal, await self.joined(sid), now=now)
 
     async def start_rain(self, sid: str, principal: Principal, data: dict[str, Any]) -> Any:
         live.must_host(principal)

@@ -1,6 +1,7 @@
 """The console's 后台任务 page in a real browser: a brand admin sees the brand's subscribe
-message that failed while WeChat was down, with its attempts and error in Chinese, and runs it
-again with 重试; the API agrees, and the job then sends. Brand ops have no such page."""
+message that failed while WeChat was down, what it was about, with its attempts and error
+in Chinese, and runs it again with 重试; the API agrees, and the job then sends. Brand ops
+have no such page."""
 
 from __future__ import annotations
 
@@ -47,6 +48,10 @@ async def test_a_brand_admin_sees_a_failed_job_and_runs_it_again(
     await expect(page.get_by_role("heading", name="后台任务")).to_be_visible()
     row = page.locator(".el-table__row").filter(has=page.locator(f"[data-job='{job_id}']"))
     await expect(row).to_contain_text("微信订阅消息")
+    # What it is about: the store and the complaint, as the brand's admins name them.
+    await expect(row).to_contain_text(
+        f"门店「{shop.tenant.store.name}」· 投诉 #{number}（品牌已受理）"
+    )
     await expect(row).to_contain_text("已失败")
     await expect(row).to_contain_text("1 次")
     await expect(row).to_contain_text("连不上微信服务器")

@@ -19,12 +19,16 @@ from backend.kernel.events import (
     ComplaintFiled,
     ComplaintStepTaken,
     DeliverySigned,
+    LiveSessionEnded,
+    LiveSessionStarted,
+    LiveStreamChanged,
     OrderCancelled,
     OrderPaid,
     OrderPlaced,
     OrderShipped,
 )
 from backend.livestream import service as livestream_service
+from backend.livestream.models import LiveSession
 from backend.notifications import service as notifications_service
 from backend.ordering import service as ordering_service
 from backend.org.models import Store
@@ -32,6 +36,8 @@ from backend.payments import service as payments_service
 from tests.factories import bearer, make_store, make_tenant
 from tests.test_architecture import BACKEND, DOMAINS, ROOT
 from tests.test_complaints import filed, parties, step
+from tests.test_live_sessions import API as LIVE_API
+from tests.test_live_sessions import distributor_admin, make_shop, scheduled, session_body
 from tests.test_payments import paid_order
 
 
@@ -150,6 +156,9 @@ def test_the_composition_root_registers_every_reaction() -> None:
             complaints_service.tell_store,
         ),
         (ComplaintStepTaken, events.AFTER_COMMIT): (complaints_service.announce_step,),
+        (LiveSessionStarted, events.AFTER_COMMIT): (livestream_service.tell_room_of_start,),
+        (LiveSessionEnded, events.AFTER_COMMIT): (livestream_service.tell_room_of_end,),
+        (LiveStreamChanged, events.AFTER_COMMIT): (livestream_service.tell_room_of_stream,),
     }
     # OrderPaid has no in-transaction handler, so the payment's one statement may settle it.
     assert events.handlers(OrderPaid, events.IN_TRANSACTION) == ()
@@ -275,3 +284,65 @@ async def test_shipping_and_signing_an_order_are_recorded_once_committed(
         (OrderShipped, order["id"]),
         (DeliverySigned, order["id"]),
     ]
+
+
+STREAM = "https://live.example.com/hls/1.m3u8"
+
+
+async def test_the_room_hears_the_hosts_start_stream_and_end_once_committed(
+    client, deps, pushed
+) -> None:
+    """What a route used to push by hand, after-commit handlers push now: the same pushes,
+    from the rows as committed."""
+    shop = await make_shop()
+    host = await distributor_admin(client, shop)
+    session = await scheduled(client, host, session_body(shop, deps))
+    url = f"{LIVE_API}/{session['id']}"
+    pushed.clear()
+    assert (await client.post(f"{url}/start", headers=host)).status_code == 200
+    assert pushed == [("session", {"status": "live"})]
+    changed = await client.patch(url, json={"stream_url": STREAM}, headers=host)
+    assert changed.status_code == 200, changed.text
+    assert pushed[1:] == [("stream", {"stream_url": STREAM})]
+    assert (await client.post(f"{url}/end", headers=host)).status_code == 200
+    version = pushed[-1][1]["version"]
+    assert pushed[2:] == [
+        ("viewers", {"count": 0, "version": version}),
+        ("session", {"status": "ended", "card": None, "version": version}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "before", "method"),
+    [
+        (LiveSessionStarted, "/start", "scheduled", "post"),
+        (LiveStreamChanged, "", "scheduled", "patch"),
+        (LiveSessionEnded, "/end", "live", "post"),
+    ],
+)
+async def test_a_host_change_that_rolls_back_tells_the_room_nothing(
+    client, deps, pushed, kind, path, before, method
+) -> None:
+    """A handler failing inside the transaction rolls the change back: no push went out,
+    and the session is as it was."""
+    shop = await make_shop()
+    host = await distributor_admin(client, shop)
+    session = await scheduled(client, host, session_body(shop, deps))
+    url = f"{LIVE_API}/{session['id']}"
+    if before == "live":
+        assert (await client.post(f"{url}/start", headers=host)).status_code == 200
+    pushed.clear()
+
+    async def refuses(_deps: Any, _event: object) -> None:
+        raise livestream_service.SessionStatusChanged("测试：拒绝")
+
+    events.on(kind, refuses, phase=events.IN_TRANSACTION)
+    try:
+        body = {"stream_url": STREAM} if method == "patch" else None
+        response = await client.request(method.upper(), f"{url}{path}", json=body, headers=host)
+    finally:
+        events.off(kind, refuses, phase=events.IN_TRANSACTION)
+    assert response.status_code == 409, response.text
+    assert pushed == []
+    unchanged = await LiveSession.get(id=session["id"])
+    assert (unchanged.status, unchanged.stream_url) == (before, session["stream_url"])

@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from croniter import croniter
 
+from backend.config import EMBEDDED_REDIS_URL
 from backend.infra import jobs, sql
 from backend.infra.jobs import JobRunner, Periodic, Timing, cron_for
 from backend.infra.models import JobRecord
@@ -47,9 +49,12 @@ def queue_name() -> str:
     return f"test-{uuid.uuid4().hex[:8]}"
 
 
-def start_worker(database_url: str, redis_url: str, queue: str) -> subprocess.Popen[str]:
+def start_worker(
+    database_url: str, redis_url: str, queue: str, *, relay_seconds: float | None = None
+) -> subprocess.Popen[str]:
+    relay = [] if relay_seconds is None else [str(relay_seconds)]
     worker = subprocess.Popen(
-        [sys.executable, "-m", "tests.job_worker", database_url, redis_url, queue],
+        [sys.executable, "-m", "tests.job_worker", database_url, redis_url, queue, *relay],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
@@ -188,6 +193,9 @@ async def test_brand_admins_see_their_failed_jobs_and_retry_them(
     assert listed.status_code == 200, listed.text
     [item] = listed.json()["items"]
     assert item["id"] == job_id and item["title"] == "微信订阅消息"
+    store = shop.tenant.store.name
+    assert item["context"] == f"门店「{store}」· 投诉 #{number}（品牌已受理）"
+    assert item["retryable"] and not item["periodic"]
     assert item["status_name"] == "已失败" and item["attempts"] == 1
     assert item["last_error"] == "连不上微信服务器"
     assert (await client.get("/api/v1/jobs", headers=other)).json()["items"] == []
@@ -215,3 +223,126 @@ def test_every_periodic_job_has_a_schedule_of_its_period() -> None:
         schedule = croniter(cron_for(periodic.seconds), start)
         first, second = schedule.get_next(datetime), schedule.get_next(datetime)
         assert (second - first).total_seconds() == periodic.seconds, periodic.name
+
+
+# A relay whose poll is an hour away: only a commit's wake-up hands it a job in a test.
+ASLEEP = Timing(relay_seconds=3600.0, stale_seconds=7200.0, sweep_seconds=1)
+
+
+async def test_a_commit_wakes_the_relay_and_a_rollback_defers_nothing(deps, settings) -> None:
+    ran: list[int] = []
+
+    async def note(_deps: Any, job_id: int, _args: dict[str, Any]) -> None:
+        ran.append(job_id)
+
+    task = jobs.Task("test.wake", "测试", note)
+    now = datetime.now(UTC)
+    # Deferred before the worker starts: its first relay takes it, then it sleeps.
+    before = await jobs.defer(task.name, {}, brand_id=None, now=now)
+    runner = JobRunner(
+        deps, [task], redis_url=settings.redis_url, queue_name=queue_name(), timing=ASLEEP
+    )
+    await runner.start()
+    try:
+        await until(lambda: _done(before))
+        with pytest.raises(RuntimeError):
+            async with sql.transaction():
+                await jobs.defer(task.name, {"n": 1}, brand_id=None, now=now)
+                raise RuntimeError("rolled back")
+        async with sql.transaction():
+            committed = await jobs.defer(task.name, {"n": 2}, brand_id=None, now=now)
+        await until(lambda: _done(committed))
+    finally:
+        await runner.stop()
+    assert ran == [before, committed]
+    assert await JobRecord.filter(task=task.name).count() == 2
+
+
+async def _done(job_id: int) -> bool:
+    return (await JobRecord.get(id=job_id)).status == jobs.DONE
+
+
+async def test_a_commit_in_another_process_wakes_a_workers_relay(
+    database_url, settings, deps
+) -> None:
+    """Production: the API process publishes the wake-up through Redis, and a `b2bc worker`
+    whose relay would not poll for an hour runs the job."""
+    if settings.redis_url == EMBEDDED_REDIS_URL:
+        pytest.skip("processes meet only through a real Redis")
+    await sql.execute(
+        "CREATE TABLE IF NOT EXISTS job_effects (job_id BIGINT PRIMARY KEY, note TEXT)"
+    )
+    now = datetime.now(UTC)
+    # Deferred before the worker starts: its first relay takes it, then it sleeps.
+    before = await jobs.defer(
+        job_worker.EFFECT_TASK, {"note": "启动", "linger": False}, brand_id=None, now=now
+    )
+    worker = start_worker(
+        database_url, settings.redis_url, queue_name(), relay_seconds=ASLEEP.relay_seconds
+    )
+    published_to = jobs.WAKEUPS.redis
+    jobs.WAKEUPS.publish_through(deps.redis)
+    try:
+        await until(lambda: _done(before))
+        async with sql.transaction():
+            job_id = await jobs.defer(
+                job_worker.EFFECT_TASK, {"note": "唤醒", "linger": False}, brand_id=None, now=now
+            )
+        await until(lambda: _done(job_id))
+    finally:
+        jobs.WAKEUPS.publish_through(published_to)
+        worker.kill()
+        worker.wait()
+    effects = await sql.fetch("SELECT note FROM job_effects WHERE job_id = $1", job_id)
+    assert [row["note"] for row in effects] == ["唤醒"]
+
+
+async def test_a_failing_periodic_job_is_shown_to_every_brand_with_nothing_of_any_brand(
+    client, deps, settings
+) -> None:
+    """Expiry, reconciliation and the like work across every brand: a failing run is one
+    row every brand's admins see, with a generic error, not retried by hand, and done once
+    a run succeeds."""
+    admins = [await admin(client, await make_shop()) for _ in range(2)]
+    failing = True
+
+    async def expire(_deps: Any) -> None:
+        if failing:  # a bug whose message names one brand's data
+            raise RuntimeError("门店「甲」的订单 #7 无法过期")
+
+    periodic = [Periodic("orders.expire", "过期未付款订单", 1, expire)]
+    runner = JobRunner(
+        deps, [], periodic, redis_url=settings.redis_url, queue_name=queue_name(), timing=QUICK
+    )
+    rows = JobRecord.filter(kind=jobs.PERIODIC, task="orders.expire")
+    await runner.start()
+    try:
+
+        async def failed_twice() -> bool:
+            return [r.attempts >= 2 for r in await rows] == [True]
+
+        await until(failed_twice)
+        [row] = await rows
+        assert (row.status, row.brand_id, row.args) == (jobs.FAILED, None, {})
+        for headers in admins:
+            listed = await client.get("/api/v1/jobs", params={"status": "failed"}, headers=headers)
+            [item] = [i for i in listed.json()["items"] if i["id"] == row.id]
+            assert item["title"] == "过期未付款订单"
+            assert item["context"] == jobs.PERIODIC_CONTEXT
+            assert item["last_error"] == jobs.INTERNAL_ERROR  # nothing of 甲's
+            assert item["periodic"] and not item["retryable"]
+            refused = await client.post(f"/api/v1/jobs/{row.id}/retry", headers=headers)
+            assert refused.status_code == 409
+            assert refused.json()["error"]["code"] == "job.periodic"
+        assert (await JobRecord.get(id=row.id)).status == jobs.FAILED
+
+        failing = False
+
+        async def recovered() -> bool:
+            return [r.status for r in await rows] == [jobs.DONE]
+
+        await until(recovered)
+    finally:
+        await runner.stop()
+    listed = await client.get("/api/v1/jobs", headers=admins[0])
+    assert row.id not in [item["id"] for item in listed.json()["items"]]

@@ -951,6 +951,9 @@ async def tell_store(deps: Any, step: ComplaintStepTaken) -> None:
     note = " ".join(step.message.split()) or STEP_NOTES.get(status, STATUS_NAMES[status])
     if len(note) > THING_LENGTH:
         note = note[: THING_LENGTH - 1] + "…"
+    # What the brand's admins read should the message fail (the jobs page).
+    store = (await org_service.names(step.brand_id, "store", [step.store_id])).get(step.store_id)
+    about = f"门店「{store}」· 投诉 #{step.complaint_id}（{STATUS_NAMES[status]}）"
     await notifications_service.queue_subscribe(
         filing.actor_id,
         notifications_service.COMPLAINT_UPDATE,
@@ -963,4 +966,5 @@ async def tell_store(deps: Any, step: ComplaintStepTaken) -> None:
         page=f"pages/complaint/index?id={step.complaint_id}",
         brand_id=step.brand_id,
         now=step.at,
+        about=about,
     )

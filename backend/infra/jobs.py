@@ -26,6 +26,7 @@ from typing import Any
 from saq import CronJob, Status, Worker
 from saq.queue.redis import RedisQueue
 from saq.types import TimersDict
+from tortoise.expressions import F, Q
 
 from backend.config import EMBEDDED_REDIS_URL
 from backend.infra import sql
@@ -44,6 +45,14 @@ DONE = "done"
 UNFINISHED = (QUEUED, RUNNING, RETRYING)
 STAFF_VISIBLE = (FAILED, RETRYING)
 
+TASK = "task"  # a job's kind: deferred by a change
+# A periodic job's failing run: its work spans every brand (expiry, reconciliation, ...), so
+# its row has no brand and every brand's admins see it, with a generic error and no data of
+# any brand. It is not retried by hand: the next period runs it again, and a run that
+# succeeds marks it done.
+PERIODIC = "periodic"
+PERIODIC_CONTEXT = "全平台定时任务，下个周期自动重新执行"
+CONTEXT_LENGTH = 120
 RUN_FUNCTION = "run_job"  # the one saq function: it looks the job's row up and runs its task
 ERROR_LENGTH = 500
 
@@ -96,20 +105,66 @@ class Periodic:
 class Timing:
     """How often a worker looks around; tests make it quick."""
 
-    relay_seconds: float = 0.5  # committed rows handed to the queue within this
+    # Committed rows are handed to the queue at once when their commit wakes the relay
+    # (`wake`), and within this when a wake-up is lost (the outbox's poll: the safety net).
+    relay_seconds: float = 0.5
+    wake: bool = True
     stale_seconds: float = 120.0  # an unfinished row whose queue entry is gone is relayed again
     sweep_seconds: int = 30  # dead workers' jobs are looked for this often
     schedule_seconds: int = 1
 
 
-async def defer(task: str, args: dict[str, Any], *, brand_id: int | None, now: datetime) -> int:
+async def defer(
+    task: str, args: dict[str, Any], *, brand_id: int | None, now: datetime, context: str = ""
+) -> int:
     """Ask for `task` to run with `args` (plain JSON) once the caller's transaction commits;
-    nothing runs if it rolls back. The job's id."""
+    nothing runs if it rolls back. The job's id. `brand_id`: whose admins see it if it fails
+    (every task's work is one brand's); `context`: what it is about, as they read it
+    ("投诉 #12"). Its commit wakes the workers' relays, so the job starts right after it
+    rather than at the relay's next poll."""
     # The ORM joins the caller's transaction (a context variable), as sql.* does.
     record = await JobRecord.create(
-        task=task, args=args, brand_id=brand_id, status=PENDING, created_at=now, updated_at=now
+        task=task,
+        args=args,
+        brand_id=brand_id,
+        context=context[:CONTEXT_LENGTH],
+        status=PENDING,
+        created_at=now,
+        updated_at=now,
     )
+    await sql.after_commit(WAKEUPS.wake)
     return int(record.id)
+
+
+WAKE_CHANNEL = "b2bc:jobs:wake"
+
+
+class Wakeups:
+    """How a commit that deferred jobs wakes the relays: those of this process at once (an
+    event each: the embedded default, whose in-process Redis has no blocking reads), and
+    those of other processes through a Redis publish (production's `b2bc worker`s). Best
+    effort: a lost wake-up leaves the job to the relay's next poll."""
+
+    def __init__(self) -> None:
+        self.local: set[asyncio.Event] = set()
+        self.redis: Any = None  # where this process publishes; None: only local relays
+
+    def publish_through(self, redis: Any) -> None:
+        """Wake the relays of other processes through `redis` (an API process's client)."""
+        self.redis = redis
+
+    async def wake(self) -> None:
+        for event in tuple(self.local):
+            event.set()
+        if self.redis is None:
+            return
+        try:
+            await self.redis.publish(WAKE_CHANNEL, "1")
+        except Exception:
+            log.warning("jobs' wake-up not published; the relay's poll finds them", exc_info=True)
+
+
+WAKEUPS = Wakeups()
 
 
 def cron_for(seconds: int) -> str:
@@ -133,7 +188,12 @@ def _key(row_id: int, generation: int) -> str:
 
 class _InProcessQueue(RedisQueue):
     """saq on the embedded default's fakeredis, which answers no INFO and whose BLMOVE does
-    not block: poll instead of waiting on the list."""
+    not block: poll instead of waiting on the list, woken early by our own enqueue (the only
+    one in the process but saq's retries, which the poll finds)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.arrived = asyncio.Event()
 
     async def version(self) -> tuple[int, ...]:
         return (7, 2, 0)
@@ -145,10 +205,12 @@ class _InProcessQueue(RedisQueue):
     ) -> Any:
         deadline = asyncio.get_running_loop().time() + (timeout or 1.0)
         while True:
+            self.arrived.clear()  # before looking: an enqueue from here on wakes the wait
             job = await super().dequeue(0)
             if job is not None or asyncio.get_running_loop().time() >= deadline:
                 return job
-            await asyncio.sleep(0.05)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.arrived.wait(), 0.05)
 
 
 class _Worker(Worker):
@@ -196,6 +258,7 @@ class JobRunner:
             dequeue_timeout=1.0,
         )
         self._background: list[asyncio.Task[Any]] = []
+        self._woken = asyncio.Event()
 
     # ---- running ------------------------------------------------------------------------
 
@@ -209,6 +272,12 @@ class JobRunner:
             asyncio.create_task(self._worker.start(), name="saq-worker"),
             asyncio.create_task(self._relay_loop(), name="jobs-relay"),
         ]
+        if self.timing.wake:
+            WAKEUPS.local.add(self._woken)
+            if self.redis_url != EMBEDDED_REDIS_URL:
+                self._background.append(
+                    asyncio.create_task(self._listen_for_wakeups(), name="jobs-wakeups")
+                )
         log.info(
             "job worker started",
             extra={
@@ -219,6 +288,7 @@ class JobRunner:
         )
 
     async def stop(self) -> None:
+        WAKEUPS.local.discard(self._woken)
         await self._worker.stop()
         for task in self._background:
             task.cancel()
@@ -229,7 +299,13 @@ class JobRunner:
 
     def _cron(self, periodic: Periodic) -> CronJob:
         async def run(ctx: dict[str, Any]) -> None:
-            await periodic.run(self.deps)
+            try:
+                await periodic.run(self.deps)
+            except Exception:
+                log.exception("periodic job failed", extra={"periodic": periodic.name})
+                await _record_periodic(periodic.name, failed=True)
+            else:
+                await _record_periodic(periodic.name, failed=False)
 
         # saq names (and keys, unique across workers) a cron job by its function's qualname.
         run.__qualname__ = run.__name__ = f"periodic.{periodic.name}"
@@ -238,17 +314,38 @@ class JobRunner:
         )
 
     async def _relay_loop(self) -> None:
-        since_recovery = 0.0
+        loop = asyncio.get_running_loop()
+        recovered_at = loop.time()
         while True:
+            # Cleared before relaying: a commit during the relay wakes the next round.
+            self._woken.clear()
             try:
                 await self.relay()
-                since_recovery += self.timing.relay_seconds
-                if since_recovery >= self.timing.stale_seconds / 2:
-                    since_recovery = 0.0
+                if loop.time() - recovered_at >= self.timing.stale_seconds / 2:
+                    recovered_at = loop.time()
                     await self._recover(stale_after=self.timing.stale_seconds)
             except Exception:
                 log.exception("relaying jobs failed; will try again")
-            await asyncio.sleep(self.timing.relay_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), self.timing.relay_seconds)
+
+    async def _listen_for_wakeups(self) -> None:
+        """Commits in other processes (Wakeups.wake) wake this relay."""
+        redis = create_redis(self.redis_url)
+        try:
+            while True:
+                try:
+                    async with redis.pubsub() as pubsub:
+                        await pubsub.subscribe(WAKE_CHANNEL)
+                        async for message in pubsub.listen():
+                            if message["type"] == "message":
+                                self._woken.set()
+                except Exception:
+                    # Meanwhile the relay polls; listen again once Redis answers.
+                    log.warning("jobs' wake-ups not heard; listening again", exc_info=True)
+                    await asyncio.sleep(self.timing.relay_seconds)
+        finally:
+            await redis.aclose()
 
     async def relay(self) -> int:
         """Hand committed rows to the queue; how many. Each row is claimed by a guarded update
@@ -286,6 +383,8 @@ class JobRunner:
             timeout=int(task.timeout),
             ttl=3600,
         )
+        if isinstance(self.queue, _InProcessQueue):
+            self.queue.arrived.set()
 
     async def _recover(self, *, stale_after: float) -> int:
         """Rows the queue lost (a relay that died between claim and enqueue, or the embedded
@@ -314,6 +413,30 @@ class JobRunner:
     async def _run_from_queue(self, ctx: dict[str, Any], *, job_id: int) -> None:
         saq_job = ctx["job"]
         await run_job(self.deps, self._tasks, job_id, last_attempt=not saq_job.retryable)
+
+
+async def _record_periodic(name: str, *, failed: bool) -> None:
+    """A periodic run's outcome, for staff: a failure is one row per periodic job (its failed
+    runs counted as attempts) until a run succeeds and marks it done."""
+    now = _utcnow()
+    failing = JobRecord.filter(kind=PERIODIC, task=name, status=FAILED)
+    if not failed:
+        await failing.update(status=DONE, updated_at=now)
+        return
+    # Its error text is generic: what failed may be any brand's; the log has the details.
+    if not await failing.update(attempts=F("attempts") + 1, updated_at=now):
+        await JobRecord.create(
+            task=name,
+            args={},
+            brand_id=None,
+            kind=PERIODIC,
+            context=PERIODIC_CONTEXT,
+            status=FAILED,
+            attempts=1,
+            last_error=INTERNAL_ERROR,
+            created_at=now,
+            updated_at=now,
+        )
 
 
 async def run_job(deps: Any, tasks: dict[str, Task], job_id: int, *, last_attempt: bool) -> bool:
@@ -367,23 +490,28 @@ async def purge_done(deps: Any) -> int:
 # ---- what staff see -----------------------------------------------------------------------
 
 
+def _seen_by(brand_id: int) -> Any:
+    """The brand's jobs and the periodic ones (every brand's, with nothing of any brand)."""
+    return JobRecord.filter(Q(brand_id=brand_id, kind=TASK) | Q(kind=PERIODIC))
+
+
 async def listed(
     brand_id: int, statuses: Sequence[str], *, before: int | None, limit: int
 ) -> list[JobRecord]:
-    """One brand's jobs in `statuses`, newest first (keyset `before`)."""
-    rows = JobRecord.filter(brand_id=brand_id, status__in=list(statuses))
+    """What a brand's staff see in `statuses`, newest first (keyset `before`)."""
+    rows = _seen_by(brand_id).filter(status__in=list(statuses))
     if before is not None:
         rows = rows.filter(id__lt=before)
     return await rows.order_by("-id").limit(limit)
 
 
 async def retry(brand_id: int, job_id: int) -> tuple[JobRecord | None, bool]:
-    """Run a failed job again, from its first attempt: the brand's job (None if it has no
-    such job) and whether it was failed and now goes again. A new generation gives the queue
-    a new key for it."""
-    record = await JobRecord.get_or_none(id=job_id, brand_id=brand_id)
-    if record is None:
-        return None, False
+    """Run a failed job again, from its first attempt: the job as the brand sees it (None if
+    it sees no such job) and whether it was failed and now goes again (a periodic one never:
+    its next period runs it). A new generation gives the queue a new key for it."""
+    record = await _seen_by(brand_id).get_or_none(id=job_id)
+    if record is None or record.kind != TASK:
+        return record, False
     retried = await JobRecord.filter(id=job_id, status=FAILED).update(
         status=PENDING, attempts=0, generation=record.generation + 1, updated_at=_utcnow()
     )

@@ -35,6 +35,11 @@ class JobRecord(Model):
     task = fields.CharField(max_length=64)
     args: fields.JSONField[Any] = fields.JSONField(default=dict)
     brand_id = fields.BigIntField(null=True)  # whose staff see it; None: the platform's own
+    # "task": deferred by a change, of its brand; "periodic": a periodic job's failing run,
+    # work across every brand (backend/infra/jobs.py), shown to every brand's admins.
+    kind = fields.CharField(max_length=16, default="task")
+    # What it is about, for staff (Chinese: "投诉 #12", "直播 #3「新品订货会」"); "" if nothing.
+    context = fields.CharField(max_length=120, default="")
     status = fields.CharField(max_length=16)
     attempts = fields.IntField(default=0)
     # Bumped by each manual retry: the queue knows a run by (id, generation).

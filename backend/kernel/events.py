@@ -94,3 +94,32 @@ class ComplaintStepTaken:
     to_status: str | None
     message: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSessionStarted:
+    """The host started a live session."""
+
+    session_id: int
+    started_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSessionEnded:
+    """The host ended a live session, with the rains still running in it (`rain_ids`, in the
+    order they ended) and its room closed: `version` is the room's version the room is told
+    the end with (taken as the room closed)."""
+
+    session_id: int
+    rain_ids: tuple[int, ...]
+    version: int
+    ended_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStreamChanged:
+    """A session's video pull URL was given, changed or taken away (None)."""
+
+    session_id: int
+    stream_url: str | None
+    at: datetime

@@ -523,8 +523,12 @@ async def _end(deps: Deps, rain_id: int, *, now: datetime) -> tuple[dict[str, An
                 await deps.redis.expire(key, ENDED_STATE_SECONDS)
         except RedisError:
             log.warning("red-packet rain state kept", extra={"rain_id": rain_id}, exc_info=True)
-        rain = await _rain_with_session(rain_id)
-    return {**_rain_view(rain), "results": await results(rain_id)}, ended_now
+    return await ended_view(rain_id), ended_now
+
+
+async def ended_view(rain_id: int) -> dict[str, Any]:
+    """An ended rain as the room is told of it: its counters and every packet won."""
+    return {**_rain_view(await _rain_with_session(rain_id)), "results": await results(rain_id)}
 
 
 async def end_rain(deps: Deps, rain_id: int, *, now: datetime) -> dict[str, Any]:

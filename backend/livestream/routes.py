@@ -208,9 +208,7 @@ async def set_stream(
     request: Request, principal: Principal, session_id: int, body: StreamBody
 ) -> HTTPResponse:
     deps = request_deps(request)
-    session = await service.set_stream(principal, session_id, body.stream_url)
-    await service.tell_room(deps, session_id, "stream", {"stream_url": session["stream_url"]})
-    return ok(session)
+    return ok(await service.set_stream(deps, principal, session_id, body.stream_url))
 
 
 @bp.put("/sessions/<session_id:int>")
@@ -223,11 +221,8 @@ async def replan(
     request: Request, principal: Principal, session_id: int, body: PlanBody
 ) -> HTTPResponse:
     deps = request_deps(request)
-    before = await service.detail(principal, session_id)
-    session = await service.replan(principal, session_id, body.model_dump(), now=deps.clock.now())
-    if session["stream_url"] != before["stream_url"]:
-        await service.tell_room(deps, session_id, "stream", {"stream_url": session["stream_url"]})
-    return ok(session)
+    fields = body.model_dump()
+    return ok(await service.replan(deps, principal, session_id, fields, now=deps.clock.now()))
 
 
 @bp.get("/skus")
@@ -270,9 +265,7 @@ async def tag_choices(request: Request, principal: Principal) -> HTTPResponse:
 @authenticated(*HOSTS)
 async def start(request: Request, principal: Principal, session_id: int) -> HTTPResponse:
     deps = request_deps(request)
-    session = await service.start(principal, session_id, now=deps.clock.now())
-    await service.tell_room(deps, session_id, "session", {"status": session["status"]})
-    return ok(session)
+    return ok(await service.start(deps, principal, session_id, now=deps.clock.now()))
 
 
 @bp.post("/sessions/<session_id:int>/end")
@@ -280,10 +273,7 @@ async def start(request: Request, principal: Principal, session_id: int) -> HTTP
 @authenticated(*HOSTS)
 async def end(request: Request, principal: Principal, session_id: int) -> HTTPResponse:
     deps = request_deps(request)
-    session, told = await service.end_with_rains(deps, principal, session_id, now=deps.clock.now())
-    for event, data in told:
-        await service.tell_room(deps, session_id, event, data)
-    return ok(session)
+    return ok(await service.end_with_rains(deps, principal, session_id, now=deps.clock.now()))
 
 
 @bp.post("/sessions/<session_id:int>/orders")

@@ -18,11 +18,17 @@ from backend.catalog import service as catalog_service
 from backend.coupons import service as coupons_service
 from backend.identity import service as identity_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
-from backend.infra import sql
+from backend.infra import events, sql
 from backend.infra.broadcast import LIVE_NAMESPACE
 from backend.infra.http import is_id
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
-from backend.kernel.events import OrderCancelled, OrderPlaced
+from backend.kernel.events import (
+    LiveSessionEnded,
+    LiveSessionStarted,
+    LiveStreamChanged,
+    OrderCancelled,
+    OrderPlaced,
+)
 from backend.kernel.money import yuan
 from backend.kernel.spreadsheet import BOM, csv_lines, safe_text
 from backend.livestream import draws, drops, rains, room
@@ -345,7 +351,7 @@ async def schedule(
 
 
 async def replan(
-    principal: Principal, session_id: int, fields: dict[str, Any], *, now: datetime
+    deps: Any, principal: Principal, session_id: int, fields: dict[str, Any], *, now: datetime
 ) -> dict[str, Any]:
     """The host changes a session's whole plan (SessionBody's fields but its distributor)
     while it has not started: checked as a new one is, then written all or nothing. A
@@ -360,7 +366,7 @@ async def replan(
         now=now,
         starting=session.starts_at,
     )
-    async with in_transaction():
+    async with sql.atomic():
         moved = await LiveSession.filter(
             id=session.id, status=SessionStatus.SCHEDULED.value
         ).update(**_session_fields(fields, plan))
@@ -369,6 +375,8 @@ async def replan(
         await _write_lineup(
             session.id, fields, plan.invited, moved_start=plan.starts_at != session.starts_at
         )
+        if plan.stream_url != session.stream_url:
+            await events.record(deps, LiveStreamChanged(session.id, plan.stream_url, now))
     return await detail(principal, session.id)
 
 
@@ -666,55 +674,68 @@ async def hosted(principal: Principal, session_id: int) -> LiveSession:
     return await _visible(principal, session_id)
 
 
-async def start(principal: Principal, session_id: int, *, now: datetime) -> dict[str, Any]:
+async def start(
+    deps: Any, principal: Principal, session_id: int, *, now: datetime
+) -> dict[str, Any]:
+    """The host starts the session; the room hears of it once that has committed
+    (LiveSessionStarted)."""
     session = await hosted(principal, session_id)
-    moved = await LiveSession.filter(id=session.id, status=SessionStatus.SCHEDULED.value).update(
-        status=SessionStatus.LIVE.value, started_at=now
-    )
-    if not moved:
-        raise SessionStatusChanged("直播已开始或已结束")
+    async with sql.transaction():
+        moved = await LiveSession.filter(
+            id=session.id, status=SessionStatus.SCHEDULED.value
+        ).update(status=SessionStatus.LIVE.value, started_at=now)
+        if not moved:
+            raise SessionStatusChanged("直播已开始或已结束")
+        await events.record(deps, LiveSessionStarted(session.id, now))
     return await detail(principal, session.id)
 
 
-async def end(principal: Principal, session_id: int, *, now: datetime) -> dict[str, Any]:
+async def _end(principal: Principal, session_id: int, *, now: datetime) -> int:
     session = await hosted(principal, session_id)
     moved = await LiveSession.filter(id=session.id, status=SessionStatus.LIVE.value).update(
         status=SessionStatus.ENDED.value, ended_at=now
     )
     if not moved:
         raise SessionStatusChanged("直播未在进行中")
-    return await detail(principal, session.id)
+    return int(session.id)
 
 
 async def end_with_rains(
     deps: Any, principal: Principal, session_id: int, *, now: datetime
-) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+) -> dict[str, Any]:
     """End the session, any rain still running in it (what no store grabbed goes back to
     the distributor) and its open coupon drops, and close its room (nobody watching, no card
-    on screen: room.close). Returns the session and what to tell the room, in order: each
-    rain's results, then the viewers (none) and the session ended with no card, versioned."""
-    ended = await end(principal, session_id, now=now)
-    await drops.end_session_drops(session_id, now=now)
-    running = await RedPacketRain.filter(
-        session_id=session_id, status=RainStatus.RUNNING.value
-    ).order_by("id")
-    told = [("rain_result", await rains.end_rain(deps, rain.id, now=now)) for rain in running]
-    version = await room.close(deps, session_id)
-    told.append(("viewers", {"count": 0, "version": version}))
-    told.append(("session", {"status": ended["status"], "card": None, "version": version}))
-    return ended, told
+    on screen: room.close), in one transaction. The room is told once it has committed
+    (LiveSessionEnded: tell_room_of_end)."""
+    async with sql.transaction():
+        session_id = await _end(principal, session_id, now=now)
+        await drops.end_session_drops(session_id, now=now)
+        running = await RedPacketRain.filter(
+            session_id=session_id, status=RainStatus.RUNNING.value
+        ).order_by("id")
+        for rain in running:
+            await rains.end_rain(deps, rain.id, now=now)
+        version = await room.close(deps, session_id)
+        ended = LiveSessionEnded(session_id, tuple(rain.id for rain in running), version, now)
+        await events.record(deps, ended)
+    return await detail(principal, session_id)
 
 
-async def set_stream(principal: Principal, session_id: int, value: str | None) -> dict[str, Any]:
+async def set_stream(
+    deps: Any, principal: Principal, session_id: int, value: str | None
+) -> dict[str, Any]:
     """The host gives (or takes away, with None) the session's video pull URL, before or
-    during the session; not once it has ended. The caller tells the room after this returns."""
+    during the session; not once it has ended. The room hears of it once that has committed
+    (LiveStreamChanged)."""
     session = await hosted(principal, session_id)
     url = stream_url(value)
-    moved = await LiveSession.filter(
-        id=session.id, status__in=[SessionStatus.SCHEDULED.value, SessionStatus.LIVE.value]
-    ).update(stream_url=url)
-    if not moved:
-        raise SessionStatusChanged("直播已结束，不能再修改直播流地址")
+    async with sql.transaction():
+        moved = await LiveSession.filter(
+            id=session.id, status__in=[SessionStatus.SCHEDULED.value, SessionStatus.LIVE.value]
+        ).update(stream_url=url)
+        if not moved:
+            raise SessionStatusChanged("直播已结束，不能再修改直播流地址")
+        await events.record(deps, LiveStreamChanged(session.id, url, deps.clock.now()))
     return await detail(principal, session.id)
 
 
@@ -732,6 +753,29 @@ ROOM = room.room_name
 async def tell_room(deps: Any, session_id: int, event: str, data: Any) -> None:
     """A push to everyone in the session's room, from an API process (after commit)."""
     await deps.broadcast.emit(event, data, rooms=[ROOM(session_id)], namespace=LIVE_NAMESPACE)
+
+
+# What the room is told of the host's changes, once they have committed (registered in
+# backend/wiring.py): a client told of a change it then reads finds it written.
+
+
+async def tell_room_of_start(deps: Any, started: LiveSessionStarted) -> None:
+    await tell_room(deps, started.session_id, "session", {"status": SessionStatus.LIVE.value})
+
+
+async def tell_room_of_end(deps: Any, ended: LiveSessionEnded) -> None:
+    """Each rain's results, then the viewers (none) and the session ended with no card, at
+    the version the room closed with."""
+    for rain_id in ended.rain_ids:
+        await tell_room(deps, ended.session_id, "rain_result", await rains.ended_view(rain_id))
+    version = ended.version
+    await tell_room(deps, ended.session_id, "viewers", {"count": 0, "version": version})
+    session = {"status": SessionStatus.ENDED.value, "card": None, "version": version}
+    await tell_room(deps, ended.session_id, "session", session)
+
+
+async def tell_room_of_stream(deps: Any, changed: LiveStreamChanged) -> None:
+    await tell_room(deps, changed.session_id, "stream", {"stream_url": changed.stream_url})
 
 
 async def join(
@@ -1196,7 +1240,8 @@ async def remind_upcoming(deps: Any, now: datetime) -> int:
     )
     reminded = 0
     for session in due:
-        async with in_transaction():  # the claim, the notifications and the message jobs
+        # The claim, the notifications and the message jobs; the jobs start once it commits.
+        async with sql.transaction():
             reminded += await _remind(session, now)
     return reminded
 
@@ -1229,6 +1274,7 @@ async def _remind(session: LiveSession, now: datetime) -> int:
             page=f"packageLive/pages/room/index?id={session.id}",
             brand_id=brand_id,
             now=now,
+            about=f"直播 #{session.id}「{session.title}」开播提醒",
         )
     return len(rows)
 

@@ -231,12 +231,14 @@ async def queue_subscribe(
     page: str,
     brand_id: int,
     now: datetime,
+    about: str,
 ) -> int:
     """Ask for one subscribe message of `kind` to the user, sent by a job once the caller's
     transaction commits: the caller's answer never waits for WeChat, and a WeChat that is
-    down only delays the message. The job's id."""
+    down only delays the message. `about`: what it is about, for the brand's admins should
+    it fail ("门店「…」· 投诉 #12"). The job's id."""
     args = {"user_id": user_id, "kind": kind, "data": data, "page": page}
-    return await jobs.defer(SUBSCRIBE_TASK, args, brand_id=brand_id, now=now)
+    return await jobs.defer(SUBSCRIBE_TASK, args, brand_id=brand_id, now=now, context=about)
 
 
 class WechatUnavailable(jobs.JobFailure):
