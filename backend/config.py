@@ -137,6 +137,9 @@ class Settings:
     order_payment_timeout_seconds: int = 30 * 60
     access_log: bool = True
     log_level: str = "INFO"
+    # On SIGTERM each process finishes what it has in hand (requests, jobs) for at most this
+    # many seconds, then stops; a rolling restart waits this long per process.
+    graceful_timeout: float = 20.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -216,6 +219,19 @@ def _wechat_pay(
     )
 
 
+def _graceful_timeout(env: Mapping[str, str]) -> float:
+    raw = env.get("B2BC_GRACEFUL_TIMEOUT", "20")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise ConfigError(
+            f"B2BC_GRACEFUL_TIMEOUT must be a positive number of seconds, not {raw!r}"
+        )
+    return seconds
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     mode = env.get("B2BC_MODE", "embedded")
@@ -292,4 +308,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         order_payment_timeout_seconds=int(env.get("B2BC_ORDER_PAYMENT_TIMEOUT", 30 * 60)),
         access_log=env.get("B2BC_ACCESS_LOG", "1") not in ("0", "false", "no"),
         log_level=env.get("B2BC_LOG_LEVEL", "INFO"),
+        graceful_timeout=_graceful_timeout(env),
     )
