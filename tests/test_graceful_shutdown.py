@@ -9,6 +9,7 @@ mode refuses anything else."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -30,6 +31,8 @@ from tests.production import B2bcProcess, production_env
 from tests.test_complaint_subscribe import allow
 from tests.test_complaints import filed, parties, step
 from tests.test_live_rain_room import owner_token
+from tests.test_live_room import Viewer
+from tests.test_live_scale_out import connected, join_all, room_of
 
 pytestmark = pytest.mark.skipif(
     not ON_POSTGRES, reason="production mode runs on PostgreSQL and a real Redis only"
@@ -161,3 +164,42 @@ async def test_sigterm_lets_a_job_under_way_finish_once(
     assert (record.status, record.attempts) == (jobs.DONE, 1)
     assert await SubscribeSend.filter(cause=f"job:{job_id}").count() == 1
     assert [m["data"]["phrase2"] for m in sandbox_state.sent_messages] == ["已受理"]
+
+
+def realtime_process(name: str, env: dict[str, str]) -> tuple[B2bcProcess, str]:
+    port = free_port()
+    return B2bcProcess(name, ["realtime", "--port", str(port)], env), f"http://127.0.0.1:{port}"
+
+
+async def test_sigterm_tells_a_realtime_processs_clients_to_reconnect_elsewhere(
+    settings, pay_keys, sandbox, deps, tmp_path: Path
+) -> None:
+    session, _, tokens, _ = await room_of(deps, stores=2)
+    env = production_env(settings, pay_keys, tmp_path, wechat_base_url=sandbox.url)
+    (leaving, leaving_url), (staying, staying_url) = (
+        realtime_process("realtime-leaving", env),
+        realtime_process("realtime-staying", env),
+    )
+    try:
+        for process, url in ((leaving, leaving_url), (staying, staying_url)):
+            await asyncio.to_thread(
+                process.wait_until_serving, f"{url}/socket.io/?EIO=4&transport=polling"
+            )
+        moving = await Viewer().connect(leaving_url, tokens[0])
+        other = await Viewer().connect(staying_url, tokens[1])
+        async with connected([moving, other]):
+            await join_all([moving, other], session.id)
+            leaving.terminate()
+            assert await moving.told("server_restart") == [{"reconnect_in_ms": 3000}]
+            await until(lambda: asyncio.sleep(0, not moving.client.connected))
+            # A restart announced by one process is its own clients' business only.
+            assert "server_restart" not in other.seen and other.client.connected
+            assert await asyncio.to_thread(leaving.exit_code) in (0, -signal.SIGTERM)
+            # The client, as it would through the proxy, comes back to a process still up.
+            back = await Viewer().connect(staying_url, tokens[0])
+            async with connected([back]):
+                joined = await back.call("join", {"session_id": session.id})
+                assert joined["ok"] and joined["data"]["viewers"] == 2, joined
+    finally:
+        leaving.kill()
+        staying.kill()
