@@ -214,9 +214,8 @@ REALTIME_WEBSOCKETS: dict[str, Any] = {
 
 def run_embedded(settings: Settings) -> None:
     """One process: API, realtime and the WeChat sandbox, on SQLite and in-process Redis."""
-    import uvicorn
-
     from backend.app import build_deps
+    from realtime import server as realtime_server
     from realtime.app import create_realtime_asgi, create_sio
 
     asyncio.run(_migrate_and_seed(settings, seed=True))
@@ -229,8 +228,12 @@ def run_embedded(settings: Settings) -> None:
     api = _api_app(settings, "b2bc_embedded", deps=deps, background_jobs=True)
     asgi = create_realtime_asgi(settings, other_asgi_app=api, sio=sio)
     _print_urls(settings, "API + 实时 + 微信沙箱，单进程", embedded_sandbox=True)
-    uvicorn.run(
+    # SIGTERM: clients told to reconnect, requests finished, then (lifespan) the job worker
+    # lets its jobs finish; each for the graceful timeout at most.
+    realtime_server.serve(
         asgi,
+        sio,
+        settings.graceful_timeout,
         host=settings.host,
         port=settings.port,
         log_config=None,
@@ -250,17 +253,33 @@ def serve_api(settings: Settings, workers: int) -> None:
         host=settings.host, port=settings.port, workers=workers, single_process=workers == 1
     )
     _print_urls(settings, f"API，{workers} 个进程", embedded_sandbox=False)
-    Sanic.serve(primary=app, app_loader=loader)
+    if workers == 1:
+        # In this very process, so that SIGTERM drains for the whole graceful timeout:
+        # Sanic's worker manager gives its workers 10 seconds at most, then kills them with
+        # their requests (a fleet runs several `--workers 1` processes and restarts them in
+        # turn, docs/production.md).
+        Sanic.serve_single(primary=app)
+    else:
+        Sanic.serve(primary=app, app_loader=loader)
 
 
 def serve_realtime(settings: Settings, port: int) -> None:
-    import uvicorn
+    from realtime import server as realtime_server
+    from realtime.app import create_realtime_asgi, create_sio
 
-    from realtime.app import create_realtime_asgi
-
-    asgi = create_realtime_asgi(settings, manage_db=True)
+    sio = create_sio(settings)
+    asgi = create_realtime_asgi(settings, sio=sio, manage_db=True)
     print("\n".join(startup_banner(settings, f"实时服务，端口 {port}")))
-    uvicorn.run(asgi, host=settings.host, port=port, log_config=None, **REALTIME_WEBSOCKETS)
+    # SIGTERM: every client is told to reconnect (to another process) before it closes.
+    realtime_server.serve(
+        asgi,
+        sio,
+        settings.graceful_timeout,
+        host=settings.host,
+        port=port,
+        log_config=None,
+        **REALTIME_WEBSOCKETS,
+    )
 
 
 async def run_worker(settings: Settings) -> None:

@@ -221,6 +221,9 @@ class Settings:
     access_log: bool = True
     log_level: str = "INFO"
     db_pool: DbPool = field(default_factory=DbPool)
+    # On SIGTERM each process finishes what it has in hand (requests, jobs) for at most this
+    # many seconds, then stops; a rolling restart waits this long per process.
+    graceful_timeout: float = 20.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -340,6 +343,18 @@ def _wechat_pay(
         ),
         None,
     )
+
+
+def _graceful_timeout(env: Mapping[str, str], problems: list[str]) -> float:
+    raw = env.get("B2BC_GRACEFUL_TIMEOUT", "20")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        problems.append(f"B2BC_GRACEFUL_TIMEOUT must be a positive number of seconds, not {raw!r}")
+        return 20.0
+    return seconds
 
 
 def _db_pool(env: Mapping[str, str], database_url: str) -> DbPool:
@@ -499,6 +514,7 @@ def load_settings(env: Mapping[str, str] | None = None, role: Role | None = None
         access_log=env.get("B2BC_ACCESS_LOG", "1") not in ("0", "false", "no"),
         log_level=env.get("B2BC_LOG_LEVEL", "INFO"),
         db_pool=db_pool,
+        graceful_timeout=_graceful_timeout(env, problems),
     )
     if problems:
         raise ConfigError(problems)

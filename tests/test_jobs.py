@@ -346,3 +346,29 @@ async def test_a_failing_periodic_job_is_shown_to_every_brand_with_nothing_of_an
         await runner.stop()
     listed = await client.get("/api/v1/jobs", headers=admins[0])
     assert row.id not in [item["id"] for item in listed.json()["items"]]
+
+
+async def test_stopping_a_worker_lets_the_job_under_way_finish(deps, settings) -> None:
+    started, release = asyncio.Event(), asyncio.Event()
+    runs: list[int] = []
+
+    async def slow(deps: Any, job_id: int, args: dict[str, Any]) -> None:
+        started.set()
+        await release.wait()
+        runs.append(job_id)
+
+    task = jobs.Task("test.slow", "测试任务", slow, attempts=3, retry_delay=0.1)
+    runner = JobRunner(
+        deps, [task], redis_url=settings.redis_url, queue_name=queue_name(), timing=QUICK
+    )
+    await runner.start()
+    job_id = await jobs.defer(task.name, {}, brand_id=None, now=datetime.now(UTC))
+    await asyncio.wait_for(started.wait(), 30)
+    stopping = asyncio.create_task(runner.stop())
+    await until(lambda: asyncio.sleep(0, runner._worker.event.is_set()))
+    await asyncio.sleep(0.2)  # room for a stop that would cancel the job to do so
+    assert not stopping.done()  # it waits for the job
+    release.set()
+    await asyncio.wait_for(stopping, 30)
+    record = await JobRecord.get(id=job_id)
+    assert (record.status, record.attempts, runs) == (jobs.DONE, 1, [job_id])

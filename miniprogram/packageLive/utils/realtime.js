@@ -30,6 +30,11 @@
  *   reconnect {sid}              connected again after a loss: re-join rooms, fetch state
  *   disconnect reason            the connection was lost or closed
  *   reconnecting {attempt, delayMs}
+ *
+ * `server_restart {reconnect_in_ms}` from the server (a realtime process stopping for a
+ * restart or an upgrade) is passed on to its handlers like any event, and the client leaves
+ * at once and comes back at a random moment within that window: through the proxy, to a
+ * process still up; a room's hundreds of phones spread over the window.
  *   connect_error {code, message}  the server refused us (and we gave up: see `renewToken`)
  */
 
@@ -44,6 +49,10 @@ const DISCONNECT = 1;
 const EVENT = 2;
 const ACK = 3;
 const CONNECT_ERROR = 4;
+
+// A realtime process about to stop asks its clients to come back within a window
+// (realtime/server.py).
+const SERVER_RESTART = 'server_restart';
 
 // Codes our realtime server gives when it refuses the token (realtime/app.py).
 const TOKEN_REFUSED = ['auth.token_missing', 'auth.token_invalid'];
@@ -116,6 +125,7 @@ class RealtimeClient {
     this.pendingAcks = new Map();
     this.nextAckId = 0;
     this.attempts = 0; // failed attempts since the last successful connection
+    this.restartWindowMs = 0; // set by a server_restart until the reconnection is scheduled
     this.everConnected = false;
     this.tokenRenewed = false; // renewToken is tried once per refusal streak
     this.timers = { heartbeat: null, reconnect: null, connect: null };
@@ -284,6 +294,7 @@ class RealtimeClient {
         // wait on us if it ever did.
         if (packet.id !== null) this.send(encodeSocketPacket(ACK, this.namespace, packet.id, []));
         this.fire(name, ...args);
+        if (name === SERVER_RESTART) this.restartAnnounced(args[0]);
         break;
       }
       case ACK: {
@@ -352,6 +363,14 @@ class RealtimeClient {
     this.shutdown('io client disconnect');
   }
 
+  /** The server is stopping: leave now (it closes our connection next anyway) and come back
+   * within its window rather than after the usual backoff step. */
+  restartAnnounced(payload) {
+    const windowMs = Number(payload && payload.reconnect_in_ms);
+    this.restartWindowMs = windowMs > 0 ? windowMs : this.options.reconnectDelayMs;
+    this.lost(this.task, 'server restart');
+  }
+
   /** The transport is gone (or as good as gone): tidy up and, unless closed, try again. */
   lost(task, reason) {
     if (task === null || task !== this.task) return; // an old socket's late news
@@ -369,10 +388,17 @@ class RealtimeClient {
   scheduleReconnect() {
     const o = this.options;
     this.attempts += 1;
-    // Exponential backoff with jitter (50–100% of the step), so that a room's hundreds of
-    // phones do not all come back in the same second after the server restarts.
-    const step = Math.min(o.reconnectDelayMaxMs, o.reconnectDelayMs * 2 ** (this.attempts - 1));
-    const delayMs = Math.round(step * (0.5 + 0.5 * o.random()));
+    let delayMs;
+    if (this.restartWindowMs) {
+      // Announced: anywhere in the server's window; failures after that back off as usual.
+      delayMs = Math.round(this.restartWindowMs * o.random());
+      this.restartWindowMs = 0;
+    } else {
+      // Exponential backoff with jitter (50–100% of the step), so that a room's hundreds of
+      // phones do not all come back in the same second after a server is lost.
+      const step = Math.min(o.reconnectDelayMaxMs, o.reconnectDelayMs * 2 ** (this.attempts - 1));
+      delayMs = Math.round(step * (0.5 + 0.5 * o.random()));
+    }
     this.fire('reconnecting', { attempt: this.attempts, delayMs });
     this.timers.reconnect = setTimeout(() => {
       if (this.status !== 'waiting') return;

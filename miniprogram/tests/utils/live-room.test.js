@@ -131,6 +131,22 @@ test('after a reconnection it joins again and the page gets the whole state agai
   expect(connection).toEqual(['live', 'reconnecting', 'live']);
 });
 
+test('a restarting server sends the room to another process: it joins there again', async () => {
+  const r = room();
+  const joined = [];
+  const connection = [];
+  r.on('joined', (state) => joined.push(state.viewers));
+  r.on('connection', (status) => connection.push(status));
+  await tick();
+  server.last.serverSends('42/live,["server_restart",{"reconnect_in_ms":2000}]');
+  expect(connection).toEqual(['live', 'reconnecting']);
+  await tick(2000);
+  expect(server.tasks).toHaveLength(2);
+  expect(server.received.map(([name]) => name)).toEqual(['join', 'join']);
+  expect(joined).toEqual([1, 2]);
+  expect(connection).toEqual(['live', 'reconnecting', 'live']);
+});
+
 test('grab, grabCoupon, chat and like send what the server reads', async () => {
   const r = room();
   await tick();

@@ -215,6 +215,36 @@ describe('reconnecting', () => {
     ]);
   });
 
+  test('server_restart: leave at once, come back within its window, back off after', async () => {
+    const rt = client({ random: () => 0.5, connectTimeoutMs: 100 });
+    const seen = [];
+    ['server_restart', 'disconnect', 'reconnecting', 'reconnect'].forEach((name) =>
+      rt.on(name, (data) => seen.push([name, data])),
+    );
+    rt.connect();
+    await tick();
+    server.last.serverSends('42/live,["server_restart",{"reconnect_in_ms":3000}]');
+    expect(server.tasks[0].closed).toBe(true);
+    expect(rt.connected).toBe(false);
+    server.autoOpen = false; // the first process back is not answering yet
+    await tick(1499);
+    expect(server.tasks).toHaveLength(1);
+    await tick(1);
+    expect(server.tasks).toHaveLength(2);
+    server.autoOpen = true;
+    await tick(1599); // its connect timeout, then the usual step (attempt 2: 2 s, jittered)
+    expect(server.tasks).toHaveLength(2);
+    await tick(1);
+    expect(rt.connected).toBe(true);
+    expect(seen).toEqual([
+      ['server_restart', { reconnect_in_ms: 3000 }],
+      ['disconnect', 'server restart'],
+      ['reconnecting', { attempt: 1, delayMs: 1500 }],
+      ['reconnecting', { attempt: 2, delayMs: 1500 }],
+      ['reconnect', { sid: 'sid-3' }],
+    ]);
+  });
+
   test('the wait doubles up to its cap, with jitter between half and all of it', async () => {
     server.autoOpen = false; // the network is gone: sockets never answer
     const rt = client({ connectTimeoutMs: 100, reconnectDelayMaxMs: 5000, random: () => 0 });
