@@ -58,9 +58,16 @@ __all__ = [
 
 
 def server_env(
-    *, database: str, data_dir: Path, port: int, redis_url: str, extra_db_params: str = ""
+    *,
+    database: str,
+    data_dir: Path,
+    port: int,
+    redis_url: str,
+    extra_db_params: str = "",
+    db_port: int = 5432,
 ) -> dict[str, str]:
-    """The environment `b2bc demo|serve` runs with: embedded mode on PostgreSQL and Redis."""
+    """The environment `b2bc demo|serve` runs with: embedded mode on PostgreSQL and Redis.
+    `db_port`: where the server finds PostgreSQL (bench/sql_counter.py stands between)."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -69,7 +76,7 @@ def server_env(
     query = f"?{extra_db_params}" if extra_db_params else ""
     env |= {
         "B2BC_MODE": "embedded",
-        "DATABASE_URL": f"postgres://postgres@{HOST}:5432/{database}{query}",
+        "DATABASE_URL": f"postgres://postgres@{HOST}:{db_port}/{database}{query}",
         "REDIS_URL": redis_url,
         "B2BC_DATA_DIR": str(data_dir),
         "B2BC_ACCESS_LOG": "0",

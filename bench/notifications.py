@@ -21,10 +21,17 @@ In one run this script:
 6. prints per round and as medians p50/p95/p99/max and throughput for first deliveries and
    duplicates, and the verdict against the target, then drops the database.
 
+With --statements the server reaches PostgreSQL through bench/sql_counter.py, and the SQL
+statements per notification are printed (first deliveries and duplicates), with the ones
+each first delivery sends: the figure to compare across commits on a noisy machine, where
+CPU and latency are not. The proxy adds a hop to every statement, so the latencies of such
+a run are not comparable with a run without it.
+
 All traffic goes to 127.0.0.1; the client runs on CPU 1. Run from the project root:
 
     .venv/bin/python bench/notifications.py              # 3 rounds of 200
     .venv/bin/python bench/notifications.py --rounds 1 --profile /tmp/notify.pyspy
+    .venv/bin/python bench/notifications.py --rounds 1 --statements
 """
 
 from __future__ import annotations
@@ -39,7 +46,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -67,6 +75,7 @@ from bench_common import (
     tree_cpu_seconds,
     wait_ready,
 )
+from sql_counter import StatementCounter
 
 from backend.config import SANDBOX_SP_MCHID, load_settings
 from backend.integrations.wechat.pay import SandboxKeys
@@ -255,6 +264,7 @@ class Burst:
     server_cpu: float = 0.0  # cores
     postgres_cpu: float = 0.0
     other_cpu: float = 0.0
+    statements: Counter[str] | None = None  # by text, with --statements
 
     @property
     def throughput(self) -> float:
@@ -267,6 +277,12 @@ class Burst:
 
     def p(self, fraction: float) -> float:
         return percentile(self.latencies_ms, fraction)
+
+    @property
+    def statements_each(self) -> float | None:
+        if self.statements is None:
+            return None
+        return self.statements.total() / max(len(self.latencies_ms), 1)
 
 
 async def fire(port: int, requests: list[bytes], server_pid: int, database: str) -> Burst:
@@ -385,6 +401,8 @@ def describe(burst: Burst) -> str:
         f"  (cores: server {burst.server_cpu:.2f}, postgres backends {burst.postgres_cpu:.2f},"
         f" other {burst.other_cpu:.2f}; server CPU {burst.cpu_ms_each:.2f} ms each)"
     )
+    if burst.statements_each is not None:
+        text += f"  SQL statements {burst.statements_each:.2f} each"
     if burst.errors:
         text += f"  !! {burst.errors} socket errors"
     return text
@@ -428,10 +446,36 @@ def report(bursts: dict[str, list[Burst]], args: argparse.Namespace, clean: bool
         "Invariants (every order paid exactly once, every payment succeeded once with one"
         f" 'succeeded' event, no refund, all 204): {'all held' if clean else 'VIOLATED'}"
     )
+    report_statements(bursts)
     other = statistics.median(b.other_cpu for runs in bursts.values() for b in runs)
     if other > 0.2:
         print(f"WARNING: other processes used a median {other:.2f} cores during the bursts.")
     return p99 <= TARGET_P99_MS
+
+
+def report_statements(bursts: dict[str, list[Burst]]) -> None:
+    """Statements per notification, and what a first delivery sends (--statements)."""
+    firsts = bursts["first"]
+    if any(b.statements is None for runs in bursts.values() for b in runs):
+        return
+    each = {
+        name: statistics.median(b.statements_each or 0.0 for b in runs)
+        for name, runs in bursts.items()
+    }
+    print(
+        f"SQL statements per notification (median): first delivery {each['first']:.2f},"
+        f" duplicate {each['duplicate']:.2f} (counted by bench/sql_counter.py; latencies of"
+        " this run went through it)"
+    )
+    total: Counter[str] = Counter()
+    for burst in firsts:
+        total.update(burst.statements or Counter())
+    count = sum(len(b.latencies_ms) for b in firsts)
+    # Summed over the rounds: round 1 pays most stores' first order (the full path, with
+    # first-order rewards), later rounds take the one-statement path.
+    print(f"Statements of first deliveries, per notification over {len(firsts)} round(s):")
+    for text, n in total.most_common(12):
+        print(f"  {n / count:5.2f}  {text[:150]}")
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -455,21 +499,43 @@ def parse_args() -> argparse.Namespace:
         metavar="FILE",
         help="sample the server with py-spy during one more burst; raw stacks to FILE",
     )
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="count the server's SQL statements per notification (through a proxy)",
+    )
     args = parser.parse_args()
     args.pin = args.pin and hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2
     return args
 
 
 def run_round(
-    dsn: str, keys: SandboxKeys, appid: str, port: int, pid: int, count: int, tag: str
+    dsn: str,
+    keys: SandboxKeys,
+    appid: str,
+    port: int,
+    pid: int,
+    count: int,
+    tag: str,
+    counter: StatementCounter | None = None,
 ) -> tuple[Burst, Burst, list[str]]:
     payments = asyncio.run(create_open_payments(dsn, count, tag))
     requests = build_notifications(keys, appid, port, payments)
     database = dsn.rsplit("/", 1)[1]
+
+    def counted(burst: Burst, before: Counter[str] | None) -> Burst:
+        if counter is None or before is None:
+            return burst
+        return replace(burst, statements=counter.snapshot() - before)
+
+    before = counter.snapshot() if counter else None
     first = asyncio.run(fire(port, requests, pid, database))
+    first = counted(first, before)
+    before = counter.snapshot() if counter else None
     duplicate = asyncio.run(
         fire(port, requests, pid, database)
     )  # same bodies, still fresh signatures
+    duplicate = counted(duplicate, before)
     problems = asyncio.run(check_applied_once(dsn, payments))
     for burst in (first, duplicate):
         if burst.statuses != {204: count} or burst.errors:
@@ -483,12 +549,14 @@ def main() -> int:
     database = f"b2bc_bench_notify_{os.getpid()}"
     dsn = f"postgres://postgres@{HOST}:5432/{database}"
     port = free_port()
+    counter = StatementCounter(HOST, 5432).start() if args.statements else None
     env = server_env(
         database=database,
         data_dir=tmp / "data",
         port=port,
         redis_url=REDIS_URL,
         extra_db_params=f"minsize=1&maxsize={args.pool}",
+        db_port=counter.port if counter else 5432,
     )
     server: subprocess.Popen[bytes] | None = None
     clean = True
@@ -517,7 +585,7 @@ def main() -> int:
         bursts: dict[str, list[Burst]] = {"first": [], "duplicate": []}
         for round_number in range(1, args.rounds + 1):
             first, duplicate, problems = run_round(
-                dsn, keys, appid, port, server.pid, args.count, f"R{round_number}"
+                dsn, keys, appid, port, server.pid, args.count, f"R{round_number}", counter
             )
             bursts["first"].append(first)
             bursts["duplicate"].append(duplicate)
@@ -548,6 +616,8 @@ def main() -> int:
         if server is not None:
             stop_server(server)
         asyncio.run(drop_database(database))
+        if counter is not None:
+            counter.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return 0 if clean and meets else 1
 

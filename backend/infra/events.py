@@ -15,7 +15,6 @@ Handlers are registered in one place, backend/wiring.py, never by importing a mo
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, Literal, TypeVar
@@ -33,7 +32,9 @@ class Registry:
     """Who reacts to which event type, in which phase, in registration order."""
 
     def __init__(self) -> None:
-        self._handlers: dict[tuple[type, Phase], list[Handler[Any]]] = defaultdict(list)
+        # Tuples, replaced on (un)registering: record() runs on hot paths (every payment
+        # notification) and reads them as they are, without a copy per event.
+        self._handlers: dict[tuple[type, Phase], tuple[Handler[Any], ...]] = {}
 
     def on(
         self, event_type: type[E], handler: Handler[E], *, phase: Phase = IN_TRANSACTION
@@ -42,24 +43,24 @@ class Registry:
         handler again changes nothing (wiring may run twice in one process: tests)."""
         if phase not in (IN_TRANSACTION, AFTER_COMMIT):
             raise ValueError(f"unknown phase {phase!r}")
-        handlers = self._handlers[(event_type, phase)]
+        handlers = self._handlers.get((event_type, phase), ())
         if handler not in handlers:
-            handlers.append(handler)
+            self._handlers[(event_type, phase)] = (*handlers, handler)
 
     def off(
         self, event_type: type[E], handler: Handler[E], *, phase: Phase = IN_TRANSACTION
     ) -> None:
         """Stop calling `handler` (a test that needs a reaction missing, as before it existed)."""
-        handlers = self._handlers[(event_type, phase)]
+        handlers = self._handlers.get((event_type, phase), ())
         if handler in handlers:
-            handlers.remove(handler)
+            self._handlers[(event_type, phase)] = tuple(h for h in handlers if h != handler)
 
     def handlers(self, event_type: type, phase: Phase) -> tuple[Handler[Any], ...]:
-        return tuple(self._handlers.get((event_type, phase), ()))
+        return self._handlers.get((event_type, phase), ())
 
     def registered(self) -> dict[tuple[type, Phase], tuple[Handler[Any], ...]]:
         """Everything registered (for the wiring's tests)."""
-        return {key: tuple(handlers) for key, handlers in self._handlers.items() if handlers}
+        return {key: handlers for key, handlers in self._handlers.items() if handlers}
 
     def clear(self) -> None:
         self._handlers.clear()
@@ -68,9 +69,9 @@ class Registry:
         """`event` happened in the current transaction: run its in-transaction handlers now
         (raising rolls the change back), and queue its after-commit ones."""
         event_type = type(event)
-        for handler in self.handlers(event_type, IN_TRANSACTION):
+        for handler in self._handlers.get((event_type, IN_TRANSACTION), ()):
             await handler(deps, event)
-        for handler in self.handlers(event_type, AFTER_COMMIT):
+        for handler in self._handlers.get((event_type, AFTER_COMMIT), ()):
             await sql.after_commit(partial(handler, deps, event))
 
 

@@ -917,8 +917,11 @@ _MOVE_ORDER, _RECORD_MOVE = _move_sql(
         for number, column in enumerate(_CHANGEABLE, start=3)
     ),
 )
+# What paid_event reads of an order moved to paid: all OrderPaid names. The notification's
+# one-statement path reads these alone (each column more is decoded per notification).
+PAID_EVENT_COLUMNS = ("id", "brand_id", "store_id", "payable_fen")
 # What _apply reads of the moved order: its earnings, and what OrderPaid names.
-_MOVED = "id, brand_id, store_id, points_earned, rebate_fen, channel, payable_fen"
+_MOVED = ", ".join((*PAID_EVENT_COLUMNS, "points_earned", "rebate_fen", "channel"))
 
 
 @dataclass(frozen=True)
@@ -1273,8 +1276,9 @@ async def record_payment(
 
 
 def paid_event(moved: Mapping[str, Any], now: datetime) -> OrderPaid:
-    """OrderPaid of an order moved to paid, from the row the move returned (its `_MOVED`
-    columns, or paid_at_once_sql's `moved`): both paths tell the same."""
+    """OrderPaid of an order moved to paid, from the row the move returned (its
+    PAID_EVENT_COLUMNS, from `_MOVED` or paid_at_once_sql's `moved`): both paths tell the
+    same."""
     return OrderPaid(
         order_id=int(moved["id"]),
         brand_id=int(moved["brand_id"]),

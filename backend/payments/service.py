@@ -518,6 +518,7 @@ def _settle_at_once_sql() -> str:
         order_id="(SELECT order_id FROM payments WHERE out_trade_no = $6 AND method = $7)",
         now="$5",
     )
+    moved_columns = ", ".join(f"moved.{column}" for column in ordering_service.PAID_EVENT_COLUMNS)
     # Module constants and placeholders only: values stay bound parameters.
     return (
         f"WITH payable AS ({order.lock}),"  # noqa: S608
@@ -530,9 +531,9 @@ def _settle_at_once_sql() -> str:
         " (payment_id, refund_id, kind, data, created_at)"
         " SELECT id, NULL, 'succeeded', CAST($11 AS JSONB), $5 FROM settling),"
         f" {order.move}"
-        # One row: the moved order's columns (NULL when none moved), and whether a payment
-        # by that number still waits.
-        " SELECT moved.*, EXISTS (SELECT 1 FROM payments"
+        # One row: what OrderPaid names of the moved order (NULL when none moved), and
+        # whether a payment by that number still waits.
+        f" SELECT {moved_columns}, EXISTS (SELECT 1 FROM payments"
         " WHERE out_trade_no = $6 AND method = $7 AND status IN ($8)) AS waiting"
         " FROM (SELECT 1) AS one LEFT JOIN moved ON TRUE"
     )
