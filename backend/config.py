@@ -137,6 +137,10 @@ class Settings:
     order_payment_timeout_seconds: int = 30 * 60
     access_log: bool = True
     log_level: str = "INFO"
+    # /metrics answers anyone presenting this bearer token, besides private peers
+    # (backend/infra/metrics.py); a job worker serves its metrics on metrics_port if set.
+    metrics_token: str | None = None
+    metrics_port: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -292,4 +296,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         order_payment_timeout_seconds=int(env.get("B2BC_ORDER_PAYMENT_TIMEOUT", 30 * 60)),
         access_log=env.get("B2BC_ACCESS_LOG", "1") not in ("0", "false", "no"),
         log_level=env.get("B2BC_LOG_LEVEL", "INFO"),
+        metrics_token=env.get("B2BC_METRICS_TOKEN") or None,
+        metrics_port=_port(env, "B2BC_METRICS_PORT"),
     )
+
+
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    value = env.get(name)
+    if not value:
+        return None
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ConfigError(f"{name} must be a port number (1-65535), not {value!r}")
+    return int(value)
