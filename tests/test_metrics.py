@@ -374,12 +374,12 @@ async def test_serve_adds_up_its_workers_in_one_scrape(database_url) -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 180
-        while True:  # up: every answer, this one included, counts
+        while True:  # up: every answer, this one included, counts (/readyz: it uses the pools)
             assert server.poll() is None, server.stderr.read() if server.stderr else ""
             assert time.monotonic() < deadline, "b2bc serve did not start"
             try:
                 async with httpx.AsyncClient(timeout=SLOW) as http:
-                    await http.get(f"{base}/healthz")
+                    await http.get(f"{base}/readyz")
                 sent += 1
                 break
             except httpx.ConnectError:  # not listening yet: never reached a worker
@@ -389,14 +389,20 @@ async def test_serve_adds_up_its_workers_in_one_scrape(database_url) -> None:
         while len(_pids(metrics_dir, "histogram")) < 2:
             assert sent < 500, "one worker answered everything"
             async with httpx.AsyncClient(timeout=SLOW) as http:
-                assert (await http.get(f"{base}/healthz")).status_code == 200
+                assert (await http.get(f"{base}/readyz")).status_code == 200
             sent += 1
         async with httpx.AsyncClient(base_url=base, timeout=SLOW) as http:
             scraped = await scrape(http)
-        assert scraped.requests("/healthz", "GET", "2xx") == sent
+        assert scraped.requests("/readyz", "GET", "2xx") == sent
         if ON_POSTGRES:
-            # Each worker's pools, summed over the two (sampled as each started).
-            assert scraped.value("b2bc_db_pool_max", pool="default") == 2 * 40
+            # Each worker's pools (the database's opened by its first query), summed over the
+            # two: the other worker writes its own every few seconds.
+            async def both_pools() -> bool:
+                async with httpx.AsyncClient(base_url=base, timeout=SLOW) as http:
+                    now = await scrape(http)
+                return now.value("b2bc_db_pool_max", pool="default") == 2 * 40
+
+            await until(both_pools)
             assert scraped.value("b2bc_redis_pool_max", pool="app") == 2 * 64
     finally:
         server.send_signal(signal.SIGINT)
