@@ -224,6 +224,10 @@ class Settings:
     # On SIGTERM each process finishes what it has in hand (requests, jobs) for at most this
     # many seconds, then stops; a rolling restart waits this long per process.
     graceful_timeout: float = 20.0
+    # /metrics answers anyone presenting this bearer token, besides private peers
+    # (backend/infra/metrics.py); a job worker serves its metrics on metrics_port if set.
+    metrics_token: str | None = None
+    metrics_port: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -515,7 +519,19 @@ def load_settings(env: Mapping[str, str] | None = None, role: Role | None = None
         log_level=env.get("B2BC_LOG_LEVEL", "INFO"),
         db_pool=db_pool,
         graceful_timeout=_graceful_timeout(env, problems),
+        metrics_token=env.get("B2BC_METRICS_TOKEN") or None,
+        metrics_port=_port(env, "B2BC_METRICS_PORT", problems),
     )
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def _port(env: Mapping[str, str], name: str, problems: list[str]) -> int | None:
+    value = env.get(name)
+    if not value:
+        return None
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        problems.append(f"{name} must be a port number (1-65535), not {value!r}")
+        return None
+    return int(value)
