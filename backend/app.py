@@ -30,7 +30,7 @@ from backend.infra.logging import logging_config
 from backend.infra.ops import bp as ops_bp
 from backend.infra.redis import create_redis
 from backend.integrations.wechat.client import MiniProgramClient
-from backend.integrations.wechat.pay import WechatPayClient
+from backend.integrations.wechat.pay import pay_client
 from backend.integrations.wechat.sandbox import SandboxState, create_sandbox_blueprint
 from backend.integrations.wechat.sandbox.pay import PaySandboxState, create_pay_sandbox_blueprint
 from backend.jobs.routes import bp as jobs_bp
@@ -74,7 +74,7 @@ def build_deps(settings: Settings, realtime: Any = None) -> Deps:
         clock=SystemClock(),
         redis=create_redis(settings.redis_url),
         wechat=MiniProgramClient(settings.wechat, token_storage=_wechat_token_storage(settings)),
-        pay=WechatPayClient(settings.wechat_pay),
+        pay=pay_client(settings.wechat_pay),
         broadcast=broadcast,
     )
 

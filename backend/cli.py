@@ -1,4 +1,5 @@
-"""b2bc: run | serve | realtime | worker | migrate | demo | makemigrations."""
+"""b2bc: run | serve | realtime | worker | sandbox | sandbox-env | check-config | migrate | demo
+| ledger-check | makemigrations."""
 
 from __future__ import annotations
 
@@ -10,17 +11,21 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from backend.config import ConfigError, Settings, load_settings
+from backend.config import ROLES, SANDBOX_SP_MCHID, ConfigError, Role, Settings, load_settings
 from backend.infra import db
 
 SANDBOX_PERSONAS = "店主可用沙箱身份登录：POST {base}/wx-sandbox/sandbox/login-code"
 
 
-def _settings() -> Settings:
+def _settings(role: Role | None = None) -> Settings:
+    """The settings for `role`, or exit 2 with one line per missing or invalid setting."""
     try:
-        return load_settings()
+        return load_settings(role=role)
     except ConfigError as exc:
-        print(f"配置错误 / configuration error: {exc}", file=sys.stderr)
+        whose = f"（角色 {role}）" if role else ""
+        print(f"配置错误 / configuration error{whose}:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
         raise SystemExit(2) from exc
 
 
@@ -111,21 +116,41 @@ def startup_banner(settings: Settings, what: str) -> list[str]:
     """What this process really uses, read from the settings it runs with (never assumed
     from the command): mode, database, Redis, WeChat, WeChat Pay and uploads, with no
     password shown."""
+    return [f"b2bc 已启动：{what}", *settings_summary(settings)]
+
+
+NOT_USED = "本进程不使用"
+
+
+def settings_summary(settings: Settings) -> list[str]:
+    """The banner's lines after its first: what a process of `settings.role` uses. The
+    sandbox plays WeChat and needs none of the platform's services."""
     mode = "生产 production" if settings.mode == "production" else "嵌入式 embedded（默认）"
+    if settings.role == "sandbox":
+        return [
+            f"  模式       {mode}",
+            f"  微信沙箱   小程序 {settings.wechat.appid}，微信支付服务商商户号 "
+            f"{SANDBOX_SP_MCHID}（支付密钥 {settings.data_dir / 'wechat_pay_sandbox.json'}）",
+        ]
     redis = (
         "进程内 (fakeredis，进程结束即丢失)"
         if settings.embedded_redis
         else _without_password(settings.redis_url)
     )
     storage = settings.storage
-    uploads = (
-        f"本地目录 {storage.local_dir}"
-        if storage.backend == "local"
-        else f"S3 存储桶 {storage.bucket}（{storage.endpoint_url or 'AWS'}）"
-    )
+    if storage.backend == "s3":
+        uploads = f"S3 存储桶 {storage.bucket}（{storage.endpoint_url or 'AWS'}）"
+    else:
+        uploads = f"本地目录 {storage.local_dir}" if storage.local_dir else NOT_USED
     pay = settings.wechat_pay
+    pay_line = (
+        _wechat_line(
+            "微信支付   ", pay.api_base_url, "api.mch.weixin.qq.com", f"服务商商户号 {pay.sp_mchid}"
+        )
+        if pay.configured
+        else f"微信支付   {NOT_USED}"
+    )
     return [
-        f"b2bc 已启动：{what}",
         f"  模式       {mode}",
         f"  数据库     {_database_line(settings.database_url)}",
         f"  Redis      {redis}",
@@ -133,10 +158,7 @@ def startup_banner(settings: Settings, what: str) -> list[str]:
         + _wechat_line(
             "微信       ", settings.wechat.api_base_url, "api.weixin.qq.com", settings.wechat.appid
         ),
-        "  "
-        + _wechat_line(
-            "微信支付   ", pay.api_base_url, "api.mch.weixin.qq.com", f"服务商商户号 {pay.sp_mchid}"
-        ),
+        f"  {pay_line}",
         f"  上传文件   {uploads}",
     ]
 
@@ -262,6 +284,34 @@ async def run_worker(settings: Settings) -> None:
         await deps.redis.aclose()
 
 
+def serve_sandbox(settings: Settings, host: str, port: int) -> None:
+    """The WeChat sandbox alone, for a fleet in production mode (staging): WeChat's API and
+    WeChat Pay under /wx-sandbox, notifications POSTed to the notify URLs over HTTP."""
+    import uvicorn
+
+    from backend.integrations.wechat.sandbox.process import create_sandbox_process_app
+
+    app = create_sandbox_process_app(settings)
+    print("\n".join(startup_banner(settings, f"微信沙箱，http://{host}:{port}/wx-sandbox")))
+    print(f"  小程序登录码 POST http://{host}:{port}/wx-sandbox/sandbox/login-code")
+    print(f"  支付（付款方）POST http://{host}:{port}/wx-sandbox/sandbox/pay/complete")
+    uvicorn.run(app, host=host, port=port, log_config=None, lifespan="on")
+
+
+def check_config(role: Role) -> int:
+    """Exit status 0 and what the role would use, or 2 and one line per missing setting."""
+    settings = _settings(role)
+    print(f"配置检查通过：{role}（{'、'.join(_needed(settings, role)) or '无必填项'}）")
+    print("\n".join(settings_summary(settings)))
+    return 0
+
+
+def _needed(settings: Settings, role: Role) -> tuple[str, ...]:
+    from backend.config import needs
+
+    return needs(role) if settings.mode == "production" else ()
+
+
 async def _ledger_check(settings: Settings) -> int:
     """Print accounts that do not add up; the exit status says whether there were any."""
     from backend.ledger import service as ledger_service
@@ -302,6 +352,21 @@ def main(argv: list[str] | None = None) -> None:
     realtime = commands.add_parser("realtime", help="production realtime (Socket.IO) server")
     realtime.add_argument("--port", type=int, default=8001)
     commands.add_parser("worker", help="production job worker (durable and periodic jobs)")
+    sandbox = commands.add_parser(
+        "sandbox", help="the WeChat and WeChat Pay sandbox as its own server (staging)"
+    )
+    sandbox.add_argument("--host", default=None, help="default: B2BC_HOST, else 127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=None, help="default: B2BC_SANDBOX_PORT, 8090")
+    env_lines = commands.add_parser(
+        "sandbox-env", help="print KEY=value lines pointing a fleet at `b2bc sandbox`"
+    )
+    env_lines.add_argument(
+        "--url", default=None, help="the sandbox's address (default http://127.0.0.1:PORT)"
+    )
+    check = commands.add_parser(
+        "check-config", help="check the environment has what a role needs (exit 2 if not)"
+    )
+    check.add_argument("role", choices=ROLES)
     commands.add_parser("migrate", help="apply migrations")
     commands.add_parser("demo", help="migrate and create demo data")
     commands.add_parser("makemigrations", help="write a migration for model changes")
@@ -311,7 +376,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "makemigrations":
         makemigrations()
         return
-    settings = _settings()
+    if args.command == "check-config":
+        sys.exit(check_config(args.role))
+    role: Role | None = SERVER_ROLES.get(args.command)
+    settings = _settings(role)
     if args.command == "run":
         run_embedded(settings)
     elif args.command == "serve":
@@ -320,6 +388,14 @@ def main(argv: list[str] | None = None) -> None:
         serve_realtime(settings, args.port)
     elif args.command == "worker":
         asyncio.run(run_worker(settings))
+    elif args.command == "sandbox":
+        port = settings.sandbox_port if args.port is None else args.port
+        serve_sandbox(settings, args.host or settings.host, port)
+    elif args.command == "sandbox-env":
+        from backend.integrations.wechat.sandbox.process import sandbox_env
+
+        url = args.url or f"http://127.0.0.1:{settings.sandbox_port}"
+        print("\n".join(sandbox_env(settings, url)))
     elif args.command == "migrate":
         asyncio.run(_migrate_and_seed(settings, seed=False))
         print("migrations applied")
@@ -327,6 +403,16 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_migrate_and_seed(settings, seed=True))
     elif args.command == "ledger-check":
         sys.exit(asyncio.run(_ledger_check(settings)))
+
+
+# The role each server command plays; the other commands run as every role at once (None).
+SERVER_ROLES: dict[str, Role] = {
+    "serve": "api",
+    "realtime": "realtime",
+    "worker": "worker",
+    "sandbox": "sandbox",
+    "sandbox-env": "sandbox",
+}
 
 
 if __name__ == "__main__":

@@ -9,6 +9,11 @@ from pathlib import Path
 import pytest
 
 from backend.config import ConfigError, load_settings
+from backend.integrations.wechat.pay import generate_rsa_key_pair
+
+# Real keys: the settings check that the Pay PEMs load.
+MERCHANT_PRIVATE_KEY, _ = generate_rsa_key_pair()
+_, PLATFORM_PUBLIC_KEY = generate_rsa_key_pair()
 
 PRODUCTION = {
     "B2BC_MODE": "production",
@@ -22,8 +27,8 @@ PRODUCTION = {
     "B2BC_PUBLIC_BASE_URL": "https://b2bc.example.com",
     "WECHAT_PAY_SP_MCHID": "1600000001",
     "WECHAT_PAY_MERCHANT_SERIAL_NO": "5157F09EFDC096DE15EBE81A47057A7232F1B8E1",
-    "WECHAT_PAY_MERCHANT_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----",
-    "WECHAT_PAY_PLATFORM_PUBLIC_KEY": "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----",
+    "WECHAT_PAY_MERCHANT_PRIVATE_KEY": MERCHANT_PRIVATE_KEY,
+    "WECHAT_PAY_PLATFORM_PUBLIC_KEY": PLATFORM_PUBLIC_KEY,
     "WECHAT_PAY_PLATFORM_PUBLIC_KEY_ID": "PUB_KEY_ID_0114232134912410000000000000",
     "WECHAT_PAY_API_V3_KEY": "a" * 32,
     "S3_BUCKET": "b2bc-media",

@@ -75,6 +75,28 @@ class WechatPaySettings:
     notify_url: str
     refund_notify_url: str
 
+    @property
+    def configured(self) -> bool:
+        """False in a process whose role takes no payments (unconfigured_pay_settings)."""
+        return bool(self.sp_mchid)
+
+
+def unconfigured_pay_settings(sp_appid: str) -> WechatPaySettings:
+    """What a process that never pays or refunds holds (realtime, the sandbox): no keys, no
+    merchant, no gateway. pay_client() turns it into a client that refuses every call."""
+    return WechatPaySettings(
+        sp_appid=sp_appid,
+        sp_mchid="",
+        merchant_serial_no="",
+        merchant_private_key="",
+        platform_public_key="",
+        platform_public_key_id="",
+        api_v3_key="",
+        api_base_url="",
+        notify_url="",
+        refund_notify_url="",
+    )
+
 
 @dataclass(frozen=True)
 class SandboxKeys:
@@ -478,3 +500,27 @@ class WechatPayClient:
             raise NotificationRejected("resource cannot be decrypted with our APIv3 key") from exc
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise NotificationRejected(f"malformed notification: {exc!r}") from exc
+
+
+class UnconfiguredPayClient(WechatPayClient):
+    """The Pay client of a process whose role takes no payments: every call is refused with
+    an error that says so, instead of reaching a gateway with no keys."""
+
+    def __init__(self, settings: WechatPaySettings) -> None:
+        self.settings = settings
+
+    async def _call(self, call: Callable[[], tuple[int, Any]]) -> dict[str, Any]:
+        raise WechatPayError(None, "NOT_CONFIGURED", NOT_CONFIGURED_MESSAGE)
+
+    def payment_params(self, prepay_id: str, sub_appid: str | None = None) -> dict[str, str]:
+        raise WechatPayError(None, "NOT_CONFIGURED", NOT_CONFIGURED_MESSAGE)
+
+    def parse_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
+        raise NotificationRejected(NOT_CONFIGURED_MESSAGE)
+
+
+NOT_CONFIGURED_MESSAGE = "this process's role takes no WeChat Pay calls (no keys configured)"
+
+
+def pay_client(settings: WechatPaySettings) -> WechatPayClient:
+    return WechatPayClient(settings) if settings.configured else UnconfiguredPayClient(settings)
