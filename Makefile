@@ -72,13 +72,13 @@ screenshots: $(STAMP) $(MINIPROGRAM_STAMP)
 	cd miniprogram && B2BC_BIN=$(abspath $(BIN))/b2bc node tools/screenshots/run.js $(API)
 
 lint: $(STAMP)
-	$(BIN)/ruff check backend realtime tests bench
-	$(BIN)/ruff format --check backend realtime tests bench
+	$(BIN)/ruff check backend realtime tests bench deploy
+	$(BIN)/ruff format --check backend realtime tests bench deploy
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix backend realtime tests bench
-	$(BIN)/ruff format backend realtime tests bench
+	$(BIN)/ruff check --fix backend realtime tests bench deploy
+	$(BIN)/ruff format backend realtime tests bench deploy
 
 migrate: $(STAMP)
 	$(BIN)/b2bc migrate

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -36,6 +37,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+import asyncpg
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE = ROOT / ".staging"
@@ -97,7 +100,6 @@ def processes() -> list[Process]:
             "sandbox",
             b2bc("sandbox", "--host", HOST, "--port", str(SANDBOX_PORT)),
             f"http://{HOST}:{SANDBOX_PORT}/healthz",
-            ok_status=None,
         )
     ]
     for number, port in enumerate(API_PORTS, 1):
@@ -122,17 +124,7 @@ def processes() -> list[Process]:
     fleet.append(
         Process(
             "nginx",
-            [
-                nginx_binary(),
-                "-p",
-                str(STATE / "nginx"),
-                "-c",
-                str(STATE / "nginx" / "nginx.conf"),
-                "-e",
-                str(LOGS / "nginx-error.log"),
-                "-g",
-                "daemon off;",
-            ],
+            [nginx_binary(), *nginx_options(), "-g", "daemon off;"],
             f"{BASE_URL}/readyz",
         )
     )
@@ -147,6 +139,19 @@ def by_name(name: str) -> Process:
     raise FleetError(f"no process {name!r} in the fleet (one of: {names})")
 
 
+def nginx_options() -> list[str]:
+    """Its own prefix, config and error log: never the system's nginx or its files."""
+    prefix = STATE / "nginx"
+    return [
+        "-p",
+        str(prefix),
+        "-c",
+        str(prefix / "nginx.conf"),
+        "-e",
+        str(LOGS / "nginx-error.log"),
+    ]
+
+
 def nginx_binary() -> str:
     return shutil.which("nginx") or "/usr/sbin/nginx"
 
@@ -157,7 +162,7 @@ def nginx_binary() -> str:
 def wait_for(what: str, check: list[str], seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if subprocess.run(check, capture_output=True).returncode == 0:
+        if subprocess.run(check, check=False, capture_output=True).returncode == 0:
             return
         time.sleep(0.5)
     raise FleetError(f"{what} did not come up")
@@ -166,7 +171,7 @@ def wait_for(what: str, check: list[str], seconds: float = 30) -> None:
 def ensure_services() -> None:
     """PostgreSQL and Redis on their usual ports, started if they do not answer."""
     pg_ready = ["pg_isready", "-h", HOST, "-p", "5432", "-q"]
-    if subprocess.run(pg_ready).returncode != 0:
+    if subprocess.run(pg_ready, check=False).returncode != 0:
         print("staging: starting PostgreSQL", flush=True)
         version = sorted(os.listdir("/etc/postgresql"))[-1]
         subprocess.run(
@@ -174,14 +179,16 @@ def ensure_services() -> None:
         )
     wait_for("PostgreSQL", pg_ready)
     redis_ping = ["redis-cli", "-h", HOST, "-p", "6379", "ping"]
-    if subprocess.run(redis_ping, capture_output=True).returncode != 0:
+    if subprocess.run(redis_ping, check=False, capture_output=True).returncode != 0:
         print("staging: starting Redis", flush=True)
         Path("/var/lib/redis").mkdir(parents=True, exist_ok=True)
         Path("/var/log/redis").mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            ["redis-server", "--daemonize", "yes", "--bind", HOST, "--port", "6379"]
-            + ["--save", "", "--appendonly", "no", "--dir", "/var/lib/redis"]
-            + ["--logfile", "/var/log/redis/staging.log"],
+            [
+                *("redis-server", "--daemonize", "yes", "--bind", HOST, "--port", "6379"),
+                *("--save", "", "--appendonly", "no", "--dir", "/var/lib/redis"),
+                *("--logfile", "/var/log/redis/staging.log"),
+            ],
             check=True,
         )
     wait_for("Redis", redis_ping)
@@ -189,14 +196,12 @@ def ensure_services() -> None:
         print("staging: installing nginx from Debian", flush=True)
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         install = ["apt-get", "install", "-y", "-q", "nginx"]
-        if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-            subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True)
+        if subprocess.run(install, env=env, check=False, capture_output=True).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], env=env, check=False, capture_output=True)
             subprocess.run(install, env=env, check=True, capture_output=True)
 
 
 async def _recreate_database() -> None:
-    import asyncpg
-
     conn = await asyncpg.connect(ADMIN_DSN)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
@@ -208,7 +213,11 @@ async def _recreate_database() -> None:
 def fresh_state() -> None:
     """A new database and an empty Redis db: nothing of an earlier staging run survives."""
     asyncio.run(_recreate_database())
-    subprocess.run(["redis-cli", "-h", HOST, "-p", "6379", "-n", "3", "flushdb"], check=True)
+    subprocess.run(
+        ["redis-cli", "-h", HOST, "-p", "6379", "-n", "3", "flushdb"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 # --- the env file ---------------------------------------------------------------------------
@@ -228,8 +237,8 @@ def base_env() -> dict[str, str]:
 
 def read_env_file(path: Path = ENV_FILE) -> dict[str, str]:
     values: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
         if line and not line.startswith("#") and "=" in line:
             key, _, value = line.partition("=")
             values[key.strip()] = value.strip()
@@ -266,6 +275,7 @@ def write_env_file() -> None:
     # URLs); the sandbox process, started with the same data dir, holds the matching keys.
     printed = subprocess.run(
         b2bc("sandbox-env"),
+        check=False,
         cwd=ROOT,
         env=base_env() | {key: own[key] for key in ("B2BC_DATA_DIR", "B2BC_SANDBOX_PORT")},
         capture_output=True,
@@ -292,7 +302,12 @@ def check_config() -> None:
     """Each role's own check, as an operator runs it before starting that role."""
     for role in ("api", "realtime", "worker", "sandbox"):
         checked = subprocess.run(
-            b2bc("check-config", role), cwd=ROOT, env=fleet_env(), capture_output=True, text=True
+            b2bc("check-config", role),
+            check=False,
+            cwd=ROOT,
+            env=fleet_env(),
+            capture_output=True,
+            text=True,
         )
         if checked.returncode != 0:
             raise FleetError(
@@ -303,7 +318,7 @@ def check_config() -> None:
 
 def migrate() -> None:
     done = subprocess.run(
-        b2bc("migrate"), cwd=ROOT, env=fleet_env(), capture_output=True, text=True
+        b2bc("migrate"), check=False, cwd=ROOT, env=fleet_env(), capture_output=True, text=True
     )
     if done.returncode != 0:
         raise FleetError(f"b2bc migrate failed:\n{done.stdout}{done.stderr}")
@@ -363,8 +378,8 @@ http {{
 """
     (prefix / "nginx.conf").write_text(conf, encoding="utf-8")
     tested = subprocess.run(
-        [nginx_binary(), "-t", "-q", "-p", str(prefix), "-c", str(prefix / "nginx.conf")]
-        + ["-e", str(LOGS / "nginx-error.log")],
+        [nginx_binary(), "-t", "-q", *nginx_options()],
+        check=False,
         capture_output=True,
         text=True,
     )
@@ -465,10 +480,8 @@ def stop_pid(pid: int, seconds: float = GRACEFUL_SECONDS + 5) -> bool:
             return True
         time.sleep(0.1)
     with_kill = group_alive(pid) or alive(pid)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     return not with_kill
 
 
@@ -492,10 +505,16 @@ def group_alive(pgid: int) -> bool:
     return False
 
 
-def restart(name: str) -> float:
+@dataclass(frozen=True)
+class Restarted:
+    seconds: float  # out and back, healthy
+    stop_seconds: float  # SIGTERM until it was gone
+    drained: bool  # gone on SIGTERM alone (False: SIGKILLed after the grace period)
+
+
+def restart(name: str) -> Restarted:
     """One process out and back: SIGTERM (it drains), start, wait healthy. nginx reloads
-    instead (SIGHUP: new workers take the new config, old ones finish their connections).
-    Returns the seconds it took."""
+    instead (SIGHUP: new workers take the new config, old ones finish their connections)."""
     began = time.monotonic()
     process = by_name(name)
     pids = load_pids()
@@ -504,13 +523,13 @@ def restart(name: str) -> float:
         render_nginx()
         os.kill(pid, signal.SIGHUP)
         wait_healthy(process, pid)
-        return time.monotonic() - began
-    if pid:
-        stop_pid(pid)
+        return Restarted(time.monotonic() - began, 0.0, True)
+    drained = stop_pid(pid) if pid else True
+    stopped = time.monotonic() - began
     pids[name] = start(process)
     save_pids(pids)
     wait_healthy(process, pids[name])
-    return time.monotonic() - began
+    return Restarted(time.monotonic() - began, stopped, drained)
 
 
 def up() -> None:
@@ -552,9 +571,7 @@ def down() -> None:
         if pid is None:
             continue
         drained = stop_pid(pid)
-        print(
-            f"staging: {process.name:<11} stopped" + ("" if drained else " (killed)"), flush=True
-        )
+        print(f"staging: {process.name:<11} stopped" + ("" if drained else " (killed)"), flush=True)
     save_pids(pids)
 
 
@@ -594,7 +611,13 @@ def main() -> int:
             return 0 if status() else 1
         else:
             for name in args.names or [p.name for p in processes()]:
-                print(f"staging: {name} restarted in {restart(name):.1f} s", flush=True)
+                done = restart(name)
+                how = "drained" if done.drained else "KILLED after the grace period"
+                print(
+                    f"staging: {name} stopped in {done.stop_seconds:.1f} s ({how}), healthy"
+                    f" again after {done.seconds:.1f} s",
+                    flush=True,
+                )
     except FleetError as exc:
         print(f"staging: {exc}", file=sys.stderr)
         return 1

@@ -54,6 +54,9 @@ from live_rain import check_rain  # noqa: E402
 from backend.demo.seed import DEMO_OWNER_PERSONA, DEMO_PASSWORD  # noqa: E402
 from backend.integrations.wechat.sandbox import openid_for  # noqa: E402
 
+# How long a store keeps retrying one request during the restarts: past the 2 minutes after
+# which an idempotency key left "in progress" by a stopped process is freed.
+RETRY_SECONDS = 150
 RESTART_ORDER = ["worker", "realtime-1", "realtime-2", "api-1", "api-2", "nginx"]
 
 
@@ -91,6 +94,11 @@ class Smoke:
         self.staff: dict[str, dict[str, str]] = {}
         self.owner: dict[str, str] = {}
         self.sku: tuple[int, int] = (0, 0)  # (sku id, quantity of one order)
+        # Retries of a create whose first attempt is still "in progress": one cut off by a
+        # process that stopped without finishing it (its key is freed after 2 minutes).
+        self.in_progress_retries = 0
+        # Complaint steps whose retry was refused because the first attempt had gone through.
+        self.steps_reconciled = 0
 
     async def close(self) -> None:
         for client in (self.api, self.wx, self.pay):
@@ -119,8 +127,10 @@ class Smoke:
                     await asyncio.sleep(0.2)
                     continue
                 raise Failed(f"{method} {path}: {exc!r}") from exc
-            if response.status_code in (502, 503, 504) and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
+            if retryable(response) and time.monotonic() < deadline:
+                if response.status_code == 409:
+                    self.in_progress_retries += 1
+                await asyncio.sleep(0.2 if response.status_code != 409 else 2)
                 continue
             if not response.is_success:
                 raise Failed(f"{method} {path}: {response.status_code} {response.text[:300]}")
@@ -143,7 +153,11 @@ class Smoke:
     def seed_demo(self) -> None:
         began = time.monotonic()
         done = subprocess.run(
-            fleet.b2bc("demo"), cwd=fleet.ROOT, env=fleet.fleet_env(), capture_output=True
+            fleet.b2bc("demo"),
+            check=False,
+            cwd=fleet.ROOT,
+            env=fleet.fleet_env(),
+            capture_output=True,
         )
         ok = done.returncode == 0
         detail = f"{time.monotonic() - began:.1f} s" if ok else done.stderr.decode()[-800:]
@@ -178,9 +192,7 @@ class Smoke:
         )
         dist = self.staff["dist1_admin"]
         await self.call("POST", f"/api/v1/orders/{order['id']}/accept", dist)
-        await self.call(
-            "POST", f"/api/v1/orders/{order['id']}/ship", dist, json={"carrier": "own"}
-        )
+        await self.call("POST", f"/api/v1/orders/{order['id']}/ship", dist, json={"carrier": "own"})
         shipped = await self.call("GET", f"/api/v1/orders/{order['id']}", self.owner)
         r.check("distributor accepts and ships", shipped["status"] == "shipped", shipped["status"])
         complaint = await self.complain(order["id"])
@@ -262,18 +274,30 @@ class Smoke:
         )
         number = int(complaint["id"])
         brand, dist = self.staff["brand_admin"], self.staff["dist1_admin"]
-        for who, action, message in (
-            (brand, "acknowledge", ""),
-            (brand, "assign", ""),
-            (dist, "respond", "明天上门更换"),
+        for who, action, message, reached in (
+            (brand, "acknowledge", "", "acknowledged"),
+            (brand, "assign", "", "assigned"),
+            (dist, "respond", "明天上门更换", "responded"),
         ):
-            await self.call(
-                "POST",
-                f"/api/v1/complaints/{number}/{action}",
-                who,
-                json={"message": message},
-                retry_seconds=retry_seconds,
-            )
+            try:
+                await self.call(
+                    "POST",
+                    f"/api/v1/complaints/{number}/{action}",
+                    who,
+                    json={"message": message},
+                    retry_seconds=retry_seconds,
+                )
+            except Failed:
+                # A step has no Idempotency-Key: when its answer was lost (the connection cut
+                # by a restart) and the retry is refused, the client reads where it stands.
+                if not retry_seconds:
+                    raise
+                now = await self.call(
+                    "GET", f"/api/v1/complaints/{number}", who, retry_seconds=retry_seconds
+                )
+                if now["status"] != reached:
+                    raise
+                self.steps_reconciled += 1
         return number
 
     # --- 3. live ----------------------------------------------------------------------------
@@ -346,7 +370,11 @@ class Smoke:
 
     def ledger_check(self, when: str) -> None:
         done = subprocess.run(
-            fleet.b2bc("ledger-check"), cwd=fleet.ROOT, env=fleet.fleet_env(), capture_output=True
+            fleet.b2bc("ledger-check"),
+            check=False,
+            cwd=fleet.ROOT,
+            env=fleet.fleet_env(),
+            capture_output=True,
         )
         out = done.stdout.decode().strip().splitlines()
         self.report.check(f"b2bc ledger-check {when}", done.returncode == 0, out[-1] if out else "")
@@ -361,15 +389,21 @@ class Smoke:
         grabs = Grabbers(self, platform, platform.rain_ids[1])
         await grabs.start()
         loops = [
-            asyncio.create_task(self.keep_ordering(traffic, stop))
-            for _ in range(self.args.buyers)
+            asyncio.create_task(self.keep_ordering(traffic, stop)) for _ in range(self.args.buyers)
         ]
         grabbing = asyncio.create_task(grabs.run(stop))
         try:
             await asyncio.sleep(1)
             for name in RESTART_ORDER:
-                took = await asyncio.to_thread(fleet.restart, name)
-                r.check(f"restart {name} (SIGTERM, start, healthy)", True, f"{took:.1f} s")
+                done = await asyncio.to_thread(fleet.restart, name)
+                # A process SIGKILLed after the grace period is reported, not failed: what it
+                # cut short must still be whole, which the invariants below check.
+                how = "drained" if done.drained else "SIGKILLed after the grace period"
+                r.check(
+                    f"restart {name} (SIGTERM, start, healthy)",
+                    True,
+                    f"stopped in {done.stop_seconds:.1f} s ({how}), back in {done.seconds:.1f} s",
+                )
                 await asyncio.sleep(1)
         finally:
             stop.set()
@@ -379,7 +413,9 @@ class Smoke:
             "stores kept ordering during the restarts",
             traffic.placed > 0 and not traffic.errors,
             f"{traffic.placed} orders placed, {traffic.paid} paid, {traffic.complaints} "
-            f"complaints; {sum(traffic.errors.values())} errors {dict(traffic.errors)}",
+            f"complaints; {sum(traffic.errors.values())} errors {dict(traffic.errors)};"
+            f" {self.in_progress_retries} retries of a create cut off by a stop,"
+            f" {self.steps_reconciled} complaint steps found done on retry",
         )
         await self.check_orders(traffic, since)
         await wait_rain_ended(self.dsn, platform.rain_ids[1], 90)
@@ -391,15 +427,15 @@ class Smoke:
         while not stop.is_set():
             key = str(uuid.uuid4())
             try:
-                order = await self.place_order(key, retry_seconds=30)
+                order = await self.place_order(key, retry_seconds=RETRY_SECONDS)
                 traffic.orders.setdefault(key, []).append(int(order["id"]))
                 traffic.placed += 1
                 traffic.trade_nos[int(order["id"])] = await self.pay_order(
-                    int(order["id"]), retry_seconds=30
+                    int(order["id"]), retry_seconds=RETRY_SECONDS
                 )
                 traffic.paid += 1
                 if traffic.placed % 4 == 0:
-                    await self.complain(int(order["id"]), retry_seconds=30)
+                    await self.complain(int(order["id"]), retry_seconds=RETRY_SECONDS)
                     traffic.complaints += 1
             except Failed as exc:
                 traffic.errors[str(exc)[:120]] += 1
@@ -476,8 +512,10 @@ class Smoke:
         acked = {store: amount for store, amount in grabs.won.items()}
         r.check(
             "grabs during the restarts: each acknowledged win is a grant",
-            all(dict((int(g["store_id"]), int(g["amount_fen"])) for g in grants).get(s) == a
-                for s, a in acked.items()),
+            all(
+                dict((int(g["store_id"]), int(g["amount_fen"])) for g in grants).get(s) == a
+                for s, a in acked.items()
+            ),
             f"{len(acked)} wins acknowledged over {grabs.reconnects} reconnects, "
             f"{len(grants)} grants",
         )
@@ -502,8 +540,7 @@ class Smoke:
         try:
             while True:
                 rows = await conn.fetch(
-                    "SELECT status, count(*) AS n FROM jobs WHERE created_at >= $1"
-                    " GROUP BY status",
+                    "SELECT status, count(*) AS n FROM jobs WHERE created_at >= $1 GROUP BY status",
                     since,
                 )
                 counts = {row["status"]: int(row["n"]) for row in rows}
@@ -590,6 +627,14 @@ class Grabbers:
 
 
 # --- helpers --------------------------------------------------------------------------------
+
+
+def retryable(response: httpx.Response) -> bool:
+    """What a client retries with the same Idempotency-Key: nginx found no process (502/504),
+    the API was busy (503), or the first attempt of this key is still being processed."""
+    if response.status_code in (502, 503, 504):
+        return True
+    return response.status_code == 409 and "idempotency.in_progress" in response.text
 
 
 def ignore(*_: Any) -> None:
