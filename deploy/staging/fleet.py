@@ -62,6 +62,7 @@ WORKER_METRICS_PORT = NGINX_PORT + 11  # 18091
 # The production ports in deploy/nginx/b2bc.conf, and the staging ports that replace them.
 PRODUCTION_PORTS = {8000: API_PORTS[0], 8001: API_PORTS[1], 8101: REALTIME_PORTS[0]}
 PRODUCTION_PORTS[8102] = REALTIME_PORTS[1]
+START_MARK = "--- staging: starting"  # the line each start writes into the process's log
 GRACEFUL_SECONDS = 20  # B2BC_GRACEFUL_TIMEOUT's default
 BASE_URL = f"http://{HOST}:{NGINX_PORT}"
 
@@ -300,19 +301,22 @@ def write_env_file() -> None:
 
 def check_config() -> None:
     """Each role's own check, as an operator runs it before starting that role."""
-    for role in ("api", "realtime", "worker", "sandbox"):
-        checked = subprocess.run(
+    checks = {
+        role: subprocess.Popen(
             b2bc("check-config", role),
-            check=False,
             cwd=ROOT,
             env=fleet_env(),
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
         )
-        if checked.returncode != 0:
+        for role in ("api", "realtime", "worker", "sandbox")
+    }
+    for role, checking in checks.items():
+        said, _ = checking.communicate()
+        if checking.returncode != 0:
             raise FleetError(
-                f"b2bc check-config {role} refused the env file {ENV_FILE}:\n"
-                + (checked.stdout + checked.stderr).strip()
+                f"b2bc check-config {role} refused the env file {ENV_FILE}:\n{said.strip()}"
             )
 
 
@@ -418,7 +422,7 @@ def alive(pid: int) -> bool:
 def start(process: Process) -> int:
     LOGS.mkdir(parents=True, exist_ok=True)
     with process.log.open("ab") as log:
-        log.write(f"\n--- staging: starting {' '.join(process.command)}\n".encode())
+        log.write(f"\n{START_MARK} {' '.join(process.command)}\n".encode())
         log.flush()
         child = subprocess.Popen(
             process.command,
@@ -438,8 +442,10 @@ def healthy(process: Process, pid: int) -> bool:
     if not alive(pid):
         return False
     if process.health_url is None:
-        # The worker prints its banner once its runner is about to start.
-        return "任务处理进程" in process.log.read_text(encoding="utf-8", errors="replace")
+        # The worker prints its banner once its runner is about to start (this run's: the
+        # log keeps earlier runs, each after a START_MARK line).
+        log = process.log.read_text(encoding="utf-8", errors="replace")
+        return "任务处理进程" in log.rpartition(START_MARK)[2]
     try:
         with urllib.request.urlopen(process.health_url, timeout=2) as response:
             status = response.status
@@ -532,6 +538,26 @@ def restart(name: str) -> Restarted:
     return Restarted(time.monotonic() - began, stopped, drained)
 
 
+def stop(name: str) -> bool:
+    """One process out (SIGTERM, it drains); True if it went without SIGKILL."""
+    pids = load_pids()
+    pid = pids.pop(by_name(name).name, None)
+    drained = stop_pid(pid) if pid else True
+    save_pids(pids)
+    return drained
+
+
+def start_one(name: str) -> None:
+    """One process (back) in, waited for until healthy."""
+    process = by_name(name)
+    pids = load_pids()
+    if name in pids and alive(pids[name]):
+        return
+    pids[name] = start(process)
+    save_pids(pids)
+    wait_healthy(process, pids[name])
+
+
 def up() -> None:
     if any(alive(pid) for pid in load_pids().values()):
         print("staging: a fleet is already running; stopping it first", flush=True)
@@ -549,11 +575,19 @@ def up() -> None:
     render_nginx()
     pids: dict[str, int] = {}
     try:
-        for process in processes():
+        # The platform's processes start together (they wait for nothing but PostgreSQL and
+        # Redis); nginx last, once they answer.
+        *platform, proxy = processes()
+        for process in platform:
             pids[process.name] = start(process)
-            save_pids(pids)
-            wait_healthy(process, pids[process.name])
+        save_pids(pids)
+        for process in platform:
+            wait_healthy(process, pids[process.name], seconds=120)
             print(f"staging: {process.name:<11} up (pid {pids[process.name]})", flush=True)
+        pids[proxy.name] = start(proxy)
+        save_pids(pids)
+        wait_healthy(proxy, pids[proxy.name])
+        print(f"staging: {proxy.name:<11} up (pid {pids[proxy.name]})", flush=True)
     except BaseException:
         down()
         raise

@@ -175,10 +175,11 @@ class Smoke:
         tokens = await self.call("POST", "/api/v1/auth/wechat/login", json={"code": code})
         self.owner = {"Authorization": f"Bearer {tokens['access_token']}"}
         me = await self.call("GET", "/api/v1/me", self.owner)
+        current = me.get("current") or {}
         r.check(
             "store owner signs in with a sandbox wx.login code",
-            "store_owner" in str(me),
-            f"user {tokens.get('identity', {}).get('user_id')}",
+            current.get("role") == "store_owner",
+            f"user {me['id']}, store {current.get('store_id')}",
         )
         self.sku = await self.pick_sku()
         order = await self.place_order()
