@@ -11,7 +11,15 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from backend.config import ROLES, SANDBOX_SP_MCHID, ConfigError, Role, Settings, load_settings
+from backend.config import (
+    ROLES,
+    SANDBOX_SP_MCHID,
+    ConfigError,
+    Role,
+    Settings,
+    load_settings,
+    needs,
+)
 from backend.infra import db
 
 SANDBOX_PERSONAS = "店主可用沙箱身份登录：POST {base}/wx-sandbox/sandbox/login-code"
@@ -301,15 +309,10 @@ def serve_sandbox(settings: Settings, host: str, port: int) -> None:
 def check_config(role: Role) -> int:
     """Exit status 0 and what the role would use, or 2 and one line per missing setting."""
     settings = _settings(role)
-    print(f"配置检查通过：{role}（{'、'.join(_needed(settings, role)) or '无必填项'}）")
+    required = needs(role) if settings.mode == "production" else ()
+    print(f"配置检查通过：{role}（必填：{'、'.join(required) or '无'}）")
     print("\n".join(settings_summary(settings)))
     return 0
-
-
-def _needed(settings: Settings, role: Role) -> tuple[str, ...]:
-    from backend.config import needs
-
-    return needs(role) if settings.mode == "production" else ()
 
 
 async def _ledger_check(settings: Settings) -> int:

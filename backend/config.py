@@ -38,6 +38,7 @@ MIN_SECRET_LENGTH = 32
 SANDBOX_SP_MCHID = "1900000000"
 WECHAT_API = "https://api.weixin.qq.com"
 WECHAT_PAY_API = "https://api.mch.weixin.qq.com"
+URL_SCHEMES = ("https://", "http://")
 SANDBOX_PATH = "/wx-sandbox"  # where the sandboxes are mounted, embedded and standalone alike
 PAY_ENV = (
     "WECHAT_PAY_SP_MCHID",
@@ -143,6 +144,11 @@ class StorageSettings:
     secret_access_key: str | None = None
 
 
+# A process whose role keeps no files (realtime, the sandbox): no directory, so any attempt to
+# store one fails (infra/storage.py) instead of writing where nobody serves it.
+UNUSED_STORAGE = StorageSettings(backend="local", public_url="/media")
+
+
 def _storage(
     env: Mapping[str, str], mode: str, data_dir: Path, public_base_url: str, problems: list[str]
 ) -> StorageSettings:
@@ -170,11 +176,6 @@ def _storage(
         access_key_id=env.get("S3_ACCESS_KEY_ID"),
         secret_access_key=env.get("S3_SECRET_ACCESS_KEY"),
     )
-
-
-# A process whose role keeps no files (realtime, the sandbox): no directory, so any attempt to
-# store one fails (infra/storage.py) instead of writing where nobody serves it.
-UNUSED_STORAGE = StorageSettings(backend="local", public_url="/media")
 
 
 def _missing(name: str) -> str:
@@ -351,6 +352,12 @@ def _production_problems(env: Mapping[str, str], role: Role | None) -> list[str]
     if "DATABASE_URL" in required and env.get("DATABASE_URL", "").startswith("sqlite"):
         problems.append(
             f"DATABASE_URL must be PostgreSQL in production: {PURPOSES['DATABASE_URL']}"
+        )
+    public = env.get("B2BC_PUBLIC_BASE_URL")
+    if "B2BC_PUBLIC_BASE_URL" in required and public and not public.startswith(URL_SCHEMES):
+        problems.append(
+            f"B2BC_PUBLIC_BASE_URL must start with https:// or http://, not {public!r}: "
+            f"{PURPOSES['B2BC_PUBLIC_BASE_URL']}"
         )
     if "REDIS_URL" in required and env.get("REDIS_URL") == EMBEDDED_REDIS_URL:
         problems.append(f"REDIS_URL must be a real Redis in production: {PURPOSES['REDIS_URL']}")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from backend.config import ConfigError, load_settings
+from backend.config import SANDBOX_APP_SECRET, SANDBOX_APPID, ConfigError, load_settings
 from backend.integrations.wechat.pay import generate_rsa_key_pair
+from tests.b2bc_process import b2bc
 
 # Real keys: the settings check that the Pay PEMs load.
 MERCHANT_PRIVATE_KEY, _ = generate_rsa_key_pair()
@@ -23,7 +25,6 @@ PRODUCTION = {
     "B2BC_CODE_SECRET": "c" * 40,
     "WECHAT_APPID": "wx1234567890",
     "WECHAT_SECRET": "s" * 32,
-    "WECHAT_API_BASE_URL": "https://api.weixin.qq.com",
     "B2BC_PUBLIC_BASE_URL": "https://b2bc.example.com",
     "WECHAT_PAY_SP_MCHID": "1600000001",
     "WECHAT_PAY_MERCHANT_SERIAL_NO": "5157F09EFDC096DE15EBE81A47057A7232F1B8E1",
@@ -153,3 +154,191 @@ def test_the_api_app_leaves_sanics_misleading_banner_out(tmp_path: Path) -> None
 
     app = cli._api_app(load_settings({"B2BC_DATA_DIR": str(tmp_path)}), "b2bc_banner_test")
     assert app.config.MOTD is False
+
+
+# --- per role ---------------------------------------------------------------------------
+
+PAY = [
+    "WECHAT_PAY_SP_MCHID",
+    "WECHAT_PAY_MERCHANT_SERIAL_NO",
+    "WECHAT_PAY_MERCHANT_PRIVATE_KEY",
+    "WECHAT_PAY_PLATFORM_PUBLIC_KEY",
+    "WECHAT_PAY_PLATFORM_PUBLIC_KEY_ID",
+    "WECHAT_PAY_API_V3_KEY",
+]
+SERVICES = ["DATABASE_URL", "REDIS_URL"]
+WECHAT = ["WECHAT_APPID", "WECHAT_SECRET"]
+# What realtime uses: the services, the API's token secret (to verify), WeChat's content
+# check for chat, and the public URL in draw record links.
+REALTIME_ONLY = {
+    key: PRODUCTION[key]
+    for key in ("B2BC_MODE", *SERVICES, "B2BC_JWT_SECRET", *WECHAT, "B2BC_PUBLIC_BASE_URL")
+}
+
+
+def _refused(env: dict[str, str], role: str | None) -> list[str]:
+    """The settings named by the refusal, one per line, in order."""
+    with pytest.raises(ConfigError) as refused:
+        load_settings(env, role=role)  # type: ignore[arg-type]
+    assert str(refused.value).splitlines() == refused.value.problems
+    return [problem.split()[0].rstrip(":") for problem in refused.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("role", "required"),
+    [
+        (
+            "api",
+            [
+                *SERVICES,
+                "B2BC_JWT_SECRET",
+                "B2BC_CODE_SECRET",
+                *WECHAT,
+                "B2BC_PUBLIC_BASE_URL",
+                *PAY,
+                "S3_BUCKET",
+            ],
+        ),
+        ("realtime", [*SERVICES, "B2BC_JWT_SECRET", *WECHAT, "B2BC_PUBLIC_BASE_URL"]),
+        ("worker", [*SERVICES, *WECHAT, "B2BC_PUBLIC_BASE_URL", *PAY, "S3_BUCKET"]),
+        (None, [*SERVICES, "B2BC_JWT_SECRET", "B2BC_CODE_SECRET", *WECHAT,
+                "B2BC_PUBLIC_BASE_URL", *PAY, "S3_BUCKET"]),
+    ],
+)  # fmt: skip
+def test_each_role_names_everything_it_needs_at_once(role: str | None, required: list) -> None:
+    assert _refused({"B2BC_MODE": "production"}, role) == required
+
+
+def test_the_sandbox_needs_nothing_in_production(tmp_path: Path) -> None:
+    settings = load_settings({"B2BC_MODE": "production", "B2BC_DATA_DIR": str(tmp_path)}, "sandbox")
+    assert (settings.role, settings.sandbox_port) == ("sandbox", 8090)
+    assert (settings.wechat.appid, settings.wechat.secret) == (SANDBOX_APPID, SANDBOX_APP_SECRET)
+    assert not settings.wechat_pay.configured
+
+
+async def test_realtime_starts_with_only_what_it_uses() -> None:
+    from backend.app import build_deps
+    from backend.identity.tokens import Principal, issue_access_token, read_access_token
+    from backend.infra.storage import storage_for
+    from backend.integrations.wechat.pay import WechatPayError
+
+    realtime = load_settings(REALTIME_ONLY, role="realtime")
+    api = load_settings(PRODUCTION, role="api")
+    # A token the API signs verifies in the realtime process: the one B2BC_JWT_SECRET.
+    now = datetime.now(UTC)
+    token = issue_access_token(
+        Principal(user_id=7, session_id="s"), secret=api.jwt_secret, now=now, ttl_seconds=60
+    )
+    assert read_access_token(token, secret=realtime.jwt_secret, now=now).user_id == 7
+    # No Pay keys and no bucket: the placeholders refuse to be used, with a reason.
+    assert not realtime.wechat_pay.configured and realtime.pay_sandbox_keys is None
+    deps = build_deps(realtime)
+    try:
+        with pytest.raises(WechatPayError) as refused:
+            await deps.pay.query(sub_mchid="1900000001", out_trade_no="B2BC000001")
+        assert refused.value.code == "NOT_CONFIGURED"
+        with pytest.raises(WechatPayError):
+            deps.pay.payment_params("wx123")
+    finally:
+        await deps.redis.aclose()
+    with pytest.raises(RuntimeError, match="keeps no files"):
+        storage_for(realtime.storage)
+
+
+def test_api_without_pay_keys_is_refused_listing_each() -> None:
+    without_pay = {key: value for key, value in PRODUCTION.items() if key not in PAY}
+    assert _refused(without_pay, "api") == PAY
+    with pytest.raises(ConfigError) as refused:
+        load_settings(without_pay, role="api")
+    assert "微信支付 APIv3 密钥" in str(refused.value)  # each line says what it is for
+    # The realtime process never pays: the same environment starts it.
+    assert load_settings(without_pay, role="realtime").role == "realtime"
+
+
+def test_the_worker_signs_no_tokens_and_makes_up_an_unusable_secret() -> None:
+    without_secrets = {
+        key: value
+        for key, value in PRODUCTION.items()
+        if key not in ("B2BC_JWT_SECRET", "B2BC_CODE_SECRET")
+    }
+    first = load_settings(without_secrets, role="worker")
+    second = load_settings(without_secrets, role="worker")
+    # Random per process: nothing another process signed could verify with it.
+    assert first.jwt_secret != second.jwt_secret and len(first.jwt_secret) >= 32
+    assert first.wechat_pay.configured and first.storage.backend == "s3"
+    assert _refused(without_secrets, "api") == ["B2BC_JWT_SECRET", "B2BC_CODE_SECRET"]
+
+
+def test_every_invalid_setting_is_listed_in_one_refusal(tmp_path: Path) -> None:
+    env = {
+        **PRODUCTION,
+        "DATABASE_URL": "sqlite:///tmp/x.db",
+        "B2BC_JWT_SECRET": "short",
+        "B2BC_PORT": "eighty",
+        "B2BC_PUBLIC_BASE_URL": "b2bc.example.com",
+        "WECHAT_PAY_MERCHANT_PRIVATE_KEY": str(tmp_path / "missing.pem"),
+        "WECHAT_PAY_PLATFORM_PUBLIC_KEY": "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----",
+        "WECHAT_PAY_API_V3_KEY": "too-short",
+    }
+    with pytest.raises(ConfigError) as refused:
+        load_settings(env, role="api")
+    problems = refused.value.problems
+    assert len(problems) == 7
+    for expected in (
+        "B2BC_PUBLIC_BASE_URL must start with https://",
+        "B2BC_PORT must be a whole number",
+        "B2BC_JWT_SECRET must be at least 32",
+        "DATABASE_URL must be PostgreSQL",
+        "WECHAT_PAY_API_V3_KEY must be 32 characters",
+        f"WECHAT_PAY_MERCHANT_PRIVATE_KEY: cannot read '{tmp_path / 'missing.pem'}'",
+        "WECHAT_PAY_PLATFORM_PUBLIC_KEY is not a valid RSA key",
+    ):
+        assert any(problem.startswith(expected) for problem in problems), (expected, problems)
+
+
+def test_pay_keys_may_be_files(tmp_path: Path) -> None:
+    key_file = tmp_path / "apiclient_key.pem"
+    key_file.write_text(MERCHANT_PRIVATE_KEY)
+    settings = load_settings({**PRODUCTION, "WECHAT_PAY_MERCHANT_PRIVATE_KEY": str(key_file)})
+    assert settings.wechat_pay.merchant_private_key == MERCHANT_PRIVATE_KEY
+
+
+def test_an_unknown_role_is_refused() -> None:
+    with pytest.raises(ConfigError, match="api, realtime, worker, sandbox"):
+        load_settings(PRODUCTION, role="web")  # type: ignore[arg-type]
+
+
+# --- the commands, as an operator runs them ----------------------------------------------
+
+
+def test_check_config_exits_0_with_what_the_role_uses() -> None:
+    checked = b2bc("check-config", "realtime", **REALTIME_ONLY)
+    assert checked.returncode == 0, checked.stderr
+    lines = checked.stdout.splitlines()
+    assert lines[0].startswith("配置检查通过：realtime")
+    assert "  Redis      redis://cache:6379/0" in lines
+    assert "  微信       真实 https://api.weixin.qq.com（wx1234567890）" in lines
+    assert "  微信支付   本进程不使用" in lines and "  上传文件   本进程不使用" in lines
+
+
+def test_check_config_exits_2_listing_each_missing_setting() -> None:
+    checked = b2bc("check-config", "api", **REALTIME_ONLY)
+    assert checked.returncode == 2
+    listed = [line for line in checked.stderr.splitlines() if line.startswith("  - ")]
+    assert [line.split()[1] for line in listed] == [
+        "B2BC_CODE_SECRET",
+        *PAY,
+        "S3_BUCKET",
+    ]
+    assert "Traceback" not in checked.stderr and checked.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("command", "role"), [("serve", "api"), ("realtime", "realtime"), ("worker", "worker")]
+)
+def test_servers_refuse_to_start_without_their_settings(command: str, role: str) -> None:
+    started = b2bc(command, B2BC_MODE="production")
+    assert started.returncode == 2
+    assert f"（角色 {role}）" in started.stderr
+    assert "  - DATABASE_URL is required" in started.stderr
+    assert "Traceback" not in started.stderr

@@ -85,7 +85,8 @@ def storage_for(settings: StorageSettings) -> ObjectStorage:
     """The process's storage for these settings (one client, made on first use)."""
     if settings.backend == "s3":
         return S3Storage(settings)
-    assert settings.local_dir is not None  # config sets it for local storage
+    if settings.local_dir is None:  # config.UNUSED_STORAGE: a role that keeps no files
+        raise RuntimeError("this process's role keeps no files: no storage is configured")
     return LocalStorage(settings.local_dir, settings.public_url)
 
 
