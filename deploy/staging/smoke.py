@@ -315,7 +315,7 @@ class Smoke:
     async def live(self, platform: Platform) -> None:
         r = self.report
         stores = self.args.stores
-        rain = {"total_fen": 20_000, "count": stores // 2, "duration_seconds": 4}
+        rain = {"total_fen": 20_000, "count": stores // 2, "duration_seconds": 8}
         # One rain now, one during the rolling restart (quicker to grab, open longer).
         later = {"total_fen": 10_000, "count": stores, "duration_seconds": 60}
         await _seed(platform, stores, [rain, later], self.env["B2BC_JWT_SECRET"])
