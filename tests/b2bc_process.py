@@ -37,3 +37,18 @@ def env_lines(output: str) -> dict[str, str]:
     pairs = [line.split("=", 1) for line in output.splitlines() if line.strip()]
     assert all(len(pair) == 2 for pair in pairs), output
     return dict(pairs)  # type: ignore[arg-type]
+
+
+def start_b2bc(*args: str, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """A long-running `b2bc` command (a server), its output written to `log`."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", *args],
+            env=b2bc_env(**env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def output(log: Path) -> str:
+    return log.read_text(encoding="utf-8", errors="replace")

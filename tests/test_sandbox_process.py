@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -25,9 +24,16 @@ from backend.integrations.wechat.client import MiniProgramClient
 from backend.integrations.wechat.pay import pay_client
 from backend.ordering.models import Order
 from backend.payments.models import Payment
-from tests.b2bc_process import b2bc, b2bc_env, env_lines
+from tests.b2bc_process import b2bc, env_lines, output, start_b2bc
 from tests.conftest import ON_POSTGRES, REDIS_URL, free_port
-from tests.factories import bearer, idempotent, make_shop, store_owner
+from tests.factories import (
+    bearer,
+    idempotent,
+    live_session_with_stores,
+    make_shop,
+    store_owner,
+)
+from tests.test_live_room import Viewer
 
 
 @dataclass
@@ -45,13 +51,9 @@ def sandbox_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
     data_dir = tmp_path_factory.mktemp("sandbox-data")
     port = free_port()
     log = data_dir / "sandbox.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "sandbox", "--port", str(port)],
-            env=b2bc_env(B2BC_MODE="production", B2BC_DATA_DIR=str(data_dir)),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_b2bc(
+        "sandbox", "--port", str(port), log=log, B2BC_MODE="production", B2BC_DATA_DIR=str(data_dir)
+    )
     running = SandboxProcess(f"http://127.0.0.1:{port}", data_dir, process, log)
     try:
         _wait_until_up(running)
@@ -64,14 +66,14 @@ def sandbox_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
 def _wait_until_up(sandbox: SandboxProcess) -> None:
     for _ in range(600):
         if sandbox.process.poll() is not None:
-            raise RuntimeError(f"b2bc sandbox exited: {sandbox.log.read_text()}")
+            raise RuntimeError(f"b2bc sandbox exited: {output(sandbox.log)}")
         try:
             if httpx.get(f"{sandbox.url}/healthz").status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"b2bc sandbox did not come up: {sandbox.log.read_text()}")
+    raise RuntimeError(f"b2bc sandbox did not come up: {output(sandbox.log)}")
 
 
 @dataclass
@@ -118,7 +120,9 @@ async def production_api(
         wechat=MiniProgramClient(settings.wechat),
         pay=pay_client(settings.wechat_pay),
     )
-    app = create_app(settings, deps=production, manage_db=False, name="b2bc_production_test")
+    app = create_app(
+        settings, deps=production, manage_db=False, name=f"b2bc_production_test_{port}"
+    )
     app.config.TOUCHUP = False  # Sanic rewrites its HTTP module once per process: done already
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
@@ -199,3 +203,67 @@ def test_sandbox_env_prints_the_running_sandboxs_keys_again(
         assert pem.parent.parent == sandbox_process.data_dir
         assert pem.read_text().startswith("-----BEGIN")
         assert pem.stat().st_mode & 0o777 == 0o600
+
+
+# What a realtime process is given in the fleet test below: nothing else (no Pay, no bucket).
+REALTIME_SETTINGS = (
+    "B2BC_MODE",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "B2BC_JWT_SECRET",
+    "WECHAT_APPID",
+    "WECHAT_SECRET",
+    "WECHAT_API_BASE_URL",
+    "B2BC_PUBLIC_BASE_URL",
+    "B2BC_LOG_LEVEL",
+)
+
+
+async def _engine_io_answers(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    async with httpx.AsyncClient() as http:
+        for _ in range(600):
+            assert process.poll() is None, output(log)
+            try:
+                answer = await http.get(f"{url}/socket.io/?EIO=4&transport=polling")
+                if answer.status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"b2bc realtime did not come up: {output(log)}")
+
+
+@pytest.mark.skipif(
+    not ON_POSTGRES, reason="a production realtime process needs PostgreSQL and a shared Redis"
+)
+async def test_a_realtime_process_with_only_its_settings_serves_the_apis_stores(
+    sandbox_process: SandboxProcess, production_api: ProductionApi, deps: Deps, tmp_path: Path
+) -> None:
+    """Started in production mode with its own settings only, realtime accepts the token the
+    API signed and checks a store's chat with WeChat (the sandbox process)."""
+    env = {key: production_api.settings_env[key] for key in REALTIME_SETTINGS}
+    port, log = free_port(), tmp_path / "realtime.log"
+    process = start_b2bc("realtime", "--port", str(port), log=log, **env)
+    viewer = Viewer()
+    try:
+        url = f"http://127.0.0.1:{port}"
+        await _engine_io_answers(url, process, log)
+        tenant, session, _ = await live_session_with_stores(deps, stores=1)
+        async with (
+            httpx.AsyncClient(base_url=production_api.url) as api,
+            httpx.AsyncClient(base_url=f"{sandbox_process.url}/wx-sandbox") as phone,
+        ):
+            owner = await store_owner(api, phone, tenant.store)
+        await viewer.connect(url, owner["access_token"])
+        assert (await viewer.call("join", {"session_id": session.id}))["ok"]
+        sent = await viewer.call("chat", {"text": "滤芯多久换一次"})
+        assert sent["ok"], sent
+        await deps.redis.delete(f"live:chat:{session.id}:{owner['identity']['user_id']}")
+        risky = await viewer.call("chat", {"text": "来赌博吗"})
+        assert risky["error"]["code"] == "live.chat_rejected"
+    finally:
+        if viewer.client.connected:
+            await viewer.client.disconnect()
+        process.terminate()
+        process.wait(timeout=30)
+    assert "Traceback" not in output(log)
