@@ -268,6 +268,9 @@ def write_env_file() -> None:
         "B2BC_SANDBOX_PORT": str(SANDBOX_PORT),
         "B2BC_METRICS_PORT": str(WORKER_METRICS_PORT),
         "B2BC_GRACEFUL_TIMEOUT": str(GRACEFUL_SECONDS),
+        # 5 pools (2 API processes of one worker, 2 realtime, the worker) of 8 connections
+        # stay well under PostgreSQL's 100 on a machine whose tests share the server.
+        "B2BC_DB_POOL_SIZE": "8",
         # nginx is the one proxy in front of the API: the last X-Forwarded-For address is the
         # client's (deploy/nginx/b2bc-locations.conf).
         "SANIC_PROXIES_COUNT": "1",
