@@ -358,10 +358,12 @@ def render_nginx() -> None:
     conf = f"""# Rendered by deploy/staging/fleet.py from deploy/nginx/b2bc.conf; do not edit.
 {user}
 worker_processes 1;
+worker_rlimit_nofile 16384;
 pid {prefix / "nginx.pid"};
 error_log {LOGS / "nginx-error.log"} warn;
 events {{
-    worker_connections 4096;
+    # Two per websocket client (theirs and ours to a realtime process).
+    worker_connections 8192;
 }}
 http {{
     include /etc/nginx/mime.types;

@@ -5,7 +5,8 @@
 
 1. First brand: `b2bc demo` against the staging database (production mode has no demo of its
    own; the demo is the documented way to a first brand, its staff and a store owner).
-2. Through nginx (B2BC_PUBLIC_BASE_URL): staff sign in; the demo's store owner signs in
+2. Through nginx (B2BC_PUBLIC_BASE_URL): staff sign in (and the login rate limit counts the
+   address nginx saw, not a forged X-Forwarded-For); the demo's store owner signs in
    with a wx.login code from the sandbox; orders; pays (the Pay sandbox completes the
    payment and posts its signed notification to the API through nginx); the order turns
    paid; the distributor accepts and ships; the store files a complaint, the brand
@@ -43,6 +44,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import redis.asyncio as aioredis
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parents[1] / "bench")]
@@ -141,6 +143,32 @@ class Smoke:
         tokens = await self.call("POST", "/api/v1/auth/staff/login", json=body)
         return {"Authorization": f"Bearer {tokens['access_token']}"}
 
+    async def client_address(self) -> None:
+        """The API counts login attempts by the client's address: the one nginx saw, never
+        what the client wrote into X-Forwarded-For. The smoke connects from 127.0.0.2 (all of
+        127/8 is this machine) so that address differs from nginx's own."""
+        forged = "203.0.113.9"
+        transport = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+        async with httpx.AsyncClient(base_url=self.base, transport=transport) as other:
+            await other.post(
+                "/api/v1/auth/staff/login",
+                json={"username": "brand_ops", "password": DEMO_PASSWORD},
+                headers={"X-Forwarded-For": forged},
+            )
+        redis = aioredis.Redis.from_url(self.env["REDIS_URL"])
+        try:
+            seen = {
+                key.decode().rpartition(":")[2]
+                async for key in redis.scan_iter(match="auth:login-rate:*")
+            }
+        finally:
+            await redis.aclose()
+        self.report.check(
+            "the API rate-limits by the address nginx saw, not a forged X-Forwarded-For",
+            "127.0.0.2" in seen and forged not in seen,
+            f"addresses counted: {', '.join(sorted(seen))}",
+        )
+
     async def login_code(self, persona: str) -> str:
         response = await self.wx.post(
             "/sandbox/login-code", json={"appid": self.appid, "persona": persona}
@@ -171,6 +199,7 @@ class Smoke:
         for username in ("brand_admin", "dist1_admin"):
             self.staff[username] = await self.staff_login(username)
         r.check("staff sign in (brand_admin, dist1_admin)", True)
+        await self.client_address()
         code = await self.login_code(DEMO_OWNER_PERSONA)
         tokens = await self.call("POST", "/api/v1/auth/wechat/login", json={"code": code})
         self.owner = {"Authorization": f"Bearer {tokens['access_token']}"}
@@ -400,11 +429,14 @@ class Smoke:
                 # A process SIGKILLed after the grace period is reported, not failed: what it
                 # cut short must still be whole, which the invariants below check.
                 how = "drained" if done.drained else "SIGKILLed after the grace period"
-                r.check(
-                    f"restart {name} (SIGTERM, start, healthy)",
-                    True,
-                    f"stopped in {done.stop_seconds:.1f} s ({how}), back in {done.seconds:.1f} s",
-                )
+                if name == "nginx":
+                    step = "reload nginx (SIGHUP: new workers, the old ones finish)"
+                    detail = f"{done.seconds:.1f} s"
+                else:
+                    step = f"restart {name} (SIGTERM, start, healthy)"
+                    detail = f"stopped in {done.stop_seconds:.1f} s ({how}), back in"
+                    detail += f" {done.seconds:.1f} s"
+                r.check(step, True, detail)
                 await asyncio.sleep(1)
         finally:
             stop.set()
