@@ -59,6 +59,8 @@ from backend.integrations.wechat.sandbox import openid_for  # noqa: E402
 # How long a store keeps retrying one request during the restarts: past the 2 minutes after
 # which an idempotency key left "in progress" by a stopped process is freed.
 RETRY_SECONDS = 150
+# What nginx must not pass on: each process's metrics, and the sandbox's paths.
+PRIVATE_PATHS = ("/metrics", "/wx-sandbox/sandbox/login-code")
 RESTART_ORDER = ["worker", "realtime-1", "realtime-2", "api-1", "api-2", "nginx"]
 
 
@@ -95,6 +97,7 @@ class Smoke:
         self.pay = httpx.AsyncClient(base_url=self.env["WECHAT_PAY_API_BASE_URL"], timeout=30)
         self.staff: dict[str, dict[str, str]] = {}
         self.owner: dict[str, str] = {}
+        self.store_id = 0  # the demo owner's store, which orders throughout
         self.sku: tuple[int, int] = (0, 0)  # (sku id, quantity of one order)
         # Retries of a create whose first attempt is still "in progress": one cut off by a
         # process that stopped without finishing it (its key is freed after 2 minutes).
@@ -200,11 +203,18 @@ class Smoke:
             self.staff[username] = await self.staff_login(username)
         r.check("staff sign in (brand_admin, dist1_admin)", True)
         await self.client_address()
+        hidden = {path: (await self.api.get(path)).status_code for path in PRIVATE_PATHS}
+        r.check(
+            "nginx keeps /metrics and the sandbox private",
+            set(hidden.values()) == {404},
+            ", ".join(f"{path} {status}" for path, status in hidden.items()),
+        )
         code = await self.login_code(DEMO_OWNER_PERSONA)
         tokens = await self.call("POST", "/api/v1/auth/wechat/login", json={"code": code})
         self.owner = {"Authorization": f"Bearer {tokens['access_token']}"}
         me = await self.call("GET", "/api/v1/me", self.owner)
         current = me.get("current") or {}
+        self.store_id = int(current.get("store_id") or 0)
         r.check(
             "store owner signs in with a sandbox wx.login code",
             current.get("role") == "store_owner",
@@ -344,11 +354,13 @@ class Smoke:
     async def live(self, platform: Platform) -> None:
         r = self.report
         stores = self.args.stores
+        # One rain now (fewer packets than stores: some go empty-handed); one during the
+        # rolling restart, open long enough to span both realtime processes' restarts.
         rain = {"total_fen": 20_000, "count": stores // 2, "duration_seconds": 8}
-        # One rain now, one during the rolling restart (quicker to grab, open longer).
         later = {"total_fen": 10_000, "count": stores, "duration_seconds": 60}
         await _seed(platform, stores, [rain, later], self.env["B2BC_JWT_SECRET"])
         host = await open_client(fleet.NGINX_PORT, {"token": platform.host_token}, ignore)
+        clients: list[SioClient] = []
         try:
             joined = await host.call("join", {"session_id": platform.session_id})
             if not joined.get("ok"):
@@ -375,7 +387,7 @@ class Smoke:
                 r.check(f"rain: {name}", ok, detail)
         finally:
             host.close()
-            for client in locals().get("clients", []):
+            for client in clients:
                 client.close()
 
     async def connect_stores(self, platform: Platform, which: range) -> list[SioClient]:
@@ -486,10 +498,9 @@ class Smoke:
                     "   AND p.status = 'succeeded') AS succeeded,"
                     " (SELECT count(*) FROM order_events e WHERE e.order_id = o.id"
                     "   AND e.to_status = 'paid') AS paid_events"
-                    " FROM orders o WHERE o.created_at >= $1 AND o.store_id ="
-                    " (SELECT store_id FROM orders WHERE id = $2)",
+                    " FROM orders o WHERE o.created_at >= $1 AND o.store_id = $2",
                     since,
-                    next(iter(placed)) if placed else 0,
+                    self.store_id,
                 )
                 unpaid = [
                     row["id"]
