@@ -426,6 +426,7 @@ class Smoke:
     async def rolling_restart(self, platform: Platform) -> None:
         r = self.report
         since = await db_now(self.dsn)
+        cut_before = cut_off_requests()
         stop = asyncio.Event()
         traffic = Traffic()
         grabs = Grabbers(self, platform, platform.rain_ids[1])
@@ -460,7 +461,10 @@ class Smoke:
             f"{traffic.placed} orders placed, {traffic.paid} paid, {traffic.complaints} "
             f"complaints; {sum(traffic.errors.values())} errors {dict(traffic.errors)};"
             f" {self.in_progress_retries} retries of a create cut off by a stop,"
-            f" {self.steps_reconciled} complaint steps found done on retry",
+            f" {self.steps_reconciled} complaint steps found done on retry;"
+            # What SIGTERM cancelled in flight instead of letting it finish (the API's logs):
+            # the invariants below must hold either way, a draining API makes it 0.
+            f" {cut_off_requests() - cut_before} requests cancelled by a stop",
         )
         await self.check_orders(traffic, since)
         await wait_rain_ended(self.dsn, platform.rain_ids[1], 90)
@@ -673,6 +677,14 @@ class Grabbers:
 # --- helpers --------------------------------------------------------------------------------
 
 
+def cut_off_requests() -> int:
+    """Requests the API processes logged as cancelled mid-way (so far, across restarts)."""
+    return sum(
+        fleet.tail(fleet.by_name(name).log, 10**6).count("RequestCancelled")
+        for name in ("api-1", "api-2")
+    )
+
+
 def retryable(response: httpx.Response) -> bool:
     """What a client retries with the same Idempotency-Key: nginx found no process (502/504),
     the API was busy (503), or the first attempt of this key is still being processed."""
@@ -788,7 +800,19 @@ def main() -> int:
         f"{len(report.checks)} checks held in {total:.0f} s"
         + ("" if not failed else "; failed: " + "; ".join(failed))
     )
+    if failed:
+        print_errors()
     return 0 if not failed else 1
+
+
+def print_errors(per_process: int = 5) -> None:
+    """The fleet's last error lines, so a failed CI run says where to look."""
+    print(f"\nlast errors in the fleet's logs ({fleet.LOGS}):")
+    for process in fleet.processes():
+        lines = fleet.tail(process.log, 2000).splitlines()
+        errors = [line for line in lines if "ERROR" in line or "Traceback" in line]
+        for line in errors[-per_process:]:
+            print(f"  {process.name}: {line[:300]}")
 
 
 if __name__ == "__main__":
