@@ -193,6 +193,9 @@ def _configure(app: Sanic, settings: Settings) -> None:
     app.config.BODY_LIMIT = settings.max_body_bytes
     app.config.UPLOAD_LIMIT = settings.max_upload_bytes
     app.config.ACCESS_LOG = settings.access_log
+    # SIGTERM: Sanic's server stops accepting, lets requests under way finish for this long,
+    # then closes what is left (and the database after that).
+    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = settings.graceful_timeout
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.OAS_UI_DEFAULT = "swagger"
     app.config.OAS_URL_PREFIX = "/docs"

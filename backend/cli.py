@@ -250,7 +250,14 @@ def serve_api(settings: Settings, workers: int) -> None:
         host=settings.host, port=settings.port, workers=workers, single_process=workers == 1
     )
     _print_urls(settings, f"API，{workers} 个进程", embedded_sandbox=False)
-    Sanic.serve(primary=app, app_loader=loader)
+    if workers == 1:
+        # In this very process, so that SIGTERM drains for the whole graceful timeout:
+        # Sanic's worker manager gives its workers 10 seconds at most, then kills them with
+        # their requests (a fleet runs several `--workers 1` processes and restarts them in
+        # turn, docs/production.md).
+        Sanic.serve_single(primary=app)
+    else:
+        Sanic.serve(primary=app, app_loader=loader)
 
 
 def serve_realtime(settings: Settings, port: int) -> None:

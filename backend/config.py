@@ -218,6 +218,9 @@ class Settings:
     order_payment_timeout_seconds: int = 30 * 60
     access_log: bool = True
     log_level: str = "INFO"
+    # On SIGTERM each process finishes what it has in hand (requests, jobs) for at most this
+    # many seconds, then stops; a rolling restart waits this long per process.
+    graceful_timeout: float = 20.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -375,6 +378,19 @@ def _integer(env: Mapping[str, str], name: str, default: int, problems: list[str
         return default
 
 
+def _graceful_timeout(env: Mapping[str, str]) -> float:
+    raw = env.get("B2BC_GRACEFUL_TIMEOUT", "20")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise ConfigError(
+            f"B2BC_GRACEFUL_TIMEOUT must be a positive number of seconds, not {raw!r}"
+        )
+    return seconds
+
+
 def load_settings(env: Mapping[str, str] | None = None, role: Role | None = None) -> Settings:
     """The settings of a process playing `role` (None: all of them in one process, as the
     embedded default and the commands that are no server do). Raises ConfigError listing
@@ -460,6 +476,7 @@ def load_settings(env: Mapping[str, str] | None = None, role: Role | None = None
         ),
         access_log=env.get("B2BC_ACCESS_LOG", "1") not in ("0", "false", "no"),
         log_level=env.get("B2BC_LOG_LEVEL", "INFO"),
+        graceful_timeout=_graceful_timeout(env),
     )
     if problems:
         raise ConfigError(problems)

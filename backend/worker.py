@@ -64,4 +64,5 @@ def build_runner(
         redis_url=settings.redis_url,
         queue_name=queue_name,
         timing=timing or Timing(),
+        graceful_seconds=settings.graceful_timeout,
     )

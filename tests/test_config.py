@@ -342,3 +342,15 @@ def test_servers_refuse_to_start_without_their_settings(command: str, role: str)
     assert f"（角色 {role}）" in started.stderr
     assert "  - DATABASE_URL is required" in started.stderr
     assert "Traceback" not in started.stderr
+
+
+def test_every_process_drains_for_the_graceful_timeout(tmp_path: Path) -> None:
+    assert load_settings({"B2BC_DATA_DIR": str(tmp_path)}).graceful_timeout == 20.0
+    given = load_settings({**PRODUCTION, "B2BC_GRACEFUL_TIMEOUT": "45.5"})
+    assert given.graceful_timeout == 45.5
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "soon", "inf", "nan", ""])
+def test_a_graceful_timeout_that_is_no_positive_number_is_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="B2BC_GRACEFUL_TIMEOUT must be a positive number"):
+        load_settings({**PRODUCTION, "B2BC_GRACEFUL_TIMEOUT": value})

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from typing import Any
 from saq import CronJob, Status, Worker
 from saq.queue.redis import RedisQueue
 from saq.types import TimersDict
+from saq.utils import cancel_tasks
 
 from backend.config import EMBEDDED_REDIS_URL
 from backend.infra import sql
@@ -44,6 +46,7 @@ DONE = "done"
 UNFINISHED = (QUEUED, RUNNING, RETRYING)
 STAFF_VISIBLE = (FAILED, RETRYING)
 
+SAQ_JOB_TASK = "process"  # what saq names the tasks that take and run jobs
 RUN_FUNCTION = "run_job"  # the one saq function: it looks the job's row up and runs its task
 ERROR_LENGTH = 500
 
@@ -158,6 +161,21 @@ class _Worker(Worker):
 
     SIGNALS: list[signal.Signals] = []  # noqa: RUF012 - saq declares it so
 
+    async def stop(self) -> None:
+        """Let the jobs under way finish (saq's shutdown grace period), then cancel what is
+        left (saq retries it). saq's own stop waits on all its tasks alike, and its upkeep
+        loops sleep up to a sweep period between rounds: waited on, they would use up the
+        grace period and the jobs would be cancelled anyway. They hold no job: they go first."""
+        self.event.set()  # no job is taken from now on
+        upkeep = [task for task in self.tasks if task.get_name() != SAQ_JOB_TASK]
+        self.tasks.difference_update(upkeep)
+        await cancel_tasks(upkeep)
+        await super().stop()
+
+    def busy(self) -> int:
+        """Jobs running in this worker now."""
+        return len(self.job_task_contexts)
+
 
 def create_queue(redis_url: str, name: str) -> RedisQueue:
     # saq reads bytes: its own client, without the decoding ours has.
@@ -178,6 +196,9 @@ class JobRunner:
     queue_name: str = "b2bc"
     concurrency: int = 10
     timing: Timing = field(default_factory=Timing)
+    # On stop, jobs under way have this long to finish; what is still running then is
+    # cancelled and runs again (saq's retry), as after a crash.
+    graceful_seconds: float = 20.0
 
     def __post_init__(self) -> None:
         self._tasks = {task.name: task for task in self.tasks}
@@ -194,6 +215,7 @@ class JobRunner:
                 worker_info=10,
             ),
             dequeue_timeout=1.0,
+            shutdown_grace_period_s=math.ceil(self.graceful_seconds),
         )
         self._background: list[asyncio.Task[Any]] = []
 
@@ -219,13 +241,20 @@ class JobRunner:
         )
 
     async def stop(self) -> None:
+        """Stop taking jobs and let those under way finish (`graceful_seconds` at most)."""
+        relay = [task for task in self._background if task.get_name() == "jobs-relay"]
+        await cancel_tasks(relay)  # nothing more is handed to the queue from here
+        log.info(
+            "job worker stopping",
+            extra={"queue": self.queue_name, "running": self._worker.busy()},
+        )
         await self._worker.stop()
-        for task in self._background:
-            task.cancel()
+        await cancel_tasks(self._background)
         for task in self._background:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.queue.disconnect()
+        log.info("job worker stopped", extra={"queue": self.queue_name})
 
     def _cron(self, periodic: Periodic) -> CronJob:
         async def run(ctx: dict[str, Any]) -> None:
