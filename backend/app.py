@@ -27,6 +27,7 @@ from backend.infra.broadcast import Broadcaster, write_only_redis_broadcaster
 from backend.infra.console import create_console_blueprint
 from backend.infra.http import dumps, install_http_edge
 from backend.infra.logging import logging_config
+from backend.infra.metrics import install_metrics
 from backend.infra.ops import bp as ops_bp
 from backend.infra.redis import create_redis
 from backend.integrations.wechat.client import MiniProgramClient
@@ -215,3 +216,4 @@ def _configure(app: Sanic, settings: Settings) -> None:
     # Before sanic-ext builds the document (its listener has priority -1000).
     app.before_server_start(document_api, priority=0)
     install_http_edge(app)
+    install_metrics(app)  # GET /metrics and the request latency histogram

@@ -6,8 +6,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -212,9 +216,36 @@ REALTIME_WEBSOCKETS: dict[str, Any] = {
 }
 
 
+# prometheus_client's multiprocess mode (backend/infra/metrics.py): the directory where
+# `b2bc serve`'s workers write their metrics. prometheus_client reads it when imported, so it
+# is set (or removed) before anything imports the app.
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _metrics_across_workers() -> Callable[[], None]:
+    """Turn multiprocess mode on for `b2bc serve`: the given directory, emptied of a previous
+    run's files (their totals would add to this run's), else a fresh one in the system's
+    temporary folder; each `b2bc serve` needs its own. What removes the fresh one."""
+    given = os.environ.get(METRICS_DIR_ENV)
+    directory = Path(given) if given else Path(tempfile.mkdtemp(prefix="b2bc-metrics-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    for leftover in directory.glob("*.db"):
+        leftover.unlink()
+    os.environ[METRICS_DIR_ENV] = str(directory)
+    return (lambda: None) if given else partial(shutil.rmtree, directory, ignore_errors=True)
+
+
+def _metrics_of_this_process() -> None:
+    """One process, one registry: a directory meant for `b2bc serve` (one environment file
+    serves the fleet) must not mix this process's metrics into the API's."""
+    os.environ.pop(METRICS_DIR_ENV, None)
+
+
 def run_embedded(settings: Settings) -> None:
     """One process: API, realtime and the WeChat sandbox, on SQLite and in-process Redis."""
     import uvicorn
+
+    _metrics_of_this_process()
 
     from backend.app import build_deps
     from realtime.app import create_realtime_asgi, create_sio
@@ -244,25 +275,30 @@ def serve_api(settings: Settings, workers: int) -> None:
     from sanic import Sanic
     from sanic.worker.loader import AppLoader
 
+    remove_metrics_dir = _metrics_across_workers()
     loader = AppLoader(factory=partial(_api_app, settings, "b2bc_api"))
     app = loader.load()
     app.prepare(
         host=settings.host, port=settings.port, workers=workers, single_process=workers == 1
     )
     _print_urls(settings, f"API，{workers} 个进程", embedded_sandbox=False)
-    if workers == 1:
-        # In this very process, so that SIGTERM drains for the whole graceful timeout:
-        # Sanic's worker manager gives its workers 10 seconds at most, then kills them with
-        # their requests (a fleet runs several `--workers 1` processes and restarts them in
-        # turn, docs/production.md).
-        Sanic.serve_single(primary=app)
-    else:
-        Sanic.serve(primary=app, app_loader=loader)
+    try:
+        if workers == 1:
+            # In this very process, so that SIGTERM drains for the whole graceful timeout:
+            # Sanic's worker manager gives its workers 10 seconds at most, then kills them with
+            # their requests (a fleet runs several `--workers 1` processes and restarts them in
+            # turn, docs/production.md).
+            Sanic.serve_single(primary=app)
+        else:
+            Sanic.serve(primary=app, app_loader=loader)
+    finally:
+        remove_metrics_dir()
 
 
 def serve_realtime(settings: Settings, port: int) -> None:
     import uvicorn
 
+    _metrics_of_this_process()
     from realtime.app import create_realtime_asgi
 
     asgi = create_realtime_asgi(settings, manage_db=True)
@@ -276,8 +312,10 @@ async def run_worker(settings: Settings) -> None:
     import logging.config
     import signal
 
+    _metrics_of_this_process()
     from backend.app import build_deps
     from backend.infra.logging import logging_config
+    from backend.infra.metrics import MetricsServer
     from backend.worker import build_runner
 
     # One JSON object per log line, as the API's processes write them.
@@ -286,6 +324,11 @@ async def run_worker(settings: Settings) -> None:
     deps = build_deps(settings)
     runner = build_runner(deps, settings)
     print("\n".join(startup_banner(settings, "任务处理进程 (job worker)")))
+    metrics_server = None
+    if settings.metrics_port is not None:
+        metrics_server = MetricsServer(settings.host, settings.metrics_port, settings.metrics_token)
+        metrics_server.start()
+        print(f"  监控指标   http://{settings.host}:{settings.metrics_port}/metrics")
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -295,6 +338,8 @@ async def run_worker(settings: Settings) -> None:
         await stopping.wait()
     finally:
         await runner.stop()
+        if metrics_server is not None:
+            metrics_server.stop()
         await db.close_db()
         await deps.redis.aclose()
 

@@ -221,6 +221,10 @@ class Settings:
     # On SIGTERM each process finishes what it has in hand (requests, jobs) for at most this
     # many seconds, then stops; a rolling restart waits this long per process.
     graceful_timeout: float = 20.0
+    # /metrics answers anyone presenting this bearer token, besides private peers
+    # (backend/infra/metrics.py); a job worker serves its metrics on metrics_port if set.
+    metrics_token: str | None = None
+    metrics_port: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -477,7 +481,18 @@ def load_settings(env: Mapping[str, str] | None = None, role: Role | None = None
         access_log=env.get("B2BC_ACCESS_LOG", "1") not in ("0", "false", "no"),
         log_level=env.get("B2BC_LOG_LEVEL", "INFO"),
         graceful_timeout=_graceful_timeout(env),
+        metrics_token=env.get("B2BC_METRICS_TOKEN") or None,
+        metrics_port=_port(env, "B2BC_METRICS_PORT"),
     )
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    value = env.get(name)
+    if not value:
+        return None
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ConfigError(f"{name} must be a port number (1-65535), not {value!r}")
+    return int(value)

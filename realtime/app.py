@@ -30,9 +30,10 @@ from backend.infra.broadcast import (
     user_room,
 )
 from backend.infra.logging import get_logger
+from backend.infra.metrics import metrics_asgi
 from backend.kernel.clock import Clock, SystemClock
 from backend.kernel.errors import DomainError
-from realtime import live
+from realtime import live, metrics
 from realtime.live import NAMESPACE
 
 log = get_logger("realtime")
@@ -48,7 +49,7 @@ async def _disconnect_signin(manager: Any, room: Any, namespace: str | None) -> 
         await manager.server.disconnect(sid, namespace=namespace, ignore_queue=True)
 
 
-class SigninManager(socketio.AsyncManager):
+class SigninManager(metrics.CountedDelivery):
     """The embedded server's manager (one process)."""
 
     async def close_room(self, room: Any, namespace: Any) -> Any:
@@ -56,7 +57,7 @@ class SigninManager(socketio.AsyncManager):
         return await super().close_room(room, namespace)
 
 
-class SigninRedisManager(socketio.AsyncRedisManager):
+class SigninRedisManager(socketio.AsyncRedisManager, metrics.CountedDelivery):
     """The manager of realtime processes linked through Redis: a close_room published by
     any process (or an API's write-only manager) arrives here."""
 
@@ -139,7 +140,7 @@ def create_sio(
         return {"ok": True, "data": who}
 
     live.register(sio, deps)
-
+    metrics.watch(sio)
     return sio
 
 
@@ -151,7 +152,9 @@ def create_realtime_asgi(
     manage_db: bool = False,
 ) -> socketio.ASGIApp:
     """`sio`: a server made beforehand, when the API in this process pushes through it.
-    `manage_db`: a realtime process of its own opens (and closes) the database itself."""
+    `manage_db`: a realtime process of its own opens (and closes) the database itself.
+    Without `other_asgi_app` (a realtime process of its own) it answers GET /metrics;
+    embedded, the API beside it does."""
 
     async def open_db() -> None:
         await db.init_db(settings.database_url)
@@ -161,7 +164,7 @@ def create_realtime_asgi(
 
     return socketio.ASGIApp(
         sio or create_sio(settings),
-        other_asgi_app=other_asgi_app,
+        other_asgi_app=other_asgi_app or metrics_asgi(settings.metrics_token),
         on_startup=open_db if manage_db else None,
         on_shutdown=db.close_db if manage_db else None,
     )

@@ -22,6 +22,7 @@ import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from time import perf_counter
 from typing import Any
 
 from saq import CronJob, Status, Worker
@@ -30,7 +31,7 @@ from saq.types import TimersDict
 from saq.utils import cancel_tasks
 
 from backend.config import EMBEDDED_REDIS_URL
-from backend.infra import sql
+from backend.infra import metrics, sql
 from backend.infra.logging import get_logger
 from backend.infra.models import JobRecord
 from backend.infra.redis import create_redis
@@ -179,7 +180,7 @@ class _Worker(Worker):
 
 def create_queue(redis_url: str, name: str) -> RedisQueue:
     # saq reads bytes: its own client, without the decoding ours has.
-    redis = create_redis(redis_url, decode_responses=False)
+    redis = create_redis(redis_url, decode_responses=False, name="jobs")
     kind = _InProcessQueue if redis_url == EMBEDDED_REDIS_URL else RedisQueue
     return kind(redis, name=name)
 
@@ -258,7 +259,13 @@ class JobRunner:
 
     def _cron(self, periodic: Periodic) -> CronJob:
         async def run(ctx: dict[str, Any]) -> None:
-            await periodic.run(self.deps)
+            started = perf_counter()
+            try:
+                await periodic.run(self.deps)
+            except Exception:
+                metrics.job_ran(periodic.name, metrics.JOB_FAILED, started)
+                raise
+            metrics.job_ran(periodic.name, metrics.JOB_DONE, started)
 
         # saq names (and keys, unique across workers) a cron job by its function's qualname.
         run.__qualname__ = run.__name__ = f"periodic.{periodic.name}"
@@ -355,10 +362,12 @@ async def run_job(deps: Any, tasks: dict[str, Task], job_id: int, *, last_attemp
     await JobRecord.filter(id=job_id).update(
         status=RUNNING, attempts=record.attempts + 1, updated_at=_utcnow()
     )
+    started = perf_counter()
     try:
         await task.handler(deps, job_id, dict(record.args))
     except Exception as exc:
         final = last_attempt or isinstance(exc, PermanentFailure)
+        metrics.job_ran(task.name, metrics.JOB_FAILED if final else metrics.JOB_RETRY, started)
         explained = isinstance(exc, JobFailure) and str(exc)
         error = (str(exc) if explained else INTERNAL_ERROR)[:ERROR_LENGTH]
         await JobRecord.filter(id=job_id).update(
@@ -372,6 +381,7 @@ async def run_job(deps: Any, tasks: dict[str, Task], job_id: int, *, last_attemp
         if final:
             return False
         raise
+    metrics.job_ran(task.name, metrics.JOB_DONE, started)
     await JobRecord.filter(id=job_id).update(status=DONE, last_error=None, updated_at=_utcnow())
     return True
 

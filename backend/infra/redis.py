@@ -8,6 +8,7 @@ import fakeredis
 import redis.asyncio as aioredis
 
 from backend.config import EMBEDDED_REDIS_URL
+from backend.infra.metrics import watch_redis_pool
 
 # One in-process server, so every client in the embedded process sees the same data.
 _embedded_server = fakeredis.FakeServer()
@@ -19,7 +20,8 @@ POOL_SIZE = 64
 POOL_WAIT_SECONDS = 5
 
 
-def create_redis(url: str, *, decode_responses: bool = True) -> Any:
+def create_redis(url: str, *, decode_responses: bool = True, name: str = "app") -> Any:
+    """`name`: what /metrics calls its pool (b2bc_redis_pool_in_use{pool=name})."""
     if url == EMBEDDED_REDIS_URL:
         return fakeredis.FakeAsyncRedis(
             server=_embedded_server, decode_responses=decode_responses, max_connections=100_000
@@ -30,4 +32,5 @@ def create_redis(url: str, *, decode_responses: bool = True) -> Any:
         timeout=POOL_WAIT_SECONDS,
         decode_responses=decode_responses,
     )
+    watch_redis_pool(pool, name)
     return aioredis.Redis(connection_pool=pool)
