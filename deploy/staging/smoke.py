@@ -462,9 +462,9 @@ class Smoke:
             f"complaints; {sum(traffic.errors.values())} errors {dict(traffic.errors)};"
             f" {self.in_progress_retries} retries of a create cut off by a stop,"
             f" {self.steps_reconciled} complaint steps found done on retry;"
-            # What SIGTERM cancelled in flight instead of letting it finish (the API's logs):
-            # the invariants below must hold either way, a draining API makes it 0.
-            f" {cut_off_requests() - cut_before} requests cancelled by a stop",
+            # Requests the API logged as cancelled: cut by a stop that did not drain, or left
+            # by nginx (its connection closed); the invariants below must hold either way.
+            f" {cut_off_requests() - cut_before} requests the API logged as cancelled",
         )
         await self.check_orders(traffic, since)
         await wait_rain_ended(self.dsn, platform.rain_ids[1], 90)
