@@ -15,7 +15,7 @@ MINIPROGRAM_STAMP := miniprogram/node_modules/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install console run test test-services test-embedded test-miniprogram test-console icons screenshots lint format migrate makemigrations bench clean
+.PHONY: install console run test test-services test-embedded test-miniprogram test-console icons screenshots lint format migrate makemigrations bench clean staging staging-down smoke
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,13 +72,13 @@ screenshots: $(STAMP) $(MINIPROGRAM_STAMP)
 	cd miniprogram && B2BC_BIN=$(abspath $(BIN))/b2bc node tools/screenshots/run.js $(API)
 
 lint: $(STAMP)
-	$(BIN)/ruff check backend realtime tests bench
-	$(BIN)/ruff format --check backend realtime tests bench
+	$(BIN)/ruff check backend realtime tests bench deploy
+	$(BIN)/ruff format --check backend realtime tests bench deploy
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix backend realtime tests bench
-	$(BIN)/ruff format backend realtime tests bench
+	$(BIN)/ruff check --fix backend realtime tests bench deploy
+	$(BIN)/ruff format backend realtime tests bench deploy
 
 migrate: $(STAMP)
 	$(BIN)/b2bc migrate
@@ -92,6 +92,18 @@ bench: $(STAMP)
 	$(BIN)/python bench/notifications.py
 	$(BIN)/python bench/promotion_quote.py
 	$(BIN)/python bench/quote_promotions.py
+
+# The staging fleet on this machine, in production mode behind nginx (deploy/staging/fleet.py:
+# PostgreSQL database b2bc_staging and Redis db 3, both recreated; logs in .staging/logs),
+# the smoke test that drives it only through nginx, and its teardown. docs/production.md.
+staging: $(STAMP) $(CONSOLE_STAMP)
+	$(BIN)/python deploy/staging/fleet.py up
+
+smoke: $(STAMP)
+	$(BIN)/python deploy/staging/smoke.py
+
+staging-down:
+	$(BIN)/python deploy/staging/fleet.py down
 
 clean:
 	rm -rf $(VENV) data test-artifacts console/node_modules console/dist

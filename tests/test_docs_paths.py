@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = [
     ROOT / "README.md",
     ROOT / "docs" / "architecture.md",
+    ROOT / "docs" / "production.md",
     *sorted((ROOT / "docs" / "decisions").glob("*.md")),
 ]
 # Where a path may be written from: the root, or the folders the docs write short paths in.
@@ -31,6 +32,7 @@ TOP_LEVEL = (
     "bench/",
     "migrations/",
     ".ci/",
+    "deploy/",
 )
 EXTENSIONS = (".py", ".js", ".vue", ".md", ".json", ".toml", ".wxml", ".wxss", ".png", ".svg")
 CODE = re.compile(r"`([^`\s]+)`")
