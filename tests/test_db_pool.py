@@ -127,24 +127,24 @@ async def test_a_live_event_that_finds_the_pool_full_says_so() -> None:
     assert failed["error"]["code"] == "live.failed"
 
 
+def _pool_of_two(database_url: str, timeout_seconds: str) -> Iterator[str]:
+    if not ON_POSTGRES:
+        pytest.skip("the pool being exhausted is asyncpg's: PostgreSQL only")
+    env = {"B2BC_DB_POOL_SIZE": "2", "B2BC_DB_POOL_TIMEOUT": timeout_seconds}
+    with api_process(plain_url(database_url), REDIS_URL, **env) as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
 def small_pool(database_url: str) -> Iterator[str]:
     """Two connections, and half a second's wait for one."""
-    if not ON_POSTGRES:
-        pytest.skip("the pool being exhausted is asyncpg's: PostgreSQL only")
-    env = {"B2BC_DB_POOL_SIZE": "2", "B2BC_DB_POOL_TIMEOUT": "0.5"}
-    with api_process(plain_url(database_url), REDIS_URL, **env) as url:
-        yield url
+    yield from _pool_of_two(database_url, "0.5")
 
 
 @pytest.fixture(scope="module")
 def patient_pool(database_url: str) -> Iterator[str]:
     """Two connections, and a wait longer than any the test makes a request do."""
-    if not ON_POSTGRES:
-        pytest.skip("the pool being exhausted is asyncpg's: PostgreSQL only")
-    env = {"B2BC_DB_POOL_SIZE": "2", "B2BC_DB_POOL_TIMEOUT": "120"}
-    with api_process(plain_url(database_url), REDIS_URL, **env) as url:
-        yield url
+    yield from _pool_of_two(database_url, "120")
 
 
 async def _until(check: Callable[[], Awaitable[bool]], what: str) -> None:

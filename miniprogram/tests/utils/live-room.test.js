@@ -115,12 +115,17 @@ test('pushes reach the page and keep room.state whole', async () => {
   expect(r.state.rain).toMatchObject({ id: 4, status: 'ended', results: [{ store_id: 1 }] });
 });
 
-test('after a reconnection it joins again and the page gets the whole state again', async () => {
-  const r = room();
+// A room whose joins (viewers seen) and connection states are noted as they come.
+function watched(r) {
   const joined = [];
   const connection = [];
   r.on('joined', (state) => joined.push(state.viewers));
   r.on('connection', (status) => connection.push(status));
+  return { r, joined, connection };
+}
+
+test('after a reconnection it joins again and the page gets the whole state again', async () => {
+  const { joined, connection } = watched(room());
   await tick();
   server.last.drop();
   expect(connection).toEqual(['live', 'reconnecting']);
@@ -132,11 +137,7 @@ test('after a reconnection it joins again and the page gets the whole state agai
 });
 
 test('a restarting server sends the room to another process: it joins there again', async () => {
-  const r = room();
-  const joined = [];
-  const connection = [];
-  r.on('joined', (state) => joined.push(state.viewers));
-  r.on('connection', (status) => connection.push(status));
+  const { joined, connection } = watched(room());
   await tick();
   server.last.serverSends('42/live,["server_restart",{"reconnect_in_ms":2000}]');
   expect(connection).toEqual(['live', 'reconnecting']);
