@@ -134,8 +134,10 @@ async def test_the_token_opens_them_to_a_prometheus_elsewhere(with_token, client
 
 async def test_pools_in_use_are_read_at_each_scrape(client, deps) -> None:
     idle = await scrape(client)
-    if not ON_POSTGRES:  # SQLite has no pool; the in-process Redis none either
-        assert not idle.has("b2bc_db_pool_in_use") and not idle.has("b2bc_redis_pool_in_use")
+    if not ON_POSTGRES:
+        # SQLite has no pool. (Redis pools are not checked here: a real Redis client another
+        # test of this process made may still be alive, and would be reported, rightly.)
+        assert not idle.has("b2bc_db_pool_in_use")
         return
     pool = {"pool": "default"}
     assert idle.value("b2bc_db_pool_max", **pool) == 40  # ?maxsize=40 in the tests' URL
