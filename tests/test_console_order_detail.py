@@ -67,6 +67,9 @@ async def choose(page: Page, label: str, option: str) -> None:
         .get_by_text(option, exact=True)
         .click()
     )
+    # The list fades out after the pick; on a busy machine it still lay over the dialog's
+    # buttons and took the next click (确认发货 timed out in CI).
+    await expect(page.locator(".el-select-dropdown:visible")).to_have_count(0, timeout=SLOW)
 
 
 async def status_is(page: Page, text: str) -> None:
