@@ -18,6 +18,10 @@ from backend.complaints.routes import bp as complaints_bp
 from backend.config import SANDBOX_SP_MCHID, Settings
 from backend.coupons.routes import bp as coupons_bp
 from backend.deps import Deps
+from backend.display.figure_routes import bp as display_figures_bp
+from backend.display.photo_routes import bp as display_photos_bp
+from backend.display.review_routes import bp as display_review_bp
+from backend.display.routes import bp as display_bp
 from backend.identity.access import RevocationCache, TokenVerifier
 from backend.identity.routes import bp as identity_bp
 from backend.imports.routes import bp as imports_bp
@@ -158,6 +162,10 @@ def create_app(
         livestream_bp,
         uploads_bp,
         imports_bp,
+        display_bp,
+        display_photos_bp,
+        display_review_bp,
+        display_figures_bp,
     ):
         app.blueprint(blueprint)
     # The WeChat sandboxes play WeChat's servers (its API, not ours), in the embedded default

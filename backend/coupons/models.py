@@ -94,6 +94,7 @@ class CouponSource(StrEnum):
     ISSUANCE = "issuance"  # a batch, once or scheduled
     CLAIM = "claim"  # the store claimed it itself
     LIVE = "live"  # grabbed from a coupon drop in a live session (one per store per drop)
+    DISPLAY = "display"  # a display program's reward for a passed check (DisplayReward)
 
 
 class CouponStatus(StrEnum):

@@ -26,6 +26,7 @@ MODEL_MODULES = [
     "backend.complaints.models",
     "backend.notifications.models",
     "backend.livestream.models",
+    "backend.display.models",
 ]
 APP_LABEL = "models"
 DEFAULT_POOL_SIZE = 10  # PostgreSQL connections per process when DATABASE_URL names none

@@ -34,6 +34,7 @@ class EntryCause(StrEnum):
     RED_PACKET = "red_packet"  # a packet won in a livestream rain (cause_id: the grant)
     RAIN_FUNDED = "rain_funded"  # the distributor pays a rain's total (cause_id: the rain)
     RAIN_RETURNED = "rain_back"  # what no store grabbed, back to it (cause_id: the rain)
+    DISPLAY_REWARD = "display"  # a display program's reward (cause_id: the DisplayReward)
 
 
 class Account(Model):
