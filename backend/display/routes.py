@@ -67,6 +67,7 @@ class RewardBody(RequestModel):
 
 
 AudienceBody = org_service.AudienceBody
+AUDIENCE_KEYS = tuple(AudienceBody.model_fields)
 
 
 class ProgramFields(RequestModel):
@@ -152,8 +153,13 @@ def _normal(fields: dict[str, Any]) -> dict[str, Any]:
             fields[key] = fields[key].astimezone(UTC)
     if "sku_ids" in fields:
         fields["sku_ids"] = list(dict.fromkeys(fields["sku_ids"]))
+    # A PATCH's dump leaves out what the client did not send, inside objects too.
     if fields.get("audience") is not None:
-        fields["audience"] = {key: sorted(set(ids)) for key, ids in fields["audience"].items()}
+        audience = fields["audience"]
+        fields["audience"] = {key: sorted(set(audience.get(key, ()))) for key in AUDIENCE_KEYS}
+    for key in terms.REWARD_FIELDS:
+        if fields.get(key) is not None:
+            fields[key] = {"template_id": None, "value_fen": 0, **fields[key]}
     return fields
 
 
