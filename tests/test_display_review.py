@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from backend.coupons.models import Coupon, CouponTemplate
+from backend.display import rewards
 from backend.display.models import (
     DisplayAgreement,
     DisplayCheck,
@@ -681,3 +682,40 @@ async def test_many_approvals_at_once_never_pass_the_budget(client, deps) -> Non
     assert all(v["reasons"][-1]["code"] == "budget_exhausted" for v in exhausted)
     assert len(await entries()) == 3
     assert await ledger_service.unbalanced_accounts() == []
+
+
+async def test_vouchers_short_of_stock_leave_nothing_written(client, deps) -> None:
+    """Two vouchers due, one left: the coupon written before the stock ran out goes with the
+    reward's savepoint, and so does the budget taken for it."""
+    tenant = await make_tenant()
+    now = deps.clock.now()
+    template = await CouponTemplate.create(
+        brand=tenant.brand,
+        name="兑换券",
+        kind="exchange",
+        terms={"exchange": [{"sku_id": 1, "quantity": 1}]},
+        audience={"distributor_ids": [], "region_ids": [], "tiers": [], "tags": []},
+        valid_days=30,
+        total_quantity=1,
+        created_at=now,
+        updated_at=now,
+    )
+    voucher = spec("voucher", 2, template.id, 3000)
+    made, _, submission, _ = await in_review(tenant, now, check_reward=voucher)
+    response = await decide(client, await brand(client, tenant), submission.id, "approve")
+    assert response.status_code == 200, response.text
+    assert response.json()["reasons"][-1]["code"] == "voucher_unavailable"
+    assert await Coupon.all().count() == 0
+    assert (await CouponTemplate.get(id=template.id)).issued_count == 0
+    assert (await DisplayProgram.get(id=made.id)).spent_fen == 0
+    assert await DisplayReward.all().count() == 0
+
+
+async def test_rewards_are_paid_only_inside_the_callers_transaction(deps) -> None:
+    tenant = await make_tenant()
+    made, _, submission, _ = await in_review(tenant, deps.clock.now())
+    await DisplaySubmission.filter(id=submission.id).update(status="passed")
+    with pytest.raises(RuntimeError):
+        await rewards.pay_for_check(deps, submission.id, deps.clock.now())
+    assert await DisplayReward.all().count() == 0
+    assert (await DisplayProgram.get(id=made.id)).spent_fen == 0
