@@ -1234,9 +1234,14 @@ async def store_profile(principal: Principal, store_id: int) -> StoreProfile:
 
 
 async def names(brand_id: int, kind: str, ids: Iterable[int]) -> dict[int, str]:
-    """The names of the brand's stores, distributors or salespeople among `ids`, for lists
-    that show them."""
-    model = {"distributor": Distributor, "store": Store, "salesperson": Salesperson}[kind]
+    """The names of the brand's stores, distributors, salespeople or regions among `ids`, for
+    lists that show them."""
+    model = {
+        "distributor": Distributor,
+        "store": Store,
+        "salesperson": Salesperson,
+        "region": Region,
+    }[kind]
     wanted = list(set(ids))
     if not wanted:
         return {}
