@@ -193,18 +193,17 @@ SIGNED_SQL = (
     " WHERE program_id = $1 GROUP BY signing_id) paid ON paid.signing_id = g.id"
     " WHERE g.program_id = $1{only} GROUP BY g.distributor_id, g.region_id"
 )
-# Each signing × check's latest attempt, counted per distributor, region, check and status.
+# Each signing × check's latest attempt (none later), counted per distributor, region, check
+# and status. An anti-join, not a join to MAX(attempt): PostgreSQL misjudges that join's size
+# and loops over the signings once per pair (500 ms against 85 ms on 84,000 submissions).
 PAIRS_SQL = (
     "SELECT g.distributor_id, g.region_id, s.display_check_id AS check_id, s.status,"
     " COUNT(*) AS pairs"
     " FROM display_submissions s"
-    " JOIN (SELECT signing_id, display_check_id, MAX(attempt) AS attempt"
-    " FROM display_submissions WHERE program_id = $1"
-    " GROUP BY signing_id, display_check_id) latest"
-    " ON latest.signing_id = s.signing_id AND latest.display_check_id = s.display_check_id"
-    " AND latest.attempt = s.attempt"
     " JOIN display_signings g ON g.id = s.signing_id"
-    " WHERE s.program_id = $1{only}"
+    " WHERE s.program_id = $1{only} AND NOT EXISTS (SELECT 1 FROM display_submissions later"
+    " WHERE later.signing_id = s.signing_id AND later.display_check_id = s.display_check_id"
+    " AND later.attempt > s.attempt)"
     " GROUP BY g.distributor_id, g.region_id, s.display_check_id, s.status"
 )
 ONLY_DISTRIBUTOR = " AND g.distributor_id = $2"
