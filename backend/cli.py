@@ -93,6 +93,11 @@ async def _migrate_and_seed(settings: Settings, seed: bool) -> None:
         f"  直播: 「{accounts.live_session}」半小时后开始，已邀请 {accounts.live_invited} 家门店，"
         "dist1_admin 可在管理后台开播控场"
     )
+    if accounts.display_programs:
+        print(
+            f"  陈列活动: {'、'.join(accounts.display_programs)}；待审核的陈列照片在"
+            "管理后台「陈列审核」，门店老板可在小程序「我的」→「陈列活动」拍照上报"
+        )
 
 
 def _without_password(url: str) -> str:

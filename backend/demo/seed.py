@@ -19,6 +19,7 @@ from backend.catalog.models import Category, PriceEntry, Sku
 from backend.coupons import service as coupons_service
 from backend.demo.claims import seed_voucher_claim
 from backend.demo.complaints import seed_complaints
+from backend.demo.display import seed_display
 from backend.demo.live import seed_live_session
 from backend.demo.onboarding import seed_onboarding
 from backend.demo.orders import become_owner, seed_desk_orders
@@ -87,6 +88,7 @@ class DemoAccounts:
     desk_orders: int = 0
     live_session: str = ""
     live_invited: int = 0
+    display_programs: list[str] = field(default_factory=list)
 
 
 async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
@@ -184,19 +186,43 @@ async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
     accounts.mall_items = await seed_mall(acting, now)
     accounts.wheel = await seed_wheel(acting, now)
     if deps is not None:
-        # Orders and complaints go through WeChat Pay's bookkeeping, the content check and
-        # the realtime push: they need the process's deps.
-        await seed_owner_order(deps, owner.principal, now)
-        accounts.owner_points = await _points_of(owner.principal)
-        accounts.complaints = await seed_complaints(deps, acting, deps.clock.now())
-        accounts.desk_orders = await seed_desk_orders(deps, brand.id, distributor_ids[0], now)
-        await seed_onboarding(deps, acting, distributor_ids, [int(p["id"]) for p in salespeople])  # type: ignore[call-overload]
-        await seed_to_send(deps, brand.id, now)
-        await seed_voucher_claim(deps, acting, distributor_ids[0], now)
+        salesperson_ids = [int(p["id"]) for p in salespeople]  # type: ignore[call-overload]
+        await _seed_workflows(
+            deps,
+            acting,
+            owner,
+            distributor_ids=distributor_ids,
+            salesperson_ids=salesperson_ids,
+            accounts=accounts,
+        )
     accounts.live_session, accounts.live_invited = await seed_live_session(
         acting, distributor_ids[0], now
     )
     return accounts
+
+
+async def _seed_workflows(
+    deps: Any,
+    acting: Principal,
+    owner: DemoOwner,
+    *,
+    distributor_ids: list[int],
+    salesperson_ids: list[int],
+    accounts: DemoAccounts,
+) -> None:
+    """Orders, complaints, onboarding, claims and display programs: they go through WeChat
+    Pay's bookkeeping, the content check and the realtime push, so they need the process's
+    deps."""
+    brand_id = accounts.brand_id
+    now = datetime.now(UTC).replace(microsecond=0)
+    await seed_owner_order(deps, owner.principal, now)
+    accounts.owner_points = await _points_of(owner.principal)
+    accounts.complaints = await seed_complaints(deps, acting, deps.clock.now())
+    accounts.desk_orders = await seed_desk_orders(deps, brand_id, distributor_ids[0], now)
+    await seed_onboarding(deps, acting, distributor_ids, salesperson_ids)
+    await seed_to_send(deps, brand_id, now)
+    await seed_voucher_claim(deps, acting, distributor_ids[0], now)
+    accounts.display_programs = await seed_display(deps, acting, owner.principal, now)
 
 
 async def _seed_catalog(acting: Principal, distributor_ids: list[int], rng: random.Random) -> int:
