@@ -164,6 +164,10 @@ def test_rewards_are_checked_per_kind() -> None:
     ]
     voucher = {"kind": "voucher", "amount": 10, "template_id": 7, "value_fen": 10_000_000}
     assert terms.reward_problems("r", voucher) == []
+    assert [p["field"] for p in terms.reward_problems("r", {**voucher, "kind": "points"})] == [
+        "r.template_id",
+        "r.value_fen",
+    ]
     assert terms.reward_out(voucher) == {
         **voucher,
         "cost_fen": 100_000_000,
