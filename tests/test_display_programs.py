@@ -5,12 +5,14 @@ sign at once); signed documents and the store's views of its signings and checks
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+import itertools
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 import httpx
 
+from backend.display import terms
 from backend.display.models import (
     DisplayAgreement,
     DisplayCheck,
@@ -36,6 +38,7 @@ from tests.factories import (
 )
 
 API = "/api/v1/display"
+KEYS = itertools.count(1)
 AGREEMENT = "甲方品牌委托乙方门店按陈列标准陈列指定商品，乙方按期拍照上报，检查通过后获得奖励。"
 
 
@@ -65,7 +68,9 @@ def body(shop: Shop, now: datetime, **overrides: Any) -> dict[str, Any]:
 
 
 async def admin(client: httpx.AsyncClient, shop: Shop) -> dict[str, str]:
-    return await staff_headers(client, shop.tenant.admin_username)
+    """The brand admin's headers, with a fresh Idempotency-Key (creates require one)."""
+    headers = await staff_headers(client, shop.tenant.admin_username)
+    return {**headers, "Idempotency-Key": f"key-{next(KEYS)}"}
 
 
 async def created(
@@ -120,6 +125,55 @@ async def exchange_template(client: httpx.AsyncClient, shop: Shop, kind: str = "
     )
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
+
+
+# ---- the pure terms ------------------------------------------------------------------------------
+
+
+def test_the_phase_follows_the_windows_and_the_schedule() -> None:
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    checks = terms.schedule(start + timedelta(days=10), 3, 7, 2)
+    assert [(seq, opens.day, closes.day) for seq, opens, closes in checks] == [
+        (1, 11, 13),
+        (2, 18, 20),
+        (3, 25, 27),
+    ]
+    last = checks[-1][2]
+
+    def phase(status: str, days: float) -> str:
+        return terms.phase(
+            status, start, start + timedelta(days=5), last, start + timedelta(days=days)
+        )
+
+    assert [phase("published", d) for d in (-1, 0, 4.9, 5, 25.9, 26, 40)] == [
+        "upcoming",
+        "signing",
+        "signing",
+        "running",
+        "running",
+        "finished",
+        "finished",
+    ]
+    assert (phase("draft", 1), phase("ended", 1)) == ("draft", "ended")
+
+
+def test_rewards_are_checked_per_kind() -> None:
+    assert terms.reward_problems("r", {"kind": "points", "amount": 10_000_000}) == []
+    assert terms.reward_problems("r", {"kind": "cash", "amount": 100_000_001}) == [
+        {"field": "r.amount", "message": "现金金额（分）须在 1 至 100000000 之间"}
+    ]
+    voucher = {"kind": "voucher", "amount": 10, "template_id": 7, "value_fen": 10_000_000}
+    assert terms.reward_problems("r", voucher) == []
+    assert [p["field"] for p in terms.reward_problems("r", {**voucher, "kind": "points"})] == [
+        "r.template_id",
+        "r.value_fen",
+    ]
+    assert terms.reward_out(voucher) == {
+        **voucher,
+        "cost_fen": 100_000_000,
+        "text": "兑换券 10 张（价值 ¥1000000.00）",
+    }
+    assert terms.reward_out(None) is None
 
 
 # ---- writing programs ----------------------------------------------------------------------------
@@ -206,8 +260,9 @@ async def test_bad_programs_are_refused_field_by_field_and_nothing_is_written(cl
         (b(completion_reward=voucher(reduction)), {"completion_reward.template_id"}),
         (b(completion_reward=voucher(foreign_voucher)), {"completion_reward.template_id"}),
     ]
-    for payload, fields in cases:
-        response = await client.post(f"{API}/programs", json=payload, headers=headers)
+    for n, (payload, fields) in enumerate(cases):
+        keyed = {**headers, "Idempotency-Key": f"bad-{n}"}
+        response = await client.post(f"{API}/programs", json=payload, headers=keyed)
         assert error(response) == (400, "display.invalid"), (payload, response.text)
         details = response.json()["error"]["details"]
         assert fields <= {item["field"] for item in details}, details
@@ -216,6 +271,9 @@ async def test_bad_programs_are_refused_field_by_field_and_nothing_is_written(cl
         f"{API}/programs", content=b"{", headers={**headers, "Content-Type": "application/json"}
     )
     assert error(not_json) == (400, "display.invalid")
+    unkeyed = {k: v for k, v in headers.items() if k != "Idempotency-Key"}
+    no_key = await client.post(f"{API}/programs", json=b(), headers=unkeyed)
+    assert error(no_key)[1] == "idempotency.key_required"
     assert await DisplayProgram.all().count() == 0
     assert await DisplayAgreement.all().count() == 0
 
@@ -241,9 +299,25 @@ async def test_publishing_writes_the_checks_once(client, deps) -> None:
     )
     assert error(again) == (409, "display.not_draft")
     assert await DisplayCheck.all().count() == 4
+    past = now - timedelta(days=10)
+    stale = await created(
+        client,
+        shop,
+        now,
+        signup_from=past.isoformat(),
+        signup_until=(past + timedelta(days=1)).isoformat(),
+        first_check_at=past.isoformat(),
+    )
+    late = await client.post(
+        f"{API}/programs/{stale['id']}/publish", headers=await admin(client, shop)
+    )
+    assert error(late) == (400, "display.invalid")
+    assert late.json()["error"]["details"][0]["field"] == "signup_until"
+    assert (await DisplayProgram.get(id=stale["id"])).status == "draft"
+    assert await DisplayCheck.all().count() == 4
 
 
-async def test_before_any_signing_everything_may_change(client, deps) -> None:
+async def test_before_any_signing_everything_may_change(client, sandbox_client, deps) -> None:
     shop = await make_shop()
     now = deps.clock.now()
     headers = await admin(client, shop)
@@ -282,6 +356,13 @@ async def test_before_any_signing_everything_may_change(client, deps) -> None:
     )
     assert error(no_reward) == (400, "display.invalid")
     assert (await DisplayProgram.get(id=program["id"])).completion_reward is not None
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    stale = await sign(client, owner, program)  # read version 1, now 2
+    assert error(stale) == (409, "display.agreement_changed")
+    assert (await sign(client, owner, view)).json()["id"] > 0
+    signing = await DisplaySigning.get(program_id=program["id"])
+    assert signing.terms["agreement_version"] == 2 and len(signing.terms["checks"]) == 2
+    assert signing.terms["name"] == "冬季端架陈列"
 
 
 async def test_after_a_signing_only_budget_places_and_deadline_move(

@@ -39,7 +39,7 @@ from backend.infra.http import (
     patch_changes,
     responds,
 )
-from backend.infra.idempotency import create_once, create_once_if_keyed
+from backend.infra.idempotency import create_once
 from backend.infra.storage import storage_for
 from backend.kernel.errors import InvalidInput
 from backend.org import service as org_service
@@ -337,7 +337,7 @@ class Signings(BaseModel):
 
 @bp.post("/programs")
 @openapi.summary("新建陈列活动（草稿）；内容有误返回 400 display.invalid，details 逐项说明")
-@openapi.parameter("Idempotency-Key", str, location="header", required=False)
+@openapi.parameter("Idempotency-Key", str, location="header", required=True)
 @responds(ProgramOut, 201, "已创建的草稿")
 @authenticated(*BRAND_ROLES)
 @program_body(ProgramBody)
@@ -345,7 +345,7 @@ async def create_program(
     request: Request, principal: Principal, fields: dict[str, Any]
 ) -> HTTPResponse:
     now = request_deps(request).clock.now()
-    return await create_once_if_keyed(
+    return await create_once(
         request,
         scope="display.program",
         user_id=principal.user_id,
