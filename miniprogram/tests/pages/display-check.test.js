@@ -159,6 +159,25 @@ test('location refused: the page says the check goes to a person, and the photo 
   expect(texts(page, '.result-reason')).toEqual(['· 照片没有位置信息，转人工审核', '· 需要人工审核照片内容']);
 });
 
+test('the photo shows at once while the phone finds where it is; removed meanwhile, it is not uploaded', async () => {
+  withCamera();
+  withUploads(uploaded);
+  const where = deferred();
+  h.wx.getLocation = jest.fn((o) => {
+    where.promise.then(() => o.success({ latitude: 39.9, longitude: 116.4 }));
+  });
+  const page = await open();
+  await take(page, 1);
+  expect(texts(page, '.photo-mask')).toEqual(['定位中…']);
+  await tap(page, '.submit-btn');
+  expect(texts(page, '.submit-error')).toEqual(['照片还在上传，请稍候']);
+  await tap(page, '.photo-remove');
+  where.resolve();
+  await flush(4);
+  expect(h.wx.uploadFile).not.toHaveBeenCalled();
+  expect(page.instance.data.photos).toEqual([]);
+});
+
 test('a failed upload shows why and can be retried or removed', async () => {
   withCamera();
   withLocation({ latitude: 39.9, longitude: 116.4 });

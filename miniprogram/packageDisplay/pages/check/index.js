@@ -83,7 +83,7 @@ Component({
     check: null, // {id, title, window, closes, required, canSubmit, closedNote}
     standard: '',
     samples: [],
-    photos: [], // [{key, path, time, status: uploading | done | failed, progress, id, message}]
+    photos: [], // [{key, path, time, latitude, longitude, status: locating | uploading | done | failed, progress, id, message}]
     noLocation: false,
     noLocationNote: NO_LOCATION_NOTE,
     submitting: false,
@@ -149,23 +149,31 @@ Component({
       if (!check || !check.canSubmit || photos.length >= check.required) return;
       const shot = await takePhoto();
       if (!shot) return;
-      const where = await locate();
       photoKeys += 1;
-      const photo = {
-        key: `p${photoKeys}`,
-        path: shot.path,
-        takenAt: shot.takenAt,
-        time: `${formatShortTime(new Date(shot.takenAt).toISOString())} 拍摄`,
-        latitude: where ? where.latitude : null,
-        longitude: where ? where.longitude : null,
-        status: 'uploading',
-        progress: 0,
-        id: null,
-        message: '',
-      };
-      const at = this.data.photos.length;
-      this.setData({ [`photos[${at}]`]: photo, noLocation: this.data.noLocation || !where, submitError: '' });
-      await this.upload(photo.key);
+      const key = `p${photoKeys}`;
+      // Shown at once; the location (a second or two) is asked for before the upload.
+      this.setData({
+        [`photos[${this.data.photos.length}]`]: {
+          key,
+          path: shot.path,
+          takenAt: shot.takenAt,
+          time: `${formatShortTime(new Date(shot.takenAt).toISOString())} 拍摄`,
+          latitude: null,
+          longitude: null,
+          status: 'locating',
+          progress: 0,
+          id: null,
+          message: '',
+        },
+        submitError: '',
+      });
+      const where = await locate();
+      const at = this.data.photos.findIndex((p) => p.key === key);
+      if (at < 0) return; // removed meanwhile
+      const patch = { noLocation: this.data.noLocation || !where };
+      if (where) Object.assign(patch, { [`photos[${at}].latitude`]: where.latitude, [`photos[${at}].longitude`]: where.longitude });
+      this.setData(patch);
+      await this.upload(key);
     },
     async upload(key) {
       const at = () => this.data.photos.findIndex((p) => p.key === key);
@@ -205,7 +213,7 @@ Component({
 
     problem() {
       const { photos, check } = this.data;
-      if (photos.some((p) => p.status === 'uploading')) return '照片还在上传，请稍候';
+      if (photos.some((p) => p.status === 'uploading' || p.status === 'locating')) return '照片还在上传，请稍候';
       if (photos.some((p) => p.status === 'failed')) return '有照片上传失败，请重试或删除';
       if (photos.length < check.required) return `还需拍 ${check.required - photos.length} 张照片`;
       return '';
