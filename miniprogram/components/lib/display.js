@@ -87,9 +87,9 @@ function presentCheck(check) {
     stateName = '未通过';
     tone = 'failed';
   }
+  // (An upcoming check says nothing more: its window above says when it opens.)
   let note = '';
-  if (check.state === 'upcoming') note = `${formatShortTime(check.opens_at)} 开始拍照`;
-  else if (check.state === 'open') note = `截止 ${formatShortTime(check.closes_at)}`;
+  if (check.state === 'open') note = `截止 ${formatShortTime(check.closes_at)}`;
   else if (check.state === 'review' && submission && submission.first_review === 'approved') note = '业务员已初审，等待品牌审核';
   else if (check.state === 'passed' && submission && submission.reward) note = `奖励：${submission.reward.text}`;
   return {

@@ -35,7 +35,7 @@ test('the signed agreement as a document: parties, signer, time, version, text a
   const terms = texts(page, '.term-text');
   expect(terms[1]).toBe('RO 净水器 标准款、PP 滤芯 10寸');
   expect(terms[2]).toBe('共 8 次检查，每次拍 2 张照片；第 1 次 01-05 08:00 至 01-08 08:00，最后一次 02-23 08:00 至 02-26 08:00');
-  expect(terms[3]).toBe('距门店 300 米以内');
+  expect(terms[3]).toBe('门店周边 300 米以内');
   expect(terms[4]).toBe('兑换券 1 张（价值 ¥30.00）');
   expect(textOf(page)).not.toMatch(/undefined|null/);
 });

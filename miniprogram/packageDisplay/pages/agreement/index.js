@@ -20,7 +20,7 @@ function termLines(terms) {
     const last = checks[checks.length - 1];
     lines.push({ key: 'checks', label: '检查安排', text: `共 ${checks.length} 次检查，每次拍 ${t.photos_required} 张照片；第 1 次 ${windowText(first.opens_at, first.closes_at)}，最后一次 ${windowText(last.opens_at, last.closes_at)}` });
   }
-  if (t.distance_limit_m) lines.push({ key: 'distance', label: '拍摄地点', text: `距门店 ${t.distance_limit_m} 米以内` });
+  if (t.distance_limit_m) lines.push({ key: 'distance', label: '拍摄地点', text: `门店周边 ${t.distance_limit_m} 米以内` });
   rewardLines(t.check_reward, t.completion_reward).forEach((r) => lines.push({ key: `reward-${r.key}`, label: r.label, text: r.text }));
   return lines;
 }
