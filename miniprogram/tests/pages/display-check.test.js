@@ -101,7 +101,12 @@ test('exactly the photos required, uploaded with progress, then one submission f
     return uploaded(o);
   });
   const submitted = deferred();
-  const page = await open({ 'POST /display/checks/203/submissions': () => submitted.promise });
+  h.wx.requestSubscribeMessage = h.wxAsync(() => ({ errMsg: 'requestSubscribeMessage:ok', 'TPL-D': 'reject' }));
+  const page = await open({
+    'POST /display/checks/203/submissions': () => submitted.promise,
+    'GET /notifications/subscriptions': { items: [{ kind: 'display_reminder', template_id: 'TPL-D', title: '陈列检查提醒', remaining: 0 }] },
+    'POST /notifications/subscriptions': { items: [] },
+  });
 
   // The first photo's upload is held: its progress shows.
   const realUpload = h.wx.uploadFile.getMockImplementation();
@@ -131,7 +136,11 @@ test('exactly the photos required, uploaded with progress, then one submission f
   await tap(page, '.submit-btn');
   submitted.resolve(fx.displaySubmission({ id: 70, check_id: 203, check_seq: 3, status: 'passed', verdict: 'passed', reasons: [], reward: fx.displayReward({ check_seq: 3 }) }));
   await flush(4);
-  expect(api.post.mock.calls).toEqual([['/display/checks/203/submissions', { photo_ids: [150, photoIds] }, { idempotencyKey: 'key-1' }]]);
+  expect(h.wx.requestSubscribeMessage.mock.calls.map((c) => c[0].tmplIds)).toEqual([['TPL-D']]);
+  expect(api.post.mock.calls).toEqual([
+    ['/notifications/subscriptions', { accepted: [], rejected: ['TPL-D'] }],
+    ['/display/checks/203/submissions', { photo_ids: [150, photoIds] }, { idempotencyKey: 'key-1' }],
+  ]);
   expect(texts(page, '.result-title')).toEqual(['检查通过']);
   expect(texts(page, '.result-text')).toEqual(['获得奖励：兑换券 1 张（价值 ¥30.00）']);
   expect(page.querySelectorAll('.retake-btn')).toHaveLength(0);

@@ -52,8 +52,11 @@ test('the program as the store sees it: standard, samples, products, schedule, r
 
 test('signing: read to the end, the name, 我已阅读并同意, then one signing for a double tap', async () => {
   const signed = deferred();
+  h.wx.requestSubscribeMessage = h.wxAsync(() => ({ errMsg: 'requestSubscribeMessage:ok', 'TPL-D': 'accept' }));
   const page = await open({
     'GET /display/store/programs/5': fx.storeProgram(),
+    'GET /notifications/subscriptions': { items: fx.SUBSCRIPTION_TEMPLATES.items.concat([{ kind: 'display_reminder', template_id: 'TPL-D', title: '陈列检查提醒', remaining: 0 }]) },
+    'POST /notifications/subscriptions': { items: [] },
     'POST /display/programs/5/sign': () => signed.promise,
   });
   // Nothing read, nothing typed: each missing step is named, nothing sent.
@@ -76,7 +79,11 @@ test('signing: read to the end, the name, 我已阅读并同意, then one signin
   await tap(page, '.sign-btn');
   signed.resolve(Object.assign(fx.signingView({ id: 12 }), { program: { id: 5, name: '冬季净水器端架陈列', status: 'published', phase: 'signing' } }));
   await flush(4);
-  expect(api.post.mock.calls).toEqual([[
+  // The reminder before each check closes is asked for in the tap, once.
+  expect(h.wx.requestSubscribeMessage).toHaveBeenCalledTimes(1);
+  expect(h.wx.requestSubscribeMessage.mock.calls[0][0].tmplIds).toEqual(['TPL-D']);
+  expect(api.post).toHaveBeenCalledWith('/notifications/subscriptions', { accepted: ['TPL-D'], rejected: [] });
+  expect(api.post.mock.calls.filter((c) => c[0] !== '/notifications/subscriptions')).toEqual([[
     '/display/programs/5/sign',
     { signer_name: '赵大海', agreement_version: 1, agreed: true },
     { idempotencyKey: 'key-1' },
@@ -107,7 +114,7 @@ test.each([
   await tap(page, '.sign-btn');
   await flush();
   expect(texts(page, '.sign-error')).toEqual([shown]);
-  expect(api.get).toHaveBeenCalledTimes(2);
+  expect(api.get.mock.calls.filter((c) => c[0] === '/display/store/programs/5')).toHaveLength(2);
   expect(texts(page, '.state-note')[0]).toContain(note);
   expect(page.querySelectorAll('.sign-btn')).toHaveLength(0);
   if (now.signing_id) {

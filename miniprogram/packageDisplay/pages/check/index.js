@@ -7,7 +7,8 @@
  * store go on. Each photo is uploaded at once (POST /display/photos, multipart `file` with
  * taken_at, latitude, longitude), with its progress; a failed one can be retried or removed.
  * With exactly the photos the program asks for, 提交 sends their ids (POST
- * /display/checks/<id>/submissions, one Idempotency-Key per attempt) and shows the verdict:
+ * /display/checks/<id>/submissions, one Idempotency-Key per attempt; WeChat first asks whether
+ * to remind before the next check closes) and shows the verdict:
  * passed with its reward, waiting for review, or failed with each reason and 重新拍照.
  */
 const api = require('../../../utils/api');
@@ -17,6 +18,7 @@ const { requireStore } = require('../../../components/lib/identity');
 const { createAttempts } = require('../../../components/lib/attempt');
 const { uploadFile } = require('../../../components/lib/upload');
 const privacy = require('../../../components/lib/privacy');
+const subscribe = require('../../../components/lib/subscribe');
 const {
   SUBMIT_ERRORS, displayError, windowText, reasonLines, presentSamples, previewImages,
 } = require('../../../components/lib/display');
@@ -97,7 +99,13 @@ Component({
       this.signingId = Number(o.signing) || 0;
       this.checkId = Number(o.check) || 0;
       this.attempts = createAttempts();
-      return this.load();
+      this.templates = {};
+      return Promise.all([
+        this.load(),
+        subscribe.loadTemplates().then((found) => {
+          this.templates = found;
+        }),
+      ]);
     },
     async load() {
       if (!this.signingId || !this.checkId) {
@@ -227,6 +235,9 @@ Component({
       }
       return api.withButtonLock(this, 'submitting', async () => {
         this.setData({ submitError: '' });
+        // Each accept lets one reminder through: ask again at each report, for the next check.
+        const template = this.templates[subscribe.KINDS.display];
+        await subscribe.ask(template ? [template.templateId] : []);
         const body = { photo_ids: this.data.photos.map((p) => p.id) };
         const key = this.attempts.keyFor(JSON.stringify(body));
         try {

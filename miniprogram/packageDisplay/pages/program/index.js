@@ -3,7 +3,8 @@
  * with its sample photos, the products, the schedule of checks, the rewards and the places
  * left; while it is open, the agreement to read to its end, the signer's name, 我已阅读并同意
  * and 签署协议 (POST /display/programs/<id>/sign with the agreement version read, one
- * Idempotency-Key per attempt). Only the store's owner signs; a clerk reads a note instead.
+ * Idempotency-Key per attempt; first, WeChat asks whether the store may be reminded before a
+ * check closes). Only the store's owner signs; a clerk reads a note instead.
  * A refusal (full, the agreement changed meanwhile, already signed) is said in Chinese and the
  * program is loaded again, so what shows is what holds now.
  */
@@ -12,6 +13,7 @@ const { errorMessage, redirectIfSignedOut } = require('../../../components/lib/e
 const { formatShortTime } = require('../../../components/lib/format');
 const { requireStore, currentRole } = require('../../../components/lib/identity');
 const { createAttempts } = require('../../../components/lib/attempt');
+const subscribe = require('../../../components/lib/subscribe');
 const {
   SIGN_ERRORS, displayError, windowText, rewardLines, presentSamples, previewImages,
 } = require('../../../components/lib/display');
@@ -63,8 +65,14 @@ Component({
       if (!requireStore()) return Promise.resolve();
       this.id = Number((options || {}).id) || 0;
       this.attempts = createAttempts();
+      this.templates = {};
       this.setData({ isOwner: currentRole() === 'store_owner' });
-      return this.load();
+      return Promise.all([
+        this.load(),
+        subscribe.loadTemplates().then((found) => {
+          this.templates = found;
+        }),
+      ]);
     },
     async load(options) {
       const quiet = Boolean(options && options.quiet && this.data.program);
@@ -142,6 +150,9 @@ Component({
       }
       return api.withButtonLock(this, 'signing', async () => {
         this.setData({ errors: {}, signError: '' });
+        // First thing in the tap (WeChat asks only from a tap): may we remind before a check closes?
+        const template = this.templates[subscribe.KINDS.display];
+        await subscribe.ask(template ? [template.templateId] : []);
         const body = { signer_name: this.data.signerName.trim(), agreement_version: this.data.program.agreementVersion, agreed: true };
         const key = this.attempts.keyFor(JSON.stringify(body));
         try {
