@@ -191,3 +191,18 @@ test('not found: the server\'s words and 重试', async () => {
   await tapRetry(page);
   expect(texts(page, '.name')).toEqual(['冬季净水器端架陈列']);
 });
+
+test('an agreement short enough to fit its box counts as read once shown', async () => {
+  const page = await open({ 'GET /display/store/programs/5': fx.storeProgram() });
+  expect(page.instance.data.read).toBe(false);
+  const rects = (box, text) => () => {
+    const query = { select: () => ({ boundingClientRect: () => query }), exec: (cb) => cb([{ height: box }, { height: text }]) };
+    return query;
+  };
+  page.instance.createSelectorQuery = rects(240, 600); // longer than its box: must be scrolled
+  page.instance.measureAgreement();
+  expect(page.instance.data.read).toBe(false);
+  page.instance.createSelectorQuery = rects(240, 120);
+  page.instance.measureAgreement();
+  expect(page.instance.data.read).toBe(true);
+});

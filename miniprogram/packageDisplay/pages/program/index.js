@@ -92,8 +92,13 @@ Component({
         }
         this.setData(patch);
         // The agreement goes on its own: it is the longest part (up to 20,000 characters).
-        if (this.data.agreementText !== (answer.agreement_text || '')) this.setData({ agreementText: answer.agreement_text || '' });
-        if (!this.data.read) this.measureAgreement();
+        // Measured once drawn (the setData callback), when it is not read yet.
+        const measure = () => {
+          if (!this.data.read) this.measureAgreement();
+        };
+        const text = answer.agreement_text || '';
+        if (this.data.agreementText !== text) this.setData({ agreementText: text }, measure);
+        else measure();
       } catch (err) {
         if (redirectIfSignedOut(err)) return;
         if (quiet) return;
@@ -164,8 +169,8 @@ Component({
           this.attempts.failed(err);
           if (redirectIfSignedOut(err)) return;
           this.setData({ signError: displayError(err, SIGN_ERRORS) });
-          // Full, changed or signed meanwhile: show the program as it is now.
-          if (SIGN_ERRORS[err.code]) await this.load({ quiet: true });
+          // Full, changed, closed or signed meanwhile: show the program as it is now.
+          if (SIGN_ERRORS[err.code] || err.status === 409) await this.load({ quiet: true });
         }
       });
     },
