@@ -296,3 +296,16 @@ test('a check not of this signing, or a failed load, shows an error with 重试'
   await tapRetry(page);
   expect(textOf(page)).toContain('没有找到这次检查');
 });
+
+test('trying again after a refusal: the reasons of the last attempt come first', async () => {
+  const detail = fx.signingDetail();
+  detail.checks[2] = fx.storeCheck(3, {
+    state: 'open',
+    can_submit: true,
+    attempts: 1,
+    submission: fx.displaySubmission({ status: 'rejected', verdict: 'review', reasons: [], review_reason: '价签没有朝外' }),
+  });
+  const page = await open({}, detail);
+  expect(texts(page, '.last-reason')).toEqual(['· 审核意见：价签没有朝外']);
+  expect(page.querySelectorAll('.photo-add')).toHaveLength(1);
+});

@@ -85,6 +85,7 @@ Component({
     check: null, // {id, title, window, closes, required, canSubmit, closedNote}
     standard: '',
     samples: [],
+    lastReasons: [],
     photos: [], // [{key, path, time, latitude, longitude, status: locating | uploading | done | failed, progress, id, message}]
     noLocation: false,
     noLocationNote: NO_LOCATION_NOTE,
@@ -134,6 +135,8 @@ Component({
           },
           standard: terms.standard || '',
           samples: presentSamples(terms.sample_photos),
+          // Trying again: why the last photos did not pass, to fix before shooting.
+          lastReasons: check.submission && ['failed', 'rejected'].indexOf(check.submission.status) >= 0 ? reasonLines(check.submission) : [],
         });
       } catch (err) {
         if (redirectIfSignedOut(err)) return;
