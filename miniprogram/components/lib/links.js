@@ -1,14 +1,19 @@
 /**
- * Where a notification's `link` (e.g. "live:12", "complaint:3", "order:42") opens in the
- * mini-program. Unknown kinds open nothing.
+ * Where a notification's `link` (e.g. "live:12", "complaint:3", "order:42", "display:9") opens
+ * in the mini-program. Unknown kinds open nothing. A link that is already one of the app's
+ * page paths (the display reminders send `/packageDisplay/pages/signing/index?id=9`) opens
+ * as it is.
  */
 const PAGES = {
   order: (id) => `/pages/order/index?id=${id}`,
   live: (id) => `/packageLive/pages/room/index?id=${id}`,
   complaint: (id) => `/pages/complaint/index?id=${id}`,
+  display: (id) => `/packageDisplay/pages/signing/index?id=${id}`,
 };
+const PAGE_PATH = /^\/(pages|package[A-Z]\w*)\/(pages\/)?[\w-]+\/index(\?[\w=&-]*)?$/;
 
 function pageFor(link) {
+  if (PAGE_PATH.test(String(link || ''))) return String(link);
   const match = /^([a-z_]+):(\d+)$/.exec(String(link || ''));
   if (!match || !PAGES[match[1]]) return '';
   return PAGES[match[1]](match[2]);

@@ -10,7 +10,8 @@
  */
 const api = require('../../utils/api');
 
-const KINDS = { complaint: 'complaint.update', live: 'live.reminder' };
+// display: the reminder before a display check closes (issue 19's `display_reminder`).
+const KINDS = { complaint: 'complaint.update', live: 'live.reminder', display: 'display_reminder' };
 
 /** {kind: {templateId, title, remaining}}; {} when they cannot be read (asking is optional). */
 async function loadTemplates() {

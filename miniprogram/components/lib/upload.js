@@ -4,6 +4,7 @@
  * shared refresh of utils/api, so the refresh token still rotates once).
  *
  *   const photo = await uploadFile('/complaints/photos', tempFilePath);  // {id, url, ...}
+ *   uploadFile('/display/photos', path, { formData: { taken_at }, onProgress: (percent) => … })
  * Rejects with an ApiError whose Chinese message can be shown as it is.
  */
 const config = require('../../config');
@@ -22,21 +23,27 @@ function parse(data) {
   }
 }
 
-function uploadOnce(path, filePath) {
+function uploadOnce(path, filePath, options) {
+  const { formData, onProgress } = options || {};
   return new Promise((resolve) => {
     const current = session.getSession();
     const token = current ? current.access_token : null;
     const header = {};
     if (token) header.Authorization = `Bearer ${token}`;
-    wx.uploadFile({
+    const task = wx.uploadFile({
       url: `${config.apiBase()}${config.API_PREFIX}${path}`,
       filePath,
       name: FIELD,
       header,
+      formData: formData || {},
       timeout: UPLOAD_TIMEOUT_MS,
       success: (res) => resolve({ status: res.statusCode, data: parse(res.data) }),
       fail: (res) => resolve({ status: 0, data: null, errMsg: (res && res.errMsg) || '' }),
     });
+    // The task reports how far the file has gone (not every base library returns one).
+    if (onProgress && task && typeof task.onProgressUpdate === 'function') {
+      task.onProgressUpdate((res) => onProgress(Number(res && res.progress) || 0));
+    }
   });
 }
 
@@ -57,11 +64,11 @@ function errorOf(answer) {
   return new api.ApiError({ code: `http.${answer.status}`, message, status: answer.status });
 }
 
-async function uploadFile(path, filePath) {
-  let answer = await uploadOnce(path, filePath);
+async function uploadFile(path, filePath, options) {
+  let answer = await uploadOnce(path, filePath, options);
   if (answer.status === 401) {
     await api.refreshSession(); // rejects with auth.expired when the sign-in is over
-    answer = await uploadOnce(path, filePath);
+    answer = await uploadOnce(path, filePath, options);
   }
   if (answer.status >= 200 && answer.status < 300 && answer.data) return answer.data;
   throw errorOf(answer);

@@ -20,7 +20,7 @@ const TABS = [
   { state: 'expired', name: '已过期' },
 ];
 const KIND_NAMES = { reduction: '满减券', discount: '折扣券', exchange: '兑换券' };
-const SOURCE_NAMES = { issuance: '品牌发放', claim: '领券中心领取', live: '直播间抢券' };
+const SOURCE_NAMES = { issuance: '品牌发放', claim: '领券中心领取', live: '直播间抢券', display: '陈列活动奖励' };
 const EVENT_NAMES = { issued: '发放到券包', claimed: '领取', used: '下单使用', returned: '订单取消，券已退回' };
 
 /** The goods an exchange voucher gives: `exchange` [{sku_id, quantity, product_id,

@@ -170,8 +170,12 @@ Component({
     },
 
     onGo(e) {
-      // Every entry opens a tab page; what it should show travels as an intent.
-      const { url, intent } = e.currentTarget.dataset;
+      // A tab page's entry: what it should show travels as an intent. `page`: not a tab page.
+      const { url, intent, page } = e.currentTarget.dataset;
+      if (page) {
+        wx.navigateTo({ url });
+        return;
+      }
       if (intent) setIntent(url, intent);
       wx.switchTab({ url });
     },

@@ -1,6 +1,6 @@
 /**
  * 我的 (store): the way into the store's other pages (券包, 积分与返利, 积分商城, 抽奖,
- * 直播订货会, 投诉, 邀请门店), with the store's balances at the top
+ * 直播订货会, 陈列活动, 投诉, 邀请门店), with the store's balances at the top
  * (GET /ledger/accounts; the page works without them).
  */
 const api = require('../../utils/api');
@@ -14,6 +14,7 @@ const ENTRIES = [
   { key: 'mall', name: '积分商城', icon: '兑', url: '/pages/mall/index' },
   { key: 'lottery', name: '幸运抽奖', icon: '奖', url: '/pages/lottery/index' },
   { key: 'live', name: '直播订货会', icon: '播', url: '/pages/live-list/index' },
+  { key: 'display', name: '陈列活动', icon: '陈', url: '/packageDisplay/pages/programs/index' },
   { key: 'complaints', name: '我的投诉', icon: '诉', url: '/pages/complaints/index' },
   { key: 'invite', name: '邀请门店', icon: '邀', url: '/pages/invite/index' },
 ];

@@ -24,12 +24,14 @@ describe('the packages as uploaded', () => {
     expect(sizes.total).toBeLessThan(LIMITS.total);
   });
 
-  test('split as app.json says: salesperson pages and the live room outside the main package', () => {
-    expect(sizes.subpackages.map((s) => s.root)).toEqual(['packageSales', 'packageLive']);
+  test('split as app.json says: salesperson pages, the live room and the display pages outside the main package', () => {
+    expect(sizes.subpackages.map((s) => s.root)).toEqual(['packageSales', 'packageLive', 'packageDisplay']);
     const sales = sizes.subpackages[0].files;
     const live = sizes.subpackages[1].files;
-    expect(sales).toEqual(expect.arrayContaining(['packageSales/pages/home/index.js', 'packageSales/lib/sales.js']));
+    const display = sizes.subpackages[2].files;
+    expect(sales).toEqual(expect.arrayContaining(['packageSales/pages/home/index.js', 'packageSales/lib/sales.js', 'packageSales/pages/display-review/index.js']));
     expect(live).toEqual(expect.arrayContaining(['packageLive/pages/room/index.wxml', 'packageLive/utils/realtime.js']));
+    expect(display).toEqual(expect.arrayContaining(['packageDisplay/pages/programs/index.js', 'packageDisplay/pages/check/index.js']));
     expect(sizes.main.files).toEqual(expect.arrayContaining(['app.js', 'app.json', 'pages/home/index.js', 'images/tab/home.png']));
     expect(sizes.main.files.filter((f) => /^package/.test(f))).toEqual([]);
   });
@@ -63,6 +65,7 @@ describe('the packages as uploaded', () => {
     expect(app.preloadRule['pages/login/index'].packages).toContain('packageSales');
     expect(app.preloadRule['pages/home/index'].packages).toContain('packageLive');
     expect(app.preloadRule['pages/live-list/index'].packages).toContain('packageLive');
+    expect(app.preloadRule['pages/mine/index'].packages).toContain('packageDisplay');
     expect(app.lazyCodeLoading).toBe('requiredComponents');
   });
 });

@@ -66,6 +66,7 @@ describe('every page that reaches a privacy interface carries the pop-up', () =>
       'pages/login/index', // getPhoneNumber
       'pages/mall/index', // chooseAddress
       'packageSales/pages/onboard/index', // invite-card: saveImageToPhotosAlbum
+      'packageDisplay/pages/check/index', // chooseMedia (camera only), getLocation
     ]));
   });
 
@@ -84,8 +85,10 @@ describe('every page that reaches a privacy interface carries the pop-up', () =>
         if (new RegExp(`\\bwx\\.${name}\\b`).test(src)) used.add(name);
       });
     }));
-    expect(Array.from(used).sort()).toEqual(['chooseAddress', 'chooseLocation']);
+    expect(Array.from(used).sort()).toEqual(['chooseAddress', 'chooseLocation', 'getLocation']);
     used.forEach((name) => expect(app.requiredPrivateInfos).toContain(name));
+    // wx.getLocation also asks for scope.userLocation: WeChat shows this reason in its dialog.
+    expect(app.permission['scope.userLocation'].desc).toMatch(/陈列/);
   });
 
   test('a phone button also agrees to the guide, in one tap', () => {

@@ -175,6 +175,21 @@ test('the entries open tab pages, 待付款 and 扫码订货 with what they shou
   expect(takeIntent('/pages/orders/index')).toBe(null);
   await tap(page, '.entry-scan');
   expect(takeIntent('/pages/catalog/index')).toBe('scan');
+  // 陈列活动 is a subpackage page, not a tab: opened on top.
+  await tap(page, '.entry-display');
+  expect(h.wx.navigateTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/packageDisplay/pages/programs/index' }));
+});
+
+test('a display reminder opens the signing it is about', async () => {
+  standard({
+    'GET /notifications': { items: [{ id: 22, kind: 'display_due', title: '陈列检查提醒', body: '冬季净水器端架陈列 第 3 次检查明天截止', link: '/packageDisplay/pages/signing/index?id=9', created_at: '2026-01-21T00:00:00+00:00', read: false }], next_before: null },
+    'POST /notifications/22/read': {},
+  });
+  const page = h.page('home');
+  await page.instance.onLoad();
+  await flush();
+  await tap(page, '.notice');
+  expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/packageDisplay/pages/signing/index?id=9' }));
 });
 
 test('the promotions running for the store: what they give, what they cover, until when', async () => {

@@ -75,6 +75,8 @@ test('the salesperson\'s stores, their name and points; search by name and page 
   expect(h.wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/packageSales/pages/store/index?id=3' }));
   await tap(page, '.entry-onboard');
   expect(h.wx.navigateTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/packageSales/pages/onboard/index' }));
+  await tap(page, '.entry-display');
+  expect(h.wx.navigateTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/packageSales/pages/display-review/index' }));
 });
 
 test('no store yet, a search that finds nothing, an error with 重试', async () => {

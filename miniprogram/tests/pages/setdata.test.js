@@ -494,6 +494,62 @@ const SCENARIOS = {
       await page.instance.onReachBottom();
     },
   },
+  'packageSales/pages/display-review': {
+    // Each row carries what is compared side by side (three photos, the samples, the
+    // standard), about 1 KB: a page of 20 measured about 19 KB.
+    budget: 24 * KB,
+    list: 'items',
+    salesperson: true,
+    async open({ api, load }) {
+      const item = (id) => fx.reviewItem({ id, store: { id: 3, name: `赵记水站 ${id} 号店`, address: '北京市东城区幸福路 8 号院 3 号楼底商', latitude: 39.9, longitude: 116.4 }, photos: rows(3, 3, (p) => fx.displayPhoto({ id: id * 10 + p })) });
+      route(api, { 'GET /display/sales/reviews': keyset(item, 300, 'before'), 'POST /display/submissions/290/approve': fx.displaySubmission({ id: 290, first_review: 'approved' }) });
+      return load({});
+    },
+    async more({ page }) {
+      await page.instance.onReachBottom();
+    },
+    async row({ page }) {
+      await page.instance.onApprove({ currentTarget: { dataset: { id: 290 } } });
+    },
+    rowKeys: ['items'],
+  },
+  'packageDisplay/pages/programs': {
+    budget: 6 * KB,
+    async open({ api, load }) {
+      route(api, { 'GET /display/mine': { items: rows(10, 30, (id) => fx.signingView({ id, program: { id, name: `${LONG_NAME} 端架陈列 ${id}`, status: 'published', phase: 'running' } })) } });
+      return load({ tab: 'mine' });
+    },
+  },
+  'packageDisplay/pages/program': {
+    // The agreement goes in its own setData: a long one (here 2,000 characters) is the largest.
+    budget: 12 * KB,
+    async open({ api, load }) {
+      route(api, { 'GET /display/store/programs/5': fx.storeProgram({ name: LONG_NAME, standard: NOTE.repeat(8), checks: fx.displayChecks(12), agreement_text: NOTE.repeat(60).slice(0, 2000) }) });
+      return load({ id: '5' });
+    },
+  },
+  'packageDisplay/pages/signing': {
+    budget: 8 * KB,
+    async open({ api, load }) {
+      const checks = rows(12, 12, (seq) => fx.storeCheck(seq, seq < 6 ? { state: 'passed', attempts: 1, submission: fx.displaySubmission({ status: 'passed', reward: fx.displayReward() }) } : {}));
+      route(api, { 'GET /display/mine/9': fx.signingDetail({ checks, rewards: rows(5, 5, (id) => fx.displayReward({ id, check_seq: id })) }) });
+      return load({ id: '9' });
+    },
+  },
+  'packageDisplay/pages/check': {
+    budget: 2 * KB,
+    async open({ api, load }) {
+      route(api, { 'GET /display/mine/9': fx.signingDetail() });
+      return load({ signing: '9', check: '203' });
+    },
+  },
+  'packageDisplay/pages/agreement': {
+    budget: 12 * KB,
+    async open({ api, load }) {
+      route(api, { 'GET /display/signings/9/document': fx.signingDocument({ agreement_text: NOTE.repeat(60).slice(0, 2000) }) });
+      return load({ id: '9' });
+    },
+  },
   'packageSales/pages/onboard': {
     budget: 12 * KB,
     list: 'applications.items',

@@ -77,6 +77,40 @@ const pages = {
     states: ['error'],
   },
   'sales-onboard': { persona: 'salesperson' },
+  // 陈列活动 (issue 19). The demo has a program open for signing to the owner's store and one
+  // it signed, with a check open now (passed and failed ones before it) and rewards paid.
+  'display-programs': { states: ['empty', 'error', 'loading'] },
+  'display-program': {
+    query: async (r) => {
+      const found = (await first(r, '/display/open')) || ((await first(r, '/display/mine')) || {}).program;
+      return found ? { id: String(found.id) } : {};
+    },
+    states: ['error', 'loading'],
+  },
+  'display-signing': {
+    query: async (r) => {
+      const found = await first(r, '/display/mine');
+      return found ? { id: String(found.id) } : {};
+    },
+    states: ['error', 'loading'],
+  },
+  'display-check': {
+    query: async (r) => {
+      const mine = (await r.get('/display/mine')).items || [];
+      const due = mine.find((s) => s.next_check && s.next_check.can_submit) || mine[0];
+      const check = due && (due.next_check || ((await r.get(`/display/mine/${due.id}`)).checks || [])[0]);
+      return check ? { signing: String(due.id), check: String(check.id) } : {};
+    },
+    states: ['error'],
+  },
+  'display-agreement': {
+    query: async (r) => {
+      const found = await first(r, '/display/mine');
+      return found ? { id: String(found.id) } : {};
+    },
+    states: ['error'],
+  },
+  'sales-display-review': { persona: 'salesperson', states: ['empty', 'error'] },
 };
 
 function specFor(name) {

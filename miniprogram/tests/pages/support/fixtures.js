@@ -272,6 +272,184 @@ const SUBSCRIPTION_TEMPLATES = {
   ],
 };
 
+// ---- 陈列活动 (issue 19): the views of backend/display, as the spec (prompts/issue19.md) gives them
+
+const DISPLAY_CHECK_REWARD = { kind: 'voucher', amount: 1, template_id: 7, value_fen: 3000, cost_fen: 3000, text: '兑换券 1 张（价值 ¥30.00）' };
+const DISPLAY_COMPLETION_REWARD = { kind: 'points', amount: 500, template_id: null, value_fen: 0, cost_fen: 500, text: '积分 500' };
+const DISPLAY_SAMPLES = [
+  { url: 'https://img.example.com/display/sample-1.jpg', width: 800, height: 600 },
+  { url: 'https://img.example.com/display/sample-2.jpg', width: 800, height: 600 },
+];
+const DISPLAY_SKUS = [{ id: 1, name: 'RO 净水器 标准款' }, { id: 4, name: 'PP 滤芯 10寸' }];
+const DISPLAY_AGREEMENT = '一、乙方在活动期间按陈列标准在门店显眼位置陈列甲方商品。\n二、乙方按检查安排拍照上报，照片须为现场拍摄。\n三、检查通过后甲方按约定发放奖励。';
+
+/** `n` checks a week apart from 2026-01-05, each open three days (terms.checks / StoreProgramView.checks). */
+function displayChecks(n) {
+  return Array.from({ length: n }, (_, i) => {
+    const opens = new Date(Date.UTC(2026, 0, 5 + 7 * i, 0, 0));
+    const closes = new Date(Date.UTC(2026, 0, 8 + 7 * i, 0, 0));
+    return { seq: i + 1, opens_at: opens.toISOString().replace('.000Z', '+00:00'), closes_at: closes.toISOString().replace('.000Z', '+00:00') };
+  });
+}
+
+/** GET /display/store/programs/<id> (and an item of GET /display/open). */
+function storeProgram(overrides) {
+  return Object.assign(
+    {
+      id: 5,
+      name: '冬季净水器端架陈列',
+      standard: '端架第一层整排陈列 RO 净水器，价签朝外，不少于 6 台',
+      sample_photos: DISPLAY_SAMPLES,
+      skus: DISPLAY_SKUS,
+      signup_until: '2026-01-04T16:00:00+00:00',
+      checks: displayChecks(8),
+      photos_required: 2,
+      check_reward: DISPLAY_CHECK_REWARD,
+      completion_reward: DISPLAY_COMPLETION_REWARD,
+      agreement_version: 1,
+      agreement_text: DISPLAY_AGREEMENT,
+      places_left: 12,
+      state: 'open',
+      signing_id: null,
+    },
+    overrides || {},
+  );
+}
+
+function displayPhoto(overrides) {
+  return Object.assign(
+    { id: 101, url: 'https://img.example.com/display/3/101.jpg', width: 1280, height: 960, taken_at: '2026-01-05T02:00:00+00:00', latitude: 39.9042, longitude: 116.4074, distance_m: 120 },
+    overrides || {},
+  );
+}
+
+function displayReward(overrides) {
+  return Object.assign(
+    { id: 31, check_seq: 1, kind: 'voucher', amount: 1, cost_fen: 3000, text: '兑换券 1 张（价值 ¥30.00）', coupon_ids: [88], created_at: '2026-01-05T03:00:00+00:00' },
+    overrides || {},
+  );
+}
+
+/** SubmissionView (backend/display/views.submission_view). */
+function displaySubmission(overrides) {
+  return Object.assign(
+    {
+      id: 61,
+      check_id: 201,
+      check_seq: 1,
+      attempt: 1,
+      status: 'review',
+      verdict: 'review',
+      reasons: [{ code: 'needs_person', message: '需要人工审核照片内容', photo_id: null }],
+      photos: [displayPhoto(), displayPhoto({ id: 102, url: 'https://img.example.com/display/3/102.jpg' })],
+      submitted_at: '2026-01-05T02:01:00+00:00',
+      first_review: '',
+      review_reason: '',
+      reviewed_at: null,
+      reward: null,
+    },
+    overrides || {},
+  );
+}
+
+/** StoreCheck: a check of a signing as the store sees it. */
+function storeCheck(seq, overrides) {
+  const window = displayChecks(seq)[seq - 1];
+  return Object.assign(
+    { id: 200 + seq, seq, opens_at: window.opens_at, closes_at: window.closes_at, state: 'upcoming', can_submit: false, attempts: 0, submission: null },
+    overrides || {},
+  );
+}
+
+/** SigningView: an item of GET /display/mine. */
+function signingView(overrides) {
+  return Object.assign(
+    {
+      id: 9,
+      program: { id: 5, name: '冬季净水器端架陈列', status: 'published', phase: 'running' },
+      status: 'active',
+      signed_at: '2026-01-02T02:00:00+00:00',
+      passed_checks: 2,
+      check_count: 8,
+      next_check: storeCheck(3, { state: 'open', can_submit: true }),
+      reward_totals: { points: 0, cash_fen: 0, vouchers: 2 },
+    },
+    overrides || {},
+  );
+}
+
+/** The terms a signing keeps (DisplaySigning.terms). */
+function displayTerms(overrides) {
+  return Object.assign(
+    {
+      name: '冬季净水器端架陈列',
+      standard: '端架第一层整排陈列 RO 净水器，价签朝外，不少于 6 台',
+      sample_photos: DISPLAY_SAMPLES,
+      skus: DISPLAY_SKUS,
+      photos_required: 2,
+      distance_limit_m: 300,
+      checks: displayChecks(8),
+      check_reward: DISPLAY_CHECK_REWARD,
+      completion_reward: DISPLAY_COMPLETION_REWARD,
+      agreement_version: 1,
+    },
+    overrides || {},
+  );
+}
+
+/** SigningDetail: GET /display/mine/<id>, a signing two checks in (passed, passed, open…). */
+function signingDetail(overrides) {
+  const checks = [
+    storeCheck(1, { state: 'passed', attempts: 1, submission: displaySubmission({ status: 'passed', verdict: 'passed', reasons: [], reward: displayReward() }) }),
+    storeCheck(2, { state: 'passed', attempts: 2, submission: displaySubmission({ id: 63, check_id: 202, check_seq: 2, attempt: 2, status: 'passed', verdict: 'review', first_review: 'approved', reviewed_at: '2026-01-13T02:00:00+00:00', reward: displayReward({ id: 32, check_seq: 2 }) }) }),
+    storeCheck(3, { state: 'open', can_submit: true }),
+  ].concat([4, 5, 6, 7, 8].map((seq) => storeCheck(seq)));
+  return Object.assign(
+    signingView(),
+    {
+      terms: displayTerms(),
+      checks,
+      rewards: [displayReward(), displayReward({ id: 32, check_seq: 2, created_at: '2026-01-13T02:00:00+00:00' })],
+    },
+    overrides || {},
+  );
+}
+
+/** GET /display/signings/<id>/document. */
+function signingDocument(overrides) {
+  return Object.assign(
+    {
+      id: 9,
+      program: { id: 5, name: '冬季净水器端架陈列' },
+      brand: { id: 1, name: '澜泉净水' },
+      store: { id: 3, name: '赵记水站', address: '东城区幸福路 8 号', contact_name: '赵老板' },
+      signer_name: '赵大海',
+      signer_phone: '13800000003',
+      signed_by_user_id: 7,
+      signed_at: '2026-01-02T02:00:00+00:00',
+      agreement_version: 1,
+      agreement_text: DISPLAY_AGREEMENT,
+      terms: displayTerms(),
+    },
+    overrides || {},
+  );
+}
+
+/** ReviewItem: SubmissionView with the store, distributor, program, check and earlier attempts. */
+function reviewItem(overrides) {
+  return Object.assign(
+    displaySubmission(),
+    {
+      store: { id: 3, name: '赵记水站', address: '东城区幸福路 8 号', latitude: 39.9, longitude: 116.4 },
+      distributor: { id: 2, name: '东城经销' },
+      program: { id: 5, name: '冬季净水器端架陈列', standard: '端架第一层整排陈列 RO 净水器，价签朝外，不少于 6 台', sample_photos: DISPLAY_SAMPLES },
+      check: { seq: 1, opens_at: '2026-01-05T00:00:00+00:00', closes_at: '2026-01-08T00:00:00+00:00' },
+      previous: [],
+    },
+    overrides || {},
+  );
+}
+
 module.exports = {
   complaint,
   SUBSCRIPTION_TEMPLATES,
@@ -284,4 +462,15 @@ module.exports = {
   listedOrder,
   orderDetail,
   currentPromotion,
+  storeProgram,
+  displayChecks,
+  displayPhoto,
+  displayReward,
+  displaySubmission,
+  storeCheck,
+  signingView,
+  displayTerms,
+  signingDetail,
+  signingDocument,
+  reviewItem,
 };
