@@ -26,7 +26,7 @@ from backend.display import service as display_service
 from backend.display import submissions as display_submissions
 from backend.identity.models import User
 from backend.identity.tokens import Principal
-from backend.org.models import Store
+from backend.org.models import Salesperson, Store
 
 EVERYONE: dict[str, list[Any]] = {"distributor_ids": [], "region_ids": [], "tiers": [], "tags": []}
 AGREEMENT = (
@@ -122,12 +122,12 @@ async def seed_display(deps: Any, brand: Principal, owner: Principal, now: datet
     assert brand.brand_id is not None and owner.store_id is not None
     skus = await Sku.filter(brand_id=brand.brand_id).order_by("id").limit(2)
     voucher = await CouponTemplate.get(brand_id=brand.brand_id, name=VOUCHER_NAME)
-    others = await Store.filter(brand_id=brand.brand_id, owner_id=None).order_by("id").limit(9)
+    others = await Store.filter(brand_id=brand.brand_id, owner_id=None).order_by("id").limit(40)
     owner_store = await Store.get(id=owner.store_id)
     sku_ids = [sku.id for sku in skus]
 
     # Running for two weeks: the owner and three stores signed; two checks have closed.
-    began = now - 16 * DAY
+    began = now - 16 * DAY - timedelta(hours=2)  # so that its third check opened just now
     running = await display_service.create_program(
         brand,
         _program(
@@ -165,6 +165,16 @@ async def seed_display(deps: Any, brand: Principal, owner: Principal, now: datet
             if seq == 1 and number == 3:
                 continue  # this store missed the second check
             at = opened + DAY + number * timedelta(hours=2)
+            if seq == 1 and number == 0:  # the owner's first try was refused, then retaken
+                refused = await _report(deps, signer, store, check_id, seeds=[1900, 1901], at=at)
+                await display_review.reject(
+                    deps,
+                    brand,
+                    refused["id"],
+                    reason="端架只陈列了 2 层，请补满 3 层后重拍",
+                    now=at,
+                )
+                at += timedelta(hours=1)
             report = await _report(
                 deps,
                 signer,
@@ -205,10 +215,13 @@ async def seed_display(deps: Any, brand: Principal, owner: Principal, now: datet
     await display_service.publish_program(brand, current["id"], now=now - 2 * DAY)
     program = await display_service.get_program(brand, current["id"], now=now)
     first_check = int(program["checks"][0]["id"])
-    await display_service.sign(
-        owner, current["id"], signer_name="店主", agreement_version=1, now=now - DAY
-    )
-    stores = others[3:9]
+    # The owner has not signed this one: it is open to them. Two stores of the first
+    # salesperson (王磊) wait for review, so the salesperson's first-review page has work.
+    wang = await Salesperson.filter(brand_id=brand.brand_id).order_by("id").first()
+    assert wang is not None
+    theirs = [s for s in others[3:] if s.salesperson_id == wang.id]  # type: ignore[attr-defined]
+    rest = [s for s in others[3:] if s.salesperson_id != wang.id]  # type: ignore[attr-defined]
+    stores = rest[:2] + theirs[:2] + rest[2:4]
     sent = []
     for number, store in enumerate(stores):
         signer = await _owner_of(store)
