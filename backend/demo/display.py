@@ -27,6 +27,7 @@ from backend.display import submissions as display_submissions
 from backend.identity.models import User
 from backend.identity.tokens import Principal
 from backend.org.models import Salesperson, Store
+from backend.uploads import service as uploads_service
 
 EVERYONE: dict[str, list[Any]] = {"distributor_ids": [], "region_ids": [], "tiers": [], "tags": []}
 AGREEMENT = (
@@ -93,6 +94,7 @@ async def _report(
 
 
 def _program(name: str, start: datetime, **changes: Any) -> dict[str, Any]:
+    """A program's body: the demo's common terms, then `changes`."""
     return {
         "name": name,
         "standard": "冷柜正面第一层整层陈列品牌滤芯，价签朝外，品牌贴纸清晰可见。",
@@ -125,6 +127,10 @@ async def seed_display(deps: Any, brand: Principal, owner: Principal, now: datet
     others = await Store.filter(brand_id=brand.brand_id, owner_id=None).order_by("id").limit(40)
     owner_store = await Store.get(id=owner.store_id)
     sku_ids = [sku.id for sku in skus]
+    # The standard's sample photos, uploaded as brand staff upload them in the console.
+    samples = [
+        await uploads_service.upload_image(deps, brand, shelf_photo(seed)) for seed in (7, 8)
+    ]
 
     # Running for two weeks: the owner and three stores signed; two checks have closed.
     began = now - 16 * DAY - timedelta(hours=2)  # so that its third check opened just now
@@ -133,6 +139,7 @@ async def seed_display(deps: Any, brand: Principal, owner: Principal, now: datet
         _program(
             "端架陈列 · 滤芯专区",
             began,
+            sample_photos=samples,
             sku_ids=sku_ids,
             signup_until=began + 5 * DAY,
             first_check_at=began + 2 * DAY,
@@ -194,6 +201,7 @@ async def seed_display(deps: Any, brand: Principal, owner: Principal, now: datet
         _program(
             "冷柜门贴陈列 · 冬季",
             now - 2 * DAY,
+            sample_photos=samples,
             sku_ids=sku_ids[:1],
             first_check_at=opened,
             check_reward={
@@ -253,6 +261,7 @@ async def seed_display(deps: Any, brand: Principal, owner: Principal, now: datet
         _program(
             "收银台陈列 · 春节",
             now + 20 * DAY,
+            sample_photos=samples,
             sku_ids=sku_ids,
             check_reward={"kind": "points", "amount": 200, "template_id": None, "value_fen": 0},
         ),
