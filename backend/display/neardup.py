@@ -134,6 +134,13 @@ async def find_near(
     radii = band_radii(max_distance)
     lists = [neighbours(value, r) for value, r in zip(bands(phash), radii, strict=True)]
     rows = await sql.fetch(_SEARCH_SQL, brand_id, *lists)
+    return nearest(rows, phash, max_distance=max_distance, exclude_photo_ids=exclude_photo_ids)
+
+
+def nearest(
+    rows: Sequence[sql.Row], phash: int, *, max_distance: int, exclude_photo_ids: Sequence[int]
+) -> list[Match]:
+    """The candidates (`photo_id`, `phash`) within max_distance, nearest first."""
     # A photo near in several bands comes once per band; excluded ones are dropped here
     # rather than in SQL, so the statement's text never varies with them.
     seen = set(exclude_photo_ids)
