@@ -507,10 +507,10 @@ async def _reward_rows(scope: Scope, size: int) -> AsyncIterator[list[Row]]:
 _ROWS = {"signings": _signing_rows, "submissions": _submission_rows, "rewards": _reward_rows}
 
 
-def export_rows(scope: Scope, what: Topic, size: int = EXPORT_BATCH) -> AsyncIterator[list[Row]]:
+def export_rows(scope: Scope, what: Topic, size: int | None = None) -> AsyncIterator[list[Row]]:
     """The rows of export `what` (TABLES[what] says the columns), oldest first, one list per
-    keyset batch: memory stays flat however large the program."""
-    return _ROWS[what](scope, size)
+    keyset batch of `size` (EXPORT_BATCH): memory stays flat however large the program."""
+    return _ROWS[what](scope, size or EXPORT_BATCH)
 
 
 def export_chunks(
