@@ -20,13 +20,9 @@ migrated like production; no index added beyond the migrations' own):
    distances in the same order;
 4. prints p50/p99/max of each, the candidates the bands read per search, the plan of the
    search (EXPLAIN ANALYZE of the exact statement), the sizes of the index and the
-   machine's load;
-5. with --covering, then copies each photo's hash into its band rows, adds an index on
-   (brand_id, band, value) INCLUDE (photo_id, phash) and measures that search the same way:
-   the schema change a migration could make, for comparison; then drops the database.
+   machine's load; then drops the database.
 
     PYTHONPATH=$PWD .venv/bin/python bench/display_neardup.py [--photos 200000] [--queries 1000]
-        [--covering]
 
 PostgreSQL and this process share the machine's cores; absolute figures depend on the
 machine and on what else runs on it.
@@ -60,25 +56,11 @@ WARMUP = 50
 # What neardup.add writes, for every photo at once: band k is bits 16k..16k+15 (an
 # arithmetic shift of the signed value, masked, is the same as of the unsigned one).
 BANDS_SQL = """
-INSERT INTO display_photo_bands (brand_id, band, value, photo_id)
-SELECT p.brand_id, k, ((p.phash >> (16 * k)) & 65535)::int, p.id
+INSERT INTO display_photo_bands (brand_id, band, value, photo_id, phash)
+SELECT p.brand_id, k, ((p.phash >> (16 * k)) & 65535)::int, p.id, p.phash
 FROM display_photos p CROSS JOIN generate_series(0, 3) AS k
 WHERE p.brand_id = $1
 """
-# --covering: what a covering index would give (a schema change left to a migration): each
-# band row carries its photo's hash, and an index holds both, so the search reads the index
-# alone (an index-only scan) and looks no photo up.
-COVERING_SETUP = (
-    "ALTER TABLE display_photo_bands ADD COLUMN phash BIGINT",
-    "UPDATE display_photo_bands b SET phash = p.phash FROM display_photos p"
-    " WHERE p.id = b.photo_id",
-    "CREATE INDEX bench_bands_covering ON display_photo_bands (brand_id, band, value)"
-    " INCLUDE (photo_id, phash)",
-    "VACUUM (ANALYZE) display_photo_bands",
-)
-COVERING_SQL = neardup._SEARCH_SQL.replace(
-    "(SELECT p.phash FROM display_photos p WHERE p.id = b.photo_id) AS phash", "b.phash"
-)
 SCAN_SQL = (
     "SELECT id, bit_count((phash # $2)::bit(64)) AS distance FROM display_photos"
     " WHERE brand_id = $1 AND bit_count((phash # $2)::bit(64)) <= $3"
@@ -168,13 +150,6 @@ async def seed(dsn: str, photos: int, planted: int, rng: random.Random) -> tuple
 async def timed_search(brand_id: int, phash: int) -> tuple[float, list[Match]]:
     started = time.perf_counter()
     found = await neardup.find_near(brand_id, phash, max_distance=MAX_DISTANCE)
-    return (time.perf_counter() - started) * 1000, found
-
-
-async def timed_covering(brand_id: int, phash: int) -> tuple[float, list[Match]]:
-    started = time.perf_counter()
-    rows = await sql.fetch(COVERING_SQL, brand_id, *searched(phash))
-    found = neardup.nearest(rows, phash, max_distance=MAX_DISTANCE, exclude_photo_ids=())
     return (time.perf_counter() - started) * 1000, found
 
 
@@ -284,30 +259,7 @@ async def run(args: argparse.Namespace, dsn: str, database: str) -> bool:
         f"Target find_near p99 <= {TARGET_P99_MS:.0f} ms: {'met' if met else 'MISSED'}"
         f" ({p99:.2f} ms); results: {'identical' if not mismatches else 'DIFFERENT'}"
     )
-    if args.covering:
-        await covering(brand_id, drawn, scanned_lists, database)
     return met and not mismatches
-
-
-async def covering(
-    brand_id: int, drawn: list[int], scanned_lists: list[list[Match]], database: str
-) -> None:
-    print("\n--covering: the hash copied into each band row, and a covering index")
-    if "b.phash" not in COVERING_SQL:
-        raise RuntimeError("the search statement changed: update COVERING_SQL")
-    for statement in COVERING_SETUP:
-        await sql.execute(statement)
-    for phash in drawn[:WARMUP]:
-        await timed_covering(brand_id, phash)
-    covered_ms, covered_lists, covered_cpu = await measured(
-        timed_covering, brand_id, drawn, database
-    )
-    agree = sum(a == b for a, b in zip(covered_lists, scanned_lists, strict=True))
-    print(describe("covering index (suggested)", covered_ms, covered_cpu))
-    print(f"agrees with the scan on {agree:,} of {len(drawn):,}")
-    explain = "EXPLAIN (ANALYZE, BUFFERS) " + COVERING_SQL
-    rows = await sql.fetch(explain, brand_id, *searched(drawn[0]))
-    print("\n".join(f"  {row['QUERY PLAN']}" for row in rows if "Cond:" not in row["QUERY PLAN"]))
 
 
 async def main() -> int:
@@ -316,11 +268,6 @@ async def main() -> int:
     parser.add_argument("--planted", type=int, default=2_000, help="originals with near copies")
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=19)
-    parser.add_argument(
-        "--covering",
-        action="store_true",
-        help="then measure a covering index too (a schema change, for comparison)",
-    )
     args = parser.parse_args()
     database = f"b2bc_bench_neardup_{os.getpid()}"
     dsn = f"postgres://postgres@{HOST}:5432/{database}"

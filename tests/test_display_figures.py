@@ -41,7 +41,7 @@ async def _program(
     windows: list[tuple[int, int]],
     *,
     status: str = "published",
-    updated_at: datetime | None = None,
+    ended_at: datetime | None = None,
     check_reward: dict[str, Any] | None = VOUCHER,
     completion_reward: dict[str, Any] | None = None,
     audience: dict[str, Any] | None = None,
@@ -65,7 +65,8 @@ async def _program(
         spent_fen=12_000,
         max_stores=100,
         created_at=now - 40 * DAY,
-        updated_at=updated_at or now - 40 * DAY,
+        updated_at=ended_at or now - 40 * DAY,
+        ended_at=ended_at,
     )
     agreement = await DisplayAgreement.create(
         program=program, version=1, text="陈列协议" * 10, created_at=now - 40 * DAY
@@ -400,7 +401,7 @@ async def test_an_ended_program_owes_only_the_checks_opened_before_its_end(clien
         now,
         [(-10, -7), (-6, 1), (-2, 5)],
         status="ended",
-        updated_at=now - 4 * DAY,
+        ended_at=now - 4 * DAY,
         check_reward={"kind": "points", "amount": 200, "template_id": None, "value_fen": 0},
     )
     owner = await identity_service.create_staff_user("display_owner", PASSWORD, "老板")

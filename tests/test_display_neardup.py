@@ -242,7 +242,7 @@ async def test_the_index_agrees_with_a_scan_of_every_hash(
     tenant_store = await Store.all().first()
     if tenant_store is None:  # once per test: the fixtures empty the tables between tests
         tenant_store = (await make_tenant()).store
-    brand = await Brand.create(name=f"品牌{next(_names)}")  # a brand of its own per example
+    brand = await Brand.create(name=f"查重品牌{next(_names)}")  # a brand of its own per example
     photo_ids = [await indexed(brand, tenant_store, unsigned) for unsigned in stored]
     signed = neardup.to_signed(query)
     scanned = sorted(

@@ -143,11 +143,10 @@ class Schedule:
 
 def schedule_at(program: DisplayProgram, checks: Iterable[DisplayCheck], now: datetime) -> Schedule:
     """A check is due once its window opened. Once the program ended nothing more is due:
-    only the checks opened before the end count, and none of them can be submitted any more.
-    The program keeps no time of its end; its last update stands for it (ending is the last
-    change the brand makes to a program)."""
-    ended = program.status == ProgramStatus.ENDED.value
-    cutoff = min(now, program.updated_at) if ended else now
+    only the checks opened before the end count, and none of them can be submitted any more."""
+    ended_at = program.ended_at if program.status == ProgramStatus.ENDED.value else None
+    ended = ended_at is not None
+    cutoff = now if ended_at is None else min(now, ended_at)
     ordered = tuple(sorted(checks, key=lambda c: c.seq))
     opened = [c for c in ordered if c.opens_at <= cutoff]
     over = [c for c in opened if ended or c.closes_at <= now]

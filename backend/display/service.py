@@ -491,7 +491,7 @@ async def end_program(principal: Principal, program_id: int, *, now: datetime) -
         if program.status != ProgramStatus.PUBLISHED:
             raise NotPublished()
         program.status = ProgramStatus.ENDED.value
-        program.updated_at = now
+        program.updated_at = program.ended_at = now
         await program.save()
         await DisplaySigning.filter(program_id=program.id, status=SigningStatus.ACTIVE).update(
             status=SigningStatus.ENDED.value
