@@ -74,7 +74,7 @@ async def _migrate_and_seed(settings: Settings, seed: bool) -> None:
         print(f"    {name} {phone}")
     print(
         f"  门店老板: 沙箱身份 persona={DEMO_OWNER_PERSONA!r}，门店「{accounts.owner_store}」，"
-        f"已有一笔已付款订单：{accounts.owner_points} 积分、1 次抽奖机会"
+        f"已有一笔已付款订单和两次陈列奖励：{accounts.owner_points} 积分、1 次抽奖机会"
     )
     print(f"  进行中的活动: {'、'.join(accounts.promotions)}")
     print(f"  优惠券: {'、'.join(accounts.coupons)}（前者已发到每家门店的券包，后者在领券中心）")

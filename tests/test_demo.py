@@ -156,6 +156,21 @@ async def test_the_demo_shows_every_feature(deps, settings, client, sandbox_clie
     assert accounts.live_invited == session.invited_count >= 30
     assert await LiveInvitation.filter(session_id=session.id).count() == session.invited_count
 
+    # Display programs: one open to the owner, one the owner signed with a check open now,
+    # and a review queue with a photo forwarded from another store already failed.
+    [open_one] = (await client.get("/api/v1/display/open", headers=as_owner)).json()["items"]
+    assert open_one["name"] in accounts.display_programs
+    [signed] = (await client.get("/api/v1/display/mine", headers=as_owner)).json()["items"]
+    assert signed["passed_checks"] == 2 and signed["next_check"]["can_submit"]
+    queue = (await client.get("/api/v1/display/reviews", headers=brand)).json()["items"]
+    assert len(queue) == 3 and all(item["photos"] and item["reasons"] for item in queue)
+    counts = (await client.get("/api/v1/display/reviews/counts", headers=brand)).json()
+    assert counts["review"] == 3
+    program = (await client.get(f"/api/v1/display/programs/{open_one['id']}", headers=brand)).json()
+    figures = await client.get(f"/api/v1/display/programs/{open_one['id']}/figures", headers=brand)
+    assert figures.json()["failed"] == 1 and figures.json()["rejected"] == 1
+    assert program["sample_photos"] and program["signed_count"] == 6
+
 
 async def test_the_demo_staff_are_people_with_names(client) -> None:
     """The console's header reads "王敏 · 品牌管理员", not the role twice."""

@@ -216,13 +216,13 @@ async def _seed_workflows(
     brand_id = accounts.brand_id
     now = datetime.now(UTC).replace(microsecond=0)
     await seed_owner_order(deps, owner.principal, now)
-    accounts.owner_points = await _points_of(owner.principal)
     accounts.complaints = await seed_complaints(deps, acting, deps.clock.now())
     accounts.desk_orders = await seed_desk_orders(deps, brand_id, distributor_ids[0], now)
     await seed_onboarding(deps, acting, distributor_ids, salesperson_ids)
     await seed_to_send(deps, brand_id, now)
     await seed_voucher_claim(deps, acting, distributor_ids[0], now)
     accounts.display_programs = await seed_display(deps, acting, owner.principal, now)
+    accounts.owner_points = await _points_of(owner.principal)  # the order's and the display's
 
 
 async def _seed_catalog(acting: Principal, distributor_ids: list[int], rng: random.Random) -> int:
