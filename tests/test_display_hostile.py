@@ -29,7 +29,7 @@ from backend.display.models import (
 from backend.identity import service as identity_service
 from backend.identity.models import Role
 from backend.ledger.models import LedgerEntry
-from backend.org.models import Salesperson, Store
+from backend.org.models import Region, Salesperson, Store
 from tests.factories import (
     PASSWORD,
     Shop,
@@ -42,7 +42,7 @@ from tests.factories import (
     store_owner,
 )
 from tests.test_display_photos import METRES_PER_DEGREE, STORE_AT, photo
-from tests.test_display_programs import AGREEMENT
+from tests.test_display_programs import AGREEMENT, exchange_template
 
 API = "/api/v1/display"
 _keys = iter(range(1, 1_000_000))
@@ -220,6 +220,10 @@ async def written() -> dict[str, Any]:
     return found
 
 
+def idempotent_staff(headers: dict[str, str]) -> dict[str, str]:
+    return {**headers, "Idempotency-Key": f"k{next(_keys)}"}
+
+
 def invalid(response: httpx.Response) -> bool:
     """Refused as malformed: the API's request.* (422) or display.invalid (400)."""
     code = response.json()["error"]["code"]
@@ -309,6 +313,37 @@ async def test_another_brands_ids_are_not_found_anywhere(client, sandbox_client,
     assert listed.status_code == 200 and listed.json()["items"] == []
     others = await client.get(f"{API}/programs/{program}/signings", headers=theirs.brand)
     assert len(others.json()["items"]) == 2
+    # Their SKUs, distributors, regions and vouchers in our program: refused field by field.
+    region = await Region.create(brand=theirs.tenant.brand, name="华北")
+    template = await exchange_template(client, theirs.shop)
+    voucher = {"kind": "voucher", "amount": 1, "template_id": template, "value_fen": 100}
+    now = deps.clock.now()
+    draft = await client.post(
+        f"{API}/programs", json=program_body(mine.shop, now), headers=idempotent_staff(brand)
+    )
+    assert draft.status_code == 201, draft.text
+    before = await written()
+    for field, value in (
+        ("sku_ids", [theirs.shop.filters]),
+        ("audience", {"distributor_ids": [theirs.tenant.distributor.id]}),
+        ("audience", {"region_ids": [region.id]}),
+        ("check_reward", voucher),
+    ):
+        made = await client.post(
+            f"{API}/programs",
+            json=program_body(mine.shop, now, **{field: value}),
+            headers=idempotent_staff(brand),
+        )
+        refused(made, 400, "display.invalid")
+        assert made.json()["error"]["details"][0]["field"].startswith(field), made.text
+        for target, status, code in (
+            (draft.json()["id"], 400, "display.invalid"),
+            (mine.program["id"], 409, "display.terms_signed"),  # stores signed it already
+        ):
+            changed = await client.patch(
+                f"{API}/programs/{target}", json={field: value}, headers=brand
+            )
+            refused(changed, status, code)
     assert await written() == before
 
 
@@ -406,6 +441,21 @@ async def test_only_the_right_role_may_act(client, sandbox_client, deps) -> None
     # The clerk of store a may read its submission and submit for it, not sign.
     assert (await client.get(f"{API}/submissions/{s.submission}", headers=clerk)).status_code == 200
     assert clerk_user.id
+    # Staff of the brand's other distributor see none of this distributor's stores.
+    _, elsewhere = await staff_of(
+        client, tenant, Role.DISTRIBUTOR_ADMIN, distributor_id=tenant.other_distributor.id
+    )
+    for path, code in (
+        (f"/submissions/{s.submission}", "display.submission_not_found"),
+        (f"/reviews/{s.submission}", "display.submission_not_found"),
+        (f"/signings/{s.signing_a}/document", "display.signing_not_found"),
+    ):
+        refused(await client.get(f"{API}{path}", headers=elsewhere), 404, code)
+    for path in (f"/programs/{program}/signings", "/reviews"):
+        response = await client.get(f"{API}{path}", headers=elsewhere)
+        assert response.json()["items"] == [], response.text
+    figures = await client.get(f"{API}/programs/{program}/figures", headers=elsewhere)
+    assert (figures.json()["signed"], figures.json()["review"]) == (0, 0)
     assert await written() == before
 
 
