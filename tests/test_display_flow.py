@@ -219,6 +219,10 @@ async def test_a_program_from_writing_to_the_last_reward(client, sandbox_client,
     ]
     assert detail["reward_totals"] == {"points": 0, "cash_fen": COMPLETION_FEN, "vouchers": 2}
     assert detail["checks"][1]["submission"]["reward"]["check_seq"] == 2
+    # Its photos say how far from the store they were taken, as the submission itself does.
+    shown = detail["checks"][1]["submission"]["photos"]
+    assert [p["distance_m"] for p in shown] == [p["distance_m"] for p in last["photos"]]
+    assert all(0 < p["distance_m"] < 50 for p in shown)
     figures = (await client.get(f"{API}/programs/{program_id}/figures", headers=brand)).json()
     cost = 2 * VOUCHER_FEN + COMPLETION_FEN
     assert (figures["passed"], figures["cost_fen"], figures["spent_fen"]) == (2, cost, cost)
