@@ -581,6 +581,8 @@ async def test_bad_uploads_are_refused_and_nothing_is_written(client, sandbox_cl
         refused(await upload(client, owner, data, now), 400, "display.not_an_image")
     big = photo(502) + b"\0" * (6 * 1024 * 1024)
     refused(await upload(client, owner, big, now), 413, "display.photo_too_large")
+    huge = photo(502) + b"\0" * (13 * 1024 * 1024)  # past what any upload route reads
+    refused(await upload(client, owner, huge, now), 413, "http.payload_too_large")
     # No file at all: a form without one, a JSON body, nothing.
     no_file = await client.post(
         f"{API}/photos", data={"taken_at": now.isoformat()}, headers=bearer(owner)
