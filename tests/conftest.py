@@ -25,6 +25,7 @@ import httpx
 import pytest
 import socketio
 import uvicorn
+from argon2 import PasswordHasher
 from asgi_lifespan import LifespanManager
 from tortoise import Tortoise
 from tortoise.connection import get_connection
@@ -32,6 +33,7 @@ from tortoise.connection import get_connection
 from backend.app import create_app
 from backend.config import SANDBOX_SP_MCHID, Settings, load_settings
 from backend.deps import Deps
+from backend.identity import passwords
 from backend.infra import db
 from backend.infra.redis import create_redis
 from backend.integrations.wechat.client import MiniProgramClient
@@ -51,6 +53,13 @@ DATABASE_URL, REDIS_URL = throwaway.backing_services(
 )
 ON_POSTGRES = DATABASE_URL.startswith(("postgres://", "postgresql://"))
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+# Staff passwords are argon2id at the production cost, slow on purpose (about 0.3 s a hash or
+# a check on a CI machine), and the suite creates and signs in staff some thousands of times:
+# that was half the time of the tests that do. The same algorithm and code path at its lowest
+# cost here; a hash still says its own parameters, so hashes of either cost verify.
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+passwords._DUMMY_HASH = passwords._hasher.hash("not-a-real-password")
 
 
 def free_port() -> int:

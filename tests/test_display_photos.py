@@ -12,6 +12,7 @@ import json
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import httpx
@@ -94,6 +95,7 @@ def jpeg(picture: Image.Image, quality: int = 88) -> bytes:
     return buffer.getvalue()
 
 
+@cache  # drawn once a run: the same seeds are taken again and again (bytes, never changed)
 def photo(seed: int) -> bytes:
     return jpeg(shelf(seed))
 

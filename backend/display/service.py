@@ -819,6 +819,7 @@ async def _signing_views(
     url_of: UrlOf | None,
     now: datetime,
     detail: bool = False,
+    store_at: tuple[float, float] | None = None,
 ) -> list[dict[str, Any]]:
     """SigningViews (SigningDetails when `detail`) for a page of one store's signings, in a
     fixed number of queries: the checks, submissions, rewards and latest attempts' photos."""
@@ -862,7 +863,7 @@ async def _signing_views(
             else submission_view(
                 sub,
                 check_seq=check.seq,
-                photos=[photo_view(p, url_of(p.key)) for p in photos[sub.id]],
+                photos=[photo_view(p, url_of(p.key), store_at) for p in photos[sub.id]],
                 reward=paid if sub.status == SubmissionStatus.PASSED else None,
             ),
         }
@@ -912,12 +913,26 @@ async def _programs_of(signings: Sequence[DisplaySigning]) -> dict[int, DisplayP
     return {program.id: program for program in await DisplayProgram.filter(id__in=wanted)}
 
 
+async def _location(principal: Principal, store_id: int) -> tuple[float, float] | None:
+    """The store's (latitude, longitude): its photos show how far from it they were taken,
+    here as on every other view of a submission."""
+    location = (await org_service.get_store(principal, store_id))["location"]
+    return None if location is None else (location["latitude"], location["longitude"])
+
+
 async def mine(principal: Principal, *, url_of: UrlOf, now: datetime) -> list[dict[str, Any]]:
     """The store's signings, newest first."""
+    store_id = _own_store(principal)
     signings = await DisplaySigning.filter(
-        store_id=_own_store(principal), brand_id=_brand_of(principal)
+        store_id=store_id, brand_id=_brand_of(principal)
     ).order_by("-id")
-    return await _signing_views(signings, await _programs_of(signings), url_of=url_of, now=now)
+    return await _signing_views(
+        signings,
+        await _programs_of(signings),
+        url_of=url_of,
+        now=now,
+        store_at=await _location(principal, store_id),
+    )
 
 
 async def mine_detail(
@@ -930,6 +945,11 @@ async def mine_detail(
     if signing is None:
         raise SigningNotFound()
     [view] = await _signing_views(
-        [signing], await _programs_of([signing]), url_of=url_of, now=now, detail=True
+        [signing],
+        await _programs_of([signing]),
+        url_of=url_of,
+        now=now,
+        detail=True,
+        store_at=await _location(principal, signing.store_id),  # type: ignore[attr-defined]
     )
     return view

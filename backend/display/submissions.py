@@ -124,7 +124,10 @@ def _capture_time(raw: str | None, now: datetime, problems: list[dict[str, str]]
     if not text:
         problems.append(_problem("taken_at", "必填：照片的拍摄时间"))
     elif text.isdigit() and len(text) <= EPOCH_MS_DIGITS:
-        taken = datetime.fromtimestamp(int(text) / 1000, UTC)
+        try:
+            taken = datetime.fromtimestamp(int(text) / 1000, UTC)
+        except (OverflowError, OSError, ValueError):  # past the year 9999: made up
+            problems.append(_problem("taken_at", "拍摄时间不正确"))
     else:
         try:
             taken = datetime.fromisoformat(text)
@@ -136,11 +139,16 @@ def _capture_time(raw: str | None, now: datetime, problems: list[dict[str, str]]
                 taken = None
     if taken is None:
         return now
+    try:
+        taken = taken.astimezone(UTC)
+    except OverflowError:  # an offset takes it past the years 1 or 9999
+        problems.append(_problem("taken_at", "拍摄时间不正确"))
+        return now
     if taken < EARLIEST_CAPTURE:
         problems.append(_problem("taken_at", "拍摄时间不正确"))
     elif taken > now + FUTURE_TOLERANCE:
         problems.append(_problem("taken_at", "拍摄时间不能晚于当前时间"))
-    return taken.astimezone(UTC)
+    return taken
 
 
 def _coordinate(
