@@ -236,6 +236,10 @@ async def test_bad_programs_are_refused_field_by_field_and_nothing_is_written(cl
         (b(sku_ids=list(range(1, 52))), {"sku_ids"}),
         (b(photos_required=10, distance_limit_m=10), {"photos_required", "distance_limit_m"}),
         (b(agreement_text="太短"), {"agreement_text"}),
+        (
+            b(sample_photos=[{"url": "javascript:alert(1)", "width": 8, "height": 6}]),
+            {"sample_photos.0.url"},
+        ),
         (b(extra=1), {"extra"}),
         (b(budget_fen=10**12), {"budget_fen"}),
         (b(signup_until=past), {"signup_until"}),

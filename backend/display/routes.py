@@ -52,7 +52,13 @@ Handler = Callable[..., Awaitable[HTTPResponse]]
 
 
 class SamplePhoto(RequestModel):
-    url: str = Field(min_length=1, max_length=500, description="经 /uploads/images 上传的图片地址")
+    # http(s) only: the console and the mini-program put it in an <img>/<image> as it is.
+    url: str = Field(
+        min_length=1,
+        max_length=500,
+        pattern=r"^https?://\S+$",
+        description="经 /uploads/images 上传的图片地址（http 或 https）",
+    )
     width: int = Field(ge=1, le=20_000)
     height: int = Field(ge=1, le=20_000)
 
