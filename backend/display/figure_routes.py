@@ -13,6 +13,7 @@ from sanic_ext import openapi
 
 from backend.deps import request_deps
 from backend.display import figures
+from backend.display.errors import Invalid
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal, authenticated
 from backend.infra.exports import MEDIA_TYPES, china_time
 from backend.infra.http import (
@@ -24,15 +25,13 @@ from backend.infra.http import (
     responds,
     responds_file,
 )
-from backend.kernel.errors import DomainError, InvalidInput
+from backend.kernel.errors import InvalidInput
 
 bp = Blueprint("display_figure_routes", url_prefix="/api/v1/display")
 STAFF = (*BRAND_ROLES, *DISTRIBUTOR_ROLES)
 
 
-class QueryInvalid(DomainError):
-    status = 400
-    code = "display.invalid"
+class QueryInvalid(Invalid):
     message = "请求参数不正确"
 
 

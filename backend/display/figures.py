@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from tortoise.queryset import QuerySet
 
+from backend.display.errors import ProgramNotFound
 from backend.display.models import (
     DisplayCheck,
     DisplayProgram,
@@ -36,7 +37,6 @@ from backend.display.views import iso
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal
 from backend.infra import exports, sql
 from backend.infra.exports import Column, Kind, Row, china_time
-from backend.kernel.errors import NotFound
 from backend.org import service as org_service
 
 EXPORT_BATCH = 500
@@ -44,11 +44,6 @@ NO_REGION = "未分区域"
 GONE = "（已删除）"  # a distributor or region removed since the store signed
 
 Topic = Literal["signings", "submissions", "rewards"]
-
-
-class ProgramNotFound(NotFound):
-    code = "display.program_not_found"
-    message = "陈列活动不存在"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import Any
 from tortoise.queryset import QuerySet
 
 from backend.display import rewards
+from backend.display.errors import Invalid, SubmissionNotFound
 from backend.display.models import (
     DisplayCheck,
     DisplayPhoto,
@@ -31,17 +32,12 @@ from backend.identity import service as identity_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal, Role
 from backend.infra import sql
 from backend.infra.storage import storage_for
-from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.kernel.errors import Conflict, Forbidden
 from backend.notifications import service as notifications_service
 from backend.org import service as org_service
 
 REASON_MIN, REASON_MAX = 2, 200
 RESULT_KIND = "display_result"
-
-
-class SubmissionNotFound(NotFound):
-    code = "display.submission_not_found"
-    message = "找不到该陈列检查提交"
 
 
 class AlreadyReviewed(Conflict):
@@ -54,9 +50,7 @@ class FirstReviewOff(Forbidden):
     message = "该活动未开启业务员初审，请由品牌审核"
 
 
-class InvalidReview(InvalidInput):
-    status = 400
-    code = "display.invalid"
+class InvalidReview(Invalid):
     message = "审核内容有误"
 
 

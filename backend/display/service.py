@@ -20,6 +20,7 @@ from tortoise.transactions import in_transaction
 from backend.catalog import service as catalog_service
 from backend.coupons import service as coupons_service
 from backend.display import terms
+from backend.display.errors import Invalid, ProgramNotFound
 from backend.display.models import (
     DisplayAgreement,
     DisplayCheck,
@@ -35,16 +36,11 @@ from backend.display.models import (
 from backend.display.views import iso, photo_view, reward_view, submission_view
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
 from backend.infra import sql
-from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.kernel.errors import Conflict, Forbidden, NotFound
 from backend.kernel.money import yuan
 from backend.org import service as org_service
 
 # ---- errors ------------------------------------------------------------------------------------
-
-
-class ProgramNotFound(NotFound):
-    code = "display.program_not_found"
-    message = "找不到该陈列活动"
 
 
 class SigningNotFound(NotFound):
@@ -52,11 +48,7 @@ class SigningNotFound(NotFound):
     message = "找不到该签约"
 
 
-class ProgramInvalid(InvalidInput):
-    """The payload's problems, `details` a list of {field, message}."""
-
-    status = 400
-    code = "display.invalid"
+class ProgramInvalid(Invalid):
     message = "陈列活动的内容有误"
 
 

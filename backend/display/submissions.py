@@ -20,6 +20,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from backend.display import neardup
+from backend.display.errors import Invalid, SubmissionNotFound
 from backend.display.inspect import Measures, measure
 from backend.display.models import (
     DisplayCheck,
@@ -71,12 +72,9 @@ class PhotoTooLarge(TooLarge):
     message = f"照片不能超过 {images.MAX_IMAGE_BYTES // (1024 * 1024)} MB"
 
 
-class InvalidPhoto(DomainError):
-    """The capture time or location sent with a photo is wrong: `details` lists
-    `{field, message}`."""
+class InvalidPhoto(Invalid):
+    """The capture time or location sent with a photo is wrong."""
 
-    status = 400
-    code = "display.invalid"
     message = "照片的拍摄信息不正确"
 
 
@@ -104,11 +102,6 @@ class PhotoCount(DomainError):
 class PhotoNotFound(NotFound):
     code = "display.photo_not_found"
     message = "照片不存在或已提交过，请重新拍摄"
-
-
-class SubmissionNotFound(NotFound):
-    code = "display.submission_not_found"
-    message = "找不到该提交"
 
 
 # ---- uploading a photo --------------------------------------------------------------------
