@@ -51,7 +51,9 @@ export function emptyForm() {
   };
 }
 
-const plainYuan = (fen) => (fen === null || fen === undefined ? "" : yuan(fen, { symbol: false }).replaceAll(",", ""));
+/** Fen as the yuan a person would type: 500000 → "5000", 1250 → "12.50". */
+const plainYuan = (fen) =>
+  fen === null || fen === undefined ? "" : yuan(fen, { symbol: false }).replaceAll(",", "").replace(/\.00$/, "");
 
 function rewardForm(spec, fallbackKind) {
   if (!spec) return emptyReward(false, fallbackKind);
