@@ -525,6 +525,24 @@ async def known_template_ids(brand_id: int, template_ids: Sequence[int]) -> set[
     return {int(template_id) for template_id in found}  # type: ignore[call-overload]
 
 
+async def exchange_template_ids(brand_id: int, template_ids: Sequence[int]) -> set[int]:
+    """Which of `template_ids` are the brand's active exchange templates: what a display
+    program may pay its rewards in."""
+    found = await CouponTemplate.filter(
+        brand_id=brand_id,
+        id__in=list(template_ids),
+        kind=CouponKind.EXCHANGE.value,
+        status=TemplateStatus.ACTIVE.value,
+    ).values_list("id", flat=True)
+    return {int(template_id) for template_id in found}  # type: ignore[call-overload]
+
+
+def admits(audience: dict[str, Any], store: org_service.StoreContext, tags: Sequence[str]) -> bool:
+    """Whether `store` (with its `tags`) is in `audience`: the rule coupons apply, which
+    display programs share so the two never disagree."""
+    return _admits(audience, store, tags)
+
+
 def period_of(at: datetime) -> str:
     return f"{at.year:04d}-{at.month:02d}"
 

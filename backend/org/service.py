@@ -1234,14 +1234,25 @@ async def store_profile(principal: Principal, store_id: int) -> StoreProfile:
 
 
 async def names(brand_id: int, kind: str, ids: Iterable[int]) -> dict[int, str]:
-    """The names of the brand's stores, distributors or salespeople among `ids`, for lists
-    that show them."""
-    model = {"distributor": Distributor, "store": Store, "salesperson": Salesperson}[kind]
+    """The names of the brand's stores, distributors, salespeople or regions among `ids`, for
+    lists that show them."""
+    model = {
+        "distributor": Distributor,
+        "store": Store,
+        "salesperson": Salesperson,
+        "region": Region,
+    }[kind]
     wanted = list(set(ids))
     if not wanted:
         return {}
     rows = await model.filter(brand_id=brand_id, id__in=wanted).values_list("id", "name")
     return {int(object_id): str(name) for object_id, name in rows}
+
+
+async def brand_name(brand_id: int) -> str:
+    """How the brand is named on documents it is a party to (a signed display agreement)."""
+    brand = await Brand.get(id=brand_id)
+    return brand.name
 
 
 async def known_ids(brand_id: int, kind: str, ids: Iterable[int]) -> set[int]:
