@@ -482,18 +482,44 @@ async def issue_one_for_live(
     Run inside the caller's transaction (the drop's counter and claim are written there):
     running out of stock raises after the coupon row is written, and only that rollback
     takes it back, so outside a transaction this refuses to run at all."""
-    if not isinstance(connections.get(sql.CONNECTION), TransactionalDBClient):
-        raise RuntimeError("issue_one_for_live must run inside the caller's transaction")
-    template = await CouponTemplate.get_or_none(id=template_id, brand_id=brand_id)
-    if template is None:
-        raise TemplateNotFound()
-    _refuse_unissuable(template, now)
+    template = await _template_to_issue("issue_one_for_live", template_id, brand_id, now)
     # No issuance: the NULL issuance_id never conflicts, so every call writes one coupon;
     # the drop's unique (drop, store) claim is what keeps it to one per store.
     [coupon_id] = await _issue(
         template, [store_id], source=CouponSource.LIVE, issuance_id=None, period="", now=now
     )
     return coupon_id
+
+
+async def issue_for_display(
+    template_id: int, store_id: int, *, brand_id: int, count: int, now: datetime
+) -> list[int]:
+    """Put `count` coupons of the brand's template into the store's wallet as a display
+    program's reward; the new coupons' ids. The same rules and the same transaction duty as
+    issue_one_for_live: the DisplayReward unique per signing and check keeps it to once."""
+    template = await _template_to_issue("issue_for_display", template_id, brand_id, now)
+    return await _issue(
+        template,
+        [store_id] * count,
+        source=CouponSource.DISPLAY,
+        issuance_id=None,
+        period="",
+        now=now,
+    )
+
+
+async def _template_to_issue(
+    caller: str, template_id: int, brand_id: int, now: datetime
+) -> CouponTemplate:
+    """The brand's template, if it may be issued now, for an issue that must run inside its
+    caller's transaction (running out of stock raises after writing)."""
+    if not isinstance(connections.get(sql.CONNECTION), TransactionalDBClient):
+        raise RuntimeError(f"{caller} must run inside the caller's transaction")
+    template = await CouponTemplate.get_or_none(id=template_id, brand_id=brand_id)
+    if template is None:
+        raise TemplateNotFound()
+    _refuse_unissuable(template, now)
+    return template
 
 
 async def droppable_templates(

@@ -55,6 +55,7 @@ CAUSE_NAMES = {
     EntryCause.RED_PACKET: "直播红包",
     EntryCause.RAIN_FUNDED: "直播红包雨出资",
     EntryCause.RAIN_RETURNED: "红包雨未领取退回",
+    EntryCause.DISPLAY_REWARD: "陈列活动奖励",
 }
 
 

@@ -1418,6 +1418,26 @@ async def add_store_contacts(views: list[dict[str, Any]]) -> None:
         view["store"] = stores.get(view["store_id"])
 
 
+async def store_cards(brand_id: int, store_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The brand's stores among `store_ids` as a display review shows them beside a photo:
+    name, address, location, and who serves them (distributor, salesperson), in one query."""
+    wanted = list(set(store_ids))
+    if not wanted:
+        return {}
+    rows = await Store.filter(brand_id=brand_id, id__in=wanted).values(
+        "id", "name", "address", "latitude", "longitude", "distributor_id", "salesperson_id"
+    )
+    return {int(row["id"]): dict(row) for row in rows}
+
+
+async def salesperson_store_ids(brand_id: int, salesperson_id: int) -> list[int]:
+    """The stores a salesperson serves now (stores.salesperson_id), by id."""
+    ids = await Store.filter(brand_id=brand_id, salesperson_id=salesperson_id).values_list(
+        "id", flat=True
+    )
+    return sorted(int(store_id) for store_id in ids)  # type: ignore[call-overload]
+
+
 # ---- for imports (backend/imports): the brand's names, and stores written in bulk --------------
 
 
