@@ -228,6 +228,9 @@ class Settings:
     # (backend/infra/metrics.py); a job worker serves its metrics on metrics_port if set.
     metrics_token: str | None = None
     metrics_port: int | None = None
+    # A brand's image service judging display photos (backend/display/recognisers.py);
+    # empty: every display submission that passes the automatic checks goes to a person.
+    display_recogniser_url: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -521,10 +524,18 @@ def load_settings(env: Mapping[str, str] | None = None, role: Role | None = None
         graceful_timeout=_graceful_timeout(env, problems),
         metrics_token=env.get("B2BC_METRICS_TOKEN") or None,
         metrics_port=_port(env, "B2BC_METRICS_PORT", problems),
+        display_recogniser_url=_recogniser_url(env, problems),
     )
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def _recogniser_url(env: Mapping[str, str], problems: list[str]) -> str:
+    url = env.get("B2BC_DISPLAY_RECOGNISER_URL", "").strip()
+    if url and not url.startswith(URL_SCHEMES):
+        problems.append(f"B2BC_DISPLAY_RECOGNISER_URL must start with https:// or http://: {url!r}")
+    return url
 
 
 def _port(env: Mapping[str, str], name: str, problems: list[str]) -> int | None:

@@ -12,6 +12,7 @@ from typing import Any
 from backend.complaints import service as complaints_service
 from backend.config import Settings
 from backend.coupons import service as coupons_service
+from backend.display import submissions as display_submissions
 from backend.infra.jobs import JobRunner, Periodic, Task, Timing, purge_done
 from backend.livestream import service as livestream_service
 from backend.notifications import service as notifications_service
@@ -42,6 +43,10 @@ PERIODIC: tuple[Periodic, ...] = (
     # Photos uploaded for a complaint never filed.
     Periodic(
         "complaints.purge_photos", "清理未用的投诉照片", 3600, complaints_service.purge_photos_job
+    ),
+    # Photos taken for a display check never submitted.
+    Periodic(
+        "display.purge_photos", "清理未用的陈列照片", 3600, display_submissions.purge_photos_job
     ),
     # Red-packet rains whose realtime timer died with its process.
     Periodic("live.end_rains", "结束到时的红包雨", 5, livestream_service.end_due_rains_job),

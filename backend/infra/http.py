@@ -311,12 +311,19 @@ def json_body(model: type[M], *, required: bool = True) -> Callable[[Handler], H
     return decorator
 
 
-def uploads(field: str, description: str) -> Callable[[H], H]:
-    """Document a multipart upload of one file in form field `field`."""
+def uploads(
+    field: str,
+    description: str,
+    fields: dict[str, dict[str, Any]] | None = None,
+    required: tuple[str, ...] = (),
+) -> Callable[[H], H]:
+    """Document a multipart upload of one file in form field `field`, with the form's other
+    `fields` (name → schema), of which `required` must be sent."""
+    file = {"type": "string", "format": "binary", "description": description}
     form = {
         "type": "object",
-        "properties": {field: {"type": "string", "format": "binary", "description": description}},
-        "required": [field],
+        "properties": {field: file, **(fields or {})},
+        "required": [field, *required],
     }
     return _note(RAW_BODY, {"multipart/form-data": form})
 

@@ -103,7 +103,14 @@ class StoredImage:
 async def store_image(settings: StorageSettings, folder: str, data: bytes) -> StoredImage:
     """Check and clean an uploaded picture (images.cleaned: NotAnImage or ImageTooLarge when
     refused, before anything is stored), then store it under `folder` with a random name."""
-    image = images.cleaned(data)
+    return await store_clean_image(settings, folder, images.cleaned(data))
+
+
+async def store_clean_image(
+    settings: StorageSettings, folder: str, image: images.CleanImage
+) -> StoredImage:
+    """Store a picture images.cleaned() made (for a caller that also reads the cleaned
+    bytes, as display photos are measured) under `folder` with a random name."""
     key = f"{folder}/{uuid.uuid4().hex}.{image.extension}"
     storage = storage_for(settings)
     await storage.put(key, image.data, image.content_type)
