@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import random
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,9 +22,10 @@ from playwright.async_api import Page, expect
 from backend.coupons.models import CouponTemplate
 from backend.display.models import DisplayCheck, DisplayProgram, DisplayReward, DisplaySubmission
 from backend.identity.models import Role
-from tests.console_browser import browser, needs_browser, shot, signed_in  # noqa: F401
+from tests.console_browser import browser, needs_browser, signed_in  # noqa: F401
 from tests.factories import Shop, idempotent, make_shop, make_staff, make_store, store_owner
 from tests.test_console_coupons import confirm, search_and_choose
+from tests.test_console_org import still_shot
 from tests.test_coupons import reduction_coupon, template
 from tests.test_promotions_admin import admin
 
@@ -67,6 +69,12 @@ async def pick_option(page: Page, label: str, text: str) -> None:
     )
 
 
+async def shot(page: Page, name: str) -> None:
+    """From the top of the page (the header is sticky), once everything has faded in."""
+    await page.evaluate("window.scrollTo(0, 0)")
+    await still_shot(page, name)
+
+
 async def fill_date(page: Page, placeholder: str, moment: datetime) -> None:
     box = page.get_by_placeholder(placeholder, exact=True)
     await box.fill(china_text(moment))
@@ -102,7 +110,9 @@ def program_body(shop: Shop, now: datetime, **overrides: Any) -> dict[str, Any]:
 
 async def published(client: httpx.AsyncClient, brand: dict[str, str], body: dict[str, Any]) -> Any:
     response = await client.post(
-        f"{API}/programs", json=body, headers={**brand, "Idempotency-Key": f"p-{body['name']}"}
+        f"{API}/programs",
+        json=body,
+        headers={**brand, "Idempotency-Key": f"program-{uuid.uuid4()}"},
     )
     assert response.status_code == 201, response.text
     program_id = response.json()["id"]
@@ -368,7 +378,7 @@ async def test_the_review_queue_approves_rejects_and_refuses_a_decided_one(
     first = await DisplaySubmission.get(id=submissions[0]["id"])
     assert first.status == "passed"
     assert await DisplayReward.filter(submission_id=first.id).count() == 1
-    await expect(item.locator("[data-reason='too_far']")).to_be_visible()
+    await expect(item.locator("[data-reason='too_far']")).to_contain_text("（照片 1、2）")
     await shot(page, "display-8-too-far")
 
     # Rejected: a reason is required, and the store reads it.

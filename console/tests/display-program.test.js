@@ -6,7 +6,7 @@ import {
   LIMITED_FIELDS, bodyFromForm, changedFields, costPerStore, emptyForm, fieldErrors, formFromProgram, problems,
   rewardCost, rewardText, schedule,
 } from "../src/pages/display/program.js";
-import { distanceText, share } from "../src/pages/display/labels.js";
+import { distanceText, reasonLines, share } from "../src/pages/display/labels.js";
 
 function filledForm() {
   const form = emptyForm();
@@ -157,4 +157,25 @@ test("distances and shares read as people say them", () => {
   assert.equal(share(1, 3), 33.3);
   assert.equal(share(5, 0), null);
   assert.equal(share(9, 4), 100);
+});
+
+test("the automatic reasons read once per kind, naming the photos", () => {
+  const photos = [{ id: 7 }, { id: 8 }];
+  const lines = reasonLines(
+    [
+      { code: "too_far", message: "拍摄地点距门店约 600 米，超出 300 米", photo_id: 7 },
+      { code: "too_far", message: "拍摄地点距门店约 600 米，超出 300 米", photo_id: 8 },
+      { code: "duplicate", message: "与本店之前提交的照片重复", photo_id: 8 },
+      { code: "blurred", message: "照片模糊", photo_id: 7 },
+      { code: "blurred", message: "照片很模糊", photo_id: 8 },
+      { code: "needs_person", message: "需人工审核陈列效果", photo_id: null },
+    ],
+    photos,
+  );
+  assert.deepEqual(lines, [
+    { code: "too_far", failing: false, text: "拍摄地点偏远：拍摄地点距门店约 600 米，超出 300 米（照片 1、2）" },
+    { code: "duplicate", failing: true, text: "疑似重复照片：与本店之前提交的照片重复（照片 2）" },
+    { code: "blurred", failing: true, text: "照片模糊：照片 1：照片模糊；照片 2：照片很模糊" },
+    { code: "needs_person", failing: false, text: "需人工确认：需人工审核陈列效果" },
+  ]);
 });

@@ -80,3 +80,26 @@ export function share(part, total) {
   if (!total) return null;
   return Math.min(100, Math.round((part / total) * 1000) / 10);
 }
+
+/** The automatic checks' reasons, one line per kind: the same reason on several photos reads
+ * once ("拍摄地点偏远：距门店约 600 米（照片 1、2）"), different words each with its photo. */
+export function reasonLines(reasons, photos) {
+  const number = (photoId) => photos.findIndex((p) => p.id === photoId) + 1;
+  const kinds = new Map();
+  reasons.forEach((reason) => {
+    if (!kinds.has(reason.code)) kinds.set(reason.code, []);
+    kinds.get(reason.code).push(reason);
+  });
+  return [...kinds].map(([code, found]) => {
+    const named = found.filter((r) => number(r.photo_id) > 0);
+    const messages = [...new Set(found.map((r) => r.message))];
+    let text;
+    if (messages.length === 1) {
+      const which = named.map((r) => number(r.photo_id)).join("、");
+      text = which ? `${messages[0]}（照片 ${which}）` : messages[0];
+    } else {
+      text = found.map((r) => (number(r.photo_id) > 0 ? `照片 ${number(r.photo_id)}：${r.message}` : r.message)).join("；");
+    }
+    return { code, failing: FAILING.has(code), text: `${REASON[code] || "自动检查"}：${text}` };
+  });
+}
