@@ -22,7 +22,7 @@ from playwright.async_api import Page, expect
 from backend.coupons.models import CouponTemplate
 from backend.display.models import DisplayCheck, DisplayProgram, DisplayReward, DisplaySubmission
 from backend.identity.models import Role
-from tests.console_browser import browser, needs_browser, signed_in  # noqa: F401
+from tests.console_browser import SHOTS, browser, needs_browser, signed_in  # noqa: F401
 from tests.factories import Shop, idempotent, make_shop, make_staff, make_store, store_owner
 from tests.test_console_coupons import confirm, search_and_choose
 from tests.test_console_org import still_shot
@@ -69,10 +69,20 @@ async def pick_option(page: Page, label: str, text: str) -> None:
     )
 
 
-async def shot(page: Page, name: str) -> None:
-    """From the top of the page (the header is sticky), once everything has faded in."""
-    await page.evaluate("window.scrollTo(0, 0)")
-    await still_shot(page, name)
+async def shot(page: Page, name: str, *, dialog: bool = False) -> None:
+    """From the top of the page (the header is sticky), once everything has faded in; with a
+    dialog open, the screen only (its mask covers the screen, not the whole page)."""
+    if not dialog:
+        await page.evaluate("window.scrollTo(0, 0)")
+        await still_shot(page, name)
+        return
+    await page.evaluate(
+        "Promise.all(document.getAnimations()"
+        ".filter((a) => a.effect?.getComputedTiming().endTime !== Infinity)"
+        ".map((a) => a.finished.catch(() => null)))"
+    )
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
 async def fill_date(page: Page, placeholder: str, moment: datetime) -> None:
@@ -387,7 +397,7 @@ async def test_the_review_queue_approves_rejects_and_refuses_a_decided_one(
     await dialog.get_by_role("button", name="驳回").click()
     await expect(dialog.get_by_text("请填写 2–200 字的驳回原因")).to_be_visible()
     await dialog.get_by_label("驳回原因").fill("排面数量不足，请补足 6 个排面后重拍")
-    await shot(page, "display-9-reject")
+    await shot(page, "display-9-reject", dialog=True)
     await dialog.get_by_role("button", name="驳回").click()
     await expect(page.locator(".el-message--success").last).to_contain_text("已驳回")
     second = await DisplaySubmission.get(id=submissions[1]["id"])

@@ -153,6 +153,7 @@ test("the API's refusals land on the form items they name", () => {
 test("distances and shares read as people say them", () => {
   assert.equal(distanceText(null), "无定位");
   assert.equal(distanceText(120.4), "约 120 米");
+  assert.equal(distanceText(0), "10 米以内");
   assert.equal(distanceText(1234), "约 1.2 公里");
   assert.equal(share(1, 3), 33.3);
   assert.equal(share(5, 0), null);

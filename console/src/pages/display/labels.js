@@ -68,9 +68,11 @@ export const EXPORTS = [
   { what: "rewards", label: "奖励发放记录" },
 ];
 
-/** "约 120 米", "约 1.2 公里", or "无定位" when the photo or the store had none. */
+/** "约 120 米", "约 1.2 公里", "10 米以内" (closer than a phone can tell), or "无定位" when the
+ * photo or the store had none. */
 export function distanceText(metres) {
   if (metres === null || metres === undefined) return "无定位";
+  if (metres < 10) return "10 米以内";
   if (metres < 1000) return `约 ${Math.round(metres)} 米`;
   return `约 ${(metres / 1000).toFixed(1)} 公里`;
 }
