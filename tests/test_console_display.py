@@ -312,6 +312,10 @@ async def test_a_brand_sets_up_publishes_and_reads_a_display_program(
     await expect(row).to_contain_text(tenant.store.name)
     await expect(row).to_contain_text("张老板")
     await shot(page, "display-5-signings")
+    async with page.expect_download() as exported:
+        await page.get_by_test_id("export").click()
+        await page.locator(".el-dropdown-menu:visible [data-export='signings']").click()
+    assert (await exported.value).suggested_filename.endswith(".xlsx")
     await page.goto(f"{platform_url}/console#/display/signings/{signing['id']}/print")
     sheet = page.get_by_test_id("agreement")
     await expect(sheet.get_by_role("heading", name="陈列协议")).to_be_visible()
@@ -330,6 +334,11 @@ async def test_a_brand_sets_up_publishes_and_reads_a_display_program(
     await expect(page.get_by_role("navigation").get_by_text("陈列审核", exact=True)).to_have_count(
         0
     )
+    await page.locator(f"[data-program='{program.id}']").click()
+    await expect(page.get_by_role("heading", name="冰柜门陈列 · 冬季")).to_be_visible()
+    await expect(page.locator("[data-figure='signed']")).to_have_text("1 / 100")
+    await expect(page.locator("[data-action]")).to_have_count(0)  # no 编辑, 发布 or 结束
+    await shot(page, "display-11-distributor")
     for path in ("/display/new", "/display/reviews", f"/display/{program.id}/edit"):
         await page.goto(f"{platform_url}/console#{path}")
         await expect(page.get_by_text("无权访问")).to_be_visible()
@@ -416,4 +425,12 @@ async def test_the_review_queue_approves_rejects_and_refuses_a_decided_one(
     await expect(page.locator(".el-message--warning").last).to_be_visible()
     await expect(page.get_by_text("没有待审核的陈列照片")).to_be_visible()
     await shot(page, "display-10-queue-empty")
+
+    # The brand ends the program early: no more signing, no check due any more.
+    await page.goto(f"{platform_url}/console#/display/{program['id']}")
+    await page.locator("[data-action='end']").click()
+    await confirm(page, "结束")
+    await expect(page.get_by_test_id("phase")).to_have_text("已结束")
+    assert (await DisplayProgram.get(id=program["id"])).status == "ended"
+    await expect(page.locator("[data-figure='passed']")).to_have_text("2")
     await context.close()
