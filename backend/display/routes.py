@@ -39,7 +39,7 @@ from backend.infra.http import (
     patch_changes,
     responds,
 )
-from backend.infra.idempotency import create_once, create_once_if_keyed
+from backend.infra.idempotency import create_once
 from backend.infra.storage import storage_for
 from backend.kernel.errors import InvalidInput
 from backend.org import service as org_service
@@ -67,6 +67,7 @@ class RewardBody(RequestModel):
 
 
 AudienceBody = org_service.AudienceBody
+AUDIENCE_KEYS = tuple(AudienceBody.model_fields)
 
 
 class ProgramFields(RequestModel):
@@ -152,8 +153,13 @@ def _normal(fields: dict[str, Any]) -> dict[str, Any]:
             fields[key] = fields[key].astimezone(UTC)
     if "sku_ids" in fields:
         fields["sku_ids"] = list(dict.fromkeys(fields["sku_ids"]))
+    # A PATCH's dump leaves out what the client did not send, inside objects too.
     if fields.get("audience") is not None:
-        fields["audience"] = {key: sorted(set(ids)) for key, ids in fields["audience"].items()}
+        audience = fields["audience"]
+        fields["audience"] = {key: sorted(set(audience.get(key, ()))) for key in AUDIENCE_KEYS}
+    for key in terms.REWARD_FIELDS:
+        if fields.get(key) is not None:
+            fields[key] = {"template_id": None, "value_fen": 0, **fields[key]}
     return fields
 
 
@@ -331,7 +337,7 @@ class Signings(BaseModel):
 
 @bp.post("/programs")
 @openapi.summary("新建陈列活动（草稿）；内容有误返回 400 display.invalid，details 逐项说明")
-@openapi.parameter("Idempotency-Key", str, location="header", required=False)
+@openapi.parameter("Idempotency-Key", str, location="header", required=True)
 @responds(ProgramOut, 201, "已创建的草稿")
 @authenticated(*BRAND_ROLES)
 @program_body(ProgramBody)
@@ -339,7 +345,7 @@ async def create_program(
     request: Request, principal: Principal, fields: dict[str, Any]
 ) -> HTTPResponse:
     now = request_deps(request).clock.now()
-    return await create_once_if_keyed(
+    return await create_once(
         request,
         scope="display.program",
         user_id=principal.user_id,

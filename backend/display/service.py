@@ -718,6 +718,15 @@ async def _take_place(program_id: int) -> bool:
     return taken == 1
 
 
+def _refuse_unsignable(program: DisplayProgram, agreement_version: int, now: datetime) -> None:
+    if program.status != ProgramStatus.PUBLISHED or not (
+        program.signup_from <= now < program.signup_until
+    ):
+        raise NotOpen()
+    if program.agreement_version != agreement_version:
+        raise AgreementChanged()
+
+
 async def sign(
     principal: Principal,
     program_id: int,
@@ -738,6 +747,7 @@ async def sign(
         raise NotEligible()
     if await DisplaySigning.exists(program_id=program.id, store_id=store.id):
         raise AlreadySigned()
+    _refuse_unsignable(program, agreement_version, now)
     contact = (await org_service.order_contact(store.id, None))["store"]
     try:
         async with in_transaction():
@@ -745,10 +755,7 @@ async def sign(
                 program = await DisplayProgram.get(id=program.id)
                 raise NotOpen() if program.status != ProgramStatus.PUBLISHED else Full()
             program = await DisplayProgram.get(id=program.id)
-            if not program.signup_from <= now < program.signup_until:
-                raise NotOpen()
-            if program.agreement_version != agreement_version:
-                raise AgreementChanged()
+            _refuse_unsignable(program, agreement_version, now)
             agreement = await DisplayAgreement.get(
                 program_id=program.id, version=program.agreement_version
             )

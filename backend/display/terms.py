@@ -81,8 +81,11 @@ def reward_problems(field: str, spec: dict[str, Any] | None) -> list[dict[str, s
                     f"每张兑换券的价值须在 ¥0.01 至 ¥{yuan(MAX_VOUCHER_VALUE_FEN)} 之间",
                 )
             )
-    elif spec.get("template_id") is not None:
-        found.append(problem(f"{field}.template_id", "只有兑换券奖励需要选择券"))
+    else:
+        if spec.get("template_id") is not None:
+            found.append(problem(f"{field}.template_id", "只有兑换券奖励需要选择券"))
+        if spec.get("value_fen"):
+            found.append(problem(f"{field}.value_fen", "只有兑换券奖励需要设置每张价值"))
     return found
 
 
