@@ -30,10 +30,12 @@ from backend.display.terms import reward_cost_fen
 from backend.display.views import reward_view
 from backend.infra import sql
 from backend.ledger import service as ledger_service
-from backend.ledger.models import AccountKind, EntryCause
 
 COMPLETION_SEQ = 0  # a DisplayReward's check_seq for completing the whole program
-LEDGER_KINDS = {RewardKind.POINTS: AccountKind.POINTS, RewardKind.CASH: AccountKind.CASH}
+LEDGER_KINDS = {
+    RewardKind.POINTS: ledger_service.AccountKind.POINTS,
+    RewardKind.CASH: ledger_service.AccountKind.CASH,
+}
 # What a voucher reward cannot be paid through: the template was ended, expired, deleted or
 # sold out since the program was published. Like an exhausted budget, the check stays passed
 # and nothing is taken (no budget, no coupon), so the brand can see why in the reasons.
@@ -199,7 +201,7 @@ async def _hand_over(
             store_id=signing.store_id,  # type: ignore[attr-defined]
             kind=LEDGER_KINDS[kind],
             amount=reward.amount,
-            cause=EntryCause.DISPLAY_REWARD,
+            cause=ledger_service.EntryCause.DISPLAY_REWARD,
             cause_id=reward.id,
             order_id=ledger_service.NO_ORDER,
             now=now,
