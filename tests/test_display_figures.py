@@ -622,8 +622,9 @@ async def test_exports_stream_in_batches(client, deps, monkeypatch) -> None:
     batches = [batch async for batch in figures.export_rows(scope, "submissions", size=5)]
     assert [len(b) for b in batches] == [5, 5, 2]
     assert [row[0] for b in batches for row in b] == sorted(s.id for s in w.submissions.values())
-    rows = await export(client, brand, w.program.id, "what=signings&format=csv")
+    rows = await export(client, brand, w.program.id, "what=signings&format=csv")  # 2, 2, 1
     assert [row[0] for row in rows] == [str(s.id) for s in w.signings]
+    assert [row[-1] for row in rows] == ["60.00", "0.00", "30.00", "30.00", "0.00"]
 
 
 async def test_other_brands_and_bad_queries_are_refused(client, deps) -> None:
@@ -656,3 +657,40 @@ async def test_other_brands_and_bad_queries_are_refused(client, deps) -> None:
     )
     owner = await staff_headers(client, "clerk_like")
     assert (await _get(client, owner, f"{w.program.id}/figures")).status_code == 403
+
+
+async def test_figures_are_the_same_few_statements_however_many_stores(
+    client, deps, monkeypatch
+) -> None:
+    """The program, its checks, two aggregates, two lookups of names: per program, never per
+    store (bench: 6 statements, ~160 ms for 10,000 signings × 8 checks on PostgreSQL)."""
+    from tortoise import connections
+
+    from backend.display import figures
+
+    w = await world(deps)
+    statements: list[str] = []
+    connection = type(connections.get("default"))
+    for method in ("execute_query", "execute_query_dict"):
+        original = getattr(connection, method)
+
+        async def counted(self: Any, query: str, values: Any = None, _run: Any = original) -> Any:
+            statements.append(query)
+            return await _run(self, query, values)
+
+        monkeypatch.setattr(connection, method, counted)
+
+    async def count() -> int:
+        statements.clear()
+        scope = await figures.scope_for(w.tenant.acting_admin, w.program.id)
+        await figures.figures(scope, w.now)
+        return len(statements)
+
+    assert await count() == 6
+    owner = w.owner
+    agreement = await DisplayAgreement.get(program_id=w.program.id)
+    for _ in range(5):
+        store = await make_store(w.tenant, distributor=w.tenant.other_distributor)
+        signing = await _sign(w.program, agreement, store, owner, w.now - DAY)
+        await _submit(signing, w.checks[2], "review", w.now)
+    assert await count() == 6

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
 
@@ -72,8 +72,10 @@ async def scope_for(
     asked. Brand staff see their brand's programs; distributor staff the published (or
     ended) ones whose audience admits their distributor, and only their own signings in it.
     Anything else is display.program_not_found, whoever owns it."""
+    if principal.brand_id is None:
+        raise ProgramNotFound()
     program = await DisplayProgram.get_or_none(id=program_id, brand_id=principal.brand_id)
-    if program is None or principal.brand_id is None:
+    if program is None:
         raise ProgramNotFound()
     if principal.role in BRAND_ROLES:
         return Scope(program, distributor_id)
@@ -134,15 +136,16 @@ class Schedule:
     """Which of the program's checks count: `opened` (due from every signing) and, among
     them, `over` (no longer submittable: closed, or the program ended)."""
 
-    checks: tuple[DisplayCheck, ...]
-    opened: frozenset[int] = field(default_factory=frozenset)
-    over: frozenset[int] = field(default_factory=frozenset)
+    checks: tuple[DisplayCheck, ...]  # by seq
+    opened: frozenset[int]  # check ids
+    over: frozenset[int]
 
 
 def schedule_at(program: DisplayProgram, checks: Iterable[DisplayCheck], now: datetime) -> Schedule:
     """A check is due once its window opened. Once the program ended nothing more is due:
     only the checks opened before the end count, and none of them can be submitted any more.
-    The end is the program's last update (ending is the last change a program takes)."""
+    The program keeps no time of its end; its last update stands for it (ending is the last
+    change the brand makes to a program)."""
     ended = program.status == ProgramStatus.ENDED.value
     cutoff = min(now, program.updated_at) if ended else now
     ordered = tuple(sorted(checks, key=lambda c: c.seq))
@@ -172,12 +175,12 @@ def tally(
                 groups[group].missed += signed
                 checks[check_id].missed += signed
     for group, check_id, status, count in pairs:
-        into, per_check = groups[group], checks[check_id]
-        for target in (into, per_check):
+        name = SubmissionStatus(status).value  # the counter named after the status
+        settled = check_id in schedule.over and status in _SETTLED
+        for target in (groups[group], checks[check_id]):
             target.submitted += count
-            name = SubmissionStatus(status).value
             setattr(target, name, getattr(target, name) + count)
-            if check_id in schedule.over and status in _SETTLED:
+            if settled:
                 target.missed -= count
     return dict(groups), checks
 
@@ -193,18 +196,17 @@ SIGNED_SQL = (
     " WHERE program_id = $1 GROUP BY signing_id) paid ON paid.signing_id = g.id"
     " WHERE g.program_id = $1{only} GROUP BY g.distributor_id, g.region_id"
 )
-# Each signing × check's latest attempt, counted per distributor, region, check and status.
+# Each signing × check's latest attempt (none later), counted per distributor, region, check
+# and status. An anti-join, not a join to MAX(attempt): PostgreSQL misjudges that join's size
+# and loops over the signings once per pair (500 ms against 85 ms on 84,000 submissions).
 PAIRS_SQL = (
     "SELECT g.distributor_id, g.region_id, s.display_check_id AS check_id, s.status,"
     " COUNT(*) AS pairs"
     " FROM display_submissions s"
-    " JOIN (SELECT signing_id, display_check_id, MAX(attempt) AS attempt"
-    " FROM display_submissions WHERE program_id = $1"
-    " GROUP BY signing_id, display_check_id) latest"
-    " ON latest.signing_id = s.signing_id AND latest.display_check_id = s.display_check_id"
-    " AND latest.attempt = s.attempt"
     " JOIN display_signings g ON g.id = s.signing_id"
-    " WHERE s.program_id = $1{only}"
+    " WHERE s.program_id = $1{only} AND NOT EXISTS (SELECT 1 FROM display_submissions later"
+    " WHERE later.signing_id = s.signing_id AND later.display_check_id = s.display_check_id"
+    " AND later.attempt > s.attempt)"
     " GROUP BY g.distributor_id, g.region_id, s.display_check_id, s.status"
 )
 ONLY_DISTRIBUTOR = " AND g.distributor_id = $2"
@@ -505,10 +507,10 @@ async def _reward_rows(scope: Scope, size: int) -> AsyncIterator[list[Row]]:
 _ROWS = {"signings": _signing_rows, "submissions": _submission_rows, "rewards": _reward_rows}
 
 
-def export_rows(scope: Scope, what: Topic, size: int = EXPORT_BATCH) -> AsyncIterator[list[Row]]:
+def export_rows(scope: Scope, what: Topic, size: int | None = None) -> AsyncIterator[list[Row]]:
     """The rows of export `what` (TABLES[what] says the columns), oldest first, one list per
-    keyset batch: memory stays flat however large the program."""
-    return _ROWS[what](scope, size)
+    keyset batch of `size` (EXPORT_BATCH): memory stays flat however large the program."""
+    return _ROWS[what](scope, size or EXPORT_BATCH)
 
 
 def export_chunks(
