@@ -450,6 +450,8 @@ async def submit(
                 await rewards.pay_for_check(deps, submission.id, now)
     except IntegrityError as clash:  # another submit of this check took the attempt first
         raise AlreadySubmitted() from clash
+    if judgement.verdict == PASSED:  # paying may have added a reason (budget_exhausted)
+        await submission.refresh_from_db()
     return await view_submission(deps, submission, store_at)
 
 
