@@ -92,6 +92,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/notifications.py
 	$(BIN)/python bench/promotion_quote.py
 	$(BIN)/python bench/quote_promotions.py
+	$(BIN)/python bench/display_neardup.py
 
 # The staging fleet on this machine, in production mode behind nginx (deploy/staging/fleet.py:
 # PostgreSQL database b2bc_staging and Redis db 3, both recreated; logs in .staging/logs),

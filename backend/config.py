@@ -30,6 +30,7 @@ from backend.integrations.wechat.pay import (
 )
 from backend.integrations.wechat.sandbox import (
     COMPLAINT_UPDATE_TEMPLATE_ID,
+    DISPLAY_REMINDER_TEMPLATE_ID,
     LIVE_REMINDER_TEMPLATE_ID,
 )
 
@@ -129,6 +130,9 @@ class WechatSettings:
     # The reminder before a live session the store is invited to starts: thing1 (直播主题),
     # time2 (开播时间), thing3 (主办方).
     live_reminder_template_id: str = LIVE_REMINDER_TEMPLATE_ID
+    # The reminder before a display program's check closes: thing1 (活动名称), time2
+    # (截止时间), thing3 (温馨提示).
+    display_reminder_template_id: str = DISPLAY_REMINDER_TEMPLATE_ID
 
 
 @dataclass(frozen=True)
@@ -471,6 +475,9 @@ def load_settings(env: Mapping[str, str] | None = None, role: Role | None = None
         ),
         live_reminder_template_id=env.get(
             "B2BC_WECHAT_TEMPLATE_LIVE_REMINDER", LIVE_REMINDER_TEMPLATE_ID
+        ),
+        display_reminder_template_id=env.get(
+            "B2BC_WECHAT_TEMPLATE_DISPLAY_REMINDER", DISPLAY_REMINDER_TEMPLATE_ID
         ),
     )
     if mode == "embedded" or "WECHAT_PAY_SP_MCHID" in required:

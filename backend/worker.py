@@ -12,6 +12,7 @@ from typing import Any
 from backend.complaints import service as complaints_service
 from backend.config import Settings
 from backend.coupons import service as coupons_service
+from backend.display import reminders as display_reminders
 from backend.display import submissions as display_submissions
 from backend.infra.jobs import JobRunner, Periodic, Task, Timing, purge_done
 from backend.livestream import service as livestream_service
@@ -52,6 +53,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("live.end_rains", "结束到时的红包雨", 5, livestream_service.end_due_rains_job),
     # Stores reminded of sessions starting within 15 minutes.
     Periodic("live.remind", "直播开播提醒", 60, livestream_service.remind_job),
+    # Stores reminded of display checks closing within 24 hours; finished signings ended.
+    Periodic("display.remind", "陈列检查提醒", 900, display_reminders.remind_job),
     Periodic("jobs.purge", "清理已完成的任务记录", 3600, purge_done),
 )
 

@@ -121,7 +121,10 @@ async def test_two_messages_allowed_two_sent_then_none(
         "title": "投诉处理进度提醒",
         "remaining": 2,
     }
-    assert [(i["kind"], i["remaining"]) for i in items[1:]] == [("live.reminder", 0)]
+    assert [(i["kind"], i["remaining"]) for i in items[1:]] == [
+        ("live.reminder", 0),
+        ("display_reminder", 0),
+    ]
     assert sandbox_state.sent_messages == []  # filing is the store's own step
 
     before = deps.clock.now()

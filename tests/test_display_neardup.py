@@ -74,26 +74,40 @@ def test_only_64_bit_values_convert(bad: int) -> None:
         neardup.to_unsigned(bad + 2**64 if bad < 0 else bad)
 
 
-def test_a_band_is_searched_within_a_quarter_of_the_distance() -> None:
-    assert [neardup.band_radius(d) for d in (0, 3, 4, 10, 11, 12, 15)] == [0, 0, 1, 2, 2, 3, 3]
+def test_the_bands_radii_add_up_to_three_less_than_the_distance() -> None:
+    radii = {d: neardup.band_radii(d) for d in (0, 3, 4, 10, 11, 12, 15)}
+    assert radii == {
+        0: (0, 0, 0, 0),
+        3: (0, 0, 0, 0),
+        4: (1, 0, 0, 0),
+        10: (2, 2, 2, 1),
+        11: (2, 2, 2, 2),
+        12: (3, 2, 2, 2),
+        15: (3, 3, 3, 3),
+    }
     assert len(neardup.neighbours(0xBEEF, 2)) == 1 + 16 + 120
     assert neardup.neighbours(0xBEEF, 2)[0] == 0xBEEF
     assert len(set(neardup.neighbours(0xBEEF, 2))) == 137
     assert all((v ^ 0xBEEF).bit_count() <= 2 for v in neardup.neighbours(0xBEEF, 2))
 
 
-@given(UNSIGNED, st.sets(st.integers(0, 63), max_size=15))
-def test_hashes_within_the_distance_share_a_searched_band(unsigned: int, bits: set[int]) -> None:
-    """The pigeonhole the index rests on: some band of the other hash is among the values
-    searched for the first one's."""
+@given(UNSIGNED, st.sets(st.integers(0, 63), max_size=15), st.integers(0, 15))
+def test_hashes_within_the_distance_share_a_searched_band(
+    unsigned: int, bits: set[int], max_distance: int
+) -> None:
+    """The pigeonhole the index rests on: within the distance searched, some band of the
+    other hash is among the values searched for the first one's."""
     other = flipped(unsigned, bits)
     a, b = neardup.to_signed(unsigned), neardup.to_signed(other)
     assert neardup.distance(a, b) == len(bits)
-    radius = neardup.band_radius(len(bits))
-    assert any(
+    searched = [
         theirs in neardup.neighbours(ours, radius)
-        for ours, theirs in zip(neardup.bands(a), neardup.bands(b), strict=True)
-    )
+        for ours, theirs, radius in zip(
+            neardup.bands(a), neardup.bands(b), neardup.band_radii(max_distance), strict=True
+        )
+    ]
+    if len(bits) <= max_distance:
+        assert any(searched)
 
 
 # ---- the index -----------------------------------------------------------------------------
@@ -128,11 +142,18 @@ async def test_a_recompressed_copy_is_found_nearest_first() -> None:
     assert await near(tenant.brand, original) == [Match(close_copy, 1), Match(far_copy, 5)]
 
 
-async def test_ten_bits_spread_over_every_band_are_still_near() -> None:
-    """The worst case for the bands: 3 + 3 + 2 + 2 differing bits, none band within 1."""
+@pytest.mark.parametrize(
+    "spread",
+    [
+        [0, 1, 2, 16, 17, 18, 32, 33, 34, 48],  # 3 + 3 + 3 + 1: only the last band is close
+        [0, 1, 2, 16, 17, 18, 32, 33, 48, 49],  # 3 + 3 + 2 + 2
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],  # all in one band: the other three are equal
+    ],
+)
+async def test_ten_bits_spread_over_the_bands_are_still_near(spread: list[int]) -> None:
+    """The worst cases for the bands: each band as far off as the pigeonhole allows."""
     tenant = await make_tenant()
     original = 0x0123_4567_89AB_CDEF
-    spread = [0, 1, 2, 16, 17, 18, 32, 33, 48, 49]
     photo_id = await indexed(tenant.brand, tenant.store, flipped(original, spread))
     assert await near(tenant.brand, original) == [Match(photo_id, 10)]
 

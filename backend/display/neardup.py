@@ -2,13 +2,15 @@
 perceptual hash within a few bits (Hamming distance) of a new one.
 
 Multi-index hashing. Each submitted photo's 64-bit hash is cut into four 16-bit bands, one
-row each in display_photo_bands, found through the (brand_id, band, value) index. Two hashes
-within distance d differ in at most d bits over the four bands, so some band differs in at
-most floor(d/4) bits (were every band to differ in more, they would differ in at least
-4·(floor(d/4)+1) > d). A search therefore looks up, in each band, every value within
-floor(d/4) bits of the new hash's (for d = 10: 1 + 16 + 120 = 137 values a band), and
-measures the exact distance of the few photos found. Against a scan of every hash of the
-brand this reads about 4·137/65536 of them: see bench/display_neardup.py.
+row each in display_photo_bands, found through the (brand_id, band, value) index. A search
+within distance d looks up, in band i, every value within r_i bits of the new hash's band,
+where r_0 + r_1 + r_2 + r_3 = d - 3: were every band i of a stored hash to differ in more
+than r_i bits, the two would differ in at least Σ(r_i + 1) = d + 1 bits, so every hash
+within d is found in some band (the generalised pigeonhole principle; plain floor(d/4) in
+every band is the looser (2, 2, 2, 2) for d = 10, and reads a quarter more rows). For
+d = 10 the radii are (2, 2, 2, 1): 137 values in three bands (1 + 16 + 120) and 17 in the
+last. The photos found are then measured exactly: about n·428/65536 of the brand's n
+photos (some 1,300 of 200,000 random hashes) instead of all n: see bench/display_neardup.py.
 
 Hashes are stored as signed 64-bit integers (the databases' BIGINT); imagehash and the
 arithmetic here think of them as unsigned: to_signed/to_unsigned convert.
@@ -68,9 +70,12 @@ def bands(phash: int) -> tuple[int, ...]:
     return tuple((unsigned >> (BAND_BITS * band)) & BAND_MASK for band in range(BANDS))
 
 
-def band_radius(max_distance: int) -> int:
-    """How far each band is searched so that no hash within max_distance is missed."""
-    return max_distance // BANDS
+def band_radii(max_distance: int) -> tuple[int, ...]:
+    """How far each band is searched so that no hash within max_distance is missed: radii
+    adding up to max_distance - 3, as even as can be (never below 0: a search closer than 3
+    bits looks up each band's own value)."""
+    base, extra = divmod(max(max_distance - (BANDS - 1), 0), BANDS)
+    return tuple(base + (band < extra) for band in range(BANDS))
 
 
 @lru_cache(maxsize=MAX_DISTANCE // BANDS + 1)
@@ -89,12 +94,15 @@ def neighbours(value: int, radius: int) -> list[int]:
 
 
 # The four bands in one statement. backend/infra/sql.py spreads each IN list into as many
-# placeholders as the radius needs, so the text is fixed per radius and stays prepared on
+# placeholders as its band's radius needs, so the text is fixed per distance and stays prepared on
 # PostgreSQL, whose planner reads each as `value = ANY(...)` on the (brand_id, band, value)
-# index.
+# index. The hash comes from a subquery per band row, not a join: a join of the ~1,300 rows
+# that 200,000 random hashes give at distance 10 was planned as a hash join over a scan of
+# every photo (80 ms), the subquery is one primary-key lookup each (see the bench).
 _SEARCH_SQL = (
-    "SELECT b.photo_id, p.phash FROM display_photo_bands b"
-    " JOIN display_photos p ON p.id = b.photo_id"
+    "SELECT b.photo_id,"
+    " (SELECT p.phash FROM display_photos p WHERE p.id = b.photo_id) AS phash"
+    " FROM display_photo_bands b"
     " WHERE b.brand_id = $1 AND ((b.band = 0 AND b.value IN ($2))"
     " OR (b.band = 1 AND b.value IN ($3)) OR (b.band = 2 AND b.value IN ($4))"
     " OR (b.band = 3 AND b.value IN ($5)))"
@@ -123,9 +131,16 @@ async def find_near(
     nearest first (then the earliest photo first), leaving out `exclude_photo_ids`."""
     if not 0 <= max_distance <= MAX_DISTANCE:
         raise ValueError(f"max_distance must be 0..{MAX_DISTANCE}, not {max_distance}")
-    radius = band_radius(max_distance)
-    lists = [neighbours(value, radius) for value in bands(phash)]
+    radii = band_radii(max_distance)
+    lists = [neighbours(value, r) for value, r in zip(bands(phash), radii, strict=True)]
     rows = await sql.fetch(_SEARCH_SQL, brand_id, *lists)
+    return nearest(rows, phash, max_distance=max_distance, exclude_photo_ids=exclude_photo_ids)
+
+
+def nearest(
+    rows: Sequence[sql.Row], phash: int, *, max_distance: int, exclude_photo_ids: Sequence[int]
+) -> list[Match]:
+    """The candidates (`photo_id`, `phash`) within max_distance, nearest first."""
     # A photo near in several bands comes once per band; excluded ones are dropped here
     # rather than in SQL, so the statement's text never varies with them.
     seen = set(exclude_photo_ids)

@@ -137,6 +137,7 @@ async def mark_all_read(principal: Principal, *, up_to: int | None, now: datetim
 
 COMPLAINT_UPDATE = "complaint.update"
 LIVE_REMINDER = "live.reminder"
+DISPLAY_REMINDER = "display_reminder"
 # wx.requestSubscribeMessage takes at most three templates per call, so one report of its
 # result names at most three.
 MAX_TEMPLATES_PER_REPORT = 3
@@ -159,6 +160,9 @@ def subscribe_templates(deps: Any) -> dict[str, SubscribeTemplate]:
         ),
         LIVE_REMINDER: SubscribeTemplate(
             LIVE_REMINDER, "直播开播提醒", wechat.live_reminder_template_id
+        ),
+        DISPLAY_REMINDER: SubscribeTemplate(
+            DISPLAY_REMINDER, "陈列检查提醒", wechat.display_reminder_template_id
         ),
     }
 

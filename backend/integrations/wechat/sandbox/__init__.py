@@ -47,11 +47,14 @@ ACCESS_TOKEN_TTL_SECONDS = 7200
 # these ids, so the embedded default and the tests send to templates the sandbox knows.
 COMPLAINT_UPDATE_TEMPLATE_ID = "b2bcSandboxComplaintProgress01"
 LIVE_REMINDER_TEMPLATE_ID = "b2bcSandboxLiveReminder01"
+DISPLAY_REMINDER_TEMPLATE_ID = "b2bcSandboxDisplayReminder01"
 DEFAULT_SUBSCRIBE_TEMPLATES: dict[str, tuple[str, ...]] = {
     # 投诉编号, 处理状态, 说明, 时间
     COMPLAINT_UPDATE_TEMPLATE_ID: ("character_string1", "phrase2", "thing3", "time4"),
     # 直播主题, 开播时间, 主办方
     LIVE_REMINDER_TEMPLATE_ID: ("thing1", "time2", "thing3"),
+    # 活动名称, 截止时间, 温馨提示
+    DISPLAY_REMINDER_TEMPLATE_ID: ("thing1", "time2", "thing3"),
 }
 _TIME = re.compile(
     r"\d{4}-\d{1,2}-\d{1,2}( \d{1,2}:\d{2}(:\d{2})?)?"
