@@ -316,6 +316,12 @@ async def test_a_brand_sets_up_publishes_and_reads_a_display_program(
         await page.get_by_test_id("export").click()
         await page.locator(".el-dropdown-menu:visible [data-export='signings']").click()
     assert (await exported.value).suggested_filename.endswith(".xlsx")
+    await page.get_by_role("link", name="陈列活动", exact=True).click()
+    listed = page.get_by_test_id("programs-table").locator(".el-table__body tr").first
+    await expect(listed).to_contain_text("报名中")
+    await expect(listed).to_contain_text("1 / 100 家")
+    await expect(listed).to_contain_text("¥0.00 / ¥20,000.00")
+    await shot(page, "display-0-list")
     await page.goto(f"{platform_url}/console#/display/signings/{signing['id']}/print")
     sheet = page.get_by_test_id("agreement")
     await expect(sheet.get_by_role("heading", name="陈列协议")).to_be_visible()
