@@ -281,15 +281,19 @@ async def test_a_brand_sets_up_publishes_and_reads_a_display_program(
     await expect(page.locator("[data-figure='signed']")).to_have_text("0 / 100")
     await shot(page, "display-3-published")
 
-    # A store signs in the mini-program: the terms stand, only three things may change.
+    # A store signs while the brand edits: the renamed terms are refused in the server's words,
+    # and the form then offers only what may still change.
+    await page.locator("[data-action='edit']").click()
+    await expect(page.get_by_role("heading", name="编辑陈列活动")).to_be_visible()
     owner = await store_owner(client, sandbox_client, tenant.store)
     view = (
         await client.get(f"{API}/programs/{program.id}", headers=await admin(client, shop))
     ).json()
     signing = await signed(client, owner, view, "张老板")
-    await page.reload()
-    await expect(page.locator("[data-figure='signed']")).to_have_text("1 / 100")
-    await page.locator("[data-action='edit']").click()
+    await page.get_by_label("活动名称", exact=True).fill("冰柜门陈列 · 加码")
+    await page.get_by_test_id("save").click()
+    await expect(page.get_by_test_id("refusal")).to_contain_text("已有门店签约")
+    assert (await DisplayProgram.get(id=program.id)).name == "冰柜门陈列 · 冬季"
     await expect(page.get_by_test_id("locked-note")).to_contain_text(
         "已有门店签约，其余条款不可修改"
     )
