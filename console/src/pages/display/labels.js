@@ -2,7 +2,7 @@
 // a submission's state, the automatic checks' reasons, and distances as people say them.
 export const PHASE = {
   draft: "草稿",
-  upcoming: "待报名",
+  upcoming: "即将开始",
   signing: "报名中",
   running: "执行中",
   finished: "已完成",
