@@ -34,6 +34,7 @@ import accountRoutes from "./pages/accounts/routes.js";
 import mallRoutes from "./pages/mall/routes.js";
 import lotteryRoutes from "./pages/lottery/routes.js";
 import importRoutes from "./pages/imports/routes.js";
+import displayRoutes from "./pages/display/routes.js";
 
 const areas = [
   ...orderRoutes,
@@ -57,6 +58,7 @@ const areas = [
   ...mallRoutes,
   ...lotteryRoutes,
   ...importRoutes,
+  ...displayRoutes,
 ];
 
 export function allowed(route, session) {
