@@ -573,7 +573,9 @@ async def test_distributor_staff_read_programs_out_to_them(client, sandbox_clien
     rest = await client.get(f"{API}/programs?before={listed['next_before']}", headers=staff)
     assert [p["id"] for p in rest.json()["items"]] == [everyone["id"]]
     assert "agreement_text" not in listed["items"][0] and "checks" not in listed["items"][0]
-    assert (await client.get(f"{API}/programs/{everyone['id']}", headers=staff)).status_code == 200
+    read = await client.get(f"{API}/programs/{everyone['id']}", headers=staff)
+    assert read.status_code == 200 and read.json()["actions"] == []  # they read, never act
+    assert listed["items"][0]["actions"] == []
     assert (await client.get(f"{API}/programs/{others['id']}", headers=staff)).status_code == 404
     brand_list = await client.get(f"{API}/programs?status=draft", headers=await admin(client, shop))
     assert [p["name"] for p in brand_list.json()["items"]] == ["草稿"]

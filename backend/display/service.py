@@ -377,12 +377,22 @@ async def list_programs(
         brand_id, {sku_id for program in found for sku_id in program.sku_ids}
     )
     return [
-        program_view(program, skus=_sku_list(program.sku_ids, names), now=now) for program in found
+        _as_seen_by(
+            principal, program_view(program, skus=_sku_list(program.sku_ids, names), now=now)
+        )
+        for program in found
     ]
 
 
+def _as_seen_by(principal: Principal, view: dict[str, Any]) -> dict[str, Any]:
+    """Distributor staff read programs; only brand staff act on them."""
+    if principal.role not in BRAND_ROLES:
+        view["actions"] = []
+    return view
+
+
 async def get_program(principal: Principal, program_id: int, *, now: datetime) -> dict[str, Any]:
-    return await _full_view(await _readable(principal, program_id), now)
+    return _as_seen_by(principal, await _full_view(await _readable(principal, program_id), now))
 
 
 def _refuse_limited(program: DisplayProgram, differing: dict[str, Any], now: datetime) -> None:
