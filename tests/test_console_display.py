@@ -100,7 +100,7 @@ def program_body(shop: Shop, now: datetime, **overrides: Any) -> dict[str, Any]:
         "sku_ids": [shop.water],
         "audience": {"distributor_ids": [], "region_ids": [], "tiers": [], "tags": []},
         "signup_from": (now - timedelta(hours=2)).isoformat(),
-        "signup_until": (now + timedelta(days=5)).isoformat(),
+        "signup_until": (now + timedelta(days=2)).isoformat(),
         "first_check_at": (now - timedelta(hours=1)).isoformat(),
         "check_count": 1,
         "check_interval_days": 7,
@@ -220,7 +220,7 @@ async def test_a_brand_sets_up_publishes_and_reads_a_display_program(
     await search_and_choose(page, "陈列商品", "RO-500")
     await page.get_by_label("陈列标准").click()  # closes the list
     await fill_date(page, "报名开始", now - timedelta(hours=1))
-    await fill_date(page, "报名截止", now + timedelta(days=10))
+    await fill_date(page, "报名截止", now + timedelta(days=3))
     await fill_date(page, "第一次检查开始", now + timedelta(days=1))
     await page.get_by_label("陈列标准").click()
     # The default schedule, 8 checks a week apart, each 3 days long, laid out as it is typed.

@@ -46,7 +46,7 @@ def program_body(shop: Shop, now: Any, template_id: int) -> dict[str, Any]:
         "sku_ids": [shop.filters],
         "audience": {"distributor_ids": [], "region_ids": [], "tiers": [], "tags": []},
         "signup_from": (now - timedelta(hours=1)).isoformat(),
-        "signup_until": (now + timedelta(days=5)).isoformat(),
+        "signup_until": (now + timedelta(days=2)).isoformat(),
         "first_check_at": (now + timedelta(days=1)).isoformat(),
         "check_count": 2,
         "check_interval_days": 7,

@@ -79,7 +79,7 @@ def program_body(shop: Shop, now: Any, **overrides: Any) -> dict[str, Any]:
         "standard": "端架整层陈列滤芯，价签朝外",
         "sku_ids": [shop.filters],
         "signup_from": (now - timedelta(hours=2)).isoformat(),
-        "signup_until": (now + timedelta(days=3)).isoformat(),
+        "signup_until": (now + timedelta(days=2)).isoformat(),
         "first_check_at": (now - timedelta(hours=1)).isoformat(),
         "check_count": 2,
         "check_interval_days": 7,

@@ -51,7 +51,7 @@ def body(shop: Shop, now: datetime, **overrides: Any) -> dict[str, Any]:
         "sku_ids": [shop.water, shop.filters],
         "audience": {"distributor_ids": [], "region_ids": [], "tiers": [], "tags": []},
         "signup_from": (now - timedelta(hours=1)).isoformat(),
-        "signup_until": (now + timedelta(days=7)).isoformat(),
+        "signup_until": (now + timedelta(days=3)).isoformat(),
         "first_check_at": (now + timedelta(days=1)).isoformat(),
         "check_count": 4,
         "check_interval_days": 7,
@@ -409,7 +409,7 @@ async def test_after_a_signing_only_budget_places_and_deadline_move(
         1,
     )
     assert await DisplayAgreement.filter(program_id=program["id"]).count() == 1
-    later = (now + timedelta(days=9)).isoformat()
+    later = (now + timedelta(days=4)).isoformat()  # as late as the first check's close
     # The whole body sent back unchanged, as a form does, changes nothing it may not.
     same = {**body(shop, now), "budget_fen": 3_000_000, "max_stores": 20, "signup_until": later}
     response = await client.patch(url, json=same, headers=headers)
@@ -718,6 +718,7 @@ async def test_my_signings_show_each_checks_state(client, sandbox_client, deps) 
         check_interval_days=1,
         check_window_days=1,
         first_check_at=(now - timedelta(minutes=30)).isoformat(),
+        signup_until=(now + timedelta(hours=12)).isoformat(),
     )
     owner = await store_owner(client, sandbox_client, shop.tenant.store)
     signing_id = (await sign(client, owner, program)).json()["id"]
@@ -776,7 +777,7 @@ async def test_my_signings_show_each_checks_state(client, sandbox_client, deps) 
     ]
     assert view["terms"]["name"] == "夏季冰柜陈列"
     assert view["reward_totals"] == {"points": 200, "cash_fen": 0, "vouchers": 0}
-    assert view["passed_checks"] == 1 and view["program"]["phase"] == "signing"
+    assert view["passed_checks"] == 1 and view["program"]["phase"] == "running"
     listed = (await client.get(f"{API}/mine", headers=bearer(owner))).json()["items"]
     assert [item["id"] for item in listed] == [signing_id]
     assert listed[0]["next_check"] == view["checks"][3]

@@ -102,7 +102,7 @@ def _program(name: str, start: datetime, **changes: Any) -> dict[str, Any]:
         "sku_ids": [],
         "audience": EVERYONE,
         "signup_from": start,
-        "signup_until": start + 12 * DAY,
+        "signup_until": start + 5 * DAY,
         "first_check_at": start + DAY,
         "check_count": 4,
         "check_interval_days": 7,

@@ -98,6 +98,15 @@ def program_problems(fields: dict[str, Any]) -> list[dict[str, str]]:
         found.append(problem("signup_until", "报名截止时间须晚于报名开始时间"))
     if fields["first_check_at"] < fields["signup_from"]:
         found.append(problem("first_check_at", "第一次检查不能早于报名开始时间"))
+    first_close = fields["first_check_at"] + timedelta(days=fields["check_window_days"])
+    if fields["signup_until"] > first_close:
+        # A store that signed later could never pass every check: no completion reward.
+        found.append(
+            problem(
+                "signup_until",
+                "报名截止时间不能晚于第一次检查的拍照截止时间，否则之后签约的门店赶不上第一次检查",
+            )
+        )
     if fields["check_window_days"] > fields["check_interval_days"]:
         found.append(problem("check_window_days", "每次检查的拍照天数不能超过两次检查的间隔天数"))
     if fields["check_reward"] is None and fields["completion_reward"] is None:

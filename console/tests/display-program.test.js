@@ -117,6 +117,12 @@ test("the checks say in Chinese what the API would refuse", () => {
   late.first_check_at = "2026-12-07 09:00";
   assert.equal(problems(late).schedule, "每次拍照时长须为 1 天至检查间隔的天数");
 
+  const tooLate = filledForm();
+  tooLate.signup_until = "2026-12-10 09:01"; // the first check closes 12-10 09:00
+  assert.equal(problems(tooLate).signup, "报名截止时间不能晚于第一次检查的拍照截止时间");
+  tooLate.signup_until = "2026-12-10 09:00";
+  assert.equal(problems(tooLate).signup, undefined);
+
   const noReward = filledForm();
   noReward.check_reward.enabled = false;
   noReward.completion_reward.enabled = false;

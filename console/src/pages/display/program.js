@@ -216,7 +216,11 @@ const instant = (text) => new Date(chinaToIso(text) ?? NaN).getTime();
 
 export function signupProblem(form) {
   if (!form.signup_from || !form.signup_until) return "请选择报名开始和截止时间";
-  return instant(form.signup_until) > instant(form.signup_from) ? "" : "报名截止时间须晚于开始时间";
+  if (instant(form.signup_until) <= instant(form.signup_from)) return "报名截止时间须晚于开始时间";
+  // Mirrors the API: a store signing later could not take the first check.
+  const firstClose = instant(form.first_check_at) + Number(form.check_window_days) * DAY_MS;
+  if (form.first_check_at && instant(form.signup_until) > firstClose) return "报名截止时间不能晚于第一次检查的拍照截止时间";
+  return "";
 }
 
 export function scheduleProblem(form) {
