@@ -24,7 +24,7 @@ from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES,
 from backend.infra import events, images, sql
 from backend.infra.broadcast import CONSOLE_NAMESPACE, brand_room, distributor_room
 from backend.infra.logging import get_logger
-from backend.infra.storage import storage_for, store_image
+from backend.infra.storage import delete_files, storage_for, store_image
 from backend.integrations.wechat.client import WechatApiError
 from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from backend.kernel.events import ComplaintFiled, ComplaintStepTaken
@@ -249,16 +249,11 @@ UNATTACHED_PHOTO_LIFETIME = timedelta(hours=24)  # uploaded, then the complaint 
 async def purge_unattached_photos(deps: Any, now: datetime) -> int:
     """Delete photos no complaint took within a day of their upload: the row first, with a
     guard (a complaint filed with it at this moment wins or fails whole), then the file."""
-    storage = storage_for(deps.settings.storage)
     rows = await sql.fetch(
         "DELETE FROM complaint_photos WHERE complaint_id IS NULL AND created_at < $1 RETURNING key",
         now - UNATTACHED_PHOTO_LIFETIME,
     )
-    for row in rows:
-        try:
-            await storage.delete(row["key"])
-        except Exception:  # the row is gone; a file left behind is only space
-            log.exception("could not delete an unattached photo", extra={"key": row["key"]})
+    await delete_files(deps.settings.storage, [row["key"] for row in rows])
     return len(rows)
 
 

@@ -47,12 +47,9 @@ from backend.display.verdict import (
 from backend.display.views import distance_m, iso, photo_view, submission_view
 from backend.identity.access import Principal
 from backend.infra import images, sql
-from backend.infra.logging import get_logger
-from backend.infra.storage import storage_for, store_clean_image
+from backend.infra.storage import delete_files, storage_for, store_clean_image
 from backend.kernel.errors import Conflict, DomainError, NotFound, TooLarge
 from backend.org import service as org_service
-
-log = get_logger("display.submissions")
 
 # A phone's clock may run a little ahead of ours; a capture time further ahead is made up.
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -239,16 +236,11 @@ async def upload_photo(
 async def purge_unattached_photos(deps: Any, now: datetime) -> int:
     """Delete photos no submission took within a day of their upload: the row first, with a
     guard (a submission made with it at this moment wins or fails whole), then the file."""
-    storage = storage_for(deps.settings.storage)
     rows = await sql.fetch(
         "DELETE FROM display_photos WHERE submission_id IS NULL AND created_at < $1 RETURNING key",
         now - UNATTACHED_PHOTO_LIFETIME,
     )
-    for row in rows:
-        try:
-            await storage.delete(row["key"])
-        except Exception:  # the row is gone; a file left behind is only space
-            log.exception("could not delete an unattached display photo", extra={"key": row["key"]})
+    await delete_files(deps.settings.storage, [row["key"] for row in rows])
     return len(rows)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +14,9 @@ from typing import Any, Protocol
 
 from backend.config import StorageSettings
 from backend.infra import images
+from backend.infra.logging import get_logger
+
+log = get_logger("storage")
 
 
 class ObjectStorage(Protocol):
@@ -117,3 +121,14 @@ async def store_clean_image(
     return StoredImage(
         key, storage.url(key), image.content_type, len(image.data), image.width, image.height
     )
+
+
+async def delete_files(settings: StorageSettings, keys: Iterable[str]) -> None:
+    """Delete the files of rows already deleted (unattached uploads a purge took). A file that
+    cannot be deleted is only space, so it is logged rather than raised: the rows are gone."""
+    storage = storage_for(settings)
+    for key in keys:
+        try:
+            await storage.delete(key)
+        except Exception:
+            log.exception("could not delete a stored file", extra={"key": key})
