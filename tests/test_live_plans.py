@@ -203,15 +203,17 @@ async def test_the_list_filters_by_state_and_start_day_with_figures_and_counts(
 ) -> None:
     shop = await make_shop()
     host = await distributor_admin(client, shop)
-    tomorrow = deps.clock.now() + timedelta(days=1)
+    # Three days out, so no hour of the day puts it on the China date of the sessions
+    # that start within the hour (at 15:xx UTC, an hour from now is tomorrow in China).
+    in_three_days = deps.clock.now() + timedelta(days=3)
     later = await scheduled(
         client,
         host,
         session_body(
             shop,
             deps,
-            starts_at=tomorrow.isoformat(),
-            ends_at=(tomorrow + timedelta(hours=1)).isoformat(),
+            starts_at=in_three_days.isoformat(),
+            ends_at=(in_three_days + timedelta(hours=1)).isoformat(),
         ),
     )
     now_on = await scheduled(client, host, session_body(shop, deps, title="正在播"))
@@ -244,14 +246,14 @@ async def test_the_list_filters_by_state_and_start_day_with_figures_and_counts(
     only_ended = (await client.get(API, params={"status": "ended"}, headers=host)).json()
     assert [s["id"] for s in only_ended["items"]] == [ended["id"]]
 
-    china_tomorrow = (tomorrow + timedelta(hours=8)).date().isoformat()
+    china_day = (in_three_days + timedelta(hours=8)).date().isoformat()
     by_day = (
         await client.get(
             API,
             params={
                 "include_ended": "true",
-                "starts_from": china_tomorrow,
-                "starts_to": china_tomorrow,
+                "starts_from": china_day,
+                "starts_to": china_day,
             },
             headers=host,
         )
