@@ -14,6 +14,12 @@ from sanic_ext.extensions.openapi.extension import OpenAPIExtension
 from wechatpy.session.redisstorage import RedisStorage
 
 from backend.catalog.routes import bp as catalog_bp
+from backend.codes.batch_routes import bp as codes_batches_bp
+from backend.codes.campaign_routes import bp as codes_campaigns_bp
+from backend.codes.diversion_routes import bp as codes_diversions_bp
+from backend.codes.redemption_routes import bp as codes_redemptions_bp
+from backend.codes.scan_routes import bp as codes_scans_bp
+from backend.codes.shipment_routes import bp as codes_shipments_bp
 from backend.complaints.routes import bp as complaints_bp
 from backend.config import SANDBOX_SP_MCHID, Settings
 from backend.coupons.routes import bp as coupons_bp
@@ -166,6 +172,12 @@ def create_app(
         display_photos_bp,
         display_review_bp,
         display_figures_bp,
+        codes_batches_bp,
+        codes_shipments_bp,
+        codes_scans_bp,
+        codes_diversions_bp,
+        codes_campaigns_bp,
+        codes_redemptions_bp,
     ):
         app.blueprint(blueprint)
     # The WeChat sandboxes play WeChat's servers (its API, not ours), in the embedded default

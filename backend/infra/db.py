@@ -27,6 +27,7 @@ MODEL_MODULES = [
     "backend.notifications.models",
     "backend.livestream.models",
     "backend.display.models",
+    "backend.codes.models",
 ]
 APP_LABEL = "models"
 DEFAULT_POOL_SIZE = 10  # PostgreSQL connections per process when DATABASE_URL names none

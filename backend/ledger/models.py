@@ -35,6 +35,8 @@ class EntryCause(StrEnum):
     RAIN_FUNDED = "rain_funded"  # the distributor pays a rain's total (cause_id: the rain)
     RAIN_RETURNED = "rain_back"  # what no store grabbed, back to it (cause_id: the rain)
     DISPLAY_REWARD = "display"  # a display program's reward (cause_id: the DisplayReward)
+    OPEN_BOX_REWARD = "open_box"  # 开箱有礼 to the store that received a box (cause_id: box code)
+    CONSUMER_COUPON = "c_coupon"  # a consumer e-coupon the store redeemed (cause_id: coupon)
 
 
 class Account(Model):
