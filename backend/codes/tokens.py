@@ -11,8 +11,10 @@ import secrets
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 TOKEN_LENGTH = 20  # 100 random bits: guessing one live code among 10^9 takes ~10^21 tries
 _TOKEN = re.compile(r"[0-9A-HJKMNP-TV-Z]{20}")
-# Where the token sits in a scanned URL: ".../C/<token>" (any case: some scanners lower it).
+# Where the token sits in a scanned URL: ".../C/<token>" for a printed code, ".../V/<token>"
+# for a consumer's e-coupon (any case: some scanners lower it).
 _IN_URL = re.compile(r"/c/([0-9a-z]{20})(?:[/?#]|$)", re.IGNORECASE)
+_IN_COUPON_URL = re.compile(r"/v/([0-9a-z]{20})(?:[/?#]|$)", re.IGNORECASE)
 
 
 # Every byte read from the system's randomness becomes one character by its low 5 bits
@@ -37,15 +39,29 @@ def code_url(public_base_url: str, token: str) -> str:
     return f"{public_base_url.rstrip('/')}/C/{token}"
 
 
-def token_in(text: str) -> str | None:
-    """The token in what a scanner returned (a code's URL, or the bare token typed or read
-    from a label), upper-cased; None when there is none, without touching the database."""
+def coupon_url(public_base_url: str, token: str) -> str:
+    """What a consumer's e-coupon QR carries, for the store to scan."""
+    return f"{public_base_url.rstrip('/')}/V/{token}"
+
+
+def _token(text: str, in_url: re.Pattern[str]) -> str | None:
     text = text.strip()
     if len(text) > 512:
         return None
-    found = _IN_URL.search(text)
+    found = in_url.search(text)
     candidate = (found.group(1) if found else text).upper()
     return candidate if _TOKEN.fullmatch(candidate) else None
+
+
+def token_in(text: str) -> str | None:
+    """The token in what a scanner returned (a code's URL, or the bare token typed or read
+    from a label), upper-cased; None when there is none, without touching the database."""
+    return _token(text, _IN_URL)
+
+
+def coupon_token_in(text: str) -> str | None:
+    """The token of a consumer's e-coupon in what the store's scanner returned."""
+    return _token(text, _IN_COUPON_URL)
 
 
 def box_serial(batch_no: str, serial: int) -> str:
