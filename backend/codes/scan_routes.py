@@ -11,17 +11,28 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, html
 from sanic_ext import openapi
 
-from backend.codes import scans
+from backend.codes import scans, stock
 from backend.codes.errors import Invalid
 from backend.codes.models import ScanAction
 from backend.codes.tokens import token_in
 from backend.deps import request_deps
-from backend.identity.access import STORE_ROLES, Principal, authenticated
+from backend.identity.access import (
+    BRAND_ROLES,
+    DISTRIBUTOR_ROLES,
+    STORE_ROLES,
+    Principal,
+    authenticated,
+)
 from backend.infra.http import (
     BODY,
+    Id,
+    Listing,
+    PageQuery,
     RequestModel,
     documented_query,
+    newest_first,
     ok,
+    page,
     parse_body,
     parse_query,
     responds,
@@ -157,6 +168,95 @@ async def create_scan(request: Request, principal: Principal, body: ScanBody) ->
         now=deps.clock.now(),
         create=lambda: scans.scan(deps, principal, wanted),
     )
+
+
+# ---- stock, figures, the scan trail -------------------------------------------------------------
+
+
+class StockRow(Open):
+    sku_id: int
+    name: str
+    spec: str
+    image_url: str
+    received: int = Field(description="扫码入库的件数")
+    sold: int = Field(description="扫码动销的件数")
+    on_hand: int = Field(description="在库件数")
+
+
+class MyStock(BaseModel):
+    items: list[StockRow]
+
+
+class StoreStockQuery(PageQuery):
+    store_id: Id | None = None
+    sku_id: Id | None = None
+    distributor_id: Id | None = Field(default=None, description="品牌按经销商筛选其门店")
+
+
+class ScanQuery(PageQuery):
+    before: Id | None = None
+    store_id: Id | None = None
+    distributor_id: Id | None = None
+    sku_id: Id | None = None
+    action: Literal["receive", "sell", "check", "redeem"] | None = None
+
+
+class FiguresOut(Open):
+    by_sku: list[dict[str, Any]] = Field(
+        description="sku、codes_made、boxes_shipped、boxes_received、items_received、"
+        "items_sold、sell_through（动销率 %，未入库为 null）、diversion_alerts"
+    )
+    by_distributor: list[dict[str, Any]] = Field(description="按发往的经销商，同上")
+    totals: dict[str, Any]
+
+
+@bp.get("/stock")
+@openapi.summary("本店扫码库存：按商品的入库、动销与在库件数")
+@responds(MyStock)
+@authenticated(*STORE_ROLES)
+async def my_stock(request: Request, principal: Principal) -> HTTPResponse:
+    return ok(await stock.my_stock(principal))
+
+
+@bp.get("/store-stock")
+@openapi.summary("门店扫码库存与动销率（按门店和商品，按 id 翻页）；经销商只看自己的门店")
+@documented_query(StoreStockQuery)
+@responds(Listing)
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
+async def store_stock(request: Request, principal: Principal) -> HTTPResponse:
+    query = codes_query(request, StoreStockQuery)
+    limit = query.bounded_limit()
+    filters = stock.StockFilters(
+        store_id=query.store_id, sku_id=query.sku_id, distributor_id=query.distributor_id
+    )
+    rows = await stock.store_stock(principal, filters, after=query.after, limit=limit + 1)
+    return ok(page(rows, limit))
+
+
+@bp.get("/figures")
+@openapi.summary("一物一码数据：按商品、按经销商的赋码、出库、入库、动销与窜货预警")
+@responds(FiguresOut)
+@authenticated(*BRAND_ROLES)
+async def figures(request: Request, principal: Principal) -> HTTPResponse:
+    return ok(await stock.figures(principal))
+
+
+@bp.get("/scans")
+@openapi.summary("扫码记录（最新在前）：门店看本店，经销商看其门店，品牌看全部")
+@documented_query(ScanQuery)
+@responds(Listing)
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES, *STORE_ROLES)
+async def list_scans(request: Request, principal: Principal) -> HTTPResponse:
+    query = codes_query(request, ScanQuery)
+    limit = query.bounded_limit()
+    filters = stock.ScanFilters(
+        store_id=query.store_id,
+        distributor_id=query.distributor_id,
+        sku_id=query.sku_id,
+        action=query.action,
+    )
+    rows = await stock.list_scans(principal, filters, before=query.before, limit=limit + 1)
+    return ok(newest_first(rows, limit))
 
 
 # ---- the page a QR opens outside WeChat ----------------------------------------------------------
