@@ -313,3 +313,35 @@ async def make_code_batch(
             ]
         )
     return CodeBatchFixture(batch, box_tokens, item_tokens, box_ids)
+async def generate_code_batch(
+    shop: Shop,
+    *,
+    boxes: int = 3,
+    items_per_box: int = 4,
+    sku_id: int | None = None,
+    batch_no: str | None = None,
+    open_reward: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A READY batch of product codes (一物一码) of the shop's brand, made by the service and
+    written by its job's own code: the batch's view (`id`, `batch_no`, ...)."""
+    from datetime import UTC, datetime
+
+    from backend.codes import batches, generate
+
+    now = datetime.now(UTC)
+    new = batches.NewBatch(
+        sku_id=sku_id or shop.water,
+        batch_no=batch_no or f"B{_n()}",
+        produced_on=None,
+        boxes=boxes,
+        items_per_box=items_per_box,
+        open_reward=open_reward,
+    )
+    made = await batches.create_batch(shop.tenant.acting_admin, new, now=now)
+
+    class _Clock:
+        def now(self) -> datetime:
+            return now
+
+    assert await generate.generate(made["id"], clock=_Clock())
+    return await batches.get_batch(shop.tenant.acting_admin, made["id"])

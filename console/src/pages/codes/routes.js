@@ -1,9 +1,33 @@
-// Product codes (一物一码): each part of issue 20 adds its pages here.
+// Product codes (一物一码): the brand's code batches (生成, 进度, 下载, 打印) and a batch's QR
+// sheet printed on A4 without the sidebar. The other code pages (出库, 库存, 窜货, 活动, 核销,
+// 会员) add their entries to this list in the same group.
+const BRAND = ["brand"];
+
 export default [
+  {
+    path: "/codes/batches",
+    name: "code-batches",
+    component: () => import("./Batches.vue"),
+    meta: { title: "赋码批次", nav: "赋码批次", group: "一物一码", order: 46, roles: BRAND },
+  },
+  {
+    path: "/codes/batches/:id(\\d+)",
+    name: "code-batch",
+    component: () => import("./Batch.vue"),
+    props: true,
+    meta: { title: "赋码批次详情", roles: BRAND },
+  },
+  {
+    path: "/codes/batches/:id(\\d+)/print",
+    name: "code-batch-print",
+    component: () => import("./BatchSheet.vue"),
+    props: true,
+    meta: { title: "打印二维码", roles: BRAND, bare: true },
+  },
   {
     path: "/codes/diversion",
     name: "codes-diversion",
     component: () => import("./Diversion.vue"),
-    meta: { title: "防窜货预警", nav: "防窜货预警", group: "一物一码", order: 84 },
+    meta: { title: "防窜货预警", nav: "防窜货预警", group: "一物一码", order: 46.3 },
   },
 ];
