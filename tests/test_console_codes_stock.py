@@ -200,7 +200,8 @@ async def test_brand_staff_read_stores_stock_and_the_figures(
 
     # A distributor's row opens its stores' stock.
     await by_distributor.get_by_role("button", name=shop.tenant.distributor.name).click()
-    await expect(page.get_by_role("tab", name="门店库存")).to_have_attribute("aria-selected", "true")
+    stock_tab = page.get_by_role("tab", name="门店库存")
+    await expect(stock_tab).to_have_attribute("aria-selected", "true")
     await expect(stock_row(page, a, shop.water)).to_be_visible()
     await expect(stock_row(page, b, shop.water)).to_be_visible()
     await expect(stock_row(page, c, shop.water)).to_have_count(0)
@@ -218,9 +219,7 @@ async def test_a_distributor_sees_only_its_own_stores_and_no_brand_figures(
     )
     context, page = await signed_in(browser, platform_url, username, "/codes/store-stock")
     await expect(page.get_by_role("heading", name="门店库存与动销")).to_be_visible()
-    await expect(stock_row(page, seeded.a, shop.water).get_by_test_id("on-hand")).to_have_text(
-        "19"
-    )
+    await expect(stock_row(page, seeded.a, shop.water).get_by_test_id("on-hand")).to_have_text("19")
     await expect(stock_row(page, seeded.b, shop.water)).to_be_visible()
     await expect(stock_row(page, seeded.c, shop.water)).to_have_count(0)
     await expect(page.get_by_role("tab", name="动销概览")).to_have_count(0)
