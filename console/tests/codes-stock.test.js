@@ -42,13 +42,15 @@ test("percent is whole and bounded", () => {
   assert.equal(percentText(0), "0%");
 });
 
-test("figures: counts under either name, sell-through as a fraction or a percent", () => {
-  const bySku = figureRow({ sku: { id: 7, name: "标准款" }, codes_made: 1300, boxes_shipped: 80, boxes_received: 60, items_sold: 300, sell_through_pct: 41.6, diversion_alerts: 2 });
+test("figures: the counts, and the sell-through of items received whole", () => {
+  const bySku = figureRow({ sku: { id: 7, name: "澜泉 RO 净水器 RO-500", spec: "" }, codes_made: 1300, boxes_shipped: 80, boxes_received: 60, items_received: 720, items_sold: 300, sell_through: 41.7, diversion_alerts: 2 });
   assert.deepEqual(
-    [bySku.sku.id, bySku.codes, bySku.boxesShipped, bySku.boxesReceived, bySku.itemsSold, bySku.sellThrough, bySku.alerts],
-    [7, 1300, 80, 60, 300, 42, 2],
+    [bySku.sku.id, bySku.sku.label, bySku.codes, bySku.boxesShipped, bySku.boxesReceived, bySku.itemsSold, bySku.sellThrough, bySku.alerts],
+    [7, "澜泉 RO 净水器 RO-500", 1300, 80, 60, 300, 42, 2],
   );
-  assert.equal(figureRow({ distributor: { id: 2, name: "一号" }, sell_through: 0.5 }).sellThrough, 50);
-  assert.equal(figureRow({ distributor: { id: 2, name: "一号" }, items_sold: 3, items_received: 12 }).sellThrough, 25);
+  // Nothing received: no percent (the API says null).
+  assert.equal(figureRow({ distributor: { id: 2, name: "一号" }, items_received: 0, items_sold: 0, sell_through: null }).sellThrough, null);
+  // A small percent stays small (0.4%, not 40%).
+  assert.equal(figureRow({ distributor: { id: 2, name: "一号" }, sell_through: 0.4 }).sellThrough, 0);
   assert.equal(figureRow({ distributor: { id: 2, name: "一号" } }).sku, null);
 });

@@ -55,7 +55,7 @@ test('入库: scan after scan until the camera is closed, each box a row with it
   const page = await open({ mode: 'receive' }, {
     'POST /codes/scans': () => {
       n += 1;
-      return fx.scanAnswer({ scan_id: 500 + n, code: { kind: 'box', serial_text: `20261201-B00004${n}` }, reward: n === 1 ? { kind: 'points', amount: 200, text: '200 积分' } : null, signed_order_id: n === 2 ? 42 : null });
+      return fx.scanAnswer({ scan_id: 500 + n, code: { kind: 'box', serial_text: `20261201-B00004${n}` }, reward: n === 1 ? { kind: 'points', amount: 200, text: '开箱奖励 200 积分' } : null, signed_order_id: n === 2 ? 42 : null });
     },
   });
   expect(h.wx.setNavigationBarTitle).toHaveBeenCalledWith(expect.objectContaining({ title: '扫码入库' }));
@@ -80,6 +80,7 @@ test('入库: scan after scan until the camera is closed, each box a row with it
   expect(texts(page, '.result-title')).toEqual(['入库成功 · 12 件', '入库成功 · 12 件']);
   expect(texts(page, '.result-serial')).toEqual(['箱号 20261201-B000041', '箱号 20261201-B000042']);
   expect(texts(page, '.result-line--reward')).toEqual(['开箱奖励 200 积分 已到账']);
+  expect(h.setDataLog(page).length).toBeGreaterThan(0);
   expect(texts(page, '.result-line--ok')).toEqual(['该箱所属订单已自动签收']);
   expect(textOf(page)).toContain('本店该商品在库 19 件（入库 24，售出 5）');
   expect(texts(page, '.totals')).toEqual(['本次：入库 2 箱 24 件']);

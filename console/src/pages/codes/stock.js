@@ -63,24 +63,22 @@ export function stockRow(row) {
   };
 }
 
-/** One row of GET /codes/figures (by SKU or by distributor). */
+/** One row of GET /codes/figures (by SKU or by distributor, or its totals). The API's
+ * sell_through is a percent with one decimal (null before anything was received); shown whole. */
 export function figureRow(row) {
-  const sellThroughGiven = first(row, ["sell_through_pct", "sell_through"]);
+  const received = first(row, ["items_received", "received_items"]);
+  const sold = int(first(row, ["items_sold", "sold_items"]));
   let sellThrough = null;
-  if (typeof sellThroughGiven === "number") {
-    // A fraction (0.42) or a percent (42): the API's word for it is *_pct for percent.
-    const asPercent = row.sell_through_pct !== undefined || sellThroughGiven > 1 ? sellThroughGiven : sellThroughGiven * 100;
-    sellThrough = Math.round(asPercent);
-  } else {
-    sellThrough = percent(int(first(row, ["items_sold", "sold_items"])), int(first(row, ["items_received", "received_items"])));
-  }
+  if (received !== undefined) sellThrough = percent(sold, int(received));
+  else if (typeof row.sell_through === "number") sellThrough = Math.round(row.sell_through);
   return {
     sku: row.sku || row.sku_id ? skuOf(row) : null,
     distributor: namedOf(row, "distributor"),
     codes: int(first(row, ["codes_made", "codes_total", "codes"])),
     boxesShipped: int(first(row, ["boxes_shipped", "shipped_boxes"])),
     boxesReceived: int(first(row, ["boxes_received", "received_boxes"])),
-    itemsSold: int(first(row, ["items_sold", "sold_items"])),
+    itemsReceived: int(received),
+    itemsSold: sold,
     sellThrough,
     alerts: int(first(row, ["diversion_alerts", "alerts", "diversion"])),
   };

@@ -480,7 +480,7 @@ function scanAnswer(overrides) {
       code: { kind: 'box', serial_text: '20261201-B000042' },
       product: { sku_id: 1, name: 'RO 净水器 标准款' },
       items: 12,
-      reward: { kind: 'points', amount: 200, text: '200 积分' },
+      reward: { kind: 'points', amount: 200, text: '开箱奖励 200 积分' },
       signed_order_id: null,
       diverted: false,
       stock: { sku_id: 1, received: 24, sold: 5, on_hand: 19 },
