@@ -92,6 +92,14 @@ test('入库: scan after scan until the camera is closed, each box a row with it
   expect(h.maxSetData(page).bytes).toBeLessThan(2048);
 });
 
+test('a cash reward the server sends without words is still said whole', async () => {
+  withCamera(boxUrl(1));
+  withLocation(HERE);
+  const page = await open({ mode: 'receive' }, { 'POST /codes/scans': fx.scanAnswer({ reward: { kind: 'cash', amount: 500 } }) });
+  await scan(page);
+  expect(texts(page, '.result-line--reward')).toEqual(['开箱奖励 ¥5.00 已到账']);
+});
+
 test('a refused scan stops the loop and shows the server\'s reason; nothing is counted for it', async () => {
   withCamera(boxUrl(1), boxUrl(2), boxUrl(3));
   withLocation(HERE);
