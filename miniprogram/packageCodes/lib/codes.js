@@ -143,7 +143,9 @@ function presentScan(mode, answer) {
   const reward = rewardText(answer && answer.reward);
   // The server words it whole ("开箱奖励 200 积分"); a bare amount gets the words here.
   if (reward) lines.push({ key: 'reward', text: `${/开箱奖励/.test(reward) ? reward : `开箱奖励 ${reward}`} 已到账`, tone: 'reward' });
-  if (answer && answer.signed_order_id) lines.push({ key: 'signed', text: '该箱所属订单已自动签收', tone: 'ok' });
+  if (answer && answer.signed_order_id) {
+    lines.push({ key: 'signed', text: '该箱所属订单已自动签收，点此查看', tone: 'ok', url: `/pages/order/index?id=${answer.signed_order_id}` });
+  }
   if (stock) lines.push({ key: 'stock', text: `本店该商品在库 ${stock.on_hand} 件（入库 ${stock.received}，售出 ${stock.sold}）`, tone: '' });
   return {
     ok: true,

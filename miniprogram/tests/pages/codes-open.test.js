@@ -55,6 +55,8 @@ test('a store opening a box\'s QR: the product, the action sheet offers 入库, 
   expect(texts(page, '.result-title')).toEqual(['入库成功 · 12 件']);
   expect(textOf(page)).toContain('开箱奖励 200 积分 已到账');
   expect(textOf(page)).toContain('该箱所属订单已自动签收');
+  await tap(page, '.result-link');
+  expect(h.wx.navigateTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/pages/order/index?id=42' }));
   await tap(page, '.keep-scanning');
   expect(h.wx.redirectTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/packageCodes/pages/scan/index?mode=receive' }));
   await tap(page, '.stock-btn');

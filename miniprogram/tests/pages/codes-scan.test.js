@@ -81,7 +81,9 @@ test('入库: scan after scan until the camera is closed, each box a row with it
   expect(texts(page, '.result-serial')).toEqual(['箱号 20261201-B000041', '箱号 20261201-B000042']);
   expect(texts(page, '.result-line--reward')).toEqual(['开箱奖励 200 积分 已到账']);
   expect(h.setDataLog(page).length).toBeGreaterThan(0);
-  expect(texts(page, '.result-line--ok')).toEqual(['该箱所属订单已自动签收']);
+  expect(texts(page, '.result-link')).toEqual(['该箱所属订单已自动签收，点此查看']);
+  await tap(page, '.result-link');
+  expect(h.wx.navigateTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/pages/order/index?id=42' }));
   expect(textOf(page)).toContain('本店该商品在库 19 件（入库 24，售出 5）');
   expect(texts(page, '.totals')).toEqual(['本次：入库 2 箱 24 件']);
   expect(page.instance.data.scanning).toBe(false);

@@ -180,6 +180,11 @@ Component({
       const action = (this.data.result && this.data.result.action) || 'receive';
       wx.redirectTo({ url: `/packageCodes/pages/scan/index?mode=${action}` });
     },
+    /** A result line that leads somewhere (the order the box signed for). */
+    onLine(e) {
+      const url = e.currentTarget.dataset.url;
+      if (url) wx.navigateTo({ url });
+    },
     onStock() {
       wx.redirectTo({ url: '/packageCodes/pages/stock/index' });
     },

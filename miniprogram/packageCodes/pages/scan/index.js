@@ -196,6 +196,11 @@ Component({
       this.setData({ totals: codes.totalsText(t) });
     },
 
+    /** A result line that leads somewhere (the order the box signed for). */
+    onLine(e) {
+      const url = e.currentTarget.dataset.url;
+      if (url) wx.navigateTo({ url });
+    },
     onStock() {
       wx.navigateTo({ url: '/packageCodes/pages/stock/index' });
     },
