@@ -161,7 +161,7 @@ test('an unknown or forged code: the server\'s message and 重新扫码, not 重
     'GET /codes/lookup': apiError(api.ApiError, 'codes.not_found', '未找到该码，请确认是本品牌商品上的二维码', 404),
   });
   expect(texts(page, '.invalid-message')).toEqual(['未找到该码，请确认是本品牌商品上的二维码']);
-  expect(page.querySelectorAll('.sv-retry')).toHaveLength(0);
+  expect(page.instance.data.view).toBe('invalid'); // no 重试: the code itself was refused
   expect(page.querySelectorAll('.scan-another')).toHaveLength(1);
   await tap(page, '.home-btn');
   expect(h.wx.switchTab).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/home/index' }));
@@ -174,11 +174,15 @@ test('opened without a code: asks for a scan', async () => {
   expect(texts(page, '.invalid-message')).toEqual(['没有读到二维码的内容，请重新扫码']);
 });
 
-test('a lost network: 重试 looks the code up again', async () => {
+test('busy or a lost network: 重试 looks the code up again', async () => {
   fx.signInAsStore();
   withSheet(null);
-  let answer = apiError(api.ApiError, 'network.failed', '网络不给力，请稍后重试', 0);
+  let answer = apiError(api.ApiError, 'rate_limited', '操作太频繁，请稍后再试', 429);
   const page = await open({ q: encodeURIComponent(BOX_URL) }, { 'GET /codes/lookup': () => answer });
+  expect(textOf(page)).toContain('操作太频繁，请稍后再试');
+  expect(page.instance.data.view).toBe('error');
+  answer = apiError(api.ApiError, 'network.failed', '网络不给力，请稍后重试', 0);
+  await tapRetry(page);
   expect(textOf(page)).toContain('网络不给力，请稍后重试');
   answer = fx.codeLookup();
   await tapRetry(page);

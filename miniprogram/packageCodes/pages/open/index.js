@@ -87,7 +87,9 @@ Component({
         if (!session.getSession()) await api.login();
         found = await api.get('/codes/lookup', { code: this.text });
       } catch (err) {
-        if (isApiError(err) && err.status && err.status >= 400 && err.status < 500 && !/^auth\./.test(err.code)) {
+        // The code itself was refused (unknown, forged, another brand's): scanning another is
+        // the way on. Busy (429), signed out or offline: 重试 or the sign-in.
+        if (isApiError(err) && err.status >= 400 && err.status < 500 && err.status !== 429 && !/^auth\./.test(err.code)) {
           this.setData({ view: 'invalid', invalidMessage: errorMessage(err), canJoin: false });
           return;
         }
