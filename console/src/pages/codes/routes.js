@@ -30,4 +30,10 @@ export default [
     component: () => import("./Diversion.vue"),
     meta: { title: "防窜货预警", nav: "防窜货预警", group: "一物一码", order: 46.3 },
   },
+  {
+    path: "/codes/store-stock",
+    name: "codes-store-stock",
+    component: () => import("./StoreStock.vue"),
+    meta: { title: "门店库存与动销", nav: "门店库存与动销", group: "一物一码", order: 46.2 },
+  },
 ];
