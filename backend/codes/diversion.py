@@ -477,12 +477,20 @@ def export_chunks(
     return encode(TABLE, export_rows(principal, filters))
 
 
-async def counts_by_distributor(brand_id: int) -> dict[int, int]:
-    """How many alerts each distributor's shipped boxes raised (for the brand's figures)."""
-    rows = (
-        await DiversionAlert.filter(brand_id=brand_id)
-        .group_by("distributor_id")
-        .annotate(n=Count("id"))
-        .values_list("distributor_id", "n")
-    )
-    return {int(d): int(n) for d, n in rows}
+# ---- for the brand's code figures (GET /codes/figures) ----------------------------------------
+
+_BY_DISTRIBUTOR = (
+    "SELECT distributor_id AS key, COUNT(*) AS n FROM diversion_alerts"
+    " WHERE brand_id = $1 GROUP BY distributor_id"
+)
+_BY_SKU = (
+    "SELECT t.sku_id AS key, COUNT(*) AS n FROM diversion_alerts a"
+    " JOIN code_batches t ON t.id = a.batch_id WHERE a.brand_id = $1 GROUP BY t.sku_id"
+)
+
+
+async def alert_counts(brand_id: int, by: Literal["distributor", "sku"]) -> dict[int, int]:
+    """How many alerts the brand's boxes raised, by the distributor they were shipped to or by
+    their SKU: one grouped statement, for the figures of product codes."""
+    rows = await sql.fetch(_BY_DISTRIBUTOR if by == "distributor" else _BY_SKU, brand_id)
+    return {int(row["key"]): int(row["n"]) for row in rows}
