@@ -603,3 +603,18 @@ async def test_the_check_costs_at_most_two_statements(deps, monkeypatch) -> None
         monkeypatch.setattr(sql, "fetch", real_fetch)
         monkeypatch.setattr(sql, "execute", real_execute)
         assert len(statements) == expected, (store.name, statements)
+
+
+async def test_a_store_without_a_region(client, deps) -> None:
+    w = await world()
+    tenant = w.shop.tenant
+    nowhere = await make_store(tenant, distributor=tenant.other_distributor, name="无区域门店")
+    assert await scanned(w.codes.boxes[0], nowhere, deps.clock.now()) == "other_distributor"
+    headers = await brand(client, w)
+    item = (await get(client, headers)).json()["items"][0]
+    assert item["region"] is None
+    summary = (await client.get(f"{API}/summary", headers=headers)).json()
+    assert summary["by_region"] == [{"region": {"id": None, "name": "未分区域"}, "total": 1}]
+    exported = await client.get(f"{API}/export", headers=headers)
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows[1][13] == "未分区域"
