@@ -1508,3 +1508,11 @@ async def create_stores(brand_id: int, stores: Sequence[dict[str, Any]]) -> int:
             batch_size=1000,
         )
     return len(stores)
+
+
+async def active_distributor_name(brand_id: int, distributor_id: int) -> str | None:
+    """The name of the brand's distributor if it is active (goods may be shipped to it)."""
+    found = await Distributor.filter(
+        id=distributor_id, brand_id=brand_id, is_active=True
+    ).values_list("name", flat=True)
+    return str(found[0]) if found else None
