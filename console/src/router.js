@@ -35,6 +35,7 @@ import mallRoutes from "./pages/mall/routes.js";
 import lotteryRoutes from "./pages/lottery/routes.js";
 import importRoutes from "./pages/imports/routes.js";
 import displayRoutes from "./pages/display/routes.js";
+import codesRoutes from "./pages/codes/routes.js";
 
 const areas = [
   ...orderRoutes,
@@ -58,6 +59,7 @@ const areas = [
   ...mallRoutes,
   ...lotteryRoutes,
   ...importRoutes,
+  ...codesRoutes,
   ...displayRoutes,
 ];
 
