@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,13 +45,16 @@ CHINA = ZoneInfo("Asia/Shanghai")
 # ---- request shapes ------------------------------------------------------------------------------
 
 
+SerialText = Annotated[str, Field(min_length=1, max_length=40)]
+
+
 class RangeBody(RequestModel):
     batch_id: Id = Field(description="赋码批次")
-    first: int | str = Field(
+    first: int | SerialText = Field(
         alias="from",
         description="起始箱号（含）：箱序号，或印在箱上的箱号如 20261201-B000001",
     )
-    last: int | str = Field(alias="to", description="结束箱号（含）")
+    last: int | SerialText = Field(alias="to", description="结束箱号（含）")
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
 
