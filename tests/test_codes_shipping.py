@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,8 +14,10 @@ from typing import Any
 import httpx
 
 from backend.codes.models import BatchStatus, CodeBatch, CodeShipment, ProductCode
+from backend.codes.shipments import MAX_RANGE_BOXES
 from backend.codes.tokens import box_serial, code_url, new_tokens
 from backend.identity.models import Role
+from backend.infra import sql
 from backend.ordering.models import Order
 from backend.org.models import Distributor
 from tests.factories import (
@@ -381,6 +384,70 @@ async def test_concurrent_shipments_of_one_box_ship_it_once(client) -> None:
     assert len(shipped) == winner["boxes"]
     assert {c.shipment_id for c in shipped} == {winner["id"]}
     assert await CodeShipment.all().count() == 1
+
+
+async def test_a_range_of_a_hundred_thousand_boxes_ships_in_one_go(client) -> None:
+    shop = await make_shop()
+    boxes = MAX_RANGE_BOXES + 1
+    batch = await CodeBatch.create(
+        brand_id=shop.tenant.brand.id,
+        sku_id=shop.filters,
+        batch_no="BIG-1",
+        boxes=boxes,
+        items_per_box=10,
+        status=BatchStatus.READY.value,
+        ready_at=datetime.now(UTC),
+    )
+    # The boxes only, written in one statement (the items play no part in shipping).
+    if sql.is_postgres():
+        await sql.execute(
+            "INSERT INTO product_codes (brand_id, batch_id, kind, token, serial, checks)"
+            " SELECT $1, $2, 'box', $4 || n::text, n, 0"
+            " FROM generate_series(1, $3::int) AS n",
+            shop.tenant.brand.id,
+            batch.id,
+            boxes,
+            f"T{batch.id}X",
+        )
+    else:
+        await sql.execute(
+            "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < $3)"
+            " INSERT INTO product_codes (brand_id, batch_id, kind, token, serial, checks)"
+            " SELECT $1, $2, 'box', $4 || n, n, 0 FROM s",
+            shop.tenant.brand.id,
+            batch.id,
+            boxes,
+            f"T{batch.id}X",
+        )
+    headers = await admin(client, shop)
+    too_big = await ship(
+        client,
+        headers,
+        shop.tenant.distributor.id,
+        ranges=[{"batch_id": batch.id, "from": 1, "to": boxes}],
+    )
+    assert too_big.json()["error"]["details"][0]["reason"] == "range_too_large"
+    started = time.perf_counter()
+    response = await ship(
+        client,
+        headers,
+        shop.tenant.distributor.id,
+        ranges=[{"batch_id": batch.id, "from": 2, "to": boxes}],
+    )
+    took = time.perf_counter() - started
+    assert response.status_code == 201, response.text
+    assert (response.json()["boxes"], response.json()["items"]) == (
+        MAX_RANGE_BOXES,
+        MAX_RANGE_BOXES * 10,
+    )
+    assert await ProductCode.filter(distributor_id=shop.tenant.distributor.id).count() == (
+        MAX_RANGE_BOXES
+    )
+    assert await ProductCode.filter(batch_id=batch.id, distributor_id=None).values_list(
+        "serial", flat=True
+    ) == [1]
+    print(f"shipped {MAX_RANGE_BOXES} boxes in {took:.2f} s")
+    assert took < 30, took  # one statement: about a second on PostgreSQL
 
 
 # ---- reading shipments and boxes ------------------------------------------------------------

@@ -395,6 +395,15 @@ class _Lost(Exception):
     between the check and the write. Raised inside the transaction to roll it back."""
 
 
+# PostgreSQL's answer when two transactions wait on each other's boxes (deadlock_detected,
+# serialization_failure): it rolls one back, and that one lost the race like any other.
+_RACE_STATES = frozenset({"40P01", "40001"})
+
+
+def _lost_race(exc: Exception) -> bool:
+    return getattr(exc, "sqlstate", None) in _RACE_STATES
+
+
 async def _shipped_problems(
     brand_id: int, ranges: Sequence[_Range], boxes: Sequence[_Box]
 ) -> list[dict[str, Any]]:
@@ -470,13 +479,15 @@ async def _write_shipment(
         )
         assert row is not None
         shipment_id = int(row["id"])
-        for one in ranges:
+        for one in sorted(ranges, key=lambda r: (r.batch.id, r.first)):
             touched = await sql.execute(
                 _SHIP_RANGE, distributor_id, shipment_id, one.batch.id, one.first, one.last
             )
             if touched != one.count:
                 raise _Lost()
-        ids = [box.id for box in boxes]
+        # Boxes in id order, as the ranges' are: concurrent shipments wait on each other in
+        # one order, which keeps deadlocks rare (and one that happens is a lost race).
+        ids = sorted(box.id for box in boxes)
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
             if await sql.execute(_SHIP_BOXES, distributor_id, shipment_id, chunk) != len(chunk):
@@ -715,28 +726,16 @@ async def deliver(
     problems += _delivery_problems(boxes, order)
     if problems:
         raise _refusal(problems, _DELIVERY_ERRORS, DeliveryRefused)
-    ids = [box.id for box in boxes]
-    items = sum(box.items_per_box for box in boxes)
+    ids = sorted(box.id for box in boxes)
     try:
-        async with sql.atomic():
-            row = await sql.fetch_one(
-                _INSERT_SHIPMENT,
-                brand_id,
-                ShipmentKind.DELIVERY.value,
-                order.distributor_id,
-                order.id,
-                len(ids),
-                items,
-                "",
-                principal.user_id or None,
-                now,
+        try:
+            shipment_id = await _write_delivery(
+                principal, order, ids, sum(box.items_per_box for box in boxes), now
             )
-            assert row is not None
-            for start in range(0, len(ids), CHUNK):
-                chunk = ids[start : start + CHUNK]
-                touched = await sql.execute(_NAME_BOXES, order.id, chunk, order.distributor_id)
-                if touched != len(chunk):
-                    raise _Lost()
+        except Exception as exc:
+            if _lost_race(exc):
+                raise _Lost() from exc
+            raise
     except _Lost:
         state: dict[int, sql.Row] = {}
         for start in range(0, len(ids), CHUNK):
@@ -746,7 +745,36 @@ async def deliver(
             {"field": "codes", "reason": "box_on_order", "message": "箱码已被其他订单占用"}
         ]
         raise _refusal(lost, _DELIVERY_ERRORS, DeliveryRefused) from None
-    return await get_shipment(principal, int(row["id"]), box_limit=0)
+    return await get_shipment(principal, shipment_id, box_limit=0)
+
+
+async def _write_delivery(
+    principal: Principal,
+    order: ordering_service.OrderForCodes,
+    ids: Sequence[int],
+    items: int,
+    now: datetime,
+) -> int:
+    async with sql.atomic():
+        row = await sql.fetch_one(
+            _INSERT_SHIPMENT,
+            order.brand_id,
+            ShipmentKind.DELIVERY.value,
+            order.distributor_id,
+            order.id,
+            len(ids),
+            items,
+            "",
+            principal.user_id or None,
+            now,
+        )
+        assert row is not None
+        for start in range(0, len(ids), CHUNK):
+            chunk = list(ids[start : start + CHUNK])
+            touched = await sql.execute(_NAME_BOXES, order.id, chunk, order.distributor_id)
+            if touched != len(chunk):
+                raise _Lost()
+    return int(row["id"])
 
 
 async def order_boxes(principal: Principal, order_id: int) -> dict[str, Any]:
