@@ -134,6 +134,16 @@ def _refusal(
     return kind(text, details=problems)
 
 
+def _in_order(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Problems in the order of what was sent: the codes, then the ranges."""
+
+    def place(problem: dict[str, Any]) -> tuple[str, int]:
+        kind, _, index = str(problem.get("field", "")).partition(".")
+        return kind, int(index) if index.isdigit() else -1
+
+    return sorted(problems, key=place)
+
+
 def _iso(at: Any) -> str | None:
     """A timestamp as read, in ISO form: asyncpg gives datetimes, SQLite ISO text."""
     if at is None:
@@ -525,10 +535,9 @@ async def ship(
             f"一次最多出库 {MAX_SHIPMENT_BOXES} 箱，本次 {total} 箱，请分几次出库",
             details=[{"field": "ranges", "message": f"一次最多出库 {MAX_SHIPMENT_BOXES} 箱"}],
         )
-    if not problems:
-        problems = await _shipped_problems(brand_id, checked, boxes)
+    problems += await _shipped_problems(brand_id, checked, boxes)
     if problems:
-        raise _refusal(problems, _SHIP_ERRORS, ShipmentRefused)
+        raise _refusal(_in_order(problems), _SHIP_ERRORS, ShipmentRefused)
     try:
         shipment_id = await _write_shipment(
             principal,
@@ -725,7 +734,7 @@ async def deliver(
     boxes = await _scanned_boxes(brand_id, codes, problems)
     problems += _delivery_problems(boxes, order)
     if problems:
-        raise _refusal(problems, _DELIVERY_ERRORS, DeliveryRefused)
+        raise _refusal(_in_order(problems), _DELIVERY_ERRORS, DeliveryRefused)
     ids = sorted(box.id for box in boxes)
     try:
         try:
