@@ -2035,6 +2035,8 @@ async def sign_by_scan(deps: Deps, principal: Principal, order_id: int) -> bool:
     except StatusChanged:
         return False  # signed (or moved) by someone else a moment ago
     return True
+
+
 @dataclass(frozen=True, slots=True)
 class OrderForCodes:
     """What product codes need of an order whose boxes are named (codes' deliveries)."""
