@@ -324,5 +324,7 @@ async def test_the_qr_landing_page_says_to_scan_in_wechat(client) -> None:
     page = await client.get("/C/" + "A" * 20)
     assert page.status_code == 200 and "请用微信扫一扫" in page.text
     assert "text/html" in page.headers["content-type"]
+    lowered = await client.get("/c/" + "a" * 20)
+    assert lowered.status_code == 200 and "请用微信扫一扫" in lowered.text
     bad = await client.get("/C/nope")
     assert bad.status_code == 404 and "无法识别" in bad.text
