@@ -84,6 +84,11 @@ async def test_a_store_looks_up_receives_and_sells(client, sandbox_client) -> No
     assert account.balance == 200
     entry = await LedgerEntry.get(account_id=account.id)
     assert (entry.cause, entry.cause_id, entry.amount) == ("open_box", codes.box_ids[0], 200)
+    statement = await client.get(
+        f"/api/v1/ledger/accounts/{account.id}/entries", headers=bearer(owner)
+    )
+    assert statement.status_code == 200, statement.text
+    assert statement.json()["items"][0]["cause_name"] == "开箱奖励"
     stored = await ProductCode.get(id=codes.box_ids[0])
     assert stored.store_id == shop.tenant.store.id  # type: ignore[attr-defined]
     assert stored.received_at is not None and stored.rewarded_at is not None
