@@ -84,6 +84,11 @@ async def test_a_store_looks_up_receives_and_sells(client, sandbox_client) -> No
     assert account.balance == 200
     entry = await LedgerEntry.get(account_id=account.id)
     assert (entry.cause, entry.cause_id, entry.amount) == ("open_box", codes.box_ids[0], 200)
+    statement = await client.get(
+        f"/api/v1/ledger/accounts/{account.id}/entries", headers=bearer(owner)
+    )
+    assert statement.status_code == 200, statement.text
+    assert statement.json()["items"][0]["cause_name"] == "开箱奖励"
     stored = await ProductCode.get(id=codes.box_ids[0])
     assert stored.store_id == shop.tenant.store.id  # type: ignore[attr-defined]
     assert stored.received_at is not None and stored.rewarded_at is not None
@@ -324,5 +329,37 @@ async def test_the_qr_landing_page_says_to_scan_in_wechat(client) -> None:
     page = await client.get("/C/" + "A" * 20)
     assert page.status_code == 200 and "请用微信扫一扫" in page.text
     assert "text/html" in page.headers["content-type"]
+    lowered = await client.get("/c/" + "a" * 20)
+    assert lowered.status_code == 200 and "请用微信扫一扫" in lowered.text
     bad = await client.get("/C/nope")
     assert bad.status_code == 404 and "无法识别" in bad.text
+
+
+async def test_one_store_receiving_one_box_twice_at_once_receives_it_once(
+    client, sandbox_client
+) -> None:
+    shop = await make_shop()
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    codes = await make_code_batch(shop, shop.water, 1, 2, reward={"kind": "cash", "amount": 100})
+    answers = await asyncio.gather(
+        *(scan(client, owner, codes.boxes[0], "receive") for _ in range(3))
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409, 409]
+    assert {error(a) for a in answers if a.status_code == 409} == {"codes.already_received"}
+    account = await Account.get(store_id=shop.tenant.store.id, kind="cash")
+    assert account.balance == 100
+    stock = await StoreCodeStock.get(store_id=shop.tenant.store.id, sku_id=shop.water)
+    assert (stock.received, stock.sold) == (2, 0)
+
+
+async def test_an_unshipped_box_sends_its_scanner_to_the_brand_itself(
+    client, sandbox_client
+) -> None:
+    shop = await make_shop()
+    codes = await make_code_batch(shop, shop.water, 1, 1)
+    consumer = await wechat_login(client, sandbox_client, "codes-unshipped")
+    token = (await lookup(client, consumer, codes.boxes[0])).json()["join_token"]
+    described = await client.get(f"/api/v1/onboarding/codes/{token}", headers=bearer(consumer))
+    assert described.status_code == 200, described.text
+    assert described.json()["brand"]["id"] == shop.tenant.brand.id
+    assert described.json()["distributor"] is None

@@ -199,6 +199,7 @@ class ScanQuery(PageQuery):
     distributor_id: Id | None = None
     sku_id: Id | None = None
     action: Literal["receive", "sell", "check", "redeem"] | None = None
+    diverted: bool | None = Field(default=None, description="只看疑似窜货的扫码")
 
 
 class FiguresOut(Open):
@@ -254,6 +255,7 @@ async def list_scans(request: Request, principal: Principal) -> HTTPResponse:
         distributor_id=query.distributor_id,
         sku_id=query.sku_id,
         action=query.action,
+        diverted=query.diverted,
     )
     rows = await stock.list_scans(principal, filters, before=query.before, limit=limit + 1)
     return ok(newest_first(rows, limit))
@@ -272,6 +274,7 @@ padding:64px 24px;color:#303133">
 
 
 @landing.get("/C/<token:str>")
+@landing.get("/c/<token:str>", name="landing_page_lower")  # scanners that lower the URL
 @openapi.exclude()
 async def landing_page(request: Request, token: str) -> HTTPResponse:
     """Says to scan in WeChat (the mini-program opens for this URL there); reads nothing."""

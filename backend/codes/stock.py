@@ -285,6 +285,7 @@ class ScanFilters:
     distributor_id: int | None = None
     sku_id: int | None = None
     action: str | None = None
+    diverted: bool | None = None
 
 
 async def list_scans(
@@ -309,6 +310,8 @@ async def list_scans(
         where.add("s.action = ?", filters.action)
     if filters.sku_id is not None:
         where.add("t.sku_id = ?", filters.sku_id)
+    if filters.diverted is not None:
+        where.add("s.diverted = ?", filters.diverted)
     if before is not None:
         where.add("s.id < ?", before)
     rows = await sql.fetch(
