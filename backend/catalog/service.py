@@ -1027,6 +1027,24 @@ async def skus_by_id(brand_id: int, sku_ids: Iterable[int]) -> dict[int, dict[st
     return {sku.id: sku_view(sku) for sku in await Sku.filter(brand_id=brand_id, id__in=ids)}
 
 
+async def sku_cards(brand_id: int, sku_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The brand's SKUs among `sku_ids` as a scanned code shows its product: `{sku_id, name
+    (product and SKU), spec, image_url (the product's first image, or "")}`, in one query."""
+    ids = sorted(set(sku_ids))
+    if not ids:
+        return {}
+    skus = await Sku.filter(brand_id=brand_id, id__in=ids).select_related("product")
+    return {
+        sku.id: {
+            "sku_id": sku.id,
+            "name": f"{sku.product.name} {sku.name}".strip(),
+            "spec": sku.spec,
+            "image_url": (sku.product.images or [""])[0],
+        }
+        for sku in skus
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class SkuSummary:
     """How a SKU is named to a buyer (a gift, a promotion's scope) and what it belongs to."""

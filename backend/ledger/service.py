@@ -56,6 +56,7 @@ CAUSE_NAMES = {
     EntryCause.RAIN_FUNDED: "直播红包雨出资",
     EntryCause.RAIN_RETURNED: "红包雨未领取退回",
     EntryCause.DISPLAY_REWARD: "陈列活动奖励",
+    EntryCause.CONSUMER_COUPON: "消费者券核销",
 }
 
 
