@@ -373,6 +373,13 @@ async def _redemption_views(
     distributors = await org_service.names(
         brand_id, "distributor", [s["distributor_id"] for s in stores.values()]
     )
+    # The member each coupon's consumer is (staff see the member's number, never the user).
+    user_ids = list({c.user_id for c in coupons})  # type: ignore[attr-defined]
+    member_ids = dict(
+        await BrandMember.filter(brand_id=brand_id, user_id__in=user_ids).values_list(
+            "user_id", "id"
+        )
+    )
     skus = await catalog_service.sku_cards(
         brand_id, [row["batch__sku_id"] for row in codes.values()]
     )
@@ -402,7 +409,7 @@ async def _redemption_views(
                 "code": {"serial_text": item_serial(code["batch__batch_no"], code["serial"])},
                 "batch": {"id": code["batch_id"], "batch_no": code["batch__batch_no"]},
                 "member_id": (
-                    None if principal.role in STORE_ROLES else coupon.user_id  # type: ignore[attr-defined]
+                    None if principal.role in STORE_ROLES else member_ids.get(coupon.user_id)  # type: ignore[attr-defined]
                 ),
             }
         )
