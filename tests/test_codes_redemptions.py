@@ -328,6 +328,20 @@ async def test_a_store_that_neither_sold_nor_holds_the_item_is_refused(
     assert refused.json()["error"]["code"] == "codes.coupon_other_store"
 
 
+async def test_staff_may_not_redeem_their_own_coupon(client, sandbox_client, deps) -> None:
+    """The owner checked an item with their own WeChat and got its coupon: redeeming it would
+    have the brand pay the store for a sale to nobody."""
+    world = await make_world(client, sandbox_client, deps)
+    owner = await store_owner(client, sandbox_client, world.store)
+    coupon = await give_coupon(world, world.items[0], user_id=owner["identity"]["user_id"])
+    before = await snapshot(world)
+    response = await redeem(client, world.owner, qr(deps, coupon))
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == "codes.coupon_own"
+    assert "顾客本人" in response.json()["error"]["message"]
+    assert await snapshot(world) == before
+
+
 async def test_an_expired_coupon_is_refused(client, sandbox_client, deps) -> None:
     world = await make_world(client, sandbox_client, deps)
     coupon = await give_coupon(world, world.items[0], valid=timedelta(minutes=1))

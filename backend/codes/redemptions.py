@@ -64,6 +64,14 @@ class CouponExpired(Conflict):
     message = "该券已过期，不能核销"
 
 
+class CouponOwn(Conflict):
+    """A store's staff redeeming a coupon they got themselves by checking the item: the
+    brand would pay the store for a sale to no consumer."""
+
+    code = "codes.coupon_own"
+    message = "不能核销自己领取的电子券，请由顾客本人出示"
+
+
 class CouponOtherStore(Conflict):
     code = "codes.coupon_other_store"
     message = "该券只能在售出该商品的门店核销"
@@ -166,10 +174,14 @@ def _redeemed(coupon: _Coupon, store_id: int) -> CouponRedeemed:
     )
 
 
-def _check(coupon: _Coupon, code: FoundCode, store_id: int, now: datetime) -> None:
+def _check(coupon: _Coupon, code: FoundCode, principal: Principal, now: datetime) -> None:
     """Refuse what may not be redeemed here, before anything is written."""
+    store_id = principal.store_id
+    assert store_id is not None
     if coupon.status == CouponStatus.REDEEMED:
         raise _redeemed(coupon, store_id)
+    if coupon.user_id == principal.user_id:
+        raise CouponOwn()
     if coupon.expires_at <= now:
         raise CouponExpired(
             f"该券已于 {china_text(coupon.expires_at)} 过期，不能核销",
@@ -204,7 +216,7 @@ async def redeem(
         code = await find(coupon.code_token, brand_id)
     except CodeNotFound as exc:  # its batch is no longer usable: the coupon is no good
         raise CouponNotFound() from exc
-    _check(coupon, code, store_id, now)
+    _check(coupon, code, principal, now)
     store = await org_service.store_profile(principal, store_id)
     async with sql.transaction():
         if not await sql.execute(
