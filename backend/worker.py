@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.codes import generate as codes_generate
 from backend.complaints import service as complaints_service
 from backend.config import Settings
 from backend.coupons import service as coupons_service
@@ -30,6 +31,16 @@ TASKS: tuple[Task, ...] = (
         retry_delay=5.0,
         max_delay=600.0,
         timeout=30.0,
+    ),
+    # A batch's codes, a chunk per transaction: a retry goes on from the last chunk written.
+    Task(
+        codes_generate.GENERATE_TASK,
+        "生成一物一码",
+        codes_generate.generate_job,
+        attempts=5,
+        retry_delay=5.0,
+        max_delay=120.0,
+        timeout=900.0,  # 2,000,000 codes, on a slow disk
     ),
 )
 

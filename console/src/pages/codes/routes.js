@@ -1,18 +1,45 @@
-// Codes on every box and item (一物一码): the consumers' e-coupons redeemed in stores (brand
-// and distributor staff) and the brand's members (brand staff only).
+// Product codes (一物一码): the brand's code batches (生成, 进度, 下载, 打印) and a batch's QR
+// sheet printed on A4 without the sidebar. The other code pages (出库, 库存, 窜货, 活动, 核销,
+// 会员) add their entries to this list in the same group.
 const BRAND = ["brand"];
 
 export default [
   {
+    path: "/codes/batches",
+    name: "code-batches",
+    component: () => import("./Batches.vue"),
+    meta: { title: "赋码批次", nav: "赋码批次", group: "一物一码", order: 46, roles: BRAND },
+  },
+  {
+    path: "/codes/batches/:id(\\d+)",
+    name: "code-batch",
+    component: () => import("./Batch.vue"),
+    props: true,
+    meta: { title: "赋码批次详情", roles: BRAND },
+  },
+  {
+    path: "/codes/batches/:id(\\d+)/print",
+    name: "code-batch-print",
+    component: () => import("./BatchSheet.vue"),
+    props: true,
+    meta: { title: "打印二维码", roles: BRAND, bare: true },
+  },
+  {
+    path: "/codes/diversion",
+    name: "codes-diversion",
+    component: () => import("./Diversion.vue"),
+    meta: { title: "防窜货预警", nav: "防窜货预警", group: "一物一码", order: 46.3 },
+  },
+  {
     path: "/codes/redemptions",
     name: "codes-redemptions",
     component: () => import("./Redemptions.vue"),
-    meta: { title: "电子券核销", nav: "电子券核销", group: "一物一码", order: 47.6 },
+    meta: { title: "电子券核销", nav: "电子券核销", group: "一物一码", order: 46.6 },
   },
   {
     path: "/codes/members",
     name: "codes-members",
     component: () => import("./Members.vue"),
-    meta: { title: "品牌会员", nav: "品牌会员", group: "一物一码", order: 47.7, roles: BRAND },
+    meta: { title: "品牌会员", nav: "品牌会员", group: "一物一码", order: 46.7, roles: BRAND },
   },
 ];
