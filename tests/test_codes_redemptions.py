@@ -27,6 +27,7 @@ from backend.codes.models import (
     CodeKind,
     CodeScan,
     ConsumerCoupon,
+    DiversionAlert,
     ProductCode,
     StoreCodeStock,
 )
@@ -481,6 +482,28 @@ async def test_concurrent_coupons_to_one_store_each_pay(client, sandbox_client, 
     assert stock.sold == 3
     entries = await LedgerEntry.filter(cause="c_coupon").order_by("balance_after")
     assert [e.balance_after for e in entries] == [500, 1000, 1500]
+
+
+async def test_a_redemption_where_the_box_was_diverted_is_marked(
+    client, sandbox_client, deps
+) -> None:
+    """A box shipped to the tenant's distributor but received by a store of the other one:
+    the store may redeem what it holds, and the scan is diversion for the brand to see."""
+    world = await make_world(client, sandbox_client, deps)
+    tenant = world.shop.tenant
+    far = await make_store(tenant, distributor=tenant.other_distributor)
+    _, boxes, items = await make_codes(world.shop, world.now, [far])
+    await ProductCode.filter(id=boxes[0].id).update(distributor_id=tenant.distributor.id)
+    far_owner = bearer(await store_owner(client, sandbox_client, far))
+    coupon = await give_coupon(world, items[0])
+    response = await redeem(client, far_owner, qr(deps, coupon))
+    assert response.status_code == 201, response.text
+    assert response.json()["diverted"] is True
+    scan = await CodeScan.get(code_id=items[0].id)
+    assert (scan.action, scan.diverted) == ("redeem", True)
+    alert = await DiversionAlert.get(box_id=boxes[0].id, store_id=far.id)
+    assert (alert.reason, alert.scan_action) == ("other_distributor", "redeem")
+    assert alert.distributor_id == tenant.distributor.id  # type: ignore[attr-defined]
 
 
 async def test_a_retried_request_with_its_key_answers_the_first_result(
