@@ -82,6 +82,12 @@ async def test_brand_reads_redemptions_and_members(
     await expect(table).to_contain_text("城西便利店")
     assert f"distributor_id={tenant.other_distributor.id}" in page.url
     await still_shot(page, "codes-redemptions-2-one-distributor")
+    # What is shown can be taken away as a spreadsheet, to settle with the stores.
+    async with page.expect_download() as downloading:
+        await page.get_by_test_id("export").click()
+    downloaded = await downloading.value
+    assert downloaded.suggested_filename.startswith("coupon-redemptions-")
+    assert downloaded.suggested_filename.endswith(".xlsx")
 
     # The members: the consumer brought by the first store, nothing personal on the page.
     await page.goto(f"{platform_url}/console#/codes/members")

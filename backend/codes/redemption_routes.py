@@ -5,8 +5,9 @@ reads its members."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from functools import wraps
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, Field, model_validator
 from sanic import Blueprint, Request
@@ -23,6 +24,7 @@ from backend.identity.access import (
     Principal,
     authenticated,
 )
+from backend.infra.exports import MEDIA_TYPES, china_time
 from backend.infra.http import (
     BODY,
     Day,
@@ -34,6 +36,7 @@ from backend.infra.http import (
     parse_body,
     parse_query,
     responds,
+    responds_file,
 )
 from backend.infra.idempotency import create_once_if_keyed
 from backend.kernel.errors import InvalidInput
@@ -139,6 +142,10 @@ class RedemptionQuery(DaysQuery):
     sku_id: Id | None = Field(default=None, description="商品 SKU")
 
 
+class RedemptionExportQuery(RedemptionQuery):
+    format: Literal["csv", "xlsx"] = Field(default="csv", description="csv 或 xlsx")
+
+
 class Named(BaseModel):
     id: int
     name: str
@@ -231,7 +238,15 @@ async def redeem(request: Request, principal: Principal, body: RedeemBody) -> HT
 @authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES, *STORE_ROLES)
 async def list_redemptions(request: Request, principal: Principal) -> HTTPResponse:
     query = _query(request, RedemptionQuery)
-    wanted = redemptions.RedemptionFilter(
+    return ok(
+        await redemptions.list_redemptions(
+            principal, _wanted(query), before=query.before, limit=query.bounded_limit()
+        )
+    )
+
+
+def _wanted(query: RedemptionQuery) -> redemptions.RedemptionFilter:
+    return redemptions.RedemptionFilter(
         store_id=query.store_id,
         distributor_id=query.distributor_id,
         campaign_id=query.campaign_id,
@@ -239,11 +254,28 @@ async def list_redemptions(request: Request, principal: Principal) -> HTTPRespon
         first_day=query.from_day,
         last_day=query.to_day,
     )
-    return ok(
-        await redemptions.list_redemptions(
-            principal, wanted, before=query.before, limit=query.bounded_limit()
-        )
-    )
+
+
+@bp.get("/redemptions/export")
+@openapi.summary("导出筛选后的电子券核销记录（CSV 或 XLSX，流式下载），用于与门店对账")
+@responds_file(*MEDIA_TYPES.values(), description="表格（CSV 或 XLSX），金额为元，时间为北京时间")
+@documented_query(RedemptionExportQuery)
+# Streamed through request.respond(), after which Sanic wants the handler to return None.
+@authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)  # type: ignore[arg-type]
+async def export_redemptions(request: Request, principal: Principal) -> None:
+    query = _query(request, RedemptionExportQuery)
+    today = china_time(request_deps(request).clock.now())
+    name = f"coupon-redemptions-{today:%Y%m%d}.{query.format}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+    chunks_of = redemptions.export_chunks(principal, _wanted(query), query.format)
+    async with aclosing(chunks_of) as chunks:
+        # The first chunk comes before the status line: until then a failure is a normal error.
+        first = await anext(chunks)
+        response = await request.respond(content_type=MEDIA_TYPES[query.format], headers=headers)
+        await response.send(first)
+        async for chunk in chunks:
+            await response.send(chunk)
+        await response.eof()
 
 
 @bp.get("/members")

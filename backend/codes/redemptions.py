@@ -15,9 +15,10 @@ lists its members, who are WeChat users and nothing more: no openid, no phone, e
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
@@ -39,7 +40,8 @@ from backend.codes.models import (
 )
 from backend.codes.tokens import coupon_token_in, item_serial, token_in
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
-from backend.infra import sql
+from backend.infra import exports, sql
+from backend.infra.exports import Column, Kind, Row
 from backend.kernel.errors import Conflict, NotFound
 from backend.ledger import service as ledger_service
 from backend.org import service as org_service
@@ -510,3 +512,71 @@ async def _member_views(brand_id: int, rows: list[BrandMember]) -> list[dict[str
             }
         )
     return views
+
+
+# ---- export -----------------------------------------------------------------------------------
+
+EXPORT_BATCH = 500
+TABLE = exports.Table(
+    "电子券核销",
+    (
+        Column("券编号", 10, Kind.NUMBER),
+        Column("核销时间", 20, Kind.TIME),
+        Column("门店", 24),
+        Column("经销商", 20),
+        Column("商品", 28),
+        Column("物码序号", 22),
+        Column("批次号", 16),
+        Column("券面额（元）", 12, Kind.MONEY),
+        Column("活动", 20),
+        Column("领券时间", 20, Kind.TIME),
+        Column("会员编号", 10, Kind.NUMBER),
+    ),
+    seconds=True,
+)
+
+
+def _at(text: str | None) -> datetime | None:
+    return None if text is None else exports.china_time(datetime.fromisoformat(text))
+
+
+def _export_row(view: dict[str, Any]) -> Row:
+    return (
+        view["id"],
+        _at(view["redeemed_at"]),
+        view["store"]["name"] if view["store"] else None,
+        view["distributor"]["name"] if view["distributor"] else None,
+        view["product"]["name"],
+        view["code"]["serial_text"],
+        view["batch"]["batch_no"],
+        view["value_fen"],
+        view["campaign"]["name"],
+        _at(view["issued_at"]),
+        view["member_id"],
+    )
+
+
+async def export_rows(
+    principal: Principal, wanted: RedemptionFilter, size: int = EXPORT_BATCH
+) -> AsyncIterator[list[Row]]:
+    """The filtered redemptions in the order they were redeemed, one list per keyset batch
+    of `size` (memory stays flat however many there are)."""
+    query = await _filtered(principal, wanted)
+    page = query
+    while True:
+        rows = await page.order_by("redeemed_at", "id").limit(size)
+        if rows:
+            yield [_export_row(view) for view in await _redemption_views(principal, rows)]
+        if len(rows) < size:
+            return
+        last = rows[-1]
+        page = query.filter(
+            Q(redeemed_at__gt=last.redeemed_at) | Q(redeemed_at=last.redeemed_at, id__gt=last.id)
+        )
+
+
+def export_chunks(
+    principal: Principal, wanted: RedemptionFilter, format: Literal["csv", "xlsx"]
+) -> AsyncGenerator[bytes]:
+    encode = exports.xlsx_chunks if format == "xlsx" else exports.csv_chunks
+    return encode(TABLE, export_rows(principal, wanted))
