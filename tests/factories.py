@@ -313,6 +313,8 @@ async def make_code_batch(
             ]
         )
     return CodeBatchFixture(batch, box_tokens, item_tokens, box_ids)
+
+
 async def generate_code_batch(
     shop: Shop,
     *,

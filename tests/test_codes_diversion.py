@@ -558,3 +558,63 @@ async def test_export_walks_batches(deps) -> None:
     assert [len(b) for b in batches] == [2, 1]
     ids = [row[0] for batch in batches for row in batch]
     assert ids == sorted(ids)
+
+
+async def test_counts_for_the_figures(deps) -> None:
+    from backend.codes.diversion import alert_counts
+
+    w = await alerts_world(deps)
+    tenant = w.shop.tenant
+    assert await alert_counts(tenant.brand.id, "distributor") == {tenant.distributor.id: 3}
+    assert await alert_counts(tenant.brand.id, "sku") == {w.shop.water: 3}
+
+
+async def test_the_check_costs_at_most_two_statements(deps, monkeypatch) -> None:
+    """note_scan runs in every store scan's transaction: nothing for a box nobody owns yet or
+    another distributor's scan that needs no area, one read of the service area, one INSERT."""
+    w = await world()
+    lost = await make_store(w.shop.tenant)  # the distributor's own store, no region
+    cases = [
+        (w.codes.boxes[0], w.other, 1),  # the INSERT only
+        (w.codes.boxes[0], w.own, 1),  # the area read only
+        (w.codes.boxes[0], w.own_west, 2),  # read, then INSERT
+        (w.codes.boxes[0], lost, 0),
+    ]
+    await ProductCode.filter(token=w.codes.boxes[1]).update(distributor_id=None)
+    cases.append((w.codes.boxes[1], w.other, 0))
+    statements: list[str] = []
+    real_fetch, real_execute = sql.fetch, sql.execute
+
+    async def fetch(statement: str, *args: Any) -> Any:
+        statements.append(statement)
+        return await real_fetch(statement, *args)
+
+    async def execute(statement: str, *args: Any) -> Any:
+        statements.append(statement)
+        return await real_execute(statement, *args)
+
+    for token, store, expected in cases:
+        code = await find(token)
+        statements.clear()
+        monkeypatch.setattr(sql, "fetch", fetch)
+        monkeypatch.setattr(sql, "execute", execute)
+        async with sql.transaction():
+            await note_scan(code, surfaced(store), deps.clock.now())
+        monkeypatch.setattr(sql, "fetch", real_fetch)
+        monkeypatch.setattr(sql, "execute", real_execute)
+        assert len(statements) == expected, (store.name, statements)
+
+
+async def test_a_store_without_a_region(client, deps) -> None:
+    w = await world()
+    tenant = w.shop.tenant
+    nowhere = await make_store(tenant, distributor=tenant.other_distributor, name="无区域门店")
+    assert await scanned(w.codes.boxes[0], nowhere, deps.clock.now()) == "other_distributor"
+    headers = await brand(client, w)
+    item = (await get(client, headers)).json()["items"][0]
+    assert item["region"] is None
+    summary = (await client.get(f"{API}/summary", headers=headers)).json()
+    assert summary["by_region"] == [{"region": {"id": None, "name": "未分区域"}, "total": 1}]
+    exported = await client.get(f"{API}/export", headers=headers)
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows[1][13] == "未分区域"

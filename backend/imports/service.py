@@ -236,3 +236,23 @@ async def apply(principal: Principal, kind: Kind, data: bytes) -> dict[str, Any]
             raise ImportRefused(details=_report(kind, total, problems)["problems"])
         written = await WRITERS[kind](brand_id, rows)
     return {"kind": kind.value, "rows": total, **written}
+
+
+class SheetUnreadable(InvalidInput):
+    status = 400
+    code = "imports.unreadable"
+    message = sheets.UNREADABLE
+
+
+async def read_sheet(data: bytes, *, max_rows: int) -> sheets.Table:
+    """The first sheet of an uploaded XLSX or CSV (for other domains' small uploads: header
+    and numbered rows), read off the event loop; SheetUnreadable when it is not one."""
+    try:
+        return await asyncio.to_thread(sheets.read_table, data, max_rows=max_rows)
+    except sheets.Unreadable as unreadable:
+        raise SheetUnreadable(str(unreadable)) from unreadable
+
+
+def cell_text(cell: Any) -> str | None:
+    """A cell as typed text (None for a blank); TypeError for a date or boolean."""
+    return sheets.cell_text(cell)

@@ -2035,3 +2035,42 @@ async def sign_by_scan(deps: Deps, principal: Principal, order_id: int) -> bool:
     except StatusChanged:
         return False  # signed (or moved) by someone else a moment ago
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class OrderForCodes:
+    """What product codes need of an order whose boxes are named (codes' deliveries)."""
+
+    id: int
+    order_no: str
+    brand_id: int
+    distributor_id: int
+    store_id: int
+    status: str
+    sku_ids: frozenset[int]
+
+
+async def order_for_codes(principal: Principal, order_id: int) -> OrderForCodes:
+    """The order if the caller may see it (else 404 order.not_found), with its lines' SKUs."""
+    order = await _visible_order(principal, order_id)
+    sku_ids = await OrderLine.filter(order_id=order.id).values_list("sku_id", flat=True)
+    return OrderForCodes(
+        id=order.id,
+        order_no=order.order_no,
+        brand_id=order.brand_id,  # type: ignore[attr-defined]
+        distributor_id=order.distributor_id,  # type: ignore[attr-defined]
+        store_id=order.store_id,  # type: ignore[attr-defined]
+        status=order.status,
+        sku_ids=frozenset(int(s) for s in sku_ids),  # type: ignore[call-overload]
+    )
+
+
+async def order_numbers(brand_id: int, order_ids: Sequence[int]) -> dict[int, str]:
+    """The order numbers of the brand's orders among `order_ids` (lists naming orders)."""
+    wanted = sorted(set(order_ids))
+    if not wanted:
+        return {}
+    rows = await sql.fetch(
+        "SELECT id, order_no FROM orders WHERE brand_id = $1 AND id IN ($2)", brand_id, wanted
+    )
+    return {int(row["id"]): str(row["order_no"]) for row in rows}

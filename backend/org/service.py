@@ -1568,3 +1568,11 @@ def store_of_distributor_sql(store_id: str, distributor_id: str) -> str:
         f"EXISTS (SELECT 1 FROM stores st WHERE st.id = {store_id}"  # noqa: S608 (the caller's)
         f" AND st.distributor_id = {distributor_id})"
     )
+
+
+async def active_distributor_name(brand_id: int, distributor_id: int) -> str | None:
+    """The name of the brand's distributor if it is active (goods may be shipped to it)."""
+    found = await Distributor.filter(
+        id=distributor_id, brand_id=brand_id, is_active=True
+    ).values_list("name", flat=True)
+    return str(found[0]) if found else None

@@ -11,6 +11,7 @@ import { api } from "../api.js";
 export function nextCursor(page) {
   if (page?.next_after) return { after: page.next_after };
   if (page?.next_before) return { before: page.next_before };
+  if (page?.next_cursor) return { cursor: page.next_cursor };
   if (page?.next && typeof page.next === "object") return page.next;
   return null;
 }

@@ -1,6 +1,6 @@
 /**
  * 我的 (store): the way into the store's other pages (券包, 积分与返利, 积分商城, 抽奖,
- * 直播订货会, 陈列活动, 投诉, 邀请门店), with the store's balances at the top
+ * 直播订货会, 陈列活动, 投诉, 邀请门店, 扫码入库/动销 and 我的库存 of 一物一码), with the store's balances at the top
  * (GET /ledger/accounts; the page works without them).
  */
 const api = require('../../utils/api');
@@ -9,6 +9,8 @@ const { errorMessage, redirectIfSignedOut } = require('../../components/lib/erro
 const { requireStore } = require('../../components/lib/identity');
 
 const ENTRIES = [
+  { key: 'scan', name: '扫码入库/动销', icon: '扫', url: '/packageCodes/pages/scan/index' },
+  { key: 'stock', name: '我的库存', icon: '存', url: '/packageCodes/pages/stock/index' },
   { key: 'coupons', name: '我的券包', icon: '券', url: '/pages/coupons/index' },
   { key: 'ledger', name: '积分与返利', icon: '积', url: '/pages/ledger/index' },
   { key: 'mall', name: '积分商城', icon: '兑', url: '/pages/mall/index' },

@@ -25,7 +25,7 @@ describe('the packages as uploaded', () => {
   });
 
   test('split as app.json says: salesperson pages, the live room and the display pages outside the main package', () => {
-    expect(sizes.subpackages.map((s) => s.root)).toEqual(['packageSales', 'packageLive', 'packageDisplay']);
+    expect(sizes.subpackages.map((s) => s.root)).toEqual(['packageSales', 'packageLive', 'packageDisplay', 'packageCodes']);
     const sales = sizes.subpackages[0].files;
     const live = sizes.subpackages[1].files;
     const display = sizes.subpackages[2].files;
@@ -66,6 +66,7 @@ describe('the packages as uploaded', () => {
     expect(app.preloadRule['pages/home/index'].packages).toContain('packageLive');
     expect(app.preloadRule['pages/live-list/index'].packages).toContain('packageLive');
     expect(app.preloadRule['pages/mine/index'].packages).toContain('packageDisplay');
+    expect(app.preloadRule['pages/mine/index'].packages).toContain('packageCodes');
     expect(app.lazyCodeLoading).toBe('requiredComponents');
   });
 });

@@ -550,6 +550,39 @@ const SCENARIOS = {
       return load({ id: '9' });
     },
   },
+  // 一物一码 (issue 20): the QR's page (one code), the scanner (a row per scan, by path) and
+  // the store's stock (one row per SKU it scanned in, whole: a store stocks a few dozen).
+  'packageCodes/pages/open': {
+    budget: 4 * KB,
+    async open({ api, load }) {
+      route(api, { 'GET /codes/lookup': fx.codeLookup({ product: { sku_id: 1, name: LONG_NAME, spec: NOTE, image_url: 'https://img.example.com/ro.jpg' }, actions: [] }) });
+      return load({ q: encodeURIComponent(`${fx.CODE_BASE}/C/${fx.BOX_TOKEN}`) });
+    },
+  },
+  'packageCodes/pages/scan': {
+    budget: 2 * KB,
+    async open({ api, h, load }) {
+      h.wx.getLocation = h.wxAsync(() => ({ latitude: 39.9, longitude: 116.4 }));
+      route(api, { 'POST /codes/scans': fx.scanAnswer({ product: { sku_id: 1, name: LONG_NAME } }) });
+      const page = await load({ mode: 'receive' });
+      for (let i = 0; i < 20; i += 1) {
+        // eslint-disable-next-line no-await-in-loop
+        await page.instance.submit('receive', `${fx.CODE_BASE}/C/BOX${String(i).padStart(17, '0')}`);
+      }
+      return page;
+    },
+    async row({ page }) {
+      await page.instance.submit('receive', `${fx.CODE_BASE}/C/${fx.BOX_TOKEN}`);
+    },
+    rowKeys: ['results'],
+  },
+  'packageCodes/pages/stock': {
+    budget: 8 * KB,
+    async open({ api, load }) {
+      route(api, { 'GET /codes/stock': { items: rows(PAGE, PAGE, (id) => fx.codeStockRow({ sku_id: id, name: `${LONG_NAME} ${id}`, spec: '5级过滤 家用厨下式' })) } });
+      return load({});
+    },
+  },
   'packageSales/pages/onboard': {
     budget: 12 * KB,
     list: 'applications.items',

@@ -111,6 +111,18 @@ const pages = {
     states: ['error'],
   },
   'sales-display-review': { persona: 'salesperson', states: ['empty', 'error'] },
+  // 一物一码 (issue 20): the QR's page opened with a code from the store's own scans when the
+  // demo has one (else the page asks for a scan), the scanner before its first scan, the stock.
+  'codes-open': {
+    query: async (r) => {
+      const scans = await r.get('/codes/scans').catch(() => null);
+      const token = (((scans && scans.items) || [])[0] || {}).code;
+      return token && token.token ? { code: token.token } : {};
+    },
+    states: ['error', 'loading'],
+  },
+  'codes-scan': { query: async () => ({ mode: 'receive' }) },
+  'codes-stock': { states: ['empty', 'error', 'loading'] },
 };
 
 function specFor(name) {

@@ -31,6 +31,24 @@ export default [
     meta: { title: "防窜货预警", nav: "防窜货预警", group: "一物一码", order: 46.3 },
   },
   {
+    path: "/codes/store-stock",
+    name: "codes-store-stock",
+    component: () => import("./StoreStock.vue"),
+    meta: { title: "门店库存与动销", nav: "门店库存与动销", group: "一物一码", order: 46.2 },
+  },
+  {
+    path: "/codes/shipments",
+    name: "codes-shipments",
+    component: () => import("./Shipments.vue"),
+    meta: { title: "箱码出库", nav: "箱码出库", group: "一物一码", order: 46.1 },
+  },
+  {
+    path: "/codes/boxes",
+    name: "codes-boxes",
+    component: () => import("./Boxes.vue"),
+    meta: { title: "箱码查询", nav: "箱码查询", group: "一物一码", order: 46.15 },
+  },
+  {
     path: "/codes/redemptions",
     name: "codes-redemptions",
     component: () => import("./Redemptions.vue"),

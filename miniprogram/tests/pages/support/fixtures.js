@@ -450,6 +450,66 @@ function reviewItem(overrides) {
   );
 }
 
+// ---- 一物一码 (issue 20): GET /codes/lookup, POST /codes/scans, POST /codes/redemptions,
+// GET /codes/stock, as the spec (prompts/issue20.md) shapes them.
+
+const BOX_TOKEN = '7K3M9Q2R5T8V1W4X6Y0Z';
+const ITEM_TOKEN = 'A1B2C3D4E5F6G7H8J9K0';
+const COUPON_TOKEN = 'M1N2P3Q4R5S6T7V8W9X0';
+const CODE_BASE = 'https://b2bc.example.com';
+
+function codeLookup(overrides) {
+  return Object.assign(
+    {
+      code: { token: BOX_TOKEN, kind: 'box', kind_label: '箱码', serial_text: '20261201-B000042', box_serial_text: '20261201-B000042' },
+      product: { sku_id: 1, name: 'RO 净水器 标准款', spec: '5级过滤', image_url: 'https://img.example.com/ro.jpg' },
+      batch: { batch_no: '20261201', produced_on: '2026-12-01' },
+      box: { items_per_box: 12, received: false },
+      next: 'store',
+      actions: ['receive'],
+    },
+    overrides || {},
+  );
+}
+
+function scanAnswer(overrides) {
+  return Object.assign(
+    {
+      scan_id: 501,
+      action: 'receive',
+      code: { kind: 'box', serial_text: '20261201-B000042' },
+      product: { sku_id: 1, name: 'RO 净水器 标准款' },
+      items: 12,
+      reward: { kind: 'points', amount: 200, text: '开箱奖励 200 积分' },
+      signed_order_id: null,
+      diverted: false,
+      stock: { sku_id: 1, received: 24, sold: 5, on_hand: 19 },
+    },
+    overrides || {},
+  );
+}
+
+function redemptionAnswer(overrides) {
+  return Object.assign(
+    {
+      coupon_id: 77,
+      value_fen: 1000,
+      redeemed_at: '2026-12-05T06:30:00+00:00',
+      product: { sku_id: 1, name: 'RO 净水器 标准款' },
+      credited: { kind: 'cash', amount_fen: 1000 },
+      sold_now: true,
+    },
+    overrides || {},
+  );
+}
+
+function codeStockRow(overrides) {
+  return Object.assign(
+    { sku_id: 1, name: 'RO 净水器 标准款', spec: '5级过滤', image_url: 'https://img.example.com/ro.jpg', received: 24, sold: 5, on_hand: 19 },
+    overrides || {},
+  );
+}
+
 module.exports = {
   complaint,
   SUBSCRIPTION_TEMPLATES,
@@ -473,4 +533,12 @@ module.exports = {
   signingDetail,
   signingDocument,
   reviewItem,
+  BOX_TOKEN,
+  ITEM_TOKEN,
+  COUPON_TOKEN,
+  CODE_BASE,
+  codeLookup,
+  scanAnswer,
+  redemptionAnswer,
+  codeStockRow,
 };
