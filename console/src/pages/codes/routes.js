@@ -48,4 +48,16 @@ export default [
     component: () => import("./Boxes.vue"),
     meta: { title: "箱码查询", nav: "箱码查询", group: "一物一码", order: 46.15 },
   },
+  {
+    path: "/codes/redemptions",
+    name: "codes-redemptions",
+    component: () => import("./Redemptions.vue"),
+    meta: { title: "电子券核销", nav: "电子券核销", group: "一物一码", order: 46.6 },
+  },
+  {
+    path: "/codes/members",
+    name: "codes-members",
+    component: () => import("./Members.vue"),
+    meta: { title: "品牌会员", nav: "品牌会员", group: "一物一码", order: 46.7, roles: BRAND },
+  },
 ];
