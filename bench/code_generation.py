@@ -10,7 +10,7 @@ One run, on a throw-away database (migrated like production):
              its progress counter, in its own transaction); timed from the create to ready;
 - copy       a baseline for the writing: the same number of rows of the same shape COPYed
              into product_codes by raw asyncpg in one statement (another batch), no chunks,
-             no progress, no box ids read back;
+             no progress, no box ids read back (so no foreign-key check of items' box_id);
 - export     batches.csv_chunks (the export endpoint's generator: COPY (SELECT ...) TO
              STDOUT a range of serials at a time) written to a file and fsynced, in process;
 - http       the same CSV through the API (`b2bc serve`, one worker, embedded mode on this
