@@ -51,8 +51,16 @@ _BOX_IDS = (
 )
 
 
-class _Collision(Exception):
-    """A chunk's token collided with a stored one: its transaction rolled back."""
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    batch_id: int
+    brand_id: int
+    boxes: int
+    per_box: int  # items per box
+
+    @property
+    def total(self) -> int:
+        return self.boxes * (self.per_box + 1)
 
 
 def _is_collision(exc: BaseException) -> bool:
@@ -114,18 +122,6 @@ async def generate(batch_id: int, *, clock: Any) -> bool:
         )
         raise JobFailure(FAILED_MESSAGE) from exc
     return bool(finished)
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    batch_id: int
-    brand_id: int
-    boxes: int
-    per_box: int  # items per box
-
-    @property
-    def total(self) -> int:
-        return self.boxes * (self.per_box + 1)
 
 
 async def _write_chunk(plan: _Plan, first: int, last: int, written: int) -> bool:
