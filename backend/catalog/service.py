@@ -1090,6 +1090,25 @@ async def sku_summaries(brand_id: int, sku_ids: Iterable[int]) -> dict[int, SkuS
     }
 
 
+async def sku_cards(brand_id: int, sku_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The brand's SKUs among `sku_ids` as a scanned code shows its product (active or
+    not): `{sku_id, name (product and SKU), spec, image_url (the product's first image, or
+    "")}`."""
+    ids = sorted(set(sku_ids))
+    if not ids:
+        return {}
+    skus = await Sku.filter(brand_id=brand_id, id__in=ids).select_related("product")
+    return {
+        sku.id: {
+            "sku_id": sku.id,
+            "name": f"{sku.product.name} {sku.name}".strip(),
+            "spec": sku.spec,
+            "image_url": sku.product.images[0] if sku.product.images else "",
+        }
+        for sku in skus
+    }
+
+
 async def brand_skus(
     brand_id: int, *, text: str | None, after: int | None, limit: int
 ) -> list[dict[str, Any]]:
