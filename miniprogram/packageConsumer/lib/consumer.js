@@ -63,7 +63,7 @@ function presentCoupon(c, withQr) {
   const usable = c.status === 'issued';
   return {
     id: c.id,
-    value: formatFen(c.value_fen, { trimZeroCents: true }),
+    value: formatFen(c.value_fen),
     statusLabel: c.status_label,
     statusTag: COUPON_TAGS[c.status] || 'tag-muted',
     usable,

@@ -86,7 +86,7 @@ test('a code checked before warns, and the coupon this consumer got shows with i
   expect(api.post.mock.calls[0][1]).toEqual({ code: CODE_URL });
   expect(texts(page, '.history')).toEqual(['该码此前已被查询 2 次，首次查询于 2026-12-05 14:30；如非您本人查询，请留意商品来源']);
   expect(page.querySelectorAll('.history--warn')).toHaveLength(1);
-  expect(texts(page, '.coupon-value')).toEqual(['¥5']);
+  expect(texts(page, '.coupon-value')).toEqual(['¥5.00']);
   expect(texts(page, '.coupon-campaign')).toEqual(['扫码验真领红包']);
   expect(texts(page, '.coupon-status')).toEqual(['可使用']);
   expect(texts(page, '.coupon-code')).toEqual(['券码 VVVVVVVVVVVVVVVVVVVV']);

@@ -48,7 +48,7 @@ test('可使用: each coupon with its brand, product and expiry; tapping one sho
   expect(api.login).toHaveBeenCalledTimes(1);
   expect(api.get).toHaveBeenCalledWith('/codes/consumer-coupons', { state: 'issued', limit: 20 });
   expect(texts(page, '.tab')).toEqual(['可使用', '已核销', '已过期']);
-  expect(texts(page, '.coupon-value')).toEqual(['¥5', '¥8.80']);
+  expect(texts(page, '.coupon-value')).toEqual(['¥5.00', '¥8.80']);
   expect(texts(page, '.coupon-title')).toEqual(['澜泉净水 到店抵扣券', '澜泉净水 到店抵扣券']);
   expect(texts(page, '.coupon-product')[0]).toBe('澜泉 RO 净水器 RO-500');
   expect(texts(page, '.coupon-expires')[0]).toBe('有效期至 2027-01-04 14:30');
