@@ -236,15 +236,16 @@ async def _owned(principal: Principal, campaign_id: int, *, lock: bool = False) 
     return campaign
 
 
+# Fixed SQL: the ORM drops FOR UPDATE from a values_list query.
+_LOCK_CAMPAIGNS = "SELECT id FROM code_campaigns WHERE brand_id = $1 ORDER BY id FOR UPDATE"
+
+
 async def _lock_brand_campaigns(brand_id: int) -> None:
     """Every campaign row of the brand, locked in id order until the transaction ends: the
-    overlap check that follows is then judged against what every other publish committed."""
-    await (
-        CodeCampaign.filter(brand_id=brand_id)
-        .order_by("id")
-        .select_for_update()
-        .values_list("id", flat=True)
-    )
+    overlap check that follows is then judged against what every other publish committed.
+    (SQLite has no row locks: its writing transactions already run one at a time.)"""
+    if sql.is_postgres():
+        await sql.fetch(_LOCK_CAMPAIGNS, brand_id)
 
 
 async def _check_skus(brand_id: int, sku_ids: Sequence[int]) -> list[dict[str, str]]:
