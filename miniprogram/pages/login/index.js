@@ -9,7 +9,11 @@
  *     says so;
  *   - someone with several identities (two stores, or a store and a salesperson) chooses;
  *   - someone with none yet (a new store) goes to 门店入驻 (join), which also shows an
- *     application already made.
+ *     application already made;
+ *   - a consumer sent here on the way to a consumer's page (`redirect` under
+ *     /packageConsumer/: checking a product's code, their coupons) goes straight there once
+ *     signed in with WeChat: no phone, no store, whatever identities they have. Without a
+ *     redirect, the phone step offers 我是消费者 for someone who only wants to check a code.
  *
  * A sign-in starts in the person's oldest identity, or none; a new identity (a store just
  * approved, a salesperson just linked) is entered with POST /auth/switch.
@@ -25,6 +29,9 @@ const JOIN = '/pages/join/index';
 // The salesperson's own pages (代下单); if the app has none yet, they stay here.
 const SALES_HOME = '/packageSales/pages/home/index';
 const ENTERABLE = ['store_owner', 'store_clerk', 'salesperson'];
+// A consumer's pages need a WeChat sign-in only.
+const CONSUMER_PAGES = '/packageConsumer/';
+const CONSUMER_CHECK = '/packageConsumer/pages/check/index';
 
 Component({
   data: {
@@ -62,6 +69,10 @@ Component({
 
     /** Where the signed-in person goes. */
     async route() {
+      if (this.next.indexOf(CONSUMER_PAGES) === 0) {
+        this.enterConsumer(this.next);
+        return;
+      }
       this.setData({ step: 'checking', errorMessage: '' });
       let me;
       try {
@@ -118,6 +129,13 @@ Component({
     enterStore() {
       if (this.next) wx.redirectTo({ url: this.next, fail: () => wx.switchTab({ url: HOME }) });
       else wx.switchTab({ url: HOME });
+    },
+    enterConsumer(url) {
+      wx.redirectTo({ url, fail: () => wx.reLaunch({ url }) });
+    },
+    /** Someone who only wants to check a product's code: no phone, no store needed. */
+    onConsumer() {
+      this.enterConsumer(CONSUMER_CHECK);
     },
     enterSales(choice) {
       this.setData({ step: 'salesperson', salesName: `${choice.title}（${ROLE_NAMES.salesperson}）` });

@@ -583,6 +583,45 @@ const SCENARIOS = {
       return load({});
     },
   },
+  'packageConsumer/pages/check': {
+    // The coupon's QR is a PNG data: URL (about 1.6 KB) sent with the result, once.
+    budget: 6 * KB,
+    async open({ api, load }) {
+      const coupon = { id: 31, token: 'VVVVVVVVVVVVVVVVVVVV', qr_text: 'https://b2bc.example.com/V/VVVVVVVVVVVVVVVVVVVV', value_fen: 500, value_text: '¥5.00', expires_at: '2027-01-04T06:30:00+00:00', status: 'issued', status_label: '可使用', redeemed_at: null, campaign: { id: 4, name: LONG_NAME } };
+      route(api, {
+        'POST /codes/checks': {
+          genuine: true,
+          brand: { id: 1, name: '澜泉净水' },
+          product: { sku_id: 5, name: LONG_NAME, spec: NOTE, image_url: 'https://img.example/ro.jpg' },
+          batch: { batch_no: '20261201-A', produced_on: '2026-12-01' },
+          code: { serial_text: '20261201-A-0000042' },
+          first_checked_at: '2026-12-05T06:30:00+00:00',
+          checks: 12,
+          first_check: false,
+          coupon,
+          coupon_note: '',
+        },
+      });
+      return load({ code: 'https://b2bc.example.com/C/0123456789ABCDEFGHJK' });
+    },
+  },
+  'packageConsumer/pages/coupons': {
+    budget: 12 * KB,
+    list: 'items',
+    async open({ api, load }) {
+      const coupon = (id) => ({ id, token: `T${String(id).padStart(19, '0')}`, qr_text: `https://b2bc.example.com/V/T${String(id).padStart(19, '0')}`, value_fen: 1250, value_text: '¥12.50', expires_at: '2027-01-04T06:30:00+00:00', status: 'issued', status_label: '可使用', redeemed_at: null, brand: { id: 1, name: '澜泉净水' }, product: { sku_id: 5, name: LONG_NAME, spec: '', image_url: '' }, campaign: { id: 4, name: LONG_NAME }, store: null, created_at: '2026-12-05T06:30:00+00:00' });
+      route(api, { 'GET /codes/consumer-coupons': keyset(coupon, 300, 'before') });
+      return load({});
+    },
+    async more({ page }) {
+      await page.instance.onReachBottom();
+    },
+    // Showing one coupon's QR sends that coupon's picture alone, by path.
+    async row({ page }) {
+      page.instance.onToggle({ currentTarget: { dataset: { id: 290 } } });
+    },
+    rowKeys: ['items'],
+  },
   'packageSales/pages/onboard': {
     budget: 12 * KB,
     list: 'applications.items',

@@ -13,6 +13,7 @@ const personas = {
   owner: { persona: 'demo-owner' }, // the demo's store owner (鑫建材店01)
   salesperson: { persona: 'shots-salesperson', phone: '13900000001' }, // the demo's 王磊
   newcomer: { persona: 'shots-newcomer' }, // a WeChat user with no store yet
+  consumer: { persona: 'shots-consumer' }, // a shopper who scans a product's code: WeChat only
   signedOut: { persona: 'shots-signed-out', signIn: false },
 };
 
@@ -26,6 +27,49 @@ async function fillCart(r) {
   const sku = await first(r, '/catalog/skus', 'items');
   const cart = await r.get('/cart');
   if (!(cart.lines || []).length) await r.api.put(`/cart/items/${sku.id}`, { quantity: 2 });
+}
+
+/** A call to the API as the demo brand's admin (set-up a shopper cannot do). */
+async function asBrand(r, method, p, body) {
+  if (!r.brandToken) {
+    const res = await r.http(`${r.apiBase}/api/v1/auth/staff/login`, {
+      method: 'POST',
+      header: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: 'brand_admin', password: 'demo-pass-2026' }),
+    });
+    r.brandToken = res.data.access_token;
+  }
+  const header = { Authorization: `Bearer ${r.brandToken}`, 'Content-Type': 'application/json', 'Idempotency-Key': `shots-${Date.now()}-${Math.random()}` };
+  const res = await r.http(`${r.apiBase}/api/v1${p}`, { method, header, body: body ? JSON.stringify(body) : null });
+  return res.statusCode < 300 ? res.data : null;
+}
+
+/** An item code of the demo's first ready batch (when the demo has one) with a consumer
+ * campaign running for its SKU (started here if none is), so that the check page shows a
+ * genuine item and its coupon; none: the page's own scan prompt. */
+async function itemCode(r) {
+  const batch = ((await asBrand(r, 'GET', '/codes/batches?status=ready')) || { items: [] }).items[0];
+  if (!batch) return {};
+  const sheet = (await asBrand(r, 'GET', `/codes/batches/${batch.id}/sheet?kind=item&page=1`)) || {};
+  const code = (sheet.items || sheet.codes || [])[0];
+  const text = code && (code.url || code.link || code.token);
+  if (!text) return {};
+  const skuId = batch.sku.id;
+  const running = ((await asBrand(r, 'GET', `/codes/campaigns?status=active&sku_id=${skuId}`)) || { items: [] }).items;
+  if (!running.length) {
+    const now = Date.now();
+    const made = await asBrand(r, 'POST', '/codes/campaigns', {
+      name: '扫码验真领券',
+      sku_ids: [skuId],
+      starts_at: new Date(now - 3600e3).toISOString(),
+      ends_at: new Date(now + 30 * 86400e3).toISOString(),
+      coupon_value_fen: 500,
+      coupon_valid_days: 30,
+      budget_fen: 100000,
+    });
+    if (made) await asBrand(r, 'POST', `/codes/campaigns/${made.id}/publish`);
+  }
+  return { code: encodeURIComponent(text) };
 }
 
 const pages = {
@@ -123,6 +167,9 @@ const pages = {
   },
   'codes-scan': { query: async () => ({ mode: 'receive' }) },
   'codes-stock': { states: ['empty', 'error', 'loading'] },
+  // 一物一码 consumers (issue 20): a shopper checks an item's code and keeps the coupon.
+  'consumer-check': { persona: 'consumer', root: true, query: itemCode, states: ['error', 'loading'] },
+  'consumer-coupons': { persona: 'consumer', states: ['empty', 'error'] },
 };
 
 function specFor(name) {

@@ -60,4 +60,24 @@ export default [
     component: () => import("./Members.vue"),
     meta: { title: "品牌会员", nav: "品牌会员", group: "一物一码", order: 46.7, roles: BRAND },
   },
+  // Consumer campaigns (扫码领券): the list with its figures, and the form (new and edit).
+  {
+    path: "/codes/campaigns",
+    name: "codes-campaigns",
+    component: () => import("./Campaigns.vue"),
+    meta: { title: "消费者活动", nav: "消费者活动", group: "一物一码", order: 46.4, roles: BRAND },
+  },
+  {
+    path: "/codes/campaigns/new",
+    name: "codes-campaign-new",
+    component: () => import("./CampaignForm.vue"),
+    meta: { title: "新建消费者活动", roles: BRAND },
+  },
+  {
+    path: "/codes/campaigns/:id(\\d+)/edit",
+    name: "codes-campaign-edit",
+    component: () => import("./CampaignForm.vue"),
+    props: true,
+    meta: { title: "编辑消费者活动", roles: BRAND },
+  },
 ];
