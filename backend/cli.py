@@ -98,6 +98,12 @@ async def _migrate_and_seed(settings: Settings, seed: bool) -> None:
             f"  陈列活动: {'、'.join(accounts.display_programs)}；待审核的陈列照片在"
             "管理后台「陈列审核」，门店老板可在小程序「我的」→「陈列活动」拍照上报"
         )
+    if accounts.code_batches:
+        print(
+            f"  一物一码: 赋码批次 {'、'.join(accounts.code_batches)}，已出库到经销商、门店扫码入库"
+            "和动销、一条窜货预警、一个消费者扫码领券活动；门店老板可在小程序「我的」→「扫码入库/动销」"
+            f"扫码，消费者可扫 {accounts.consumer_code_url} 验真领券"
+        )
 
 
 def _without_password(url: str) -> str:

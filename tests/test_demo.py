@@ -187,3 +187,29 @@ async def test_the_demo_staff_are_people_with_names(client) -> None:
         "dist2_admin": "孙浩",
         "dist3_admin": "黄丽",
     }
+
+
+async def test_the_demo_codes_show_every_step_from_batch_to_redeemed_coupon(deps) -> None:
+    from backend.codes.models import (
+        BatchStatus,
+        CodeBatch,
+        ConsumerCoupon,
+        DiversionAlert,
+        StoreCodeStock,
+    )
+    from backend.codes.tokens import token_in
+
+    accounts = await seed_demo(SANDBOX_APPID, deps)
+    assert accounts is not None and len(accounts.code_batches) == 3
+    assert {b.status for b in await CodeBatch.filter(brand_id=accounts.brand_id)} == {
+        BatchStatus.READY.value
+    }
+    owner_store = await Store.get(brand_id=accounts.brand_id, name=accounts.owner_store)
+    rows = await StoreCodeStock.filter(store_id=owner_store.id)
+    # A purifier; two boxes of 12 filters, 5 sold (the redeemed coupon's item among them).
+    assert sorted((s.received, s.sold) for s in rows) == [(1, 0), (24, 5)]
+    alert = await DiversionAlert.get(brand_id=accounts.brand_id)
+    assert alert.reason == "other_distributor"
+    coupons = await ConsumerCoupon.filter(brand_id=accounts.brand_id).order_by("id")
+    assert [c.status for c in coupons] == ["redeemed", "issued"]
+    assert token_in(accounts.consumer_code_url) is not None

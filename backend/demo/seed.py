@@ -18,6 +18,7 @@ from backend.catalog import service as catalog_service
 from backend.catalog.models import Category, PriceEntry, Sku
 from backend.coupons import service as coupons_service
 from backend.demo.claims import seed_voucher_claim
+from backend.demo.codes import seed_codes
 from backend.demo.complaints import seed_complaints
 from backend.demo.display import seed_display
 from backend.demo.live import seed_live_session
@@ -89,6 +90,8 @@ class DemoAccounts:
     live_session: str = ""
     live_invited: int = 0
     display_programs: list[str] = field(default_factory=list)
+    code_batches: list[str] = field(default_factory=list)
+    consumer_code_url: str = ""
 
 
 async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
@@ -222,6 +225,8 @@ async def _seed_workflows(
     await seed_to_send(deps, brand_id, now)
     await seed_voucher_claim(deps, acting, distributor_ids[0], now)
     accounts.display_programs = await seed_display(deps, acting, owner.principal, now)
+    codes = await seed_codes(deps, acting, owner.principal, distributor_ids, now)
+    accounts.code_batches, accounts.consumer_code_url = codes.batches, codes.consumer_code_url
     accounts.owner_points = await _points_of(owner.principal)  # the order's and the display's
 
 
