@@ -53,7 +53,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND = ROOT / "backend"
-DOMAINS = sorted(p.name for p in BACKEND.iterdir() if p.is_dir() and (p / "service.py").exists())
+# A domain owns tables or use cases (codes has no service.py: its parts are modules of their
+# own); infra keeps the idempotency table but is no domain.
+LAYERS = {"infra", "integrations", "kernel", "demo"}
+DOMAINS = sorted(
+    p.name
+    for p in BACKEND.iterdir()
+    if p.is_dir()
+    and p.name not in LAYERS
+    and ((p / "service.py").exists() or (p / "models.py").exists())
+)
 PURE_MODULES = {
     "backend/identity/tokens.py",
     "backend/identity/passwords.py",
@@ -71,6 +80,7 @@ PURE_MODULES = {
     "backend/display/terms.py",
     "backend/display/verdict.py",
     "backend/codes/diversion_rules.py",
+    "backend/codes/tokens.py",
 }
 IO_PACKAGES = {
     "tortoise",
@@ -192,10 +202,16 @@ def backend_sources() -> dict[str, str]:
 
 
 def domains_of(sources: Sources) -> list[str]:
-    """The domain folders: backend/<name>/ with a service.py."""
+    """The domain folders: backend/<name>/ with a service.py or a models.py."""
     return sorted(
         {path.split("/")[1] for path in sources if path.count("/") == 2}
-        & {path.split("/")[1] for path in sources if path.endswith("/service.py")}
+        & {
+            path.split("/")[1]
+            for path in sources
+            if path.endswith(("/service.py", "/models.py"))
+            and path.count("/") == 2
+            and path.split("/")[1] not in LAYERS
+        }
     )
 
 
