@@ -99,6 +99,7 @@ from bench_common import (
     tree_cpu_seconds,
     wait_ready,
 )
+from sql_counter import StatementCounter
 
 from backend.codes.lookup import _FIND
 from backend.codes.tokens import code_url, new_tokens
@@ -832,6 +833,53 @@ async def explain(dsn: str, token: str) -> str:
     return f"{plan}\nsizes: {size_text}\nPostgreSQL: {setting_text}"
 
 
+def count_statements(
+    args: Any, layout: Layout, tokens: list[str], taken: set[int], rng: random.Random, tmp: Path
+) -> None:
+    """Scans one at a time through a second `b2bc serve` whose PostgreSQL connection goes
+    through bench/sql_counter.py: the statements each action sends, by text."""
+    counter = StatementCounter(HOST, 5432).start()
+    port = free_port()
+    database = KEPT_DATABASE if args.keep_db else f"b2bc_bench_scans_{os.getpid()}"
+    env = server_env(
+        database=database,
+        data_dir=tmp / "data",
+        port=port,
+        redis_url=REDIS_URL,
+        extra_db_params=f"minsize=1&maxsize={args.pool}",
+        db_port=counter.port,
+    )
+    log = tmp / "counted.log"
+    server = start_server(b2bc_command("serve", "--workers", "1"), env, log)
+    try:
+        wait_ready(f"http://{HOST}:{port}/healthz", server, log)
+        dsn = f"postgres://postgres@{HOST}:5432/{database}"
+        base_url = load_settings(env).public_base_url
+        work = asyncio.run(fresh_work(dsn, layout, 1, args.sells_per_box, taken, rng, base_url))
+        scans = [(t, step) for t, steps in zip(tokens, work, strict=True) for step in steps]
+        scans = scans[: args.statements * (1 + args.sells_per_box)]
+        for token, (action, code) in scans[:4]:  # prepared statements, card cache
+            post_scan(port, token, code, action)
+        by_action: dict[str, Counter[str]] = {}
+        done: Counter[str] = Counter()
+        for token, (action, code) in scans[4:]:
+            before = counter.snapshot()
+            status, body = post_scan(port, token, code, action)
+            if status != 201:
+                raise RuntimeError(f"counted scan refused: {status} {body[:300]!r}")
+            by_action.setdefault(action, Counter()).update(counter.snapshot() - before)
+            done[action] += 1
+        print()
+        for action, counts in by_action.items():
+            total = sum(counts.values()) / done[action]
+            print(f"SQL statements per {action} ({done[action]} scans): {total:.1f}")
+            for text, n in counts.most_common():
+                print(f"  {n / done[action]:5.2f}  {text[:150]}")
+    finally:
+        stop_server(server)
+        counter.stop()
+
+
 # --- reporting -----------------------------------------------------------------------------
 
 
@@ -944,6 +992,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--load-only", action="store_true", help="prepare the database, stop")
     parser.add_argument("--no-pin", dest="pin", action="store_false")
     parser.add_argument("--profile", type=Path, metavar="FILE", help="py-spy ours, raw stacks")
+    parser.add_argument(
+        "--statements",
+        type=int,
+        default=0,
+        metavar="BOXES",
+        help="at the end, receive BOXES boxes (and sell their items) one at a time through a"
+        " second server behind a statement counter: SQL statements per scan, by text",
+    )
     args = parser.parse_args()
     args.pin = args.pin and hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2
     args.duration = {"paced": args.paced_seconds, "closed": args.closed_seconds}
@@ -1111,6 +1167,8 @@ def main() -> int:
                 print(f"profiled closed-loop run of ours (py-spy slows it): {describe(m)}")
                 print(summarize_profile(args.profile, top=45))
                 print(f"raw stacks: {args.profile}")
+        if args.statements and "ours" in targets:
+            count_statements(args, layout, tokens, taken, rng, tmp)
     finally:
         for server in servers:
             stop_server(server)
