@@ -19,6 +19,7 @@ from backend.codes.campaign_routes import bp as codes_campaigns_bp
 from backend.codes.diversion_routes import bp as codes_diversions_bp
 from backend.codes.redemption_routes import bp as codes_redemptions_bp
 from backend.codes.scan_routes import bp as codes_scans_bp
+from backend.codes.scan_routes import landing as codes_landing_bp
 from backend.codes.shipment_routes import bp as codes_shipments_bp
 from backend.complaints.routes import bp as complaints_bp
 from backend.config import SANDBOX_SP_MCHID, Settings
@@ -175,6 +176,7 @@ def create_app(
         codes_batches_bp,
         codes_shipments_bp,
         codes_scans_bp,
+        codes_landing_bp,
         codes_diversions_bp,
         codes_campaigns_bp,
         codes_redemptions_bp,

@@ -236,3 +236,80 @@ async def live_session_with_stores(
         [LiveInvitation(session_id=session.id, store_id=store.id) for store in invited]
     )
     return tenant, session, invited
+
+
+@dataclass
+class CodeBatchFixture:
+    """A READY code batch written directly (no job): its row and every code's token."""
+
+    batch: Any  # backend.codes.models.CodeBatch
+    boxes: list[str]  # box tokens, by serial
+    items: list[list[str]]  # each box's item tokens, by serial
+    box_ids: list[int]
+
+    def url(self, token: str, base: str = "https://b2bc.example") -> str:
+        return f"{base}/C/{token}"
+
+
+async def make_code_batch(
+    tenant_or_shop: Tenant | Shop,
+    sku_id: int,
+    boxes: int = 2,
+    items_per_box: int = 3,
+    distributor_id: int | None = None,
+    reward: dict[str, Any] | None = None,
+    *,
+    batch_no: str | None = None,
+) -> CodeBatchFixture:
+    """A READY batch of `boxes` boxes of `items_per_box` items of the tenant's `sku_id`, with
+    tokens from backend/codes/tokens.py; boxes shipped to `distributor_id` if given; `reward`
+    the open-box reward ({"kind": "points"|"cash", "amount": n}) or none."""
+    from datetime import UTC, date, datetime
+
+    from backend.codes.models import BatchStatus, CodeBatch, CodeKind, ProductCode
+    from backend.codes.tokens import new_tokens
+
+    tenant = tenant_or_shop.tenant if isinstance(tenant_or_shop, Shop) else tenant_or_shop
+    reward = reward or {}
+    batch = await CodeBatch.create(
+        brand_id=tenant.brand.id,
+        sku_id=sku_id,
+        batch_no=batch_no or f"T{_n():06d}",
+        produced_on=date(2026, 12, 1),
+        boxes=boxes,
+        items_per_box=items_per_box,
+        status=BatchStatus.READY.value,
+        written=boxes * (items_per_box + 1),
+        open_reward_kind=reward.get("kind", ""),
+        open_reward_amount=reward.get("amount", 0),
+        ready_at=datetime.now(UTC),
+    )
+    tokens = new_tokens(boxes * (items_per_box + 1))
+    box_tokens, item_tokens, box_ids = tokens[:boxes], [], []
+    rest = iter(tokens[boxes:])
+    for n, token in enumerate(box_tokens, start=1):
+        box = await ProductCode.create(
+            brand_id=tenant.brand.id,
+            batch_id=batch.id,
+            kind=CodeKind.BOX.value,
+            token=token,
+            serial=n,
+            distributor_id=distributor_id,
+        )
+        box_ids.append(box.id)
+        mine = [next(rest) for _ in range(items_per_box)]
+        item_tokens.append(mine)
+        await ProductCode.bulk_create(
+            [
+                ProductCode(
+                    brand_id=tenant.brand.id,
+                    batch_id=batch.id,
+                    kind=CodeKind.ITEM.value,
+                    token=item,
+                    serial=(n - 1) * items_per_box + i,
+                    box_id=box.id,
+                )
+                for i, item in enumerate(mine, start=1)
+            ]
+        )
+    return CodeBatchFixture(batch, box_tokens, item_tokens, box_ids)

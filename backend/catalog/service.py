@@ -6,6 +6,7 @@ can never take more than there is.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -1279,3 +1280,32 @@ async def set_price_entries(
             "UPDATE price_entries SET unit_price_fen = $1 WHERE id = $2 AND brand_id = $3",
             [(price, entry_id, brand_id) for entry_id, price in changed],
         )
+
+
+async def sku_cards(brand_id: int, sku_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """How a scanned product is shown (product codes): {sku_id, name (product and SKU),
+    spec, unit, image_url (the product's first image or "")} of the brand's SKUs among
+    `sku_ids`, in one statement of fixed SQL."""
+    ids = sorted(set(sku_ids))
+    if not ids:
+        return {}
+    rows = await sql.fetch(
+        "SELECT s.id, s.name, s.spec, s.unit, p.name AS product_name, p.images"
+        " FROM skus s JOIN products p ON p.id = s.product_id"
+        " WHERE s.brand_id = $1 AND s.id IN ($2)",
+        brand_id,
+        ids,
+    )
+    cards = {}
+    for row in rows:
+        images = row["images"]
+        if isinstance(images, str | bytes):
+            images = json.loads(images)
+        cards[int(row["id"])] = {
+            "sku_id": int(row["id"]),
+            "name": f"{row['product_name']} {row['name']}".strip(),
+            "spec": row["spec"] or "",
+            "unit": row["unit"],
+            "image_url": images[0] if isinstance(images, list) and images else "",
+        }
+    return cards

@@ -2008,3 +2008,30 @@ async def store_owns_order(store_id: int, order_id: int) -> bool:
         "SELECT 1 AS found FROM orders WHERE id = $1 AND store_id = $2", order_id, store_id
     )
     return row is not None
+
+
+async def sign_by_scan(deps: Deps, principal: Principal, order_id: int) -> bool:
+    """The store signs for its own order's delivery by scanning a box that rode on it (product
+    codes' 扫码入库), inside the scan's transaction: whether it signed now. An order of
+    another store, or not shipped or delivered (already signed, cancelled), is left as it is."""
+    row = await sql.fetch_one("SELECT status, store_id FROM orders WHERE id = $1", order_id)
+    if row is None or row["store_id"] != principal.store_id:
+        return False
+    current = OrderStatus(row["status"])
+    if current not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        return False
+    try:
+        # Joins the caller's transaction; StatusChanged comes before anything is written.
+        await _apply(
+            deps,
+            order_id,
+            current,
+            Action.SIGN,
+            actor=Actor.STORE,
+            actor_user_id=principal.user_id,
+            actor_role=principal.role or "",
+            note="扫箱码入库签收",
+        )
+    except StatusChanged:
+        return False  # signed (or moved) by someone else a moment ago
+    return True

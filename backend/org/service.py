@@ -1508,3 +1508,48 @@ async def create_stores(brand_id: int, stores: Sequence[dict[str, Any]]) -> int:
             batch_size=1000,
         )
     return len(stores)
+
+
+# ---- product codes (一物一码) -----------------------------------------------------------------
+
+
+async def box_join_token(deps: Deps, brand_id: int, distributor_id: int | None) -> str:
+    """The join token for someone with no store who scanned a product box code: one
+    reusable onboarding code per distributor the box was shipped to (the brand's own when
+    the box was not shipped yet), made on first need; its application suggests that
+    distributor. `miniprogram/pages/join` takes it as any onboarding token."""
+    inviter_key = f"product_box:{brand_id}:{distributor_id or 0}"
+    code = await OnboardingCode.get_or_none(inviter_key=inviter_key)
+    if code is None:
+        try:
+            code = await OnboardingCode.create(
+                brand_id=brand_id,
+                kind=CodeKind.BOX.value,
+                public_id=codes.new_public_id(),
+                distributor_id=distributor_id,
+                inviter_key=inviter_key,
+            )
+        except IntegrityError:
+            code = await OnboardingCode.get(inviter_key=inviter_key)  # made at the same time
+    return codes.sign(code.public_id, deps.settings.code_signing_secret)
+
+
+async def stores_brief(brand_id: int, store_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The brand's stores among `store_ids`: {id, name, distributor_id, region_id}, by id."""
+    wanted = sorted(set(store_ids))
+    if not wanted:
+        return {}
+    rows = await Store.filter(brand_id=brand_id, id__in=wanted).values(
+        "id", "name", "distributor_id", "region_id"
+    )
+    return {int(row["id"]): dict(row) for row in rows}
+
+
+def store_of_distributor_sql(store_id: str, distributor_id: str) -> str:
+    """An SQL condition, true when the store `store_id` (an SQL expression) belongs to the
+    distributor `distributor_id` (an SQL expression, typically a placeholder): for other
+    domains' lists of per-store rows that a distributor filters or sees."""
+    return (
+        f"EXISTS (SELECT 1 FROM stores st WHERE st.id = {store_id}"  # noqa: S608 (the caller's)
+        f" AND st.distributor_id = {distributor_id})"
+    )
