@@ -70,6 +70,7 @@ PURE_MODULES = {
     "backend/complaints/metrics.py",
     "backend/display/terms.py",
     "backend/display/verdict.py",
+    "backend/codes/diversion_rules.py",
 }
 IO_PACKAGES = {
     "tortoise",

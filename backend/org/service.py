@@ -1365,6 +1365,21 @@ async def mark_first_paid(store_id: int, order_id: int, *, self_order: bool) -> 
     )
 
 
+async def service_area(distributor_id: int, region_id: int) -> tuple[int, bool]:
+    """How many regions a distributor serves (0: no service area set) and whether `region_id`
+    is one of them: one indexed read, on product codes' scan path (diversion checks)."""
+    row = await sql.fetch_one(
+        "SELECT COUNT(*) AS regions,"
+        " COALESCE(SUM(CASE WHEN region_id = $2 THEN 1 ELSE 0 END), 0) AS covers"
+        " FROM distributor_service_areas WHERE distributor_id = $1",
+        distributor_id,
+        region_id,
+    )
+    if row is None:
+        return 0, False
+    return int(row["regions"]), int(row["covers"]) > 0
+
+
 async def store_distributor_id(store_id: int) -> int:
     """The distributor serving a store (for other domains routing work to it)."""
     store = await Store.get(id=store_id)

@@ -35,6 +35,7 @@ import mallRoutes from "./pages/mall/routes.js";
 import lotteryRoutes from "./pages/lottery/routes.js";
 import importRoutes from "./pages/imports/routes.js";
 import displayRoutes from "./pages/display/routes.js";
+import codeRoutes from "./pages/codes/routes.js";
 
 const areas = [
   ...orderRoutes,
@@ -59,6 +60,7 @@ const areas = [
   ...lotteryRoutes,
   ...importRoutes,
   ...displayRoutes,
+  ...codeRoutes,
 ];
 
 export function allowed(route, session) {
