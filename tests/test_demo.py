@@ -206,8 +206,8 @@ async def test_the_demo_codes_show_every_step_from_batch_to_redeemed_coupon(deps
     }
     owner_store = await Store.get(brand_id=accounts.brand_id, name=accounts.owner_store)
     rows = await StoreCodeStock.filter(store_id=owner_store.id)
-    # A purifier; two boxes of 12 filters, 5 sold (the redeemed coupon's item among them).
-    assert sorted((s.received, s.sold) for s in rows) == [(1, 0), (24, 5)]
+    # A purifier; two boxes of 10 filters, 5 sold (the redeemed coupon's item among them).
+    assert sorted((s.received, s.sold) for s in rows) == [(1, 0), (20, 5)]
     alert = await DiversionAlert.get(brand_id=accounts.brand_id)
     assert alert.reason == "other_distributor"
     coupons = await ConsumerCoupon.filter(brand_id=accounts.brand_id).order_by("id")

@@ -56,8 +56,9 @@ async def seed_codes(
     deps: Any, brand: Principal, owner: Principal, distributor_ids: list[int], now: datetime
 ) -> DemoCodes:
     assert brand.brand_id is not None and owner.store_id is not None
-    skus = await Sku.filter(brand_id=brand.brand_id).order_by("id").limit(2)
-    first, second = skus[0].id, skus[1].id
+    first = (await Sku.get(brand_id=brand.brand_id, name="RO-500G")).id  # one a box
+    second = (await Sku.get(brand_id=brand.brand_id, product__name="PP 棉滤芯")).id  # ten a box
+    third = (await Sku.get(brand_id=brand.brand_id, product__name="活性炭滤芯")).id
     purifiers = await _batch(
         brand,
         batches.NewBatch(
@@ -68,11 +69,11 @@ async def seed_codes(
     filters = await _batch(
         brand,
         batches.NewBatch(
-            second, "20261125", date(2026, 11, 25), 30, 12, {"kind": "cash", "amount": 200}
+            second, "20261125", date(2026, 11, 25), 30, 10, {"kind": "cash", "amount": 200}
         ),
         now - 9 * DAY,
     )
-    sample = batches.NewBatch(second, "20261202-S", date(2026, 12, 2), 5, 4, None)
+    sample = batches.NewBatch(third, "20261202-S", date(2026, 12, 2), 5, 4, None)
     await _batch(brand, sample, now - 2 * DAY)
 
     home, other = distributor_ids[0], distributor_ids[-1]

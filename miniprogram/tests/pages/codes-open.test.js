@@ -46,7 +46,7 @@ test('a store opening a box\'s QR: the product, the action sheet offers 入库, 
   expect(texts(page, '.fact-batch')).toEqual(['生产批次20261201']);
   expect(texts(page, '.fact-produced')).toEqual(['生产日期2026-12-01']);
   expect(texts(page, '.fact-per-box')).toEqual(['每箱12 件']);
-  expect(texts(page, '.fact-received')).toEqual(['状态未入库']);
+  expect(texts(page, '.fact-received')).toEqual(['状态已入库']); // received now: the card says so
 
   const [path, body, options] = api.post.mock.calls[0];
   expect(path).toBe('/codes/scans');

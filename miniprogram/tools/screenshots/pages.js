@@ -157,11 +157,16 @@ const pages = {
   'sales-display-review': { persona: 'salesperson', states: ['empty', 'error'] },
   // 一物一码 (issue 20): the QR's page opened with a code from the store's own scans when the
   // demo has one (else the page asks for a scan), the scanner before its first scan, the stock.
+  // The QR's page opened by the store owner with a box of the demo's first ready batch that
+  // no store has received yet: the product card and the 入库 action.
   'codes-open': {
     query: async (r) => {
-      const scans = await r.get('/codes/scans').catch(() => null);
-      const token = (((scans && scans.items) || [])[0] || {}).code;
-      return token && token.token ? { code: token.token } : {};
+      const batch = ((await asBrand(r, 'GET', '/codes/batches?status=ready')) || { items: [] }).items[0];
+      if (!batch) return {};
+      const sheet = (await asBrand(r, 'GET', `/codes/batches/${batch.id}/sheet?kind=box&page=1`)) || {};
+      const code = (sheet.items || sheet.codes || []).slice(-1)[0];
+      const text = code && (code.url || code.link || code.token);
+      return text ? { q: encodeURIComponent(text) } : {};
     },
     states: ['error', 'loading'],
   },

@@ -151,7 +151,12 @@ Component({
         try {
           const answer = await api.post('/codes/scans', body, { idempotencyKey: key });
           this.attempts.done();
-          this.setData({ result: Object.assign(codes.presentScan(action, answer), { message: '', canRetry: false, action }) });
+          // The card above says what the code is now: a received box, no action left to take.
+          const facts = code.facts.map((f) => (f.key === 'received' && action === 'receive' ? Object.assign({}, f, { value: '已入库' }) : f));
+          this.setData({
+            code: Object.assign({}, code, { facts, actions: [], idle: '' }),
+            result: Object.assign(codes.presentScan(action, answer), { message: '', canRetry: false, action }),
+          });
         } catch (err) {
           this.attempts.failed(err);
           if (redirectIfSignedOut(err)) return;
