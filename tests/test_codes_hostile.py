@@ -288,6 +288,29 @@ async def test_another_brands_ids_and_tokens_are_unknown_here(client, sandbox_cl
     assert await written() == before
 
 
+async def test_a_single_bad_code_says_why_once(client, sandbox_client) -> None:
+    shop, brand, _, _ = await ours(client, sandbox_client)
+    before = await written()
+    unknown = await client.post(
+        f"{API}/shipments",
+        json={"distributor_id": shop.tenant.distributor.id, "codes": ["0" * 20]},
+        headers=keyed(brand),
+    )
+    refused(unknown, 404, "codes.not_found")
+    assert unknown.json()["error"]["message"].count("无法识别该码") == 1, unknown.text
+    no_batch = await client.post(
+        f"{API}/shipments",
+        json={
+            "distributor_id": shop.tenant.distributor.id,
+            "ranges": [{"batch_id": 987_654_321, "from": 1, "to": 2}],
+        },
+        headers=keyed(brand),
+    )
+    refused(no_batch, 404, "codes.batch_not_found")
+    assert no_batch.json()["error"]["message"].count("找不到该赋码批次") == 1, no_batch.text
+    assert await written() == before
+
+
 async def test_malformed_and_huge_input_is_refused_in_chinese(client, sandbox_client) -> None:
     shop, brand, distributor, owner = await ours(client, sandbox_client)
     consumer = bearer(await wechat_login(client, sandbox_client, "hostile-consumer"))
