@@ -268,3 +268,37 @@ async def test_codes_from_the_batch_to_the_redeemed_coupon(client, sandbox_clien
     assert causes["c_coupon"][1] == 800 and causes["c_coupon"][0]
     assert all("\u4e00" <= ch <= "\u9fff" for ch in causes["c_coupon"][0][:2])
     assert await LedgerEntry.filter(cause="c_coupon").count() >= 1
+
+    # A held (unsold) item's coupon is redeemed where it is held: sold now, counted once.
+    other = await wechat_login(client, sandbox_client, "flow-consumer-2")
+    held = items[boxes[0]][1]
+    second = await client.post(f"{API}/checks", json={"code": held}, headers=bearer(other))
+    assert second.status_code == 200 and second.json()["coupon"], second.text
+    now_sold = await client.post(
+        f"{API}/redemptions",
+        json={"coupon": second.json()["coupon"]["token"]},
+        headers=bearer(owner),
+    )
+    assert now_sold.status_code == 201, now_sold.text
+    assert now_sold.json()["sold_now"] is True
+    figures = (await client.get(f"{API}/figures", headers=brand)).json()
+    assert figures["by_sku"][0]["items_sold"] == figures["totals"]["items_sold"] == 2
+    assert figures["by_distributor"][0]["items_sold"] == 2
+    stock = (await client.get(f"{API}/store-stock", headers=brand)).json()["items"]
+    by_store = {r["store"]["id"]: (r["received"], r["sold"], r["on_hand"]) for r in stock}
+    assert by_store == {tenant.store.id: (4, 2, 2), far_store.id: (4, 0, 4)}
+    mine = (await client.get(f"{API}/stock", headers=bearer(owner))).json()["items"]
+    assert [(r["sku_id"], r["sold"], r["on_hand"]) for r in mine] == [(shop.water, 2, 2)]
+    counted = (await client.get(f"{API}/batches/{batch_id}", headers=brand)).json()
+    assert counted["sold_items"] == 2
+    shown = (await client.get(f"{API}/campaigns/{campaign_id}", headers=brand)).json()
+    assert (shown["coupons_given"], shown["coupons_redeemed"], shown["redeemed_fen"]) == (
+        2,
+        2,
+        1600,
+    )
+    redemptions = (await client.get(f"{API}/redemptions", headers=brand)).json()
+    assert redemptions["figures"]["count"] == 2 and redemptions["figures"]["value_fen"] == 1600
+    members = (await client.get(f"{API}/members", headers=brand)).json()
+    assert members["figures"] == {"members": 2, "attributed": 2}
+    assert await ledger_service.unbalanced_accounts() == []

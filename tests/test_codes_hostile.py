@@ -5,6 +5,7 @@ refusal writes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import timedelta
 from typing import Any
@@ -371,3 +372,25 @@ async def test_malformed_and_huge_input_is_refused_in_chinese(client, sandbox_cl
     for path in [f"/batches/{BIG}", f"/shipments/{BIG}", f"/campaigns/{BIG}"]:
         assert (await client.get(API + path, headers=brand)).status_code == 404
     assert await written() == before
+
+
+async def test_concurrent_first_box_scans_make_one_join_code(client, sandbox_client) -> None:
+    from backend.org.models import OnboardingCode
+
+    shop = await make_shop()
+    mine = await make_code_batch(shop, shop.water, 1, 1, distributor_id=shop.tenant.distributor.id)
+    people = [
+        bearer(await wechat_login(client, sandbox_client, f"joiner-{shop.tenant.brand.id}-{n}"))
+        for n in range(5)
+    ]
+    answers = await asyncio.gather(
+        *(
+            client.get(f"{API}/lookup", params={"code": mine.boxes[0]}, headers=who)
+            for who in people
+        )
+    )
+    assert [a.status_code for a in answers] == [200] * 5, [a.text for a in answers]
+    assert {a.json()["next"] for a in answers} == {"join"}
+    assert len({a.json()["join_token"] for a in answers}) == 1
+    key = f"product_box:{shop.tenant.brand.id}:{shop.tenant.distributor.id}"
+    assert await OnboardingCode.filter(inviter_key=key).count() == 1
