@@ -394,3 +394,33 @@ async def test_concurrent_first_box_scans_make_one_join_code(client, sandbox_cli
     assert len({a.json()["join_token"] for a in answers}) == 1
     key = f"product_box:{shop.tenant.brand.id}:{shop.tenant.distributor.id}"
     assert await OnboardingCode.filter(inviter_key=key).count() == 1
+
+
+async def test_batch_size_limits_are_inclusive(client, sandbox_client) -> None:
+    shop, brand, _, _ = await ours(client, sandbox_client)
+
+    async def create(batch_no: str, boxes: int, items_per_box: int) -> httpx.Response:
+        body = {
+            "sku_id": shop.water,
+            "batch_no": batch_no,
+            "boxes": boxes,
+            "items_per_box": items_per_box,
+        }
+        return await client.post(f"{API}/batches", json=body, headers=keyed(brand))
+
+    before = await written()
+    for batch_no, boxes, per_box in [
+        ("TOO-MANY", 100_000, 20),  # 2,100,000 codes
+        ("NO-BOXES", 0, 1),
+        ("BIG-BOX", 1, 201),
+        ("HUGE", 100_001, 1),
+    ]:
+        refused(await create(batch_no, boxes, per_box), 400, "codes.invalid")
+    assert await written() == before
+    largest = await create("LARGEST", 100_000, 19)  # exactly 2,000,000 codes
+    assert largest.status_code == 201, largest.text
+    assert largest.json()["codes_total"] == 2_000_000
+    smallest = await create("SMALLEST", 1, 1)
+    assert smallest.status_code == 201 and smallest.json()["codes_total"] == 2
+    widest = await create("WIDEST", 1, 200)
+    assert widest.status_code == 201 and widest.json()["codes_total"] == 201
