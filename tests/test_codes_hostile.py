@@ -424,3 +424,15 @@ async def test_batch_size_limits_are_inclusive(client, sandbox_client) -> None:
     assert smallest.status_code == 201 and smallest.json()["codes_total"] == 2
     widest = await create("WIDEST", 1, 200)
     assert widest.status_code == 201 and widest.json()["codes_total"] == 201
+
+
+async def test_a_coupon_qr_opened_by_a_phone_camera_says_how_to_use_it(client) -> None:
+    from backend.codes.tokens import new_token
+
+    page = await client.get("/V/" + new_token())
+    assert page.status_code == 200 and "请在门店核销" in page.text, page.text
+    assert "text/html" in page.headers["content-type"]
+    lowered = await client.get("/v/" + new_token().lower())
+    assert lowered.status_code == 200 and "扫码核销" in lowered.text
+    bad = await client.get("/V/nope")
+    assert bad.status_code == 404 and "无法识别该券" in bad.text
