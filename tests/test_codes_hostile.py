@@ -343,6 +343,9 @@ async def test_malformed_and_huge_input_is_refused_in_chinese(client, sandbox_cl
         (2, 1),
         ("x", "y"),
         (1, 200_001),
+        (True, 2),
+        (1, False),
+        (1.5, 2),
     ]:
         body = {
             "distributor_id": shop.tenant.distributor.id,
@@ -436,3 +439,27 @@ async def test_a_coupon_qr_opened_by_a_phone_camera_says_how_to_use_it(client) -
     assert lowered.status_code == 200 and "扫码核销" in lowered.text
     bad = await client.get("/V/nope")
     assert bad.status_code == 404 and "无法识别该券" in bad.text
+
+
+async def test_a_range_of_true_and_false_is_not_boxes_one_and_zero(client, sandbox_client) -> None:
+    shop, brand, _, _ = await ours(client, sandbox_client)
+    unshipped = await make_code_batch(shop, shop.water, 2, 1)
+    before = await written()
+    for first, last in [(True, 1), (1, True), (False, True)]:
+        body = {
+            "distributor_id": shop.tenant.distributor.id,
+            "ranges": [{"batch_id": unshipped.batch.id, "from": first, "to": last}],
+        }
+        answer = await client.post(f"{API}/shipments", json=body, headers=keyed(brand))
+        assert 400 <= answer.status_code < 500, answer.text
+        refused(answer, answer.status_code)
+    assert await written() == before
+    fine = await client.post(
+        f"{API}/shipments",
+        json={
+            "distributor_id": shop.tenant.distributor.id,
+            "ranges": [{"batch_id": unshipped.batch.id, "from": 1, "to": "2"}],
+        },
+        headers=keyed(brand),
+    )
+    assert fine.status_code == 201 and fine.json()["boxes"] == 2, fine.text
