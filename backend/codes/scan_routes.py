@@ -14,7 +14,7 @@ from sanic_ext import openapi
 from backend.codes import scans, stock
 from backend.codes.errors import Invalid
 from backend.codes.models import ScanAction
-from backend.codes.tokens import token_in
+from backend.codes.tokens import coupon_token_in, token_in
 from backend.deps import request_deps
 from backend.identity.access import (
     BRAND_ROLES,
@@ -284,5 +284,21 @@ async def landing_page(request: Request, token: str) -> HTTPResponse:
     page = _LANDING.format(
         title="请用微信扫一扫",
         text="请打开微信，用“扫一扫”扫描商品或箱子上的二维码，<br>即可验真、入库或领取优惠。",
+    )
+    return html(page)
+
+
+@landing.get("/V/<token:str>")
+@landing.get("/v/<token:str>", name="coupon_landing_page_lower")
+@openapi.exclude()
+async def coupon_landing_page(request: Request, token: str) -> HTTPResponse:
+    """A consumer's e-coupon QR (<base>/V/<token>) opened by a phone's camera: says how the
+    coupon is used (the store scans it in the mini-program); reads nothing."""
+    if coupon_token_in(token) is None:
+        page = _LANDING.format(title="无法识别该券", text="请确认扫的是顾客出示的电子券二维码。")
+        return html(page, status=404)
+    page = _LANDING.format(
+        title="请在门店核销",
+        text="这是顾客的电子券：请门店店员打开小程序“扫码核销”扫描此码，<br>核销后券值计入门店账户。",
     )
     return html(page)

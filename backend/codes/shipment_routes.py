@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
@@ -50,11 +50,12 @@ SerialText = Annotated[str, Field(min_length=1, max_length=40)]
 
 class RangeBody(RequestModel):
     batch_id: Id = Field(description="赋码批次")
-    first: int | SerialText = Field(
+    # Strict: JSON true/false is not box 1/0.
+    first: StrictInt | SerialText = Field(
         alias="from",
         description="起始箱号（含）：箱序号，或印在箱上的箱号如 20261201-B000001",
     )
-    last: int | SerialText = Field(alias="to", description="结束箱号（含）")
+    last: StrictInt | SerialText = Field(alias="to", description="结束箱号（含）")
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
 

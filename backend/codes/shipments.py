@@ -128,7 +128,9 @@ def _refusal(
     kind = errors.get(reasons.pop(), mixed) if len(reasons) == 1 else mixed
     first = problems[0]["message"]
     if len(problems) == 1:
-        text = f"{kind.message}：{first}" if kind is not mixed else first
+        # A problem that already says what its error says ("无法识别该码：…") stands alone.
+        said = kind is mixed or first.startswith(kind.message.split("：")[0])
+        text = first if said else f"{kind.message}：{first}"
     else:
         text = f"{kind.message}（共 {len(problems)} 处，如：{first}），本次未做任何改动"
     return kind(text, details=problems)
