@@ -263,7 +263,7 @@ async def test_a_store_redeems_the_coupon_of_an_item_it_holds(client, sandbox_cl
         f"/api/v1/ledger/accounts/{cash['id']}/entries", headers=world.owner
     )
     assert statement.status_code == 200, statement.text
-    assert statement.json()["items"][0]["cause_name"] == "消费者券核销"
+    assert statement.json()["items"][0]["cause_name"] == "消费者券核销补贴"
 
 
 async def test_an_item_already_scanned_out_is_not_sold_again(client, sandbox_client, deps) -> None:

@@ -24,7 +24,7 @@ describe('the packages as uploaded', () => {
     expect(sizes.total).toBeLessThan(LIMITS.total);
   });
 
-  test('split as app.json says: salesperson pages, the live room, the display and the consumer pages outside the main package', () => {
+  test('split as app.json says: salesperson pages, the live room, the display, the code and the consumer pages outside the main package', () => {
     expect(sizes.subpackages.map((s) => s.root)).toEqual(['packageSales', 'packageLive', 'packageDisplay', 'packageCodes', 'packageConsumer']);
     const sales = sizes.subpackages[0].files;
     const live = sizes.subpackages[1].files;
@@ -32,7 +32,9 @@ describe('the packages as uploaded', () => {
     expect(sales).toEqual(expect.arrayContaining(['packageSales/pages/home/index.js', 'packageSales/lib/sales.js', 'packageSales/pages/display-review/index.js']));
     expect(live).toEqual(expect.arrayContaining(['packageLive/pages/room/index.wxml', 'packageLive/utils/realtime.js']));
     expect(display).toEqual(expect.arrayContaining(['packageDisplay/pages/programs/index.js', 'packageDisplay/pages/check/index.js']));
-    const consumer = sizes.subpackages[3].files;
+    const codes = sizes.subpackages[3].files;
+    expect(codes).toEqual(expect.arrayContaining(['packageCodes/pages/open/index.js', 'packageCodes/pages/scan/index.js', 'packageCodes/pages/stock/index.js']));
+    const consumer = sizes.subpackages[4].files;
     expect(consumer).toEqual(expect.arrayContaining(['packageConsumer/pages/check/index.js', 'packageConsumer/pages/coupons/index.js', 'packageConsumer/lib/uqr.js']));
     expect(sizes.main.files).toEqual(expect.arrayContaining(['app.js', 'app.json', 'pages/home/index.js', 'images/tab/home.png']));
     expect(sizes.main.files.filter((f) => /^package/.test(f))).toEqual([]);
