@@ -345,6 +345,33 @@ async def test_staff_may_not_redeem_their_own_coupon(client, sandbox_client, dep
     assert await snapshot(world) == before
 
 
+async def test_a_coupon_a_clerk_of_the_store_took_is_not_redeemed_there(
+    client, sandbox_client, deps
+) -> None:
+    """A clerk checked the store's own items and kept the coupons: the owner redeeming them
+    would have the brand pay for sales to nobody. At the store that sold the item to a real
+    consumer the same rule never bites: the consumer is nobody's staff."""
+    from backend.identity import service as identity_service
+    from backend.identity.models import User
+
+    world = await make_world(client, sandbox_client, deps)
+    clerk = await User.create(display_name="店员小李")
+    await identity_service.grant_membership(
+        clerk.id,
+        Role.STORE_CLERK,
+        world.shop.tenant.brand.id,
+        distributor_id=world.store.distributor_id,  # type: ignore[attr-defined]
+        store_id=world.store.id,
+    )
+    coupon = await give_coupon(world, world.items[0], user_id=clerk.id)
+    before = await snapshot(world)
+    response = await redeem(client, world.owner, qr(deps, coupon))
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == "codes.coupon_own"
+    assert "本店人员" in response.json()["error"]["message"]
+    assert await snapshot(world) == before
+
+
 async def test_an_expired_coupon_is_refused(client, sandbox_client, deps) -> None:
     world = await make_world(client, sandbox_client, deps)
     coupon = await give_coupon(world, world.items[0], valid=timedelta(minutes=1))

@@ -39,6 +39,7 @@ from backend.codes.models import (
     ScanAction,
 )
 from backend.codes.tokens import coupon_token_in, item_serial, token_in
+from backend.identity import service as identity_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES, Principal
 from backend.infra import exports, sql
 from backend.infra.exports import Column, Kind, Row
@@ -67,11 +68,11 @@ class CouponExpired(Conflict):
 
 
 class CouponOwn(Conflict):
-    """A store's staff redeeming a coupon they got themselves by checking the item: the
-    brand would pay the store for a sale to no consumer."""
+    """A store's staff redeeming a coupon that they, or anyone of the same store, got by
+    checking the item: the brand would pay the store for a sale to no consumer."""
 
     code = "codes.coupon_own"
-    message = "不能核销自己领取的电子券，请由顾客本人出示"
+    message = "本店人员领取的电子券不能在本店核销，请由顾客本人出示"
 
 
 class CouponOtherStore(Conflict):
@@ -176,13 +177,15 @@ def _redeemed(coupon: _Coupon, store_id: int) -> CouponRedeemed:
     )
 
 
-def _check(coupon: _Coupon, code: FoundCode, principal: Principal, now: datetime) -> None:
+def _check(
+    coupon: _Coupon, code: FoundCode, principal: Principal, now: datetime, *, staff_held: bool
+) -> None:
     """Refuse what may not be redeemed here, before anything is written."""
     store_id = principal.store_id
     assert store_id is not None
     if coupon.status == CouponStatus.REDEEMED:
         raise _redeemed(coupon, store_id)
-    if coupon.user_id == principal.user_id:
+    if coupon.user_id == principal.user_id or staff_held:
         raise CouponOwn()
     if coupon.expires_at <= now:
         raise CouponExpired(
@@ -218,7 +221,8 @@ async def redeem(
         code = await find(coupon.code_token, brand_id)
     except CodeNotFound as exc:  # its batch is no longer usable: the coupon is no good
         raise CouponNotFound() from exc
-    _check(coupon, code, principal, now)
+    staff_held = await identity_service.works_at_store(coupon.user_id, store_id)
+    _check(coupon, code, principal, now, staff_held=staff_held)
     store = await org_service.store_profile(principal, store_id)
     async with sql.transaction():
         if not await sql.execute(

@@ -501,6 +501,16 @@ async def store_owner_user_ids(store_ids: Sequence[int]) -> dict[int, list[int]]
     return owners
 
 
+async def works_at_store(user_id: int, store_id: int) -> bool:
+    """Whether the user is the store's owner or clerk (an active membership)."""
+    return await Membership.filter(
+        user_id=user_id,
+        store_id=store_id,
+        role__in=[Role.STORE_OWNER.value, Role.STORE_CLERK.value],
+        is_active=True,
+    ).exists()
+
+
 async def user_names(user_ids: Iterable[int]) -> dict[int, str]:
     """How each of these users is named to staff (display name, else username; "" when
     neither, as for a WeChat user who never gave one), in one query."""
