@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
-from functools import wraps
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,11 +12,10 @@ from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
 from backend.codes import batches
-from backend.codes.errors import Invalid
+from backend.codes.request import codes_body, codes_query
 from backend.deps import request_deps
 from backend.identity.access import BRAND_ROLES, Principal, authenticated
 from backend.infra.http import (
-    BODY,
     Day,
     Id,
     Listing,
@@ -26,13 +24,10 @@ from backend.infra.http import (
     documented_query,
     newest_first,
     ok,
-    parse_body,
-    parse_query,
     responds,
     responds_file,
 )
 from backend.infra.idempotency import create_once
-from backend.kernel.errors import InvalidInput
 
 bp = Blueprint("codes_batch_routes", url_prefix="/api/v1/codes")
 Handler = Callable[..., Awaitable[HTTPResponse]]
@@ -74,42 +69,6 @@ class BatchBody(RequestModel):
 
 class RewardPatch(RequestModel):
     open_reward: RewardBody | None = Field(description="之后入库的箱子按此发放；null 为取消奖励")
-
-
-def codes_body(model: type[RequestModel]) -> Callable[[Handler], Handler]:
-    """The payload as `body`; any problem with it (malformed, missing, wrong type, out of
-    bounds) is 400 codes.invalid with details [{field, message}] in Chinese."""
-
-    def decorator(handler: Handler) -> Handler:
-        @wraps(handler)
-        async def wrapper(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
-            try:
-                kwargs["body"] = parse_body(request, model)
-            except InvalidInput as exc:
-                details = [
-                    {
-                        "field": item["field"],
-                        "message": HINTS.get(item["field"], item["message"]),
-                    }
-                    for item in exc.details or [{"field": "body", "message": exc.text}]
-                ]
-                raise Invalid(details[0]["message"], details=details) from exc
-            return await handler(request, *args, **kwargs)
-
-        setattr(wrapper, BODY, (model, True))
-        return wrapper
-
-    return decorator
-
-
-def _query(request: Request, model: type[Q]) -> Q:
-    try:
-        return parse_query(request, model)
-    except InvalidInput as exc:
-        details = [
-            {"field": item["field"], "message": item["message"]} for item in exc.details or []
-        ]
-        raise Invalid(details=details) from exc
 
 
 class BatchQuery(PageQuery):
@@ -187,7 +146,7 @@ class SheetOut(Open):
 @openapi.parameter("Idempotency-Key", str, location="header", required=True)
 @responds(BatchOut, 201, "已创建的批次（生成中）")
 @authenticated(*BRAND_ROLES)
-@codes_body(BatchBody)
+@codes_body(BatchBody, HINTS)
 async def create_batch(request: Request, principal: Principal, body: BatchBody) -> HTTPResponse:
     now = request_deps(request).clock.now()
     new = batches.NewBatch(
@@ -213,7 +172,7 @@ async def create_batch(request: Request, principal: Principal, body: BatchBody) 
 @responds(Listing, description="items 为 BatchOut")
 @authenticated(*BRAND_ROLES)
 async def list_batches(request: Request, principal: Principal) -> HTTPResponse:
-    query = _query(request, BatchQuery)
+    query = codes_query(request, BatchQuery)
     limit = query.bounded_limit()
     items = await batches.list_batches(
         principal,
@@ -238,7 +197,7 @@ async def get_batch(request: Request, principal: Principal, batch_id: int) -> HT
 @openapi.summary("修改开箱奖励：只对之后入库的箱子生效，已发放的奖励不变")
 @responds(BatchOut)
 @authenticated(*BRAND_ROLES)
-@codes_body(RewardPatch)
+@codes_body(RewardPatch, HINTS)
 async def update_batch(
     request: Request, principal: Principal, batch_id: int, body: RewardPatch
 ) -> HTTPResponse:
@@ -256,7 +215,7 @@ async def update_batch(
 @responds(SheetOut)
 @authenticated(*BRAND_ROLES)
 async def batch_sheet(request: Request, principal: Principal, batch_id: int) -> HTTPResponse:
-    query = _query(request, SheetQuery)
+    query = codes_query(request, SheetQuery)
     base_url = request_deps(request).settings.public_base_url
     return ok(
         await batches.sheet(

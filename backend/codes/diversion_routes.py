@@ -15,7 +15,7 @@ from sanic_ext import openapi
 
 from backend.codes import diversion
 from backend.codes.diversion import Filters
-from backend.codes.errors import Invalid
+from backend.codes.request import codes_query
 from backend.deps import request_deps
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal, authenticated
 from backend.infra.exports import MEDIA_TYPES, china_time
@@ -29,11 +29,9 @@ from backend.infra.http import (
     json_body,
     newest_first,
     ok,
-    parse_query,
     responds,
     responds_file,
 )
-from backend.kernel.errors import InvalidInput
 
 Q = TypeVar("Q", bound=RequestModel)
 
@@ -160,21 +158,13 @@ class Alert(BaseModel):
     handled_at: str | None
 
 
-def _query(request: Request, model: type[Q]) -> Q:
-    """The query, or codes.invalid (400) naming the fields, as the codes' other inputs."""
-    try:
-        return parse_query(request, model)
-    except InvalidInput as exc:
-        raise Invalid("查询条件有误", details=exc.details) from exc
-
-
 @bp.get("/diversion-alerts")
 @openapi.summary("窜货预警列表（最新在前，按 before 翻页）；经销商员工只看发给自己的箱")
 @documented_query(AlertQuery)
 @responds(Listing, description="items 为 Alert")
 @authenticated(*READERS)
 async def list_alerts(request: Request, principal: Principal) -> HTTPResponse:
-    query = _query(request, AlertQuery)
+    query = codes_query(request, AlertQuery)
     limit = query.bounded_limit()
     items = await diversion.list_alerts(
         principal, query.filters(), before=query.before, limit=limit + 1
@@ -188,7 +178,7 @@ async def list_alerts(request: Request, principal: Principal) -> HTTPResponse:
 @responds(Summary)
 @authenticated(*READERS)
 async def alert_summary(request: Request, principal: Principal) -> HTTPResponse:
-    query = _query(request, FilterQuery)
+    query = codes_query(request, FilterQuery)
     return ok(await diversion.summary(principal, query.filters()))
 
 
@@ -199,7 +189,7 @@ async def alert_summary(request: Request, principal: Principal) -> HTTPResponse:
 # Streamed through request.respond(), after which Sanic wants the handler to return None.
 @authenticated(*READERS)  # type: ignore[arg-type]
 async def export_alerts(request: Request, principal: Principal) -> None:
-    query = _query(request, ExportQuery)
+    query = codes_query(request, ExportQuery)
     today: date = china_time(request_deps(request).clock.now()).date()
     name = f"diversion-alerts-{today:%Y%m%d}.{query.format}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}

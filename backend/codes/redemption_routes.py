@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
-from functools import wraps
 from typing import Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, Field, model_validator
@@ -15,7 +14,7 @@ from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
 from backend.codes import redemptions
-from backend.codes.errors import Invalid
+from backend.codes.request import codes_body, codes_query
 from backend.deps import request_deps
 from backend.identity.access import (
     BRAND_ROLES,
@@ -26,58 +25,20 @@ from backend.identity.access import (
 )
 from backend.infra.exports import MEDIA_TYPES, china_time
 from backend.infra.http import (
-    BODY,
     Day,
     Id,
     PageQuery,
     RequestModel,
     documented_query,
     ok,
-    parse_body,
-    parse_query,
     responds,
     responds_file,
 )
 from backend.infra.idempotency import create_once_if_keyed
-from backend.kernel.errors import InvalidInput
 
 bp = Blueprint("codes_redemption_routes", url_prefix="/api/v1/codes")
 Handler = Callable[..., Awaitable[HTTPResponse]]
 M = TypeVar("M", bound=BaseModel)
-
-
-def _invalid(exc: InvalidInput) -> Invalid:
-    """A payload or query problem as codes.invalid (400) with details [{field, message}]."""
-    details = [
-        {"field": item["field"], "message": item["message"]}
-        for item in exc.details or [{"field": "body", "message": exc.text}]
-    ]
-    return Invalid(details[0]["message"], details=details)
-
-
-def codes_body(model: type[M]) -> Callable[[Handler], Handler]:
-    """Like json_body, but every problem with the payload is 400 codes.invalid."""
-
-    def decorator(handler: Handler) -> Handler:
-        @wraps(handler)
-        async def wrapper(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
-            try:
-                kwargs["body"] = parse_body(request, model)
-            except InvalidInput as exc:
-                raise _invalid(exc) from exc
-            return await handler(request, *args, **kwargs)
-
-        setattr(wrapper, BODY, (model, True))
-        return wrapper
-
-    return decorator
-
-
-def _query(request: Request, model: type[M]) -> M:
-    try:
-        return parse_query(request, model)
-    except InvalidInput as exc:
-        raise _invalid(exc) from exc
 
 
 # ---- shapes --------------------------------------------------------------------------------------
@@ -237,7 +198,7 @@ async def redeem(request: Request, principal: Principal, body: RedeemBody) -> HT
 @responds(Redemptions)
 @authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES, *STORE_ROLES)
 async def list_redemptions(request: Request, principal: Principal) -> HTTPResponse:
-    query = _query(request, RedemptionQuery)
+    query = codes_query(request, RedemptionQuery)
     return ok(
         await redemptions.list_redemptions(
             principal, _wanted(query), before=query.before, limit=query.bounded_limit()
@@ -263,7 +224,7 @@ def _wanted(query: RedemptionQuery) -> redemptions.RedemptionFilter:
 # Streamed through request.respond(), after which Sanic wants the handler to return None.
 @authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)  # type: ignore[arg-type]
 async def export_redemptions(request: Request, principal: Principal) -> None:
-    query = _query(request, RedemptionExportQuery)
+    query = codes_query(request, RedemptionExportQuery)
     today = china_time(request_deps(request).clock.now())
     name = f"coupon-redemptions-{today:%Y%m%d}.{query.format}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
@@ -286,7 +247,7 @@ async def export_redemptions(request: Request, principal: Principal) -> None:
 @responds(Members)
 @authenticated(*BRAND_ROLES)
 async def list_members(request: Request, principal: Principal) -> HTTPResponse:
-    query = _query(request, MemberQuery)
+    query = codes_query(request, MemberQuery)
     wanted = redemptions.MemberFilter(
         store_id=query.store_id,
         distributor_id=query.distributor_id,

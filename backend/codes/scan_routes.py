@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from functools import wraps
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,8 +11,8 @@ from sanic.response import HTTPResponse, html
 from sanic_ext import openapi
 
 from backend.codes import scans, stock
-from backend.codes.errors import Invalid
 from backend.codes.models import ScanAction
+from backend.codes.request import codes_body, codes_query
 from backend.codes.tokens import coupon_token_in, token_in
 from backend.deps import request_deps
 from backend.identity.access import (
@@ -24,7 +23,6 @@ from backend.identity.access import (
     authenticated,
 )
 from backend.infra.http import (
-    BODY,
     Id,
     Listing,
     PageQuery,
@@ -33,52 +31,15 @@ from backend.infra.http import (
     newest_first,
     ok,
     page,
-    parse_body,
-    parse_query,
     responds,
 )
 from backend.infra.idempotency import create_once_if_keyed
-from backend.kernel.errors import InvalidInput
 
 bp = Blueprint("codes_scan_routes", url_prefix="/api/v1/codes")
 # What a phone's camera opens outside WeChat: the URL printed in every QR (<base>/C/<token>).
 landing = Blueprint("codes_landing")
 Handler = Callable[..., Awaitable[HTTPResponse]]
 M = TypeVar("M", bound=BaseModel)
-
-
-def _invalid(exc: InvalidInput) -> Invalid:
-    details = [
-        {"field": item["field"], "message": item["message"]}
-        for item in exc.details or [{"field": "body", "message": exc.text}]
-    ]
-    return Invalid(f"{details[0]['field']}：{details[0]['message']}", details=details)
-
-
-def codes_body(model: type[M]) -> Callable[[Handler], Handler]:
-    """json_body with every problem of the payload as 400 codes.invalid, details
-    [{field, message}]."""
-
-    def decorator(handler: Handler) -> Handler:
-        @wraps(handler)
-        async def wrapper(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
-            try:
-                kwargs["body"] = parse_body(request, model)
-            except InvalidInput as exc:
-                raise _invalid(exc) from exc
-            return await handler(request, *args, **kwargs)
-
-        setattr(wrapper, BODY, (model, True))
-        return wrapper
-
-    return decorator
-
-
-def codes_query(request: Request, model: type[M]) -> M:
-    try:
-        return parse_query(request, model)
-    except InvalidInput as exc:
-        raise _invalid(exc) from exc
 
 
 # ---- request and answer shapes -------------------------------------------------------------------
