@@ -13,6 +13,7 @@ from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
 from backend.codes import campaigns, checks
+from backend.codes.request import codes_body, codes_query
 from backend.deps import request_deps
 from backend.identity.access import BRAND_ROLES, Principal, authenticated
 from backend.infra.http import (
@@ -23,11 +24,9 @@ from backend.infra.http import (
     PageQuery,
     RequestModel,
     documented_query,
-    json_body,
     newest_first,
     ok,
     parse_body,
-    parse_query,
     patch_changes,
     responds,
 )
@@ -215,7 +214,7 @@ async def create_campaign(
 @responds(Listing, description="items 为 CampaignOut")
 @authenticated(*BRAND_ROLES)
 async def list_campaigns(request: Request, principal: Principal) -> HTTPResponse:
-    query = parse_query(request, CampaignQuery)
+    query = codes_query(request, CampaignQuery)
     limit = query.bounded_limit()
     items = await campaigns.list_campaigns(
         principal,
@@ -290,7 +289,7 @@ async def end_campaign(request: Request, principal: Principal, campaign_id: int)
 )
 @responds(CheckOut)
 @authenticated()
-@json_body(CheckBody)
+@codes_body(CheckBody)
 async def check(request: Request, principal: Principal, body: CheckBody) -> HTTPResponse:
     deps = request_deps(request)
     now = deps.clock.now()
@@ -315,7 +314,7 @@ async def check(request: Request, principal: Principal, body: CheckBody) -> HTTP
 @authenticated()
 async def consumer_coupons(request: Request, principal: Principal) -> HTTPResponse:
     deps = request_deps(request)
-    query = parse_query(request, CouponQuery)
+    query = codes_query(request, CouponQuery)
     limit = query.bounded_limit()
     items = await checks.my_coupons(
         principal,

@@ -15,7 +15,7 @@ from sanic_ext import openapi
 
 from backend.codes import diversion
 from backend.codes.diversion import Filters
-from backend.codes.request import codes_query
+from backend.codes.request import codes_body, codes_query
 from backend.deps import request_deps
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal, authenticated
 from backend.infra.exports import MEDIA_TYPES, china_time
@@ -26,7 +26,6 @@ from backend.infra.http import (
     PageQuery,
     RequestModel,
     documented_query,
-    json_body,
     newest_first,
     ok,
     responds,
@@ -216,7 +215,7 @@ async def get_alert(request: Request, principal: Principal, alert_id: int) -> HT
 @openapi.summary("确认窜货（只能处理待处理的预警，否则 409 codes.alert_handled）")
 @responds(Alert)
 @authenticated(*BRAND_ROLES)
-@json_body(NoteBody, required=False)
+@codes_body(NoteBody, required=False)
 async def confirm_alert(
     request: Request, principal: Principal, alert_id: int, body: NoteBody
 ) -> HTTPResponse:
@@ -228,7 +227,7 @@ async def confirm_alert(
 @openapi.summary("排除预警（须填写原因；只能处理待处理的预警，否则 409 codes.alert_handled）")
 @responds(Alert)
 @authenticated(*BRAND_ROLES)
-@json_body(NoteBody)
+@codes_body(NoteBody)
 async def dismiss_alert(
     request: Request, principal: Principal, alert_id: int, body: NoteBody
 ) -> HTTPResponse:

@@ -31,21 +31,21 @@ def invalid(exc: InvalidInput, hints: Mapping[str, str] | None = None) -> Invali
 
 
 def codes_body(
-    model: type[M], hints: Mapping[str, str] | None = None
+    model: type[M], hints: Mapping[str, str] | None = None, *, required: bool = True
 ) -> Callable[[Handler], Handler]:
-    """Like json_body (the payload as `body`, documented the same way), with its problems as
-    codes.invalid."""
+    """Like json_body (the payload as `body`, documented the same way; not `required`: an
+    empty body is `model()`), with its problems as codes.invalid."""
 
     def decorator(handler: Handler) -> Handler:
         @wraps(handler)
         async def wrapper(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
             try:
-                kwargs["body"] = parse_body(request, model)
+                kwargs["body"] = parse_body(request, model) if required or request.body else model()
             except InvalidInput as exc:
                 raise invalid(exc, hints) from exc
             return await handler(request, *args, **kwargs)
 
-        setattr(wrapper, BODY, (model, True))
+        setattr(wrapper, BODY, (model, required))
         return wrapper
 
     return decorator

@@ -13,6 +13,7 @@ from sanic_ext import openapi
 
 from backend.codes import shipments
 from backend.codes.errors import Invalid
+from backend.codes.request import codes_body, codes_query
 from backend.deps import request_deps
 from backend.identity.access import (
     BRAND_ROLES,
@@ -28,11 +29,9 @@ from backend.infra.http import (
     PageQuery,
     RequestModel,
     documented_query,
-    json_body,
     newest_first,
     ok,
     page,
-    parse_query,
     responds,
     uploads,
 )
@@ -189,7 +188,7 @@ class UploadOut(Open):
 @openapi.parameter("Idempotency-Key", str, location="header", required=True)
 @responds(ShipmentOut, 201, "出库记录")
 @authenticated(*BRAND_ROLES)
-@json_body(ShipmentBody)
+@codes_body(ShipmentBody)
 async def create_shipment(
     request: Request, principal: Principal, body: ShipmentBody
 ) -> HTTPResponse:
@@ -234,7 +233,7 @@ def _day_start(day: date) -> datetime:
 @responds(Listing)
 @authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
 async def list_shipments(request: Request, principal: Principal) -> HTTPResponse:
-    query = parse_query(request, ShipmentQuery)
+    query = codes_query(request, ShipmentQuery)
     limit = query.bounded_limit()
     items = await shipments.list_shipments(
         principal,
@@ -255,7 +254,7 @@ async def list_shipments(request: Request, principal: Principal) -> HTTPResponse
 @responds(ShipmentDetailOut)
 @authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
 async def get_shipment(request: Request, principal: Principal, shipment_id: int) -> HTTPResponse:
-    query = parse_query(request, ShipmentDetailQuery)
+    query = codes_query(request, ShipmentDetailQuery)
     return ok(
         await shipments.get_shipment(
             principal, shipment_id, after=query.after, box_limit=query.bounded_limit()
@@ -274,7 +273,7 @@ async def get_shipment(request: Request, principal: Principal, shipment_id: int)
 @openapi.parameter("Idempotency-Key", str, location="header", required=True)
 @responds(ShipmentOut, 201, "订单发货记录")
 @authenticated(*DISTRIBUTOR_ROLES)
-@json_body(DeliveryBody)
+@codes_body(DeliveryBody)
 async def create_delivery(
     request: Request, principal: Principal, body: DeliveryBody
 ) -> HTTPResponse:
@@ -306,7 +305,7 @@ async def order_boxes(request: Request, principal: Principal, order_id: int) -> 
 @responds(Boxes)
 @authenticated(*BRAND_ROLES, *DISTRIBUTOR_ROLES)
 async def list_boxes(request: Request, principal: Principal) -> HTTPResponse:
-    query = parse_query(request, BoxQuery)
+    query = codes_query(request, BoxQuery)
     limit = query.bounded_limit()
     items = await shipments.list_boxes(
         principal,
