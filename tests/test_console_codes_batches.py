@@ -14,7 +14,7 @@ from backend.identity.models import Role
 from backend.infra import jobs
 from backend.worker import TASKS
 from tests.console_browser import browser, choose, needs_browser, shot, signed_in  # noqa: F401
-from tests.factories import make_code_batch, make_shop, make_staff
+from tests.factories import generate_code_batch, make_shop, make_staff
 
 pytestmark = needs_browser
 
@@ -128,7 +128,7 @@ async def test_brand_staff_make_follow_download_and_print_a_batch(
     assert await CodeBatch.all().count() == 1
 
     # A batch whose job failed says so, with the reason, in the list.
-    failed = await make_code_batch(shop, batch_no="BROKEN-1", boxes=1, items_per_box=1)
+    failed = await generate_code_batch(shop, batch_no="BROKEN-1", boxes=1, items_per_box=1)
     await CodeBatch.filter(id=failed["id"]).update(
         status="failed", error="生成码时出错，系统会自动重试"
     )
