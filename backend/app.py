@@ -13,6 +13,11 @@ from sanic_ext.extensions.http.extension import HTTPExtension
 from sanic_ext.extensions.openapi.extension import OpenAPIExtension
 from wechatpy.session.redisstorage import RedisStorage
 
+from backend.analytics.effect_routes import bp as analytics_effect_bp
+from backend.analytics.event_routes import bp as analytics_event_bp
+from backend.analytics.reorder_routes import bp as analytics_reorder_bp
+from backend.analytics.sales_routes import bp as analytics_sales_bp
+from backend.analytics.store_routes import bp as analytics_store_bp
 from backend.catalog.routes import bp as catalog_bp
 from backend.codes.batch_routes import bp as codes_batches_bp
 from backend.codes.campaign_routes import bp as codes_campaigns_bp
@@ -180,6 +185,11 @@ def create_app(
         codes_diversions_bp,
         codes_campaigns_bp,
         codes_redemptions_bp,
+        analytics_sales_bp,
+        analytics_effect_bp,
+        analytics_event_bp,
+        analytics_store_bp,
+        analytics_reorder_bp,
     ):
         app.blueprint(blueprint)
     # The WeChat sandboxes play WeChat's servers (its API, not ours), in the embedded default

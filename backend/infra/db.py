@@ -28,6 +28,7 @@ MODEL_MODULES = [
     "backend.livestream.models",
     "backend.display.models",
     "backend.codes.models",
+    "backend.analytics.models",
 ]
 APP_LABEL = "models"
 DEFAULT_POOL_SIZE = 10  # PostgreSQL connections per process when DATABASE_URL names none

@@ -107,6 +107,8 @@ class Order(Model):
             ("distributor_id", "status"),
             ("store_id", "created_at"),
             ("status", "pay_deadline"),
+            # the analytics refresh reads the orders changed since its last run
+            ("updated_at",),
         )
 
 

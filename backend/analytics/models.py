@@ -1,0 +1,235 @@
+"""Brand analytics: what sells where, what promotions earn, which stores will reorder.
+
+Raw rows stay where they are (orders, order lines, promotion uses, coupons, live tables).
+What the dashboards read is kept here, current within a minute and rebuildable from the raw
+rows with one command (`b2bc analytics-rebuild`):
+
+- `OrderFact`: what each order adds to the figures, as last applied. The refresh compares an
+  order's contribution now with the one recorded and applies the difference, so reading an
+  order twice changes nothing and a cancelled order takes back exactly what it added.
+- `SalesRollup`: sums per brand (or per distributor), grain (day or month), dimension (all,
+  region, distributor, tier, category, sku, store) and channel.
+- `StoreStats`: each store's first and last order day, orders and GMV, for active, new and
+  dormant stores and the store profile.
+- `BehaviourEvent`: what store users do in the mini-program (page views, searches, product
+  views, add to cart, checkout, order), partitioned by month on PostgreSQL.
+- `ReorderCycle` and `SalesTask`: each store's usual reorder interval per SKU, and the
+  salesperson's tasks when a store is due and has not ordered.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from tortoise import fields
+from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from backend.org.models import Brand, Salesperson, Store
+
+
+class Grain(StrEnum):
+    DAY = "day"
+    MONTH = "month"  # period is the first day of the month
+
+
+class Dim(StrEnum):
+    ALL = "all"  # key ""
+    REGION = "region"  # key: region id ("0": no region)
+    DISTRIBUTOR = "distributor"  # key: distributor id
+    TIER = "tier"  # key: the store's tier letter
+    CATEGORY = "category"  # key: category id ("0": none)
+    SKU = "sku"  # key: sku id
+    STORE = "store"  # key: store id (month grain only)
+
+
+# distributor_id of the rows that sum the whole brand
+WHOLE_BRAND = 0
+
+
+class EventKind(StrEnum):
+    PAGE_VIEW = "page_view"
+    SEARCH = "search"  # term and the number of results
+    PRODUCT_VIEW = "product_view"
+    ADD_TO_CART = "add_to_cart"
+    CHECKOUT = "checkout"  # checkout started
+    ORDER = "order"  # order placed
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    DISMISSED = "dismissed"
+
+
+class TaskKind(StrEnum):
+    REORDER = "reorder"  # the store is due to reorder a SKU and has not
+
+
+class OrderFact(Model):
+    """What one order adds to the figures, as last applied (`parts`: the rollup rows it
+    adds to, each [grain, period, dim, key, orders, units, list, discount, gmv], applied to
+    the brand's rows and its distributor's). counted false: it adds nothing now."""
+
+    id = fields.BigIntField(primary_key=True)
+    order_id = fields.BigIntField(unique=True)
+    brand_id = fields.IntField()
+    distributor_id = fields.IntField()
+    store_id = fields.IntField()
+    channel = fields.CharField(max_length=8)
+    day = fields.DateField()  # the order's day in China
+    counted = fields.BooleanField(default=False)
+    gmv_fen = fields.BigIntField(default=0)
+    units = fields.BigIntField(default=0)
+    parts: fields.JSONField[list[list[Any]]] = fields.JSONField(default=list)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "analytics_order_facts"
+        indexes = (("brand_id", "day"), ("store_id", "day"))
+
+
+class SalesRollup(Model):
+    """Sums of counted orders (paid, not cancelled) for one brand or distributor, grain,
+    period, dimension value and channel."""
+
+    id = fields.BigIntField(primary_key=True)
+    brand_id = fields.IntField()
+    distributor_id = fields.IntField()  # WHOLE_BRAND: every distributor of the brand
+    grain = fields.CharField(max_length=5)
+    period = fields.DateField()
+    dim = fields.CharField(max_length=12)
+    key = fields.CharField(max_length=24)
+    channel = fields.CharField(max_length=8)
+    orders = fields.IntField(default=0)
+    units = fields.BigIntField(default=0)
+    list_fen = fields.BigIntField(default=0)
+    discount_fen = fields.BigIntField(default=0)
+    gmv_fen = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "analytics_sales"
+        unique_together = (
+            ("brand_id", "distributor_id", "grain", "dim", "period", "key", "channel"),
+        )
+
+
+class StoreStats(Model):
+    """A store's counted orders as a whole: first and last order day, how many, GMV."""
+
+    id = fields.IntField(primary_key=True)
+    store_id = fields.IntField(unique=True)
+    brand_id = fields.IntField()
+    distributor_id = fields.IntField()
+    first_day = fields.DateField(null=True)
+    last_day = fields.DateField(null=True)
+    orders = fields.IntField(default=0)
+    gmv_fen = fields.BigIntField(default=0)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "analytics_stores"
+        indexes = (("brand_id", "last_day"), ("brand_id", "first_day"))
+
+
+class StreamCursor(Model):
+    """How far a refresh has read a stream of raw rows (it reads again a little before)."""
+
+    name = fields.CharField(max_length=32, primary_key=True)
+    position = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "analytics_cursors"
+
+
+class AnalyticsSettings(Model):
+    """A brand's analytics settings: when a store counts as dormant, its RFM thresholds
+    (written as store tags), and whether repurchase reminders are sent."""
+
+    id = fields.IntField(primary_key=True)
+    brand_id = fields.IntField(unique=True)
+    dormant_days = fields.IntField(default=60)
+    rfm: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    reminders_enabled = fields.BooleanField(default=True)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "analytics_settings"
+
+
+class BehaviourEvent(Model):
+    """One thing a store user did in the mini-program, sent in a batch and kept once per
+    (user, client id, day). No personal data beyond the store and user ids. Partitioned by
+    `day` a month per partition on PostgreSQL (backend/analytics/partitions.py), which is
+    why it names no foreign keys."""
+
+    id = fields.BigIntField(primary_key=True)
+    brand_id = fields.IntField()
+    store_id = fields.IntField(null=True)
+    user_id = fields.IntField()
+    kind = fields.CharField(max_length=16)
+    page = fields.CharField(max_length=64, default="")
+    product_id = fields.IntField(null=True)
+    sku_id = fields.IntField(null=True)
+    term = fields.CharField(max_length=50, null=True)
+    results = fields.IntField(null=True)
+    client_id = fields.CharField(max_length=40)
+    occurred_at = fields.DatetimeField()
+    day = fields.DateField()  # occurred_at's day in China: the partition key
+    received_at = fields.DatetimeField()
+
+    class Meta:
+        table = "analytics_events"
+        unique_together = (("user_id", "client_id", "day"),)
+        indexes = (("brand_id", "day", "kind"), ("store_id", "day"))
+
+
+class ReorderCycle(Model):
+    """A store's usual reorder interval for one SKU, from its own history (or its
+    category's, for a store with too little), and when it is next due."""
+
+    id = fields.BigIntField(primary_key=True)
+    brand_id = fields.IntField()
+    store_id = fields.IntField()
+    sku_id = fields.IntField()
+    orders = fields.IntField()
+    interval_days = fields.IntField()
+    source = fields.CharField(max_length=8)  # "store" or "category"
+    last_day = fields.DateField()
+    due_day = fields.DateField()
+    reminded_due = fields.DateField(null=True)  # the due day last reminded: once a cycle
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "analytics_reorders"
+        unique_together = (("store_id", "sku_id"),)
+        indexes = (("brand_id", "due_day"),)
+
+
+class SalesTask(Model):
+    """A task in a salesperson's list, such as a store due to reorder a SKU."""
+
+    id = fields.BigIntField(primary_key=True)
+    brand: fields.ForeignKeyRelation[Brand] = fields.ForeignKeyField(
+        "models.Brand", related_name="sales_tasks", on_delete=fields.CASCADE
+    )
+    salesperson: fields.ForeignKeyRelation[Salesperson] = fields.ForeignKeyField(
+        "models.Salesperson", related_name="tasks", on_delete=fields.CASCADE
+    )
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "models.Store", related_name="sales_tasks", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=16)
+    sku_id = fields.IntField(null=True)
+    text = fields.CharField(max_length=200)
+    due_day = fields.DateField()
+    status = fields.CharField(max_length=12, default=TaskStatus.OPEN.value)
+    created_at = fields.DatetimeField()
+    closed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "sales_tasks"
+        unique_together = (("salesperson", "store", "kind", "sku_id", "due_day"),)
+        indexes = (("salesperson_id", "status", "due_day"),)
