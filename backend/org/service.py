@@ -1576,3 +1576,8 @@ async def active_distributor_name(brand_id: int, distributor_id: int) -> str | N
         id=distributor_id, brand_id=brand_id, is_active=True
     ).values_list("name", flat=True)
     return str(found[0]) if found else None
+
+
+async def distributor_in_brand(brand_id: int, distributor_id: int) -> bool:
+    """Whether the distributor is the brand's (active or not: its past figures stay)."""
+    return await Distributor.filter(id=distributor_id, brand_id=brand_id).exists()

@@ -36,6 +36,7 @@ import lotteryRoutes from "./pages/lottery/routes.js";
 import importRoutes from "./pages/imports/routes.js";
 import displayRoutes from "./pages/display/routes.js";
 import codeRoutes from "./pages/codes/routes.js";
+import analyticsRoutes from "./pages/analytics/routes.js";
 
 const areas = [
   ...orderRoutes,
@@ -61,6 +62,7 @@ const areas = [
   ...importRoutes,
   ...displayRoutes,
   ...codeRoutes,
+  ...analyticsRoutes,
 ];
 
 export function allowed(route, session) {
