@@ -1309,3 +1309,16 @@ async def sku_cards(brand_id: int, sku_ids: Iterable[int]) -> dict[int, dict[str
             "image_url": images[0] if isinstance(images, list) and images else "",
         }
     return cards
+
+
+async def analytics_sales_active_skus(brand_id: int, distributor_id: int | None) -> list[int]:
+    """The brand's SKUs on sale (the SKU and its product active), or those a distributor
+    offers: the sales dashboard's slowest sellers include the ones nobody ordered."""
+    skus = Sku.filter(brand_id=brand_id, is_active=True, product__is_active=True)
+    if distributor_id is not None:
+        offered = await DistributorSku.filter(
+            distributor_id=distributor_id, is_available=True
+        ).values_list("sku_id", flat=True)
+        skus = skus.filter(id__in=list(offered))
+    found = await skus.order_by("id").values_list("id", flat=True)
+    return [int(sku_id) for sku_id in found]  # type: ignore[call-overload]
