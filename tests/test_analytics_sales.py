@@ -591,11 +591,11 @@ async def test_every_table_downloads_as_xlsx(client, sales) -> None:
     )
     yesterday = str(s.today - timedelta(days=1))
     row = next(r for r in trend[1:] if r["A"] == yesterday)
-    assert (row["B"], row["C"], row["D"]) == ("2", "12", "4797.60")
+    assert (row["B"], row["C"], row["D"]) == ("2", "12", "4798.00")
     region = await workbook("breakdown.xlsx", dim="region")
     assert region[0]["A"] == "区域" and region[0]["E"] == "占比"
     assert [(r["A"], r["B"], r["D"], r["G"]) for r in region[1:]] == [
-        ("华东", "3", "6697.70", f"{change_pct(3 * WATER + FILTERS, WATER):.1f}%"),
+        ("华东", "3", "6697.00", f"{change_pct(3 * WATER + FILTERS, WATER):.1f}%"),
         ("华南", "1", "1899.00", "—"),
     ]
     tag = await workbook("breakdown.xlsx", dim="tag")

@@ -53,7 +53,7 @@ async def test_the_sales_dashboard(
     await still_shot(page, "analytics-sales-1-brand")
 
     # The breakdown by store tag, with the stores that ordered.
-    await page.get_by_role("radio", name="门店标签").click(force=True)
+    await page.locator(".el-radio-button", has_text="门店标签").click()
     breakdown = page.get_by_test_id("sales-breakdown")
     await expect(breakdown.locator("tr", has_text="连锁")).to_contain_text("¥6,697.00")
     await expect(breakdown.locator("tr", has_text="无标签")).to_contain_text("¥1,899.00")
@@ -61,7 +61,7 @@ async def test_the_sales_dashboard(
 
     # An export downloads the table as it is shown.
     async with page.expect_download() as waiting:
-        await page.get_by_role("button", name="导出 Excel").nth(3).click()
+        await page.get_by_test_id("export-breakdown").click()
     download = await waiting.value
     assert download.suggested_filename.startswith("sales-tag-")
     assert download.suggested_filename.endswith(".xlsx")

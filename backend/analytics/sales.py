@@ -366,11 +366,14 @@ async def _active(ask: Ask) -> int:
     if whole:
         where = _rollup_where(ask, Dim.STORE, (whole, []), args)
         where.add("orders > 0")  # a store-month whose orders were all cancelled
-        parts.append(f'SELECT "key" AS store FROM analytics_sales WHERE {where.text}')  # noqa: S608
+        parts.append(
+            'SELECT DISTINCT "key" AS store FROM analytics_sales'  # noqa: S608 (fixed parts)
+            f" WHERE {where.text}"
+        )
     for edge in edges:
         where = _fact_where(ask, edge, args)
         parts.append(
-            "SELECT CAST(store_id AS VARCHAR(24)) AS store"  # noqa: S608 (fixed parts)
+            "SELECT DISTINCT CAST(store_id AS VARCHAR(24)) AS store"  # noqa: S608 (fixed parts)
             f" FROM analytics_order_facts WHERE {where.text}"
         )
     row = await sql.fetch_one(
