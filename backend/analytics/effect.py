@@ -39,6 +39,7 @@ DISCOUNT_KINDS = frozenset({"special_price", "reduction", "discount"})
 
 
 class InvalidPeriod(InvalidInput):
+    status = 400  # a query the caller can correct, as every analytics endpoint answers it
     code = "analytics.invalid_period"
     message = f"统计区间无效：结束日期不能早于开始日期，跨度不能超过 {MAX_DAYS} 天"
 
