@@ -6,7 +6,7 @@ ordered, with its red packets and coupon drops.
 The figures come from the raw rows, read through the services that own them (promotions,
 coupons, livestream, ordering, org), not from the rollups: a promotion's window is to the
 minute, not a day. An order counts when it is paid and not cancelled (ordering's
-ANALYTICS_COUNTED); its GMV is what its lines pay.
+COUNTED_STATUSES); its GMV is what its lines pay.
 """
 
 from __future__ import annotations
