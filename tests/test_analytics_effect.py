@@ -15,9 +15,11 @@ from xml.etree import ElementTree
 import httpx
 
 from backend.analytics.scope import china_day
-from backend.identity.models import Role
+from backend.identity.access import Principal
+from backend.identity.models import Role, User
 from backend.livestream import drops, rains
-from backend.livestream.models import RedPacketRain
+from backend.livestream import service as live_service
+from backend.livestream.models import LiveInvitation, RedPacketRain
 from backend.promotions.models import Promotion
 from tests.factories import (
     Shop,
@@ -484,3 +486,31 @@ async def test_a_live_session_from_invited_to_joined_to_ordered(
     sheet = xlsx_rows(await client.get(f"{API}/live.xlsx", params=period, headers=host))
     assert sheet[0][:6] == ["直播", "经销商", "开始", "邀请门店", "进入门店", "下单门店"]
     assert sheet[1][3:10] == ["3", "3", "1", "100.0%", "33.3%", "1", "1599.00"]
+
+
+async def test_a_store_that_only_watched_counts_as_joined_once(client, deps) -> None:
+    shop = await make_shop()
+    second = await make_store(shop.tenant)
+    host = await distributor_admin(client, shop)
+    session = await scheduled(client, host, session_body(shop, deps))
+    assert (await client.post(f"{LIVE_API}/{session['id']}/start", headers=host)).is_success
+    watcher = Principal(
+        user_id=(await User.create(display_name="观众")).id,
+        session_id="watching",
+        role=Role.STORE_OWNER.value,
+        brand_id=shop.tenant.brand.id,
+        distributor_id=shop.tenant.distributor.id,
+        store_id=second.id,
+    )
+    await live_service.join(deps, watcher, session["id"], "sid-1", process="p")
+    first = await LiveInvitation.get(session_id=session["id"], store_id=second.id)
+    deps.clock.advance(minutes=5)
+    await live_service.join(deps, watcher, session["id"], "sid-2", process="p")  # reconnects
+    again = await LiveInvitation.get(session_id=session["id"], store_id=second.id)
+    assert first.joined_at is not None and again.joined_at == first.joined_at
+
+    today = china_day(deps.clock.now())  # the session starts within the hour: maybe tomorrow
+    period = {"start": today.isoformat(), "end": (today + timedelta(days=1)).isoformat()}
+    report = await client.get(f"{API}/live", params=period, headers=await admin(client, shop))
+    [row] = report.json()["rows"]
+    assert (row["invited"], row["joined"], row["ordered"]) == (2, 1, 0)

@@ -794,7 +794,21 @@ async def join(
             deps, session.id, sid, principal.store_id, process=process, signin=principal.session_id
         )
         await note_viewers(session.id, count)
+        if principal.store_id is not None:
+            await _note_joined(session.id, principal.store_id, deps.clock.now())
     return await _full_state(deps, principal, session)
+
+
+async def _note_joined(session_id: int, store_id: int, now: datetime) -> None:
+    """The store's first entry into the room, for the session's effect (invited → joined →
+    ordered): one guarded update, which finds nothing to do on every later join."""
+    await sql.execute(
+        "UPDATE live_invitations SET joined_at = $3"
+        " WHERE session_id = $1 AND store_id = $2 AND joined_at IS NULL",
+        session_id,
+        store_id,
+        now,
+    )
 
 
 async def _full_state(deps: Any, principal: Principal, session: LiveSession) -> dict[str, Any]:
@@ -1438,10 +1452,11 @@ async def draw_record(
 
 @dataclass
 class EffectSession:
-    """A session as its effect is read. `joined`: the invited stores that left a trace in the
-    room (an order, a red packet, a coupon from a drop, present at a draw, a prize): presence
-    itself lives in Redis only while the room is open. `orders`: (order id, store id) of what
-    was ordered in the room, cancelled or not (ordering says which count)."""
+    """A session as its effect is read. `joined`: the invited stores that entered the room
+    (`joined_at`), or left a trace in it (an order, a red packet, a coupon from a drop,
+    present at a draw, a prize: sessions held before joins were recorded). `orders`: (order
+    id, store id) of what was ordered in the room, cancelled or not (ordering says which
+    count)."""
 
     id: int
     title: str
@@ -1491,6 +1506,10 @@ async def analytics_effect_sessions(
         .values_list("session_id", "n")
     ):
         found[int(session_id)].invited = int(invited)
+    for session_id, store_id in await LiveInvitation.filter(
+        session_id__in=ids, joined_at__isnull=False
+    ).values_list("session_id", "store_id"):
+        found[int(session_id)].joined.add(int(store_id))
     for session_id, order_id, store_id in await LiveOrder.filter(session_id__in=ids).values_list(
         "session_id", "order_id", "store_id"
     ):
