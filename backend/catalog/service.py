@@ -1309,3 +1309,12 @@ async def sku_cards(brand_id: int, sku_ids: Iterable[int]) -> dict[int, dict[str
             "image_url": images[0] if isinstance(images, list) and images else "",
         }
     return cards
+
+
+async def analytics_product_names(brand_id: int, product_ids: Iterable[int]) -> dict[int, str]:
+    """The names of the brand's products among `product_ids` (a salesperson's feed)."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    rows = await Product.filter(brand_id=brand_id, id__in=ids).values_list("id", "name")
+    return {int(product_id): str(name) for product_id, name in rows}
