@@ -1311,6 +1311,12 @@ async def sku_cards(brand_id: int, sku_ids: Iterable[int]) -> dict[int, dict[str
     return cards
 
 
+def analytics_sku_categories_sql() -> str:
+    """A derived table of every SKU's (sku_id, category_id): the analytics rebuild joins it
+    to the order lines."""
+    return "SELECT s.id AS sku_id, p.category_id FROM skus s JOIN products p ON p.id = s.product_id"
+
+
 async def analytics_product_names(brand_id: int, product_ids: Iterable[int]) -> dict[int, str]:
     """The names of the brand's products among `product_ids` (a salesperson's feed)."""
     ids = sorted(set(product_ids))
