@@ -1328,3 +1328,12 @@ async def analytics_sales_active_skus(brand_id: int, distributor_id: int | None)
         skus = skus.filter(id__in=list(offered))
     found = await skus.order_by("id").values_list("id", flat=True)
     return [int(sku_id) for sku_id in found]  # type: ignore[call-overload]
+
+
+async def analytics_product_names(brand_id: int, product_ids: Iterable[int]) -> dict[int, str]:
+    """The names of the brand's products among `product_ids` (a salesperson's feed)."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    rows = await Product.filter(brand_id=brand_id, id__in=ids).values_list("id", "name")
+    return {int(product_id): str(name) for product_id, name in rows}

@@ -2204,3 +2204,61 @@ async def analytics_store_totals(
         .values_list("store_id", "orders", "gmv")
     )
     return {int(store): (int(orders), int(gmv or 0)) for store, orders, gmv in rows}
+
+
+async def analytics_ordering_brand_ids(since: datetime) -> list[int]:
+    """The brands with counted orders placed since `since`."""
+    rows = (
+        await Order.filter(created_at__gte=since, status__in=COUNTED_STATUSES)
+        .distinct()
+        .values_list("brand_id", flat=True)
+    )
+    return sorted(int(brand_id) for brand_id in rows)  # type: ignore[call-overload]
+
+
+async def analytics_sku_purchases(
+    brand_id: int, since: datetime
+) -> list[tuple[int, int, datetime]]:
+    """(store, SKU, when the order was placed) for each paid line of the brand's counted
+    orders placed since `since`, gifts left out (nobody reorders a gift)."""
+    rows = await OrderLine.filter(
+        order__brand_id=brand_id,
+        order__created_at__gte=since,
+        order__status__in=COUNTED_STATUSES,
+        gift_promotion_id__isnull=True,
+    ).values_list("order__store_id", "sku_id", "order__created_at")
+    return [(int(store), int(sku), at) for store, sku, at in rows]
+
+
+async def analytics_recent_orders(
+    brand_id: int, store_ids: Sequence[int], since: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """The newest orders (any status but cancelled) of the brand's stores among `store_ids`
+    placed since `since`: {id, order_no, store_id, status, channel, payable_fen, created_at}."""
+    if not store_ids:
+        return []
+    rows = (
+        await Order.filter(brand_id=brand_id, store_id__in=list(store_ids), created_at__gte=since)
+        .exclude(status=OrderStatus.CANCELLED.value)
+        .order_by("-created_at", "-id")
+        .limit(limit)
+        .values("id", "order_no", "store_id", "status", "channel", "payable_fen", "created_at")
+    )
+    return [dict(row) for row in rows]
+
+
+async def analytics_carts(
+    brand_id: int, store_ids: Sequence[int], since: datetime
+) -> list[dict[str, Any]]:
+    """What the brand's stores among `store_ids` have left in their carts, changed since
+    `since`: {store_id, sku_id, quantity, updated_at}, newest first."""
+    if not store_ids:
+        return []
+    rows = (
+        await CartItem.filter(
+            store__brand_id=brand_id, store_id__in=list(store_ids), updated_at__gte=since
+        )
+        .order_by("-updated_at", "-id")
+        .values("store_id", "sku_id", "quantity", "updated_at")
+    )
+    return [dict(row) for row in rows]
