@@ -14,6 +14,7 @@ const { takeIntent } = require('../../components/lib/intent');
 const { covers } = require('../../components/lib/promotions');
 const privacy = require('../../components/lib/privacy');
 const { diffPatch } = require('../../components/lib/patch');
+const track = require('../../utils/track');
 
 const PAGE_SIZE = 20;
 
@@ -94,6 +95,7 @@ Component({
       return Promise.all([this.loadCategories(), this.reload(), this.loadCart(), this.loadPromotions()]);
     },
     onShow() {
+      track.pageView('pages/catalog/index');
       // The cart may have changed on another page: keep the "已加 N" marks true.
       if (this.shownOnce) this.loadCart();
       this.shownOnce = true;
@@ -162,6 +164,8 @@ Component({
       if (this.data.activeCategory) query.category_id = this.data.activeCategory;
       if (after) query.after = after;
       const answer = await api.get('/catalog/skus', query);
+      // A search is what its first page found (0: nothing): the brand's zero-result terms.
+      if (query.q && !after) track.search(query.q, (answer.items || []).length);
       return { items: (answer.items || []).map(present), next: answer.next_after };
     },
     afterPage(added, { appended }) {
@@ -228,6 +232,7 @@ Component({
           const quantity = nextQuantity(current, item.minOrderQty, item.caseSize);
           const cart = await api.put(`/cart/items/${id}`, { quantity });
           this.showInCart(cart);
+          track.addToCart(id, item.productId);
           wx.showToast({ title: `已加入购物车（共${quantity}${item.unit}）`, icon: 'none' });
         } catch (err) {
           if (!redirectIfSignedOut(err)) toastError(err);

@@ -16,6 +16,7 @@ const { presentPriced } = require('../../components/lib/priced');
 const { payOrder } = require('../../components/lib/pay');
 const { formatTime } = require('../../components/lib/format');
 const { requireStore } = require('../../components/lib/identity');
+const track = require('../../utils/track');
 
 // After these the same request may still succeed: keep the key so the retry is the same one.
 function keepsAttempt(err) {
@@ -45,6 +46,8 @@ Component({
         couponId: Number(query.coupon_id) || null,
         useRebate: query.use_rebate === '1' || query.use_rebate === 'true',
       });
+      track.pageView('pages/checkout/index');
+      track.checkout();
       return this.load();
     },
 
@@ -98,6 +101,7 @@ Component({
       try {
         const order = await api.post('/orders', body, { idempotencyKey: this.attempt.key });
         this.attempt = null;
+        track.order();
         this.setData({
           order: {
             id: order.id,
