@@ -91,7 +91,10 @@ Component({
     onLoad(options) {
       if (!requireStore()) return Promise.resolve();
       const query = options || {};
-      if (query.q) this.setData({ keyword: query.q, input: query.q });
+      if (query.q) {
+        this.setData({ keyword: query.q, input: query.q });
+        this.searched = true;
+      }
       return Promise.all([this.loadCategories(), this.reload(), this.loadCart(), this.loadPromotions()]);
     },
     onShow() {
@@ -164,8 +167,10 @@ Component({
       if (this.data.activeCategory) query.category_id = this.data.activeCategory;
       if (after) query.after = after;
       const answer = await api.get('/catalog/skus', query);
-      // A search is what its first page found (0: nothing): the brand's zero-result terms.
-      if (query.q && !after) track.search(query.q, (answer.items || []).length);
+      // A search (not a refresh or another tab of it) is what its first page found (0:
+      // nothing): the brand's zero-result terms.
+      if (this.searched && query.q && !after) track.search(query.q, (answer.items || []).length);
+      if (!after) this.searched = false;
       return { items: (answer.items || []).map(present), next: answer.next_after };
     },
     afterPage(added, { appended }) {
@@ -183,6 +188,7 @@ Component({
     },
     onSearch() {
       this.setData({ keyword: this.data.input.trim(), barcode: '' });
+      this.searched = true;
       return this.reload();
     },
     onClearSearch() {

@@ -243,6 +243,8 @@ test('behaviour events: shown, each search with how many it found, add to cart',
     await flush();
     await page.instance.onSearch();
   }
+  await tap(page, '.cat-tab', 1); // the same search in a category, then refreshed: not searches
+  await page.instance.onPullDownRefresh();
   await tap(page, '.add-btn');
   await flush();
   const events = queued();
