@@ -105,7 +105,7 @@ async def test_a_batch_is_kept_once_and_junk_is_dropped_one_by_one(
     stored = rows[:3]
     assert [r.kind for r in stored] == ["page_view", "search", "product_view"]
     assert stored[0].page == "pages/home/index"  # as app.json names it
-    assert stored[1].term == "ro 净水器" and stored[1].results == 3
+    assert stored[1].term == "RO 净水器" and stored[1].results == 3
     assert (stored[2].product_id, stored[2].sku_id) == (7, 9)
     assert {r.store_id for r in rows[:4]} == {world.tenant.store.id}
     assert rows[4].store_id != world.tenant.store.id
@@ -169,6 +169,7 @@ async def _seed_reports(client: httpx.AsyncClient, world: World, now: datetime) 
             event("page_view", now, page="pages/catalog/index"),
             event("search", now, term="滤芯", results=4),
             event("search", now, term="滤芯", results=0),
+            event("search", now, term="ro", results=2),
             event("search", now, term="净水壶", results=0),
             event("product_view", now, product_id=1),
             event("add_to_cart", now, sku_id=1),
@@ -183,6 +184,7 @@ async def _seed_reports(client: httpx.AsyncClient, world: World, now: datetime) 
             event("page_view", now, page="pages/home/index"),
             event("page_view", now, page="pages/not-known/index"),
             event("search", now, term="滤芯", results=2),
+            event("search", now, term="RO", results=2),
             event("product_view", now, product_id=1),
             event("add_to_cart", now, sku_id=1),
         ],
@@ -223,13 +225,14 @@ async def test_reports_for_the_brand_and_for_one_distributor(
     terms = await client.get("/api/v1/analytics/search-terms", params=span, headers=world.brand)
     assert terms.json()["items"] == [
         {"term": "滤芯", "searches": 3, "users": 2, "zero_results": 1, "zero_pct": 33.3},
+        {"term": "RO", "searches": 2, "users": 2, "zero_results": 0, "zero_pct": 0.0},
         {"term": "净水壶", "searches": 2, "users": 2, "zero_results": 2, "zero_pct": 100.0},
     ]
     assert terms.json()["total"] == {
-        "searches": 5,
-        "terms": 2,
+        "searches": 7,
+        "terms": 3,
         "zero_results": 3,
-        "zero_pct": 60.0,
+        "zero_pct": 42.9,
     }
 
     pages = await client.get("/api/v1/analytics/pages", params=span, headers=world.brand)

@@ -130,10 +130,10 @@ class Sorted:
 
 
 def normal_term(term: str | None) -> str | None:
-    """A search term as the report groups it: spaces collapsed, Latin letters lower case."""
+    """A search term as kept: spaces collapsed (the report also ignores letter case)."""
     if term is None:
         return None
-    cleaned = _SPACES.sub(" ", term).strip().lower()
+    cleaned = _SPACES.sub(" ", term).strip()
     return cleaned or None
 
 
@@ -294,22 +294,23 @@ async def search_terms(
     scope: Scope, span: Period, *, zero: bool = False, limit: int = 100
 ) -> dict[str, Any]:
     """The terms searched most (or only those that found nothing at least once, `zero`),
-    with the period's totals."""
+    with the period's totals. "RO" and "ro" are one term, shown as the spelling first in
+    the database's order."""
     zero_sum = "SUM(CASE WHEN e.results = 0 THEN 1 ELSE 0 END)"
     rows = await _rows(
         scope,
         span,
-        f"e.term, COUNT(*) AS searches, COUNT(DISTINCT e.user_id) AS users,"
+        f"MIN(e.term) AS term, COUNT(*) AS searches, COUNT(DISTINCT e.user_id) AS users,"
         f" {zero_sum} AS zero_results",
-        "AND e.kind = $4 AND e.term IS NOT NULL GROUP BY e.term"
+        "AND e.kind = $4 AND e.term IS NOT NULL GROUP BY LOWER(e.term)"
         + (f" HAVING {zero_sum} > 0" if zero else "")
-        + f" ORDER BY searches DESC, e.term LIMIT {max(1, min(limit, MAX_TERMS))}",
+        + f" ORDER BY searches DESC, term LIMIT {max(1, min(limit, MAX_TERMS))}",
         EventKind.SEARCH.value,
     )
     totals = await _rows(
         scope,
         span,
-        f"COUNT(*) AS searches, COUNT(DISTINCT e.term) AS terms, {zero_sum} AS zero_results",
+        f"COUNT(*) AS searches, COUNT(DISTINCT LOWER(e.term)) AS terms, {zero_sum} AS zero_results",
         "AND e.kind = $4 AND e.term IS NOT NULL",
         EventKind.SEARCH.value,
     )
