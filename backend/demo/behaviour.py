@@ -26,10 +26,17 @@ TERMS = [
     ("饮水机", False),
 ]
 DAYS = 7  # the intake keeps a week: what a phone offline that long still sends
-SESSIONS_PER_DAY = (0, 3)
+# How far owners go, by owner: some only look, some order most visits. (visits a day at
+# most, chance of a cart, of checkout from it, of an order from checkout)
+HABITS = [(1, 0.0, 0.0, 0.0), (2, 0.15, 0.3, 0.5), (2, 0.4, 0.5, 0.7), (3, 0.6, 0.8, 0.9)]
 
 
-def _session(rng: random.Random, skus: list[tuple[int, int]], at: datetime) -> list[dict[str, Any]]:
+def _session(
+    rng: random.Random,
+    skus: list[tuple[int, int]],
+    at: datetime,
+    habit: tuple[int, float, float, float],
+) -> list[dict[str, Any]]:
     """One visit: home, maybe a search, products viewed, and fewer and fewer going on to the
     cart, checkout and an order, a minute or so apart."""
     events: list[dict[str, Any]] = []
@@ -47,14 +54,15 @@ def _session(rng: random.Random, skus: list[tuple[int, int]], at: datetime) -> l
     for product_id, sku_id in viewed:
         add("page_view", page="pages/product/index")
         add("product_view", product_id=product_id, sku_id=sku_id)
-    if viewed and rng.random() < 0.55:
+    _, to_cart, to_checkout, to_order = habit
+    if viewed and rng.random() < to_cart:
         product_id, sku_id = viewed[0]
         add("add_to_cart", product_id=product_id, sku_id=sku_id)
         add("page_view", page="pages/cart/index")
-        if rng.random() < 0.6:
+        if rng.random() < to_checkout:
             add("page_view", page="pages/checkout/index")
             add("checkout")
-            if rng.random() < 0.7:
+            if rng.random() < to_order:
                 add("order")
     if rng.random() < 0.3:
         add("page_view", page=rng.choice(["pages/orders/index", "pages/mine/index"]))
@@ -74,7 +82,7 @@ async def seed_behaviour(brand_id: int, now: datetime) -> int:
         brand_id=brand_id, role=Role.STORE_OWNER.value, store_id__isnull=False
     ).order_by("id")
     kept = 0
-    for owner in owners:
+    for number, owner in enumerate(owners):
         principal = Principal(
             user_id=owner.user_id,  # type: ignore[attr-defined]
             session_id="seed",
@@ -82,12 +90,13 @@ async def seed_behaviour(brand_id: int, now: datetime) -> int:
             brand_id=brand_id,
             store_id=owner.store_id,  # type: ignore[attr-defined]
         )
+        habit = HABITS[number % len(HABITS)]
         events: list[dict[str, Any]] = []
         for back in range(DAYS - 1, -1, -1):
             day_start = now - timedelta(days=back, hours=rng.randint(1, 10))
-            for _ in range(rng.randint(*SESSIONS_PER_DAY)):
+            for _ in range(rng.randint(0, habit[0])):
                 start = day_start + timedelta(minutes=rng.randint(0, 50))
-                events += [e for e in _session(rng, skus, start) if e["at"] <= now]
+                events += [e for e in _session(rng, skus, start, habit) if e["at"] <= now]
         for first in range(0, len(events), behaviour.MAX_BATCH):
             batch = [
                 {**e, "at": e["at"].isoformat()}
