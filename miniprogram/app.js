@@ -6,9 +6,16 @@
  * installed version current.
  */
 
+const track = require('./utils/track');
+
 App({
   onLaunch() {
     this.applyUpdates();
+  },
+
+  /** Behaviour events waiting to be sent go before the app may be killed in the background. */
+  onHide() {
+    track.flush();
   },
 
   /** A store ordering on an old version may miss a rule the server now requires: when

@@ -19,6 +19,7 @@ from backend.catalog import service as catalog_service
 from backend.catalog.models import Category, PriceEntry, Sku
 from backend.coupons import service as coupons_service
 from backend.demo.analytics import seed_order_history
+from backend.demo.behaviour import seed_behaviour
 from backend.demo.claims import seed_voucher_claim
 from backend.demo.codes import seed_codes
 from backend.demo.complaints import seed_complaints
@@ -204,6 +205,8 @@ async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
     accounts.live_session, accounts.live_invited = await seed_live_session(
         acting, distributor_ids[0], now
     )
+    # Last: a week of mini-program visits by the store owners the steps above made.
+    await seed_behaviour(brand.id, datetime.now(UTC).replace(microsecond=0))
     return accounts
 
 

@@ -11,6 +11,7 @@ const { errorMessage, redirectIfSignedOut, toastError } = require('../../compone
 const { presentPriced } = require('../../components/lib/priced');
 const { requireStore } = require('../../components/lib/identity');
 const { diffPatch } = require('../../components/lib/patch');
+const track = require('../../utils/track');
 
 Component({
   data: {
@@ -30,6 +31,7 @@ Component({
       return this.load();
     },
     onShow() {
+      track.pageView('pages/cart/index');
       // A tab page: the cart may have changed on the catalog or product page.
       if (!this.shownOnce) {
         this.shownOnce = true;

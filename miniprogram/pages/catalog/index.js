@@ -14,6 +14,7 @@ const { takeIntent } = require('../../components/lib/intent');
 const { covers } = require('../../components/lib/promotions');
 const privacy = require('../../components/lib/privacy');
 const { diffPatch } = require('../../components/lib/patch');
+const track = require('../../utils/track');
 
 const PAGE_SIZE = 20;
 
@@ -90,10 +91,14 @@ Component({
     onLoad(options) {
       if (!requireStore()) return Promise.resolve();
       const query = options || {};
-      if (query.q) this.setData({ keyword: query.q, input: query.q });
+      if (query.q) {
+        this.setData({ keyword: query.q, input: query.q });
+        this.searched = true;
+      }
       return Promise.all([this.loadCategories(), this.reload(), this.loadCart(), this.loadPromotions()]);
     },
     onShow() {
+      track.pageView('pages/catalog/index');
       // The cart may have changed on another page: keep the "已加 N" marks true.
       if (this.shownOnce) this.loadCart();
       this.shownOnce = true;
@@ -162,6 +167,10 @@ Component({
       if (this.data.activeCategory) query.category_id = this.data.activeCategory;
       if (after) query.after = after;
       const answer = await api.get('/catalog/skus', query);
+      // A search (not a refresh or another tab of it) is what its first page found (0:
+      // nothing): the brand's zero-result terms.
+      if (this.searched && query.q && !after) track.search(query.q, (answer.items || []).length);
+      if (!after) this.searched = false;
       return { items: (answer.items || []).map(present), next: answer.next_after };
     },
     afterPage(added, { appended }) {
@@ -179,6 +188,7 @@ Component({
     },
     onSearch() {
       this.setData({ keyword: this.data.input.trim(), barcode: '' });
+      this.searched = true;
       return this.reload();
     },
     onClearSearch() {
@@ -228,6 +238,7 @@ Component({
           const quantity = nextQuantity(current, item.minOrderQty, item.caseSize);
           const cart = await api.put(`/cart/items/${id}`, { quantity });
           this.showInCart(cart);
+          track.addToCart(id, item.productId);
           wx.showToast({ title: `已加入购物车（共${quantity}${item.unit}）`, icon: 'none' });
         } catch (err) {
           if (!redirectIfSignedOut(err)) toastError(err);

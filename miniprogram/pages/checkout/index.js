@@ -19,6 +19,7 @@ const { payOrder } = require('../../components/lib/pay');
 const { formatTime } = require('../../components/lib/format');
 const { requireStore } = require('../../components/lib/identity');
 const subscribe = require('../../components/lib/subscribe');
+const track = require('../../utils/track');
 
 // After these the same request may still succeed: keep the key so the retry is the same one.
 function keepsAttempt(err) {
@@ -49,6 +50,8 @@ Component({
         couponId: Number(query.coupon_id) || null,
         useRebate: query.use_rebate === '1' || query.use_rebate === 'true',
       });
+      track.pageView('pages/checkout/index');
+      track.checkout();
       return this.load();
     },
 
@@ -103,6 +106,7 @@ Component({
       try {
         const order = await api.post('/orders', body, { idempotencyKey: this.attempt.key });
         this.attempt = null;
+        track.order();
         this.setData({
           order: {
             id: order.id,

@@ -13,6 +13,7 @@ const { requireStore } = require('../../components/lib/identity');
 const { diffPatch } = require('../../components/lib/patch');
 const { setIntent } = require('../../components/lib/intent');
 const { presentCurrent } = require('../../components/lib/promotions');
+const track = require('../../utils/track');
 
 const LIVE_STATUS = { scheduled: '即将开始', live: '直播中', ended: '已结束' };
 
@@ -70,6 +71,9 @@ Component({
     onLoad() {
       if (!requireStore()) return Promise.resolve();
       return this.loadAll();
+    },
+    onShow() {
+      track.pageView('pages/home/index');
     },
     onPullDownRefresh() {
       return endPullDown(this.loadAll());

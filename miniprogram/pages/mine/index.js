@@ -7,6 +7,7 @@ const api = require('../../utils/api');
 const { formatFen } = require('../../utils/money');
 const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
 const { requireStore } = require('../../components/lib/identity');
+const track = require('../../utils/track');
 
 const ENTRIES = [
   { key: 'scan', name: '扫码入库/动销', icon: '扫', url: '/packageCodes/pages/scan/index' },
@@ -36,6 +37,7 @@ Component({
       return this.loadBalances();
     },
     onShow() {
+      track.pageView('pages/mine/index');
       if (this.shownOnce) this.loadBalances();
       this.shownOnce = true;
     },

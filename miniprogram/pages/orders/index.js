@@ -10,6 +10,7 @@ const { STATUS_TABS, CHANNEL_NAMES, statusName } = require('../../components/lib
 const { formatTime } = require('../../components/lib/format');
 const { requireStore } = require('../../components/lib/identity');
 const { takeIntent } = require('../../components/lib/intent');
+const track = require('../../utils/track');
 
 const THIS_PAGE = '/pages/orders/index';
 
@@ -53,6 +54,7 @@ Component({
       return intent === 'all' ? '' : intent;
     },
     onShow() {
+      track.pageView('pages/orders/index');
       const first = !this.shownOnce;
       this.shownOnce = true;
       const wanted = this.intendedTab();

@@ -13,6 +13,7 @@ const { orderableMin } = require('../../components/lib/quantity');
 const { appliedOf, giftsOf, presentCurrent } = require('../../components/lib/promotions');
 const { requireStore } = require('../../components/lib/identity');
 const { diffPatch } = require('../../components/lib/patch');
+const track = require('../../utils/track');
 
 function presentSku(sku, offer) {
   const unit = sku.unit;
@@ -82,6 +83,9 @@ Component({
       this.wantedSku = Number((options || {}).sku_id) || null;
       return this.load();
     },
+    onShow() {
+      track.pageView('pages/product/index');
+    },
 
     async load() {
       if (!this.productId) {
@@ -113,6 +117,7 @@ Component({
           selected: chosen,
           quantity: chosen.minQty,
         });
+        track.productView(product.id, chosen.id);
         await Promise.all([this.requote(), this.loadPromotions()]);
       } catch (err) {
         if (redirectIfSignedOut(err)) return;
@@ -202,6 +207,7 @@ Component({
             inCart[l.sku_id] = l.quantity;
           });
           this.setData(diffPatch('inCart', this.data.inCart, inCart));
+          track.addToCart(selected.id, this.productId);
           wx.showToast({ title: '已加入购物车', icon: 'success' });
         } catch (err) {
           if (!redirectIfSignedOut(err)) toastError(err);

@@ -221,3 +221,33 @@ test('store-wide promotions tag every SKU; without promotions the list still wor
   await flush();
   expect(texts(page, '.sku-title')).toEqual(['RO 净水器', 'RO 净水器']);
 });
+
+test('behaviour events: shown, each search with how many it found, add to cart', async () => {
+  const track = require('../../utils/track');
+  route(api, {
+    'GET /catalog/categories': categories,
+    'GET /catalog/skus': (path, q) => (q.q === '软水机' ? { items: [], next_after: null } : { items: [sku()], next_after: null }),
+    'GET /cart': emptyCart,
+    'GET /promotions/current': { items: [] },
+    'PUT /cart/items/1': priced({ lines: [quoteLine({ sku_id: 1, quantity: 1 })] }),
+  });
+  const queued = () => h.wx.getStorageSync(track.STORAGE_KEY) || [];
+  const page = h.page('catalog');
+  await page.instance.onLoad({});
+  await page.instance.onShow();
+  await flush();
+  expect(queued()).toEqual([expect.objectContaining({ kind: 'page_view', page: 'pages/catalog/index' })]);
+
+  for (const term of ['软水机', 'RO']) {
+    page.querySelector('.search-input').dispatchEvent('input', { detail: { value: term } });
+    await flush();
+    await page.instance.onSearch();
+  }
+  await tap(page, '.cat-tab', 1); // the same search in a category, then refreshed: not searches
+  await page.instance.onPullDownRefresh();
+  await tap(page, '.add-btn');
+  await flush();
+  const events = queued();
+  expect(events.filter((e) => e.kind === 'search').map((e) => [e.term, e.results])).toEqual([['软水机', 0], ['RO', 1]]);
+  expect(events[events.length - 1]).toMatchObject({ kind: 'add_to_cart', sku_id: 1 });
+});

@@ -226,3 +226,28 @@ test('an owner who allowed the reorder reminder already is not asked again', asy
   expect(texts(page, '.remind-on')).toEqual(['已开启补货提醒']);
   expect(page.querySelectorAll('.remind-btn')).toHaveLength(0);
 });
+
+test('behaviour events: checkout started when opened, the order once placed', async () => {
+  const track = require('../../utils/track');
+  route(api, { 'GET /cart': priced(), 'POST /orders': order(), 'POST /orders/42/pay': payParams });
+  payWith({ ok: false, errMsg: 'requestPayment:fail cancel' });
+  const kinds = () => (h.wx.getStorageSync(track.STORAGE_KEY) || []).map((e) => e.kind);
+  const page = await openCheckout();
+  expect(kinds()).toEqual(['page_view', 'checkout']);
+  await tap(page, '.submit-btn');
+  await flush(6);
+  expect(kinds()).toEqual(['page_view', 'checkout', 'order']);
+});
+
+test('a tracker that cannot store its events changes nothing on the page', async () => {
+  const track = require('../../utils/track');
+  const setStorage = h.wx.setStorageSync;
+  h.wx.setStorageSync = jest.fn((key, value) => {
+    if (key === track.STORAGE_KEY) throw new Error('storage full');
+    return setStorage(key, value);
+  });
+  route(api, { 'GET /cart': priced() });
+  const page = await openCheckout();
+  expect(textOf(page)).toContain('应付 ¥2,700.00');
+  expect(h.wx.setStorageSync).toHaveBeenCalledWith(track.STORAGE_KEY, expect.any(Array));
+});

@@ -220,3 +220,25 @@ test('the gifts a quote adds are named by the server', async () => {
   await flush();
   expect(textOf(page)).toContain('赠品RO 净水器 滤芯套装 × 2套（价值¥400.00）');
 });
+
+test('behaviour events: the product viewed, the page shown, added to the cart', async () => {
+  const track = require('../../utils/track');
+  route(api, {
+    'GET /catalog/products/10': product,
+    'GET /catalog/skus': offers,
+    'GET /promotions/current': promotionsFor,
+    'GET /cart': priced({ lines: [] }),
+    'POST /quote': (path, body) => quoteFor(body.lines[0].quantity),
+    'PUT /cart/items/1': priced({ lines: [quoteLine({ sku_id: 1, quantity: 1 })] }),
+  });
+  const page = h.page('product');
+  await page.instance.onLoad({ product_id: '10', sku_id: '1' });
+  page.instance.onShow();
+  await flush();
+  await tap(page, '.bar-add');
+  await flush();
+  const events = h.wx.getStorageSync(track.STORAGE_KEY);
+  expect(events.map((e) => e.kind)).toEqual(['product_view', 'page_view', 'add_to_cart']);
+  expect(events[0]).toMatchObject({ product_id: 10, sku_id: 1 });
+  expect(events[2]).toMatchObject({ product_id: 10, sku_id: 1 });
+});

@@ -98,6 +98,9 @@ function recordSetData(comp, log) {
  * be of the same list of files.
  */
 function fresh({ wholeApp = false } = {}) {
+  // The last test's tracker may have a send timer pending: it would write its queue into
+  // this test's storage.
+  require('../../../utils/track').reset();
   delete global.wx; // miniprogram-simulate merges into an existing wx; start clean
   jest.resetModules();
   const simulate = require('miniprogram-simulate');
