@@ -1242,3 +1242,22 @@ class ClaimConflict(Conflict):
 class ClaimStatusChanged(Conflict):
     code = "coupon.claim_status_changed"
     message = "核销单状态已变化"
+
+
+# ---- for analytics (store profile) ----------------------------------------------------------
+
+
+async def analytics_store_coupons(store_id: int, now: datetime) -> dict[str, int]:
+    """The coupons in a store's wallet: received (claimed, issued or grabbed), used, expired
+    unused, and still usable."""
+    rows = await Coupon.filter(store_id=store_id).values_list("status", "valid_until")
+    used = sum(1 for status, _ in rows if status == CouponStatus.USED.value)
+    expired = sum(
+        1 for status, until in rows if status == CouponStatus.AVAILABLE.value and until < now
+    )
+    return {
+        "received": len(rows),
+        "used": used,
+        "expired": expired,
+        "available": len(rows) - used - expired,
+    }

@@ -1427,3 +1427,27 @@ async def draw_record(
     if not await LiveDraw.exists(id=draw_id, session_id=session.id):
         raise draws.DrawNotFound()
     return (await _named_draws(deps, principal, [await draws.record(draw_id)]))[0]
+
+
+# ---- for analytics (store profile) ----------------------------------------------------------
+
+
+async def analytics_store_live(store_id: int) -> dict[str, int]:
+    """A store's live sessions: invited to, joined (it left a trace: an order, a red packet or
+    a coupon grabbed; who merely watched is kept in Redis only while the room is open),
+    ordered in, and the GMV it ordered there."""
+    invited = await LiveInvitation.filter(store_id=store_id).count()
+    ordered = set(await LiveOrder.filter(store_id=store_id).values_list("session_id", flat=True))
+    rained = await RedPacketRain.filter(grants__store_id=store_id).values_list(
+        "session_id", flat=True
+    )
+    grabbed = await LiveCouponDrop.filter(claims__store_id=store_id).values_list(
+        "session_id", flat=True
+    )
+    amounts = await LiveOrder.filter(store_id=store_id).values_list("amount_fen", flat=True)
+    return {
+        "invited": invited,
+        "joined": len(ordered | set(rained) | set(grabbed)),
+        "ordered": len(ordered),
+        "gmv_fen": sum(int(amount) for amount in amounts),  # type: ignore[call-overload]
+    }

@@ -2074,3 +2074,31 @@ async def order_numbers(brand_id: int, order_ids: Sequence[int]) -> dict[int, st
         "SELECT id, order_no FROM orders WHERE brand_id = $1 AND id IN ($2)", brand_id, wanted
     )
     return {int(row["id"]): str(row["order_no"]) for row in rows}
+
+
+# ---- for analytics (store profile) ----------------------------------------------------------
+
+# Orders that count in the figures: paid, and not cancelled (as the analytics rollups count).
+ANALYTICS_COUNTED = (
+    OrderStatus.PAID.value,
+    OrderStatus.ACCEPTED.value,
+    OrderStatus.SHIPPED.value,
+    OrderStatus.DELIVERED.value,
+    OrderStatus.COMPLETED.value,
+)
+
+
+async def analytics_store_skus(
+    store_id: int, distributor_id: int | None = None
+) -> list[tuple[int, int, int]]:
+    """(sku_id, units, gmv_fen) per SKU over the store's counted orders (only those placed
+    with `distributor_id` when given): what a store profile splits by category."""
+    lines = OrderLine.filter(order__store_id=store_id, order__status__in=ANALYTICS_COUNTED)
+    if distributor_id:
+        lines = lines.filter(order__distributor_id=distributor_id)
+    rows = (
+        await lines.group_by("sku_id")
+        .annotate(units=Sum("quantity"), gmv=Sum("payable_fen"))
+        .values_list("sku_id", "units", "gmv")
+    )
+    return [(int(sku), int(units or 0), int(gmv or 0)) for sku, units, gmv in rows]
