@@ -2076,10 +2076,10 @@ async def order_numbers(brand_id: int, order_ids: Sequence[int]) -> dict[int, st
     return {int(row["id"]): str(row["order_no"]) for row in rows}
 
 
-# ---- for analytics (store profile) ----------------------------------------------------------
+# ---- reads for analytics -------------------------------------------------------------------
 
-# Orders that count in the figures: paid, and not cancelled (as the analytics rollups count).
-ANALYTICS_COUNTED = (
+# Statuses whose orders count in the figures: paid, and not withdrawn since.
+COUNTED_STATUSES = (
     OrderStatus.PAID.value,
     OrderStatus.ACCEPTED.value,
     OrderStatus.SHIPPED.value,
@@ -2088,12 +2088,61 @@ ANALYTICS_COUNTED = (
 )
 
 
+async def analytics_orders_changed(
+    since: datetime, after: tuple[datetime, int] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Orders changed at or after `since`, oldest change first, `limit` at a time, the next
+    page after `after` (the last one's (updated_at, id)): what the analytics refresh reads.
+    Each with its lines (sku_id, quantity, list_amount_fen, discount_fen, payable_fen)."""
+    if after is None:
+        rows = await sql.fetch(
+            "SELECT id, brand_id, distributor_id, store_id, channel, status, created_at,"
+            " updated_at FROM orders WHERE updated_at >= $1 ORDER BY updated_at, id LIMIT $2",
+            since,
+            limit,
+        )
+    else:
+        rows = await sql.fetch(
+            "SELECT id, brand_id, distributor_id, store_id, channel, status, created_at,"
+            " updated_at FROM orders WHERE updated_at > $1 OR (updated_at = $1 AND id > $2)"
+            " ORDER BY updated_at, id LIMIT $3",
+            after[0],
+            after[1],
+            limit,
+        )
+    orders = [dict(row) for row in rows]
+    if not orders:
+        return []
+    lines = await sql.fetch(
+        "SELECT order_id, sku_id, quantity, list_amount_fen, discount_fen, payable_fen"
+        " FROM order_lines WHERE order_id IN ($1) ORDER BY id",
+        [order["id"] for order in orders],
+    )
+    by_order: dict[int, list[dict[str, Any]]] = {}
+    for line in lines:
+        by_order.setdefault(int(line["order_id"]), []).append(dict(line))
+    for order in orders:
+        order["lines"] = by_order.get(int(order["id"]), [])
+    return orders
+
+
+def analytics_lines_sql() -> str:
+    """A derived table of every order line with its order's (order_id, brand_id,
+    distributor_id, store_id, channel, status, created_at, line_id, sku_id, quantity,
+    list_amount_fen, discount_fen, payable_fen): the analytics rebuild sums it."""
+    return (
+        "SELECT o.id AS order_id, o.brand_id, o.distributor_id, o.store_id, o.channel,"
+        " o.status, o.created_at, l.id AS line_id, l.sku_id, l.quantity, l.list_amount_fen,"
+        " l.discount_fen, l.payable_fen FROM orders o JOIN order_lines l ON l.order_id = o.id"
+    )
+
+
 async def analytics_store_skus(
     store_id: int, distributor_id: int | None = None
 ) -> list[tuple[int, int, int]]:
     """(sku_id, units, gmv_fen) per SKU over the store's counted orders (only those placed
     with `distributor_id` when given): what a store profile splits by category."""
-    lines = OrderLine.filter(order__store_id=store_id, order__status__in=ANALYTICS_COUNTED)
+    lines = OrderLine.filter(order__store_id=store_id, order__status__in=COUNTED_STATUSES)
     if distributor_id:
         lines = lines.filter(order__distributor_id=distributor_id)
     rows = (

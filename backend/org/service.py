@@ -1550,12 +1550,13 @@ async def box_join_token(deps: Deps, brand_id: int, distributor_id: int | None) 
 
 
 async def stores_brief(brand_id: int, store_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """The brand's stores among `store_ids`: {id, name, distributor_id, region_id}, by id."""
+    """The brand's stores among `store_ids`: {id, name, distributor_id, region_id, tier}, by
+    id."""
     wanted = sorted(set(store_ids))
     if not wanted:
         return {}
     rows = await Store.filter(brand_id=brand_id, id__in=wanted).values(
-        "id", "name", "distributor_id", "region_id"
+        "id", "name", "distributor_id", "region_id", "tier"
     )
     return {int(row["id"]): dict(row) for row in rows}
 
@@ -1581,6 +1582,12 @@ async def active_distributor_name(brand_id: int, distributor_id: int) -> str | N
 async def distributor_in_brand(brand_id: int, distributor_id: int) -> bool:
     """Whether the distributor is the brand's (active or not: its past figures stay)."""
     return await Distributor.filter(id=distributor_id, brand_id=brand_id).exists()
+
+
+def analytics_store_dims_sql() -> str:
+    """A derived table of every store's (store_id, region_id, tier): the analytics rebuild
+    joins it to the orders."""
+    return "SELECT id AS store_id, region_id, tier FROM stores"
 
 
 # ---- for analytics (store list, store profile, RFM tags) ------------------------------------
