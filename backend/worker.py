@@ -12,6 +12,7 @@ from typing import Any
 from backend.analytics import behaviour as analytics_behaviour
 from backend.analytics import reorders as analytics_reorders
 from backend.analytics import rollups as analytics_rollups
+from backend.analytics import stores as analytics_stores
 from backend.codes import generate as codes_generate
 from backend.complaints import service as complaints_service
 from backend.config import Settings
@@ -78,6 +79,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic(
         "analytics.partitions", "行为事件分区", 3600, analytics_behaviour.ensure_partitions_job
     ),
+    # Stores' RFM tiers, written as tags that promotions and coupons target.
+    Periodic("analytics.rfm", "门店 RFM 分层", 86400, analytics_stores.rfm_job),
 )
 
 # What staff read for each job in the console (routes look titles up here).

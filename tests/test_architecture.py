@@ -82,6 +82,7 @@ PURE_MODULES = {
     "backend/codes/diversion_rules.py",
     "backend/codes/tokens.py",
     "backend/analytics/periods.py",
+    "backend/analytics/rfm.py",
 }
 IO_PACKAGES = {
     "tortoise",

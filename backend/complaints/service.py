@@ -963,3 +963,29 @@ async def tell_store(deps: Any, step: ComplaintStepTaken) -> None:
         now=step.at,
         about=about,
     )
+
+
+# ---- for analytics (store profile) ----------------------------------------------------------
+
+
+async def analytics_store_complaints(store_id: int, recent: int = 5) -> dict[str, Any]:
+    """A store's complaints: how many, how many still open (not closed, not waiting on the
+    store's confirmation), and the latest few."""
+    done = (ComplaintStatus.RESOLVED.value, ComplaintStatus.CLOSED.value)
+    total = await Complaint.filter(store_id=store_id).count()
+    still_open = await Complaint.filter(store_id=store_id).exclude(status__in=done).count()
+    latest = await Complaint.filter(store_id=store_id).order_by("-id").limit(recent)
+    return {
+        "total": total,
+        "open": still_open,
+        "recent": [
+            {
+                "id": complaint.id,
+                "category": complaint.category,
+                "status": complaint.status,
+                "status_name": STATUS_NAMES[ComplaintStatus(complaint.status)],
+                "created_at": complaint.created_at.isoformat(),
+            }
+            for complaint in latest
+        ],
+    }

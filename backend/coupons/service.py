@@ -1299,3 +1299,22 @@ async def analytics_effect_coupons(
         elif valid_until <= now:
             figures.expired += 1
     return [found[template_id] for template_id in sorted(found)]
+
+
+# ---- for analytics (store profile) ----------------------------------------------------------
+
+
+async def analytics_store_coupons(store_id: int, now: datetime) -> dict[str, int]:
+    """The coupons in a store's wallet: received (claimed, issued or grabbed), used, expired
+    unused, and still usable."""
+    rows = await Coupon.filter(store_id=store_id).values_list("status", "valid_until")
+    used = sum(1 for status, _ in rows if status == CouponStatus.USED.value)
+    expired = sum(
+        1 for status, until in rows if status == CouponStatus.AVAILABLE.value and until < now
+    )
+    return {
+        "received": len(rows),
+        "used": used,
+        "expired": expired,
+        "available": len(rows) - used - expired,
+    }

@@ -955,3 +955,18 @@ async def mine_detail(
         store_at=await _location(principal, signing.store_id),  # type: ignore[attr-defined]
     )
     return view
+
+
+# ---- for analytics (store profile) ----------------------------------------------------------
+
+
+async def analytics_store_display(store_id: int) -> dict[str, int]:
+    """A store's display programs: signed, and its checks' submissions by outcome."""
+    signed = await DisplaySigning.filter(store_id=store_id).count()
+    statuses = await DisplaySubmission.filter(store_id=store_id).values_list("status", flat=True)
+    return {
+        "signed": signed,
+        "submissions": len(statuses),
+        "passed": sum(1 for s in statuses if s == SubmissionStatus.PASSED.value),
+        "review": sum(1 for s in statuses if s == SubmissionStatus.REVIEW.value),
+    }

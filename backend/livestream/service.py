@@ -1558,3 +1558,27 @@ async def _drop_traces(found: dict[int, EffectSession]) -> None:
         drop__session_id__in=list(found)
     ).values_list("drop__session_id", "store_id"):
         found[int(session_id)].joined.add(int(store_id))
+
+
+# ---- for analytics (store profile) ----------------------------------------------------------
+
+
+async def analytics_store_live(store_id: int) -> dict[str, int]:
+    """A store's live sessions: invited to, joined (it left a trace: an order, a red packet or
+    a coupon grabbed; who merely watched is kept in Redis only while the room is open),
+    ordered in, and the GMV it ordered there."""
+    invited = await LiveInvitation.filter(store_id=store_id).count()
+    ordered = set(await LiveOrder.filter(store_id=store_id).values_list("session_id", flat=True))
+    rained = await RedPacketRain.filter(grants__store_id=store_id).values_list(
+        "session_id", flat=True
+    )
+    grabbed = await LiveCouponDrop.filter(claims__store_id=store_id).values_list(
+        "session_id", flat=True
+    )
+    amounts = await LiveOrder.filter(store_id=store_id).values_list("amount_fen", flat=True)
+    return {
+        "invited": invited,
+        "joined": len(ordered | set(rained) | set(grabbed)),
+        "ordered": len(ordered),
+        "gmv_fen": sum(int(amount) for amount in amounts),  # type: ignore[call-overload]
+    }

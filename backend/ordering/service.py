@@ -2262,3 +2262,19 @@ async def analytics_carts(
         .values("store_id", "sku_id", "quantity", "updated_at")
     )
     return [dict(row) for row in rows]
+
+
+async def analytics_store_skus(
+    store_id: int, distributor_id: int | None = None
+) -> list[tuple[int, int, int]]:
+    """(sku_id, units, gmv_fen) per SKU over the store's counted orders (only those placed
+    with `distributor_id` when given): what a store profile splits by category."""
+    lines = OrderLine.filter(order__store_id=store_id, order__status__in=COUNTED_STATUSES)
+    if distributor_id:
+        lines = lines.filter(order__distributor_id=distributor_id)
+    rows = (
+        await lines.group_by("sku_id")
+        .annotate(units=Sum("quantity"), gmv=Sum("payable_fen"))
+        .values_list("sku_id", "units", "gmv")
+    )
+    return [(int(sku), int(units or 0), int(gmv or 0)) for sku, units, gmv in rows]

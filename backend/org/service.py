@@ -1608,3 +1608,54 @@ async def analytics_sales_store_count(brand_id: int, distributor_id: int | None)
     if distributor_id is not None:
         stores = stores.filter(distributor_id=distributor_id)
     return await stores.count()
+
+
+# ---- for analytics (store list, store profile, RFM tags) ------------------------------------
+
+
+async def analytics_brand_ids() -> list[int]:
+    """Every brand, by id: whom a brand-wide periodic job goes through."""
+    ids = await Brand.all().order_by("id").values_list("id", flat=True)
+    return [int(brand_id) for brand_id in ids]  # type: ignore[call-overload]
+
+
+async def analytics_store_ids(brand_id: int) -> list[int]:
+    """Every store of the brand (any status), by id."""
+    ids = await Store.filter(brand_id=brand_id).order_by("id").values_list("id", flat=True)
+    return [int(store_id) for store_id in ids]  # type: ignore[call-overload]
+
+
+async def analytics_prefixed_tags(brand_id: int, prefix: str) -> dict[int, list[str]]:
+    """The brand's stores' tags that start with `prefix` (tags a job owns, like RFM·…)."""
+    rows = await StoreTag.filter(store__brand_id=brand_id, tag__startswith=prefix).values_list(
+        "store_id", "tag"
+    )
+    tags: dict[int, list[str]] = {}
+    for store_id, tag in rows:
+        tags.setdefault(int(store_id), []).append(str(tag))
+    return tags
+
+
+async def analytics_retag(
+    brand_id: int, add: Sequence[tuple[int, str]], remove: Sequence[tuple[int, str]]
+) -> None:
+    """Add and remove (store, tag) pairs on the brand's stores in one transaction; pairs of
+    another brand's stores are left alone. Other tags stay as they are."""
+    store_ids = {store_id for store_id, _ in [*add, *remove]}
+    if not store_ids:
+        return
+    ours = set(
+        await Store.filter(brand_id=brand_id, id__in=sorted(store_ids)).values_list("id", flat=True)
+    )
+    gone: dict[str, list[int]] = {}
+    for store_id, tag in remove:
+        if store_id in ours:
+            gone.setdefault(tag, []).append(store_id)
+    async with in_transaction():
+        for tag, ids in gone.items():  # one statement per tag: a handful of segments
+            await StoreTag.filter(tag=tag, store_id__in=ids).delete()
+        # ignore_conflicts: a tag an admin added by hand meanwhile is simply there already.
+        await StoreTag.bulk_create(
+            [StoreTag(store_id=store_id, tag=tag) for store_id, tag in add if store_id in ours],
+            ignore_conflicts=True,
+        )
