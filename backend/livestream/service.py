@@ -1564,10 +1564,13 @@ async def _drop_traces(found: dict[int, EffectSession]) -> None:
 
 
 async def analytics_store_live(store_id: int) -> dict[str, int]:
-    """A store's live sessions: invited to, joined (it left a trace: an order, a red packet or
-    a coupon grabbed; who merely watched is kept in Redis only while the room is open),
-    ordered in, and the GMV it ordered there."""
+    """A store's live sessions: invited to, joined (it entered the room, or left a trace
+    there before joins were recorded: an order, a red packet or a coupon grabbed), ordered
+    in, and the GMV it ordered there."""
     invited = await LiveInvitation.filter(store_id=store_id).count()
+    entered = await LiveInvitation.filter(store_id=store_id, joined_at__isnull=False).values_list(
+        "session_id", flat=True
+    )
     ordered = set(await LiveOrder.filter(store_id=store_id).values_list("session_id", flat=True))
     rained = await RedPacketRain.filter(grants__store_id=store_id).values_list(
         "session_id", flat=True
@@ -1578,7 +1581,7 @@ async def analytics_store_live(store_id: int) -> dict[str, int]:
     amounts = await LiveOrder.filter(store_id=store_id).values_list("amount_fen", flat=True)
     return {
         "invited": invited,
-        "joined": len(ordered | set(rained) | set(grabbed)),
+        "joined": len(ordered | set(rained) | set(grabbed) | set(entered)),
         "ordered": len(ordered),
         "gmv_fen": sum(int(amount) for amount in amounts),  # type: ignore[call-overload]
     }
