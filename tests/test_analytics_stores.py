@@ -24,6 +24,7 @@ from backend.worker import PERIODIC
 from tests.factories import (
     Shop,
     distributor_admin,
+    make_code_batch,
     make_shop,
     make_staff,
     make_store,
@@ -31,6 +32,7 @@ from tests.factories import (
     staff_headers,
     store_owner,
 )
+from tests.test_codes_scans import scan
 from tests.test_order_queue import pay_offline, place
 
 STORES = "/api/v1/analytics/stores"
@@ -223,6 +225,13 @@ async def test_the_profile_adds_up_the_stores_orders(client, sandbox_client, dep
     assert body["coupons"] == {"received": 0, "used": 0, "expired": 0, "available": 0}
     assert body["complaints"] == {"total": 0, "open": 0, "recent": []}
     assert body["live"] == {"invited": 0, "joined": 0, "ordered": 0, "gmv_fen": 0}
+    assert body["scans"] == {
+        "boxes_received": 0,
+        "items_received": 0,
+        "items_sold": 0,
+        "items_on_hand": 0,
+        "last_scan_at": None,
+    }
     assert body["activity"] == "active"
     assert body["rfm"]["orders_365"] == 3 and body["rfm"]["gmv_fen_365"] == gmv
     assert body["rfm"]["recency_days"] == 10
@@ -475,3 +484,19 @@ def test_tag_changes_touch_only_what_differs() -> None:
 def test_thresholds_read_saved_json_with_defaults() -> None:
     assert rfm.Thresholds.from_json({}) == rfm.Thresholds()
     assert rfm.Thresholds.from_json({"recency_days": 7}).recency_days == 7
+
+
+async def test_the_profile_shows_the_stores_code_scans(client, sandbox_client, deps) -> None:
+    shop = await make_shop()
+    owner = await store_owner(client, sandbox_client, shop.tenant.store)
+    codes = await make_code_batch(shop, shop.water, boxes=2, items_per_box=3)
+    received = await scan(client, owner, codes.url(codes.boxes[0]), "receive")
+    assert received.status_code == 201, received.text
+    sold = await scan(client, owner, codes.url(codes.items[0][0]), "sell")
+    assert sold.status_code == 201, sold.text
+    admin = await staff_headers(client, shop.tenant.admin_username)
+    body = (await client.get(f"{STORES}/{shop.tenant.store.id}", headers=admin)).json()
+    scans = body["scans"]
+    assert (scans["boxes_received"], scans["items_received"]) == (1, 3)
+    assert (scans["items_sold"], scans["items_on_hand"]) == (1, 2)
+    assert scans["last_scan_at"] is not None

@@ -53,7 +53,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND = ROOT / "backend"
-# A domain owns tables or use cases (codes has no service.py: its parts are modules of their
+# A domain owns tables or use cases (codes' and analytics' use cases are modules of their
 # own); infra keeps the idempotency table but is no domain.
 LAYERS = {"infra", "integrations", "kernel", "demo"}
 DOMAINS = sorted(

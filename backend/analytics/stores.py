@@ -30,6 +30,7 @@ from backend.analytics.models import (
 )
 from backend.analytics.scope import Scope, china_day
 from backend.catalog import service as catalog_service
+from backend.codes import service as codes_service
 from backend.complaints import service as complaints_service
 from backend.coupons import service as coupons_service
 from backend.display import service as display_service
@@ -487,6 +488,7 @@ async def profile(
         "complaints": await complaints_service.analytics_store_complaints(store_id),
         "live": await livestream_service.analytics_store_live(store_id),
         "display": await display_service.analytics_store_display(store_id),
+        "scans": await codes_service.analytics_store_scans(store_id),
         "events": await _events(scope.brand_id, store_id),
         "rfm": await _rfm(scope, store, today),
         "reorders": await _reorders(scope.brand_id, store_id, today),
