@@ -1,0 +1,704 @@
+"""Latency of each analytics dashboard question over 50,000 stores, two years of orders
+(~10 million order lines) and 50 million behaviour events, against the same question asked
+of the raw tables in SQL in the same run. Target (issue 21): p99 <= 200 ms.
+
+In one run this script:
+
+1. makes or reuses the seeded database of bench/analytics_seed.py at --scale (reused when
+   there: the first full-size seeding takes a while, see its docstring);
+2. builds the rollups with the engine's own `backend.analytics.rollups.rebuild` (once per
+   database: the time it took is kept with the seed's layout; --rebuild builds them again).
+   Without the engine on this branch it measures the raw side only and says so;
+3. starts `b2bc serve --workers 1` on that database (Redis db 12) and signs in as the demo's
+   brand admin and as dist1_admin (a distributor's staff: their own figures only);
+4. for each question, checks the endpoint answers 200 (an endpoint not there yet, 404/405
+   without an analytics error code, is skipped with a line saying so), then sends
+   --requests requests one after another over one keep-alive connection, each with another
+   period (its end drawn among the last 300 days, so no two requests hit the same cache),
+   after --warmup requests not counted;
+5. asks the same question of the raw tables (orders, order_lines, stores, store_tags, skus,
+   products, analytics_events) in SQL through asyncpg, --raw-runs times with other periods
+   (statement_timeout --raw-timeout s), the answer's rows fetched as the API would;
+6. prints p50/p99 of both per question, their ratio and the verdict against the target.
+
+    PYTHONPATH=$PWD nice -n 19 .venv/bin/python bench/analytics_dashboards.py
+    PYTHONPATH=$PWD .venv/bin/python bench/analytics_dashboards.py --scale 0.01 --requests 30
+    PYTHONPATH=$PWD .venv/bin/python bench/analytics_dashboards.py --raw-only
+
+The machine's cores are shared by the server, PostgreSQL, the client and, on a shared
+machine, whatever else runs: the figures are per request with nothing else in flight, and
+the raw side runs on the same database in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from analytics_seed import (
+    HOST,
+    Layout,
+    add_seed_arguments,
+    database_name,
+    prepare,
+    seed_env,
+    store_layout,
+    table_sizes,
+)
+from bench_common import (
+    b2bc_command,
+    exchange,
+    free_port,
+    machine_busy_seconds,
+    percentile,
+    request_bytes,
+    start_server,
+    stop_server,
+    wait_ready,
+)
+
+from backend.config import load_settings
+
+TARGET_P99_MS = 200.0
+PASSWORD = "demo-pass-2026"
+COUNTED = ["paid", "accepted", "shipped", "delivered", "completed"]
+DORMANT_DAYS = 60  # AnalyticsSettings' default
+CHINA = timedelta(hours=8)
+
+# --- the questions ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Period:
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+
+def utc(day: date) -> datetime:
+    """The UTC moment China's `day` begins."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) - CHINA
+
+
+@dataclass(frozen=True)
+class Question:
+    name: str
+    label: str
+    path: str  # with {start}, {end}, {store} placeholders
+    days: int  # the period's length
+    raw: Callable[[Period, Context], list[tuple[str, list[Any]]]]  # statements, in order
+    who: str = "brand"  # or "distributor": dist1_admin's own figures
+
+
+@dataclass
+class Context:
+    brand_id: int
+    distributor_id: int  # dist1_admin's
+    store_ids: list[int]
+    rng: random.Random
+    store: int = 0  # the store of the current request
+
+
+# The raw side: counted orders of the period (and the previous one) with their lines.
+LINES_SQL = """
+SELECT {key} AS key, o.created_at >= $3 AS current, count(DISTINCT o.id) AS orders,
+       sum(l.quantity) AS units, sum(l.payable_fen) AS gmv_fen, sum(l.discount_fen) AS discount_fen
+       {extra}
+FROM orders o JOIN order_lines l ON l.order_id = o.id {joins}
+WHERE o.brand_id = $1 AND o.status = ANY($5::text[]) AND o.created_at >= $2
+  AND o.created_at < $4 {where}
+GROUP BY 1, 2
+"""
+NAMES = {
+    "region": ("s.region_id", "JOIN stores s ON s.id = o.store_id", "regions"),
+    "distributor": ("o.distributor_id", "", "distributors"),
+    "tier": ("s.tier", "JOIN stores s ON s.id = o.store_id", ""),
+    "tag": ("t.tag", "JOIN store_tags t ON t.store_id = o.store_id", ""),
+    "category": (
+        "p.category_id",
+        "JOIN skus k ON k.id = l.sku_id JOIN products p ON p.id = k.product_id",
+        "categories",
+    ),
+    "sku": ("l.sku_id", "", "skus"),
+}
+
+
+def lines_query(
+    period: Period,
+    ctx: Context,
+    key: str,
+    joins: str = "",
+    distributor: int | None = None,
+    extra: str = "",
+    names: str = "",
+    order: str = "",
+) -> tuple[str, list[Any]]:
+    """The period and its previous one in one pass over the orders and their lines."""
+    where = "AND o.distributor_id = $6" if distributor else ""
+    sql = LINES_SQL.format(key=key, joins=joins, where=where, extra=extra)
+    if names:  # names of the keys, as the dashboards show them
+        sql = f"SELECT x.*, n.name FROM ({sql}) x LEFT JOIN {names} n ON n.id::text = x.key::text"
+    sql += order
+    args: list[Any] = [ctx.brand_id, utc(period.previous().start), utc(period.start)]
+    args += [utc(period.end + timedelta(days=1)), COUNTED]
+    if distributor:
+        args.append(distributor)
+    return sql, args
+
+
+def trend(bucket: str, distributor: bool = False) -> Callable[..., list[tuple[str, list[Any]]]]:
+    key = (
+        "(o.created_at AT TIME ZONE 'Asia/Shanghai')::date"
+        if bucket == "day"
+        else f"date_trunc('{bucket}', o.created_at AT TIME ZONE 'Asia/Shanghai')::date"
+    )
+
+    def raw(period: Period, ctx: Context) -> list[tuple[str, list[Any]]]:
+        return [
+            lines_query(period, ctx, key, distributor=ctx.distributor_id if distributor else None)
+        ]
+
+    return raw
+
+
+def breakdown(dim: str) -> Callable[..., list[tuple[str, list[Any]]]]:
+    key, joins, names = NAMES[dim]
+    extra = ", count(DISTINCT o.store_id) AS stores"
+
+    def raw(period: Period, ctx: Context) -> list[tuple[str, list[Any]]]:
+        return [lines_query(period, ctx, key, joins, extra=extra, names=names)]
+
+    return raw
+
+
+def top_skus(direction: str) -> Callable[..., list[tuple[str, list[Any]]]]:
+    def raw(period: Period, ctx: Context) -> list[tuple[str, list[Any]]]:
+        order = f" ORDER BY x.current DESC, x.gmv_fen {direction} LIMIT 10"
+        return [lines_query(period, ctx, "l.sku_id", names="skus", order=order)]
+
+    return raw
+
+
+def channels(period: Period, ctx: Context) -> list[tuple[str, list[Any]]]:
+    return [lines_query(period, ctx, "o.channel")]
+
+
+def stores(period: Period, ctx: Context) -> list[tuple[str, list[Any]]]:
+    """Active, new and dormant stores from every counted order ever, and active by month."""
+    end = utc(period.end + timedelta(days=1))
+    dormant_before = utc(period.end - timedelta(days=DORMANT_DAYS - 1))
+    return [
+        (
+            "WITH per AS (SELECT store_id, min(created_at) AS first, max(created_at) AS last,"
+            " count(*) FILTER (WHERE created_at >= $2) AS in_period FROM orders"
+            " WHERE brand_id = $1 AND status = ANY($5::text[]) AND created_at < $3"
+            " GROUP BY store_id)"
+            " SELECT count(*) FILTER (WHERE in_period > 0) AS active,"
+            " count(*) FILTER (WHERE first >= $2) AS new,"
+            " count(*) FILTER (WHERE last < $4) AS dormant,"
+            " (SELECT count(*) FROM stores WHERE brand_id = $1) AS total FROM per",
+            [ctx.brand_id, utc(period.start), end, dormant_before, COUNTED],
+        ),
+        (
+            "SELECT date_trunc('month', created_at AT TIME ZONE 'Asia/Shanghai') AS month,"
+            " count(DISTINCT store_id) AS active FROM orders WHERE brand_id = $1"
+            " AND status = ANY($4::text[]) AND created_at >= $2 AND created_at < $3 GROUP BY 1",
+            [ctx.brand_id, utc(period.start), end, COUNTED],
+        ),
+    ]
+
+
+def store_list(period: Period, ctx: Context) -> list[tuple[str, list[Any]]]:
+    """The first page of the brand's stores, latest order first, with their figures."""
+    return [
+        (
+            "SELECT s.id, s.name, s.tier, d.name AS distributor, r.name AS region,"
+            " max(o.created_at) AS last_order, count(o.id) AS orders, sum(o.payable_fen) AS gmv"
+            " FROM stores s JOIN distributors d ON d.id = s.distributor_id"
+            " LEFT JOIN regions r ON r.id = s.region_id"
+            " LEFT JOIN orders o ON o.store_id = s.id AND o.status = ANY($2::text[])"
+            " WHERE s.brand_id = $1 GROUP BY s.id, d.name, r.name"
+            " ORDER BY max(o.created_at) DESC NULLS LAST, s.id LIMIT 20",
+            [ctx.brand_id, COUNTED],
+        )
+    ]
+
+
+def store_profile(period: Period, ctx: Context) -> list[tuple[str, list[Any]]]:
+    """One store's monthly orders and GMV, and its categories' shares, over all its orders."""
+    return [
+        (
+            "SELECT date_trunc('month', created_at AT TIME ZONE 'Asia/Shanghai') AS month,"
+            " count(*) AS orders, sum(payable_fen) AS gmv, min(created_at), max(created_at)"
+            " FROM orders WHERE store_id = $1 AND status = ANY($2::text[]) GROUP BY 1",
+            [ctx.store, COUNTED],
+        ),
+        (
+            "SELECT p.category_id, sum(l.payable_fen) AS gmv FROM orders o"
+            " JOIN order_lines l ON l.order_id = o.id JOIN skus k ON k.id = l.sku_id"
+            " JOIN products p ON p.id = k.product_id"
+            " WHERE o.store_id = $1 AND o.status = ANY($2::text[]) GROUP BY 1",
+            [ctx.store, COUNTED],
+        ),
+    ]
+
+
+def events_query(select: str, where: str = "", group: str = "kind", order: str = "") -> Callable:
+    def raw(period: Period, ctx: Context) -> list[tuple[str, list[Any]]]:
+        sql = (
+            f"SELECT {group}, {select} FROM analytics_events WHERE brand_id = $1"
+            f" AND day >= $2 AND day <= $3 {where} GROUP BY {group} {order}"
+        )
+        return [(sql, [ctx.brand_id, period.start, period.end])]
+
+    return raw
+
+
+SALES = "/api/v1/analytics/sales"
+PERIOD = "start={start}&end={end}"
+QUESTIONS = [
+    Question(
+        "trend_day",
+        "sales trend by day, 30 days",
+        f"{SALES}/trend?grain=day&{PERIOD}",
+        30,
+        trend("day"),
+    ),
+    Question(
+        "trend_week",
+        "sales trend by week, 26 weeks",
+        f"{SALES}/trend?grain=week&{PERIOD}",
+        182,
+        trend("week"),
+    ),
+    Question(
+        "trend_month",
+        "sales trend by month, 12 months",
+        f"{SALES}/trend?grain=month&{PERIOD}",
+        365,
+        trend("month"),
+    ),
+    Question(
+        "trend_dist",
+        "distributor staff: trend by day, 30 d",
+        f"{SALES}/trend?grain=day&{PERIOD}",
+        30,
+        trend("day", distributor=True),
+        who="distributor",
+    ),
+    *[
+        Question(
+            f"by_{dim}",
+            f"breakdown by {dim}, 30 days",
+            f"{SALES}/breakdown?dim={dim}&{PERIOD}",
+            30,
+            breakdown(dim),
+        )
+        for dim in ("region", "distributor", "tier", "tag", "category", "sku")
+    ],
+    Question(
+        "by_sku_90",
+        "breakdown by sku, 90 days",
+        f"{SALES}/breakdown?dim=sku&{PERIOD}",
+        90,
+        breakdown("sku"),
+    ),
+    Question(
+        "skus_top",
+        "top 10 SKUs, 30 days",
+        f"{SALES}/skus?order=top&limit=10&{PERIOD}",
+        30,
+        top_skus("DESC"),
+    ),
+    Question(
+        "skus_bottom",
+        "bottom 10 SKUs, 30 days",
+        f"{SALES}/skus?order=bottom&limit=10&{PERIOD}",
+        30,
+        top_skus("ASC"),
+    ),
+    Question("channels", "channel mix, 30 days", f"{SALES}/channels?{PERIOD}", 30, channels),
+    Question(
+        "stores", "active/new/dormant stores, 90 days", f"{SALES}/stores?{PERIOD}", 90, stores
+    ),
+    Question("store_list", "store list, first page", "/api/v1/analytics/stores", 30, store_list),
+    Question(
+        "store_360", "store profile (360°)", "/api/v1/analytics/stores/{store}", 30, store_profile
+    ),
+    Question(
+        "funnel",
+        "behaviour funnel, 30 days",
+        f"/api/v1/analytics/funnel?{PERIOD}",
+        30,
+        events_query(
+            "count(*) AS events, count(DISTINCT user_id) AS users,"
+            " count(DISTINCT store_id) AS stores"
+        ),
+    ),
+    Question(
+        "search_terms",
+        "search terms, 30 days",
+        f"/api/v1/analytics/search-terms?{PERIOD}",
+        30,
+        events_query(
+            "count(*) AS searches, count(DISTINCT user_id) AS users,"
+            " count(*) FILTER (WHERE results = 0) AS zero",
+            "AND kind = 'search'",
+            "term",
+            "ORDER BY 2 DESC LIMIT 100",
+        ),
+    ),
+    Question(
+        "pages",
+        "page views by page, 30 days",
+        f"/api/v1/analytics/pages?{PERIOD}",
+        30,
+        events_query(
+            "count(*) AS views, count(DISTINCT user_id) AS users", "AND kind = 'page_view'", "page"
+        ),
+    ),
+]
+
+
+def random_period(rng: random.Random, last_day: date, days: int) -> Period:
+    end = last_day - timedelta(days=rng.randrange(0, 300))
+    return Period(end - timedelta(days=days - 1), end)
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    latencies: list[float] = field(default_factory=list)  # seconds
+    failures: int = 0
+    note: str = ""
+
+    def p(self, fraction: float) -> float:
+        return percentile(sorted(self.latencies), fraction) * 1000
+
+
+async def ask_raw(
+    dsn: str, question: Question, ctx: Context, last_day: date, runs: int, limit: float
+) -> Figures:
+    figures = Figures()
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"SET statement_timeout = '{int(limit * 1000)}ms'")
+        for _ in range(runs):
+            ctx.store = ctx.rng.choice(ctx.store_ids)
+            period = random_period(ctx.rng, last_day, question.days)
+            started = time.perf_counter()
+            try:
+                for sql, args in question.raw(period, ctx):
+                    await conn.fetch(sql, *args)
+            except asyncpg.QueryCanceledError:
+                figures.failures += 1
+                figures.note = f"> {limit:.0f} s (statement_timeout)"
+                continue
+            figures.latencies.append(time.perf_counter() - started)
+    finally:
+        await conn.close()
+    return figures
+
+
+def login(port: int, username: str) -> str:
+    body = json.dumps({"username": username, "password": PASSWORD}).encode()
+    request = urllib.request.Request(
+        f"http://{HOST}:{port}/api/v1/auth/staff/login",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        token: str = json.loads(response.read())["access_token"]
+        return token
+
+
+def url(question: Question, period: Period, store: int) -> str:
+    return question.path.format(start=period.start, end=period.end, store=store)
+
+
+async def ask_api(
+    port: int, token: str, question: Question, ctx: Context, last_day: date, args: Any
+) -> Figures:
+    """Warm-up, then --requests requests one at a time on one keep-alive connection."""
+    figures = Figures()
+    reader, writer = await asyncio.open_connection(HOST, port)
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        for number in range(args.warmup + args.requests):
+            ctx.store = ctx.rng.choice(ctx.store_ids)
+            path = url(question, random_period(ctx.rng, last_day, question.days), ctx.store)
+            answer = await exchange(reader, writer, request_bytes("GET", path, port, headers, b""))
+            if answer.status != 200:
+                figures.failures += 1
+                figures.note = f"{answer.status} {answer.body[:160].decode(errors='replace')}"
+            elif number >= args.warmup:
+                figures.latencies.append(answer.seconds)
+    finally:
+        writer.close()
+    return figures
+
+
+async def probe(port: int, token: str, question: Question, ctx: Context, last_day: date) -> str:
+    """'' when the endpoint answers 200, else why it is skipped."""
+    reader, writer = await asyncio.open_connection(HOST, port)
+    try:
+        ctx.store = ctx.store_ids[0]
+        path = url(question, random_period(ctx.rng, last_day, question.days), ctx.store)
+        headers = {"Authorization": f"Bearer {token}"}
+        answer = await exchange(reader, writer, request_bytes("GET", path, port, headers, b""))
+    finally:
+        writer.close()
+    if answer.status == 200:
+        return ""
+    if answer.status in (404, 405) and b"analytics." not in answer.body:
+        return f"not on this branch yet (GET {path.split('?')[0]} answers {answer.status})"
+    return f"answers {answer.status}: {answer.body[:200].decode(errors='replace')}"
+
+
+# --- the rollups -----------------------------------------------------------------------------
+
+
+def engine_present() -> bool:
+    return importlib.util.find_spec("backend.analytics.rollups") is not None
+
+
+async def rebuild_rollups(env: dict[str, str]) -> float:
+    """The engine's own rebuild over the whole database; its seconds."""
+    # imported here: the engine may not be on this branch yet (the raw side runs without)
+    from backend.analytics import rollups  # noqa: PLC0415
+    from backend.app import build_deps  # noqa: PLC0415
+    from backend.infra import db  # noqa: PLC0415
+
+    settings = load_settings(env)
+    await db.init_db(settings.database_url, settings.db_pool)
+    deps = build_deps(settings)
+    try:
+        started = time.perf_counter()
+        await rollups.rebuild(deps)
+        return time.perf_counter() - started
+    finally:
+        await db.close_db()
+        await deps.redis.aclose()
+
+
+async def context(dsn: str, layout: Layout, rng: random.Random) -> Context:
+    conn = await asyncpg.connect(dsn)
+    try:
+        distributor_id = await conn.fetchval(
+            "SELECT distributor_id FROM memberships m JOIN users u ON u.id = m.user_id"
+            " WHERE u.username = 'dist1_admin'"
+        )
+        stores = await conn.fetch(
+            "SELECT id FROM stores WHERE brand_id = $1 AND name NOT LIKE '鑫%' ORDER BY random()"
+            " LIMIT 1000",
+            layout.brand_id,
+        )
+        return Context(layout.brand_id, int(distributor_id), [r["id"] for r in stores], rng)
+    finally:
+        await conn.close()
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def report(
+    questions: list[Question],
+    ours: dict[str, Figures],
+    raw: dict[str, Figures],
+    skipped: dict[str, str],
+    layout: Layout,
+    args: Any,
+) -> bool:
+    print()
+    print(
+        f"{layout.stores:,} stores, {layout.orders:,} orders, {layout.order_lines:,} order lines,"
+        f" {layout.events:,} events ({layout.first_day} … {layout.last_day}); seeded in"
+        f" {layout.seed_seconds:.0f} s"
+        + (
+            f", rollups rebuilt in {layout.rollups_seconds:.0f} s"
+            if layout.rollups_seconds is not None
+            else ""
+        )
+    )
+    print(
+        f"ours: {args.requests} requests per question over HTTP, one at a time, each with"
+        f" another period; raw: {args.raw_runs} runs of the same question in SQL"
+    )
+    print(
+        f"{'question':14} {'':38} {'ours p50':>9} {'p99 ms':>8} {'raw p50':>9} {'p99 ms':>9}"
+        f" {'raw/ours':>8}  verdict"
+    )
+    met = True
+    for question in questions:
+        mine, theirs = ours.get(question.name), raw.get(question.name)
+        cells = [f"{question.name:14} {question.label:38}"]
+        if mine and mine.latencies:
+            cells.append(f"{mine.p(0.5):9.1f} {mine.p(0.99):8.1f}")
+        else:
+            cells.append(f"{'-':>9} {'-':>8}")
+        if theirs and theirs.latencies:
+            cells.append(f"{theirs.p(0.5):9.1f} {theirs.p(0.99):9.1f}")
+        else:
+            cells.append(f"{'-':>9} {'-':>9}")
+        if mine and mine.latencies and theirs and theirs.latencies:
+            cells.append(f"{theirs.p(0.5) / max(mine.p(0.5), 0.001):7.0f}x")
+        else:
+            cells.append(f"{'':8}")
+        if mine and mine.latencies:
+            ok = mine.p(0.99) <= TARGET_P99_MS and not mine.failures
+            met = met and ok
+            cells.append(" meets" if ok else " MISSES")
+        elif question.name in skipped:
+            cells.append(" skipped")
+        print(" ".join(cells))
+    for question in questions:
+        notes = []
+        if question.name in skipped:
+            notes.append(f"skipped: {skipped[question.name]}")
+        if (mine := ours.get(question.name)) and mine.failures:
+            notes.append(f"{mine.failures} non-200 (last: {mine.note})")
+        if (theirs := raw.get(question.name)) and theirs.failures:
+            notes.append(f"raw: {theirs.failures} run(s) {theirs.note}")
+        if notes:
+            print(f"  {question.name}: " + "; ".join(notes))
+    measured = [q for q in questions if ours.get(q.name) and ours[q.name].latencies]
+    if measured:
+        print(
+            f"RESULT: {sum(1 for q in measured if ours[q.name].p(0.99) <= TARGET_P99_MS)}"
+            f" of {len(measured)} measured questions answer p99 <= {TARGET_P99_MS:.0f} ms"
+            f" ({len(questions) - len(measured)} not measured)"
+        )
+    return met
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_seed_arguments(parser)
+    parser.add_argument("--requests", type=int, default=100, help="per question, over HTTP")
+    parser.add_argument("--warmup", type=int, default=5, help="requests not counted")
+    parser.add_argument("--raw-runs", type=int, default=5, help="per question, in SQL")
+    parser.add_argument("--raw-timeout", type=float, default=120.0, help="seconds per run")
+    parser.add_argument("--raw-only", action="store_true", help="no server, no rollups")
+    parser.add_argument("--no-raw", dest="raw", action="store_false", help="skip the raw side")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the rollups again")
+    parser.add_argument(
+        "--keep-rollups",
+        action="store_true",
+        help="measure the API over the rollups as they are (built elsewhere, or none)",
+    )
+    parser.add_argument("--only", default="", help="comma-separated question names")
+    args = parser.parse_args()
+    return args
+
+
+def main() -> int:
+    args = parse_args()
+    questions = [q for q in QUESTIONS if not args.only or q.name in args.only.split(",")]
+    tmp = Path(tempfile.mkdtemp(prefix="b2bc-bench-dashboards-"))
+    port = free_port()
+    env = seed_env(args.scale, tmp / "data", port)
+    dsn = f"postgres://postgres@{HOST}:5432/{database_name(args.scale)}"
+    server = None
+    ours: dict[str, Figures] = {}
+    raw: dict[str, Figures] = {}
+    skipped: dict[str, str] = {}
+    try:
+        load_settings(env)  # fails early on a bad environment; writes the shared secrets
+        layout = prepare(args.scale, env, args, fresh=args.fresh)
+        last_day = date.fromisoformat(layout.last_day)
+        rng = random.Random(2026)
+        ctx = asyncio.run(context(dsn, layout, rng))
+        http = not args.raw_only
+        if http and not engine_present() and not args.keep_rollups:
+            print("backend/analytics/rollups.py is not on this branch: raw side only")
+            http = False
+        if http and not args.keep_rollups and (layout.rollups_seconds is None or args.rebuild):
+            print("building the rollups (backend.analytics.rollups.rebuild) ...", flush=True)
+            layout.rollups_seconds = round(asyncio.run(rebuild_rollups(env)), 1)
+            asyncio.run(store_layout(dsn, layout))
+            print(f"rollups built in {layout.rollups_seconds:.0f} s", flush=True)
+        for name, size in asyncio.run(table_sizes(dsn)):
+            print(f"  {name:24} {size}")
+        if http:
+            log = tmp / "api.log"
+            server = start_server(b2bc_command("serve", "--workers", "1"), env, log)
+            wait_ready(f"http://{HOST}:{port}/healthz", server, log, timeout=300)
+            tokens = {
+                "brand": login(port, "brand_admin"),
+                "distributor": login(port, "dist1_admin"),
+            }
+            busy = machine_busy_seconds()
+            started = time.perf_counter()
+            for question in questions:
+                token = tokens[question.who]
+                why = asyncio.run(probe(port, token, question, ctx, last_day))
+                if why:
+                    skipped[question.name] = why
+                    print(f"ours {question.name:14} skipped: {why}", flush=True)
+                    continue
+                figures = asyncio.run(ask_api(port, token, question, ctx, last_day, args))
+                ours[question.name] = figures
+                print(
+                    f"ours {question.name:14} p50 {figures.p(0.5):7.1f} ms  p99"
+                    f" {figures.p(0.99):7.1f} ms  ({len(figures.latencies)} requests"
+                    + (f", {figures.failures} non-200: {figures.note}" if figures.failures else "")
+                    + ")",
+                    flush=True,
+                )
+            seconds = time.perf_counter() - started
+            print(
+                f"the machine was busy {(machine_busy_seconds() - busy) / seconds:.2f} cores"
+                f" on average during the HTTP measurements (2 cores, shared)"
+            )
+        if args.raw:
+            for question in questions:
+                figures = asyncio.run(
+                    ask_raw(dsn, question, ctx, last_day, args.raw_runs, args.raw_timeout)
+                )
+                raw[question.name] = figures
+                print(
+                    f"raw  {question.name:14} p50 {figures.p(0.5):9.1f} ms  max"
+                    f" {figures.p(1.0):9.1f} ms"
+                    + (
+                        f"  ({figures.failures} over {args.raw_timeout:.0f} s)"
+                        if figures.failures
+                        else ""
+                    ),
+                    flush=True,
+                )
+        met = report(questions, ours, raw, skipped, layout, args)
+    finally:
+        if server is not None:
+            stop_server(server)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
