@@ -1,5 +1,5 @@
 """b2bc: run | serve | realtime | worker | sandbox | sandbox-env | check-config | migrate | demo
-| ledger-check | db-budget | makemigrations."""
+| ledger-check | analytics-rebuild | db-budget | makemigrations."""
 
 from __future__ import annotations
 
@@ -404,6 +404,22 @@ async def _ledger_check(settings: Settings) -> int:
     return 1 if wrong else 0
 
 
+async def _analytics_rebuild(settings: Settings) -> int:
+    """Rebuild the analytics rollups from the raw orders (safe beside running workers)."""
+    from backend.analytics import rollups
+    from backend.app import build_deps
+
+    await db.init_db(settings.database_url, settings.db_pool)
+    deps = build_deps(settings)
+    try:
+        orders = await rollups.rebuild(deps)
+    finally:
+        await db.close_db()
+        await deps.redis.aclose()
+    print(f"分析数据已重建: {orders} 笔订单")
+    return 0
+
+
 async def _db_budget(settings: Settings, args: argparse.Namespace) -> int:
     """0 when the fleet's pools fit under max_connections with room for operators, else 2."""
     from backend.infra.budget import Budget, server_limits
@@ -467,6 +483,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("demo", help="migrate and create demo data")
     commands.add_parser("makemigrations", help="write a migration for model changes")
     commands.add_parser("ledger-check", help="check every ledger balance is the sum of its entries")
+    commands.add_parser("analytics-rebuild", help="rebuild the analytics rollups from the orders")
     budget = commands.add_parser(
         "db-budget", help="check the fleet's database pools fit under max_connections"
     )
@@ -489,6 +506,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(check_config(args.role))
     role: Role | None = SERVER_ROLES.get(args.command)
     settings = _settings(role)
+    if args.command in CHECKS:  # a one-off whose exit status says how it went
+        sys.exit(asyncio.run(CHECKS[args.command](settings)))
     if args.command == "run":
         run_embedded(settings)
     elif args.command == "serve":
@@ -510,11 +529,12 @@ def main(argv: list[str] | None = None) -> None:
         print("migrations applied")
     elif args.command == "demo":
         asyncio.run(_migrate_and_seed(settings, seed=True))
-    elif args.command == "ledger-check":
-        sys.exit(asyncio.run(_ledger_check(settings)))
     elif args.command == "db-budget":
         sys.exit(asyncio.run(_db_budget(settings, args)))
 
+
+# One-off commands that take the settings and exit with their status.
+CHECKS = {"ledger-check": _ledger_check, "analytics-rebuild": _analytics_rebuild}
 
 # The role each server command plays; the other commands run as every role at once (None).
 SERVER_ROLES: dict[str, Role] = {

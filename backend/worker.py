@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.analytics import rollups as analytics_rollups
 from backend.codes import generate as codes_generate
 from backend.complaints import service as complaints_service
 from backend.config import Settings
@@ -67,6 +68,8 @@ PERIODIC: tuple[Periodic, ...] = (
     # Stores reminded of display checks closing within 24 hours; finished signings ended.
     Periodic("display.remind", "陈列检查提醒", 900, display_reminders.remind_job),
     Periodic("jobs.purge", "清理已完成的任务记录", 3600, purge_done),
+    # The sales rollups, from the orders changed since the last run.
+    Periodic("analytics.refresh", "更新销售分析数据", 60, analytics_rollups.refresh),
 )
 
 # What staff read for each job in the console (routes look titles up here).

@@ -177,6 +177,27 @@ async def plan_rain(session: Any, *, total_fen: int, count: int, seconds: int) -
     return int(rain.id)
 
 
+# What the room page shows as "没抢到，再试一次" and lets the store tap again: the server had no
+# database connection for the grab in time (a loaded machine), or failed otherwise. A win
+# Redis recorded before such a failure is answered on the next tap (`again`).
+TRANSIENT = {"db_busy", "live.failed"}
+
+
+async def grab_as_the_room_does(viewers: list[Viewer], rain_id: int) -> list[dict[str, Any]]:
+    """Every viewer grabs once, and taps again (up to three times) after a transient
+    failure, as the mini-program's room does."""
+
+    async def tap(viewer: Viewer) -> dict[str, Any]:
+        reply: dict[str, Any] = {}
+        for _ in range(4):
+            reply = await viewer.call("grab", {"rain_id": rain_id}, wait_seconds=30)
+            if reply["ok"] or reply["error"]["code"] not in TRANSIENT:
+                break
+        return reply
+
+    return list(await asyncio.gather(*(tap(v) for v in viewers)))
+
+
 async def assert_rain_books(rain_id: int, acknowledged: dict[int, int]) -> RedPacketRain:
     """Ended, granted + returned == total, every grant a packet of the split and credited in
     the ledger exactly once, every win a client was told is a grant with that amount."""
@@ -230,17 +251,15 @@ async def test_rooms_span_processes_and_grabs_across_them_never_pass_the_count(
             started = await host.call("host:rain", {"rain_id": rain_id})
             assert started["ok"], started
             await asyncio.gather(*(v.told("rain") for v in viewers))
-            replies = await asyncio.gather(
-                *(v.call("grab", {"rain_id": rain_id}, wait_seconds=30) for v in viewers)
-            )
+            replies = await grab_as_the_room_does(viewers, rain_id)
             won = {
                 store.id: reply["data"]["amount_fen"]
                 for store, reply in zip(invited, replies, strict=True)
                 if reply["ok"]
             }
             refused = {reply["error"]["code"] for reply in replies if not reply["ok"]}
+            assert refused == {"live.rain_empty"}  # first: a failure's code says what it was
             assert len(won) == 40 and sum(won.values()) == 40_000
-            assert refused == {"live.rain_empty"}
             winners_by_process = {i % 2 for i, store in enumerate(invited) if store.id in won}
             assert winners_by_process == {0, 1}  # the count was shared across the processes
 

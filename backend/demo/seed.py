@@ -14,9 +14,11 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from backend.analytics import rollups
 from backend.catalog import service as catalog_service
 from backend.catalog.models import Category, PriceEntry, Sku
 from backend.coupons import service as coupons_service
+from backend.demo.analytics import seed_order_history
 from backend.demo.claims import seed_voucher_claim
 from backend.demo.codes import seed_codes
 from backend.demo.complaints import seed_complaints
@@ -228,6 +230,8 @@ async def _seed_workflows(
     codes = await seed_codes(deps, acting, owner.principal, distributor_ids, now)
     accounts.code_batches, accounts.consumer_code_url = codes.batches, codes.consumer_code_url
     accounts.owner_points = await _points_of(owner.principal)  # the order's and the display's
+    await seed_order_history(deps, acting, brand_id, now)
+    await rollups.refresh(deps)  # the dashboards show the demo's orders from the first start
 
 
 async def _seed_catalog(acting: Principal, distributor_ids: list[int], rng: random.Random) -> int:

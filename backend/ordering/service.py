@@ -2074,3 +2074,53 @@ async def order_numbers(brand_id: int, order_ids: Sequence[int]) -> dict[int, st
         "SELECT id, order_no FROM orders WHERE brand_id = $1 AND id IN ($2)", brand_id, wanted
     )
     return {int(row["id"]): str(row["order_no"]) for row in rows}
+
+
+# ---- reads for analytics -------------------------------------------------------------------
+
+# Statuses whose orders count in the figures: paid, and not withdrawn since.
+COUNTED_STATUSES = (
+    OrderStatus.PAID.value,
+    OrderStatus.ACCEPTED.value,
+    OrderStatus.SHIPPED.value,
+    OrderStatus.DELIVERED.value,
+    OrderStatus.COMPLETED.value,
+)
+
+
+async def analytics_orders_changed(
+    since: datetime, after: tuple[datetime, int] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Orders changed at or after `since`, oldest change first, `limit` at a time, the next
+    page after `after` (the last one's (updated_at, id)): what the analytics refresh reads.
+    Each with its lines (sku_id, quantity, list_amount_fen, discount_fen, payable_fen)."""
+    if after is None:
+        rows = await sql.fetch(
+            "SELECT id, brand_id, distributor_id, store_id, channel, status, created_at,"
+            " updated_at FROM orders WHERE updated_at >= $1 ORDER BY updated_at, id LIMIT $2",
+            since,
+            limit,
+        )
+    else:
+        rows = await sql.fetch(
+            "SELECT id, brand_id, distributor_id, store_id, channel, status, created_at,"
+            " updated_at FROM orders WHERE updated_at > $1 OR (updated_at = $1 AND id > $2)"
+            " ORDER BY updated_at, id LIMIT $3",
+            after[0],
+            after[1],
+            limit,
+        )
+    orders = [dict(row) for row in rows]
+    if not orders:
+        return []
+    lines = await sql.fetch(
+        "SELECT order_id, sku_id, quantity, list_amount_fen, discount_fen, payable_fen"
+        " FROM order_lines WHERE order_id IN ($1) ORDER BY id",
+        [order["id"] for order in orders],
+    )
+    by_order: dict[int, list[dict[str, Any]]] = {}
+    for line in lines:
+        by_order.setdefault(int(line["order_id"]), []).append(dict(line))
+    for order in orders:
+        order["lines"] = by_order.get(int(order["id"]), [])
+    return orders

@@ -1550,12 +1550,13 @@ async def box_join_token(deps: Deps, brand_id: int, distributor_id: int | None) 
 
 
 async def stores_brief(brand_id: int, store_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """The brand's stores among `store_ids`: {id, name, distributor_id, region_id}, by id."""
+    """The brand's stores among `store_ids`: {id, name, distributor_id, region_id, tier}, by
+    id."""
     wanted = sorted(set(store_ids))
     if not wanted:
         return {}
     rows = await Store.filter(brand_id=brand_id, id__in=wanted).values(
-        "id", "name", "distributor_id", "region_id"
+        "id", "name", "distributor_id", "region_id", "tier"
     )
     return {int(row["id"]): dict(row) for row in rows}
 
