@@ -171,7 +171,8 @@ class Layout:
     events: int
     seed_seconds: float
     seeded_at: str
-    rollups_seconds: float | None = None  # the engine's rebuild, once run
+    rollups_seconds: float | None = None  # once built (bench/analytics_dashboards.py)
+    rollups_by: str | None = None  # how: the engine's rebuild or set-based SQL
 
 
 # --- PostgreSQL's binary COPY format, built column by column with numpy ----------------------
