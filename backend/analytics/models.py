@@ -68,9 +68,9 @@ class TaskKind(StrEnum):
 
 
 class OrderFact(Model):
-    """What one order adds to the figures, as last applied (`parts`: the rollup rows it
-    adds to, each [grain, period, dim, key, orders, units, list, discount, gmv], applied to
-    the brand's rows and its distributor's). counted false: it adds nothing now."""
+    """What one order adds to the figures, as last applied: the inputs of its contribution
+    (its store's region and tier when it counted, and its `lines`, each [sku id, category
+    id, quantity, list fen, discount fen, payable fen]). counted false: it adds nothing."""
 
     id = fields.BigIntField(primary_key=True)
     order_id = fields.BigIntField(unique=True)
@@ -80,9 +80,11 @@ class OrderFact(Model):
     channel = fields.CharField(max_length=8)
     day = fields.DateField()  # the order's day in China
     counted = fields.BooleanField(default=False)
-    gmv_fen = fields.BigIntField(default=0)
+    region_id = fields.IntField(default=0)  # 0: none
+    tier = fields.CharField(max_length=1, default="")
+    gmv_fen = fields.BigIntField(default=0)  # the order's payable, counted or not
     units = fields.BigIntField(default=0)
-    parts: fields.JSONField[list[list[Any]]] = fields.JSONField(default=list)
+    lines: fields.JSONField[list[list[int]]] = fields.JSONField(default=list)
     updated_at = fields.DatetimeField()
 
     class Meta:

@@ -1309,3 +1309,9 @@ async def sku_cards(brand_id: int, sku_ids: Iterable[int]) -> dict[int, dict[str
             "image_url": images[0] if isinstance(images, list) and images else "",
         }
     return cards
+
+
+def analytics_sku_categories_sql() -> str:
+    """A derived table of every SKU's (sku_id, category_id): the analytics rebuild joins it
+    to the order lines."""
+    return "SELECT s.id AS sku_id, p.category_id FROM skus s JOIN products p ON p.id = s.product_id"

@@ -2124,3 +2124,14 @@ async def analytics_orders_changed(
     for order in orders:
         order["lines"] = by_order.get(int(order["id"]), [])
     return orders
+
+
+def analytics_lines_sql() -> str:
+    """A derived table of every order line with its order's (order_id, brand_id,
+    distributor_id, store_id, channel, status, created_at, line_id, sku_id, quantity,
+    list_amount_fen, discount_fen, payable_fen): the analytics rebuild sums it."""
+    return (
+        "SELECT o.id AS order_id, o.brand_id, o.distributor_id, o.store_id, o.channel,"
+        " o.status, o.created_at, l.id AS line_id, l.sku_id, l.quantity, l.list_amount_fen,"
+        " l.discount_fen, l.payable_fen FROM orders o JOIN order_lines l ON l.order_id = o.id"
+    )

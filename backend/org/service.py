@@ -1582,3 +1582,9 @@ async def active_distributor_name(brand_id: int, distributor_id: int) -> str | N
 async def distributor_in_brand(brand_id: int, distributor_id: int) -> bool:
     """Whether the distributor is the brand's (active or not: its past figures stay)."""
     return await Distributor.filter(id=distributor_id, brand_id=brand_id).exists()
+
+
+def analytics_store_dims_sql() -> str:
+    """A derived table of every store's (store_id, region_id, tier): the analytics rebuild
+    joins it to the orders."""
+    return "SELECT id AS store_id, region_id, tier FROM stores"
