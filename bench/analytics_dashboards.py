@@ -16,10 +16,14 @@ In one run this script:
    --requests requests one after another over one keep-alive connection, each with another
    period (its end drawn among the last 300 days, so no two requests hit the same cache),
    after --warmup requests not counted;
-5. asks the same question of the raw tables (orders, order_lines, stores, store_tags, skus,
+5. asks each sales question of the rollup tables (analytics_sales, analytics_stores) in SQL
+   through asyncpg, --rollup-runs times: the least an endpoint must read, so the rollups'
+   shape is measured even while an endpoint is missing;
+6. asks the same question of the raw tables (orders, order_lines, stores, store_tags, skus,
    products, analytics_events) in SQL through asyncpg, --raw-runs times with other periods
    (statement_timeout --raw-timeout s), the answer's rows fetched as the API would;
-6. prints p50/p99 of both per question, their ratio and the verdict against the target.
+7. prints p50/p99 of each side per question, raw against the best of the others and the
+   verdict against the target.
 
     PYTHONPATH=$PWD nice -n 19 .venv/bin/python bench/analytics_dashboards.py
     PYTHONPATH=$PWD .venv/bin/python bench/analytics_dashboards.py --scale 0.01 --requests 30
@@ -49,7 +53,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from analytics_fill import fill_database
 from analytics_seed import (
     HOST,
     Layout,
@@ -722,12 +725,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=5, help="requests not counted")
     parser.add_argument("--raw-runs", type=int, default=5, help="per question, in SQL")
     parser.add_argument("--rollup-runs", type=int, default=30, help="per question, in SQL")
-    parser.add_argument(
-        "--rollups",
-        choices=("engine", "sql"),
-        default="engine",
-        help="build them with the engine's rebuild, or set-based (bench/analytics_fill.py)",
-    )
     parser.add_argument("--raw-timeout", type=float, default=120.0, help="seconds per run")
     parser.add_argument("--raw-only", action="store_true", help="no server, no rollups")
     parser.add_argument("--no-raw", dest="raw", action="store_false", help="skip the raw side")
@@ -763,14 +760,9 @@ def main() -> int:
             print("backend/analytics/rollups.py is not on this branch: raw side only")
             http = False
         if http and not args.keep_rollups and (layout.rollups_seconds is None or args.rebuild):
-            if args.rollups == "engine":
-                print("building the rollups (backend.analytics.rollups.rebuild) ...", flush=True)
-                seconds = asyncio.run(rebuild_rollups(env))
-                layout.rollups_by = "the engine's rebuild"
-            else:
-                print("filling the rollups set-based (bench/analytics_fill.py) ...", flush=True)
-                seconds = asyncio.run(fill_database(dsn))
-                layout.rollups_by = "set-based SQL, bench/analytics_fill.py"
+            print("building the rollups (backend.analytics.rollups.rebuild) ...", flush=True)
+            seconds = asyncio.run(rebuild_rollups(env))
+            layout.rollups_by = "the engine's rebuild"
             layout.rollups_seconds = round(seconds, 1)
             asyncio.run(store_layout(dsn, layout))
             print(f"rollups built in {layout.rollups_seconds:.0f} s", flush=True)
