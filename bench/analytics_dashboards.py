@@ -735,6 +735,13 @@ def parse_args() -> argparse.Namespace:
         help="measure the API over the rollups as they are (built elsewhere, or none)",
     )
     parser.add_argument("--only", default="", help="comma-separated question names")
+    parser.add_argument(
+        "--server-tree",
+        type=Path,
+        metavar="DIR",
+        help="serve the code in DIR (e.g. `git archive` of a branch whose endpoints are not"
+        " on this one yet) instead of this tree's",
+    )
     args = parser.parse_args()
     return args
 
@@ -770,7 +777,11 @@ def main() -> int:
             print(f"  {name:24} {size}")
         if http:
             log = tmp / "api.log"
-            server = start_server(b2bc_command("serve", "--workers", "1"), env, log)
+            served = env
+            if args.server_tree:
+                print(f"serving the code of {args.server_tree}")
+                served = env | {"PYTHONPATH": str(args.server_tree.resolve())}
+            server = start_server(b2bc_command("serve", "--workers", "1"), served, log)
             wait_ready(f"http://{HOST}:{port}/healthz", server, log, timeout=300)
             tokens = {
                 "brand": login(port, "brand_admin"),
