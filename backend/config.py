@@ -32,6 +32,7 @@ from backend.integrations.wechat.sandbox import (
     COMPLAINT_UPDATE_TEMPLATE_ID,
     DISPLAY_REMINDER_TEMPLATE_ID,
     LIVE_REMINDER_TEMPLATE_ID,
+    REORDER_REMINDER_TEMPLATE_ID,
 )
 
 EMBEDDED_REDIS_URL = "memory://"
@@ -133,6 +134,9 @@ class WechatSettings:
     # The reminder before a display program's check closes: thing1 (活动名称), time2
     # (截止时间), thing3 (温馨提示).
     display_reminder_template_id: str = DISPLAY_REMINDER_TEMPLATE_ID
+    # The reminder that a store is due to reorder a product it buys regularly: thing1
+    # (商品名称), time2 (上次订货时间), thing3 (温馨提示).
+    reorder_reminder_template_id: str = REORDER_REMINDER_TEMPLATE_ID
 
 
 @dataclass(frozen=True)
@@ -478,6 +482,9 @@ def load_settings(env: Mapping[str, str] | None = None, role: Role | None = None
         ),
         display_reminder_template_id=env.get(
             "B2BC_WECHAT_TEMPLATE_DISPLAY_REMINDER", DISPLAY_REMINDER_TEMPLATE_ID
+        ),
+        reorder_reminder_template_id=env.get(
+            "B2BC_WECHAT_TEMPLATE_REORDER_REMINDER", REORDER_REMINDER_TEMPLATE_ID
         ),
     )
     if mode == "embedded" or "WECHAT_PAY_SP_MCHID" in required:

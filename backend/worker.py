@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.analytics import reorders as analytics_reorders
 from backend.analytics import rollups as analytics_rollups
 from backend.codes import generate as codes_generate
 from backend.complaints import service as complaints_service
@@ -70,6 +71,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("jobs.purge", "清理已完成的任务记录", 3600, purge_done),
     # The sales rollups, from the orders changed since the last run.
     Periodic("analytics.refresh", "更新销售分析数据", 60, analytics_rollups.refresh),
+    # Stores due to reorder: daily at 08:00 in China (00:00 UTC), when owners read messages.
+    Periodic("analytics.reorders", "补货提醒", 86400, analytics_reorders.reorders_job),
 )
 
 # What staff read for each job in the console (routes look titles up here).

@@ -177,6 +177,11 @@ class Migration(migrations.Migration):
             options={'table': 'analytics_cursors', 'app': 'models', 'pk_attr': 'name', 'table_description': 'How far a refresh has read a stream of raw rows (it reads again a little before).'},
             bases=['Model'],
         ),
+        ops.AddField(
+            model_name='LiveInvitation',
+            name='joined_at',
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
         ops.RunPython(partition_events, reverse_code=ops.RunPython.noop),
         ops.AddIndex(
             model_name='Order',

@@ -81,6 +81,7 @@ PURE_MODULES = {
     "backend/display/verdict.py",
     "backend/codes/diversion_rules.py",
     "backend/codes/tokens.py",
+    "backend/analytics/periods.py",
 }
 IO_PACKAGES = {
     "tortoise",

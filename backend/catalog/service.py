@@ -1315,3 +1315,25 @@ def analytics_sku_categories_sql() -> str:
     """A derived table of every SKU's (sku_id, category_id): the analytics rebuild joins it
     to the order lines."""
     return "SELECT s.id AS sku_id, p.category_id FROM skus s JOIN products p ON p.id = s.product_id"
+
+
+async def analytics_sales_active_skus(brand_id: int, distributor_id: int | None) -> list[int]:
+    """The brand's SKUs on sale (the SKU and its product active), or those a distributor
+    offers: the sales dashboard's slowest sellers include the ones nobody ordered."""
+    skus = Sku.filter(brand_id=brand_id, is_active=True, product__is_active=True)
+    if distributor_id is not None:
+        offered = await DistributorSku.filter(
+            distributor_id=distributor_id, is_available=True
+        ).values_list("sku_id", flat=True)
+        skus = skus.filter(id__in=list(offered))
+    found = await skus.order_by("id").values_list("id", flat=True)
+    return [int(sku_id) for sku_id in found]  # type: ignore[call-overload]
+
+
+async def analytics_product_names(brand_id: int, product_ids: Iterable[int]) -> dict[int, str]:
+    """The names of the brand's products among `product_ids` (a salesperson's feed)."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    rows = await Product.filter(brand_id=brand_id, id__in=ids).values_list("id", "name")
+    return {int(product_id): str(name) for product_id, name in rows}

@@ -1242,3 +1242,60 @@ class ClaimConflict(Conflict):
 class ClaimStatusChanged(Conflict):
     code = "coupon.claim_status_changed"
     message = "核销单状态已变化"
+
+
+# ---- analytics: what coupons earned (issue 21) ------------------------------------------------
+
+EFFECT_KIND_NAMES = {
+    CouponKind.REDUCTION.value: "满减券",
+    CouponKind.DISCOUNT.value: "折扣券",
+    CouponKind.EXCHANGE.value: "兑换券",
+}
+
+
+@dataclass
+class EffectTemplate:
+    """How the coupons of one template handed out in a period fared by now, counted as the
+    coupon list counts them (template_figures): issued by the brand (batches, live drops,
+    display rewards) or claimed by the stores in the 领券中心; used by an order now; expired
+    unused. `used_order_ids`: the orders using them."""
+
+    template_id: int
+    name: str
+    kind_name: str
+    used_order_ids: list[int]
+    issued: int = 0
+    claimed: int = 0
+    used: int = 0
+    expired: int = 0
+
+
+async def analytics_effect_coupons(
+    brand_id: int, start_at: datetime, end_at: datetime, now: datetime
+) -> list[EffectTemplate]:
+    """Per template of the brand, its coupons issued or claimed in [start_at, end_at), by
+    template id (templates with none are left out)."""
+    rows = await Coupon.filter(
+        brand_id=brand_id, issued_at__gte=start_at, issued_at__lt=end_at
+    ).values_list("template_id", "source", "status", "valid_until", "order_id")
+    found: dict[int, EffectTemplate] = {}
+    templates = await CouponTemplate.filter(
+        brand_id=brand_id, id__in=list({int(row[0]) for row in rows})
+    ).values_list("id", "name", "kind")
+    for template_id, name, kind in templates:
+        found[int(template_id)] = EffectTemplate(
+            int(template_id), str(name), EFFECT_KIND_NAMES[str(kind)], []
+        )
+    for template_id, source, status, valid_until, order_id in rows:
+        figures = found[int(template_id)]
+        if source == CouponSource.CLAIM:
+            figures.claimed += 1
+        else:
+            figures.issued += 1
+        if status == CouponStatus.USED:
+            figures.used += 1
+            if order_id is not None:
+                figures.used_order_ids.append(int(order_id))
+        elif valid_until <= now:
+            figures.expired += 1
+    return [found[template_id] for template_id in sorted(found)]

@@ -26,6 +26,7 @@ from backend.demo.display import seed_display
 from backend.demo.live import seed_live_session
 from backend.demo.onboarding import seed_onboarding
 from backend.demo.orders import become_owner, seed_desk_orders
+from backend.demo.reorders import seed_reorders
 from backend.demo.rewards import seed_mall, seed_owner_order, seed_to_send, seed_wheel
 from backend.identity import service as identity_service
 from backend.identity.models import Role, User, WechatAccount
@@ -232,6 +233,7 @@ async def _seed_workflows(
     accounts.owner_points = await _points_of(owner.principal)  # the order's and the display's
     await seed_order_history(deps, acting, brand_id, now)
     await rollups.refresh(deps)  # the dashboards show the demo's orders from the first start
+    await seed_reorders(deps, brand_id, salesperson_ids[0], now)
 
 
 async def _seed_catalog(acting: Principal, distributor_ids: list[int], rng: random.Random) -> int:

@@ -93,6 +93,8 @@ class LiveInvitation(Model):
         "models.Store", related_name="live_invitations", on_delete=fields.RESTRICT
     )
     reminded_at = fields.DatetimeField(null=True)
+    # When the store first entered the room (the effect's "joined"): set once, by the join.
+    joined_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "live_invitations"

@@ -35,14 +35,18 @@ from backend.livestream import draws, drops, rains, room
 from backend.livestream.models import (
     Audience,
     DrawStatus,
+    DropStatus,
+    Eligibility,
     LiveCouponClaim,
     LiveCouponDrop,
     LiveDraw,
+    LiveDrawWinner,
     LiveInvitation,
     LiveOrder,
     LiveProduct,
     LiveSession,
     RainStatus,
+    RedPacketGrant,
     RedPacketRain,
     SessionStatus,
 )
@@ -790,7 +794,21 @@ async def join(
             deps, session.id, sid, principal.store_id, process=process, signin=principal.session_id
         )
         await note_viewers(session.id, count)
+        if principal.store_id is not None:
+            await _note_joined(session.id, principal.store_id, deps.clock.now())
     return await _full_state(deps, principal, session)
+
+
+async def _note_joined(session_id: int, store_id: int, now: datetime) -> None:
+    """The store's first entry into the room, for the session's effect (invited → joined →
+    ordered): one guarded update, which finds nothing to do on every later join."""
+    await sql.execute(
+        "UPDATE live_invitations SET joined_at = $3"
+        " WHERE session_id = $1 AND store_id = $2 AND joined_at IS NULL",
+        session_id,
+        store_id,
+        now,
+    )
 
 
 async def _full_state(deps: Any, principal: Principal, session: LiveSession) -> dict[str, Any]:
@@ -1427,3 +1445,116 @@ async def draw_record(
     if not await LiveDraw.exists(id=draw_id, session_id=session.id):
         raise draws.DrawNotFound()
     return (await _named_draws(deps, principal, [await draws.record(draw_id)]))[0]
+
+
+# ---- analytics: what live sessions earned (issue 21) ------------------------------------------
+
+
+@dataclass
+class EffectSession:
+    """A session as its effect is read. `joined`: the invited stores that entered the room
+    (`joined_at`), or left a trace in it (an order, a red packet, a coupon from a drop,
+    present at a draw, a prize: sessions held before joins were recorded). `orders`: (order
+    id, store id) of what was ordered in the room, cancelled or not (ordering says which
+    count)."""
+
+    id: int
+    title: str
+    distributor_id: int
+    status: str
+    starts_at: datetime
+    invited: int
+    peak_viewers: int
+    joined: set[int]
+    orders: list[tuple[int, int]]
+    rains: int = 0
+    rain_fen: int = 0
+    rain_packets: int = 0
+    drops: int = 0
+    drop_claims: int = 0
+
+
+async def analytics_effect_sessions(
+    brand_id: int, distributor_id: int | None, start_at: datetime, end_at: datetime
+) -> list[EffectSession]:
+    """The brand's sessions (of one distributor when given) starting in [start_at, end_at),
+    earliest first, with their invitations, traces, orders, rains and drops."""
+    query = LiveSession.filter(brand_id=brand_id, starts_at__gte=start_at, starts_at__lt=end_at)
+    if distributor_id is not None:
+        query = query.filter(distributor_id=distributor_id)
+    found = {
+        session.id: EffectSession(
+            id=session.id,
+            title=session.title,
+            distributor_id=session.distributor_id,  # type: ignore[attr-defined]
+            status=session.status,
+            starts_at=session.starts_at,
+            invited=0,
+            peak_viewers=session.peak_viewers,
+            joined=set(),
+            orders=[],
+        )
+        for session in await query.order_by("starts_at", "id")
+    }
+    ids = list(found)
+    if not ids:
+        return []
+    for session_id, invited in (
+        await LiveInvitation.filter(session_id__in=ids)
+        .annotate(n=Count("id"))
+        .group_by("session_id")
+        .values_list("session_id", "n")
+    ):
+        found[int(session_id)].invited = int(invited)
+    for session_id, store_id in await LiveInvitation.filter(
+        session_id__in=ids, joined_at__isnull=False
+    ).values_list("session_id", "store_id"):
+        found[int(session_id)].joined.add(int(store_id))
+    for session_id, order_id, store_id in await LiveOrder.filter(session_id__in=ids).values_list(
+        "session_id", "order_id", "store_id"
+    ):
+        found[int(session_id)].orders.append((int(order_id), int(store_id)))
+        found[int(session_id)].joined.add(int(store_id))
+    await _rain_traces(found)
+    await _drop_traces(found)
+    for session_id, eligibility, eligible in await LiveDraw.filter(
+        session_id__in=ids, status=DrawStatus.DRAWN.value
+    ).values_list("session_id", "eligibility", "eligible"):
+        if eligibility == Eligibility.PRESENT:
+            found[int(session_id)].joined.update(int(store) for store in eligible or [])
+    for session_id, store_id in await LiveDrawWinner.filter(draw__session_id__in=ids).values_list(
+        "draw__session_id", "store_id"
+    ):
+        found[int(session_id)].joined.add(int(store_id))
+    return list(found.values())
+
+
+async def _rain_traces(found: dict[int, EffectSession]) -> None:
+    for session_id, granted_fen, granted in (
+        await RedPacketRain.filter(session_id__in=list(found))
+        .exclude(status=RainStatus.PLANNED.value)
+        .values_list("session_id", "granted_fen", "granted_count")
+    ):
+        session = found[int(session_id)]
+        session.rains += 1
+        session.rain_fen += int(granted_fen)
+        session.rain_packets += int(granted)
+    for session_id, store_id in await RedPacketGrant.filter(
+        rain__session_id__in=list(found)
+    ).values_list("rain__session_id", "store_id"):
+        found[int(session_id)].joined.add(int(store_id))
+
+
+async def _drop_traces(found: dict[int, EffectSession]) -> None:
+    found_drops = (
+        await LiveCouponDrop.filter(session_id__in=list(found))
+        .exclude(status=DropStatus.PLANNED.value)
+        .values_list("session_id", "claimed")
+    )
+    for session_id, claimed in found_drops:
+        found[int(session_id)].drops += 1
+        found[int(session_id)].drop_claims += int(claimed)
+    for session_id, store_id in await LiveCouponClaim.filter(
+        drop__session_id__in=list(found)
+    ).values_list("drop__session_id", "store_id"):
+        found[int(session_id)].joined.add(int(store_id))

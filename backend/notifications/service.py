@@ -5,7 +5,7 @@ here, and each message sent takes one."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -138,6 +138,7 @@ async def mark_all_read(principal: Principal, *, up_to: int | None, now: datetim
 COMPLAINT_UPDATE = "complaint.update"
 LIVE_REMINDER = "live.reminder"
 DISPLAY_REMINDER = "display_reminder"
+REORDER_REMINDER = "reorder_reminder"
 # wx.requestSubscribeMessage takes at most three templates per call, so one report of its
 # result names at most three.
 MAX_TEMPLATES_PER_REPORT = 3
@@ -163,6 +164,9 @@ def subscribe_templates(deps: Any) -> dict[str, SubscribeTemplate]:
         ),
         DISPLAY_REMINDER: SubscribeTemplate(
             DISPLAY_REMINDER, "陈列检查提醒", wechat.display_reminder_template_id
+        ),
+        REORDER_REMINDER: SubscribeTemplate(
+            REORDER_REMINDER, "补货提醒", wechat.reorder_reminder_template_id
         ),
     }
 
@@ -295,3 +299,16 @@ async def send_subscribe_job(deps: Any, job_id: int, args: dict[str, Any]) -> bo
             raise WechatUnavailable("连不上微信服务器") from exc
         raise WechatUnavailable("微信暂未接受这条消息") from exc
     return True
+
+
+async def analytics_users_allowing(deps: Any, user_ids: Iterable[int], kind: str) -> set[int]:
+    """Which of `user_ids` still allow a subscribe message of `kind` (analytics' reminders
+    queue messages only to them; the job checks again when it sends)."""
+    wanted = sorted(set(user_ids))
+    if not wanted:
+        return set()
+    template_id = subscribe_templates(deps)[kind].template_id
+    found = await SubscribeGrant.filter(
+        user_id__in=wanted, template_id=template_id, remaining__gt=0
+    ).values_list("user_id", flat=True)
+    return {int(user_id) for user_id in found}  # type: ignore[call-overload]

@@ -2135,3 +2135,130 @@ def analytics_lines_sql() -> str:
         " o.status, o.created_at, l.id AS line_id, l.sku_id, l.quantity, l.list_amount_fen,"
         " l.discount_fen, l.payable_fen FROM orders o JOIN order_lines l ON l.order_id = o.id"
     )
+
+
+# ---- analytics: what promotions, coupons and live sessions earned (issue 21) ----------------
+
+
+@dataclass(frozen=True, slots=True)
+class EffectOrder:
+    """A counted order as the effect figures read it: who, when, its GMV (what its lines
+    pay), the promotions applied as stored, its coupon, and per promotion the list value of
+    the gift lines it added."""
+
+    id: int
+    store_id: int
+    distributor_id: int
+    created_at: datetime
+    gmv_fen: int
+    promotions: list[dict[str, Any]]
+    coupon_id: int | None
+    coupon_discount_fen: int
+    gifts_fen: dict[int, int]
+
+
+async def analytics_effect_orders(brand_id: int, order_ids: Sequence[int]) -> list[EffectOrder]:
+    """The brand's counted orders among `order_ids` (the others are left out), by id."""
+    wanted = sorted(set(order_ids))
+    if not wanted:
+        return []
+    orders = await Order.filter(
+        brand_id=brand_id, id__in=wanted, status__in=COUNTED_STATUSES
+    ).order_by("id")
+    gifts: dict[int, dict[int, int]] = {}
+    for order_id, promotion_id, list_fen in await OrderLine.filter(
+        order_id__in=[order.id for order in orders], gift_promotion_id__isnull=False
+    ).values_list("order_id", "gift_promotion_id", "list_amount_fen"):
+        per_order = gifts.setdefault(int(order_id), {})
+        per_order[int(promotion_id)] = per_order.get(int(promotion_id), 0) + int(list_fen)
+    return [
+        EffectOrder(
+            id=order.id,
+            store_id=order.store_id,  # type: ignore[attr-defined]
+            distributor_id=order.distributor_id,  # type: ignore[attr-defined]
+            created_at=order.created_at,
+            gmv_fen=order.payable_fen,
+            promotions=list(order.promotions or []),
+            coupon_id=order.coupon_id,
+            coupon_discount_fen=order.coupon_discount_fen,
+            gifts_fen=gifts.get(order.id, {}),
+        )
+        for order in orders
+    ]
+
+
+async def analytics_store_totals(
+    brand_id: int, start_at: datetime, end_at: datetime
+) -> dict[int, tuple[int, int]]:
+    """Per store of the brand, its counted orders placed in [start_at, end_at) and their GMV:
+    what a promotion's reached and other stores did before and during it."""
+    rows = (
+        await Order.filter(
+            brand_id=brand_id,
+            status__in=COUNTED_STATUSES,
+            created_at__gte=start_at,
+            created_at__lt=end_at,
+        )
+        .annotate(orders=Count("id"), gmv=Sum("payable_fen"))
+        .group_by("store_id")
+        .values_list("store_id", "orders", "gmv")
+    )
+    return {int(store): (int(orders), int(gmv or 0)) for store, orders, gmv in rows}
+
+
+async def analytics_ordering_brand_ids(since: datetime) -> list[int]:
+    """The brands with counted orders placed since `since`."""
+    rows = (
+        await Order.filter(created_at__gte=since, status__in=COUNTED_STATUSES)
+        .distinct()
+        .values_list("brand_id", flat=True)
+    )
+    return sorted(int(brand_id) for brand_id in rows)  # type: ignore[call-overload]
+
+
+async def analytics_sku_purchases(
+    brand_id: int, since: datetime
+) -> list[tuple[int, int, datetime]]:
+    """(store, SKU, when the order was placed) for each paid line of the brand's counted
+    orders placed since `since`, gifts left out (nobody reorders a gift)."""
+    rows = await OrderLine.filter(
+        order__brand_id=brand_id,
+        order__created_at__gte=since,
+        order__status__in=COUNTED_STATUSES,
+        gift_promotion_id__isnull=True,
+    ).values_list("order__store_id", "sku_id", "order__created_at")
+    return [(int(store), int(sku), at) for store, sku, at in rows]
+
+
+async def analytics_recent_orders(
+    brand_id: int, store_ids: Sequence[int], since: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """The newest orders (any status but cancelled) of the brand's stores among `store_ids`
+    placed since `since`: {id, order_no, store_id, status, channel, payable_fen, created_at}."""
+    if not store_ids:
+        return []
+    rows = (
+        await Order.filter(brand_id=brand_id, store_id__in=list(store_ids), created_at__gte=since)
+        .exclude(status=OrderStatus.CANCELLED.value)
+        .order_by("-created_at", "-id")
+        .limit(limit)
+        .values("id", "order_no", "store_id", "status", "channel", "payable_fen", "created_at")
+    )
+    return [dict(row) for row in rows]
+
+
+async def analytics_carts(
+    brand_id: int, store_ids: Sequence[int], since: datetime
+) -> list[dict[str, Any]]:
+    """What the brand's stores among `store_ids` have left in their carts, changed since
+    `since`: {store_id, sku_id, quantity, updated_at}, newest first."""
+    if not store_ids:
+        return []
+    rows = (
+        await CartItem.filter(
+            store__brand_id=brand_id, store_id__in=list(store_ids), updated_at__gte=since
+        )
+        .order_by("-updated_at", "-id")
+        .values("store_id", "sku_id", "quantity", "updated_at")
+    )
+    return [dict(row) for row in rows]

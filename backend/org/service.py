@@ -1588,3 +1588,23 @@ def analytics_store_dims_sql() -> str:
     """A derived table of every store's (store_id, region_id, tier): the analytics rebuild
     joins it to the orders."""
     return "SELECT id AS store_id, region_id, tier FROM stores"
+
+
+async def analytics_sales_store_tags(
+    brand_id: int, store_ids: Iterable[int]
+) -> dict[int, list[str]]:
+    """The tags of the brand's stores among `store_ids` (the sales dashboard's tag breakdown);
+    a store without tags maps to []."""
+    wanted = sorted(set(store_ids))
+    if not wanted:
+        return {}
+    found = await Store.filter(brand_id=brand_id, id__in=wanted).values_list("id", flat=True)
+    return await _tags_by_store([int(store_id) for store_id in found])  # type: ignore[call-overload]
+
+
+async def analytics_sales_store_count(brand_id: int, distributor_id: int | None) -> int:
+    """How many stores the brand (or one of its distributors) has, whatever their status."""
+    stores = Store.filter(brand_id=brand_id)
+    if distributor_id is not None:
+        stores = stores.filter(distributor_id=distributor_id)
+    return await stores.count()

@@ -858,3 +858,70 @@ async def result_rows(principal: Principal, *, status: str | None) -> list[resul
         )
         for p in promotions
     ]
+
+
+# ---- analytics: what a promotion earned (issue 21) --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EffectPromotion:
+    """A promotion as its effect is read: names in Chinese, window, budget and its spend."""
+
+    id: int
+    name: str
+    kind: str
+    kind_name: str
+    status_name: str
+    starts_at: datetime
+    ends_at: datetime
+    budget_fen: int | None
+    committed_fen: int
+
+
+def _effect_promotion(promotion: Promotion) -> EffectPromotion:
+    return EffectPromotion(
+        id=promotion.id,
+        name=promotion.name,
+        kind=promotion.reward_kind,
+        kind_name=wording.KIND_NAMES[promotion.reward_kind],
+        status_name=STATUS_NAMES[PromotionStatus(promotion.status)],
+        starts_at=promotion.starts_at,
+        ends_at=promotion.ends_at,
+        budget_fen=promotion.budget_fen,
+        committed_fen=promotion.committed_fen,
+    )
+
+
+async def analytics_effect_promotions(
+    brand_id: int, start_at: datetime, end_at: datetime
+) -> list[EffectPromotion]:
+    """The brand's promotions that ran at some moment of [start_at, end_at) (drafts never
+    ran), earliest first."""
+    found = (
+        await Promotion.filter(brand_id=brand_id, starts_at__lt=end_at, ends_at__gt=start_at)
+        .exclude(status=PromotionStatus.DRAFT.value)
+        .order_by("starts_at", "id")
+    )
+    return [_effect_promotion(promotion) for promotion in found]
+
+
+async def analytics_effect_promotion(brand_id: int, promotion_id: int) -> EffectPromotion | None:
+    """One of the brand's promotions, or None (another brand's answers like an unknown one)."""
+    found = await Promotion.filter(brand_id=brand_id, id=promotion_id).first()
+    return None if found is None else _effect_promotion(found)
+
+
+async def analytics_effect_uses(promotion_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Per promotion, the orders that hold it: takes not given back, by order id."""
+    held: dict[int, set[int]] = {promotion_id: set() for promotion_id in promotion_ids}
+    if not held:
+        return {}
+    for promotion_id, order_id in await PromotionUse.filter(
+        promotion_id__in=list(held), kind=PromotionUseKind.TAKE.value
+    ).values_list("promotion_id", "order_id"):
+        held[int(promotion_id)].add(int(order_id))
+    for promotion_id, order_id in await PromotionUse.filter(
+        promotion_id__in=list(held), kind=PromotionUseKind.GIVE_BACK.value
+    ).values_list("promotion_id", "order_id"):
+        held[int(promotion_id)].discard(int(order_id))
+    return {promotion_id: sorted(orders) for promotion_id, orders in held.items()}

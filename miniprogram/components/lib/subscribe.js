@@ -10,8 +10,14 @@
  */
 const api = require('../../utils/api');
 
-// display: the reminder before a display check closes (issue 19's `display_reminder`).
-const KINDS = { complaint: 'complaint.update', live: 'live.reminder', display: 'display_reminder' };
+// display: the reminder before a display check closes (issue 19's `display_reminder`);
+// reorder: a product the store buys regularly is due again (issue 21's `reorder_reminder`).
+const KINDS = {
+  complaint: 'complaint.update',
+  live: 'live.reminder',
+  display: 'display_reminder',
+  reorder: 'reorder_reminder',
+};
 
 /** {kind: {templateId, title, remaining}}; {} when they cannot be read (asking is optional). */
 async function loadTemplates() {

@@ -9,6 +9,8 @@
  * wx.requestPayment). A cancelled payment leaves the order pending: it can be paid later
  * from the order page until its deadline. An order that costs nothing (an exchange voucher
  * covers it all) comes back already paid: it shows as paid, and WeChat Pay is never opened.
+ * Once paid, an owner who has not allowed it yet is offered 开启补货提醒: a WeChat message
+ * when a product the store buys regularly is due again (the reorder_reminder template).
  */
 const api = require('../../utils/api');
 const { errorMessage, redirectIfSignedOut } = require('../../components/lib/errors');
@@ -16,6 +18,7 @@ const { presentPriced } = require('../../components/lib/priced');
 const { payOrder } = require('../../components/lib/pay');
 const { formatTime } = require('../../components/lib/format');
 const { requireStore } = require('../../components/lib/identity');
+const subscribe = require('../../components/lib/subscribe');
 
 // After these the same request may still succeed: keep the key so the retry is the same one.
 function keepsAttempt(err) {
@@ -36,6 +39,7 @@ Component({
     submitError: '',
     payMessage: '',
     order: null,
+    remind: '', // '' (not offered) | 'ask' | 'on' (a reorder reminder is allowed)
   },
   methods: {
     onLoad(options) {
@@ -82,9 +86,10 @@ Component({
         }
         if (this.data.order.free) {
           this.setData({ stage: 'paid', payMessage: '' });
-          return;
+        } else {
+          await this.pay();
         }
-        await this.pay();
+        if (this.data.stage === 'paid') await this.offerReminder();
       });
     },
 
@@ -127,6 +132,25 @@ Component({
       const result = await payOrder(order.id);
       if (result.error && redirectIfSignedOut(result.error)) return;
       this.setData({ stage: result.state, payMessage: result.message || '', 'order.free': !!result.free });
+    },
+
+    /** The reorder reminder's template, read now so that the tap can ask at once. */
+    async offerReminder() {
+      const found = await subscribe.loadTemplates();
+      this.reminder = found[subscribe.KINDS.reorder] || null;
+      if (this.reminder) this.setData({ remind: this.reminder.remaining > 0 ? 'on' : 'ask' });
+    },
+    onRemind() {
+      if (!this.reminder) return Promise.resolve();
+      // First thing in the tap: WeChat only asks for subscriptions from a tap.
+      return subscribe.ask([this.reminder.templateId]).then((answer) => {
+        if (answer.accepted.length) {
+          this.setData({ remind: 'on' });
+          wx.showToast({ title: '已开启补货提醒', icon: 'success' });
+        } else if (answer.rejected.length) {
+          wx.showToast({ title: '您未允许补货提醒，可在小程序设置中开启', icon: 'none' });
+        }
+      });
     },
 
     onViewOrder() {

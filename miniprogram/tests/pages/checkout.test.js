@@ -184,3 +184,45 @@ test('an empty cart has nothing to order', async () => {
   expect(textOf(page)).toContain('购物车是空的');
   expect(page.querySelector('.submit-btn')).toBeFalsy();
 });
+
+function reminderTemplate(remaining) {
+  return { items: [{ kind: 'reorder_reminder', template_id: 'TPL-R', title: '补货提醒', remaining }] };
+}
+
+test('once paid, 开启补货提醒 asks WeChat for the reorder reminder and reports the answer', async () => {
+  h.wx.requestSubscribeMessage = h.wxAsync(() => ({ errMsg: 'requestSubscribeMessage:ok', 'TPL-R': 'accept' }));
+  route(api, {
+    'GET /cart': priced(),
+    'POST /orders': order(),
+    'POST /orders/42/pay': payParams,
+    'GET /notifications/subscriptions': reminderTemplate(0),
+    'POST /notifications/subscriptions': reminderTemplate(1),
+  });
+  payWith({ ok: true });
+  const page = await openCheckout();
+  expect(api.get).not.toHaveBeenCalledWith('/notifications/subscriptions');
+  await page.instance.onSubmit();
+  await flush();
+  expect(textOf(page)).toContain('常买的商品到了该补货的时候，用微信提醒我');
+  await tap(page, '.remind-btn');
+  await flush();
+  expect(h.wx.requestSubscribeMessage.mock.calls[0][0].tmplIds).toEqual(['TPL-R']);
+  expect(api.post).toHaveBeenCalledWith('/notifications/subscriptions', { accepted: ['TPL-R'], rejected: [] });
+  expect(texts(page, '.remind-on')).toEqual(['已开启补货提醒']);
+  expect(page.querySelectorAll('.remind-btn')).toHaveLength(0);
+});
+
+test('an owner who allowed the reorder reminder already is not asked again', async () => {
+  route(api, {
+    'GET /cart': priced(),
+    'POST /orders': order(),
+    'POST /orders/42/pay': payParams,
+    'GET /notifications/subscriptions': reminderTemplate(2),
+  });
+  payWith({ ok: true });
+  const page = await openCheckout();
+  await page.instance.onSubmit();
+  await flush();
+  expect(texts(page, '.remind-on')).toEqual(['已开启补货提醒']);
+  expect(page.querySelectorAll('.remind-btn')).toHaveLength(0);
+});

@@ -77,6 +77,10 @@ test('the salesperson\'s stores, their name and points; search by name and page 
   expect(h.wx.navigateTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/packageSales/pages/onboard/index' }));
   await tap(page, '.entry-display');
   expect(h.wx.navigateTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/packageSales/pages/display-review/index' }));
+  await tap(page, '.entry-tasks');
+  expect(h.wx.navigateTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/packageSales/pages/tasks/index' }));
+  await tap(page, '.entry-feed');
+  expect(h.wx.navigateTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/packageSales/pages/feed/index' }));
 });
 
 test('no store yet, a search that finds nothing, an error with 重试', async () => {

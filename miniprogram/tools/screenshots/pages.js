@@ -155,6 +155,9 @@ const pages = {
     states: ['error'],
   },
   'sales-display-review': { persona: 'salesperson', states: ['empty', 'error'] },
+  // 补货任务 and 门店动态 (issue 21): the demo's 王磊 has stores due to reorder and active lately.
+  'sales-tasks': { persona: 'salesperson', states: ['empty', 'error'] },
+  'sales-feed': { persona: 'salesperson', states: ['empty', 'error'] },
   // 一物一码 (issue 20): the QR's page opened with a code from the store's own scans when the
   // demo has one (else the page asks for a scan), the scanner before its first scan, the stock.
   // The QR's page opened by the store owner with a box of the demo's first ready batch that

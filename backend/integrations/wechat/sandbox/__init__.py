@@ -48,6 +48,7 @@ ACCESS_TOKEN_TTL_SECONDS = 7200
 COMPLAINT_UPDATE_TEMPLATE_ID = "b2bcSandboxComplaintProgress01"
 LIVE_REMINDER_TEMPLATE_ID = "b2bcSandboxLiveReminder01"
 DISPLAY_REMINDER_TEMPLATE_ID = "b2bcSandboxDisplayReminder01"
+REORDER_REMINDER_TEMPLATE_ID = "b2bcSandboxReorderReminder01"
 DEFAULT_SUBSCRIBE_TEMPLATES: dict[str, tuple[str, ...]] = {
     # 投诉编号, 处理状态, 说明, 时间
     COMPLAINT_UPDATE_TEMPLATE_ID: ("character_string1", "phrase2", "thing3", "time4"),
@@ -55,6 +56,8 @@ DEFAULT_SUBSCRIBE_TEMPLATES: dict[str, tuple[str, ...]] = {
     LIVE_REMINDER_TEMPLATE_ID: ("thing1", "time2", "thing3"),
     # 活动名称, 截止时间, 温馨提示
     DISPLAY_REMINDER_TEMPLATE_ID: ("thing1", "time2", "thing3"),
+    # 商品名称, 上次订货时间, 温馨提示
+    REORDER_REMINDER_TEMPLATE_ID: ("thing1", "time2", "thing3"),
 }
 _TIME = re.compile(
     r"\d{4}-\d{1,2}-\d{1,2}( \d{1,2}:\d{2}(:\d{2})?)?"

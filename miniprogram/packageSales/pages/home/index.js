@@ -2,7 +2,9 @@
  * 业务员工作台: the salesperson's stores (GET /stores: the server keeps a salesperson to
  * the stores they serve), searched by name and paged by id (`after`); their points from
  * onboarding stores (GET /ledger/party-accounts); 拓展新门店 (their invitation QR and the
- * applications); 陈列初审 (display photos of their stores to look at first). A store opens its page, where 代下单 starts.
+ * applications); 陈列初审 (display photos of their stores to look at first); 补货任务 (stores due
+ * to reorder) and 门店动态 (their stores' recent views, carts and orders). A store opens its page,
+ * where 代下单 starts.
  */
 const api = require('../../../utils/api');
 const pagedList = require('../../../components/lib/paged-list');
@@ -92,6 +94,12 @@ Component({
     },
     onDisplayReview() {
       wx.navigateTo({ url: '/packageSales/pages/display-review/index' });
+    },
+    onTasks() {
+      wx.navigateTo({ url: '/packageSales/pages/tasks/index' });
+    },
+    onFeed() {
+      wx.navigateTo({ url: '/packageSales/pages/feed/index' });
     },
     onSignOut() {
       return api.logout().then(() => wx.reLaunch({ url: '/pages/login/index' }));
