@@ -110,7 +110,8 @@ class Question:
     label: str
     path: str  # with {start}, {end}, {store} placeholders
     days: int  # the period's length
-    raw: Callable[[Period, Context], list[tuple[str, list[Any]]]]  # statements, in order
+    # the raw side's statements, in order (None: not written, for the effect questions)
+    raw: Callable[[Period, Context], list[tuple[str, list[Any]]]] | None
     who: str = "brand"  # or "distributor": dist1_admin's own figures
 
 
@@ -121,6 +122,7 @@ class Context:
     store_ids: list[int]
     rng: random.Random
     store: int = 0  # the store of the current request
+    promotion: int = 0  # the demo's first promotion
 
 
 # The raw side: counted orders of the period (and the previous one) with their lines.
@@ -490,6 +492,32 @@ QUESTIONS = [
             "count(*) AS views, count(DISTINCT user_id) AS users", "AND kind = 'page_view'", "page"
         ),
     ),
+    # promotion, coupon and live effect: over the demo's promotions, coupons and sessions only
+    # (none seeded at scale), though they read the seeded orders of the stores reached
+    Question(
+        "promotions",
+        "promotions of 90 days (demo's)",
+        f"/api/v1/analytics/promotions?{PERIOD}",
+        90,
+        None,
+    ),
+    Question(
+        "promotion",
+        "one promotion's effect (demo's)",
+        "/api/v1/analytics/promotions/{promotion}",
+        30,
+        None,
+    ),
+    Question(
+        "coupons",
+        "coupons funnel, 90 days (demo's)",
+        f"/api/v1/analytics/coupons?{PERIOD}",
+        90,
+        None,
+    ),
+    Question(
+        "live", "live sessions, 90 days (demo's)", f"/api/v1/analytics/live?{PERIOD}", 90, None
+    ),
 ]
 
 
@@ -554,8 +582,10 @@ def login(port: int, username: str) -> str:
         return token
 
 
-def url(question: Question, period: Period, store: int) -> str:
-    return question.path.format(start=period.start, end=period.end, store=store)
+def url(question: Question, period: Period, ctx: Context) -> str:
+    return question.path.format(
+        start=period.start, end=period.end, store=ctx.store, promotion=ctx.promotion
+    )
 
 
 async def ask_api(
@@ -568,7 +598,7 @@ async def ask_api(
     try:
         for number in range(args.warmup + args.requests):
             ctx.store = ctx.rng.choice(ctx.store_ids)
-            path = url(question, random_period(ctx.rng, last_day, question.days), ctx.store)
+            path = url(question, random_period(ctx.rng, last_day, question.days), ctx)
             answer = await exchange(reader, writer, request_bytes("GET", path, port, headers, b""))
             if answer.status != 200:
                 figures.failures += 1
@@ -585,7 +615,7 @@ async def probe(port: int, token: str, question: Question, ctx: Context, last_da
     reader, writer = await asyncio.open_connection(HOST, port)
     try:
         ctx.store = ctx.store_ids[0]
-        path = url(question, random_period(ctx.rng, last_day, question.days), ctx.store)
+        path = url(question, random_period(ctx.rng, last_day, question.days), ctx)
         headers = {"Authorization": f"Bearer {token}"}
         answer = await exchange(reader, writer, request_bytes("GET", path, port, headers, b""))
     finally:
@@ -635,7 +665,11 @@ async def context(dsn: str, layout: Layout, rng: random.Random) -> Context:
             " LIMIT 1000",
             layout.brand_id,
         )
-        return Context(layout.brand_id, int(distributor_id), [r["id"] for r in stores], rng)
+        promotion = await conn.fetchval(
+            "SELECT min(id) FROM promotions WHERE brand_id = $1", layout.brand_id
+        )
+        store_ids = [r["id"] for r in stores]
+        return Context(layout.brand_id, int(distributor_id), store_ids, rng, promotion=promotion)
     finally:
         await conn.close()
 
@@ -685,7 +719,7 @@ def report(
         row += f" {cells(theirs)}"
         best = mine if mine and mine.latencies else floor
         if best and best.latencies and theirs and theirs.latencies:
-            row += f" {theirs.p(0.5) / max(best.p(0.5), 0.001):7.0f}x"
+            row += f" {theirs.p(0.5) / max(best.p(0.5), 0.001):7.1f}x"
         else:
             row += f" {'':8}"
         if mine and mine.latencies:
@@ -812,7 +846,8 @@ def main() -> int:
             )
         runs = [("rollup", ROLLUPS, args.rollup_runs)] if layout.rollups_seconds else []
         if args.raw:
-            runs.append(("raw", {q.name: q.raw for q in questions}, args.raw_runs))
+            raws = {q.name: q.raw for q in questions if q.raw is not None}
+            runs.append(("raw", raws, args.raw_runs))
         for side, makers, count in runs:
             for question in questions:
                 if question.name not in makers:
