@@ -161,6 +161,14 @@ function storeRow(id) {
   return { id, name: `赵记水站 ${id} 号店`, contact_name: '赵老板', phone: '13800000003', address: '北京市东城区幸福路 8 号院 3 号楼底商', tier: 'B', status: id % 5 ? 'active' : 'suspended', tags: ['社区店', '重点'] };
 }
 
+function salesTask(id) {
+  return { id, kind: 'reorder', store: { id: 3, name: '张记店' }, sku: { id: 8, name: '澜泉 RO 净水器 滤芯' }, text: '张记店 通常每 30 天订一次 澜泉 RO 净水器 滤芯，上次下单已 34 天', due_day: '2026-12-01', status: 'open', created_at: '2026-12-05T00:00:00+00:00', closed_at: null };
+}
+
+function feedItem(id) {
+  return { kind: id % 3 ? 'view' : 'cart', at: '2026-12-05T02:00:00+00:00', store: { id, name: `张记店 ${id}` }, text: '购物车有 1 种商品未下单：澜泉 RO 净水器 滤芯 ×20', order_id: null, amount_fen: null };
+}
+
 function liveSession(id, status) {
   return { id, distributor_id: 2, title: `年终直播订货会 第${id}场`, cover_url: 'https://img.example.com/cover.jpg', starts_at: `2026-01-${10 + (id % 18)}T06:00:00+00:00`, ends_at: `2026-01-${10 + (id % 18)}T08:00:00+00:00`, status: status || 'scheduled' };
 }
@@ -492,6 +500,26 @@ const SCENARIOS = {
     },
     async more({ page }) {
       await page.instance.onReachBottom();
+    },
+  },
+  'packageSales/pages/tasks': {
+    budget: 12 * KB,
+    list: 'items',
+    salesperson: true,
+    async open({ api, load }) {
+      route(api, { 'GET /sales-tasks': keyset(salesTask, 300, 'after') });
+      return load({});
+    },
+    async more({ page }) {
+      await page.instance.onReachBottom();
+    },
+  },
+  'packageSales/pages/feed': {
+    budget: 24 * KB,
+    salesperson: true,
+    async open({ api, load }) {
+      route(api, { 'GET /sales-feed': { days: 7, items: rows(100, 100, feedItem) } });
+      return load({});
     },
   },
   'packageSales/pages/display-review': {
