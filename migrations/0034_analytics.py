@@ -187,4 +187,8 @@ class Migration(migrations.Migration):
             model_name='Order',
             index=Index(fields=['updated_at']),
         ),
+        ops.AddIndex(
+            model_name='OrderLine',
+            index=Index(fields=['order_id']),
+        ),
     ]

@@ -121,7 +121,7 @@ def _rollup_where(ask: Ask, dim: Dim, spans: Spans, args: list[Any] | None = Non
     for edge in edges:
         first, last = where.arg(edge.start), where.arg(edge.end)
         either.append(f"(grain = 'day' AND \"period\" BETWEEN {first} AND {last})")
-    where.add(f"({' OR '.join(either)})")
+    where.add(either[0] if len(either) == 1 else f"({' OR '.join(either)})")
     if ask.channel:
         where.add(f"channel = {where.arg(ask.channel)}")
     return where
@@ -135,16 +135,21 @@ async def _rollup(ask: Ask, dim: Dim, group: str, spans: Spans | None = None) ->
     """Sums of `dim`'s rows over the ask's period, per `group` ("key", "channel" or "period"):
     whole months from the month rows unless `spans` says otherwise (day and week points need
     the days themselves)."""
-    where = _rollup_where(ask, dim, spans or ask.period.split())
+    whole, edges = spans or ask.period.split()
     column = _GROUPS[group]
-    rows = await sql.fetch(
-        f"SELECT {column} AS grp, {_MEASURES} FROM analytics_sales"  # noqa: S608 (fixed parts)
-        f" WHERE {where.text} GROUP BY {column}",
-        *where.args,
-    )
     sums: dict[Any, Sums] = defaultdict(Sums)
-    for row in rows:
-        sums[_day(row["grp"]) if group == "period" else str(row["grp"])].add(row)
+    # One statement per grain, each a range of the rollup's index: an OR of the two would
+    # have the planner read every row of the brand.
+    parts: list[Spans] = ([(whole, [])] if whole else []) + [([], [edge]) for edge in edges]
+    for part in parts:
+        where = _rollup_where(ask, dim, part)
+        rows = await sql.fetch(
+            f"SELECT {column} AS grp, {_MEASURES} FROM analytics_sales"  # noqa: S608 (fixed parts)
+            f" WHERE {where.text} GROUP BY {column}",
+            *where.args,
+        )
+        for row in rows:
+            sums[_day(row["grp"]) if group == "period" else str(row["grp"])].add(row)
     # A cancelled order leaves its rows at zero: a value nobody bought is no value.
     return {group: found for group, found in sums.items() if found != Sums()}
 
@@ -422,11 +427,14 @@ async def _dormant(scope: Scope, end: date, days: int) -> int:
     period is judged as it was then)."""
     cutoff = end - timedelta(days=days)
     where = _stats_where(scope)
-    where.add(f"s.first_day < {where.arg(cutoff)}")
+    cut, last = where.arg(cutoff), where.arg(end)
+    where.add(f"s.first_day < {cut}")
+    # A last order before the cut-off says it at once; only a store that ordered after
+    # `end` needs its orders between the cut-off and `end` looked up.
     where.add(
-        "NOT EXISTS (SELECT 1 FROM analytics_order_facts f"  # noqa: S608 (fixed parts)
-        " WHERE f.store_id = s.store_id"
-        f" AND f.counted AND f.day BETWEEN {where.arg(cutoff)} AND {where.arg(end)})"
+        f"(s.last_day < {cut} OR (s.last_day > {last} AND NOT EXISTS ("  # noqa: S608
+        "SELECT 1 FROM analytics_order_facts f WHERE f.store_id = s.store_id"
+        f" AND f.counted AND f.day BETWEEN {cut} AND {last})))"
     )
     row = await sql.fetch_one(
         f"SELECT COUNT(*) AS n FROM analytics_stores s WHERE {where.text}",  # noqa: S608

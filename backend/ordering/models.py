@@ -149,6 +149,9 @@ class OrderLine(Model):
 
     class Meta:
         table = "order_lines"
+        # An order's lines are read by its id everywhere (PostgreSQL does not index a foreign
+        # key by itself).
+        indexes = (("order_id",),)
 
 
 class OrderEvent(Model):

@@ -1595,11 +1595,22 @@ async def analytics_sales_store_tags(
 ) -> dict[int, list[str]]:
     """The tags of the brand's stores among `store_ids` (the sales dashboard's tag breakdown);
     a store without tags maps to []."""
-    wanted = sorted(set(store_ids))
+    wanted = set(store_ids)
     if not wanted:
         return {}
-    found = await Store.filter(brand_id=brand_id, id__in=wanted).values_list("id", flat=True)
-    return await _tags_by_store([int(store_id) for store_id in found])  # type: ignore[call-overload]
+    # The brand's tags in one read, not an IN list of tens of thousands of stores (past
+    # 32,767 the driver refuses it).
+    found = set(await Store.filter(brand_id=brand_id).values_list("id", flat=True))
+    tags: dict[int, list[str]] = {store_id: [] for store_id in sorted(wanted & found)}
+    rows = (
+        await StoreTag.filter(store__brand_id=brand_id)
+        .order_by("tag")
+        .values_list("store_id", "tag")
+    )
+    for store_id, tag in rows:
+        if store_id in tags:
+            tags[store_id].append(tag)
+    return tags
 
 
 async def analytics_sales_store_count(brand_id: int, distributor_id: int | None) -> int:
