@@ -124,6 +124,7 @@ async def test_two_messages_allowed_two_sent_then_none(
     assert [(i["kind"], i["remaining"]) for i in items[1:]] == [
         ("live.reminder", 0),
         ("display_reminder", 0),
+        ("reorder_reminder", 0),
     ]
     assert sandbox_state.sent_messages == []  # filing is the store's own step
 
