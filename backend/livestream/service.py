@@ -21,6 +21,7 @@ from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, STORE_ROLES,
 from backend.infra import events, sql
 from backend.infra.broadcast import LIVE_NAMESPACE
 from backend.infra.http import is_id
+from backend.infra.logging import get_logger
 from backend.kernel.errors import Conflict, InvalidInput, NotFound
 from backend.kernel.events import (
     LiveSessionEnded,
@@ -58,6 +59,8 @@ LONGEST_SESSION = timedelta(hours=12)
 EARLIEST_START = timedelta(minutes=5)  # a session may be scheduled to start a little ago
 STREAM_SCHEMES = ("https", "rtmp")  # what WeChat's <live-player> plays, over the network
 STREAM_URL_MAX = 500
+
+log = get_logger("livestream.service")
 
 
 class SessionNotFound(NotFound):
@@ -795,7 +798,10 @@ async def join(
         )
         await note_viewers(session.id, count)
         if principal.store_id is not None:
-            await _note_joined(session.id, principal.store_id, deps.clock.now())
+            try:
+                await _note_joined(session.id, principal.store_id, deps.clock.now())
+            except Exception:  # a figure for the report: never worth a refused join
+                log.exception("live attendance not recorded", extra={"session_id": session.id})
     return await _full_state(deps, principal, session)
 
 
