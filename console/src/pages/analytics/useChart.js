@@ -1,13 +1,13 @@
-// What every chart of the sales dashboard shares: ECharts, imported piece by piece (only the
-// line, bar and pie charts and the parts they draw ship with the page), drawn into an
-// element, redrawn when its data changes and resized with the window.
+// What every analytics chart shares: ECharts, imported piece by piece (only the line, bar,
+// pie and funnel charts and the parts they draw ship with the pages), drawn into an element,
+// redrawn when its data changes and resized with the window.
 import { onBeforeUnmount, onMounted, watch } from "vue";
 import { init, use } from "echarts/core";
-import { BarChart, LineChart, PieChart } from "echarts/charts";
+import { BarChart, FunnelChart, LineChart, PieChart } from "echarts/charts";
 import { GridComponent, LegendComponent, TooltipComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
 
-use([BarChart, LineChart, PieChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
+use([BarChart, FunnelChart, LineChart, PieChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
 
 /** Yuan from fen, for axes and tooltips: "¥1,234" (whole yuan: charts show sizes). */
 export const axisYuan = (fen) => `¥${Math.round(fen / 100).toLocaleString("zh-CN")}`;
