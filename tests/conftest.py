@@ -10,6 +10,7 @@ talks to it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import socket
@@ -259,6 +260,50 @@ def _tables() -> list[str]:
     return [model._meta.db_table for model in Tortoise.apps["models"].values()]
 
 
+@functools.cache
+def _written_sql() -> str:
+    """One statement naming what a test wrote to: the tables holding a row (kind 't'), and
+    the id sequences that moved (kind 's', with the value they start from), which includes
+    those of rows added and then deleted or of an insert rolled back."""
+    holding = " UNION ALL ".join(
+        f"SELECT 't' AS kind, '{table}' AS name, 0::bigint AS start"
+        f' WHERE EXISTS (SELECT 1 FROM "{table}")'
+        for table in _tables()
+    )
+    owners = ", ".join(f"'{table}'" for table in _tables())
+    moved = (
+        "SELECT 's', quote_ident(s.sequencename), s.start_value FROM pg_sequences s"
+        " JOIN pg_class seq ON seq.relname = s.sequencename AND seq.relkind = 'S'"
+        " JOIN pg_depend d ON d.objid = seq.oid AND d.deptype IN ('a', 'i')"
+        " JOIN pg_class owner ON owner.oid = d.refobjid"
+        " WHERE s.schemaname = 'public' AND s.last_value IS NOT NULL"
+        f" AND owner.relname IN ({owners})"
+    )
+    return f"{holding} UNION ALL {moved}"
+
+
+async def _empty_postgres(connection: Any) -> None:
+    """Deletes the rows of the tables a test wrote to and restarts the sequences it moved.
+
+    Not TRUNCATE: it makes new files for every table it reaches (and CASCADE reaches most of
+    them), 0.2 to 2 s per test on a busy machine, where these DELETEs of a few rows take a
+    few ms. Foreign-key triggers are off for the deletes (session_replication_role), which is
+    safe because every row that refers to a deleted row is in a table being emptied too.
+    """
+    written = await connection.execute_query_dict(_written_sql())
+    if not written:
+        return
+    statements = ["SET session_replication_role = replica"]
+    statements += [f'DELETE FROM "{row["name"]}"' for row in written if row["kind"] == "t"]
+    statements += [
+        f"SELECT setval('{row['name']}', {row['start']}, false)"
+        for row in written
+        if row["kind"] == "s"
+    ]
+    statements.append("SET session_replication_role = DEFAULT")
+    await connection.execute_script(";\n".join(statements))
+
+
 @pytest.fixture(autouse=True)
 async def fresh_state(
     database_url: str,
@@ -270,9 +315,7 @@ async def fresh_state(
     """Every test starts with empty tables, an empty Redis and a clock at the real time."""
     connection = get_connection("default")
     if ON_POSTGRES:
-        await connection.execute_script(
-            "TRUNCATE " + ", ".join(f'"{t}"' for t in _tables()) + " RESTART IDENTITY CASCADE"
-        )
+        await _empty_postgres(connection)
     else:
         await connection.execute_script("PRAGMA foreign_keys = OFF")
         for table in _tables():
