@@ -1,8 +1,8 @@
 jest.mock('../../utils/api', () => require('./support/api-mock').createApiMock());
 
 const { fresh, flush, textOf, texts, tap } = require('./support/harness');
-const { route, apiError } = require('./support/api-mock');
-const { signInAsStore } = require('./support/fixtures');
+const { apiError } = require('./support/api-mock');
+const { openAsSalesperson, sendsStoreOwnersToSignIn } = require('./support/salesperson');
 
 let h;
 let api;
@@ -10,10 +10,6 @@ beforeEach(() => {
   h = fresh();
   api = require('../../utils/api');
 });
-
-function signInAsSalesperson() {
-  signInAsStore({ identity: { user_id: 9, role: 'salesperson', membership_id: 21, brand_id: 1, distributor_id: 2, store_id: null, salesperson_id: 4 } });
-}
 
 function task(overrides) {
   return Object.assign(
@@ -32,23 +28,9 @@ function task(overrides) {
   );
 }
 
-async function open(routes) {
-  signInAsSalesperson();
-  route(api, routes);
-  const page = h.page('packageSales/pages/tasks');
-  await page.instance.onLoad({});
-  await flush();
-  return page;
-}
+const open = (routes) => openAsSalesperson(h, api, 'packageSales/pages/tasks', routes);
 
-test('a store owner is sent back to the sign-in page', async () => {
-  signInAsStore();
-  route(api, {});
-  const page = h.page('packageSales/pages/tasks');
-  await page.instance.onLoad({});
-  expect(h.wx.reLaunch).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/login/index' }));
-  expect(api.get).not.toHaveBeenCalled();
-});
+sendsStoreOwnersToSignIn('packageSales/pages/tasks', () => ({ h, api }));
 
 test('open tasks read as the salesperson says them, paged on', async () => {
   const page = await open({

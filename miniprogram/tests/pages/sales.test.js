@@ -2,7 +2,7 @@ jest.mock('../../utils/api', () => require('./support/api-mock').createApiMock()
 
 const { fresh, flush, textOf, texts, tap, tapRetry } = require('./support/harness');
 const { route, apiError } = require('./support/api-mock');
-const { signInAsStore } = require('./support/fixtures');
+const { signInAsSalesperson, sendsStoreOwnersToSignIn } = require('./support/salesperson');
 
 let h;
 let api;
@@ -10,10 +10,6 @@ beforeEach(() => {
   h = fresh();
   api = require('../../utils/api');
 });
-
-function signInAsSalesperson() {
-  signInAsStore({ identity: { user_id: 9, role: 'salesperson', membership_id: 21, brand_id: 1, distributor_id: 2, store_id: null, salesperson_id: 4 } });
-}
 
 function store(overrides) {
   return Object.assign(
@@ -38,14 +34,7 @@ async function open(routes) {
   return page;
 }
 
-test('a store owner is sent back to the sign-in page', async () => {
-  signInAsStore();
-  route(api, {});
-  const page = h.page('packageSales/pages/home');
-  await page.instance.onLoad({});
-  expect(h.wx.reLaunch).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/login/index' }));
-  expect(api.get).not.toHaveBeenCalled();
-});
+sendsStoreOwnersToSignIn('packageSales/pages/home', () => ({ h, api }));
 
 test('the salesperson\'s stores, their name and points; search by name and page on', async () => {
   signInAsSalesperson();
