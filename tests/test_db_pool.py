@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -25,7 +27,7 @@ from backend.config import ConfigError, load_settings
 from backend.identity.tokens import Principal
 from backend.infra.budget import Budget, server_limits
 from backend.infra.db import DbPool, tortoise_config
-from backend.infra.pgpool import DatabaseBusy
+from backend.infra.pgpool import DatabaseBusy, open_pool, pool_timeouts
 from backend.org.models import Distributor
 from realtime.live import NAMESPACE, LiveEvents
 from tests.conftest import ON_POSTGRES, REDIS_URL
@@ -125,6 +127,41 @@ async def test_a_live_event_that_finds_the_pool_full_says_so() -> None:
     assert await sockets.handlers["grab"]("sid", {}) == {"ok": False, "error": BUSY}
     failed = await sockets.handlers["broken"]("sid", {})
     assert failed["error"]["code"] == "live.failed"
+
+
+@on_postgres
+async def test_a_server_out_of_connections_is_busy_not_broken(database_url: str) -> None:
+    """PostgreSQL refusing a new connection (too many clients) is the same "none free" as a
+    full pool: `db_busy`, which the client retries, rather than a generic failure."""
+    url = plain_url(database_url).replace("postgres://", "postgresql://")
+    role = f"b2bc_one_connection_{os.getpid()}"
+    admin = await asyncpg.connect(url)
+    await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+    await admin.execute(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 1')
+    address = urlsplit(url)
+    pool = await open_pool(
+        30,
+        host=address.hostname,
+        port=address.port,
+        user=role,
+        database=address.path.lstrip("/"),
+        min_size=0,
+        max_size=2,
+    )
+    try:
+        held = await pool.acquire()
+        before = pool_timeouts()
+        with pytest.raises(DatabaseBusy):
+            await pool.acquire()
+        assert pool_timeouts() == before + 1
+        await pool.release(held)
+        again = await pool.acquire()  # the pool serves again once a connection is back
+        assert await again.fetchval("SELECT 1") == 1
+        await pool.release(again)
+    finally:
+        pool.terminate()  # not close(): it would wait for a connection a failure left held
+        await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+        await admin.close()
 
 
 def _pool_of_two(database_url: str, timeout_seconds: str) -> Iterator[str]:

@@ -4,7 +4,8 @@ Tortoise acquires from asyncpg's pool with no timeout, so when every connection 
 (long transactions, a lock queue, a burst larger than the pool) each further request waits
 until a connection frees up, however long that takes, and a Socket.IO handler waiting the
 same way ends as a generic `live.failed` once something else gives up. Here every acquire
-waits at most `acquire_timeout` seconds, then raises `DatabaseBusy`: the HTTP layer answers
+waits at most `acquire_timeout` seconds, then raises `DatabaseBusy` (as does a server that
+refuses a new connection because it has too many): the HTTP layer answers
 503 `db_busy`, a realtime handler acknowledges with the same code, nothing has been written
 (the request never got a connection), and `b2bc_db_pool_timeouts_total` counts it.
 
@@ -112,8 +113,22 @@ class BoundedPool(asyncpg.Pool):
                 extra={"pool_size": self.get_max_size(), "waited_seconds": self.acquire_timeout},
             )
             raise DatabaseBusy() from exc
+        except asyncpg.TooManyConnectionsError as exc:
+            # The server (max_connections, or a role's or database's limit) refused the new
+            # connection this pool tried to open: the same "none free", one level further.
+            TIMEOUTS.add()
+            log.warning("the database refused a new connection: too many clients")
+            raise DatabaseBusy() from exc
         finally:
             self.waiting -= 1
+
+
+async def open_pool(acquire_timeout: float, **options: Any) -> BoundedPool:
+    """A pool whose acquires wait at most `acquire_timeout` seconds; `options` are
+    asyncpg.create_pool's."""
+    pool = await BoundedPool(None, acquire_timeout=acquire_timeout, **{**_POOL_DEFAULTS, **options})
+    _pools.add(pool)
+    return pool
 
 
 class _PgBouncerWaits(AsyncpgDBClient):
@@ -145,10 +160,7 @@ class BoundedAsyncpgClient(_PgBouncerWaits):
             self.extra["statement_cache_size"] = int(self.extra["statement_cache_size"])
 
     async def create_pool(self, **kwargs: Any) -> asyncpg.Pool:
-        options = {**_POOL_DEFAULTS, **kwargs}
-        pool = await BoundedPool(None, acquire_timeout=self.acquire_timeout, **options)
-        _pools.add(pool)
-        return pool
+        return await open_pool(self.acquire_timeout, **kwargs)
 
     def _in_transaction(self) -> TransactionContext:
         return TransactionContextPooled(_BoundedTransaction(self), self._pool_init_lock)
