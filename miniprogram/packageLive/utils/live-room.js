@@ -34,6 +34,12 @@ const { RealtimeClient } = require('./realtime');
 const NAMESPACE = '/live';
 // Refusals of `join` that another try will not change: stop reconnecting.
 const FINAL_JOIN_ERRORS = ['live.session_not_found', 'live.not_invited'];
+// Refusals that say "busy, try again" (no database connection free in time, as in a
+// reconnect storm after a server restart): join again on the same connection, after 1, 2, 4
+// then 8 s at most, each cut by a random part so that thousands of rooms do not come back at
+// the same instant.
+const BUSY_JOIN_ERRORS = ['db_busy'];
+const BUSY_RETRY_MS = [1000, 2000, 4000, 8000];
 
 // How each push changes the state `join` answered, so that `room.state` stays whole.
 const STATE_UPDATES = {
@@ -81,6 +87,9 @@ class LiveRoom {
   constructor(sessionId, options) {
     this.sessionId = sessionId;
     this.client = (options && options.client) || defaultClient();
+    this.random = (options && options.random) || Math.random;
+    this.busyTries = 0;
+    this.busyTimer = null;
     this.state = null;
     this.joins = 0;
     this.localListeners = {};
@@ -92,7 +101,10 @@ class LiveRoom {
     });
     this.ready.catch(() => {});
 
-    this.client.on('connect', () => this.join());
+    this.client.on('connect', () => {
+      this.busyTries = 0;
+      this.join();
+    });
     // The client is already 'waiting' when it lost the link, 'closed' when it was put out.
     this.client.on('disconnect', () =>
       this.tell('connection', this.client.status === 'closed' ? 'closed' : 'reconnecting'),
@@ -167,11 +179,15 @@ class LiveRoom {
   }
 
   async join() {
+    this.busyTimer = null;
     const ack = await this.client.emit('join', { session_id: this.sessionId });
     if (!ack || !ack.ok) {
       const error = (ack && ack.error) || { code: 'live.failed', message: '进入直播间失败' };
       if (FINAL_JOIN_ERRORS.indexOf(error.code) !== -1) {
         this.failed(error);
+      } else if (BUSY_JOIN_ERRORS.indexOf(error.code) !== -1 && this.client.connected) {
+        this.tell('error', error);
+        this.joinAgainLater();
       } else {
         this.tell('error', error); // lost meanwhile: the next connection joins again
       }
@@ -183,6 +199,14 @@ class LiveRoom {
     this.tell('connection', 'live');
     this.tell('joined', ack.data);
     this.settleReady.resolve(ack.data);
+  }
+
+  joinAgainLater() {
+    const wait = BUSY_RETRY_MS[Math.min(this.busyTries, BUSY_RETRY_MS.length - 1)];
+    this.busyTries += 1;
+    this.busyTimer = setTimeout(() => {
+      if (this.client.connected) this.join(); // else the next connection joins
+    }, wait * (0.5 + this.random() / 2));
   }
 
   follow(event, data) {
@@ -234,6 +258,7 @@ class LiveRoom {
   }
 
   leave() {
+    clearTimeout(this.busyTimer);
     if (this.client.status === 'closed') return;
     const wasConnected = this.client.connected;
     this.client.close(); // when connected, its 'disconnect' tells the page 'closed'

@@ -38,7 +38,7 @@ function room(sessionId = 7) {
     connectSocket: server.connectSocket,
     random: () => 1,
   });
-  return joinRoom(sessionId, { client });
+  return joinRoom(sessionId, { client, random: () => 1 });
 }
 
 beforeEach(() => {
@@ -196,6 +196,43 @@ test('a session the store may not join ends the room: no reconnecting', async ()
   expect(r.client.status).toBe('closed');
   await tick(60000);
   expect(server.tasks).toHaveLength(1);
+});
+
+test('a busy server (db_busy) is asked again on the same connection, later each time', async () => {
+  let refusals = 2;
+  const join = server.events.join;
+  server.events.join = (data) => {
+    if (refusals > 0) {
+      refusals -= 1;
+      return { ok: false, error: { code: 'db_busy', message: '系统繁忙，请稍后再试' } };
+    }
+    return join(data);
+  };
+  const r = room();
+  const errors = [];
+  const joined = [];
+  r.on('error', (e) => errors.push(e.code));
+  r.on('joined', (state) => joined.push(state.viewers));
+  await tick();
+  expect(errors).toEqual(['db_busy']);
+  await tick(1000); // the first try again waits 1 s (random() is 1 here)
+  expect(server.received.map(([name]) => name)).toEqual(['join', 'join']);
+  expect(errors).toEqual(['db_busy', 'db_busy']);
+  await tick(1999); // then 2 s
+  expect(server.received).toHaveLength(2);
+  await tick(1);
+  expect(joined).toEqual([1]);
+  await expect(r.ready).resolves.toMatchObject({ session_id: 7 });
+  expect(server.tasks).toHaveLength(1); // one connection throughout
+});
+
+test('a room left while waiting to ask a busy server again asks nothing more', async () => {
+  server.events.join = () => ({ ok: false, error: { code: 'db_busy', message: '系统繁忙，请稍后再试' } });
+  const r = room();
+  await tick();
+  r.leave();
+  await tick(60000);
+  expect(server.received).toHaveLength(1);
 });
 
 test('leave closes the connection for good', async () => {
