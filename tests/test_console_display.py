@@ -366,7 +366,15 @@ async def test_the_review_queue_approves_rejects_and_refuses_a_decided_one(
     tenant = shop.tenant
     brand = await admin(client, shop)
     now = datetime.now(UTC)
-    program = await published(client, brand, program_body(shop, now))
+    # The brand's sample photo, shown beside each store's photos.
+    sample = await client.post(
+        "/api/v1/uploads/images",
+        files={"file": ("sample.jpg", photo(99), "image/jpeg")},
+        headers=brand,
+    )
+    assert sample.status_code == 201, sample.text
+    body = program_body(shop, now, sample_photos=[sample.json()])
+    program = await published(client, brand, body)
     check_id = program["checks"][0]["id"]
     here = (30.2741, 120.1551)
     stores = [
@@ -397,6 +405,8 @@ async def test_the_review_queue_approves_rejects_and_refuses_a_decided_one(
     await expect(item.get_by_role("heading", name=stores[0].name)).to_be_visible()
     await expect(item.locator("[data-photo]")).to_have_count(2)
     await expect(item).to_contain_text("冰柜门正面张贴活动海报")
+    await expect(item.locator(".samples .el-image")).to_have_count(1)
+    await expect(item.get_by_alt_text("示例照片 1")).to_be_visible()
     await expect(item).to_contain_text("距门店")
     await shot(page, "display-7-review")
 
