@@ -22,6 +22,7 @@ from playwright.async_api import Page, expect
 from backend.coupons.models import CouponTemplate
 from backend.display.models import DisplayCheck, DisplayProgram, DisplayReward, DisplaySubmission
 from backend.identity.models import Role
+from backend.org.models import Region
 from tests.console_browser import SHOTS, browser, needs_browser, signed_in  # noqa: F401
 from tests.factories import Shop, idempotent, make_shop, make_staff, make_store, store_owner
 from tests.test_console_coupons import confirm, search_and_choose
@@ -382,8 +383,10 @@ async def test_the_review_queue_approves_rejects_and_refuses_a_decided_one(
         await make_store(tenant, name="李家小超市"),
         await make_store(tenant, name="王姐副食店"),
     ]
+    region = await Region.create(brand=tenant.brand, name="西湖区")
     for store in stores:
         store.latitude, store.longitude = here
+        store.region = region if store is stores[2] else None  # type: ignore[assignment]
         await store.save()
     submissions = []
     for index, store in enumerate(stores):
@@ -453,4 +456,16 @@ async def test_the_review_queue_approves_rejects_and_refuses_a_decided_one(
     await expect(page.get_by_test_id("phase")).to_have_text("已结束")
     assert (await DisplayProgram.get(id=program["id"])).status == "ended"
     await expect(page.locator("[data-figure='passed']")).to_have_text("2")
+    # The figures by distributor and by region: one distributor, two regions (one unnamed).
+    await page.get_by_role("tab", name="按经销商").click()
+    by_distributor = page.get_by_test_id("by-distributor").locator(".el-table__body tr")
+    await expect(by_distributor).to_have_count(1)
+    await expect(by_distributor.first).to_contain_text(tenant.distributor.name)
+    await shot(page, "display-12-by-distributor")
+    await page.get_by_role("tab", name="按区域").click()
+    by_region = page.get_by_test_id("by-region").locator(".el-table__body tr")
+    await expect(by_region).to_have_count(2)
+    await expect(page.get_by_test_id("by-region")).to_contain_text("西湖区")
+    await expect(page.get_by_test_id("by-region")).to_contain_text("未分区域")
+    await shot(page, "display-13-by-region")
     await context.close()
