@@ -22,6 +22,7 @@ from playwright.async_api import Page, expect
 from backend.coupons.models import CouponTemplate
 from backend.display.models import DisplayCheck, DisplayProgram, DisplayReward, DisplaySubmission
 from backend.identity.models import Role
+from backend.org.models import Region
 from tests.console_browser import SHOTS, browser, needs_browser, signed_in  # noqa: F401
 from tests.factories import Shop, idempotent, make_shop, make_staff, make_store, store_owner
 from tests.test_console_coupons import confirm, search_and_choose
@@ -366,7 +367,15 @@ async def test_the_review_queue_approves_rejects_and_refuses_a_decided_one(
     tenant = shop.tenant
     brand = await admin(client, shop)
     now = datetime.now(UTC)
-    program = await published(client, brand, program_body(shop, now))
+    # The brand's sample photo, shown beside each store's photos.
+    sample = await client.post(
+        "/api/v1/uploads/images",
+        files={"file": ("sample.jpg", photo(99), "image/jpeg")},
+        headers=brand,
+    )
+    assert sample.status_code == 201, sample.text
+    body = program_body(shop, now, sample_photos=[sample.json()])
+    program = await published(client, brand, body)
     check_id = program["checks"][0]["id"]
     here = (30.2741, 120.1551)
     stores = [
@@ -374,8 +383,10 @@ async def test_the_review_queue_approves_rejects_and_refuses_a_decided_one(
         await make_store(tenant, name="李家小超市"),
         await make_store(tenant, name="王姐副食店"),
     ]
+    region = await Region.create(brand=tenant.brand, name="西湖区")
     for store in stores:
         store.latitude, store.longitude = here
+        store.region = region if store is stores[2] else None  # type: ignore[assignment]
         await store.save()
     submissions = []
     for index, store in enumerate(stores):
@@ -397,6 +408,8 @@ async def test_the_review_queue_approves_rejects_and_refuses_a_decided_one(
     await expect(item.get_by_role("heading", name=stores[0].name)).to_be_visible()
     await expect(item.locator("[data-photo]")).to_have_count(2)
     await expect(item).to_contain_text("冰柜门正面张贴活动海报")
+    await expect(item.locator(".samples .el-image")).to_have_count(1)
+    await expect(item.get_by_alt_text("示例照片 1")).to_be_visible()
     await expect(item).to_contain_text("距门店")
     await shot(page, "display-7-review")
 
@@ -443,4 +456,16 @@ async def test_the_review_queue_approves_rejects_and_refuses_a_decided_one(
     await expect(page.get_by_test_id("phase")).to_have_text("已结束")
     assert (await DisplayProgram.get(id=program["id"])).status == "ended"
     await expect(page.locator("[data-figure='passed']")).to_have_text("2")
+    # The figures by distributor and by region: one distributor, two regions (one unnamed).
+    await page.get_by_role("tab", name="按经销商").click()
+    by_distributor = page.get_by_test_id("by-distributor").locator(".el-table__body tr")
+    await expect(by_distributor).to_have_count(1)
+    await expect(by_distributor.first).to_contain_text(tenant.distributor.name)
+    await shot(page, "display-12-by-distributor")
+    await page.get_by_role("tab", name="按区域").click()
+    by_region = page.get_by_test_id("by-region").locator(".el-table__body tr")
+    await expect(by_region).to_have_count(2)
+    await expect(page.get_by_test_id("by-region")).to_contain_text("西湖区")
+    await expect(page.get_by_test_id("by-region")).to_contain_text("未分区域")
+    await shot(page, "display-13-by-region")
     await context.close()

@@ -18,6 +18,7 @@ from backend.ledger import service as ledger_service
 from tests.factories import (
     Shop,
     bearer,
+    distributor_admin,
     idempotent,
     make_shop,
     make_store,
@@ -250,3 +251,36 @@ async def test_a_program_from_writing_to_the_last_reward(client, sandbox_client,
     assert (len(signings), len(submissions), len(rewards)) == (2, 3, 4)
     xlsx = await client.get(f"{export}?what=rewards&format=xlsx", headers=brand)
     assert xlsx.status_code == 200 and xlsx.content.startswith(b"PK")
+
+    # The store spends a display voucher on an order of its own; once the distributor has
+    # delivered it, the voucher is the distributor's to claim through the voucher claims (核销)
+    # like any exchange voucher, and only once.
+    voucher_id = first["reward"]["coupon_ids"][0]
+    order = await client.post(
+        "/api/v1/orders",
+        json={"lines": [{"sku_id": shop.filters, "quantity": 10}], "coupon_id": voucher_id},
+        headers=idempotent(owner),
+    )
+    assert order.status_code == 201, order.text
+    order_id = order.json()["id"]
+    distributor = await distributor_admin(client, shop)
+    url = f"/api/v1/orders/{order_id}"
+    assert (await client.post(f"{url}/offline-payment", json={}, headers=distributor)).is_success
+    assert (await client.post(f"{url}/accept", headers=distributor)).is_success
+    shipped = await client.post(f"{url}/ship", json={"logistics_note": "自送"}, headers=distributor)
+    assert shipped.is_success, shipped.text
+    delivered = await client.post(f"{url}/deliver", headers=distributor)
+    assert delivered.json()["status"] == "delivered", delivered.text
+    claimable = (await client.get("/api/v1/coupons/claims/claimable", headers=distributor)).json()
+    [item] = claimable["items"]
+    assert (item["coupon_id"], item["order_id"]) == (voucher_id, order_id)
+    assert item["amount_fen"] > 0
+    claimed = await client.post(
+        "/api/v1/coupons/claims",
+        json={"note": "陈列奖励兑换券"},
+        headers={**distributor, "Idempotency-Key": "display-claim"},
+    )
+    assert claimed.status_code == 201, claimed.text
+    assert (claimed.json()["vouchers"], claimed.json()["amount_fen"]) == (1, item["amount_fen"])
+    again = await client.get("/api/v1/coupons/claims/claimable", headers=distributor)
+    assert again.json()["items"] == []

@@ -630,22 +630,54 @@ async def test_a_reused_or_forwarded_photo_is_a_duplicate(client, sandbox_client
 
 
 async def test_the_same_stores_repeat_is_named_as_its_own(client, sandbox_client, deps) -> None:
-    _tenant, _store, owner, _program, check, _ = await one_store(
+    """A photo the store submitted for one check, sent again for another: its own repeat."""
+    tenant, store, owner, _program, check, _ = await one_store(
         client, sandbox_client, deps, photos_required=1
     )
     original = photo(1)
-    failed = await submit(
-        client,
-        owner,
-        check.id,
-        await uploaded(client, owner, original, taken_at="2020-01-01T00:00:00+08:00"),
+    first = await submit(client, owner, check.id, await uploaded(client, owner, original))
+    assert first.json()["status"] == "review"
+    _, other_check, _ = await signed_program(
+        tenant, store, owner, deps.clock.now(), photos_required=1
     )
-    assert failed.json()["status"] == "failed"
     again = await uploaded(client, owner, forwarded(original))
-    view = (await submit(client, owner, check.id, again)).json()
+    view = (await submit(client, owner, other_check.id, again)).json()
     assert view["reasons"] == [
         {"code": "duplicate", "message": "与本店之前提交的照片重复", "photo_id": again[0]}
     ]
+
+
+async def test_a_retake_at_the_same_check_is_not_a_repeat(client, sandbox_client, deps) -> None:
+    """Trying a check again, the store photographs the same shelf from the same spot. Its own
+    earlier attempts at that check are not repeats: a dark or blurred photo hashes like its
+    good retake, and a rejected display fixed and shot again looks like the rejected one."""
+    tenant, _store, owner, _, check, _ = await one_store(
+        client, sandbox_client, deps, photos_required=1
+    )
+    for attempt, failing in ((1, dark(1)), (2, blurred(1))):
+        failed = await submit(client, owner, check.id, await uploaded(client, owner, failing))
+        assert (failed.json()["attempt"], failed.json()["status"]) == (attempt, "failed")
+        assert [code for code, _ in codes(failed.json())] in (["too_dark"], ["blurred"])
+    retake = await uploaded(client, owner, photo(1))
+    view = (await submit(client, owner, check.id, retake)).json()
+    assert (view["attempt"], view["status"], codes(view)) == (3, "review", [("needs_person", None)])
+    brand = await staff_headers(client, tenant.admin_username)
+    rejected = await client.post(
+        f"{API}/submissions/{view['id']}/reject", json={"reason": "价签没有朝外"}, headers=brand
+    )
+    assert rejected.status_code == 200, rejected.text
+    fixed = await uploaded(client, owner, forwarded(photo(1)))
+    view = (await submit(client, owner, check.id, fixed)).json()
+    assert (view["attempt"], view["status"], codes(view)) == (4, "review", [("needs_person", None)])
+    # Another store of the brand sending that shelf is still a repeat.
+    other = await located_store(tenant)
+    other_owner = await store_owner(client, sandbox_client, other)
+    _, other_check, _ = await signed_program(
+        tenant, other, other_owner, deps.clock.now(), program=await check.program
+    )
+    copies = await uploaded(client, other_owner, forwarded(photo(1)), photo(5))
+    view = (await submit(client, other_owner, other_check.id, copies)).json()
+    assert (view["status"], codes(view)[0]) == ("failed", ("duplicate", copies[0]))
 
 
 async def test_distance_from_the_store_is_checked(client, sandbox_client, deps) -> None:

@@ -660,6 +660,32 @@ async def test_two_reviewers_at_once_pay_once(client, deps) -> None:
     assert await ledger_service.unbalanced_accounts() == []
 
 
+async def test_the_last_two_checks_approved_at_once_complete_once(client, deps) -> None:
+    """Two reviewers approve a store's two checks at the same moment: each check is paid, and
+    the completion reward once, whichever approval counts the second pass."""
+    tenant = await make_tenant()
+    made, signing, first, _ = await in_review(
+        tenant,
+        deps.clock.now(),
+        check_reward=spec("points", 100),
+        completion_reward=spec("cash", 500),
+        checks=2,
+    )
+    second = await submitted(signing, seq=2)
+    one, two = await brand(client, tenant), await brand(client, tenant)
+    responses = await asyncio.gather(
+        decide(client, one, first.id, "approve"), decide(client, two, second.id, "approve")
+    )
+    assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
+    done = await DisplaySigning.get(id=signing.id)
+    assert (done.passed_checks, done.status) == (2, "completed")
+    paid = await DisplayReward.filter(signing_id=signing.id).order_by("check_seq")
+    assert [(r.check_seq, r.kind) for r in paid] == [(0, "cash"), (1, "points"), (2, "points")]
+    assert (await DisplayProgram.get(id=made.id)).spent_fen == 700
+    assert len(await entries()) == 3
+    assert await ledger_service.unbalanced_accounts() == []
+
+
 async def test_many_approvals_at_once_never_pass_the_budget(client, deps) -> None:
     tenant = await make_tenant()
     now = deps.clock.now()

@@ -283,16 +283,32 @@ async def _store_location(principal: Principal, store_id: int) -> tuple[float, f
     return None if location is None else (location["latitude"], location["longitude"])
 
 
+async def _earlier_attempts_photos(signing_id: int, check_id: int) -> list[int]:
+    """The photos of the store's earlier attempts at this check (failed or rejected: a new
+    attempt is refused while one is passed or in review)."""
+    rows = await DisplayPhoto.filter(
+        submission__signing_id=signing_id, submission__display_check_id=check_id
+    ).values("id")
+    return [int(row["id"]) for row in rows]
+
+
 async def _duplicates(
-    brand_id: int, store_id: int, photos: Sequence[DisplayPhoto]
+    brand_id: int, store_id: int, photos: Sequence[DisplayPhoto], retaken: Sequence[int] = ()
 ) -> dict[int, Seen]:
     """Which of the photos nearly duplicate an earlier submitted photo of the brand (any
-    store), or another photo of this submission, and where that one was seen."""
+    store), or another photo of this submission, and where that one was seen.
+
+    `retaken` (the store's own earlier attempts at the same check) do not count: a store
+    trying again retakes the same shelf from the same spot, and a photo that failed for being
+    dark or blurred hashes like its good retake (the hash reads coarse shapes, not light or
+    fine detail). Reusing a photo gains nothing within one check, which pays once; a repeat
+    of another check's photo, or of another store's, still counts."""
     ids = [photo.id for photo in photos]
+    skipped = [*ids, *retaken]
     earlier: dict[int, int] = {}  # photo id → the earlier photo it repeats
     for photo in photos:
         found = await neardup.find_near(
-            brand_id, photo.phash, max_distance=DUPLICATE_DISTANCE, exclude_photo_ids=ids
+            brand_id, photo.phash, max_distance=DUPLICATE_DISTANCE, exclude_photo_ids=skipped
         )
         if found:
             earlier[photo.id] = found[0].photo_id
@@ -395,7 +411,8 @@ async def submit(
     photos = [found[photo_id] for photo_id in wanted]
 
     store_at = await _store_location(principal, store.id)
-    seen = await _duplicates(store.brand_id, store.id, photos)
+    retaken = await _earlier_attempts_photos(signing.id, check.id)
+    seen = await _duplicates(store.brand_id, store.id, photos, retaken)
     facts = Facts(
         opens_at=check.opens_at,
         closes_at=check.closes_at,

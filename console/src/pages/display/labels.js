@@ -41,6 +41,7 @@ export const REASON = {
   needs_person: "需人工确认",
   recogniser: "图像识别",
   budget_exhausted: "预算已用完",
+  voucher_unavailable: "兑换券无法发放",
 };
 /** Reasons that failed a submission outright (red); the others only ask a person (amber). */
 export const FAILING = new Set(["outside_window", "duplicate", "too_dark", "blurred"]);
