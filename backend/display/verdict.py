@@ -122,7 +122,8 @@ def _duplicate_message(seen: Seen) -> str:
     if seen.same_submission:
         return "与本次提交的另一张照片重复"
     if seen.same_store:
-        return "与本店之前提交的照片重复"
+        earlier = "之前" if seen.check_seq is None else f"第 {seen.check_seq} 次检查"
+        return f"与本店{earlier}提交的照片几乎相同，需人工确认是否为本次新拍"
     where = f"门店「{seen.store_name}」" if seen.store_name else "其他门店"
     if seen.check_seq is None:
         return f"与{where}提交的照片重复"
@@ -138,7 +139,13 @@ def _photo_reasons(photo: PhotoFacts, facts: Facts) -> Iterable[Reason]:
         )
         yield Reason("outside_window", message, pid, FAILED)
     if photo.duplicate_of is not None:
-        yield Reason("duplicate", _duplicate_message(photo.duplicate_of), pid, FAILED)
+        # The store's own photo of an earlier check goes to a person, not to a failure: an
+        # unchanged display shot each week from the same spot hashes within the limit as a
+        # resent photo does, and only a person can tell the two apart. Another store's photo
+        # or one sent twice in a submission is not the store's display: it fails.
+        seen = photo.duplicate_of
+        outcome = REVIEW if seen.same_store and not seen.same_submission else FAILED
+        yield Reason("duplicate", _duplicate_message(seen), pid, outcome)
     if photo.brightness < MIN_BRIGHTNESS:
         yield Reason("too_dark", "照片太暗，看不清陈列", pid, FAILED)
     if photo.sharpness < MIN_SHARPNESS:
