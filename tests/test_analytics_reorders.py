@@ -514,6 +514,14 @@ async def test_the_console_lists_due_stores_in_the_callers_scope(
         f"{REORDERS_URL}?distributor_id={tenant.other_distributor.id}", headers=admin
     )
     assert chosen.json()["total"] == 0
+    # A store that moves to another distributor goes with its cycles, at once.
+    ours_rows = (await client.get(REORDERS_URL, headers=ours)).json()["rows"]
+    moved = ours_rows[0]["store"]["id"]
+    await Store.filter(id=moved).update(distributor_id=tenant.other_distributor.id)
+    assert (await client.get(REORDERS_URL, headers=ours)).json()["total"] == 0
+    theirs = (await client.get(REORDERS_URL, headers=other)).json()
+    assert (theirs["total"], [r["store"]["id"] for r in theirs["rows"]]) == (1, [moved])
+    await Store.filter(id=moved).update(distributor_id=tenant.distributor.id)
     stranger = await make_tenant()
     foreign = await client.get(
         f"{REORDERS_URL}?distributor_id={stranger.distributor.id}", headers=admin

@@ -479,31 +479,45 @@ async def due_list(scope: Scope, status: str, today: date, limit: int) -> dict[s
     """The scope's cycles past due (`due`, most overdue first) or due within SOON_DAYS
     (`soon`), with names, days since the last purchase, days overdue and the task's status;
     `total` counts them all, `rows` the first `limit`."""
-    cycles = ReorderCycle.filter(brand_id=scope.brand_id)
     if status == DUE:
-        cycles = cycles.filter(due_day__lt=today)
+        first, last = date.min, today - timedelta(1)
     else:
-        cycles = cycles.filter(due_day__gte=today, due_day__lte=today + timedelta(SOON_DAYS))
-    cycles = cycles.order_by("due_day", "id")
+        first, last = today, today + timedelta(SOON_DAYS)
     if scope.whole_brand:
+        cycles = ReorderCycle.filter(
+            brand_id=scope.brand_id, due_day__gte=first, due_day__lte=last
+        ).order_by("due_day", "id")
         total = await cycles.count()
-        found = await cycles.limit(limit)
-        stores = await org_service.stores_brief(scope.brand_id, [c.store_id for c in found])
+        found = list(await cycles.limit(limit))
     else:
-        every = await cycles
-        stores = await org_service.stores_brief(scope.brand_id, [c.store_id for c in every])
-        mine = [
-            c
-            for c in every
-            if stores.get(c.store_id, {}).get("distributor_id") == scope.distributor_id
-        ]
-        total, found = len(mine), mine[:limit]
+        total, found = await _distributor_cycles(scope, first, last, limit)
+    stores = await org_service.stores_brief(scope.brand_id, [c.store_id for c in found])
     return {
         "status": status,
         "today": today.isoformat(),
         "total": total,
         "rows": await _due_rows(scope.brand_id, found, stores, today),
     }
+
+
+async def _distributor_cycles(
+    scope: Scope, first: date, last: date, limit: int
+) -> tuple[int, list[ReorderCycle]]:
+    """How many cycles of the distributor's stores fall due between `first` and `last`, and
+    the first `limit` of them. The stores are the distributor's now (org's table, joined in
+    the database), so a store that moved away is no longer shown to its old distributor."""
+    mine = (
+        " FROM analytics_reorders r"
+        f" JOIN ({org_service.analytics_store_dims_sql()}) st ON st.store_id = r.store_id"
+        " WHERE r.brand_id = $1 AND st.distributor_id = $2 AND r.due_day >= $3"
+        " AND r.due_day <= $4"
+    )
+    args = (scope.brand_id, scope.distributor_id, first, last)
+    counted = await sql.fetch_one(f"SELECT count(*) AS n{mine}", *args)
+    ids = await sql.fetch(f"SELECT r.id{mine} ORDER BY r.due_day, r.id LIMIT $5", *args, limit)
+    wanted = [int(row["id"]) for row in ids]
+    by_id = {cycle.id: cycle for cycle in await ReorderCycle.filter(id__in=wanted)}
+    return int(counted["n"]) if counted else 0, [by_id[i] for i in wanted if i in by_id]
 
 
 async def _due_rows(

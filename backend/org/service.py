@@ -1585,9 +1585,10 @@ async def distributor_in_brand(brand_id: int, distributor_id: int) -> bool:
 
 
 def analytics_store_dims_sql() -> str:
-    """A derived table of every store's (store_id, region_id, tier): the analytics rebuild
-    joins it to the orders."""
-    return "SELECT id AS store_id, region_id, tier FROM stores"
+    """A derived table of every store's (store_id, distributor_id, region_id, tier), as
+    they are now: the analytics rebuild joins it to the orders, a distributor's lists to
+    their rows."""
+    return "SELECT id AS store_id, distributor_id, region_id, tier FROM stores"
 
 
 async def analytics_sales_store_tags(
