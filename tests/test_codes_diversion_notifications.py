@@ -20,7 +20,7 @@ from backend.codes.models import DiversionAlert
 from backend.identity.models import Role
 from backend.infra import sql
 from backend.notifications.models import Notification
-from tests.factories import bearer, make_shop, make_staff, staff_headers, store_owner
+from tests.factories import bearer, idempotent, make_shop, make_staff, staff_headers, store_owner
 from tests.test_codes_diversion import World, ship, surfaced, world, write_batch
 from tests.test_staff_notifications import Bell, inbox
 
@@ -201,3 +201,20 @@ async def test_the_day_is_chinas(client, sandbox_client, deps) -> None:
     await DiversionAlert.all().update(created_at=deps.clock.now() - timedelta(hours=1))
     await scan(client, other, w.codes.boxes[2], "receive")
     assert len(await told(client, people["brand"])) == 2
+
+
+async def test_a_keyed_scan_and_its_replay_tell_once(client, sandbox_client, deps) -> None:
+    """The mini-program sends every scan with an Idempotency-Key: the staff hear of the
+    alert once the scan has committed, and the replayed request tells nobody again."""
+    w = await world()
+    people = await cast(w)
+    other = await store_owner(client, sandbox_client, w.other)
+    headers = idempotent(other, "diverted-scan-1")
+    body = {"code": w.codes.boxes[0], "action": "receive"}
+    first = await client.post(SCANS, json=body, headers=headers)
+    again = await client.post(SCANS, json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json() and first.json()["diverted"] is True
+    assert await DiversionAlert.all().count() == 1
+    assert len(await told(client, people["dealer"])) == 1
+    assert await Notification.filter(kind="diversion.raised").count() == len(TOLD)
