@@ -11,6 +11,7 @@ process is wired the same way, whichever domains it happens to import itself.
 
 from __future__ import annotations
 
+from backend.codes import diversion as codes_diversion
 from backend.complaints import service as complaints_service
 from backend.coupons import service as coupons_service
 from backend.identity import service as identity_service
@@ -18,6 +19,7 @@ from backend.infra import events
 from backend.kernel.events import (
     ComplaintFiled,
     ComplaintStepTaken,
+    DiversionAlertRaised,
     LiveSessionEnded,
     LiveSessionStarted,
     LiveStreamChanged,
@@ -64,6 +66,9 @@ def register_handlers() -> None:
     events.on(ComplaintStepTaken, complaints_service.notify_of_breach, phase=events.IN_TRANSACTION)
     events.on(ComplaintStepTaken, complaints_service.tell_store, phase=events.IN_TRANSACTION)
     events.on(ComplaintStepTaken, complaints_service.announce_step, phase=events.AFTER_COMMIT)
+    # A new diversion alert tells the brand's staff and the shipped-to distributor's once
+    # its scan has committed (a refused or rolled-back scan raised nothing).
+    events.on(DiversionAlertRaised, codes_diversion.notify_of_alert, phase=events.AFTER_COMMIT)
 
 
 def wire() -> None:

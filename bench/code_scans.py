@@ -162,6 +162,7 @@ class Layout:
     codes: int
     batches: list[Batch]
     scanners: list[Scanner]
+    first_code_id: int = 1  # the loaded codes are ids first_code_id.. (the demo's come before)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -174,6 +175,7 @@ class Layout:
             codes=raw["codes"],
             batches=[Batch(**b) for b in raw["batches"]],
             scanners=[Scanner(**s) for s in raw["scanners"]],
+            first_code_id=raw.get("first_code_id", 1),
         )
 
 
@@ -242,18 +244,18 @@ async def seed_scanners(database_url: str, count: int) -> tuple[int, list[Scanne
         await db.close_db()
 
 
-# The whole table in one statement. Code number n (1..total, its id) falls in batch k =
-# (n-1) / P (P codes per batch: B boxes then B*I items); within it at r = (n-1) % P: a box of
-# serial r+1 (shipped: its batch's distributor and shipment), or the item of serial r-B+1 in
-# box (r-B) / I + 1.
+# The whole table in one statement. Code number n (1..total, its id n + $8: after the demo's
+# codes) falls in batch k = (n-1) / P (P codes per batch: B boxes then B*I items); within it
+# at r = (n-1) % P: a box of serial r+1 (shipped: its batch's distributor and shipment), or
+# the item of serial r-B+1 in box (r-B) / I + 1.
 LAYOUT_SQL = """
 INSERT INTO product_codes (id, brand_id, batch_id, kind, token, serial, box_id,
                            distributor_id, shipment_id, checks)
-SELECT t.n, $1, ($2::bigint[])[x.k + 1],
+SELECT t.n + $8, $1, ($2::bigint[])[x.k + 1],
        CASE WHEN x.r < $4 THEN 'box' ELSE 'item' END,
        t.token,
        CASE WHEN x.r < $4 THEN x.r + 1 ELSE x.r - $4 + 1 END,
-       CASE WHEN x.r < $4 THEN NULL ELSE x.k * $3 + (x.r - $4) / $5 + 1 END,
+       CASE WHEN x.r < $4 THEN NULL ELSE x.k * $3 + (x.r - $4) / $5 + 1 + $8 END,
        CASE WHEN x.r < $4 THEN ($6::bigint[])[x.k + 1] END,
        CASE WHEN x.r < $4 THEN ($7::bigint[])[x.k + 1] END,
        0
@@ -263,15 +265,20 @@ FROM bench_tokens t, LATERAL (SELECT (t.n - 1) / $3 AS k, (t.n - 1) % $3 AS r) x
 
 async def load_codes(
     dsn: str, brand_id: int, sku_ids: list[int], distributor_ids: list[int], args: Any
-) -> list[Batch]:
+) -> tuple[int, list[Batch]]:
+    """(the first loaded code's id, the batches)."""
     boxes_per_batch = args.codes // args.batches // (args.items_per_box + 1)
     per_batch = boxes_per_batch * (args.items_per_box + 1)
     total = per_batch * args.batches
     conn = await asyncpg.connect(dsn)
     try:
         started = time.perf_counter()
-        if await conn.fetchval("SELECT count(*) FROM product_codes"):
-            raise RuntimeError("product_codes is not empty")
+        # The demo's own codes stay; the loaded ones come after them.
+        if await conn.fetchval(
+            "SELECT count(*) FROM code_batches WHERE batch_no LIKE 'SCANBENCH-%'"
+        ):
+            raise RuntimeError("the bench's codes are loaded already")
+        base = int(await conn.fetchval("SELECT COALESCE(MAX(id), 0) FROM product_codes"))
         now = datetime.now(UTC)
         batch_rows = await conn.fetch(
             "INSERT INTO code_batches (brand_id, sku_id, batch_no, produced_on, boxes,"
@@ -349,6 +356,7 @@ async def load_codes(
             args.items_per_box,
             batch_distributors,
             shipment_ids,
+            base,
         )
         await conn.execute("SET session_replication_role = origin")
         print(f"  rows laid out in {time.perf_counter() - started:.0f} s", flush=True)
@@ -360,7 +368,7 @@ async def load_codes(
             await conn.execute(row["indexdef"])
         await conn.execute("DROP TABLE bench_tokens")
         await conn.execute(
-            "SELECT setval(pg_get_serial_sequence('product_codes', 'id'), $1)", total
+            "SELECT setval(pg_get_serial_sequence('product_codes', 'id'), $1)", base + total
         )
         print(f"  indexes rebuilt in {time.perf_counter() - started:.0f} s", flush=True)
         await conn.execute("VACUUM (ANALYZE) product_codes")
@@ -372,7 +380,10 @@ async def load_codes(
             " t.items_per_box, t.boxes FROM product_codes c"
             " LEFT JOIN product_codes b ON b.id = c.box_id JOIN code_batches t ON t.id = c.batch_id"
             " WHERE c.id = ANY($1::bigint[])",
-            [1, per_batch, per_batch + 1, total, boxes_per_batch + 1, total // 2],
+            [
+                base + n
+                for n in (1, per_batch, per_batch + 1, total, boxes_per_batch + 1, total // 2)
+            ],
         )
         for row in checks:
             if row["kind"] == "item":
@@ -381,8 +392,8 @@ async def load_codes(
                     raise RuntimeError(f"item {row['id']} is in box {row['box_serial']}")
     finally:
         await conn.close()
-    return [
-        Batch(batch_id, k * per_batch + 1, boxes_per_batch, args.items_per_box, distributor)
+    return base + 1, [
+        Batch(batch_id, base + k * per_batch + 1, boxes_per_batch, args.items_per_box, distributor)
         for k, (batch_id, distributor) in enumerate(zip(batch_ids, batch_distributors, strict=True))
     ]
 
@@ -425,9 +436,11 @@ def prepare_database(database: str, dsn: str, env: dict[str, str], args: Any) ->
     brand_id, scanners, sku_ids = asyncio.run(seed_scanners(dsn, args.scanners))
     distributor_ids = sorted({s.distributor_id for s in scanners})
     print(f"loading {args.codes:,} codes ...", flush=True)
-    batches = asyncio.run(load_codes(dsn, brand_id, sku_ids, distributor_ids, args))
+    first, batches = asyncio.run(load_codes(dsn, brand_id, sku_ids, distributor_ids, args))
     codes = sum(b.boxes * (b.items_per_box + 1) for b in batches)
-    layout = Layout(brand_id=brand_id, codes=codes, batches=batches, scanners=scanners)
+    layout = Layout(
+        brand_id=brand_id, codes=codes, batches=batches, scanners=scanners, first_code_id=first
+    )
     asyncio.run(store_layout(dsn, layout))
     print(f"database ready in {time.perf_counter() - started:.0f} s: {codes:,} codes")
     return layout
@@ -506,7 +519,8 @@ async def fresh_work(
 
 async def random_codes(dsn: str, layout: Layout, count: int, rng: random.Random) -> list[str]:
     """`count` tokens of random codes among all (boxes and items), for the lookups."""
-    ids = [rng.randint(1, layout.codes) for _ in range(count)]
+    first = layout.first_code_id
+    ids = [rng.randint(first, first + layout.codes - 1) for _ in range(count)]
     conn = await asyncpg.connect(dsn)
     try:
         rows = await conn.fetch(

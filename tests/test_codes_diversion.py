@@ -571,7 +571,8 @@ async def test_counts_for_the_figures(deps) -> None:
 
 async def test_the_check_costs_at_most_two_statements(deps, monkeypatch) -> None:
     """note_scan runs in every store scan's transaction: nothing for a box nobody owns yet or
-    another distributor's scan that needs no area, one read of the service area, one INSERT."""
+    another distributor's scan that needs no area, one read of the service area, one INSERT
+    (its staff notification comes after the commit)."""
     w = await world()
     lost = await make_store(w.shop.tenant)  # the distributor's own store, no region
     cases = [
@@ -600,8 +601,10 @@ async def test_the_check_costs_at_most_two_statements(deps, monkeypatch) -> None
         monkeypatch.setattr(sql, "execute", execute)
         async with sql.transaction():
             await note_scan(code, surfaced(store), deps.clock.now())
-        monkeypatch.setattr(sql, "fetch", real_fetch)
-        monkeypatch.setattr(sql, "execute", real_execute)
+            # Counted inside the scan's transaction: a new alert's notification waits for
+            # the commit (test_codes_diversion_notifications.py).
+            monkeypatch.setattr(sql, "fetch", real_fetch)
+            monkeypatch.setattr(sql, "execute", real_execute)
         assert len(statements) == expected, (store.name, statements)
 
 

@@ -2,7 +2,8 @@
 filters by a region with a click, confirms one alert with a note and dismisses another (a
 reason required); an alert a colleague handled first is refused in the server's words and the
 list reloads. The distributor's page and the distributors list show its diversion count.
-Distributor staff read the alerts about their boxes without the buttons. Each step is checked
+Distributor staff read the alerts about their boxes without the buttons. A new alert rings
+the bell of an open console, and the notification opens the store's alerts. Each step is checked
 through the database afterwards; screenshots go to test-artifacts/console/."""
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from playwright.async_api import expect
 from backend.codes.models import DiversionAlert
 from backend.identity.models import Role
 from tests.console_browser import browser, needs_browser, signed_in  # noqa: F401
-from tests.factories import make_staff
-from tests.test_codes_diversion import alerts_world
+from tests.factories import bearer, make_staff, store_owner
+from tests.test_codes_diversion import alerts_world, world
 from tests.test_console_org import still_shot
 
 pytestmark = needs_browser
@@ -124,4 +125,45 @@ async def test_distributor_staff_read_their_alerts(
     other = await make_staff(tenant.brand.id, Role.DISTRIBUTOR_STAFF, tenant.other_distributor.id)
     context, page = await signed_in(browser, platform_url, other, "/codes/diversion")
     await expect(page.get_by_text("暂无窜货预警")).to_be_visible()
+    await context.close()
+
+
+async def test_a_new_alert_rings_the_bell_and_opens_the_stores_alerts(
+    browser,  # noqa: F811 (the fixture)
+    platform_url,
+    client,
+    sandbox_client,
+    deps,
+) -> None:
+    """The brand's console is open elsewhere when a store of another distributor receives a
+    box: the bell counts it without a reload, and a click opens that store's alerts."""
+    w = await world()
+    tenant = w.shop.tenant
+    context, page = await signed_in(browser, platform_url, tenant.admin_username, "/codes/batches")
+    await expect(page.get_by_role("button", name="消息通知", exact=True)).to_be_visible()
+    owner = await store_owner(client, sandbox_client, w.other)
+    scanned = await client.post(
+        "/api/v1/codes/scans",
+        json={"code": w.codes.boxes[0], "action": "receive"},
+        headers=bearer(owner),
+    )
+    assert scanned.status_code == 201 and scanned.json()["diverted"] is True
+    bell = page.get_by_role("button", name="消息通知，1 条未读")
+    await expect(bell).to_be_visible()
+    await bell.click()
+    item = page.locator(".bell-item[data-notification]").first
+    await expect(item).to_contain_text(f"窜货预警：{w.other.name}")
+    await expect(item).to_contain_text(f"发往「{tenant.distributor.name}」")
+    await expect(item).to_contain_text("窜货预警 · 刚刚")
+    await still_shot(page, "codes-diversion-6-bell")
+    await item.click()
+    await expect(page.get_by_role("heading", name="防窜货预警")).to_be_visible()
+    assert f"store_id={w.other.id}" in page.url
+    await expect(page.get_by_test_id("store-filter")).to_have_text(w.other.name)
+    alerts = page.get_by_test_id("alerts")
+    await expect(alerts.locator("tbody tr")).to_have_count(1)
+    await expect(alerts).to_contain_text("箱码 20261201-B000001")
+    await still_shot(page, "codes-diversion-7-from-the-bell")
+    await page.get_by_test_id("store-filter").locator(".el-tag__close").click()
+    assert "store_id" not in page.url
     await context.close()

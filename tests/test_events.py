@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from backend.codes import diversion as codes_diversion
 from backend.complaints import service as complaints_service
 from backend.complaints.models import Complaint, ComplaintStatus
 from backend.infra import events, sql
@@ -19,6 +20,7 @@ from backend.kernel.events import (
     ComplaintFiled,
     ComplaintStepTaken,
     DeliverySigned,
+    DiversionAlertRaised,
     LiveSessionEnded,
     LiveSessionStarted,
     LiveStreamChanged,
@@ -159,6 +161,7 @@ def test_the_composition_root_registers_every_reaction() -> None:
         (LiveSessionStarted, events.AFTER_COMMIT): (livestream_service.tell_room_of_start,),
         (LiveSessionEnded, events.AFTER_COMMIT): (livestream_service.tell_room_of_end,),
         (LiveStreamChanged, events.AFTER_COMMIT): (livestream_service.tell_room_of_stream,),
+        (DiversionAlertRaised, events.AFTER_COMMIT): (codes_diversion.notify_of_alert,),
     }
     # OrderPaid has no in-transaction handler, so the payment's one statement may settle it.
     assert events.handlers(OrderPaid, events.IN_TRANSACTION) == ()

@@ -26,10 +26,13 @@ from backend.codes.errors import Invalid
 from backend.codes.lookup import FoundCode
 from backend.codes.models import CodeKind, DiversionAlert
 from backend.codes.tokens import box_serial, item_serial
+from backend.identity import service as identity_service
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal
-from backend.infra import exports, sql
+from backend.infra import events, exports, sql
 from backend.infra.exports import CHINA, Column, Kind, Row, china_time
 from backend.kernel.errors import Conflict, NotFound
+from backend.kernel.events import DiversionAlertRaised
+from backend.notifications import service as notifications_service
 from backend.org import service as org_service
 
 EXPORT_BATCH = 500
@@ -69,16 +72,19 @@ _RAISE = (
     " store_id, store_distributor_id, region_id, reason, scan_action, latitude, longitude,"
     " status, note, created_at)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '', $14)"
-    " ON CONFLICT (box_id, store_id) DO NOTHING"
+    " ON CONFLICT (box_id, store_id) DO NOTHING RETURNING id"
 )
 
 
-async def note_scan(code: FoundCode, where: Surfaced, now: datetime) -> str | None:
+async def note_scan(
+    code: FoundCode, where: Surfaced, now: datetime, deps: Any = None
+) -> str | None:
     """Raise an alert (once per box and store) if this scan is diversion; its reason (a
     DiversionReason value) or None. Runs in the scan's transaction, so it costs little: no
     statement for an unshipped box or a region-less store of its distributor, one read of
     the distributor's service area for its stores with a region, and one INSERT (ON CONFLICT
-    DO NOTHING) for a diversion; it rolls back with the scan."""
+    DO NOTHING) for a diversion; it rolls back with the scan. A new alert is recorded as
+    DiversionAlertRaised, whose staff notification (`notify_of_alert`) waits for the commit."""
     shipped_to = code.distributor_id
     area = None
     if rules.needs_area(shipped_to, where.store_distributor_id, where.store_region_id):
@@ -88,7 +94,7 @@ async def note_scan(code: FoundCode, where: Surfaced, now: datetime) -> str | No
     reason = rules.reason(shipped_to, where.store_distributor_id, where.store_region_id, area)
     if reason is None:
         return None
-    await sql.execute(
+    raised = await sql.fetch_one(
         _RAISE,
         code.brand_id,
         code.id,
@@ -105,7 +111,77 @@ async def note_scan(code: FoundCode, where: Surfaced, now: datetime) -> str | No
         rules.OPEN,
         now,
     )
+    if raised is not None:
+        assert shipped_to is not None
+        await events.record(
+            deps,
+            DiversionAlertRaised(
+                alert_id=int(raised["id"]),
+                brand_id=code.brand_id,
+                distributor_id=shipped_to,
+                store_id=where.store_id,
+                store_distributor_id=where.store_distributor_id,
+                raised_at=now,
+            ),
+        )
     return reason
+
+
+# ---- telling the staff --------------------------------------------------------------------------
+
+NOTIFICATION_KIND = "diversion.raised"
+
+
+def notification_link(store_id: int) -> str:
+    """What the notification opens: the store's alerts in the console's alert list."""
+    return f"diversion-store:{store_id}"
+
+
+async def notify_of_alert(deps: Any, raised: DiversionAlertRaised) -> None:
+    """DiversionAlertRaised, after its scan commits: the brand's staff and the staff of the
+    distributor the box was shipped to (whose goods leaked) hear of it in the console, once
+    per store and distributor and China day, with the code, batch, product, the distributor
+    and where it surfaced. Written in its own transaction and pushed once that commits; a
+    failure is logged by the caller and leaves the alert (listed anyway) as it is."""
+    # A store's earlier alert about boxes of the same distributor since this China day began
+    # told the staff already: a store receiving a pallet of diverted boxes raises one alert
+    # per box, and should ring the bell once a day, not once a box.
+    told_today = DiversionAlert.filter(
+        store_id=raised.store_id,
+        distributor_id=raised.distributor_id,
+        created_at__gte=_day_start(raised.raised_at.astimezone(CHINA).date()),
+        id__lt=raised.alert_id,
+    )
+    if await told_today.exists():
+        return
+    rows = await DiversionAlert.filter(id=raised.alert_id).values(*_COLUMNS, **_RELATED)
+    if not rows:
+        return
+    view = (await _views(raised.brand_id, rows))[0]
+    told = await identity_service.brand_staff_user_ids(raised.brand_id)
+    told += await identity_service.distributor_staff_user_ids(
+        raised.brand_id, raised.distributor_id
+    )
+    shipped_to = (view["distributor"] or {}).get("name", "")
+    region = view["region"]["name"] if view["region"] else ""
+    where = f"「{view['store']['name']}」" + (f"（{region}）" if region else "")
+    body = (
+        f"{view['reason_label']}：发往「{shipped_to}」的{view['sku']['name']}"
+        f"（{view['code']['kind_label']} {view['code']['serial_text']}，"
+        f"批次 {view['batch']['batch_no']}）在{where}{view['scan_action_label']}。"
+        "该门店今天再扫到发往该经销商的货不再逐条提醒，请在防窜货预警中查看。"
+    )
+    async with sql.transaction():
+        await notifications_service.notify(
+            raised.brand_id,
+            told,
+            kind=NOTIFICATION_KIND,
+            title=f"窜货预警：{view['store']['name']}",
+            body=body,
+            link=notification_link(raised.store_id),
+            now=raised.raised_at,
+            broadcast=None if deps is None else deps.broadcast,
+        )
 
 
 # ---- who sees what -------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from backend.infra.indexes import WhereIndex
+
 if TYPE_CHECKING:
     from backend.catalog.models import Sku
     from backend.identity.models import User
@@ -182,7 +184,50 @@ class ProductCode(Model):
     class Meta:
         table = "product_codes"
         unique_together = (("batch", "kind", "serial"),)
-        indexes = (("box_id",), ("distributor_id", "kind"), ("store_id", "kind"))
+        # Most codes are items nobody has scanned: every index but the box's covers only the
+        # rows that have happened (shipped, received, sold, named on an order), so a batch
+        # of a million codes writes little into them and each costs what happened.
+        indexes = (
+            ("box_id",),
+            # The box list in id order, whatever its state filter (read in the index).
+            WhereIndex(
+                fields=("brand_id", "id", "distributor_id", "store_id"),
+                name="idx_product_codes_box_list",
+                where="kind = 'box'",
+            ),
+            # Boxes shipped and received per batch (the batch list, the brand's figures).
+            WhereIndex(
+                fields=("batch_id", "distributor_id", "store_id"),
+                name="idx_product_codes_batch_boxes",
+                where="kind = 'box'",
+            ),
+            # Items sold per batch and box.
+            WhereIndex(
+                fields=("batch_id", "box_id"),
+                name="idx_product_codes_sold",
+                where="sold_at IS NOT NULL",
+            ),
+            # A shipment's boxes, an order's boxes.
+            WhereIndex(
+                fields=("shipment_id", "id"),
+                name="idx_product_codes_shipment",
+                where="shipment_id IS NOT NULL",
+            ),
+            WhereIndex(
+                fields=("order_id", "id"),
+                name="idx_product_codes_order",
+                where="order_id IS NOT NULL",
+            ),
+            # The distributor a box went to and the store that holds it (foreign keys).
+            WhereIndex(
+                fields=("distributor_id",),
+                name="idx_product_codes_distributor",
+                where="distributor_id IS NOT NULL",
+            ),
+            WhereIndex(
+                fields=("store_id",), name="idx_product_codes_store", where="store_id IS NOT NULL"
+            ),
+        )
 
 
 class CodeScan(Model):
@@ -283,7 +328,11 @@ class DiversionAlert(Model):
     class Meta:
         table = "diversion_alerts"
         unique_together = (("box", "store"),)
-        indexes = (("brand_id", "id"), ("brand_id", "distributor_id", "status"))
+        indexes = (
+            ("brand_id", "id"),
+            ("brand_id", "distributor_id", "status"),
+            ("store_id", "id"),  # a store's alerts, and whether its staff were told today
+        )
 
 
 class CodeCampaign(Model):
@@ -349,7 +398,17 @@ class ConsumerCoupon(Model):
 
     class Meta:
         table = "consumer_coupons"
-        indexes = (("user_id", "id"), ("brand_id", "id"), ("store_id", "id"))
+        indexes = (
+            ("user_id", "id"),
+            ("brand_id", "id"),
+            ("store_id", "id"),
+            # Redemptions, newest redeemed first.
+            WhereIndex(
+                fields=("brand_id", "redeemed_at", "id"),
+                name="idx_consumer_coupons_redeemed",
+                where="status = 'redeemed'",
+            ),
+        )
 
 
 class BrandMember(Model):

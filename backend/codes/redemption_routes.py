@@ -178,14 +178,20 @@ class Members(BaseModel):
 @authenticated(*STORE_ROLES)
 @codes_body(RedeemBody)
 async def redeem(request: Request, principal: Principal, body: RedeemBody) -> HTTPResponse:
-    now = request_deps(request).clock.now()
+    deps = request_deps(request)
+    now = deps.clock.now()
     return await create_once_if_keyed(
         request,
         scope="codes.redeem",
         user_id=principal.user_id,
         now=now,
         create=lambda: redemptions.redeem(
-            principal, body.coupon, latitude=body.latitude, longitude=body.longitude, now=now
+            principal,
+            body.coupon,
+            latitude=body.latitude,
+            longitude=body.longitude,
+            now=now,
+            deps=deps,
         ),
     )
 

@@ -211,6 +211,7 @@ async def redeem(
     latitude: float | None,
     longitude: float | None,
     now: datetime,
+    deps: Any = None,
 ) -> dict[str, Any]:
     """The store of `principal` redeems the coupon its scanner read (`text`). Refusals
     (unknown, another brand's, redeemed, expired, another store's item) write nothing."""
@@ -259,7 +260,7 @@ async def redeem(
             latitude=latitude,
             longitude=longitude,
         )
-        diverted = await diversion.note_scan(code, where, now) is not None
+        diverted = await diversion.note_scan(code, where, now, deps) is not None
         await sql.execute(
             _SCAN,
             brand_id,

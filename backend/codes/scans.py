@@ -400,6 +400,7 @@ async def scan(deps: Deps, principal: Principal, request: ScanRequest) -> dict[s
                 longitude=request.longitude,
             ),
             now,
+            deps,
         )
         total_received, total_sold, scan_id = await _stock_and_scan(
             code,

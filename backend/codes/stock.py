@@ -4,7 +4,8 @@ distributor, and the scan trail.
 
 Reads only: fixed SQL over the codes' own tables, names through catalog and org. The figures
 count boxes and items through the partial indexes on where they went (shipped, received,
-sold), so they cost what has happened, not the millions of codes printed.
+sold; migration 0035_codes_indexes), so they cost what has happened, not the millions of
+codes printed.
 """
 
 from __future__ import annotations
@@ -171,21 +172,24 @@ _MADE = (
     "SELECT sku_id, SUM(boxes) AS boxes, SUM(boxes * items_per_box) AS items FROM code_batches"
     " WHERE brand_id = $1 AND status = $2 GROUP BY sku_id"
 )
-# Boxes that went somewhere (shipped, or received without being shipped), by where and SKU.
+# Boxes that went somewhere (shipped, or received without being shipped), by where and SKU:
+# the brand's batches, each read in the partial index of boxes.
 _BOXES = (
     "SELECT b.distributor_id, t.sku_id, COUNT(b.distributor_id) AS shipped,"
     " COUNT(b.store_id) AS received,"
     " SUM(CASE WHEN b.store_id IS NOT NULL THEN t.items_per_box ELSE 0 END) AS items_received"
     " FROM product_codes b JOIN code_batches t ON t.id = b.batch_id"
-    " WHERE b.brand_id = $1 AND b.kind = $2"
+    " WHERE t.brand_id = $1 AND b.kind = $2"
     " AND (b.distributor_id IS NOT NULL OR b.store_id IS NOT NULL)"
     " GROUP BY b.distributor_id, t.sku_id"
 )
-# Items sold, by the distributor their box was shipped to (sold items carry the store).
+# Items sold, by the distributor their box was shipped to (sold items carry the store; their
+# boxes were received: the box side is read in the partial index of boxes, not the table).
 _SOLD = (
     "SELECT b.distributor_id, COUNT(*) AS sold FROM product_codes i"
     " JOIN product_codes b ON b.id = i.box_id"
     " WHERE i.brand_id = $1 AND i.kind = $2 AND i.store_id IS NOT NULL AND i.sold_at IS NOT NULL"
+    " AND b.kind = 'box' AND b.store_id IS NOT NULL"
     " GROUP BY b.distributor_id"
 )
 _STOCK_BY_SKU = (

@@ -123,3 +123,17 @@ class LiveStreamChanged:
     session_id: int
     stream_url: str | None
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DiversionAlertRaised:
+    """A scan raised a new diversion alert (窜货): a box shipped to `distributor_id` surfaced
+    at `store_id` (a store of `store_distributor_id`). Recorded once per alert (a second
+    scan of the box by the same store raises none)."""
+
+    alert_id: int
+    brand_id: int
+    distributor_id: int
+    store_id: int
+    store_distributor_id: int
+    raised_at: datetime

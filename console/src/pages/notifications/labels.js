@@ -10,11 +10,13 @@ export const NOTIFICATION_KIND = {
   "claim.settled": "核销已结算",
   "claim.rejected": "核销已驳回",
   "live.reminder": "直播提醒",
+  "diversion.raised": "窜货预警",
 };
 
 export const KIND_TAG = {
   "complaint.breached": "danger",
   "claim.rejected": "danger",
+  "diversion.raised": "danger",
   "complaint.review": "warning",
   "application.submitted": "primary",
   "claim.submitted": "warning",
@@ -26,7 +28,8 @@ export const READ_FILTER = { "": "全部", false: "未读", true: "已读" };
 
 /** The console page a notification's link ("complaint:42") opens, or "" when none fits.
  * An application is reviewed by the brand (its review page); a distributor it names will
- * find the store among its own once approved. */
+ * find the store among its own once approved. A diversion alert opens the alerts of the
+ * store where the boxes surfaced (one notification stands for that store's day). */
 export function linkTarget(link, session) {
   const [kind, id] = String(link || "").split(":");
   if (!/^\d+$/.test(id || "")) return "";
@@ -41,6 +44,8 @@ export function linkTarget(link, session) {
       return `/live/${id}`;
     case "application":
       return session.isBrand ? `/applications/${id}` : "/stores";
+    case "diversion-store":
+      return `/codes/diversion?store_id=${id}`;
     default:
       return "";
   }
