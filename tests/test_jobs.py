@@ -372,3 +372,44 @@ async def test_stopping_a_worker_lets_the_job_under_way_finish(deps, settings) -
     await asyncio.wait_for(stopping, 30)
     record = await JobRecord.get(id=job_id)
     assert (record.status, record.attempts, runs) == (jobs.DONE, 1, [job_id])
+
+
+async def test_a_worker_stopped_while_relaying_hands_the_job_over_first(deps, settings) -> None:
+    """A stop that comes while the relay has claimed a row (queued) but not yet handed it to
+    the queue lets it finish: the job runs at once, not after the stale sweep. Seen in the
+    staging fleet's rolling restart as a job queued for minutes. (On the embedded default a
+    starting worker relays every unfinished row again, so only PostgreSQL + Redis would
+    show the loss.)"""
+    claimed, release = asyncio.Event(), asyncio.Event()
+    ran: list[int] = []
+
+    async def note(_deps: Any, job_id: int, _args: dict[str, Any]) -> None:
+        ran.append(job_id)
+
+    task = jobs.Task("test.handover", "测试", note)
+    queue = queue_name()
+    slow = JobRunner(deps, [task], redis_url=settings.redis_url, queue_name=queue, timing=ASLEEP)
+    enqueue = slow._enqueue
+
+    async def slowly(*args: Any) -> None:
+        claimed.set()  # the row is claimed (queued) by now
+        await release.wait()
+        await enqueue(*args)
+
+    slow._enqueue = slowly  # type: ignore[method-assign]
+    job_id = await jobs.defer(task.name, {}, brand_id=None, now=datetime.now(UTC))
+    await slow.start()
+    await asyncio.wait_for(claimed.wait(), 30)
+    stopping = asyncio.create_task(slow.stop())
+    await asyncio.sleep(0.2)  # room for a stop that would cancel the relay to do so
+    release.set()
+    await asyncio.wait_for(stopping, 30)
+    # Handed over before the stop ended (its own worker may even have run it): another
+    # worker, whose relay and stale sweep both sleep, finds it in the queue if it is left.
+    other = JobRunner(deps, [task], redis_url=settings.redis_url, queue_name=queue, timing=ASLEEP)
+    await other.start()
+    try:
+        await until(lambda: _done(job_id), seconds=30)
+    finally:
+        await other.stop()
+    assert ran == [job_id]

@@ -74,6 +74,7 @@ class PermanentFailure(JobFailure):
 INTERNAL_ERROR = "处理时出现内部错误，详情见服务日志"
 INTERRUPTED = "多次执行超时或处理进程中断"
 DONE_KEPT = timedelta(days=7)  # done rows are kept this long, then purged
+RELAY_STOP_SECONDS = 10.0  # how long a stopping worker waits for its relay's round to end
 
 
 Handler = Callable[[Any, int, dict[str, Any]], Awaitable[object]]
@@ -282,6 +283,7 @@ class JobRunner:
         )
         self._background: list[asyncio.Task[Any]] = []
         self._woken = asyncio.Event()
+        self._stopping = asyncio.Event()
 
     # ---- running ------------------------------------------------------------------------
 
@@ -312,7 +314,14 @@ class JobRunner:
 
     async def stop(self) -> None:
         """Stop taking jobs and let those under way finish (`graceful_seconds` at most)."""
+        # The relay ends after the round under way. Cancelled in it, between claiming a row
+        # (queued) and handing it to the queue, it would leave the row queued with nothing
+        # in the queue until the stale sweep relays it again, minutes later.
+        self._stopping.set()
+        self._woken.set()
         relay = [task for task in self._background if task.get_name() == "jobs-relay"]
+        if relay:
+            await asyncio.wait(relay, timeout=RELAY_STOP_SECONDS)
         await cancel_tasks(relay)  # nothing more is handed to the queue from here
         log.info(
             "job worker stopping",
@@ -349,7 +358,7 @@ class JobRunner:
     async def _relay_loop(self) -> None:
         loop = asyncio.get_running_loop()
         recovered_at = loop.time()
-        while True:
+        while not self._stopping.is_set():
             # Cleared before relaying: a commit during the relay wakes the next round.
             self._woken.clear()
             try:
