@@ -449,6 +449,26 @@ async def test_the_review_queue_approves_rejects_and_refuses_a_decided_one(
     await expect(page.get_by_text("没有待审核的陈列照片")).to_be_visible()
     await shot(page, "display-10-queue-empty")
 
+    # The first store's photos again, for another program's check: not failed (an unchanged
+    # display looks the same a week later) but shown beside the store's earlier photos.
+    again = await published(client, brand, program_body(shop, now, name="端架陈列"))
+    owner = await store_owner(client, sandbox_client, stores[0])
+    await signed(client, owner, again, "店主0")
+    repeat = await submitted(client, owner, again["checks"][0]["id"], (1, 2), here)
+    assert repeat["status"] == "review"
+    await page.reload()
+    await expect(item.get_by_role("heading", name=stores[0].name)).to_be_visible()
+    await expect(item.locator("[data-reason='duplicate']")).to_contain_text("第 1 次检查")
+    earlier = item.get_by_test_id("earlier-photos")
+    await expect(earlier.locator("[data-earlier]")).to_have_count(2)
+    await expect(earlier.locator("[data-earlier]").first).to_contain_text("与照片 1 相似")
+    await expect(earlier.locator("[data-earlier]").first).to_contain_text(
+        "冰柜门陈列 · 第 1 次检查"
+    )
+    await shot(page, "display-10b-earlier-photos")
+    await page.get_by_test_id("approve").click()
+    await expect(page.get_by_text("没有待审核的陈列照片")).to_be_visible()
+
     # The brand ends the program early: no more signing, no check due any more.
     await page.goto(f"{platform_url}/console#/display/{program['id']}")
     await page.locator("[data-action='end']").click()

@@ -637,7 +637,8 @@ async def test_the_same_stores_repeat_is_named_as_its_own(client, sandbox_client
         client, sandbox_client, deps, photos_required=1
     )
     original = photo(1)
-    first = await submit(client, owner, check.id, await uploaded(client, owner, original))
+    earlier = await uploaded(client, owner, original)
+    first = await submit(client, owner, check.id, earlier)
     assert first.json()["status"] == "review"
     _, other_check, _ = await signed_program(
         tenant, store, owner, deps.clock.now(), photos_required=1
@@ -647,8 +648,23 @@ async def test_the_same_stores_repeat_is_named_as_its_own(client, sandbox_client
     message = "与本店第 1 次检查提交的照片几乎相同，需人工确认是否为本次新拍"
     assert view["status"] == "review"
     assert [r for r in view["reasons"] if r["code"] == "duplicate"] == [
-        {"code": "duplicate", "message": message, "photo_id": again[0]}
+        {
+            "code": "duplicate",
+            "message": message,
+            "photo_id": again[0],
+            "earlier_photo_id": earlier[0],
+        }
     ]
+    # The reviewer sees the earlier photo beside the new one, to tell a resent photo from a
+    # new one of an unchanged display.
+    brand = await staff_headers(client, tenant.admin_username)
+    item = (await client.get(f"{API}/reviews/{view['id']}", headers=brand)).json()
+    [shown] = item["earlier_photos"]
+    assert (shown["id"], shown["check_seq"], shown["repeated_by"]) == (earlier[0], 1, again[0])
+    assert shown["program_name"] == (await check.program).name
+    assert shown["url"] and shown["taken_at"]
+    first_item = (await client.get(f"{API}/reviews/{first.json()['id']}", headers=brand)).json()
+    assert first_item["earlier_photos"] == []
 
 
 async def test_a_retake_at_the_same_check_is_not_a_repeat(client, sandbox_client, deps) -> None:

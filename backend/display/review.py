@@ -113,6 +113,7 @@ async def review_items(deps: Any, submissions: Sequence[DisplaySubmission]) -> l
         .order_by("attempt")
         .values("id", "signing_id", "display_check_id", "attempt", "status", "review_reason")
     )
+    repeated = await _earlier_photos(submissions)
     stores = await org_service.store_cards(brand_id, [s.store_id for s in submissions])  # type: ignore[attr-defined]
     distributors = await org_service.names(
         brand_id, "distributor", [s.distributor_id for s in signings.values()]
@@ -163,9 +164,58 @@ async def review_items(deps: Any, submissions: Sequence[DisplaySubmission]) -> l
                 and a["display_check_id"] == check.id
                 and a["attempt"] < submission.attempt
             ],
+            # The store's own earlier photos that a submitted one nearly repeats, to compare.
+            earlier_photos=[
+                {
+                    **photo_view(photo, url(photo.key)),
+                    "program_name": program_name,
+                    "check_seq": seq,
+                    "repeated_by": by,
+                }
+                for by, (photo, program_name, seq) in _repeats_of(submission, repeated)
+            ],
         )
         items.append(view)
     return items
+
+
+Earlier = tuple[DisplayPhoto, str, int | None]  # a photo, its program's name, its check
+
+
+async def _earlier_photos(submissions: Sequence[DisplaySubmission]) -> dict[int, Earlier]:
+    """The earlier photos the submissions' near-repeat reasons name, with their program's
+    name and their check's number: one query for the page."""
+    wanted = {
+        int(reason["earlier_photo_id"])
+        for submission in submissions
+        for reason in submission.reasons
+        if reason.get("earlier_photo_id") is not None
+    }
+    if not wanted:
+        return {}
+    photos = await DisplayPhoto.filter(id__in=list(wanted)).prefetch_related(
+        "submission__display_check", "submission__program"
+    )
+    found: dict[int, Earlier] = {}
+    for photo in photos:
+        submitted = photo.submission
+        if submitted is None:
+            found[photo.id] = (photo, "", None)
+        else:
+            found[photo.id] = (photo, submitted.program.name, submitted.display_check.seq)
+    return found
+
+
+def _repeats_of(
+    submission: DisplaySubmission, found: dict[int, Earlier]
+) -> list[tuple[int, Earlier]]:
+    """(the submitted photo's id, the earlier photo it repeats) for each near-repeat reason
+    whose earlier photo is still kept."""
+    return [
+        (int(reason["photo_id"]), found[int(reason["earlier_photo_id"])])
+        for reason in submission.reasons
+        if reason.get("earlier_photo_id") is not None and int(reason["earlier_photo_id"]) in found
+    ]
 
 
 async def queue(

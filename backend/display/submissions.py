@@ -328,6 +328,7 @@ async def _duplicates(
                 same_store=int(row["store_id"]) == store_id,
                 store_name=names.get(int(row["store_id"]), ""),
                 check_seq=None if row["seq"] is None else int(row["seq"]),
+                photo_id=earlier_id,
             )
     hashes = [(photo.id, neardup.to_unsigned(photo.phash)) for photo in photos]
     for photo_id in near_duplicates_within(hashes):

@@ -54,6 +54,7 @@ class Seen:
     same_store: bool = False
     store_name: str = ""
     check_seq: int | None = None  # the check it was submitted for
+    photo_id: int | None = None  # the earlier photo (of another submission)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +93,14 @@ class Reason:
     message: str
     photo_id: int | None
     outcome: str  # what it makes of the submission: review or failed
+    # A near-repeat of the store's own earlier photo, which its reviewer compares: that photo.
+    earlier_photo_id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "photo_id": self.photo_id}
+        found = {"code": self.code, "message": self.message, "photo_id": self.photo_id}
+        if self.earlier_photo_id is not None:
+            found["earlier_photo_id"] = self.earlier_photo_id
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +150,11 @@ def _photo_reasons(photo: PhotoFacts, facts: Facts) -> Iterable[Reason]:
         # resent photo does, and only a person can tell the two apart. Another store's photo
         # or one sent twice in a submission is not the store's display: it fails.
         seen = photo.duplicate_of
-        outcome = REVIEW if seen.same_store and not seen.same_submission else FAILED
-        yield Reason("duplicate", _duplicate_message(seen), pid, outcome)
+        if seen.same_store and not seen.same_submission:
+            message = _duplicate_message(seen)
+            yield Reason("duplicate", message, pid, REVIEW, earlier_photo_id=seen.photo_id)
+        else:
+            yield Reason("duplicate", _duplicate_message(seen), pid, FAILED)
     if photo.brightness < MIN_BRIGHTNESS:
         yield Reason("too_dark", "照片太暗，看不清陈列", pid, FAILED)
     if photo.sharpness < MIN_SHARPNESS:
