@@ -1,8 +1,8 @@
 """Stores seen from their orders: the store list with each store's activity, the store profile
 (360°), the brand's analytics settings, and RFM tiers written as store tags.
 
-Order figures come from the analytics tables (StoreStats, OrderFact, the store-month rows of
-SalesRollup) that the rollups keep current; what only other domains hold (categories bought,
+Order figures come from the analytics tables (StoreStats, OrderFact) that the rollups keep
+current; what only other domains hold (categories bought,
 coupons, complaints, live sessions, display checks) is read through their services.
 """
 
@@ -21,11 +21,8 @@ from backend.analytics import rfm
 from backend.analytics.models import (
     AnalyticsSettings,
     BehaviourEvent,
-    Dim,
-    Grain,
     OrderFact,
     ReorderCycle,
-    SalesRollup,
     StoreStats,
 )
 from backend.analytics.scope import Scope, china_day
@@ -300,21 +297,17 @@ def _months(today: date, count: int) -> list[date]:
     return firsts[::-1]
 
 
-async def _monthly(scope: Scope, store_id: int, today: date) -> list[dict[str, Any]]:
-    months = _months(today, PROFILE_MONTHS)
-    rows = await SalesRollup.filter(
-        brand_id=scope.brand_id,
-        distributor_id=scope.distributor_id,
-        grain=Grain.MONTH.value,
-        dim=Dim.STORE.value,
-        key=str(store_id),
-        period__gte=months[0],
-    ).values_list("period", "orders", "units", "gmv_fen")
-    sums: dict[date, list[int]] = {month: [0, 0, 0] for month in months}
-    for period, orders, units, gmv in rows:  # one row per channel
-        if period in sums:
-            for index, value in enumerate((orders, units, gmv)):
-                sums[period][index] += int(value)
+def _monthly(facts: Sequence[tuple[Any, ...]], today: date) -> list[dict[str, Any]]:
+    """Orders, units and GMV in each of the last PROFILE_MONTHS months, from the store's own
+    counted facts (day, gmv, units, channel): summing the few dozen orders a store has is
+    cheaper than finding its rows among every store's month rows."""
+    sums: dict[date, list[int]] = {month: [0, 0, 0] for month in _months(today, PROFILE_MONTHS)}
+    for day, gmv, units, _channel in facts:
+        month = sums.get(day.replace(day=1))
+        if month is not None:
+            month[0] += 1
+            month[1] += int(units)
+            month[2] += int(gmv)
     return [
         {"month": month.strftime("%Y-%m"), "orders": o, "units": u, "gmv_fen": g}
         for month, (o, u, g) in sums.items()
@@ -348,7 +341,7 @@ async def _orders(scope: Scope, store_id: int, today: date) -> dict[str, Any]:
         "channels": [
             {"channel": name, "orders": channels[name]} for name in ("self", "proxy", "live")
         ],
-        "monthly": await _monthly(scope, store_id, today),
+        "monthly": _monthly(rows, today),
     }
 
 
@@ -387,7 +380,9 @@ async def _sku_names(brand_id: int, sku_ids: Iterable[int]) -> dict[int, str]:
 async def _events(brand_id: int, store_id: int) -> list[dict[str, Any]]:
     events = (
         await BehaviourEvent.filter(brand_id=brand_id, store_id=store_id)
-        .order_by("-occurred_at", "-id")
+        # `day` (the partition key, occurred_at's day) first: the newest partition's index
+        # answers, where ordering by occurred_at alone sorts the store's every event.
+        .order_by("-day", "-occurred_at", "-id")
         .limit(RECENT_EVENTS)
     )
     names = await _sku_names(brand_id, {e.sku_id for e in events if e.sku_id})
