@@ -10,6 +10,7 @@ from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
 
 from backend.analytics import behaviour
+from backend.analytics.periods import Period
 from backend.analytics.scope import Scope, china_day, scope_for
 from backend.deps import request_deps
 from backend.identity.access import STAFF_ROLES, STORE_ROLES, Principal, authenticated
@@ -132,9 +133,7 @@ class Pages(BaseModel):
 Q = TypeVar("Q", bound=PeriodQuery)
 
 
-async def _asked(
-    request: Request, principal: Principal, model: type[Q]
-) -> tuple[Q, Scope, behaviour.Period]:
+async def _asked(request: Request, principal: Principal, model: type[Q]) -> tuple[Q, Scope, Period]:
     """The query (a bad one is analytics.invalid_query), whose events, and which days."""
     try:
         query = parse_query(request, model)
@@ -145,7 +144,7 @@ async def _asked(
     return query, scope, behaviour.period(query.start, query.end, today)
 
 
-def _xlsx(name: str, span: behaviour.Period, body: bytes) -> HTTPResponse:
+def _xlsx(name: str, span: Period, body: bytes) -> HTTPResponse:
     filename = f"{name}-{span.start:%Y%m%d}-{span.end:%Y%m%d}.xlsx"
     headers = {
         "Content-Disposition": f'attachment; filename="{filename}"',
