@@ -356,6 +356,8 @@ async def rebuild(deps: Any) -> Summed:
             summed.rows += await _sum_day(int(found["brand_id"]), _day(found["day"]))
         summed.days = len(days)
         summed.months = await _sum_final_months(None, last_final_month(china_day(now)), now)
+        if sql.is_postgres():
+            await sql.execute("ANALYZE analytics_event_days")  # the planner sees the new rows
     return summed
 
 
@@ -369,17 +371,9 @@ class Reading:
     months: tuple[date, ...]
     days: tuple[Period, ...]
 
-    def where(self, first: int) -> tuple[str, list[Any]]:
-        """The SQL condition on grain and day, its arguments numbered from `first`."""
-        parts, args = [], []
-        if self.months:
-            parts.append(f"(grain = 'month' AND day >= ${first} AND day <= ${first + 1})")
-            args += [self.months[0], self.months[-1]]
-        for span in self.days:
-            at = first + len(args)
-            parts.append(f"(grain = 'day' AND day >= ${at} AND day <= ${at + 1})")
-            args += [span.start, span.end]
-        return "(" + " OR ".join(parts) + ")", args
+    def ranges(self) -> list[tuple[Grain, date, date]]:
+        found = [(Grain.MONTH, self.months[0], self.months[-1])] if self.months else []
+        return found + [(Grain.DAY, span.start, span.end) for span in self.days]
 
 
 async def reading(span: Period) -> Reading:
@@ -398,13 +392,21 @@ async def reading(span: Period) -> Reading:
     return Reading(months, tuple(days))
 
 
-async def _where(scope: Scope, span: Period, kinds: Sequence[str]) -> tuple[str, list[Any]]:
-    """The condition on the scope's rows of `kinds` that answer `span`, and its arguments
-    ($1 onwards: a caller's own arguments come after them)."""
-    read = await reading(span)
-    periods, args = read.where(4)
-    condition = f"brand_id = $1 AND distributor_id = $2 AND kind IN ($3) AND {periods}"
-    return condition, [scope.brand_id, scope.distributor_id, list(kinds), *args]
+async def _rows_of(scope: Scope, span: Period, kinds: Sequence[str]) -> tuple[str, list[Any]]:
+    """A derived table `r` of the scope's rows of `kinds` that answer `span`, and its
+    arguments ($1 onwards: a caller's own come after them). One branch per grain and range,
+    each an index range scan (an OR of them would scan every row of the kinds)."""
+    args: list[Any] = [scope.brand_id, scope.distributor_id, list(kinds)]
+    branches = []
+    for grain, first, last in (await reading(span)).ranges():
+        at = len(args) + 1
+        branches.append(
+            'SELECT kind, "key", events, zero_results, term, users, stores'  # noqa: S608 - ours
+            " FROM analytics_event_days WHERE brand_id = $1 AND distributor_id = $2"
+            f" AND kind IN ($3) AND grain = '{grain.value}' AND day >= ${at} AND day <= ${at + 1}"
+        )
+        args += [first, last]
+    return "(" + " UNION ALL ".join(branches) + ") r", args
 
 
 @dataclass
@@ -438,21 +440,17 @@ def _tallies(found: Iterable[sql.Row], key: str) -> dict[str, Tally]:
 
 async def steps(scope: Scope, span: Period) -> dict[str, Tally]:
     """Each funnel step's events, users and stores over the period, by event kind."""
-    where, args = await _where(scope, span, STEP_KINDS)
-    found = await sql.fetch(
-        f"SELECT kind, events, users, stores FROM analytics_event_days WHERE {where}",  # noqa: S608 - ours
-        *args,
-    )
+    rows, args = await _rows_of(scope, span, STEP_KINDS)
+    found = await sql.fetch(f"SELECT kind, events, users, stores FROM {rows}", *args)  # noqa: S608 - ours
     return _tallies(found, "kind")
 
 
 async def pages(scope: Scope, span: Period) -> list[Tally]:
     """Each page's views, users and stores over the period, most viewed first (then by
     path, in the database's order)."""
-    where, args = await _where(scope, span, (PAGE,))
+    rows, args = await _rows_of(scope, span, (PAGE,))
     found = await sql.fetch(
-        f'SELECT "key", events, users, stores FROM analytics_event_days WHERE {where}'  # noqa: S608 - ours
-        ' ORDER BY "key"',
+        f'SELECT "key", events, users, stores FROM {rows} ORDER BY "key"',  # noqa: S608 - ours
         *args,
     )
     # A stable sort: pages with as many views keep the database's order of their paths.
@@ -465,7 +463,15 @@ class TermTotals:
     terms: int
     zero_results: int
 
-    NAMES = ("searches", "terms", "zero_results")
+
+def _totals(terms: Sequence[sql.Row]) -> TermTotals:
+    """The window sums every row of the terms query carries (none: nothing searched)."""
+    if not terms:
+        return TermTotals(0, 0, 0)
+    first = terms[0]
+    return TermTotals(
+        int(first["all_searches"] or 0), int(first["all_terms"]), int(first["all_zero"] or 0)
+    )
 
 
 async def terms(
@@ -474,26 +480,30 @@ async def terms(
     """The `limit` terms searched most over the period (`zero`: only those that found
     nothing at least once), each with its first spelling, sets united for those only; and
     the period's searches, distinct terms (in lower case) and searches that found nothing."""
-    where, args = await _where(scope, span, (SEARCH,))
-    total = await sql.fetch_one(
-        'SELECT SUM(events) AS searches, COUNT(DISTINCT "key") AS terms,'  # noqa: S608 - ours
-        f" SUM(zero_results) AS zero_results FROM analytics_event_days WHERE {where}",
-        *args,
-    )
-    totals = TermTotals(*(int((total or {}).get(name) or 0) for name in TermTotals.NAMES))
-    having = " HAVING SUM(zero_results) > 0" if zero else ""
-    top = await sql.fetch(
+    rows, args = await _rows_of(scope, span, (SEARCH,))
+    # The terms summed once: the period's totals are window sums over all of them, taken
+    # before the `zero` filter and the limit (a second pass would sort every row again).
+    terms_sql = (
         'SELECT "key", MIN(term) AS term, SUM(events) AS searches,'  # noqa: S608 - ours
-        f" SUM(zero_results) AS zero_results FROM analytics_event_days WHERE {where}"
-        f' GROUP BY "key"{having} ORDER BY searches DESC, term LIMIT {int(limit)}',
+        " SUM(zero_results) AS zero_results, COUNT(*) OVER () AS all_terms,"
+        " SUM(SUM(events)) OVER () AS all_searches,"
+        f' SUM(SUM(zero_results)) OVER () AS all_zero FROM {rows} GROUP BY "key"'
+    )
+    wanted = " WHERE t.zero_results > 0" if zero else ""
+    top = await sql.fetch(
+        f"SELECT * FROM ({terms_sql}) t{wanted}"  # noqa: S608 - ours
+        f" ORDER BY t.searches DESC, t.term LIMIT {int(limit)}",
         *args,
     )
+    if not top and zero:  # no term found nothing: the totals of all of them still count
+        top_all = await sql.fetch(f"{terms_sql} LIMIT 1", *args)
+        return [], _totals(top_all)
+    totals = _totals(top)
     if not top:
         return [], totals
     users: dict[str, list[Any]] = {}
     for row in await sql.fetch(
-        f'SELECT "key", users FROM analytics_event_days WHERE {where}'  # noqa: S608 - ours
-        f' AND "key" IN (${len(args) + 1})',
+        f'SELECT "key", users FROM {rows} WHERE "key" IN (${len(args) + 1})',  # noqa: S608 - ours
         *args,
         [str(row["key"]) for row in top],
     ):
