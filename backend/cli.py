@@ -405,18 +405,20 @@ async def _ledger_check(settings: Settings) -> int:
 
 
 async def _analytics_rebuild(settings: Settings) -> int:
-    """Rebuild the analytics rollups from the raw orders (safe beside running workers)."""
-    from backend.analytics import rollups
+    """Rebuild the analytics rollups from the raw orders and behaviour events (safe beside
+    running workers)."""
+    from backend.analytics import event_days, rollups
     from backend.app import build_deps
 
     await db.init_db(settings.database_url, settings.db_pool)
     deps = build_deps(settings)
     try:
         orders = await rollups.rebuild(deps)
+        summed = await event_days.rebuild(deps)
     finally:
         await db.close_db()
         await deps.redis.aclose()
-    print(f"分析数据已重建: {orders} 笔订单")
+    print(f"分析数据已重建: {orders} 笔订单，{summed.days} 天的用户行为")
     return 0
 
 
@@ -483,7 +485,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("demo", help="migrate and create demo data")
     commands.add_parser("makemigrations", help="write a migration for model changes")
     commands.add_parser("ledger-check", help="check every ledger balance is the sum of its entries")
-    commands.add_parser("analytics-rebuild", help="rebuild the analytics rollups from the orders")
+    commands.add_parser(
+        "analytics-rebuild", help="rebuild the analytics rollups from the orders and events"
+    )
     budget = commands.add_parser(
         "db-budget", help="check the fleet's database pools fit under max_connections"
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.analytics import behaviour as analytics_behaviour
+from backend.analytics import event_days as analytics_event_days
 from backend.analytics import reorders as analytics_reorders
 from backend.analytics import rollups as analytics_rollups
 from backend.analytics import stores as analytics_stores
@@ -75,6 +76,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("analytics.refresh", "更新销售分析数据", 60, analytics_rollups.refresh),
     # Stores due to reorder: daily at 08:00 in China (00:00 UTC), when owners read messages.
     Periodic("analytics.reorders", "补货提醒", 86400, analytics_reorders.reorders_job),
+    # The behaviour reports' day sums, from the days that received events since the last run.
+    Periodic("analytics.event_days", "更新用户行为分析数据", 60, analytics_event_days.refresh),
     # The behaviour events' monthly partitions, made before the first event of a month.
     Periodic(
         "analytics.partitions", "行为事件分区", 3600, analytics_behaviour.ensure_partitions_job

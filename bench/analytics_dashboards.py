@@ -6,8 +6,10 @@ In one run this script:
 
 1. makes or reuses the seeded database of bench/analytics_seed.py at --scale (reused when
    there: the first full-size seeding takes a while, see its docstring);
-2. builds the rollups with the engine's own `backend.analytics.rollups.rebuild` (once per
-   database: the time it took is kept with the seed's layout; --rebuild builds them again).
+2. builds the rollups with the engine's own rebuilds, `backend.analytics.rollups.rebuild`
+   and `backend.analytics.event_days.rebuild` (once per database: the time they took is
+   kept with the seed's layout; --rebuild builds them again), after applying this tree's
+   migrations to the seeded database;
    Without the engine on this branch it measures the raw side only and says so;
 3. starts `b2bc serve --workers 1` on that database (Redis db 12) and signs in as the demo's
    brand admin and as dist1_admin (a distributor's staff: their own figures only);
@@ -268,15 +270,35 @@ def store_profile(period: Period, ctx: Context) -> list[tuple[str, list[Any]]]:
     ]
 
 
-def events_query(select: str, where: str = "", group: str = "kind", order: str = "") -> Callable:
+def events_query(
+    select: str, where: str = "", group: str = "kind", order: str = "", distributor: bool = False
+) -> Callable[..., list[tuple[str, list[Any]]]]:
     def raw(period: Period, ctx: Context) -> list[tuple[str, list[Any]]]:
         sql = (
             f"SELECT {group}, {select} FROM analytics_events WHERE brand_id = $1"
             f" AND day >= $2 AND day <= $3 {where} GROUP BY {group} {order}"
         )
-        return [(sql, [ctx.brand_id, period.start, period.end])]
+        args: list[Any] = [ctx.brand_id, period.start, period.end]
+        return [(sql, [*args, ctx.distributor_id] if distributor else args)]
 
     return raw
+
+
+FUNNEL_RAW = events_query(
+    "count(*) AS events, count(DISTINCT user_id) AS users, count(DISTINCT store_id) AS stores"
+)
+TERMS_RAW = events_query(
+    "count(*) AS searches, count(DISTINCT user_id) AS users,"
+    " count(*) FILTER (WHERE results = 0) AS zero",
+    "AND kind = 'search'",
+    "lower(term)",
+    "ORDER BY 2 DESC LIMIT 100",
+)
+PAGES_RAW = events_query(
+    "count(*) AS views, count(DISTINCT user_id) AS users, count(DISTINCT store_id) AS stores",
+    "AND kind = 'page_view'",
+    "page",
+)
 
 
 # The rollup side: the same questions over analytics_sales / analytics_stores in SQL, what
@@ -464,32 +486,56 @@ QUESTIONS = [
         "behaviour funnel, 30 days",
         f"/api/v1/analytics/funnel?{PERIOD}",
         30,
-        events_query(
-            "count(*) AS events, count(DISTINCT user_id) AS users,"
-            " count(DISTINCT store_id) AS stores"
-        ),
+        FUNNEL_RAW,
     ),
     Question(
         "search_terms",
         "search terms, 30 days",
         f"/api/v1/analytics/search-terms?{PERIOD}",
         30,
-        events_query(
-            "count(*) AS searches, count(DISTINCT user_id) AS users,"
-            " count(*) FILTER (WHERE results = 0) AS zero",
-            "AND kind = 'search'",
-            "term",
-            "ORDER BY 2 DESC LIMIT 100",
-        ),
+        TERMS_RAW,
     ),
     Question(
         "pages",
         "page views by page, 30 days",
         f"/api/v1/analytics/pages?{PERIOD}",
         30,
+        PAGES_RAW,
+    ),
+    # the longest period the behaviour reports take (366 days), and a distributor's staff
+    Question(
+        "funnel_year",
+        "behaviour funnel, 366 days",
+        f"/api/v1/analytics/funnel?{PERIOD}",
+        366,
+        FUNNEL_RAW,
+    ),
+    Question(
+        "terms_year",
+        "search terms, 366 days",
+        f"/api/v1/analytics/search-terms?{PERIOD}",
+        366,
+        TERMS_RAW,
+    ),
+    Question(
+        "pages_year",
+        "page views by page, 366 days",
+        f"/api/v1/analytics/pages?{PERIOD}",
+        366,
+        PAGES_RAW,
+    ),
+    Question(
+        "funnel_dist",
+        "distributor staff: funnel, 90 days",
+        f"/api/v1/analytics/funnel?{PERIOD}",
+        90,
         events_query(
-            "count(*) AS views, count(DISTINCT user_id) AS users", "AND kind = 'page_view'", "page"
+            "count(*) AS events, count(DISTINCT user_id) AS users,"
+            " count(DISTINCT store_id) AS stores",
+            "AND store_id IN (SELECT id FROM stores WHERE distributor_id = $4)",
+            distributor=True,
         ),
+        who="distributor",
     ),
     # promotion, coupon and live effect: over the demo's promotions, coupons and sessions only
     # (none seeded at scale), though they read the seeded orders of the stores reached
@@ -638,23 +684,45 @@ def engine_present() -> bool:
     return importlib.util.find_spec("backend.analytics.rollups") is not None
 
 
-async def rebuild_rollups(env: dict[str, str]) -> float:
-    """The engine's own rebuild over the whole database; its seconds."""
+async def rebuild_rollups(env: dict[str, str]) -> tuple[float, float]:
+    """The engine's own rebuilds over the whole database (`b2bc analytics-rebuild`'s): the
+    sales rollups' seconds and the behaviour day sums' (backend/analytics/event_days.py)."""
     # imported here: the engine may not be on this branch yet (the raw side runs without)
-    from backend.analytics import rollups  # noqa: PLC0415
+    from backend.analytics import event_days, rollups  # noqa: PLC0415
     from backend.app import build_deps  # noqa: PLC0415
     from backend.infra import db  # noqa: PLC0415
 
     settings = load_settings(env)
+    await db.migrate(settings.database_url, settings.db_pool)  # a seed older than the tree
     await db.init_db(settings.database_url, settings.db_pool)
     deps = build_deps(settings)
     try:
         started = time.perf_counter()
         await rollups.rebuild(deps)
-        return time.perf_counter() - started
+        sales = time.perf_counter() - started
+        started = time.perf_counter()
+        summed = await event_days.rebuild(deps)
+        behaviour = time.perf_counter() - started
+        print(
+            f"behaviour days summed in {behaviour:.1f} s: {summed.days:,} days,"
+            f" {summed.rows:,} rows, {len(summed.months)} months",
+            flush=True,
+        )
+        return sales, behaviour
     finally:
         await db.close_db()
         await deps.redis.aclose()
+
+
+async def event_days_missing(dsn: str) -> bool:
+    """Whether the behaviour day sums were never built here (a seed older than them)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM analytics_event_days)")
+    except asyncpg.UndefinedTableError:
+        return True
+    finally:
+        await conn.close()
 
 
 async def context(dsn: str, layout: Layout, rng: random.Random) -> Context:
@@ -804,11 +872,14 @@ def main() -> int:
         if http and not engine_present() and not args.keep_rollups:
             print("backend/analytics/rollups.py is not on this branch: raw side only")
             http = False
-        if http and not args.keep_rollups and (layout.rollups_seconds is None or args.rebuild):
-            print("building the rollups (backend.analytics.rollups.rebuild) ...", flush=True)
-            seconds = asyncio.run(rebuild_rollups(env))
-            layout.rollups_by = "the engine's rebuild"
-            layout.rollups_seconds = round(seconds, 1)
+        unbuilt = layout.rollups_seconds is None or asyncio.run(event_days_missing(dsn))
+        if http and not args.keep_rollups and (unbuilt or args.rebuild):
+            print("building the rollups (rollups.rebuild, event_days.rebuild) ...", flush=True)
+            sales, behaviour = asyncio.run(rebuild_rollups(env))
+            layout.rollups_by = (
+                f"the engine's rebuild: sales {sales:.1f} s, behaviour days {behaviour:.1f} s"
+            )
+            layout.rollups_seconds = round(sales + behaviour, 1)
             asyncio.run(store_layout(dsn, layout))
             print(f"rollups built in {layout.rollups_seconds:.0f} s", flush=True)
         for name, size in asyncio.run(table_sizes(dsn)):

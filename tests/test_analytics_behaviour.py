@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from python_calamine import CalamineWorkbook
 
-from backend.analytics import behaviour, partitions
+from backend.analytics import behaviour, event_days, partitions
 from backend.analytics.models import BehaviourEvent
 from backend.demo.behaviour import TERMS as DEMO_TERMS
 from backend.demo.behaviour import seed_behaviour
@@ -156,8 +156,9 @@ async def test_events_of_a_new_month_get_their_partition(
     assert (partitions.partition_name(ahead) in await partitions.existing()) is ON_POSTGRES
 
 
-async def _seed_reports(client: httpx.AsyncClient, world: World, now: datetime) -> date:
-    """Two days of events; the day of `now` in China."""
+async def _seed_reports(client: httpx.AsyncClient, world: World, deps: Any) -> date:
+    """Two days of events, summed for the reports; the day of now in China."""
+    now = deps.clock.now()
     yesterday = now - timedelta(days=1)
     a, b = world.ours
     await _send(
@@ -198,6 +199,7 @@ async def _seed_reports(client: httpx.AsyncClient, world: World, now: datetime) 
             event("product_view", now, product_id=2),
         ],
     )
+    assert await event_days.refresh(deps) == 2  # the days marked: yesterday and today
     return now.astimezone(CHINA).date()
 
 
@@ -205,7 +207,7 @@ async def test_reports_for_the_brand_and_for_one_distributor(
     client: httpx.AsyncClient, sandbox_client: httpx.AsyncClient, deps: Any
 ) -> None:
     world = await _world(client, sandbox_client)
-    today = await _seed_reports(client, world, deps.clock.now())
+    today = await _seed_reports(client, world, deps)
     span = {"start": (today - timedelta(days=6)).isoformat(), "end": today.isoformat()}
 
     funnel = await client.get("/api/v1/analytics/funnel", params=span, headers=world.brand)
@@ -272,7 +274,7 @@ async def test_exports_are_the_reports_as_xlsx(
     client: httpx.AsyncClient, sandbox_client: httpx.AsyncClient, deps: Any
 ) -> None:
     world = await _world(client, sandbox_client)
-    today = await _seed_reports(client, world, deps.clock.now())
+    today = await _seed_reports(client, world, deps)
     span = {"start": today.isoformat(), "end": today.isoformat()}
 
     def sheet(response: httpx.Response) -> list[list[Any]]:
@@ -361,6 +363,7 @@ async def test_the_demo_week_goes_through_the_intake_and_reads_as_a_funnel(
     kept = await seed_behaviour(tenant.brand.id, now)
     assert kept == await BehaviourEvent.filter(brand_id=tenant.brand.id).count() > 0
     assert await seed_behaviour(tenant.brand.id, now) == 0  # the same ids: kept once
+    await event_days.refresh(deps)
 
     brand = await staff_headers(client, tenant.admin_username)
     funnel = (await client.get("/api/v1/analytics/funnel", headers=brand)).json()

@@ -8,8 +8,10 @@ offline for a week) or from the future (a wrong phone clock) are dropped, and so
 event that does not make sense, one by one: a bad event must not keep its whole batch
 sending forever. Nothing personal is kept beyond the store's and the user's ids.
 
-The reports (funnel, search terms, pages) read the raw events of a period in China days,
-for the whole brand or one distributor's stores (`scope.py`).
+The reports (funnel, search terms, pages) cover a period of China days, for the whole brand
+or one distributor's stores (`scope.py`). They read the events summed by day
+(`event_days.py`), which the periodic job sums again each minute from the days marked by
+the ingest: a report lags the events by up to that minute.
 """
 
 from __future__ import annotations
@@ -22,18 +24,18 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from backend.analytics import partitions
+from backend.analytics import event_days, partitions
 from backend.analytics.models import EventKind
+from backend.analytics.periods import Period, pct
 from backend.analytics.scope import Scope, china_day
 from backend.identity.access import Principal
 from backend.infra import sql
 from backend.infra.exports import Column, Kind, Table, xlsx_file
 from backend.infra.http import MAX_ID
 from backend.kernel.errors import DomainError, Forbidden
-from backend.org import service as org_service
 
 MAX_BATCH = 50
-KEEP = timedelta(days=7)  # older events are dropped: the figures of those days are read
+KEEP = event_days.LATE  # older events are dropped: the figures of those days are final
 AHEAD = timedelta(minutes=5)  # a phone's clock a little fast is fine; more is not believed
 MAX_SPAN_DAYS = 366
 DEFAULT_DAYS = 30
@@ -184,7 +186,7 @@ def _insert_statement(count: int) -> str:
     )
     return (
         f"INSERT INTO analytics_events ({INSERT_COLUMNS}) VALUES {rows}"  # noqa: S608 (ours)
-        " ON CONFLICT (user_id, client_id, day) DO NOTHING RETURNING id"
+        " ON CONFLICT (user_id, client_id, day) DO NOTHING RETURNING day"
     )
 
 
@@ -215,7 +217,11 @@ async def record(principal: Principal, raw: Sequence[Any], now: datetime) -> dic
             day,
             now,
         ]
-    inserted = await sql.fetch(_insert_statement(len(batch.keep)), *values)
+    # The days' marks commit with their events: the job that sums them again cannot miss
+    # these (backend/analytics/event_days.py).
+    async with sql.transaction():
+        inserted = await sql.fetch(_insert_statement(len(batch.keep)), *values)
+        await event_days.mark(principal.brand_id, (day_of(row["day"]) for row in inserted), now)
     return {
         "accepted": len(inserted),
         "duplicates": len(batch.keep) - len(inserted) + batch.repeats,
@@ -226,54 +232,29 @@ async def record(principal: Principal, raw: Sequence[Any], now: datetime) -> dic
 # ---- reading them --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Period:
-    start: date
-    end: date
+def day_of(value: Any) -> date:
+    """A day as the database gives it back (SQLite: ISO text)."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def period(start: date | None, end: date | None, today: date) -> Period:
     """The China days asked for, inclusive; by default the last 30 days ending today."""
     end = end or today
     start = start or end - timedelta(days=DEFAULT_DAYS - 1)
-    if end < start or (end - start).days + 1 > MAX_SPAN_DAYS:
+    span = Period(start, end)
+    if end < start or span.days > MAX_SPAN_DAYS:
         raise InvalidPeriod()
-    return Period(start, end)
-
-
-def pct(part: int, whole: int) -> float | None:
-    """A percentage with one decimal, or None when there is nothing to compare with."""
-    return None if whole == 0 else round(part * 100 / whole, 1)
-
-
-async def _rows(scope: Scope, span: Period, select: str, tail: str, *args: Any) -> list[sql.Row]:
-    """Rows of `SELECT {select} FROM analytics_events e WHERE <scope and period> {tail}`:
-    extra arguments are $4 onwards; the distributor (when scoped) is the last one."""
-    where = "e.brand_id = $1 AND e.day >= $2 AND e.day <= $3"
-    params: list[Any] = [scope.brand_id, span.start, span.end, *args]
-    if not scope.whole_brand:
-        params.append(scope.distributor_id)
-        where += " AND " + org_service.store_of_distributor_sql("e.store_id", f"${len(params)}")
-    statement = f"SELECT {select} FROM analytics_events e WHERE {where} {tail}"  # noqa: S608
-    return await sql.fetch(statement, *params)
+    return span
 
 
 async def funnel(scope: Scope, span: Period) -> dict[str, Any]:
     """Users, stores and events at each step, and how many users went on from the step
     before (each step counts who did it in the period, in whatever order)."""
-    rows = await _rows(
-        scope,
-        span,
-        "e.kind, COUNT(*) AS events, COUNT(DISTINCT e.user_id) AS users,"
-        " COUNT(DISTINCT e.store_id) AS stores",
-        "AND e.kind IN ($4) GROUP BY e.kind",
-        [step.value for step in STEPS],
-    )
-    found = {str(row["kind"]): row for row in rows}
+    found = await event_days.steps(scope, span)
     steps: list[dict[str, Any]] = []
     for step in STEPS:
-        row = found.get(step.value)
-        users = int(row["users"]) if row else 0
+        tally = found.get(step.value) or event_days.Tally(step.value)
+        users = len(tally.users)
         first = steps[0]["users"] if steps else users
         previous = steps[-1]["users"] if steps else None
         steps.append(
@@ -281,13 +262,13 @@ async def funnel(scope: Scope, span: Period) -> dict[str, Any]:
                 "kind": step.value,
                 "name": STEP_NAMES[step],
                 "users": users,
-                "stores": int(row["stores"]) if row else 0,
-                "events": int(row["events"]) if row else 0,
+                "stores": len(tally.stores),
+                "events": tally.events,
                 "step_pct": None if previous is None else pct(users, previous),
                 "overall_pct": pct(users, first),
             }
         )
-    return {"start": span.start.isoformat(), "end": span.end.isoformat(), "steps": steps}
+    return {**span.view(), "steps": steps}
 
 
 async def search_terms(
@@ -296,45 +277,24 @@ async def search_terms(
     """The terms searched most (or only those that found nothing at least once, `zero`),
     with the period's totals. "RO" and "ro" are one term, shown as the spelling first in
     the database's order."""
-    zero_sum = "SUM(CASE WHEN e.results = 0 THEN 1 ELSE 0 END)"
-    rows = await _rows(
-        scope,
-        span,
-        f"MIN(e.term) AS term, COUNT(*) AS searches, COUNT(DISTINCT e.user_id) AS users,"
-        f" {zero_sum} AS zero_results",
-        "AND e.kind = $4 AND e.term IS NOT NULL GROUP BY LOWER(e.term)"
-        + (f" HAVING {zero_sum} > 0" if zero else "")
-        + f" ORDER BY searches DESC, term LIMIT {max(1, min(limit, MAX_TERMS))}",
-        EventKind.SEARCH.value,
-    )
-    totals = await _rows(
-        scope,
-        span,
-        f"COUNT(*) AS searches, COUNT(DISTINCT LOWER(e.term)) AS terms, {zero_sum} AS zero_results",
-        "AND e.kind = $4 AND e.term IS NOT NULL",
-        EventKind.SEARCH.value,
-    )
-    total = totals[0] if totals else {}
-    searches = int(total.get("searches") or 0)
-    zero_results = int(total.get("zero_results") or 0)
+    top, total = await event_days.terms(scope, span, zero=zero, limit=max(1, min(limit, MAX_TERMS)))
     return {
-        "start": span.start.isoformat(),
-        "end": span.end.isoformat(),
+        **span.view(),
         "items": [
             {
-                "term": str(row["term"]),
-                "searches": int(row["searches"]),
-                "users": int(row["users"]),
-                "zero_results": int(row["zero_results"] or 0),
-                "zero_pct": pct(int(row["zero_results"] or 0), int(row["searches"])),
+                "term": tally.term,
+                "searches": tally.events,
+                "users": len(tally.users),
+                "zero_results": tally.zero_results,
+                "zero_pct": pct(tally.zero_results, tally.events),
             }
-            for row in rows
+            for tally in top
         ],
         "total": {
-            "searches": searches,
-            "terms": int(total.get("terms") or 0),
-            "zero_results": zero_results,
-            "zero_pct": pct(zero_results, searches),
+            "searches": total.searches,
+            "terms": total.terms,
+            "zero_results": total.zero_results,
+            "zero_pct": pct(total.zero_results, total.searches),
         },
     }
 
@@ -345,28 +305,20 @@ def page_name(page: str) -> str:
 
 async def pages(scope: Scope, span: Period) -> dict[str, Any]:
     """Views per page, most viewed first, with the users and stores that viewed it."""
-    rows = await _rows(
-        scope,
-        span,
-        "e.page, COUNT(*) AS views, COUNT(DISTINCT e.user_id) AS users,"
-        " COUNT(DISTINCT e.store_id) AS stores",
-        "AND e.kind = $4 GROUP BY e.page ORDER BY views DESC, e.page",
-        EventKind.PAGE_VIEW.value,
-    )
-    total = sum(int(row["views"]) for row in rows)
+    found = await event_days.pages(scope, span)
+    total = sum(tally.events for tally in found)
     return {
-        "start": span.start.isoformat(),
-        "end": span.end.isoformat(),
+        **span.view(),
         "items": [
             {
-                "page": str(row["page"]),
-                "name": page_name(str(row["page"])),
-                "views": int(row["views"]),
-                "users": int(row["users"]),
-                "stores": int(row["stores"]),
-                "share_pct": pct(int(row["views"]), total),
+                "page": tally.key,
+                "name": page_name(tally.key),
+                "views": tally.events,
+                "users": len(tally.users),
+                "stores": len(tally.stores),
+                "share_pct": pct(tally.events, total),
             }
-            for row in rows
+            for tally in found
         ],
         "total": {"views": total},
     }

@@ -10,6 +10,7 @@ from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
 
 from backend.analytics import behaviour
+from backend.analytics.periods import Period
 from backend.analytics.scope import Scope, china_day, scope_for
 from backend.deps import request_deps
 from backend.identity.access import STAFF_ROLES, STORE_ROLES, Principal, authenticated
@@ -132,9 +133,7 @@ class Pages(BaseModel):
 Q = TypeVar("Q", bound=PeriodQuery)
 
 
-async def _asked(
-    request: Request, principal: Principal, model: type[Q]
-) -> tuple[Q, Scope, behaviour.Period]:
+async def _asked(request: Request, principal: Principal, model: type[Q]) -> tuple[Q, Scope, Period]:
     """The query (a bad one is analytics.invalid_query), whose events, and which days."""
     try:
         query = parse_query(request, model)
@@ -145,7 +144,7 @@ async def _asked(
     return query, scope, behaviour.period(query.start, query.end, today)
 
 
-def _xlsx(name: str, span: behaviour.Period, body: bytes) -> HTTPResponse:
+def _xlsx(name: str, span: Period, body: bytes) -> HTTPResponse:
     filename = f"{name}-{span.start:%Y%m%d}-{span.end:%Y%m%d}.xlsx"
     headers = {
         "Content-Disposition": f'attachment; filename="{filename}"',
@@ -168,8 +167,12 @@ async def post_events(request: Request, principal: Principal, body: EventsBody) 
     return ok(await behaviour.record(principal, body.events, deps.clock.now()))
 
 
+LAG = "数据每分钟汇总一次：刚上报的事件最多一分钟后计入报表。"
+
+
 @bp.get("/funnel")
 @openapi.summary("转化漏斗：浏览页面 → 查看商品 → 加入购物车 → 去结算 → 提交订单")
+@openapi.description(LAG)
 @responds(Funnel)
 @documented_query(PeriodQuery)
 @authenticated(*STAFF_ROLES)
@@ -191,6 +194,7 @@ async def export_funnel(request: Request, principal: Principal) -> HTTPResponse:
 
 @bp.get("/search-terms")
 @openapi.summary("搜索词：搜索次数、用户数、无结果搜索（zero=true 只看有过无结果的词）")
+@openapi.description(LAG)
 @responds(Terms)
 @documented_query(TermsQuery)
 @authenticated(*STAFF_ROLES)
@@ -212,6 +216,7 @@ async def export_search_terms(request: Request, principal: Principal) -> HTTPRes
 
 @bp.get("/pages")
 @openapi.summary("页面浏览：各页面的浏览次数、用户数与门店数")
+@openapi.description(LAG)
 @responds(Pages)
 @documented_query(PeriodQuery)
 @authenticated(*STAFF_ROLES)

@@ -13,6 +13,9 @@ rows with one command (`b2bc analytics-rebuild`):
   dormant stores and the store profile.
 - `BehaviourEvent`: what store users do in the mini-program (page views, searches, product
   views, add to cart, checkout, order), partitioned by month on PostgreSQL.
+- `EventDay` and `EventDayMark`: the behaviour events summed per day (and per month once a
+  month can change no more), with the sets of users and stores as Roaring bitmaps, and the
+  days whose events changed since they were last summed.
 - `ReorderCycle` and `SalesTask`: each store's usual reorder interval per SKU, and the
   salesperson's tasks when a store is due and has not ordered.
 """
@@ -186,6 +189,49 @@ class BehaviourEvent(Model):
         table = "analytics_events"
         unique_together = (("user_id", "client_id", "day"),)
         indexes = (("brand_id", "day", "kind"), ("store_id", "day"))
+
+
+class EventDay(Model):
+    """The behaviour events of one brand (or one distributor's stores), day or month, and
+    report row: a funnel step (kind = the event's kind, key ''), a page's views (kind
+    "page", key = the page) or a search term's searches (kind "search", key = the term in
+    lower case, `term` its first spelling). Derived from the raw events of its day (a month
+    from its days), never moved by differences: `backend/analytics/event_days.py`."""
+
+    id = fields.BigIntField(primary_key=True)
+    brand_id = fields.IntField()
+    # WHOLE_BRAND, or the distributor the events' stores had when the day was summed
+    distributor_id = fields.IntField()
+    kind = fields.CharField(max_length=16)
+    grain = fields.CharField(max_length=5)  # Grain: a day, or a month named by its first day
+    day = fields.DateField()
+    key = fields.CharField(max_length=64)
+    events = fields.IntField(default=0)
+    zero_results = fields.IntField(default=0)  # searches that found nothing
+    term = fields.CharField(max_length=50, default="")  # MIN(term) of the key's searches
+    users = fields.BinaryField()  # backend/analytics/bitsets.py: the users' ids
+    stores = fields.BinaryField()  # and their stores' ids
+
+    class Meta:
+        table = "analytics_event_days"
+        unique_together = (("brand_id", "distributor_id", "kind", "grain", "day", "key"),)
+        indexes = (("grain", "day", "brand_id"),)
+
+
+class EventDayMark(Model):
+    """A brand's day that received events since its `EventDay` rows were last summed. Each
+    mark bumps `generation`; the summing deletes the mark only at the generation it read
+    before it read the events, so a mark made meanwhile survives for the next run."""
+
+    id = fields.BigIntField(primary_key=True)
+    brand_id = fields.IntField()
+    day = fields.DateField()
+    generation = fields.BigIntField(default=1)
+    marked_at = fields.DatetimeField()
+
+    class Meta:
+        table = "analytics_event_marks"
+        unique_together = (("brand_id", "day"),)
 
 
 class ReorderCycle(Model):

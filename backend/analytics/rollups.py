@@ -144,7 +144,7 @@ def snapshot_of(
         distributor_id=int(order["distributor_id"]),
         store_id=int(order["store_id"]),
         channel=str(order["channel"]),
-        day=china_day(_moment(order["created_at"])),
+        day=china_day(moment(order["created_at"])),
         counted=order["status"] in ordering_service.COUNTED_STATUSES,
         region_id=int((store or {}).get("region_id") or 0),
         tier=str((store or {}).get("tier") or ""),
@@ -207,7 +207,7 @@ _STORES = (
 )
 
 
-def _moment(value: Any) -> datetime:
+def moment(value: Any) -> datetime:
     """A timestamp as the database gave it (SQLite: text) as an aware datetime."""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -309,21 +309,23 @@ async def _apply_page(orders: Sequence[Mapping[str, Any]], now: datetime) -> int
     return len(facts)
 
 
-async def _lock_cursor(now: datetime) -> datetime | None:
-    """Lock the cursor's row for this transaction (made on first use); where it stands."""
+async def lock_cursor(now: datetime, name: str = CURSOR) -> datetime | None:
+    """Lock the cursor's row for this transaction (made on first use); where it stands.
+    Whoever writes what a cursor guards takes its lock first, so writers go one at a time
+    (SQLite runs one writer at a time anyway)."""
     await sql.execute(
         "INSERT INTO analytics_cursors (name, position, updated_at) VALUES ($1, NULL, $2)"
         " ON CONFLICT (name) DO NOTHING",
-        CURSOR,
+        name,
         now,
     )
     lock = " FOR UPDATE" if sql.is_postgres() else ""
     row = await sql.fetch_one(
         f"SELECT position FROM analytics_cursors WHERE name = $1{lock}",  # noqa: S608
-        CURSOR,
+        name,
     )
     position = row["position"] if row else None
-    return _moment(position) if position is not None else None
+    return moment(position) if position is not None else None
 
 
 async def _move_cursor(mark: datetime) -> None:
@@ -349,14 +351,14 @@ async def refresh(deps: Deps) -> int:
     since: datetime | None = None
     while True:
         async with sql.transaction():
-            position = await _lock_cursor(started)
+            position = await lock_cursor(started)
             if since is None:
                 since = (position - OVERLAP) if position is not None else EPOCH
             orders = await ordering_service.analytics_orders_changed(since, after, PAGE)
             if orders:
                 changed += await _apply_page(orders, started)
                 last = orders[-1]
-                after = (_moment(last["updated_at"]), int(last["id"]))
+                after = (moment(last["updated_at"]), int(last["id"]))
             if len(orders) < PAGE:
                 await _move_cursor(mark)
                 break
@@ -371,7 +373,7 @@ async def rebuild(deps: Deps) -> int:
     started, mark = deps.clock.now(), _mark(deps)
     if not sql.is_postgres():
         async with sql.transaction():
-            await _lock_cursor(started)
+            await lock_cursor(started)
             await _empty()
             await sql.execute(
                 "UPDATE analytics_cursors SET position = NULL WHERE name = $1", CURSOR
@@ -379,7 +381,7 @@ async def rebuild(deps: Deps) -> int:
         await refresh(deps)
     else:
         async with sql.transaction():
-            await _lock_cursor(started)
+            await lock_cursor(started)
             await _empty()
             await _rebuild_in_sql(started)
             await _move_cursor(mark)

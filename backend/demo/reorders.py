@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from backend.analytics import partitions, reorders
+from backend.analytics import event_days, partitions, reorders
 from backend.analytics.models import BehaviourEvent, EventKind
 from backend.analytics.scope import china_day
 from backend.catalog.models import Sku
@@ -72,6 +72,9 @@ async def _recent_activity(deps: Any, owner: Any, sku: Sku, now: datetime) -> No
             day=china_day(moment),
             received_at=moment,
         )
+    # Written here rather than through the ingest, so marked here (after the events: a mark
+    # is summed with the events there when the job reads it).
+    await event_days.mark(owner.brand_id, {china_day(moment) for moment in moments}, now)
     await ordering_service.set_cart_item(
         at(deps, now - timedelta(hours=3)), owner, sku.id, sku.min_order_qty
     )

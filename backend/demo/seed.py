@@ -14,7 +14,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from backend.analytics import rollups
+from backend.analytics import event_days, rollups
 from backend.catalog import service as catalog_service
 from backend.catalog.models import Category, PriceEntry, Sku
 from backend.coupons import service as coupons_service
@@ -205,8 +205,11 @@ async def seed_demo(appid: str, deps: Any = None) -> DemoAccounts | None:
     accounts.live_session, accounts.live_invited = await seed_live_session(
         acting, distributor_ids[0], now
     )
-    # Last: a week of mini-program visits by the store owners the steps above made.
-    await seed_behaviour(brand.id, datetime.now(UTC).replace(microsecond=0))
+    # Last: a week of mini-program visits by the store owners the steps above made, summed
+    # for the behaviour reports at once rather than by the job's first run.
+    now = datetime.now(UTC).replace(microsecond=0)
+    await seed_behaviour(brand.id, now)
+    await event_days.sum_marked(now)
     return accounts
 
 
