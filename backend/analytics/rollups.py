@@ -471,7 +471,11 @@ async def _rebuild_in_sql(now: datetime) -> None:
                 f" FROM (SELECT *, {period} AS period, {key} AS key"
                 f" FROM ({sources.get(dim, per_order)}) o) s"
                 " GROUP BY GROUPING SETS ((brand_id, period, key, channel),"
-                " (brand_id, distributor_id, period, key, channel))",
+                " (brand_id, distributor_id, period, key, channel))"
+                # Written in the unique index's order, so a range of days of one dimension
+                # lies in a run of pages: 90 days of SKU rows read ~10x fewer pages than
+                # rows scattered by the grouping's hash order.
+                " ORDER BY 1, 2, 4, 6, 7",
                 grain.value,
                 dim.value,
             )
