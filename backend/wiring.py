@@ -11,6 +11,7 @@ process is wired the same way, whichever domains it happens to import itself.
 
 from __future__ import annotations
 
+from backend.analytics import storesets as analytics_storesets
 from backend.codes import diversion as codes_diversion
 from backend.complaints import service as complaints_service
 from backend.coupons import service as coupons_service
@@ -25,6 +26,7 @@ from backend.kernel.events import (
     LiveStreamChanged,
     OrderCancelled,
     OrderPlaced,
+    StoreTagsChanged,
 )
 from backend.livestream import service as livestream_service
 from backend.ordering import service as ordering_service
@@ -69,6 +71,9 @@ def register_handlers() -> None:
     # A new diversion alert tells the brand's staff and the shipped-to distributor's once
     # its scan has committed (a refused or rolled-back scan raised nothing).
     events.on(DiversionAlertRaised, codes_diversion.notify_of_alert, phase=events.AFTER_COMMIT)
+    # Figures filed under store tags are derived again by a minute job: the stores whose
+    # tags changed are marked with the change, so a mark is never lost nor left by a rollback.
+    events.on(StoreTagsChanged, analytics_storesets.note_tag_change, phase=events.IN_TRANSACTION)
 
 
 def wire() -> None:

@@ -74,6 +74,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("jobs.purge", "清理已完成的任务记录", 3600, purge_done),
     # The sales rollups, from the orders changed since the last run.
     Periodic("analytics.refresh", "更新销售分析数据", 60, analytics_rollups.refresh),
+    # The figures by store tag, for the stores whose tags changed: once a minute at most.
+    Periodic("analytics.tag_sets", "按门店标签更新销售分析", 60, analytics_rollups.refresh_tags),
     # Stores due to reorder: daily at 08:00 in China (00:00 UTC), when owners read messages.
     Periodic("analytics.reorders", "补货提醒", 86400, analytics_reorders.reorders_job),
     # The behaviour reports' day sums, from the days that received events since the last run.

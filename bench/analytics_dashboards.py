@@ -18,7 +18,8 @@ In one run this script:
    --requests requests one after another over one keep-alive connection, each with another
    period (its end drawn among the last 300 days, so no two requests hit the same cache),
    after --warmup requests not counted;
-5. asks each sales question of the rollup tables (analytics_sales, analytics_stores) in SQL
+5. asks each sales question of the rollup tables (analytics_sales, analytics_stores,
+   analytics_store_sets) in SQL
    through asyncpg, --rollup-runs times: the least an endpoint must read, so the rollups'
    shape is measured even while an endpoint is missing;
 6. asks the same question of the raw tables (orders, order_lines, stores, store_tags, skus,
@@ -348,14 +349,15 @@ def rollup_breakdown(dim: str, order: str = "") -> Callable[..., list[Any]]:
     names = NAMES[dim][2]
 
     def rollup(period: Period, ctx: Context) -> list[tuple[str, list[Any]]]:
-        if dim == "tag":  # the store-month rows summed by the stores' tags
-            sql, args = rollup_query(period, ctx, "store", grain="month")
-            sql = (
-                f"SELECT t.tag, x.current, sum(x.orders), sum(x.gmv_fen), count(*) AS stores"
-                f" FROM ({sql}) x JOIN store_tags t ON t.store_id = x.key::bigint"
-                f" GROUP BY 1, 2"
-            )
-            return [(sql, args)]
+        if dim == "tag":  # the tags' store-set rows of each day (the API unites the sets)
+            return [
+                (
+                    'SELECT "key", "period" >= $3 AS current, orders, gmv_fen, stores'
+                    " FROM analytics_store_sets WHERE brand_id = $1 AND distributor_id = 0"
+                    " AND grain = 'day' AND dim = 'tag' AND \"period\" BETWEEN $2 AND $4",
+                    [ctx.brand_id, period.previous().start, period.start, period.end],
+                )
+            ]
         return [rollup_query(period, ctx, dim, names=names, order=order)]
 
     return rollup
@@ -374,11 +376,11 @@ def rollup_stores(period: Period, ctx: Context) -> list[tuple[str, list[Any]]]:
             " FROM analytics_stores WHERE brand_id = $1",
             [ctx.brand_id, period.start, period.end, dormant_before],
         ),
-        (
-            'SELECT "period", count(DISTINCT "key") AS active FROM analytics_sales'
-            " WHERE brand_id = $1 AND distributor_id = 0 AND grain = 'month' AND dim = 'store'"
-            ' AND "period" >= $2 AND "period" <= $3 GROUP BY ROLLUP (1)',
-            [ctx.brand_id, period.start.replace(day=1), period.end],
+        (  # the sets of stores that ordered, a row a day (the API unites them)
+            'SELECT "period", stores FROM analytics_store_sets WHERE brand_id = $1'
+            " AND distributor_id = 0 AND grain = 'day' AND dim = 'all'"
+            ' AND "period" >= $2 AND "period" <= $3',
+            [ctx.brand_id, period.start, period.end],
         ),
     ]
 
@@ -776,7 +778,7 @@ def report(
     )
     print(
         f"ours: {args.requests} HTTP requests per question, one at a time, each with another"
-        f" period; rollup: the question over analytics_sales/analytics_stores in SQL"
+        f" period; rollup: the question over the rollup tables in SQL"
         f" ({args.rollup_runs} runs, the endpoint's floor); raw: the question over the raw"
         f" tables in SQL ({args.raw_runs} runs: its p99 is their max). Milliseconds."
     )

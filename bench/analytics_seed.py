@@ -1105,7 +1105,7 @@ async def table_sizes(dsn: str) -> list[tuple[str, str]]:
         rows = await conn.fetch(
             "SELECT c.relname AS name, pg_size_pretty(pg_total_relation_size(c.oid)) AS size"
             " FROM pg_class c WHERE c.relname IN ('orders', 'order_lines', 'analytics_sales',"
-            " 'analytics_order_facts', 'analytics_stores')"
+            " 'analytics_order_facts', 'analytics_stores', 'analytics_store_sets')"
             " UNION ALL SELECT 'analytics_events', pg_size_pretty(sum(pg_total_relation_size("
             "i.inhrelid))) FROM pg_inherits i WHERE i.inhparent = 'analytics_events'::regclass"
         )

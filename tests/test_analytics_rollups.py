@@ -9,10 +9,11 @@ from typing import Any
 
 import httpx
 
-from backend.analytics import rollups
-from backend.analytics.models import SalesRollup, StoreStats
+from backend.analytics import bitsets, rollups
+from backend.analytics.models import SalesRollup, StoreSet, StoreStats
 from backend.analytics.scope import china_day
 from backend.infra import sql
+from backend.org import service as org_service
 from tests.factories import (
     Shop,
     distributor_admin,
@@ -52,25 +53,29 @@ async def figures(brand_id: int, distributor_id: int = 0) -> dict[tuple[str, str
     return {key: tuple(v) for key, v in sums.items() if any(v)}
 
 
+# A rollup row's key, in the order the rows are compared.
+ROW_KEY = ("brand_id", "distributor_id", "grain", "dim", "period", "key", "channel")
+
+
 async def all_rows() -> list[tuple]:
-    rows = await SalesRollup.all().order_by(
-        "brand_id", "distributor_id", "grain", "dim", "period", "key", "channel"
-    )
+    return [
+        (*(getattr(r, name) for name in ROW_KEY), r.orders, r.units, r.gmv_fen)
+        for r in await SalesRollup.all().order_by(*ROW_KEY)
+        if r.orders or r.units or r.gmv_fen
+    ]
+
+
+async def all_sets() -> list[tuple]:
+    """The store sets, each with its stores as a sorted list."""
     return [
         (
-            r.brand_id,
-            r.distributor_id,
-            r.grain,
-            r.dim,
-            r.period,
-            r.key,
-            r.channel,
+            *(getattr(r, name) for name in ROW_KEY),
+            sorted(bitsets.unpack(r.stores)),
             r.orders,
             r.units,
             r.gmv_fen,
         )
-        for r in rows
-        if r.orders or r.units or r.gmv_fen
+        for r in await StoreSet.all().order_by(*ROW_KEY)
     ]
 
 
@@ -146,9 +151,20 @@ async def test_a_rebuild_gives_what_the_refreshes_gave_and_other_brands_stay_apa
                 )
                 await pay(client, shop, order_id)
             await rollups.refresh(deps)
-    incremental = await all_rows()
+        # Tagged after its orders counted: the store sets take it in with the minute job.
+        await org_service.tag_stores(
+            deps, shop.tenant.acting_admin, [second.id], add=["连锁"], remove=[]
+        )
+    assert await rollups.refresh_tags(deps) == 2
+    incremental, incremental_sets = await all_rows(), await all_sets()
+    assert {(row[3], row[5]) for row in incremental_sets} == {
+        ("all", ""),
+        ("tag", ""),
+        ("tag", "连锁"),
+    }
     assert await rollups.rebuild(deps) == 8
     assert await all_rows() == incremental
+    assert await all_sets() == incremental_sets
     for shop in shops:
         brand = await figures(shop.tenant.brand.id)
         assert brand[("day", "all", "")] == (4, 8, 8 * 199_900, 0, 8 * 199_900)

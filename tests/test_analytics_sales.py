@@ -33,7 +33,6 @@ from backend.analytics.scope import CHINA
 from backend.catalog.models import DistributorSku, PriceEntry
 from backend.identity.models import Role
 from backend.ordering.models import Order
-from backend.org import service as org_service
 from backend.org.models import Region, Store
 from tests.factories import (
     Shop,
@@ -178,8 +177,14 @@ async def scenario(client: httpx.AsyncClient, sandbox_client: httpx.AsyncClient)
     await Store.filter(id=s1.id).update(region_id=east.id, tier="A")
     s2 = await make_store(tenant, region=south, tier="B")
     s3 = await make_store(tenant, region=east, distributor=tenant.other_distributor)
-    await org_service.tag_stores(tenant.acting_admin, [s1.id, s2.id], add=["连锁"], remove=[])
-    await org_service.tag_stores(tenant.acting_admin, [s2.id], add=["新店"], remove=[])
+    brand_staff = await staff_headers(client, tenant.admin_username)
+    for store_ids, tag in (([s1.id, s2.id], "连锁"), ([s2.id], "新店")):
+        tagged = await client.post(
+            "/api/v1/stores/bulk/tags",
+            json={"store_ids": store_ids, "add": [tag]},
+            headers=brand_staff,
+        )
+        assert tagged.status_code == 200, tagged.text
     payers = {}
     for distributor in (tenant.distributor, tenant.other_distributor):
         username = await make_staff(brand.id, Role.DISTRIBUTOR_ADMIN, distributor.id)
@@ -193,7 +198,7 @@ async def scenario(client: httpx.AsyncClient, sandbox_client: httpx.AsyncClient)
         s3=s3,
         owners=owners,
         payers=payers,
-        brand=await staff_headers(client, tenant.admin_username),
+        brand=brand_staff,
         east=east.id,
         south=south.id,
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from backend.analytics import storesets as analytics_storesets
 from backend.codes import diversion as codes_diversion
 from backend.complaints import service as complaints_service
 from backend.complaints.models import Complaint, ComplaintStatus
@@ -28,6 +29,7 @@ from backend.kernel.events import (
     OrderPaid,
     OrderPlaced,
     OrderShipped,
+    StoreTagsChanged,
 )
 from backend.livestream import service as livestream_service
 from backend.livestream.models import LiveSession
@@ -162,6 +164,7 @@ def test_the_composition_root_registers_every_reaction() -> None:
         (LiveSessionEnded, events.AFTER_COMMIT): (livestream_service.tell_room_of_end,),
         (LiveStreamChanged, events.AFTER_COMMIT): (livestream_service.tell_room_of_stream,),
         (DiversionAlertRaised, events.AFTER_COMMIT): (codes_diversion.notify_of_alert,),
+        (StoreTagsChanged, events.IN_TRANSACTION): (analytics_storesets.note_tag_change,),
     }
     # OrderPaid has no in-transaction handler, so the payment's one statement may settle it.
     assert events.handlers(OrderPaid, events.IN_TRANSACTION) == ()

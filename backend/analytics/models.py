@@ -9,8 +9,12 @@ rows with one command (`b2bc analytics-rebuild`):
   order twice changes nothing and a cancelled order takes back exactly what it added.
 - `SalesRollup`: sums per brand (or per distributor), grain (day or month), dimension (all,
   region, distributor, tier, category, sku, store) and channel.
-- `StoreStats`: each store's first and last order day, orders and GMV, for active, new and
-  dormant stores and the store profile.
+- `StoreStats`: each store's first and last order day, orders and GMV, for new stores, the
+  store list and profile, and RFM.
+- `StoreSet`: the set of stores that ordered (a Roaring bitmap) with their sums, per brand (or
+  distributor), day or month, and store tag: active and dormant stores and the tag breakdown
+  as unions of a few dozen sets. Derived from the order facts and the stores' current tags;
+  `TagChange` marks the stores whose tags changed since their days were last derived.
 - `BehaviourEvent`: what store users do in the mini-program (page views, searches, product
   views, add to cart, checkout, order), partitioned by month on PostgreSQL.
 - `EventDay` and `EventDayMark`: the behaviour events summed per day (and per month once a
@@ -45,6 +49,13 @@ class Dim(StrEnum):
     CATEGORY = "category"  # key: category id ("0": none)
     SKU = "sku"  # key: sku id
     STORE = "store"  # key: store id (month grain only)
+
+
+class SetDim(StrEnum):
+    """Whose stores a store-set row holds."""
+
+    ALL = "all"  # every store with a counted order; key "", channel "" (any channel)
+    TAG = "tag"  # the stores carrying tag `key` now ("": no tag at all); per channel
 
 
 # distributor_id of the rows that sum the whole brand
@@ -136,6 +147,50 @@ class StoreStats(Model):
     class Meta:
         table = "analytics_stores"
         indexes = (("brand_id", "last_day"), ("brand_id", "first_day"))
+
+
+class StoreSet(Model):
+    """The stores with a counted order in one brand's (or distributor's) day or month, all of
+    them or those of one tag (SetDim), as a packed Roaring bitmap (backend/analytics/bitsets.py),
+    with those orders' sums. Recomputed from the order facts, never moved by differences: a
+    day's rows from its facts and the stores' current tags, a month's from its days' rows."""
+
+    id = fields.BigIntField(primary_key=True)
+    brand_id = fields.IntField()
+    distributor_id = fields.IntField()  # WHOLE_BRAND: every distributor of the brand
+    grain = fields.CharField(max_length=5)
+    period = fields.DateField()
+    dim = fields.CharField(max_length=4)
+    key = fields.CharField(max_length=32)  # a store tag (org's store_tags.tag)
+    channel = fields.CharField(max_length=8)
+    stores = fields.BinaryField()
+    orders = fields.IntField(default=0)
+    units = fields.BigIntField(default=0)
+    gmv_fen = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "analytics_store_sets"
+        unique_together = (
+            ("brand_id", "distributor_id", "grain", "dim", "period", "key", "channel"),
+        )
+        # The dashboards read a scope's rows by period (the unique index); the writers read
+        # and rewrite a brand's days and months whatever their scope.
+        indexes = (("brand_id", "grain", "period"),)
+
+
+class TagChange(Model):
+    """A store whose tags changed since the store sets of its order days were last derived:
+    written with the change (org's StoreTagsChanged), cleared by the job that derives them
+    again (`version` tells a change made while it ran from the one it read)."""
+
+    id = fields.BigIntField(primary_key=True)
+    brand_id = fields.IntField(db_index=True)
+    store_id = fields.IntField(unique=True)
+    version = fields.IntField(default=1)
+    changed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "analytics_tag_changes"
 
 
 class StreamCursor(Model):

@@ -10,13 +10,19 @@ is summed again, in one transaction per page of orders with the facts. Reading a
 therefore changes nothing, a cancelled order takes back exactly what it added, and a refresh
 that dies half-way loses nothing.
 
+The store sets (storesets.py: which stores ordered in a day or month, all and per store
+tag) are derived, not moved: a page makes the rows of the days whose facts it changed, and
+their months, again in its transaction. A store's tags changing marks the store; the minute
+job `refresh_tags` derives its order days again with the tags as they are then.
+
 Refreshes never run side by side: each page's transaction first locks the cursor's row
 (SQLite runs one writer at a time anyway), so two job workers, or a job and `b2bc
 analytics-rebuild`, wait for each other instead of adding a difference twice.
 
-`rebuild` empties the facts, sums and store stats and makes them again from every order: on
-PostgreSQL in a few set-based statements (ten million order lines in minutes, where a page at
-a time would take an hour), on SQLite through `refresh`. The tests hold both ways equal.
+`rebuild` empties the facts, sums, store stats and store sets and makes them again from every
+order: on PostgreSQL in a few set-based statements (ten million order lines in minutes, where
+a page at a time would take an hour; the store sets a brand's month per grouped statement),
+on SQLite through `refresh`. The tests hold both ways equal.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from backend.analytics.models import WHOLE_BRAND, Dim, Grain
+from backend.analytics import storesets
+from backend.analytics.models import WHOLE_BRAND, Dim, Grain, SetDim
 from backend.analytics.scope import china_day
 from backend.catalog import service as catalog_service
 from backend.deps import Deps
@@ -265,6 +272,7 @@ async def _apply_page(orders: Sequence[Mapping[str, Any]], now: datetime) -> int
     moves: dict[RollupKey, list[int]] = {}
     facts = []
     touched_stores: set[int] = set()
+    touched_days: set[tuple[int, date]] = set()  # (brand, day) whose counted facts changed
     for order in orders:
         order_id = int(order["id"])
         before = applied.get(order_id)
@@ -293,6 +301,9 @@ async def _apply_page(orders: Sequence[Mapping[str, Any]], now: datetime) -> int
         touched_stores.add(now_is.store_id)
         if before is not None:
             touched_stores.add(before.store_id)
+        for side in (before, now_is):
+            if side is not None and side.counted:
+                touched_days.add((side.brand_id, side.day))
     # In key order, so two writers could never lock the same rows in opposite orders.
     rows = [
         (*key[:3], date.fromisoformat(key[3]), *key[4:], *measures)
@@ -306,6 +317,7 @@ async def _apply_page(orders: Sequence[Mapping[str, Any]], now: datetime) -> int
         await sql.execute(
             _STORES.format(where=" WHERE f.store_id IN ($2)"), now, sorted(touched_stores)
         )
+        await storesets.derive(touched_days)
     return len(facts)
 
 
@@ -367,6 +379,24 @@ async def refresh(deps: Deps) -> int:
     return changed
 
 
+async def refresh_tags(deps: Deps) -> int:
+    """The minute job: derive again the store sets of the days on which stores whose tags
+    changed ordered, a brand's month per transaction (each under the cursor's lock, so a
+    refresh waits for it, or it for the refresh); how many marked stores it took in. A brand
+    is derived at most once a run, whatever number of changes piled up since the last."""
+    taken = 0
+    for brand_id, versions in (await storesets.tag_changes()).items():
+        for days in (await storesets.changed_days(brand_id)).values():
+            async with sql.transaction():
+                await lock_cursor(deps.clock.now())
+                await storesets.derive(((brand_id, day) for day in days), (SetDim.TAG,))
+        await storesets.clear_tag_changes(versions)
+        taken += len(versions)
+    if taken:
+        log.info("store tag sets refreshed", extra={"stores": taken})
+    return taken
+
+
 async def rebuild(deps: Deps) -> int:
     """Empty the facts, sums and store stats and make them again from every order (see the
     module's docstring); how many orders count."""
@@ -394,10 +424,11 @@ async def rebuild(deps: Deps) -> int:
     return int(row["n"]) if row else 0
 
 
-_REBUILT = ("analytics_sales", "analytics_order_facts", "analytics_stores")
+_REBUILT = ("analytics_sales", "analytics_order_facts", "analytics_stores", "analytics_store_sets")
 
 
 async def _empty() -> None:
+    # The store sets' tag marks stay: a store marked meanwhile is derived again, harmlessly.
     for table in _REBUILT:
         await sql.execute(f"DELETE FROM {table}")  # noqa: S608 - our own tables
 
@@ -480,3 +511,4 @@ async def _rebuild_in_sql(now: datetime) -> None:
                 dim.value,
             )
     await sql.execute(_STORES.format(where=""), now)
+    await storesets.rebuild()

@@ -3,8 +3,10 @@ order, read from the rollups (backend/analytics/rollups.py keeps them current).
 
 Any period is summed exactly: the months wholly inside it from the month rows, the days at
 its edges from the day rows (periods.Period.split), so a year costs twelve rows a value, not
-365. Store figures have month rows only; their edges come from the order facts. Every read is
-bounded by a Scope (scope.scope_for): the brand's rows, or one distributor's.
+365. Distinct stores (active, dormant, how many of a tag ordered) and the figures by store tag
+come the same way from the store sets (storesets.py): unions of a few dozen sets, whatever the
+number of stores. Every read is bounded by a Scope (scope.scope_for): the brand's rows, or one
+distributor's.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from datetime import date, timedelta
 from itertools import zip_longest
 from typing import Any
 
-from backend.analytics.models import WHOLE_BRAND, AnalyticsSettings, Dim
-from backend.analytics.periods import Grain, Period, bucket, change_pct, month_end, pct
+from backend.analytics import bitsets
+from backend.analytics.models import WHOLE_BRAND, AnalyticsSettings, Dim, SetDim
+from backend.analytics.periods import Grain, Period, bucket, change_pct, pct
 from backend.analytics.scope import Scope
 from backend.catalog import service as catalog_service
 from backend.infra import exports, sql
@@ -40,7 +43,6 @@ _MEASURES = (
     "SUM(orders) AS orders, SUM(units) AS units, SUM(list_fen) AS list_fen,"
     " SUM(discount_fen) AS discount_fen, SUM(gmv_fen) AS gmv_fen"
 )
-_FACT_MEASURES = "COUNT(*) AS orders, SUM(units) AS units, SUM(gmv_fen) AS gmv_fen"
 
 
 @dataclass(slots=True)
@@ -109,7 +111,9 @@ class _Where:
 Spans = tuple[list[date], list[Period]]  # whole months (first days), spans of days
 
 
-def _rollup_where(ask: Ask, dim: Dim, spans: Spans, args: list[Any] | None = None) -> _Where:
+def _rollup_where(
+    ask: Ask, dim: Dim | SetDim, spans: Spans, args: list[Any] | None = None
+) -> _Where:
     whole, edges = spans
     where = _Where(args if args is not None else [])
     where.add(f"brand_id = {where.arg(ask.scope.brand_id)}")
@@ -131,17 +135,21 @@ def _rollup_where(ask: Ask, dim: Dim, spans: Spans, args: list[Any] | None = Non
 _GROUPS = {"key": '"key"', "channel": "channel", "period": '"period"'}
 
 
+def _parts(spans: Spans) -> list[Spans]:
+    """A statement's worth each: the whole months, then each edge. One statement per grain,
+    each a range of the table's index: an OR of the two would have the planner read every
+    row of the brand."""
+    whole, edges = spans
+    return ([(whole, [])] if whole else []) + [([], [edge]) for edge in edges]
+
+
 async def _rollup(ask: Ask, dim: Dim, group: str, spans: Spans | None = None) -> dict[Any, Sums]:
     """Sums of `dim`'s rows over the ask's period, per `group` ("key", "channel" or "period"):
     whole months from the month rows unless `spans` says otherwise (day and week points need
     the days themselves)."""
-    whole, edges = spans or ask.period.split()
     column = _GROUPS[group]
     sums: dict[Any, Sums] = defaultdict(Sums)
-    # One statement per grain, each a range of the rollup's index: an OR of the two would
-    # have the planner read every row of the brand.
-    parts: list[Spans] = ([(whole, [])] if whole else []) + [([], [edge]) for edge in edges]
-    for part in parts:
+    for part in _parts(spans or ask.period.split()):
         where = _rollup_where(ask, dim, part)
         rows = await sql.fetch(
             f"SELECT {column} AS grp, {_MEASURES} FROM analytics_sales"  # noqa: S608 (fixed parts)
@@ -154,35 +162,21 @@ async def _rollup(ask: Ask, dim: Dim, group: str, spans: Spans | None = None) ->
     return {group: found for group, found in sums.items() if found != Sums()}
 
 
-def _fact_where(ask: Ask, period: Period, args: list[Any] | None = None) -> _Where:
-    where = _Where(args if args is not None else [])
-    where.add(f"brand_id = {where.arg(ask.scope.brand_id)}")
-    if not ask.scope.whole_brand:
-        where.add(f"distributor_id = {where.arg(ask.scope.distributor_id)}")
-    where.add("counted")
-    where.add(f"day BETWEEN {where.arg(period.start)} AND {where.arg(period.end)}")
-    if ask.channel:
-        where.add(f"channel = {where.arg(ask.channel)}")
-    return where
-
-
-async def _store_sums(ask: Ask) -> dict[int, Sums]:
-    """Each store's sums over the period: store-month rows, and order facts at the edges."""
-    whole, edges = ask.period.split()
-    sums: dict[int, Sums] = defaultdict(Sums)
-    if whole:
-        for key, found in (await _rollup(ask, Dim.STORE, "key", (whole, []))).items():
-            sums[int(key)].add(found)
-    for edge in edges:
-        where = _fact_where(ask, edge)
-        rows = await sql.fetch(
-            f"SELECT store_id, {_FACT_MEASURES} FROM analytics_order_facts"  # noqa: S608
-            f" WHERE {where.text} GROUP BY store_id",
+async def _set_rows(ask: Ask, dim: SetDim) -> list[sql.Row]:
+    """The store-set rows of `dim` over the ask's period (whole months from the month rows,
+    the edges from the day rows), in the ask's channel or all: each a set of stores and its
+    sums. The rows of every store (SetDim.ALL) count any channel."""
+    if dim is SetDim.ALL:
+        ask = replace(ask, channel=None)
+    rows: list[sql.Row] = []
+    for part in _parts(ask.period.split()):
+        where = _rollup_where(ask, dim, part)
+        rows += await sql.fetch(
+            'SELECT "period", "key", stores, orders, units, gmv_fen'  # noqa: S608 (fixed parts)
+            f" FROM analytics_store_sets WHERE {where.text}",
             *where.args,
         )
-        for row in rows:
-            sums[int(row["store_id"])].add(row)
-    return sums
+    return rows
 
 
 def _total(sums: dict[Any, Sums]) -> Sums:
@@ -257,17 +251,14 @@ async def _names(brand_id: int, dim: str, keys: list[str]) -> dict[str, str]:
 
 
 async def _tag_sums(ask: Ask) -> tuple[dict[str, Sums], dict[str, int]]:
-    """Sums per store tag (a store with several tags counts under each; "" for none) and
-    how many stores of each tag ordered."""
-    per_store = await _store_sums(ask)
-    tags = await org_service.analytics_sales_store_tags(ask.scope.brand_id, per_store)
+    """Sums per store tag as the stores are tagged now (a store with several tags counts
+    under each; "" for none) and how many stores of each tag ordered."""
     sums: dict[str, Sums] = defaultdict(Sums)
-    stores: dict[str, int] = defaultdict(int)
-    for store_id, found in per_store.items():
-        for tag in tags.get(store_id) or [""]:
-            sums[tag].add(found)
-            stores[tag] += 1 if found.orders else 0
-    return sums, stores
+    sets: dict[str, list[Any]] = defaultdict(list)
+    for row in await _set_rows(ask, SetDim.TAG):
+        sums[str(row["key"])].add(row)
+        sets[str(row["key"])].append(row["stores"])
+    return sums, {tag: len(bitsets.union(found)) for tag, found in sets.items()}
 
 
 def _row(key: str, name: str, now: Sums, before: Sums, total: Sums) -> dict[str, Any]:
@@ -362,51 +353,18 @@ def _stats_where(scope: Scope) -> _Where:
     return where
 
 
-async def _active(ask: Ask) -> int:
-    """How many stores had a counted order in the period (any channel): the store-month rows
-    of its whole months and the order facts of its edges, each store once."""
-    whole, edges = ask.period.split()
-    parts: list[str] = []
-    args: list[Any] = []
-    if whole:
-        where = _rollup_where(ask, Dim.STORE, (whole, []), args)
-        where.add("orders > 0")  # a store-month whose orders were all cancelled
-        parts.append(
-            'SELECT DISTINCT "key" AS store FROM analytics_sales'  # noqa: S608 (fixed parts)
-            f" WHERE {where.text}"
-        )
-    for edge in edges:
-        where = _fact_where(ask, edge, args)
-        parts.append(
-            "SELECT DISTINCT CAST(store_id AS VARCHAR(24)) AS store"  # noqa: S608 (fixed parts)
-            f" FROM analytics_order_facts WHERE {where.text}"
-        )
-    row = await sql.fetch_one(
-        f"SELECT COUNT(*) AS n FROM ({' UNION '.join(parts)}) AS active",  # noqa: S608
-        *args,
-    )
-    return int(row["n"]) if row else 0
+async def _active_by_month(ask: Ask) -> dict[date, bitsets.BitMap]:
+    """The stores that had a counted order (any channel) in each month of the period, its
+    edge months clipped to it."""
+    sets: dict[date, list[Any]] = defaultdict(list)
+    for row in await _set_rows(ask, SetDim.ALL):
+        sets[bucket(_day(row["period"]), Grain.MONTH)].append(row["stores"])
+    return {first: bitsets.union(found) for first, found in sets.items()}
 
 
-async def _active_by_month(ask: Ask) -> dict[date, int]:
-    """Active stores in each month of the period (its edge months clipped to it)."""
-    whole, edges = ask.period.split()
-    active: dict[date, int] = {}
-    if whole:
-        where = _rollup_where(ask, Dim.STORE, (whole, []))
-        where.add("orders > 0")
-        rows = await sql.fetch(
-            'SELECT "period", COUNT(DISTINCT "key") AS n FROM analytics_sales'  # noqa: S608
-            f' WHERE {where.text} GROUP BY "period"',
-            *where.args,
-        )
-        active.update({_day(row["period"]): int(row["n"]) for row in rows})
-    for edge in edges:
-        # An edge lies within one month unless the period has no whole month at all.
-        for first in edge.buckets(Grain.MONTH):
-            span = Period(max(first, edge.start), min(month_end(first), edge.end))
-            active[first] = await _active(replace(ask, period=span))
-    return active
+async def _active(ask: Ask) -> bitsets.BitMap:
+    """The stores that had a counted order (any channel) in the period."""
+    return bitsets.union(row["stores"] for row in await _set_rows(ask, SetDim.ALL))
 
 
 async def _new(scope: Scope, period: Period) -> dict[date, int]:
@@ -424,23 +382,28 @@ async def _new(scope: Scope, period: Period) -> dict[date, int]:
 async def _dormant(scope: Scope, end: date, days: int) -> int:
     """Stores whose last counted order up to `end` was more than `days` days before it: an
     order before the cut-off and none from it to `end` (later orders do not count, so a past
-    period is judged as it was then)."""
+    period is judged as it was then). A distributor's are judged by the orders placed with
+    it: a store that moved to another distributor is dormant for the one it left."""
     cutoff = end - timedelta(days=days)
-    where = _stats_where(scope)
-    cut, last = where.arg(cutoff), where.arg(end)
-    where.add(f"s.first_day < {cut}")
-    # A last order before the cut-off says it at once; only a store that ordered after
-    # `end` needs its orders between the cut-off and `end` looked up.
-    where.add(
-        f"(s.last_day < {cut} OR (s.last_day > {last} AND NOT EXISTS ("  # noqa: S608
-        "SELECT 1 FROM analytics_order_facts f WHERE f.store_id = s.store_id"
-        f" AND f.counted AND f.day BETWEEN {cut} AND {last})))"
-    )
-    row = await sql.fetch_one(
-        f"SELECT COUNT(*) AS n FROM analytics_stores s WHERE {where.text}",  # noqa: S608
-        *where.args,
-    )
-    return int(row["n"]) if row else 0
+    first = cutoff.replace(day=1)
+    ordered: list[Any] = []
+    # Every month before the cut-off's, then the cut-off's month's days before it.
+    for grain, since, before in ((Grain.MONTH, None, first), (Grain.DAY, first, cutoff)):
+        where = _Where()
+        where.add(f"brand_id = {where.arg(scope.brand_id)}")
+        where.add(f"distributor_id = {where.arg(scope.distributor_id)}")
+        where.add(f"dim = {where.arg(SetDim.ALL.value)}")
+        where.add(f"grain = {where.arg(grain.value)}")
+        if since is not None:
+            where.add(f'"period" >= {where.arg(since)}')
+        where.add(f'"period" < {where.arg(before)}')
+        rows = await sql.fetch(
+            f"SELECT stores FROM analytics_store_sets WHERE {where.text}",  # noqa: S608
+            *where.args,
+        )
+        ordered += [row["stores"] for row in rows]
+    since_cutoff = await _active(Ask(scope, Period(cutoff, end)))
+    return len(bitsets.union(ordered) - since_cutoff)
 
 
 async def dormant_days(brand_id: int) -> int:
@@ -457,16 +420,17 @@ async def stores(ask: Ask) -> dict[str, Any]:
     ask = replace(ask, channel=None)  # a store is active whatever channel it ordered in
     previous = ask.before()
     days = await dormant_days(scope.brand_id)
-    active, previous_active = await _active(ask), await _active(previous)
+    active_by_month = await _active_by_month(ask)
+    active = len(bitsets.BitMap().union(*active_by_month.values()))
+    previous_active = len(await _active(previous))
     new, previous_new = await _new(scope, period), await _new(scope, previous.period)
     dormant = await _dormant(scope, period.end, days)
     previous_dormant = await _dormant(scope, previous.period.end, days)
     distributor = None if scope.distributor_id == WHOLE_BRAND else scope.distributor_id
-    active_by_month = await _active_by_month(ask)
     months = [
         {
             "month": first.isoformat(),
-            "active": active_by_month.get(first, 0),
+            "active": len(active_by_month.get(first, ())),
             "new": sum(n for day, n in new.items() if bucket(day, Grain.MONTH) == first),
         }
         for first in period.buckets(Grain.MONTH)

@@ -255,8 +255,8 @@ async def put_settings(request: Request, principal: Principal, body: SettingsBod
 @authenticated(Role.BRAND_ADMIN)
 async def apply_rfm(request: Request, principal: Principal) -> HTTPResponse:
     scope = await scope_for(principal)
-    today = china_day(request_deps(request).clock.now())
-    return ok(await stores.apply_rfm(scope.brand_id, today))
+    deps = request_deps(request)
+    return ok(await stores.apply_rfm(deps, scope.brand_id, china_day(deps.clock.now())))
 
 
 @bp.get("/<store_id:int>")

@@ -30,6 +30,7 @@ from backend.catalog import service as catalog_service
 from backend.codes import service as codes_service
 from backend.complaints import service as complaints_service
 from backend.coupons import service as coupons_service
+from backend.deps import Deps
 from backend.display import service as display_service
 from backend.identity.access import Principal
 from backend.kernel.errors import InvalidInput, NotFound
@@ -153,7 +154,7 @@ async def score_stores(
     }
 
 
-async def apply_rfm(brand_id: int, today: date) -> dict[str, Any]:
+async def apply_rfm(deps: Deps, brand_id: int, today: date) -> dict[str, Any]:
     """Score every store of the brand and write its `RFM·<segment>` tag: an old RFM tag is
     replaced, a store that never ordered loses it, other tags are left as they are."""
     settings = await settings_of(brand_id)
@@ -161,7 +162,7 @@ async def apply_rfm(brand_id: int, today: date) -> dict[str, Any]:
     scores = await score_stores(brand_id, today, store_ids, settings.thresholds)
     current = await org_service.analytics_prefixed_tags(brand_id, rfm.TAG_PREFIX)
     changes = rfm.tag_changes(current, {store: s.tag for store, s in scores.items()})
-    await org_service.analytics_retag(brand_id, changes.add, changes.remove)
+    await org_service.analytics_retag(deps, brand_id, changes.add, changes.remove)
     tally = Counter(s.segment for s in scores.values() if s.segment)
     return {
         "scored": len(store_ids),
@@ -176,7 +177,7 @@ async def rfm_job(deps: Any) -> int:
     today = china_day(deps.clock.now())
     changed = 0
     for brand_id in await org_service.analytics_brand_ids():
-        changed += (await apply_rfm(brand_id, today))["changed"]
+        changed += (await apply_rfm(deps, brand_id, today))["changed"]
     return changed
 
 

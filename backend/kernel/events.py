@@ -137,3 +137,14 @@ class DiversionAlertRaised:
     store_id: int
     store_distributor_id: int
     raised_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoreTagsChanged:
+    """Tags were added to or taken from some of a brand's stores (`store_ids`, sorted): by
+    staff editing a store or tagging in bulk, or by a job such as the daily RFM tiers. Only
+    stores whose tags really changed are named."""
+
+    brand_id: int
+    store_ids: tuple[int, ...]
+    changed_at: datetime

@@ -550,7 +550,10 @@ async def export_stores(request: Request, principal: Principal) -> HTTPResponse:
 @authenticated(*BRAND_ROLES)
 @json_body(BulkTagsBody)
 async def tag_stores(request: Request, principal: Principal, body: BulkTagsBody) -> HTTPResponse:
-    return ok(await service.tag_stores(principal, body.store_ids, add=body.add, remove=body.remove))
+    tagged = await service.tag_stores(
+        request_deps(request), principal, body.store_ids, add=body.add, remove=body.remove
+    )
+    return ok(tagged)
 
 
 @bp.post("/stores/bulk/move")
@@ -581,7 +584,7 @@ async def update_store(
     request: Request, principal: Principal, store_id: int, body: StorePatch
 ) -> HTTPResponse:
     changes = patch_changes(body, nullable=frozenset({"salesperson_id"}))
-    return ok(await service.update_store(principal, store_id, changes))
+    return ok(await service.update_store(request_deps(request), principal, store_id, changes))
 
 
 # ---- onboarding -----------------------------------------------------------------------------

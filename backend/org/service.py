@@ -23,8 +23,9 @@ from backend.identity.access import (
     may_see,
     scoped,
 )
-from backend.infra import sql
+from backend.infra import events, sql
 from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.kernel.events import StoreTagsChanged
 from backend.kernel.ports import Port
 from backend.notifications import service as notifications_service
 from backend.org import codes
@@ -571,7 +572,7 @@ async def get_store(principal: Principal, store_id: int) -> dict[str, Any]:
 
 
 async def update_store(
-    principal: Principal, store_id: int, changes: dict[str, Any]
+    deps: Deps, principal: Principal, store_id: int, changes: dict[str, Any]
 ) -> dict[str, Any]:
     store = await _visible_store(principal, store_id)
     tags = changes.pop("tags", None)
@@ -581,12 +582,22 @@ async def update_store(
         if changes:
             await Store.filter(id=store.id).update(**changes)
         await _apply_placements(moves)
-        if tags is not None:
+        # The form sends the tags it shows: only a real change is written and announced.
+        if tags is not None and set(tags) != set((await _tags_by_store([store.id]))[store.id]):
             await StoreTag.filter(store_id=store.id).delete()
             await StoreTag.bulk_create(
                 [StoreTag(store_id=store.id, tag=t) for t in sorted(set(tags))]
             )
+            await _tags_changed(deps, principal.brand_id, [store.id])
     return await get_store(principal, store.id)
+
+
+async def _tags_changed(deps: Deps, brand_id: int | None, store_ids: Iterable[int]) -> None:
+    """Inside the tag change's transaction: tell whoever files figures under the stores'
+    tags (analytics) that these stores' tags are not what they were."""
+    changed = tuple(sorted(set(store_ids)))
+    if brand_id is not None and changed:
+        await events.record(deps, StoreTagsChanged(brand_id, changed, deps.clock.now()))
 
 
 _UNCHANGED: Any = object()  # a salesperson left out of a move, as opposed to None (no one)
@@ -665,7 +676,7 @@ async def move_stores(
 
 
 async def tag_stores(
-    principal: Principal, store_ids: list[int], *, add: list[str], remove: list[str]
+    deps: Deps, principal: Principal, store_ids: list[int], *, add: list[str], remove: list[str]
 ) -> dict[str, Any]:
     """Add and remove tags on many stores at once, all or nothing. Answers how many stores
     actually changed (a tag a store already has, or lacks, changes nothing)."""
@@ -696,7 +707,8 @@ async def tag_stores(
         )
         if gone:
             await StoreTag.filter(store_id__in=ids, tag__in=sorted(removing)).delete()
-    changed = sorted({s for s, _ in new_rows} | {s for s, _ in gone})
+        changed = sorted({s for s, _ in new_rows} | {s for s, _ in gone})
+        await _tags_changed(deps, principal.brand_id, changed)
     return {"changed": len(changed), "store_ids": changed}
 
 
@@ -1511,6 +1523,7 @@ async def create_stores(brand_id: int, stores: Sequence[dict[str, Any]]) -> int:
         ],
         batch_size=1000,
     )
+    # New stores have no orders yet: their tags change no figure, so no StoreTagsChanged.
     tagged = {store["phone"]: store["tags"] for store in stores if store["tags"]}
     if tagged:
         created = await Store.filter(brand_id=brand_id, id__gt=last_id).values_list("id", "phone")
@@ -1591,27 +1604,11 @@ def analytics_store_dims_sql() -> str:
     return "SELECT id AS store_id, distributor_id, region_id, tier FROM stores"
 
 
-async def analytics_sales_store_tags(
-    brand_id: int, store_ids: Iterable[int]
-) -> dict[int, list[str]]:
-    """The tags of the brand's stores among `store_ids` (the sales dashboard's tag breakdown);
-    a store without tags maps to []."""
-    wanted = set(store_ids)
-    if not wanted:
-        return {}
-    # The brand's tags in one read, not an IN list of tens of thousands of stores (past
-    # 32,767 the driver refuses it).
-    found = set(await Store.filter(brand_id=brand_id).values_list("id", flat=True))
-    tags: dict[int, list[str]] = {store_id: [] for store_id in sorted(wanted & found)}
-    rows = (
-        await StoreTag.filter(store__brand_id=brand_id)
-        .order_by("tag")
-        .values_list("store_id", "tag")
-    )
-    for store_id, tag in rows:
-        if store_id in tags:
-            tags[store_id].append(tag)
-    return tags
+def analytics_store_tags_sql() -> str:
+    """A derived table of every store's (store_id, tag), a row per tag as the stores carry
+    them now (a store without tags has none): the analytics store sets file each store's
+    orders under its current tags."""
+    return "SELECT store_id, tag FROM store_tags"
 
 
 async def analytics_sales_store_count(brand_id: int, distributor_id: int | None) -> int:
@@ -1649,7 +1646,7 @@ async def analytics_prefixed_tags(brand_id: int, prefix: str) -> dict[int, list[
 
 
 async def analytics_retag(
-    brand_id: int, add: Sequence[tuple[int, str]], remove: Sequence[tuple[int, str]]
+    deps: Deps, brand_id: int, add: Sequence[tuple[int, str]], remove: Sequence[tuple[int, str]]
 ) -> None:
     """Add and remove (store, tag) pairs on the brand's stores in one transaction; pairs of
     another brand's stores are left alone. Other tags stay as they are."""
@@ -1671,3 +1668,4 @@ async def analytics_retag(
             [StoreTag(store_id=store_id, tag=tag) for store_id, tag in add if store_id in ours],
             ignore_conflicts=True,
         )
+        await _tags_changed(deps, brand_id, (s for s in store_ids if s in ours))
