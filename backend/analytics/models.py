@@ -275,7 +275,7 @@ class EventDay(Model):
 
 class EventDayMark(Model):
     """A brand's day that received events since its `EventDay` rows were last summed. Each
-    mark bumps `generation`; the summing deletes the mark only at the generation it read
+    mark bumps `generation`, and the summing deletes the mark only at the generation it read
     before it read the events, so a mark made meanwhile survives for the next run."""
 
     id = fields.BigIntField(primary_key=True)
