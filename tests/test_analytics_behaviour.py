@@ -324,7 +324,7 @@ async def test_periods_callers_and_other_brands_are_refused(
             response = await client.get(url, params=params, headers=world.brand)
             assert response.status_code == 400, response.text
             assert response.json()["error"]["code"] == "analytics.invalid_period"
-            assert "统计期间" in response.json()["error"]["message"]
+            assert "统计区间" in response.json()["error"]["message"]
         for params in ({"start": "2026-13-01"}, {"distributor_id": "x"}, {"end": "1999-01-01"}):
             response = await client.get(url, params=params, headers=world.brand)
             assert response.status_code == 400, response.text

@@ -37,7 +37,6 @@ from backend.kernel.errors import DomainError, Forbidden
 MAX_BATCH = 50
 KEEP = event_days.LATE  # older events are dropped: the figures of those days are final
 AHEAD = timedelta(minutes=5)  # a phone's clock a little fast is fine; more is not believed
-MAX_SPAN_DAYS = 366
 DEFAULT_DAYS = 30
 MAX_TERMS = 500
 # The funnel's steps, in the order a store goes through them.
@@ -90,12 +89,6 @@ class InvalidQuery(DomainError):
     status = 400
     code = "analytics.invalid_query"
     message = "查询参数不正确"
-
-
-class InvalidPeriod(DomainError):
-    status = 400
-    code = "analytics.invalid_period"
-    message = f"统计期间不正确：结束日期不能早于开始日期，且跨度不超过 {MAX_SPAN_DAYS} 天"
 
 
 class NotStoreUser(Forbidden):
@@ -235,16 +228,6 @@ async def record(principal: Principal, raw: Sequence[Any], now: datetime) -> dic
 def day_of(value: Any) -> date:
     """A day as the database gives it back (SQLite: ISO text)."""
     return date.fromisoformat(value) if isinstance(value, str) else value
-
-
-def period(start: date | None, end: date | None, today: date) -> Period:
-    """The China days asked for, inclusive; by default the last 30 days ending today."""
-    end = end or today
-    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
-    span = Period(start, end)
-    if end < start or span.days > MAX_SPAN_DAYS:
-        raise InvalidPeriod()
-    return span
 
 
 async def funnel(scope: Scope, span: Period) -> dict[str, Any]:

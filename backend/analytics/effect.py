@@ -13,16 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
-from backend.analytics.scope import CHINA, Scope, china_day
+from backend.analytics.periods import Period
+from backend.analytics.scope import Scope, china_day
 from backend.coupons import service as coupons_service
 from backend.infra import exports
 from backend.infra.exports import Column, Kind, china_time
-from backend.kernel.errors import InvalidInput, NotFound
+from backend.kernel.errors import NotFound
 from backend.kernel.money import round_half_up
 from backend.livestream import service as livestream_service
 from backend.ordering import service as ordering_service
@@ -31,17 +32,9 @@ from backend.org import service as org_service
 from backend.promotions import service as promotions_service
 from backend.promotions.service import EffectPromotion
 
-MAX_DAYS = 366  # the longest period these lists answer for
-DEFAULT_DAYS = 30
 # A point is worth a fen, as display programs charge points to their budgets.
 POINT_VALUE_FEN = 1
 DISCOUNT_KINDS = frozenset({"special_price", "reduction", "discount"})
-
-
-class InvalidPeriod(InvalidInput):
-    status = 400  # a query the caller can correct, as every analytics endpoint answers it
-    code = "analytics.invalid_period"
-    message = f"统计区间无效：结束日期不能早于开始日期，跨度不能超过 {MAX_DAYS} 天"
 
 
 class PromotionNotFound(NotFound):
@@ -50,36 +43,6 @@ class PromotionNotFound(NotFound):
 
 
 # ---- periods and ratios -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    """China days, both ends included."""
-
-    start: date
-    end: date
-
-    @property
-    def start_at(self) -> datetime:
-        # In UTC, as the rows keep their moments (SQLite compares them as text).
-        return datetime.combine(self.start, time(), CHINA).astimezone(UTC)
-
-    @property
-    def end_at(self) -> datetime:
-        """The first moment after the period: the next day's midnight in China."""
-        return datetime.combine(self.end + timedelta(days=1), time(), CHINA).astimezone(UTC)
-
-    def view(self) -> dict[str, str]:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
-
-
-def period(start: date | None, end: date | None, today: date) -> Period:
-    """The asked period; by default the last 30 days ending today (or ending `end`)."""
-    end = end or today
-    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
-    if end < start or (end - start).days + 1 > MAX_DAYS:
-        raise InvalidPeriod(details={"start": start.isoformat(), "end": end.isoformat()})
-    return Period(start, end)
 
 
 def _one_decimal(value: Fraction) -> float:

@@ -7,10 +7,11 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, raw
+from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
 from backend.analytics import effect
+from backend.analytics.periods import Period, span_of
 from backend.analytics.scope import Scope, china_day, scope_for
 from backend.deps import request_deps
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal, authenticated
@@ -19,6 +20,7 @@ from backend.infra.http import (
     Day,
     Id,
     RequestModel,
+    attachment,
     documented_query,
     ok,
     parse_query,
@@ -46,22 +48,15 @@ class LiveQuery(PeriodQuery):
 
 async def _asked(
     request: Request, principal: Principal, model: type[PeriodQuery]
-) -> tuple[Scope, effect.Period]:
+) -> tuple[Scope, Period]:
     query = parse_query(request, model)
     scope = await scope_for(principal, getattr(query, "distributor_id", None))
     today = china_day(request_deps(request).clock.now())
-    return scope, effect.period(query.start, query.end, today)
+    return scope, span_of(query.start, query.end, today)
 
 
 def _xlsx(name: str, body: bytes) -> HTTPResponse:
-    return raw(
-        body,
-        content_type=XLSX,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}.xlsx"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return attachment(body, f"{name}.xlsx", XLSX)
 
 
 def _span_name(name: str, report: dict[str, Any]) -> str:

@@ -6,11 +6,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, raw
+from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
 from backend.analytics import behaviour
-from backend.analytics.periods import Period
+from backend.analytics.periods import Period, span_of
 from backend.analytics.scope import Scope, china_day, scope_for
 from backend.deps import request_deps
 from backend.identity.access import STAFF_ROLES, STORE_ROLES, Principal, authenticated
@@ -19,6 +19,7 @@ from backend.infra.http import (
     Day,
     Id,
     RequestModel,
+    attachment,
     documented_query,
     json_body,
     ok,
@@ -141,16 +142,11 @@ async def _asked(request: Request, principal: Principal, model: type[Q]) -> tupl
         raise behaviour.InvalidQuery(details=exc.details) from exc
     scope = await scope_for(principal, query.distributor_id)
     today = china_day(request_deps(request).clock.now())
-    return query, scope, behaviour.period(query.start, query.end, today)
+    return query, scope, span_of(query.start, query.end, today)
 
 
 def _xlsx(name: str, span: Period, body: bytes) -> HTTPResponse:
-    filename = f"{name}-{span.start:%Y%m%d}-{span.end:%Y%m%d}.xlsx"
-    headers = {
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "Cache-Control": "no-store",
-    }
-    return raw(body, content_type=XLSX, headers=headers)
+    return attachment(body, f"{name}-{span.start:%Y%m%d}-{span.end:%Y%m%d}.xlsx", XLSX)
 
 
 @bp.post("/events")

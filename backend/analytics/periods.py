@@ -9,13 +9,18 @@ not with the 31 days before it), otherwise the same number of days.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from backend.kernel.errors import InvalidInput
 
 DEFAULT_DAYS = 30
+# The longest period of the lists that have no grain (promotions, coupons, live sessions,
+# behaviour reports).
+MAX_SPAN_DAYS = 366
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 class Grain(StrEnum):
@@ -77,6 +82,16 @@ class Period:
 
     def contains(self, day: date) -> bool:
         return self.start <= day <= self.end
+
+    @property
+    def start_at(self) -> datetime:
+        """The period's first moment, midnight in China, in UTC (as rows keep moments)."""
+        return datetime.combine(self.start, time(), CHINA).astimezone(UTC)
+
+    @property
+    def end_at(self) -> datetime:
+        """The first moment after the period: the next day's midnight in China, in UTC."""
+        return datetime.combine(self.end + timedelta(days=1), time(), CHINA).astimezone(UTC)
 
     @property
     def whole_months(self) -> bool:
@@ -159,6 +174,29 @@ def period_of(
 
 
 GRAIN_NAMES = {Grain.DAY: "日", Grain.WEEK: "周", Grain.MONTH: "月"}
+
+
+def span_of(
+    start: date | None, end: date | None, today: date, max_days: int = MAX_SPAN_DAYS
+) -> Period:
+    """The days asked of a list that has no grain: by default the last 30 days ending today
+    (or ending `end`). Refused (400) when it ends before it starts or is longer than
+    `max_days` days."""
+    end = end or today
+    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    if end < start:
+        raise InvalidPeriod(
+            "统计区间不正确：结束日期不能早于开始日期",
+            details=[{"field": "end", "type": "before_start", "message": "不能早于开始日期"}],
+        )
+    period = Period(start, end)
+    if period.days > max_days:
+        raise InvalidPeriod(
+            f"统计区间过长：最多 {max_days} 天",
+            details=[{"field": "start", "type": "too_long", "message": "统计区间过长"}],
+        )
+    return period
+
 
 _TENTH = Decimal("0.1")
 

@@ -6,7 +6,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, raw
+from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
 from backend.analytics import reorders
@@ -25,6 +25,7 @@ from backend.infra.http import (
     Id,
     PageQuery,
     RequestModel,
+    attachment,
     documented_query,
     ok,
     page,
@@ -249,11 +250,4 @@ async def due_stores_xlsx(request: Request, principal: Principal) -> HTTPRespons
         for row in listed["rows"]
     ]
     name = f"reorders-{query.status}-{today:%Y%m%d}.xlsx"
-    return raw(
-        xlsx_file(DUE_TABLE, rows),
-        content_type=MEDIA_TYPES["xlsx"],
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return attachment(xlsx_file(DUE_TABLE, rows), name, MEDIA_TYPES["xlsx"])

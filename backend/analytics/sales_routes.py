@@ -11,7 +11,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, raw
+from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
 from backend.analytics import sales
@@ -24,6 +24,7 @@ from backend.infra.http import (
     Day,
     Id,
     RequestModel,
+    attachment,
     documented_query,
     ok,
     parse_query,
@@ -217,12 +218,7 @@ async def _workbook(
 ) -> HTTPResponse:
     body = await asyncio.to_thread(exports.xlsx_file, table, rows)
     period = ask.period
-    filename = f"sales-{name}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
-    headers = {
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "Cache-Control": "no-store",
-    }
-    return raw(body, content_type=XLSX, headers=headers)
+    return attachment(body, f"sales-{name}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx", XLSX)
 
 
 # ---- trend ---------------------------------------------------------------------------------

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from backend.analytics.models import WHOLE_BRAND
+from backend.analytics.periods import CHINA
 from backend.identity.access import BRAND_ROLES, DISTRIBUTOR_ROLES, Principal
 from backend.kernel.errors import Forbidden, NotFound
 from backend.org import service as org_service
-
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 class DistributorNotFound(NotFound):

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, raw
+from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
 from backend.analytics import rfm, stores
@@ -22,6 +22,7 @@ from backend.infra.http import (
     MAX_PAGE_SIZE,
     Id,
     RequestModel,
+    attachment,
     documented_query,
     ok,
     parse_body,
@@ -217,11 +218,7 @@ async def export_stores(request: Request, principal: Principal) -> HTTPResponse:
         ],
     )
     today = china_day(request_deps(request).clock.now())
-    headers = {
-        "Content-Disposition": f'attachment; filename="store-analytics-{today}.xlsx"',
-        "Cache-Control": "no-store",
-    }
-    return raw(body, content_type=MEDIA_TYPES["xlsx"], headers=headers)
+    return attachment(body, f"store-analytics-{today}.xlsx", MEDIA_TYPES["xlsx"])
 
 
 @bp.get("/settings")

@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 from sanic import Request, Sanic
 from sanic.exceptions import BadRequest, NotFound, SanicException
 from sanic.handlers import ErrorHandler
-from sanic.response import HTTPResponse
+from sanic.response import HTTPResponse, raw
 from sanic.response import json as json_response
 
 from backend.infra.logging import get_logger, request_id_var
@@ -349,6 +349,16 @@ def responds(
 def responds_file(*media_types: str, description: str) -> Callable[[H], H]:
     """Document a download: a file of one of `media_types` (CSV, XLSX, PNG...)."""
     return responds({"type": "string", "format": "binary"}, 200, description, media_types)
+
+
+def attachment(body: bytes, filename: str, content_type: str) -> HTTPResponse:
+    """A download the browser saves as `filename` (ASCII), never kept by a cache: exports
+    carry one tenant's figures."""
+    headers = {
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    }
+    return raw(body, content_type=content_type, headers=headers)
 
 
 def _note(attribute: str, value: Any) -> Callable[[H], H]:

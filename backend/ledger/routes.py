@@ -6,7 +6,7 @@ from typing import Literal, Self
 
 from pydantic import ConfigDict, Field, model_validator
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, raw
+from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
 from backend.deps import request_deps
@@ -23,6 +23,7 @@ from backend.infra.http import (
     Id,
     PageQuery,
     RequestModel,
+    attachment,
     documented_query,
     json_body,
     newest_first,
@@ -122,14 +123,7 @@ async def export_statement(request: Request, principal: Principal, account_id: i
 
 
 def _csv_file(name: str, content: bytes) -> HTTPResponse:
-    return raw(
-        content,
-        content_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return attachment(content, name, "text/csv; charset=utf-8")
 
 
 class IncentivesBody(RequestModel):

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, raw
+from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
 from backend.deps import request_deps
@@ -27,6 +27,7 @@ from backend.infra.http import (
     Instant,
     PageQuery,
     RequestModel,
+    attachment,
     documented_query,
     json_body,
     newest_first,
@@ -307,14 +308,7 @@ async def report(request: Request, principal: Principal, session_id: int) -> HTT
 @authenticated(*HOSTS)
 async def report_csv(request: Request, principal: Principal, session_id: int) -> HTTPResponse:
     name, content = await service.report_csv(principal, session_id)
-    return raw(
-        content,
-        content_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return attachment(content, name, "text/csv; charset=utf-8")
 
 
 @bp.get("/sessions/<session_id:int>/draws/<draw_id:int>")

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, raw
+from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
 from backend.catalog.service import RequestedLine
@@ -21,6 +21,7 @@ from backend.infra.http import (
     Instant,
     PageQuery,
     RequestModel,
+    attachment,
     documented_query,
     json_body,
     ok,
@@ -289,14 +290,7 @@ async def export_results(request: Request, principal: Principal) -> HTTPResponse
     rows = await service.result_rows(principal, status=query.status)
     today = results.china_day(request_deps(request).clock.now())
     name = f"promotions-{today:%Y%m%d}.{query.format}"
-    return raw(
-        encode(rows),
-        content_type=MEDIA_TYPES[query.format],
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return attachment(encode(rows), name, MEDIA_TYPES[query.format])
 
 
 @bp.get("/current")
