@@ -217,6 +217,9 @@ class Settings:
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
     # How long a process trusts its cached "this session is not revoked" answer.
     revocation_cache_seconds: float = 5.0
+    # How long a process may keep a user's /me profile (identity/profiles.py): changes made
+    # through the services reach every process at once; this bounds one made by hand.
+    profile_cache_seconds: float = 600.0
     max_body_bytes: int = 1024 * 1024
     # Routes that take a file (imports, pictures): a 10,000-row XLSX or CSV is 1–3 MB, a
     # picture up to 5 MB; JSON bodies keep the 1 MB limit above.

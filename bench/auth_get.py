@@ -3,7 +3,7 @@
 In one run this script:
 
 1. creates a throw-away PostgreSQL database (127.0.0.1:5432, user postgres), migrates it and
-   seeds the demo data (`b2bc demo`), with Redis at 127.0.0.1:6379 db 14;
+   seeds the demo data (`b2bc demo`), with Redis at 127.0.0.1:6379 db --redis-db (default 14);
 2. starts, each in its own process and both single-worker on Sanic's own server,
    `b2bc serve --workers 1` and the bare hello-world app in bench/bare_sanic.py;
 3. logs in once as brand_admin (the login endpoint is rate-limited) and checks that every
@@ -11,11 +11,13 @@ In one run this script:
 4. loads them alternately, round after round, with wrk (or, when wrk is missing, a slower
    built-in Python load generator), each measurement after a short warm-up:
      bare      GET /                      bare Sanic, {"hello": "world"}
-     session   GET /api/v1/auth/session   JWT check + revocation cache, no DB: the figure
-     me        GET /api/v1/me             same auth plus DB queries (informative)
+     session   GET /api/v1/auth/session   JWT check + revocation cache, no DB
+     me        GET /api/v1/me             same auth, the user and their memberships (called at
+                                          every mini-program launch)
      healthz   GET /healthz               no auth (informative)
-5. prints the median requests/s and latency p50/p99 of each, and the ratio session/bare
-   (target >= 0.6), then stops the servers and drops the database.
+5. prints the median requests/s and latency p50/p99 of each, and the ratios session/bare
+   (target >= 0.6) and me/bare (target >= 0.5), then stops the servers and drops the
+   database.
 
 All traffic goes to 127.0.0.1. Run it from the project root:
 
@@ -54,10 +56,13 @@ HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parent.parent
 BARE_APP = Path(__file__).resolve().parent / "bare_sanic.py"
 PG_ADMIN_URL = f"postgres://postgres@{HOST}:5432/postgres"
-REDIS_URL = f"redis://{HOST}:6379/14"
 USERNAME, PASSWORD = "brand_admin", "demo-pass-2026"
-TARGET_RATIO = 0.6
 SESSION_PATH = "/api/v1/auth/session"
+# The figures with a target: endpoint name -> (what it is, the least ratio to bare Sanic).
+TARGETS = {
+    "session": ("authenticated GET /api/v1/auth/session", 0.6),
+    "me": ("GET /api/v1/me (user and memberships)", 0.5),
+}
 
 # wrk reports through done() only, so no Lua runs per request and the client stays cheap.
 # summary.errors.status counts responses with status > 399.
@@ -328,13 +333,11 @@ def report(
             f" {statistics.median(m.p50_ms for m in runs):8.2f}"
             f" {statistics.median(m.p99_ms for m in runs):8.2f}  {ratio:6.2f}x"
         )
-    ratio = median_rps["session"] / median_rps["bare"]
-    verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
     print()
-    print(
-        f"RATIO authenticated GET /api/v1/auth/session / bare Sanic = {ratio:.2f}x "
-        f"({verdict} the target of >= {TARGET_RATIO}x)"
-    )
+    for name, (what, least) in TARGETS.items():
+        ratio = median_rps[name] / median_rps["bare"]
+        verdict = "meets" if ratio >= least else "BELOW"
+        print(f"RATIO {what} / bare Sanic = {ratio:.2f}x ({verdict} the target of >= {least}x)")
     cores = os.cpu_count()
     placement = "servers pinned to CPU 0, load generator to CPU 1" if args.pin else "not pinned"
     print(
@@ -364,6 +367,7 @@ def parse_args() -> argparse.Namespace:
         help="do not pin the servers to CPU 0 and the load generator to CPU 1",
     )
     parser.add_argument("--python-client", action="store_true", help="do not use wrk")
+    parser.add_argument("--redis-db", type=int, default=14, help="Redis db number")
     args = parser.parse_args()
     args.wrk = None if args.python_client else shutil.which("wrk")
     args.pin = args.pin and hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2
@@ -387,7 +391,7 @@ def main() -> int:
     env |= {
         "B2BC_MODE": "embedded",
         "DATABASE_URL": f"postgres://postgres@{HOST}:5432/{database}",
-        "REDIS_URL": REDIS_URL,
+        "REDIS_URL": f"redis://{HOST}:6379/{args.redis_db}",
         "B2BC_DATA_DIR": str(tmp / "data"),
         "B2BC_ACCESS_LOG": "0",
         "B2BC_LOG_LEVEL": "WARNING",
@@ -420,7 +424,7 @@ def main() -> int:
         targets = [
             Target("bare", "bare Sanic GET /", bare_port, "/"),
             Target("session", "ours GET /api/v1/auth/session", api_port, SESSION_PATH, auth),
-            Target("me", "ours GET /api/v1/me (+DB)", api_port, "/api/v1/me", auth),
+            Target("me", "ours GET /api/v1/me", api_port, "/api/v1/me", auth),
             Target("healthz", "ours GET /healthz (no auth)", api_port, "/healthz"),
         ]
         for target in targets:

@@ -5,7 +5,8 @@ else), in the same run against the same server process. No target: reported only
 In one run this script:
 
 1. creates a throw-away PostgreSQL database (127.0.0.1:5432, user postgres), migrates it and
-   seeds the demo data (`b2bc demo`), with Redis at 127.0.0.1:6379 db 12; then adds the
+   seeds the demo data (`b2bc demo`), with Redis at 127.0.0.1:6379 db --redis-db (default 11,
+   out of the way of the other benches' dbs); then adds the
    catalog, stock, stores and store owners' tokens of bench/order_placement.py (its `seed`:
    --skus SKUs sold by the unit in one category with brand, tier and distributor price
    entries, --stores stores over the demo's distributors and tiers A-D);
@@ -102,7 +103,8 @@ from promotion_quote import EXCLUSIVE_SHARE, KIND_SHARES
 
 from backend.config import load_settings
 
-REDIS_URL = f"redis://{HOST}:6379/12"  # order_placement uses 13, auth_get and notifications 14
+# order_placement uses 13, auth_get and notifications 14; 12 is the analytics seed's.
+DEFAULT_REDIS_DB = 11
 QUOTE_PATH = "/api/v1/quote"
 PROMOTIONS_PATH = "/api/v1/promotions"
 LIST_ONLY, WITH_PROMOTIONS = "list-price-only", "with promotions"
@@ -664,6 +666,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--check", type=int, default=40, help="carts checked before the load")
     parser.add_argument("--seed", type=int, default=20260315, help="carts and promotions seed")
     parser.add_argument("--no-pin", dest="pin", action="store_false")
+    parser.add_argument("--redis-db", type=int, default=DEFAULT_REDIS_DB, help="Redis db number")
     parser.add_argument(
         "--profile",
         type=Path,
@@ -689,7 +692,7 @@ def main() -> int:
         database=database,
         data_dir=tmp / "data",
         port=port,
-        redis_url=REDIS_URL,
+        redis_url=f"redis://{HOST}:6379/{args.redis_db}",
         extra_db_params=f"minsize=1&maxsize={args.pool}",
     )
     server: subprocess.Popen[bytes] | None = None

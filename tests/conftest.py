@@ -330,6 +330,7 @@ async def fresh_state(
     pay_sandbox_state.refunds.clear()
     pay_sandbox_state.notifications.clear()
     app.ctx.revocations._seen.clear()
+    app.ctx.profiles.forget(None)  # user ids restart with the tables
     rains._SESSION_OF_RAIN.clear()  # ids restart with the tables
 
 

@@ -119,4 +119,4 @@ async def current_session(request: Request, principal: Principal) -> HTTPRespons
 @openapi.summary("当前用户资料与全部身份")
 @authenticated()
 async def me(request: Request, principal: Principal) -> HTTPResponse:
-    return ok(await service.describe_user(principal))
+    return ok(await service.describe_user(principal, request.app.ctx.profiles))

@@ -6,7 +6,7 @@ The only identity module other domains import, besides the request guard in `acc
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -17,7 +17,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from backend.deps import Deps
-from backend.identity import passwords
+from backend.identity import passwords, profiles
 from backend.identity.access import (
     STAFF_ROLES,
     STORE_ROLES,
@@ -118,6 +118,13 @@ class PhoneTaken(Conflict):
 class UsernameTaken(Conflict):
     code = "auth.username_taken"
     message = "用户名已被占用"
+
+
+class UserNotFound(Unauthorized):
+    """A valid token of a user who is no longer there."""
+
+    code = "auth.user_not_found"
+    message = "登录凭证无效，请重新登录"
 
 
 # WeChat's errcodes for a code that cannot be exchanged, mapped to ours.
@@ -249,6 +256,7 @@ async def bind_phone(deps: Deps, principal: Principal, code: str) -> str:
         await User.filter(id=principal.user_id).update(phone=phone)
     except IntegrityError as exc:
         raise PhoneTaken(details={"phone": phone}) from exc
+    await profiles.changed([principal.user_id])
     return phone
 
 
@@ -256,7 +264,8 @@ async def identity_after_phone(deps: Deps, principal: Principal, phone: str) -> 
     """The binding's answer, once whatever the phone brought (a salesperson's role) is
     granted. A user with exactly one identity is switched into it at once, with new tokens
     as /auth/switch gives; one with several, signed in as none, is told to choose."""
-    memberships = await _membership_views(principal.user_id)
+    profile = await profiles.read(principal.user_id)
+    memberships = [] if profile is None else profile.memberships
     answer: dict[str, Any] = {
         "phone": phone,
         "memberships": memberships,
@@ -372,39 +381,26 @@ async def switch_membership(deps: Deps, principal: Principal, membership_id: int
         return await _issue_pair(deps, session, membership)
 
 
-async def _membership_views(user_id: int) -> list[dict[str, Any]]:
-    memberships = (
-        await Membership.filter(user_id=user_id, is_active=True)
-        .order_by("id")
-        .select_related("brand", "distributor", "store", "salesperson")
-    )
-    return [
-        {
-            "id": m.id,
-            "role": m.role,
-            "brand": {"id": m.brand.id, "name": m.brand.name},
-            "distributor": {"id": m.distributor.id, "name": m.distributor.name}
-            if m.distributor
-            else None,
-            "store": {"id": m.store.id, "name": m.store.name} if m.store else None,
-            "salesperson": {"id": m.salesperson.id, "name": m.salesperson.name}
-            if m.salesperson
-            else None,
-        }
-        for m in memberships
-    ]
+async def describe_user(
+    principal: Principal, cache: profiles.ProfileCache | None = None
+) -> dict[str, Any]:
+    """The caller's profile and identities (GET /me), from `cache` (this process's) when it
+    has them: see identity/profiles.py for how a change reaches it."""
+    profile = None if cache is None else cache.get(principal.user_id)
+    if profile is None:
+        generation = 0 if cache is None else cache.generation
+        profile = await profiles.read(principal.user_id)
+        if profile is None:
+            raise UserNotFound()
+        if cache is not None:
+            cache.keep(principal.user_id, profile, generation)
+    return profile.view(principal_view(principal))
 
 
-async def describe_user(principal: Principal) -> dict[str, Any]:
-    user = await User.get(id=principal.user_id)
-    return {
-        "id": user.id,
-        "display_name": user.display_name,
-        "phone": user.phone,
-        "username": user.username,
-        "current": principal_view(principal),
-        "memberships": await _membership_views(user.id),
-    }
+async def profiles_changed(user_ids: Collection[int] | None) -> None:
+    """What other domains call when they change what a user's /me shows (a store,
+    distributor or salesperson renamed; None: anyone's), inside their transaction."""
+    await profiles.changed(user_ids)
 
 
 async def create_staff_user(username: str, password: str, display_name: str) -> User:
@@ -439,24 +435,33 @@ async def grant_membership(
     if existing is not None:
         if not existing.is_active:
             await Membership.filter(id=existing.id).update(is_active=True)
+            await profiles.changed([user_id])
         return existing
-    return await Membership.create(**identity)
+    created = await Membership.create(**identity)
+    await profiles.changed([user_id])
+    return created
 
 
 async def set_salesperson_access(salesperson_id: int, active: bool) -> None:
     """Turn a salesperson's role on or off with the salesperson (org deactivating one): an
     inactive role cannot be chosen or refreshed into."""
-    await Membership.filter(salesperson_id=salesperson_id, role=Role.SALESPERSON.value).update(
-        is_active=active
-    )
+    roles = Membership.filter(salesperson_id=salesperson_id, role=Role.SALESPERSON.value)
+    await profiles.changed(await _user_ids(roles))
+    await roles.update(is_active=active)
 
 
 async def move_store_memberships(store_ids: Sequence[int], distributor_id: int) -> None:
     """Stores moved to another distributor: their owners' and clerks' roles name it from now
     on (org moving stores, inside its transaction)."""
-    await Membership.filter(
-        store_id__in=list(store_ids), role__in=[r.value for r in STORE_ROLES]
-    ).update(distributor_id=distributor_id)
+    roles = Membership.filter(store_id__in=list(store_ids), role__in=[r.value for r in STORE_ROLES])
+    await profiles.changed(await _user_ids(roles))
+    await roles.update(distributor_id=distributor_id)
+
+
+async def _user_ids(memberships: Any) -> list[int]:
+    """The users holding these memberships (a queryset): whose profiles a change to them
+    changes."""
+    return [int(u) for u in await memberships.values_list("user_id", flat=True)]
 
 
 async def openid_for(user_id: int, appid: str) -> str | None:

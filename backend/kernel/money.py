@@ -28,6 +28,8 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
         return [0] * len(weights)
     parts = [total * weight // weight_sum for weight in weights]
     left = total - sum(parts)
+    if not left:  # the shares came out whole (a single weight, or proportional amounts)
+        return parts
     remainders = [total * weight % weight_sum for weight in weights]
     # Fewer fen are left than there are positive remainders, so zero weights never get one.
     for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:left]:

@@ -375,9 +375,11 @@ async def update_distributor(
         await _brand_regions(principal.brand_id, region_ids) if region_ids is not None else None
     )
     try:
-        async with in_transaction():
+        async with sql.atomic():  # its after-commit announcement waits for the commit
             if changes:
                 await Distributor.filter(id=distributor.id).update(**changes)
+            if "name" in changes:  # every role in it shows its name (GET /me)
+                await identity_service.profiles_changed(None)
             if regions is not None:
                 await DistributorServiceArea.filter(distributor_id=distributor.id).delete()
                 await DistributorServiceArea.bulk_create(
@@ -430,9 +432,11 @@ async def update_salesperson(
     if person is None:
         raise SalespersonNotFound()
     try:
-        async with in_transaction():
+        async with sql.atomic():  # its after-commit announcements wait for the commit
             if changes:
                 await Salesperson.filter(id=person.id).update(**changes)
+            if "name" in changes:  # the salesperson's role shows the name (GET /me)
+                await identity_service.profiles_changed(None)
             if "is_active" in changes:
                 await identity_service.set_salesperson_access(person.id, changes["is_active"])
     except IntegrityError as exc:
@@ -578,9 +582,11 @@ async def update_store(
     tags = changes.pop("tags", None)
     placement = {k: changes.pop(k) for k in ("distributor_id", "salesperson_id") if k in changes}
     moves = await _placements(principal, [store], **placement) if placement else {}
-    async with in_transaction():
+    async with sql.atomic():  # its after-commit announcements wait for the commit
         if changes:
             await Store.filter(id=store.id).update(**changes)
+        if "name" in changes:  # its owners' and clerks' roles show the name (GET /me)
+            await identity_service.profiles_changed(None)
         await _apply_placements(moves)
         # The form sends the tags it shows: only a real change is written and announced.
         if tags is not None and set(tags) != set((await _tags_by_store([store.id]))[store.id]):
@@ -669,7 +675,7 @@ async def move_stores(
         raise NothingToMove()
     stores = await _visible_stores(principal, store_ids)
     moves = await _placements(principal, stores, distributor_id, salesperson_id)
-    async with in_transaction():
+    async with sql.atomic():  # its after-commit announcements wait for the commit
         await _apply_placements(moves)
     changed = sorted(store_id for ids in moves.values() for store_id in ids)
     return {"changed": len(changed), "store_ids": changed}
@@ -1047,7 +1053,7 @@ async def approve_application(
     await _brand_distributor(principal.brand_id, distributor_id)
     if salesperson_id is not None:
         await _brand_salesperson(principal.brand_id, salesperson_id, distributor_id)
-    async with in_transaction():
+    async with sql.atomic():  # its after-commit announcement waits for the commit
         decided = await StoreApplication.filter(
             id=application.id, status=ApplicationStatus.PENDING.value
         ).update(
@@ -1150,7 +1156,7 @@ async def create_staff_account(
     if distributor_id is not None:
         await _brand_distributor(principal.brand_id, distributor_id)
     assert principal.brand_id is not None
-    async with in_transaction():
+    async with sql.atomic():  # its after-commit announcement waits for the commit
         user = await identity_service.create_staff_user(username, password, display_name)
         membership = await identity_service.grant_membership(
             user.id, role, principal.brand_id, distributor_id=distributor_id
@@ -1229,7 +1235,10 @@ class StoreProfile:
 
 
 async def store_tags(store_id: int) -> tuple[str, ...]:
-    return tuple((await _tags_by_store([store_id]))[store_id])
+    """The store's tags in order: fixed SQL (infra/sql.py), as quotes under promotions with
+    tag audiences ask it."""
+    rows = await sql.fetch("SELECT tag FROM store_tags WHERE store_id = $1 ORDER BY tag", store_id)
+    return tuple(row["tag"] for row in rows)
 
 
 async def store_profile(principal: Principal, store_id: int) -> StoreProfile:

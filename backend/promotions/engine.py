@@ -543,16 +543,29 @@ def _ineligible(
     used: int,
     budget_left: int | None,
 ) -> str | None:
+    # The first check that fails names the reason; later ones are not evaluated (this runs
+    # for every promotion of every quote).
+    if now < promotion.starts_at:
+        return "promo.not_started"
+    if now >= promotion.ends_at:
+        return "promo.ended"
+    return _excluded(promotion, store, channel, used, budget_left)
+
+
+def _excluded(
+    promotion: Promotion, store: StoreProfile, channel: str, used: int, budget_left: int | None
+) -> str | None:
+    """Within its window, what else keeps a promotion from this store's cart, if anything."""
+    if promotion.channels and channel not in promotion.channels:
+        return "promo.channel"
+    if not promotion.audience.admits(store):
+        return "promo.audience"
     limit = promotion.per_store_limit
-    checks = (
-        (now < promotion.starts_at, "promo.not_started"),
-        (now >= promotion.ends_at, "promo.ended"),
-        (bool(promotion.channels) and channel not in promotion.channels, "promo.channel"),
-        (not promotion.audience.admits(store), "promo.audience"),
-        (limit is not None and used >= limit, "promo.limit_reached"),
-        (budget_left is not None and budget_left <= 0, "promo.budget_exhausted"),
-    )
-    return next((code for failed, code in checks if failed), None)
+    if limit is not None and used >= limit:
+        return "promo.limit_reached"
+    if budget_left is not None and budget_left <= 0:
+        return "promo.budget_exhausted"
+    return None
 
 
 @dataclass(slots=True)

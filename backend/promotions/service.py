@@ -5,7 +5,7 @@ stored rules into the engine's promotions and names contradictory ones."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -335,34 +335,57 @@ class PromotionsChanged(Conflict):
 
 @dataclass(frozen=True)
 class Running:
-    """The promotions that apply at a moment, as the engine takes them, and their budgets."""
+    """The promotions that apply at a moment, as the engine takes them, and their budgets;
+    with the store's uses of the limited ones when a store was named."""
 
     promotions: list[engine.Promotion]
     budget_left_fen: dict[int, int | None]
+    store_uses: dict[int, int] = field(default_factory=dict)
+
+    async def store_tags(self, store_id: int) -> frozenset[str]:
+        """The store's tags when an audience asks for them (a query), else none."""
+        if not any(promotion.audience.tags for promotion in self.promotions):
+            return frozenset()
+        return frozenset(await org_service.store_tags(store_id))
 
 
 # Each promotion's engine form, per process, by id with the updated_at it was built from.
 # A definition changes only through update_promotion and move_promotion, which move
 # updated_at, so every quote sees the current rule while converting it only once.
-_CONVERTED: dict[int, tuple[str, engine.Promotion]] = {}
+_CONVERTED: dict[int, tuple[Any, engine.Promotion]] = {}
 _CONVERTED_MAX = 20_000
 
+_RUNNING_SQL = (
+    "SELECT p.id, p.updated_at, p.budget_fen, p.committed_fen,"
+    # A store's uses of a limited promotion, in the same statement (one subquery per limited
+    # promotion returned): its takes less its give-backs (see PromotionUse).
+    " CASE WHEN p.per_store_limit IS NULL OR $5 = 0 THEN 0 ELSE (SELECT"
+    " COALESCE(SUM(CASE WHEN u.kind = 'take' THEN 1 ELSE -1 END), 0) FROM promotion_uses u"
+    " WHERE u.promotion_id = p.id AND u.store_id = $5) END AS store_uses"
+    " FROM promotions p WHERE p.brand_id = $1"
+    " AND ((p.status = $2 AND p.starts_at <= $3 AND p.ends_at > $3) OR p.id IN ($4))"
+)
 
-async def running_promotions(brand_id: int, at: datetime, *, also: Sequence[int] = ()) -> Running:
+
+async def running_promotions(
+    brand_id: int, at: datetime, *, also: Sequence[int] = (), store_id: int = 0
+) -> Running:
     """The brand's active promotions whose window contains `at`, plus `also` (drafts or paused
-    ones a simulation tries out), with what is left of their budgets.
+    ones a simulation tries out), with what is left of their budgets; and, for `store_id`,
+    the store's uses of each limited promotion (what its per-store limit is checked against).
 
-    One query of fixed SQL (infra/sql.py) finds them with their versions and budgets; only
-    promotions new to this process, or changed since, are read and converted again."""
+    One statement of fixed SQL (infra/sql.py) reads all of that as it stands at the quote
+    (status, window, budget and uses are never taken from a cache); only promotions new to
+    this process, or changed since, are read and converted again."""
     rows = await sql.fetch(
-        "SELECT id, updated_at, budget_fen, committed_fen FROM promotions WHERE brand_id = $1"
-        " AND ((status = $2 AND starts_at <= $3 AND ends_at > $3) OR id IN ($4))",
+        _RUNNING_SQL,
         brand_id,
         PromotionStatus.ACTIVE.value,
         at,
         list(also) or [0],  # ids start at 1: [0] stands for "none"
+        store_id,
     )
-    versions = {int(row["id"]): str(row["updated_at"]) for row in rows}
+    versions = {int(row["id"]): row["updated_at"] for row in rows}
     stale = [pid for pid, version in versions.items() if _CONVERTED.get(pid, ("",))[0] != version]
     if stale:
         await _convert(brand_id, {pid: versions[pid] for pid in stale})
@@ -374,10 +397,11 @@ async def running_promotions(brand_id: int, at: datetime, *, also: Sequence[int]
             else row["budget_fen"] - row["committed_fen"]
             for row in rows
         },
+        store_uses={int(row["id"]): int(row["store_uses"]) for row in rows if row["store_uses"]},
     )
 
 
-async def _convert(brand_id: int, versions: dict[int, str]) -> None:
+async def _convert(brand_id: int, versions: dict[int, Any]) -> None:
     """Read and convert these promotions, remembering each under the version just read (a
     change after that read moves updated_at again, so it is caught on the next quote)."""
     found = await Promotion.filter(brand_id=brand_id, id__in=list(versions))
@@ -392,19 +416,6 @@ async def _convert(brand_id: int, versions: dict[int, str]) -> None:
         gift_value = gift_values.get(promotion.rule["reward"].get("sku_id"), 0)
         converted = rules.to_engine(settings, promotion.rule, gift_value)
         _CONVERTED[promotion.id] = (versions[promotion.id], converted)
-
-
-async def store_usage(store_id: int, promotion_ids: Sequence[int]) -> dict[int, int]:
-    """How many orders of this store (not cancelled) each promotion has applied to."""
-    rows = await sql.fetch(
-        # A store's uses of a promotion: its takes less its give-backs (see PromotionUse).
-        "SELECT u.promotion_id, SUM(CASE WHEN u.kind = 'take' THEN 1 ELSE -1 END) AS uses"
-        " FROM promotion_uses u WHERE u.store_id = $1 AND u.promotion_id IN ($2)"
-        " GROUP BY u.promotion_id",
-        store_id,
-        list(promotion_ids),
-    )
-    return {int(row["promotion_id"]): int(row["uses"]) for row in rows}
 
 
 @dataclass(frozen=True)
@@ -428,20 +439,17 @@ async def price(
 ) -> engine.PromotionResult | None:
     """The promotions' result for the orderable `lines`; None when no promotion is running
     (then nothing changes the quote, and it cost one query of fixed SQL)."""
-    running = await running_promotions(buyer.brand_id, at, also=also)
+    running = await running_promotions(buyer.brand_id, at, also=also, store_id=buyer.id)
     orderable = [line for line in lines if line.orderable]
     if not running.promotions or not orderable:
         return None
-    # The store's tags and its use of limited promotions cost a query each: only when asked.
-    with_tags = any(p.audience.tags for p in running.promotions)
-    limited = [p.id for p in running.promotions if p.per_store_limit is not None]
     return engine.price_cart(
         store=engine.StoreProfile(
             store_id=buyer.id,
             distributor_id=buyer.distributor_id,
             region_id=buyer.region_id,
             tier=buyer.tier,
-            tags=frozenset(await org_service.store_tags(buyer.id) if with_tags else ()),
+            tags=await running.store_tags(buyer.id),
         ),
         channel=channel,
         now=at,
@@ -456,7 +464,7 @@ async def price(
             for line in orderable
         ],
         promotions=running.promotions,
-        usage=await store_usage(buyer.id, limited) if limited else {},
+        usage=running.store_uses,
         budget_left_fen=running.budget_left_fen,
     )
 
@@ -714,14 +722,13 @@ async def current_for_store(
         if wanted is None:
             raise catalog_service.SkuNotFound()
     channel = "proxy" if principal.role == Role.SALESPERSON else "self"
-    running = await running_promotions(brand_id, now)
-    with_tags = any(p.audience.tags for p in running.promotions)
+    running = await running_promotions(brand_id, now, store_id=store.id)
     profile = engine.StoreProfile(
         store_id=store.id,
         distributor_id=store.distributor_id,
         region_id=store.region_id,
         tier=store.tier,
-        tags=frozenset(await org_service.store_tags(store.id) if with_tags else ()),
+        tags=await running.store_tags(store.id),
     )
     shown = []
     for promotion in running.promotions:
@@ -743,9 +750,7 @@ async def current_for_store(
             named_skus.add(promotion.reward.sku_id)
     skus = await catalog_service.sku_summaries(brand_id, named_skus)
     categories = await catalog_service.category_names(brand_id, named_categories)
-    limited = [p.id for p in shown if p.per_store_limit is not None]
-    uses = await store_usage(store.id, limited) if limited else {}
-    return [_store_view(p, skus, categories, uses) for p in shown]
+    return [_store_view(p, skus, categories, running.store_uses) for p in shown]
 
 
 async def budget_entries(
