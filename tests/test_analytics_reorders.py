@@ -238,6 +238,25 @@ async def test_a_due_store_is_reminded_once_even_by_concurrent_runs(
     assert message["page"] == "pages/catalog/index"
 
 
+def test_a_cycle_is_reminded_within_one_more_interval() -> None:
+    day = date(2026, 6, 30)
+    assert reorders.remindable(day - timedelta(30), 30, day)
+    assert not reorders.remindable(day - timedelta(31), 30, day)
+    assert reorders.remindable(day - timedelta(7), 3, day)  # a week at least
+    assert not reorders.remindable(day - timedelta(8), 3, day)
+
+
+async def test_a_store_a_whole_cycle_overdue_gets_no_task(client, sandbox_client, deps) -> None:
+    shop = await make_shop()
+    buyer = await buyer_of(client, sandbox_client, deps, shop)
+    await buyer.water(124, 94, 64)  # every 30 days, due 34 days ago: a whole cycle missed
+
+    assert await reorders.reorders_job(deps) == 0
+    assert await SalesTask.all().count() == 0
+    cycle = await ReorderCycle.get(store_id=shop.tenant.store.id, sku_id=shop.water)
+    assert (cycle.due_day, cycle.reminded_due) == (today(deps) - timedelta(34), None)
+
+
 async def test_an_owner_who_allowed_no_message_gets_none_but_the_task_is_made(
     client, sandbox_client, deps
 ) -> None:
