@@ -36,11 +36,14 @@ In one run this script:
            for the benchmark only, by this script on first use: `npm ci` into
            bench/node_peer/node_modules (git-ignored; never by `make install` or CI);
    The clients come in by steps of --step (connect, `join`), each step followed by a
-   broadcast that every joined client must receive (the room drained). Our room tells its
-   viewers the count at most once a second (it used to on every join: N^2/2 messages, which
-   kept it under ~2,000 clients); the ramp stops before a step foreseen to take it past
-   --ramp-budget seconds (measuring the N it reached, and saying so), and the other servers
-   are then loaded with the same numbers of clients. At each of --clients (default
+   broadcast that every joined client must receive (the room drained). A join refused with
+   `db_busy` (no database connection came free in time: "retry later") is tried again up to
+   3 times, 1, 2 and 3 s later, as a client would; the steps say how many were. Our room
+   tells its viewers the count at most once a second (it used to on every join: N^2/2
+   messages, which kept it under ~2,000 clients); the ramp stops at a step with failures,
+   or before a step foreseen to take it past --ramp-budget seconds, measuring the N it
+   reached and saying so; the other servers are then loaded with the same numbers of
+   clients, and go on to the sizes asked for. At each of --clients (default
    1000,3000,10000; or the largest N reached) the host pushes the product card --broadcasts
    times, one after the other; every client records when it received each `product`; the
    "all received" latency of a broadcast is from the host's write of the event to the last
@@ -129,6 +132,10 @@ TARGET_KB_FROM = 3000  # the memory target holds from this many clients on
 FD_ROOM = 200  # open files besides the clients: the server's own, the host, the pipes
 NODE_PEER = Path(__file__).resolve().parent / "node_peer"
 BROADCAST_TIMEOUT = 120.0  # seconds a single broadcast may take before the run gives up
+# A join refused with `db_busy` ("retry later, nothing was done": no database connection
+# came free in time) is tried again, as the mini-program does, this many times in all, a
+# second more apart each time; the join's time then runs from the first try.
+JOIN_TRIES = 4
 
 
 # ============================================================================================
@@ -391,12 +398,12 @@ class Worker:
         self.port = port
         gate = asyncio.Semaphore(parallel)
         failures: Counter[str] = Counter()
-        joined = 0
+        joined = retried = 0
         started = time.monotonic()
         join_ms: list[float] = []
 
         async def one(auth: dict[str, Any], tag: Any) -> None:
-            nonlocal joined
+            nonlocal joined, retried
             async with gate:
                 try:
                     client = await open_client(port, auth, self.on_event)
@@ -408,13 +415,21 @@ class Worker:
                 if session_id is None:
                     return
                 begun = time.monotonic()
-                try:
-                    reply = await asyncio.wait_for(
-                        client.call("join", {"session_id": session_id}), 120
+                for attempt in range(1, JOIN_TRIES + 1):
+                    try:
+                        reply = await asyncio.wait_for(
+                            client.call("join", {"session_id": session_id}), 120
+                        )
+                    except (OSError, TimeoutError) as exc:
+                        failures[f"join: {type(exc).__name__}"] += 1
+                        return
+                    busy = (
+                        isinstance(reply, dict) and reply.get("error", {}).get("code") == "db_busy"
                     )
-                except (OSError, TimeoutError) as exc:
-                    failures[f"join: {type(exc).__name__}"] += 1
-                    return
+                    if not busy or attempt == JOIN_TRIES:
+                        break
+                    retried += 1
+                    await asyncio.sleep(attempt)
                 join_ms.append((time.monotonic() - begun) * 1000)
                 if isinstance(reply, dict) and reply.get("ok"):
                     self.joined.append(client)
@@ -428,6 +443,7 @@ class Worker:
             "connected": len(self.clients),
             "joined": joined,
             "failures": dict(failures),
+            "retried": retried,
             "seconds": time.monotonic() - started,
             "join_ms": sorted(join_ms),
         }
@@ -966,6 +982,7 @@ class Step:
     seconds: float  # connect + join + the room drained
     join_p99_ms: float
     failures: dict[str, int]
+    retried: int = 0  # joins tried again after `db_busy`
 
 
 @dataclass
@@ -1041,7 +1058,11 @@ class Room:
         self.clients += sum(result["joined"] for result in results)
         await self.broadcast(BROADCAST_TIMEOUT)
         return Step(
-            self.clients, time.monotonic() - started, percentile(sorted(joins), 0.99), failures
+            self.clients,
+            time.monotonic() - started,
+            percentile(sorted(joins), 0.99),
+            failures,
+            sum(result["retried"] for result in results),
         )
 
     async def arm(self, watch: str) -> int:
@@ -1161,6 +1182,7 @@ async def ramp(
             print(
                 f"  {room.clients:6,} clients in the room: step {done.seconds:6.1f} s"
                 f" (join p99 {done.join_p99_ms:7.1f} ms)"
+                + (f"  {done.retried} joins retried after db_busy" if done.retried else "")
                 + (f"  failures {done.failures}" if done.failures else ""),
                 flush=True,
             )
@@ -1259,7 +1281,7 @@ def report(runs: dict[str, ServerRun], args: argparse.Namespace) -> bool:
     ours = runs["ours"]
     by_size = {name: {f.clients: f for f in run.fanouts} for name, run in runs.items()}
     names = [name for name in SERVERS if name in runs]
-    sizes = [f.clients for f in ours.fanouts]
+    sizes = sorted({clients for sized in by_size.values() for clients in sized})
 
     def at(name: str, clients: int) -> Fanout | None:
         return by_size.get(name, {}).get(clients)
@@ -1280,21 +1302,23 @@ def report(runs: dict[str, ServerRun], args: argparse.Namespace) -> bool:
         + "".join(f"{name + ' p50':>10}{'p99':>8}{'miss':>5}|" for name in names)
         + f"{'bare/ours p50':>14}{'p99':>6}"
     )
+    # The verdicts look at the sizes ours reached; where it stopped early is said below.
     latency_ok = True
     for clients in sizes:
-        line = f"{clients:8,}|"
-        for name in names:
-            f = at(name, clients)
-            line += _columns(
+        figures = [at(name, clients) for name in names]
+        line = f"{clients:8,}|" + "".join(
+            _columns(
                 f, [10, 8, 5], lambda f: [f"{f.p(0.5):.1f}", f"{f.p(0.99):.1f}", str(f.missing)]
             )
-            latency_ok = latency_ok and f is not None and not f.missing
+            for f in figures
+        )
         o, b = at("ours", clients), at("bare", clients)
         if o is not None and b is not None:
             r50, r99 = b.p(0.5) / o.p(0.5), b.p(0.99) / o.p(0.99)
-            latency_ok = latency_ok and r50 >= TARGET_RATIO
+            missing = any(f is None or f.missing for f in figures)
+            latency_ok = latency_ok and r50 >= TARGET_RATIO and not missing
             line += f"{r50:14.2f}{r99:6.2f}"
-        else:
+        elif o is not None:
             latency_ok = False
         print(line)
 
@@ -1323,10 +1347,11 @@ def report(runs: dict[str, ServerRun], args: argparse.Namespace) -> bool:
         ratio = o.cpu_us_per_message / n.cpu_us_per_message if o and n else None
         versus_bare = o.cpu_us_per_message / b.cpu_us_per_message if o and b else None
         ok = ratio is not None and ratio <= TARGET_CPU_RATIO
-        cpu_ok = cpu_ok and ok
+        if o is not None:
+            cpu_ok = cpu_ok and ok
+            line += f"{_cell(ratio, 10, 2)}{_cell(versus_bare, 10, 2)} {'yes' if ok else 'NO':>3}"
         if ratio is not None:
             cpu_ratios.append(f"{ratio:.2f} at {clients:,}")
-        line += f"{_cell(ratio, 10, 2)}{_cell(versus_bare, 10, 2)} {'yes' if ok else 'NO':>3}"
         print(line)
 
     print()
@@ -1370,7 +1395,7 @@ def report(runs: dict[str, ServerRun], args: argparse.Namespace) -> bool:
 
     print()
     wanted = max(args.clients)
-    reached = sizes[-1] if sizes else 0
+    reached = ours.fanouts[-1].clients if ours.fanouts else 0
     reached_ok = not ours.stopped_because and reached >= wanted
     if not reached_ok:
         print(f"LARGEST N REACHED by ours: {reached:,} of {wanted:,}: {ours.stopped_because}")
@@ -1385,7 +1410,7 @@ def report(runs: dict[str, ServerRun], args: argparse.Namespace) -> bool:
     )
     print(
         f"Memory, ours <= {TARGET_KB_PER_CLIENT:.0f} KB/client from {TARGET_KB_FROM:,} clients:"
-        + (f" {'met' if memory_ok else 'NOT MET'}" if memory_checked else " no such size measured")
+        + (f" {'met' if memory_ok else 'NOT MET'}" if memory_checked else " no such size reached")
     )
     passed = cpu_ok and latency_ok and memory_ok and reached_ok
     print(f"Targets (all of the above, every size reached): {'met' if passed else 'NOT MET'}")
@@ -1417,7 +1442,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--ramp-budget",
         type=float,
-        default=200,
+        default=400,
         help="seconds for the ramp; it stops before a step foreseen to pass them",
     )
     parser.add_argument("--redis-db", type=int, default=13)
@@ -1437,7 +1462,8 @@ async def measure_all(platform: Platform, args: argparse.Namespace) -> dict[str,
     try:
         print(f"ours: ramping to {', '.join(f'{n:,}' for n in args.clients)} clients", flush=True)
         runs["ours"] = await run_server("ours", fleet, platform, args.clients, args)
-        sizes = [f.clients for f in runs["ours"].fanouts] or args.clients
+        # Where ours stopped early, the peers go on to the sizes asked for all the same.
+        sizes = sorted({f.clients for f in runs["ours"].fanouts} | set(args.clients))
         for name in args.servers[1:]:
             print(f"{name}: the same sizes {', '.join(f'{n:,}' for n in sizes)}", flush=True)
             runs[name] = await run_server(name, fleet, platform, sizes, args)
