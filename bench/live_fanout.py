@@ -204,11 +204,13 @@ class SioClient(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         error = ConnectionError(f"connection lost: {exc!r}")
-        if not self.ready.done():
-            self.ready.set_exception(error)
-        for future in self.acks.values():
+        for future in [self.ready, *self.acks.values()]:
             if not future.done():
                 future.set_exception(error)
+                # Marked as seen: whoever waited may have given up (a connect or a join
+                # timed out, then closed this client), and asyncio would log each one as
+                # "never retrieved"; one still awaited raises all the same.
+                future.exception()
         self.acks.clear()
 
     def data_received(self, data: bytes) -> None:
