@@ -62,7 +62,7 @@ In one run this script:
 
 All traffic goes to 127.0.0.1. Run it from the project root:
 
-    .venv/bin/python bench/live_fanout.py        # 1,000, 3,000 and 10,000 clients, ~15 min
+    .venv/bin/python bench/live_fanout.py        # 1,000, 3,000 and 10,000 clients, ~20 min
     .venv/bin/python bench/live_fanout.py --clients 1000,3000 --broadcasts 10
     .venv/bin/python bench/live_fanout.py --servers ours,bare   # without Node.js
 
