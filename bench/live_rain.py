@@ -44,6 +44,14 @@ All traffic goes to 127.0.0.1. Run it from the project root:
     .venv/bin/python bench/live_rain.py --clients 1000 --rounds 1
     .venv/bin/python bench/live_rain.py --profile /tmp/rain.pyspy   # py-spy, if installed
 
+With --staging it runs against the staging fleet instead (`make staging` first, `make
+staging-down` after): steps 1 and 2 become seeding the stores, the session and its rains in
+the fleet's database and connecting the clients through its nginx, which spreads them over
+the fleet's two realtime processes; the server CPU is both processes', the invariants hold
+across both, and the fleet's database is kept:
+
+    make staging && .venv/bin/python bench/live_rain.py --staging --clients 5000 --rounds 1
+
 The server, the clients, PostgreSQL and Redis share the machine's 2 cores; absolute figures
 depend on what else runs on it.
 """
@@ -74,6 +82,7 @@ from bench_common import (
     summarize_profile,
     tree_cpu_seconds,
 )
+from fleet_capacity import fleet, staging_platform
 from live_fanout import (
     Fleet,
     Platform,
@@ -260,13 +269,17 @@ async def raw_baseline(
     return Burst(latencies, last - first, outcomes)
 
 
+def servers_cpu_seconds(pids: list[int]) -> float:
+    return sum(tree_cpu_seconds(pid) for pid in pids)
+
+
 async def run_round(
     room: Room,
     fleet: Fleet,
     platform: Platform,
     round_number: int,
     args: argparse.Namespace,
-    server_pid: int,
+    server_pids: list[int],
 ) -> Round:
     rain_id = platform.rain_ids[round_number]
     clients = room.clients
@@ -280,9 +293,9 @@ async def run_round(
     sampling = asyncio.create_task(sampler.run())
     spy = None
     if args.profile and round_number == 0:
-        spy = start_profile(server_pid, args.profile_seconds, args.profile)
+        spy = start_profile(server_pids[0], args.profile_seconds, args.profile)
         await asyncio.sleep(1)  # py-spy attached
-    cpu_before = tree_cpu_seconds(server_pid)
+    cpu_before = servers_cpu_seconds(server_pids)
     pg_before = postgres_cpu_seconds(platform.database)
     at = time.monotonic() + 0.3
     results = await fleet.ask_all("grab", rain_id, at, args.rain_seconds + 30)
@@ -290,7 +303,7 @@ async def run_round(
     await sampling
     flat = [entry for share in results for entry in share]
     ours, won = burst_of(flat, at)
-    ours.server_cpu_s = tree_cpu_seconds(server_pid) - cpu_before
+    ours.server_cpu_s = servers_cpu_seconds(server_pids) - cpu_before
     ours.postgres_cpu_s = cpu_delta(pg_before, postgres_cpu_seconds(platform.database))
     if spy is not None:
         await asyncio.to_thread(spy.wait, 120)
@@ -558,8 +571,14 @@ def parse_args() -> argparse.Namespace:
         "--profile", type=Path, metavar="FILE", help="py-spy the server in round 1 (raw stacks)"
     )
     parser.add_argument("--profile-seconds", type=float, default=8)
+    parser.add_argument(
+        "--staging",
+        action="store_true",
+        help="against the running staging fleet (`make staging`): 2 realtime processes",
+    )
     args = parser.parse_args()
     args.pin = args.pin and hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2
+    args.pin = args.pin and not args.staging  # the fleet's processes are not ours to pin
     if args.redis_db in (14, 15):
         parser.error("Redis db 14 and 15 are the tests'; use another")
     if args.total_fen < args.packets:
@@ -568,20 +587,15 @@ def parse_args() -> argparse.Namespace:
 
 
 async def measure(
-    platform: Platform, args: argparse.Namespace
-) -> tuple[list[Round], str, list[Any]]:
-    port = free_port()
-    log = platform.tmp / "realtime.log"
-    server = start_ours(platform, port, log)
+    platform: Platform, args: argparse.Namespace, port: int, server_pids: list[int]
+) -> tuple[list[Round], str]:
+    """The rounds, against the realtime process(es) answering on `port`."""
     fleet = Fleet(args.workers, {1} if args.pin else None)
     rounds: list[Round] = []
     try:
-        await asyncio.to_thread(wait_sio_ready, port, server, log)
-        if args.pin:
-            os.sched_setaffinity(server.pid, {0})
-        room = Room(fleet, port, platform, server.pid)
+        room = Room(fleet, port, platform, server_pids[0])
         await room.open_host()
-        print(f"server pid {server.pid}; ramping to {args.clients:,} clients", flush=True)
+        print(f"server pid(s) {server_pids}; ramping to {args.clients:,} clients", flush=True)
 
         async def nothing(_: int) -> None:
             return None
@@ -593,7 +607,7 @@ async def measure(
             raise RuntimeError(f"no client in the room: {stopped}")
         for number in range(args.rounds):
             print(f"round {number + 1}: {room.clients:,} clients, rain {platform.rain_ids[number]}")
-            done = await run_round(room, fleet, platform, number, args, server.pid)
+            done = await run_round(room, fleet, platform, number, args, server_pids)
             print_round(done)
             rounds.append(done)
         if args.profile and args.profile.exists():
@@ -605,9 +619,50 @@ async def measure(
         await room.close()
     finally:
         await fleet.close()
+    return rounds, stopped
+
+
+async def measure_local(
+    platform: Platform, args: argparse.Namespace
+) -> tuple[list[Round], str, list[Any]]:
+    """A realtime process of our own (embedded-mode settings), pinned to CPU 0."""
+    port = free_port()
+    log = platform.tmp / "realtime.log"
+    server = start_ours(platform, port, log)
+    try:
+        await asyncio.to_thread(wait_sio_ready, port, server, log)
+        if args.pin:
+            os.sched_setaffinity(server.pid, {0})
+        rounds, stopped = await measure(platform, args, port, [server.pid])
+    finally:
         kill_server(server)
-    unbalanced = await ledger_balances(platform)
-    return rounds, stopped, unbalanced
+    return rounds, stopped, await ledger_balances(platform)
+
+
+def rain_plan(args: argparse.Namespace) -> list[dict[str, int]]:
+    rain = {
+        "total_fen": args.total_fen,
+        "count": args.packets,
+        "duration_seconds": args.rain_seconds,
+    }
+    return [dict(rain) for _ in range(args.rounds)]
+
+
+async def measure_staging(args: argparse.Namespace) -> tuple[list[Round], str, list[Any]]:
+    """The staging fleet that `make staging` brought up: its database and Redis, the clients
+    through its nginx (which spreads websockets over both realtime processes with
+    least_conn), the CPU of both realtime processes. Seeds --clients stores and a session
+    with the rains in the fleet's database, as bench/fleet_capacity.py does; the database
+    stays (it is the fleet's)."""
+    platform = await staging_platform(args.clients, rain_plan(args))
+    print(
+        f"staging fleet: seeded {args.clients:,} stores, session {platform.session_id},"
+        f" rains {platform.rain_ids}; clients through nginx on port {fleet.NGINX_PORT}",
+        flush=True,
+    )
+    realtime = [pid for name, pid in fleet.load_pids().items() if name.startswith("realtime-")]
+    rounds, stopped = await measure(platform, args, fleet.NGINX_PORT, sorted(realtime))
+    return rounds, stopped, await ledger_balances(platform)
 
 
 def main() -> int:
@@ -615,16 +670,14 @@ def main() -> int:
     raise_fd_limit()
     if args.pin:
         os.sched_setaffinity(0, {1})
+    if args.staging:
+        rounds, stopped, unbalanced = asyncio.run(measure_staging(args))
+        return 0 if report(rounds, args, stopped, unbalanced) else 1
     platform = make_platform("rain", args.redis_db)
-    rain = {
-        "total_fen": args.total_fen,
-        "count": args.packets,
-        "duration_seconds": args.rain_seconds,
-    }
     passed = False
     try:
-        seed_platform(platform, args.clients, [dict(rain) for _ in range(args.rounds)])
-        rounds, stopped, unbalanced = asyncio.run(measure(platform, args))
+        seed_platform(platform, args.clients, rain_plan(args))
+        rounds, stopped, unbalanced = asyncio.run(measure_local(platform, args))
         passed = report(rounds, args, stopped, unbalanced)
     finally:
         cleanup_platform(platform)
