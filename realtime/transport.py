@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 import engineio
+import orjson
 import socketio
 from engineio import packet as eio_packet
 from engineio.async_drivers import asgi as engineio_asgi
@@ -165,6 +166,10 @@ class FramedWebSocket(engineio_asgi.WebSocket):
         return await super().__call__(environ)
 
 
+# An Engine.IO message packet, as text: its type, then the Socket.IO packet.
+_MESSAGE = str(eio_packet.MESSAGE)
+
+
 class _Unqueued:
     """The queue of a socket that writes straight to its websocket: nothing ever waits in
     it (python-engineio's own, three deques and an event, cost 2 KB per connection)."""
@@ -272,7 +277,12 @@ class DirectSocket(AsyncSocket):
             if data is None or len(data) > largest:
                 return
             try:
-                await self.receive(eio_packet.Packet(encoded_packet=data))
+                if isinstance(data, str) and data[:1] == _MESSAGE:
+                    # A Socket.IO packet: to python-socketio, without python-engineio's
+                    # packet object, log line and handler wrapper.
+                    await self.server.handlers["message"](self.sid, data[1:])
+                else:
+                    await self.receive(eio_packet.Packet(encoded_packet=data))
             except UnknownPacketError:
                 pass
             except SocketIsClosedError:
@@ -310,6 +320,21 @@ class DirectEngineServer(engineio.AsyncServer):
     def sockets(self, sockets: dict[str, Any]) -> None:
         # python-engineio sets a new dict when it disconnects everyone.
         self._sockets = sockets if isinstance(sockets, _Sockets) else _Sockets(sockets)
+
+
+class PacketJSON:
+    """orjson for Socket.IO packets (python-socketio's `json` option): it reads and writes
+    a packet several times faster than the standard library, and writes Chinese as UTF-8
+    rather than \\u escapes (a third of the bytes). Keys that are not strings become
+    strings, as the standard library makes them."""
+
+    @staticmethod
+    def dumps(value: Any, **_options: Any) -> str:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+    @staticmethod
+    def loads(text: str | bytes, **_options: Any) -> Any:
+        return orjson.loads(text)
 
 
 class DirectServer(socketio.AsyncServer):
