@@ -554,13 +554,19 @@ def worker_main(pipe: Connection, cpus: set[int] | None) -> None:
 class Fleet:
     """The client processes, seen from the coordinator's event loop."""
 
-    def __init__(self, count: int, cpus: set[int] | None) -> None:
+    def __init__(
+        self,
+        count: int,
+        cpus: set[int] | None,
+        main: Callable[[Connection, set[int] | None], None] = worker_main,
+    ) -> None:
+        """`main`: each process's entry point (another bench's Worker subclass)."""
         context = multiprocessing.get_context("spawn")
         self.pipes: list[Connection] = []
         self.processes = []
         for _ in range(count):
             mine, theirs = context.Pipe()
-            process = context.Process(target=worker_main, args=(theirs, cpus), daemon=True)
+            process = context.Process(target=main, args=(theirs, cpus), daemon=True)
             process.start()
             theirs.close()
             self.pipes.append(mine)
