@@ -17,9 +17,11 @@ In one run this script:
 3. for each server, ours (`b2bc realtime`, embedded-mode settings on PostgreSQL and real
    Redis, as production) then bare (python-socketio under uvicorn, live_fanout's
    BARE_SERVER: `join` enters the room and answers, nothing else), each pinned to CPU 0:
-     first    the server starts; every client starts within --window seconds (each at a
-              random instant of it), connects and joins; per client the time from the start
-              of its TCP connect to the join's acknowledgement (and its two parts);
+     first    the server starts (ours: the host joins and pushes the product card, so that
+              every join reads what is left of it); every client starts within --window
+              seconds (each at a random instant of it), connects and joins; per client the
+              time from the start of its TCP connect to the join's acknowledgement (and its
+              two parts);
      restart  the server is killed (SIGTERM, then SIGKILL) with everyone in the room, the
               clients drop, a fresh server starts, and the same storm runs again: the
               reconnect storm after a process restart, Redis holding the room as it was
@@ -199,6 +201,21 @@ async def storm(fleet: Fleet, port: int, platform: Platform, clients: int, windo
     )
 
 
+async def push_card(port: int, platform: Platform) -> None:
+    """The host puts the product card on screen: every join then reads what is left of it."""
+    host = await open_client(port, {"token": platform.host_token}, lambda *_: None)
+    try:
+        for event, data in (
+            ("join", {"session_id": platform.session_id}),
+            ("host:push_product", {"product_id": platform.product_id}),
+        ):
+            reply = await asyncio.wait_for(host.call(event, data), JOIN_WAIT_S)
+            if not reply.get("ok"):
+                raise RuntimeError(f"the host's {event} was refused: {reply}")
+    finally:
+        host.close()
+
+
 def start(name: str, platform: Platform, port: int, env: dict[str, str] | None = None) -> Any:
     log = platform.tmp / f"{name}-{port}.log"
     if name == "bare":
@@ -222,6 +239,8 @@ async def run_server(
             if args.pin:
                 os.sched_setaffinity(server.pid, {0})
             await asyncio.sleep(1.0)  # the server settles (its first heartbeat, pools)
+            if name == "ours" and phase == "first":
+                await push_card(port, platform)
             done = await storm(fleet, port, platform, args.clients, args.window)
             run.storms[phase] = done
             print(f"  {name:4} {phase:7}: {done.describe()}", flush=True)

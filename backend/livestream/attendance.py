@@ -1,0 +1,147 @@
+"""Who came to a session, and its peak of viewers, written to the database without a
+statement per join.
+
+A room counts its viewers and the stores that ever joined it in Redis (room.enter):
+a join learns there whether its store is new to the room and whether the room has never
+had so many viewers. Only what is new reaches the database, and in batches:
+
+- a store's first join (`note_joined`) waits for its attendance to be written, with every
+  other first join of the session arriving meanwhile in the same UPDATE (a group commit:
+  thousands of stores joining a starting session cost a few statements, and a join answered
+  is a join recorded);
+- a new peak (`note_peak`) is written in the background, the highest one asked for so far
+  in one UPDATE at a time; the session's end writes the room's peak as Redis counted it
+  (service.end_with_rains), so the report never misses one.
+
+The writes are this process's; a batch is per session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from backend.infra import sql
+from backend.infra.logging import get_logger
+from backend.livestream.models import LiveSession
+
+log = get_logger("livestream.attendance")
+_SIZES = (8, 64, 512)  # IN lists padded to these lengths: few prepared statements
+_LARGEST = 512
+
+
+class _Batch:
+    """The stores whose first join waits for the next write of a session, with the earliest
+    instant one of them joined."""
+
+    def __init__(self) -> None:
+        self.stores: set[int] = set()
+        self.at: datetime | None = None
+        self.written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+
+_waiting: dict[int, _Batch] = {}  # session id → the batch the next write takes
+_writers: dict[int, asyncio.Task[None]] = {}  # session id → its writer, while it writes
+
+
+def _padded(store_ids: list[int]) -> list[int]:
+    """The ids as an IN list of one of a few lengths (the last id repeated)."""
+    size = next((size for size in _SIZES if size >= len(store_ids)), len(store_ids))
+    return store_ids + store_ids[-1:] * (size - len(store_ids))
+
+
+async def _write_joined(session_id: int, stores: set[int], at: datetime) -> None:
+    ordered = sorted(stores)
+    for start in range(0, len(ordered), _LARGEST):
+        await sql.execute(
+            "UPDATE live_invitations SET joined_at = $3"
+            " WHERE session_id = $1 AND store_id IN ($2) AND joined_at IS NULL",
+            session_id,
+            _padded(ordered[start : start + _LARGEST]),
+            at,
+        )
+
+
+async def _write_batches(session_id: int) -> None:
+    try:
+        while (batch := _waiting.pop(session_id, None)) is not None:
+            assert batch.at is not None
+            try:
+                await _write_joined(session_id, batch.stores, batch.at)
+            except Exception as exc:
+                batch.written.set_exception(exc)
+            else:
+                batch.written.set_result(None)
+    finally:
+        _done(_writers, session_id)
+
+
+async def note_joined(
+    session_id: int,
+    store_id: int,
+    now: datetime,
+    *,
+    forget: Callable[[list[int]], Awaitable[None]],
+) -> None:
+    """The store's first entry into the room (invited → joined, for the session's effect),
+    written before this returns, with the other first joins waiting meanwhile. Raises what
+    the write raised, after `forget` has been told the stores not written (so that their
+    next join tries again)."""
+    batch = _waiting.get(session_id)
+    if _writing(_writers, session_id):  # the batch after the one being written
+        if batch is None:
+            batch = _waiting[session_id] = _Batch()
+    else:  # none left of a closed event loop either
+        batch = _waiting[session_id] = _Batch()
+        _writers[session_id] = asyncio.create_task(_write_batches(session_id))
+    batch.stores.add(store_id)
+    batch.at = now if batch.at is None else min(batch.at, now)
+    try:
+        await asyncio.shield(batch.written)
+    except Exception:
+        await forget([store_id])
+        raise
+
+
+_peaks: dict[int, int] = {}  # session id → the peak to write next
+_peak_writers: dict[int, asyncio.Task[None]] = {}
+
+
+async def write_peak(session_id: int, viewers: int) -> None:
+    """Keep the peak: a guarded update, so concurrent reports never lower it."""
+    await LiveSession.filter(id=session_id, peak_viewers__lt=viewers).update(peak_viewers=viewers)
+
+
+async def _write_peaks(session_id: int) -> None:
+    try:
+        while (wanted := _peaks.pop(session_id, None)) is not None:
+            await write_peak(session_id, wanted)
+    except Exception:  # a figure for the report: the session's end writes it again
+        log.exception("live peak viewers not recorded", extra={"session_id": session_id})
+    finally:
+        _done(_peak_writers, session_id)
+
+
+def note_peak(session_id: int, viewers: int) -> None:
+    """The room has never had so many viewers (Redis says): written in the background,
+    with any higher peak reached meanwhile."""
+    if not _writing(_peak_writers, session_id):
+        _peaks.pop(session_id, None)  # left by a writer whose event loop is gone
+    _peaks[session_id] = max(_peaks.get(session_id, 0), viewers)
+    if not _writing(_peak_writers, session_id):
+        _peak_writers[session_id] = asyncio.create_task(_write_peaks(session_id))
+
+
+def _done(writers: dict[int, asyncio.Task[None]], session_id: int) -> None:
+    if writers.get(session_id) is asyncio.current_task():
+        del writers[session_id]
+
+
+def _writing(writers: dict[int, asyncio.Task[None]], session_id: int) -> bool:
+    """Whether a writer of this event loop is at work for the session (one of a loop closed
+    meanwhile, as between tests, never will be)."""
+    writer = writers.get(session_id)
+    return (
+        writer is not None and not writer.done() and writer.get_loop() is asyncio.get_running_loop()
+    )
