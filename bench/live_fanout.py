@@ -759,8 +759,13 @@ async def _seed(
             now=now,
         )
         # Nobody is in the room yet: the start's push (if wired) has no one to reach.
-        nobody = types.SimpleNamespace(broadcast=Broadcaster())
-        await service.start(nobody, host_principal, session["id"], now=now)
+        # Its Redis: the start forgets what joiners read of the session (join_state.py).
+        redis = aioredis.Redis.from_url(platform.redis_url)
+        try:
+            nobody = types.SimpleNamespace(broadcast=Broadcaster(), redis=redis)
+            await service.start(nobody, host_principal, session["id"], now=now)
+        finally:
+            await redis.aclose()
         platform.session_id = int(session["id"])
         platform.rain_ids = [int(rain["id"]) for rain in session["rains"]]
         product = session["products"][0]

@@ -37,6 +37,7 @@ All traffic goes to 127.0.0.1. Run it from the project root:
 
     .venv/bin/python bench/live_joins.py                  # 3,000 clients, ~3 min
     .venv/bin/python bench/live_joins.py --clients 1000 --counted 200
+    .venv/bin/python bench/live_joins.py --profile /tmp/joins.pyspy  # py-spy, if installed
 
 The servers, the clients, PostgreSQL and Redis share the machine's 2 cores: compare the
 ratio, not the absolute figures.
@@ -55,10 +56,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import uvloop
-from bench_common import HOST, free_port, percentile
+from bench_common import HOST, free_port, percentile, start_profile, summarize_profile
 from live_fanout import (
     Fleet,
     Platform,
@@ -241,9 +243,20 @@ async def run_server(
             await asyncio.sleep(1.0)  # the server settles (its first heartbeat, pools)
             if name == "ours" and phase == "first":
                 await push_card(port, platform)
+            spy = None
+            if args.profile and name == "ours":
+                out = args.profile.with_name(f"{args.profile.name}.{phase}")
+                spy = start_profile(server.pid, args.profile_seconds, out)
             done = await storm(fleet, port, platform, args.clients, args.window)
+            if spy is not None:
+                await asyncio.to_thread(spy.wait)
+                print(f"  py-spy of ours during the {phase} storm ({out}):")
+                print(summarize_profile(out, top=25))
             run.storms[phase] = done
             print(f"  {name:4} {phase:7}: {done.describe()}", flush=True)
+            if done.failures:  # why, as the server logged it
+                errors = [line for line in log.read_text().splitlines() if "Error" in line]
+                print("\n".join(f"    {line[:300]}" for line in errors[-6:]), flush=True)
         finally:
             kill_server(server)  # with everyone in the room: the restart's storm follows
             await fleet.ask_all("reset")
@@ -324,6 +337,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=4, help="client processes")
     parser.add_argument("--redis-db", type=int, default=9)
     parser.add_argument("--no-pin", dest="pin", action="store_false")
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy each storm of ours into PATH.<storm>, if installed"
+    )
+    parser.add_argument("--profile-seconds", type=float, default=10)
     args = parser.parse_args()
     args.pin = args.pin and hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2
     args.counted = min(args.counted, args.clients)

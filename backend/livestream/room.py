@@ -125,11 +125,12 @@ if ARGV[3] == 'keys' then return redis.call('HKEYS', KEYS[1]) end
 return redis.call('HLEN', KEYS[1])
 """
 )
-# ... KEYS[3]: the peak, KEYS[4]: the stores that joined, KEYS[5]: the version; ARGV[3]: the
-# process, ARGV[4]: the socket id, ARGV[5]: the viewer, ARGV[6], ARGV[7]: TTLs, ARGV[8]: the
-# store (0: a host). Returns the viewers now, whether the store is in the room for the first
-# time (1/0), the room's version, read with the count (a join's state carries both), and
-# whether the count is the room's new peak (1/0).
+# ... KEYS[3]: the peak, KEYS[4]: the stores that joined, KEYS[5]: the version, KEYS[6], [7]:
+# the state and the figures; ARGV[3]: the process, ARGV[4]: the socket id, ARGV[5]: the
+# viewer, ARGV[6], ARGV[7]: TTLs, ARGV[8]: the store (0: a host). Returns the viewers now,
+# whether the store is in the room for the first time (1/0), the room's version, read with
+# the count (a join's state carries both), whether the count is the room's new peak (1/0),
+# and the state and figures as read then: all a join reads of the room, in one round trip.
 _ENTER = (
     _SWEEP
     + """
@@ -151,7 +152,10 @@ if ARGV[8] ~= '0' then first = redis.call('SADD', KEYS[4], ARGV[8]) end
 for _, key in ipairs({KEYS[1], KEYS[2], mine, KEYS[3], KEYS[4]}) do
   redis.call('EXPIRE', key, ARGV[6])
 end
-return {count, first, redis.call('GET', KEYS[5]) or '0', peaked}
+return {
+  count, first, redis.call('GET', KEYS[5]) or '0', peaked,
+  redis.call('HGETALL', KEYS[6]), redis.call('HGETALL', KEYS[7])
+}
 """
 )
 _LEAVE = (
@@ -205,13 +209,13 @@ async def viewers(deps: Any, session_id: int) -> int:
 @dataclass(frozen=True, slots=True)
 class Entered:
     """A connection counted in: the viewers then, whether its store had never been in the
-    room before (its attendance is new), the room's version read with the count, and
-    whether the room never had so many viewers before (its peak is new)."""
+    room before (its attendance is new), whether the room never had so many viewers before
+    (its peak is new), and the room as read with the count (its version, state, figures)."""
 
     viewers: int
     first_time: bool
-    version: int
     new_peak: bool
+    room: RoomRead
 
 
 async def enter(
@@ -229,11 +233,17 @@ async def enter(
     viewers and the stores that ever joined it, so that a join writes to the database only
     what is new (service.join)."""
     keys, args = _presence(session_id)
-    keys += [_key(session_id, "peak"), _key(session_id, "joined"), _key(session_id, "version")]
+    keys += [_key(session_id, what) for what in ("peak", "joined", "version", "state", "figures")]
     viewer = f"{store_id or 0}:{signin or 'sid-' + sid}"
     ttls = [ROOM_TTL_SECONDS, HEARTBEAT_TTL_SECONDS]
     reply = await _script(deps, _ENTER, keys, [*args, process, sid, viewer, *ttls, store_id or 0])
-    return Entered(int(reply[0]), bool(int(reply[1])), int(reply[2]), bool(int(reply[3])))
+    read = _room_read(reply[2], _pairs(reply[4]), _pairs(reply[5]))
+    return Entered(int(reply[0]), bool(int(reply[1])), bool(int(reply[3])), read)
+
+
+def _pairs(flat: list[Any]) -> dict[Any, Any]:
+    """A Lua HGETALL's flat list as a dict."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 async def peak(deps: Any, session_id: int) -> int:
@@ -361,6 +371,10 @@ async def read_room(deps: Any, session_id: int) -> RoomRead:
         pipe.hgetall(_key(session_id, "state"))
         pipe.hgetall(_key(session_id, "figures"))
         version, stored, figures = await pipe.execute()
+    return _room_read(version, stored, figures)
+
+
+def _room_read(version: Any, stored: dict[Any, Any], figures: dict[Any, Any]) -> RoomRead:
     kept = {}
     for name, value in _texts(figures).items():
         at, _, figure = value.partition(":")

@@ -982,14 +982,12 @@ async def _full_state(
     as it was kept (a push of a newer figure may be on its way, and must be taken)."""
     session = snapshot.session
     session_id, status = int(session["id"]), str(session["status"])
-    kept = await room.read_room(deps, session_id)
-    if entered is not None:  # the version read with the viewers counted
-        kept = replace(kept, version=entered.version)
-        count = entered.viewers
-    elif status == SessionStatus.ENDED.value:
-        count = 0
+    if entered is not None:  # the room read with the viewers counted
+        kept, count = entered.room, entered.viewers
     else:
-        count = await room.viewers(deps, session_id)
+        kept = await room.read_room(deps, session_id)
+        ended = status == SessionStatus.ENDED.value
+        count = 0 if ended else await room.viewers(deps, session_id)
     state = room.state_of(session_id, status, kept.stored, count)
     versions = [kept.version]
 
