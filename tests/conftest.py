@@ -10,6 +10,7 @@ talks to it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import os
@@ -32,6 +33,7 @@ from tortoise import Tortoise
 from tortoise.connection import get_connection
 
 from backend.app import create_app
+from backend.cli import REALTIME_WEBSOCKETS
 from backend.config import SANDBOX_SP_MCHID, Settings, load_settings
 from backend.deps import Deps
 from backend.identity import passwords
@@ -76,7 +78,12 @@ class ThreadedServer:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            **REALTIME_WEBSOCKETS,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -228,12 +235,10 @@ async def live_api(app: Any, api_port: int) -> AsyncIterator[str]:
     await task
 
 
-@pytest.fixture
-async def platform_url(settings, deps, app) -> AsyncIterator[str]:
-    """The API and the realtime server in one ASGI app on a loopback port, in the tests' own
-    loop, as `make run` serves them; the API's pushes go to that realtime server."""
-    sio = create_sio(settings, deps=deps)
-    deps.broadcast.attach(sio)
+@contextlib.asynccontextmanager
+async def serving_realtime(sio: socketio.AsyncServer, app: Any = None) -> AsyncIterator[str]:
+    """`sio` (beside `app`, if given) on a loopback port, in the tests' own loop, speaking
+    websocket as `make run` and `b2bc realtime` do; its URL."""
     port = free_port()
     config = uvicorn.Config(
         socketio.ASGIApp(sio, other_asgi_app=app),
@@ -241,6 +246,7 @@ async def platform_url(settings, deps, app) -> AsyncIterator[str]:
         port=port,
         lifespan="off",
         log_level="warning",
+        **REALTIME_WEBSOCKETS,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -249,11 +255,23 @@ async def platform_url(settings, deps, app) -> AsyncIterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        deps.broadcast.attach(None)
         server.should_exit = True
         await task
         if sio.manager is not None and hasattr(sio.manager, "redis"):
             await sio.shutdown()
+
+
+@pytest.fixture
+async def platform_url(settings, deps, app) -> AsyncIterator[str]:
+    """The API and the realtime server in one ASGI app on a loopback port, in the tests' own
+    loop, as `make run` serves them; the API's pushes go to that realtime server."""
+    sio = create_sio(settings, deps=deps)
+    deps.broadcast.attach(sio)
+    try:
+        async with serving_realtime(sio, app) as url:
+            yield url
+    finally:
+        deps.broadcast.attach(None)
 
 
 def _tables() -> list[str]:

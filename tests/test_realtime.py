@@ -18,12 +18,14 @@ def realtime_server(settings) -> Iterator[ThreadedServer]:
         yield server
 
 
-async def connect(url: str, token: str | None) -> socketio.AsyncClient:
+async def connect(
+    url: str, token: str | None, transports: tuple[str, ...] = ("websocket",)
+) -> socketio.AsyncClient:
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(
         url,
         namespaces=[NAMESPACE],
-        transports=["websocket"],
+        transports=list(transports),
         auth={"token": token} if token else None,
         wait_timeout=5,
     )
