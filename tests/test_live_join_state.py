@@ -28,13 +28,14 @@ from tests.test_live_room_state import as_store
 from tests.test_live_sessions import API, keyed, scheduled, session_body
 
 
-def hosting(shop: Any) -> Principal:
+def hosting(tenant: Any) -> Principal:
+    """An admin of the tenant's distributor, who hosts its sessions."""
     return Principal(
         user_id=0,
         session_id="host",
         role=Role.DISTRIBUTOR_ADMIN.value,
-        brand_id=shop.tenant.brand.id,
-        distributor_id=shop.tenant.distributor.id,
+        brand_id=tenant.brand.id,
+        distributor_id=tenant.distributor.id,
     )
 
 
@@ -82,7 +83,7 @@ async def test_each_change_is_seen_by_the_next_joiner(client, sandbox_client, de
     session_id = session["id"]
     assert (await client.post(f"{API}/{session_id}/start", headers=headers)).is_success
     owner = await store_owner(client, sandbox_client, shop.tenant.store)
-    host, store = hosting(shop), as_store(shop.tenant.store)
+    host, store = hosting(shop.tenant), as_store(shop.tenant.store)
     water = session["products"][0]
     now = deps.clock.now()
 
@@ -158,14 +159,7 @@ async def test_attendance_and_the_peak_reach_the_sessions_figures(deps) -> None:
     window = (deps.clock.now() - timedelta(days=1), deps.clock.now() + timedelta(days=1))
     [effect] = await service.analytics_effect_sessions(tenant.brand.id, None, *window)
     assert effect.joined == {store.id for store in invited}
-    host = Principal(
-        user_id=0,
-        session_id="host",
-        role=Role.DISTRIBUTOR_ADMIN.value,
-        brand_id=tenant.brand.id,
-        distributor_id=tenant.distributor.id,
-    )
-    await service.end_with_rains(deps, host, session.id, now=deps.clock.now())
+    await service.end_with_rains(deps, hosting(tenant), session.id, now=deps.clock.now())
     assert (await LiveSession.get(id=session.id)).peak_viewers == 4
 
 
@@ -184,3 +178,17 @@ async def test_attendance_not_written_is_written_by_the_next_join(deps, monkeypa
     monkeypatch.setattr(attendance, "_write_joined", written)
     await service.join(deps, store, session.id, "sid-2", process="p")
     assert (await LiveInvitation.get(session_id=session.id)).joined_at is not None
+
+
+async def test_the_end_records_attendance_a_killed_process_left_unwritten(deps) -> None:
+    tenant, session, invited = await live_session_with_stores(deps, stores=2)
+    await service.join(deps, as_store(invited[0]), session.id, "sid-1", process="p")
+    # The second store's join was counted in Redis by a process killed before its write.
+    await deps.redis.sadd(f"live:s:{session.id}:joined", invited[1].id)
+    assert (
+        await LiveInvitation.get(session_id=session.id, store_id=invited[1].id)
+    ).joined_at is None
+    ended_at = deps.clock.now()
+    await service.end_with_rains(deps, hosting(tenant), session.id, now=ended_at)
+    late = await LiveInvitation.get(session_id=session.id, store_id=invited[1].id)
+    assert late.joined_at == ended_at

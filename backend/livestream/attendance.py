@@ -5,10 +5,14 @@ A room counts its viewers and the stores that ever joined it in Redis (room.ente
 a join learns there whether its store is new to the room and whether the room has never
 had so many viewers. Only what is new reaches the database, and in batches:
 
-- a store's first join (`note_joined`) waits for its attendance to be written, with every
-  other first join of the session arriving meanwhile in the same UPDATE (a group commit:
-  thousands of stores joining a starting session cost a few statements, and a join answered
-  is a join recorded);
+- a store's first join (`note_joined`) is written with every other first join of the
+  session arriving while a write is under way, in one UPDATE (a group commit: thousands of
+  stores joining at once cost a few statements). A join that finds no write under way (a
+  quiet room) waits for its own; in a storm the others are answered without waiting for the
+  database (waiting kept thousands of joins and their connections pending for seconds). A
+  write that fails takes its stores out of the room's set, so that their next join tries
+  again; the session's end writes every store of the set not yet written (a process killed
+  with a batch unwritten), stamped with the end;
 - a new peak (`note_peak`) is written in the background, the highest one asked for so far
   in one UPDATE at a time; the session's end writes the room's peak as Redis counted it
   (service.end_with_rains), so the report never misses one.
@@ -32,12 +36,13 @@ _LARGEST = 512
 
 
 class _Batch:
-    """The stores whose first join waits for the next write of a session, with the earliest
-    instant one of them joined."""
+    """The stores whose first join the next write of a session records, the earliest
+    instant one of them joined, and what to tell of stores whose write failed."""
 
-    def __init__(self) -> None:
+    def __init__(self, forget: Callable[[list[int]], Awaitable[None]]) -> None:
         self.stores: set[int] = set()
         self.at: datetime | None = None
+        self.forget = forget
         self.written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
 
@@ -69,10 +74,13 @@ async def _write_batches(session_id: int) -> None:
             assert batch.at is not None
             try:
                 await _write_joined(session_id, batch.stores, batch.at)
-            except Exception as exc:
-                batch.written.set_exception(exc)
-            else:
-                batch.written.set_result(None)
+            except Exception:  # a figure for the report: never worth a refused join
+                log.exception("live attendance not recorded", extra={"session_id": session_id})
+                try:
+                    await batch.forget(sorted(batch.stores))
+                except Exception:
+                    log.exception("live attendance not retried", extra={"session_id": session_id})
+            batch.written.set_result(None)
     finally:
         _done(_writers, session_id)
 
@@ -84,24 +92,26 @@ async def note_joined(
     *,
     forget: Callable[[list[int]], Awaitable[None]],
 ) -> None:
-    """The store's first entry into the room (invited → joined, for the session's effect),
-    written before this returns, with the other first joins waiting meanwhile. Raises what
-    the write raised, after `forget` has been told the stores not written (so that their
-    next join tries again)."""
+    """The store's first entry into the room (invited → joined, for the session's effect):
+    written with the other first joins meanwhile, waited for unless a write is under way
+    (see the module's docstring). `forget` is told the stores whose write failed."""
+    busy = _writing(_writers, session_id)
     batch = _waiting.get(session_id)
-    if _writing(_writers, session_id):  # the batch after the one being written
-        if batch is None:
-            batch = _waiting[session_id] = _Batch()
-    else:  # none left of a closed event loop either
-        batch = _waiting[session_id] = _Batch()
+    if batch is None or not busy:  # none left of a closed event loop either
+        batch = _waiting[session_id] = _Batch(forget)
+    if not busy:
         _writers[session_id] = asyncio.create_task(_write_batches(session_id))
     batch.stores.add(store_id)
     batch.at = now if batch.at is None else min(batch.at, now)
-    try:
+    if not busy:
         await asyncio.shield(batch.written)
-    except Exception:
-        await forget([store_id])
-        raise
+
+
+async def write_joined(session_id: int, store_ids: list[int], now: datetime) -> None:
+    """Stores that joined (the room's set, at the session's end): those not yet recorded
+    are, at `now`."""
+    if store_ids:
+        await _write_joined(session_id, set(store_ids), now)
 
 
 _peaks: dict[int, int] = {}  # session id → the peak to write next

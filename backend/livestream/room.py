@@ -251,6 +251,12 @@ async def peak(deps: Any, session_id: int) -> int:
     return int(await deps.redis.get(_key(session_id, "peak")) or 0)
 
 
+async def joined_store_ids(deps: Any, session_id: int) -> list[int]:
+    """The stores that ever joined the room (as Redis has kept them)."""
+    members = await deps.redis.smembers(_key(session_id, "joined"))
+    return sorted(int(member) for member in members)
+
+
 async def forget_joined(deps: Any, session_id: int, store_ids: list[int]) -> None:
     """Their attendance could not be written: the next join of each store tries again."""
     await deps.redis.srem(_key(session_id, "joined"), *store_ids)

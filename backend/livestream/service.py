@@ -729,8 +729,12 @@ async def end_with_rains(
         ).order_by("id")
         for rain in running:
             await rains.end_rain(deps, rain.id, now=now)
-        # The room's peak as Redis counted it: a join writes a new one in the background.
+        # The room's peak and attendance as Redis counted them: joins write them in the
+        # background, and a process may have died with some unwritten (attendance.py).
         await note_viewers(session_id, await room.peak(deps, session_id))
+        await attendance.write_joined(
+            session_id, await room.joined_store_ids(deps, session_id), now
+        )
         version = await room.close(deps, session_id)
         await _changed_after_commit(deps, session_id)
         ended = LiveSessionEnded(session_id, tuple(rain.id for rain in running), version, now)
@@ -821,7 +825,8 @@ async def join(
 
 async def _note_joined(deps: Any, session_id: int, store_id: int, now: datetime) -> None:
     """The store's first entry into the room, for the session's effect (invited → joined →
-    ordered), batched with the other first entries meanwhile (attendance.py)."""
+    ordered), batched with the other first entries meanwhile (attendance.py): a quiet room
+    records it before answering, a storm right after."""
 
     async def forget(store_ids: list[int]) -> None:
         await room.forget_joined(deps, session_id, store_ids)
