@@ -217,7 +217,9 @@ async def fan_out(
         room.clients = 0
 
 
-async def measure(args: argparse.Namespace) -> None:
+async def staging_platform(stores: int, rains: list[dict[str, int]]) -> Platform:
+    """The fleet's database and Redis, with `stores` new stores (their owners' tokens) and a
+    started live session for exactly them, with `rains` planned."""
     env = fleet.read_env_file()
     dsn = env["DATABASE_URL"]
     await ensure_brand(dsn)
@@ -225,8 +227,13 @@ async def measure(args: argparse.Namespace) -> None:
         dsn.rsplit("/", 1)[1], dsn, fleet.STATE, fleet.fleet_env(), env["REDIS_URL"]
     )
     await clear_live_keys(platform.redis_url)
+    await _seed(platform, stores, rains, env["B2BC_JWT_SECRET"])
+    return platform
+
+
+async def measure(args: argparse.Namespace) -> None:
     stores = max(args.clients, args.stores)
-    await _seed(platform, stores, [], env["B2BC_JWT_SECRET"])
+    platform = await staging_platform(stores, [])
     print(f"seeded {stores} stores and session {platform.session_id}", flush=True)
 
     orders = await place_orders(platform, args)

@@ -26,6 +26,7 @@ server on uvicorn's defaults), takes python-engineio's own path, unchanged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -168,6 +169,9 @@ class FramedWebSocket(engineio_asgi.WebSocket):
 
 # An Engine.IO message packet, as text: its type, then the Socket.IO packet.
 _MESSAGE = str(eio_packet.MESSAGE)
+_PING_FRAME = websocket_frame(eio_packet.Packet(eio_packet.PING).encode())
+# How often the server looks for clients silent past their ping's timeout.
+SWEEP_SECONDS = 1.0
 
 
 class _Unqueued:
@@ -227,7 +231,7 @@ class DirectSocket(AsyncSocket):
             return
         self.last_ping = time.time()
         if self.write_frame is not None:
-            self.write_packet(eio_packet.Packet(eio_packet.PING))
+            self.write_frame(_PING_FRAME)
         else:  # still long-polling: through its queue
             self.server.start_background_task(self.send, eio_packet.Packet(eio_packet.PING))
 
@@ -311,6 +315,25 @@ class DirectEngineServer(engineio.AsyncServer):
         super().__init__(*args, **kwargs)
         # A copy: the driver's table is shared by every server in the process.
         self._async = {**self._async, "websocket": FramedWebSocket}
+
+    async def _service_task(self) -> None:
+        """python-engineio's watch over its sockets (those silent past their ping's timeout
+        are closed, the closed forgotten) as one pass a second: python-engineio spreads a
+        pass over the ping timeout with an `asyncio.wait_for` per socket, a task each on
+        Python 3.11, 500 a second at 10,000 clients."""
+        self.service_task_event = self.create_event()
+        while not self.service_task_event.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.service_task_event.wait(), SWEEP_SECONDS)
+                return
+            now = time.time()
+            for sid, socket in list(self.sockets.items()):
+                if socket.closed:
+                    self.sockets.pop(sid, None)
+                elif socket.closing or not socket.last_ping:
+                    continue
+                elif now - socket.last_ping > self.ping_timeout:
+                    self.start_background_task(socket.check_ping_timeout)  # closes it
 
     @property
     def sockets(self) -> _Sockets:

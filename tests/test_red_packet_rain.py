@@ -130,6 +130,45 @@ async def test_two_hundred_stores_race_for_a_hundred_packets(deps) -> None:
     await assert_books_hold(rain)
 
 
+async def test_two_rains_grabbed_at_once_credit_each_store_on_top_of_the_other(deps) -> None:
+    """Both rains' wins are written in batches at the same time, to the same stores' accounts:
+    each account ends with both packets, and its entries' balances follow one another."""
+    first = await planned_rain(deps, stores=30, total_fen=30_000, count=30)
+    second = Rain(
+        first.tenant,
+        first.session,
+        await RedPacketRain.create(
+            session=first.session, total_fen=9_000, count=30, duration_seconds=30
+        ),
+        first.invited,
+    )
+    for rain in (first, second):
+        await rains.start_rain(deps, rain.id, now=deps.clock.now())
+    grabs = [(rain, store) for store in first.invited for rain in (first, second)]
+    won = await asyncio.gather(*(grab(deps, rain, store) for rain, store in grabs))
+    expected: dict[int, int] = {}
+    for (_, store), packet in zip(grabs, won, strict=True):
+        expected[store.id] = expected.get(store.id, 0) + packet["amount_fen"]
+    assert sum(expected.values()) == 39_000
+    entries = (
+        await LedgerEntry.filter(cause="red_packet").order_by("id").prefetch_related("account")
+    )
+    balances: dict[int, int] = {}
+    for entry in entries:
+        store_id = entry.account.store_id  # type: ignore[attr-defined]
+        balances[store_id] = balances.get(store_id, 0) + entry.amount
+        assert entry.balance_after == balances[store_id]
+    assert balances == expected
+    for rain, total in ((first, 30_000), (second, 9_000)):
+        ended = await rains.end_rain(deps, rain.id, now=deps.clock.now())
+        assert (ended["granted_count"], ended["granted_fen"], ended["returned_fen"]) == (
+            30,
+            total,
+            0,
+        )
+    assert await ledger_service.unbalanced_accounts() == []
+
+
 async def test_what_nobody_grabs_goes_back_to_the_distributor(deps) -> None:
     rain = await running_rain(deps, stores=6, total_fen=5_000, count=20)
     assert await distributor_cash(rain) == -5_000  # funded at the start

@@ -58,15 +58,28 @@ def _compiled(sql: str, dialect: str, list_lengths: tuple[int | None, ...]) -> s
     return sql
 
 
+class Array(tuple[Any, ...]):
+    """An argument passed whole as a PostgreSQL array (`unnest($1::bigint[])`, `= ANY($1)`),
+    where a list or tuple would be spread into an IN list. For statements written for
+    PostgreSQL alone (`is_postgres()`): one statement for a whole batch of rows, whose text
+    stays the same whatever the batch's size."""
+
+
+def _spread(arg: Any) -> bool:
+    return isinstance(arg, list | tuple) and not isinstance(arg, Array)
+
+
 def _prepared(sql: str, args: Sequence[Any]) -> tuple[BaseDBAsyncClient, str, list[Any]]:
     # Inside in_transaction() this is the transaction's connection (a context variable).
     db = connections.get(CONNECTION)
-    lengths = tuple(len(arg) if isinstance(arg, list | tuple) else None for arg in args)
+    lengths = tuple(len(arg) if _spread(arg) else None for arg in args)
     if 0 in lengths:
         raise ValueError("an empty list can not be an IN list")
     values: list[Any] = []
     for arg in args:
-        if isinstance(arg, list | tuple):
+        if isinstance(arg, Array):
+            values.append(list(arg))
+        elif isinstance(arg, list | tuple):
             values.extend(arg)
         else:
             values.append(arg)

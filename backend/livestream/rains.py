@@ -13,7 +13,12 @@ however many hosts, processes and jobs try it.
 - **Grab** is one Lua script that decides atomically (a repeat returns the first packet; not
   running; not invited; none left; else pop a packet and record store → packet), then the
   win is persisted before anyone is told: the grant row (naming its packet) and the store's
-  ledger credit (RED_PACKET) in one transaction, each at most once.
+  ledger credit (RED_PACKET) in one transaction, each at most once. A rain's grabs come by
+  the thousand at once, so both halves go by group commit (backend/infra/batches.py): the
+  grabs of a rain arriving while its script runs share the next script (each decided as on
+  its own), and the wins arriving while a transaction runs share the next transaction (on
+  PostgreSQL a few statements for the whole batch). A grab then costs the server its share of
+  one script and one transaction, not a Redis command and seven statements of its own.
 - **End** stops grabs in Redis first, then persists every win Redis holds that the database
   lacks (a process killed between the script and the persist loses nothing), then, on the
   rain's row lock, sums the grants into the rain's counters, moves it to ended and returns
@@ -47,6 +52,7 @@ from tortoise.transactions import in_transaction
 
 from backend.deps import Deps
 from backend.infra import sql
+from backend.infra.batches import GroupCommit
 from backend.infra.logging import get_logger
 from backend.kernel.errors import Conflict, Forbidden, NotFound
 from backend.ledger import service as ledger_service
@@ -124,22 +130,48 @@ if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 return 1
 """
 
-# KEYS: loaded, running, packets, invited, won. ARGV: store id, now ms.
-# The whole decision of a grab, atomically: a repeat comes before every refusal, so a store
-# that won is always told its packet again, even after the rain ended.
-_GRAB = """
+# KEYS: loaded, running, packets, invited, won. The whole decision of one store's grab at
+# `now` (ms), atomically: a repeat comes before every refusal, so a store that won is always
+# told its packet again, even after the rain ended. The outcome, and for a win or a repeat
+# the packet ("index:fen"); `brand`: the rain's, once loaded.
+_DECIDE = """
 local brand = redis.call('GET', KEYS[1])
-local prior = redis.call('HGET', KEYS[5], ARGV[1])
-if prior then return {'again', prior, brand or '0'} end
-if not brand then return {'unloaded'} end
 local ends = redis.call('GET', KEYS[2])
-if not ends or tonumber(ARGV[2]) >= tonumber(ends) then return {'not_running'} end
-if redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 0 then return {'not_invited'} end
-local amount = redis.call('LPOP', KEYS[3])
-if not amount then return {'empty'} end
-redis.call('HSET', KEYS[5], ARGV[1], amount)
-return {'won', amount, brand}
+local function grab(store, now)
+  local prior = redis.call('HGET', KEYS[5], store)
+  if prior then return 'again', prior end
+  if not brand then return 'unloaded' end
+  if not ends or tonumber(now) >= tonumber(ends) then return 'not_running' end
+  if redis.call('SISMEMBER', KEYS[4], store) == 0 then return 'not_invited' end
+  local amount = redis.call('LPOP', KEYS[3])
+  if not amount then return 'empty' end
+  redis.call('HSET', KEYS[5], store, amount)
+  return 'won', amount
+end
 """
+# ARGV: store id, now ms. One grab (bench/live_rain.py's baseline sends it per grab): the
+# outcome, then for a win or a repeat the packet and the brand.
+_GRAB = (
+    _DECIDE
+    + """
+local outcome, packet = grab(ARGV[1], ARGV[2])
+return {outcome, packet, brand or '0'}
+"""
+)
+# ARGV: (store id, now ms) pairs. The grabs that arrived together, one after the other in one
+# script, each decided exactly as on its own: the brand, then a reply per grab in their order
+# ("outcome" or "outcome:index:fen"; one string each, cheap to read back).
+_GRAB_MANY = (
+    _DECIDE
+    + """
+local replies = {brand or '0'}
+for at = 1, #ARGV, 2 do
+  local outcome, packet = grab(ARGV[at], ARGV[at + 1])
+  replies[#replies + 1] = packet and (outcome .. ':' .. packet) or outcome
+end
+return replies
+"""
+)
 
 # KEYS: loaded, running, packets, invited, won. No grab wins after this; a rain never loaded
 # is marked so that nobody loads it later; the wins so far come back for reconciliation.
@@ -186,14 +218,30 @@ def _packet(entry: Any) -> tuple[int, int]:
     return int(index), int(fen)
 
 
+async def _claim_many(rain: tuple[Any, int], grabs: list[tuple[int, int]]) -> list[Claim]:
+    redis, rain_id = rain
+    args = [value for grab in grabs for value in grab]
+    brand, *replies = await redis.register_script(_GRAB_MANY)(keys=rain_keys(rain_id), args=args)
+    brand_id = int(_text(brand))
+    claims = []
+    for reply in replies:
+        outcome, _, packet = _text(reply).partition(":")
+        if packet:
+            index, fen = _packet(packet)
+            claims.append(Claim(outcome, index, fen, brand_id))
+        else:
+            claims.append(Claim(outcome))
+    return claims
+
+
+# The grabs of a rain arriving together go to Redis in one script (at most this many).
+_CLAIMS: GroupCommit[tuple[Any, int], tuple[int, int], Claim] = GroupCommit(_claim_many, 500)
+
+
 async def claim_packet(deps: Deps, rain_id: int, store_id: int, *, now: datetime) -> Claim:
-    """The Redis half of a grab (the grab script), without persisting the win."""
-    reply = await _run(deps, _GRAB, rain_keys(rain_id), [store_id, _ms(now)])
-    outcome = _text(reply[0])
-    if outcome in ("won", "again"):
-        packet, amount = _packet(reply[1])
-        return Claim(outcome, packet, amount, int(_text(reply[2])))
-    return Claim(outcome)
+    """The Redis half of a grab (the grab script, with the rain's other grabs arriving at
+    the same time), without persisting the win."""
+    return await _CLAIMS((deps.redis, rain_id), (store_id, _ms(now)))
 
 
 async def _load(deps: Deps, rain: RedPacketRain, *, now: datetime) -> None:
@@ -258,10 +306,14 @@ async def session_of(rain_id: int, *, fresh: bool = False) -> int | None:
         lookup.add_done_callback(lambda _: _SESSION_LOOKUPS.pop(rain_id, None))
     session_id = await asyncio.shield(lookup)
     if session_id is not None:  # an id not found now may be a rain created later
-        if len(_SESSION_OF_RAIN) >= _SESSION_OF_RAIN_SIZE:
-            _SESSION_OF_RAIN.clear()  # rains are short-lived: forgetting them all is fine
-        _SESSION_OF_RAIN[rain_id] = session_id
+        _remember_session(rain_id, session_id)
     return session_id
+
+
+def _remember_session(rain_id: int, session_id: int) -> None:
+    if len(_SESSION_OF_RAIN) >= _SESSION_OF_RAIN_SIZE:
+        _SESSION_OF_RAIN.clear()  # rains are short-lived: forgetting them all is fine
+    _SESSION_OF_RAIN[rain_id] = session_id
 
 
 async def _grant_of(rain_id: int, store_id: int) -> int | None:
@@ -275,51 +327,119 @@ async def _grant_of(rain_id: int, store_id: int) -> int | None:
 
 _INSERT_GRANT = (
     "INSERT INTO red_packet_grants (rain_id, store_id, slot, amount_fen, created_at)"
-    " SELECT id, $2, $3, $4, $5 FROM red_packet_rains WHERE id = $1 AND status = $6{lock}"
-    " ON CONFLICT DO NOTHING RETURNING id"
+    " SELECT id, $2, $3, $4, $5 FROM red_packet_rains WHERE id = $1 AND status = $6"
+    " ON CONFLICT DO NOTHING RETURNING id, store_id"
+)
+# PostgreSQL: a whole batch of grants in one statement, under a share lock of the rain's row.
+_INSERT_GRANTS = (
+    "INSERT INTO red_packet_grants (rain_id, store_id, slot, amount_fen, created_at)"
+    " SELECT r.id, w.store_id, w.slot, w.fen, w.at FROM red_packet_rains AS r,"
+    " unnest($2::bigint[], $3::int[], $4::bigint[], $5::timestamptz[])"
+    " AS w(store_id, slot, fen, at)"
+    " WHERE r.id = $1 AND r.status = $6 FOR SHARE OF r"
+    " ON CONFLICT DO NOTHING RETURNING id, store_id"
 )
 
 
-async def _persist_win(
-    rain_id: int, store_id: int, claim: Claim, *, brand_id: int, now: datetime
-) -> bool:
-    """Write a win Redis recorded: the grant and the store's credit, in one transaction.
-    True if written now, False if it was already; raises the refusal if it cannot be paid.
+@dataclass(frozen=True, slots=True)
+class _Win:
+    """A win Redis recorded, to persist: the store, its packet, when it was grabbed."""
 
-    The grant goes in only while the rain is running, with a share lock on the rain's row
-    (PostgreSQL; SQLite runs one transaction at a time): grants do not wait for each other,
-    and the end, which locks that row before it sums the grants, waits for them."""
-    lock = " FOR SHARE" if sql.is_postgres() else ""
-    async with in_transaction():
-        grant = await sql.fetch_one(
-            _INSERT_GRANT.format(lock=lock),
+    store_id: int
+    claim: Claim
+    at: datetime
+    brand_id: int
+
+
+async def _insert_grants(rain_id: int, wins: list[_Win]) -> dict[int, int]:
+    """The grants written now (store id → grant id), only while the rain is running; a
+    store or a packet granted already is left out."""
+    running = RainStatus.RUNNING.value
+    if sql.is_postgres():
+        rows = await sql.fetch(
+            _INSERT_GRANTS,
             rain_id,
-            store_id,
-            claim.packet,
-            claim.amount_fen,
-            now,
-            RainStatus.RUNNING.value,
+            sql.Array(win.store_id for win in wins),
+            sql.Array(win.claim.packet for win in wins),
+            sql.Array(win.claim.amount_fen for win in wins),
+            sql.Array(win.at for win in wins),
+            running,
         )
-        if grant is None:
-            if await _grant_of(rain_id, store_id) is not None:
-                return False  # persisted by the first grab or by the end's reconciliation
+    else:  # SQLite runs one transaction at a time: no lock to take
+        rows = []
+        for win in wins:
+            claim = win.claim
+            row = await sql.fetch_one(
+                _INSERT_GRANT,
+                rain_id,
+                win.store_id,
+                claim.packet,
+                claim.amount_fen,
+                win.at,
+                running,
+            )
+            rows += [row] if row is not None else []
+    return {int(row["store_id"]): int(row["id"]) for row in rows}
+
+
+# Per store of a batch: True if its win was written now, False if it was already, else the
+# refusal to raise (a new one for each grab told).
+Outcome = bool | type[RainEmpty] | type[RainNotRunning]
+
+
+async def _persist_wins(rain_id: int, brand_id: int, wins: list[_Win]) -> dict[int, Outcome]:
+    """Write wins Redis recorded, each store's once: the grants and the stores' credits, in
+    one transaction for the whole batch.
+
+    The grants go in only while the rain is running, with a share lock on the rain's row
+    (PostgreSQL; SQLite runs one transaction at a time): batches do not wait for each other,
+    and the end, which locks that row before it sums the grants, waits for them."""
+    outcomes: dict[int, Outcome] = {}
+    async with in_transaction():
+        granted = await _insert_grants(rain_id, wins)
+        lacking = [win.store_id for win in wins if win.store_id not in granted]
+        if lacking:
+            rows = await sql.fetch(
+                "SELECT store_id FROM red_packet_grants WHERE rain_id = $1 AND store_id IN ($2)",
+                rain_id,
+                lacking,
+            )
+            had = {int(row["store_id"]) for row in rows}
             status = await RedPacketRain.filter(id=rain_id).values_list("status", flat=True)
-            if status == [RainStatus.RUNNING.value]:
-                # The packet went to another store: only after Redis lost the rain and
-                # loaded it again while this win was in flight. Nobody was told of it.
-                raise RainEmpty()
-            raise RainNotRunning()
-        await ledger_service.post(
+            # Not granted and no grant of its own: its packet went to another store (only
+            # after Redis lost the rain and loaded it again while this win was in flight;
+            # nobody was told of it), or the rain is no longer running.
+            refusal = RainEmpty if status == [RainStatus.RUNNING.value] else RainNotRunning
+            outcomes = {store: False if store in had else refusal for store in lacking}
+        await ledger_service.credit_stores(
             brand_id=brand_id,
-            store_id=store_id,
             kind=AccountKind.CASH,
-            amount=claim.amount_fen,
             cause=EntryCause.RED_PACKET,
-            cause_id=int(grant["id"]),
-            order_id=ledger_service.NO_ORDER,
-            now=now,
+            credits=[
+                ledger_service.Credit(win.store_id, win.claim.amount_fen, grant, win.at)
+                for win in wins
+                if (grant := granted.get(win.store_id)) is not None
+            ],
         )
-    return True
+    return outcomes | dict.fromkeys(granted, True)
+
+
+# A batch's size at most: one transaction of this many grants and credits.
+_BATCH = 1000
+
+
+async def _pay_many(rain_id: int, wins: list[_Win]) -> list[bool | Exception]:
+    # A store twice in a batch (a repeat from a second device): written once.
+    once = list({win.store_id: win for win in reversed(wins)}.values())
+    outcomes = await _persist_wins(rain_id, wins[0].brand_id, once)
+    told = (outcomes[win.store_id] for win in wins)
+    return [outcome if isinstance(outcome, bool) else outcome() for outcome in told]
+
+
+# A rain's wins are persisted before the stores are told, as ever, but the wins that arrive
+# while a transaction runs go together in the next one: a burst of thousands of grabs costs
+# a few transactions, not thousands, nor a pooled connection each.
+_PAYOUTS: GroupCommit[int, _Win, bool] = GroupCommit(_pay_many, _BATCH)
 
 
 async def _granted(rain_id: int) -> tuple[int, int]:
@@ -417,6 +537,9 @@ async def start_rain(deps: Deps, rain_id: int, *, now: datetime) -> dict[str, An
             now=now,
         )
     rain = await _rain_with_session(rain_id)
+    # Its grabs come all at once, right after: in the process that started it (the host's),
+    # none of them waits for the lookup.
+    _remember_session(rain_id, session.id)
     try:
         await _load(deps, rain, now=now)
     except RedisError:
@@ -444,14 +567,13 @@ async def grab(deps: Deps, rain_id: int, store_id: int, *, now: datetime) -> dic
         raise RainEmpty()
     if claim.outcome not in ("won", "again"):
         raise RainNotRunning()
-    again = claim.outcome == "again"
-    if again and await _grant_of(rain_id, store_id) is not None:
-        return {"ok": True, "rain_id": rain_id, "amount_fen": claim.amount_fen, "again": True}
     brand_id = claim.brand_id
     if not brand_id:
         brand_id, _ = _owners(await _rain_with_session(rain_id))
-    # A repeat whose first grab died before persisting persists here (at most once).
-    await _persist_win(rain_id, store_id, claim, brand_id=brand_id, now=now)
+    # A repeat persists too: its first grab may have died before persisting (written at most
+    # once; a repeat of a persisted win writes nothing).
+    await _PAYOUTS(rain_id, _Win(store_id, claim, now, brand_id))
+    again = claim.outcome == "again"
     return {"ok": True, "rain_id": rain_id, "amount_fen": claim.amount_fen, "again": again}
 
 
@@ -464,18 +586,26 @@ async def _close(deps: Deps, rain: RedPacketRain, *, now: datetime) -> bool:
     won = {int(_text(k)): _packet(v) for k, v in zip(reply[::2], reply[1::2], strict=True)}
     persisted = set(await RedPacketGrant.filter(rain_id=rain_id).values_list("store_id", flat=True))
     brand_id, distributor_id = _owners(rain)
-    for store_id in sorted(won.keys() - persisted):
-        packet, amount = won[store_id]
-        claim = Claim("won", packet, amount, brand_id)
-        try:
-            await _persist_win(rain_id, store_id, claim, brand_id=brand_id, now=now)
-        except (RainEmpty, RainNotRunning):
-            # Only after Redis lost a running rain and loaded it again (the packet went to
-            # another store), or another process ended it meanwhile. Say so; the rest ends.
-            log.error(
-                "red-packet win not paid",
-                extra={"rain_id": rain_id, "store_id": store_id, "fen": amount},
-            )
+    lacking = [
+        _Win(store_id, Claim("won", *won[store_id], brand_id), now, brand_id)
+        for store_id in sorted(won.keys() - persisted)
+    ]
+    for start in range(0, len(lacking), _BATCH):
+        wins = lacking[start : start + _BATCH]
+        outcomes = await _persist_wins(rain_id, brand_id, wins)
+        for win in wins:
+            if not isinstance(outcomes[win.store_id], bool):
+                # Only after Redis lost a running rain and loaded it again (the packet went
+                # to another store), or another process ended it meanwhile. Say so; the
+                # rest ends.
+                log.error(
+                    "red-packet win not paid",
+                    extra={
+                        "rain_id": rain_id,
+                        "store_id": win.store_id,
+                        "fen": win.claim.amount_fen,
+                    },
+                )
     async with in_transaction():
         # The row's lock waits for grants in flight (they hold its share lock) and keeps
         # new ones out until the rain is ended; the sum below then counts every grant.

@@ -358,12 +358,13 @@ def render_nginx() -> None:
     conf = f"""# Rendered by deploy/staging/fleet.py from deploy/nginx/b2bc.conf; do not edit.
 {user}
 worker_processes 1;
-worker_rlimit_nofile 16384;
+worker_rlimit_nofile 32768;
 pid {prefix / "nginx.pid"};
 error_log {LOGS / "nginx-error.log"} warn;
 events {{
-    # Two per websocket client (theirs and ours to a realtime process).
-    worker_connections 8192;
+    # Two per websocket client (theirs and ours to a realtime process): room for a rain's
+    # 5,000 stores and more (bench/live_rain.py --staging).
+    worker_connections 16384;
 }}
 http {{
     include /etc/nginx/mime.types;
