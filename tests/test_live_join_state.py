@@ -144,6 +144,7 @@ async def test_attendance_and_the_peak_reach_the_sessions_figures(deps) -> None:
             for n, store in enumerate(stores)
         )
     )
+    await attendance.settled()  # those answered while the first batch was being written
     joined = LiveInvitation.filter(session_id=session.id, joined_at__isnull=False)
     assert sorted(await joined.values_list("store_id", flat=True)) == sorted(
         store.id for store in invited

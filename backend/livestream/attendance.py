@@ -6,13 +6,13 @@ a join learns there whether its store is new to the room and whether the room ha
 had so many viewers. Only what is new reaches the database, and in batches:
 
 - a store's first join (`note_joined`) is written with every other first join of the
-  session arriving while a write is under way, in one UPDATE (a group commit: thousands of
-  stores joining at once cost a few statements). A join that finds no write under way (a
-  quiet room) waits for its own; in a storm the others are answered without waiting for the
-  database (waiting kept thousands of joins and their connections pending for seconds). A
-  write that fails takes its stores out of the room's set, so that their next join tries
-  again; the session's end writes every store of the set not yet written (a process killed
-  with a batch unwritten), stamped with the end;
+  session arriving while a write is under way, in one UPDATE (a group commit,
+  backend/infra/batches.py: thousands of stores joining at once cost a few statements). A
+  join that finds no write under way (a quiet room) waits for its own; in a storm the others
+  are answered without waiting for the database (waiting kept thousands of joins and their
+  connections pending for seconds). A write that fails takes its stores out of the room's
+  set, so that their next join tries again; the session's end writes every store of the set
+  not yet written (a process killed with a batch unwritten), stamped with the end;
 - a new peak (`note_peak`) is written in the background, the highest one asked for so far
   in one UPDATE at a time; the session's end writes the room's peak as Redis counted it
   (service.end_with_rains), so the report never misses one.
@@ -27,27 +27,13 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from backend.infra import sql
+from backend.infra.batches import GroupCommit
 from backend.infra.logging import get_logger
 from backend.livestream.models import LiveSession
 
 log = get_logger("livestream.attendance")
 _SIZES = (8, 64, 512)  # IN lists padded to these lengths: few prepared statements
 _LARGEST = 512
-
-
-class _Batch:
-    """The stores whose first join the next write of a session records, the earliest
-    instant one of them joined, and what to tell of stores whose write failed."""
-
-    def __init__(self, forget: Callable[[list[int]], Awaitable[None]]) -> None:
-        self.stores: set[int] = set()
-        self.at: datetime | None = None
-        self.forget = forget
-        self.written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-
-_waiting: dict[int, _Batch] = {}  # session id → the batch the next write takes
-_writers: dict[int, asyncio.Task[None]] = {}  # session id → its writer, while it writes
 
 
 def _padded(store_ids: list[int]) -> list[int]:
@@ -68,21 +54,30 @@ async def _write_joined(session_id: int, stores: set[int], at: datetime) -> None
         )
 
 
-async def _write_batches(session_id: int) -> None:
+async def _write_joins(session_id: int, joins: list[tuple[int, datetime]]) -> list[None]:
+    """One batch of first joins, stamped with the earliest of them."""
+    await _write_joined(session_id, {store for store, _ in joins}, min(at for _, at in joins))
+    return [None] * len(joins)
+
+
+_JOINS: GroupCommit[int, tuple[int, datetime], None] = GroupCommit(_write_joins, _LARGEST)
+_unwaited: set[asyncio.Task[None]] = set()  # first joins of a storm being written
+
+
+async def _recorded(
+    session_id: int,
+    store_id: int,
+    now: datetime,
+    forget: Callable[[list[int]], Awaitable[None]],
+) -> None:
     try:
-        while (batch := _waiting.pop(session_id, None)) is not None:
-            assert batch.at is not None
-            try:
-                await _write_joined(session_id, batch.stores, batch.at)
-            except Exception:  # a figure for the report: never worth a refused join
-                log.exception("live attendance not recorded", extra={"session_id": session_id})
-                try:
-                    await batch.forget(sorted(batch.stores))
-                except Exception:
-                    log.exception("live attendance not retried", extra={"session_id": session_id})
-            batch.written.set_result(None)
-    finally:
-        _done(_writers, session_id)
+        await _JOINS(session_id, (store_id, now))
+    except Exception:  # a figure for the report: never worth a refused join
+        log.exception("live attendance not recorded", extra={"session_id": session_id})
+        try:
+            await forget([store_id])
+        except Exception:
+            log.exception("live attendance not retried", extra={"session_id": session_id})
 
 
 async def note_joined(
@@ -95,16 +90,18 @@ async def note_joined(
     """The store's first entry into the room (invited → joined, for the session's effect):
     written with the other first joins meanwhile, waited for unless a write is under way
     (see the module's docstring). `forget` is told the stores whose write failed."""
-    busy = _writing(_writers, session_id)
-    batch = _waiting.get(session_id)
-    if batch is None or not busy:  # none left of a closed event loop either
-        batch = _waiting[session_id] = _Batch(forget)
-    if not busy:
-        _writers[session_id] = asyncio.create_task(_write_batches(session_id))
-    batch.stores.add(store_id)
-    batch.at = now if batch.at is None else min(batch.at, now)
-    if not busy:
-        await asyncio.shield(batch.written)
+    if not _JOINS.busy(session_id):
+        await _recorded(session_id, store_id, now, forget)
+        return
+    task = asyncio.create_task(_recorded(session_id, store_id, now, forget))
+    _unwaited.add(task)
+    task.add_done_callback(_unwaited.discard)
+
+
+async def settled() -> None:
+    """Until the first joins answered without waiting have been written (or failed)."""
+    while _unwaited:
+        await asyncio.gather(*_unwaited)
 
 
 async def write_joined(session_id: int, store_ids: list[int], now: datetime) -> None:
