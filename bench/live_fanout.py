@@ -594,13 +594,19 @@ def worker_main(pipe: Connection, cpus: set[int] | None) -> None:
 class Fleet:
     """The client processes, seen from the coordinator's event loop."""
 
-    def __init__(self, count: int, cpus: set[int] | None) -> None:
+    def __init__(
+        self,
+        count: int,
+        cpus: set[int] | None,
+        main: Callable[[Connection, set[int] | None], None] = worker_main,
+    ) -> None:
+        """`main`: each process's entry point (another bench's Worker subclass)."""
         context = multiprocessing.get_context("spawn")
         self.pipes: list[Connection] = []
         self.processes = []
         for _ in range(count):
             mine, theirs = context.Pipe()
-            process = context.Process(target=worker_main, args=(theirs, cpus), daemon=True)
+            process = context.Process(target=main, args=(theirs, cpus), daemon=True)
             process.start()
             theirs.close()
             self.pipes.append(mine)
@@ -793,8 +799,13 @@ async def _seed(
             now=now,
         )
         # Nobody is in the room yet: the start's push (if wired) has no one to reach.
-        nobody = types.SimpleNamespace(broadcast=Broadcaster())
-        await service.start(nobody, host_principal, session["id"], now=now)
+        # Its Redis: the start forgets what joiners read of the session (join_state.py).
+        redis = aioredis.Redis.from_url(platform.redis_url)
+        try:
+            nobody = types.SimpleNamespace(broadcast=Broadcaster(), redis=redis)
+            await service.start(nobody, host_principal, session["id"], now=now)
+        finally:
+            await redis.aclose()
         platform.session_id = int(session["id"])
         platform.rain_ids = [int(rain["id"]) for rain in session["rains"]]
         product = session["products"][0]

@@ -49,7 +49,7 @@ async def with_pictures(shop: Shop) -> None:
 
 
 async def test_the_card_names_the_product_with_its_picture_prices_and_what_is_left(
-    platform_url, client, deps
+    platform_url, client, sandbox_client, deps
 ) -> None:
     shop = await make_shop()
     await with_pictures(shop)
@@ -83,7 +83,10 @@ async def test_the_card_names_the_product_with_its_picture_prices_and_what_is_le
         assert card["sku"]["name"] == "RO-500"  # still there for the console
 
         # Orders (and cancellations) move the stock after the push: a rejoin sees it now.
-        await LiveProduct.filter(id=water["id"]).update(sold=4)
+        owner = await store_owner(client, sandbox_client, shop.tenant.store)
+        body = {"product_id": water["id"], "quantity": 4}
+        url = f"{API}/{session['id']}/orders"
+        assert (await client.post(url, json=body, headers=keyed(bearer(owner)))).status_code == 201
         await watching.client.disconnect()
         again = await Viewer().connect(platform_url, store_token)
         state = (await again.call("join", {"session_id": session["id"]}))["data"]

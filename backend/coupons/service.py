@@ -316,6 +316,15 @@ async def get_template(principal: Principal, template_id: int) -> dict[str, Any]
     return template_view(await _template(principal, template_id))
 
 
+async def brand_templates(brand_id: int, template_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The brand's templates among `template_ids`, by id (one query; another brand's or a
+    missing one is left out)."""
+    if not template_ids:
+        return {}
+    found = await CouponTemplate.filter(id__in=template_ids, brand_id=brand_id)
+    return {template.id: template_view(template) for template in found}
+
+
 async def template_detail(
     principal: Principal, template_id: int, *, now: datetime
 ) -> dict[str, Any]:

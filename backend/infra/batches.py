@@ -41,6 +41,16 @@ class GroupCommit(Generic[Key, Item, Result]):
         self._run, self._most = run, most
         self._lines: dict[Key, _Line[Item, Result]] = {}
 
+    def busy(self, key: Key) -> bool:
+        """Whether a batch of `key` is in flight or waiting in this event loop: a call now
+        goes with the next batch rather than at once."""
+        line = self._lines.get(key)
+        return (
+            line is not None
+            and line.task is not None
+            and line.task.get_loop() is asyncio.get_running_loop()
+        )
+
     async def __call__(self, key: Key, item: Item) -> Result:
         loop = asyncio.get_running_loop()
         line = self._lines.get(key)

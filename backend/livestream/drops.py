@@ -261,13 +261,16 @@ async def running_drops(session_id: int, store_id: int | None) -> list[dict[str,
     running = await LiveCouponDrop.filter(
         session_id=session_id, status=DropStatus.RUNNING.value
     ).order_by("id")
-    mine: dict[int, LiveCouponClaim] = {}
+    mine: dict[int, dict[str, Any] | None] = {}
     if running and store_id is not None:
-        claims = await LiveCouponClaim.filter(
-            drop_id__in=[drop.id for drop in running], store_id=store_id
-        )
-        mine = {claim.drop_id: claim for claim in claims}  # type: ignore[attr-defined]
-    return [{**drop_view(drop), "mine": _mine(mine.get(drop.id))} for drop in running]
+        mine = await claims_of([drop.id for drop in running], store_id)
+    return [{**drop_view(drop), "mine": mine.get(drop.id)} for drop in running]
+
+
+async def claims_of(drop_ids: list[int], store_id: int) -> dict[int, dict[str, Any] | None]:
+    """The store's coupon from each of the drops it took one from (as `mine`), by drop."""
+    claims = await LiveCouponClaim.filter(drop_id__in=drop_ids, store_id=store_id)
+    return {claim.drop_id: _mine(claim) for claim in claims}  # type: ignore[attr-defined]
 
 
 def _mine(claim: LiveCouponClaim | None) -> dict[str, Any] | None:

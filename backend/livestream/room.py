@@ -7,6 +7,7 @@ these through the livestream service."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -124,7 +125,12 @@ if ARGV[3] == 'keys' then return redis.call('HKEYS', KEYS[1]) end
 return redis.call('HLEN', KEYS[1])
 """
 )
-# ... ARGV[3]: the process, ARGV[4]: the socket id, ARGV[5]: the viewer, ARGV[6]: TTLs.
+# ... KEYS[3]: the peak, KEYS[4]: the stores that joined, KEYS[5]: the version, KEYS[6], [7]:
+# the state and the figures; ARGV[3]: the process, ARGV[4]: the socket id, ARGV[5]: the
+# viewer, ARGV[6], ARGV[7]: TTLs, ARGV[8]: the store (0: a host). Returns the viewers now,
+# whether the store is in the room for the first time (1/0), the room's version, read with
+# the count (a join's state carries both), whether the count is the room's new peak (1/0),
+# and the state and figures as read then: all a join reads of the room, in one round trip.
 _ENTER = (
     _SWEEP
     + """
@@ -135,8 +141,21 @@ if redis.call('HSETNX', mine, ARGV[4], ARGV[5]) == 1 then
   redis.call('HINCRBY', KEYS[1], ARGV[5], 1)
 end
 redis.call('SADD', KEYS[2], ARGV[3])
-for _, key in ipairs({KEYS[1], KEYS[2], mine}) do redis.call('EXPIRE', key, ARGV[6]) end
-return redis.call('HLEN', KEYS[1])
+local count = redis.call('HLEN', KEYS[1])
+local peaked = 0
+if count > tonumber(redis.call('GET', KEYS[3]) or '0') then
+  redis.call('SET', KEYS[3], count)
+  peaked = 1
+end
+local first = 0
+if ARGV[8] ~= '0' then first = redis.call('SADD', KEYS[4], ARGV[8]) end
+for _, key in ipairs({KEYS[1], KEYS[2], mine, KEYS[3], KEYS[4]}) do
+  redis.call('EXPIRE', key, ARGV[6])
+end
+return {
+  count, first, redis.call('GET', KEYS[5]) or '0', peaked,
+  redis.call('HGETALL', KEYS[6]), redis.call('HGETALL', KEYS[7])
+}
 """
 )
 _LEAVE = (
@@ -187,6 +206,18 @@ async def viewers(deps: Any, session_id: int) -> int:
     return int(await _script(deps, _COUNT, keys, [*args, "count"]))
 
 
+@dataclass(frozen=True, slots=True)
+class Entered:
+    """A connection counted in: the viewers then, whether its store had never been in the
+    room before (its attendance is new), whether the room never had so many viewers before
+    (its peak is new), and the room as read with the count (its version, state, figures)."""
+
+    viewers: int
+    first_time: bool
+    new_peak: bool
+    room: RoomRead
+
+
 async def enter(
     deps: Any,
     session_id: int,
@@ -195,14 +226,40 @@ async def enter(
     *,
     process: str,
     signin: str | None = None,
-) -> int:
+) -> Entered:
     """Count a connection in (held by `process`, of the sign-in `signin`, in `store_id`'s
-    name or 0 for a host); returns the viewers now. Without `signin` the connection is a
-    viewer of its own."""
+    name or 0 for a host); returns the viewers now and what else the join needs (Entered).
+    Without `signin` the connection is a viewer of its own. The room keeps its peak of
+    viewers and the stores that ever joined it, so that a join writes to the database only
+    what is new (service.join)."""
     keys, args = _presence(session_id)
+    keys += [_key(session_id, what) for what in ("peak", "joined", "version", "state", "figures")]
     viewer = f"{store_id or 0}:{signin or 'sid-' + sid}"
     ttls = [ROOM_TTL_SECONDS, HEARTBEAT_TTL_SECONDS]
-    return int(await _script(deps, _ENTER, keys, [*args, process, sid, viewer, *ttls]))
+    reply = await _script(deps, _ENTER, keys, [*args, process, sid, viewer, *ttls, store_id or 0])
+    read = _room_read(reply[2], _pairs(reply[4]), _pairs(reply[5]))
+    return Entered(int(reply[0]), bool(int(reply[1])), bool(int(reply[3])), read)
+
+
+def _pairs(flat: list[Any]) -> dict[Any, Any]:
+    """A Lua HGETALL's flat list as a dict."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+async def peak(deps: Any, session_id: int) -> int:
+    """The most viewers the room has had at once (as Redis has counted them)."""
+    return int(await deps.redis.get(_key(session_id, "peak")) or 0)
+
+
+async def joined_store_ids(deps: Any, session_id: int) -> list[int]:
+    """The stores that ever joined the room (as Redis has kept them)."""
+    members = await deps.redis.smembers(_key(session_id, "joined"))
+    return sorted(int(member) for member in members)
+
+
+async def forget_joined(deps: Any, session_id: int, store_ids: list[int]) -> None:
+    """Their attendance could not be written: the next join of each store tries again."""
+    await deps.redis.srem(_key(session_id, "joined"), *store_ids)
 
 
 async def leave(deps: Any, session_id: int, sid: str, *, process: str) -> int:
@@ -248,20 +305,87 @@ async def state(deps: Any, session: LiveSession) -> dict[str, Any]:
     """Everything a client needs on (re)connecting: the status, the card on screen, the
     pinned message and the counters. An ended session has no card and nobody watching,
     whatever a connection left behind (close)."""
-    stored = await deps.redis.hgetall(_key(session.id, "state"))
-    text = {
+    stored = _texts(await deps.redis.hgetall(_key(session.id, "state")))
+    ended = session.status == SessionStatus.ENDED.value
+    count = 0 if ended else await viewers(deps, session.id)
+    return state_of(session.id, session.status, stored, count)
+
+
+def _texts(stored: dict[Any, Any]) -> dict[str, str]:
+    return {
         (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
         for k, v in stored.items()
     }
-    ended = session.status == SessionStatus.ENDED.value
+
+
+def state_of(session_id: int, status: str, stored: dict[str, str], count: int) -> dict[str, Any]:
+    """room.state from the room's state hash as read (`read_room`) and its viewers."""
+    ended = status == SessionStatus.ENDED.value
     return {
-        "session_id": session.id,
-        "status": session.status,
-        "card": json.loads(text["card"]) if "card" in text and not ended else None,
-        "pinned": json.loads(text["pinned"]) if "pinned" in text else None,
-        "viewers": 0 if ended else await viewers(deps, session.id),
-        "likes": int(text.get("likes", 0)),
+        "session_id": session_id,
+        "status": status,
+        "card": json.loads(stored["card"]) if "card" in stored and not ended else None,
+        "pinned": json.loads(stored["pinned"]) if "pinned" in stored else None,
+        "viewers": 0 if ended else count,
+        "likes": int(stored.get("likes", 0)),
     }
+
+
+# ---- figures: the counters a join reads, each kept with the version it was read at -------
+#
+# The orders and their amount (`totals`: "orders,fen"), what is left of a product
+# (`left:<product id>`) and how many coupons a drop gave (`claimed:<drop id>`) move with
+# every order and grab. Whoever tells the room a new value keeps it here too, with the
+# version its push carries; a join reads them here, or from the database (then keeps them)
+# when they are missing. A field keeps the value of the greatest version, as a client does.
+FIGURES_SECONDS = 60  # a value whose writer died before keeping it is not read longer
+
+_FIGURES = """
+for i = 2, #ARGV, 3 do
+  local kept = redis.call('HGET', KEYS[1], ARGV[i])
+  if not kept or tonumber(string.match(kept, '^(%d+):')) <= tonumber(ARGV[i + 1]) then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1] .. ':' .. ARGV[i + 2])
+  end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 0
+"""
+
+
+async def keep_figures(deps: Any, session_id: int, version: int, figures: dict[str, Any]) -> None:
+    """Keep figures read after `version` was taken (or read): each replaces a value kept
+    with a version no greater."""
+    args: list[Any] = [FIGURES_SECONDS]
+    for name, value in figures.items():
+        args += [name, version, value]
+    await _script(deps, _FIGURES, [_key(session_id, "figures")], args)
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRead:
+    """The room as read in one round trip: its version (read first), its state hash and
+    its figures (name → (version, value))."""
+
+    version: int
+    stored: dict[str, str]
+    figures: dict[str, tuple[int, str]]
+
+
+async def read_room(deps: Any, session_id: int) -> RoomRead:
+    async with deps.redis.pipeline(transaction=False) as pipe:
+        pipe.get(_key(session_id, "version"))
+        pipe.hgetall(_key(session_id, "state"))
+        pipe.hgetall(_key(session_id, "figures"))
+        version, stored, figures = await pipe.execute()
+    return _room_read(version, stored, figures)
+
+
+def _room_read(version: Any, stored: dict[Any, Any], figures: dict[Any, Any]) -> RoomRead:
+    kept = {}
+    for name, value in _texts(figures).items():
+        at, _, figure = value.partition(":")
+        kept[name] = (int(at), figure)
+    return RoomRead(int(version or 0), _texts(stored), kept)
 
 
 # ---- versions: every counter pushed to the room carries one --------------------------------
@@ -315,6 +439,7 @@ async def push_product(deps: Any, session: LiveSession, product_id: int) -> dict
         raise ProductNotInSession()
     card = await product_card(session.brand_id, product)  # type: ignore[attr-defined]
     await _remember(deps, session.id, "card", card)
+    await keep_figures(deps, session.id, version, {f"left:{product.id}": card["left"]})
     return {**card, "version": version}
 
 

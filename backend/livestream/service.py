@@ -5,9 +5,11 @@ and the realtime server reach both through this module."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -32,7 +34,7 @@ from backend.kernel.events import (
 )
 from backend.kernel.money import yuan
 from backend.kernel.spreadsheet import BOM, csv_lines, safe_text
-from backend.livestream import draws, drops, rains, room
+from backend.livestream import attendance, draws, drops, join_state, rains, room
 from backend.livestream.models import (
     Audience,
     DrawStatus,
@@ -61,6 +63,7 @@ STREAM_SCHEMES = ("https", "rtmp")  # what WeChat's <live-player> plays, over th
 STREAM_URL_MAX = 500
 
 log = get_logger("livestream.service")
+T = TypeVar("T")
 
 
 class SessionNotFound(NotFound):
@@ -382,6 +385,7 @@ async def replan(
         await _write_lineup(
             session.id, fields, plan.invited, moved_start=plan.starts_at != session.starts_at
         )
+        await _changed_after_commit(deps, session.id)
         if plan.stream_url != session.stream_url:
             await events.record(deps, LiveStreamChanged(session.id, plan.stream_url, now))
     return await detail(principal, session.id)
@@ -485,16 +489,18 @@ def _coupon_view(template: dict[str, Any]) -> dict[str, Any]:
 
 async def _with_coupons(principal: Principal, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The drops with their coupons (`coupon`, None for a template that is gone), read
-    through coupons' service: once per template, and a session plans at most 20 drops."""
-    coupons: dict[int, dict[str, Any] | None] = {}
-    for template_id in sorted({view["template_id"] for view in views}):
-        try:
-            coupons[template_id] = _coupon_view(
-                await coupons_service.get_template(principal, template_id)
-            )
-        except coupons_service.TemplateNotFound:
-            coupons[template_id] = None
-    return [{**view, "coupon": coupons[view["template_id"]]} for view in views]
+    through coupons' service in one query (a session plans at most 20 drops)."""
+    if principal.brand_id is None:
+        return [{**view, "coupon": None} for view in views]
+    return await _coupons_of(principal.brand_id, views)
+
+
+async def _coupons_of(brand_id: int, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    templates = await coupons_service.brand_templates(
+        brand_id, sorted({view["template_id"] for view in views})
+    )
+    coupons = {template_id: _coupon_view(found) for template_id, found in templates.items()}
+    return [{**view, "coupon": coupons.get(view["template_id"])} for view in views]
 
 
 async def _named_products(session: LiveSession) -> list[tuple[LiveProduct, dict[str, Any]]]:
@@ -693,6 +699,7 @@ async def start(
         ).update(status=SessionStatus.LIVE.value, started_at=now)
         if not moved:
             raise SessionStatusChanged("直播已开始或已结束")
+        await _changed_after_commit(deps, session.id)
         await events.record(deps, LiveSessionStarted(session.id, now))
     return await detail(principal, session.id)
 
@@ -722,7 +729,14 @@ async def end_with_rains(
         ).order_by("id")
         for rain in running:
             await rains.end_rain(deps, rain.id, now=now)
+        # The room's peak and attendance as Redis counted them: joins write them in the
+        # background, and a process may have died with some unwritten (attendance.py).
+        await note_viewers(session_id, await room.peak(deps, session_id))
+        await attendance.write_joined(
+            session_id, await room.joined_store_ids(deps, session_id), now
+        )
         version = await room.close(deps, session_id)
+        await _changed_after_commit(deps, session_id)
         ended = LiveSessionEnded(session_id, tuple(rain.id for rain in running), version, now)
         await events.record(deps, ended)
     return await detail(principal, session_id)
@@ -742,13 +756,12 @@ async def set_stream(
         ).update(stream_url=url)
         if not moved:
             raise SessionStatusChanged("直播已结束，不能再修改直播流地址")
+        await _changed_after_commit(deps, session.id)
         await events.record(deps, LiveStreamChanged(session.id, url, deps.clock.now()))
     return await detail(principal, session.id)
 
 
-async def note_viewers(session_id: int, viewers: int) -> None:
-    """Keep the peak: a guarded update, so concurrent reports never lower it."""
-    await LiveSession.filter(id=session_id, peak_viewers__lt=viewers).update(peak_viewers=viewers)
+note_viewers = attendance.write_peak
 
 
 # ---- in the room: the realtime server calls these ------------------------------------------
@@ -790,80 +803,270 @@ async def join(
 ) -> dict[str, Any]:
     """A connection (held by the realtime process `process`) enters the room: an invited
     store, or the session's hosts. Returns the room's whole state, the viewers counted with
-    this one (nobody is counted in an ended session's room)."""
-    session = await _visible(principal, session_id)
-    if session.status != SessionStatus.ENDED.value:  # an ended session has nobody watching
-        count = await room.enter(
-            deps, session.id, sid, principal.store_id, process=process, signin=principal.session_id
+    this one (nobody is counted in an ended session's room).
+
+    The hot path of a reconnect storm: what it needs of the database is kept in Redis
+    (join_state, room.py's figures), and what it writes is only what is new (attendance)."""
+    snapshot = await _joinable(deps, principal, session_id)
+    entered = None
+    if snapshot.session["status"] != SessionStatus.ENDED.value:  # nobody watches an ended one
+        entered = await room.enter(
+            deps, session_id, sid, principal.store_id, process=process, signin=principal.session_id
         )
-        await note_viewers(session.id, count)
-        if principal.store_id is not None:
+        if entered.new_peak:
+            attendance.note_peak(session_id, entered.viewers)
+        if entered.first_time and principal.store_id is not None:
             try:
-                await _note_joined(session.id, principal.store_id, deps.clock.now())
+                await _note_joined(deps, session_id, principal.store_id, deps.clock.now())
             except Exception:  # a figure for the report: never worth a refused join
-                log.exception("live attendance not recorded", extra={"session_id": session.id})
-    return await _full_state(deps, principal, session)
+                log.exception("live attendance not recorded", extra={"session_id": session_id})
+    return await _full_state(deps, principal, snapshot, entered)
 
 
-async def _note_joined(session_id: int, store_id: int, now: datetime) -> None:
+async def _note_joined(deps: Any, session_id: int, store_id: int, now: datetime) -> None:
     """The store's first entry into the room, for the session's effect (invited → joined →
-    ordered): one guarded update, which finds nothing to do on every later join."""
-    await sql.execute(
-        "UPDATE live_invitations SET joined_at = $3"
-        " WHERE session_id = $1 AND store_id = $2 AND joined_at IS NULL",
-        session_id,
-        store_id,
-        now,
-    )
+    ordered), batched with the other first entries meanwhile (attendance.py): a quiet room
+    records it before answering, a storm right after."""
+
+    async def forget(store_ids: list[int]) -> None:
+        await room.forget_joined(deps, session_id, store_ids)
+
+    await attendance.note_joined(session_id, store_id, now, forget=forget)
 
 
-async def _full_state(deps: Any, principal: Principal, session: LiveSession) -> dict[str, Any]:
-    """Everything a client needs on (re)joining, so that it reads nothing else: the room's
-    state (the card with what is left now), the title and video URL, the rain running in it
-    if any (and the caller's packet), the coupon drops open now (with their coupons and the
-    caller's), and the draws announced or drawn (winners named for the caller)."""
-    # The version first: every figure below is at least as new as it says (room.py).
-    version = await room.version(deps, session.id)
-    state = await room.state(deps, session)
-    state["orders"], state["gmv_fen"] = await live_totals(session.id)
-    state["version"] = version
-    state["title"] = session.title
-    state["stream_url"] = session.stream_url
-    if state["card"] is not None:
-        # Kept when it was pushed: orders and cancellations have moved the stock since.
-        stock = await LiveProduct.filter(
-            id=state["card"]["product_id"], session_id=session.id
-        ).values_list("live_stock", "sold")
-        if stock:
-            state["card"]["left"] = max(int(stock[0][0]) - int(stock[0][1]), 0)
-    state["drops"] = await _with_coupons(
-        principal, await drops.running_drops(session.id, principal.store_id)
+def _may_see(principal: Principal, snapshot: join_state.Snapshot) -> bool:
+    """_visible's rule on a snapshot: the brand's staff, the distributor's staff, or an
+    invited store."""
+    session = snapshot.session
+    if principal.brand_id != session["brand_id"]:
+        return False
+    if principal.role in DISTRIBUTOR_ROLES:
+        return bool(principal.distributor_id == session["distributor_id"])
+    if principal.role in STORE_ROLES:
+        return bool(snapshot.invited)
+    return principal.role in BRAND_ROLES
+
+
+# What is being read from the database for joiners, by what: a storm's joins share a read.
+_READS: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
+
+
+async def _shared(what: tuple[Any, ...], read: Callable[[], Awaitable[T]]) -> T:
+    """`read()`, or the same read another caller of this process started and is waiting for
+    (a cancelled caller does not cancel it for the others)."""
+    future = _READS.get(what)
+    if future is None or future.get_loop() is not asyncio.get_running_loop():
+        future = _READS[what] = asyncio.ensure_future(read())
+
+        def done(finished: asyncio.Future[Any]) -> None:
+            if _READS.get(what) is finished:
+                del _READS[what]
+
+        future.add_done_callback(done)
+    return cast(T, await asyncio.shield(future))
+
+
+async def _joinable(deps: Any, principal: Principal, session_id: int) -> join_state.Snapshot:
+    """The session as a joiner reads it, if the caller may see it (else SessionNotFound):
+    from Redis, or from the database (then kept in Redis)."""
+    store_id = principal.store_id if principal.role in STORE_ROLES else None
+    snapshot, generation = await join_state.read(deps, session_id, store_id)
+    if snapshot is None:
+
+        async def read() -> tuple[join_state.Snapshot, frozenset[int]] | None:
+            return await _read_snapshot(deps, session_id, generation)
+
+        found = await _shared(("snapshot", session_id), read)
+        if found is None:
+            raise SessionNotFound()
+        read_snapshot, invited = found
+        snapshot = replace(read_snapshot, invited=None if store_id is None else store_id in invited)
+    if not _may_see(principal, snapshot):
+        raise SessionNotFound()
+    return snapshot
+
+
+async def _read_snapshot(
+    deps: Any, session_id: int, generation: str
+) -> tuple[join_state.Snapshot, frozenset[int]] | None:
+    """The session's snapshot and its invited stores from the database, kept in Redis
+    unless it changed meanwhile (join_state.keep); None if there is no such session."""
+    session = await LiveSession.get_or_none(id=session_id)
+    if session is None:
+        return None
+    brand_id: int = session.brand_id  # type: ignore[attr-defined]
+    invited = await sql.fetch(
+        "SELECT store_id FROM live_invitations WHERE session_id = $1", session_id
     )
-    state["draws"] = [
-        # The eligible list is the record's (its URL is here): it may be thousands of ids.
+    records = [
+        # The eligible list is the record's (its URL is in the state): it may be thousands.
         {
             **{key: value for key, value in record.items() if key != "eligible"},
             "eligible_count": None if record["eligible"] is None else len(record["eligible"]),
         }
-        for record in await _named_draws(
-            deps,
-            principal,
-            [
-                record
-                for record in await draws.session_draws(session.id)
-                if record["status"] != DrawStatus.PLANNED.value
-            ],
-        )
+        for record in await draws.session_draws(session_id)
+        if record["status"] != DrawStatus.PLANNED.value
     ]
-    running = await RedPacketRain.filter(
-        session_id=session.id, status=RainStatus.RUNNING.value
-    ).first()
+    winners = {winner["store_id"] for record in records for winner in record["winners"]}
+    names = await org_service.names(brand_id, "store", winners) if winners else {}
+    running = await sql.fetch_one(
+        "SELECT id FROM red_packet_rains WHERE session_id = $1 AND status = $2 ORDER BY id",
+        session_id,
+        RainStatus.RUNNING.value,
+    )
+    snapshot = join_state.Snapshot(
+        session={
+            "id": session.id,
+            "brand_id": brand_id,
+            "distributor_id": session.distributor_id,  # type: ignore[attr-defined]
+            "status": session.status,
+            "title": session.title,
+            "stream_url": session.stream_url,
+        },
+        drops=await _coupons_of(brand_id, await drops.running_drops(session_id, None)),
+        draws=records,
+        names={int(store): name for store, name in names.items()},
+        rain_id=None if running is None else int(running["id"]),
+    )
+    stores = [int(row["store_id"]) for row in invited]
+    await join_state.keep(deps, session_id, generation, snapshot, stores)
+    return snapshot, frozenset(stores)
+
+
+async def _changed(deps: Any, session_id: int) -> None:
+    """Something a joiner reads of the session changed and has committed: the next joiner
+    reads it again (join_state). Failing to say so leaves it stale a minute at most."""
+    try:
+        await join_state.forget(deps, session_id)
+    except Exception:
+        log.exception("live join state not refreshed", extra={"session_id": session_id})
+
+
+async def _changed_after_commit(deps: Any, session_id: int) -> None:
+    """_changed, once the current transaction has committed (first of its after-commit
+    work: before the room is told)."""
+
+    async def changed() -> None:
+        await _changed(deps, session_id)
+
+    await sql.after_commit(changed)
+
+
+async def _figure(
+    deps: Any,
+    session_id: int,
+    kept: room.RoomRead,
+    name: str,
+    read: Callable[[], Awaitable[Any]],
+) -> tuple[int, str]:
+    """A figure of the room as kept (version, value), or read from the database by `read`
+    after the version it is then kept with, and kept (one read for a storm's joins)."""
+    if name in kept.figures:
+        return kept.figures[name]
+
+    async def read_and_keep() -> tuple[int, str]:
+        value = str(await read())
+        await room.keep_figures(deps, session_id, kept.version, {name: value})
+        return kept.version, value
+
+    return await _shared(("figure", session_id, name), read_and_keep)
+
+
+async def _full_state(
+    deps: Any,
+    principal: Principal,
+    snapshot: join_state.Snapshot,
+    entered: room.Entered | None = None,
+) -> dict[str, Any]:
+    """Everything a client needs on (re)joining, so that it reads nothing else: the room's
+    state (the card with what is left now), the title and video URL, the rain running in it
+    if any (and the caller's packet), the coupon drops open now (with their coupons and the
+    caller's), and the draws announced or drawn (winners named for the caller).
+
+    Its `version` is the room's when it was read, or older: that of the oldest figure in it
+    as it was kept (a push of a newer figure may be on its way, and must be taken)."""
+    session = snapshot.session
+    session_id, status = int(session["id"]), str(session["status"])
+    if entered is not None:  # the room read with the viewers counted
+        kept, count = entered.room, entered.viewers
+    else:
+        kept = await room.read_room(deps, session_id)
+        ended = status == SessionStatus.ENDED.value
+        count = 0 if ended else await room.viewers(deps, session_id)
+    state = room.state_of(session_id, status, kept.stored, count)
+    versions = [kept.version]
+
+    async def totals() -> str:
+        orders, gmv = await live_totals(session_id)
+        return f"{orders},{gmv}"
+
+    at, value = await _figure(deps, session_id, kept, "totals", totals)
+    versions.append(at)
+    orders, gmv = value.split(",")
+    state["orders"], state["gmv_fen"] = int(orders), int(gmv)
+    state["title"] = session["title"]
+    state["stream_url"] = session["stream_url"]
+    if state["card"] is not None:
+        # Kept when it was pushed: orders and cancellations have moved the stock since.
+        product_id = int(state["card"]["product_id"])
+
+        async def left() -> int | None:
+            return await _stock_left(session_id, product_id)
+
+        at, value = await _figure(deps, session_id, kept, f"left:{product_id}", left)
+        if value != "None":
+            versions.append(at)
+            state["card"]["left"] = int(value)
+    state["drops"] = await _running_drops(deps, principal, snapshot, kept, versions)
+    state["draws"] = [
+        {**record, "record_url": record_url(deps, session_id, record["draw_id"])}
+        for record in _name_winners(principal, snapshot.draws, snapshot.names)
+    ]
     state["rain"] = None
-    if running is not None:
-        state["rain"] = await rains.rain_state(deps, running.id)
+    if snapshot.rain_id is not None:
+        state["rain"] = await rains.rain_state(deps, snapshot.rain_id)
         if principal.store_id is not None:
-            state["rain"]["mine"] = await rains.my_grant(running.id, principal.store_id)
+            state["rain"]["mine"] = await rains.my_grant(snapshot.rain_id, principal.store_id)
+    state["version"] = min(versions)
     return state
+
+
+async def _stock_left(session_id: int, product_id: int) -> int | None:
+    stock = await LiveProduct.filter(id=product_id, session_id=session_id).values_list(
+        "live_stock", "sold"
+    )
+    return max(int(stock[0][0]) - int(stock[0][1]), 0) if stock else None
+
+
+async def _running_drops(
+    deps: Any,
+    principal: Principal,
+    snapshot: join_state.Snapshot,
+    kept: room.RoomRead,
+    versions: list[int],
+) -> list[dict[str, Any]]:
+    """The drops open now, with what is left of each (its figure) and the caller's coupon
+    from it (`mine`: one query, only while a drop is open)."""
+    if not snapshot.drops:
+        return []
+    session_id = int(snapshot.session["id"])
+    mine: dict[int, dict[str, Any] | None] = {}
+    if principal.store_id is not None:
+        mine = await drops.claims_of(
+            [int(drop["id"]) for drop in snapshot.drops], principal.store_id
+        )
+    shown = []
+    for drop in snapshot.drops:
+
+        async def claimed(drop_id: int = int(drop["id"])) -> int:
+            return int((await drops.drop_state(drop_id, None))["claimed"])
+
+        at, value = await _figure(deps, session_id, kept, f"claimed:{drop['id']}", claimed)
+        versions.append(at)
+        taken = int(value)
+        left = max(int(drop["quantity"]) - taken, 0)
+        shown.append({**drop, "claimed": taken, "left": left, "mine": mine.get(drop["id"])})
+    return shown
 
 
 async def leave(deps: Any, session_id: int, sid: str, *, process: str) -> int:
@@ -876,7 +1079,7 @@ async def viewer_count(deps: Any, session_id: int) -> int:
 
 
 async def room_state(deps: Any, principal: Principal, session_id: int) -> dict[str, Any]:
-    return await _full_state(deps, principal, await _visible(principal, session_id))
+    return await _full_state(deps, principal, await _joinable(deps, principal, session_id))
 
 
 async def chat(
@@ -1007,6 +1210,8 @@ async def tell_ticker(
     orders, gmv = await live_totals(session_id)
     product = await LiveProduct.get(id=product_id)
     left = max(product.live_stock - product.sold, 0)
+    figures = {"totals": f"{orders},{gmv}", f"left:{product_id}": left}
+    await room.keep_figures(deps, session_id, version, figures)
     ticker = {"orders": orders, "gmv_fen": gmv, "product_id": product_id, "left": left}
     await tell_room(deps, session_id, "ticker", {**ticker, "version": version})
     if with_card and await room.card_product_id(deps, session_id) == product_id:
@@ -1210,7 +1415,10 @@ async def start_rain(
     """The host starts one of the session's planned rains: the distributor pays its total in,
     and the packets are ready to grab until it ends."""
     session = await _hosting(principal, session_id)
-    return await rains.start_rain(deps, await _rain_of(session.id, rain_id), now=now)
+    try:
+        return await rains.start_rain(deps, await _rain_of(session.id, rain_id), now=now)
+    finally:  # started, or refused because something changed: read again either way
+        await _changed(deps, session.id)
 
 
 async def grab(
@@ -1232,7 +1440,9 @@ async def grab(
 
 async def finish_rain(deps: Any, rain_id: int, *, now: datetime) -> dict[str, Any]:
     """End a rain (its timer ran out): idempotent, from any process."""
-    return await rains.end_rain(deps, rain_id, now=now)
+    ended = await rains.end_rain(deps, rain_id, now=now)
+    await _changed(deps, int(ended["session_id"]))
+    return ended
 
 
 async def end_due_rains_job(deps: Any) -> int:
@@ -1244,6 +1454,7 @@ async def end_due_rains_job(deps: Any) -> int:
     )
     for rain_id, session_id in due:
         ended = await rains.end_rain(deps, int(rain_id), now=now)
+        await _changed(deps, int(session_id))
         await tell_room(deps, int(session_id), "rain_result", ended)
     return len(due)
 
@@ -1322,6 +1533,7 @@ async def start_drop(
     """The host opens one of the session's coupon drops: first come first served."""
     session = await _hosting(principal, session_id)
     started = await drops.start_drop(deps, session.id, _drop_id(drop_id), now=now)
+    await _changed(deps, session.id)
     return (await _with_coupons(principal, [started]))[0]
 
 
@@ -1330,6 +1542,7 @@ async def end_drop(
 ) -> dict[str, Any]:
     session = await _hosting(principal, session_id)
     ended = await drops.end_drop(deps, session.id, _drop_id(drop_id), now=now)
+    await _changed(deps, session.id)
     return (await _with_coupons(principal, [ended]))[0]
 
 
@@ -1348,8 +1561,9 @@ async def drop_left(deps: Any, session_id: int, drop_id: int) -> dict[str, Any]:
     """What is left of a drop, for the room after a grab: read after a new version is taken,
     so that the push with the newest version says the least left."""
     version = await room.next_version(deps, session_id)
-    left = (await drops.drop_state(drop_id, None))["left"]
-    return {"id": drop_id, "left": left, "version": version}
+    drop = await drops.drop_state(drop_id, None)
+    await room.keep_figures(deps, session_id, version, {f"claimed:{drop_id}": drop["claimed"]})
+    return {"id": drop_id, "left": drop["left"], "version": version}
 
 
 # ---- lottery draws in the room --------------------------------------------------------------
@@ -1367,6 +1581,7 @@ async def announce_draw(
     """The host announces a draw: the hash of its secret seed is published now."""
     session = await _hosting(principal, session_id)
     announced = await draws.announce(deps, session.id, _draw_id(draw_id), now=now)
+    await _changed(deps, session.id)
     return {**announced, "record_url": record_url(deps, session.id, announced["draw_id"])}
 
 
@@ -1380,6 +1595,7 @@ async def run_draw(
         raise room.NotHost()
     session = await _visible(principal, session_id)
     drawn = await draws.run(deps, session.id, _draw_id(draw_id), now=now)
+    await _changed(deps, session.id)
     return (await _named_draws(deps, principal, [drawn]))[0]
 
 
@@ -1423,6 +1639,13 @@ async def _winners_named(
     names: dict[int, str] = {}
     if store_ids and principal.brand_id is not None:
         names = await org_service.names(principal.brand_id, "store", store_ids)
+    return _name_winners(principal, records, names)
+
+
+def _name_winners(
+    principal: Principal, records: list[dict[str, Any]], names: dict[int, str]
+) -> list[dict[str, Any]]:
+    """_winners_named with the winners' store names given."""
     staff = principal.role in (*DISTRIBUTOR_ROLES, *BRAND_ROLES)
 
     def shown(store_id: int) -> str:
