@@ -74,7 +74,12 @@ def server_env(
         if not key.startswith(("B2BC_", "WECHAT_")) and key not in ("DATABASE_URL", "REDIS_URL")
     }
     query = f"?{extra_db_params}" if extra_db_params else ""
+    # The venv's b2bc imports `backend` from wherever the project was installed (editable:
+    # the main checkout); run from another worktree, a bench would measure that one's code.
+    # The tree this bench is in comes first.
+    python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env |= {
+        "PYTHONPATH": python_path,
         "B2BC_MODE": "embedded",
         "DATABASE_URL": f"postgres://postgres@{HOST}:{db_port}/{database}{query}",
         "REDIS_URL": redis_url,

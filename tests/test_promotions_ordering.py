@@ -11,6 +11,7 @@ import httpx
 from tortoise.transactions import in_transaction
 
 from backend.ordering.models import Order, OrderLine
+from backend.org.models import StoreTag
 from backend.payments.models import Refund
 from backend.promotions import service as promotions_service
 from backend.promotions.models import Promotion, PromotionUse
@@ -123,6 +124,30 @@ async def test_the_quote_and_the_order_show_and_charge_the_promotion(
     stranger = await admin(client, await make_shop())
     foreign = await client.get(f"{API}/{promotion['id']}/budget", headers=stranger)
     assert foreign.status_code == 404
+
+
+async def test_the_quote_and_the_order_admit_the_store_by_any_of_its_tags(
+    client, sandbox_client
+) -> None:
+    shop = await make_shop()
+    store = shop.tenant.store
+    for tag in ("社区店", "旗舰店"):  # two tags: the store is read with a row per tag
+        await StoreTag.create(store=store, tag=tag)
+    tagged = await running(client, shop, reduction(name="社区店", audience={"tags": ["社区店"]}))
+    other = await running(client, shop, reduction(name="直营店", audience={"tags": ["直营店"]}))
+    owner = await store_owner(client, sandbox_client, store)
+
+    answer = await client.post("/api/v1/quote", json=two_purifiers(shop), headers=bearer(owner))
+    assert answer.status_code == 200, answer.text
+    quote = answer.json()
+    assert [a["promotion_id"] for a in quote["promotions"]["applied"]] == [tagged["id"]]
+    skipped = [(s["promotion_id"], s["code"]) for s in quote["promotions"]["skipped"]]
+    assert skipped == [(other["id"], "promo.audience")]
+    assert quote["payable_fen"] == 399_800 - 30_000
+
+    order = await ordered(client, owner, shop)
+    assert [p["promotion_id"] for p in order["promotions"]] == [tagged["id"]]
+    assert order["payable_fen"] == 399_800 - 30_000
 
 
 async def test_a_gift_is_a_zero_price_line_and_takes_its_stock(client, sandbox_client) -> None:

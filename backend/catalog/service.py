@@ -955,6 +955,23 @@ async def quote(
     return quote_lines(offers, lines)
 
 
+async def quote_naming(
+    brand_id: int,
+    distributor_id: int,
+    store_tier: str,
+    lines: Sequence[RequestedLine],
+    named: Iterable[int],
+) -> tuple[Quote, dict[int, SkuSummary]]:
+    """The quote, and the brand's SKUs among `named` (the gifts a quote may give) named as
+    sku_summaries names them: read in the quote's own statements, not in one more."""
+    wanted = set(named)
+    offers = await offers_for(
+        brand_id, distributor_id, store_tier, [*(line.sku_id for line in lines), *wanted]
+    )
+    names = {sku_id: SkuSummary.of(offers[sku_id]) for sku_id in wanted if sku_id in offers}
+    return quote_lines(offers, lines), names
+
+
 async def search_for_store(
     brand_id: int,
     distributor_id: int,

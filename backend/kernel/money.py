@@ -19,7 +19,7 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
     """
     if total < 0:
         raise ValueError("total must not be negative")
-    if any(weight < 0 for weight in weights):
+    if weights and min(weights) < 0:
         raise ValueError("weights must not be negative")
     weight_sum = sum(weights)
     if weight_sum == 0:
@@ -32,7 +32,8 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
         return parts
     remainders = [total * weight % weight_sum for weight in weights]
     # Fewer fen are left than there are positive remainders, so zero weights never get one.
-    for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:left]:
+    # Largest remainders first; a stable sort keeps equal ones in index order, reversed too.
+    for index in sorted(range(len(weights)), key=remainders.__getitem__, reverse=True)[:left]:
         parts[index] += 1
     return parts
 

@@ -258,7 +258,7 @@ def _channel_of(principal: Principal) -> Channel:
 
 def _buyer(store: org_service.StoreContext) -> promotions_service.Buyer:
     return promotions_service.Buyer(
-        store.id, store.brand_id, store.distributor_id, store.region_id, store.tier
+        store.id, store.brand_id, store.distributor_id, store.region_id, store.tier, store.tags
     )
 
 
@@ -292,8 +292,15 @@ async def _priced(
     shows a coupon that can't be used, with why, rather than refusing the quote)."""
     now = deps.clock.now()
     channel = _channel_of(principal)
-    quote = await catalog_service.quote(store.brand_id, store.distributor_id, store.tier, lines)
-    result = await promotions_service.price(_buyer(store), channel.value, now, quote.lines)
+    running = await promotions_service.running_promotions(store.brand_id, now, store_id=store.id)
+    # The gifts are not among the quote's lines: the statements that read the lines name
+    # every SKU the running promotions may give, so naming the gifts given costs no query.
+    quote, gift_skus = await catalog_service.quote_naming(
+        store.brand_id, store.distributor_id, store.tier, lines, running.gift_sku_ids
+    )
+    result = promotions_service.price_running(
+        running, _buyer(store), channel.value, now, quote.lines
+    )
     payable = _payable_lines(quote, result)
     applied, problem = None, None
     if coupon_id is not None:
@@ -311,10 +318,6 @@ async def _priced(
         line.payable_fen - off
         for line, off in zip(payable, coupon_off, strict=True)
         if line.sku_id not in promoted
-    )
-    # Gifts are not among the quote's lines: name them (a query only when there are some).
-    gift_skus = await catalog_service.sku_summaries(
-        store.brand_id, promotions_service.gift_skus(result)
     )
     return PricedCart(
         quote, result, applied, problem, options, balance, min(balance, rebate_base), gift_skus

@@ -745,6 +745,8 @@ class StoreContext:
     tier: str
     name: str
     region_id: int | None = None
+    # In order: what promotion and coupon audiences that name tags look at.
+    tags: tuple[str, ...] = ()
 
 
 async def store_for_ordering(principal: Principal, store_id: int | None) -> StoreContext:
@@ -754,12 +756,16 @@ async def store_for_ordering(principal: Principal, store_id: int | None) -> Stor
     if store_id is None:
         raise StoreNotFound()
     # Every quote, cart view and order starts here: fixed SQL (infra/sql.py), then the same
-    # tenancy rule scoped() applies.
-    row = await sql.fetch_one(
-        "SELECT id, brand_id, distributor_id, salesperson_id, tier, name, status, region_id"
-        " FROM stores WHERE id = $1",
+    # tenancy rule scoped() applies. The store's tags come in the same statement (a row per
+    # tag, one row with a NULL tag when it has none), rather than a query of their own for
+    # the promotions whose audience names tags.
+    rows = await sql.fetch(
+        "SELECT s.id, s.brand_id, s.distributor_id, s.salesperson_id, s.tier, s.name, s.status,"
+        " s.region_id, t.tag FROM stores s LEFT JOIN store_tags t ON t.store_id = s.id"
+        " WHERE s.id = $1 ORDER BY t.tag",
         store_id,
     )
+    row = rows[0] if rows else None
     if row is None or not may_see(principal, row, STORE_TENANCY):
         raise StoreNotFound()
     if row["status"] != "active":
@@ -772,6 +778,7 @@ async def store_for_ordering(principal: Principal, store_id: int | None) -> Stor
         tier=row["tier"],
         name=row["name"],
         region_id=row["region_id"],
+        tags=tuple(tagged["tag"] for tagged in rows if tagged["tag"] is not None),
     )
 
 

@@ -1,4 +1,5 @@
-"""Prices a store's cart under the brand's promotions: a pure function over frozen dataclasses.
+"""Prices a store's cart under the brand's promotions: a pure function from frozen dataclasses
+to named tuples.
 
 `price_cart` takes the lines as priced before promotions (catalog/pricing.py), the store, the
 channel, `now` and the promotions with their per-store usage and remaining budgets, and says
@@ -54,9 +55,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from backend.kernel.money import allocate, percent_of, yuan
 
@@ -311,10 +312,19 @@ class Promotion:
     step: int = 2
     priority: int = 0
     per_store_limit: int | None = None
+    # Derived, because every quote reads them for every promotion: the reward's kind, and
+    # the window in microseconds since the epoch (comparing aware datetimes asks both for
+    # their UTC offset, and cost more than the other eligibility checks together).
+    kind: RewardKind = field(init=False, repr=False, compare=False)
+    starts_us: int = field(init=False, repr=False, compare=False)
+    ends_us: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
             raise ValueError("promotion times must be timezone-aware")
+        object.__setattr__(self, "kind", _KINDS[type(self.reward)])
+        object.__setattr__(self, "starts_us", _micros(self.starts_at))
+        object.__setattr__(self, "ends_us", _micros(self.ends_at))
         if self.ends_at <= self.starts_at:
             raise ValueError("a promotion must end after it starts")
         if not self.channels <= CHANNELS:
@@ -338,9 +348,14 @@ class Promotion:
         if self.per_store_limit is not None and self.per_store_limit < 0:
             raise ValueError("a per-store limit must not be negative")
 
-    @property
-    def kind(self) -> RewardKind:
-        return _KINDS[type(self.reward)]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(at: datetime) -> int:
+    """An aware datetime as whole microseconds since the epoch: exact, and ordered as it is."""
+    return (at - _EPOCH) // _MICROSECOND
 
 
 def _check_percent(value: Decimal, upper: Decimal | None) -> None:
@@ -352,9 +367,13 @@ def _check_percent(value: Decimal, upper: Decimal | None) -> None:
 
 # ---------------------------------------------------------------- outputs
 
+# The outputs are named tuples: as immutable as the inputs' frozen dataclasses, and a quote
+# makes a hundred or so of them (an adjustment per line per promotion, a line, an
+# application), where a frozen dataclass's __init__ (an object.__setattr__ per field) made
+# up a fifth of the engine's time.
 
-@dataclass(frozen=True, slots=True)
-class Adjustment:
+
+class Adjustment(NamedTuple):
     """`amount_fen` taken off one line by one promotion. `units`: for a bundle counted in sets,
     how many of the line's units (those inside complete sets) it was computed on; else None."""
 
@@ -364,8 +383,7 @@ class Adjustment:
     units: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PricedLine:
+class PricedLine(NamedTuple):
     sku_id: int
     category_id: int | None
     quantity: int
@@ -389,16 +407,14 @@ class PricedLine:
         return sum(adjustment.amount_fen for adjustment in self.adjustments)
 
 
-@dataclass(frozen=True, slots=True)
-class GrantedGift:
+class GrantedGift(NamedTuple):
     promotion_id: int
     sku_id: int
     quantity: int
     value_fen: int
 
 
-@dataclass(frozen=True, slots=True)
-class AppliedPromotion:
+class AppliedPromotion(NamedTuple):
     promotion_id: int
     name: str
     kind: RewardKind
@@ -411,8 +427,7 @@ class AppliedPromotion:
     sets: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SkippedPromotion:
+class SkippedPromotion(NamedTuple):
     promotion_id: int
     code: str
     message: str
@@ -468,27 +483,24 @@ def price_cart(
 
     skipped: dict[int, str] = {}
     eligible: list[Promotion] = []
+    now_us = _micros(now)
     for promotion in ordered:
-        reason = _ineligible(
-            promotion,
-            store=store,
-            channel=channel,
-            now=now,
-            used=usage.get(promotion.id, 0),
-            budget_left=budgets.get(promotion.id),
+        reason = _ineligible(promotion, store=store, channel=channel, now_us=now_us) or _excluded(
+            promotion, usage=usage, budgets=budgets
         )
         if reason:
             skipped[promotion.id] = reason
         else:
             eligible.append(promotion)
 
+    portions = _Portions(lines)
     shared = [p for p in eligible if p.stacking == "shared"]
-    shared_plan = _run(lines, shared, budgets)
+    shared_plan = _run(portions, shared, budgets)
     plans = [shared_plan]
     for promotion in eligible:
         if promotion.stacking != "exclusive":
             continue
-        alone = _run(lines, [promotion], budgets)
+        alone = _run(portions, [promotion], budgets)
         if alone.applied:
             plans.append(alone)
         else:
@@ -497,12 +509,15 @@ def price_cart(
     skipped.update(_left_out(eligible, best, shared_plan, skipped))
     # Only the chosen plan's lines are built: there is one plan per exclusive promotion.
     priced = _priced_lines(lines, best)
+    before = sum(line.unit_price_fen * line.quantity for line in lines)
 
     return PromotionResult(
         lines=priced,
-        list_amount_fen=sum(line.list_amount_fen for line in priced),
-        before_promotions_fen=sum(line.before_promotions_fen for line in priced),
-        promotion_discount_fen=sum(line.promotion_discount_fen for line in priced),
+        list_amount_fen=sum(line.list_unit_price_fen * line.quantity for line in lines),
+        before_promotions_fen=before,
+        # Every fen a plan takes off a line is one of its adjustments (_Cart.take), so the
+        # adjustments of all lines add up to exactly this; gift lines cost and take nothing.
+        promotion_discount_fen=before - best.payable_fen,
         payable_fen=best.payable_fen,
         gifts=best.gifts,
         points_earned=best.points,
@@ -535,34 +550,30 @@ def _left_out(
 
 
 def _ineligible(
-    promotion: Promotion,
-    *,
-    store: StoreProfile,
-    channel: str,
-    now: datetime,
-    used: int,
-    budget_left: int | None,
+    promotion: Promotion, *, store: StoreProfile, channel: str, now_us: int
 ) -> str | None:
-    # The first check that fails names the reason; later ones are not evaluated (this runs
-    # for every promotion of every quote).
-    if now < promotion.starts_at:
+    """What keeps a promotion from this store and channel now (`now_us`: see _micros), if
+    anything. The first check that fails names the reason; later ones are not evaluated
+    (this and _excluded run for every promotion of every quote)."""
+    if now_us < promotion.starts_us:
         return "promo.not_started"
-    if now >= promotion.ends_at:
+    if now_us >= promotion.ends_us:
         return "promo.ended"
-    return _excluded(promotion, store, channel, used, budget_left)
-
-
-def _excluded(
-    promotion: Promotion, store: StoreProfile, channel: str, used: int, budget_left: int | None
-) -> str | None:
-    """Within its window, what else keeps a promotion from this store's cart, if anything."""
     if promotion.channels and channel not in promotion.channels:
         return "promo.channel"
     if not promotion.audience.admits(store):
         return "promo.audience"
+    return None
+
+
+def _excluded(
+    promotion: Promotion, *, usage: Mapping[int, int], budgets: Mapping[int, int | None]
+) -> str | None:
+    """The store's uses or the budget that keep an otherwise eligible promotion out."""
     limit = promotion.per_store_limit
-    if limit is not None and used >= limit:
+    if limit is not None and usage.get(promotion.id, 0) >= limit:
         return "promo.limit_reached"
+    budget_left = budgets.get(promotion.id)
     if budget_left is not None and budget_left <= 0:
         return "promo.budget_exhausted"
     return None
@@ -648,11 +659,19 @@ class _Cart:
     def take(self, promotion: Promotion, portion: _Portion, parts: list[int]) -> None:
         """Take `parts` off the portion's lines: each part is at most the portion's current
         amount on its line (`current`, which also cut the segments it needs)."""
+        promotion_id, kind = promotion.id, promotion.kind
+        amounts, adjustments = self.amounts, self.adjustments
+        if portion.units is None and not self.segments:  # whole lines, none cut: the most
+            for index, part in zip(portion.indices, parts, strict=True):
+                if part:
+                    amounts[index] -= part
+                    adjustments[index].append(Adjustment(promotion_id, kind, part))
+            return
         units: Sequence[int | None] = portion.units or [None] * len(parts)
         for index, part, unit_count in zip(portion.indices, parts, units, strict=True):
             if not part:
                 continue
-            self.amounts[index] -= part
+            amounts[index] -= part
             line = self.segments.get(index)
             if line is not None:
                 reach = self.lines[index].quantity if unit_count is None else unit_count
@@ -660,9 +679,7 @@ class _Cart:
                 shares = allocate(part, [segment[1] for segment in inside])
                 for segment, share in zip(inside, shares, strict=True):
                     segment[1] -= share
-            self.adjustments[index].append(
-                Adjustment(promotion.id, promotion.kind, part, unit_count)
-            )
+            adjustments[index].append(Adjustment(promotion_id, kind, part, unit_count))
 
 
 def _cut(segments: list[list[int]], units: int) -> None:
@@ -679,25 +696,52 @@ def _cut(segments: list[list[int]], units: int) -> None:
         start = end
 
 
-@dataclass(frozen=True, slots=True)
 class _Portion:
     """What a promotion's scope takes of the cart: line indices and, for a bundle counted in
     sets, how many units of each line are inside complete sets (None: every unit).
-    `sets` is the number of complete sets of a bundle scope (either mode), else None."""
+    `sets` is the number of complete sets of a bundle scope (either mode), else None.
+    `quantities` are the units each line has in the portion, `quantity` their sum: a
+    portion depends on the scope and the cart only, so one serves every plan and every
+    promotion with an equal scope (see _Portions), and nothing changes it once made (a
+    plain class: a frozen dataclass costs more to make than the portion itself)."""
 
-    indices: list[int]
-    units: list[int] | None = None
-    sets: int | None = None
+    __slots__ = ("indices", "quantities", "quantity", "sets", "units")
 
-    def quantities(self, lines: Sequence[CartLine]) -> list[int]:
-        if self.units is None:
-            return [lines[i].quantity for i in self.indices]
-        return self.units
+    def __init__(
+        self,
+        indices: list[int],
+        quantities: list[int],
+        units: list[int] | None = None,
+        sets: int | None = None,
+    ) -> None:
+        self.indices = indices
+        self.quantities = quantities
+        self.units = units
+        self.sets = sets
+        self.quantity = sum(quantities)
+
+
+class _Portions:
+    """The portion of one cart each scope takes, computed once per distinct scope: the
+    candidate plans and the promotions sharing a scope (the whole cart, one category) ask
+    for the same ones. A portion is never changed once made, so sharing it is safe."""
+
+    def __init__(self, lines: Sequence[CartLine]) -> None:
+        self.lines = lines
+        self.quantities = [line.quantity for line in lines]
+        self._known: dict[Scope, _Portion] = {}
+
+    def of(self, scope: Scope) -> _Portion:
+        portion = self._known.get(scope)
+        if portion is None:
+            portion = self._known[scope] = _covered(scope, self.lines, self.quantities)
+        return portion
 
 
 def _run(
-    lines: Sequence[CartLine], promotions: Sequence[Promotion], budgets: Mapping[int, int | None]
+    portions: _Portions, promotions: Sequence[Promotion], budgets: Mapping[int, int | None]
 ) -> _Plan:
+    lines = portions.lines
     cart = _Cart(lines)
     plan = _Plan()
     applied: list[AppliedPromotion] = []
@@ -707,14 +751,16 @@ def _run(
     plan.line_rebates = [0] * len(lines)
     for promotion in promotions:
         cart.enter_step(promotion.step)
-        portion = _covered(promotion.scope, lines)
-        reason = _unmet(promotion, cart, portion)
+        portion = portions.of(promotion.scope)
+        # What the conditions, thresholds and gift multiples are measured on.
+        measured = sum(cart.measured(portion)) if portion.indices else 0
+        reason = _unmet(promotion, portion, measured)
         if reason:
             plan.failures[promotion.id] = reason
             continue
         reward = promotion.reward
         if isinstance(reward, Gift):
-            granted = _gift(promotion, reward, cart, portion)
+            granted = _gift(promotion, reward, portion, measured)
             gifts.append(granted)
             sets = _counted_sets(promotion, portion)
             applied.append(
@@ -729,7 +775,7 @@ def _run(
         elif isinstance(reward, Rebate | Points):
             after_payment.append((promotion, portion))
         else:
-            outcome = _price_change(promotion, cart, portion, budgets.get(promotion.id))
+            outcome = _price_change(promotion, cart, portion, measured, budgets.get(promotion.id))
             if outcome is None:
                 plan.failures[promotion.id] = "promo.no_effect"
             else:
@@ -757,17 +803,18 @@ def _run(
     return plan
 
 
-def _covered(scope: Scope, lines: Sequence[CartLine]) -> _Portion:
-    """The part of the cart `scope` covers: Scope.covers, unrolled, as this runs for every
-    promotion of every plan over every line (most of a large quote's time)."""
+def _covered(scope: Scope, lines: Sequence[CartLine], quantities: list[int]) -> _Portion:
+    """The part of the cart `scope` covers: Scope.covers, unrolled (`quantities` are the
+    lines' own)."""
     if scope.bundle:
         return _bundle_portion(scope, lines)
     skus, categories = scope.sku_ids, scope.category_ids
     if not skus and not categories:
-        return _Portion(list(range(len(lines))))
-    return _Portion(
-        [i for i, line in enumerate(lines) if line.sku_id in skus or line.category_id in categories]
-    )
+        return _Portion(list(range(len(lines))), quantities)
+    indices = [
+        i for i, line in enumerate(lines) if line.sku_id in skus or line.category_id in categories
+    ]
+    return _Portion(indices, [quantities[i] for i in indices])
 
 
 def _bundle_portion(scope: Scope, lines: Sequence[CartLine]) -> _Portion:
@@ -780,7 +827,7 @@ def _bundle_portion(scope: Scope, lines: Sequence[CartLine]) -> _Portion:
         held[lines[i].sku_id] = held.get(lines[i].sku_id, 0) + lines[i].quantity
     sets = min(held.get(part.sku_id, 0) // part.set_quantity for part in scope.bundle)
     if not scope.counts_sets or not sets:
-        return _Portion(indices, sets=sets)
+        return _Portion(indices, [lines[i].quantity for i in indices], sets=sets)
     left = {part.sku_id: sets * part.set_quantity for part in scope.bundle}
     kept: list[int] = []
     units: list[int] = []
@@ -791,7 +838,7 @@ def _bundle_portion(scope: Scope, lines: Sequence[CartLine]) -> _Portion:
             left[sku_id] -= taken
             kept.append(i)
             units.append(taken)
-    return _Portion(kept, units, sets)
+    return _Portion(kept, units, units, sets)
 
 
 def _counted_sets(promotion: Promotion, portion: _Portion) -> int | None:
@@ -838,13 +885,12 @@ def _priced_lines(lines: Sequence[CartLine], plan: _Plan) -> tuple[PricedLine, .
     return (*bought, *gifts)
 
 
-def _unmet(promotion: Promotion, cart: _Cart, portion: _Portion) -> str | None:
+def _unmet(promotion: Promotion, portion: _Portion, amount: int) -> str | None:
     if portion.sets == 0:
         return "promo.bundle_incomplete"
     if not portion.indices:
         return "promo.out_of_scope"
-    quantity = sum(portion.quantities(cart.lines))
-    amount = sum(cart.measured(portion))
+    quantity = portion.quantity
     conditions = promotion.conditions
     if quantity < conditions.min_quantity or amount < conditions.min_amount_fen:
         return "promo.condition_unmet"
@@ -854,9 +900,9 @@ def _unmet(promotion: Promotion, cart: _Cart, portion: _Portion) -> str | None:
     return None
 
 
-def _gift(promotion: Promotion, reward: Gift, cart: _Cart, portion: _Portion) -> GrantedGift:
-    """The gift's units: once, per full multiple of the conditions, or (a bundle counted in
-    sets) per complete set."""
+def _gift(promotion: Promotion, reward: Gift, portion: _Portion, measured: int) -> GrantedGift:
+    """The gift's units: once, per full multiple of the conditions (`measured`: the amount
+    they are measured on), or (a bundle counted in sets) per complete set."""
     multiples = 1
     if promotion.scope.counts_sets:
         assert portion.sets is not None
@@ -865,27 +911,26 @@ def _gift(promotion: Promotion, reward: Gift, cart: _Cart, portion: _Portion) ->
         conditions = promotion.conditions
         counts = []
         if conditions.min_quantity:
-            counts.append(sum(portion.quantities(cart.lines)) // conditions.min_quantity)
+            counts.append(portion.quantity // conditions.min_quantity)
         if conditions.min_amount_fen:
-            amount = sum(cart.measured(portion))
-            counts.append(amount // conditions.min_amount_fen)
+            counts.append(measured // conditions.min_amount_fen)
         multiples = min(counts)
     return GrantedGift(promotion.id, reward.sku_id, reward.quantity * multiples, reward.value_fen)
 
 
 def _price_change(
-    promotion: Promotion, cart: _Cart, portion: _Portion, budget_left: int | None
+    promotion: Promotion, cart: _Cart, portion: _Portion, measured: int, budget_left: int | None
 ) -> AppliedPromotion | None:
     """Special price, reduction or discount: take money off the scope's lines (a bundle's set
     units only, when counted in sets), capped by the budget, and say how; None when it changes
-    nothing."""
+    nothing. `measured` is what a reduction's threshold is measured on."""
     reward = promotion.reward
     current = cart.current(portion)
     scope_amount = sum(current)
     if isinstance(reward, SpecialPrice):
         # Each line's saving, never negative: the special price never raises a line.
         weights = []
-        quantities = portion.quantities(cart.lines)
+        quantities = portion.quantities
         for i, amount, quantity in zip(portion.indices, current, quantities, strict=True):
             unit = reward.unit_price_fen
             if unit is None:
@@ -895,8 +940,7 @@ def _price_change(
         wanted = sum(weights)
         note = "特价"
     elif isinstance(reward, Reduction):
-        threshold_amount = sum(cart.measured(portion))
-        times = threshold_amount // reward.threshold_fen if reward.every else 1
+        times = measured // reward.threshold_fen if reward.every else 1
         wanted = min(times * reward.amount_off_fen, scope_amount)
         weights = current
         label = "每满" if reward.every else "满"
@@ -949,7 +993,7 @@ def _earned(
         return applied, allocate(earned, paid_by_line)
     assert isinstance(reward, Rebate)
     if reward.base == "list":
-        quantities = portion.quantities(cart.lines)
+        quantities = portion.quantities
         base_by_line = [
             cart.lines[i].list_unit_price_fen * quantity
             for i, quantity in zip(portion.indices, quantities, strict=True)

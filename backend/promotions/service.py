@@ -342,11 +342,10 @@ class Running:
     budget_left_fen: dict[int, int | None]
     store_uses: dict[int, int] = field(default_factory=dict)
 
-    async def store_tags(self, store_id: int) -> frozenset[str]:
-        """The store's tags when an audience asks for them (a query), else none."""
-        if not any(promotion.audience.tags for promotion in self.promotions):
-            return frozenset()
-        return frozenset(await org_service.store_tags(store_id))
+    @property
+    def gift_sku_ids(self) -> set[int]:
+        """The SKUs these promotions may give away: what a quote names with its own lines."""
+        return {p.reward.sku_id for p in self.promotions if isinstance(p.reward, engine.Gift)}
 
 
 # Each promotion's engine form, per process, by id with the updated_at it was built from.
@@ -427,6 +426,7 @@ class Buyer:
     distributor_id: int
     region_id: int | None
     tier: str
+    tags: Sequence[str] = ()
 
 
 async def price(
@@ -440,6 +440,18 @@ async def price(
     """The promotions' result for the orderable `lines`; None when no promotion is running
     (then nothing changes the quote, and it cost one query of fixed SQL)."""
     running = await running_promotions(buyer.brand_id, at, also=also, store_id=buyer.id)
+    return price_running(running, buyer, channel, at, lines)
+
+
+def price_running(
+    running: Running,
+    buyer: Buyer,
+    channel: engine.Channel,
+    at: datetime,
+    lines: Sequence[QuotedLine],
+) -> engine.PromotionResult | None:
+    """As price(), with the promotions already read (a quote reads them before its lines, to
+    name their gifts in the same statement as the lines)."""
     orderable = [line for line in lines if line.orderable]
     if not running.promotions or not orderable:
         return None
@@ -449,7 +461,7 @@ async def price(
             distributor_id=buyer.distributor_id,
             region_id=buyer.region_id,
             tier=buyer.tier,
-            tags=await running.store_tags(buyer.id),
+            tags=frozenset(buyer.tags),
         ),
         channel=channel,
         now=at,
@@ -603,7 +615,7 @@ async def simulate(
         ).values_list("id", flat=True)
         if missing := sorted(set(also) - {int(i) for i in visible}):  # type: ignore[call-overload]
             raise PromotionNotFound(details={"promotion_ids": missing})
-    buyer = Buyer(store.id, brand_id, store.distributor_id, store.region_id, store.tier)
+    buyer = Buyer(store.id, brand_id, store.distributor_id, store.region_id, store.tier, store.tags)
     result = await price(buyer, channel, at, quote.lines, also=also)
     named = await catalog_service.sku_summaries(brand_id, gift_skus(result))
     shown = None if result is None else result_view(result, named)
@@ -728,7 +740,7 @@ async def current_for_store(
         distributor_id=store.distributor_id,
         region_id=store.region_id,
         tier=store.tier,
-        tags=await running.store_tags(store.id),
+        tags=frozenset(store.tags),
     )
     shown = []
     for promotion in running.promotions:
