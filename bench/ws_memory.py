@@ -1,8 +1,8 @@
 """Memory per websocket connection: python-socketio under uvicorn with its defaults (the bare
 baseline) against the websocket settings our realtime process uses (`REALTIME_WEBSOCKETS` in
-backend/cli.py: wsproto, no transport keepalive, no permessage-deflate), for clients that
-offer permessage-deflate (browsers, python's websockets) and clients that do not (WeChat's
-wx.connectSocket by default).
+backend/cli.py: realtime/transport.py's protocol, no transport keepalive, no
+permessage-deflate), for clients that offer permessage-deflate (browsers, python's websockets)
+and clients that do not (WeChat's wx.connectSocket by default).
 
 For each (server settings, client kind) in one run: a server process with a bare Socket.IO
 namespace starts on a loopback port; a client process opens --clients connections (Engine.IO
