@@ -32,7 +32,6 @@ from collections.abc import Callable
 from typing import Any
 
 import engineio
-import orjson
 import socketio
 from engineio import packet as eio_packet
 from engineio.async_drivers import asgi as engineio_asgi
@@ -343,21 +342,6 @@ class DirectEngineServer(engineio.AsyncServer):
     def sockets(self, sockets: dict[str, Any]) -> None:
         # python-engineio sets a new dict when it disconnects everyone.
         self._sockets = sockets if isinstance(sockets, _Sockets) else _Sockets(sockets)
-
-
-class PacketJSON:
-    """orjson for Socket.IO packets (python-socketio's `json` option): it reads and writes
-    a packet several times faster than the standard library, and writes Chinese as UTF-8
-    rather than \\u escapes (a third of the bytes). Keys that are not strings become
-    strings, as the standard library makes them."""
-
-    @staticmethod
-    def dumps(value: Any, **_options: Any) -> str:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-
-    @staticmethod
-    def loads(text: str | bytes, **_options: Any) -> Any:
-        return orjson.loads(text)
 
 
 class DirectServer(socketio.AsyncServer):
