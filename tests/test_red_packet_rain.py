@@ -83,6 +83,15 @@ async def written(rain: Rain) -> tuple[int, int, int, int]:
     )
 
 
+async def assert_each_grant_credited_once(grants: list[RedPacketGrant]) -> None:
+    """The store credits are exactly the grants: one each, to its store, of its amount."""
+    credits = await LedgerEntry.filter(cause="red_packet").prefetch_related("account")
+    assert sorted((e.cause_id, e.account.store_id, e.amount) for e in credits) == sorted(  # type: ignore[attr-defined]
+        (g.id, g.store_id, g.amount_fen)  # type: ignore[attr-defined]
+        for g in grants
+    )
+
+
 async def assert_books_hold(rain: Rain) -> None:
     """Grants, the rain's split and counters, the store credits and the distributor's account
     agree: every grant is a packet of the split, each packet and each store at most once."""
@@ -97,11 +106,7 @@ async def assert_books_hold(rain: Rain) -> None:
     if fresh.status == "ended":
         assert len(grants) == fresh.granted_count
         assert sum(g.amount_fen for g in grants) == fresh.granted_fen
-    credits = await LedgerEntry.filter(cause="red_packet").prefetch_related("account")
-    assert sorted((e.cause_id, e.account.store_id, e.amount) for e in credits) == sorted(  # type: ignore[attr-defined]
-        (g.id, g.store_id, g.amount_fen)  # type: ignore[attr-defined]
-        for g in grants
-    )
+    await assert_each_grant_credited_once(grants)
     if fresh.status == "ended":
         assert fresh.returned_fen == fresh.total_fen - fresh.granted_fen
         assert await distributor_cash(rain) == -fresh.granted_fen
@@ -436,6 +441,47 @@ async def test_no_grant_lands_after_the_end_has_counted(deps) -> None:
     assert (ended["granted_fen"], ended["granted_count"]) == (40_000, 40)
     assert sorted(r["amount_fen"] for r in ended["results"]) == sorted(c.amount_fen for c in claims)
     await assert_books_hold(rain)
+
+
+async def test_batches_of_the_same_wins_in_any_order_never_deadlock(deps) -> None:
+    """Processes persisting the same wins at once, in different orders (a grab's batch and
+    the end's catch-up, or two API processes): each grant and credit lands once, and no
+    batch waits on another in a cycle (PostgreSQL: rows are written in store order). Rounds
+    of new rains in one session, as a deadlock needs the statements to overlap."""
+    first = await running_rain(deps, stores=300, total_fen=300_000, count=300)
+    brand_id = first.tenant.brand.id
+    rounds = [first] + [
+        Rain(
+            first.tenant,
+            first.session,
+            await RedPacketRain.create(
+                session=first.session, total_fen=300_000, count=300, duration_seconds=30
+            ),
+            first.invited,
+        )
+        for _ in range(3)
+    ]
+    for rain in rounds:
+        now = deps.clock.now()
+        if rain is not first:
+            await rains.start_rain(deps, rain.id, now=now)
+        wins = [
+            rains._Win(s.id, await rains.claim_packet(deps, rain.id, s.id, now=now), now, brand_id)
+            for s in rain.invited
+        ]
+        outcomes = await asyncio.gather(
+            rains._persist_wins(rain.id, brand_id, wins),
+            rains._persist_wins(rain.id, brand_id, wins[::-1]),
+            rains._persist_wins(rain.id, brand_id, wins[1::2] + wins[::2]),
+            return_exceptions=True,
+        )
+        assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
+        await rains.end_rain(deps, rain.id, now=now)
+    grants = await RedPacketGrant.filter(rain__session_id=first.session.id)
+    assert len(grants) == 4 * 300
+    await assert_each_grant_credited_once(grants)
+    assert await distributor_cash(first) == -4 * 300_000
+    assert await ledger_service.unbalanced_accounts() == []
 
 
 async def test_the_room_checks_a_rain_belongs_to_its_session_and_a_stale_cache_never_refuses(

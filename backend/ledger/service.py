@@ -175,13 +175,13 @@ class Credit:
 
 
 # credit_stores on PostgreSQL: the four statements of a post, each once for the whole batch.
+# Created and locked in one order (stores', then ids'): two batches sharing stores never
+# wait for each other in a cycle.
 _CREATE_MANY = (
     "INSERT INTO ledger_accounts (brand_id, store_id, kind, balance, created_at)"
-    " SELECT $1, s, $3, 0, $4 FROM unnest($2::bigint[]) AS s"
+    " SELECT $1, s, $3, 0, $4 FROM unnest($2::bigint[]) AS s ORDER BY s"
     " ON CONFLICT (store_id, kind) DO NOTHING"
 )
-# Locked in the order of their ids: two batches sharing stores never wait for each other
-# in a cycle.
 _LOCK_MANY = (
     "SELECT id, store_id, balance FROM ledger_accounts"
     " WHERE store_id = ANY($1::bigint[]) AND kind = $2 ORDER BY id FOR UPDATE"

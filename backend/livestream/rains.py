@@ -331,12 +331,14 @@ _INSERT_GRANT = (
     " ON CONFLICT DO NOTHING RETURNING id, store_id"
 )
 # PostgreSQL: a whole batch of grants in one statement, under a share lock of the rain's row.
+# Written in store order: two batches holding the same wins (a grab's and the end's catch-up,
+# or two processes') then never wait for each other's unique keys in a cycle.
 _INSERT_GRANTS = (
     "INSERT INTO red_packet_grants (rain_id, store_id, slot, amount_fen, created_at)"
     " SELECT r.id, w.store_id, w.slot, w.fen, w.at FROM red_packet_rains AS r,"
     " unnest($2::bigint[], $3::int[], $4::bigint[], $5::timestamptz[])"
     " AS w(store_id, slot, fen, at)"
-    " WHERE r.id = $1 AND r.status = $6 FOR SHARE OF r"
+    " WHERE r.id = $1 AND r.status = $6 ORDER BY w.store_id FOR SHARE OF r"
     " ON CONFLICT DO NOTHING RETURNING id, store_id"
 )
 
