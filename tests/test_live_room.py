@@ -86,8 +86,12 @@ async def test_an_invited_store_joins_and_the_host_runs_the_room(
         joined = await watching.call("join", {"session_id": session["id"]})
         assert joined["ok"] and joined["data"]["status"] == "scheduled"
         assert joined["data"]["viewers"] == 2
-        # The two joins are told to the room in one push (at most one a second per room).
-        assert counts(await hosting.told("viewers")) == [2]
+        # The joins are told to the room within a second, at most one push a second: one
+        # push of both, or two when the store's join took longer (a busy machine).
+        pushes = await hosting.told("viewers")
+        if counts(pushes) == [1]:
+            pushes = await hosting.told("viewers", 2)
+        assert counts(pushes) in ([2], [1, 2])
 
         refused = await watching.call("host:start")
         assert refused == {
@@ -111,7 +115,7 @@ async def test_an_invited_store_joins_and_the_host_runs_the_room(
 
         # Reconnecting, the store gets the whole state back at once.
         await watching.client.disconnect()
-        assert newest(await hosting.told("viewers", 2))["count"] == 1
+        assert newest(await hosting.told("viewers", len(pushes) + 1))["count"] == 1
         again = await Viewer().connect(platform_url, owner["access_token"])
         state = (await again.call("join", {"session_id": session["id"]}))["data"]
         assert state["card"]["product_id"] == product_id
