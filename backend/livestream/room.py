@@ -434,36 +434,46 @@ def must_be_live(session: LiveSession) -> None:
 async def push_product(deps: Any, session: LiveSession, product_id: int) -> dict[str, Any]:
     """The product card everyone sees now (kept for those who join later)."""
     version = await next_version(deps, session.id)  # before what is left is read
-    product = await LiveProduct.get_or_none(id=product_id, session_id=session.id)
+    product = await carded_product(product_id, session_id=session.id)
     if product is None:
         raise ProductNotInSession()
-    card = await product_card(session.brand_id, product)  # type: ignore[attr-defined]
+    card = product_card(session.brand_id, product)  # type: ignore[attr-defined]
     await _remember(deps, session.id, "card", card)
     await keep_figures(deps, session.id, version, {f"left:{product.id}": card["left"]})
     return {**card, "version": version}
 
 
-async def product_card(brand_id: int, product: LiveProduct) -> dict[str, Any]:
-    """A live product as its card shows it: the product's name and first picture, the SKU,
-    its unit, list and live prices, and what is left of the live stock. `sku` is the SKU as
-    the catalog shows it (clients written before the card had the rest read it)."""
-    sku_id: int = product.sku_id  # type: ignore[attr-defined]
-    sku = (await catalog_service.skus_by_id(brand_id, [sku_id]))[sku_id]
-    shown = await catalog_service.get_product(brand_id, sku["product_id"])
-    images = shown["images"] or []
+async def carded_product(product_id: int, *, session_id: int | None = None) -> LiveProduct | None:
+    """A live product (of `session_id` when given) with its SKU and the SKU's product, in one
+    statement: what its card shows (a host pushes cards one after the other, mid-show)."""
+    found = LiveProduct.filter(id=product_id).select_related("sku__product")
+    if session_id is not None:
+        found = found.filter(session_id=session_id)
+    return await found.first()
+
+
+def product_card(brand_id: int, product: LiveProduct) -> dict[str, Any]:
+    """A live product (read by carded_product) as its card shows it: the product's name and
+    first picture, the SKU, its unit, list and live prices, and what is left of the live
+    stock. `sku` is the SKU as the catalog shows it (clients written before the card had the
+    rest read it)."""
+    sku = product.sku
+    if sku.brand_id != brand_id:  # type: ignore[attr-defined]
+        raise ProductNotInSession()  # never added so: a session's products are its brand's
+    images = sku.product.images or []
     return {
         "product_id": product.id,
-        "sku_id": sku_id,
-        "name": shown["name"],
-        "sku_name": sku["name"],
-        "spec": sku["spec"],
+        "sku_id": sku.id,
+        "name": sku.product.name,
+        "sku_name": sku.name,
+        "spec": sku.spec,
         "image": images[0] if images else None,
-        "unit": sku["unit"],
-        "list_price_fen": sku["list_price_fen"],
+        "unit": sku.unit,
+        "list_price_fen": sku.list_price_fen,
         "live_price_fen": product.live_price_fen,
         "live_stock": product.live_stock,
         "left": max(product.live_stock - product.sold, 0),
-        "sku": sku,
+        "sku": catalog_service.sku_view(sku),
     }
 
 

@@ -1208,7 +1208,9 @@ async def tell_ticker(
     card too when it is the one on screen. After the change has committed."""
     version = await room.next_version(deps, session_id)
     orders, gmv = await live_totals(session_id)
-    product = await LiveProduct.get(id=product_id)
+    product = await room.carded_product(product_id)
+    if product is None:
+        raise room.ProductNotInSession()
     left = max(product.live_stock - product.sold, 0)
     figures = {"totals": f"{orders},{gmv}", f"left:{product_id}": left}
     await room.keep_figures(deps, session_id, version, figures)
@@ -1216,7 +1218,7 @@ async def tell_ticker(
     await tell_room(deps, session_id, "ticker", {**ticker, "version": version})
     if with_card and await room.card_product_id(deps, session_id) == product_id:
         session = await LiveSession.get(id=session_id)
-        card = await room.product_card(session.brand_id, product)  # type: ignore[attr-defined]
+        card = room.product_card(session.brand_id, product)  # type: ignore[attr-defined]
         await tell_room(deps, session_id, "product", {**card, "version": version})
 
 
