@@ -32,7 +32,6 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from time import perf_counter
 from typing import Any
 
-import ujson
 import uvicorn
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -49,6 +48,7 @@ from sanic.response import HTTPResponse
 from sanic_ext import openapi
 from tortoise.context import get_current_context
 
+from backend.infra.http import dumps
 from backend.kernel.errors import DomainError
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -342,7 +342,7 @@ async def _answer(send: Send, status: int, body: bytes, content_type: str) -> No
 
 def _refusal(error: DomainError) -> bytes:
     envelope = {"error": {"code": error.code, "message": error.text, "details": None}}
-    return ujson.dumps(envelope, ensure_ascii=False).encode()
+    return dumps(envelope)
 
 
 def metrics_asgi(token: str | None) -> ASGIApp:
