@@ -79,6 +79,7 @@ def create_sio(
     )
     sio = transport.DirectServer(
         async_mode="asgi",
+        json=transport.PacketJSON,
         # A client's events are handled one after the other, in the order it sent them,
         # in the task that reads its websocket (not a task each: 10 µs an event).
         async_handlers=False,

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 import engineio
+import msgspec
 import socketio
 from engineio import packet as eio_packet
 from engineio.async_drivers import asgi as engineio_asgi
@@ -342,6 +343,26 @@ class DirectEngineServer(engineio.AsyncServer):
     def sockets(self, sockets: dict[str, Any]) -> None:
         # python-engineio sets a new dict when it disconnects everyone.
         self._sockets = sockets if isinstance(sockets, _Sockets) else _Sockets(sockets)
+
+
+class PacketJSON:
+    """msgspec for Socket.IO packets (python-socketio's `json` option): it reads and writes a
+    packet several times faster than the standard library, and writes Chinese as UTF-8 rather
+    than \\u escapes (a third of the bytes). Unlike orjson, Tortoise and Sanic do not take it up
+    by themselves (ADR 0023), and it reads and writes integers of any size as the standard
+    library does. What it cannot read (NaN, a number beyond a double) is a malformed packet,
+    as any other: logged, the connection kept."""
+
+    _encoder = msgspec.json.Encoder(decimal_format="number")
+    _decoder = msgspec.json.Decoder()
+
+    @classmethod
+    def dumps(cls, value: Any, **_options: Any) -> str:
+        return cls._encoder.encode(value).decode()
+
+    @classmethod
+    def loads(cls, text: str | bytes, **_options: Any) -> Any:
+        return cls._decoder.decode(text)
 
 
 class DirectServer(socketio.AsyncServer):
