@@ -124,7 +124,11 @@ def result_view(
     result: engine.PromotionResult, skus: Mapping[int, SkuSummary] | None = None
 ) -> dict[str, Any]:
     """What a quote shows of the promotions: line by line, totals, gifts, earnings, why not.
-    `skus` names the gifts' SKUs (see gift_skus); without them gifts go unnamed."""
+    `skus` names the gifts' SKUs (see gift_skus); without them gifts go unnamed.
+
+    Answers only (encoded by infra/http.dumps): the engine's adjustments and skipped entries
+    go in as the msgspec Structs they are, which encode as adjustment_view and a skipped
+    entry's {promotion_id, code, message} would, without a dict each (a quote has dozens)."""
     return {
         "list_amount_fen": result.list_amount_fen,
         "before_promotions_fen": result.before_promotions_fen,
@@ -143,7 +147,7 @@ def result_view(
                 "unit_price_fen": line.unit_price_fen,
                 "before_promotions_fen": line.before_promotions_fen,
                 "payable_fen": line.payable_fen,
-                "adjustments": [adjustment_view(a) for a in line.adjustments],
+                "adjustments": line.adjustments,
             }
             for line in result.lines
         ],
@@ -158,10 +162,7 @@ def result_view(
             for gift in result.gifts
         ],
         "applied": applied_view(result, skus),
-        "skipped": [
-            {"promotion_id": s.promotion_id, "code": s.code, "message": s.message}
-            for s in result.skipped
-        ],
+        "skipped": result.skipped,
         "rounding": result.rounding,
     }
 
@@ -355,12 +356,13 @@ _CONVERTED: dict[int, tuple[Any, engine.Promotion]] = {}
 _CONVERTED_MAX = 20_000
 
 _RUNNING_SQL = (
-    "SELECT p.id, p.updated_at, p.budget_fen, p.committed_fen,"
+    "SELECT p.id, p.updated_at,"
+    " p.budget_fen - p.committed_fen,"  # what is left of the budget; NULL: no budget
     # A store's uses of a limited promotion, in the same statement (one subquery per limited
     # promotion returned): its takes less its give-backs (see PromotionUse).
     " CASE WHEN p.per_store_limit IS NULL OR $5 = 0 THEN 0 ELSE (SELECT"
     " COALESCE(SUM(CASE WHEN u.kind = 'take' THEN 1 ELSE -1 END), 0) FROM promotion_uses u"
-    " WHERE u.promotion_id = p.id AND u.store_id = $5) END AS store_uses"
+    " WHERE u.promotion_id = p.id AND u.store_id = $5) END"
     " FROM promotions p WHERE p.brand_id = $1"
     " AND ((p.status = $2 AND p.starts_at <= $3 AND p.ends_at > $3) OR p.id IN ($4))"
 )
@@ -375,8 +377,10 @@ async def running_promotions(
 
     One statement of fixed SQL (infra/sql.py) reads all of that as it stands at the quote
     (status, window, budget and uses are never taken from a cache); only promotions new to
-    this process, or changed since, are read and converted again."""
-    rows = await sql.fetch(
+    this process, or changed since, are read and converted again. Its rows are read by
+    position, as the driver gives them: every quote with promotions running reads one a
+    promotion."""
+    rows = await sql.fetch_rows(
         _RUNNING_SQL,
         brand_id,
         PromotionStatus.ACTIVE.value,
@@ -384,19 +388,21 @@ async def running_promotions(
         list(also) or [0],  # ids start at 1: [0] stands for "none"
         store_id,
     )
-    versions = {int(row["id"]): row["updated_at"] for row in rows}
-    stale = [pid for pid, version in versions.items() if _CONVERTED.get(pid, ("",))[0] != version]
+    budget_left: dict[int, int | None] = {}
+    store_uses: dict[int, int] = {}
+    stale: dict[int, Any] = {}
+    for promotion_id, version, left, uses in rows:
+        budget_left[promotion_id] = left
+        if uses:
+            store_uses[promotion_id] = uses
+        if _CONVERTED.get(promotion_id, ("",))[0] != version:
+            stale[promotion_id] = version
     if stale:
-        await _convert(brand_id, {pid: versions[pid] for pid in stale})
+        await _convert(brand_id, stale)
     return Running(
-        promotions=[_CONVERTED[pid][1] for pid in versions if pid in _CONVERTED],
-        budget_left_fen={
-            int(row["id"]): None
-            if row["budget_fen"] is None
-            else row["budget_fen"] - row["committed_fen"]
-            for row in rows
-        },
-        store_uses={int(row["id"]): int(row["store_uses"]) for row in rows if row["store_uses"]},
+        promotions=[_CONVERTED[pid][1] for pid in budget_left if pid in _CONVERTED],
+        budget_left_fen=budget_left,
+        store_uses=store_uses,
     )
 
 
@@ -619,15 +625,22 @@ async def simulate(
     result = await price(buyer, channel, at, quote.lines, also=also)
     named = await catalog_service.sku_summaries(brand_id, gift_skus(result))
     shown = None if result is None else result_view(result, named)
-    if shown is not None and shown["skipped"]:
+    if shown is not None and result is not None and result.skipped:
         # The engine knows a skipped promotion by id only; whoever tries a cart wants its name.
         names = dict(
             await Promotion.filter(
-                brand_id=brand_id, id__in=[s["promotion_id"] for s in shown["skipped"]]
+                brand_id=brand_id, id__in=[s.promotion_id for s in result.skipped]
             ).values_list("id", "name")
         )
-        for skipped in shown["skipped"]:
-            skipped["name"] = names.get(skipped["promotion_id"], "")
+        shown["skipped"] = [
+            {
+                "promotion_id": skipped.promotion_id,
+                "code": skipped.code,
+                "message": skipped.message,
+                "name": names.get(skipped.promotion_id, ""),
+            }
+            for skipped in result.skipped
+        ]
     return {
         "store_id": store.id,
         "at": at.isoformat(),
