@@ -57,6 +57,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from operator import attrgetter
 from typing import Literal
 
 import msgspec
@@ -110,9 +111,9 @@ class StoreProfile:
             raise ValueError(f"unknown store tier {self.tier!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class CartLine:
-    """One line as priced before promotions: `unit_price_fen` is the store's own price."""
+class CartLine(msgspec.Struct, frozen=True, gc=False):
+    """One line as priced before promotions: `unit_price_fen` is the store's own price. A
+    Struct, as the outputs are (see there): a quote makes one per line."""
 
     sku_id: int
     category_id: int
@@ -328,11 +329,14 @@ class Promotion:
     kind: RewardKind = field(init=False, repr=False, compare=False)
     starts_us: int = field(init=False, repr=False, compare=False)
     ends_us: int = field(init=False, repr=False, compare=False)
+    # The order promotions apply in (see price_cart), kept as every quote sorts by it.
+    order: tuple[int, int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
             raise ValueError("promotion times must be timezone-aware")
         object.__setattr__(self, "kind", _KINDS[type(self.reward)])
+        object.__setattr__(self, "order", (self.step, self.priority, self.id))
         object.__setattr__(self, "starts_us", _micros(self.starts_at))
         object.__setattr__(self, "ends_us", _micros(self.ends_at))
         if self.ends_at <= self.starts_at:
@@ -359,6 +363,7 @@ class Promotion:
             raise ValueError("a per-store limit must not be negative")
 
 
+_ORDER = attrgetter("order")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -487,7 +492,7 @@ def price_cart(
         raise ValueError("now must be timezone-aware")
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
-    ordered = sorted(promotions, key=lambda p: (p.step, p.priority, p.id))
+    ordered = sorted(promotions, key=_ORDER)
     ids = [promotion.id for promotion in ordered]
     if len(set(ids)) != len(ids):
         raise ValueError("promotion ids must be unique")
@@ -649,7 +654,9 @@ class _Cart:
 
     def measured_total(self, portion: _Portion) -> int:
         """The portion's amount as conditions measure it."""
-        if portion.units is None:  # whole lines, the most: no segments to look at
+        if portion.whole:
+            return sum(self.condition_amounts)
+        if portion.units is None:  # whole lines: no segments to look at
             amounts = self.condition_amounts
             return sum([amounts[i] for i in portion.indices])
         return sum(self._of(portion, self.condition_amounts, self.condition_segments))
@@ -657,6 +664,8 @@ class _Cart:
     def _of(
         self, portion: _Portion, amounts: list[int], segments: dict[int, list[list[int]]]
     ) -> list[int]:
+        if portion.whole:
+            return list(amounts)
         if portion.units is None:
             return [amounts[i] for i in portion.indices]
         shares = []
@@ -719,7 +728,7 @@ class _Portion:
     promotion with an equal scope (see _Portions), and nothing changes it once made (a
     plain class: a frozen dataclass costs more to make than the portion itself)."""
 
-    __slots__ = ("indices", "quantities", "quantity", "sets", "units")
+    __slots__ = ("indices", "quantities", "quantity", "sets", "units", "whole")
 
     def __init__(
         self,
@@ -727,12 +736,17 @@ class _Portion:
         quantities: list[int],
         units: list[int] | None = None,
         sets: int | None = None,
+        *,
+        lines: int,
     ) -> None:
         self.indices = indices
         self.quantities = quantities
         self.units = units
         self.sets = sets
         self.quantity = sum(quantities)
+        # Every unit of every line (of `lines`): what most order-level scopes take, read
+        # without going through the indices.
+        self.whole = units is None and len(indices) == lines
 
 
 class _Portions:
@@ -747,11 +761,37 @@ class _Portions:
         self.amounts = [line.unit_price_fen * line.quantity for line in lines]
         self._known: dict[Scope, _Portion] = {}
 
+        # The lines' SKUs and categories, for _covered to test without reading each line.
+        self.sku_ids = [line.sku_id for line in lines]
+        self.category_ids = [line.category_id for line in lines]
+
     def of(self, scope: Scope) -> _Portion:
         portion = self._known.get(scope)
         if portion is None:
-            portion = self._known[scope] = _covered(scope, self.lines, self.quantities)
+            portion = self._known[scope] = self._covered(scope)
         return portion
+
+    def _covered(self, scope: Scope) -> _Portion:
+        """The part of the cart `scope` covers: Scope.covers, unrolled."""
+        if scope.bundle:
+            return _bundle_portion(scope, self.lines)
+        skus, categories = scope.sku_ids, scope.category_ids
+        quantities = self.quantities
+        if not categories:
+            if not skus:
+                return _Portion(list(range(len(quantities))), quantities, lines=len(quantities))
+            indices = [i for i, sku_id in enumerate(self.sku_ids) if sku_id in skus]
+        elif not skus:
+            indices = [i for i, category in enumerate(self.category_ids) if category in categories]
+        else:
+            indices = [
+                i
+                for i, (sku_id, category) in enumerate(
+                    zip(self.sku_ids, self.category_ids, strict=True)
+                )
+                if sku_id in skus or category in categories
+            ]
+        return _Portion(indices, [quantities[i] for i in indices], lines=len(quantities))
 
 
 def _run(
@@ -819,20 +859,6 @@ def _run(
     return plan
 
 
-def _covered(scope: Scope, lines: Sequence[CartLine], quantities: list[int]) -> _Portion:
-    """The part of the cart `scope` covers: Scope.covers, unrolled (`quantities` are the
-    lines' own)."""
-    if scope.bundle:
-        return _bundle_portion(scope, lines)
-    skus, categories = scope.sku_ids, scope.category_ids
-    if not skus and not categories:
-        return _Portion(list(range(len(lines))), quantities)
-    indices = [
-        i for i, line in enumerate(lines) if line.sku_id in skus or line.category_id in categories
-    ]
-    return _Portion(indices, [quantities[i] for i in indices])
-
-
 def _bundle_portion(scope: Scope, lines: Sequence[CartLine]) -> _Portion:
     """A bundle's lines and complete sets; counted in sets, only the set units of each line
     (a SKU on several lines fills its sets from the first line on)."""
@@ -843,7 +869,7 @@ def _bundle_portion(scope: Scope, lines: Sequence[CartLine]) -> _Portion:
         held[lines[i].sku_id] = held.get(lines[i].sku_id, 0) + lines[i].quantity
     sets = min(held.get(part.sku_id, 0) // part.set_quantity for part in scope.bundle)
     if not scope.counts_sets or not sets:
-        return _Portion(indices, [lines[i].quantity for i in indices], sets=sets)
+        return _Portion(indices, [lines[i].quantity for i in indices], sets=sets, lines=len(lines))
     left = {part.sku_id: sets * part.set_quantity for part in scope.bundle}
     kept: list[int] = []
     units: list[int] = []
@@ -854,7 +880,7 @@ def _bundle_portion(scope: Scope, lines: Sequence[CartLine]) -> _Portion:
             left[sku_id] -= taken
             kept.append(i)
             units.append(taken)
-    return _Portion(kept, units, units, sets)
+    return _Portion(kept, units, units, sets, lines=len(lines))
 
 
 def _counted_sets(promotion: Promotion, portion: _Portion) -> int | None:
