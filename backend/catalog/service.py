@@ -109,19 +109,23 @@ def category_view(category: Category) -> dict[str, Any]:
     }
 
 
+# What sku_view shows of a SKU, by column: sku_card reads the same with fixed SQL.
+SKU_VIEW_COLUMNS = (
+    "id",
+    "product_id",
+    "name",
+    "spec",
+    "unit",
+    "barcode",
+    "list_price_fen",
+    "case_size",
+    "min_order_qty",
+    "is_active",
+)
+
+
 def sku_view(sku: Sku) -> dict[str, Any]:
-    return {
-        "id": sku.id,
-        "product_id": sku.product_id,  # type: ignore[attr-defined]
-        "name": sku.name,
-        "spec": sku.spec,
-        "unit": sku.unit,
-        "barcode": sku.barcode,
-        "list_price_fen": sku.list_price_fen,
-        "case_size": sku.case_size,
-        "min_order_qty": sku.min_order_qty,
-        "is_active": sku.is_active,
-    }
+    return {column: getattr(sku, column) for column in SKU_VIEW_COLUMNS}
 
 
 def product_view(product: Product, skus: Sequence[Sku]) -> dict[str, Any]:
@@ -1043,6 +1047,37 @@ async def skus_by_id(brand_id: int, sku_ids: Iterable[int]) -> dict[int, dict[st
     if not ids:
         return {}
     return {sku.id: sku_view(sku) for sku in await Sku.filter(brand_id=brand_id, id__in=ids)}
+
+
+@dataclass(frozen=True, slots=True)
+class SkuCard:
+    """A SKU as a live room's product card shows it: as sku_view shows it, with its brand
+    and its product's name and first picture."""
+
+    brand_id: int
+    product_name: str
+    image: str | None
+    view: dict[str, Any]
+
+
+_PRODUCT_IMAGES = Product._meta.fields_map["images"]  # SQLite and asyncpg give JSON text
+_SKU_CARD_SQL = (  # the SKU's columns are SKU_VIEW_COLUMNS
+    "SELECT s.brand_id, p.name AS product_name, p.images, s.id, s.product_id, s.name, s.spec,"
+    " s.unit, s.barcode, s.list_price_fen, s.case_size, s.min_order_qty, s.is_active"
+    " FROM skus s JOIN products p ON p.id = s.product_id WHERE s.id = $1"
+)
+
+
+async def sku_card(sku_id: int) -> SkuCard | None:
+    """The SKU's card, in one statement of fixed SQL: a live room reads it at every card the
+    host pushes and after every order placed in the room (the ORM took five times as long)."""
+    row = await sql.fetch_one(_SKU_CARD_SQL, sku_id)
+    if row is None:
+        return None
+    images = _PRODUCT_IMAGES.to_python_value(row["images"]) or []
+    view = {column: row[column] for column in SKU_VIEW_COLUMNS}
+    view["is_active"] = bool(view["is_active"])  # SQLite gives 0 or 1
+    return SkuCard(row["brand_id"], row["product_name"], images[0] if images else None, view)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,11 @@ from typing import Any
 from backend.catalog import service as catalog_service
 from backend.identity import service as identity_service
 from backend.identity.access import STORE_ROLES, Principal
+from backend.infra import sql
 from backend.infra.logging import get_logger
 from backend.integrations.wechat.client import WechatApiError
 from backend.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
-from backend.livestream.models import LiveProduct, LiveSession, SessionStatus
+from backend.livestream.models import LiveSession, SessionStatus
 
 log = get_logger("livestream")
 CHAT_MAX_CHARS = 200
@@ -443,37 +444,57 @@ async def push_product(deps: Any, session: LiveSession, product_id: int) -> dict
     return {**card, "version": version}
 
 
-async def carded_product(product_id: int, *, session_id: int | None = None) -> LiveProduct | None:
-    """A live product (of `session_id` when given) with its SKU and the SKU's product, in one
-    statement: what its card shows (a host pushes cards one after the other, mid-show)."""
-    found = LiveProduct.filter(id=product_id).select_related("sku__product")
-    if session_id is not None:
-        found = found.filter(session_id=session_id)
-    return await found.first()
+@dataclass(frozen=True, slots=True)
+class CardedProduct:
+    """A live product with what its card shows of its SKU (carded_product)."""
+
+    id: int
+    live_price_fen: int
+    live_stock: int
+    sold: int
+    sku: catalog_service.SkuCard
 
 
-def product_card(brand_id: int, product: LiveProduct) -> dict[str, Any]:
+async def carded_product(product_id: int, *, session_id: int = 0) -> CardedProduct | None:
+    """A live product (of `session_id` when given) and its SKU's card, in two statements of
+    fixed SQL: a host pushes cards one after the other mid-show, and every order placed in
+    the room moves the ticker, which reads it too."""
+    row = await sql.fetch_one(
+        "SELECT sku_id, live_price_fen, live_stock, sold FROM live_products"
+        " WHERE id = $1 AND (CAST($2 AS BIGINT) = 0 OR session_id = $2)",
+        product_id,
+        session_id,
+    )
+    if row is None:
+        return None
+    sku = await catalog_service.sku_card(row["sku_id"])
+    if sku is None:  # a SKU with live products is never deleted (RESTRICT)
+        return None
+    return CardedProduct(product_id, row["live_price_fen"], row["live_stock"], row["sold"], sku)
+
+
+def product_card(brand_id: int, product: CardedProduct) -> dict[str, Any]:
     """A live product (read by carded_product) as its card shows it: the product's name and
     first picture, the SKU, its unit, list and live prices, and what is left of the live
     stock. `sku` is the SKU as the catalog shows it (clients written before the card had the
     rest read it)."""
     sku = product.sku
-    if sku.brand_id != brand_id:  # type: ignore[attr-defined]
+    if sku.brand_id != brand_id:
         raise ProductNotInSession()  # never added so: a session's products are its brand's
-    images = sku.product.images or []
+    view = sku.view
     return {
         "product_id": product.id,
-        "sku_id": sku.id,
-        "name": sku.product.name,
-        "sku_name": sku.name,
-        "spec": sku.spec,
-        "image": images[0] if images else None,
-        "unit": sku.unit,
-        "list_price_fen": sku.list_price_fen,
+        "sku_id": view["id"],
+        "name": sku.product_name,
+        "sku_name": view["name"],
+        "spec": view["spec"],
+        "image": sku.image,
+        "unit": view["unit"],
+        "list_price_fen": view["list_price_fen"],
         "live_price_fen": product.live_price_fen,
         "live_stock": product.live_stock,
         "left": max(product.live_stock - product.sold, 0),
-        "sku": catalog_service.sku_view(sku),
+        "sku": view,
     }
 
 
