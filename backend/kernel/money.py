@@ -26,6 +26,8 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
         if total:
             raise ValueError("cannot allocate a positive total over zero weights")
         return [0] * len(weights)
+    if total == weight_sum:  # each part is its weight (a special price's savings, uncapped)
+        return list(weights)
     parts = [total * weight // weight_sum for weight in weights]
     left = total - sum(parts)
     if not left:  # the shares came out whole (a single weight, or proportional amounts)
@@ -71,6 +73,7 @@ def percent_of(amount_fen: int, percent: Decimal) -> int:
 
 def yuan(fen: int) -> str:
     """Format fen as yuan with two decimals: 199900 → "1999.00", -5 → "-0.05"."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}{whole}.{cents:02d}"
+    if fen >= 0:
+        return f"{fen // 100}.{fen % 100:02d}"
+    whole, cents = divmod(-fen, 100)
+    return f"-{whole}.{cents:02d}"
