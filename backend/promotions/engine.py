@@ -764,6 +764,11 @@ class _Portions:
         # The lines' SKUs and categories, for _covered to test without reading each line.
         self.sku_ids = [line.sku_id for line in lines]
         self.category_ids = [line.category_id for line in lines]
+        self.sku_set = frozenset(self.sku_ids)
+        self.category_set = frozenset(self.category_ids)
+        count = len(lines)
+        self.whole = _Portion(list(range(count)), self.quantities, lines=count)
+        self.nothing = _Portion([], [], lines=count)
 
     def of(self, scope: Scope) -> _Portion:
         portion = self._known.get(scope)
@@ -772,14 +777,17 @@ class _Portions:
         return portion
 
     def _covered(self, scope: Scope) -> _Portion:
-        """The part of the cart `scope` covers: Scope.covers, unrolled."""
+        """The part of the cart `scope` covers: Scope.covers, unrolled. Most scopes take
+        every line (the whole cart, a category every line is in) or none (SKUs or
+        categories the cart does not have): told by set operations, without the lines."""
         if scope.bundle:
             return _bundle_portion(scope, self.lines)
         skus, categories = scope.sku_ids, scope.category_ids
-        quantities = self.quantities
+        if not (skus or categories) or (categories and self.category_set <= categories):
+            return self.whole
+        if skus.isdisjoint(self.sku_set) and categories.isdisjoint(self.category_set):
+            return self.nothing
         if not categories:
-            if not skus:
-                return _Portion(list(range(len(quantities))), quantities, lines=len(quantities))
             indices = [i for i, sku_id in enumerate(self.sku_ids) if sku_id in skus]
         elif not skus:
             indices = [i for i, category in enumerate(self.category_ids) if category in categories]
@@ -791,6 +799,7 @@ class _Portions:
                 )
                 if sku_id in skus or category in categories
             ]
+        quantities = self.quantities
         return _Portion(indices, [quantities[i] for i in indices], lines=len(quantities))
 
 
