@@ -62,7 +62,7 @@ from typing import Literal
 
 import msgspec
 
-from backend.kernel.money import allocate, percent_of, yuan
+from backend.kernel.money import allocate, percent_of, round_half_up, yuan
 
 Channel = Literal["self", "proxy", "live"]
 Stacking = Literal["shared", "exclusive"]
@@ -234,14 +234,21 @@ class SpecialPrice:
 
     unit_price_fen: int | None = None
     percent_of_list: Decimal | None = None
+    # percent_of_list / 100 as a fraction (numerator, denominator), for the price of each
+    # line: money.percent_of's arithmetic without taking the Decimal apart every time.
+    list_ratio: tuple[int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if (self.unit_price_fen is None) == (self.percent_of_list is None):
             raise ValueError("a special price is either a fixed price or a percentage")
         if self.unit_price_fen is not None and self.unit_price_fen < 0:
             raise ValueError("a special price must not be negative")
+        ratio = (0, 1)
         if self.percent_of_list is not None:
             _check_percent(self.percent_of_list, upper=None)
+            numerator, denominator = self.percent_of_list.as_integer_ratio()
+            ratio = (numerator, denominator * 100)
+        object.__setattr__(self, "list_ratio", ratio)
 
 
 @dataclass(frozen=True, slots=True)
@@ -981,12 +988,14 @@ def _price_change(
     if isinstance(reward, SpecialPrice):
         # Each line's saving, never negative: the special price never raises a line.
         weights = []
+        fixed, lines = reward.unit_price_fen, cart.lines
+        numerator, denominator = reward.list_ratio
         quantities = portion.quantities
         for i, amount, quantity in zip(portion.indices, current, quantities, strict=True):
-            unit = reward.unit_price_fen
-            if unit is None:
-                assert reward.percent_of_list is not None
-                unit = percent_of(cart.lines[i].list_unit_price_fen, reward.percent_of_list)
+            if fixed is None:  # percent_of(list price, percent_of_list)
+                unit = round_half_up(lines[i].list_unit_price_fen * numerator, denominator)
+            else:
+                unit = fixed
             weights.append(max(0, amount - unit * quantity))
         wanted = sum(weights)
         note = "特价"
