@@ -8,11 +8,15 @@ import { api } from "../../api.js";
 export const LATEST = 8; // how many the bell's popover shows
 
 export const useInbox = defineStore("inbox", {
-  state: () => ({ unread: 0, latest: [], state: "loading", error: "" }),
+  // `pushes`: how many pushes arrived, so that a read started before one of them is not
+  // taken over it (it would drop the pushed notification and its count).
+  state: () => ({ unread: 0, latest: [], state: "loading", error: "", pushes: 0 }),
   actions: {
     async refresh() {
+      const pushes = this.pushes;
       try {
         const page = await api("/notifications", { query: { limit: LATEST } });
+        if (this.pushes !== pushes) return this.refresh(); // may predate a push: read again
         this.latest = page.items;
         this.unread = page.unread;
         this.state = "ready";
@@ -24,6 +28,7 @@ export const useInbox = defineStore("inbox", {
     },
     /** A pushed notification: at the top, counted unread. */
     arrived(notification) {
+      this.pushes += 1;
       if (this.latest.some((n) => n.id === notification.id)) return;
       this.latest = [notification, ...this.latest].slice(0, LATEST);
       if (!notification.read) this.unread += 1;
