@@ -7,9 +7,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 import socketio
 
+from backend.catalog import service as catalog_service
+from backend.catalog.models import Product, Sku
+from backend.livestream import room
 from backend.livestream.draws import mask_store_name
+from backend.livestream.models import LiveProduct
 from realtime.live import NAMESPACE
 from tests.factories import distributor_admin, make_shop, make_store, store_owner
 from tests.test_live_sessions import scheduled, session_body
@@ -71,6 +76,41 @@ async def live_session(client: Any, sandbox_client: Any, deps: Any) -> Any:
     session = await scheduled(client, host, session_body(shop, deps))
     owner = await store_owner(client, sandbox_client, shop.tenant.store)
     return shop, host, session, owner
+
+
+async def test_a_card_shows_the_live_product_and_its_sku_as_the_catalog_does(
+    client, sandbox_client, deps
+) -> None:
+    shop, _, session, _ = await live_session(client, sandbox_client, deps)
+    live = await LiveProduct.get(id=session["products"][0]["id"])
+    sku = await Sku.get(id=live.sku_id)  # type: ignore[attr-defined]
+    await Product.filter(id=sku.product_id).update(  # type: ignore[attr-defined]
+        images=["https://img.example/ro-500-front.jpg", "https://img.example/ro-500-side.jpg"]
+    )
+    await LiveProduct.filter(id=live.id).update(sold=live.live_stock - 3)
+    product = await Product.get(id=sku.product_id)  # type: ignore[attr-defined]
+
+    carded = await room.carded_product(live.id, session_id=session["id"])
+    assert carded is not None
+    assert room.product_card(shop.tenant.brand.id, carded) == {
+        "product_id": live.id,
+        "sku_id": sku.id,
+        "name": product.name,
+        "sku_name": sku.name,
+        "spec": sku.spec,
+        "image": "https://img.example/ro-500-front.jpg",
+        "unit": sku.unit,
+        "list_price_fen": sku.list_price_fen,
+        "live_price_fen": live.live_price_fen,
+        "live_stock": live.live_stock,
+        "left": 3,
+        "sku": catalog_service.sku_view(sku),
+    }
+    assert carded.sku.view["is_active"] is True  # a boolean on SQLite too
+    # Another session's product is not this session's; another brand's is no card of it.
+    assert await room.carded_product(live.id, session_id=session["id"] + 1) is None
+    with pytest.raises(room.ProductNotInSession):
+        room.product_card(shop.tenant.brand.id + 1, carded)
 
 
 async def test_an_invited_store_joins_and_the_host_runs_the_room(
