@@ -774,7 +774,7 @@ class _Portions:
         self.sku_set = frozenset(self.sku_ids)
         self.category_set = frozenset(self.category_ids)
         count = len(lines)
-        self.whole = _Portion(list(range(count)), self.quantities, lines=count)
+        self.every_line = _Portion(list(range(count)), self.quantities, lines=count)
         self.nothing = _Portion([], [], lines=count)
 
     def of(self, scope: Scope) -> _Portion:
@@ -791,7 +791,7 @@ class _Portions:
             return _bundle_portion(scope, self.lines)
         skus, categories = scope.sku_ids, scope.category_ids
         if not (skus or categories) or (categories and self.category_set <= categories):
-            return self.whole
+            return self.every_line
         if skus.isdisjoint(self.sku_set) and categories.isdisjoint(self.category_set):
             return self.nothing
         if not categories:
